@@ -1,0 +1,80 @@
+/**
+ * The VolumeDriver port: everything the services need from a storage backend that keeps volume bytes.
+ * Sizes are bytes (the API's GiB are converted by the services). Every method that removes something is
+ * idempotent, because task recovery may replay it after a crash.
+ */
+
+export type VolumeFormat = 'raw' | 'qcow2';
+
+export interface Extent {
+  /** Byte offset in the virtual disk. */
+  offset: number;
+  length: number;
+}
+
+export interface ProgressOptions {
+  /** Fraction done in [0, 1]; called at most a few times per second. */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ObjectInfo {
+  /** Virtual size in bytes. */
+  size: number;
+  /** Bytes actually allocated on the host filesystem. */
+  allocated: number;
+}
+
+/** A file in the backend directory that cinderbox may or may not track (for manage/unmanage). */
+export interface BackendObject {
+  name: string;
+  size: number;
+}
+
+export interface DriverCapabilities {
+  /** Snapshots and clones share blocks (reflink or overlays), so they cost O(1). */
+  cheapSnapshots: boolean;
+  /** How snapshots are made, for logs and the README ("reflink", "sparse-copy", "qcow2-overlay"). */
+  snapshotMethod: string;
+}
+
+export interface VolumeDriver {
+  readonly name: string;
+  readonly format: VolumeFormat;
+  /** Directory holding this backend's files. */
+  readonly directory: string;
+  readonly capabilities: DriverCapabilities;
+
+  /** Creates an empty (sparse, all-zero) volume. Fails if it exists. */
+  createVolume(volumeId: string, size: number): Promise<void>;
+  /** Removes the volume's file; no error if it does not exist. */
+  deleteVolume(volumeId: string): Promise<void>;
+  /** Grows the volume to `newSize` bytes; new space reads as zeros. */
+  extendVolume(volumeId: string, newSize: number): Promise<void>;
+  /** A point-in-time copy of the volume's bytes; atomic: after a crash either the whole snapshot exists or nothing does. */
+  createSnapshot(volumeId: string, snapshotId: string, opts?: ProgressOptions): Promise<void>;
+  /** Removes a snapshot and any partial leftovers of an interrupted create; no error if absent. */
+  deleteSnapshot(volumeId: string, snapshotId: string): Promise<void>;
+  /** New volume holding the snapshot's bytes, grown to `size` if larger. */
+  createVolumeFromSnapshot(snapshotId: string, volumeId: string, size: number, opts?: ProgressOptions): Promise<void>;
+  /** New volume holding a copy of another volume's current bytes, grown to `size` if larger. */
+  cloneVolume(sourceVolumeId: string, volumeId: string, size: number, opts?: ProgressOptions): Promise<void>;
+  /** Makes the volume's bytes equal to the snapshot's again (the snapshot stays). */
+  revertToSnapshot(volumeId: string, snapshotId: string, opts?: ProgressOptions): Promise<void>;
+
+  /** Host path and format through which a consumer reaches the volume (os-initialize_connection). */
+  volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat };
+  /** Host path of a volume or snapshot file, for readers such as the download stream and backups. */
+  path(kind: 'volume' | 'snapshot', id: string): string;
+  /** Size and allocation; null when the object does not exist. */
+  stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null>;
+  /** The ranges of the object that may hold non-zero data (holes excluded); sorted, non-overlapping. */
+  allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]>;
+  /** Zeroes a byte range so that it reads back as zeros, releasing the space where possible. */
+  zeroRange(volumeId: string, offset: number, length: number): Promise<void>;
+
+  /** Files in the backend directory (for manageable listings), including those cinderbox does not track. */
+  listObjects(): Promise<BackendObject[]>;
+  /** Removes temporaries left by interrupted work; called once at start before tasks are recovered. */
+  sweepTemporaries(): Promise<void>;
+}
