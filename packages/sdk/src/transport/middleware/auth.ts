@@ -1,0 +1,47 @@
+/**
+ * Auth middleware: adds `X-Auth-Token`, re-authenticates once on 401.
+ * @packageDocumentation
+ */
+import type { Middleware } from '../types.js';
+
+/**
+ * Supplies tokens to the pipeline. Implementations make concurrent `getToken` calls share one
+ * Keystone request (single flight).
+ *
+ * @example
+ * ```ts
+ * const fixed: TokenProvider = { getToken: async () => 'tok', invalidate() {}, canReauthenticate: false };
+ * ```
+ */
+export interface TokenProvider {
+  /** Returns a valid token, authenticating when needed. */
+  getToken(signal?: AbortSignal): Promise<string>;
+  /** Forgets `token` (if it is still the current one) so the next call re-authenticates. */
+  invalidate(token: string): void;
+  /** Whether a fresh token can be obtained (false for a fixed token). */
+  readonly canReauthenticate: boolean;
+}
+
+/**
+ * Sets `X-Auth-Token`; on a 401, invalidates the token and retries exactly once with a new one.
+ *
+ * @example
+ * ```ts
+ * pipeline.use('auth', authMiddleware(keystone));
+ * ```
+ */
+export function authMiddleware(provider: TokenProvider): Middleware {
+  return async (req, next) => {
+    if (req.skipAuth) return next(req);
+    const token = await provider.getToken(req.signal);
+    const first = { ...req, headers: new Headers(req.headers) };
+    first.headers.set('x-auth-token', token);
+    const res = await next(first);
+    if (res.status !== 401 || !provider.canReauthenticate) return res;
+    provider.invalidate(token);
+    const fresh = await provider.getToken(req.signal);
+    const second = { ...req, headers: new Headers(req.headers) };
+    second.headers.set('x-auth-token', fresh);
+    return next(second);
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Timeout middleware: a per-attempt deadline combined with the caller's AbortSignal.
+ * @packageDocumentation
+ */
+import { AbortError, RequestTimeoutError } from '../../errors.js';
+import type { Middleware } from '../types.js';
+
+/**
+ * Aborts an attempt after `req.timeoutMs` (or `defaultTimeoutMs`); a caller abort becomes
+ * {@link AbortError}, an elapsed deadline {@link RequestTimeoutError} (retried for idempotent requests).
+ *
+ * @example
+ * ```ts
+ * pipeline.use('timeout', timeoutMiddleware(30_000));
+ * ```
+ */
+export function timeoutMiddleware(defaultTimeoutMs = 60_000): Middleware {
+  return async (req, next) => {
+    const ms = req.timeoutMs ?? defaultTimeoutMs;
+    const caller = req.signal;
+    if (caller?.aborted) throw new AbortError(undefined, { cause: caller.reason });
+    const deadline = ms > 0 && Number.isFinite(ms) ? AbortSignal.timeout(ms) : undefined;
+    const signals = [caller, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    try {
+      return await next({ ...req, signal });
+    } catch (e) {
+      if (caller?.aborted) throw new AbortError(undefined, { cause: caller.reason });
+      if (deadline?.aborted) throw new RequestTimeoutError(`${req.method} ${req.url} timed out after ${ms} ms`, ms);
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Request/response shapes that flow through the middleware pipeline.
+ * @packageDocumentation
+ */
+
+/** HTTP methods the SDK uses. @example `const m: HttpMethod = 'GET'` */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * Retry policy. Delays use exponential backoff with full jitter; `Retry-After` wins when larger.
+ *
+ * @example
+ * ```ts
+ * new Connection({ auth, retry: { maxAttempts: 5, baseDelayMs: 200 } });
+ * ```
+ */
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = no retries). Default 3. */
+  maxAttempts: number;
+  /** Base delay for backoff. Default 250 ms. */
+  baseDelayMs: number;
+  /** Cap for one backoff delay. Default 20 s. */
+  maxDelayMs: number;
+  /** Cap for an honoured `Retry-After`. Default 60 s. */
+  maxRetryAfterMs: number;
+  /** Statuses retried for idempotent methods. Default 429, 502, 503, 504. */
+  statuses: number[];
+  /** Statuses retried for every method (the request was not processed). Default 429. */
+  alwaysRetryStatuses: number[];
+  /** Treat the request as idempotent even when the method is POST/PATCH. */
+  idempotent?: boolean;
+  /** Also retry 409 Conflict (openstacksdk's `retry_on_conflict`). */
+  retryOnConflict?: boolean;
+}
+
+/** Per-call options accepted by every SDK call. @example `await bs.getSnapshot(id, { signal, timeoutMs: 5000 })` */
+export interface CallOptions {
+  /** Cancels the call (and any retries/waits). */
+  signal?: AbortSignal | undefined;
+  /** Per-attempt timeout in milliseconds (default from the connection, 60 s). */
+  timeoutMs?: number | undefined;
+  /** Retry overrides for this call, or `false` to disable retries. */
+  retry?: Partial<RetryPolicy> | false | undefined;
+  /** Request id to send as `X-OpenStack-Request-ID` (default: a new `req-<uuid>`). */
+  requestId?: string | undefined;
+  /** Extra request headers. */
+  headers?: Record<string, string> | undefined;
+}
+
+/** A request travelling through the pipeline. Middleware may replace fields by cloning. */
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Absolute URL (query string included). */
+  url: string;
+  headers: Headers;
+  /** JSON-serialisable body; undefined = none. */
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  retry?: Partial<RetryPolicy> | false | undefined;
+  /** Service type for the microversion header (`volume` for block storage). */
+  microversionService?: string | undefined;
+  /** Microversion to send, e.g. `3.64`. */
+  microversion?: string | undefined;
+  /** Skip the auth middleware (Keystone token requests, version discovery). */
+  skipAuth?: boolean | undefined;
+  /** Free-form per-request state shared between middleware. */
+  context: Record<string, unknown>;
+}
+
+/** Metadata attached to every response and resource: status, request id, attempts. */
+export interface ResponseMetadata {
+  /** HTTP status of the final attempt. */
+  status: number;
+  /** Server request id (`x-openstack-request-id`, or `x-compute-request-id`). */
+  requestId: string | undefined;
+  /** Request id the client sent. */
+  clientRequestId: string | undefined;
+  /** Attempts made. */
+  attempts: number;
+  /** Total time spent sleeping between retries. */
+  totalRetryDelayMs: number;
+  /** Microversion echoed by the server, if any. */
+  microversion: string | undefined;
+}
+
+/** A response after the pipeline: parsed JSON body (or text) and metadata. */
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the raw text when it is not JSON, or undefined when empty. */
+  body: unknown;
+  url: string;
+  $metadata: ResponseMetadata;
+}
+
+/** A pipeline stage handler. */
+export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
+
+/**
+ * A named middleware step: receives the request and the next handler.
+ *
+ * @example
+ * ```ts
+ * const addHeader: Middleware = (req, next) => { req.headers.set('X-Trace', '1'); return next(req); };
+ * ```
+ */
+export type Middleware = (req: HttpRequest, next: Handler) => Promise<HttpResponse>;
+
+/**
+ * Minimal logger; `console` fits.
+ *
+ * @example
+ * ```ts
+ * new Connection({ auth, logger: console });
+ * ```
+ */
+export interface Logger {
+  debug(message: string, data?: Record<string, unknown>): void;
+  warn?(message: string, data?: Record<string, unknown>): void;
+}

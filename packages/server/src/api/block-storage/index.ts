@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../../config/config.js';
+import type { BlockStorageServices } from '../../services/block-storage/index.js';
+import type { QuotaService } from '../../services/quotas.js';
+import { registerMiscRoutes } from './misc/index.js';
+import { registerVersionRoutes } from './misc/versions.js';
+import { registerSnapshotRoutes } from './snapshots.js';
+import { registerVolumeRoutes } from './volumes.js';
+
+export type BlockStorageDeps = BlockStorageServices & { quotas: QuotaService; config: ServerConfig };
+
+/**
+ * Every resource is routed three times, as Cinder does: `/v3/{project_id}/…`, the project-less `/v3/…`
+ * (3.67), and the legacy `/v2/{project_id}/…`. Handlers tell the forms apart by `request.url`.
+ */
+export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStorageDeps): void {
+  registerVersionRoutes(app, deps);
+  for (const prefix of ['/v3/:project_id', '/v3', '/v2/:project_id']) {
+    app.register(
+      async (scope) => {
+        registerVolumeRoutes(scope, deps);
+        registerSnapshotRoutes(scope, deps);
+        registerMiscRoutes(scope, deps);
+      },
+      { prefix },
+    );
+  }
+}

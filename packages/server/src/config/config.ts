@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+
+export interface BackendConfig {
+  /** Backend name, the middle part of `host@backend#pool`. */
+  name: string;
+  driver: 'raw';
+  /** Pool name; one pool per backend today. */
+  pool: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Base URL advertised in the catalog and links; when unset, taken from each request's scheme and Host. */
+  publicUrl: string | null;
+  /** The `host` part of `host@backend#pool` names. */
+  serviceHost: string;
+  region: string;
+  availabilityZone: string;
+  database: { kind: 'sqlite' } | { kind: 'postgres'; url: string };
+  backends: BackendConfig[];
+  tokenTtlSeconds: number;
+  /** Used only on first start of an empty store. */
+  bootstrapAdminPassword: string | null;
+  logLevel: string;
+  /** Lease of a running task; another node may take the task over once it expires. */
+  taskLeaseSeconds: number;
+  /** Quota defaults, applied to projects without an explicit limit. */
+  quotaDefaults: Record<string, number>;
+}
+
+export interface ConfigInput {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+export const DEFAULT_QUOTAS: Record<string, number> = {
+  volumes: 10,
+  snapshots: 10,
+  gigabytes: 1000,
+  backups: 10,
+  backup_gigabytes: 1000,
+  per_volume_gigabytes: -1,
+  groups: 10,
+};
+
+function intFromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Flags win over CINDERBOX_* environment variables, which win over defaults. */
+export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const dataDir = resolve(input.dataDir ?? env.CINDERBOX_DATA_DIR ?? '.cinderbox');
+  const publicUrl = (input.publicUrl ?? env.CINDERBOX_PUBLIC_URL ?? '').replace(/\/+$/, '') || null;
+  const dbUrl = env.CINDERBOX_DATABASE_URL;
+  return {
+    host: input.host ?? env.CINDERBOX_HOST ?? '127.0.0.1',
+    port: input.port ?? intFromEnv('CINDERBOX_PORT', env) ?? 8776,
+    dataDir,
+    publicUrl,
+    serviceHost: env.CINDERBOX_SERVICE_HOST ?? 'cinderbox',
+    region: 'RegionOne',
+    availabilityZone: 'nova',
+    database: dbUrl?.startsWith('postgres') ? { kind: 'postgres', url: dbUrl } : { kind: 'sqlite' },
+    backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }],
+    tokenTtlSeconds: intFromEnv('CINDERBOX_TOKEN_TTL', env) ?? 3600 * 4,
+    bootstrapAdminPassword: env.CINDERBOX_ADMIN_PASSWORD ?? null,
+    logLevel: input.logLevel ?? env.CINDERBOX_LOG_LEVEL ?? 'warn',
+    taskLeaseSeconds: intFromEnv('CINDERBOX_TASK_LEASE', env) ?? 30,
+    quotaDefaults: { ...DEFAULT_QUOTAS },
+  };
+}
+
+export function backendHostName(config: Pick<ServerConfig, 'serviceHost'>, b: BackendConfig): string {
+  return `${config.serviceHost}@${b.name}#${b.pool}`;
+}

@@ -1,0 +1,40 @@
+import type { Executor } from '../../store/database.js';
+
+/** A durable unit of asynchronous work (create a snapshot, delete a volume, …). */
+export interface TaskRecord<P = unknown> {
+  id: string;
+  kind: string;
+  resourceType: string;
+  resourceId: string;
+  payload: P;
+  attempts: number;
+}
+
+export interface TaskRunContext {
+  signal: AbortSignal;
+}
+
+export interface TaskHandler<P = unknown> {
+  kind: string;
+  /** Does the work; must be idempotent per step, because a crash may replay it. */
+  run(task: TaskRecord<P>, ctx: TaskRunContext): Promise<void>;
+  /**
+   * Leaves the resource in a final state after `run` threw, or after the node running it died (`cause` then
+   * says so): typically status `error` with a reason, and partial data removed.
+   */
+  fail(task: TaskRecord<P>, cause: Error): Promise<void>;
+}
+
+export interface NewTask<P = unknown> {
+  kind: string;
+  resourceType: string;
+  resourceId: string;
+  payload: P;
+}
+
+export interface TaskQueue {
+  /** Records the task inside the caller's transaction; nothing runs until `dispatch` after commit. */
+  enqueue<P>(exec: Executor, task: NewTask<P>): Promise<string>;
+  /** Starts a committed task in this process (claimed with a lease so no other node runs it too). */
+  dispatch(taskId: string): void;
+}

@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { registerBlockStorageRoutes } from './api/block-storage/index.js';
+import { createHttpApp } from './api/common/http-app.js';
+import { registerIdentityRoutes } from './api/identity/index.js';
+import type { ServerConfig } from './config/config.js';
+import { acquireDataDirLock } from './config/data-dir-lock.js';
+import { writeCloudsYaml } from './config/clouds-yaml.js';
+import type { VolumeDriver } from './domain/ports/volume-driver.js';
+import { systemClock, type Clock } from './domain/time.js';
+import { createRawVolumeDriver } from './drivers/volume/raw/raw-driver.js';
+import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
+import { IdentityService } from './services/identity/identity-service.js';
+import { QuotaService } from './services/quotas.js';
+import { openDatabase } from './store/database.js';
+import { TaskEngine } from './tasks/task-engine.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  /** Where the server listens, e.g. http://127.0.0.1:8776 */
+  url: string;
+  port: number;
+  config: ServerConfig;
+  /** Set on the first start of an empty store: the admin password (generated when not configured). */
+  bootstrap: { adminPassword: string; generated: boolean } | null;
+  cloudsYamlPath: string;
+  services: BlockStorageServices;
+  tasks: TaskEngine;
+  close(): Promise<void>;
+}
+
+/** The composition root: the only place that names concrete adapters. */
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers["x-auth-token"]', 'password'] });
+  const clock = opts.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true });
+  const lock = await acquireDataDirLock(config.dataDir);
+  const closers: (() => Promise<void>)[] = [async () => lock.release()];
+  try {
+    const database = await openDatabase(config);
+    closers.unshift(() => database.close());
+    const { db } = database;
+
+    const drivers = new Map<string, VolumeDriver>();
+    for (const b of config.backends) {
+      const driver = await createRawVolumeDriver({ name: b.name, directory: join(config.dataDir, 'volumes', b.name) });
+      await driver.sweepTemporaries();
+      drivers.set(b.name, driver);
+    }
+
+    const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
+    closers.unshift(() => tasks.stop());
+    const identity = new IdentityService({ db, clock, config, logger });
+    const bootstrap = await identity.bootstrap();
+    const quotas = new QuotaService(db, config.quotaDefaults);
+    const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas });
+    // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
+    await tasks.start(database.kind === 'sqlite');
+
+    const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
+    registerIdentityRoutes(app, { identity, config });
+    registerBlockStorageRoutes(app, { ...services, quotas, config });
+    await app.listen({ host: config.host, port: config.port });
+    closers.unshift(() => app.close());
+
+    const port = (app.server.address() as AddressInfo).port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const publicBase = config.publicUrl ?? url;
+    const cloudsYamlPath = await writeCloudsYaml(config.dataDir, {
+      authUrl: `${publicBase}/identity/v3`,
+      region: config.region,
+      adminPassword: bootstrap?.adminPassword ?? null,
+    });
+
+    let closed = false;
+    return {
+      url,
+      port,
+      config,
+      bootstrap,
+      cloudsYamlPath,
+      services,
+      tasks,
+      async close() {
+        if (closed) return;
+        closed = true;
+        for (const c of closers) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
+      },
+    };
+  } catch (err) {
+    for (const c of closers) await c().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import type { ServerConfig } from '../config/config.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or an open transaction: repositories accept both so callers choose the boundary. */
+export type Executor = Db | Tx;
+
+export interface OpenedDatabase {
+  db: Db;
+  kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedDatabase> {
+  let db: Db;
+  if (config.database.kind === 'postgres') {
+    const { default: pg } = await import('pg' as string);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: config.database.url, max: 10 }) }) });
+  } else {
+    const { default: SQLite } = await import('better-sqlite3');
+    mkdirSync(config.dataDir, { recursive: true });
+    const sqlite = new SQLite(join(config.dataDir, 'cinderbox.db'));
+    // WAL gives concurrent readers; NORMAL sync is durable against a process crash (SIGKILL), which is the
+    // guarantee we give; busy_timeout covers a second process (an offline repo command) holding the lock.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = OFF');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+  return { db, kind: config.database.kind, close: () => db.destroy() };
+}

@@ -1,0 +1,201 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types. The same schema runs on SQLite and PostgreSQL: text ids, integer flags (0/1), timestamps as
+ * stored-time text (see domain/time.ts), JSON as text. Sizes in GiB are integers; byte counts are bigint
+ * on PostgreSQL and are read back through Number().
+ */
+export interface Database {
+  domains: DomainTable;
+  projects: ProjectTable;
+  users: UserTable;
+  roles: RoleTable;
+  role_assignments: RoleAssignmentTable;
+  tokens: TokenTable;
+  volume_types: VolumeTypeTable;
+  volumes: VolumeTable;
+  volume_metadata: MetadataTable & { volume_id: string };
+  volume_admin_metadata: MetadataTable & { volume_id: string };
+  volume_attachments: VolumeAttachmentTable;
+  snapshots: SnapshotTable;
+  snapshot_metadata: MetadataTable & { snapshot_id: string };
+  quotas: QuotaTable;
+  quota_usages: QuotaUsageTable;
+  tasks: TaskTable;
+  node_state: NodeStateTable;
+}
+
+export interface DomainTable {
+  id: string;
+  name: string;
+  description: string;
+  enabled: number;
+  created_at: string;
+}
+
+export interface ProjectTable {
+  id: string;
+  name: string;
+  domain_id: string;
+  description: string;
+  enabled: number;
+  parent_id: string | null;
+  is_domain: number;
+  tags: string; // JSON array
+  options: string; // JSON object
+  extra: string; // JSON object of unknown attributes Keystone keeps
+  created_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  name: string;
+  domain_id: string;
+  default_project_id: string | null;
+  password_hash: string | null;
+  email: string | null;
+  description: string | null;
+  enabled: number;
+  options: string; // JSON
+  extra: string; // JSON
+  password_expires_at: string | null;
+  created_at: string;
+}
+
+export interface RoleTable {
+  id: string;
+  name: string;
+  domain_id: string | null;
+  description: string | null;
+  created_at: string;
+}
+
+export interface RoleAssignmentTable {
+  project_id: string;
+  user_id: string;
+  role_id: string;
+}
+
+export interface TokenTable {
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  project_id: string | null;
+  methods: string; // JSON array
+  audit_id: string;
+  /** Audit id of the token this one was re-scoped from, for audit_ids[1]. */
+  parent_audit_id: string | null;
+  issued_at: string;
+  expires_at: string;
+  revoked: number;
+}
+
+export interface VolumeTypeTable {
+  id: string;
+  name: string;
+  description: string | null;
+  is_public: number;
+  extra_specs: string; // JSON
+  created_at: string;
+}
+
+export interface VolumeTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  size: number; // GiB
+  status: string;
+  previous_status: string | null;
+  attach_status: string; // attached | detached | attaching | detaching
+  migration_status: string | null;
+  availability_zone: string;
+  volume_type_id: string;
+  snapshot_id: string | null;
+  source_volid: string | null;
+  backup_id: string | null;
+  bootable: number;
+  multiattach: number;
+  /** `host@backend#pool` owning the bytes. */
+  host: string;
+  /** Driver name recorded at creation; a volume keeps its driver. */
+  driver: string;
+  /** Backend object name (file name inside the backend directory). */
+  provider_location: string | null;
+  use_quota: number;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface MetadataTable {
+  key: string;
+  value: string;
+}
+
+export interface VolumeAttachmentTable {
+  id: string;
+  volume_id: string;
+  instance_uuid: string | null;
+  host_name: string | null;
+  mountpoint: string | null;
+  attach_mode: string;
+  attach_status: string;
+  attached_at: string | null;
+  connector: string | null; // JSON
+}
+
+export interface SnapshotTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  volume_id: string;
+  name: string | null;
+  description: string | null;
+  size: number; // GiB
+  status: string;
+  progress: string;
+  volume_type_id: string | null;
+  use_quota: number;
+  provider_location: string | null;
+  /** Internal snapshots (backup bases) are invisible to every API. */
+  hidden: number;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface QuotaTable {
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+export interface QuotaUsageTable {
+  project_id: string;
+  resource: string;
+  in_use: number;
+}
+
+export interface TaskTable {
+  id: string;
+  kind: string;
+  resource_type: string;
+  resource_id: string;
+  payload: string; // JSON
+  /** pending | running | done | failed */
+  state: string;
+  /** Node id holding the lease while running. */
+  owner: string | null;
+  lease_until: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NodeStateTable {
+  key: string;
+  value: string;
+}
+
+export type Seq = Generated<number>;

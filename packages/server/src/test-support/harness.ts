@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type ServerConfig } from '../config/config.js';
+import { startServer, type RunningServer } from '../main.js';
+
+export const ADMIN_PASSWORD = 'admin-secret-for-tests';
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  /** A project-scoped admin token (user admin, project admin). */
+  adminToken: string;
+  adminProjectId: string;
+  /** JSON request helper: returns status, headers and parsed body. */
+  request(method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /** Creates a project and a user with role `member` in it; returns a token scoped to it. */
+  createMember(name: string): Promise<{ projectId: string; userId: string; token: string }>;
+  /** Stops the server; removes the data directory unless `keepData`. */
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface RequestOptions {
+  token?: string | null;
+  body?: unknown;
+  /** Raw body (sent as-is); overrides `body`. */
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+  /** `OpenStack-API-Version: volume <mv>` */
+  mv?: string;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'cinderbox-test-')));
+  const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
+  const server = await startServer(config);
+  const url = server.url;
+
+  async function request(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers['X-Auth-Token'] = opts.token;
+    if (opts.mv) headers['OpenStack-API-Version'] = `volume ${opts.mv}`;
+    let body: string | Buffer | undefined;
+    if (opts.rawBody !== undefined) body = opts.rawBody;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  async function token(user: string, password: string, project: string): Promise<string> {
+    const res = await request('POST', '/identity/v3/auth/tokens', {
+      body: {
+        auth: {
+          identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
+          scope: { project: { name: project, domain: { id: 'default' } } },
+        },
+      },
+    });
+    if (res.status !== 201) throw new Error(`auth failed for ${user}: ${res.status} ${res.text}`);
+    return res.headers.get('x-subject-token')!;
+  }
+
+  const adminToken = await token('admin', ADMIN_PASSWORD, 'admin');
+  const projects = await request('GET', '/identity/v3/projects?name=admin', { token: adminToken });
+  const adminProjectId = projects.body.projects[0].id as string;
+
+  return {
+    server,
+    url,
+    dataDir: dir,
+    adminToken,
+    adminProjectId,
+    request,
+    async createMember(name: string) {
+      const p = await request('POST', '/identity/v3/projects', { token: adminToken, body: { project: { name, domain_id: 'default' } } });
+      if (p.status !== 201) throw new Error(`project create: ${p.status} ${p.text}`);
+      const u = await request('POST', '/identity/v3/users', {
+        token: adminToken,
+        body: { user: { name, domain_id: 'default', password: `${name}-pw`, default_project_id: p.body.project.id } },
+      });
+      if (u.status !== 201) throw new Error(`user create: ${u.status} ${u.text}`);
+      const roles = await request('GET', '/identity/v3/roles?name=member', { token: adminToken });
+      const g = await request('PUT', `/identity/v3/projects/${p.body.project.id}/users/${u.body.user.id}/roles/${roles.body.roles[0].id}`, { token: adminToken });
+      if (g.status !== 204) throw new Error(`role grant: ${g.status} ${g.text}`);
+      return { projectId: p.body.project.id, userId: u.body.user.id, token: await token(name, `${name}-pw`, name) };
+    },
+    async close(opts = {}) {
+      await server.close();
+      if (!opts.keepData && !dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value or the deadline passes (then throws with the last value). */
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
