@@ -1,0 +1,53 @@
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl?: string;
+  logLevel: string;
+}
+
+/** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
+export async function runServe(opts: ServeOptions): Promise<void> {
+  let server: typeof import('@cinderbox/server');
+  try {
+    server = await import('@cinderbox/server');
+  } catch (err) {
+    throw new Error(`the server package is not installed or not built (run npm run setup): ${(err as Error).message}`);
+  }
+  const config = server.loadConfig({
+    host: opts.host,
+    port: opts.port,
+    dataDir: opts.dataDir,
+    logLevel: opts.logLevel,
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+  });
+  const running = await server.startServer(config);
+  const base = config.publicUrl ?? running.url;
+  const out = process.stdout;
+  out.write(`cinderbox listening on ${running.url}\n`);
+  out.write(`  auth URL:  ${base}/identity/v3\n`);
+  out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions 3.0-3.70; legacy ${base}/v2)\n`);
+  out.write(`  data dir:  ${config.dataDir}\n`);
+  if (running.bootstrap) {
+    out.write(`  admin user: admin / project admin / domain Default\n`);
+    if (running.bootstrap.generated) out.write(`  admin password (shown once): ${running.bootstrap.adminPassword}\n`);
+    else out.write('  admin password: from CINDERBOX_ADMIN_PASSWORD\n');
+  }
+  out.write(`\nexport OS_CLIENT_CONFIG_FILE=${running.cloudsYamlPath} OS_CLOUD=cinderbox\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`cinderbox: ${signal} received, shutting down\n`);
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`cinderbox: shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,38 @@
+import { Command, InvalidArgumentError } from 'commander';
+
+const VERSION = '0.1.0';
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cinderbox')
+    .description('Block-storage data protection: an OpenStack Cinder/CBR-compatible server and its client')
+    .version(VERSION, '--version')
+    .showHelpAfterError()
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
+
+  program
+    .command('serve')
+    .description('Run the cinderbox server (Keystone subset, Block Storage API v3/v2) on this machine')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', parsePort, 8776)
+    .option('--data-dir <dir>', 'data directory (metadata, volumes, backups)', '.cinderbox')
+    .option('--public-url <url>', 'base URL advertised in the catalog and links (default: taken from each request)')
+    .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'warn')
+    .action(async (opts: { host: string; port: number; dataDir: string; publicUrl?: string; logLevel: string }) => {
+      const { runServe } = await import('./commands/serve.js');
+      await runServe(opts);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

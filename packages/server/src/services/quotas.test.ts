@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULT_QUOTAS } from '../config/config.js';
+import { DomainError } from '../domain/errors.js';
+import { openDatabase, type OpenedDatabase } from '../store/database.js';
+import { QuotaService } from './quotas.js';
+
+describe('quota service', () => {
+  let dir: string;
+  let database: OpenedDatabase;
+  let quotas: QuotaService;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cinderbox-quota-'));
+    database = await openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
+    quotas = new QuotaService(database.db, DEFAULT_QUOTAS);
+  });
+  after(async () => {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('reservations count up to the limit and the next one is a 413 with Cinder text', async () => {
+    await quotas.setLimits('p1', { snapshots: 2 });
+    for (let i = 0; i < 2; i++) await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 }));
+    await assert.rejects(
+      database.db.transaction().execute((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 })),
+      (e: unknown) => e instanceof DomainError && e.status === 413 && e.message.startsWith('SnapshotLimitExceeded') && e.retryAfter === 0,
+    );
+    assert.deepEqual(await quotas.usage('p1'), { snapshots: 2, gigabytes: 2 });
+  });
+
+  test('a refused reservation rolls back every resource of the same request', async () => {
+    await quotas.setLimits('p2', { gigabytes: 5 });
+    await assert.rejects(database.db.transaction().execute((tx) => quotas.reserve(tx, 'p2', { volumes: 1, gigabytes: 6 })), /VolumeSizeExceedsAvailableQuota/);
+    assert.deepEqual(await quotas.usage('p2'), {});
+  });
+
+  test('release gives capacity back; -1 is unlimited; per-volume limit is checked', async () => {
+    await quotas.setLimits('p3', { volumes: -1, per_volume_gigabytes: 3 });
+    await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p3', { volumes: 50 }));
+    await database.db.transaction().execute((tx) => quotas.release(tx, 'p3', { volumes: 20 }));
+    assert.equal((await quotas.usage('p3')).volumes, 30);
+    await assert.rejects(database.db.transaction().execute((tx) => quotas.reserve(tx, 'p3', { volume_size: 4, gigabytes: 4 })), /VolumeSizeExceedsLimit/);
+  });
+
+  test('a limit below current usage is refused; reset returns to defaults', async () => {
+    await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p4', { volumes: 3 }));
+    await assert.rejects(quotas.setLimits('p4', { volumes: 2 }), (e: unknown) => e instanceof DomainError && e.status === 400);
+    await quotas.setLimits('p4', { volumes: 7 });
+    assert.equal((await quotas.limits('p4')).volumes, 7);
+    await quotas.resetLimits('p4');
+    assert.equal((await quotas.limits('p4')).volumes, DEFAULT_QUOTAS.volumes);
+    assert.equal((await quotas.limits('p4')).snapshots___DEFAULT__, -1);
+  });
+});

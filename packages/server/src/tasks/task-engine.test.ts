@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { TaskRecord } from '../domain/ports/task-queue.js';
+import { systemClock } from '../domain/time.js';
+import { openDatabase, type OpenedDatabase } from '../store/database.js';
+import { TaskEngine } from './task-engine.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('task engine', () => {
+  let dir: string;
+  let database: OpenedDatabase;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cinderbox-tasks-'));
+    database = await openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
+  });
+  after(async () => {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a dispatched task runs once and its row is removed when done', async () => {
+    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 });
+    const seen: TaskRecord[] = [];
+    engine.register<{ n: number }>({ kind: 'ok', run: async (t) => void seen.push(t), fail: async () => assert.fail('fail() called') });
+    const id = await engine.enqueue(database.db, { kind: 'ok', resourceType: 'x', resourceId: 'r1', payload: { n: 7 } });
+    engine.dispatch(id);
+    engine.dispatch(id); // a second dispatch of the same task must not run it twice
+    await engine.idle();
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0]?.payload, { n: 7 });
+    const row = await database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    assert.equal(row, undefined);
+    await engine.stop();
+  });
+
+  test('a task that throws calls fail() with the error and is kept as failed', async () => {
+    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 });
+    let failedWith: Error | null = null;
+    engine.register({
+      kind: 'boom',
+      run: async () => {
+        throw new Error('disk on fire');
+      },
+      fail: async (_t, e) => {
+        failedWith = e;
+      },
+    });
+    const id = await engine.enqueue(database.db, { kind: 'boom', resourceType: 'x', resourceId: 'r2', payload: {} });
+    engine.dispatch(id);
+    await engine.idle();
+    assert.equal((failedWith as Error | null)?.message, 'disk on fire');
+    const row = await database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.state, 'failed');
+    assert.equal(row.last_error, 'disk on fire');
+    await engine.stop();
+  });
+
+  test('a running task left by a dead node is failed on the next start, exactly once', async () => {
+    const id = await new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 }).enqueue(database.db, {
+      kind: 'long',
+      resourceType: 'snapshot',
+      resourceId: 'r3',
+      payload: {},
+    });
+    // Simulate a node that claimed the task and died.
+    await database.db.updateTable('tasks').set({ state: 'running', owner: 'dead-node', lease_until: '2999-01-01T00:00:00.000000' }).where('id', '=', id).execute();
+    const recovered: string[] = [];
+    const make = () => {
+      const e = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
+      e.register({ kind: 'long', run: async () => assert.fail('must not run again'), fail: async (t, cause) => void recovered.push(`${t.resourceId}:${cause.message.slice(0, 11)}`) });
+      return e;
+    };
+    const first = make();
+    const second = make();
+    // Lease not expired: a multi-node start leaves it alone; the single-node start takes it.
+    await second.start(false);
+    assert.deepEqual(recovered, []);
+    await first.start(true);
+    assert.deepEqual(recovered, ['r3:interrupted']);
+    assert.equal(await database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst(), undefined);
+    await first.stop();
+    await second.stop();
+  });
+
+  test('pending tasks that were never dispatched are picked up at start', async () => {
+    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
+    let ran = 0;
+    engine.register({ kind: 'later', run: async () => void ran++, fail: async () => {} });
+    await engine.enqueue(database.db, { kind: 'later', resourceType: 'x', resourceId: 'r4', payload: {} });
+    await engine.start(true);
+    await engine.idle();
+    assert.equal(ran, 1);
+    await engine.stop();
+  });
+});

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# System packages the test suites drive: the real OpenStack clients, Tempest, and wrk for benchmarks.
+set -euo pipefail
+pkgs=(python3-openstackclient python3-openstacksdk python3-cinderclient tempest wrk e2fsprogs util-linux)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-deps: missing ${missing[*]}; the suites that need them will be skipped" >&2
+  exit 0
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what cinderbox needs on this machine and builds it. Safe to run again.
+# As root on Debian/Ubuntu it installs the few system packages through apt-get; elsewhere it says what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v make >/dev/null 2>&1 || need_pkgs+=(make)
+command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+command -v filefrag >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
+command -v fallocate >/dev/null 2>&1 || need_pkgs+=(util-linux)
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need_pkgs[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${need_pkgs[*]} (install them with your package manager, then run npm run setup again)" >&2
+    exit 1
+  fi
+fi
+
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm install --no-audit --no-fund
+fi
+node packages/server/native/build.mjs
+npm run build
+echo "setup: done. Start the service with: npx cinderbox serve"
