@@ -1,0 +1,1 @@
+export { createRawVolumeDriver, RawVolumeDriver, type RawVolumeDriverOptions } from './raw-driver.js';
