@@ -362,3 +362,10 @@ export function isNotFound(e: unknown): e is NotFoundError {
 export function isConflict(e: unknown): e is ConflictError {
   return isHttpError(e) && e.status === 409;
 }
+
+/** The resource type does not allow the operation (openstacksdk `MethodNotSupported`). @example `e instanceof MethodNotSupportedError` */
+export class MethodNotSupportedError extends SdkError {
+  constructor(resource: string, method: string) {
+    super(`${resource} does not support ${method}`, { code: 'METHOD_NOT_SUPPORTED' });
+  }
+}

@@ -30,3 +30,4 @@ export type {
   RetryPolicy,
 } from './types.js';
 export { createPipeline, type PipelineOptions } from './create-pipeline.js';
+export { type BuildRequestInit, type QueryValue, buildRequest, withQuery } from './request.js';

@@ -1,0 +1,85 @@
+/**
+ * Field definitions: attribute name ↔ wire name, type conversion, microversion gates.
+ * @packageDocumentation
+ */
+
+/** Value types a field converts to on read. @example `const t: FieldType = 'boolean'` */
+export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array' | 'any';
+
+/**
+ * One field of a resource.
+ *
+ * @example
+ * ```ts
+ * const progress: FieldDef = { wire: 'os-extended-snapshot-attributes:progress', type: 'string', readOnly: true };
+ * ```
+ */
+export interface FieldDef {
+  /** Server (JSON) name. */
+  wire: string;
+  /** Conversion on read; default `any`. */
+  type?: FieldType;
+  /** Name used in create requests when it differs (Backup `is_incremental` → `incremental`). */
+  createWire?: string;
+  /** Minimum microversion needed to send this field. */
+  minMicroversion?: string;
+  /** Never sent to the server. */
+  readOnly?: boolean;
+}
+
+/** Attribute name → definition. */
+export type FieldMap = Readonly<Record<string, FieldDef>>;
+
+/**
+ * Decodes a wire value for a field. Lenient booleans (`"true"`/`"False"`) become booleans and
+ * numeric strings numbers; values that cannot be converted yield `{ ok: false }` (the caller keeps
+ * the raw value and records a decode issue instead of inventing `0` or `{}`).
+ *
+ * @example
+ * ```ts
+ * decodeValue({ wire: 'force', type: 'boolean' }, 'True'); // { ok: true, value: true }
+ * ```
+ */
+export function decodeValue(def: FieldDef, value: unknown): { ok: true; value: unknown } | { ok: false } {
+  if (value === undefined || value === null) return { ok: true, value: undefined };
+  switch (def.type ?? 'any') {
+    case 'string':
+      return typeof value === 'string' || typeof value === 'number' ? { ok: true, value: String(value) } : { ok: false };
+    case 'integer':
+    case 'number': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+      if (Number.isNaN(n)) return { ok: false };
+      return { ok: true, value: def.type === 'integer' ? Math.trunc(n) : n };
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return { ok: true, value };
+      if (typeof value === 'string' && /^(true|false)$/i.test(value)) return { ok: true, value: value.toLowerCase() === 'true' };
+      return { ok: false };
+    case 'object':
+      return typeof value === 'object' && !Array.isArray(value) ? { ok: true, value } : { ok: false };
+    case 'array':
+      return Array.isArray(value) ? { ok: true, value } : { ok: false };
+    default:
+      return { ok: true, value };
+  }
+}
+
+/** camelCase → snake_case. @example `snakeCase('isForced') // 'is_forced'` */
+export function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/**
+ * Parses a progress value (`"45%"`, `45`, `"45"`) into a number; undefined when absent or invalid.
+ *
+ * @example
+ * ```ts
+ * parseProgress('45%'); // 45
+ * ```
+ */
+export function parseProgress(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+  return m ? Number(m[1]) : undefined;
+}
