@@ -72,7 +72,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     database: dbUrl?.startsWith('postgres') ? { kind: 'postgres', url: dbUrl } : { kind: 'sqlite' },
     backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }],
     tokenTtlSeconds: intFromEnv('CINDERBOX_TOKEN_TTL', env) ?? 3600 * 4,
-    bootstrapAdminPassword: env.CINDERBOX_ADMIN_PASSWORD ?? null,
+    bootstrapAdminPassword: env.CINDERBOX_ADMIN_PASSWORD || null,
     logLevel: input.logLevel ?? env.CINDERBOX_LOG_LEVEL ?? 'warn',
     taskLeaseSeconds: intFromEnv('CINDERBOX_TASK_LEASE', env) ?? 30,
     quotaDefaults: { ...DEFAULT_QUOTAS },
