@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../../config/config.js';
+import type { AuthContext, TokenValidator } from '../../domain/auth-context.js';
+import type { Clock } from '../../domain/time.js';
+import { storedTime } from '../../domain/time.js';
+import type { Db } from '../../store/database.js';
+import { DomainDirectory } from './domains.js';
+import { hashPassword } from './passwords.js';
+import { ProjectDirectory } from './projects.js';
+import { RoleDirectory } from './roles.js';
+import { isUniqueViolation, newId } from './store-helpers.js';
+import { TokenService } from './tokens.js';
+import { UserDirectory } from './users.js';
+
+export interface IdentityDeps {
+  db: Db;
+  clock: Clock;
+  config: ServerConfig;
+  logger: Logger;
+}
+
+/** The Keystone subset: token issue/validation plus the small directory python-openstackclient manages. */
+export class IdentityService implements TokenValidator {
+  readonly tokens: TokenService;
+  readonly domains: DomainDirectory;
+  readonly projects: ProjectDirectory;
+  readonly users: UserDirectory;
+  readonly roles: RoleDirectory;
+
+  constructor(private readonly deps: IdentityDeps) {
+    const { db, clock, config } = deps;
+    this.tokens = new TokenService(db, clock, config.tokenTtlSeconds);
+    this.domains = new DomainDirectory(db);
+    this.projects = new ProjectDirectory(db, clock, this.tokens);
+    this.users = new UserDirectory(db, clock, this.tokens);
+    this.roles = new RoleDirectory(db, this.tokens);
+  }
+
+  validate(token: string): Promise<AuthContext | null> {
+    return this.tokens.validate(token);
+  }
+
+  /**
+   * Runs at every start. On an empty store it creates exactly: domain `default`, roles admin/member/reader,
+   * project and user `admin`, and the admin grant; returns the admin password. Otherwise returns null.
+   */
+  async bootstrap(): Promise<{ adminPassword: string; generated: boolean } | null> {
+    const { db, clock, config, logger } = this.deps;
+    await this.tokens.purgeExpired();
+    if (await db.selectFrom('domains').select('id').limit(1).executeTakeFirst()) return null;
+
+    const generated = config.bootstrapAdminPassword === null;
+    const adminPassword = config.bootstrapAdminPassword ?? randomBytes(18).toString('base64url');
+    const passwordHash = await hashPassword(adminPassword);
+    const now = storedTime(clock.now());
+    const roleIds = { admin: newId(), member: newId(), reader: newId() };
+    const projectId = newId();
+    const userId = newId();
+    try {
+      await db.transaction().execute(async (tx) => {
+        await tx.insertInto('domains').values({ id: 'default', name: 'Default', description: 'The default domain', enabled: 1, created_at: now }).execute();
+        for (const [name, id] of Object.entries(roleIds)) {
+          await tx.insertInto('roles').values({ id, name, domain_id: null, description: null, created_at: now }).execute();
+        }
+        await tx
+          .insertInto('projects')
+          .values({
+            id: projectId,
+            name: 'admin',
+            domain_id: 'default',
+            description: 'Bootstrap project for initializing the cloud.',
+            enabled: 1,
+            parent_id: 'default',
+            is_domain: 0,
+            tags: '[]',
+            options: '{}',
+            extra: '{}',
+            created_at: now,
+          })
+          .execute();
+        await tx
+          .insertInto('users')
+          .values({
+            id: userId,
+            name: 'admin',
+            domain_id: 'default',
+            default_project_id: null,
+            password_hash: passwordHash,
+            email: null,
+            description: null,
+            enabled: 1,
+            options: '{}',
+            extra: '{}',
+            password_expires_at: null,
+            created_at: now,
+          })
+          .execute();
+        await tx.insertInto('role_assignments').values({ project_id: projectId, user_id: userId, role_id: roleIds.admin }).execute();
+      });
+    } catch (e) {
+      // Another node sharing the database bootstrapped first.
+      if (isUniqueViolation(e)) return null;
+      throw e;
+    }
+    logger.info({ generated }, 'identity bootstrapped: domain default, roles admin/member/reader, user and project admin');
+    return { adminPassword, generated };
+  }
+}

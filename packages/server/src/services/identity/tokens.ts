@@ -1,0 +1,285 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AuthContext } from '../../domain/auth-context.js';
+import { badRequest, notFound, unauthorized } from '../../domain/errors.js';
+import type { Clock } from '../../domain/time.js';
+import { parseStoredTime, storedTime } from '../../domain/time.js';
+import type { Db, Executor } from '../../store/database.js';
+import type { TokenTable, UserTable } from '../../store/schema.js';
+import { domainById, domainByRef } from './domains.js';
+import type { TokenInvalidation } from './invalidation.js';
+import { verifyPassword } from './passwords.js';
+import { denied } from './policy.js';
+import { projectById, toProject } from './projects.js';
+import { allRoles, directRoles, expandImplied } from './roles.js';
+import { parseJsonStrings } from './store-helpers.js';
+import { TokenCache } from './token-cache.js';
+import type { DomainRef, Project, TokenInfo } from './types.js';
+
+export interface Ref {
+  id?: string;
+  name?: string;
+  domain?: { id?: string; name?: string };
+}
+
+/** A shape-checked `auth` body (the API validated types; lookups and secrets are checked here). */
+export interface AuthRequest {
+  methods: string[];
+  password?: { user: Ref & { password: string } };
+  token?: { id: string };
+  /** `unscoped` is Keystone's explicit "unscoped" string; null when the body names no scope. */
+  scope: { project: Ref } | { domain: { id?: string; name?: string } } | { system: unknown } | 'unscoped' | null;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+// One message for every credential failure, so a caller cannot tell a wrong password from an unknown user.
+const badCredentials = () => unauthorized('The request you have made requires authentication.');
+
+interface Resolved {
+  info: TokenInfo;
+  auth: AuthContext;
+}
+
+export class TokenService implements TokenInvalidation {
+  readonly cache: TokenCache;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ttlSeconds: number,
+    cache = new TokenCache(10_000, 60_000),
+  ) {
+    this.cache = cache;
+  }
+
+  /** The auth hook's path: a cache hit does no store query. */
+  async validate(token: string): Promise<AuthContext | null> {
+    const hash = hashToken(token);
+    const now = this.clock.now();
+    const hit = this.cache.get(hash, now);
+    if (hit) return hit;
+    const generation = this.cache.snapshot();
+    const resolved = await this.resolve(hash, now);
+    if (!resolved) return null;
+    this.cache.set(hash, resolved.auth, now, generation);
+    return resolved.auth;
+  }
+
+  async issue(req: AuthRequest): Promise<TokenInfo> {
+    const now = this.clock.now();
+    let user: UserTable | null = null;
+    let methods: string[] = [];
+    let expiresAt = storedTime(new Date(now.getTime() + this.ttlSeconds * 1000));
+    let parentAuditId: string | null = null;
+    for (const m of req.methods) {
+      if (m !== 'password' && m !== 'token') throw unauthorized('Attempted to authenticate with an unsupported method.');
+    }
+    if (req.methods.includes('password') && req.password) {
+      user = await this.checkPassword(req.password.user);
+      methods.push('password');
+    }
+    if (req.methods.includes('token') && req.token) {
+      const t = await this.liveToken(hashToken(req.token.id), now);
+      if (!t || (user && user.id !== t.user_id)) throw badCredentials();
+      user ??= (await this.db.selectFrom('users').selectAll().where('id', '=', t.user_id).executeTakeFirst()) ?? null;
+      // A re-scoped token lives no longer than the token it came from.
+      expiresAt = t.expires_at < expiresAt ? t.expires_at : expiresAt;
+      parentAuditId = t.audit_id;
+      methods = ['token', ...parseJsonStrings(t.methods).filter((x) => x !== 'token'), ...methods.filter((x) => x !== 'token')];
+      methods = [...new Set(methods)];
+    }
+    if (!user || user.enabled !== 1) throw badCredentials();
+    const userDomain = await domainById(this.db, user.domain_id);
+    if (!userDomain?.enabled) throw badCredentials();
+
+    const project = await this.scopeProject(req.scope, user);
+    let roles: { id: string; name: string }[] = [];
+    let projectRef: DomainRef | null = null;
+    if (project) {
+      const domain = await domainById(this.db, project.domainId);
+      if (!project.enabled || !domain?.enabled) throw unauthorized(`Project ${project.id} is disabled.`);
+      const direct = await directRoles(this.db, user.id, project.id);
+      if (direct.length === 0) throw unauthorized(`User ${user.id} has no access to project ${project.id}.`);
+      roles = expandImplied(direct, await allRoles(this.db)).map((r) => ({ id: r.id, name: r.name }));
+      projectRef = { id: project.id, name: project.name, domain: { id: domain.id, name: domain.name } };
+    }
+
+    const token = randomBytes(32).toString('base64url');
+    const row: TokenTable = {
+      token_hash: hashToken(token),
+      user_id: user.id,
+      project_id: project?.id ?? null,
+      methods: JSON.stringify(methods),
+      audit_id: randomBytes(16).toString('base64url').slice(0, 22),
+      parent_audit_id: parentAuditId,
+      issued_at: storedTime(now),
+      expires_at: expiresAt,
+      revoked: 0,
+    };
+    await this.db.insertInto('tokens').values(row).execute();
+    return {
+      token,
+      methods,
+      auditIds: parentAuditId ? [row.audit_id, parentAuditId] : [row.audit_id],
+      issuedAt: row.issued_at,
+      expiresAt,
+      user: { id: user.id, name: user.name, domain: { id: userDomain.id, name: userDomain.name }, passwordExpiresAt: user.password_expires_at },
+      project: projectRef,
+      roles,
+    };
+  }
+
+  /** GET/HEAD /auth/tokens: the subject's current view; a token's owner or an admin may look. */
+  async inspect(caller: AuthContext, subject: string): Promise<TokenInfo> {
+    const resolved = await this.resolve(hashToken(subject), this.clock.now());
+    if (!resolved) throw notFound('Could not find token.');
+    if (!caller.isAdmin && caller.userId !== resolved.auth.userId) throw denied('validate_token');
+    return resolved.info;
+  }
+
+  async revoke(caller: AuthContext, subject: string): Promise<void> {
+    const hash = hashToken(subject);
+    const resolved = await this.resolve(hash, this.clock.now());
+    if (!resolved) throw notFound('Could not find token.');
+    if (!caller.isAdmin && caller.userId !== resolved.auth.userId) throw denied('revoke_token');
+    await this.db.updateTable('tokens').set({ revoked: 1 }).where('token_hash', '=', hash).execute();
+    this.cache.drop(hash);
+  }
+
+  async revokeUser(userId: string, tx: Executor): Promise<void> {
+    await tx.updateTable('tokens').set({ revoked: 1 }).where('user_id', '=', userId).where('revoked', '=', 0).execute();
+  }
+
+  async revokeProject(projectId: string, tx: Executor): Promise<void> {
+    await tx.updateTable('tokens').set({ revoked: 1 }).where('project_id', '=', projectId).where('revoked', '=', 0).execute();
+  }
+
+  forgetUser(userId: string): void {
+    this.cache.dropWhere((a) => a.userId === userId);
+  }
+
+  forgetProject(projectId: string): void {
+    this.cache.dropWhere((a) => a.projectId === projectId);
+  }
+
+  /** Expired tokens are useless; removing them keeps the table small. */
+  async purgeExpired(): Promise<number> {
+    const res = await this.db.deleteFrom('tokens').where('expires_at', '<=', storedTime(this.clock.now())).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  private async liveToken(hash: string, now: Date): Promise<TokenTable | null> {
+    const row = await this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('token_hash', '=', hash)
+      .where('revoked', '=', 0)
+      .where('expires_at', '>', storedTime(now))
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Everything a token stands for right now: its user, project and current roles must all still hold. */
+  private async resolve(hash: string, now: Date): Promise<Resolved | null> {
+    const t = await this.liveToken(hash, now);
+    if (!t) return null;
+    const user = await this.db
+      .selectFrom('users')
+      .innerJoin('domains', 'domains.id', 'users.domain_id')
+      .select(['users.id', 'users.name', 'users.enabled', 'users.password_expires_at', 'domains.id as domain_id', 'domains.name as domain_name', 'domains.enabled as domain_enabled'])
+      .where('users.id', '=', t.user_id)
+      .executeTakeFirst();
+    if (!user || user.enabled !== 1 || user.domain_enabled !== 1) return null;
+    let project: DomainRef | null = null;
+    let roles: { id: string; name: string }[] = [];
+    if (t.project_id !== null) {
+      const p = await this.db
+        .selectFrom('projects')
+        .innerJoin('domains', 'domains.id', 'projects.domain_id')
+        .select(['projects.id', 'projects.name', 'projects.enabled', 'domains.id as domain_id', 'domains.name as domain_name', 'domains.enabled as domain_enabled'])
+        .where('projects.id', '=', t.project_id)
+        .executeTakeFirst();
+      if (!p || p.enabled !== 1 || p.domain_enabled !== 1) return null;
+      const direct = await directRoles(this.db, user.id, p.id);
+      // Keystone refuses a project token whose user lost every role on the project.
+      if (direct.length === 0) return null;
+      roles = expandImplied(direct, await allRoles(this.db)).map((r) => ({ id: r.id, name: r.name }));
+      project = { id: p.id, name: p.name, domain: { id: p.domain_id, name: p.domain_name } };
+    }
+    const methods = parseJsonStrings(t.methods);
+    const info: TokenInfo = {
+      methods,
+      auditIds: t.parent_audit_id ? [t.audit_id, t.parent_audit_id] : [t.audit_id],
+      issuedAt: t.issued_at,
+      expiresAt: t.expires_at,
+      user: { id: user.id, name: user.name, domain: { id: user.domain_id, name: user.domain_name }, passwordExpiresAt: user.password_expires_at },
+      project,
+      roles,
+    };
+    const roleNames = new Set(roles.map((r) => r.name));
+    const auth: AuthContext = {
+      userId: user.id,
+      userName: user.name,
+      userDomainId: user.domain_id,
+      projectId: project?.id ?? null,
+      projectName: project?.name ?? null,
+      projectDomainId: project?.domain.id ?? null,
+      roles,
+      isAdmin: roleNames.has('admin'),
+      roleNames,
+      expiresAt: parseStoredTime(t.expires_at),
+    };
+    return { info, auth };
+  }
+
+  private async checkPassword(ref: Ref & { password: string }): Promise<UserTable> {
+    let row: UserTable | undefined;
+    if (ref.id !== undefined) {
+      row = await this.db.selectFrom('users').selectAll().where('id', '=', ref.id).executeTakeFirst();
+    } else if (ref.name !== undefined && ref.domain) {
+      const domain = await domainByRef(this.db, ref.domain);
+      if (domain) {
+        row = await this.db.selectFrom('users').selectAll().where('domain_id', '=', domain.id).where('name', '=', ref.name).executeTakeFirst();
+      }
+    } else {
+      throw badRequest('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
+    }
+    // Always hash, even for an unknown user, so timing does not tell the two apart.
+    const ok = await verifyPassword(ref.password, row?.password_hash ?? null);
+    if (!row || !ok) throw badCredentials();
+    return row;
+  }
+
+  private async scopeProject(scope: AuthRequest['scope'], user: UserTable): Promise<Project | null> {
+    if (scope === 'unscoped') return null;
+    if (scope === null) return this.defaultProject(user);
+    if ('domain' in scope) throw unauthorized(`User ${user.id} has no access to domain ${scope.domain.id ?? scope.domain.name ?? ''}.`);
+    if ('system' in scope) throw unauthorized(`User ${user.id} has no access to the system.`);
+    const ref = scope.project;
+    if (ref.id !== undefined) {
+      const p = await projectById(this.db, ref.id);
+      if (!p) throw unauthorized(`Could not find project: ${ref.id}.`);
+      return p;
+    }
+    if (ref.name === undefined || !ref.domain) {
+      throw badRequest('Expecting to find domain in project. The server could not comply with the request since it is either malformed or otherwise incorrect.');
+    }
+    const domain = await domainByRef(this.db, ref.domain);
+    const row = domain
+      ? await this.db.selectFrom('projects').selectAll().where('domain_id', '=', domain.id).where('name', '=', ref.name).executeTakeFirst()
+      : undefined;
+    if (!row) throw unauthorized(`Could not find project: ${ref.name}.`);
+    return toProject(row);
+  }
+
+  /** Keystone scopes to the default project only when it exists, is enabled and the user has a role there. */
+  private async defaultProject(user: UserTable): Promise<Project | null> {
+    if (!user.default_project_id) return null;
+    const p = await projectById(this.db, user.default_project_id);
+    if (!p?.enabled) return null;
+    const domain = await domainById(this.db, p.domainId);
+    if (!domain?.enabled) return null;
+    const roles = await directRoles(this.db, user.id, p.id);
+    return roles.length > 0 ? p : null;
+  }
+}
