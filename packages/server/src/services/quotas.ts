@@ -1,5 +1,6 @@
 import { badRequest, overLimit } from '../domain/errors.js';
 import type { Db, Executor } from '../store/database.js';
+import { VolumeTypeService } from './volume-types.js';
 
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'per_volume_gigabytes', 'groups'] as const;
 /** Per-volume-type resources (`snapshots___DEFAULT__`, …) are reported for the default type and are unlimited. */
@@ -35,10 +36,15 @@ function overQuotaMessage(resource: string, requested: number, limit: number, in
  * request leaves no reservation behind.
  */
 export class QuotaService {
+  /** Per-type quota keys follow the type catalogue, so the quota service owns a reader of it. */
+  readonly volumeTypes: VolumeTypeService;
+
   constructor(
     private readonly db: Db,
     private readonly defaults: Record<string, number>,
-  ) {}
+  ) {
+    this.volumeTypes = new VolumeTypeService(db);
+  }
 
   defaultLimits(): Record<string, number> {
     const out: Record<string, number> = { ...this.defaults };
@@ -102,7 +108,7 @@ export class QuotaService {
       for (const [resource, limit] of Object.entries(values)) {
         const used = usage[resource] ?? 0;
         if (limit >= 0 && limit < used && resource !== 'per_volume_gigabytes') {
-          throw badRequest(`Invalid input received: Quota limit ${limit} for ${resource} must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`);
+          throw badRequest(`Quota ${resource} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`);
         }
         await tx
           .insertInto('quotas')

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { systemClock } from '../../../domain/time.js';
+import { BackendStatusService } from '../../../services/backend-status.js';
+import { QuotaSetService } from '../../../services/quota-sets.js';
+import type { BlockStorageDeps } from '../index.js';
+import { registerAvailabilityZoneRoutes } from './availability-zones.js';
+import { registerExtensionRoutes } from './extensions.js';
+import { registerLimitRoutes } from './limits.js';
+import { registerQuotaRoutes } from './quotas.js';
+import { registerResourceFilterRoutes } from './resource-filters.js';
+import { registerServiceRoutes } from './services.js';
+import { registerTypeRoutes } from './types.js';
+
+/**
+ * The smaller Block Storage resources: extensions, limits, quotas, availability zones, volume types,
+ * services, pools and resource filters. Registered once per URL form (`/v3/{project_id}`, `/v3`, `/v2/{project_id}`).
+ */
+export function registerMiscRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
+  const quotaSets = new QuotaSetService(deps.quotas);
+  registerExtensionRoutes(scope);
+  registerLimitRoutes(scope, quotaSets);
+  registerQuotaRoutes(scope, quotaSets);
+  registerAvailabilityZoneRoutes(scope, deps.config);
+  registerTypeRoutes(scope, deps.quotas.volumeTypes);
+  registerServiceRoutes(scope, new BackendStatusService(deps.config, systemClock));
+  registerResourceFilterRoutes(scope);
+}
