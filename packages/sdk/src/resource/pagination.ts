@@ -41,6 +41,8 @@ export interface PaginatorInit<R> {
   options: ListOptions & { maxMicroversion?: string | undefined; minMicroversion?: string | undefined };
   build: (item: Record<string, unknown>) => R;
   filter?: ((item: R) => boolean) | undefined;
+  /** Runs before the first request; may choose the path (e.g. by negotiated microversion) or throw. */
+  prepare?: (() => Promise<{ path?: string; minMicroversion?: string } | undefined>) | undefined;
 }
 
 /**
@@ -92,7 +94,11 @@ export class Paginator<R extends { get(name: string): unknown }> implements Asyn
 
   /** Iterates pages. */
   async *pages(): AsyncGenerator<Page<R>> {
-    const { client, path, resourcesKey, options, build, filter } = this.#init;
+    const { client, resourcesKey, build, filter } = this.#init;
+    let { path, options } = this.#init;
+    const prepared = this.#init.prepare ? await this.#init.prepare() : undefined;
+    if (prepared?.path) path = prepared.path;
+    if (prepared?.minMicroversion) options = { ...options, minMicroversion: prepared.minMicroversion };
     const params: Record<string, QueryValue> = { ...this.#init.query };
     const limit = options.limit ?? options.maxItems;
     if (limit !== undefined) params.limit = limit;

@@ -15,7 +15,7 @@ import type { CallOptions, HttpMethod, HttpResponse, ResponseMetadata } from '..
 import { compareMicroversions, maxMicroversion } from '../util/microversion.js';
 import { isRecord, looksLikeUuid } from '../util/objects.js';
 import { type FieldDef, type FieldMap, decodeValue, snakeCase } from './field.js';
-import { type ListOptions, Paginator } from './pagination.js';
+import { type ListOptions, Paginator, type PaginatorInit } from './pagination.js';
 import { type QueryMap, splitQuery } from './query.js';
 
 const STATE = Symbol('resource-state');
@@ -530,7 +530,7 @@ export class Resource<A extends object = BaseAttributes> {
     this: ResourceClass<R>,
     client: ServiceClient,
     query: Record<string, unknown> = {},
-    options: ListOptions & { basePath?: string } = {},
+    options: ListOptions & { basePath?: string; prepare?: PaginatorInit<R>['prepare'] } = {},
   ): Paginator<R> {
     return listOf(this, client, query, options);
   }
@@ -589,7 +589,7 @@ function listOf<R extends Resource>(
   cls: ResourceClass<R>,
   client: ServiceClient,
   query: Record<string, unknown>,
-  options: ListOptions & { basePath?: string },
+  options: ListOptions & { basePath?: string; prepare?: PaginatorInit<R>['prepare'] },
 ): Paginator<R> {
   if (!cls.allow.list) throw new MethodNotSupportedError(cls.displayName, 'list');
   const { server, clientFilters } = splitQuery(cls, query);
@@ -600,6 +600,7 @@ function listOf<R extends Resource>(
     query: server,
     options: { ...options, maxMicroversion: cls.maxMicroversion },
     build: (item) => new cls(item, { synchronized: true, client }),
+    prepare: options.prepare,
     filter:
       Object.keys(clientFilters).length === 0
         ? undefined

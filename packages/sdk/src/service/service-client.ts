@@ -96,6 +96,11 @@ export class ServiceClient {
     return this.#pick(info, cap);
   }
 
+  /** The token's project id (used for quotas, v2 URLs). */
+  async projectId(signal?: AbortSignal): Promise<string | undefined> {
+    return (await this.#auth.getAccess(signal)).projectId;
+  }
+
   /** Whether the negotiated version reaches `version`. */
   async supportsMicroversion(version: string, cap?: string, signal?: AbortSignal): Promise<boolean> {
     const mv = await this.negotiatedMicroversion(cap, signal);

@@ -1,0 +1,17 @@
+/**
+ * Block storage (Cinder) v2 and v3.
+ * @packageDocumentation
+ */
+export { type Metadata, MetadataClient } from './metadata.js';
+export {
+  type BackupQuery,
+  BlockStorageProxyBase,
+  type DeleteOptions,
+  type ManageSnapshotInput,
+  type ManageableQuery,
+  type Ref,
+  type SnapshotQuery,
+  type VolumeQuery,
+} from './proxy-base.js';
+export { BlockStorageV2 } from './v2/proxy.js';
+export * from './v3/index.js';

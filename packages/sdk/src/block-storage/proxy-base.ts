@@ -1,0 +1,605 @@
+/**
+ * Block-storage proxy methods shared by v2 and v3.
+ * @packageDocumentation
+ */
+import { isNotFound } from '../errors.js';
+import type { ListOptions, Paginator } from '../resource/pagination.js';
+import type { FindOptions, OperationOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
+import { type WaitForStatusOptions, type WaitOptions, type WaitResult, waitForDelete, waitForStatus } from '../resource/waiter.js';
+import type { ServiceClient } from '../service/service-client.js';
+import type { CallOptions } from '../transport/types.js';
+import { isRecord } from '../util/objects.js';
+import { type Metadata, MetadataClient } from './metadata.js';
+import { Backup, type BackupRecord, type RestoreResult } from './resources/backup.js';
+import { ManageableSnapshot } from './resources/manageable-snapshot.js';
+import { type Limits, QuotaSet } from './resources/quota-set.js';
+import { Snapshot } from './resources/snapshot.js';
+import { type ConnectionInfo, Volume } from './resources/volume.js';
+
+/** A resource or its id. */
+export type Ref<R> = R | string;
+
+/** List query for snapshots. */
+export interface SnapshotQuery {
+  /** `/snapshots/detail` (default) or `/snapshots`. */
+  details?: boolean;
+  /** All projects (admin) → `all_tenants`. */
+  allProjects?: boolean;
+  name?: string;
+  status?: string;
+  volumeId?: string;
+  projectId?: string;
+  sort?: string;
+  sortKey?: string;
+  sortDir?: 'asc' | 'desc';
+  withCount?: boolean;
+  offset?: number;
+  /** Parameters passed through verbatim (`'name~'`, …). */
+  rawQuery?: Record<string, string>;
+  [filter: string]: unknown;
+}
+
+/** List query for backups. */
+export type BackupQuery = Omit<SnapshotQuery, 'allProjects'> & { allProjects?: boolean };
+/** List query for volumes. */
+export type VolumeQuery = Omit<SnapshotQuery, 'volumeId'>;
+
+/** Delete options. */
+export interface DeleteOptions extends CallOptions {
+  /** Admin force delete (`os-force_delete`). */
+  force?: boolean;
+  /** Do not fail on 404. Default false. Honoured with `force` too. */
+  ignoreMissing?: boolean;
+}
+
+/** Input to manage an existing backend snapshot. */
+export interface ManageSnapshotInput {
+  volumeId: string;
+  /** Backend reference, e.g. `{ 'source-name': '_snapshot-<uuid>' }`. */
+  ref: Record<string, unknown> | string;
+  name?: string;
+  description?: string;
+  metadata?: Metadata;
+}
+
+/** Query of manageable-snapshot listings. */
+export interface ManageableQuery {
+  /** Detail view (adds reasonNotSafe, cinderId, extraInfo). Default false. */
+  details?: boolean;
+  host?: string;
+  /** 3.17+. */
+  cluster?: string;
+  offset?: number;
+  sort?: string;
+  sortKey?: string;
+  sortDir?: 'asc' | 'desc';
+}
+
+/**
+ * Methods common to the v2 and v3 block-storage proxies.
+ *
+ * @example
+ * ```ts
+ * const bs = conn.blockStorage;
+ * for await (const s of bs.snapshots({ status: 'available' })) console.log(s.name);
+ * ```
+ */
+export abstract class BlockStorageProxyBase {
+  /** The underlying service client (endpoint, microversions, raw requests). */
+  readonly client: ServiceClient;
+  /** Snapshot metadata sub-resource. */
+  protected readonly snapshotMeta: MetadataClient;
+  /** Volume metadata sub-resource. */
+  protected readonly volumeMeta: MetadataClient;
+
+  constructor(client: ServiceClient) {
+    this.client = client;
+    this.snapshotMeta = new MetadataClient(client, Snapshot.basePath, Snapshot.maxMicroversion);
+    this.volumeMeta = new MetadataClient(client, Volume.basePath, Volume.maxMicroversion);
+  }
+
+  /** Resolves a resource-or-id into a bound instance (ids become `existing({id})`). @internal */
+  protected ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
+    if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
+    if (!value.client) value.bind(this.client);
+    return value;
+  }
+
+  /** @internal */
+  protected idOf(value: Ref<{ id?: string }>): string {
+    return typeof value === 'string' ? value : String(value.id ?? '');
+  }
+
+  /** @internal */
+  protected async deleteResource<R extends Resource & { forceDelete(o?: OperationOptions): Promise<void> }>(
+    resource: R,
+    options: DeleteOptions,
+    plain: () => Promise<unknown>,
+  ): Promise<void> {
+    const { force, ignoreMissing, ...call } = options;
+    try {
+      if (force) await resource.forceDelete(call);
+      else await plain();
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * Lists snapshots (detail view by default) as an async iterable.
+   *
+   * @example
+   * ```ts
+   * const mine = await bs.snapshots({ volumeId: vol.id }, { limit: 100 }).toArray();
+   * ```
+   */
+  snapshots(query: SnapshotQuery = {}, options: ListOptions = {}): Paginator<Snapshot> {
+    const { details = true, ...rest } = query;
+    return Snapshot.list(this.client, rest, { ...options, basePath: details ? '/snapshots/detail' : '/snapshots' });
+  }
+
+  /** GET one snapshot. @example `const s = await bs.getSnapshot(id)` */
+  getSnapshot(snapshot: Ref<Snapshot>, options: CallOptions = {}): Promise<Snapshot> {
+    return this.ref(Snapshot, snapshot).fetch(options);
+  }
+
+  /**
+   * Finds a snapshot by id or name (throws NotFoundError unless `ignoreMissing`).
+   *
+   * @example
+   * ```ts
+   * const s = await bs.findSnapshot('nightly', { allProjects: true });
+   * ```
+   */
+  findSnapshot(
+    nameOrId: string,
+    options: FindOptions & { details?: boolean; allProjects?: boolean } = {},
+  ): Promise<Snapshot | undefined> {
+    const { details = true, allProjects, ...rest } = options;
+    return Snapshot.find(this.client, nameOrId, {
+      ...rest,
+      listBasePath: details ? '/snapshots/detail' : '/snapshots',
+      query: { ...(rest.query ?? {}), ...(allProjects ? { allProjects: true } : {}) },
+    });
+  }
+
+  /**
+   * Creates a snapshot (`volumeId` required; `isForced`/`force` for in-use volumes below 3.66).
+   *
+   * @example
+   * ```ts
+   * const s = await bs.createSnapshot({ volumeId: vol.id, name: 'before-upgrade', metadata: { app: 'db' } });
+   * ```
+   */
+  createSnapshot(attrs: ResourceInput<Snapshot>, options: CallOptions = {}): Promise<Snapshot> {
+    return Snapshot.new(attrs, this.client).create(options);
+  }
+
+  /**
+   * Updates name/description; only changed fields are sent.
+   *
+   * @example
+   * ```ts
+   * await bs.updateSnapshot(snap, { description: 'kept for audit' });
+   * ```
+   */
+  updateSnapshot(snapshot: Ref<Snapshot>, attrs: ResourceInput<Snapshot>, options: CallOptions = {}): Promise<Snapshot> {
+    return this.ref(Snapshot, snapshot).update(attrs).commit(options);
+  }
+
+  /**
+   * Deletes a snapshot; `force` uses the admin `os-force_delete` action. `ignoreMissing` is honoured in both cases.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteSnapshot(snap, { ignoreMissing: true });
+   * ```
+   */
+  async deleteSnapshot(snapshot: Ref<Snapshot>, options: DeleteOptions = {}): Promise<void> {
+    const s = this.ref(Snapshot, snapshot);
+    await this.deleteResource(s, options, () => s.delete(options));
+  }
+
+  /**
+   * Fetches a snapshot's metadata map (openstacksdk `fetch_snapshot_metadata`).
+   *
+   * @example
+   * ```ts
+   * const md = await bs.snapshotMetadata(snap); // { app: 'db' }
+   * ```
+   */
+  async snapshotMetadata(snapshot: Ref<Snapshot>, options: CallOptions = {}): Promise<Metadata> {
+    const md = await this.snapshotMeta.get(this.idOf(snapshot), options);
+    if (typeof snapshot !== 'string') snapshot.applyServerBody({ metadata: md });
+    return md;
+  }
+
+  /**
+   * Merges keys into a snapshot's metadata (POST), or replaces the whole map with `{ replace: true }` (PUT).
+   * Returns the server's resulting map and updates a passed Snapshot from it.
+   *
+   * @example
+   * ```ts
+   * await bs.updateSnapshotMetadata(snap, { tier: 'gold' });
+   * await bs.updateSnapshotMetadata(snap, { only: 'this' }, { replace: true });
+   * ```
+   */
+  async updateSnapshotMetadata(
+    snapshot: Ref<Snapshot>,
+    metadata: Metadata,
+    options: CallOptions & { replace?: boolean } = {},
+  ): Promise<Metadata> {
+    const { replace, ...call } = options;
+    const id = this.idOf(snapshot);
+    const md = replace ? await this.snapshotMeta.replace(id, metadata, call) : await this.snapshotMeta.merge(id, metadata, call);
+    if (typeof snapshot !== 'string') snapshot.applyServerBody({ metadata: md });
+    return md;
+  }
+
+  /** Replaces a snapshot's metadata (PUT). @example `await bs.replaceSnapshotMetadata(snap, {})` */
+  replaceSnapshotMetadata(snapshot: Ref<Snapshot>, metadata: Metadata, options: CallOptions = {}): Promise<Metadata> {
+    return this.updateSnapshotMetadata(snapshot, metadata, { ...options, replace: true });
+  }
+
+  /**
+   * Deletes metadata keys (all keys when `keys` is omitted); `atomic` does one read-modify-PUT.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteSnapshotMetadata(snap, ['tier']);
+   * ```
+   */
+  deleteSnapshotMetadata(
+    snapshot: Ref<Snapshot>,
+    keys?: readonly string[],
+    options: CallOptions & { atomic?: boolean; ignoreMissing?: boolean } = {},
+  ): Promise<void> {
+    return this.snapshotMeta.deleteKeys(this.idOf(snapshot), keys, options);
+  }
+
+  /** Reads one metadata key. @example `await bs.getSnapshotMetadataItem(snap, 'tier')` */
+  getSnapshotMetadataItem(snapshot: Ref<Snapshot>, key: string, options: CallOptions = {}): Promise<string> {
+    return this.snapshotMeta.getItem(this.idOf(snapshot), key, options);
+  }
+
+  /** Sets one metadata key. @example `await bs.setSnapshotMetadataItem(snap, 'tier', 'gold')` */
+  setSnapshotMetadataItem(snapshot: Ref<Snapshot>, key: string, value: string, options: CallOptions = {}): Promise<Metadata> {
+    return this.snapshotMeta.setItem(this.idOf(snapshot), key, value, options);
+  }
+
+  /** Admin: resets a snapshot's status. @example `await bs.resetSnapshotStatus(snap, 'available')` */
+  resetSnapshotStatus(snapshot: Ref<Snapshot>, status: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(Snapshot, snapshot).resetStatus(status, options);
+  }
+
+  /** `os-update_snapshot_status`. @example `await bs.setSnapshotStatus(snap, 'available', 100)` */
+  setSnapshotStatus(snapshot: Ref<Snapshot>, status: string, progress?: number | string, options: CallOptions = {}): Promise<void> {
+    return this.ref(Snapshot, snapshot).setStatus(status, progress, options);
+  }
+
+  /** Admin: unmanages a snapshot. @example `await bs.unmanageSnapshot(snap)` */
+  unmanageSnapshot(snapshot: Ref<Snapshot>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Snapshot, snapshot).unmanage(options);
+  }
+
+  /** Path used to manage snapshots. @internal */
+  protected abstract managePath(options: CallOptions): Promise<string>;
+
+  /**
+   * Admin: brings an existing backend snapshot under management. Unset optionals are omitted.
+   *
+   * @example
+   * ```ts
+   * const s = await bs.manageSnapshot({ volumeId: vol.id, ref: { 'source-name': '_snapshot-1234' }, name: 'adopted' });
+   * ```
+   */
+  async manageSnapshot(input: ManageSnapshotInput, options: CallOptions = {}): Promise<Snapshot> {
+    const body: Record<string, unknown> = { volume_id: input.volumeId, ref: input.ref };
+    if (input.name !== undefined) body.name = input.name;
+    if (input.description !== undefined) body.description = input.description;
+    if (input.metadata !== undefined) body.metadata = input.metadata;
+    const res = await this.client.request('POST', await this.managePath(options), {
+      ...options,
+      body: { snapshot: body },
+      maxMicroversion: Snapshot.maxMicroversion,
+      operation: 'manage Snapshot',
+    });
+    return new Snapshot({}, { synchronized: true, client: this.client }).applyResponse(res);
+  }
+
+  /** Path of manageable listings. @internal */
+  protected abstract manageableListPath(details: boolean, options: CallOptions): Promise<{ path: string; minMicroversion?: string }>;
+
+  /**
+   * Admin: lists backend snapshots that could be managed (summary by default).
+   *
+   * @example
+   * ```ts
+   * const list = await bs.manageableSnapshots({ host: 'node@raw#pool', details: true }).toArray();
+   * ```
+   */
+  manageableSnapshots(query: ManageableQuery = {}, options: ListOptions = {}): Paginator<ManageableSnapshot> {
+    const { details = false, ...rest } = query;
+    return ManageableSnapshot.list(this.client, rest, {
+      ...options,
+      prepare: async () => {
+        const { path, minMicroversion } = await this.manageableListPath(details, options);
+        const min = rest.cluster !== undefined ? '3.17' : minMicroversion;
+        return min === undefined ? { path } : { path, minMicroversion: min };
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- backups
+
+  /**
+   * Lists backups (detail view by default).
+   *
+   * @example
+   * ```ts
+   * for await (const b of bs.backups({ volumeId: vol.id })) console.log(b.status, b.isIncremental);
+   * ```
+   */
+  backups(query: BackupQuery = {}, options: ListOptions = {}): Paginator<Backup> {
+    const { details = true, ...rest } = query;
+    return Backup.list(this.client, rest, { ...options, basePath: details ? '/backups/detail' : '/backups' });
+  }
+
+  /** GET one backup. @example `const b = await bs.getBackup(id)` */
+  getBackup(backup: Ref<Backup>, options: CallOptions = {}): Promise<Backup> {
+    return this.ref(Backup, backup).fetch(options);
+  }
+
+  /** Finds a backup by id or name. @example `await bs.findBackup('weekly')` */
+  findBackup(nameOrId: string, options: FindOptions & { details?: boolean; allProjects?: boolean } = {}): Promise<Backup | undefined> {
+    const { details = true, allProjects, ...rest } = options;
+    return Backup.find(this.client, nameOrId, {
+      ...rest,
+      listBasePath: details ? '/backups/detail' : '/backups',
+      query: { ...(rest.query ?? {}), ...(allProjects ? { allProjects: true } : {}) },
+    });
+  }
+
+  /**
+   * Creates a backup; `isIncremental` is sent as `incremental`. The response holds only id/name/links:
+   * wait with {@link waitForStatus} to read the rest.
+   *
+   * @example
+   * ```ts
+   * const b = await bs.createBackup({ volumeId: vol.id, isIncremental: true, force: true });
+   * ```
+   */
+  createBackup(attrs: ResourceInput<Backup>, options: CallOptions = {}): Promise<Backup> {
+    return Backup.new(attrs, this.client).create(options);
+  }
+
+  /** Deletes a backup (`force` = admin `os-force_delete`). @example `await bs.deleteBackup(b, { force: true, ignoreMissing: true })` */
+  async deleteBackup(backup: Ref<Backup>, options: DeleteOptions = {}): Promise<void> {
+    const b = this.ref(Backup, backup);
+    await this.deleteResource(b, options, () => b.delete(options));
+  }
+
+  /**
+   * Restores a backup into an existing volume or a new one; both targets optional.
+   *
+   * @example
+   * ```ts
+   * const { volumeId } = await bs.restoreBackup(b, { name: 'restored' });
+   * ```
+   */
+  restoreBackup(backup: Ref<Backup>, target: { volumeId?: string; name?: string } = {}, options: CallOptions = {}): Promise<RestoreResult> {
+    return this.ref(Backup, backup).restore(target, options);
+  }
+
+  /** Admin: exports a backup record. @example `const rec = await bs.exportBackup(b)` */
+  exportBackup(backup: Ref<Backup>, options: CallOptions = {}): Promise<BackupRecord> {
+    return this.ref(Backup, backup).exportRecord(options);
+  }
+
+  /** Admin: imports a backup record (POST /backups/import_record). @example `await bs.importBackup(rec)` */
+  importBackup(record: BackupRecord, options: CallOptions = {}): Promise<Backup> {
+    return Backup.importRecord(this.client, record, options);
+  }
+
+  /** Admin: resets a backup's status. @example `await bs.resetBackupStatus(b, 'available')` */
+  resetBackupStatus(backup: Ref<Backup>, status: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(Backup, backup).resetStatus(status, options);
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  /** Lists volumes (detail view by default). @example `await bs.volumes({ status: 'available' }).toArray()` */
+  volumes(query: VolumeQuery = {}, options: ListOptions = {}): Paginator<Volume> {
+    const { details = true, ...rest } = query;
+    return Volume.list(this.client, rest, { ...options, basePath: details ? '/volumes/detail' : '/volumes' });
+  }
+
+  /** GET one volume. @example `await bs.getVolume(id)` */
+  getVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<Volume> {
+    return this.ref(Volume, volume).fetch(options);
+  }
+
+  /** Finds a volume by id or name. @example `await bs.findVolume('data')` */
+  findVolume(nameOrId: string, options: FindOptions & { details?: boolean; allProjects?: boolean } = {}): Promise<Volume | undefined> {
+    const { details = true, allProjects, ...rest } = options;
+    return Volume.find(this.client, nameOrId, {
+      ...rest,
+      listBasePath: details ? '/volumes/detail' : '/volumes',
+      query: { ...(rest.query ?? {}), ...(allProjects ? { allProjects: true } : {}) },
+    });
+  }
+
+  /** Creates a volume. @example `await bs.createVolume({ size: 1, name: 'data' })` */
+  createVolume(attrs: ResourceInput<Volume>, options: CallOptions = {}): Promise<Volume> {
+    return Volume.new(attrs, this.client).create(options);
+  }
+
+  /** Updates a volume (only changed fields). @example `await bs.updateVolume(vol, { name: 'new' })` */
+  updateVolume(volume: Ref<Volume>, attrs: ResourceInput<Volume>, options: CallOptions = {}): Promise<Volume> {
+    return this.ref(Volume, volume).update(attrs).commit(options);
+  }
+
+  /**
+   * Deletes a volume; `cascade` also deletes its snapshots; `force` uses the admin path.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteVolume(vol, { cascade: true, ignoreMissing: true });
+   * ```
+   */
+  async deleteVolume(volume: Ref<Volume>, options: DeleteOptions & { cascade?: boolean } = {}): Promise<void> {
+    const v = this.ref(Volume, volume);
+    const { cascade, ...rest } = options;
+    await this.deleteResource(v, rest, () =>
+      this.client.request('DELETE', `${Volume.basePath}/${encodeURIComponent(this.idOf(v))}`, {
+        ...rest,
+        query: cascade ? { cascade: true } : undefined,
+        maxMicroversion: Volume.maxMicroversion,
+      }),
+    );
+  }
+
+  /** `os-extend`. @example `await bs.extendVolume(vol, 20)` */
+  extendVolume(volume: Ref<Volume>, newSize: number, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).extend(newSize, options);
+  }
+
+  /** Admin: `os-reset_status`. @example `await bs.resetVolumeStatus(vol, { status: 'available' })` */
+  resetVolumeStatus(
+    volume: Ref<Volume>,
+    change: { status?: string; attachStatus?: string; migrationStatus?: string },
+    options: CallOptions = {},
+  ): Promise<void> {
+    return this.ref(Volume, volume).resetStatus(change, options);
+  }
+
+  /** `os-reserve`. @example `await bs.reserveVolume(vol)` */
+  reserveVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).reserve(options);
+  }
+
+  /** `os-unreserve`. @example `await bs.unreserveVolume(vol)` */
+  unreserveVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).unreserve(options);
+  }
+
+  /** `os-attach`. @example `await bs.attachVolume(vol, { mountpoint: '/dev/vdb', hostName: 'node1' })` */
+  attachVolume(
+    volume: Ref<Volume>,
+    target: { mountpoint: string; instanceUuid?: string; hostName?: string; mode?: 'rw' | 'ro' },
+    options: CallOptions = {},
+  ): Promise<void> {
+    return this.ref(Volume, volume).attach(target, options);
+  }
+
+  /** `os-detach`. @example `await bs.detachVolume(vol)` */
+  detachVolume(volume: Ref<Volume>, target: { attachmentId?: string } = {}, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).detach(target, options);
+  }
+
+  /** `os-initialize_connection`. @example `const ci = await bs.initializeVolumeConnection(vol, { host: 'h' })` */
+  initializeVolumeConnection(volume: Ref<Volume>, connector: Record<string, unknown>, options: CallOptions = {}): Promise<ConnectionInfo> {
+    return this.ref(Volume, volume).initializeConnection(connector, options);
+  }
+
+  /** `os-terminate_connection`. @example `await bs.terminateVolumeConnection(vol, { host: 'h' })` */
+  terminateVolumeConnection(volume: Ref<Volume>, connector: Record<string, unknown> | null, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).terminateConnection(connector, options);
+  }
+
+  /** Volume metadata map. @example `await bs.volumeMetadata(vol)` */
+  volumeMetadata(volume: Ref<Volume>, options: CallOptions = {}): Promise<Metadata> {
+    return this.volumeMeta.get(this.idOf(volume), options);
+  }
+
+  /** Merges (or with `replace`, replaces) volume metadata. @example `await bs.updateVolumeMetadata(vol, { a: '1' })` */
+  updateVolumeMetadata(volume: Ref<Volume>, metadata: Metadata, options: CallOptions & { replace?: boolean } = {}): Promise<Metadata> {
+    const { replace, ...call } = options;
+    const id = this.idOf(volume);
+    return replace ? this.volumeMeta.replace(id, metadata, call) : this.volumeMeta.merge(id, metadata, call);
+  }
+
+  /** Deletes volume metadata keys. @example `await bs.deleteVolumeMetadata(vol, ['a'])` */
+  deleteVolumeMetadata(
+    volume: Ref<Volume>,
+    keys?: readonly string[],
+    options: CallOptions & { atomic?: boolean; ignoreMissing?: boolean } = {},
+  ): Promise<void> {
+    return this.volumeMeta.deleteKeys(this.idOf(volume), keys, options);
+  }
+
+  // ---------------------------------------------------------------- quotas and limits
+
+  /** Quotas of a project (default: the token's project). @example `await bs.getQuotaSet(undefined, { usage: true })` */
+  async getQuotaSet(projectId?: string, options: CallOptions & { usage?: boolean } = {}): Promise<QuotaSet> {
+    const { usage, ...call } = options;
+    const id = projectId ?? (await this.client.projectId(call.signal)) ?? '';
+    const res = await this.client.request('GET', `${QuotaSet.basePath}/${encodeURIComponent(id)}`, {
+      ...call,
+      query: usage ? { usage: true } : undefined,
+    });
+    return new QuotaSet({ id }, { synchronized: true, client: this.client }).applyResponse(res);
+  }
+
+  /** Default quotas. @example `await bs.getQuotaSetDefaults()` */
+  async getQuotaSetDefaults(projectId?: string, options: CallOptions = {}): Promise<QuotaSet> {
+    const id = projectId ?? (await this.client.projectId(options.signal)) ?? '';
+    const res = await this.client.request('GET', `${QuotaSet.basePath}/${encodeURIComponent(id)}/defaults`, options);
+    return new QuotaSet({ id }, { synchronized: true, client: this.client }).applyResponse(res);
+  }
+
+  /** Admin: updates quotas (only the given keys). @example `await bs.updateQuotaSet(pid, { snapshots: 20 })` */
+  updateQuotaSet(projectId: string, values: ResourceInput<QuotaSet>, options: CallOptions = {}): Promise<QuotaSet> {
+    return new QuotaSet({ id: projectId }, { synchronized: true, client: this.client }).update(values).commit(options);
+  }
+
+  /** Admin: resets quotas to defaults. @example `await bs.revertQuotaSet(pid)` */
+  async revertQuotaSet(projectId: string, options: CallOptions = {}): Promise<void> {
+    await new QuotaSet({ id: projectId }, { synchronized: true, client: this.client }).delete(options);
+  }
+
+  /** Absolute limits and usage. @example `const { absolute } = await bs.getLimits()` */
+  async getLimits(options: CallOptions = {}): Promise<Limits> {
+    const res = await this.client.request('GET', '/limits', options);
+    const limits = isRecord(res.body) && isRecord(res.body.limits) ? res.body.limits : {};
+    const absolute: Record<string, number> = {};
+    if (isRecord(limits.absolute)) for (const [k, v] of Object.entries(limits.absolute)) if (typeof v === 'number') absolute[k] = v;
+    return { absolute, rate: Array.isArray(limits.rate) ? limits.rate : [] };
+  }
+
+  // ---------------------------------------------------------------- waiters
+
+  /**
+   * Waits for a status (default `available`) with per-type failure states (snapshot: error,
+   * error_deleting; backup: error, error_restoring; volume: error, error_restoring, error_extending),
+   * a finite timeout and numeric progress.
+   *
+   * @example
+   * ```ts
+   * const r = await bs.waitForStatus(snap, { onProgress: (p) => bar.update(p ?? 0) });
+   * if (r.state !== 'success') throw new Error(r.state);
+   * ```
+   */
+  waitForStatus<R extends Resource>(resource: R, options: WaitForStatusOptions = {}): Promise<WaitResult<R>> {
+    const failures =
+      options.failures ??
+      (resource instanceof Snapshot
+        ? ['error', 'error_deleting']
+        : resource instanceof Backup
+          ? ['error', 'error_restoring']
+          : resource instanceof Volume
+            ? ['error', 'error_restoring', 'error_extending']
+            : ['error']);
+    if (!resource.client) resource.bind(this.client);
+    return waitForStatus(resource, { ...options, failures });
+  }
+
+  /** Waits until the resource is gone (404 or `deleted`). @example `await bs.waitForDelete(snap)` */
+  waitForDelete<R extends Resource>(resource: R, options: WaitOptions = {}): Promise<WaitResult<R>> {
+    if (!resource.client) resource.bind(this.client);
+    return waitForDelete(resource, options);
+  }
+}
+

@@ -1,0 +1,59 @@
+/**
+ * Backend snapshots that Cinder does not manage (yet).
+ * @packageDocumentation
+ */
+import { type BaseAttributes, Resource } from '../../resource/resource.js';
+
+/** ManageableSnapshot attributes. */
+export interface ManageableSnapshotAttributes extends BaseAttributes {
+  /** Backend reference, e.g. `{ 'source-name': '_snapshot-…' }`. */
+  reference?: Record<string, unknown>;
+  /** Reference of the parent backend volume. */
+  sourceReference?: Record<string, unknown>;
+  safeToManage?: boolean;
+  reasonNotSafe?: string;
+  /** Set when already managed. */
+  cinderId?: string;
+  size?: number;
+  extraInfo?: unknown;
+}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
+export interface ManageableSnapshot extends ManageableSnapshotAttributes {}
+
+/**
+ * An entry of `GET /manageable_snapshots[/detail]` (envelope `manageable-snapshots`).
+ *
+ * @example
+ * ```ts
+ * for await (const m of conn.blockStorage.manageableSnapshots({ host: 'node@raw#pool' })) console.log(m.reference, m.safeToManage);
+ * ```
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+export class ManageableSnapshot extends Resource<ManageableSnapshotAttributes> {
+  static override readonly displayName: string = 'ManageableSnapshot';
+  static override readonly resourcesKey: string | undefined = 'manageable-snapshots';
+  static override readonly basePath: string = '/manageable_snapshots';
+  static override readonly maxMicroversion: string | undefined = '3.65';
+  static override readonly allow = { create: false, fetch: false, commit: false, delete: false, list: true };
+  static override readonly queryParameters = {
+    limit: 'limit',
+    marker: 'marker',
+    offset: 'offset',
+    host: 'host',
+    cluster: 'cluster',
+    sort: 'sort',
+    sortKey: 'sort_key',
+    sortDir: 'sort_dir',
+  };
+  static override readonly fields = {
+    ...Resource.fields,
+    reference: { wire: 'reference', type: 'object', readOnly: true },
+    sourceReference: { wire: 'source_reference', type: 'object', readOnly: true },
+    safeToManage: { wire: 'safe_to_manage', type: 'boolean', readOnly: true },
+    reasonNotSafe: { wire: 'reason_not_safe', type: 'string', readOnly: true },
+    cinderId: { wire: 'cinder_id', type: 'string', readOnly: true },
+    size: { wire: 'size', type: 'integer', readOnly: true },
+    extraInfo: { wire: 'extra_info', readOnly: true },
+  } as const;
+}

@@ -1,0 +1,204 @@
+/**
+ * Block-storage Volume (the subset used for data protection).
+ * @packageDocumentation
+ */
+import { isRecord } from '../../util/objects.js';
+import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
+
+/** Volume attributes. */
+export interface VolumeAttributes extends BaseAttributes {
+  description?: string;
+  /** Size in GiB. */
+  size?: number;
+  status?: string;
+  availabilityZone?: string;
+  volumeType?: string;
+  snapshotId?: string;
+  /** Wire `source_volid`. */
+  sourceVolumeId?: string;
+  /** Create from a backup (3.47+). */
+  backupId?: string;
+  metadata?: Record<string, string>;
+  /** Wire `bootable` (a `"true"`/`"false"` string on the wire). */
+  isBootable?: boolean;
+  /** Wire `encrypted`. */
+  isEncrypted?: boolean;
+  /** Wire `multiattach`. */
+  isMultiattach?: boolean;
+  attachments?: Array<Record<string, unknown>>;
+  createdAt?: string;
+  updatedAt?: string;
+  userId?: string;
+  /** Wire `os-vol-tenant-attr:tenant_id`. */
+  projectId?: string;
+  /** Wire `os-vol-host-attr:host` (admin). */
+  host?: string;
+  migrationStatus?: string;
+  replicationStatus?: string;
+  consistencyGroupId?: string;
+  groupId?: string;
+  volumeTypeId?: string;
+  consumesQuota?: boolean;
+  links?: Array<{ rel: string; href: string }>;
+}
+
+/** Connection info returned by `os-initialize_connection`. @example `const ci = await vol.initializeConnection({ host: 'h' })` */
+export interface ConnectionInfo {
+  driverVolumeType: string;
+  data: Record<string, unknown>;
+  raw: Record<string, unknown>;
+}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
+export interface Volume extends VolumeAttributes {}
+
+/**
+ * A volume.
+ *
+ * @example
+ * ```ts
+ * const vol = await conn.blockStorage.createVolume({ size: 1, name: 'data' });
+ * await conn.blockStorage.waitForStatus(vol);
+ * await vol.extend(2);
+ * ```
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+export class Volume extends Resource<VolumeAttributes> {
+  static override readonly displayName: string = 'Volume';
+  static override readonly resourceKey: string | undefined = 'volume';
+  static override readonly resourcesKey: string | undefined = 'volumes';
+  static override readonly basePath: string = '/volumes';
+  static override readonly maxMicroversion: string | undefined = '3.71';
+  static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
+  static override readonly queryParameters = {
+    limit: 'limit',
+    marker: 'marker',
+    offset: 'offset',
+    name: 'name',
+    status: 'status',
+    projectId: 'project_id',
+    allProjects: 'all_tenants',
+    sort: 'sort',
+    sortKey: 'sort_key',
+    sortDir: 'sort_dir',
+    withCount: 'with_count',
+    metadata: 'metadata',
+    bootable: 'bootable',
+    availabilityZone: 'availability_zone',
+  };
+  static override readonly fields = {
+    ...Resource.fields,
+    description: { wire: 'description', type: 'string' },
+    size: { wire: 'size', type: 'integer' },
+    status: { wire: 'status', type: 'string', readOnly: true },
+    availabilityZone: { wire: 'availability_zone', type: 'string' },
+    volumeType: { wire: 'volume_type', type: 'string' },
+    snapshotId: { wire: 'snapshot_id', type: 'string' },
+    sourceVolumeId: { wire: 'source_volid', type: 'string' },
+    backupId: { wire: 'backup_id', type: 'string', minMicroversion: '3.47' },
+    metadata: { wire: 'metadata', type: 'object' },
+    isBootable: { wire: 'bootable', type: 'boolean', readOnly: true },
+    isEncrypted: { wire: 'encrypted', type: 'boolean', readOnly: true },
+    isMultiattach: { wire: 'multiattach', type: 'boolean' },
+    attachments: { wire: 'attachments', type: 'array', readOnly: true },
+    createdAt: { wire: 'created_at', type: 'string', readOnly: true },
+    updatedAt: { wire: 'updated_at', type: 'string', readOnly: true },
+    userId: { wire: 'user_id', type: 'string', readOnly: true },
+    projectId: { wire: 'os-vol-tenant-attr:tenant_id', type: 'string', readOnly: true },
+    host: { wire: 'os-vol-host-attr:host', type: 'string', readOnly: true },
+    migrationStatus: { wire: 'migration_status', type: 'string', readOnly: true },
+    replicationStatus: { wire: 'replication_status', type: 'string', readOnly: true },
+    consistencyGroupId: { wire: 'consistencygroup_id', type: 'string' },
+    groupId: { wire: 'group_id', type: 'string' },
+    volumeTypeId: { wire: 'volume_type_id', type: 'string', readOnly: true },
+    consumesQuota: { wire: 'consumes_quota', type: 'boolean', readOnly: true },
+    links: { wire: 'links', type: 'array', readOnly: true },
+  } as const;
+
+  /** `os-extend` to `newSize` GiB. @example `await vol.extend(10)` */
+  async extend(newSize: number, options: OperationOptions = {}): Promise<void> {
+    await this.action('os-extend', { new_size: newSize }, options);
+  }
+
+  /** Admin: `os-reset_status`. @example `await vol.resetStatus({ status: 'available', attachStatus: 'detached' })` */
+  async resetStatus(
+    change: { status?: string; attachStatus?: string; migrationStatus?: string },
+    options: OperationOptions = {},
+  ): Promise<void> {
+    const body: Record<string, string> = {};
+    if (change.status !== undefined) body.status = change.status;
+    if (change.attachStatus !== undefined) body.attach_status = change.attachStatus;
+    if (change.migrationStatus !== undefined) body.migration_status = change.migrationStatus;
+    await this.action('os-reset_status', body, { ...options, idempotent: true });
+  }
+
+  /** Admin: `os-force_delete`. @example `await vol.forceDelete()` */
+  async forceDelete(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-force_delete', {}, options);
+  }
+
+  /** `os-reserve` (available → attaching). @example `await vol.reserve()` */
+  async reserve(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-reserve', {}, options);
+  }
+
+  /** `os-unreserve`. @example `await vol.unreserve()` */
+  async unreserve(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-unreserve', {}, options);
+  }
+
+  /** `os-attach` to an instance or host. @example `await vol.attach({ mountpoint: '/dev/vdb', hostName: 'h1' })` */
+  async attach(
+    target: { mountpoint: string; instanceUuid?: string; hostName?: string; mode?: 'rw' | 'ro' },
+    options: OperationOptions = {},
+  ): Promise<void> {
+    const body: Record<string, string> = { mountpoint: target.mountpoint };
+    if (target.instanceUuid !== undefined) body.instance_uuid = target.instanceUuid;
+    if (target.hostName !== undefined) body.host_name = target.hostName;
+    if (target.mode !== undefined) body.mode = target.mode;
+    await this.action('os-attach', body, options);
+  }
+
+  /** `os-begin_detaching`. @example `await vol.beginDetaching()` */
+  async beginDetaching(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-begin_detaching', {}, options);
+  }
+
+  /** `os-roll_detaching`. @example `await vol.rollDetaching()` */
+  async rollDetaching(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-roll_detaching', {}, options);
+  }
+
+  /** `os-detach` (optionally one attachment). @example `await vol.detach()` */
+  async detach(target: { attachmentId?: string } = {}, options: OperationOptions = {}): Promise<void> {
+    await this.action('os-detach', target.attachmentId === undefined ? {} : { attachment_id: target.attachmentId }, options);
+  }
+
+  /**
+   * `os-initialize_connection`: how to reach the volume's bytes.
+   *
+   * @example
+   * ```ts
+   * const { driverVolumeType, data } = await vol.initializeConnection({ host: 'backup-node' });
+   * ```
+   */
+  async initializeConnection(connector: Record<string, unknown>, options: OperationOptions = {}): Promise<ConnectionInfo> {
+    const res = await this.action('os-initialize_connection', { connector }, options);
+    const info = isRecord(res.body) && isRecord(res.body.connection_info) ? res.body.connection_info : {};
+    return {
+      driverVolumeType: String(info.driver_volume_type ?? ''),
+      data: isRecord(info.data) ? info.data : {},
+      raw: info,
+    };
+  }
+
+  /** `os-terminate_connection`. @example `await vol.terminateConnection({ host: 'backup-node' })` */
+  async terminateConnection(connector: Record<string, unknown> | null, options: OperationOptions = {}): Promise<void> {
+    await this.action('os-terminate_connection', { connector }, options);
+  }
+
+  /** `revert` to the volume's latest snapshot (3.40+). @example `await vol.revertToSnapshot(snap.id)` */
+  async revertToSnapshot(snapshotId: string, options: OperationOptions = {}): Promise<void> {
+    await this.action('revert', { snapshot_id: snapshotId }, { ...options, minMicroversion: '3.40' });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Block Storage v2 proxy (no microversions; `/v2/{project_id}` URLs).
+ * @packageDocumentation
+ */
+import type { ServiceClient } from '../../service/service-client.js';
+import { BlockStorageProxyBase } from '../proxy-base.js';
+
+/**
+ * Block Storage v2: the same snapshot/backup/volume/quota methods as v3 minus the microversioned
+ * ones (no backup update, no `/manageable_snapshots`; manage uses `/os-snapshot-manage`).
+ *
+ * @example
+ * ```ts
+ * for await (const s of conn.blockStorageV2.snapshots()) console.log(s.progressPercent, s.projectId);
+ * ```
+ */
+export class BlockStorageV2 extends BlockStorageProxyBase {
+  /** Major API version. */
+  readonly version = 2 as const;
+
+  constructor(client: ServiceClient) {
+    super(client);
+  }
+
+  protected async managePath(): Promise<string> {
+    return '/os-snapshot-manage';
+  }
+
+  protected async manageableListPath(details: boolean): Promise<{ path: string }> {
+    return { path: details ? '/os-snapshot-manage/detail' : '/os-snapshot-manage' };
+  }
+}
