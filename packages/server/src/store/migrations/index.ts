@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { defaultVolumeType } from './0002-default-volume-type.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-default-volume-type': defaultVolumeType,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { SnapshotRecord, VolumeRecord } from '../../services/block-storage/index.js';
+import type { ApiVersion } from '../common/api-version.js';
+
+type Links = { rel: string; href: string }[];
+
+const SHOWN_STATUS: Record<string, string> = { managing: 'creating', error_managing: 'error', error_managing_deleting: 'deleting' };
+
+/** A stable UUID for the backend service, derived from its host name (3.48 `service_uuid`). */
+function serviceUuid(host: string): string {
+  const h = createHash('sha256').update(host).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function volumeSummaryView(rec: VolumeRecord, links: Links): Record<string, unknown> {
+  return { id: rec.row.id, links, name: rec.row.name };
+}
+
+export interface VolumeViewOptions {
+  mv: ApiVersion;
+  isAdmin: boolean;
+  links: Links;
+  /** Show and detail lists carry the extension attributes; create and update do not. */
+  extended: boolean;
+}
+
+export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Record<string, unknown> {
+  const r = rec.row;
+  const v: Record<string, unknown> = {
+    id: r.id,
+    status: SHOWN_STATUS[r.status] ?? r.status,
+    size: r.size,
+    availability_zone: r.availability_zone,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    name: r.name,
+    description: r.description,
+    volume_type: rec.volumeTypeName,
+    snapshot_id: r.snapshot_id,
+    source_volid: r.source_volid,
+    metadata: rec.metadata,
+    links: o.links,
+    user_id: r.user_id,
+    bootable: r.bootable ? 'true' : 'false',
+    encrypted: false,
+    replication_status: 'disabled',
+    consistencygroup_id: null,
+    multiattach: Boolean(r.multiattach),
+    attachments: rec.attachments.map((a) => ({
+      id: r.id,
+      attachment_id: a.id,
+      volume_id: r.id,
+      server_id: a.instance_uuid,
+      host_name: o.isAdmin ? a.host_name : null,
+      device: a.mountpoint,
+      attached_at: a.attached_at,
+    })),
+  };
+  if (o.isAdmin) v.migration_status = r.migration_status;
+  if (o.extended) {
+    v['os-vol-tenant-attr:tenant_id'] = r.project_id;
+    if (o.isAdmin) {
+      v['os-vol-host-attr:host'] = r.host;
+      v['os-vol-mig-status-attr:migstat'] = r.migration_status;
+      v['os-vol-mig-status-attr:name_id'] = null;
+    }
+  }
+  const mv = o.mv;
+  if (mv.atLeast('3.13')) v.group_id = null;
+  if (mv.atLeast('3.21') && o.isAdmin) v.provider_id = null;
+  if (mv.atLeast('3.48')) {
+    v.shared_targets = false;
+    v.service_uuid = serviceUuid(r.host);
+  }
+  if (mv.atLeast('3.61') && o.isAdmin) v.cluster_name = null;
+  if (mv.atLeast('3.63')) v.volume_type_id = r.volume_type_id;
+  if (mv.atLeast('3.65')) v.consumes_quota = Boolean(r.use_quota);
+  return v;
+}
+
+export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown> {
+  const s = rec.row;
+  return {
+    id: s.id,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+    name: s.name,
+    description: s.description,
+    volume_id: s.volume_id,
+    status: s.status,
+    size: s.size,
+    metadata: rec.metadata,
+  };
+}
+
+/** Detail-style (create, update) and, with `extended`, show / detail list (spec §4.4). */
+export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended: boolean): Record<string, unknown> {
+  const v = snapshotSummaryView(rec);
+  if (mv.atLeast('3.14')) v.group_snapshot_id = null;
+  if (mv.atLeast('3.41')) v.user_id = rec.row.user_id;
+  if (mv.atLeast('3.65')) v.consumes_quota = Boolean(rec.row.use_quota);
+  if (extended) {
+    v['os-extended-snapshot-attributes:progress'] = rec.row.progress;
+    v['os-extended-snapshot-attributes:project_id'] = rec.row.project_id;
+  }
+  return v;
+}

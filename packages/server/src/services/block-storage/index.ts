@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../../config/config.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import type { Clock } from '../../domain/time.js';
+import type { Db } from '../../store/database.js';
+import type { TaskEngine } from '../../tasks/task-engine.js';
+import type { QuotaService } from '../quotas.js';
+import { Core } from './core.js';
+import { SnapshotService } from './snapshot-service.js';
+import { blockStorageTaskHandlers } from './task-handlers.js';
+import { VolumeActions } from './volume-actions.js';
+import { VolumeData } from './volume-data.js';
+import { VolumeService } from './volume-service.js';
+
+export type { ListRequest, ListResult, Microversion, SnapshotRecord, SortSpec, VolumeRecord } from './types.js';
+export { MAX_LIMIT } from './types.js';
+export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
+export type { AttachInput, ConnectionInfo } from './volume-actions.js';
+export type { SnapshotCreateInput } from './snapshot-service.js';
+export { checkMetadataProperties } from './snapshot-service.js';
+export type { ByteSource } from './volume-data.js';
+export { VolumeService, VolumeActions, SnapshotService, VolumeData };
+
+export interface BlockStorageServices {
+  volumes: VolumeService;
+  volumeActions: VolumeActions;
+  volumeData: VolumeData;
+  snapshots: SnapshotService;
+  drivers: Map<string, VolumeDriver>;
+}
+
+export function createBlockStorageServices(deps: {
+  db: Db;
+  clock: Clock;
+  config: ServerConfig;
+  logger: Logger;
+  drivers: Map<string, VolumeDriver>;
+  tasks: TaskEngine;
+  quotas: QuotaService;
+}): BlockStorageServices {
+  const core = new Core(deps);
+  for (const h of blockStorageTaskHandlers(core)) deps.tasks.register(h);
+  const volumes = new VolumeService(core);
+  return {
+    volumes,
+    volumeActions: new VolumeActions(core, volumes),
+    volumeData: new VolumeData(core),
+    snapshots: new SnapshotService(core),
+    drivers: deps.drivers,
+  };
+}

@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from '../../store/database.js';
+
+/** Key/value metadata rows of volumes, volume admin metadata and snapshots share one shape. */
+export type MetadataKind = 'volume' | 'volume_admin' | 'snapshot';
+
+const TABLES: Record<MetadataKind, { table: string; fk: string }> = {
+  volume: { table: 'volume_metadata', fk: 'volume_id' },
+  volume_admin: { table: 'volume_admin_metadata', fk: 'volume_id' },
+  snapshot: { table: 'snapshot_metadata', fk: 'snapshot_id' },
+};
+
+// The three tables differ only in their foreign-key column name, so one untyped builder serves them all.
+function untyped(exec: Executor): Kysely<any> {
+  return exec as unknown as Kysely<any>;
+}
+
+export async function readMetadata(exec: Executor, kind: MetadataKind, ownerId: string): Promise<Record<string, string>> {
+  const t = TABLES[kind];
+  const rows = await untyped(exec).selectFrom(t.table).select(['key', 'value']).where(t.fk, '=', ownerId).orderBy('key').execute();
+  const out: Record<string, string> = {};
+  for (const r of rows) out[r.key as string] = r.value as string;
+  return out;
+}
+
+/** Metadata of many owners in one query (list pages). */
+export async function readMetadataMany(exec: Executor, kind: MetadataKind, ownerIds: string[]): Promise<Map<string, Record<string, string>>> {
+  const t = TABLES[kind];
+  const out = new Map<string, Record<string, string>>();
+  for (const id of ownerIds) out.set(id, {});
+  if (ownerIds.length === 0) return out;
+  const rows = await untyped(exec).selectFrom(t.table).select([t.fk, 'key', 'value']).where(t.fk, 'in', ownerIds).orderBy('key').execute();
+  for (const r of rows) {
+    const m = out.get(r[t.fk] as string);
+    if (m) m[r.key as string] = r.value as string;
+  }
+  return out;
+}
+
+/** Replaces the whole set (`replace`) or merges `items` into it. */
+export async function writeMetadata(exec: Executor, kind: MetadataKind, ownerId: string, items: Record<string, string>, replace: boolean): Promise<void> {
+  const t = TABLES[kind];
+  const db = untyped(exec);
+  if (replace) {
+    await db.deleteFrom(t.table).where(t.fk, '=', ownerId).execute();
+  } else if (Object.keys(items).length > 0) {
+    await db.deleteFrom(t.table).where(t.fk, '=', ownerId).where('key', 'in', Object.keys(items)).execute();
+  }
+  const rows = Object.entries(items).map(([key, value]) => ({ [t.fk]: ownerId, key, value }));
+  if (rows.length > 0) await db.insertInto(t.table).values(rows).execute();
+}
+
+/** Returns false when the key did not exist. */
+export async function deleteMetadataKey(exec: Executor, kind: MetadataKind, ownerId: string, key: string): Promise<boolean> {
+  const t = TABLES[kind];
+  const res = await untyped(exec).deleteFrom(t.table).where(t.fk, '=', ownerId).where('key', '=', key).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+export async function deleteAllMetadata(exec: Executor, kind: MetadataKind, ownerId: string): Promise<void> {
+  const t = TABLES[kind];
+  await untyped(exec).deleteFrom(t.table).where(t.fk, '=', ownerId).execute();
+}

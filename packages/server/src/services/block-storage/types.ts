@@ -1,0 +1,44 @@
+import type { SnapshotTable, VolumeAttachmentTable, VolumeTable } from '../../store/schema.js';
+
+/** The negotiated microversion as services see it (v2 requests pass 3.0). */
+export interface Microversion {
+  atLeast(v: string): boolean;
+}
+
+export interface VolumeRecord {
+  row: VolumeTable;
+  metadata: Record<string, string>;
+  adminMetadata: Record<string, string>;
+  /** Attachments whose attach_status is `attached`. */
+  attachments: VolumeAttachmentTable[];
+  volumeTypeName: string;
+}
+
+export interface SnapshotRecord {
+  row: SnapshotTable;
+  metadata: Record<string, string>;
+}
+
+export interface SortSpec {
+  key: string;
+  dir: 'asc' | 'desc';
+}
+
+/** A list request after the API parsed its pagination parameters; `filters` holds every other query key. */
+export interface ListRequest {
+  limit: number | null;
+  marker: string | null;
+  offset: number | null;
+  sort: SortSpec[];
+  withCount: boolean;
+  filters: Record<string, string>;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  count: number | null;
+  /** The effective page size limit (request limit or the server maximum), for next links. */
+  limit: number;
+}
+
+export const MAX_LIMIT = 1000;

@@ -1,0 +1,72 @@
+import type { ServerConfig } from '../../config/config.js';
+import { boolFilter, parseMetadataFilter, timeFilters, type FilterPolicy } from './filters.js';
+import type { ListTable } from './listing.js';
+
+const VOLUME_COLUMNS = [
+  'id', 'project_id', 'user_id', 'name', 'description', 'size', 'status', 'previous_status', 'attach_status',
+  'migration_status', 'availability_zone', 'volume_type_id', 'snapshot_id', 'source_volid', 'backup_id', 'bootable',
+  'multiattach', 'host', 'provider_location', 'use_quota', 'created_at', 'updated_at',
+];
+
+export const VOLUME_TABLE: ListTable = {
+  table: 'volumes',
+  metadataTable: 'volume_metadata',
+  metadataFk: 'volume_id',
+  nullable: new Set(['name', 'description', 'previous_status', 'migration_status', 'snapshot_id', 'source_volid', 'backup_id', 'provider_location', 'updated_at']),
+  sortColumns: {
+    ...Object.fromEntries(VOLUME_COLUMNS.map((c) => [c, c])),
+    display_name: 'name',
+    display_description: 'description',
+  },
+};
+
+const ALLOWED = ['name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at', 'consumes_quota'];
+
+export function volumeFilterPolicy(config: ServerConfig): FilterPolicy {
+  return {
+    allowed: ALLOWED,
+    legacyAllowed: (mv) =>
+      ALLOWED.filter((k) => {
+        if (k === 'consumes_quota') return mv.atLeast('3.65');
+        if (k === 'created_at' || k === 'updated_at') return mv.atLeast('3.60');
+        return true;
+      }),
+    columns: new Set(VOLUME_COLUMNS),
+    strictAllTenants: false,
+    translate(key, value, like) {
+      switch (key) {
+        case 'name':
+        case 'display_name':
+          return [like ? { kind: 'like', column: 'name', value } : { kind: 'eq', column: 'name', value }];
+        case 'description':
+        case 'display_description':
+          return [like ? { kind: 'like', column: 'description', value } : { kind: 'eq', column: 'description', value }];
+        case 'metadata': {
+          const items = parseMetadataFilter(value);
+          return [items ? { kind: 'metadata', items } : { kind: 'none' }];
+        }
+        case 'bootable':
+          return [boolFilter('bootable', value)];
+        case 'multiattach':
+          return [boolFilter('multiattach', value)];
+        case 'consumes_quota':
+          return [boolFilter('use_quota', value)];
+        case 'size': {
+          const n = Number(value);
+          return [Number.isInteger(n) ? { kind: 'eq', column: 'size', value: n } : { kind: 'none' }];
+        }
+        case 'group_id':
+          // Groups are not served, so no volume belongs to one.
+          return [{ kind: 'none' }];
+        case 'availability_zone':
+          return [{ kind: 'eq', column: 'availability_zone', value }];
+        case 'created_at':
+        case 'updated_at':
+          return timeFilters(key, value);
+        default:
+          void config;
+          return null;
+      }
+    },
+  };
+}
