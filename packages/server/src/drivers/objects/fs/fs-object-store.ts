@@ -1,0 +1,268 @@
+/**
+ * Filesystem ObjectStore: key "a/b/c" is the file <root>/a/b/c. Writes go to <root>/tmp/ first, are
+ * fdatasync'ed, then published with link() (create-only: fails atomically when the name exists) or rename()
+ * (overwrite). Directory fsyncs are batched into flush(), because one per object halves throughput (spec
+ * §2.4). The first key segment "tmp" is reserved for temporaries.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, opendir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import {
+  assertValidKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectStoreError,
+  type PutOptions,
+  type PutResult,
+} from '../../../domain/ports/object-store.js';
+
+const TMP = 'tmp';
+/** Temporaries of live processes on other hosts (shared filesystems) are only swept after this long. */
+const FOREIGN_TMP_MAX_AGE_MS = 24 * 3600 * 1000;
+const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
+
+export interface FsObjectStoreOptions {
+  /** Skip fdatasync/fsync (tests of logic only; never in production). Default false. */
+  unsafeNoSync?: boolean;
+}
+
+export class FsObjectStore implements ObjectStore {
+  readonly description: string;
+  private readonly tmpDir: string;
+  private readonly knownDirs = new Set<string>();
+  private dirtyDirs = new Set<string>();
+  private readonly sync: boolean;
+
+  constructor(
+    readonly root: string,
+    opts: FsObjectStoreOptions = {},
+  ) {
+    this.description = `fs:${root}`;
+    this.tmpDir = join(root, TMP);
+    this.sync = !opts.unsafeNoSync;
+  }
+
+  private path(key: string): string {
+    assertValidKey(key);
+    if (key === TMP || key.startsWith(`${TMP}/`)) {
+      const err = new Error(`object key ${JSON.stringify(key)} is reserved`) as ObjectStoreError;
+      err.code = 'EINVAL';
+      throw err;
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    const first = await mkdir(dir, { recursive: true });
+    if (first !== undefined) {
+      // Every newly created directory's entry lives in its parent: those parents need a sync too.
+      let d = dir;
+      while (d.length >= first.length) {
+        this.dirtyDirs.add(dirname(d));
+        d = dirname(d);
+      }
+    }
+    this.knownDirs.add(dir);
+  }
+
+  private tmpName(): string {
+    return join(this.tmpDir, `${HOST}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+  }
+
+  async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
+    const final = this.path(key);
+    if (!opts.overwrite) {
+      // Fast path for dedup hits: no write at all.
+      if (await exists(final)) {
+        if (opts.touchExisting) await this.touchPath(final).catch(() => {});
+        return { existed: true };
+      }
+    }
+    await this.ensureDir(this.tmpDir);
+    const tmp = this.tmpName();
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await fh.write(data, done, data.length - done, null);
+          done += bytesWritten;
+        }
+        if (this.sync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const dir = dirname(final);
+      await this.ensureDir(dir);
+      let existed = false;
+      if (opts.overwrite) {
+        await rename(tmp, final);
+      } else {
+        try {
+          await link(tmp, final);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          existed = true;
+          if (opts.touchExisting) await this.touchPath(final).catch(() => {});
+        }
+      }
+      if (!existed) this.dirtyDirs.add(dir);
+      return { existed };
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return readFile(this.path(key));
+  }
+
+  async getStream(key: string): Promise<NodeJS.ReadableStream> {
+    const fh = await open(this.path(key), 'r');
+    return createReadStream('', { fd: fh.fd, autoClose: false }).on('close', () => void fh.close());
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await stat(this.path(key));
+      return st.isFile() ? { key, size: st.size, mtime: st.mtime } : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw e;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the deepest directory the prefix fully names.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    if (dirKey !== '') assertValidKey(dirKey);
+    yield* this.walk(dirKey, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+    const dirPath = dirKey === '' ? this.root : join(this.root, ...dirKey.split('/'));
+    let dir: Awaited<ReturnType<typeof opendir>>;
+    try {
+      dir = await opendir(dirPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw e;
+    }
+    for await (const ent of dir) {
+      const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
+      if (dirKey === '' && ent.name === TMP) continue;
+      if (ent.isDirectory()) {
+        // Descend only where keys below can still match the prefix.
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) {
+          yield* this.walk(key, prefix);
+        }
+      } else if (ent.isFile() && key.startsWith(prefix)) {
+        try {
+          const st = await stat(join(dirPath, ent.name));
+          yield { key, size: st.size, mtime: st.mtime };
+        } catch (e) {
+          // Deleted while listing.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const p = this.path(key);
+    try {
+      await unlink(p);
+      this.dirtyDirs.add(dirname(p));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async touch(key: string): Promise<void> {
+    await this.touchPath(this.path(key));
+  }
+
+  private async touchPath(p: string): Promise<void> {
+    const now = new Date();
+    await utimes(p, now, now);
+  }
+
+  async flush(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs = new Set();
+    if (!this.sync) return;
+    // Deepest first is not required for correctness (each entry is synced where it lives), just tidy.
+    dirs.sort((a, b) => b.split(sep).length - a.split(sep).length);
+    try {
+      await Promise.all(
+        dirs.map(async (d) => {
+          const fh = await open(d, 'r');
+          try {
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+        }),
+      );
+    } catch (e) {
+      for (const d of dirs) this.dirtyDirs.add(d);
+      throw e;
+    }
+  }
+
+  async sweepTemporaries(): Promise<number> {
+    let removed = 0;
+    let dir: Awaited<ReturnType<typeof opendir>>;
+    try {
+      dir = await opendir(this.tmpDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    const now = Date.now();
+    for await (const ent of dir) {
+      const p = join(this.tmpDir, ent.name);
+      const m = /^(.+)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(ent.name);
+      let stale: boolean;
+      if (m && m[1] === HOST) {
+        const pid = Number(m[2]);
+        stale = pid !== process.pid && !processAlive(pid);
+      } else {
+        const st = await stat(p).catch(() => null);
+        stale = st !== null && now - st.mtimeMs > FOREIGN_TMP_MAX_AGE_MS;
+      }
+      if (stale && (await unlink(p).then(
+        () => true,
+        () => false,
+      ))) {
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
