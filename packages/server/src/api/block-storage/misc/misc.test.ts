@@ -1,87 +1,44 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { loadConfig } from '../../../config/config.js';
-import type { AuthContext, TokenValidator } from '../../../domain/auth-context.js';
-import { QuotaService } from '../../../services/quotas.js';
-import { openDatabase, type OpenedDatabase } from '../../../store/database.js';
-import { createHttpApp } from '../../common/http-app.js';
-import type { BlockStorageDeps } from '../index.js';
-import { registerMiscRoutes } from './index.js';
-import { registerVersionRoutes } from './versions.js';
-
-const ADMIN_PROJECT = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
-const MEMBER_PROJECT = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
-
-function ctx(projectId: string, roles: string[]): AuthContext {
-  return {
-    userId: `u-${projectId}`,
-    userName: 'u',
-    userDomainId: 'default',
-    projectId,
-    projectName: 'p',
-    projectDomainId: 'default',
-    roles: roles.map((r) => ({ id: r, name: r })),
-    isAdmin: roles.includes('admin'),
-    roleNames: new Set(roles),
-    expiresAt: new Date(Date.now() + 3600_000),
-  };
-}
-
-// A fixed token table stands in for identity: this test is about the routes that consume an AuthContext.
-const TOKENS: Record<string, AuthContext> = {
-  admin: ctx(ADMIN_PROJECT, ['admin', 'member', 'reader']),
-  member: ctx(MEMBER_PROJECT, ['member', 'reader']),
-};
-const validator: TokenValidator = { validate: async (t) => TOKENS[t] ?? null };
+import { startTestServer, waitFor, type TestServer } from '../../../test-support/harness.js';
 
 describe('block storage misc resources', () => {
-  let dir: string;
-  let database: OpenedDatabase;
-  let app: FastifyInstance;
+  let t: TestServer;
   let url: string;
-  let quotas: QuotaService;
-  const adminToken = 'admin';
-  const memberToken = 'member';
-  const adminProject = ADMIN_PROJECT;
-  const memberProject = MEMBER_PROJECT;
-  /** Moves a project's usage counters the way volume and snapshot creation do. */
-  const consume = (projectId: string, deltas: Record<string, number>) => database.db.transaction().execute((tx) => quotas.reserve(tx, projectId, deltas));
+  let adminToken: string;
+  let adminProject: string;
+  /** A member whose project only reads and changes quotas. */
+  let memberToken: string;
+  let memberProject: string;
+  /** A member whose project holds two volumes (1 and 2 GiB) and one snapshot: 2 volumes, 1 snapshot, 4 GiB. */
+  let userToken: string;
+  let userProject: string;
+
+  const call = (method: string, path: string, opts: { token?: string; body?: unknown; mv?: string } = {}) => t.request(method, path, opts);
+
+  async function waitAvailable(path: string, key: string, token: string): Promise<void> {
+    await waitFor(async () => (await call('GET', path, { token })).body?.[key]?.status === 'available', `${path} available`);
+  }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cinderbox-misc-'));
-    const config = loadConfig({ dataDir: dir, port: 0 }, {});
-    database = await openDatabase(config);
-    quotas = new QuotaService(database.db, config.quotaDefaults);
-    app = createHttpApp({ logger: pino({ level: 'silent' }), publicUrl: null, tokens: validator });
-    const deps = { quotas, config, drivers: new Map() } as unknown as BlockStorageDeps;
-    registerVersionRoutes(app, deps);
-    for (const prefix of ['/v3/:project_id', '/v3', '/v2/:project_id']) {
-      app.register(async (scope) => registerMiscRoutes(scope, deps), { prefix });
+    t = await startTestServer();
+    url = t.url;
+    adminToken = t.adminToken;
+    adminProject = t.adminProjectId;
+    ({ token: memberToken, projectId: memberProject } = await t.createMember('misc-member'));
+    ({ token: userToken, projectId: userProject } = await t.createMember('misc-user'));
+    const ids: string[] = [];
+    for (const size of [1, 2]) {
+      const r = await call('POST', `/v3/${userProject}/volumes`, { token: userToken, body: { volume: { size } } });
+      assert.equal(r.status, 202, r.text);
+      ids.push(r.body.volume.id);
+      await waitAvailable(`/v3/${userProject}/volumes/${r.body.volume.id}`, 'volume', userToken);
     }
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const s = await call('POST', `/v3/${userProject}/snapshots`, { token: userToken, body: { snapshot: { volume_id: ids[0] } } });
+    assert.equal(s.status, 202, s.text);
+    await waitAvailable(`/v3/${userProject}/snapshots/${s.body.snapshot.id}`, 'snapshot', userToken);
   });
-  after(async () => {
-    await app.close();
-    await database.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; mv?: string } = {}) {
-    const headers: Record<string, string> = {};
-    if (opts.token) headers['X-Auth-Token'] = opts.token;
-    if (opts.mv) headers['OpenStack-API-Version'] = `volume ${opts.mv}`;
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${url}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null, text };
-  }
+  after(async () => t.close());
 
   describe('version documents', () => {
     test('GET / lists v3.0 and v2.0 with 300, absolute self links and no microversion header', async () => {
@@ -144,10 +101,9 @@ describe('block storage misc resources', () => {
 
   describe('limits', () => {
     test('report the project quotas and its real usage, on every URL form', async () => {
-      await call('PUT', `/v3/${adminProject}/os-quota-sets/${memberProject}`, { token: adminToken, body: { quota_set: { volumes: 7, backup_gigabytes: 55 } } });
-      await consume(memberProject, { volumes: 2, gigabytes: 3, snapshots: 1 });
-      for (const path of [`/v3/${memberProject}/limits`, '/v3/limits', `/v2/${memberProject}/limits`]) {
-        const res = await call('GET', path, { token: memberToken });
+      await call('PUT', `/v3/${adminProject}/os-quota-sets/${userProject}`, { token: adminToken, body: { quota_set: { volumes: 7, backup_gigabytes: 55 } } });
+      for (const path of [`/v3/${userProject}/limits`, '/v3/limits', `/v2/${userProject}/limits`]) {
+        const res = await call('GET', path, { token: userToken });
         assert.equal(res.status, 200, path);
         assert.deepEqual(res.body, {
           limits: {
@@ -159,7 +115,7 @@ describe('block storage misc resources', () => {
               maxTotalBackups: 10,
               maxTotalBackupGigabytes: 55,
               totalVolumesUsed: 2,
-              totalGigabytesUsed: 3,
+              totalGigabytesUsed: 4,
               totalSnapshotsUsed: 1,
               totalBackupsUsed: 0,
               totalBackupGigabytesUsed: 0,
@@ -167,19 +123,16 @@ describe('block storage misc resources', () => {
           },
         });
       }
-      await consume(memberProject, { volumes: -2, gigabytes: -3, snapshots: -1 });
-      await call('DELETE', `/v3/${adminProject}/os-quota-sets/${memberProject}`, { token: adminToken });
+      await call('DELETE', `/v3/${adminProject}/os-quota-sets/${userProject}`, { token: adminToken });
     });
 
     test('an admin may ask for another project from 3.39 only', async () => {
-      await consume(memberProject, { volumes: 1 });
-      const old = await call('GET', `/v3/${adminProject}/limits?project_id=${memberProject}`, { token: adminToken, mv: '3.38' });
+      const old = await call('GET', `/v3/${adminProject}/limits?project_id=${userProject}`, { token: adminToken, mv: '3.38' });
       assert.equal(old.body.limits.absolute.totalVolumesUsed, 0);
-      const now = await call('GET', `/v3/${adminProject}/limits?project_id=${memberProject}`, { token: adminToken, mv: '3.39' });
-      assert.equal(now.body.limits.absolute.totalVolumesUsed, 1);
-      const notAdmin = await call('GET', `/v3/${memberProject}/limits?project_id=${adminProject}`, { token: memberToken, mv: '3.39' });
-      assert.equal(notAdmin.body.limits.absolute.totalVolumesUsed, 1);
-      await consume(memberProject, { volumes: -1 });
+      const now = await call('GET', `/v3/${adminProject}/limits?project_id=${userProject}`, { token: adminToken, mv: '3.39' });
+      assert.equal(now.body.limits.absolute.totalVolumesUsed, 2);
+      const notAdmin = await call('GET', `/v3/${userProject}/limits?tenant_id=${adminProject}`, { token: userToken, mv: '3.39' });
+      assert.equal(notAdmin.body.limits.absolute.totalVolumesUsed, 2);
     });
 
     test('a project in the URL other than the token\'s is a 400', async () => {
@@ -220,17 +173,17 @@ describe('block storage misc resources', () => {
     });
 
     test('usage=true gives limit, in_use and reserved for every key', async () => {
-      await consume(memberProject, { snapshots: 2, gigabytes: 4 });
-      const res = await call('GET', `${base()}/${memberProject}?usage=true`, { token: adminToken });
+      const res = await call('GET', `/v3/${userProject}/os-quota-sets/${userProject}?usage=True`, { token: userToken });
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body.quota_set.snapshots, { limit: 10, in_use: 2, reserved: 0 });
+      assert.deepEqual(res.body.quota_set.snapshots, { limit: 10, in_use: 1, reserved: 0 });
       assert.deepEqual(res.body.quota_set.gigabytes, { limit: 1000, in_use: 4, reserved: 0 });
       assert.deepEqual(res.body.quota_set.groups, { limit: 10, in_use: 0, reserved: 0 });
-      assert.deepEqual(res.body.quota_set.volumes___DEFAULT__, { limit: -1, in_use: 0, reserved: 0 });
-      assert.equal(res.body.quota_set.id, memberProject);
-      const bad = await call('GET', `${base()}/${memberProject}?usage=maybe`, { token: adminToken });
+      assert.deepEqual(res.body.quota_set.volumes___DEFAULT__, { limit: -1, in_use: 2, reserved: 0 });
+      assert.equal(res.body.quota_set.id, userProject);
+      const plain = await call('GET', `/v3/${userProject}/os-quota-sets/${userProject}?usage=False`, { token: userToken });
+      assert.equal(plain.body.quota_set.volumes, 10);
+      const bad = await call('GET', `${base()}/${userProject}?usage=maybe`, { token: adminToken });
       assert.equal(bad.status, 400);
-      await consume(memberProject, { snapshots: -2, gigabytes: -4 });
     });
 
     test('defaults ignore the project overrides', async () => {
@@ -302,18 +255,18 @@ describe('block storage misc resources', () => {
     });
 
     test('a limit below current usage is refused with Cinder\'s text, -1 is always accepted', async () => {
-      await consume(memberProject, { volumes: 3 });
-      const res = await call('PUT', `${base()}/${memberProject}`, { token: adminToken, body: { quota_set: { snapshots: 4, volumes: 2 } } });
+      const res = await call('PUT', `${base()}/${userProject}`, { token: adminToken, body: { quota_set: { snapshots: 4, volumes: 1 } } });
       assert.equal(res.status, 400);
-      assert.equal(res.body.badRequest.message, 'Quota volumes limit must be equal or greater than existing resources. Current usage is 3 and the requested limit is 2.');
-      const shown = await call('GET', `${base()}/${memberProject}`, { token: adminToken });
+      assert.equal(res.body.badRequest.message, 'Quota volumes limit must be equal or greater than existing resources. Current usage is 2 and the requested limit is 1.');
+      const shown = await call('GET', `${base()}/${userProject}`, { token: adminToken });
       assert.equal(shown.body.quota_set.snapshots, 10, 'nothing written when one key fails');
-      const equal = await call('PUT', `${base()}/${memberProject}`, { token: adminToken, body: { quota_set: { volumes: 3 } } });
+      const equal = await call('PUT', `${base()}/${userProject}`, { token: adminToken, body: { quota_set: { volumes: 2 } } });
       assert.equal(equal.status, 200);
-      const unlimited = await call('PUT', `${base()}/${memberProject}`, { token: adminToken, body: { quota_set: { volumes: -1 } } });
+      const full = await call('POST', `/v3/${userProject}/volumes`, { token: userToken, body: { volume: { size: 1 } } });
+      assert.equal(full.status, 413, 'the new limit is enforced');
+      const unlimited = await call('PUT', `${base()}/${userProject}`, { token: adminToken, body: { quota_set: { volumes: -1 } } });
       assert.equal(unlimited.body.quota_set.volumes, -1);
-      await consume(memberProject, { volumes: -3 });
-      await call('DELETE', `${base()}/${memberProject}`, { token: adminToken });
+      await call('DELETE', `${base()}/${userProject}`, { token: adminToken });
     });
 
     test('the default quota class is the defaults, for admins only', async () => {
