@@ -1,0 +1,15 @@
+/**
+ * Child-process entry for the crash test: starts a server on the data directory given as argv[2] and prints
+ * one line `LISTENING <url> <adminPassword>` once it accepts requests.
+ */
+import { loadConfig } from '../../config/config.js';
+import { startServer } from '../../main.js';
+
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: serve-entry.ts <dataDir>');
+const config = { ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: 'crash-test-admin', taskLeaseSeconds: 2 };
+const server = await startServer(config);
+process.stdout.write(`LISTENING ${server.url}\n`);
+process.on('SIGTERM', () => {
+  void server.close().then(() => process.exit(0));
+});
