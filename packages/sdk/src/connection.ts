@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import type { AccessInfo } from './auth/access.js';
-import { type AuthPlugin, KeystoneAuth, StaticTokenAuth, resolveAuthType } from './auth/keystone.js';
+import { type AuthPlugin, KeystoneAuth, resolveAuthType, StaticTokenAuth } from './auth/keystone.js';
 import type { AuthOptions, AuthType } from './auth/types.js';
 import { BlockStorageV2 } from './block-storage/v2/proxy.js';
 import { BlockStorageV3 } from './block-storage/v3/proxy.js';
@@ -68,7 +68,10 @@ export interface ConnectionOptions {
  * const conn = new Connection(connectionOptionsFromCloud(loadCloudConfig({ cloud: 'cinderbox' })));
  * ```
  */
-export function connectionOptionsFromCloud(cfg: CloudConfig, extra: Partial<ConnectionOptions> = {}): ConnectionOptions {
+export function connectionOptionsFromCloud(
+  cfg: CloudConfig,
+  extra: Partial<ConnectionOptions> = {},
+): ConnectionOptions {
   const retries = cfg.blockStorage.statusCodeRetries;
   return {
     auth: cfg.auth,
@@ -136,7 +139,16 @@ export class Connection {
     options: Omit<LoadCloudConfigOptions, 'cloud'> & Partial<ConnectionOptions> = {},
   ): Promise<Connection> {
     const cfg = loadCloudConfig({ ...options, cloud });
-    const { cwd: _c, homeDir: _h, env: _e, platform: _p, regionName: _r, configFiles: _f, readFile: _rf, ...extra } = options;
+    const {
+      cwd: _c,
+      homeDir: _h,
+      env: _e,
+      platform: _p,
+      regionName: _r,
+      configFiles: _f,
+      readFile: _rf,
+      ...extra
+    } = options;
     return new Connection(connectionOptionsFromCloud(cfg, extra));
   }
 
@@ -175,8 +187,7 @@ export class Connection {
 
   #blockStorageClient(apiVersion: 2 | 3): ServiceClient {
     const cfg = this.options.blockStorage ?? {};
-    const override =
-      cfg.endpointOverride ?? (this.auth instanceof StaticTokenAuth ? this.auth.endpoint : undefined);
+    const override = cfg.endpointOverride ?? (this.auth instanceof StaticTokenAuth ? this.auth.endpoint : undefined);
     return this.serviceClient({
       serviceType: apiVersion === 2 ? 'volumev2' : 'block-storage',
       apiVersion,

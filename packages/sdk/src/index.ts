@@ -12,7 +12,12 @@
 export * from './auth/index.js';
 export * from './block-storage/index.js';
 export * from './config/index.js';
-export { BLOCK_STORAGE_MAX_MICROVERSION, Connection, type ConnectionOptions, connectionOptionsFromCloud } from './connection.js';
+export {
+  BLOCK_STORAGE_MAX_MICROVERSION,
+  Connection,
+  type ConnectionOptions,
+  connectionOptionsFromCloud,
+} from './connection.js';
 export * from './errors.js';
 export * from './resource/index.js';
 export * from './service/index.js';

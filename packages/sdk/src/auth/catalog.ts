@@ -80,7 +80,11 @@ export class ServiceCatalog {
   /** All matching URLs in priority order (type alias order, then interface preference). */
   endpointsFor(filter: EndpointFilter): string[] {
     const interfaces = (
-      filter.interface === undefined ? ['public'] : typeof filter.interface === 'string' ? [filter.interface] : filter.interface
+      filter.interface === undefined
+        ? ['public']
+        : typeof filter.interface === 'string'
+          ? [filter.interface]
+          : filter.interface
     ).map(normalizeInterface);
     const out: string[] = [];
     for (const type of serviceTypeCandidates(filter.serviceType)) {

@@ -7,19 +7,19 @@ export {
   type CatalogEndpoint,
   type CatalogEntry,
   type EndpointFilter,
+  normalizeInterface,
   SERVICE_TYPE_ALIASES,
   ServiceCatalog,
-  normalizeInterface,
   serviceTypeCandidates,
 } from './catalog.js';
 export {
   type AuthPlugin,
+  buildAuthBody,
   KeystoneAuth,
   type KeystoneAuthOptions,
-  StaticTokenAuth,
-  buildAuthBody,
   parseTokenResponse,
   resolveAuthType,
+  StaticTokenAuth,
   tokensUrl,
 } from './keystone.js';
 export type { AuthOptions, AuthType } from './types.js';

@@ -2,17 +2,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from '../connection.js';
 import { AuthError, EndpointNotFoundError } from '../errors.js';
-import { type FakeCloud, PROJECT_ID, authFor, startFakeCloud } from '../test-support/fake-cloud.js';
+import { authFor, type FakeCloud, PROJECT_ID, startFakeCloud } from '../test-support/fake-cloud.js';
 import { ServiceCatalog } from './catalog.js';
 import { buildAuthBody, tokensUrl } from './keystone.js';
 
 describe('keystone v3 auth bodies', () => {
   it('password with project scope by name', () => {
     assert.deepEqual(
-      buildAuthBody({ username: 'u', password: 'p', userDomainName: 'Default', projectName: 'demo', projectDomainId: 'default' }),
+      buildAuthBody({
+        username: 'u',
+        password: 'p',
+        userDomainName: 'Default',
+        projectName: 'demo',
+        projectDomainId: 'default',
+      }),
       {
         auth: {
-          identity: { methods: ['password'], password: { user: { name: 'u', domain: { name: 'Default' }, password: 'p' } } },
+          identity: {
+            methods: ['password'],
+            password: { user: { name: 'u', domain: { name: 'Default' }, password: 'p' } },
+          },
           scope: { project: { name: 'demo', domain: { id: 'default' } } },
         },
       },
@@ -50,7 +59,10 @@ describe('service catalog', () => {
   ]);
   it('follows block-storage aliases, interface preference and region', () => {
     assert.equal(catalog.endpointFor({ serviceType: 'block-storage', region: 'R1' }), 'http://v3-r1');
-    assert.equal(catalog.endpointFor({ serviceType: 'block-storage', interface: ['internalURL', 'public'], region: 'R1' }), 'http://v3-int');
+    assert.equal(
+      catalog.endpointFor({ serviceType: 'block-storage', interface: ['internalURL', 'public'], region: 'R1' }),
+      'http://v3-int',
+    );
     assert.equal(catalog.endpointFor({ serviceType: 'volumev2' }), 'http://v2');
     assert.equal(catalog.endpointFor({ serviceType: 'block-storage', region: 'R2' }), 'http://v3-r2');
     assert.throws(() => catalog.endpointFor({ serviceType: 'block-storage', region: 'R3' }), EndpointNotFoundError);
@@ -61,7 +73,9 @@ describe('token lifecycle against a fake keystone', () => {
   let cloud: FakeCloud;
   before(async () => {
     cloud = await startFakeCloud({ tokenDelayMs: 20 });
-    cloud.route('GET', new RegExp(`^/v3/${PROJECT_ID}/limits$`), () => ({ body: { limits: { rate: [], absolute: { maxTotalSnapshots: 10 } } } }));
+    cloud.route('GET', new RegExp(`^/v3/${PROJECT_ID}/limits$`), () => ({
+      body: { limits: { rate: [], absolute: { maxTotalSnapshots: 10 } } },
+    }));
   });
   after(() => cloud.close());
 

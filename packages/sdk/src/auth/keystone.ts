@@ -3,8 +3,8 @@
  * @packageDocumentation
  */
 import { AuthError, isHttpError } from '../errors.js';
-import { buildRequest } from '../transport/request.js';
 import type { TokenProvider } from '../transport/middleware/auth.js';
+import { buildRequest } from '../transport/request.js';
 import type { Handler } from '../transport/types.js';
 import { isRecord } from '../util/objects.js';
 import type { AccessInfo } from './access.js';
@@ -54,13 +54,15 @@ export function buildAuthBody(auth: AuthOptions): Record<string, unknown> {
   const type = resolveAuthType(auth);
   let identity: Record<string, unknown>;
   if (type === 'v3applicationcredential') {
-    if (!auth.applicationCredentialSecret) throw new AuthError('application credential auth needs applicationCredentialSecret');
+    if (!auth.applicationCredentialSecret)
+      throw new AuthError('application credential auth needs applicationCredentialSecret');
     const cred: Record<string, unknown> = { secret: auth.applicationCredentialSecret };
     if (auth.applicationCredentialId) cred.id = auth.applicationCredentialId;
     else if (auth.applicationCredentialName) {
       cred.name = auth.applicationCredentialName;
       cred.user = userRef(auth);
-    } else throw new AuthError('application credential auth needs applicationCredentialId or applicationCredentialName');
+    } else
+      throw new AuthError('application credential auth needs applicationCredentialId or applicationCredentialName');
     return { auth: { identity: { methods: ['application_credential'], application_credential: cred } } };
   }
   if (type === 'token' || type === 'v3token') {
@@ -235,7 +237,10 @@ export class StaticTokenAuth implements AuthPlugin {
   readonly canReauthenticate = false;
   readonly #token: string;
 
-  constructor(token: string, readonly endpoint?: string) {
+  constructor(
+    token: string,
+    readonly endpoint?: string,
+  ) {
     this.#token = token;
   }
 

@@ -68,7 +68,10 @@ export class MetadataClient {
 
   /** GET one key (404 when missing). */
   async getItem(id: string, key: string, options: CallOptions = {}): Promise<string> {
-    const res = await this.client.request('GET', this.#path(id, key), { ...options, maxMicroversion: this.maxMicroversion });
+    const res = await this.client.request('GET', this.#path(id, key), {
+      ...options,
+      maxMicroversion: this.maxMicroversion,
+    });
     const meta = readMap(res.body, 'meta');
     return meta[key] ?? '';
   }

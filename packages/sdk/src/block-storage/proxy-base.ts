@@ -5,7 +5,13 @@
 import { isNotFound } from '../errors.js';
 import type { ListOptions, Paginator } from '../resource/pagination.js';
 import type { FindOptions, OperationOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
-import { type WaitForStatusOptions, type WaitOptions, type WaitResult, waitForDelete, waitForStatus } from '../resource/waiter.js';
+import {
+  type WaitForStatusOptions,
+  type WaitOptions,
+  type WaitResult,
+  waitForDelete,
+  waitForStatus,
+} from '../resource/waiter.js';
 import type { ServiceClient } from '../service/service-client.js';
 import type { CallOptions } from '../transport/types.js';
 import { isRecord } from '../util/objects.js';
@@ -185,7 +191,11 @@ export abstract class BlockStorageProxyBase {
    * await bs.updateSnapshot(snap, { description: 'kept for audit' });
    * ```
    */
-  updateSnapshot(snapshot: Ref<Snapshot>, attrs: ResourceInput<Snapshot>, options: CallOptions = {}): Promise<Snapshot> {
+  updateSnapshot(
+    snapshot: Ref<Snapshot>,
+    attrs: ResourceInput<Snapshot>,
+    options: CallOptions = {},
+  ): Promise<Snapshot> {
     return this.ref(Snapshot, snapshot).update(attrs).commit(options);
   }
 
@@ -233,7 +243,9 @@ export abstract class BlockStorageProxyBase {
   ): Promise<Metadata> {
     const { replace, ...call } = options;
     const id = this.idOf(snapshot);
-    const md = replace ? await this.snapshotMeta.replace(id, metadata, call) : await this.snapshotMeta.merge(id, metadata, call);
+    const md = replace
+      ? await this.snapshotMeta.replace(id, metadata, call)
+      : await this.snapshotMeta.merge(id, metadata, call);
     if (typeof snapshot !== 'string') snapshot.applyServerBody({ metadata: md });
     return md;
   }
@@ -265,7 +277,12 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Sets one metadata key. @example `await bs.setSnapshotMetadataItem(snap, 'tier', 'gold')` */
-  setSnapshotMetadataItem(snapshot: Ref<Snapshot>, key: string, value: string, options: CallOptions = {}): Promise<Metadata> {
+  setSnapshotMetadataItem(
+    snapshot: Ref<Snapshot>,
+    key: string,
+    value: string,
+    options: CallOptions = {},
+  ): Promise<Metadata> {
     return this.snapshotMeta.setItem(this.idOf(snapshot), key, value, options);
   }
 
@@ -275,7 +292,12 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** `os-update_snapshot_status`. @example `await bs.setSnapshotStatus(snap, 'available', 100)` */
-  setSnapshotStatus(snapshot: Ref<Snapshot>, status: string, progress?: number | string, options: CallOptions = {}): Promise<void> {
+  setSnapshotStatus(
+    snapshot: Ref<Snapshot>,
+    status: string,
+    progress?: number | string,
+    options: CallOptions = {},
+  ): Promise<void> {
     return this.ref(Snapshot, snapshot).setStatus(status, progress, options);
   }
 
@@ -310,7 +332,10 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Path of manageable listings. @internal */
-  protected abstract manageableListPath(details: boolean, options: CallOptions): Promise<{ path: string; minMicroversion?: string }>;
+  protected abstract manageableListPath(
+    details: boolean,
+    options: CallOptions,
+  ): Promise<{ path: string; minMicroversion?: string }>;
 
   /**
    * Admin: lists backend snapshots that could be managed (summary by default).
@@ -353,7 +378,10 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Finds a backup by id or name. @example `await bs.findBackup('weekly')` */
-  findBackup(nameOrId: string, options: FindOptions & { details?: boolean; allProjects?: boolean } = {}): Promise<Backup | undefined> {
+  findBackup(
+    nameOrId: string,
+    options: FindOptions & { details?: boolean; allProjects?: boolean } = {},
+  ): Promise<Backup | undefined> {
     const { details = true, allProjects, ...rest } = options;
     return Backup.find(this.client, nameOrId, {
       ...rest,
@@ -389,7 +417,11 @@ export abstract class BlockStorageProxyBase {
    * const { volumeId } = await bs.restoreBackup(b, { name: 'restored' });
    * ```
    */
-  restoreBackup(backup: Ref<Backup>, target: { volumeId?: string; name?: string } = {}, options: CallOptions = {}): Promise<RestoreResult> {
+  restoreBackup(
+    backup: Ref<Backup>,
+    target: { volumeId?: string; name?: string } = {},
+    options: CallOptions = {},
+  ): Promise<RestoreResult> {
     return this.ref(Backup, backup).restore(target, options);
   }
 
@@ -422,7 +454,10 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Finds a volume by id or name. @example `await bs.findVolume('data')` */
-  findVolume(nameOrId: string, options: FindOptions & { details?: boolean; allProjects?: boolean } = {}): Promise<Volume | undefined> {
+  findVolume(
+    nameOrId: string,
+    options: FindOptions & { details?: boolean; allProjects?: boolean } = {},
+  ): Promise<Volume | undefined> {
     const { details = true, allProjects, ...rest } = options;
     return Volume.find(this.client, nameOrId, {
       ...rest,
@@ -500,12 +535,20 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** `os-initialize_connection`. @example `const ci = await bs.initializeVolumeConnection(vol, { host: 'h' })` */
-  initializeVolumeConnection(volume: Ref<Volume>, connector: Record<string, unknown>, options: CallOptions = {}): Promise<ConnectionInfo> {
+  initializeVolumeConnection(
+    volume: Ref<Volume>,
+    connector: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<ConnectionInfo> {
     return this.ref(Volume, volume).initializeConnection(connector, options);
   }
 
   /** `os-terminate_connection`. @example `await bs.terminateVolumeConnection(vol, { host: 'h' })` */
-  terminateVolumeConnection(volume: Ref<Volume>, connector: Record<string, unknown> | null, options: CallOptions = {}): Promise<void> {
+  terminateVolumeConnection(
+    volume: Ref<Volume>,
+    connector: Record<string, unknown> | null,
+    options: CallOptions = {},
+  ): Promise<void> {
     return this.ref(Volume, volume).terminateConnection(connector, options);
   }
 
@@ -515,7 +558,11 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Merges (or with `replace`, replaces) volume metadata. @example `await bs.updateVolumeMetadata(vol, { a: '1' })` */
-  updateVolumeMetadata(volume: Ref<Volume>, metadata: Metadata, options: CallOptions & { replace?: boolean } = {}): Promise<Metadata> {
+  updateVolumeMetadata(
+    volume: Ref<Volume>,
+    metadata: Metadata,
+    options: CallOptions & { replace?: boolean } = {},
+  ): Promise<Metadata> {
     const { replace, ...call } = options;
     const id = this.idOf(volume);
     return replace ? this.volumeMeta.replace(id, metadata, call) : this.volumeMeta.merge(id, metadata, call);
@@ -565,7 +612,8 @@ export abstract class BlockStorageProxyBase {
     const res = await this.client.request('GET', '/limits', options);
     const limits = isRecord(res.body) && isRecord(res.body.limits) ? res.body.limits : {};
     const absolute: Record<string, number> = {};
-    if (isRecord(limits.absolute)) for (const [k, v] of Object.entries(limits.absolute)) if (typeof v === 'number') absolute[k] = v;
+    if (isRecord(limits.absolute))
+      for (const [k, v] of Object.entries(limits.absolute)) if (typeof v === 'number') absolute[k] = v;
     return { absolute, rate: Array.isArray(limits.rate) ? limits.rate : [] };
   }
 
@@ -602,4 +650,3 @@ export abstract class BlockStorageProxyBase {
     return waitForDelete(resource, options);
   }
 }
-

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from '../connection.js';
 import { MicroversionNotSupportedError, NotFoundError } from '../errors.js';
-import { type FakeCloud, PROJECT_ID, type RecordedRequest, authFor, startFakeCloud } from '../test-support/fake-cloud.js';
+import {
+  authFor,
+  type FakeCloud,
+  PROJECT_ID,
+  type RecordedRequest,
+  startFakeCloud,
+} from '../test-support/fake-cloud.js';
 import { Snapshot } from './resources/snapshot.js';
 
 const SID = '11111111-1111-4111-8111-111111111111';
@@ -19,24 +25,38 @@ function setup(cloud: FakeCloud, prefix: string) {
     const progress = Math.min(100, polls * 50);
     return {
       body: {
-        snapshot: { id: SID, status: progress === 100 ? 'available' : 'creating', 'os-extended-snapshot-attributes:progress': `${progress}%` },
+        snapshot: {
+          id: SID,
+          status: progress === 100 ? 'available' : 'creating',
+          'os-extended-snapshot-attributes:progress': `${progress}%`,
+        },
       },
     };
   });
   cloud.route('POST', new RegExp(`^${prefix}/snapshots/([^/]+)/action$`), (_r, m) =>
     m[1] === SID ? { status: 202 } : { status: 404, body: { itemNotFound: { code: 404, message: 'gone' } } },
   );
-  cloud.route('DELETE', new RegExp(`^${prefix}/snapshots/([^/]+)$`), () => ({ status: 404, body: { itemNotFound: { code: 404, message: 'gone' } } }));
+  cloud.route('DELETE', new RegExp(`^${prefix}/snapshots/([^/]+)$`), () => ({
+    status: 404,
+    body: { itemNotFound: { code: 404, message: 'gone' } },
+  }));
   cloud.route('POST', new RegExp(`^${prefix}/snapshots/${SID}/metadata$`), (req) => ({
     body: { metadata: { existing: '1', ...(req.body as { metadata: object }).metadata } },
   }));
   cloud.route('PUT', new RegExp(`^${prefix}/snapshots/${SID}/metadata$`), (req) => ({ body: req.body }));
-  cloud.route('GET', new RegExp(`^${prefix}/snapshots/${SID}/metadata$`), () => ({ body: { metadata: { a: '1', b: '2' } } }));
+  cloud.route('GET', new RegExp(`^${prefix}/snapshots/${SID}/metadata$`), () => ({
+    body: { metadata: { a: '1', b: '2' } },
+  }));
   cloud.route('DELETE', new RegExp(`^${prefix}/snapshots/${SID}/metadata/(.+)$`), (_r, m) =>
     m[1] === 'a' ? { status: 200 } : { status: 404, body: { itemNotFound: { code: 404, message: 'no key' } } },
   );
-  cloud.route('POST', new RegExp(`^${prefix}/backups$`), () => ({ status: 202, body: { backup: { id: BID, name: 'b', links: [] } } }));
-  cloud.route('PUT', new RegExp(`^${prefix}/backups/${BID}$`), () => ({ body: { backup: { id: BID, name: 'renamed', links: [] } } }));
+  cloud.route('POST', new RegExp(`^${prefix}/backups$`), () => ({
+    status: 202,
+    body: { backup: { id: BID, name: 'b', links: [] } },
+  }));
+  cloud.route('PUT', new RegExp(`^${prefix}/backups/${BID}$`), () => ({
+    body: { backup: { id: BID, name: 'renamed', links: [] } },
+  }));
   cloud.route('POST', new RegExp(`^${prefix}/backups/${BID}/restore$`), () => ({
     status: 202,
     body: { restore: { backup_id: BID, volume_id: 'vol-new', volume_name: 'restored' } },
@@ -44,13 +64,20 @@ function setup(cloud: FakeCloud, prefix: string) {
   cloud.route('GET', new RegExp(`^${prefix}/backups/${BID}/export_record$`), () => ({
     body: { 'backup-record': { backup_service: 'cinder.backup.drivers.x', backup_url: 'eyJpZCI6MX0=' } },
   }));
-  cloud.route('POST', new RegExp(`^${prefix}/backups/import_record$`), () => ({ status: 201, body: { backup: { id: 'imported', name: null, links: [] } } }));
+  cloud.route('POST', new RegExp(`^${prefix}/backups/import_record$`), () => ({
+    status: 201,
+    body: { backup: { id: 'imported', name: null, links: [] } },
+  }));
   cloud.route('POST', new RegExp(`^${prefix}/(manageable_snapshots|os-snapshot-manage)$`), (req) => ({
     status: 202,
     body: { snapshot: { id: 'managed', status: 'creating', ...(req.body as { snapshot: object }).snapshot } },
   }));
   cloud.route('GET', new RegExp(`^${prefix}/manageable_snapshots/detail$`), () => ({
-    body: { 'manageable-snapshots': [{ reference: { 'source-name': 'x' }, size: 1, safe_to_manage: true, reason_not_safe: null, cinder_id: null }] },
+    body: {
+      'manageable-snapshots': [
+        { reference: { 'source-name': 'x' }, size: 1, safe_to_manage: true, reason_not_safe: null, cinder_id: null },
+      ],
+    },
   }));
 }
 
@@ -83,7 +110,10 @@ describe('block storage v3 proxy', () => {
   it('waits with numeric progress, and returns failure/timeout results', async () => {
     const progress: Array<number | undefined> = [];
     const snap = Snapshot.existing({ id: SID, status: 'creating' });
-    const r = await conn.blockStorage.waitForStatus(snap, { sleep: async () => {}, onProgress: (p) => progress.push(p) });
+    const r = await conn.blockStorage.waitForStatus(snap, {
+      sleep: async () => {},
+      onProgress: (p) => progress.push(p),
+    });
     assert.equal(r.state, 'success');
     assert.deepEqual(progress, [50]);
     assert.equal(snap.progressPercent, 100);
@@ -110,7 +140,10 @@ describe('block storage v3 proxy', () => {
 
   it('deleteSnapshot honours ignoreMissing with and without force', async () => {
     await conn.blockStorage.deleteSnapshot('33333333-3333-4333-8333-333333333333', { ignoreMissing: true });
-    await conn.blockStorage.deleteSnapshot('33333333-3333-4333-8333-333333333333', { force: true, ignoreMissing: true });
+    await conn.blockStorage.deleteSnapshot('33333333-3333-4333-8333-333333333333', {
+      force: true,
+      ignoreMissing: true,
+    });
     assert.deepEqual(find(cloud, 'POST', '/action')?.body, { 'os-force_delete': null });
     await assert.rejects(conn.blockStorage.deleteSnapshot('33333333-3333-4333-8333-333333333333'), (e: unknown) => {
       assert.ok(e instanceof NotFoundError);
@@ -128,14 +161,19 @@ describe('block storage v3 proxy', () => {
     assert.deepEqual(replaced, { only: 'x' });
     assert.deepEqual(await conn.blockStorage.snapshotMetadata(SID), { a: '1', b: '2' });
     await conn.blockStorage.deleteSnapshotMetadata(SID, ['a', 'zzz']);
-    await assert.rejects(conn.blockStorage.deleteSnapshotMetadata(SID, ['zzz'], { ignoreMissing: false }), NotFoundError);
+    await assert.rejects(
+      conn.blockStorage.deleteSnapshotMetadata(SID, ['zzz'], { ignoreMissing: false }),
+      NotFoundError,
+    );
     await conn.blockStorage.deleteSnapshotMetadata(SID, ['a'], { atomic: true });
     assert.deepEqual(find(cloud, 'PUT', '/metadata')?.body, { metadata: { b: '2' } });
   });
 
   it('backups: incremental create, update (3.9), restore, export and import_record', async () => {
     const b = await conn.blockStorage.createBackup({ volumeId: 'v1', isIncremental: true, force: true });
-    assert.deepEqual(find(cloud, 'POST', '/backups')?.body, { backup: { volume_id: 'v1', incremental: true, force: true } });
+    assert.deepEqual(find(cloud, 'POST', '/backups')?.body, {
+      backup: { volume_id: 'v1', incremental: true, force: true },
+    });
     assert.equal(find(cloud, 'POST', '/backups')?.headers['openstack-api-version'], 'volume 3.64');
     assert.equal(b.id, BID);
     await conn.blockStorage.updateBackup(b, { name: 'renamed' });
@@ -156,7 +194,9 @@ describe('block storage v3 proxy', () => {
   it('manage uses /manageable_snapshots at >= 3.8 and omits unset optionals', async () => {
     const s = await conn.blockStorage.manageSnapshot({ volumeId: 'v1', ref: { 'source-name': 'x' } });
     assert.equal(s.id, 'managed');
-    assert.deepEqual(find(cloud, 'POST', '/manageable_snapshots')?.body, { snapshot: { volume_id: 'v1', ref: { 'source-name': 'x' } } });
+    assert.deepEqual(find(cloud, 'POST', '/manageable_snapshots')?.body, {
+      snapshot: { volume_id: 'v1', ref: { 'source-name': 'x' } },
+    });
     const list = await conn.blockStorage.manageableSnapshots({ host: 'h@b#p', details: true }).toArray();
     assert.equal(list[0]?.safeToManage, true);
     assert.deepEqual(list[0]?.reference, { 'source-name': 'x' });

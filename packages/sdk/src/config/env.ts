@@ -3,7 +3,13 @@
  * @packageDocumentation
  */
 
-const SELECTORS = new Set(['OS_CLOUD', 'OS_CLIENT_CONFIG_FILE', 'OS_CLIENT_SECURE_FILE', 'OS_CLOUD_NAME', 'OS_REGION_NAME']);
+const SELECTORS = new Set([
+  'OS_CLOUD',
+  'OS_CLIENT_CONFIG_FILE',
+  'OS_CLIENT_SECURE_FILE',
+  'OS_CLOUD_NAME',
+  'OS_REGION_NAME',
+]);
 const IGNORED_PREFIXES = ['OS_TEST', 'OS_STD', 'OS_LOG'];
 
 /**

@@ -5,12 +5,12 @@
 export type { CloudConfig, ServiceConfig } from './cloud-config.js';
 export { cloudFromEnv } from './env.js';
 export {
-  type LoadCloudConfigOptions,
-  SERVICE_KEY_PREFIXES,
   authOptionsFromConfig,
+  type LoadCloudConfigOptions,
   loadCloudConfig,
   loadFirstFile,
+  SERVICE_KEY_PREFIXES,
   serviceKey,
 } from './loader.js';
 export { normalizeCloud } from './normalize.js';
-export { type SearchPathOptions, configCandidates, configSearchDirs } from './paths.js';
+export { configCandidates, configSearchDirs, type SearchPathOptions } from './paths.js';

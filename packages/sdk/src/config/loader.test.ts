@@ -49,7 +49,8 @@ describe('config loader', () => {
       ...base,
       env: { OS_CLIENT_CONFIG_FILE: '/cfg/my.yaml', OS_CLOUD: 'b', OS_USERNAME: 'ignored' },
       readFile: fs({
-        '/cfg/my.yaml': 'clouds:\n  a: {auth: {auth_url: http://a}}\n  b: {auth: {auth_url: http://b, username: bob}}\n',
+        '/cfg/my.yaml':
+          'clouds:\n  a: {auth: {auth_url: http://a}}\n  b: {auth: {auth_url: http://b, username: bob}}\n',
         '/work/clouds.yaml': 'clouds:\n  b: {auth: {auth_url: http://cwd}}\n',
       }),
     });
@@ -116,7 +117,10 @@ describe('config loader', () => {
       ...base,
       env: {},
       logger: { debug() {}, warn: (m) => warnings.push(m) },
-      readFile: fs({ '/work/clouds.yaml': 'clouds: [unclosed', '/etc/openstack/clouds.yaml': 'clouds:\n  x: {auth: {auth_url: http://x}}\n' }),
+      readFile: fs({
+        '/work/clouds.yaml': 'clouds: [unclosed',
+        '/etc/openstack/clouds.yaml': 'clouds:\n  x: {auth: {auth_url: http://x}}\n',
+      }),
     });
     assert.equal(cfg.name, 'x');
     assert.equal(warnings.length, 1);

@@ -12,7 +12,7 @@ import { deepMerge, isRecord } from '../util/objects.js';
 import type { CloudConfig, ServiceConfig } from './cloud-config.js';
 import { cloudFromEnv } from './env.js';
 import { normalizeCloud } from './normalize.js';
-import { type SearchPathOptions, configCandidates } from './paths.js';
+import { configCandidates, type SearchPathOptions } from './paths.js';
 
 /** Options for {@link loadCloudConfig}. */
 export interface LoadCloudConfigOptions extends SearchPathOptions {
@@ -141,7 +141,8 @@ function serviceConfig(cloud: Record<string, unknown>, prefixes: readonly string
   return {
     apiVersion,
     defaultMicroversion,
-    endpointOverride: str(serviceKey(cloud, prefixes, 'endpoint_override')) ?? str(serviceKey(cloud, prefixes, 'endpoint')),
+    endpointOverride:
+      str(serviceKey(cloud, prefixes, 'endpoint_override')) ?? str(serviceKey(cloud, prefixes, 'endpoint')),
     interface: strOrList(serviceKey(cloud, prefixes, 'interface', true)),
     regionName: str(serviceKey(cloud, prefixes, 'region_name', true)),
     statusCodeRetries: num(serviceKey(cloud, prefixes, 'status_code_retries', true)),
@@ -194,11 +195,16 @@ function selectRegion(cloud: Record<string, unknown>, wanted: string | undefined
     return wanted ? { ...cloud, region_name: wanted } : cloud;
   }
   const entries = regions.map((r) =>
-    isRecord(r) ? { name: str(r.name) ?? '', values: isRecord(r.values) ? r.values : {} } : { name: String(r), values: {} },
+    isRecord(r)
+      ? { name: str(r.name) ?? '', values: isRecord(r.values) ? r.values : {} }
+      : { name: String(r), values: {} },
   );
   const name = wanted ?? str(cloud.region_name) ?? entries[0]?.name;
   const entry = entries.find((e) => e.name === name);
-  if (!entry) throw new ConfigError(`region ${name} is not one of the cloud's regions (${entries.map((e) => e.name).join(', ')})`);
+  if (!entry)
+    throw new ConfigError(
+      `region ${name} is not one of the cloud's regions (${entries.map((e) => e.name).join(', ')})`,
+    );
   return { ...deepMerge(cloud, normalizeCloud(entry.values)), region_name: entry.name };
 }
 
@@ -236,7 +242,9 @@ export function loadCloudConfig(options: LoadCloudConfigOptions = {}): CloudConf
   const envCloud = cloudFromEnv(env);
   const envName = env.OS_CLOUD_NAME || 'envvars';
   if (envCloud && envName in fileClouds) {
-    throw new ConfigError(`cloud ${envName} is defined in ${cloudsFile?.path} and by OS_* variables; set OS_CLOUD_NAME`);
+    throw new ConfigError(
+      `cloud ${envName} is defined in ${cloudsFile?.path} and by OS_* variables; set OS_CLOUD_NAME`,
+    );
   }
 
   let name = options.cloud ?? (env.OS_CLOUD || undefined);
@@ -245,8 +253,12 @@ export function loadCloudConfig(options: LoadCloudConfigOptions = {}): CloudConf
     else {
       const names = Object.keys(fileClouds);
       if (names.length === 1) name = names[0];
-      else if (names.length === 0) throw new ConfigError('no cloud configured: no clouds.yaml found and no OS_* variables set');
-      else throw new ConfigError(`several clouds are defined (${names.join(', ')}); choose one with OS_CLOUD or the cloud option`);
+      else if (names.length === 0)
+        throw new ConfigError('no cloud configured: no clouds.yaml found and no OS_* variables set');
+      else
+        throw new ConfigError(
+          `several clouds are defined (${names.join(', ')}); choose one with OS_CLOUD or the cloud option`,
+        );
     }
   }
   const cloudName = name as string;
@@ -258,7 +270,9 @@ export function loadCloudConfig(options: LoadCloudConfigOptions = {}): CloudConf
   } else {
     const base = fileClouds[cloudName];
     if (!isRecord(base)) {
-      throw new ConfigError(`cloud ${cloudName} not found${cloudsFile ? ` in ${cloudsFile.path}` : ' (no clouds.yaml found)'}`);
+      throw new ConfigError(
+        `cloud ${cloudName} not found${cloudsFile ? ` in ${cloudsFile.path}` : ' (no clouds.yaml found)'}`,
+      );
     }
     sourceFile = cloudsFile?.path;
     const secure = secureClouds[cloudName];
@@ -280,7 +294,8 @@ export function loadCloudConfig(options: LoadCloudConfigOptions = {}): CloudConf
   if (authType === 'admin_token' || authType === 'none') {
     authOptions.endpoint ??= str(raw.endpoint);
   }
-  const verify = raw.verify === undefined ? (raw.insecure === undefined ? undefined : !truthy(raw.insecure)) : truthy(raw.verify);
+  const verify =
+    raw.verify === undefined ? (raw.insecure === undefined ? undefined : !truthy(raw.insecure)) : truthy(raw.verify);
   return {
     name: cloudName,
     authType,

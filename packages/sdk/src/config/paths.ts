@@ -52,7 +52,10 @@ export function configSearchDirs(options: SearchPathOptions = {}): string[] {
  * configCandidates('clouds', { env: { OS_CLIENT_CONFIG_FILE: '/x.yaml' } })[0]; // '/x.yaml'
  * ```
  */
-export function configCandidates(kind: 'clouds' | 'secure' | 'clouds-public', options: SearchPathOptions = {}): string[] {
+export function configCandidates(
+  kind: 'clouds' | 'secure' | 'clouds-public',
+  options: SearchPathOptions = {},
+): string[] {
   const env = options.env ?? process.env;
   const override =
     kind === 'clouds' ? env.OS_CLIENT_CONFIG_FILE : kind === 'secure' ? env.OS_CLIENT_SECURE_FILE : undefined;

@@ -44,16 +44,24 @@ export function decodeValue(def: FieldDef, value: unknown): { ok: true; value: u
   if (value === undefined || value === null) return { ok: true, value: undefined };
   switch (def.type ?? 'any') {
     case 'string':
-      return typeof value === 'string' || typeof value === 'number' ? { ok: true, value: String(value) } : { ok: false };
+      return typeof value === 'string' || typeof value === 'number'
+        ? { ok: true, value: String(value) }
+        : { ok: false };
     case 'integer':
     case 'number': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN;
       if (Number.isNaN(n)) return { ok: false };
       return { ok: true, value: def.type === 'integer' ? Math.trunc(n) : n };
     }
     case 'boolean':
       if (typeof value === 'boolean') return { ok: true, value };
-      if (typeof value === 'string' && /^(true|false)$/i.test(value)) return { ok: true, value: value.toLowerCase() === 'true' };
+      if (typeof value === 'string' && /^(true|false)$/i.test(value))
+        return { ok: true, value: value.toLowerCase() === 'true' };
       return { ok: false };
     case 'object':
       return typeof value === 'object' && !Array.isArray(value) ? { ok: true, value } : { ok: false };

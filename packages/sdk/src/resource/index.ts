@@ -2,8 +2,8 @@
  * Resource model: fields, dirty tracking, operations, pagination, waiters.
  * @packageDocumentation
  */
-export { type FieldDef, type FieldMap, type FieldType, decodeValue, parseProgress, snakeCase } from './field.js';
-export { type ListOptions, type Page, Paginator, nextLink } from './pagination.js';
+export { decodeValue, type FieldDef, type FieldMap, type FieldType, parseProgress, snakeCase } from './field.js';
+export { type ListOptions, nextLink, type Page, Paginator } from './pagination.js';
 export { type QueryMap, splitQuery } from './query.js';
 export {
   type AttributesOf,

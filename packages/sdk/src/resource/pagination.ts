@@ -121,12 +121,14 @@ export class Paginator<R extends { get(name: string): unknown }> implements Asyn
       const body = res.body;
       let rawItems: unknown = resourcesKey && isRecord(body) ? body[resourcesKey] : body;
       if (isRecord(rawItems)) rawItems = [rawItems];
-      if (!Array.isArray(rawItems)) throw new InvalidResponseError(`list ${path}: expected an array under ${resourcesKey ?? 'the body'}`);
+      if (!Array.isArray(rawItems))
+        throw new InvalidResponseError(`list ${path}: expected an array under ${resourcesKey ?? 'the body'}`);
       let items = rawItems.filter(isRecord).map(build);
       const lastId = items.length > 0 ? items[items.length - 1]?.get('id') : undefined;
       const marker = typeof lastId === 'string' ? lastId : undefined;
       if (filter) items = items.filter(filter);
-      if (options.maxItems !== undefined && seen + items.length > options.maxItems) items = items.slice(0, options.maxItems - seen);
+      if (options.maxItems !== undefined && seen + items.length > options.maxItems)
+        items = items.slice(0, options.maxItems - seen);
       seen += items.length;
       const next = nextLink(body, resourcesKey, res.headers);
       const count = isRecord(body) && typeof body.count === 'number' ? body.count : undefined;

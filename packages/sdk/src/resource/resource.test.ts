@@ -4,7 +4,13 @@ import { Backup } from '../block-storage/resources/backup.js';
 import { Snapshot } from '../block-storage/resources/snapshot.js';
 import { Connection } from '../connection.js';
 import { DuplicateResourceError, EndlessPaginationError, InvalidRequestError, NotFoundError } from '../errors.js';
-import { type FakeCloud, PROJECT_ID, type RecordedRequest, authFor, startFakeCloud } from '../test-support/fake-cloud.js';
+import {
+  authFor,
+  type FakeCloud,
+  PROJECT_ID,
+  type RecordedRequest,
+  startFakeCloud,
+} from '../test-support/fake-cloud.js';
 import { nextLink } from './pagination.js';
 
 describe('resource model (no network)', () => {
@@ -51,7 +57,13 @@ describe('resource model (no network)', () => {
 });
 
 const ids = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`);
-const snap = (i: number, extra: Record<string, unknown> = {}) => ({ id: ids[i], name: `s${i}`, status: 'available', size: 1, ...extra });
+const snap = (i: number, extra: Record<string, unknown> = {}) => ({
+  id: ids[i],
+  name: `s${i}`,
+  status: 'available',
+  size: 1,
+  ...extra,
+});
 
 describe('resource operations against a fake Cinder', () => {
   let cloud: FakeCloud;
@@ -66,34 +78,52 @@ describe('resource operations against a fake Cinder', () => {
     cloud.route('GET', new RegExp(`^${prefix}/snapshots/detail$`), (req) => {
       const marker = req.query.get('marker');
       const limit = Number(req.query.get('limit') ?? 1000);
-      if (req.query.get('name') === 'dup') return { body: { snapshots: [snap(0, { name: 'dup' }), snap(1, { name: 'dup' })] } };
-      if (req.query.get('name')) return { body: { snapshots: [snap(2)].filter((s) => s.name === req.query.get('name')) } };
+      if (req.query.get('name') === 'dup')
+        return { body: { snapshots: [snap(0, { name: 'dup' }), snap(1, { name: 'dup' })] } };
+      if (req.query.get('name'))
+        return { body: { snapshots: [snap(2)].filter((s) => s.name === req.query.get('name')) } };
       if (req.query.get('status') === 'loop') {
-        return { body: { snapshots: [snap(0)], snapshots_links: [{ rel: 'next', href: `${cloud.url}${prefix}/snapshots/detail?status=loop&marker=${ids[0]}` }] } };
+        return {
+          body: {
+            snapshots: [snap(0)],
+            snapshots_links: [
+              { rel: 'next', href: `${cloud.url}${prefix}/snapshots/detail?status=loop&marker=${ids[0]}` },
+            ],
+          },
+        };
       }
       const start = marker ? ids.indexOf(marker) + 1 : 0;
       const page = ids.slice(start, start + limit).map((_, i) => snap(start + i));
       const more = start + limit < ids.length;
-      const links = more && req.query.get('nolinks') === null
-        ? [{ rel: 'next', href: `${cloud.url}${prefix}/snapshots/detail?limit=${limit}&marker=${page.at(-1)?.id}` }]
-        : undefined;
+      const links =
+        more && req.query.get('nolinks') === null
+          ? [{ rel: 'next', href: `${cloud.url}${prefix}/snapshots/detail?limit=${limit}&marker=${page.at(-1)?.id}` }]
+          : undefined;
       return { body: { snapshots: page, ...(links ? { snapshots_links: links } : {}) } };
     });
     cloud.route('GET', new RegExp(`^${prefix}/snapshots/([^/]+)$`), (_req, m) => {
       const i = ids.indexOf(m[1] ?? '');
-      return i >= 0 ? { body: { snapshot: snap(i) } } : { status: 404, body: { itemNotFound: { code: 404, message: 'nope' } } };
+      return i >= 0
+        ? { body: { snapshot: snap(i) } }
+        : { status: 404, body: { itemNotFound: { code: 404, message: 'nope' } } };
     });
     cloud.route('PUT', new RegExp(`^${prefix}/snapshots/([^/]+)$`), (req, m) => ({
-      body: { snapshot: { ...snap(ids.indexOf(m[1] ?? '')), ...((req.body as { snapshot: object }).snapshot) } },
+      body: { snapshot: { ...snap(ids.indexOf(m[1] ?? '')), ...(req.body as { snapshot: object }).snapshot } },
     }));
   });
   after(() => cloud.close());
 
   it('lists following snapshots_links; limit is the page size, maxItems the cap', async () => {
     const all = await conn.blockStorage.snapshots({}, { limit: 2 }).toArray();
-    assert.deepEqual(all.map((s) => s.id), ids);
+    assert.deepEqual(
+      all.map((s) => s.id),
+      ids,
+    );
     const pages = cloud.requests.filter((r) => r.path.endsWith('/snapshots/detail')).slice(-3);
-    assert.deepEqual(pages.map((r) => r.query.get('marker')), [null, ids[1], ids[3]]);
+    assert.deepEqual(
+      pages.map((r) => r.query.get('marker')),
+      [null, ids[1], ids[3]],
+    );
     const capped = await conn.blockStorage.snapshots({}, { maxItems: 3 }).toArray();
     assert.equal(capped.length, 3);
     assert.equal(last('GET', '/snapshots/detail')?.query.get('limit'), '3');

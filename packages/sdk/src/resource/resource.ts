@@ -9,12 +9,18 @@
  * - Unknown response keys are kept in {@link Resource.raw} instead of being dropped.
  * @packageDocumentation
  */
-import { DuplicateResourceError, InvalidRequestError, MethodNotSupportedError, NotFoundError, isNotFound } from '../errors.js';
+import {
+  DuplicateResourceError,
+  InvalidRequestError,
+  isNotFound,
+  MethodNotSupportedError,
+  NotFoundError,
+} from '../errors.js';
 import type { ServiceClient, ServiceRequestOptions } from '../service/service-client.js';
 import type { CallOptions, HttpMethod, HttpResponse, ResponseMetadata } from '../transport/types.js';
-import { compareMicroversions, maxMicroversion } from '../util/microversion.js';
+import { maxMicroversion } from '../util/microversion.js';
 import { isRecord, looksLikeUuid } from '../util/objects.js';
-import { type FieldDef, type FieldMap, decodeValue, snakeCase } from './field.js';
+import { decodeValue, type FieldDef, type FieldMap, snakeCase } from './field.js';
 import { type ListOptions, Paginator, type PaginatorInit } from './pagination.js';
 import { type QueryMap, splitQuery } from './query.js';
 
@@ -201,7 +207,11 @@ export class Resource<A extends object = BaseAttributes> {
    * const b = Backup.new({ volumeId: 'v1', isIncremental: true });
    * ```
    */
-  static new<R extends Resource>(this: ResourceClass<R>, attrs: ResourceInput<R> = {} as ResourceInput<R>, client?: ServiceClient): R {
+  static new<R extends Resource>(
+    this: ResourceClass<R>,
+    attrs: ResourceInput<R> = {} as ResourceInput<R>,
+    client?: ServiceClient,
+  ): R {
     return new this(attrs, { synchronized: false, client });
   }
 
@@ -214,7 +224,11 @@ export class Resource<A extends object = BaseAttributes> {
    * await s.fetch();
    * ```
    */
-  static existing<R extends Resource>(this: ResourceClass<R>, attrs: ResourceInput<R> = {} as ResourceInput<R>, client?: ServiceClient): R {
+  static existing<R extends Resource>(
+    this: ResourceClass<R>,
+    attrs: ResourceInput<R> = {} as ResourceInput<R>,
+    client?: ServiceClient,
+  ): R {
     return new this(attrs, { synchronized: true, client });
   }
 
@@ -447,7 +461,10 @@ export class Resource<A extends object = BaseAttributes> {
    */
   async fetch(options: OperationOptions = {}): Promise<this> {
     this.assertAllowed('fetch');
-    const res = await this.send('GET', this.itemPath(options), { ...options, operation: `get ${this.cls.displayName}` });
+    const res = await this.send('GET', this.itemPath(options), {
+      ...options,
+      operation: `get ${this.cls.displayName}`,
+    });
     return this.applyResponse(res);
   }
 
@@ -488,7 +505,10 @@ export class Resource<A extends object = BaseAttributes> {
    */
   async delete(options: OperationOptions & { query?: Record<string, string | boolean> } = {}): Promise<this> {
     this.assertAllowed('delete');
-    const res = await this.send('DELETE', this.itemPath(options), { ...options, operation: `delete ${this.cls.displayName}` });
+    const res = await this.send('DELETE', this.itemPath(options), {
+      ...options,
+      operation: `delete ${this.cls.displayName}`,
+    });
     this.$metadata = res.$metadata;
     return this;
   }
@@ -551,16 +571,15 @@ export class Resource<A extends object = BaseAttributes> {
     nameOrId: string,
     options: FindOptions = {},
   ): Promise<R | undefined> {
-    const cls = this;
-    if (cls.allow.fetch && looksLikeUuid(nameOrId)) {
+    if (this.allow.fetch && looksLikeUuid(nameOrId)) {
       try {
-        return await new cls({ id: nameOrId }, { synchronized: true, client }).fetch(options);
+        return await new this({ id: nameOrId }, { synchronized: true, client }).fetch(options);
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
     }
     const query: Record<string, unknown> = { ...(options.query ?? {}) };
-    const byName = Object.values(cls.queryParameters).includes('name') && query.name === undefined;
+    const byName = Object.values(this.queryParameters).includes('name') && query.name === undefined;
     if (byName) query.name = nameOrId;
     const found: R[] = [];
     const listOpts: ListOptions & { basePath?: string } = {
@@ -568,19 +587,19 @@ export class Resource<A extends object = BaseAttributes> {
       timeoutMs: options.timeoutMs,
       ...(options.listBasePath ? { basePath: options.listBasePath } : {}),
     };
-    for await (const item of listOf(cls, client, query, listOpts)) {
+    for await (const item of listOf(this, client, query, listOpts)) {
       if (item.get('id') === nameOrId || item.get('name') === nameOrId) {
         found.push(item);
         if (found.length > 1) {
-          throw new DuplicateResourceError(`more than one ${cls.displayName} matches ${nameOrId}`);
+          throw new DuplicateResourceError(`more than one ${this.displayName} matches ${nameOrId}`);
         }
       }
     }
     if (found[0]) return found[0];
     if (options.ignoreMissing) return undefined;
     throw new NotFoundError(
-      { status: 404, method: 'GET', url: options.listBasePath ?? cls.basePath, fault: 'itemNotFound' },
-      `No ${cls.displayName} found for ${nameOrId}`,
+      { status: 404, method: 'GET', url: options.listBasePath ?? this.basePath, fault: 'itemNotFound' },
+      `No ${this.displayName} found for ${nameOrId}`,
     );
   }
 }
@@ -623,7 +642,3 @@ function matches(actual: unknown, expected: unknown): boolean {
   if (typeof actual === 'string' && typeof expected === 'string') return actual === expected;
   return sameValue(actual, expected);
 }
-
-/** Compares microversions (re-exported for resource modules). @internal */
-export const mvAtLeast = (value: string | undefined, min: string): boolean =>
-  value !== undefined && compareMicroversions(value, min) >= 0;

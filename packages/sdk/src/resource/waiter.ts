@@ -2,8 +2,8 @@
  * Waiters: poll a resource until a status, a failure status, deletion, a timeout or an abort.
  * @packageDocumentation
  */
-import { ResourceFailureError, ResourceTimeoutError, isNotFound } from '../errors.js';
-import { type Sleep, sleep as realSleep } from '../util/abort.js';
+import { isNotFound, ResourceFailureError, ResourceTimeoutError } from '../errors.js';
+import { sleep as realSleep, type Sleep } from '../util/abort.js';
 import { parseProgress } from './field.js';
 import type { OperationOptions, Resource } from './resource.js';
 
@@ -121,7 +121,10 @@ async function poll<R extends Resource>(
  * const r = await waitForStatus(snap, { status: 'available', failures: ['error'], onProgress: (p) => console.log(p) });
  * ```
  */
-export async function waitForStatus<R extends Resource>(resource: R, opts: WaitForStatusOptions = {}): Promise<WaitResult<R>> {
+export async function waitForStatus<R extends Resource>(
+  resource: R,
+  opts: WaitForStatusOptions = {},
+): Promise<WaitResult<R>> {
   const target = (opts.status ?? 'available').toLowerCase();
   const failures = (opts.failures ?? ['error']).map((f) => f.toLowerCase());
   const attribute = opts.attribute ?? 'status';

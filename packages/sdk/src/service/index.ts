@@ -2,7 +2,7 @@
  * Service clients: endpoint, discovery, microversions.
  * @packageDocumentation
  */
-export { type VersionEntry, parseVersions, pickVersion, splitVersionedUrl } from './discovery.js';
+export { parseVersions, pickVersion, splitVersionedUrl, type VersionEntry } from './discovery.js';
 export {
   ServiceClient,
   type ServiceClientOptions,

@@ -5,7 +5,7 @@
 import type { AuthPlugin } from '../auth/keystone.js';
 import { EndpointNotFoundError, MicroversionNotSupportedError } from '../errors.js';
 import type { Pipeline } from '../transport/pipeline.js';
-import { type QueryValue, buildRequest } from '../transport/request.js';
+import { buildRequest, type QueryValue } from '../transport/request.js';
 import type { CallOptions, HttpMethod, HttpResponse, Logger } from '../transport/types.js';
 import { compareMicroversions, minMicroversion } from '../util/microversion.js';
 import { isRecord } from '../util/objects.js';
@@ -128,8 +128,16 @@ export class ServiceClient {
   async request(method: HttpMethod, path: string, options: ServiceRequestOptions = {}): Promise<HttpResponse> {
     const info = await this.info(options.signal);
     let mv = options.microversion ?? this.#pick(info, options.maxMicroversion);
-    if (options.microversion && info.maxMicroversion && compareMicroversions(options.microversion, info.maxMicroversion) > 0) {
-      throw new MicroversionNotSupportedError(options.operation ?? `${method} ${path}`, options.microversion, info.maxMicroversion);
+    if (
+      options.microversion &&
+      info.maxMicroversion &&
+      compareMicroversions(options.microversion, info.maxMicroversion) > 0
+    ) {
+      throw new MicroversionNotSupportedError(
+        options.operation ?? `${method} ${path}`,
+        options.microversion,
+        info.maxMicroversion,
+      );
     }
     if (options.minMicroversion) {
       if (mv === undefined || compareMicroversions(mv, options.minMicroversion) < 0) {
@@ -162,7 +170,11 @@ export class ServiceClient {
       endpoint =
         candidates.find((c) => splitVersionedUrl(c).version?.split('.')[0] === wanted) ??
         candidates[0] ??
-        access.catalog.endpointFor({ serviceType: this.options.serviceType, interface: this.options.interface, region: this.options.regionName });
+        access.catalog.endpointFor({
+          serviceType: this.options.serviceType,
+          interface: this.options.interface,
+          region: this.options.regionName,
+        });
     } else {
       throw new EndpointNotFoundError(`no catalog and no endpoint override for ${this.options.serviceType}`);
     }

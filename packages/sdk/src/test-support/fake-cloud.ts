@@ -2,7 +2,7 @@
  * A tiny programmable HTTP server for unit tests: plays Keystone and a Cinder endpoint on 127.0.0.1:0.
  * Test-only (excluded from the build).
  */
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -99,10 +99,19 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
                 name: 'cinder',
                 endpoints: [
                   { interface: 'public', region: 'RegionOne', region_id: 'RegionOne', url: `${base}${t.path}` },
-                  { interface: 'internal', region: 'RegionOne', region_id: 'RegionOne', url: `${base}/internal${t.path}` },
+                  {
+                    interface: 'internal',
+                    region: 'RegionOne',
+                    region_id: 'RegionOne',
+                    url: `${base}/internal${t.path}`,
+                  },
                 ],
               })),
-              { type: 'identity', name: 'keystone', endpoints: [{ interface: 'public', region: 'RegionOne', url: `${base}/identity/v3` }] },
+              {
+                type: 'identity',
+                name: 'keystone',
+                endpoints: [{ interface: 'public', region: 'RegionOne', url: `${base}/identity/v3` }],
+              },
             ],
           },
         },

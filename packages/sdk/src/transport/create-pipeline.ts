@@ -3,8 +3,8 @@
  * @packageDocumentation
  */
 import type { Sleep } from '../util/abort.js';
-import { type FetchLike, createFetchHandler } from './fetch-handler.js';
-import { type TokenProvider, authMiddleware } from './middleware/auth.js';
+import { createFetchHandler, type FetchLike } from './fetch-handler.js';
+import { authMiddleware, type TokenProvider } from './middleware/auth.js';
 import { errorsMiddleware } from './middleware/errors.js';
 import { loggingMiddleware } from './middleware/logging.js';
 import { microversionMiddleware } from './middleware/microversion.js';

@@ -12,7 +12,12 @@ type Script = Array<{ status: number; headers?: Record<string, string>; body?: u
 
 let base = '';
 let script: Script = [];
-const seen: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string }> = [];
+const seen: Array<{
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}> = [];
 const server = createServer(async (req, res) => {
   let body = '';
   for await (const c of req) body += c;
@@ -20,7 +25,11 @@ const server = createServer(async (req, res) => {
   const step = script.shift() ?? { status: 200, body: { ok: true } };
   if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
   if (res.destroyed) return;
-  res.writeHead(step.status, { 'content-type': 'application/json', 'x-openstack-request-id': `req-srv-${seen.length}`, ...(step.headers ?? {}) });
+  res.writeHead(step.status, {
+    'content-type': 'application/json',
+    'x-openstack-request-id': `req-srv-${seen.length}`,
+    ...(step.headers ?? {}),
+  });
   res.end(step.body === undefined ? '' : JSON.stringify(step.body));
 });
 
@@ -45,7 +54,10 @@ const fakeSleep = async (ms: number) => {
 
 describe('pipeline', () => {
   it('has named steps in order and supports use/remove', () => {
-    const p = createPipeline({ tokenProvider: { getToken: async () => 't', invalidate() {}, canReauthenticate: false }, logger: { debug() {} } });
+    const p = createPipeline({
+      tokenProvider: { getToken: async () => 't', invalidate() {}, canReauthenticate: false },
+      logger: { debug() {} },
+    });
     assert.deepEqual(p.names(), ['requestId', 'errors', 'retry', 'timeout', 'auth', 'microversion', 'logging']);
     p.use('trace', (req, next) => next(req), { before: 'retry' });
     assert.deepEqual(p.names().slice(0, 4), ['requestId', 'errors', 'trace', 'retry']);
@@ -56,7 +68,9 @@ describe('pipeline', () => {
   it('sends a request id and captures the server id on success', async () => {
     reset([{ status: 200, body: { a: 1 } }]);
     const p = createPipeline({ sleep: fakeSleep });
-    const res: HttpResponse = await p.handle(buildRequest('GET', `${base}/x`, { query: { limit: 2, all_tenants: true } }));
+    const res: HttpResponse = await p.handle(
+      buildRequest('GET', `${base}/x`, { query: { limit: 2, all_tenants: true } }),
+    );
     assert.deepEqual(res.body, { a: 1 });
     assert.equal(res.$metadata.requestId, 'req-srv-1');
     assert.match(String(seen[0]?.headers['x-openstack-request-id']), /^req-[0-9a-f-]{36}$/);
@@ -102,7 +116,10 @@ describe('pipeline', () => {
   it('gives up after maxAttempts and reports attempts', async () => {
     reset([{ status: 429 }, { status: 429 }]);
     const p = createPipeline({ sleep: fakeSleep, random: () => 0, retry: { maxAttempts: 2 } });
-    await assert.rejects(p.handle(buildRequest('GET', `${base}/a`)), (e: unknown) => e instanceof RateLimitError && e.attempts === 2);
+    await assert.rejects(
+      p.handle(buildRequest('GET', `${base}/a`)),
+      (e: unknown) => e instanceof RateLimitError && e.attempts === 2,
+    );
   });
 
   it('times out an attempt and aborts on the caller signal', async () => {
@@ -118,7 +135,10 @@ describe('pipeline', () => {
   it('redacts credentials in logs', async () => {
     reset([{ status: 201, headers: { 'x-subject-token': 'SECRET-TOKEN' }, body: {} }]);
     const lines: string[] = [];
-    const p = createPipeline({ sleep: fakeSleep, logger: { debug: (m, d) => lines.push(`${m} ${JSON.stringify(d)}`) } });
+    const p = createPipeline({
+      sleep: fakeSleep,
+      logger: { debug: (m, d) => lines.push(`${m} ${JSON.stringify(d)}`) },
+    });
     await p.handle(
       buildRequest('POST', `${base}/auth`, {
         headers: { 'x-auth-token': 'SECRET-TOKEN' },
@@ -132,9 +152,18 @@ describe('pipeline', () => {
 
   it('parses Retry-After dates and computes full-jitter backoff', () => {
     assert.equal(parseRetryAfter('3'), 3);
-    assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), () => 5_000), 5);
+    assert.equal(
+      parseRetryAfter(new Date(10_000).toUTCString(), () => 5_000),
+      5,
+    );
     assert.equal(parseRetryAfter(null), undefined);
-    assert.equal(backoffDelay(DEFAULT_RETRY_POLICY, 3, undefined, () => 0.999), 999);
-    assert.equal(backoffDelay({ ...DEFAULT_RETRY_POLICY, maxRetryAfterMs: 1000 }, 1, 30, () => 0), 1000);
+    assert.equal(
+      backoffDelay(DEFAULT_RETRY_POLICY, 3, undefined, () => 0.999),
+      999,
+    );
+    assert.equal(
+      backoffDelay({ ...DEFAULT_RETRY_POLICY, maxRetryAfterMs: 1000 }, 1, 30, () => 0),
+      1000,
+    );
   });
 });

@@ -2,9 +2,10 @@
  * Block-storage Backup.
  * @packageDocumentation
  */
-import { isRecord } from '../../util/objects.js';
+
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
+import { isRecord } from '../../util/objects.js';
 
 /** Backup attributes. */
 export interface BackupAttributes extends BaseAttributes {
@@ -52,7 +53,6 @@ export interface BackupRecord {
   backupUrl: string;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
 export interface Backup extends BackupAttributes {}
 
 /**
@@ -65,7 +65,7 @@ export interface Backup extends BackupAttributes {}
  * const { volumeId } = await b.restore({ name: 'restored' });
  * ```
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`
 export class Backup extends Resource<BackupAttributes> {
   static override readonly displayName: string = 'Backup';
   static override readonly resourceKey: string | undefined = 'backup';
@@ -125,7 +125,10 @@ export class Backup extends Resource<BackupAttributes> {
    * const r = await backup.restore({ volumeId: target.id });
    * ```
    */
-  async restore(target: { volumeId?: string; name?: string } = {}, options: OperationOptions = {}): Promise<RestoreResult> {
+  async restore(
+    target: { volumeId?: string; name?: string } = {},
+    options: OperationOptions = {},
+  ): Promise<RestoreResult> {
     const body: Record<string, string> = {};
     if (target.volumeId !== undefined) body.volume_id = target.volumeId;
     if (target.name !== undefined) body.name = target.name;
@@ -160,7 +163,10 @@ export class Backup extends Resource<BackupAttributes> {
 
   /** Admin: `GET /backups/{id}/export_record`. @example `const rec = await backup.exportRecord()` */
   async exportRecord(options: OperationOptions = {}): Promise<BackupRecord> {
-    const res = await this.send('GET', `${this.itemPath(options)}/export_record`, { ...options, operation: 'export Backup' });
+    const res = await this.send('GET', `${this.itemPath(options)}/export_record`, {
+      ...options,
+      operation: 'export Backup',
+    });
     const rec = isRecord(res.body) && isRecord(res.body['backup-record']) ? res.body['backup-record'] : {};
     return { backupService: String(rec.backup_service ?? ''), backupUrl: String(rec.backup_url ?? '') };
   }
@@ -173,7 +179,11 @@ export class Backup extends Resource<BackupAttributes> {
    * const copy = await Backup.importRecord(client, record);
    * ```
    */
-  static async importRecord(client: ServiceClient, record: BackupRecord, options: OperationOptions = {}): Promise<Backup> {
+  static async importRecord(
+    client: ServiceClient,
+    record: BackupRecord,
+    options: OperationOptions = {},
+  ): Promise<Backup> {
     const res = await client.request('POST', `${options.basePath ?? Backup.basePath}/import_record`, {
       ...options,
       body: { 'backup-record': { backup_service: record.backupService, backup_url: record.backupUrl } },

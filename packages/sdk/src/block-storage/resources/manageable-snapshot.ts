@@ -18,7 +18,6 @@ export interface ManageableSnapshotAttributes extends BaseAttributes {
   extraInfo?: unknown;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
 export interface ManageableSnapshot extends ManageableSnapshotAttributes {}
 
 /**
@@ -29,7 +28,7 @@ export interface ManageableSnapshot extends ManageableSnapshotAttributes {}
  * for await (const m of conn.blockStorage.manageableSnapshots({ host: 'node@raw#pool' })) console.log(m.reference, m.safeToManage);
  * ```
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`
 export class ManageableSnapshot extends Resource<ManageableSnapshotAttributes> {
   static override readonly displayName: string = 'ManageableSnapshot';
   static override readonly resourcesKey: string | undefined = 'manageable-snapshots';

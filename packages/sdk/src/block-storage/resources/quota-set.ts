@@ -18,7 +18,6 @@ export interface QuotaSetAttributes extends BaseAttributes {
   groups?: QuotaValue;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
 export interface QuotaSet extends QuotaSetAttributes {}
 
 /**
@@ -29,7 +28,7 @@ export interface QuotaSet extends QuotaSetAttributes {}
  * const q = await conn.blockStorage.getQuotaSet(projectId, { usage: true });
  * ```
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`
 export class QuotaSet extends Resource<QuotaSetAttributes> {
   static override readonly displayName: string = 'QuotaSet';
   static override readonly resourceKey: string | undefined = 'quota_set';

@@ -31,7 +31,6 @@ export interface SnapshotAttributes extends BaseAttributes {
   consumesQuota?: boolean;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
 export interface Snapshot extends SnapshotAttributes {}
 
 /**
@@ -45,7 +44,7 @@ export interface Snapshot extends SnapshotAttributes {}
  * await snap.forceDelete();
  * ```
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`
 export class Snapshot extends Resource<SnapshotAttributes> {
   static override readonly displayName: string = 'Snapshot';
   static override readonly resourceKey: string | undefined = 'snapshot';

@@ -2,8 +2,9 @@
  * Block-storage Volume (the subset used for data protection).
  * @packageDocumentation
  */
-import { isRecord } from '../../util/objects.js';
+
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
+import { isRecord } from '../../util/objects.js';
 
 /** Volume attributes. */
 export interface VolumeAttributes extends BaseAttributes {
@@ -49,7 +50,6 @@ export interface ConnectionInfo {
   raw: Record<string, unknown>;
 }
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`.
 export interface Volume extends VolumeAttributes {}
 
 /**
@@ -62,7 +62,7 @@ export interface Volume extends VolumeAttributes {}
  * await vol.extend(2);
  * ```
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: attribute accessors are installed from `fields`
 export class Volume extends Resource<VolumeAttributes> {
   static override readonly displayName: string = 'Volume';
   static override readonly resourceKey: string | undefined = 'volume';
@@ -171,7 +171,11 @@ export class Volume extends Resource<VolumeAttributes> {
 
   /** `os-detach` (optionally one attachment). @example `await vol.detach()` */
   async detach(target: { attachmentId?: string } = {}, options: OperationOptions = {}): Promise<void> {
-    await this.action('os-detach', target.attachmentId === undefined ? {} : { attachment_id: target.attachmentId }, options);
+    await this.action(
+      'os-detach',
+      target.attachmentId === undefined ? {} : { attachment_id: target.attachmentId },
+      options,
+    );
   }
 
   /**
@@ -182,7 +186,10 @@ export class Volume extends Resource<VolumeAttributes> {
    * const { driverVolumeType, data } = await vol.initializeConnection({ host: 'backup-node' });
    * ```
    */
-  async initializeConnection(connector: Record<string, unknown>, options: OperationOptions = {}): Promise<ConnectionInfo> {
+  async initializeConnection(
+    connector: Record<string, unknown>,
+    options: OperationOptions = {},
+  ): Promise<ConnectionInfo> {
     const res = await this.action('os-initialize_connection', { connector }, options);
     const info = isRecord(res.body) && isRecord(res.body.connection_info) ? res.body.connection_info : {};
     return {

@@ -2,9 +2,10 @@
  * Block Storage v3: proxy and resources.
  * @packageDocumentation
  */
-export { BlockStorageV3 } from './proxy.js';
+
 export { Backup, type BackupAttributes, type BackupRecord, type RestoreResult } from '../resources/backup.js';
 export { ManageableSnapshot, type ManageableSnapshotAttributes } from '../resources/manageable-snapshot.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { type ConnectionInfo, Volume, type VolumeAttributes } from '../resources/volume.js';
+export { BlockStorageV3 } from './proxy.js';

@@ -2,8 +2,9 @@
  * Block Storage v3 proxy.
  * @packageDocumentation
  */
-import type { ServiceClient } from '../../service/service-client.js';
+
 import type { ResourceInput } from '../../resource/resource.js';
+import type { ServiceClient } from '../../service/service-client.js';
 import type { CallOptions } from '../../transport/types.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Backup } from '../resources/backup.js';
@@ -30,12 +31,19 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   }
 
   /** The microversion sent for a resource type (default: Volume's cap). @example `await bs.negotiatedMicroversion()` */
-  negotiatedMicroversion(cap: string | undefined = Volume.maxMicroversion, options: CallOptions = {}): Promise<string | undefined> {
+  negotiatedMicroversion(
+    cap: string | undefined = Volume.maxMicroversion,
+    options: CallOptions = {},
+  ): Promise<string | undefined> {
     return this.client.negotiatedMicroversion(cap, options.signal);
   }
 
   /** Whether the server (and the resource cap) reach `version`. @example `await bs.supportsMicroversion('3.8')` */
-  supportsMicroversion(version: string, cap: string | undefined = Volume.maxMicroversion, options: CallOptions = {}): Promise<boolean> {
+  supportsMicroversion(
+    version: string,
+    cap: string | undefined = Volume.maxMicroversion,
+    options: CallOptions = {},
+  ): Promise<boolean> {
     return this.client.supportsMicroversion(version, cap, options.signal);
   }
 

@@ -2,8 +2,8 @@
  * Retry middleware: exponential backoff with full jitter, honouring `Retry-After`.
  * @packageDocumentation
  */
-import { AbortError, NetworkError, RequestTimeoutError, isSdkError } from '../../errors.js';
-import { type Sleep, sleep as realSleep } from '../../util/abort.js';
+import { AbortError, isSdkError, NetworkError, RequestTimeoutError } from '../../errors.js';
+import { sleep as realSleep, type Sleep } from '../../util/abort.js';
 import { cloneRequest } from '../pipeline.js';
 import type { HttpMethod, HttpResponse, Middleware, RetryPolicy } from '../types.js';
 
@@ -94,7 +94,8 @@ export function retryMiddleware(defaults: Partial<RetryPolicy> = {}, deps: Retry
         res.$metadata.totalRetryDelayMs = totalDelay;
         const retryStatus =
           policy.alwaysRetryStatuses.includes(res.status) ||
-          (idempotent && (policy.statuses.includes(res.status) || (policy.retryOnConflict === true && res.status === 409)));
+          (idempotent &&
+            (policy.statuses.includes(res.status) || (policy.retryOnConflict === true && res.status === 409)));
         if (!retryStatus || last) return res;
         const delay = backoffDelay(policy, attempt, parseRetryAfter(res.headers.get('retry-after')), random);
         totalDelay += delay;
