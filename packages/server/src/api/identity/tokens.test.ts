@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_PASSWORD, passwordAuth, projectScope, startIdentityServer, type IdentityTestServer } from './test-server.js';
+import { ADMIN_PASSWORD, passwordAuth, projectScope, startIdentityServer, type IdentityTestServer } from './test-support/server.js';
 
 const KEYSTONE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 

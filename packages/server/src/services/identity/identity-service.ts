@@ -6,7 +6,7 @@ import type { Clock } from '../../domain/time.js';
 import { storedTime } from '../../domain/time.js';
 import type { Db } from '../../store/database.js';
 import { DomainDirectory } from './domains.js';
-import { hashPassword } from './passwords.js';
+import { PasswordHasher } from './passwords.js';
 import { ProjectDirectory } from './projects.js';
 import { RoleDirectory } from './roles.js';
 import { isUniqueViolation, newId } from './store-helpers.js';
@@ -18,6 +18,8 @@ export interface IdentityDeps {
   clock: Clock;
   config: ServerConfig;
   logger: Logger;
+  /** log2 of scrypt's N; only tests lower it (the default costs ~0.1 s per hash). */
+  scryptLogN?: number;
 }
 
 /** The Keystone subset: token issue/validation plus the small directory python-openstackclient manages. */
@@ -27,13 +29,15 @@ export class IdentityService implements TokenValidator {
   readonly projects: ProjectDirectory;
   readonly users: UserDirectory;
   readonly roles: RoleDirectory;
+  private readonly passwords: PasswordHasher;
 
   constructor(private readonly deps: IdentityDeps) {
     const { db, clock, config } = deps;
-    this.tokens = new TokenService(db, clock, config.tokenTtlSeconds);
+    this.passwords = new PasswordHasher(deps.scryptLogN);
+    this.tokens = new TokenService(db, clock, config.tokenTtlSeconds, this.passwords);
     this.domains = new DomainDirectory(db);
     this.projects = new ProjectDirectory(db, clock, this.tokens);
-    this.users = new UserDirectory(db, clock, this.tokens);
+    this.users = new UserDirectory(db, clock, this.tokens, this.passwords);
     this.roles = new RoleDirectory(db, this.tokens);
   }
 
@@ -52,7 +56,7 @@ export class IdentityService implements TokenValidator {
 
     const generated = config.bootstrapAdminPassword === null;
     const adminPassword = config.bootstrapAdminPassword ?? randomBytes(18).toString('base64url');
-    const passwordHash = await hashPassword(adminPassword);
+    const passwordHash = await this.passwords.hash(adminPassword);
     const now = storedTime(clock.now());
     const roleIds = { admin: newId(), member: newId(), reader: newId() };
     const projectId = newId();

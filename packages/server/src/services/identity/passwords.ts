@@ -1,9 +1,9 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-// N=2^15, r=8 needs 32 MiB; node's default maxmem (32 MiB) is exactly at the edge, so it is given explicitly.
-const PARAMS = { N: 1 << 15, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
+// N=2^15, r=8 needs 32 MiB, exactly node's default maxmem, which scrypt refuses; so it is always passed.
 const MAXMEM = 128 * 1024 * 1024;
+export const DEFAULT_SCRYPT_LOG_N = 15;
 
 function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -11,28 +11,39 @@ function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOpti
   });
 }
 
-/** `scrypt$N$r$p$<salt b64url>$<key b64url>`: the parameters travel with the hash so they can be raised later. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, { ...PARAMS, maxmem: MAXMEM });
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
-}
+/**
+ * scrypt with a random salt, stored as `scrypt$N$r$p$<salt>$<key>` (base64url) so the cost can be raised
+ * later without invalidating stored hashes. `logN` is lowered only by tests.
+ */
+export class PasswordHasher {
+  private readonly params: { N: number; r: number; p: number };
+  // Checked when the user does not exist, so an unknown name costs as much time as a wrong password.
+  private decoy: Promise<string> | null = null;
 
-// Checked against when the user does not exist, so an unknown name costs as much time as a wrong password.
-let decoy: Promise<string> | null = null;
+  constructor(logN = DEFAULT_SCRYPT_LOG_N) {
+    this.params = { N: 2 ** logN, r: 8, p: 1 };
+  }
 
-/** Constant-time check; `stored` null (unknown user, user without password) still spends the hashing time. */
-export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
-  const encoded = stored ?? (await (decoy ??= hashPassword(randomBytes(16).toString('hex'))));
-  const parts = encoded.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, saltText, keyText] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(keyText, 'base64url');
-  const key = await scrypt(password, Buffer.from(saltText, 'base64url'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: MAXMEM,
-  });
-  return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    const key = await scrypt(password, salt, KEY_LENGTH, { ...this.params, maxmem: MAXMEM });
+    const { N, r, p } = this.params;
+    return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  }
+
+  /** Constant-time check; `stored` null (unknown user, user without password) still spends the hashing time. */
+  async verify(password: string, stored: string | null): Promise<boolean> {
+    const encoded = stored ?? (await (this.decoy ??= this.hash(randomBytes(16).toString('hex'))));
+    const parts = encoded.split('$');
+    if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+    const [, n, r, p, saltText, keyText] = parts as [string, string, string, string, string, string];
+    const expected = Buffer.from(keyText, 'base64url');
+    const key = await scrypt(password, Buffer.from(saltText, 'base64url'), expected.length, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: MAXMEM,
+    });
+    return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  }
 }

@@ -7,7 +7,7 @@ import type { Db, Executor } from '../../store/database.js';
 import type { TokenTable, UserTable } from '../../store/schema.js';
 import { domainById, domainByRef } from './domains.js';
 import type { TokenInvalidation } from './invalidation.js';
-import { verifyPassword } from './passwords.js';
+import type { PasswordHasher } from './passwords.js';
 import { denied } from './policy.js';
 import { projectById, toProject } from './projects.js';
 import { allRoles, directRoles, expandImplied } from './roles.js';
@@ -47,6 +47,7 @@ export class TokenService implements TokenInvalidation {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
+    private readonly passwords: PasswordHasher,
     cache = new TokenCache(10_000, 60_000),
   ) {
     this.cache = cache;
@@ -245,7 +246,7 @@ export class TokenService implements TokenInvalidation {
       throw badRequest('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
     }
     // Always hash, even for an unknown user, so timing does not tell the two apart.
-    const ok = await verifyPassword(ref.password, row?.password_hash ?? null);
+    const ok = await this.passwords.verify(ref.password, row?.password_hash ?? null);
     if (!row || !ok) throw badCredentials();
     return row;
   }

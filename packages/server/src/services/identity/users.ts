@@ -6,7 +6,7 @@ import type { Db, Executor } from '../../store/database.js';
 import type { UserTable } from '../../store/schema.js';
 import { domainById } from './domains.js';
 import type { TokenInvalidation } from './invalidation.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import type { PasswordHasher } from './passwords.js';
 import { denied, requireAdmin, requireAdminOrSelf } from './policy.js';
 import { mergeOptions } from './projects.js';
 import { isUniqueViolation, newId, parseJsonObject } from './store-helpers.js';
@@ -59,6 +59,7 @@ export class UserDirectory {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly tokens: TokenInvalidation,
+    private readonly passwords: PasswordHasher,
   ) {}
 
   async create(caller: AuthContext, input: UserInput): Promise<User> {
@@ -70,7 +71,7 @@ export class UserDirectory {
       name: input.name,
       domain_id: domainId,
       default_project_id: input.defaultProjectId ?? null,
-      password_hash: typeof input.password === 'string' ? await hashPassword(input.password) : null,
+      password_hash: typeof input.password === 'string' ? await this.passwords.hash(input.password) : null,
       email: input.email ?? null,
       description: input.description ?? null,
       enabled: input.enabled === false ? 0 : 1,
@@ -116,7 +117,7 @@ export class UserDirectory {
     if (patch.email !== undefined) set.email = patch.email;
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
-    if (patch.password !== undefined) set.password_hash = patch.password === null ? null : await hashPassword(patch.password);
+    if (patch.password !== undefined) set.password_hash = patch.password === null ? null : await this.passwords.hash(patch.password);
     if (patch.options !== undefined) set.options = JSON.stringify(mergeOptions(current.options, patch.options));
     if (Object.keys(patch.extra).length > 0) set.extra = JSON.stringify({ ...current.extra, ...patch.extra });
     const revoke = (patch.enabled === false && current.enabled) || patch.password !== undefined;
@@ -152,8 +153,8 @@ export class UserDirectory {
     if (caller.userId !== id) throw denied('change_password');
     const row = await userRowById(this.db, id);
     if (!row) throw notFound(`Could not find user: ${id}.`);
-    if (!(await verifyPassword(originalPassword, row.password_hash))) throw unauthorized();
-    const hash = await hashPassword(password);
+    if (!(await this.passwords.verify(originalPassword, row.password_hash))) throw unauthorized();
+    const hash = await this.passwords.hash(password);
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
       await this.tokens.revokeUser(id, tx);

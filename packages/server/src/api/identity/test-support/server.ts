@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig, type ServerConfig } from '../../config/config.js';
-import type { Clock } from '../../domain/time.js';
-import { IdentityService } from '../../services/identity/identity-service.js';
-import { openDatabase } from '../../store/database.js';
-import type { RequestOptions, TestResponse } from '../../test-support/harness.js';
-import { createHttpApp } from '../common/http-app.js';
-import { registerIdentityRoutes } from './index.js';
+import { loadConfig, type ServerConfig } from '../../../config/config.js';
+import type { Clock } from '../../../domain/time.js';
+import { IdentityService } from '../../../services/identity/identity-service.js';
+import { openDatabase } from '../../../store/database.js';
+import type { RequestOptions, TestResponse } from '../../../test-support/harness.js';
+import { createHttpApp } from '../../common/http-app.js';
+import { registerIdentityRoutes } from '../index.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-for-identity-tests';
 
@@ -22,7 +22,8 @@ export async function startIdentityServer(overrides: Partial<ServerConfig> = {},
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
   const database = await openDatabase(config);
   const logger = pino({ level: 'silent' });
-  const identity = new IdentityService({ db: database.db, clock: opts.clock ?? { now: () => new Date() }, config, logger });
+  // A cheap scrypt keeps these files fast; the production cost is covered by the password hasher's own test.
+  const identity = new IdentityService({ db: database.db, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
   const bootstrap = await identity.bootstrap();
   const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
   registerIdentityRoutes(app, { identity, config });
