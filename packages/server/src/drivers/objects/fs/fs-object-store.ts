@@ -74,12 +74,10 @@ export class FsObjectStore implements ObjectStore {
 
   async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
     const final = this.path(key);
-    if (!opts.overwrite) {
-      // Fast path for dedup hits: no write at all.
-      if (await exists(final)) {
-        if (opts.touchExisting) await this.touchPath(final).catch(() => {});
-        return { existed: true };
-      }
+    // Fast path for dedup hits: no write at all. If the object vanishes before the touch (a concurrent
+    // garbage collection), it is written again below.
+    if (!opts.overwrite && (await exists(final)) && (!opts.touchExisting || (await this.touchIfPresent(final)))) {
+      return { existed: true };
     }
     await this.ensureDir(this.tmpDir);
     const tmp = this.tmpName();
@@ -101,12 +99,17 @@ export class FsObjectStore implements ObjectStore {
       if (opts.overwrite) {
         await rename(tmp, final);
       } else {
-        try {
-          await link(tmp, final);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-          existed = true;
-          if (opts.touchExisting) await this.touchPath(final).catch(() => {});
+        for (;;) {
+          try {
+            await link(tmp, final);
+            break;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            if (!opts.touchExisting || (await this.touchIfPresent(final))) {
+              existed = true;
+              break;
+            }
+          }
         }
       }
       if (!existed) this.dirtyDirs.add(dir);
@@ -130,7 +133,8 @@ export class FsObjectStore implements ObjectStore {
       const st = await stat(this.path(key));
       return st.isFile() ? { key, size: st.size, mtime: st.mtime } : null;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return null;
       throw e;
     }
   }
@@ -188,6 +192,17 @@ export class FsObjectStore implements ObjectStore {
     await this.touchPath(this.path(key));
   }
 
+  /** Touches; false when the file no longer exists. */
+  private async touchIfPresent(p: string): Promise<boolean> {
+    try {
+      await this.touchPath(p);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
   private async touchPath(p: string): Promise<void> {
     const now = new Date();
     await utimes(p, now, now);
@@ -237,10 +252,13 @@ export class FsObjectStore implements ObjectStore {
         const st = await stat(p).catch(() => null);
         stale = st !== null && now - st.mtimeMs > FOREIGN_TMP_MAX_AGE_MS;
       }
-      if (stale && (await unlink(p).then(
-        () => true,
-        () => false,
-      ))) {
+      if (
+        stale &&
+        (await unlink(p).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         removed++;
       }
     }

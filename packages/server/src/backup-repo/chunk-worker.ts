@@ -1,0 +1,142 @@
+/**
+ * Chunk worker thread: the CPU-heavy half of the data path. It reads its own chunks with positional reads
+ * (cheaper than reading on the main thread and transferring), detects zero chunks, hashes, compresses with
+ * zstd level 1 and encrypts; on restore and verify it authenticates, decompresses, re-hashes and writes.
+ * One task at a time per worker; the pool keeps a couple queued so the worker never idles.
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Compressor, Decompressor } from 'zstd-napi';
+import { CODEC_RAW, CODEC_ZSTD, chunkId, decryptPayload, encodeChunkObject, parseChunkObject } from './format.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const idKey = init.idKey ? Buffer.from(init.idKey) : undefined;
+const encKey = init.encKey ? Buffer.from(init.encKey) : undefined;
+const readBuf = Buffer.allocUnsafeSlow(init.chunkSize);
+const zeros = Buffer.alloc(init.chunkSize);
+const compressor = new Compressor();
+compressor.setParameters({ compressionLevel: init.level, contentSizeFlag: true, checksumFlag: false });
+const decompressor = new Decompressor();
+const fds = new Map<string, number>();
+
+function fdFor(path: string, mode: 'r' | 'r+'): number {
+  const key = `${mode}:${path}`;
+  let fd = fds.get(key);
+  if (fd === undefined) {
+    fd = openSync(path, mode);
+    fds.set(key, fd);
+  }
+  return fd;
+}
+
+function release(path: string): void {
+  for (const mode of ['r', 'r+']) {
+    const fd = fds.get(`${mode}:${path}`);
+    if (fd !== undefined) {
+      fds.delete(`${mode}:${path}`);
+      closeSync(fd);
+    }
+  }
+}
+
+class ChunkError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function encode(req: Extract<WorkerRequest, { op: 'encode' }>): WorkerReply {
+  const fd = fdFor(req.path, 'r');
+  const buf = readBuf.subarray(0, req.length);
+  let done = 0;
+  while (done < req.length) {
+    const n = readSync(fd, buf, done, req.length - done, req.offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  // Past the end of a shorter source the volume reads as zeros.
+  if (done < req.length) buf.fill(0, done);
+  if (buf.equals(zeros.subarray(0, req.length))) return { seq: req.seq, kind: 'zero', readBytes: done };
+  const id = chunkId(buf, idKey).toString('hex');
+  if (req.parentId === id) return { seq: req.seq, kind: 'same', id, readBytes: done };
+  const compressed = compressor.compress(buf);
+  // Store raw unless zstd saves at least ~3 %: random data then costs only the failed attempt.
+  const useZstd = compressed.length < req.length - (req.length >>> 5);
+  const object = encodeChunkObject(useZstd ? compressed : buf, useZstd ? CODEC_ZSTD : CODEC_RAW, req.length, encKey);
+  return { seq: req.seq, kind: 'data', id, object: object.buffer as ArrayBuffer, readBytes: done };
+}
+
+/** Returns the verified plaintext of a chunk object; throws ChunkError naming what failed. */
+function decode(object: Buffer, id: string, expectedLength: number): Buffer {
+  let plain: Buffer;
+  try {
+    const parsed = parseChunkObject(object);
+    const payload = decryptPayload(parsed, encKey);
+    plain = parsed.codec === CODEC_ZSTD ? decompressor.decompress(payload) : payload;
+    if (plain.length !== parsed.rawLength)
+      throw new Error(`decoded ${plain.length} bytes, header says ${parsed.rawLength}`);
+  } catch (e) {
+    throw new ChunkError('CHUNK_CORRUPT', `chunk ${id} is corrupt: ${(e as Error).message}`);
+  }
+  if (plain.length !== expectedLength) {
+    throw new ChunkError(
+      'CHUNK_CORRUPT',
+      `chunk ${id} holds ${plain.length} bytes, the manifest expects ${expectedLength}`,
+    );
+  }
+  if (chunkId(plain, idKey).toString('hex') !== id) {
+    throw new ChunkError('CHUNK_CORRUPT', `chunk ${id} is corrupt: its content does not hash to its id`);
+  }
+  return plain;
+}
+
+function handle(req: WorkerRequest): WorkerReply {
+  switch (req.op) {
+    case 'encode':
+      return encode(req);
+    case 'restore': {
+      const plain = decode(Buffer.from(req.object), req.id, req.length);
+      const fd = fdFor(req.path, 'r+');
+      let done = 0;
+      while (done < plain.length) done += writeSync(fd, plain, done, plain.length - done, req.offset + done);
+      return { seq: req.seq, kind: 'ok' };
+    }
+    case 'check': {
+      const object = Buffer.from(req.object);
+      if (req.full) {
+        decode(object, req.id, req.length);
+      } else {
+        try {
+          parseChunkObject(object);
+        } catch (e) {
+          throw new ChunkError('CHUNK_CORRUPT', `chunk ${req.id} is corrupt: ${(e as Error).message}`);
+        }
+      }
+      return { seq: req.seq, kind: 'ok' };
+    }
+    case 'release':
+      release(req.path);
+      return { seq: req.seq, kind: 'ok' };
+  }
+}
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = handle(req);
+  } catch (e) {
+    const err = e as Error & { code?: unknown };
+    reply = {
+      seq: req.seq,
+      kind: 'error',
+      code: typeof err.code === 'string' ? err.code : 'EIO',
+      message: err.message,
+    };
+  }
+  const transfer = reply.kind === 'data' ? [reply.object] : [];
+  parentPort?.postMessage(reply, transfer);
+});

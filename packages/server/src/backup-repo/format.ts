@@ -1,0 +1,173 @@
+/**
+ * On-disk formats shared by the main thread and the chunk workers: chunk objects, chunk ids and key derivation.
+ *
+ * Chunk object (spec §3.4), big-endian:
+ *   magic "CBXC" | version u8 = 1 | codec u8 (0 raw, 1 zstd) | flags u8 (1 = encrypted) | reserved u8 |
+ *   raw length u32 | payload length u32 | [nonce 12 | GCM tag 16 when encrypted] | payload | crc32 u32
+ * The CRC covers every byte before it, so bit rot is found without the key; the full check decrypts,
+ * decompresses and recomputes the chunk id.
+ */
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export const CHUNK_MAGIC = Buffer.from('CBXC', 'latin1');
+export const CHUNK_VERSION = 1;
+export const CODEC_RAW = 0;
+export const CODEC_ZSTD = 1;
+export const FLAG_ENCRYPTED = 1;
+export const CHUNK_HEADER = 16;
+export const CRYPTO_OVERHEAD = 28;
+export const ID_BYTES = 32;
+
+/** Keys derived from the configured master key; absent for an unencrypted repository. */
+export interface RepoKeys {
+  /** HMAC-SHA256 key for chunk ids, so ids do not reveal content. */
+  idKey: Buffer;
+  /** AES-256-GCM key for chunk payloads and manifest bodies. */
+  encKey: Buffer;
+  /** HMAC-SHA256 key authenticating manifests. */
+  manifestKey: Buffer;
+  /** Stored in the repo config: proves the key without revealing it. */
+  keyCheck: string;
+}
+
+/** Derives the repository's working keys from the master key; the salt is the repository id. */
+export function deriveKeys(master: Buffer, repoId: string): RepoKeys {
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.from(repoId), info, 32));
+  const check = derive('cinderbox/backup-repo/key-check');
+  return {
+    idKey: derive('cinderbox/backup-repo/chunk-id'),
+    encKey: derive('cinderbox/backup-repo/chunk-enc'),
+    manifestKey: derive('cinderbox/backup-repo/manifest-mac'),
+    keyCheck: createHmac('sha256', check).update('cinderbox key check v1').digest('hex'),
+  };
+}
+
+/** SHA-256 of the plaintext, or HMAC-SHA256 with the id key when encrypted. */
+export function chunkId(data: Uint8Array, idKey: Buffer | undefined): Buffer {
+  return idKey ? createHmac('sha256', idKey).update(data).digest() : createHash('sha256').update(data).digest();
+}
+
+/** Object key of a chunk: 256 fan-out directories by the first byte. */
+export function chunkKey(idHex: string): string {
+  return `chunks/${idHex.slice(0, 2)}/${idHex}`;
+}
+
+export const CHUNK_KEY_RE = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+
+/** Builds a chunk object around an already compressed (or raw) payload. Returns a transferable buffer. */
+export function encodeChunkObject(
+  payload: Uint8Array,
+  codec: number,
+  rawLength: number,
+  encKey: Buffer | undefined,
+): Buffer {
+  const header = Buffer.alloc(CHUNK_HEADER);
+  CHUNK_MAGIC.copy(header, 0);
+  header[4] = CHUNK_VERSION;
+  header[5] = codec;
+  header[6] = encKey ? FLAG_ENCRYPTED : 0;
+  header.writeUInt32BE(rawLength, 8);
+  header.writeUInt32BE(payload.length, 12);
+  const total = CHUNK_HEADER + (encKey ? CRYPTO_OVERHEAD : 0) + payload.length + 4;
+  // allocUnsafeSlow: the object owns its ArrayBuffer, so it can be transferred between threads without a copy.
+  const out = Buffer.allocUnsafeSlow(total);
+  header.copy(out, 0);
+  let pos = CHUNK_HEADER;
+  if (encKey) {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', encKey, nonce);
+    cipher.setAAD(header);
+    const ct = cipher.update(payload);
+    cipher.final();
+    nonce.copy(out, pos);
+    cipher.getAuthTag().copy(out, pos + 12);
+    pos += CRYPTO_OVERHEAD;
+    ct.copy(out, pos);
+  } else {
+    out.set(payload, pos);
+  }
+  pos += payload.length;
+  out.writeUInt32BE(crc32(out.subarray(0, pos)) >>> 0, pos);
+  return out;
+}
+
+export interface ParsedChunk {
+  codec: number;
+  encrypted: boolean;
+  rawLength: number;
+  /** Payload as stored (still encrypted when `encrypted`). */
+  payload: Buffer;
+  nonce: Buffer | undefined;
+  tag: Buffer | undefined;
+  header: Buffer;
+}
+
+/** Structural and CRC check; throws an Error whose message says what is wrong. */
+export function parseChunkObject(obj: Buffer): ParsedChunk {
+  if (obj.length < CHUNK_HEADER + 4) throw new Error(`object too short (${obj.length} bytes)`);
+  if (!obj.subarray(0, 4).equals(CHUNK_MAGIC)) throw new Error('bad magic');
+  if (obj[4] !== CHUNK_VERSION) throw new Error(`unknown chunk version ${String(obj[4])}`);
+  const codec = obj[5] ?? -1;
+  if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) throw new Error(`unknown codec ${codec}`);
+  const encrypted = ((obj[6] ?? 0) & FLAG_ENCRYPTED) !== 0;
+  const rawLength = obj.readUInt32BE(8);
+  const payloadLength = obj.readUInt32BE(12);
+  const expected = CHUNK_HEADER + (encrypted ? CRYPTO_OVERHEAD : 0) + payloadLength + 4;
+  if (obj.length !== expected) throw new Error(`length ${obj.length} does not match header (${expected})`);
+  const crcPos = obj.length - 4;
+  if (crc32(obj.subarray(0, crcPos)) >>> 0 !== obj.readUInt32BE(crcPos)) throw new Error('CRC mismatch');
+  let pos = CHUNK_HEADER;
+  let nonce: Buffer | undefined;
+  let tag: Buffer | undefined;
+  if (encrypted) {
+    nonce = obj.subarray(pos, pos + 12);
+    tag = obj.subarray(pos + 12, pos + 28);
+    pos += CRYPTO_OVERHEAD;
+  }
+  return {
+    codec,
+    encrypted,
+    rawLength,
+    payload: obj.subarray(pos, pos + payloadLength),
+    nonce,
+    tag,
+    header: obj.subarray(0, CHUNK_HEADER),
+  };
+}
+
+/** Decrypts the payload of a parsed chunk (authenticating it); returns the payload unchanged when not encrypted. */
+export function decryptPayload(chunk: ParsedChunk, encKey: Buffer | undefined): Buffer {
+  if (!chunk.encrypted) {
+    if (encKey) throw new Error('chunk is not encrypted in an encrypted repository');
+    return chunk.payload;
+  }
+  if (!encKey || !chunk.nonce || !chunk.tag) throw new Error('chunk is encrypted and no key is configured');
+  const decipher = createDecipheriv('aes-256-gcm', encKey, chunk.nonce);
+  decipher.setAAD(chunk.header);
+  decipher.setAuthTag(chunk.tag);
+  const out = decipher.update(chunk.payload);
+  try {
+    decipher.final();
+  } catch {
+    throw new Error('authentication failed (wrong key or tampered chunk)');
+  }
+  return out;
+}
+
+/** GCM with a random nonce over a whole buffer: nonce 12 | tag 16 | ciphertext (used for manifest bodies). */
+export function sealBuffer(plain: Uint8Array, key: Buffer, aad: Uint8Array): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([nonce, cipher.getAuthTag(), ct]);
+}
+
+export function openBuffer(sealed: Buffer, key: Buffer, aad: Uint8Array): Buffer {
+  if (sealed.length < 28) throw new Error('sealed buffer too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(12, 28));
+  return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
+}

@@ -1,0 +1,17 @@
+export { isRepoError, RepoError, type RepoErrorCode } from './errors.js';
+export { type BackupStats, Manifest, type ManifestHeader, makeLocator, parseLocator } from './manifest.js';
+export {
+  type BackupOptions,
+  BackupRepository,
+  type BackupResult,
+  DEFAULT_CHUNK_SIZE,
+  type GcOptions,
+  type GcResult,
+  type OpenOptions,
+  type Progress,
+  type RestoreOptions,
+  type RestoreResult,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyResult,
+} from './repository.js';

@@ -1,0 +1,777 @@
+/**
+ * The deduplicating backup repository (spec §3): fixed-size chunks aligned to volume offsets, content-addressed
+ * and shared repository-wide, one complete manifest per backup written last as the commit point.
+ *
+ * Layout on the ObjectStore:
+ *   config                               format, chunk size, id algorithm, encryption key check (written once)
+ *   chunks/<2 hex>/<64 hex id>           chunk objects (format.ts), create-only
+ *   backups/<container>/<id>.manifest    manifests (manifest.ts)
+ *   locks/leases/<container>/<id>        leases of running backups (garbage collection keeps their chunks)
+ *   tmp/                                 the fs adapter's temporaries, swept at open
+ *
+ * Usage:
+ *   const repo = await BackupRepository.open({ store: new FsObjectStore(dir), key });
+ *   const { locator, stats } = await repo.backup({ id, container, sourcePath, allocatedExtents });
+ *   await repo.restore({ locator, targetPath, targetIsFresh: true });
+ *   await repo.close();
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import type { ObjectStore } from '../domain/ports/object-store.js';
+import type { Extent } from '../domain/ports/volume-driver.js';
+import { Bounded, chunkMapOf } from './bounded.js';
+import { RepoError } from './errors.js';
+import { CHUNK_KEY_RE, chunkKey, deriveKeys, ID_BYTES, type RepoKeys } from './format.js';
+import {
+  assertName,
+  type BackupStats,
+  decodeManifest,
+  encodeManifest,
+  MANIFEST_KEY_RE,
+  Manifest,
+  type ManifestHeader,
+  makeLocator,
+  manifestKey,
+  parseLocator,
+} from './manifest.js';
+import { WorkerPool } from './worker-pool.js';
+
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+/** A lease not refreshed for this long belongs to a crashed backup and no longer holds back GC. */
+const LEASE_TTL_MS = 10 * 60 * 1000;
+const LEASE_REFRESH_MS = 60 * 1000;
+const ZSTD_LEVEL = 1;
+
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface OpenOptions {
+  store: ObjectStore;
+  /** Master key (≥ 16 bytes) from configuration; required for an encrypted repository, creates one if new. */
+  key?: Buffer;
+  /** Worker threads for hashing/compression; default: available cores (at least 1). */
+  workers?: number;
+  /** Chunk size of a NEW repository: a power of two from 1 to 8 MiB (default 4 MiB); ignored afterwards. */
+  chunkSize?: number;
+  /** Create the repository when it has no config (default true). */
+  create?: boolean;
+}
+
+export interface BackupOptions {
+  /** Backup id (a safe name: letters, digits, '.', '_', '-'). */
+  id: string;
+  /** Namespace of the manifest (Cinder's container); chunks are shared across containers. */
+  container: string;
+  /** Volume or snapshot file to read. */
+  sourcePath: string;
+  /** Bytes to back up; default the file size. Past the end of the file the volume reads as zeros. */
+  size?: number;
+  /** Ranges that may hold data (SEEK_DATA); chunks outside all of them are holes: zero, never read. */
+  allocatedExtents?: Extent[];
+  /**
+   * Changed-block tracking: ranges changed since `parent`'s snapshot. Only chunks overlapping them are read;
+   * all other entries are copied from the parent manifest. Requires `parent`.
+   */
+  changedExtents?: Extent[];
+  /** Locator of the parent backup. Without `changedExtents` its entries still let unchanged chunks skip compression. */
+  parent?: string;
+  /** Free-form values kept in the manifest header (volume id, snapshot id…). */
+  meta?: Record<string, string | number | boolean | null>;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface BackupResult {
+  locator: string;
+  header: ManifestHeader;
+  stats: BackupStats;
+}
+
+export interface RestoreOptions {
+  locator: string;
+  targetPath: string;
+  /**
+   * True when the target is new (absent, or sparse and all zero): zero chunks are skipped so it stays sparse and
+   * it is grown to the backup size. False for an existing volume: zero chunks are zeroed with `zeroRange` (or by
+   * writing zeros), so no old bytes survive; it must be at least the backup size.
+   */
+  targetIsFresh: boolean;
+  /** Makes [offset, offset+length) of the target read as zeros (e.g. punch a hole). */
+  zeroRange?: (offset: number, length: number) => Promise<void>;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface RestoreResult {
+  /** Bytes of chunk data written. */
+  dataBytes: number;
+  /** Bytes skipped (fresh target) or zeroed (existing target). */
+  zeroBytes: number;
+  chunks: number;
+}
+
+export interface VerifyOptions {
+  /** Decrypt, decompress and re-hash every chunk (default: presence + CRC of the stored bytes). */
+  full?: boolean;
+  /** Only these backups (default: every manifest in the repository). */
+  locators?: string[];
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface VerifyProblem {
+  kind: 'manifest' | 'missing' | 'corrupt';
+  /** The (first) backup concerned. */
+  locator: string;
+  chunkId?: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  manifests: number;
+  /** Distinct chunks checked. */
+  chunks: number;
+  /** Stored bytes read. */
+  bytes: number;
+  problems: VerifyProblem[];
+}
+
+export interface GcOptions {
+  /** Unreferenced chunks younger than this (by mtime, relative to the oldest running backup) are kept. */
+  graceMs: number;
+  /** Extra chunk ids (hex) to keep. */
+  pinned?: Iterable<string>;
+  /** Count what would be deleted without deleting. */
+  dryRun?: boolean;
+}
+
+export interface GcResult {
+  manifests: number;
+  /** Chunk objects seen. */
+  chunks: number;
+  deleted: number;
+  deletedBytes: number;
+  /** Unreferenced chunks kept because they are younger than the cutoff. */
+  keptInGrace: number;
+}
+
+interface RepoConfig {
+  format: 'cinderbox-backup-repo';
+  version: 1;
+  repoId: string;
+  chunkSize: number;
+  idAlgorithm: 'sha256' | 'hmac-sha256';
+  codec: 'zstd-1';
+  encryption: null | { algorithm: 'aes-256-gcm'; kdf: 'hkdf-sha256'; keyCheck: string };
+  createdAt: string;
+}
+
+/** A backup running in this process: GC marks what it references and never deletes what it is about to reuse. */
+interface ActiveBackup {
+  startedAt: number;
+  entries: Buffer;
+  parent: Manifest | undefined;
+  /** Ids this backup has put or is putting (recorded before the put starts). */
+  ids: Set<string>;
+}
+
+export class BackupRepository {
+  private pool: WorkerPool | undefined;
+  private readonly active = new Set<ActiveBackup>();
+  /** Chunk deletions in progress (by GC), so a backup reusing one of them waits and then rewrites it. */
+  private readonly deleting = new Map<string, Promise<unknown>>();
+  private gcRunning = false;
+
+  private constructor(
+    readonly store: ObjectStore,
+    private readonly config: RepoConfig,
+    private readonly keys: RepoKeys | undefined,
+    private readonly workerCount: number,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the repository on `store`: sweeps temporaries of crashed writers, reads the
+   * config and checks the key. Throws RepoError WRONG_KEY when the key is missing, unexpected or different.
+   */
+  static async open(opts: OpenOptions): Promise<BackupRepository> {
+    const { store } = opts;
+    if (opts.key !== undefined && opts.key.length < 16) {
+      throw new RepoError('INVALID_ARGUMENT', 'the repository key must be at least 16 bytes');
+    }
+    await store.sweepTemporaries();
+    let raw = await store.get('config').catch((e: unknown) => {
+      if ((e as { code?: unknown }).code === 'ENOENT') return null;
+      throw e;
+    });
+    if (raw === null) {
+      if (opts.create === false) throw new RepoError('BAD_CONFIG', `no backup repository at ${store.description}`);
+      const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+      if (!Number.isInteger(Math.log2(chunkSize)) || chunkSize < 1 << 20 || chunkSize > 8 << 20) {
+        throw new RepoError('INVALID_ARGUMENT', `chunk size must be a power of two from 1 to 8 MiB, not ${chunkSize}`);
+      }
+      const repoId = randomUUID();
+      const config: RepoConfig = {
+        format: 'cinderbox-backup-repo',
+        version: 1,
+        repoId,
+        chunkSize,
+        idAlgorithm: opts.key ? 'hmac-sha256' : 'sha256',
+        codec: 'zstd-1',
+        encryption: opts.key
+          ? { algorithm: 'aes-256-gcm', kdf: 'hkdf-sha256', keyCheck: deriveKeys(opts.key, repoId).keyCheck }
+          : null,
+        createdAt: new Date().toISOString(),
+      };
+      // Create-only: if another process initialized the repository first, its config wins.
+      await store.put('config', Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+      await store.flush();
+      raw = await store.get('config');
+    }
+    let config: RepoConfig;
+    try {
+      config = JSON.parse(raw.toString('utf8')) as RepoConfig;
+    } catch (e) {
+      throw new RepoError('BAD_CONFIG', `backup repository config at ${store.description} is not JSON`, { cause: e });
+    }
+    if (config.format !== 'cinderbox-backup-repo' || config.version !== 1 || !(config.chunkSize > 0)) {
+      throw new RepoError('BAD_CONFIG', `unsupported backup repository config at ${store.description}`);
+    }
+    let keys: RepoKeys | undefined;
+    if (config.encryption) {
+      if (!opts.key) {
+        throw new RepoError(
+          'WRONG_KEY',
+          `backup repository ${store.description} is encrypted and no key is configured`,
+        );
+      }
+      keys = deriveKeys(opts.key, config.repoId);
+      const want = Buffer.from(config.encryption.keyCheck, 'hex');
+      const got = Buffer.from(keys.keyCheck, 'hex');
+      if (want.length !== got.length || !timingSafeEqual(want, got)) {
+        throw new RepoError(
+          'WRONG_KEY',
+          `the configured key does not match the key of backup repository ${store.description}`,
+        );
+      }
+    } else if (opts.key) {
+      throw new RepoError(
+        'WRONG_KEY',
+        `backup repository ${store.description} is not encrypted but a key is configured; refusing to mix`,
+      );
+    }
+    const workers = Math.max(1, opts.workers ?? availableParallelism());
+    return new BackupRepository(store, config, keys, workers);
+  }
+
+  get chunkSize(): number {
+    return this.config.chunkSize;
+  }
+
+  get encrypted(): boolean {
+    return this.keys !== undefined;
+  }
+
+  get repoId(): string {
+    return this.config.repoId;
+  }
+
+  private workersPool(): WorkerPool {
+    this.pool ??= new WorkerPool(this.workerCount, {
+      chunkSize: this.config.chunkSize,
+      level: ZSTD_LEVEL,
+      ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
+    });
+    return this.pool;
+  }
+
+  /** Stops the worker threads. Call when done; running operations fail. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+
+  /**
+   * Backs up `sourcePath` as a new manifest `<container>/<id>`. Reads only allocated (and, with a parent and
+   * changedExtents, changed) chunks, in parallel worker threads with a bounded number in flight; writes new
+   * chunks create-only and durably, then commits the manifest. On failure or abort no manifest exists; chunks
+   * already written are orphans that GC reclaims after its grace period.
+   */
+  async backup(opts: BackupOptions): Promise<BackupResult> {
+    const locator = makeLocator(opts.container, opts.id);
+    const mKey = manifestKey(locator);
+    if (await this.store.head(mKey)) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+    const fileSize = (await stat(opts.sourcePath)).size;
+    const size = opts.size ?? fileSize;
+    if (!Number.isSafeInteger(size) || size < 0) throw new RepoError('INVALID_ARGUMENT', `invalid size ${size}`);
+    if (opts.changedExtents && opts.parent === undefined) {
+      throw new RepoError('INVALID_ARGUMENT', 'changedExtents need a parent backup');
+    }
+    const parent = opts.parent === undefined ? undefined : await this.readManifest(opts.parent);
+    const cs = this.config.chunkSize;
+    const count = Math.ceil(size / cs);
+    const allocated = opts.allocatedExtents ? chunkMapOf(opts.allocatedExtents, count, cs) : undefined;
+    const changed = opts.changedExtents ? chunkMapOf(opts.changedExtents, count, cs) : undefined;
+    const entries = Buffer.alloc(count * ID_BYTES);
+    const stats: BackupStats = {
+      chunks: count,
+      zeroChunks: 0,
+      newChunks: 0,
+      reusedChunks: 0,
+      storedBytes: 0,
+      logicalBytes: size,
+      dataBytes: 0,
+      readBytes: 0,
+    };
+    const active: ActiveBackup = { startedAt: Date.now(), entries, parent, ids: new Set() };
+    this.active.add(active);
+    const leaseKey = `locks/leases/${opts.container}/${opts.id}`;
+    await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
+      overwrite: true,
+    });
+    const leaseTimer = setInterval(() => void this.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
+    leaseTimer.unref();
+
+    const pool = this.workersPool();
+    const inflight = new Bounded(pool.workers * 3);
+    let done = 0;
+    const progress = (n: number) => {
+      done += n;
+      opts.onProgress?.({ bytesDone: done, bytesTotal: size });
+    };
+    try {
+      for (let i = 0; i < count; i++) {
+        throwIfAborted(opts.signal);
+        if (inflight.failed) break;
+        const offset = i * cs;
+        const length = Math.min(cs, size - offset);
+        // The parent's entry stands for this chunk only if the chunk has the same extent in both volumes.
+        const parentEntry =
+          parent && i < parent.count && parent.chunkLength(i) === length ? parent.entry(i) : undefined;
+        if (changed && changed[i] === 0 && parentEntry !== undefined) {
+          if (parentEntry === null) stats.zeroChunks++;
+          else {
+            parentEntry.copy(entries, i * ID_BYTES);
+            stats.reusedChunks++;
+            stats.dataBytes += length;
+          }
+          progress(length);
+          continue;
+        }
+        if (allocated && allocated[i] === 0) {
+          stats.zeroChunks++;
+          progress(length);
+          continue;
+        }
+        const parentId = parentEntry ? parentEntry.toString('hex') : undefined;
+        await inflight.add(async () => {
+          const reply = await pool.run({
+            op: 'encode',
+            path: opts.sourcePath,
+            offset,
+            length,
+            ...(parentId ? { parentId } : {}),
+          });
+          if (reply.kind === 'error') {
+            throw Object.assign(new Error(`reading ${opts.sourcePath} at ${offset}: ${reply.message}`), {
+              code: reply.code,
+            });
+          }
+          if (reply.kind === 'zero') {
+            stats.readBytes += reply.readBytes;
+            stats.zeroChunks++;
+          } else if (reply.kind === 'same' || reply.kind === 'data') {
+            stats.readBytes += reply.readBytes;
+            stats.dataBytes += length;
+            if (reply.kind === 'data') {
+              active.ids.add(reply.id);
+              const deleting = this.deleting.get(reply.id);
+              if (deleting) await deleting;
+              const object = Buffer.from(reply.object);
+              const { existed } = await this.store.put(chunkKey(reply.id), object, { touchExisting: true });
+              if (existed) stats.reusedChunks++;
+              else {
+                stats.newChunks++;
+                stats.storedBytes += object.length;
+              }
+            } else {
+              stats.reusedChunks++;
+            }
+            Buffer.from(reply.id, 'hex').copy(entries, i * ID_BYTES);
+          } else {
+            throw new Error(`unexpected worker reply ${reply.kind}`);
+          }
+          progress(length);
+        });
+      }
+      await inflight.drain();
+      throwIfAborted(opts.signal);
+      // Chunk names durable before the manifest that references them.
+      await this.store.flush();
+      const header: ManifestHeader = {
+        format: 1,
+        id: opts.id,
+        container: opts.container,
+        repoId: this.config.repoId,
+        size,
+        chunkSize: cs,
+        idAlgorithm: this.config.idAlgorithm,
+        encrypted: this.encrypted,
+        parent: opts.parent ?? null,
+        createdAt: new Date().toISOString(),
+        stats,
+        meta: opts.meta ?? {},
+      };
+      const { existed } = await this.store.put(mKey, encodeManifest(new Manifest(header, entries), this.keys));
+      if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+      await this.store.flush();
+      return { locator, header, stats };
+    } finally {
+      // After an error or abort, wait for the chunks in flight so nothing writes after we return.
+      await inflight.drain().catch(() => {});
+      clearInterval(leaseTimer);
+      this.active.delete(active);
+      await this.store.delete(leaseKey).catch(() => {});
+      await pool.broadcast({ op: 'release', path: opts.sourcePath }).catch(() => {});
+    }
+  }
+
+  /**
+   * Restores a backup into `targetPath`. Chunks are fetched with several in flight, each verified against its
+   * id before it is written; the target is fsynced once at the end. A missing or corrupt chunk fails the
+   * restore with RepoError CHUNK_MISSING / CHUNK_CORRUPT naming the chunk id; wrong bytes are never written.
+   */
+  async restore(opts: RestoreOptions): Promise<RestoreResult> {
+    const manifest = await this.readManifest(opts.locator);
+    const { size } = manifest.header;
+    const fh = await open(opts.targetPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    const pool = this.workersPool();
+    const inflight = new Bounded(pool.workers * 3);
+    const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count };
+    let done = 0;
+    const progress = (n: number) => {
+      done += n;
+      opts.onProgress?.({ bytesDone: done, bytesTotal: size });
+    };
+    try {
+      const current = (await fh.stat()).size;
+      if (opts.targetIsFresh) {
+        if (current < size) await fh.truncate(size);
+      } else if (current < size) {
+        throw new RepoError(
+          'INVALID_ARGUMENT',
+          `restore target ${opts.targetPath} (${current} bytes) is smaller than backup ${opts.locator} (${size} bytes)`,
+        );
+      }
+      let zeroStart = -1;
+      let zeroEnd = -1;
+      const flushZeros = async () => {
+        if (zeroStart < 0) return;
+        const [s, e] = [zeroStart, zeroEnd];
+        zeroStart = -1;
+        result.zeroBytes += e - s;
+        if (!opts.targetIsFresh) await this.zeroTarget(fh, s, e - s, opts.zeroRange);
+        progress(e - s);
+      };
+      for (let i = 0; i < manifest.count; i++) {
+        throwIfAborted(opts.signal);
+        if (inflight.failed) break;
+        const offset = i * manifest.header.chunkSize;
+        const length = manifest.chunkLength(i);
+        const id = manifest.entryHex(i);
+        if (id === null) {
+          if (zeroStart < 0) zeroStart = offset;
+          zeroEnd = offset + length;
+          continue;
+        }
+        await flushZeros();
+        await inflight.add(async () => {
+          const object = await this.getChunk(id, opts.locator, offset);
+          const ab = ownArrayBuffer(object);
+          const reply = await pool.run({ op: 'restore', object: ab, id, length, path: opts.targetPath, offset }, [ab]);
+          if (reply.kind === 'error') {
+            const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
+            if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
+            throw Object.assign(new Error(message), { code: reply.code });
+          }
+          result.dataBytes += length;
+          progress(length);
+        });
+      }
+      await flushZeros();
+      await inflight.drain();
+      throwIfAborted(opts.signal);
+      await fh.sync();
+      return result;
+    } finally {
+      await inflight.drain().catch(() => {});
+      await fh.close();
+      await pool.broadcast({ op: 'release', path: opts.targetPath }).catch(() => {});
+    }
+  }
+
+  private async zeroTarget(
+    fh: FileHandle,
+    offset: number,
+    length: number,
+    zeroRange: RestoreOptions['zeroRange'],
+  ): Promise<void> {
+    if (zeroRange) {
+      await zeroRange(offset, length);
+      return;
+    }
+    const zeros = Buffer.alloc(Math.min(length, this.config.chunkSize));
+    for (let pos = offset; pos < offset + length; ) {
+      const n = Math.min(zeros.length, offset + length - pos);
+      const { bytesWritten } = await fh.write(zeros, 0, n, pos);
+      pos += bytesWritten;
+    }
+  }
+
+  private async getChunk(id: string, locator: string, offset: number): Promise<Buffer> {
+    try {
+      return await this.store.get(chunkKey(id));
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') {
+        throw new RepoError('CHUNK_MISSING', `chunk ${id} of backup ${locator} (offset ${offset}) is missing`, {
+          chunkId: id,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Checks manifests (checksum, structure) and every chunk they reference: presence and CRC, or with `full` the
+   * complete decrypt + decompress + id check. Never throws for integrity problems: they are listed in `problems`.
+   * Orphan chunks (from crashed backups) are not problems.
+   */
+  async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
+    const problems: VerifyProblem[] = [];
+    const locators: string[] = [];
+    if (opts.locators) locators.push(...opts.locators);
+    else for await (const l of this.listManifests()) locators.push(l);
+    const refs = new Map<string, { locator: string; length: number }>();
+    let manifests = 0;
+    for (const locator of locators) {
+      try {
+        const m = await this.readManifest(locator);
+        manifests++;
+        for (let i = 0; i < m.count; i++) {
+          const id = m.entryHex(i);
+          if (id !== null && !refs.has(id)) refs.set(id, { locator, length: m.chunkLength(i) });
+        }
+      } catch (e) {
+        problems.push({ kind: 'manifest', locator, message: (e as Error).message });
+      }
+    }
+    const pool = this.workersPool();
+    const inflight = new Bounded(pool.workers * 3);
+    let bytes = 0;
+    let checked = 0;
+    const total = refs.size;
+    for (const [id, ref] of refs) {
+      throwIfAborted(opts.signal);
+      await inflight.add(async () => {
+        let object: Buffer;
+        try {
+          object = await this.getChunk(id, ref.locator, 0);
+        } catch (e) {
+          if (e instanceof RepoError && e.code === 'CHUNK_MISSING') {
+            problems.push({ kind: 'missing', locator: ref.locator, chunkId: id, message: `chunk ${id} is missing` });
+            return;
+          }
+          throw e;
+        } finally {
+          checked++;
+        }
+        bytes += object.length;
+        const ab = ownArrayBuffer(object);
+        const reply = await pool.run({ op: 'check', object: ab, id, length: ref.length, full: opts.full === true }, [
+          ab,
+        ]);
+        if (reply.kind === 'error') {
+          problems.push({ kind: 'corrupt', locator: ref.locator, chunkId: id, message: reply.message });
+        }
+        opts.onProgress?.({ bytesDone: checked, bytesTotal: total });
+      });
+    }
+    await inflight.drain();
+    return { ok: problems.length === 0, manifests, chunks: refs.size, bytes, problems };
+  }
+
+  /**
+   * Mark and sweep: deletes chunks that no manifest, no running backup and no pin references, and whose mtime
+   * is older than (start of the oldest running backup, or now) minus `graceMs`. Refuses to run (throws) when a
+   * manifest cannot be read, since its chunks would otherwise be lost.
+   */
+  async gc(opts: GcOptions): Promise<GcResult> {
+    if (!(opts.graceMs >= 0)) throw new RepoError('INVALID_ARGUMENT', 'graceMs must be >= 0');
+    if (this.gcRunning) throw new RepoError('INVALID_ARGUMENT', 'garbage collection is already running');
+    this.gcRunning = true;
+    try {
+      const start = Date.now();
+      // Leases first: a backup that finishes after this point has its manifest listed below.
+      let oldest = start;
+      for (const a of this.active) oldest = Math.min(oldest, a.startedAt);
+      for await (const lease of this.store.list('locks/leases/')) {
+        if (start - lease.mtime.getTime() > LEASE_TTL_MS) {
+          await this.store.delete(lease.key).catch(() => {});
+          continue;
+        }
+        const info = await this.store
+          .get(lease.key)
+          .then((b) => JSON.parse(b.toString('utf8')) as { startedAt?: unknown })
+          .catch(() => null);
+        const startedAt = typeof info?.startedAt === 'number' ? info.startedAt : lease.mtime.getTime();
+        oldest = Math.min(oldest, startedAt);
+      }
+      const cutoff = oldest - opts.graceMs;
+      // Mark set of 8-byte id prefixes (16 hex): a collision only keeps an extra chunk, never loses one.
+      const marks = new Set<string>();
+      const mark = (idHex: string) => marks.add(idHex.slice(0, 16));
+      const markEntries = (entries: Buffer) => {
+        for (let off = 0; off < entries.length; off += ID_BYTES) {
+          const e = entries.subarray(off, off + ID_BYTES);
+          if (e.some((b) => b !== 0)) mark(e.toString('hex'));
+        }
+      };
+      let manifests = 0;
+      for await (const obj of this.store.list('backups/')) {
+        if (!MANIFEST_KEY_RE.test(obj.key)) continue;
+        const m = decodeManifest(await this.store.get(obj.key), this.keys, obj.key);
+        manifests++;
+        markEntries(m.entries);
+      }
+      for (const a of this.active) {
+        markEntries(a.entries);
+        if (a.parent) markEntries(a.parent.entries);
+        for (const id of a.ids) mark(id);
+      }
+      for (const id of opts.pinned ?? []) mark(id.toLowerCase());
+      const result: GcResult = { manifests, chunks: 0, deleted: 0, deletedBytes: 0, keptInGrace: 0 };
+      for await (const obj of this.store.list('chunks/')) {
+        const m = CHUNK_KEY_RE.exec(obj.key);
+        if (!m) continue;
+        result.chunks++;
+        const id = m[2] as string;
+        if (marks.has(id.slice(0, 16))) continue;
+        if (obj.mtime.getTime() >= cutoff) {
+          result.keptInGrace++;
+          continue;
+        }
+        if (this.inUseByActiveBackup(id)) continue;
+        if (opts.dryRun) {
+          result.deleted++;
+          result.deletedBytes += obj.size;
+          continue;
+        }
+        // Registered synchronously with the check above, so a backup about to reuse the chunk waits for the
+        // deletion and then writes the chunk again.
+        const deletion = this.recheckAndDelete(obj.key, cutoff);
+        this.deleting.set(id, deletion);
+        try {
+          if (await deletion) {
+            result.deleted++;
+            result.deletedBytes += obj.size;
+          }
+        } finally {
+          this.deleting.delete(id);
+        }
+      }
+      await this.store.flush();
+      return result;
+    } finally {
+      this.gcRunning = false;
+    }
+  }
+
+  private inUseByActiveBackup(id: string): boolean {
+    for (const a of this.active) if (a.ids.has(id)) return true;
+    return false;
+  }
+
+  /** A backup in another process may have touched the chunk since the listing: look again before deleting. */
+  private async recheckAndDelete(key: string, cutoff: number): Promise<boolean> {
+    const info = await this.store.head(key);
+    if (!info || info.mtime.getTime() >= cutoff) return false;
+    return this.store.delete(key);
+  }
+
+  /**
+   * Reads and validates a manifest. The locator is untrusted input: it must be "<container>/<id>" of safe
+   * names (so it stays inside the repository), the manifest must pass its checksum, match this repository's
+   * chunk size and id algorithm, and name itself as that container/id.
+   */
+  async readManifest(locator: string): Promise<Manifest> {
+    const key = manifestKey(locator);
+    const { container, id } = parseLocator(locator);
+    let bytes: Buffer;
+    try {
+      bytes = await this.store.get(key);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') throw new RepoError('NOT_FOUND', `backup ${locator} not found`);
+      throw e;
+    }
+    const m = decodeManifest(bytes, this.keys, locator);
+    const h = m.header;
+    if (h.chunkSize !== this.config.chunkSize || h.idAlgorithm !== this.config.idAlgorithm) {
+      throw new RepoError('MANIFEST_CORRUPT', `manifest ${locator} belongs to a repository with another format`);
+    }
+    if (h.container !== container || h.id !== id) {
+      throw new RepoError('MANIFEST_CORRUPT', `manifest ${locator} names itself ${h.container}/${h.id}`);
+    }
+    return m;
+  }
+
+  /** Locators of all manifests, or of one container's. */
+  async *listManifests(container?: string): AsyncIterable<string> {
+    const prefix = container === undefined ? 'backups/' : `backups/${assertName('container', container)}/`;
+    for await (const obj of this.store.list(prefix)) {
+      const m = MANIFEST_KEY_RE.exec(obj.key);
+      if (m) yield `${m[1]}/${m[2]}`;
+    }
+  }
+
+  /** Removes a backup's manifest (its chunks go at the next GC). Returns false when it did not exist. */
+  async deleteManifest(locator: string): Promise<boolean> {
+    const removed = await this.store.delete(manifestKey(locator));
+    await this.store.flush();
+    return removed;
+  }
+
+  /**
+   * Copies a validated manifest under a new container/id (import of an exported backup record). The copy is a
+   * complete backup on its own; chunks are shared. Throws EXISTS if the target exists.
+   */
+  async copyManifest(fromLocator: string, to: { id: string; container?: string }): Promise<BackupResult> {
+    const source = await this.readManifest(fromLocator);
+    const container = to.container ?? source.header.container;
+    const locator = makeLocator(container, to.id);
+    const header: ManifestHeader = { ...source.header, id: to.id, container };
+    const { existed } = await this.store.put(
+      manifestKey(locator),
+      encodeManifest(new Manifest(header, source.entries), this.keys),
+    );
+    if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+    await this.store.flush();
+    return { locator, header, stats: header.stats };
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new RepoError('ABORTED', 'operation aborted', { cause: signal.reason });
+}
+
+/** An ArrayBuffer holding exactly these bytes, transferable to a worker (copies only pooled or offset views). */
+function ownArrayBuffer(b: Buffer): ArrayBuffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  const copy = new ArrayBuffer(b.byteLength);
+  new Uint8Array(copy).set(b);
+  return copy;
+}

@@ -1,0 +1,117 @@
+/**
+ * A fixed pool of chunk workers. Tasks go to the least-loaded worker; callers bound how many they keep in
+ * flight, so memory stays proportional to workers × queue depth × chunk size whatever the volume size.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerInit, WorkerReply, WorkerTask } from './worker-protocol.js';
+
+const SOURCE_MODE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(SOURCE_MODE ? './chunk-worker.ts' : './chunk-worker.js', import.meta.url);
+
+/**
+ * Compiled, the worker is the .js next to this file. Under tsx (tests, benchmarks) Node 20 does not apply the
+ * parent's loader hooks to a worker's entry module, so a tiny bootstrap registers tsx in the worker first.
+ */
+function newWorker(workerData: WorkerInit): Worker {
+  if (!SOURCE_MODE) return new Worker(WORKER_URL, { workerData });
+  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+interface Pending {
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  dead: boolean;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly init: WorkerInit,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  get workers(): number {
+    return this.size;
+  }
+
+  private spawn(): Slot {
+    const worker = newWorker(this.init);
+    const slot: Slot = { worker, pending: new Map(), dead: false };
+    worker.on('message', (reply: WorkerReply) => {
+      const p = slot.pending.get(reply.seq);
+      if (!p) return;
+      slot.pending.delete(reply.seq);
+      p.resolve(reply);
+    });
+    const fail = (err: Error) => {
+      if (slot.dead) return;
+      // Replaced lazily by the next run(), so a worker that cannot even start does not respawn in a loop.
+      slot.dead = true;
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`chunk worker exited with code ${code}`)));
+    // Idle workers must not keep the process alive.
+    worker.unref();
+    return slot;
+  }
+
+  private live(): Slot[] {
+    for (let i = 0; i < this.slots.length; i++) {
+      if (this.slots[i]?.dead) this.slots[i] = this.spawn();
+    }
+    return this.slots;
+  }
+
+  /** Runs one task; rejects only if the worker dies (task errors come back as replies of kind 'error'). */
+  run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    const slots = this.live();
+    let slot = slots[0] as Slot;
+    for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
+    const seq = ++this.seq;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      slot.pending.set(seq, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ ...task, seq }, transfer);
+    }).finally(() => {
+      if (slot.pending.size === 0) slot.worker.unref();
+    });
+  }
+
+  /** Sends a task to every worker (e.g. to close a file they all opened). */
+  async broadcast(task: WorkerTask): Promise<void> {
+    await Promise.all(
+      this.slots
+        .filter((slot) => !slot.dead)
+        .map((slot) => {
+          const seq = ++this.seq;
+          return new Promise<void>((resolve, reject) => {
+            slot.pending.set(seq, { resolve: () => resolve(), reject });
+            slot.worker.ref();
+            slot.worker.postMessage({ ...task, seq });
+          }).finally(() => {
+            if (slot.pending.size === 0) slot.worker.unref();
+          });
+        }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) s.dead = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
