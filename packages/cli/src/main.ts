@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { registerClientCommands } from './commands/client.js';
 
 const VERSION = '0.1.0';
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
       await runServe(opts);
     });
 
+  registerClientCommands(program);
   return program;
 }
 

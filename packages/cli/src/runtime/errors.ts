@@ -1,0 +1,25 @@
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  ok: 0,
+  /** The API refused or failed (the server's message and request id are on stderr), or the config is unusable. */
+  api: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** `--wait` ended in a failure status or timed out. */
+  wait: 3,
+} as const;
+
+/** A command-line mistake found after parsing (e.g. `--property` without `=`): exit 2. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT.usage;
+}
+
+/** A failure the CLI itself reports (e.g. a name that matches nothing): exit 1. */
+export class CliError extends Error {
+  readonly exitCode = EXIT.api;
+}
+
+/** A `--wait` that ended in a failure status, a timeout or an interrupt: exit 3. */
+export class WaitError extends Error {
+  readonly exitCode = EXIT.wait;
+}
