@@ -57,6 +57,8 @@ export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStor
         try {
           return pathId(req, 'Volume');
         } catch (e) {
+          reply.header('Connection', 'close');
+          reply.raw.once('finish', () => body?.destroy?.());
           body?.resume?.();
           throw e;
         }
@@ -67,7 +69,12 @@ export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStor
       const len = req.headers['content-length'];
       // The service drains the body on every refusal it makes; a lookup failure drains here.
       const res = await deps.volumeData.upload(authOf(req), id, body, len === undefined ? null : Number(len)).catch((e: unknown) => {
-        if (!body.readableEnded) body.resume();
+        // A refused upload leaves its body unread: answer, then close the connection rather than read gigabytes.
+        if (!body.readableEnded) {
+          reply.header('Connection', 'close');
+          reply.raw.once('finish', () => body.destroy());
+          body.resume();
+        }
         throw e;
       });
       return reply.code(200).send({ written: res.written });
