@@ -99,12 +99,19 @@ export class FsObjectStore implements ObjectStore {
       if (opts.overwrite) {
         await rename(tmp, final);
       } else {
-        for (;;) {
+        for (let attempt = 0; ; attempt++) {
           try {
             await link(tmp, final);
             break;
           } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT' && attempt === 0) {
+              // The directory was removed behind our cache (e.g. by hand): create it again.
+              this.knownDirs.delete(dir);
+              await this.ensureDir(dir);
+              continue;
+            }
+            if (code !== 'EEXIST') throw e;
             if (!opts.touchExisting || (await this.touchIfPresent(final))) {
               existed = true;
               break;

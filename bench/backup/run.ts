@@ -1,0 +1,329 @@
+/**
+ * Backup engine benchmark: builds two test volumes, then for each one runs a full backup, an incremental
+ * backup after changing 1 % of the chunks (changed extents given), and a restore into a fresh file, and prints
+ * MiB/s, stored bytes and peak RSS. When Debian's `restic` and `borgbackup` are installed, runs them on the same
+ * files with their fastest comparable settings and prints them side by side.
+ *
+ *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
+ *
+ * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
+ * "dense" = no holes, compressible and random data alternating every 256 MiB.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BackupRepository } from '../../packages/server/src/backup-repo/index.js';
+import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
+import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
+
+const MiB = 1024 * 1024;
+const CHUNK = 4 * MiB;
+
+const { values: args } = parseArgs({
+  options: {
+    'size-gib': { type: 'string', default: '4' },
+    dir: { type: 'string', default: '/var/tmp/cbx-bench-backup' },
+    workers: { type: 'string' },
+    'no-anchors': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
+const DIR = args.dir as string;
+const WORKERS = args.workers ? Number(args.workers) : undefined;
+
+interface Row {
+  tool: string;
+  volume: string;
+  fullS: number;
+  fullMiBs: number;
+  dataMiBs: number;
+  storedMiB: number;
+  incrS: number;
+  incrStoredMiB: number;
+  restoreS: number;
+  restoreMiBs: number;
+  rssMiB: number;
+  ok: string;
+}
+const rows: Row[] = [];
+
+function sh(cmd: string): void {
+  execFileSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Drops one file's pages from the page cache so backups read from the disk, not from memory. */
+function dropCache(path: string): void {
+  spawnSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+function sha256(path: string): string {
+  return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0] ?? '';
+}
+
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
+
+async function buildVolumes(): Promise<{ mixed: string; dense: string; dataBytes: Record<string, number> }> {
+  await mkdir(DIR, { recursive: true });
+  const mixed = join(DIR, 'mixed.raw');
+  const dense = join(DIR, 'dense.raw');
+  const q = SIZE / 4;
+  if (!existsSync(mixed)) {
+    console.log(`building ${mixed} (${SIZE / MiB} MiB: 1/4 hole, 1/2 compressible, 1/4 random)`);
+    sh(`truncate -s ${q} ${mixed}.tmp`);
+    sh(`(tar cf - /usr/lib /usr/share /usr/bin 2>/dev/null || true) | head -c ${2 * q} >> ${mixed}.tmp`);
+    sh(`head -c ${q} /dev/urandom >> ${mixed}.tmp && mv ${mixed}.tmp ${mixed}`);
+  }
+  if (!existsSync(dense)) {
+    console.log(`building ${dense} (${SIZE / MiB} MiB, no holes: compressible and random alternating)`);
+    const block = Math.min(256 * MiB, SIZE / 4);
+    sh(
+      `(tar cf - /usr/share /usr/lib /usr/bin 2>/dev/null || true) | tail -c +${1 + 7 * MiB} | head -c ${SIZE / 2} > ${dense}.text`,
+    );
+    sh(`: > ${dense}.tmp`);
+    for (let off = 0, i = 0; off < SIZE; off += block, i++) {
+      const n = Math.min(block, SIZE - off);
+      if (i % 2 === 0)
+        sh(`dd if=${dense}.text bs=1M skip=${(i / 2) * (block / MiB)} count=${n / MiB} status=none >> ${dense}.tmp`);
+      else sh(`head -c ${n} /dev/urandom >> ${dense}.tmp`);
+    }
+    sh(`rm ${dense}.text && mv ${dense}.tmp ${dense}`);
+  }
+  return { mixed, dense, dataBytes: { mixed: (SIZE * 3) / 4, dense: SIZE } };
+}
+
+/** Overwrites 64 KiB at a random place in 1 % of the chunks that hold data; returns the changed extents. */
+async function change1Percent(path: string, dataExtents: Array<{ offset: number; length: number }>) {
+  const chunks = new Set<number>();
+  for (const e of dataExtents) {
+    for (let c = Math.floor(e.offset / CHUNK); c * CHUNK < e.offset + e.length; c++) chunks.add(c);
+  }
+  const all = [...chunks];
+  const n = Math.max(1, Math.ceil((SIZE / CHUNK) * 0.01));
+  const picked = new Set<number>();
+  while (picked.size < Math.min(n, all.length)) picked.add(all[randomInt(all.length)] as number);
+  const fh = await open(path, 'r+');
+  const changed: Array<{ offset: number; length: number }> = [];
+  try {
+    for (const c of picked) {
+      const offset = c * CHUNK + randomInt(CHUNK / 65536) * 65536;
+      await fh.write(randomBytes(65536), 0, 65536, offset);
+      changed.push({ offset, length: 65536 });
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return changed;
+}
+
+async function runCinderbox(name: string, source: string, dataBytes: number): Promise<void> {
+  const work = join(DIR, `work-${name}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const vol = join(work, 'vol.raw');
+  sh(`cp --sparse=always ${source} ${vol}`);
+  const repo = await BackupRepository.open({
+    store: new FsObjectStore(join(work, 'repo')),
+    ...(WORKERS ? { workers: WORKERS } : {}),
+  });
+  // A server opens its repository once; worker start-up is not part of a backup.
+  await repo.warmUp();
+  try {
+    dropCache(vol);
+    let t0 = process.hrtime.bigint();
+    const allocatedExtents = await sparseIo().dataExtents(vol);
+    const full = await repo.backup({ id: 'full', container: 'bench', sourcePath: vol, allocatedExtents });
+    const fullS = secs(t0);
+    const changedExtents = await change1Percent(vol, allocatedExtents);
+    dropCache(vol);
+    t0 = process.hrtime.bigint();
+    const inc = await repo.backup({
+      id: 'inc',
+      container: 'bench',
+      sourcePath: vol,
+      parent: full.locator,
+      changedExtents,
+    });
+    const incrS = secs(t0);
+    const out = join(work, 'restored.raw');
+    t0 = process.hrtime.bigint();
+    await repo.restore({ locator: inc.locator, targetPath: out, targetIsFresh: true });
+    const restoreS = secs(t0);
+    const ok = sha256(out) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
+    rows.push({
+      tool: 'cinderbox',
+      volume: name,
+      fullS,
+      fullMiBs: SIZE / MiB / fullS,
+      dataMiBs: dataBytes / MiB / fullS,
+      storedMiB: full.stats.storedBytes / MiB,
+      incrS,
+      incrStoredMiB: inc.stats.storedBytes / MiB,
+      restoreS,
+      restoreMiBs: SIZE / MiB / restoreS,
+      rssMiB: peakRssMiB(),
+      ok,
+    });
+    console.log(
+      `cinderbox ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new, ${full.stats.zeroChunks} zero chunks), ` +
+        `incr ${incrS.toFixed(2)} s (read ${inc.stats.readBytes / MiB} MiB), restore ${restoreS.toFixed(2)} s, ${ok}`,
+    );
+  } finally {
+    await repo.close();
+    if (!args.keep) await rm(work, { recursive: true, force: true });
+  }
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Runs a command under /usr/bin/time to get its peak RSS; returns seconds and KiB. */
+function timed(cmd: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { s: number; rssKiB: number } {
+  const t0 = process.hrtime.bigint();
+  const useTime = existsSync('/usr/bin/time');
+  const argv = useTime ? ['/usr/bin/time', '-f', '%M', ...cmd] : cmd;
+  const r = spawnSync(argv[0] as string, argv.slice(1), {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * MiB,
+    ...(cwd ? { cwd } : {}),
+  });
+  const s = secs(t0);
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
+  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').at(-1)) : Number.NaN;
+  return { s, rssKiB };
+}
+
+function dirBytes(path: string): number {
+  return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+async function runAnchor(tool: 'restic' | 'borg', name: string, source: string, dataBytes: number): Promise<void> {
+  const work = join(DIR, `work-${tool}-${name}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const vol = join(work, 'vol.raw');
+  sh(`cp --sparse=always ${source} ${vol}`);
+  const repo = join(work, 'repo');
+  const restoreDir = join(work, 'restore');
+  await mkdir(restoreDir);
+  const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
+  let full: { s: number; rssKiB: number };
+  let incr: { s: number; rssKiB: number };
+  let restore: { s: number; rssKiB: number };
+  let stored: number;
+  let restoredPath: string;
+  if (tool === 'restic') {
+    timed(['restic', 'init', '--repository-version', '2'], env);
+    dropCache(vol);
+    full = timed(['restic', 'backup', '--compression', 'auto', vol], env);
+    stored = dirBytes(repo);
+    await change1Percent(vol, await sparseIo().dataExtents(vol));
+    dropCache(vol);
+    incr = timed(['restic', 'backup', '--compression', 'auto', vol], env);
+    restore = timed(['restic', 'restore', 'latest', '--target', restoreDir], env);
+    restoredPath = join(restoreDir, vol);
+  } else {
+    timed(['borg', 'init', '-e', 'none', repo], env);
+    dropCache(vol);
+    const create = ['borg', 'create', '--sparse', '--chunker-params', 'fixed,4194304', '--compression', 'zstd,1'];
+    full = timed([...create, `${repo}::full`, vol], env);
+    stored = dirBytes(repo);
+    await change1Percent(vol, await sparseIo().dataExtents(vol));
+    dropCache(vol);
+    incr = timed([...create, `${repo}::inc`, vol], env);
+    restore = timed(['borg', 'extract', '--sparse', `${repo}::inc`], env, restoreDir);
+    restoredPath = join(restoreDir, vol.replace(/^\//, ''));
+  }
+  const ok = sha256(restoredPath) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
+  rows.push({
+    tool,
+    volume: name,
+    fullS: full.s,
+    fullMiBs: SIZE / MiB / full.s,
+    dataMiBs: dataBytes / MiB / full.s,
+    storedMiB: stored / MiB,
+    incrS: incr.s,
+    incrStoredMiB: Number.NaN,
+    restoreS: restore.s,
+    restoreMiBs: SIZE / MiB / restore.s,
+    rssMiB: Math.max(full.rssKiB, incr.rssKiB, restore.rssKiB) / 1024,
+    ok,
+  });
+  console.log(
+    `${tool} ${name}: full ${full.s.toFixed(2)} s, incr ${incr.s.toFixed(2)} s, restore ${restore.s.toFixed(2)} s, ${ok}`,
+  );
+  if (!args.keep) await rm(work, { recursive: true, force: true });
+}
+
+function printTable(): void {
+  const head = [
+    'tool',
+    'volume',
+    'full s',
+    'full MiB/s',
+    'data MiB/s',
+    'stored MiB',
+    'incr s',
+    'incr/full',
+    'restore s',
+    'restore MiB/s',
+    'peak RSS MiB',
+    'check',
+  ];
+  const body = rows.map((r) => [
+    r.tool,
+    r.volume,
+    r.fullS.toFixed(2),
+    r.fullMiBs.toFixed(0),
+    r.dataMiBs.toFixed(0),
+    r.storedMiB.toFixed(0),
+    r.incrS.toFixed(2),
+    `${((100 * r.incrS) / r.fullS).toFixed(1)} %`,
+    r.restoreS.toFixed(2),
+    r.restoreMiBs.toFixed(0),
+    Number.isNaN(r.rssMiB) ? '-' : r.rssMiB.toFixed(0),
+    r.ok,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(
+    `\nvolume size ${SIZE / MiB} MiB; "data MiB/s" counts non-hole bytes; incremental = 1 % of chunks changed`,
+  );
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+const { mixed, dense, dataBytes } = await buildVolumes();
+for (const [name, path] of [
+  ['mixed', mixed],
+  ['dense', dense],
+] as const) {
+  await runCinderbox(name, path, dataBytes[name] ?? SIZE);
+}
+if (!args['no-anchors']) {
+  for (const tool of ['restic', 'borg'] as const) {
+    if (!have(tool)) {
+      console.log(`${tool} not installed (apt-get install -y ${tool === 'borg' ? 'borgbackup' : 'restic'}); skipped`);
+      continue;
+    }
+    for (const [name, path] of [
+      ['mixed', mixed],
+      ['dense', dense],
+    ] as const) {
+      try {
+        await runAnchor(tool, name, path, dataBytes[name] ?? SIZE);
+      } catch (e) {
+        console.log(`${tool} ${name} failed: ${(e as Error).message.slice(0, 400)}`);
+      }
+    }
+  }
+}
+printTable();
