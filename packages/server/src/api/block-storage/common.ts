@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import { MAX_LIMIT, type ListRequest, type SortSpec } from '../../services/block-storage/index.js';
-import { BASE_VERSION, type ApiVersion } from '../common/api-version.js';
+import { type ListRequest, MAX_LIMIT, type SortSpec } from '../../services/block-storage/index.js';
+import { type ApiVersion, BASE_VERSION } from '../common/api-version.js';
 import { parseBoolean } from '../common/validation.js';
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -39,7 +39,8 @@ export function requireObject(body: unknown, key: string): Record<string, unknow
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Malformed request body');
   const v = (body as Record<string, unknown>)[key];
   if (v === undefined) throw badRequest(`Missing required element '${key}' in request body.`);
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`Malformed request body: '${key}' must be an object.`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw badRequest(`Malformed request body: '${key}' must be an object.`);
   return v as Record<string, unknown>;
 }
 
@@ -79,7 +80,10 @@ export function parseListRequest(request: FastifyRequest): ListRequest {
   const sortDir = get('sort_dir');
   let sort: SortSpec[] = [];
   if (sortS !== undefined) {
-    if (sortKey !== undefined || sortDir !== undefined) throw badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
+    if (sortKey !== undefined || sortDir !== undefined)
+      throw badRequest(
+        "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.",
+      );
     sort = sortS
       .split(',')
       .map((s) => s.trim())
@@ -124,7 +128,13 @@ export function selfLinks(request: FastifyRequest, collection: string, id: strin
 }
 
 /** The `<coll>_links` next link: present when the page is full; the original query with the marker replaced. */
-export function nextLinks(request: FastifyRequest, collection: string, detail: boolean, ids: string[], limit: number): { rel: string; href: string }[] | null {
+export function nextLinks(
+  request: FastifyRequest,
+  collection: string,
+  detail: boolean,
+  ids: string[],
+  limit: number,
+): { rel: string; href: string }[] | null {
   if (ids.length === 0 || ids.length < limit) return null;
   const { version, projectId } = urlPrefix(request);
   const params = new URLSearchParams();
@@ -135,5 +145,10 @@ export function nextLinks(request: FastifyRequest, collection: string, detail: b
   }
   params.append('marker', ids[ids.length - 1]!);
   const p = projectId ? `/${projectId}` : '';
-  return [{ rel: 'next', href: `${request.cb.baseUrl}/${version}${p}/${collection}${detail ? '/detail' : ''}?${params.toString()}` }];
+  return [
+    {
+      rel: 'next',
+      href: `${request.cb.baseUrl}/${version}${p}/${collection}${detail ? '/detail' : ''}?${params.toString()}`,
+    },
+  ];
 }

@@ -15,7 +15,12 @@ export interface MetadataOps {
 }
 
 /** `/<coll>/{id}/metadata[/{key}]`: GET, POST (merge), PUT (replace), and per-key GET/PUT/DELETE. */
-export function registerMetadataRoutes(scope: FastifyInstance, collection: string, what: 'Volume' | 'Snapshot', ops: MetadataOps): void {
+export function registerMetadataRoutes(
+  scope: FastifyInstance,
+  collection: string,
+  what: 'Volume' | 'Snapshot',
+  ops: MetadataOps,
+): void {
   const base = `/${collection}/:id/metadata`;
   const target = async (req: FastifyRequest) => {
     const ctx = authOf(req);

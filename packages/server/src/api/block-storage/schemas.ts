@@ -4,7 +4,10 @@
  */
 
 const nullableString = (max = 255) => ({ type: ['string', 'null'], maxLength: max });
-const optionalUuid = { type: ['string', 'null'], pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
+const optionalUuid = {
+  type: ['string', 'null'],
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+};
 
 const METADATA_KEY = '^[a-zA-Z0-9\\-_:. /]{1,255}$';
 export const metadataSchema = {
@@ -72,7 +75,9 @@ export const volumeUpdateLenient = {
 
 export const volumeUpdateStrict = {
   type: 'object',
-  properties: { volume: { type: 'object', properties: volumeUpdateProps, additionalProperties: false, minProperties: 1 } },
+  properties: {
+    volume: { type: 'object', properties: volumeUpdateProps, additionalProperties: false, minProperties: 1 },
+  },
   required: ['volume'],
   additionalProperties: false,
 };
@@ -112,7 +117,12 @@ export const snapshotUpdate = {
         display_description: nullableString(),
       },
       additionalProperties: false,
-      anyOf: [{ required: ['name'] }, { required: ['description'] }, { required: ['display_name'] }, { required: ['display_description'] }],
+      anyOf: [
+        { required: ['name'] },
+        { required: ['description'] },
+        { required: ['display_name'] },
+        { required: ['display_description'] },
+      ],
     },
   },
   required: ['snapshot'],

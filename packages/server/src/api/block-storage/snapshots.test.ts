@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, waitFor, type TestServer } from '../../test-support/harness.js';
+import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
 
 type Who = { token: string; projectId: string };
 
@@ -11,7 +11,12 @@ let bob: Who;
 
 async function until(who: Who, kind: 'volumes' | 'snapshots', id: string, status: string): Promise<void> {
   const key = kind === 'volumes' ? 'volume' : 'snapshot';
-  await waitFor(async () => (await t.request('GET', `/v3/${who.projectId}/${kind}/${id}`, { token: who.token })).body?.[key]?.status === status, `${kind} ${status}`);
+  await waitFor(
+    async () =>
+      (await t.request('GET', `/v3/${who.projectId}/${kind}/${id}`, { token: who.token })).body?.[key]?.status ===
+      status,
+    `${kind} ${status}`,
+  );
 }
 
 async function createVolume(who: Who, size = 1): Promise<string> {
@@ -21,15 +26,25 @@ async function createVolume(who: Who, size = 1): Promise<string> {
   return r.body.volume.id;
 }
 
-async function createSnapshot(who: Who, volumeId: string, extra: Record<string, unknown> = {}, mv?: string): Promise<string> {
-  const r = await t.request('POST', `/v3/${who.projectId}/snapshots`, { token: who.token, body: { snapshot: { volume_id: volumeId, ...extra } }, ...(mv ? { mv } : {}) });
+async function createSnapshot(
+  who: Who,
+  volumeId: string,
+  extra: Record<string, unknown> = {},
+  mv?: string,
+): Promise<string> {
+  const r = await t.request('POST', `/v3/${who.projectId}/snapshots`, {
+    token: who.token,
+    body: { snapshot: { volume_id: volumeId, ...extra } },
+    ...(mv ? { mv } : {}),
+  });
   assert.equal(r.status, 202, r.text);
   await until(who, 'snapshots', r.body.snapshot.id, 'available');
   return r.body.snapshot.id;
 }
 
 async function makeInUse(who: Who, volumeId: string): Promise<void> {
-  const act = (body: unknown) => t.request('POST', `/v3/${who.projectId}/volumes/${volumeId}/action`, { token: who.token, body });
+  const act = (body: unknown) =>
+    t.request('POST', `/v3/${who.projectId}/volumes/${volumeId}/action`, { token: who.token, body });
   assert.equal((await act({ 'os-reserve': null })).status, 202);
   assert.equal((await act({ 'os-attach': { host_name: 'h1', mountpoint: '/dev/vdb' } })).status, 202);
 }
@@ -54,7 +69,10 @@ describe('snapshot views by microversion', () => {
   });
 
   test('at 3.0: create/update base 9, show/detail base + extended attributes, summary list base 9', async () => {
-    const r = await t.request('POST', `/v3/${alice.projectId}/snapshots`, { token: alice.token, body: { snapshot: { volume_id: vol, name: 'x' } } });
+    const r = await t.request('POST', `/v3/${alice.projectId}/snapshots`, {
+      token: alice.token,
+      body: { snapshot: { volume_id: vol, name: 'x' } },
+    });
     assert.deepEqual(Object.keys(r.body.snapshot).sort(), BASE);
     await until(alice, 'snapshots', r.body.snapshot.id, 'available');
     const show = await t.request('GET', `/v3/${alice.projectId}/snapshots/${snap}`, { token: alice.token });
@@ -64,20 +82,27 @@ describe('snapshot views by microversion', () => {
     assert.equal(show.body.snapshot['os-extended-snapshot-attributes:project_id'], alice.projectId);
     const list = await t.request('GET', `/v3/${alice.projectId}/snapshots`, { token: alice.token });
     for (const s of list.body.snapshots) assert.deepEqual(Object.keys(s).sort(), BASE);
-    const upd = await t.request('PUT', `/v3/${alice.projectId}/snapshots/${snap}`, { token: alice.token, body: { snapshot: { description: 'd' } } });
+    const upd = await t.request('PUT', `/v3/${alice.projectId}/snapshots/${snap}`, {
+      token: alice.token,
+      body: { snapshot: { description: 'd' } },
+    });
     assert.equal(upd.status, 200);
     assert.deepEqual(Object.keys(upd.body.snapshot).sort(), BASE);
   });
 
   test('3.14 adds group_snapshot_id, 3.41 user_id, 3.65 consumes_quota, each exactly at its version', async () => {
-    const get = async (mv: string) => (await t.request('GET', `/v3/${alice.projectId}/snapshots/${snap}`, { token: alice.token, mv })).body.snapshot;
+    const get = async (mv: string) =>
+      (await t.request('GET', `/v3/${alice.projectId}/snapshots/${snap}`, { token: alice.token, mv })).body.snapshot;
     assert.ok(!('group_snapshot_id' in (await get('3.13'))));
     assert.ok('group_snapshot_id' in (await get('3.14')));
     assert.ok(!('user_id' in (await get('3.40'))));
     assert.ok('user_id' in (await get('3.41')));
     assert.ok(!('consumes_quota' in (await get('3.64'))));
     assert.equal((await get('3.65')).consumes_quota, true);
-    const detail = await t.request('GET', `/v3/${alice.projectId}/snapshots/detail`, { token: alice.token, mv: '3.65' });
+    const detail = await t.request('GET', `/v3/${alice.projectId}/snapshots/detail`, {
+      token: alice.token,
+      mv: '3.65',
+    });
     for (const s of detail.body.snapshots) assert.ok('consumes_quota' in s && EXT.every((k) => k in s));
   });
 });
@@ -87,7 +112,11 @@ describe('snapshot create rules', () => {
     const vol = await createVolume(alice);
     await makeInUse(alice, vol);
     const post = (snapshot: Record<string, unknown>, mv?: string) =>
-      t.request('POST', `/v3/${alice.projectId}/snapshots`, { token: alice.token, body: { snapshot: { volume_id: vol, ...snapshot } }, ...(mv ? { mv } : {}) });
+      t.request('POST', `/v3/${alice.projectId}/snapshots`, {
+        token: alice.token,
+        body: { snapshot: { volume_id: vol, ...snapshot } },
+        ...(mv ? { mv } : {}),
+      });
     const refused = await post({});
     assert.equal(refused.status, 400);
     assert.match(refused.body.badRequest.message, /status must be available, but current status is: in-use/);
@@ -99,22 +128,39 @@ describe('snapshot create rules', () => {
   });
 
   test('volume_id null or unknown is 404; concurrent creates of one volume are all accepted', async () => {
-    const nul = await t.request('POST', `/v3/${alice.projectId}/snapshots`, { token: alice.token, body: { snapshot: { volume_id: null } } });
+    const nul = await t.request('POST', `/v3/${alice.projectId}/snapshots`, {
+      token: alice.token,
+      body: { snapshot: { volume_id: null } },
+    });
     assert.equal(nul.status, 404);
     const vol = await createVolume(alice);
     const res = await Promise.all(
-      Array.from({ length: 4 }, () => t.request('POST', `/v3/${alice.projectId}/snapshots`, { token: alice.token, body: { snapshot: { volume_id: vol } } })),
+      Array.from({ length: 4 }, () =>
+        t.request('POST', `/v3/${alice.projectId}/snapshots`, {
+          token: alice.token,
+          body: { snapshot: { volume_id: vol } },
+        }),
+      ),
     );
-    assert.deepEqual(res.map((r) => r.status), [202, 202, 202, 202]);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [202, 202, 202, 202],
+    );
     for (const r of res) await until(alice, 'snapshots', r.body.snapshot.id, 'available');
   });
 
   test('snapshot count quota is 413 SnapshotLimitExceeded', async () => {
     const q = await t.createMember('quota-s');
-    await t.request('PUT', `/v3/${admin.projectId}/os-quota-sets/${q.projectId}`, { token: admin.token, body: { quota_set: { snapshots: 1 } } });
+    await t.request('PUT', `/v3/${admin.projectId}/os-quota-sets/${q.projectId}`, {
+      token: admin.token,
+      body: { quota_set: { snapshots: 1 } },
+    });
     const vol = await createVolume(q);
     await createSnapshot(q, vol);
-    const r = await t.request('POST', `/v3/${q.projectId}/snapshots`, { token: q.token, body: { snapshot: { volume_id: vol } } });
+    const r = await t.request('POST', `/v3/${q.projectId}/snapshots`, {
+      token: q.token,
+      body: { snapshot: { volume_id: vol } },
+    });
     assert.equal(r.status, 413);
     assert.match(r.body.overLimit.message, /^SnapshotLimitExceeded/);
     assert.equal((await t.request('GET', `/v3/${q.projectId}/snapshots`, { token: q.token })).body.snapshots.length, 1);
@@ -128,14 +174,26 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     const sid = await createSnapshot(alice, vol, { metadata: { a: '1' } });
     const base = `/v3/${alice.projectId}/snapshots/${sid}/metadata`;
     assert.deepEqual((await t.request('GET', base, { token: alice.token })).body, { metadata: { a: '1' } });
-    assert.deepEqual((await t.request('POST', base, { token: alice.token, body: { metadata: { b: '2' } } })).body, { metadata: { a: '1', b: '2' } });
-    assert.deepEqual((await t.request('PUT', base, { token: alice.token, body: { metadata: { c: '3' } } })).body, { metadata: { c: '3' } });
-    assert.deepEqual((await t.request('PUT', `${base}/c`, { token: alice.token, body: { meta: { c: '4' } } })).body, { meta: { c: '4' } });
+    assert.deepEqual((await t.request('POST', base, { token: alice.token, body: { metadata: { b: '2' } } })).body, {
+      metadata: { a: '1', b: '2' },
+    });
+    assert.deepEqual((await t.request('PUT', base, { token: alice.token, body: { metadata: { c: '3' } } })).body, {
+      metadata: { c: '3' },
+    });
+    assert.deepEqual((await t.request('PUT', `${base}/c`, { token: alice.token, body: { meta: { c: '4' } } })).body, {
+      meta: { c: '4' },
+    });
     const mismatch = await t.request('PUT', `${base}/c`, { token: alice.token, body: { meta: { x: '4' } } });
     assert.equal(mismatch.status, 400);
     assert.equal(mismatch.body.badRequest.message, 'Request body and URI mismatch');
-    assert.equal((await t.request('PUT', `${base}/c`, { token: alice.token, body: { meta: { c: '1', d: '2' } } })).status, 400);
-    assert.equal((await t.request('POST', base, { token: alice.token, body: { metadata: { k: 'v'.repeat(256) } } })).status, 413);
+    assert.equal(
+      (await t.request('PUT', `${base}/c`, { token: alice.token, body: { meta: { c: '1', d: '2' } } })).status,
+      400,
+    );
+    assert.equal(
+      (await t.request('POST', base, { token: alice.token, body: { metadata: { k: 'v'.repeat(256) } } })).status,
+      413,
+    );
     assert.equal((await t.request('POST', base, { token: alice.token, body: { metadata: { '': 'v' } } })).status, 400);
     assert.equal((await t.request('POST', base, { token: alice.token, body: { metadat: {} } })).status, 400);
     assert.deepEqual((await t.request('GET', `${base}/c`, { token: alice.token })).body, { meta: { c: '4' } });
@@ -148,23 +206,37 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     const alice = await t.createMember('actor');
     const vol = await createVolume(alice);
     const sid = await createSnapshot(alice, vol);
-    const act = (who: Who, body: unknown) => t.request('POST', `/v3/${who.projectId}/snapshots/${sid}/action`, { token: who.token, body });
+    const act = (who: Who, body: unknown) =>
+      t.request('POST', `/v3/${who.projectId}/snapshots/${sid}/action`, { token: who.token, body });
     const reset = await act(alice, { 'os-reset_status': { status: 'error' } });
     assert.equal(reset.status, 403);
-    assert.equal(reset.body.forbidden.message, "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.");
+    assert.equal(
+      reset.body.forbidden.message,
+      "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.",
+    );
     assert.equal((await act(alice, { 'os-force_delete': null })).status, 403);
     assert.equal((await act(admin, { 'os-reset_status': { status: 'CREATING' } })).status, 202);
-    assert.equal((await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot.status, 'creating');
+    assert.equal(
+      (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot.status,
+      'creating',
+    );
     assert.equal((await act(admin, { 'os-reset_status': { status: 'bogus' } })).status, 400);
     assert.equal((await act(alice, { 'os-update_snapshot_status': { status: 'deleting' } })).status, 400);
-    assert.equal((await act(alice, { 'os-update_snapshot_status': { status: 'available', progress: '90%' } })).status, 202);
+    assert.equal(
+      (await act(alice, { 'os-update_snapshot_status': { status: 'available', progress: '90%' } })).status,
+      202,
+    );
     const s = (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot;
     assert.equal(s.status, 'available');
     assert.equal(s['os-extended-snapshot-attributes:progress'], '90%');
     assert.equal((await act(alice, { 'os-update_snapshot_status': { status: 'available' } })).status, 400);
     assert.equal((await act(alice, { 'os-unmanage': null })).status, 400);
     assert.equal((await act(admin, { 'os-force_delete': {} })).status, 202);
-    await waitFor(async () => (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status === 404, 'gone');
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status === 404,
+      'gone',
+    );
   });
 
   test('delete needs available or error; other projects get 404; admin lists all_tenants', async () => {
@@ -172,18 +244,36 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     const vol = await createVolume(alice);
     const sid = await createSnapshot(alice, vol);
     assert.equal((await t.request('GET', `/v3/${bob.projectId}/snapshots/${sid}`, { token: bob.token })).status, 404);
-    assert.equal((await t.request('DELETE', `/v3/${bob.projectId}/snapshots/${sid}`, { token: bob.token })).status, 404);
+    assert.equal(
+      (await t.request('DELETE', `/v3/${bob.projectId}/snapshots/${sid}`, { token: bob.token })).status,
+      404,
+    );
     const bobList = await t.request('GET', `/v3/${bob.projectId}/snapshots?all_tenants=true`, { token: bob.token });
     assert.ok(!bobList.body.snapshots.some((s: { id: string }) => s.id === sid));
-    const adminList = await t.request('GET', `/v3/${admin.projectId}/snapshots?all_tenants=true`, { token: admin.token });
+    const adminList = await t.request('GET', `/v3/${admin.projectId}/snapshots?all_tenants=true`, {
+      token: admin.token,
+    });
     assert.ok(adminList.body.snapshots.some((s: { id: string }) => s.id === sid));
-    await t.request('POST', `/v3/${admin.projectId}/snapshots/${sid}/action`, { token: admin.token, body: { 'os-reset_status': { status: 'creating' } } });
+    await t.request('POST', `/v3/${admin.projectId}/snapshots/${sid}/action`, {
+      token: admin.token,
+      body: { 'os-reset_status': { status: 'creating' } },
+    });
     const refused = await t.request('DELETE', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token });
     assert.equal(refused.status, 400);
     assert.match(refused.body.badRequest.message, /^Invalid snapshot: Snapshot status must be available or error/);
-    await t.request('POST', `/v3/${admin.projectId}/snapshots/${sid}/action`, { token: admin.token, body: { 'os-reset_status': { status: 'error' } } });
-    assert.equal((await t.request('DELETE', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status, 202);
-    await waitFor(async () => (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status === 404, 'gone');
+    await t.request('POST', `/v3/${admin.projectId}/snapshots/${sid}/action`, {
+      token: admin.token,
+      body: { 'os-reset_status': { status: 'error' } },
+    });
+    assert.equal(
+      (await t.request('DELETE', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status,
+      202,
+    );
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status === 404,
+      'gone',
+    );
   });
 
   test('list filters and pagination', async () => {
@@ -193,14 +283,23 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     for (let i = 0; i < 3; i++) ids.push(await createSnapshot(p, vol, { name: `s${i}`, metadata: { n: String(i) } }));
     const g = (q: string, mv = '3.0') => t.request('GET', `/v3/${p.projectId}/snapshots?${q}`, { token: p.token, mv });
     const page1 = await g('limit=2');
-    assert.deepEqual(page1.body.snapshots.map((s: { id: string }) => s.id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      page1.body.snapshots.map((s: { id: string }) => s.id),
+      [ids[2], ids[1]],
+    );
     assert.ok(page1.body.snapshots_links[0].href.endsWith(`limit=2&marker=${ids[1]}`));
     const page2 = await g(`limit=2&marker=${ids[1]}`);
-    assert.deepEqual(page2.body.snapshots.map((s: { id: string }) => s.id), [ids[0]]);
+    assert.deepEqual(
+      page2.body.snapshots.map((s: { id: string }) => s.id),
+      [ids[0]],
+    );
     assert.ok(!('snapshots_links' in page2.body));
     assert.equal((await g(`marker=${crypto.randomUUID()}`)).status, 404);
     assert.equal((await g('sort=name:asc')).status, 400);
-    assert.deepEqual((await g('sort=name:asc', '3.30')).body.snapshots.map((s: { name: string }) => s.name), ['s0', 's1', 's2']);
+    assert.deepEqual(
+      (await g('sort=name:asc', '3.30')).body.snapshots.map((s: { name: string }) => s.name),
+      ['s0', 's1', 's2'],
+    );
     assert.equal((await g('name=s1')).body.snapshots.length, 1);
     assert.equal((await g(`volume_id=${vol}&status=available`)).body.snapshots.length, 3);
     // metadata filter: ignored (dropped) below 3.22 for non-admins, honoured from 3.22

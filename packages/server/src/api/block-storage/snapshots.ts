@@ -18,7 +18,8 @@ function trimmed(v: unknown): string | null {
 
 export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
   const { snapshots } = deps;
-  const detail = (req: FastifyRequest, rec: SnapshotRecord, extended: boolean) => snapshotDetailView(rec, mvOf(req), extended);
+  const detail = (req: FastifyRequest, rec: SnapshotRecord, extended: boolean) =>
+    snapshotDetailView(rec, mvOf(req), extended);
 
   scope.post('/snapshots', async (req, reply) => {
     const mv = mvOf(req);
@@ -41,7 +42,13 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
     const out: Record<string, unknown> = {
       snapshots: res.items.map((r) => (isDetail ? detail(req, r, true) : snapshotSummaryView(r))),
     };
-    const links = nextLinks(req, 'snapshots', isDetail, res.items.map((r) => r.row.id), res.limit);
+    const links = nextLinks(
+      req,
+      'snapshots',
+      isDetail,
+      res.items.map((r) => r.row.id),
+      res.limit,
+    );
     if (links) out.snapshots_links = links;
     if (res.count !== null) out.count = res.count;
     return out;

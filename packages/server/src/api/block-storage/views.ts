@@ -4,7 +4,11 @@ import type { ApiVersion } from '../common/api-version.js';
 
 type Links = { rel: string; href: string }[];
 
-const SHOWN_STATUS: Record<string, string> = { managing: 'creating', error_managing: 'error', error_managing_deleting: 'deleting' };
+const SHOWN_STATUS: Record<string, string> = {
+  managing: 'creating',
+  error_managing: 'error',
+  error_managing_deleting: 'deleting',
+};
 
 /** A stable UUID for the backend service, derived from its host name (3.48 `service_uuid`). */
 function serviceUuid(host: string): string {

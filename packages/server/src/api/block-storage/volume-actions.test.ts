@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, waitFor, type TestServer } from '../../test-support/harness.js';
+import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
 
 type Who = { token: string; projectId: string };
 const GiB = 1024 ** 3;
@@ -29,9 +29,18 @@ const act = (who: Who, id: string, body: unknown, mv?: string) =>
   t.request('POST', `/v3/${who.projectId}/volumes/${id}/action`, { token: who.token, body, ...(mv ? { mv } : {}) });
 
 async function upload(who: Who, id: string, data: Buffer) {
-  return t.request('PUT', `/v3/${who.projectId}/volumes/${id}/cinderbox-data`, { token: who.token, rawBody: data, headers: { 'Content-Type': 'application/octet-stream' } });
+  return t.request('PUT', `/v3/${who.projectId}/volumes/${id}/cinderbox-data`, {
+    token: who.token,
+    rawBody: data,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
 }
-async function download(who: Who, kind: 'volumes' | 'snapshots', id: string, range?: string): Promise<{ status: number; data: Buffer; headers: Headers }> {
+async function download(
+  who: Who,
+  kind: 'volumes' | 'snapshots',
+  id: string,
+  range?: string,
+): Promise<{ status: number; data: Buffer; headers: Headers }> {
   const headers: Record<string, string> = { 'X-Auth-Token': who.token };
   if (range) headers.Range = range;
   const res = await fetch(`${t.url}/v3/${who.projectId}/${kind}/${id}/cinderbox-data`, { headers });
@@ -55,7 +64,10 @@ describe('attach status machine', () => {
     assert.equal(await status(m, 'volumes', id), 'attaching');
     assert.equal((await act(m, id, { 'os-reserve': null })).status, 400);
     assert.equal((await act(m, id, { 'os-attach': { mountpoint: '/dev/vdb' } })).status, 400);
-    assert.equal((await act(m, id, { 'os-attach': { host_name: 'h', mountpoint: '/dev/vdb', mode: 'rw' } })).status, 202);
+    assert.equal(
+      (await act(m, id, { 'os-attach': { host_name: 'h', mountpoint: '/dev/vdb', mode: 'rw' } })).status,
+      202,
+    );
     const v = (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume;
     assert.equal(v.status, 'in-use');
     assert.equal(v.attachments.length, 1);
@@ -77,7 +89,10 @@ describe('attach status machine', () => {
   test('readonly flag, bootable flag and connection info', async () => {
     const id = await createVolume(m);
     assert.equal((await act(m, id, { 'os-set_bootable': { bootable: 'true' } })).status, 200);
-    assert.equal((await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.bootable, 'true');
+    assert.equal(
+      (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.bootable,
+      'true',
+    );
     assert.equal((await act(m, id, { 'os-set_bootable': { bootable: 'perhaps' } })).status, 400);
     assert.equal((await act(m, id, { 'os-update_readonly_flag': { readonly: true } })).status, 202);
     const conn = await act(m, id, { 'os-initialize_connection': { connector: { host: 'h' } } });
@@ -89,7 +104,10 @@ describe('attach status machine', () => {
     assert.equal((await act(m, id, { 'os-initialize_connection': {} })).status, 400);
     assert.equal((await act(m, id, { 'os-terminate_connection': { connector: null } })).status, 202);
     await act(m, id, { 'os-reserve': null });
-    assert.equal((await act(m, id, { 'os-attach': { host_name: 'h', mountpoint: '/dev/vdc', mode: 'rw' } })).status, 400);
+    assert.equal(
+      (await act(m, id, { 'os-attach': { host_name: 'h', mountpoint: '/dev/vdc', mode: 'rw' } })).status,
+      400,
+    );
   });
 });
 
@@ -98,7 +116,10 @@ describe('admin actions and extend', () => {
     const id = await createVolume(m);
     const r = await act(m, id, { 'os-reset_status': { status: 'error' } });
     assert.equal(r.status, 403);
-    assert.equal(r.body.forbidden.message, "Policy doesn't allow volume_extension:volume_admin_actions:reset_status to be performed.");
+    assert.equal(
+      r.body.forbidden.message,
+      "Policy doesn't allow volume_extension:volume_admin_actions:reset_status to be performed.",
+    );
     assert.equal((await act(m, id, { 'os-force_delete': {} })).status, 403);
     assert.equal((await act(admin, id, { 'os-reset_status': { status: 'deleting' } })).status, 400);
     assert.equal((await act(admin, id, { 'os-reset_status': { status: 'in-use' } })).status, 400);
@@ -106,7 +127,10 @@ describe('admin actions and extend', () => {
     assert.equal((await act(admin, id, { 'os-reset_status': { status: 'error' } })).status, 202);
     assert.equal(await status(m, 'volumes', id), 'error');
     assert.equal((await act(admin, id, { 'os-force_delete': null })).status, 202);
-    await waitFor(async () => (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).status === 404, 'gone');
+    await waitFor(
+      async () => (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).status === 404,
+      'gone',
+    );
     const files = await readdir(join(t.dataDir, 'volumes', 'raw'));
     assert.ok(!files.includes(`volume-${id}`));
   });
@@ -115,7 +139,11 @@ describe('admin actions and extend', () => {
     const id = await createVolume(m);
     assert.equal((await act(m, id, { 'os-extend': { new_size: 1 } })).status, 400);
     assert.equal((await act(m, id, { 'os-extend': { new_size: 2 } })).status, 202);
-    await waitFor(async () => (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.size === 2, 'extended');
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.size === 2,
+      'extended',
+    );
     assert.equal(await status(m, 'volumes', id), 'available');
     const conn = await act(m, id, { 'os-initialize_connection': { connector: {} } });
     assert.equal((await stat(conn.body.connection_info.data.device_path)).size, 2 * GiB);
@@ -123,7 +151,12 @@ describe('admin actions and extend', () => {
     await act(m, id, { 'os-attach': { host_name: 'h', mountpoint: '/dev/vdb' } });
     assert.equal((await act(m, id, { 'os-extend': { new_size: 3 } }, '3.41')).status, 400);
     assert.equal((await act(m, id, { 'os-extend': { new_size: 3 } }, '3.42')).status, 202);
-    await waitFor(async () => (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.status === 'in-use', 'back to in-use');
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume.status ===
+        'in-use',
+      'back to in-use',
+    );
   });
 });
 
@@ -137,7 +170,10 @@ describe('real bytes', () => {
     assert.equal(part.status, 206);
     assert.deepEqual([...part.data], [0x11, 0x11, 0x11, 0x11]);
     assert.equal(part.headers.get('content-range'), `bytes 1048576-1048579/${GiB}`);
-    const snapR = await t.request('POST', `/v3/${m.projectId}/snapshots`, { token: m.token, body: { snapshot: { volume_id: id } } });
+    const snapR = await t.request('POST', `/v3/${m.projectId}/snapshots`, {
+      token: m.token,
+      body: { snapshot: { volume_id: id } },
+    });
     const sid = snapR.body.snapshot.id;
     await until(m, 'snapshots', sid, 'available');
     assert.equal((await upload(m, id, Buffer.alloc(1024 * 1024, 0x22))).status, 200);
@@ -163,7 +199,11 @@ describe('real bytes', () => {
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(url, {
         method: 'PUT',
-        headers: { 'X-Auth-Token': m.token, 'Content-Type': 'application/octet-stream', 'Content-Length': String(GiB + 1) },
+        headers: {
+          'X-Auth-Token': m.token,
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(GiB + 1),
+        },
       });
       req.on('response', (res) => {
         let body = '';
@@ -181,7 +221,10 @@ describe('real bytes', () => {
     const head = await download(m, 'volumes', id, 'bytes=0-15');
     assert.ok(head.data.every((b) => b === 0));
     assert.equal(await status(m, 'volumes', id), 'available');
-    const json = await t.request('PUT', `/v3/${m.projectId}/volumes/${id}/cinderbox-data`, { token: m.token, body: { x: 1 } });
+    const json = await t.request('PUT', `/v3/${m.projectId}/volumes/${id}/cinderbox-data`, {
+      token: m.token,
+      body: { x: 1 },
+    });
     assert.equal(json.status, 415);
   });
 });

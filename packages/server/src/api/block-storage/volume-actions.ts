@@ -98,10 +98,18 @@ export function registerVolumeActionRoutes(scope: FastifyInstance, deps: BlockSt
         const instanceUuid = typeof b.instance_uuid === 'string' ? b.instance_uuid.toLowerCase() : null;
         const hostName = typeof b.host_name === 'string' ? b.host_name : null;
         if (instanceUuid !== null && hostName !== null) {
-          throw badRequest(`Invalid request to attach volume to an instance ${instanceUuid} and a host ${hostName} simultaneously`);
+          throw badRequest(
+            `Invalid request to attach volume to an instance ${instanceUuid} and a host ${hostName} simultaneously`,
+          );
         }
-        if (instanceUuid === null && hostName === null) throw badRequest('Invalid request to attach volume to an invalid target');
-        await actions.attach(ctx, id, { mountpoint: b.mountpoint as string, instanceUuid, hostName, mode: (b.mode as 'rw' | 'ro' | undefined) ?? 'rw' });
+        if (instanceUuid === null && hostName === null)
+          throw badRequest('Invalid request to attach volume to an invalid target');
+        await actions.attach(ctx, id, {
+          mountpoint: b.mountpoint as string,
+          instanceUuid,
+          hostName,
+          mode: (b.mode as 'rw' | 'ro' | undefined) ?? 'rw',
+        });
         return reply.code(202).send();
       }
       case 'os-detach': {

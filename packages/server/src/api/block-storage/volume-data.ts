@@ -50,7 +50,11 @@ function sendBytes(req: FastifyRequest, reply: FastifyReply, src: ByteSource) {
  */
 export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
   scope.register(async (data) => {
-    data.addContentTypeParser('application/octet-stream', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_req, payload, done) => done(null, payload));
+    data.addContentTypeParser(
+      'application/octet-stream',
+      { bodyLimit: Number.MAX_SAFE_INTEGER },
+      (_req, payload, done) => done(null, payload),
+    );
     data.put('/volumes/:id/cinderbox-data', { bodyLimit: Number.MAX_SAFE_INTEGER }, async (req, reply) => {
       const body = req.body as IncomingMessage | undefined;
       const id = (() => {
@@ -68,15 +72,17 @@ export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStor
       }
       const len = req.headers['content-length'];
       // The service drains the body on every refusal it makes; a lookup failure drains here.
-      const res = await deps.volumeData.upload(authOf(req), id, body, len === undefined ? null : Number(len)).catch((e: unknown) => {
-        // A refused upload leaves its body unread: answer, then close the connection rather than read gigabytes.
-        if (!body.readableEnded) {
-          reply.header('Connection', 'close');
-          reply.raw.once('finish', () => body.destroy());
-          body.resume();
-        }
-        throw e;
-      });
+      const res = await deps.volumeData
+        .upload(authOf(req), id, body, len === undefined ? null : Number(len))
+        .catch((e: unknown) => {
+          // A refused upload leaves its body unread: answer, then close the connection rather than read gigabytes.
+          if (!body.readableEnded) {
+            reply.header('Connection', 'close');
+            reply.raw.once('finish', () => body.destroy());
+            body.resume();
+          }
+          throw e;
+        });
       return reply.code(200).send({ written: res.written });
     });
     data.get('/volumes/:id/cinderbox-data', async (req, reply) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, waitFor, type TestServer } from '../../test-support/harness.js';
+import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
 
 type Who = { token: string; projectId: string };
 
@@ -10,16 +10,43 @@ let alice: Who;
 let bob: Who;
 
 async function createVolume(who: Who, volume: Record<string, unknown> = { size: 1 }, mv?: string): Promise<string> {
-  const r = await t.request('POST', `/v3/${who.projectId}/volumes`, { token: who.token, body: { volume }, ...(mv ? { mv } : {}) });
+  const r = await t.request('POST', `/v3/${who.projectId}/volumes`, {
+    token: who.token,
+    body: { volume },
+    ...(mv ? { mv } : {}),
+  });
   assert.equal(r.status, 202, r.text);
   const id = r.body.volume.id as string;
-  await waitFor(async () => (await t.request('GET', `/v3/${who.projectId}/volumes/${id}`, { token: who.token })).body?.volume?.status === 'available', 'volume available');
+  await waitFor(
+    async () =>
+      (await t.request('GET', `/v3/${who.projectId}/volumes/${id}`, { token: who.token })).body?.volume?.status ===
+      'available',
+    'volume available',
+  );
   return id;
 }
 
 const BASE_DETAIL = [
-  'attachments', 'availability_zone', 'bootable', 'consistencygroup_id', 'created_at', 'description', 'encrypted', 'id', 'links',
-  'metadata', 'multiattach', 'name', 'replication_status', 'size', 'snapshot_id', 'source_volid', 'status', 'updated_at', 'user_id', 'volume_type',
+  'attachments',
+  'availability_zone',
+  'bootable',
+  'consistencygroup_id',
+  'created_at',
+  'description',
+  'encrypted',
+  'id',
+  'links',
+  'metadata',
+  'multiattach',
+  'name',
+  'replication_status',
+  'size',
+  'snapshot_id',
+  'source_volid',
+  'status',
+  'updated_at',
+  'user_id',
+  'volume_type',
 ];
 
 before(async () => {
@@ -32,13 +59,21 @@ after(async () => t.close());
 
 describe('volume views', () => {
   test('create, show at 3.0 carry exactly the base fields; member sees no host or migration attributes', async () => {
-    const r = await t.request('POST', `/v3/${alice.projectId}/volumes`, { token: alice.token, body: { volume: { size: 1, name: 'v0' } } });
+    const r = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
+      token: alice.token,
+      body: { volume: { size: 1, name: 'v0' } },
+    });
     assert.equal(r.status, 202);
     assert.deepEqual(Object.keys(r.body.volume).sort(), BASE_DETAIL);
     assert.equal(r.body.volume.status, 'creating');
     assert.equal(r.body.volume.volume_type, '__DEFAULT__');
     const id = r.body.volume.id;
-    await waitFor(async () => (await t.request('GET', `/v3/${alice.projectId}/volumes/${id}`, { token: alice.token })).body.volume.status === 'available', 'available');
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${alice.projectId}/volumes/${id}`, { token: alice.token })).body.volume.status ===
+        'available',
+      'available',
+    );
     const s = await t.request('GET', `/v3/${alice.projectId}/volumes/${id}`, { token: alice.token });
     assert.deepEqual(Object.keys(s.body.volume).sort(), [...BASE_DETAIL, 'os-vol-tenant-attr:tenant_id'].sort());
     assert.equal(s.body.volume.bootable, 'false');
@@ -49,7 +84,17 @@ describe('volume views', () => {
     const s = await t.request('GET', `/v3/${admin.projectId}/volumes/${id}`, { token: admin.token, mv: 'latest' });
     const v = s.body.volume;
     assert.equal(v['os-vol-host-attr:host'], 'cinderbox@raw#raw');
-    for (const k of ['group_id', 'provider_id', 'shared_targets', 'service_uuid', 'cluster_name', 'volume_type_id', 'consumes_quota', 'migration_status']) assert.ok(k in v, k);
+    for (const k of [
+      'group_id',
+      'provider_id',
+      'shared_targets',
+      'service_uuid',
+      'cluster_name',
+      'volume_type_id',
+      'consumes_quota',
+      'migration_status',
+    ])
+      assert.ok(k in v, k);
     assert.equal(v.consumes_quota, true);
     const at312 = await t.request('GET', `/v3/${admin.projectId}/volumes/${id}`, { token: admin.token, mv: '3.12' });
     assert.ok(!('volume_type_id' in at312.body.volume));
@@ -71,7 +116,14 @@ describe('volume lists', () => {
   const ids: string[] = [];
   before(async () => {
     proj = await t.createMember('lister');
-    for (let i = 0; i < 5; i++) ids.push(await createVolume(proj, { size: 1 + (i % 2), name: `vol-${i}`, metadata: { idx: String(i), even: String(i % 2 === 0) } }));
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        await createVolume(proj, {
+          size: 1 + (i % 2),
+          name: `vol-${i}`,
+          metadata: { idx: String(i), even: String(i % 2 === 0) },
+        }),
+      );
   });
 
   test('keyset pages follow created_at desc with next links that keep the URL form', async () => {
@@ -91,23 +143,44 @@ describe('volume lists', () => {
   });
 
   test('sort, offset and with_count (3.45)', async () => {
-    const r = await t.request('GET', `/v3/${proj.projectId}/volumes?sort=name:asc&offset=1&limit=2&with_count=true`, { token: proj.token, mv: '3.45' });
-    assert.deepEqual(r.body.volumes.map((v: { name: string }) => v.name), ['vol-1', 'vol-2']);
+    const r = await t.request('GET', `/v3/${proj.projectId}/volumes?sort=name:asc&offset=1&limit=2&with_count=true`, {
+      token: proj.token,
+      mv: '3.45',
+    });
+    assert.deepEqual(
+      r.body.volumes.map((v: { name: string }) => v.name),
+      ['vol-1', 'vol-2'],
+    );
     assert.equal(r.body.count, 5);
-    const old = await t.request('GET', `/v3/${proj.projectId}/volumes?with_count=true`, { token: proj.token, mv: '3.44' });
+    const old = await t.request('GET', `/v3/${proj.projectId}/volumes?with_count=true`, {
+      token: proj.token,
+      mv: '3.44',
+    });
     assert.ok(!('count' in old.body));
-    assert.equal((await t.request('GET', `/v3/${proj.projectId}/volumes?sort_key=nope`, { token: proj.token })).status, 400);
-    assert.equal((await t.request('GET', `/v3/${proj.projectId}/volumes?sort_dir=up`, { token: proj.token })).status, 400);
+    assert.equal(
+      (await t.request('GET', `/v3/${proj.projectId}/volumes?sort_key=nope`, { token: proj.token })).status,
+      400,
+    );
+    assert.equal(
+      (await t.request('GET', `/v3/${proj.projectId}/volumes?sort_dir=up`, { token: proj.token })).status,
+      400,
+    );
     assert.equal((await t.request('GET', `/v3/${proj.projectId}/volumes?limit=x`, { token: proj.token })).status, 400);
     assert.equal((await t.request('GET', `/v3/${proj.projectId}/volumes?limit=-1`, { token: proj.token })).status, 400);
-    const bad = await t.request('GET', `/v3/${proj.projectId}/volumes?marker=${crypto.randomUUID()}`, { token: proj.token });
+    const bad = await t.request('GET', `/v3/${proj.projectId}/volumes?marker=${crypto.randomUUID()}`, {
+      token: proj.token,
+    });
     assert.equal(bad.status, 404);
     assert.ok(bad.body.itemNotFound);
   });
 
   test('filters: name, size, metadata, like (3.34), lenient below 3.31 and strict from 3.31', async () => {
-    const g = (q: string, mv = '3.0') => t.request('GET', `/v3/${proj.projectId}/volumes/detail?${q}`, { token: proj.token, mv });
-    assert.deepEqual((await g('name=vol-3')).body.volumes.map((v: { name: string }) => v.name), ['vol-3']);
+    const g = (q: string, mv = '3.0') =>
+      t.request('GET', `/v3/${proj.projectId}/volumes/detail?${q}`, { token: proj.token, mv });
+    assert.deepEqual(
+      (await g('name=vol-3')).body.volumes.map((v: { name: string }) => v.name),
+      ['vol-3'],
+    );
     assert.equal((await g('size=2')).body.volumes.length, 2);
     assert.equal((await g(`metadata=${encodeURIComponent("{'even': 'true'}")}`)).body.volumes.length, 3);
     assert.equal((await g('name~=vol-', '3.34')).body.volumes.length, 5);
@@ -119,13 +192,18 @@ describe('volume lists', () => {
     assert.equal(summary.body['volume-summary'].total_count, 5);
     assert.equal(summary.body['volume-summary'].total_size, 7);
     assert.deepEqual(summary.body['volume-summary'].metadata.even.sort(), ['false', 'true']);
-    assert.equal((await t.request('GET', `/v3/${proj.projectId}/volumes/summary`, { token: proj.token, mv: '3.11' })).status, 404);
+    assert.equal(
+      (await t.request('GET', `/v3/${proj.projectId}/volumes/summary`, { token: proj.token, mv: '3.11' })).status,
+      404,
+    );
   });
 
   test('lists are scoped to the project; admins widen them with all_tenants and project_id', async () => {
     const mine = await t.request('GET', `/v3/${admin.projectId}/volumes`, { token: admin.token });
     assert.ok(!mine.body.volumes.some((v: { id: string }) => ids.includes(v.id)));
-    const all = await t.request('GET', `/v3/${admin.projectId}/volumes?all_tenants=1&project_id=${proj.projectId}`, { token: admin.token });
+    const all = await t.request('GET', `/v3/${admin.projectId}/volumes?all_tenants=1&project_id=${proj.projectId}`, {
+      token: admin.token,
+    });
     assert.equal(all.body.volumes.length, 5);
     const member = await t.request('GET', `/v3/${alice.projectId}/volumes?all_tenants=1`, { token: alice.token });
     assert.ok(!member.body.volumes.some((v: { id: string }) => ids.includes(v.id)));
@@ -155,13 +233,27 @@ describe('volume policy and lifecycle', () => {
   test('update, metadata endpoints and delete', async () => {
     const id = await createVolume(alice, { size: 1, metadata: { a: '1' } });
     const base = `/v3/${alice.projectId}/volumes/${id}`;
-    const u = await t.request('PUT', base, { token: alice.token, body: { volume: { display_name: 'renamed', description: 'd' } } });
+    const u = await t.request('PUT', base, {
+      token: alice.token,
+      body: { volume: { display_name: 'renamed', description: 'd' } },
+    });
     assert.equal(u.status, 200);
     assert.equal(u.body.volume.name, 'renamed');
-    assert.deepEqual((await t.request('POST', `${base}/metadata`, { token: alice.token, body: { metadata: { b: '2' } } })).body.metadata, { a: '1', b: '2' });
-    assert.deepEqual((await t.request('PUT', `${base}/metadata`, { token: alice.token, body: { metadata: { c: '3' } } })).body.metadata, { c: '3' });
+    assert.deepEqual(
+      (await t.request('POST', `${base}/metadata`, { token: alice.token, body: { metadata: { b: '2' } } })).body
+        .metadata,
+      { a: '1', b: '2' },
+    );
+    assert.deepEqual(
+      (await t.request('PUT', `${base}/metadata`, { token: alice.token, body: { metadata: { c: '3' } } })).body
+        .metadata,
+      { c: '3' },
+    );
     assert.deepEqual((await t.request('GET', `${base}/metadata/c`, { token: alice.token })).body, { meta: { c: '3' } });
-    assert.equal((await t.request('PUT', `${base}/metadata/c`, { token: alice.token, body: { meta: { d: '4' } } })).status, 400);
+    assert.equal(
+      (await t.request('PUT', `${base}/metadata/c`, { token: alice.token, body: { meta: { d: '4' } } })).status,
+      400,
+    );
     assert.equal((await t.request('DELETE', `${base}/metadata/c`, { token: alice.token })).status, 200);
     assert.equal((await t.request('DELETE', `${base}/metadata/c`, { token: alice.token })).status, 404);
     assert.equal((await t.request('DELETE', base, { token: alice.token })).status, 202);
@@ -171,9 +263,17 @@ describe('volume policy and lifecycle', () => {
   test('delete refuses volumes with snapshots unless cascade; force needs admin and 3.23', async () => {
     const id = await createVolume(alice);
     const base = `/v3/${alice.projectId}/volumes/${id}`;
-    const snap = await t.request('POST', `/v3/${alice.projectId}/snapshots`, { token: alice.token, body: { snapshot: { volume_id: id } } });
+    const snap = await t.request('POST', `/v3/${alice.projectId}/snapshots`, {
+      token: alice.token,
+      body: { snapshot: { volume_id: id } },
+    });
     const sid = snap.body.snapshot.id;
-    await waitFor(async () => (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot.status === 'available', 'snap');
+    await waitFor(
+      async () =>
+        (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot
+          .status === 'available',
+      'snap',
+    );
     const refused = await t.request('DELETE', base, { token: alice.token });
     assert.equal(refused.status, 400);
     assert.match(refused.body.badRequest.message, /have snapshots/);
@@ -181,12 +281,18 @@ describe('volume policy and lifecycle', () => {
     assert.equal(forced.status, 403);
     assert.equal((await t.request('DELETE', `${base}?cascade=true`, { token: alice.token })).status, 202);
     await waitFor(async () => (await t.request('GET', base, { token: alice.token })).status === 404, 'deleted');
-    assert.equal((await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status, 404);
+    assert.equal(
+      (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status,
+      404,
+    );
   });
 
   test('quota overrun is 413 with retryAfter and creates nothing', async () => {
     const q = await t.createMember('quota-v');
-    const set = await t.request('PUT', `/v3/${admin.projectId}/os-quota-sets/${q.projectId}`, { token: admin.token, body: { quota_set: { gigabytes: 2 } } });
+    const set = await t.request('PUT', `/v3/${admin.projectId}/os-quota-sets/${q.projectId}`, {
+      token: admin.token,
+      body: { quota_set: { gigabytes: 2 } },
+    });
     assert.equal(set.status, 200, set.text);
     const r = await t.request('POST', `/v3/${q.projectId}/volumes`, { token: q.token, body: { volume: { size: 3 } } });
     assert.equal(r.status, 413);
@@ -199,17 +305,45 @@ describe('volume policy and lifecycle', () => {
   test('create validation: below 3.53 nulls and unknown keys pass; from 3.53 strict', async () => {
     const lenient = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
       token: alice.token,
-      body: { volume: { size: '1', backup_id: null, consistencygroup_id: null, imageRef: null, snapshot_id: null, source_volid: null, volume_type: null, availability_zone: null, metadata: null, multiattach: null, whatever: 1 } },
+      body: {
+        volume: {
+          size: '1',
+          backup_id: null,
+          consistencygroup_id: null,
+          imageRef: null,
+          snapshot_id: null,
+          source_volid: null,
+          volume_type: null,
+          availability_zone: null,
+          metadata: null,
+          multiattach: null,
+          whatever: 1,
+        },
+      },
     });
     assert.equal(lenient.status, 202, lenient.text);
-    const strict = await t.request('POST', `/v3/${alice.projectId}/volumes`, { token: alice.token, mv: '3.53', body: { volume: { size: 1, whatever: 1 } } });
+    const strict = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
+      token: alice.token,
+      mv: '3.53',
+      body: { volume: { size: 1, whatever: 1 } },
+    });
     assert.equal(strict.status, 400);
     assert.ok(strict.body.badRequest);
-    const noSize = await t.request('POST', `/v3/${alice.projectId}/volumes`, { token: alice.token, body: { volume: { name: 'x' } } });
+    const noSize = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
+      token: alice.token,
+      body: { volume: { name: 'x' } },
+    });
     assert.equal(noSize.status, 400);
-    const badType = await t.request('POST', `/v3/${alice.projectId}/volumes`, { token: alice.token, body: { volume: { size: 1, volume_type: 'nope' } } });
+    const badType = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
+      token: alice.token,
+      body: { volume: { size: 1, volume_type: 'nope' } },
+    });
     assert.equal(badType.status, 404);
-    const fromBackup = await t.request('POST', `/v3/${alice.projectId}/volumes`, { token: alice.token, mv: '3.47', body: { volume: { size: 1, backup_id: crypto.randomUUID() } } });
+    const fromBackup = await t.request('POST', `/v3/${alice.projectId}/volumes`, {
+      token: alice.token,
+      mv: '3.47',
+      body: { volume: { size: 1, backup_id: crypto.randomUUID() } },
+    });
     assert.equal(fromBackup.status, 400);
   });
 });

@@ -5,10 +5,16 @@ import { parseBoolean, schemaFor, validateBody } from '../common/validation.js';
 import { authOf, mvOf, nextLinks, parseListRequest, pathId, queryFilters, selfLinks } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
-import { volumeMetadataBody, volumeCreateLenient, volumeCreateStrict, volumeUpdateLenient, volumeUpdateStrict } from './schemas.js';
+import {
+  volumeCreateLenient,
+  volumeCreateStrict,
+  volumeMetadataBody,
+  volumeUpdateLenient,
+  volumeUpdateStrict,
+} from './schemas.js';
+import { volumeDetailView, volumeSummaryView } from './views.js';
 import { registerVolumeActionRoutes } from './volume-actions.js';
 import { registerVolumeDataRoutes } from './volume-data.js';
-import { volumeDetailView, volumeSummaryView } from './views.js';
 
 type Body = Record<string, unknown>;
 
@@ -25,9 +31,11 @@ function pick(b: Body, key: string, legacy: string): string | null | undefined {
 
 export function sizeOf(v: unknown, field = 'size'): number | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string' && !/^[0-9]+$/.test(v)) throw badRequest(`Invalid input for field/attribute ${field}. Value: ${v}. '${v}' does not match '^[0-9]+$'`);
+  if (typeof v === 'string' && !/^[0-9]+$/.test(v))
+    throw badRequest(`Invalid input for field/attribute ${field}. Value: ${v}. '${v}' does not match '^[0-9]+$'`);
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw badRequest(`Invalid input received: Volume size '${String(v)}' must be an integer and greater than 0`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw badRequest(`Invalid input received: Volume size '${String(v)}' must be an integer and greater than 0`);
   return n;
 }
 
@@ -37,7 +45,12 @@ function stringMap(v: unknown): Record<string, string> {
 
 export function volumeView(req: FastifyRequest, rec: VolumeRecord, extended: boolean): Record<string, unknown> {
   const auth = authOf(req);
-  return volumeDetailView(rec, { mv: mvOf(req), isAdmin: auth.isAdmin, links: selfLinks(req, 'volumes', rec.row.id), extended });
+  return volumeDetailView(rec, {
+    mv: mvOf(req),
+    isAdmin: auth.isAdmin,
+    links: selfLinks(req, 'volumes', rec.row.id),
+    extended,
+  });
 }
 
 export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
@@ -57,7 +70,9 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
       throw badRequest('Invalid input received: Creating a volume from a backup is not supported yet.');
     }
     if ((v.imageRef ?? v.image_id) !== undefined && (v.imageRef ?? v.image_id) !== null) {
-      throw badRequest('Invalid input received: Creating a volume from an image is not supported: there is no image service.');
+      throw badRequest(
+        'Invalid input received: Creating a volume from an image is not supported: there is no image service.',
+      );
     }
     const input: VolumeCreateInput = {
       size: sizeOf(v.size),
@@ -79,9 +94,17 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     const auth = authOf(req);
     const res = await volumes.list(auth, mvOf(req), parseListRequest(req));
     const out: Record<string, unknown> = {
-      volumes: res.items.map((r) => (detail ? volumeView(req, r, true) : volumeSummaryView(r, selfLinks(req, 'volumes', r.row.id)))),
+      volumes: res.items.map((r) =>
+        detail ? volumeView(req, r, true) : volumeSummaryView(r, selfLinks(req, 'volumes', r.row.id)),
+      ),
     };
-    const links = nextLinks(req, 'volumes', detail, res.items.map((r) => r.row.id), res.limit);
+    const links = nextLinks(
+      req,
+      'volumes',
+      detail,
+      res.items.map((r) => r.row.id),
+      res.limit,
+    );
     if (links) out.volumes_links = links;
     if (res.count !== null) out.count = res.count;
     return out;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { backendHostName, type BackendConfig, type ServerConfig } from '../../config/config.js';
+import { type BackendConfig, backendHostName, type ServerConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { notFound } from '../../domain/errors.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import { storedTime, type Clock } from '../../domain/time.js';
+import { type Clock, storedTime } from '../../domain/time.js';
 import type { Db, Executor, Tx } from '../../store/database.js';
 import type { SnapshotTable, VolumeTable } from '../../store/schema.js';
 import type { TaskEngine } from '../../tasks/task-engine.js';
@@ -54,7 +54,12 @@ export class Core {
   }
 
   /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */
-  async inTx<T>(fn: (tx: Tx, enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>) => Promise<T>): Promise<T> {
+  async inTx<T>(
+    fn: (
+      tx: Tx,
+      enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
+    ) => Promise<T>,
+  ): Promise<T> {
     const taskIds: string[] = [];
     const result = await this.db.transaction().execute(async (tx) =>
       fn(tx, async (kind, resourceType, resourceId, payload) => {
@@ -94,8 +99,18 @@ export class Core {
     const [md, amd, attachments, types] = await Promise.all([
       readMetadataMany(exec, 'volume', ids),
       readMetadataMany(exec, 'volume_admin', ids),
-      exec.selectFrom('volume_attachments').selectAll().where('volume_id', 'in', ids).where('attach_status', '=', 'attached').orderBy('attached_at').execute(),
-      exec.selectFrom('volume_types').select(['id', 'name']).where('id', 'in', [...new Set(rows.map((r) => r.volume_type_id))]).execute(),
+      exec
+        .selectFrom('volume_attachments')
+        .selectAll()
+        .where('volume_id', 'in', ids)
+        .where('attach_status', '=', 'attached')
+        .orderBy('attached_at')
+        .execute(),
+      exec
+        .selectFrom('volume_types')
+        .select(['id', 'name'])
+        .where('id', 'in', [...new Set(rows.map((r) => r.volume_type_id))])
+        .execute(),
     ]);
     const typeName = new Map(types.map((t) => [t.id, t.name]));
     return rows.map((row) => ({
@@ -116,7 +131,11 @@ export class Core {
   }
 
   async snapshotRecords(rows: SnapshotTable[], exec: Executor = this.db): Promise<SnapshotRecord[]> {
-    const md = await readMetadataMany(exec, 'snapshot', rows.map((r) => r.id));
+    const md = await readMetadataMany(
+      exec,
+      'snapshot',
+      rows.map((r) => r.id),
+    );
     return rows.map((row) => ({ row, metadata: md.get(row.id) ?? {} }));
   }
 

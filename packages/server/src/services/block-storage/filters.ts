@@ -52,12 +52,18 @@ export interface FilterPolicy {
 }
 
 /** Applies the project scope, all_tenants and the allow-list rules of spec §2.6 to a list's query keys. */
-export function resolveFilters(ctx: AuthContext, mv: Microversion, params: Record<string, string>, policy: FilterPolicy): ListScope {
+export function resolveFilters(
+  ctx: AuthContext,
+  mv: Microversion,
+  params: Record<string, string>,
+  policy: FilterPolicy,
+): ListScope {
   const p = { ...params };
   let allTenants = false;
   if ('all_tenants' in p) {
     const b = boolOf(p.all_tenants ?? '');
-    if (b === null && policy.strictAllTenants && ctx.isAdmin) throw badRequest(`all_tenants must be a boolean, got '${p.all_tenants}'.`);
+    if (b === null && policy.strictAllTenants && ctx.isAdmin)
+      throw badRequest(`all_tenants must be a boolean, got '${p.all_tenants}'.`);
     allTenants = b === true && ctx.isAdmin;
     delete p.all_tenants;
   }
@@ -81,7 +87,8 @@ export function resolveFilters(ctx: AuthContext, mv: Microversion, params: Recor
         delete p[key];
       }
     }
-    if (strict && invalid.length > 0) throw badRequest(`Invalid filters ${invalid.join(', ')} are found in query options.`);
+    if (strict && invalid.length > 0)
+      throw badRequest(`Invalid filters ${invalid.join(', ')} are found in query options.`);
   }
   for (const [key, value] of Object.entries(p)) {
     const like = key.endsWith('~') && mv.atLeast('3.34');
@@ -106,7 +113,14 @@ export function boolFilter(column: string, value: string): Filter {
   return b === null ? { kind: 'none' } : { kind: 'eq', column, value: b ? 1 : 0 };
 }
 
-const CMP: Record<string, '<' | '<=' | '>' | '>=' | '=' | '<>'> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' };
+const CMP: Record<string, '<' | '<=' | '>' | '>=' | '=' | '<>'> = {
+  gt: '>',
+  gte: '>=',
+  lt: '<',
+  lte: '<=',
+  eq: '=',
+  neq: '<>',
+};
 
 /** `created_at=gt:2020-01-01T00:00:00,lt:...` (3.60). */
 export function timeFilters(column: string, value: string): Filter[] {
@@ -115,7 +129,8 @@ export function timeFilters(column: string, value: string): Filter[] {
     const m = /^(gt|gte|lt|lte|eq|neq):(.+)$/.exec(part.trim());
     if (!m) throw badRequest(`Invalid input received: Invalid filter value ${value} for ${column}.`);
     const d = new Date(m[2]!.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(m[2]!) ? m[2]! : `${m[2]!}Z`);
-    if (Number.isNaN(d.getTime())) throw badRequest(`Invalid input received: Invalid filter value ${value} for ${column}.`);
+    if (Number.isNaN(d.getTime()))
+      throw badRequest(`Invalid input received: Invalid filter value ${value} for ${column}.`);
     out.push({ kind: 'cmp', column, op: CMP[m[1]!]!, value: `${d.toISOString().slice(0, 23)}000` });
   }
   return out;

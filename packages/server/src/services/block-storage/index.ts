@@ -12,14 +12,14 @@ import { VolumeActions } from './volume-actions.js';
 import { VolumeData } from './volume-data.js';
 import { VolumeService } from './volume-service.js';
 
-export type { ListRequest, ListResult, Microversion, SnapshotRecord, SortSpec, VolumeRecord } from './types.js';
-export { MAX_LIMIT } from './types.js';
-export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
-export type { AttachInput, ConnectionInfo } from './volume-actions.js';
 export type { SnapshotCreateInput } from './snapshot-service.js';
 export { checkMetadataProperties } from './snapshot-service.js';
+export type { ListRequest, ListResult, Microversion, SnapshotRecord, SortSpec, VolumeRecord } from './types.js';
+export { MAX_LIMIT } from './types.js';
+export type { AttachInput, ConnectionInfo } from './volume-actions.js';
 export type { ByteSource } from './volume-data.js';
-export { VolumeService, VolumeActions, SnapshotService, VolumeData };
+export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
+export { SnapshotService, VolumeActions, VolumeData, VolumeService };
 
 export interface BlockStorageServices {
   volumes: VolumeService;

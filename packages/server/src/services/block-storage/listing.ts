@@ -1,7 +1,7 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { Executor } from '../../store/database.js';
-import { MAX_LIMIT, type ListRequest, type SortSpec } from './types.js';
+import { type ListRequest, MAX_LIMIT, type SortSpec } from './types.js';
 
 /** A condition on a listed table, produced by the filter policy and applied here. */
 export type Filter =
@@ -92,7 +92,13 @@ function scoped(exec: Executor, t: ListTable, scope: ListScope) {
  * scan whatever its depth. The condition is written `k1 <= v1 AND (k1 < v1 OR (...))` so the leading key
  * still bounds an index scan.
  */
-function keyset(t: ListTable, eb: AnyEb, order: { column: string; dir: 'asc' | 'desc' }[], marker: Row, i = 0): Expression<SqlBool> {
+function keyset(
+  t: ListTable,
+  eb: AnyEb,
+  order: { column: string; dir: 'asc' | 'desc' }[],
+  marker: Row,
+  i = 0,
+): Expression<SqlBool> {
   const o = order[i]!;
   const raw = marker[o.column];
   const v = t.nullable.has(o.column) ? (raw ?? '') : raw;
@@ -128,7 +134,9 @@ export async function listRows(
   const rows = limit === 0 ? [] : ((await q.execute()) as Row[]);
   let count: number | null = null;
   if (req.withCount) {
-    const c = await scoped(exec, t, scope).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    const c = await scoped(exec, t, scope)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
     count = Number((c as Row | undefined)?.n ?? 0);
   }
   return { rows, count, limit };

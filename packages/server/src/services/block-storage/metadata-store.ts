@@ -15,21 +15,39 @@ function untyped(exec: Executor): Kysely<any> {
   return exec as unknown as Kysely<any>;
 }
 
-export async function readMetadata(exec: Executor, kind: MetadataKind, ownerId: string): Promise<Record<string, string>> {
+export async function readMetadata(
+  exec: Executor,
+  kind: MetadataKind,
+  ownerId: string,
+): Promise<Record<string, string>> {
   const t = TABLES[kind];
-  const rows = await untyped(exec).selectFrom(t.table).select(['key', 'value']).where(t.fk, '=', ownerId).orderBy('key').execute();
+  const rows = await untyped(exec)
+    .selectFrom(t.table)
+    .select(['key', 'value'])
+    .where(t.fk, '=', ownerId)
+    .orderBy('key')
+    .execute();
   const out: Record<string, string> = {};
   for (const r of rows) out[r.key as string] = r.value as string;
   return out;
 }
 
 /** Metadata of many owners in one query (list pages). */
-export async function readMetadataMany(exec: Executor, kind: MetadataKind, ownerIds: string[]): Promise<Map<string, Record<string, string>>> {
+export async function readMetadataMany(
+  exec: Executor,
+  kind: MetadataKind,
+  ownerIds: string[],
+): Promise<Map<string, Record<string, string>>> {
   const t = TABLES[kind];
   const out = new Map<string, Record<string, string>>();
   for (const id of ownerIds) out.set(id, {});
   if (ownerIds.length === 0) return out;
-  const rows = await untyped(exec).selectFrom(t.table).select([t.fk, 'key', 'value']).where(t.fk, 'in', ownerIds).orderBy('key').execute();
+  const rows = await untyped(exec)
+    .selectFrom(t.table)
+    .select([t.fk, 'key', 'value'])
+    .where(t.fk, 'in', ownerIds)
+    .orderBy('key')
+    .execute();
   for (const r of rows) {
     const m = out.get(r[t.fk] as string);
     if (m) m[r.key as string] = r.value as string;
@@ -38,7 +56,13 @@ export async function readMetadataMany(exec: Executor, kind: MetadataKind, owner
 }
 
 /** Replaces the whole set (`replace`) or merges `items` into it. */
-export async function writeMetadata(exec: Executor, kind: MetadataKind, ownerId: string, items: Record<string, string>, replace: boolean): Promise<void> {
+export async function writeMetadata(
+  exec: Executor,
+  kind: MetadataKind,
+  ownerId: string,
+  items: Record<string, string>,
+  replace: boolean,
+): Promise<void> {
   const t = TABLES[kind];
   const db = untyped(exec);
   if (replace) {
@@ -51,9 +75,18 @@ export async function writeMetadata(exec: Executor, kind: MetadataKind, ownerId:
 }
 
 /** Returns false when the key did not exist. */
-export async function deleteMetadataKey(exec: Executor, kind: MetadataKind, ownerId: string, key: string): Promise<boolean> {
+export async function deleteMetadataKey(
+  exec: Executor,
+  kind: MetadataKind,
+  ownerId: string,
+  key: string,
+): Promise<boolean> {
   const t = TABLES[kind];
-  const res = await untyped(exec).deleteFrom(t.table).where(t.fk, '=', ownerId).where('key', '=', key).executeTakeFirst();
+  const res = await untyped(exec)
+    .deleteFrom(t.table)
+    .where(t.fk, '=', ownerId)
+    .where('key', '=', key)
+    .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
 

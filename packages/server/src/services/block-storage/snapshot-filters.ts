@@ -1,8 +1,23 @@
 import type { ServerConfig } from '../../config/config.js';
-import { boolFilter, parseMetadataFilter, type FilterPolicy } from './filters.js';
+import { boolFilter, type FilterPolicy, parseMetadataFilter } from './filters.js';
 import type { ListTable } from './listing.js';
 
-const SNAPSHOT_COLUMNS = ['id', 'project_id', 'user_id', 'volume_id', 'name', 'description', 'size', 'status', 'progress', 'volume_type_id', 'use_quota', 'provider_location', 'created_at', 'updated_at'];
+const SNAPSHOT_COLUMNS = [
+  'id',
+  'project_id',
+  'user_id',
+  'volume_id',
+  'name',
+  'description',
+  'size',
+  'status',
+  'progress',
+  'volume_type_id',
+  'use_quota',
+  'provider_location',
+  'created_at',
+  'updated_at',
+];
 
 export function snapshotTable(nameSortable: boolean): ListTable {
   const sortColumns: Record<string, string> = {
@@ -27,7 +42,13 @@ const ALLOWED = ['name', 'status', 'volume_id', 'metadata', 'availability_zone',
 export function snapshotFilterPolicy(config: ServerConfig): FilterPolicy {
   return {
     allowed: ALLOWED,
-    legacyAllowed: (mv) => ['status', 'volume_id', 'name', ...(mv.atLeast('3.22') ? ['metadata'] : []), ...(mv.atLeast('3.65') ? ['consumes_quota'] : [])],
+    legacyAllowed: (mv) => [
+      'status',
+      'volume_id',
+      'name',
+      ...(mv.atLeast('3.22') ? ['metadata'] : []),
+      ...(mv.atLeast('3.65') ? ['consumes_quota'] : []),
+    ],
     columns: new Set(SNAPSHOT_COLUMNS),
     strictAllTenants: false,
     translate(key, value, like) {

@@ -1,6 +1,6 @@
 import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { Tx } from '../../store/database.js';
-import { GiB, type Core } from './core.js';
+import { type Core, GiB } from './core.js';
 import { deleteAllMetadata } from './metadata-store.js';
 import type { VolumeCreatePayload } from './volume-service.js';
 
@@ -32,7 +32,12 @@ async function removeSnapshotRow(core: Core, tx: Tx, id: string): Promise<void> 
   if (!s) return;
   await tx.deleteFrom('snapshots').where('id', '=', id).execute();
   await deleteAllMetadata(tx, 'snapshot', id);
-  if (s.use_quota) await core.deps.quotas.release(tx, s.project_id, core.snapshotQuota(s.size, await core.volumeTypeName(tx, s.volume_type_id)));
+  if (s.use_quota)
+    await core.deps.quotas.release(
+      tx,
+      s.project_id,
+      core.snapshotQuota(s.size, await core.volumeTypeName(tx, s.volume_type_id)),
+    );
 }
 
 export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
@@ -79,7 +84,12 @@ export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
         await deleteAllMetadata(tx, 'volume', v.id);
         await deleteAllMetadata(tx, 'volume_admin', v.id);
         await tx.deleteFrom('volume_attachments').where('volume_id', '=', v.id).execute();
-        if (row.use_quota) await core.deps.quotas.release(tx, row.project_id, core.volumeQuota(row.size, await core.volumeTypeName(tx, row.volume_type_id)));
+        if (row.use_quota)
+          await core.deps.quotas.release(
+            tx,
+            row.project_id,
+            core.volumeQuota(row.size, await core.volumeTypeName(tx, row.volume_type_id)),
+          );
       });
     },
     async fail(task) {
@@ -87,13 +97,22 @@ export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
     },
   };
 
-  const volumeExtend: TaskHandler<{ newSize: number; oldSize: number; previousStatus: string; typeName: string | null }> = {
+  const volumeExtend: TaskHandler<{
+    newSize: number;
+    oldSize: number;
+    previousStatus: string;
+    typeName: string | null;
+  }> = {
     kind: 'volume.extend',
     async run(task) {
       const v = await core.volumeRow(core.db, task.resourceId);
       if (!v || v.status !== 'extending') return;
       await core.driver(v.driver).extendVolume(v.id, task.payload.newSize * GiB);
-      await setVolume(core, v.id, ['extending'], { status: task.payload.previousStatus, previous_status: null, size: task.payload.newSize });
+      await setVolume(core, v.id, ['extending'], {
+        status: task.payload.previousStatus,
+        previous_status: null,
+        size: task.payload.newSize,
+      });
     },
     async fail(task, cause) {
       const v = await core.volumeRow(core.db, task.resourceId);

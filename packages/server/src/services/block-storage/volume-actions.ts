@@ -10,9 +10,28 @@ import type { Microversion } from './types.js';
 import type { VolumeService } from './volume-service.js';
 
 export const VOLUME_STATUSES = [
-  'creating', 'available', 'deleting', 'error', 'error_deleting', 'error_managing', 'managing', 'attaching', 'in-use',
-  'detaching', 'maintenance', 'restoring-backup', 'error_restoring', 'reserved', 'awaiting-transfer', 'backing-up',
-  'error_backing-up', 'error_extending', 'downloading', 'uploading', 'retyping', 'extending',
+  'creating',
+  'available',
+  'deleting',
+  'error',
+  'error_deleting',
+  'error_managing',
+  'managing',
+  'attaching',
+  'in-use',
+  'detaching',
+  'maintenance',
+  'restoring-backup',
+  'error_restoring',
+  'reserved',
+  'awaiting-transfer',
+  'backing-up',
+  'error_backing-up',
+  'error_extending',
+  'downloading',
+  'uploading',
+  'retyping',
+  'extending',
 ];
 
 export interface AttachInput {
@@ -51,10 +70,14 @@ export class VolumeActions {
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       if (!allowed.includes(v.status)) {
-        throw badRequest(`Invalid volume: Volume ${id} status must be ${allowed.join(' or ')} to extend, currently ${v.status}.`);
+        throw badRequest(
+          `Invalid volume: Volume ${id} status must be ${allowed.join(' or ')} to extend, currently ${v.status}.`,
+        );
       }
       if (newSize <= v.size) {
-        throw badRequest(`Invalid input received: New size for extend must be greater than current size. (current: ${v.size}, extended: ${newSize}).`);
+        throw badRequest(
+          `Invalid input received: New size for extend must be greater than current size. (current: ${v.size}, extended: ${newSize}).`,
+        );
       }
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
       const delta = newSize - v.size;
@@ -68,7 +91,11 @@ export class VolumeActions {
     });
   }
 
-  async resetStatus(ctx: AuthContext, id: string, input: { status?: string; attachStatus?: string; migrationStatus?: string | null }): Promise<void> {
+  async resetStatus(
+    ctx: AuthContext,
+    id: string,
+    input: { status?: string; attachStatus?: string; migrationStatus?: string | null },
+  ): Promise<void> {
     requireAdmin(ctx, 'volume_extension:volume_admin_actions:reset_status');
     const core = this.core;
     await core.inTx(async (tx) => {
@@ -77,10 +104,17 @@ export class VolumeActions {
       if (input.status !== undefined) {
         const s = input.status.toLowerCase();
         if (s === 'deleting') throw badRequest('Invalid input received: Cannot reset-state to deleting');
-        if (!VOLUME_STATUSES.includes(s)) throw badRequest(`Invalid input received: Invalid volume status: ${input.status}.`);
+        if (!VOLUME_STATUSES.includes(s))
+          throw badRequest(`Invalid input received: Invalid volume status: ${input.status}.`);
         if (s === 'in-use') {
-          const att = await tx.selectFrom('volume_attachments').select('id').where('volume_id', '=', id).where('attach_status', '=', 'attached').executeTakeFirst();
-          if (!att && input.attachStatus !== 'attached') throw badRequest('Invalid volume: Volume must have attachments to reset status to in-use.');
+          const att = await tx
+            .selectFrom('volume_attachments')
+            .select('id')
+            .where('volume_id', '=', id)
+            .where('attach_status', '=', 'attached')
+            .executeTakeFirst();
+          if (!att && input.attachStatus !== 'attached')
+            throw badRequest('Invalid volume: Volume must have attachments to reset status to in-use.');
         }
         set.status = s;
       }
@@ -89,10 +123,14 @@ export class VolumeActions {
           throw badRequest(`Invalid input received: Invalid attach status: ${input.attachStatus}.`);
         }
         set.attach_status = input.attachStatus;
-        if (input.attachStatus === 'detached') await tx.deleteFrom('volume_attachments').where('volume_id', '=', id).execute();
+        if (input.attachStatus === 'detached')
+          await tx.deleteFrom('volume_attachments').where('volume_id', '=', id).execute();
       }
       if (input.migrationStatus !== undefined) {
-        set.migration_status = input.migrationStatus === null || input.migrationStatus.toLowerCase() === 'none' ? null : input.migrationStatus;
+        set.migration_status =
+          input.migrationStatus === null || input.migrationStatus.toLowerCase() === 'none'
+            ? null
+            : input.migrationStatus;
       }
       await tx.updateTable('volumes').set(set).where('id', '=', v.id).execute();
     });
@@ -107,14 +145,19 @@ export class VolumeActions {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
       if (v.status === 'maintenance') throw badRequest(`Invalid volume: Volume ${id} is in maintenance.`);
-      await tx.updateTable('volumes').set({ bootable: bootable ? 1 : 0, updated_at: this.core.now() }).where('id', '=', id).execute();
+      await tx
+        .updateTable('volumes')
+        .set({ bootable: bootable ? 1 : 0, updated_at: this.core.now() })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   async updateReadonly(ctx: AuthContext, id: string, readonly: boolean): Promise<void> {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      if (v.status !== 'available') throw badRequest('Invalid volume: Volume status must be available to update readonly flag.');
+      if (v.status !== 'available')
+        throw badRequest('Invalid volume: Volume status must be available to update readonly flag.');
       await writeMetadata(tx, 'volume_admin', id, { readonly: readonly ? 'True' : 'False' }, false);
       await tx.updateTable('volumes').set({ updated_at: this.core.now() }).where('id', '=', id).execute();
     });
@@ -129,7 +172,12 @@ export class VolumeActions {
     const conn = this.core.driver(v.driver).volumeConnection(v.id);
     return {
       driver_volume_type: 'local',
-      data: { device_path: conn.devicePath, format: conn.format, access_mode: amd.readonly === 'True' ? 'ro' : 'rw', encrypted: false },
+      data: {
+        device_path: conn.devicePath,
+        format: conn.format,
+        access_mode: amd.readonly === 'True' ? 'ro' : 'rw',
+        encrypted: false,
+      },
     };
   }
 
@@ -142,7 +190,9 @@ export class VolumeActions {
       const v = await this.core.visibleVolume(ctx, id, tx);
       const from = v.multiattach ? ['available', 'in-use'] : ['available'];
       if (!(await this.transition(tx, id, from, { status: 'attaching' }))) {
-        throw badRequest(`Invalid volume: Volume status must be ${from.join(' or ')} to reserve, but the status is ${v.status}.`);
+        throw badRequest(
+          `Invalid volume: Volume status must be ${from.join(' or ')} to reserve, but the status is ${v.status}.`,
+        );
       }
     });
   }
@@ -157,7 +207,12 @@ export class VolumeActions {
   }
 
   private async attachedCount(tx: Tx, id: string): Promise<number> {
-    const rows = await tx.selectFrom('volume_attachments').select('id').where('volume_id', '=', id).where('attach_status', '=', 'attached').execute();
+    const rows = await tx
+      .selectFrom('volume_attachments')
+      .select('id')
+      .where('volume_id', '=', id)
+      .where('attach_status', '=', 'attached')
+      .execute();
     return rows.length;
   }
 
@@ -165,10 +220,13 @@ export class VolumeActions {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
       const amd = await readMetadata(tx, 'volume_admin', id);
-      if (input.mode === 'rw' && amd.readonly === 'True') throw badRequest(`Invalid attaching mode 'rw' for volume ${id}.`);
+      if (input.mode === 'rw' && amd.readonly === 'True')
+        throw badRequest(`Invalid attaching mode 'rw' for volume ${id}.`);
       const from = v.multiattach ? ['available', 'attaching', 'in-use'] : ['available', 'attaching'];
       if (!(await this.transition(tx, id, from, { status: 'in-use', attach_status: 'attached' }))) {
-        throw badRequest(`Invalid volume: Volume ${id} status must be available or attaching to attach, but the status is ${v.status}.`);
+        throw badRequest(
+          `Invalid volume: Volume ${id} status must be available or attaching to attach, but the status is ${v.status}.`,
+        );
       }
       await tx
         .insertInto('volume_attachments')
@@ -199,7 +257,9 @@ export class VolumeActions {
         .where('attach_status', '=', 'attached')
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) {
-        throw badRequest("Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.");
+        throw badRequest(
+          "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
+        );
       }
     });
   }
@@ -214,23 +274,41 @@ export class VolumeActions {
   async detach(ctx: AuthContext, id: string, attachmentId: string | null): Promise<void> {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      const atts = await tx.selectFrom('volume_attachments').selectAll().where('volume_id', '=', id).where('attach_status', '=', 'attached').execute();
+      const atts = await tx
+        .selectFrom('volume_attachments')
+        .selectAll()
+        .where('volume_id', '=', id)
+        .where('attach_status', '=', 'attached')
+        .execute();
       if (!['in-use', 'detaching'].includes(v.status) || atts.length === 0) {
         throw badRequest('Invalid volume: Volume must be attached in order to detach.');
       }
       let target = atts[0]!;
       if (attachmentId !== null) {
         const found = atts.find((a) => a.id === attachmentId);
-        if (!found) throw notFound(`Volume attachment could not be found with filter: attachment_id = ${attachmentId}.`);
+        if (!found)
+          throw notFound(`Volume attachment could not be found with filter: attachment_id = ${attachmentId}.`);
         target = found;
       } else if (atts.length > 1) {
-        throw badRequest('Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.');
+        throw badRequest(
+          'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
+        );
       }
       await tx.deleteFrom('volume_attachments').where('id', '=', target.id).execute();
       const remaining = atts.length - 1;
-      const ok = await this.transition(tx, id, [v.status], remaining > 0 ? { status: 'in-use' } : { status: 'available', attach_status: 'detached' });
+      const ok = await this.transition(
+        tx,
+        id,
+        [v.status],
+        remaining > 0 ? { status: 'in-use' } : { status: 'available', attach_status: 'detached' },
+      );
       if (!ok) throw conflict(`Volume ${id} changed status while detaching.`);
-      if (remaining === 0) await tx.deleteFrom('volume_admin_metadata').where('volume_id', '=', id).where('key', '=', 'attached_mode').execute();
+      if (remaining === 0)
+        await tx
+          .deleteFrom('volume_admin_metadata')
+          .where('volume_id', '=', id)
+          .where('key', '=', 'attached_mode')
+          .execute();
     });
   }
 
@@ -250,9 +328,12 @@ export class VolumeActions {
         .limit(1)
         .executeTakeFirst();
       if (!latest || latest.id !== snap.id) {
-        throw badRequest(`Invalid input received: Specified snapshot ${snapshotId} is not the latest one of volume ${id}.`);
+        throw badRequest(
+          `Invalid input received: Specified snapshot ${snapshotId} is not the latest one of volume ${id}.`,
+        );
       }
-      if (latest.size !== v.size) throw badRequest(`Invalid input received: Volume ${id}'s size has changed since snapshot was taken.`);
+      if (latest.size !== v.size)
+        throw badRequest(`Invalid input received: Volume ${id}'s size has changed since snapshot was taken.`);
       if (!(await this.transition(tx, id, ['available'], { status: 'reverting', previous_status: v.status }))) {
         throw conflict(`Volume ${id} status must be available to revert, but the status is ${v.status}.`);
       }
@@ -262,7 +343,8 @@ export class VolumeActions {
         .where('id', '=', snap.id)
         .where('status', '=', 'available')
         .executeTakeFirst();
-      if (Number(s.numUpdatedRows) === 0) throw conflict(`Snapshot ${snap.id} status must be available to revert, but the status is ${snap.status}.`);
+      if (Number(s.numUpdatedRows) === 0)
+        throw conflict(`Snapshot ${snap.id} status must be available to revert, but the status is ${snap.status}.`);
       await enqueue('volume.revert', 'volume', id, { snapshotId: snap.id });
     });
   }

@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import { GiB, type Core } from './core.js';
+import { type Core, GiB } from './core.js';
 
 export interface ByteSource {
   size: number;
@@ -28,7 +28,8 @@ export class VolumeData {
 
   async snapshotSource(ctx: AuthContext, id: string): Promise<ByteSource> {
     const s = await this.core.visibleSnapshot(ctx, id);
-    if (s.status !== 'available') throw badRequest(`Invalid snapshot: Snapshot ${id} status must be available to read its data.`);
+    if (s.status !== 'available')
+      throw badRequest(`Invalid snapshot: Snapshot ${id} status must be available to read its data.`);
     const v = await this.core.volumeRow(this.core.db, s.volume_id);
     const driver = this.core.driver(v?.driver ?? this.core.backend().name);
     const st = await driver.stat('snapshot', s.id);
@@ -42,13 +43,20 @@ export class VolumeData {
    * transition, so no other operation starts), and goes back to `available` whatever happens. At most the
    * volume's size is written; a longer body is a 400.
    */
-  async upload(ctx: AuthContext, id: string, body: Readable, declaredLength: number | null): Promise<{ written: number }> {
+  async upload(
+    ctx: AuthContext,
+    id: string,
+    body: Readable,
+    declaredLength: number | null,
+  ): Promise<{ written: number }> {
     const core = this.core;
     const v = await core.visibleVolume(ctx, id);
     const size = v.size * GiB;
     if (declaredLength !== null && declaredLength > size) {
       body.resume();
-      throw badRequest(`Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`);
+      throw badRequest(
+        `Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`,
+      );
     }
     const res = await core.db
       .updateTable('volumes')
@@ -58,7 +66,9 @@ export class VolumeData {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) {
       body.resume();
-      throw badRequest(`Invalid volume: Volume ${id} status must be available to upload data, but the status is ${v.status}.`);
+      throw badRequest(
+        `Invalid volume: Volume ${id} status must be available to upload data, but the status is ${v.status}.`,
+      );
     }
     let written = 0;
     let tooLong = false;
@@ -80,9 +90,17 @@ export class VolumeData {
       const path = core.driver(v.driver).path('volume', v.id);
       await pipeline(body, limit, createWriteStream(path, { flags: 'r+' }));
     } finally {
-      await core.db.updateTable('volumes').set({ status: 'available', previous_status: null, updated_at: core.now() }).where('id', '=', id).where('status', '=', 'uploading').execute();
+      await core.db
+        .updateTable('volumes')
+        .set({ status: 'available', previous_status: null, updated_at: core.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'uploading')
+        .execute();
     }
-    if (tooLong) throw badRequest(`Invalid input received: The data is larger than volume ${id} (${size} bytes); only the first ${size} bytes were written.`);
+    if (tooLong)
+      throw badRequest(
+        `Invalid input received: The data is larger than volume ${id} (${size} bytes); only the first ${size} bytes were written.`,
+      );
     return { written };
   }
 }

@@ -1,18 +1,47 @@
 import type { ServerConfig } from '../../config/config.js';
-import { boolFilter, parseMetadataFilter, timeFilters, type FilterPolicy } from './filters.js';
+import { boolFilter, type FilterPolicy, parseMetadataFilter, timeFilters } from './filters.js';
 import type { ListTable } from './listing.js';
 
 const VOLUME_COLUMNS = [
-  'id', 'project_id', 'user_id', 'name', 'description', 'size', 'status', 'previous_status', 'attach_status',
-  'migration_status', 'availability_zone', 'volume_type_id', 'snapshot_id', 'source_volid', 'backup_id', 'bootable',
-  'multiattach', 'host', 'provider_location', 'use_quota', 'created_at', 'updated_at',
+  'id',
+  'project_id',
+  'user_id',
+  'name',
+  'description',
+  'size',
+  'status',
+  'previous_status',
+  'attach_status',
+  'migration_status',
+  'availability_zone',
+  'volume_type_id',
+  'snapshot_id',
+  'source_volid',
+  'backup_id',
+  'bootable',
+  'multiattach',
+  'host',
+  'provider_location',
+  'use_quota',
+  'created_at',
+  'updated_at',
 ];
 
 export const VOLUME_TABLE: ListTable = {
   table: 'volumes',
   metadataTable: 'volume_metadata',
   metadataFk: 'volume_id',
-  nullable: new Set(['name', 'description', 'previous_status', 'migration_status', 'snapshot_id', 'source_volid', 'backup_id', 'provider_location', 'updated_at']),
+  nullable: new Set([
+    'name',
+    'description',
+    'previous_status',
+    'migration_status',
+    'snapshot_id',
+    'source_volid',
+    'backup_id',
+    'provider_location',
+    'updated_at',
+  ]),
   sortColumns: {
     ...Object.fromEntries(VOLUME_COLUMNS.map((c) => [c, c])),
     display_name: 'name',
@@ -20,7 +49,19 @@ export const VOLUME_TABLE: ListTable = {
   },
 };
 
-const ALLOWED = ['name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at', 'consumes_quota'];
+const ALLOWED = [
+  'name',
+  'status',
+  'metadata',
+  'bootable',
+  'migration_status',
+  'availability_zone',
+  'group_id',
+  'size',
+  'created_at',
+  'updated_at',
+  'consumes_quota',
+];
 
 export function volumeFilterPolicy(config: ServerConfig): FilterPolicy {
   return {

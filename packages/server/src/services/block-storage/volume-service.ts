@@ -4,7 +4,7 @@ import { badRequest, notFound } from '../../domain/errors.js';
 import type { Executor } from '../../store/database.js';
 import type { VolumeTable } from '../../store/schema.js';
 import { callerProject, requireAdmin } from './access.js';
-import { GiB, type Core, UUID_RE } from './core.js';
+import { type Core, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listRows } from './listing.js';
 import { deleteMetadataKey, readMetadata, writeMetadata } from './metadata-store.js';
@@ -29,7 +29,10 @@ export interface VolumeUpdateInput {
   metadata?: Record<string, string>;
 }
 
-export type VolumeCreatePayload = { source: 'none' } | { source: 'snapshot'; snapshotId: string } | { source: 'volume'; volumeId: string };
+export type VolumeCreatePayload =
+  | { source: 'none' }
+  | { source: 'snapshot'; snapshotId: string }
+  | { source: 'volume'; volumeId: string };
 
 export const DELETABLE = ['available', 'error', 'error_restoring', 'error_extending', 'error_managing'];
 export const DELETE_REFUSED =
@@ -39,38 +42,63 @@ export const DELETE_REFUSED =
 export class VolumeService {
   constructor(private readonly core: Core) {}
 
-  private async resolveType(exec: Executor, ref: string | null, inherit: string | null): Promise<{ id: string; name: string }> {
+  private async resolveType(
+    exec: Executor,
+    ref: string | null,
+    inherit: string | null,
+  ): Promise<{ id: string; name: string }> {
     if (ref === null || ref === '') {
       if (inherit) {
-        const t = await exec.selectFrom('volume_types').select(['id', 'name']).where('id', '=', inherit).executeTakeFirst();
+        const t = await exec
+          .selectFrom('volume_types')
+          .select(['id', 'name'])
+          .where('id', '=', inherit)
+          .executeTakeFirst();
         if (t) return t;
       }
-      const d = await exec.selectFrom('volume_types').select(['id', 'name']).where('name', '=', '__DEFAULT__').executeTakeFirst();
+      const d = await exec
+        .selectFrom('volume_types')
+        .select(['id', 'name'])
+        .where('name', '=', '__DEFAULT__')
+        .executeTakeFirst();
       if (!d) throw new Error('the default volume type is missing');
       return d;
     }
-    const byName = await exec.selectFrom('volume_types').select(['id', 'name']).where('name', '=', ref).executeTakeFirst();
+    const byName = await exec
+      .selectFrom('volume_types')
+      .select(['id', 'name'])
+      .where('name', '=', ref)
+      .executeTakeFirst();
     if (byName) return byName;
     const byId = await exec.selectFrom('volume_types').select(['id', 'name']).where('id', '=', ref).executeTakeFirst();
     if (byId) return byId;
-    throw notFound(UUID_RE.test(ref) ? `Volume type ${ref} could not be found.` : `Volume type with name ${ref} could not be found.`);
+    throw notFound(
+      UUID_RE.test(ref) ? `Volume type ${ref} could not be found.` : `Volume type with name ${ref} could not be found.`,
+    );
   }
 
   async create(ctx: AuthContext, input: VolumeCreateInput): Promise<VolumeRecord> {
     const core = this.core;
     const projectId = callerProject(ctx);
     if (input.multiattach) {
-      throw badRequest('Invalid input received: multiattach must be set through a volume type with multiattach enabled.');
+      throw badRequest(
+        'Invalid input received: multiattach must be set through a volume type with multiattach enabled.',
+      );
     }
     let size = input.size;
     let inheritType: string | null = null;
     let payload: VolumeCreatePayload = { source: 'none' };
     if (input.snapshotId !== null) {
       const snap = await core.visibleSnapshot(ctx, input.snapshotId);
-      if (snap.status !== 'available') throw badRequest("Invalid snapshot: Originating snapshot status must be 'available' to create a volume from it.");
+      if (snap.status !== 'available')
+        throw badRequest(
+          "Invalid snapshot: Originating snapshot status must be 'available' to create a volume from it.",
+        );
       if (size === null) size = snap.size;
       else if (size < snap.size) {
-        throw badRequest(`Invalid input received: Volume size '${size}'GB cannot be smaller than the snapshot size ${snap.size}GB. They must be >= original snapshot size.`);
+        throw badRequest(
+          `Invalid input received: Volume size '${size}'GB cannot be smaller than the snapshot size ${snap.size}GB. They must be >= original snapshot size.`,
+        );
       }
       inheritType = snap.volume_type_id;
       payload = { source: 'snapshot', snapshotId: snap.id };
@@ -81,7 +109,9 @@ export class VolumeService {
       }
       if (size === null) size = src.size;
       else if (size < src.size) {
-        throw badRequest(`Invalid input received: Volume size '${size}'GB cannot be smaller than original volume size ${src.size}GB. They must be >= original volume size.`);
+        throw badRequest(
+          `Invalid input received: Volume size '${size}'GB cannot be smaller than original volume size ${src.size}GB. They must be >= original volume size.`,
+        );
       }
       inheritType = src.volume_type_id;
       payload = { source: 'volume', volumeId: src.id };
@@ -90,7 +120,8 @@ export class VolumeService {
       throw badRequest(`Invalid input received: Volume size '${String(size)}' must be an integer and greater than 0`);
     }
     const az = input.availabilityZone ?? core.deps.config.availabilityZone;
-    if (az !== core.deps.config.availabilityZone) throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
+    if (az !== core.deps.config.availabilityZone)
+      throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
     const backend = core.backend();
     const id = randomUUID();
     const now = core.now();
@@ -143,7 +174,11 @@ export class VolumeService {
   }
 
   /** `GET /volumes/summary` (3.12): totals over the same filters as a list; metadata values merged per key (3.36). */
-  async summary(ctx: AuthContext, mv: Microversion, filters: Record<string, string>): Promise<{ totalCount: number; totalSize: number; metadata: Record<string, string[]> }> {
+  async summary(
+    ctx: AuthContext,
+    mv: Microversion,
+    filters: Record<string, string>,
+  ): Promise<{ totalCount: number; totalSize: number; metadata: Record<string, string[]> }> {
     const scope = resolveFilters(ctx, mv, filters, volumeFilterPolicy(this.core.deps.config));
     let totalCount = 0;
     let totalSize = 0;
@@ -151,7 +186,14 @@ export class VolumeService {
     let marker: string | null = null;
     // Page through so memory stays bounded however many volumes match.
     for (;;) {
-      const page = await listRows(this.core.db, VOLUME_TABLE, scope, { limit: 1000, marker, offset: null, sort: [], withCount: false, filters: {} });
+      const page = await listRows(this.core.db, VOLUME_TABLE, scope, {
+        limit: 1000,
+        marker,
+        offset: null,
+        sort: [],
+        withCount: false,
+        filters: {},
+      });
       for (const r of page.rows) {
         totalCount++;
         totalSize += Number(r.size);
@@ -159,8 +201,9 @@ export class VolumeService {
       const recs = await this.core.volumeRecords(page.rows as unknown as VolumeTable[]);
       for (const rec of recs) {
         for (const [k, v] of Object.entries(rec.metadata)) {
-          const vals = (metadata[k] ??= []);
+          const vals = metadata[k] ?? [];
           if (!vals.includes(v)) vals.push(v);
+          metadata[k] = vals;
         }
       }
       if (page.rows.length < 1000) break;
@@ -190,11 +233,18 @@ export class VolumeService {
     if (opts.force) requireAdmin(ctx, 'volume:force_delete');
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      if (v.attach_status === 'attached' || (v.migration_status !== null && v.migration_status !== 'success' && v.migration_status !== 'error')) {
+      if (
+        v.attach_status === 'attached' ||
+        (v.migration_status !== null && v.migration_status !== 'success' && v.migration_status !== 'error')
+      ) {
         throw badRequest(DELETE_REFUSED);
       }
       if (!opts.force && !DELETABLE.includes(v.status)) throw badRequest(DELETE_REFUSED);
-      const snaps = await tx.selectFrom('snapshots').select(['id', 'status', 'project_id']).where('volume_id', '=', id).execute();
+      const snaps = await tx
+        .selectFrom('snapshots')
+        .select(['id', 'status', 'project_id'])
+        .where('volume_id', '=', id)
+        .execute();
       if (snaps.length > 0) {
         if (!opts.cascade) throw badRequest(DELETE_REFUSED);
         if (snaps.some((s) => s.project_id !== v.project_id)) throw badRequest(DELETE_REFUSED);
@@ -218,7 +268,11 @@ export class VolumeService {
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw badRequest(DELETE_REFUSED);
       if (snaps.length > 0) {
-        await tx.updateTable('snapshots').set({ status: 'deleting', updated_at: core.now() }).where('volume_id', '=', id).execute();
+        await tx
+          .updateTable('snapshots')
+          .set({ status: 'deleting', updated_at: core.now() })
+          .where('volume_id', '=', id)
+          .execute();
       }
       await enqueue('volume.delete', 'volume', id, {});
     });
@@ -239,7 +293,12 @@ export class VolumeService {
     return readMetadata(this.core.db, 'volume', id);
   }
 
-  async setMetadata(ctx: AuthContext, id: string, items: Record<string, string>, replace: boolean): Promise<Record<string, string>> {
+  async setMetadata(
+    ctx: AuthContext,
+    id: string,
+    items: Record<string, string>,
+    replace: boolean,
+  ): Promise<Record<string, string>> {
     return this.core.inTx(async (tx) => {
       await this.metadataTarget(ctx, id, true, tx);
       await writeMetadata(tx, 'volume', id, items, replace);
@@ -258,7 +317,8 @@ export class VolumeService {
   async deleteMetadataKey(ctx: AuthContext, id: string, key: string): Promise<void> {
     await this.core.inTx(async (tx) => {
       await this.metadataTarget(ctx, id, true, tx);
-      if (!(await deleteMetadataKey(tx, 'volume', id, key))) throw notFound(`Volume ${id} has no metadata with key ${key}.`);
+      if (!(await deleteMetadataKey(tx, 'volume', id, key)))
+        throw notFound(`Volume ${id} has no metadata with key ${key}.`);
     });
   }
 

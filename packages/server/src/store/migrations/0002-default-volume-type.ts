@@ -4,8 +4,21 @@ import type { Kysely, Migration } from 'kysely';
 /** Cinder always has a default volume type named `__DEFAULT__`; volumes created without a type get it. */
 export const defaultVolumeType: Migration = {
   async up(db: Kysely<unknown>) {
-    const k = db as unknown as Kysely<{ volume_types: { id: string; name: string; description: string | null; is_public: number; extra_specs: string; created_at: string } }>;
-    const existing = await k.selectFrom('volume_types').select('id').where('name', '=', '__DEFAULT__').executeTakeFirst();
+    const k = db as unknown as Kysely<{
+      volume_types: {
+        id: string;
+        name: string;
+        description: string | null;
+        is_public: number;
+        extra_specs: string;
+        created_at: string;
+      };
+    }>;
+    const existing = await k
+      .selectFrom('volume_types')
+      .select('id')
+      .where('name', '=', '__DEFAULT__')
+      .executeTakeFirst();
     if (existing) return;
     await k
       .insertInto('volume_types')

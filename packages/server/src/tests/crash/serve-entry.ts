@@ -7,7 +7,11 @@ import { startServer } from '../../main.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: serve-entry.ts <dataDir>');
-const config = { ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: 'crash-test-admin', taskLeaseSeconds: 2 };
+const config = {
+  ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {}),
+  bootstrapAdminPassword: 'crash-test-admin',
+  taskLeaseSeconds: 2,
+};
 const server = await startServer(config);
 process.stdout.write(`LISTENING ${server.url}\n`);
 process.on('SIGTERM', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { open, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 const DATA_MIB = 768;
@@ -28,11 +28,21 @@ async function startChild(dataDir: string): Promise<Child> {
   return { proc, url };
 }
 
-async function api(c: Child, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+async function api(
+  c: Child,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (token) headers['X-Auth-Token'] = token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${c.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${c.url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
@@ -40,7 +50,10 @@ async function api(c: Child, token: string | null, method: string, path: string,
 async function login(c: Child): Promise<{ token: string; projectId: string }> {
   const r = await api(c, null, 'POST', '/identity/v3/auth/tokens', {
     auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: 'crash-test-admin' } } },
+      identity: {
+        methods: ['password'],
+        password: { user: { name: 'admin', domain: { id: 'default' }, password: 'crash-test-admin' } },
+      },
       scope: { project: { name: 'admin', domain: { id: 'default' } } },
     },
   });
@@ -63,21 +76,34 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-test('a snapshot interrupted by SIGKILL ends in error with no partial file, and nothing else is lost', { timeout: 240000 }, async () => {
+test('a snapshot interrupted by SIGKILL ends in error with no partial file, and nothing else is lost', {
+  timeout: 240000,
+}, async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cinderbox-crash-'));
   let c = await startChild(dataDir);
   let { token, projectId } = await login(c);
   const base = `/v3/${projectId}`;
 
-  const keep = await api(c, token, 'POST', `${base}/volumes`, { volume: { size: 1, name: 'bystander', metadata: { keep: 'yes' } } });
+  const keep = await api(c, token, 'POST', `${base}/volumes`, {
+    volume: { size: 1, name: 'bystander', metadata: { keep: 'yes' } },
+  });
   const vol = await api(c, token, 'POST', `${base}/volumes`, { volume: { size: 1, name: 'big' } });
   assert.equal(vol.status, 202);
   const volId = vol.body.volume.id as string;
-  await poll(async () => (await api(c, token, 'GET', `${base}/volumes/${volId}`)).body.volume.status === 'available', 'volume available');
-  await poll(async () => (await api(c, token, 'GET', `${base}/volumes/${keep.body.volume.id}`)).body.volume.status === 'available', 'bystander available');
+  await poll(
+    async () => (await api(c, token, 'GET', `${base}/volumes/${volId}`)).body.volume.status === 'available',
+    'volume available',
+  );
+  await poll(
+    async () =>
+      (await api(c, token, 'GET', `${base}/volumes/${keep.body.volume.id}`)).body.volume.status === 'available',
+    'bystander available',
+  );
 
   // Fill the volume with non-zero data through its device path so the (ext4: copying) snapshot takes a while.
-  const conn = await api(c, token, 'POST', `${base}/volumes/${volId}/action`, { 'os-initialize_connection': { connector: {} } });
+  const conn = await api(c, token, 'POST', `${base}/volumes/${volId}/action`, {
+    'os-initialize_connection': { connector: {} },
+  });
   assert.equal(conn.status, 200);
   const device = conn.body.connection_info.data.device_path as string;
   const fh = await open(device, 'r+');
@@ -86,15 +112,25 @@ test('a snapshot interrupted by SIGKILL ends in error with no partial file, and 
   await fh.sync();
   await fh.close();
 
-  const good = await api(c, token, 'POST', `${base}/snapshots`, { snapshot: { volume_id: keep.body.volume.id, name: 'finished' } });
-  await poll(async () => (await api(c, token, 'GET', `${base}/snapshots/${good.body.snapshot.id}`)).body.snapshot.status === 'available', 'bystander snapshot');
+  const good = await api(c, token, 'POST', `${base}/snapshots`, {
+    snapshot: { volume_id: keep.body.volume.id, name: 'finished' },
+  });
+  await poll(
+    async () =>
+      (await api(c, token, 'GET', `${base}/snapshots/${good.body.snapshot.id}`)).body.snapshot.status === 'available',
+    'bystander snapshot',
+  );
 
   const snap = await api(c, token, 'POST', `${base}/snapshots`, { snapshot: { volume_id: volId, name: 'doomed' } });
   assert.equal(snap.status, 202);
   const snapId = snap.body.snapshot.id as string;
   const backendDir = join(dataDir, 'volumes', 'raw');
   // Kill while the copy is under way: the temporary exists and the snapshot is still creating.
-  await poll(async () => (await readdir(backendDir)).some((n) => n.includes(`_snapshot-${snapId}`)), 'copy started', 30000);
+  await poll(
+    async () => (await readdir(backendDir)).some((n) => n.includes(`_snapshot-${snapId}`)),
+    'copy started',
+    30000,
+  );
   const st = await api(c, token, 'GET', `${base}/snapshots/${snapId}`);
   assert.equal(st.body.snapshot.status, 'creating');
   c.proc.kill('SIGKILL');
