@@ -4,7 +4,7 @@
  * zstd level 1 and encrypts; on restore and verify it authenticates, decompresses, re-hashes and writes.
  * One task at a time per worker; the pool keeps a couple queued so the worker never idles.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CODEC_RAW, CODEC_ZSTD, chunkId, decryptPayload, encodeChunkObject, parseChunkObject } from './format.js';
@@ -22,28 +22,6 @@ const cctx = new zstd.CCtx();
 const dctx = new zstd.DCtx();
 const compressBuf = Buffer.allocUnsafeSlow(zstd.compressBound(init.chunkSize));
 const plainBuf = Buffer.allocUnsafeSlow(init.chunkSize);
-const fds = new Map<string, number>();
-
-function fdFor(path: string, mode: 'r' | 'r+'): number {
-  const key = `${mode}:${path}`;
-  let fd = fds.get(key);
-  if (fd === undefined) {
-    fd = openSync(path, mode);
-    fds.set(key, fd);
-  }
-  return fd;
-}
-
-function release(path: string): void {
-  for (const mode of ['r', 'r+']) {
-    const fd = fds.get(`${mode}:${path}`);
-    if (fd !== undefined) {
-      fds.delete(`${mode}:${path}`);
-      closeSync(fd);
-    }
-  }
-}
-
 class ChunkError extends Error {
   constructor(
     readonly code: string,
@@ -54,7 +32,7 @@ class ChunkError extends Error {
 }
 
 function encode(req: Extract<WorkerRequest, { op: 'encode' }>): WorkerReply {
-  const fd = fdFor(req.path, 'r');
+  const fd = req.fd;
   const buf = readBuf.subarray(0, req.length);
   let done = 0;
   while (done < req.length) {
@@ -105,7 +83,7 @@ function handle(req: WorkerRequest): WorkerReply {
       return encode(req);
     case 'restore': {
       const plain = decode(Buffer.from(req.object), req.id, req.length);
-      const fd = fdFor(req.path, 'r+');
+      const fd = req.fd;
       let done = 0;
       while (done < plain.length) done += writeSync(fd, plain, done, plain.length - done, req.offset + done);
       return { seq: req.seq, kind: 'ok' };
@@ -124,7 +102,7 @@ function handle(req: WorkerRequest): WorkerReply {
       return { seq: req.seq, kind: 'ok' };
     }
     case 'release':
-      release(req.path);
+      // Descriptors belong to the caller now; this only confirms the worker is up (warm-up).
       return { seq: req.seq, kind: 'ok' };
   }
 }

@@ -352,7 +352,10 @@ export class BackupRepository {
       done += n;
       opts.onProgress?.({ bytesDone: done, bytesTotal: size });
     };
+    let source: FileHandle | undefined;
     try {
+      source = await open(opts.sourcePath, 'r');
+      const fd = source.fd;
       for (let i = 0; i < count; i++) {
         throwIfAborted(opts.signal);
         if (inflight.failed) break;
@@ -380,7 +383,7 @@ export class BackupRepository {
         await inflight.add(async () => {
           const reply = await pool.run({
             op: 'encode',
-            path: opts.sourcePath,
+            fd,
             offset,
             length,
             ...(parentId ? { parentId } : {}),
@@ -445,7 +448,7 @@ export class BackupRepository {
       clearInterval(leaseTimer);
       this.active.delete(active);
       await this.store.delete(leaseKey).catch(() => {});
-      await pool.broadcast({ op: 'release', path: opts.sourcePath }).catch(() => {});
+      await source?.close();
     }
   }
 
@@ -501,7 +504,7 @@ export class BackupRepository {
         await inflight.add(async () => {
           const object = await this.getChunk(id, opts.locator, offset);
           const ab = ownArrayBuffer(object);
-          const reply = await pool.run({ op: 'restore', object: ab, id, length, path: opts.targetPath, offset }, [ab]);
+          const reply = await pool.run({ op: 'restore', object: ab, id, length, fd: fh.fd, offset }, [ab]);
           if (reply.kind === 'error') {
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
@@ -519,7 +522,6 @@ export class BackupRepository {
     } finally {
       await inflight.drain().catch(() => {});
       await fh.close();
-      await pool.broadcast({ op: 'release', path: opts.targetPath }).catch(() => {});
     }
   }
 

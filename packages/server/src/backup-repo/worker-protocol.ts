@@ -9,10 +9,13 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  /** Read [offset, offset+length) of `path`, zero-check, hash; unless the id equals `parentId`, compress and encode. */
-  | { seq: number; op: 'encode'; path: string; offset: number; length: number; parentId?: string }
+  /**
+   * Read [offset, offset+length) of the open descriptor `fd` (shared by all workers, so the kernel sees one
+   * sequential reader and keeps read-ahead on), zero-check, hash; unless the id equals `parentId`, compress.
+   */
+  | { seq: number; op: 'encode'; fd: number; offset: number; length: number; parentId?: string }
   /** Verify a chunk object against its id and write its plaintext at `offset` of `path`. */
-  | { seq: number; op: 'restore'; object: ArrayBuffer; id: string; length: number; path: string; offset: number }
+  | { seq: number; op: 'restore'; object: ArrayBuffer; id: string; length: number; fd: number; offset: number }
   /** CRC check only, or (full) authenticate + decompress + re-hash. */
   | { seq: number; op: 'check'; object: ArrayBuffer; id: string; length: number; full: boolean }
   /** Close the worker's cached descriptors of `path`. */
