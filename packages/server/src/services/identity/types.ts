@@ -68,5 +68,3 @@ export interface TokenInfo {
   project: DomainRef | null;
   roles: NamedRef[];
 }
-
-export type Patch<T> = { [K in keyof T]?: T[K] };
