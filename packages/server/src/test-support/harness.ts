@@ -78,9 +78,17 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, dat
     return res.headers.get('x-subject-token')!;
   }
 
-  const adminToken = await token('admin', ADMIN_PASSWORD, 'admin');
-  const projects = await request('GET', '/identity/v3/projects?name=admin', { token: adminToken });
-  const adminProjectId = projects.body.projects[0].id as string;
+  let adminToken: string;
+  let adminProjectId: string;
+  try {
+    adminToken = await token('admin', config.bootstrapAdminPassword ?? ADMIN_PASSWORD, 'admin');
+    const projects = await request('GET', '/identity/v3/projects?name=admin', { token: adminToken });
+    adminProjectId = projects.body.projects[0].id as string;
+  } catch (err) {
+    // A half-started server would keep the test process alive.
+    await server.close();
+    throw err;
+  }
 
   return {
     server,
