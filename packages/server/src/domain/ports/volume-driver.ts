@@ -25,6 +25,12 @@ export interface ObjectInfo {
   allocated: number;
 }
 
+/**
+ * Where operators drop existing disk images for cinderbox to manage: `<backend directory>/import/<name>`,
+ * named in references and listings as `import/<name>`.
+ */
+export const IMPORT_PREFIX = 'import/';
+
 /** A file in the backend directory that cinderbox may or may not track (for manage/unmanage). */
 export interface BackendObject {
   name: string;
@@ -73,8 +79,24 @@ export interface VolumeDriver {
   /** Zeroes a byte range so that it reads back as zeros, releasing the space where possible. */
   zeroRange(volumeId: string, offset: number, length: number): Promise<void>;
 
-  /** Files in the backend directory (for manageable listings), including those cinderbox does not track. */
+  /**
+   * Files in the backend directory (for manageable listings), including those cinderbox does not track, and the
+   * files of the import area as `import/<name>` (see IMPORT_PREFIX).
+   */
   listObjects(): Promise<BackendObject[]>;
+  /** The name under which the driver keeps a volume's or snapshot's object (`volume-<id>`, `_snapshot-<id>`). */
+  objectName(kind: 'volume' | 'snapshot', id: string): string;
+  /**
+   * The object a manage reference names, or null when no such regular file exists. A name that is not a plain
+   * file name of this backend (path separators other than the import prefix, `..`, absolute paths, hidden
+   * names) or that is a symbolic link is refused with an error whose code is `EINVAL`; nothing is touched.
+   */
+  inspectObject(name: string): Promise<BackendObject | null>;
+  /**
+   * Takes the object `name` under the driver's own naming scheme for (kind, id) without copying its bytes.
+   * Idempotent (a replay after the rename finds the object already adopted); never overwrites another object.
+   */
+  adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void>;
   /** Removes temporaries left by interrupted work; called once at start before tasks are recovered. */
   sweepTemporaries(): Promise<void>;
 }

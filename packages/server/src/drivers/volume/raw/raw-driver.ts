@@ -3,19 +3,21 @@
  * `_snapshot-<id>` in the backend directory. Snapshots, clones and reverts are reflinks where the filesystem
  * supports them (XFS, btrfs: O(1)), otherwise sparse copies that read only data extents and skip zero blocks.
  * Every copy goes to a temporary `.tmp-<target>.<random>`, is fsynced and then renamed into place, so a crash
- * leaves either the complete object or a temporary that sweepTemporaries() removes.
+ * leaves either the complete object or a temporary that sweepTemporaries() removes. Existing files are brought
+ * under management from the directory itself or from its `import/` area (see adoptObject).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type {
-  BackendObject,
-  DriverCapabilities,
-  Extent,
-  ObjectInfo,
-  ProgressOptions,
-  VolumeDriver,
-  VolumeFormat,
+import {
+  type BackendObject,
+  type DriverCapabilities,
+  type Extent,
+  IMPORT_PREFIX,
+  type ObjectInfo,
+  type ProgressOptions,
+  type VolumeDriver,
+  type VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -33,6 +35,8 @@ export interface RawVolumeDriverOptions {
 }
 
 const TEMP_PREFIX = '.tmp-';
+/** The import area's directory inside the backend directory. */
+const IMPORT_DIR = IMPORT_PREFIX.slice(0, -1);
 /** UUIDs and similar; no dots or separators, so ids cannot escape the directory or look like temporaries. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -49,6 +53,11 @@ function checkId(id: string): void {
 
 function checkSize(size: number, what = 'size'): void {
   if (!Number.isSafeInteger(size) || size < 0) throw codedError('EINVAL', `invalid ${what} ${String(size)}`);
+}
+
+/** A name that stays inside its directory: no separators, not `.`/`..`, not hidden (temporaries are hidden). */
+function isPlainName(n: string): boolean {
+  return n.length > 0 && n.length <= 255 && !/[/\\\0]/.test(n) && !n.startsWith('.');
 }
 
 function isNotFound(e: unknown): boolean {
@@ -191,18 +200,103 @@ export class RawVolumeDriver implements VolumeDriver {
   }
 
   async listObjects(): Promise<BackendObject[]> {
-    const entries = await readdir(this.directory, { withFileTypes: true });
+    const out = await this.listFiles(this.directory, '');
+    // A symlinked import area is left out of listings as it is refused in references.
+    const area = await this.importArea().catch((e: unknown) =>
+      (e as { code?: unknown }).code === 'EINVAL' ? false : Promise.reject(e),
+    );
+    if (area) out.push(...(await this.listFiles(join(this.directory, IMPORT_DIR), IMPORT_PREFIX)));
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  objectName(kind: 'volume' | 'snapshot', id: string): string {
+    return basename(this.path(kind, id));
+  }
+
+  async inspectObject(name: string): Promise<BackendObject | null> {
+    const path = this.referencePath(name);
+    if (name.startsWith(IMPORT_PREFIX) && !(await this.importArea())) return null;
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+    if (st.isSymbolicLink()) throw codedError('EINVAL', `${JSON.stringify(name)} is a symbolic link`);
+    return st.isFile() ? { name, size: st.size } : null;
+  }
+
+  /**
+   * A hard link to the driver's name and then the unlink of the old one: unlike rename(), link() refuses to
+   * replace an existing target, and a replay after a crash between the two steps finds both names on one inode.
+   */
+  async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
+    const target = this.path(kind, id);
+    const source = this.referencePath(name);
+    if (source === target) return;
+    if (name.startsWith(IMPORT_PREFIX)) await this.importArea(); // refuses a symlinked import area
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(source);
+    } catch (e) {
+      if (isNotFound(e) && (await this.exists(target))) return; // adopted before a crash
+      throw e;
+    }
+    if (st.isSymbolicLink() || !st.isFile()) throw codedError('EINVAL', `${JSON.stringify(name)} is not a regular file`);
+    try {
+      await link(source, target);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST') throw e;
+      const t = await stat(target);
+      if (t.ino !== st.ino || t.dev !== st.dev) throw codedError('EEXIST', `${target} already exists`);
+    }
+    await unlink(source);
+    await this.syncDirectory();
+  }
+
+  /** Path of a manage reference; EINVAL for any name that could leave the backend directory. */
+  private referencePath(name: string): string {
+    if (typeof name !== 'string') throw codedError('EINVAL', 'a reference name must be a string');
+    const inImport = name.startsWith(IMPORT_PREFIX);
+    const rest = inImport ? name.slice(IMPORT_PREFIX.length) : name;
+    if (!isPlainName(rest)) throw codedError('EINVAL', `${JSON.stringify(name)} is not a plain file name`);
+    return inImport ? join(this.directory, IMPORT_DIR, rest) : join(this.directory, rest);
+  }
+
+  /** Whether the import area exists as a real directory; a symlinked one could lead anywhere, so it is refused. */
+  private async importArea(): Promise<boolean> {
+    try {
+      const st = await lstat(join(this.directory, IMPORT_DIR));
+      if (st.isSymbolicLink()) throw codedError('EINVAL', 'the import area must not be a symbolic link');
+      return st.isDirectory();
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    return stat(path).then(
+      () => true,
+      (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+    );
+  }
+
+  /** Regular files of `dir` (symlinks and hidden names excluded), named with `prefix`. */
+  private async listFiles(dir: string, prefix: string): Promise<BackendObject[]> {
+    const entries = await readdir(dir, { withFileTypes: true });
     const out: BackendObject[] = [];
     for (const entry of entries) {
-      if (!entry.isFile() || entry.name.startsWith(TEMP_PREFIX)) continue;
+      if (!entry.isFile() || entry.name.startsWith('.')) continue;
       try {
-        const st = await stat(join(this.directory, entry.name));
-        out.push({ name: entry.name, size: st.size });
+        const st = await stat(join(dir, entry.name));
+        out.push({ name: `${prefix}${entry.name}`, size: st.size });
       } catch (e) {
         if (!isNotFound(e)) throw e; // deleted while listing
       }
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return out;
   }
 
   async sweepTemporaries(): Promise<void> {
