@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Connection, errorFromResponse } from '@cinderbox/sdk';
+import { CliError } from '../runtime/errors.js';
 import { byteProgress, type Progress } from '../runtime/progress.js';
 
 /*
@@ -17,7 +18,10 @@ async function target(
   id: string,
 ): Promise<{ url: string; token: string }> {
   const [info, access] = await Promise.all([conn.blockStorage.client.info(), conn.authorize()]);
-  return { url: `${info.endpoint}/${kind}/${encodeURIComponent(id)}/cinderbox-data`, token: access.token };
+  return {
+    url: `${info.endpoint}/${kind}/${encodeURIComponent(id)}/cinderbox-data`,
+    token: access.token,
+  };
 }
 
 async function failure(method: string, url: string, res: Response): Promise<Error> {
@@ -50,8 +54,19 @@ function counting(bar: Progress): { stream: Transform; count: () => number } {
 }
 
 /** Streams `file` ("-" = stdin) over the start of the volume. Returns the bytes the server wrote. */
-export async function uploadVolumeData(conn: Connection, volumeId: string, file: string): Promise<{ written: number }> {
+export async function uploadVolumeData(
+  conn: Connection,
+  volume: { id: string; sizeGiB: number | undefined },
+  file: string,
+): Promise<{ written: number }> {
+  const volumeId = volume.id;
   const size = file === '-' ? undefined : (await stat(file)).size;
+  // The server refuses an oversized body before reading it, then may close the connection while we are still
+  // sending, which fetch reports only as "fetch failed": say it here instead of sending a doomed request.
+  const capacity = volume.sizeGiB === undefined ? undefined : volume.sizeGiB * 1024 ** 3;
+  if (size !== undefined && capacity !== undefined && size > capacity) {
+    throw new CliError(`${file} (${size} bytes) is larger than volume ${volumeId} (${capacity} bytes).`);
+  }
   const { url, token } = await target(conn, 'volumes', volumeId);
   const source = file === '-' ? process.stdin : createReadStream(file);
   const bar = await byteProgress('upload', size);
@@ -59,7 +74,10 @@ export async function uploadVolumeData(conn: Connection, volumeId: string, file:
   source.on('error', (e: Error) => counter.stream.destroy(e));
   source.pipe(counter.stream);
   try {
-    const headers: Record<string, string> = { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      'X-Auth-Token': token,
+      'Content-Type': 'application/octet-stream',
+    };
     if (size !== undefined) headers['Content-Length'] = String(size);
     const res = await fetch(url, {
       method: 'PUT',
@@ -69,7 +87,9 @@ export async function uploadVolumeData(conn: Connection, volumeId: string, file:
     } as RequestInit);
     if (!res.ok) throw await failure('PUT', url, res);
     const body = (await res.json().catch(() => ({}))) as { written?: unknown };
-    return { written: typeof body.written === 'number' ? body.written : counter.count() };
+    return {
+      written: typeof body.written === 'number' ? body.written : counter.count(),
+    };
   } finally {
     bar.stop();
     source.destroy();
@@ -85,7 +105,10 @@ export async function downloadData(
   range: { offset?: number | undefined; length?: number | undefined } = {},
 ): Promise<{ bytes: number }> {
   const { url, token } = await target(conn, kind, id);
-  const headers: Record<string, string> = { 'X-Auth-Token': token, Accept: 'application/octet-stream' };
+  const headers: Record<string, string> = {
+    'X-Auth-Token': token,
+    Accept: 'application/octet-stream',
+  };
   if (range.offset !== undefined || range.length !== undefined) {
     const start = range.offset ?? 0;
     headers.Range = `bytes=${start}-${range.length !== undefined ? start + range.length - 1 : ''}`;

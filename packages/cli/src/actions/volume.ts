@@ -12,7 +12,11 @@ export function findVolume(bs: BlockStorageV3, nameOrId: string, allProjects = f
 /** OSC's `volume show` fields: the server body, `metadata` shown as `properties`, `volume_type` as `type`. */
 export function volumeRecord(v: Volume): Record<string, unknown> {
   const { links: _l, metadata, volume_type, ...rest } = v.raw;
-  return sortedRecord({ ...rest, properties: metadata ?? {}, type: volume_type ?? null });
+  return sortedRecord({
+    ...rest,
+    properties: metadata ?? {},
+    type: volume_type ?? null,
+  });
 }
 
 function attachedTo(v: Volume): string {
@@ -96,7 +100,10 @@ export async function show(ctx: ActionContext): Promise<void> {
 
 export async function set(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
-  const changes = defined({ name: str(o.name), description: str(o.description) });
+  const changes = defined({
+    name: str(o.name),
+    description: str(o.description),
+  });
   const property = o.property as Record<string, string> | undefined;
   if (Object.keys(changes).length === 0 && !property && o.size === undefined && o.state === undefined) {
     throw new UsageError('nothing to change: give --name, --description, --property, --size or --state');
@@ -120,7 +127,10 @@ export async function remove(ctx: ActionContext): Promise<void> {
   const bs = (await ctx.conn()).blockStorage;
   await forEachName('volume', ctx.args[0] as string[], async (name) => {
     const v = await findVolume(bs, name);
-    await bs.deleteVolume(v, { force: o.force === true, cascade: o.purge === true });
+    await bs.deleteVolume(v, {
+      force: o.force === true,
+      cascade: o.purge === true,
+    });
     if (o.wait) await ctx.waitFor((w) => bs.waitForDelete(v, w), `deleting volume ${v.id}`);
   });
 }
@@ -128,7 +138,7 @@ export async function remove(ctx: ActionContext): Promise<void> {
 export async function upload(ctx: ActionContext): Promise<void> {
   const conn = await ctx.conn();
   const v = await findVolume(conn.blockStorage, String(ctx.args[0]));
-  const { written } = await uploadVolumeData(conn, v.id as string, String(ctx.args[1]));
+  const { written } = await uploadVolumeData(conn, { id: v.id as string, sizeGiB: v.size }, String(ctx.args[1]));
   if (process.stdout.isTTY) process.stdout.write(`wrote ${written} bytes to volume ${v.id}\n`);
 }
 

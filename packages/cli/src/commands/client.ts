@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerIdentity } from './identity.js';
+import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
 
 /**
@@ -28,4 +30,6 @@ export function registerClientCommands(program: Command): void {
       '\nExit codes: 0 success, 1 API or configuration error, 2 usage error, 3 --wait failure or timeout.',
     );
   registerVolume(program);
+  registerSnapshot(program);
+  registerIdentity(program);
 }

@@ -74,7 +74,13 @@ test('an unknown -c column is a usage error naming the available columns', () =>
 });
 
 test('show prints Field/Value pairs; json and yaml give the record; value gives one value per line', () => {
-  const rec = { id: 'x', size: 2, properties: { a: 'b' }, description: null, bootable: false };
+  const rec = {
+    id: 'x',
+    size: 2,
+    properties: { a: 'b' },
+    description: null,
+    bootable: false,
+  };
   const table = formatShow(rec, { format: 'table' });
   assert.match(table, /\| Field +\| Value +\|/);
   assert.match(table, /\| properties +\| a='b' +\|/);

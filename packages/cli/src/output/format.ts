@@ -93,7 +93,12 @@ function table(head: string[], rows: string[][], colour: boolean, numeric: boole
     head,
     chars: ASCII,
     colAligns: head.map((_, i) => (numeric[i] ? 'right' : 'left')),
-    style: { head: colour ? ['cyan'] : [], border: [], 'padding-left': 1, 'padding-right': 1 },
+    style: {
+      head: colour ? ['cyan'] : [],
+      border: [],
+      'padding-left': 1,
+      'padding-right': 1,
+    },
   });
   for (const r of rows) t.push(r);
   const lines = t.toString().split('\n');

@@ -19,6 +19,18 @@ const ENV_OPTIONS: Record<string, string> = {
   osToken: 'OS_TOKEN',
 };
 
+/** Root flags that override the selected cloud's `auth:` values. */
+const AUTH_FLAGS: Record<string, string> = {
+  osAuthUrl: 'authUrl',
+  osUsername: 'username',
+  osPassword: 'password',
+  osProjectName: 'projectName',
+  osProjectId: 'projectId',
+  osUserDomainName: 'userDomainName',
+  osProjectDomainName: 'projectDomainName',
+  osToken: 'token',
+};
+
 export type Options = Record<string, unknown>;
 
 /** What an action gets: its positional arguments, all options (globals included) and helpers. */
@@ -34,28 +46,49 @@ export class ActionContext {
     this.opts = cmd.optsWithGlobals();
   }
 
-  /** The connection, built once from `--os-cloud`/`OS_CLOUD`, clouds.yaml, the `OS_*` variables and the root flags. */
+  /**
+   * The connection, built once from `--os-cloud`/`OS_CLOUD`, clouds.yaml, the `OS_*` variables and the root
+   * flags. A flag overrides both the matching variable and the selected cloud's value (OSC's precedence).
+   */
   async conn(): Promise<Connection> {
     if (this.#conn) return this.#conn;
-    const { Connection } = await import('@cinderbox/sdk');
+    const { Connection, connectionOptionsFromCloud, loadCloudConfig } = await import('@cinderbox/sdk');
+    const o = this.opts;
     const env: Record<string, string | undefined> = { ...process.env };
     for (const [opt, name] of Object.entries(ENV_OPTIONS)) {
-      const v = this.opts[opt];
+      const v = o[opt];
       if (typeof v === 'string') env[name] = v;
     }
-    const debug = this.opts.debug === true;
-    this.#conn = await Connection.fromCloud(typeof this.opts.osCloud === 'string' ? this.opts.osCloud : undefined, {
+    const cfg = loadCloudConfig({
+      cloud: typeof o.osCloud === 'string' ? o.osCloud : undefined,
+      regionName: typeof o.osRegionName === 'string' ? o.osRegionName : undefined,
       env,
-      userAgent: 'cinderbox-cli/0.1.0',
-      ...(debug
-        ? {
-            logger: {
-              debug: (m: string, d?: Record<string, unknown>) =>
-                process.stderr.write(`DEBUG ${m} ${d ? JSON.stringify(d) : ''}\n`),
-            },
-          }
-        : {}),
     });
+    for (const [opt, key] of Object.entries(AUTH_FLAGS)) {
+      const v = o[opt];
+      if (typeof v === 'string') (cfg.auth as Record<string, unknown>)[key] = v;
+    }
+    if (typeof o.osInterface === 'string') cfg.interface = o.osInterface;
+    if (typeof o.osVolumeApiVersion === 'string' && o.osVolumeApiVersion.includes('.')) {
+      cfg.blockStorage = {
+        ...cfg.blockStorage,
+        defaultMicroversion: o.osVolumeApiVersion,
+      };
+    }
+    const debug = o.debug === true;
+    this.#conn = new Connection(
+      connectionOptionsFromCloud(cfg, {
+        userAgent: 'cinderbox-cli/0.1.0',
+        ...(debug
+          ? {
+              logger: {
+                debug: (m: string, d?: Record<string, unknown>) =>
+                  process.stderr.write(`DEBUG ${m} ${d ? JSON.stringify(d) : ''}\n`),
+              },
+            }
+          : {}),
+      }),
+    );
     return this.#conn;
   }
 
@@ -139,12 +172,18 @@ export async function reportError(e: unknown): Promise<number> {
     return e.exitCode;
   }
   const sdk = await import('@cinderbox/sdk');
-  if (sdk.isHttpError(e)) {
-    const msg = e.details ?? e.message;
-    process.stderr.write(`Error: ${msg} (HTTP ${e.status})${e.requestId ? ` (Request-ID: ${e.requestId})` : ''}\n`);
+  // An auth failure wraps Keystone's HTTP error: report the server's words either way.
+  const http = sdk.isHttpError(e) ? e : e instanceof Error && sdk.isHttpError(e.cause) ? e.cause : undefined;
+  if (http) {
+    const msg = http.details ?? http.message;
+    process.stderr.write(
+      `Error: ${msg} (HTTP ${http.status})${http.requestId ? ` (Request-ID: ${http.requestId})` : ''}\n`,
+    );
     return EXIT.api;
   }
-  process.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `Error: ${e instanceof Error ? e.message : String(e)}${e instanceof Error && e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ''}\n`,
+  );
   return EXIT.api;
 }
 
@@ -161,4 +200,7 @@ export async function runAction(
     code = await reportError(e);
   }
   process.exitCode = code;
+  // Idle keep-alive sockets would hold the process open for a while after the work is done; an unref'd
+  // timer fires only if something still holds the loop, and never delays a process that can exit.
+  setTimeout(() => process.exit(code), 0).unref();
 }
