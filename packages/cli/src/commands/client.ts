@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerIdentity } from './identity.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
@@ -31,5 +32,6 @@ export function registerClientCommands(program: Command): void {
     );
   registerVolume(program);
   registerSnapshot(program);
+  registerBackup(program);
   registerIdentity(program);
 }
