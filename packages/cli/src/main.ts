@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerClientCommands } from './commands/client.js';
-
-const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
