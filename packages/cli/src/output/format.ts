@@ -88,13 +88,17 @@ export function selectColumns(headers: readonly string[], wanted: readonly strin
  * A bordered table like prettytable's: a rule under the header and none between rows (cli-table3 draws
  * either all row rules or none, so the header rule is added here). Numeric columns are right-aligned.
  */
+const ESC = String.fromCharCode(27);
+
 function table(head: string[], rows: string[][], colour: boolean, numeric: boolean[] = []): string {
+  // Colour is applied here rather than through cli-table3's style, whose colour library turns itself off
+  // by its own environment checks (CI=true, no TTY) even when the caller decided a terminal wants it.
   const t = new Table({
-    head,
+    head: colour ? head.map((h) => `${ESC}[36m${h}${ESC}[39m`) : head,
     chars: ASCII,
     colAligns: head.map((_, i) => (numeric[i] ? 'right' : 'left')),
     style: {
-      head: colour ? ['cyan'] : [],
+      head: [],
       border: [],
       'padding-left': 1,
       'padding-right': 1,
