@@ -10,7 +10,7 @@ import { snapshotDetailView, snapshotSummaryView } from './views.js';
 
 type Body = Record<string, unknown>;
 
-const ACTIONS = ['os-reset_status', 'os-force_delete', 'os-update_snapshot_status'];
+const ACTIONS = ['os-reset_status', 'os-force_delete', 'os-update_snapshot_status', 'os-unmanage'];
 
 function trimmed(v: unknown): string | null {
   return typeof v === 'string' ? v.trim() : null;
@@ -99,6 +99,9 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
         await snapshots.updateStatus(ctx, id, b.status as string, b.progress as string | undefined);
         break;
       }
+      case 'os-unmanage':
+        await deps.manage.unmanageSnapshot(ctx, id);
+        break;
       default:
         throw badRequest(`There is no such action: ${name}`);
     }

@@ -31,6 +31,7 @@ const ACTIONS = [
   'os-begin_detaching',
   'os-roll_detaching',
   'revert',
+  'os-unmanage',
 ] as const;
 
 type Body = Record<string, unknown>;
@@ -124,6 +125,9 @@ export function registerVolumeActionRoutes(scope: FastifyInstance, deps: BlockSt
         await actions.revert(ctx, id, b.snapshot_id.toLowerCase());
         return reply.code(202).send();
       }
+      case 'os-unmanage':
+        await deps.manage.unmanageVolume(ctx, id);
+        return reply.code(202).send();
       default:
         throw badRequest(`There is no such action: ${name}`);
     }

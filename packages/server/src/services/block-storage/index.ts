@@ -6,6 +6,8 @@ import type { Db } from '../../store/database.js';
 import type { TaskEngine } from '../../tasks/task-engine.js';
 import type { QuotaService } from '../quotas.js';
 import { Core } from './core.js';
+import { ManageService } from './manage-service.js';
+import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
 import { VolumeActions } from './volume-actions.js';
@@ -21,7 +23,12 @@ export type { ByteSource } from './volume-data.js';
 export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
 export { SnapshotService, VolumeActions, VolumeData, VolumeService };
 
+export type { ManageSnapshotInput, ManageVolumeInput } from './manage-service.js';
+export type { ManageableEntry, ManageableQuery } from './manageable.js';
+export { ManageService };
+
 export interface BlockStorageServices {
+  manage: ManageService;
   volumes: VolumeService;
   volumeActions: VolumeActions;
   volumeData: VolumeData;
@@ -40,8 +47,10 @@ export function createBlockStorageServices(deps: {
 }): BlockStorageServices {
   const core = new Core(deps);
   for (const h of blockStorageTaskHandlers(core)) deps.tasks.register(h);
+  for (const h of manageTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   return {
+    manage: new ManageService(core, volumes),
     volumes,
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),

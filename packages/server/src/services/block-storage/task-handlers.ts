@@ -27,7 +27,24 @@ async function setSnapshot(core: Core, id: string, from: string[], set: Record<s
   return Number(res.numUpdatedRows) > 0;
 }
 
-async function removeSnapshotRow(core: Core, tx: Tx, id: string): Promise<void> {
+/** Forgets a volume (row, metadata, attachments) and releases its quota; shared by delete and unmanage. */
+export async function removeVolumeRow(core: Core, tx: Tx, id: string): Promise<void> {
+  const row = await tx.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return;
+  await tx.deleteFrom('volumes').where('id', '=', id).execute();
+  await deleteAllMetadata(tx, 'volume', id);
+  await deleteAllMetadata(tx, 'volume_admin', id);
+  await tx.deleteFrom('volume_attachments').where('volume_id', '=', id).execute();
+  if (row.use_quota)
+    await core.deps.quotas.release(
+      tx,
+      row.project_id,
+      core.volumeQuota(row.size, await core.volumeTypeName(tx, row.volume_type_id)),
+    );
+}
+
+/** Forgets a snapshot (row, metadata) and releases its quota; shared by delete and unmanage. */
+export async function removeSnapshotRow(core: Core, tx: Tx, id: string): Promise<void> {
   const s = await tx.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
   if (!s) return;
   await tx.deleteFrom('snapshots').where('id', '=', id).execute();
@@ -77,20 +94,7 @@ export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
         await core.db.transaction().execute((tx) => removeSnapshotRow(core, tx, s.id));
       }
       await driver.deleteVolume(v.id);
-      await core.db.transaction().execute(async (tx) => {
-        const row = await tx.selectFrom('volumes').selectAll().where('id', '=', v.id).executeTakeFirst();
-        if (!row) return;
-        await tx.deleteFrom('volumes').where('id', '=', v.id).execute();
-        await deleteAllMetadata(tx, 'volume', v.id);
-        await deleteAllMetadata(tx, 'volume_admin', v.id);
-        await tx.deleteFrom('volume_attachments').where('volume_id', '=', v.id).execute();
-        if (row.use_quota)
-          await core.deps.quotas.release(
-            tx,
-            row.project_id,
-            core.volumeQuota(row.size, await core.volumeTypeName(tx, row.volume_type_id)),
-          );
-      });
+      await core.db.transaction().execute((tx) => removeVolumeRow(core, tx, v.id));
     },
     async fail(task) {
       await setVolume(core, task.resourceId, ['deleting'], { status: 'error_deleting' });

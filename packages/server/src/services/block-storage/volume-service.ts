@@ -42,7 +42,8 @@ export const DELETE_REFUSED =
 export class VolumeService {
   constructor(private readonly core: Core) {}
 
-  private async resolveType(
+  /** A volume type by name or id (404 when unknown), else the inherited one, else `__DEFAULT__`. */
+  async resolveType(
     exec: Executor,
     ref: string | null,
     inherit: string | null,

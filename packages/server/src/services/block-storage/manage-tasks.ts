@@ -1,0 +1,189 @@
+/**
+ * Tasks behind manage and unmanage. Manage looks at the referenced object, takes it under the driver's name and
+ * only then makes the row usable; a bad reference leaves the row in error and the object untouched. Unmanage
+ * never touches the backend: it forgets the row and, for a snapshot, lets the volume remember the object.
+ */
+import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { type Core, GiB } from './core.js';
+import type { ManagePayload } from './manage-service.js';
+import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
+import { writeMetadata } from './metadata-store.js';
+import { removeSnapshotRow, removeVolumeRow } from './task-handlers.js';
+
+/** The object a manage task is to adopt, or an error saying why the reference is unusable. */
+async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise<{ name: string; size: number }> {
+  if (p.name === null)
+    throw new Error(`invalid backend reference ${JSON.stringify(p.ref)}: expected {"source-name": "<file name>"}`);
+  const obj = await driver.inspectObject(p.name);
+  if (!obj) throw new Error(`invalid backend reference ${JSON.stringify(p.ref)}: no such object`);
+  return obj;
+}
+
+export function manageTaskHandlers(core: Core): TaskHandler<any>[] {
+  const snapshotManage: TaskHandler<ManagePayload> = {
+    kind: 'snapshot.manage',
+    async run(task) {
+      const id = task.resourceId;
+      const s = await core.snapshotRow(core.db, id);
+      if (!s || s.status !== 'creating') return;
+      const v = await core.volumeRow(core.db, s.volume_id);
+      if (!v) throw new Error(`volume ${s.volume_id} is gone`);
+      const driver = core.driver(v.driver);
+      let info = await driver.stat('snapshot', id);
+      if (!info) {
+        const obj = await referencedObject(driver, task.payload);
+        // A raw snapshot holds exactly its volume's bytes; any other size cannot belong to this volume.
+        if (obj.size !== v.size * GiB) {
+          throw new Error(
+            `${obj.name} (${obj.size} bytes) cannot be a snapshot of volume ${v.id}, whose size is ${v.size} GiB`,
+          );
+        }
+        const parent = await core.db
+          .selectFrom('volume_admin_metadata')
+          .select('volume_id')
+          .where('key', '=', `${UNMANAGED_SNAPSHOT_KEY}${obj.name}`)
+          .executeTakeFirst();
+        if (parent && parent.volume_id !== v.id)
+          throw new Error(`${obj.name} is a snapshot of volume ${parent.volume_id}, not of ${v.id}`);
+        await driver.adoptObject(obj.name, 'snapshot', id);
+        info = { size: obj.size, allocated: 0 };
+      }
+      const name = task.payload.name;
+      await core.db.transaction().execute(async (tx) => {
+        const res = await tx
+          .updateTable('snapshots')
+          .set({
+            status: 'available',
+            progress: '100%',
+            size: sizeGiB(info.size),
+            provider_location: driver.objectName('snapshot', id),
+            updated_at: core.now(),
+          })
+          .where('id', '=', id)
+          .where('status', '=', 'creating')
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) > 0 && name !== null)
+          await tx.deleteFrom('volume_admin_metadata').where('key', '=', `${UNMANAGED_SNAPSHOT_KEY}${name}`).execute();
+      });
+    },
+    async fail(task, cause) {
+      const s = await core.snapshotRow(core.db, task.resourceId);
+      if (!s) return;
+      const v = await core.volumeRow(core.db, s.volume_id);
+      // Adopted before the failure: the row keeps its claim so the bytes are not lost to a later delete.
+      const adopted = v ? await core.driver(v.driver).stat('snapshot', s.id) : null;
+      await core.db
+        .updateTable('snapshots')
+        .set({
+          status: 'error',
+          provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
+          updated_at: core.now(),
+        })
+        .where('id', '=', s.id)
+        .where('status', '=', 'creating')
+        .execute();
+      core.deps.logger.warn({ snapshot: s.id, err: cause }, 'managing a snapshot failed');
+    },
+  };
+
+  const volumeManage: TaskHandler<ManagePayload> = {
+    kind: 'volume.manage',
+    async run(task) {
+      const id = task.resourceId;
+      const v = await core.volumeRow(core.db, id);
+      if (!v || v.status !== 'managing') return;
+      const driver = core.driver(v.driver);
+      const adopted = await driver.stat('volume', id);
+      const obj = adopted ? { name: driver.objectName('volume', id), size: adopted.size } : null;
+      const { name, size: bytes } = obj ?? (await referencedObject(driver, task.payload));
+      const size = sizeGiB(bytes);
+      if (size < 1) throw new Error(`${name} is empty`);
+      if (v.size === 0) {
+        // Gigabytes are reserved once the size is known; over quota, the volume ends in error_managing.
+        await core.db.transaction().execute(async (tx) => {
+          const typeName = await core.volumeTypeName(tx, v.volume_type_id);
+          const d: Record<string, number> = { gigabytes: size };
+          if (typeName) d[`gigabytes_${typeName}`] = size;
+          const res = await tx
+            .updateTable('volumes')
+            .set({ size, updated_at: core.now() })
+            .where('id', '=', id)
+            .where('status', '=', 'managing')
+            .where('size', '=', 0)
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) > 0) await core.deps.quotas.reserve(tx, v.project_id, d);
+        });
+      }
+      if (!adopted) await driver.adoptObject(name, 'volume', id);
+      // Readers expect size GiB of bytes; a file that is not a whole number of GiB is padded with zeros.
+      await driver.extendVolume(id, size * GiB);
+      await core.db
+        .updateTable('volumes')
+        .set({ status: 'available', provider_location: driver.objectName('volume', id), updated_at: core.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'managing')
+        .execute();
+    },
+    async fail(task, cause) {
+      const v = await core.volumeRow(core.db, task.resourceId);
+      if (!v) return;
+      const driver = core.driver(v.driver);
+      const adopted = await driver.stat('volume', v.id);
+      await core.db
+        .updateTable('volumes')
+        .set({
+          status: 'error_managing',
+          provider_location: adopted ? driver.objectName('volume', v.id) : null,
+          updated_at: core.now(),
+        })
+        .where('id', '=', v.id)
+        .where('status', '=', 'managing')
+        .execute();
+      core.deps.logger.warn({ volume: v.id, err: cause }, 'managing a volume failed');
+    },
+  };
+
+  const snapshotUnmanage: TaskHandler<Record<string, never>> = {
+    kind: 'snapshot.unmanage',
+    async run(task) {
+      await core.db.transaction().execute(async (tx) => {
+        const s = await tx.selectFrom('snapshots').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+        if (!s || s.status !== 'unmanaging') return;
+        await removeSnapshotRow(core, tx, s.id);
+        // The object keeps its name; its volume remembers it, so the listing can name the parent.
+        if (s.provider_location)
+          await writeMetadata(tx, 'volume_admin', s.volume_id, { [`${UNMANAGED_SNAPSHOT_KEY}${s.provider_location}`]: s.id }, false);
+      });
+    },
+    async fail(task) {
+      await core.db
+        .updateTable('snapshots')
+        .set({ status: 'error', updated_at: core.now() })
+        .where('id', '=', task.resourceId)
+        .where('status', '=', 'unmanaging')
+        .execute();
+    },
+  };
+
+  const volumeUnmanage: TaskHandler<Record<string, never>> = {
+    kind: 'volume.unmanage',
+    async run(task) {
+      await core.db.transaction().execute(async (tx) => {
+        const v = await tx.selectFrom('volumes').select('status').where('id', '=', task.resourceId).executeTakeFirst();
+        if (v?.status !== 'unmanaging') return;
+        await removeVolumeRow(core, tx, task.resourceId);
+      });
+    },
+    async fail(task) {
+      await core.db
+        .updateTable('volumes')
+        .set({ status: 'error', updated_at: core.now() })
+        .where('id', '=', task.resourceId)
+        .where('status', '=', 'unmanaging')
+        .execute();
+    },
+  };
+
+  return [snapshotManage, volumeManage, snapshotUnmanage, volumeUnmanage];
+}
