@@ -29,7 +29,6 @@ function isV3(url: string): boolean {
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
     bodyLimit: opts.bodyLimit ?? 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     genReqId: () => `req-${randomUUID()}`,
