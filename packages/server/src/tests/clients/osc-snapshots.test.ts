@@ -39,12 +39,11 @@ test('python-openstackclient and cinder manage volumes and snapshots as a member
       assert.ok(['creating', 'available'].includes(v.status), v.status);
       volumeId = v.id;
       await waitStatus(ts, m.token, vpath(volumeId), 'volume', 'available');
-      const list = await osc.json<any[]>(['volume', 'list']);
+      const [list, shown] = await Promise.all([osc.json<any[]>(['volume', 'list']), osc.json(['volume', 'show', 'vol-a'])]);
       assert.deepEqual(
         list.map((x) => [x.ID, x.Name, x.Status, x.Size]),
         [[volumeId, 'vol-a', 'available', 1]],
       );
-      const shown = await osc.json(['volume', 'show', 'vol-a']);
       assert.equal(shown.id, volumeId);
       assert.equal(shown.status, 'available');
       assert.equal(shown.bootable, 'false');
@@ -71,19 +70,23 @@ test('python-openstackclient and cinder manage volumes and snapshots as a member
       assert.ok(['creating', 'available'].includes(s.status), s.status);
       snapId = s.id;
       await waitStatus(ts, m.token, spath(snapId), 'snapshot', 'available');
-      const list = await osc.json<any[]>(['volume', 'snapshot', 'list']);
+      const [list, long, table, byVolume, byError, shown] = await Promise.all([
+        osc.json<any[]>(['volume', 'snapshot', 'list']),
+        osc.json<any[]>(['volume', 'snapshot', 'list', '--long']),
+        osc.ok(['volume', 'snapshot', 'list', '--long']),
+        osc.json<any[]>(['volume', 'snapshot', 'list', '--volume', 'vol-b', '--status', 'available']),
+        osc.json<any[]>(['volume', 'snapshot', 'list', '--status', 'error']),
+        osc.json(['volume', 'snapshot', 'show', 'snap-a']),
+      ]);
       assert.deepEqual(list, [{ ID: snapId, Name: 'snap-a', Description: 'first', Status: 'available', Size: 1 }]);
-      const long = await osc.json<any[]>(['volume', 'snapshot', 'list', '--long']);
       assert.equal(long.length, 1);
       // -f json keeps the volume id; the table resolves it to the name through OSC's own volume list.
       assert.equal(long[0].Volume, volumeId);
-      assert.match(await osc.ok(['volume', 'snapshot', 'list', '--long']), /\| vol-b\s+\| k='v'\s+\|/);
+      assert.match(table, /\| vol-b\s+\| k='v'\s+\|/);
       assert.deepEqual(long[0].Properties, { k: 'v' });
       assert.match(long[0]['Created At'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
-      const byVolume = await osc.json<any[]>(['volume', 'snapshot', 'list', '--volume', 'vol-b', '--status', 'available']);
       assert.deepEqual(byVolume.map((x) => x.ID), [snapId]);
-      assert.deepEqual(await osc.json<any[]>(['volume', 'snapshot', 'list', '--status', 'error']), []);
-      const shown = await osc.json(['volume', 'snapshot', 'show', 'snap-a']);
+      assert.deepEqual(byError, []);
       assert.equal(shown.id, snapId);
       assert.equal(shown.status, 'available');
       assert.equal(shown['os-extended-snapshot-attributes:progress'], '100%');

@@ -92,7 +92,7 @@ export function tempestConf(input: TempestConfInput): string {
       // The reference backend finishes in milliseconds; a test waiting on a status the server never reaches
       // should fail fast rather than after Tempest's default 300 s.
       build_interval: 1,
-      build_timeout: 30,
+      build_timeout: 60,
       volume_size: 1,
       // What the server's pools report (api/block-storage/misc/services.ts); Tempest compares vendor_name.
       storage_protocol: 'local',
