@@ -16,6 +16,32 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
+type SqliteHandle = import('better-sqlite3').Database;
+type SqliteStatement = ReturnType<SqliteHandle['prepare']>;
+
+/**
+ * kysely prepares every query anew; on the hot read paths that preparation costs as much as the query.
+ * Statements are reusable in better-sqlite3 (kysely runs each to completion synchronously), so keep the
+ * most recent ones by SQL text. The queries are built from a bounded set of shapes, so the cache stays small.
+ */
+function withStatementCache(sqlite: SqliteHandle, max = 512) {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string): SqliteStatement {
+      let stmt = cache.get(text);
+      if (stmt) {
+        cache.delete(text);
+      } else {
+        stmt = sqlite.prepare(text);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    },
+  };
+}
+
 export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedDatabase> {
   let db: Db;
   if (config.database.kind === 'postgres') {
@@ -31,7 +57,7 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = OFF');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error } = await migrator.migrateToLatest();
