@@ -9,6 +9,7 @@ export {
   type DeleteOptions,
   type ManageableQuery,
   type ManageSnapshotInput,
+  type ManageVolumeInput,
   type Ref,
   type SnapshotQuery,
   type VolumeQuery,

@@ -18,9 +18,11 @@ import { isRecord } from '../util/objects.js';
 import { type Metadata, MetadataClient } from './metadata.js';
 import { Backup, type BackupRecord, type RestoreResult } from './resources/backup.js';
 import { ManageableSnapshot } from './resources/manageable-snapshot.js';
+import { ManageableVolume } from './resources/manageable-volume.js';
 import { type Limits, QuotaSet } from './resources/quota-set.js';
 import { Snapshot } from './resources/snapshot.js';
 import { type ConnectionInfo, Volume } from './resources/volume.js';
+import { AvailabilityZone, VolumeType } from './resources/volume-type.js';
 
 /** A resource or its id. */
 export type Ref<R> = R | string;
@@ -65,6 +67,21 @@ export interface ManageSnapshotInput {
   ref: Record<string, unknown> | string;
   name?: string;
   description?: string;
+  metadata?: Metadata;
+}
+
+/** Input to manage an existing backend volume. */
+export interface ManageVolumeInput {
+  /** Backend reference, e.g. `{ 'source-name': 'volume-<uuid>' }`. */
+  ref: Record<string, unknown> | string;
+  /** Backend host (`host@backend#pool`); exactly one of host and cluster (3.16+). */
+  host?: string;
+  cluster?: string;
+  name?: string;
+  description?: string;
+  volumeType?: string;
+  availabilityZone?: string;
+  bootable?: boolean;
   metadata?: Metadata;
 }
 
@@ -306,8 +323,8 @@ export abstract class BlockStorageProxyBase {
     return this.ref(Snapshot, snapshot).unmanage(options);
   }
 
-  /** Path used to manage snapshots. @internal */
-  protected abstract managePath(options: CallOptions): Promise<string>;
+  /** Path used to manage snapshots or volumes. @internal */
+  protected abstract managePath(options: CallOptions, kind?: 'snapshot' | 'volume'): Promise<string>;
 
   /**
    * Admin: brings an existing backend snapshot under management. Unset optionals are omitted.
@@ -335,7 +352,86 @@ export abstract class BlockStorageProxyBase {
   protected abstract manageableListPath(
     details: boolean,
     options: CallOptions,
+    kind?: 'snapshot' | 'volume',
   ): Promise<{ path: string; minMicroversion?: string }>;
+
+  /**
+   * Admin: brings an existing backend volume under management. Unset optionals are omitted; `cluster` needs 3.16.
+   *
+   * @example
+   * ```ts
+   * const v = await bs.manageVolume({ host: 'node@raw#raw', ref: { 'source-name': 'import/disk.raw' }, name: 'adopted' });
+   * ```
+   */
+  async manageVolume(input: ManageVolumeInput, options: CallOptions = {}): Promise<Volume> {
+    const body: Record<string, unknown> = { ref: input.ref };
+    const optional: Array<[keyof ManageVolumeInput, string]> = [
+      ['host', 'host'],
+      ['cluster', 'cluster'],
+      ['name', 'name'],
+      ['description', 'description'],
+      ['volumeType', 'volume_type'],
+      ['availabilityZone', 'availability_zone'],
+      ['bootable', 'bootable'],
+      ['metadata', 'metadata'],
+    ];
+    for (const [attr, wire] of optional) if (input[attr] !== undefined) body[wire] = input[attr];
+    const res = await this.client.request('POST', await this.managePath(options, 'volume'), {
+      ...options,
+      body: { volume: body },
+      maxMicroversion: Volume.maxMicroversion,
+      ...(input.cluster !== undefined ? { minMicroversion: '3.16' } : {}),
+      operation: 'manage Volume',
+    });
+    return new Volume({}, { synchronized: true, client: this.client }).applyResponse(res);
+  }
+
+  /** Admin: unmanages a volume (`os-unmanage`). @example `await bs.unmanageVolume(vol)` */
+  unmanageVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).unmanage(options);
+  }
+
+  /**
+   * Admin: lists backend volumes that could be managed (summary by default).
+   *
+   * @example
+   * ```ts
+   * const list = await bs.manageableVolumes({ host: 'node@raw#raw', details: true }).toArray();
+   * ```
+   */
+  manageableVolumes(query: ManageableQuery = {}, options: ListOptions = {}): Paginator<ManageableVolume> {
+    const { details = false, ...rest } = query;
+    return ManageableVolume.list(this.client, rest, {
+      ...options,
+      prepare: async () => {
+        const { path, minMicroversion } = await this.manageableListPath(details, options, 'volume');
+        const min = rest.cluster !== undefined ? '3.17' : minMicroversion;
+        return min === undefined ? { path } : { path, minMicroversion: min };
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- types and zones
+
+  /** Lists volume types. @example `await bs.volumeTypes().toArray()` */
+  volumeTypes(query: { isPublic?: boolean | 'none' } = {}, options: ListOptions = {}): Paginator<VolumeType> {
+    return VolumeType.list(this.client, query, options);
+  }
+
+  /** GET one volume type (`default` is the default type). @example `await bs.getVolumeType('default')` */
+  getVolumeType(type: Ref<VolumeType>, options: CallOptions = {}): Promise<VolumeType> {
+    return this.ref(VolumeType, type).fetch(options);
+  }
+
+  /** Finds a volume type by id or name. @example `await bs.findVolumeType('__DEFAULT__')` */
+  findVolumeType(nameOrId: string, options: FindOptions = {}): Promise<VolumeType | undefined> {
+    return VolumeType.find(this.client, nameOrId, options);
+  }
+
+  /** Lists availability zones. @example `const [zone] = await bs.availabilityZones().toArray()` */
+  availabilityZones(options: ListOptions = {}): Paginator<AvailabilityZone> {
+    return AvailabilityZone.list(this.client, {}, { ...options, paginated: false });
+  }
 
   /**
    * Admin: lists backend snapshots that could be managed (summary by default).

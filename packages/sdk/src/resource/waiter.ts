@@ -97,7 +97,14 @@ async function poll<R extends Resource>(
   for (;;) {
     if (opts.signal?.aborted) return finish('aborted');
     attempts++;
-    const r = await check();
+    let r: { done: WaitState | undefined; status: string | undefined };
+    try {
+      r = await check();
+    } catch (e) {
+      // An abort that lands during a poll is the caller's decision, not a failure of the wait.
+      if (opts.signal?.aborted) return finish('aborted');
+      throw e;
+    }
     status = r.status;
     if (r.done) return finish(r.done);
     opts.onProgress?.(progressOf(resource), resource);

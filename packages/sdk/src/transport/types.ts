@@ -27,6 +27,11 @@ export interface RetryPolicy {
   statuses: number[];
   /** Statuses retried for every method (the request was not processed). Default 429. */
   alwaysRetryStatuses: number[];
+  /**
+   * Statuses retried for every method only when the response carries a positive `Retry-After`. Default 413:
+   * Cinder's rate limiter answers 413 with `Retry-After: n` (not processed), its quota errors with `Retry-After: 0`.
+   */
+  retryAfterStatuses: number[];
   /** Treat the request as idempotent even when the method is POST/PATCH. */
   idempotent?: boolean;
   /** Also retry 409 Conflict (openstacksdk's `retry_on_conflict`). */

@@ -137,6 +137,11 @@ export class Volume extends Resource<VolumeAttributes> {
     await this.action('os-force_delete', {}, options);
   }
 
+  /** Admin: `os-unmanage` (keep the backend data, forget the volume). @example `await vol.unmanage()` */
+  async unmanage(options: OperationOptions = {}): Promise<void> {
+    await this.action('os-unmanage', {}, options);
+  }
+
   /** `os-reserve` (available → attaching). @example `await vol.reserve()` */
   async reserve(options: OperationOptions = {}): Promise<void> {
     await this.action('os-reserve', {}, options);

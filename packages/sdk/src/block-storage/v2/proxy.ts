@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import type { ServiceClient } from '../../service/service-client.js';
+import type { CallOptions } from '../../transport/types.js';
 import { BlockStorageProxyBase } from '../proxy-base.js';
 
 /**
@@ -22,11 +23,15 @@ export class BlockStorageV2 extends BlockStorageProxyBase {
     super(client);
   }
 
-  protected async managePath(): Promise<string> {
-    return '/os-snapshot-manage';
+  protected async managePath(_options: CallOptions, kind: 'snapshot' | 'volume' = 'snapshot'): Promise<string> {
+    return `/os-${kind}-manage`;
   }
 
-  protected async manageableListPath(details: boolean): Promise<{ path: string }> {
-    return { path: details ? '/os-snapshot-manage/detail' : '/os-snapshot-manage' };
+  protected async manageableListPath(
+    details: boolean,
+    _options: CallOptions,
+    kind: 'snapshot' | 'volume' = 'snapshot',
+  ): Promise<{ path: string }> {
+    return { path: details ? `/os-${kind}-manage/detail` : `/os-${kind}-manage` };
   }
 }

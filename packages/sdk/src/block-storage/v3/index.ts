@@ -5,6 +5,13 @@
 
 export { Backup, type BackupAttributes, type BackupRecord, type RestoreResult } from '../resources/backup.js';
 export { ManageableSnapshot, type ManageableSnapshotAttributes } from '../resources/manageable-snapshot.js';
+export { ManageableVolume, type ManageableVolumeAttributes } from '../resources/manageable-volume.js';
+export {
+  AvailabilityZone,
+  type AvailabilityZoneAttributes,
+  VolumeType,
+  type VolumeTypeAttributes,
+} from '../resources/volume-type.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { type ConnectionInfo, Volume, type VolumeAttributes } from '../resources/volume.js';

@@ -64,16 +64,19 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
     return this.ref(Volume, volume).revertToSnapshot(this.idOf(snapshot), options);
   }
 
-  protected async managePath(options: CallOptions): Promise<string> {
-    return (await this.client.supportsMicroversion('3.8', Snapshot.maxMicroversion, options.signal))
-      ? '/manageable_snapshots'
-      : '/os-snapshot-manage';
+  protected async managePath(options: CallOptions, kind: 'snapshot' | 'volume' = 'snapshot'): Promise<string> {
+    const cap = kind === 'snapshot' ? Snapshot.maxMicroversion : Volume.maxMicroversion;
+    return (await this.client.supportsMicroversion('3.8', cap, options.signal))
+      ? `/manageable_${kind}s`
+      : `/os-${kind}-manage`;
   }
 
-  protected async manageableListPath(details: boolean, options: CallOptions): Promise<{ path: string }> {
-    const base = (await this.client.supportsMicroversion('3.8', Snapshot.maxMicroversion, options.signal))
-      ? '/manageable_snapshots'
-      : '/os-snapshot-manage';
+  protected async manageableListPath(
+    details: boolean,
+    options: CallOptions,
+    kind: 'snapshot' | 'volume' = 'snapshot',
+  ): Promise<{ path: string }> {
+    const base = await this.managePath(options, kind);
     return { path: details ? `${base}/detail` : base };
   }
 }

@@ -15,6 +15,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 60_000,
   statuses: [429, 502, 503, 504],
   alwaysRetryStatuses: [429],
+  retryAfterStatuses: [413],
 };
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -65,7 +66,8 @@ export function backoffDelay(
 
 /**
  * Retries idempotent requests (GET/HEAD/PUT/DELETE, or any request marked `retry.idempotent`) on
- * network errors, per-attempt timeouts and the policy's statuses; 429 is retried for every method.
+ * network errors, per-attempt timeouts and the policy's statuses; 429 is retried for every method, and so is
+ * a 413 with a positive `Retry-After` (Cinder's rate limiter; its quota 413 says `Retry-After: 0` and is final).
  *
  * @example
  * ```ts
@@ -92,12 +94,14 @@ export function retryMiddleware(defaults: Partial<RetryPolicy> = {}, deps: Retry
       if (res) {
         res.$metadata.attempts = attempt;
         res.$metadata.totalRetryDelayMs = totalDelay;
+        const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         const retryStatus =
           policy.alwaysRetryStatuses.includes(res.status) ||
+          (retryAfter !== undefined && retryAfter > 0 && policy.retryAfterStatuses.includes(res.status)) ||
           (idempotent &&
             (policy.statuses.includes(res.status) || (policy.retryOnConflict === true && res.status === 409)));
         if (!retryStatus || last) return res;
-        const delay = backoffDelay(policy, attempt, parseRetryAfter(res.headers.get('retry-after')), random);
+        const delay = backoffDelay(policy, attempt, retryAfter, random);
         totalDelay += delay;
         await wait(delay, req.signal);
         continue;
