@@ -68,6 +68,15 @@ test('Tempest volume API tests pass as expected', async (t) => {
     if (process.env.CINDERBOX_TEMPEST_PASSES) await writeFile(process.env.CINDERBOX_TEMPEST_PASSES, `${passed.join('\n')}\n`);
     if (process.env.CINDERBOX_TEMPEST_RESULTS) await writeFile(process.env.CINDERBOX_TEMPEST_RESULTS, JSON.stringify(results, null, 1));
 
+    // Whatever the test, a 5xx from the server is a server bug (bad input must be a 4xx): list them.
+    const log = await readFile(join(workspace, 'logs', 'tempest.log'), 'utf8').catch(() => '');
+    const serverErrors = [...log.matchAll(/Request \(([^)]*)\): (5\d\d) (\w+) (\S+)/g)].map((m) => `${m[2]} ${m[3]} ${m[4]} (${m[1]})`);
+    if (serverErrors.length > 0) {
+      t.diagnostic(`${serverErrors.length} server error response(s) during the run:`);
+      for (const e of new Set(serverErrors)) t.diagnostic(`  ${e}`);
+    }
+    if (process.env.CINDERBOX_TEMPEST_LOG) await writeFile(process.env.CINDERBOX_TEMPEST_LOG, log);
+
     const newPasses = passed.filter((id) => !expected.includes(id));
     if (newPasses.length > 0) {
       t.diagnostic(`${newPasses.length} test(s) pass but are not in expected-pass.txt (consider adding them):`);

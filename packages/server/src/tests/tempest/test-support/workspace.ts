@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { TestServer } from '../../../test-support/harness.js';
@@ -121,4 +121,7 @@ export async function writeWorkspaceConfig(workspace: string, url: string, accou
   const accountsFile = join(workspace, 'etc', 'accounts.yaml');
   await writeFile(accountsFile, stringify(accounts));
   await writeFile(join(workspace, 'etc', 'tempest.conf'), tempestConf({ workspace, url, accountsFile }));
+  // `tempest init`'s logging.conf opens ./tempest.log with 'w+' in every worker, so concurrent workers truncate
+  // each other's log; without it oslo.log appends to [DEFAULT] log_dir/log_file.
+  await rm(join(workspace, 'etc', 'logging.conf'), { force: true });
 }
