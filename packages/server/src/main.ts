@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { createHttpApp } from './api/common/http-app.js';
+import { BackupRepository } from './backup-repo/index.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
 import type { VolumeDriver } from './domain/ports/volume-driver.js';
 import { systemClock, type Clock } from './domain/time.js';
+import { FsObjectStore } from './drivers/objects/fs/index.js';
 import { createRawVolumeDriver } from './drivers/volume/raw/raw-driver.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
@@ -54,12 +56,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       drivers.set(b.name, driver);
     }
 
+    // Opening sweeps the temporaries of writers that crashed; closed after the tasks that use it stop.
+    const backupRepo = await BackupRepository.open({ store: new FsObjectStore(join(config.dataDir, 'repo')), create: true });
+    closers.unshift(() => backupRepo.close());
+
     const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ db, clock, config, logger });
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(db, config.quotaDefaults);
-    const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas });
+    const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(database.kind === 'sqlite');
 

@@ -25,8 +25,6 @@ export interface FieldDef {
   minMicroversion?: string;
   /** Never sent to the server. */
   readOnly?: boolean;
-  /** Sent but never kept: forgotten once the server has answered (passwords). */
-  writeOnly?: boolean;
 }
 
 /** Attribute name → definition. */

@@ -23,6 +23,8 @@ export interface Database {
   quota_usages: QuotaUsageTable;
   tasks: TaskTable;
   node_state: NodeStateTable;
+  backups: BackupTable;
+  backup_metadata: MetadataTable & { backup_id: string };
 }
 
 export interface DomainTable {
@@ -199,3 +201,32 @@ export interface NodeStateTable {
 }
 
 export type Seq = Generated<number>;
+
+export interface BackupTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  volume_id: string;
+  snapshot_id: string | null;
+  name: string | null;
+  description: string | null;
+  /** Namespace of the manifest inside the backup repository. */
+  container: string;
+  availability_zone: string | null;
+  /** creating | available | deleting | error | error_deleting | restoring */
+  status: string;
+  fail_reason: string | null;
+  size: number; // GiB
+  object_count: number;
+  parent_id: string | null;
+  data_timestamp: string;
+  /** "<container>/<id>" of the manifest; null until the backup committed. */
+  locator: string | null;
+  stored_bytes: number;
+  data_bytes: number;
+  /** JSON {metadata, bootable} of the source volume, applied on restore. */
+  volume_info: string;
+  host: string | null;
+  created_at: string;
+  updated_at: string | null;
+}

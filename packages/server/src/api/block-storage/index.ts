@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../../config/config.js';
 import type { BlockStorageServices } from '../../services/block-storage/index.js';
 import type { QuotaService } from '../../services/quotas.js';
+import { registerBackupRoutes } from './backups.js';
 import { registerManageRoutes } from './manage-routes.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
@@ -21,6 +22,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
       async (scope) => {
         registerVolumeRoutes(scope, deps);
         registerSnapshotRoutes(scope, deps);
+        registerBackupRoutes(scope, deps);
         registerManageRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },

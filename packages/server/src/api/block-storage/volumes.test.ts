@@ -344,6 +344,7 @@ describe('volume policy and lifecycle', () => {
       mv: '3.47',
       body: { volume: { size: 1, backup_id: crypto.randomUUID() } },
     });
-    assert.equal(fromBackup.status, 400);
+    assert.equal(fromBackup.status, 404);
+    assert.match(fromBackup.body.itemNotFound.message, /^Backup .* could not be found\.$/);
   });
 });

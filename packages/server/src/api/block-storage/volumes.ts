@@ -66,9 +66,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
       req.body,
     );
     const v = body.volume;
-    if (v.backup_id !== undefined && v.backup_id !== null && mv.atLeast('3.47')) {
-      throw badRequest('Invalid input received: Creating a volume from a backup is not supported yet.');
-    }
+    const backupId = mv.atLeast('3.47') ? (str(v.backup_id)?.toLowerCase() ?? null) : null;
     if ((v.imageRef ?? v.image_id) !== undefined && (v.imageRef ?? v.image_id) !== null) {
       throw badRequest(
         'Invalid input received: Creating a volume from an image is not supported: there is no image service.',
@@ -85,7 +83,13 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
       volumeType: str(v.volume_type),
       multiattach: v.multiattach === true,
     };
-    const rec = await volumes.create(authOf(req), input);
+    if (backupId !== null && (input.snapshotId !== null || input.sourceVolid !== null)) {
+      throw badRequest('Invalid input received: Only one of snapshot_id, source_volid and backup_id may be given.');
+    }
+    const rec =
+      backupId === null
+        ? await volumes.create(authOf(req), input)
+        : await deps.backups.createVolume(authOf(req), input, backupId);
     reply.code(202);
     return { volume: volumeView(req, rec, false) };
   });

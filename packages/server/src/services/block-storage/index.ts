@@ -1,10 +1,14 @@
 import type { Logger } from 'pino';
+import type { BackupRepository } from '../../backup-repo/index.js';
 import type { ServerConfig } from '../../config/config.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
 import type { Db } from '../../store/database.js';
 import type { TaskEngine } from '../../tasks/task-engine.js';
 import type { QuotaService } from '../quotas.js';
+import { BackupProgress } from './backup-progress.js';
+import { BackupService } from './backup-service.js';
+import { backupTaskHandlers } from './backup-tasks.js';
 import { Core } from './core.js';
 import { ManageService } from './manage-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
@@ -21,7 +25,8 @@ export { MAX_LIMIT } from './types.js';
 export type { AttachInput, ConnectionInfo } from './volume-actions.js';
 export type { ByteSource } from './volume-data.js';
 export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
-export { SnapshotService, VolumeActions, VolumeData, VolumeService };
+export type { BackupCreateInput, BackupProgressView, BackupRecord } from './backup-service.js';
+export { BackupService, SnapshotService, VolumeActions, VolumeData, VolumeService };
 
 export type { ManageSnapshotInput, ManageVolumeInput } from './manage-service.js';
 export type { ManageableEntry, ManageableQuery } from './manageable.js';
@@ -33,6 +38,7 @@ export interface BlockStorageServices {
   volumeActions: VolumeActions;
   volumeData: VolumeData;
   snapshots: SnapshotService;
+  backups: BackupService;
   drivers: Map<string, VolumeDriver>;
 }
 
@@ -44,17 +50,21 @@ export function createBlockStorageServices(deps: {
   drivers: Map<string, VolumeDriver>;
   tasks: TaskEngine;
   quotas: QuotaService;
+  backupRepo: BackupRepository;
 }): BlockStorageServices {
   const core = new Core(deps);
   for (const h of blockStorageTaskHandlers(core)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
+  const backupProgress = new BackupProgress();
+  for (const h of backupTaskHandlers(core, deps.backupRepo, backupProgress)) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
     volumes,
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
+    backups: new BackupService(core, volumes, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
   };
 }

@@ -13,9 +13,9 @@ export type Filter =
   | { kind: 'none' };
 
 export interface ListTable {
-  table: 'volumes' | 'snapshots';
-  metadataTable: 'volume_metadata' | 'snapshot_metadata';
-  metadataFk: 'volume_id' | 'snapshot_id';
+  table: 'volumes' | 'snapshots' | 'backups';
+  metadataTable: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
+  metadataFk: 'volume_id' | 'snapshot_id' | 'backup_id';
   /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
   nullable: ReadonlySet<string>;
   /** API sort key → column; anything else is 400 "Invalid sort key". */

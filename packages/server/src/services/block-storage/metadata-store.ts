@@ -2,12 +2,13 @@ import type { Kysely } from 'kysely';
 import type { Executor } from '../../store/database.js';
 
 /** Key/value metadata rows of volumes, volume admin metadata and snapshots share one shape. */
-export type MetadataKind = 'volume' | 'volume_admin' | 'snapshot';
+export type MetadataKind = 'volume' | 'volume_admin' | 'snapshot' | 'backup';
 
 const TABLES: Record<MetadataKind, { table: string; fk: string }> = {
   volume: { table: 'volume_metadata', fk: 'volume_id' },
   volume_admin: { table: 'volume_admin_metadata', fk: 'volume_id' },
   snapshot: { table: 'snapshot_metadata', fk: 'snapshot_id' },
+  backup: { table: 'backup_metadata', fk: 'backup_id' },
 };
 
 // The three tables differ only in their foreign-key column name, so one untyped builder serves them all.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import type { Executor } from '../../store/database.js';
+import type { Executor, Tx } from '../../store/database.js';
 import type { VolumeTable } from '../../store/schema.js';
 import { callerProject, requireAdmin } from './access.js';
 import { type Core, GiB, UUID_RE } from './core.js';
@@ -21,6 +21,15 @@ export interface VolumeCreateInput {
   availabilityZone: string | null;
   volumeType: string | null;
   multiattach: boolean;
+  /**
+   * Fills the new volume from a backup (restore, create from backup): called in the creating transaction
+   * instead of enqueuing the plain create, so the backup is claimed atomically with the volume.
+   */
+  fromBackup?: (
+    tx: Tx,
+    volume: VolumeTable,
+    enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
+  ) => Promise<void>;
 }
 
 export interface VolumeUpdateInput {
@@ -157,7 +166,8 @@ export class VolumeService {
       };
       await tx.insertInto('volumes').values(r).execute();
       await writeMetadata(tx, 'volume', id, input.metadata, true);
-      await enqueue('volume.create', 'volume', id, payload);
+      if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
+      else await enqueue('volume.create', 'volume', id, payload);
       return r;
     });
     return core.volumeRecord(row);

@@ -1,0 +1,77 @@
+import type { FilterPolicy } from './filters.js';
+import type { ListTable } from './listing.js';
+
+const BACKUP_COLUMNS = [
+  'id',
+  'project_id',
+  'user_id',
+  'volume_id',
+  'snapshot_id',
+  'name',
+  'description',
+  'container',
+  'availability_zone',
+  'status',
+  'fail_reason',
+  'size',
+  'object_count',
+  'parent_id',
+  'data_timestamp',
+  'host',
+  'created_at',
+  'updated_at',
+];
+
+/** Backups sort by any column; `name` only from 3.37 (before it, `display_name`). */
+export function backupTable(nameSortable: boolean): ListTable {
+  const sortColumns: Record<string, string> = {
+    ...Object.fromEntries(BACKUP_COLUMNS.map((c) => [c, c])),
+    display_name: 'name',
+    display_description: 'description',
+  };
+  if (!nameSortable) delete sortColumns.name;
+  return {
+    table: 'backups',
+    metadataTable: 'backup_metadata',
+    metadataFk: 'backup_id',
+    nullable: new Set([
+      'snapshot_id',
+      'name',
+      'description',
+      'availability_zone',
+      'fail_reason',
+      'parent_id',
+      'host',
+      'updated_at',
+    ]),
+    sortColumns,
+  };
+}
+
+const ALLOWED = ['name', 'status', 'volume_id'];
+
+export function backupFilterPolicy(): FilterPolicy {
+  return {
+    allowed: ALLOWED,
+    legacyAllowed: () => ALLOWED,
+    columns: new Set(BACKUP_COLUMNS),
+    strictAllTenants: true,
+    translate(key, value, like) {
+      switch (key) {
+        case 'name':
+        case 'display_name':
+          return [like ? { kind: 'like', column: 'name', value } : { kind: 'eq', column: 'name', value }];
+        case 'description':
+        case 'display_description':
+          return [like ? { kind: 'like', column: 'description', value } : { kind: 'eq', column: 'description', value }];
+        case 'size':
+        case 'object_count': {
+          const n = Number(value);
+          return [Number.isInteger(n) ? { kind: 'eq', column: key, value: n } : { kind: 'none' }];
+        }
+        default:
+          return null;
+      }
+    },
+  };
+}
