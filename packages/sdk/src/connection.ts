@@ -10,6 +10,7 @@ import { BlockStorageV3 } from './block-storage/v3/proxy.js';
 import type { CloudConfig, ServiceConfig } from './config/cloud-config.js';
 import { type LoadCloudConfigOptions, loadCloudConfig } from './config/loader.js';
 import { AuthError } from './errors.js';
+import { IdentityV3 } from './identity/proxy.js';
 import { ServiceClient, type ServiceClientOptions } from './service/service-client.js';
 import { createPipeline } from './transport/create-pipeline.js';
 import type { FetchLike } from './transport/fetch-handler.js';
@@ -43,6 +44,8 @@ export interface ConnectionOptions {
   interface?: string | string[] | undefined;
   /** Block-storage settings (api version, endpoint override, default microversion). */
   blockStorage?: ServiceConfig | undefined;
+  /** Identity settings (endpoint override, interface, region); default: the catalog, else the auth URL. */
+  identity?: Pick<ServiceConfig, 'endpointOverride' | 'interface' | 'regionName'> | undefined;
   /** Retry policy defaults. */
   retry?: Partial<RetryPolicy> | undefined;
   /** Per-attempt timeout (default 60 s). */
@@ -102,6 +105,7 @@ export class Connection {
   readonly options: ConnectionOptions;
   #blockStorage: BlockStorageV3 | undefined;
   #blockStorageV2: BlockStorageV2 | undefined;
+  #identity: IdentityV3 | undefined;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
@@ -212,6 +216,33 @@ export class Connection {
   get blockStorage(): BlockStorageV3 {
     this.#blockStorage ??= new BlockStorageV3(this.#blockStorageClient(3));
     return this.#blockStorage;
+  }
+
+  /**
+   * Identity (Keystone v3) proxy: projects, users, roles, grants, role assignments, domains.
+   *
+   * @example
+   * ```ts
+   * const p = await conn.identity.createProject({ name: 'team-a', domainId: 'default' });
+   * ```
+   */
+  get identity(): IdentityV3 {
+    if (!this.#identity) {
+      const cfg = this.options.identity ?? {};
+      const authUrl = this.options.auth.authUrl?.replace(/\/+$/, '');
+      this.#identity = new IdentityV3(
+        this.serviceClient({
+          serviceType: 'identity',
+          apiVersion: 3,
+          skipDiscovery: true,
+          interface: cfg.interface ?? this.options.interface,
+          regionName: cfg.regionName ?? this.options.regionName,
+          endpointOverride: cfg.endpointOverride,
+          fallbackEndpoint: authUrl === undefined ? undefined : /\/v3$/.test(authUrl) ? authUrl : `${authUrl}/v3`,
+        }),
+      );
+    }
+    return this.#identity;
   }
 
   /**

@@ -19,6 +19,7 @@ export {
   connectionOptionsFromCloud,
 } from './connection.js';
 export * from './errors.js';
+export * from './identity/index.js';
 export * from './resource/index.js';
 export * from './service/index.js';
 export * from './transport/index.js';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
+import { registerCbrRoutes } from './api/cbr/index.js';
 import { createHttpApp } from './api/common/http-app.js';
 import { BackupRepository } from './backup-repo/index.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
@@ -14,6 +15,7 @@ import { systemClock, type Clock } from './domain/time.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
 import { createRawVolumeDriver } from './drivers/volume/raw/raw-driver.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
+import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { openDatabase } from './store/database.js';
@@ -22,6 +24,8 @@ import { TaskEngine } from './tasks/task-engine.js';
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
+  /** CBR settings over the environment's (tests shrink the billing GB and drive the scheduler by hand). */
+  cbr?: Partial<CbrOptions>;
 }
 
 export interface RunningServer {
@@ -33,6 +37,7 @@ export interface RunningServer {
   bootstrap: { adminPassword: string; generated: boolean } | null;
   cloudsYamlPath: string;
   services: BlockStorageServices;
+  cbr: CbrServices;
   tasks: TaskEngine;
   close(): Promise<void>;
 }
@@ -66,12 +71,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(db, config.quotaDefaults);
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
+    const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(database.kind === 'sqlite');
+    await cbr.scheduler.start();
+    closers.unshift(() => cbr.scheduler.stop());
 
     const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
     registerIdentityRoutes(app, { identity, config });
     registerBlockStorageRoutes(app, { ...services, quotas, config });
+    registerCbrRoutes(app, cbr);
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 
@@ -92,6 +101,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       bootstrap,
       cloudsYamlPath,
       services,
+      cbr,
       tasks,
       async close() {
         if (closed) return;

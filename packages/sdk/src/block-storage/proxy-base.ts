@@ -121,10 +121,13 @@ export abstract class BlockStorageProxyBase {
     this.volumeMeta = new MetadataClient(client, Volume.basePath, Volume.maxMicroversion);
   }
 
-  /** Resolves a resource-or-id into a bound instance (ids become `existing({id})`). @internal */
+  /**
+   * Resolves a resource-or-id into an instance bound to this proxy's client (ids become `existing({id})`); a
+   * resource read through another connection is rebound, so the proxy's credentials are the ones that act. @internal
+   */
   protected ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
     if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
-    if (!value.client) value.bind(this.client);
+    if (value.client !== this.client) value.bind(this.client);
     return value;
   }
 

@@ -25,6 +25,8 @@ export interface FieldDef {
   minMicroversion?: string;
   /** Never sent to the server. */
   readOnly?: boolean;
+  /** Sent but never kept: forgotten once the server has answered (passwords). */
+  writeOnly?: boolean;
 }
 
 /** Attribute name → definition. */

@@ -63,6 +63,8 @@ export function nextLink(body: unknown, resourcesKey: string | undefined, header
         if (isRecord(next) && typeof next.href === 'string') return next.href;
       }
     }
+    // Keystone: `"links": {"next": "…", "self": "…", "previous": null}`.
+    if (isRecord(body.links) && typeof body.links.next === 'string' && body.links.next) return body.links.next;
     if (typeof body.next === 'string' && body.next) return body.next;
   }
   const link = headers.get('link');

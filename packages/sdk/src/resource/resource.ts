@@ -98,6 +98,7 @@ export interface ResourceClass<R extends Resource = Resource> {
   readonly commitMethod: HttpMethod;
   readonly allowEmptyCommit: boolean;
   readonly displayName: string;
+  readonly opaqueIds: boolean;
 }
 
 interface NameIndex {
@@ -178,6 +179,8 @@ export class Resource<A extends object = BaseAttributes> {
   static readonly allowEmptyCommit: boolean = false;
   /** Name used in messages. */
   static readonly displayName: string = 'Resource';
+  /** Ids are not UUID-shaped (Keystone's `default` domain): `find` always tries a GET by id first. */
+  static readonly opaqueIds: boolean = false;
 
   /** Phantom for attribute type inference. @internal */
   declare readonly __attributes?: A;
@@ -318,6 +321,7 @@ export class Resource<A extends object = BaseAttributes> {
     if (echoed) this.microversion = echoed;
     let body = res.body;
     if (responseKey && isRecord(body) && isRecord(body[responseKey])) body = body[responseKey];
+    for (const def of Object.values(this.cls.fields)) if (def.writeOnly) delete this[STATE].body[def.wire];
     if (isRecord(body)) this.applyServerBody(body);
     else this[STATE].dirty.clear();
     return this;
@@ -571,7 +575,7 @@ export class Resource<A extends object = BaseAttributes> {
     nameOrId: string,
     options: FindOptions = {},
   ): Promise<R | undefined> {
-    if (this.allow.fetch && looksLikeUuid(nameOrId)) {
+    if (this.allow.fetch && (this.opaqueIds || looksLikeUuid(nameOrId))) {
       try {
         return await new this({ id: nameOrId }, { synchronized: true, client }).fetch(options);
       } catch (e) {

@@ -2,11 +2,12 @@
  * A client bound to one service: endpoint resolution, version discovery, microversion negotiation.
  * @packageDocumentation
  */
+import type { AccessInfo } from '../auth/access.js';
 import type { AuthPlugin } from '../auth/keystone.js';
 import { EndpointNotFoundError, MicroversionNotSupportedError } from '../errors.js';
 import type { Pipeline } from '../transport/pipeline.js';
 import { buildRequest, type QueryValue } from '../transport/request.js';
-import type { CallOptions, HttpMethod, HttpResponse, Logger } from '../transport/types.js';
+import type { CallOptions, HttpMethod, HttpResponse, Logger, RawBody, ResponseType } from '../transport/types.js';
 import { compareMicroversions, minMicroversion } from '../util/microversion.js';
 import { isRecord } from '../util/objects.js';
 import { parseVersions, pickVersion, splitVersionedUrl } from './discovery.js';
@@ -31,6 +32,8 @@ export interface ServiceClientOptions {
   requireProjectId?: boolean | undefined;
   /** Skip version discovery (no microversions will be sent). */
   skipDiscovery?: boolean | undefined;
+  /** Endpoint used when the catalog has none for the service (e.g. Keystone's auth URL for identity). */
+  fallbackEndpoint?: string | undefined;
 }
 
 /** Resolved endpoint and version range. */
@@ -53,6 +56,14 @@ export interface ServiceRequestOptions extends CallOptions {
   maxMicroversion?: string | undefined;
   /** Send exactly this microversion (still validated against the server range). */
   microversion?: string | undefined;
+  /**
+   * Raw (non-JSON) body: bytes, text, Blob or a stream; set `content-type` in `headers`
+   * (default application/octet-stream). Requests with a stream body are sent once (never retried) and get no
+   * default per-attempt timeout.
+   */
+  rawBody?: RawBody | undefined;
+  /** `stream`: a successful response is returned unread in `res.stream` (errors are still parsed and thrown). */
+  responseType?: ResponseType | undefined;
 }
 
 /**
@@ -160,7 +171,7 @@ export class ServiceClient {
     let endpoint: string;
     if (this.options.endpointOverride) {
       endpoint = this.options.endpointOverride;
-    } else if (access.catalog) {
+    } else if (access.catalog && (!this.options.fallbackEndpoint || this.#inCatalog(access.catalog))) {
       const candidates = access.catalog.endpointsFor({
         serviceType: this.options.serviceType,
         interface: this.options.interface,
@@ -175,6 +186,8 @@ export class ServiceClient {
           interface: this.options.interface,
           region: this.options.regionName,
         });
+    } else if (this.options.fallbackEndpoint) {
+      endpoint = this.options.fallbackEndpoint;
     } else {
       throw new EndpointNotFoundError(`no catalog and no endpoint override for ${this.options.serviceType}`);
     }
@@ -202,6 +215,16 @@ export class ServiceClient {
       );
     }
     return info;
+  }
+
+  #inCatalog(catalog: NonNullable<AccessInfo['catalog']>): boolean {
+    return (
+      catalog.endpointsFor({
+        serviceType: this.options.serviceType,
+        interface: this.options.interface,
+        region: this.options.regionName,
+      }).length > 0
+    );
   }
 
   async #discover(

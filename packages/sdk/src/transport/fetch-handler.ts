@@ -2,6 +2,7 @@
  * The terminal handler: sends the request with global `fetch` and parses the body.
  * @packageDocumentation
  */
+import { isOneShotBody } from './request.js';
 import type { Handler, HttpRequest, HttpResponse } from './types.js';
 
 /** The subset of `fetch` the SDK needs; injectable for tests. @example `const f: FetchLike = fetch` */
@@ -20,20 +21,25 @@ export function createFetchHandler(fetchImpl: FetchLike = globalThis.fetch, user
     const headers = new Headers(req.headers);
     if (!headers.has('accept')) headers.set('accept', 'application/json');
     if (!headers.has('user-agent')) headers.set('user-agent', userAgent);
-    let body: string | undefined;
-    if (req.body !== undefined) {
-      body = JSON.stringify(req.body);
+    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers };
+    if (req.rawBody !== undefined) {
+      if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream');
+      init.body = req.rawBody as NonNullable<RequestInit['body']>;
+      // Node's fetch needs half duplex to send a streamed body.
+      if (isOneShotBody(req.rawBody)) init.duplex = 'half';
+    } else if (req.body !== undefined) {
+      init.body = JSON.stringify(req.body);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
-    const init: RequestInit = { method: req.method, headers };
-    if (body !== undefined) init.body = body;
     if (req.signal) init.signal = req.signal;
     const res = await fetchImpl(req.url, init);
-    const text = req.method === 'HEAD' ? '' : await res.text();
+    const streamed = req.responseType === 'stream' && res.status < 400 && req.method !== 'HEAD';
+    const text = req.method === 'HEAD' || streamed ? '' : await res.text();
     return {
       status: res.status,
       headers: res.headers,
       body: parseBody(text, res.headers.get('content-type')),
+      stream: streamed ? (res.body ?? new Blob([]).stream()) : undefined,
       url: req.url,
       $metadata: {
         status: res.status,

@@ -20,7 +20,7 @@ export {
 export { timeoutMiddleware } from './middleware/timeout.js';
 export { cloneRequest, Pipeline, type StepPosition } from './pipeline.js';
 export { REDACTED, redactBody, redactHeaders } from './redact.js';
-export { type BuildRequestInit, buildRequest, type QueryValue, withQuery } from './request.js';
+export { type BuildRequestInit, buildRequest, isOneShotBody, type QueryValue, withQuery } from './request.js';
 export type {
   CallOptions,
   Handler,
@@ -29,6 +29,8 @@ export type {
   HttpResponse,
   Logger,
   Middleware,
+  RawBody,
   ResponseMetadata,
+  ResponseType,
   RetryPolicy,
 } from './types.js';

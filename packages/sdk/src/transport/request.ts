@@ -2,7 +2,7 @@
  * Builds pipeline requests from call options.
  * @packageDocumentation
  */
-import type { CallOptions, HttpMethod, HttpRequest } from './types.js';
+import type { CallOptions, HttpMethod, HttpRequest, RawBody, ResponseType } from './types.js';
 
 /** Query values; arrays repeat the key, undefined is skipped. */
 export type QueryValue = string | number | boolean | undefined | null | ReadonlyArray<string | number | boolean>;
@@ -14,6 +14,13 @@ export interface BuildRequestInit extends CallOptions {
   microversion?: string | undefined;
   microversionService?: string | undefined;
   skipAuth?: boolean | undefined;
+  rawBody?: RawBody | undefined;
+  responseType?: ResponseType | undefined;
+}
+
+/** Whether a raw body can only be read once (streams), so the request cannot be replayed. */
+export function isOneShotBody(body: RawBody | undefined): boolean {
+  return !(body === undefined || typeof body === 'string' || body instanceof Uint8Array || body instanceof Blob);
 }
 
 /**
@@ -51,6 +58,8 @@ export function buildRequest(method: HttpMethod, url: string, init: BuildRequest
     url: withQuery(url, init.query),
     headers,
     body: init.body,
+    rawBody: init.rawBody,
+    responseType: init.responseType,
     signal: init.signal,
     timeoutMs: init.timeoutMs,
     retry: init.retry,

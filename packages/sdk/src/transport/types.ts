@@ -52,6 +52,20 @@ export interface CallOptions {
   headers?: Record<string, string> | undefined;
 }
 
+/**
+ * A non-JSON request body: bytes, text, a Blob, or a stream (web `ReadableStream` or any async iterable of
+ * chunks, such as a Node `Readable`). Streams are sent once: requests carrying one are never retried.
+ *
+ * @example
+ * ```ts
+ * const body: RawBody = createReadStream('disk.img');
+ * ```
+ */
+export type RawBody = string | Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** How the response body is delivered: parsed (`json`, the default) or as a stream (`stream`). */
+export type ResponseType = 'json' | 'stream';
+
 /** A request travelling through the pipeline. Middleware may replace fields by cloning. */
 export interface HttpRequest {
   method: HttpMethod;
@@ -60,6 +74,10 @@ export interface HttpRequest {
   headers: Headers;
   /** JSON-serialisable body; undefined = none. */
   body?: unknown;
+  /** Raw body sent as is (wins over `body`); set `content-type` in `headers` (default application/octet-stream). */
+  rawBody?: RawBody | undefined;
+  /** `stream`: successful responses are not read; their body is {@link HttpResponse.stream}. */
+  responseType?: ResponseType | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   retry?: Partial<RetryPolicy> | false | undefined;
@@ -93,8 +111,10 @@ export interface ResponseMetadata {
 export interface HttpResponse {
   status: number;
   headers: Headers;
-  /** Parsed JSON, or the raw text when it is not JSON, or undefined when empty. */
+  /** Parsed JSON, or the raw text when it is not JSON, or undefined when empty (or streamed). */
   body: unknown;
+  /** The unread body of a successful `responseType: 'stream'` request. */
+  stream?: ReadableStream<Uint8Array> | undefined;
   url: string;
   $metadata: ResponseMetadata;
 }

@@ -25,6 +25,15 @@ export interface Database {
   node_state: NodeStateTable;
   backups: BackupTable;
   backup_metadata: MetadataTable & { backup_id: string };
+  cbr_vaults: CbrVaultTable;
+  cbr_vault_resources: CbrVaultResourceTable;
+  cbr_vault_tags: CbrVaultTagTable;
+  cbr_policies: CbrPolicyTable;
+  cbr_policy_bindings: CbrPolicyBindingTable;
+  cbr_checkpoints: CbrCheckpointTable;
+  cbr_backups: CbrBackupTable;
+  cbr_members: CbrMemberTable;
+  cbr_operation_logs: CbrOperationLogTable;
 }
 
 export interface DomainTable {
@@ -227,6 +236,161 @@ export interface BackupTable {
   /** JSON {metadata, bootable} of the source volume, applied on restore. */
   volume_info: string;
   host: string | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrVaultTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string;
+  description: string;
+  /** available | deleting | error */
+  status: string;
+  object_type: string;
+  protect_type: string;
+  consistent_level: string;
+  cloud_type: string;
+  charging_mode: string;
+  size: number; // GB
+  auto_bind: number;
+  bind_rules: string; // JSON
+  auto_expand: number;
+  locked: number;
+  smn_notify: number;
+  threshold: number;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrVaultResourceTable {
+  resource_id: string;
+  vault_id: string;
+  project_id: string;
+  type: string;
+  name: string;
+  extra_info: string; // JSON
+  /** available | error | protecting | restoring | removing */
+  protect_status: string;
+  created_at: string;
+}
+
+export interface CbrVaultTagTable {
+  vault_id: string;
+  key: string;
+  value: string;
+}
+
+export interface CbrPolicyTable {
+  id: string;
+  project_id: string;
+  name: string;
+  operation_type: string;
+  enabled: number;
+  operation_definition: string; // JSON
+  trigger_id: string;
+  patterns: string; // JSON string[]
+  start_time: string;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrPolicyBindingTable {
+  vault_id: string;
+  policy_id: string;
+  project_id: string;
+  operation_type: string;
+  /** The next trigger time not yet run (stored time); null when the policy has no future run. */
+  next_run_at: string | null;
+  created_at: string;
+}
+
+export interface CbrCheckpointTable {
+  id: string;
+  project_id: string;
+  vault_id: string;
+  /** protecting | available | error */
+  status: string;
+  name: string;
+  description: string;
+  incremental: number;
+  auto_trigger: number;
+  policy_id: string | null;
+  retention_duration: number;
+  skipped: string; // JSON SkippedResource[]
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrBackupTable {
+  id: string;
+  project_id: string;
+  vault_id: string;
+  checkpoint_id: string;
+  policy_id: string | null;
+  name: string;
+  description: string;
+  resource_id: string;
+  resource_name: string;
+  resource_type: string;
+  resource_az: string;
+  resource_size: number; // GB
+  image_type: string;
+  /** protecting | available | restoring | deleting | error */
+  status: string;
+  auto_trigger: number;
+  incremental: number;
+  bootable: number;
+  driver: string;
+  /** The driver snapshot the backup reads (deleted once read). */
+  snapshot_id: string;
+  parent_locator: string | null;
+  locator: string | null;
+  stored_bytes: number;
+  data_bytes: number;
+  new_chunks: number;
+  progress: number;
+  fail_code: string | null;
+  fail_reason: string | null;
+  expired_at: string | null;
+  protected_at: string | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrMemberTable {
+  id: string;
+  backup_id: string;
+  project_id: string;
+  dest_project_id: string;
+  /** pending | accepted | rejected */
+  status: string;
+  vault_id: string | null;
+  image_id: string | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface CbrOperationLogTable {
+  id: string;
+  project_id: string;
+  /** backup | restore | delete | vault_delete */
+  operation_type: string;
+  /** waiting | running | success | failed | skipped */
+  status: string;
+  checkpoint_id: string | null;
+  policy_id: string | null;
+  vault_id: string | null;
+  vault_name: string | null;
+  provider_id: string;
+  resource_id: string | null;
+  resource_name: string | null;
+  error_code: string;
+  error_message: string;
+  extra_info: string; // JSON
+  started_at: string | null;
+  ended_at: string | null;
   created_at: string;
   updated_at: string | null;
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ServerConfig } from '../config/config.js';
-import { startServer, type RunningServer } from '../main.js';
+import { type RunningServer, type StartOptions, startServer } from '../main.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-for-tests';
 
@@ -38,10 +38,14 @@ export interface TestResponse {
   text: string;
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  dataDir?: string,
+  startOptions: StartOptions = {},
+): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'cinderbox-test-')));
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
-  const server = await startServer(config);
+  const server = await startServer(config, startOptions);
   const url = server.url;
 
   async function request(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {

@@ -2,6 +2,7 @@
  * Auth middleware: adds `X-Auth-Token`, re-authenticates once on 401.
  * @packageDocumentation
  */
+import { isOneShotBody } from '../request.js';
 import type { Middleware } from '../types.js';
 
 /**
@@ -39,6 +40,8 @@ export function authMiddleware(provider: TokenProvider): Middleware {
     const res = await next(first);
     if (res.status !== 401 || !provider.canReauthenticate) return res;
     provider.invalidate(token);
+    // A streamed body has been consumed: report the 401; the next call authenticates afresh.
+    if (isOneShotBody(req.rawBody)) return res;
     const fresh = await provider.getToken(req.signal);
     const second = { ...req, headers: new Headers(req.headers) };
     second.headers.set('x-auth-token', fresh);

@@ -3,7 +3,14 @@
  * @packageDocumentation
  */
 import { redactBody, redactHeaders } from '../redact.js';
-import type { Logger, Middleware } from '../types.js';
+import type { Logger, Middleware, RawBody } from '../types.js';
+
+function describeRaw(body: RawBody): string {
+  if (typeof body === 'string') return `<${Buffer.byteLength(body)} bytes>`;
+  if (body instanceof Uint8Array) return `<${body.byteLength} bytes>`;
+  if (body instanceof Blob) return `<${body.size} bytes>`;
+  return '<stream>';
+}
 
 /**
  * Logs each attempt (method, URL, redacted headers and body) and its response (status, request id, duration).
@@ -20,6 +27,7 @@ export function loggingMiddleware(logger: Logger, now: () => number = Date.now):
     logger.debug(`REQ ${req.method} ${req.url}`, {
       headers: redactHeaders(req.headers),
       ...(req.body === undefined ? {} : { body: redactBody(req.body) }),
+      ...(req.rawBody === undefined ? {} : { rawBody: describeRaw(req.rawBody) }),
     });
     try {
       const res = await next(req);

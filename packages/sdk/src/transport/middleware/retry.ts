@@ -5,6 +5,7 @@
 import { AbortError, isSdkError, NetworkError, RequestTimeoutError } from '../../errors.js';
 import { sleep as realSleep, type Sleep } from '../../util/abort.js';
 import { cloneRequest } from '../pipeline.js';
+import { isOneShotBody } from '../request.js';
 import type { HttpMethod, HttpResponse, Middleware, RetryPolicy } from '../types.js';
 
 /** Default retry policy. @example `{ ...DEFAULT_RETRY_POLICY, maxAttempts: 5 }` */
@@ -78,7 +79,7 @@ export function retryMiddleware(defaults: Partial<RetryPolicy> = {}, deps: Retry
   const wait = deps.sleep ?? realSleep;
   const random = deps.random ?? Math.random;
   return async (req, next) => {
-    if (req.retry === false) return next(req);
+    if (req.retry === false || isOneShotBody(req.rawBody)) return next(req);
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...defaults, ...(req.retry ?? {}) };
     const idempotent = policy.idempotent ?? IDEMPOTENT.has(req.method);
     let totalDelay = 0;

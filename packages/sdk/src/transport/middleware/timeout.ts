@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { AbortError, RequestTimeoutError } from '../../errors.js';
+import { isOneShotBody } from '../request.js';
 import type { Middleware } from '../types.js';
 
 /**
@@ -16,18 +17,25 @@ import type { Middleware } from '../types.js';
  */
 export function timeoutMiddleware(defaultTimeoutMs = 60_000): Middleware {
   return async (req, next) => {
-    const ms = req.timeoutMs ?? defaultTimeoutMs;
+    // A streamed upload takes as long as the data does: only an explicit timeout applies to it.
+    const ms = req.timeoutMs ?? (isOneShotBody(req.rawBody) ? 0 : defaultTimeoutMs);
     const caller = req.signal;
     if (caller?.aborted) throw new AbortError(undefined, { cause: caller.reason });
-    const deadline = ms > 0 && Number.isFinite(ms) ? AbortSignal.timeout(ms) : undefined;
-    const signals = [caller, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const deadline = ms > 0 && Number.isFinite(ms) ? new AbortController() : undefined;
+    // Cleared once the response is in hand, so a streamed download is not cut off by the per-attempt limit.
+    const timer = deadline ? setTimeout(() => deadline.abort(), ms) : undefined;
+    const signals = [caller, deadline?.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
       return await next({ ...req, signal });
     } catch (e) {
       if (caller?.aborted) throw new AbortError(undefined, { cause: caller.reason });
-      if (deadline?.aborted) throw new RequestTimeoutError(`${req.method} ${req.url} timed out after ${ms} ms`, ms);
+      if (deadline?.signal.aborted) {
+        throw new RequestTimeoutError(`${req.method} ${req.url} timed out after ${ms} ms`, ms);
+      }
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

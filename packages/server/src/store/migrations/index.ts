@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
 import { defaultVolumeType } from './0002-default-volume-type.js';
 import { backups } from './0003-backups.js';
+import { cbr } from './0004-cbr.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-default-volume-type': defaultVolumeType,
   '0003-backups': backups,
+  '0004-cbr': cbr,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,288 @@
+/**
+ * Identity (Keystone v3) proxy: projects, users, roles, role assignments and grants, domains.
+ * @packageDocumentation
+ */
+import { isNotFound } from '../errors.js';
+import type { ListOptions, Paginator } from '../resource/pagination.js';
+import type { FindOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
+import type { ServiceClient } from '../service/service-client.js';
+import type { CallOptions } from '../transport/types.js';
+import { Domain, Project, Role, RoleAssignment, User } from './resources.js';
+
+/** A resource or its id. */
+type Ref<R> = R | string;
+
+/** Delete options of identity resources. */
+export interface IdentityDeleteOptions extends CallOptions {
+  /** Do not fail on 404. Default false. */
+  ignoreMissing?: boolean;
+}
+
+/** Query of {@link IdentityV3.roleAssignments}. */
+export interface RoleAssignmentQuery {
+  userId?: string;
+  groupId?: string;
+  roleId?: string;
+  projectId?: string;
+  domainId?: string;
+  /** Expand group memberships and inherited roles. */
+  effective?: boolean;
+  /** Add names of users, projects and roles. */
+  includeNames?: boolean;
+  includeSubtree?: boolean;
+}
+
+/**
+ * Keystone v3 with openstacksdk's method names (`projects()`, `createUser()`, `assignProjectRoleToUser()`…).
+ * Updates are PATCHes of the changed fields only.
+ *
+ * @example
+ * ```ts
+ * const id = conn.identity;
+ * const p = await id.createProject({ name: 'team-a', domainId: 'default' });
+ * const u = await id.createUser({ name: 'alice', password: 's3cret', defaultProjectId: p.id });
+ * await id.grantProjectRole(p, u, await id.findRole('member'));
+ * ```
+ */
+export class IdentityV3 {
+  /** The underlying service client (endpoint, raw requests). */
+  readonly client: ServiceClient;
+
+  constructor(client: ServiceClient) {
+    this.client = client;
+  }
+
+  #ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
+    if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
+    // The proxy's connection is the one that acts (openstacksdk passes its session on every call).
+    if (value.client !== this.client) value.bind(this.client);
+    return value;
+  }
+
+  #id(value: Ref<{ id?: string }> | undefined, what: string): string {
+    const id = typeof value === 'string' ? value : value?.id;
+    if (!id) throw new TypeError(`${what} id missing`);
+    return encodeURIComponent(id);
+  }
+
+  async #delete(resource: Resource, options: IdentityDeleteOptions): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await resource.delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- projects
+
+  /** Lists projects. @example `await conn.identity.projects({ domainId: 'default' }).toArray()` */
+  projects(query: ResourceInput<Project> = {}, options: ListOptions = {}): Paginator<Project> {
+    return Project.list(this.client, query, options);
+  }
+
+  /** GET a project. @example `await conn.identity.getProject(id)` */
+  getProject(project: Ref<Project>, options: CallOptions = {}): Promise<Project> {
+    return this.#ref(Project, project).fetch(options);
+  }
+
+  /** Finds a project by id or name. @example `await conn.identity.findProject('admin')` */
+  findProject(nameOrId: string, options: FindOptions = {}): Promise<Project | undefined> {
+    return Project.find(this.client, nameOrId, options);
+  }
+
+  /** Creates a project. @example `await conn.identity.createProject({ name: 'p', domainId: 'default' })` */
+  createProject(attrs: ResourceInput<Project>, options: CallOptions = {}): Promise<Project> {
+    return Project.new(attrs, this.client).create(options);
+  }
+
+  /** Updates a project (PATCH of changed fields). @example `await conn.identity.updateProject(p, { description: 'x' })` */
+  updateProject(project: Ref<Project>, attrs: ResourceInput<Project>, options: CallOptions = {}): Promise<Project> {
+    return this.#ref(Project, project).update(attrs).commit(options);
+  }
+
+  /** Deletes a project. @example `await conn.identity.deleteProject(p, { ignoreMissing: true })` */
+  deleteProject(project: Ref<Project>, options: IdentityDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(Project, project), options);
+  }
+
+  // ---------------------------------------------------------------- users
+
+  /** Lists users. @example `await conn.identity.users({ name: 'alice' }).toArray()` */
+  users(query: ResourceInput<User> = {}, options: ListOptions = {}): Paginator<User> {
+    return User.list(this.client, query, options);
+  }
+
+  /** GET a user. @example `await conn.identity.getUser(id)` */
+  getUser(user: Ref<User>, options: CallOptions = {}): Promise<User> {
+    return this.#ref(User, user).fetch(options);
+  }
+
+  /** Finds a user by id or name. @example `await conn.identity.findUser('alice')` */
+  findUser(nameOrId: string, options: FindOptions = {}): Promise<User | undefined> {
+    return User.find(this.client, nameOrId, options);
+  }
+
+  /** Creates a user. @example `await conn.identity.createUser({ name: 'alice', password: 'pw' })` */
+  createUser(attrs: ResourceInput<User>, options: CallOptions = {}): Promise<User> {
+    return User.new(attrs, this.client).create(options);
+  }
+
+  /** Updates a user (PATCH; `password` may be set by an admin). @example `await conn.identity.updateUser(u, { email: 'a@x' })` */
+  updateUser(user: Ref<User>, attrs: ResourceInput<User>, options: CallOptions = {}): Promise<User> {
+    return this.#ref(User, user).update(attrs).commit(options);
+  }
+
+  /** Deletes a user. @example `await conn.identity.deleteUser(u)` */
+  deleteUser(user: Ref<User>, options: IdentityDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(User, user), options);
+  }
+
+  /** A user changes their own password. @example `await conn.identity.changeUserPassword(u, 'old', 'new')` */
+  changeUserPassword(
+    user: Ref<User>,
+    originalPassword: string,
+    password: string,
+    options: CallOptions = {},
+  ): Promise<void> {
+    return this.#ref(User, user).changePassword(originalPassword, password, options);
+  }
+
+  /** Projects a user has a role on (`GET /users/{id}/projects`). @example `await conn.identity.userProjects(u).toArray()` */
+  userProjects(user: Ref<User>, options: ListOptions = {}): Paginator<Project> {
+    return Project.list(this.client, {}, { ...options, basePath: `/users/${this.#id(user, 'user')}/projects` });
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  /** Lists roles. @example `await conn.identity.roles().toArray()` */
+  roles(query: ResourceInput<Role> = {}, options: ListOptions = {}): Paginator<Role> {
+    return Role.list(this.client, query, options);
+  }
+
+  /** GET a role. @example `await conn.identity.getRole(id)` */
+  getRole(role: Ref<Role>, options: CallOptions = {}): Promise<Role> {
+    return this.#ref(Role, role).fetch(options);
+  }
+
+  /** Finds a role by id or name. @example `await conn.identity.findRole('member')` */
+  findRole(nameOrId: string, options: FindOptions = {}): Promise<Role | undefined> {
+    return Role.find(this.client, nameOrId, options);
+  }
+
+  /** Creates a role. @example `await conn.identity.createRole({ name: 'auditor' })` */
+  createRole(attrs: ResourceInput<Role>, options: CallOptions = {}): Promise<Role> {
+    return Role.new(attrs, this.client).create(options);
+  }
+
+  /** Updates a role. @example `await conn.identity.updateRole(r, { description: 'x' })` */
+  updateRole(role: Ref<Role>, attrs: ResourceInput<Role>, options: CallOptions = {}): Promise<Role> {
+    return this.#ref(Role, role).update(attrs).commit(options);
+  }
+
+  /** Deletes a role. @example `await conn.identity.deleteRole(r)` */
+  deleteRole(role: Ref<Role>, options: IdentityDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(Role, role), options);
+  }
+
+  // ---------------------------------------------------------------- grants
+
+  #grantPath(project: Ref<Project>, user: Ref<User>, role: Ref<Role>): string {
+    return `/projects/${this.#id(project, 'project')}/users/${this.#id(user, 'user')}/roles/${this.#id(role, 'role')}`;
+  }
+
+  /**
+   * Grants a role to a user on a project (`PUT /projects/{p}/users/{u}/roles/{r}`; idempotent).
+   *
+   * @example
+   * ```ts
+   * await conn.identity.grantProjectRole(project, user, 'member-role-id');
+   * ```
+   */
+  async grantProjectRole(
+    project: Ref<Project>,
+    user: Ref<User>,
+    role: Ref<Role>,
+    options: CallOptions = {},
+  ): Promise<void> {
+    await this.client.request('PUT', this.#grantPath(project, user, role), { ...options, operation: 'grant role' });
+  }
+
+  /** Revokes a project role from a user (404 when not granted). @example `await conn.identity.revokeProjectRole(p, u, r)` */
+  async revokeProjectRole(
+    project: Ref<Project>,
+    user: Ref<User>,
+    role: Ref<Role>,
+    options: CallOptions = {},
+  ): Promise<void> {
+    await this.client.request('DELETE', this.#grantPath(project, user, role), { ...options, operation: 'revoke role' });
+  }
+
+  /** Whether the user holds the role on the project (`HEAD`). @example `await conn.identity.hasProjectRole(p, u, r)` */
+  async hasProjectRole(
+    project: Ref<Project>,
+    user: Ref<User>,
+    role: Ref<Role>,
+    options: CallOptions = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.request('HEAD', this.#grantPath(project, user, role), { ...options, operation: 'check role' });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** openstacksdk name of {@link grantProjectRole}. @example `await conn.identity.assignProjectRoleToUser(p, u, r)` */
+  assignProjectRoleToUser(project: Ref<Project>, user: Ref<User>, role: Ref<Role>, options: CallOptions = {}) {
+    return this.grantProjectRole(project, user, role, options);
+  }
+
+  /** openstacksdk name of {@link revokeProjectRole}. @example `await conn.identity.unassignProjectRoleFromUser(p, u, r)` */
+  unassignProjectRoleFromUser(project: Ref<Project>, user: Ref<User>, role: Ref<Role>, options: CallOptions = {}) {
+    return this.revokeProjectRole(project, user, role, options);
+  }
+
+  /** openstacksdk name of {@link hasProjectRole}. @example `await conn.identity.validateUserHasProjectRole(p, u, r)` */
+  validateUserHasProjectRole(project: Ref<Project>, user: Ref<User>, role: Ref<Role>, options: CallOptions = {}) {
+    return this.hasProjectRole(project, user, role, options);
+  }
+
+  /** Roles a user holds on a project. @example `await conn.identity.projectUserRoles(p, u).toArray()` */
+  projectUserRoles(project: Ref<Project>, user: Ref<User>, options: ListOptions = {}): Paginator<Role> {
+    return Role.list(this.client, {}, {
+      ...options,
+      basePath: `/projects/${this.#id(project, 'project')}/users/${this.#id(user, 'user')}/roles`,
+    });
+  }
+
+  /**
+   * Lists role assignments (`GET /role_assignments` with `user.id`, `scope.project.id`, … filters).
+   *
+   * @example
+   * ```ts
+   * const grants = await conn.identity.roleAssignments({ projectId: p.id, includeNames: true }).toArray();
+   * ```
+   */
+  roleAssignments(query: RoleAssignmentQuery = {}, options: ListOptions = {}): Paginator<RoleAssignment> {
+    return RoleAssignment.list(this.client, { ...query }, { ...options, paginated: false });
+  }
+
+  // ---------------------------------------------------------------- domains
+
+  /** Lists domains. @example `await conn.identity.domains().toArray()` */
+  domains(query: ResourceInput<Domain> = {}, options: ListOptions = {}): Paginator<Domain> {
+    return Domain.list(this.client, query, options);
+  }
+
+  /** GET a domain. @example `await conn.identity.getDomain('default')` */
+  getDomain(domain: Ref<Domain>, options: CallOptions = {}): Promise<Domain> {
+    return this.#ref(Domain, domain).fetch(options);
+  }
+
+  /** Finds a domain by id or name. @example `await conn.identity.findDomain('Default')` */
+  findDomain(nameOrId: string, options: FindOptions = {}): Promise<Domain | undefined> {
+    return Domain.find(this.client, nameOrId, options);
+  }
+}

@@ -1,0 +1,174 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CbrServices } from '../../services/cbr/index.js';
+import { parsePage } from '../../services/cbr/index.js';
+import { invalid } from '../../services/cbr/errors.js';
+import { backupView, checkpointView, memberView, operationLogView, policyView, vaultView } from './views.js';
+
+type Params = Record<string, string>;
+type Query = Record<string, string | string[] | undefined>;
+
+function auth(req: FastifyRequest) {
+  return req.cb.auth!;
+}
+
+function object(body: unknown, what = 'The request body'): Record<string, unknown> {
+  if (body === null || body === undefined || typeof body !== 'object' || Array.isArray(body))
+    throw invalid(`${what} must be a JSON object.`);
+  return body as Record<string, unknown>;
+}
+
+function wrapped(body: unknown, key: string): Record<string, unknown> {
+  return object(object(body)[key], `"${key}"`);
+}
+
+function last(q: Query, k: string): string | undefined {
+  const v = q[k];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** The CBR v3 API under `/cbr/v3/{project_id}` (catalog type `cbr`). */
+export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void {
+  const c = cbr.context;
+  app.register(
+    async (r) => {
+      // --- vaults ---
+      r.post('/vaults', async (req) => ({ vault: vaultView(c, await cbr.vaults.create(auth(req), wrapped(req.body, 'vault'))) }));
+      r.get('/vaults', async (req) => {
+        const q = req.query as Query;
+        const flat: Record<string, string | undefined> = {};
+        for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id', 'resource_ids', 'resources_ids'])
+          flat[k] = last(q, k);
+        const page = await cbr.vaults.list(auth(req), flat, parsePage(q));
+        return { vaults: page.items.map((v) => vaultView(c, v)), count: page.count, limit: page.limit, offset: page.offset };
+      });
+      r.get('/vaults/:vault_id', async (req) => ({ vault: vaultView(c, await cbr.vaults.get(auth(req), (req.params as Params).vault_id!)) }));
+      r.put('/vaults/:vault_id', async (req) => ({
+        vault: vaultView(c, await cbr.vaults.update(auth(req), (req.params as Params).vault_id!, wrapped(req.body, 'vault'))),
+      }));
+      r.delete('/vaults/:vault_id', async (req, reply) => {
+        await cbr.vaults.delete(auth(req), (req.params as Params).vault_id!);
+        return reply.code(204).send();
+      });
+      r.post('/vaults/:vault_id/addresources', async (req) => ({
+        add_resource_ids: await cbr.vaults.addResources(auth(req), (req.params as Params).vault_id!, object(req.body).resources),
+      }));
+      r.post('/vaults/:vault_id/removeresources', async (req) => ({
+        remove_resource_ids: await cbr.vaults.removeResources(auth(req), (req.params as Params).vault_id!, object(req.body).resource_ids),
+      }));
+      r.post('/vaults/:vault_id/migrateresources', async (req) => {
+        const b = object(req.body);
+        return {
+          migrated_resources: await cbr.vaults.migrateResources(auth(req), (req.params as Params).vault_id!, b.resource_ids, b.destination_vault_id),
+        };
+      });
+      r.post('/vaults/:vault_id/associatepolicy', async (req) => {
+        const vaultId = (req.params as Params).vault_id!;
+        const policyId = object(req.body).policy_id;
+        await cbr.vaults.associatePolicy(auth(req), vaultId, policyId);
+        return { associate_policy: { vault_id: vaultId, policy_id: policyId } };
+      });
+      r.post('/vaults/:vault_id/dissociatepolicy', async (req) => {
+        const vaultId = (req.params as Params).vault_id!;
+        const policyId = object(req.body).policy_id;
+        await cbr.vaults.dissociatePolicy(auth(req), vaultId, policyId);
+        return { dissociate_policy: { vault_id: vaultId, policy_id: policyId } };
+      });
+
+      // --- tags (singular /vault/) ---
+      r.get('/vault/tags', async (req) => ({ tags: await cbr.vaults.projectTags(auth(req)) }));
+      r.get('/vault/:vault_id/tags', async (req) => ({ tags: await cbr.vaults.tags(auth(req), (req.params as Params).vault_id!) }));
+      r.post('/vault/:vault_id/tags', async (req, reply) => {
+        await cbr.vaults.setTags(auth(req), (req.params as Params).vault_id!, 'create', [object(req.body).tag]);
+        return reply.code(204).send();
+      });
+      r.post('/vault/:vault_id/tags/action', async (req, reply) => {
+        const b = object(req.body);
+        if (b.action !== 'create' && b.action !== 'delete') throw invalid('action must be create or delete.');
+        await cbr.vaults.setTags(auth(req), (req.params as Params).vault_id!, b.action, b.tags);
+        return reply.code(204).send();
+      });
+      r.delete('/vault/:vault_id/tags/:key', async (req, reply) => {
+        const p = req.params as Params;
+        await cbr.vaults.deleteTag(auth(req), p.vault_id!, p.key!);
+        return reply.code(204).send();
+      });
+
+      // --- policies ---
+      r.post('/policies', async (req) => ({ policy: policyView(await cbr.policies.create(auth(req), wrapped(req.body, 'policy'))) }));
+      r.get('/policies', async (req) => {
+        const q = req.query as Query;
+        const list = await cbr.policies.list(auth(req), { operation_type: last(q, 'operation_type'), vault_id: last(q, 'vault_id') });
+        return { policies: list.map(policyView), count: list.length };
+      });
+      r.get('/policies/:policy_id', async (req) => ({ policy: policyView(await cbr.policies.get(auth(req), (req.params as Params).policy_id!)) }));
+      r.put('/policies/:policy_id', async (req) => {
+        const body = wrapped(req.body, 'policy');
+        if (body.operation_type !== undefined) throw invalid('operation_type cannot be changed.');
+        return { policy: policyView(await cbr.policies.update(auth(req), (req.params as Params).policy_id!, body)) };
+      });
+      r.delete('/policies/:policy_id', async (req, reply) => {
+        await cbr.policies.delete(auth(req), (req.params as Params).policy_id!);
+        return reply.code(204).send();
+      });
+
+      // --- checkpoints ---
+      r.post('/checkpoints', async (req) => ({
+        checkpoint: checkpointView(c, await cbr.checkpoints.create(auth(req), wrapped(req.body, 'checkpoint'))),
+      }));
+      r.get('/checkpoints/:checkpoint_id', async (req) => ({
+        checkpoint: checkpointView(c, await cbr.checkpoints.get(auth(req), (req.params as Params).checkpoint_id!)),
+      }));
+
+      // --- backups ---
+      r.get('/backups', async (req) => {
+        const q = req.query as Query;
+        const page = await cbr.backups.list(auth(req), q, parsePage(q));
+        return { backups: page.items.map(backupView), count: page.count, offset: page.offset, limit: page.limit };
+      });
+      r.get('/backups/:backup_id', async (req) => ({ backup: backupView(await cbr.backups.get(auth(req), (req.params as Params).backup_id!)) }));
+      r.delete('/backups/:backup_id', async (req, reply) => {
+        await cbr.backups.delete(auth(req), (req.params as Params).backup_id!);
+        return reply.code(204).send();
+      });
+      r.post('/backups/:backup_id/restore', async (req, reply) => {
+        await cbr.backups.restore(auth(req), (req.params as Params).backup_id!, wrapped(req.body, 'restore'));
+        return reply.code(202).send();
+      });
+
+      // --- share members ---
+      r.post('/backups/:backup_id/members', async (req) => {
+        const members = await cbr.backups.addMembers(auth(req), (req.params as Params).backup_id!, object(req.body).members);
+        return { members: members.map(memberView), count: members.length };
+      });
+      r.get('/backups/:backup_id/members', async (req) => {
+        const q = req.query as Query;
+        const page = await cbr.backups.members(auth(req), (req.params as Params).backup_id!, q, parsePage(q));
+        return { members: page.items.map(memberView), count: page.count };
+      });
+      r.get('/backups/:backup_id/members/:member_id', async (req) => {
+        const p = req.params as Params;
+        return { member: memberView(await cbr.backups.member(auth(req), p.backup_id!, p.member_id!)) };
+      });
+      r.put('/backups/:backup_id/members/:member_id', async (req) => {
+        const p = req.params as Params;
+        return { member: memberView(await cbr.backups.updateMember(auth(req), p.backup_id!, p.member_id!, object(req.body))) };
+      });
+      r.delete('/backups/:backup_id/members/:member_id', async (req, reply) => {
+        const p = req.params as Params;
+        await cbr.backups.deleteMember(auth(req), p.backup_id!, p.member_id!);
+        return reply.code(204).send();
+      });
+
+      // --- operation logs ---
+      r.get('/operation-logs', async (req) => {
+        const q = req.query as Query;
+        const page = await cbr.operationLogs.list(auth(req), q as Record<string, string | string[]>, parsePage(q));
+        return { operation_logs: page.items.map(operationLogView), count: page.count, limit: page.limit, offset: page.offset };
+      });
+      r.get('/operation-logs/:operation_log_id', async (req) => ({
+        operation_log: operationLogView(await cbr.operationLogs.get(auth(req), (req.params as Params).operation_log_id!)),
+      }));
+    },
+    { prefix: '/cbr/v3/:project_id' },
+  );
+}

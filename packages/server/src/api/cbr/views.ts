@@ -1,0 +1,202 @@
+import type { CbrContext } from '../../services/cbr/context.js';
+import type { BackupView, CheckpointRecord, PolicyRecord, VaultRecord } from '../../services/cbr/index.js';
+import type { CbrMemberTable, CbrOperationLogTable } from '../../store/schema.js';
+
+/** Views of CBR objects: the API names of the OTC reference; times in the stored `YYYY-MM-DDTHH:MM:SS.ffffff`. */
+
+const DISK_PROVIDER_ID = 'd1603440-187d-4516-af25-121250c7cc97';
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown> {
+  const v = r.row;
+  return {
+    id: v.id,
+    name: v.name,
+    description: v.description,
+    project_id: v.project_id,
+    user_id: v.user_id,
+    provider_id: DISK_PROVIDER_ID,
+    created_at: v.created_at,
+    updated_at: v.updated_at ?? v.created_at,
+    billing: {
+      allocated: c.toGb(r.usedBytes),
+      charging_mode: v.charging_mode,
+      cloud_type: v.cloud_type,
+      consistent_level: v.consistent_level,
+      object_type: v.object_type,
+      order_id: '',
+      product_id: '',
+      protect_type: v.protect_type,
+      size: v.size,
+      spec_code: 'vault.backup.volume.normal',
+      status: v.status,
+      storage_unit: '',
+      used: c.toMb(r.usedBytes),
+      frozen_scene: '',
+    },
+    resources: r.resources.map((x) => ({
+      id: x.row.resource_id,
+      name: x.row.name,
+      type: x.row.type,
+      protect_status: x.row.protect_status,
+      size: x.size,
+      backup_size: c.toMb(x.backupBytes),
+      backup_count: x.backupCount,
+      extra_info: parse(x.row.extra_info),
+    })),
+    tags: r.tags,
+    auto_bind: v.auto_bind === 1,
+    bind_rules: parse(v.bind_rules),
+    auto_expand: v.auto_expand === 1,
+    locked: v.locked === 1,
+    smn_notify: v.smn_notify === 1,
+    threshold: v.threshold,
+    backup_policy_id: r.backupPolicyId,
+    enterprise_project_id: '0',
+    sys_lock_source_service: '',
+  };
+}
+
+export function policyView(p: PolicyRecord): Record<string, unknown> {
+  const r = p.retention;
+  const def: Record<string, unknown> = {
+    max_backups: r.max_backups,
+    retention_duration_days: r.retention_duration_days,
+    day_backups: r.day_backups,
+    week_backups: r.week_backups,
+    month_backups: r.month_backups,
+    year_backups: r.year_backups,
+  };
+  if (r.timezone !== null) def.timezone = r.timezone;
+  return {
+    id: p.row.id,
+    name: p.row.name,
+    enabled: p.row.enabled === 1,
+    operation_type: p.row.operation_type,
+    operation_definition: def,
+    trigger: {
+      id: p.row.trigger_id,
+      name: 'default',
+      type: 'time',
+      properties: { pattern: p.patterns, start_time: p.row.start_time },
+    },
+    associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: '' })),
+  };
+}
+
+export function checkpointView(c: CbrContext, r: CheckpointRecord): Record<string, unknown> {
+  return {
+    id: r.row.id,
+    project_id: r.row.project_id,
+    status: r.row.status,
+    created_at: r.row.created_at,
+    vault: {
+      id: r.row.vault_id,
+      name: r.vaultName,
+      resources: r.backups.map((b) => ({
+        id: b.resource_id,
+        name: b.resource_name,
+        type: b.resource_type,
+        protect_status: b.status === 'protecting' || b.status === 'error' ? b.status : 'available',
+        resource_size: b.resource_size,
+        backup_size: c.toMb(Number(b.stored_bytes)),
+        backup_count: b.status === 'available' ? 1 : 0,
+        extra_info: {},
+      })),
+      skipped_resources: r.skipped,
+    },
+    extra_info: { name: r.row.name, description: r.row.description, retention_duration: r.row.retention_duration },
+  };
+}
+
+export function backupView(v: BackupView): Record<string, unknown> {
+  const b = v.row;
+  const extend: Record<string, unknown> = {
+    auto_trigger: b.auto_trigger === 1,
+    bootable: b.bootable === 1,
+    incremental: b.incremental === 1,
+    snapshot_id: b.snapshot_id,
+    support_lld: false,
+    supported_restore_mode: 'backup',
+    os_images_data: [],
+    contain_system_disk: false,
+    encrypted: false,
+    system_disk: false,
+    architecture: 'x86_64',
+    progress: b.status === 'available' ? 100 : b.progress,
+    // cinderbox additions: what this backup added to the repository (dedup and incrementals make it small).
+    stored_bytes: Number(b.stored_bytes),
+    new_chunks: b.new_chunks,
+  };
+  if (b.fail_code !== null) {
+    extend.error_code = b.fail_code;
+    extend.error_message = b.fail_reason ?? '';
+  }
+  const out: Record<string, unknown> = {
+    id: b.id,
+    name: b.name,
+    description: b.description,
+    checkpoint_id: b.checkpoint_id,
+    vault_id: v.membership ? (v.membership.vault_id ?? '') : b.vault_id,
+    project_id: b.project_id,
+    provider_id: DISK_PROVIDER_ID,
+    parent_id: null,
+    resource_id: b.resource_id,
+    resource_name: b.resource_name,
+    resource_type: b.resource_type,
+    resource_az: b.resource_az,
+    resource_size: b.resource_size,
+    image_type: b.image_type,
+    status: b.status,
+    created_at: b.created_at,
+    updated_at: b.updated_at ?? b.created_at,
+    protected_at: b.protected_at,
+    expired_at: b.expired_at,
+    children: [],
+    replication_records: [],
+    enterprise_project_id: '0',
+    extend_info: extend,
+  };
+  if (v.membership) out.members = [memberView(v.membership)];
+  return out;
+}
+
+export function memberView(m: CbrMemberTable): Record<string, unknown> {
+  return {
+    id: m.id,
+    backup_id: m.backup_id,
+    dest_project_id: m.dest_project_id,
+    status: m.status,
+    vault_id: m.vault_id ?? '',
+    image_id: m.image_id ?? '',
+    created_at: m.created_at,
+    updated_at: m.updated_at ?? m.created_at,
+  };
+}
+
+export function operationLogView(l: CbrOperationLogTable): Record<string, unknown> {
+  return {
+    id: l.id,
+    operation_type: l.operation_type,
+    status: l.status,
+    checkpoint_id: l.checkpoint_id ?? '',
+    policy_id: l.policy_id ?? '',
+    project_id: l.project_id,
+    provider_id: l.provider_id,
+    vault_id: l.vault_id ?? '',
+    vault_name: l.vault_name ?? '',
+    created_at: l.created_at,
+    updated_at: l.updated_at ?? l.created_at,
+    started_at: l.started_at,
+    ended_at: l.ended_at,
+    error_info: { code: l.error_code, message: l.error_message },
+    extra_info: parse(l.extra_info),
+  };
+}

@@ -1,0 +1,118 @@
+import { isDomainError } from '../../domain/errors.js';
+import { parseStoredTime, storedTime } from '../../domain/time.js';
+import type { CbrPolicyTable } from '../../store/schema.js';
+import type { CheckpointService, ScheduleInfo } from './checkpoints.js';
+import type { CbrContext } from './context.js';
+import type { OperationLogs } from './oplogs.js';
+import { rulesOf } from './policies.js';
+import { dueSlots } from './rrule.js';
+
+/**
+ * Runs the backup policies bound to vaults. The durable cursor is each binding's `next_run_at`: a run is claimed
+ * by moving it forward with a guarded UPDATE (… WHERE next_run_at = <the value read>) in the same transaction that
+ * records the checkpoint, so a run happens once however many processes share the store, and a restart neither
+ * loses nor repeats it. Runs missed while no server was up collapse into one late run that says so.
+ */
+export class CbrScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<number> | null = null;
+
+  constructor(
+    private readonly c: CbrContext,
+    private readonly checkpoints: CheckpointService,
+    private readonly oplogs: OperationLogs,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), this.c.options.schedulerIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking?.catch(() => 0);
+  }
+
+  /** Runs whatever is due now; returns how many runs this process claimed. One tick at a time per process. */
+  tick(): Promise<number> {
+    if (!this.ticking) {
+      this.ticking = this.runDue().finally(() => {
+        this.ticking = null;
+      });
+    }
+    return this.ticking;
+  }
+
+  private async runDue(): Promise<number> {
+    const now = this.c.nowDate();
+    const due = await this.c.db
+      .selectFrom('cbr_policy_bindings as b')
+      .innerJoin('cbr_policies as p', 'p.id', 'b.policy_id')
+      .selectAll('p')
+      .select(['b.vault_id', 'b.next_run_at'])
+      .where('p.enabled', '=', 1)
+      .where('p.operation_type', '=', 'backup')
+      .where('b.next_run_at', 'is not', null)
+      .where('b.next_run_at', '<=', storedTime(now))
+      .orderBy('b.next_run_at')
+      .execute();
+    let claimed = 0;
+    for (const d of due) {
+      const { vault_id: vaultId, next_run_at: nextRunAt, ...policy } = d;
+      try {
+        if (await this.runOne(policy as CbrPolicyTable, vaultId, nextRunAt!, now)) claimed++;
+      } catch (err) {
+        this.c.core.deps.logger.error({ err, vault: vaultId, policy: policy.id }, 'scheduled backup failed');
+      }
+    }
+    return claimed;
+  }
+
+  private async runOne(policy: CbrPolicyTable, vaultId: string, nextRunAt: string, now: Date): Promise<boolean> {
+    const slots = dueSlots(rulesOf(policy), parseStoredTime(policy.start_time), parseStoredTime(nextRunAt), now);
+    if (!slots) return false;
+    const schedule: ScheduleInfo = {
+      policy,
+      scheduledAt: storedTime(slots.slot),
+      late: now.getTime() - slots.slot.getTime() > this.c.options.lateAfterMs,
+      missedRuns: slots.missed,
+    };
+    const claim = async (tx: Parameters<Parameters<CbrContext['core']['inTx']>[0]>[0]) => {
+      const res = await tx
+        .updateTable('cbr_policy_bindings')
+        .set({ next_run_at: slots.next === null ? null : storedTime(slots.next) })
+        .where('vault_id', '=', vaultId)
+        .where('policy_id', '=', policy.id)
+        .where('next_run_at', '=', nextRunAt)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    };
+    try {
+      return await this.c.core.inTx(async (tx, enqueue) => {
+        if (!(await claim(tx))) return false;
+        await this.checkpoints.createTx(tx, enqueue, policy.project_id, vaultId, { auto_trigger: true }, schedule);
+        return true;
+      });
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      // The run is due but cannot start (empty or full vault…): it is spent, and its log says why.
+      return this.c.db.transaction().execute(async (tx) => {
+        if (!(await claim(tx))) return false;
+        const vault = await tx.selectFrom('cbr_vaults').select('name').where('id', '=', vaultId).executeTakeFirst();
+        await this.oplogs.record(tx, {
+          projectId: policy.project_id,
+          operationType: 'backup',
+          status: 'failed',
+          policyId: policy.id,
+          vaultId,
+          vaultName: vault?.name ?? null,
+          extra: { schedule: { scheduled_at: schedule.scheduledAt, late: schedule.late, missed_runs: schedule.missedRuns } },
+          error: { code: err.code ?? 'BackupService.9910', message: err.message },
+        });
+        return true;
+      });
+    }
+  }
+}
