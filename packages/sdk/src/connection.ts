@@ -10,6 +10,7 @@ import { BlockStorageV3 } from './block-storage/v3/proxy.js';
 import type { CloudConfig, ServiceConfig } from './config/cloud-config.js';
 import { type LoadCloudConfigOptions, loadCloudConfig } from './config/loader.js';
 import { AuthError } from './errors.js';
+import { CbrV3 } from './cbr/proxy.js';
 import { IdentityV3 } from './identity/proxy.js';
 import { ServiceClient, type ServiceClientOptions } from './service/service-client.js';
 import { createPipeline } from './transport/create-pipeline.js';
@@ -44,6 +45,8 @@ export interface ConnectionOptions {
   interface?: string | string[] | undefined;
   /** Block-storage settings (api version, endpoint override, default microversion). */
   blockStorage?: ServiceConfig | undefined;
+  /** CBR settings (endpoint override, interface, region); default: the catalog entry of type `cbr`. */
+  cbr?: Pick<ServiceConfig, 'endpointOverride' | 'interface' | 'regionName'> | undefined;
   /** Identity settings (endpoint override, interface, region); default: the catalog, else the auth URL. */
   identity?: Pick<ServiceConfig, 'endpointOverride' | 'interface' | 'regionName'> | undefined;
   /** Retry policy defaults. */
@@ -106,6 +109,7 @@ export class Connection {
   #blockStorage: BlockStorageV3 | undefined;
   #blockStorageV2: BlockStorageV2 | undefined;
   #identity: IdentityV3 | undefined;
+  #cbr: CbrV3 | undefined;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
@@ -243,6 +247,33 @@ export class Connection {
       );
     }
     return this.#identity;
+  }
+
+  /**
+   * CBR v3 proxy (vaults, policies, checkpoints, backups, restores, members, tasks). The project id is appended to
+   * the catalog URL when it is missing (otcextensions' `append_project_id`).
+   *
+   * @example
+   * ```ts
+   * for await (const v of conn.cbr.vaults()) console.log(v.name, v.billing?.protectType);
+   * ```
+   */
+  get cbr(): CbrV3 {
+    if (!this.#cbr) {
+      const cfg = this.options.cbr ?? {};
+      this.#cbr = new CbrV3(
+        this.serviceClient({
+          serviceType: 'cbr',
+          apiVersion: 3,
+          skipDiscovery: true,
+          requireProjectId: true,
+          interface: cfg.interface ?? this.options.interface,
+          regionName: cfg.regionName ?? this.options.regionName,
+          endpointOverride: cfg.endpointOverride,
+        }),
+      );
+    }
+    return this.#cbr;
   }
 
   /**

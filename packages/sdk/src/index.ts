@@ -11,6 +11,7 @@
  */
 export * from './auth/index.js';
 export * from './block-storage/index.js';
+export * from './cbr/index.js';
 export * from './config/index.js';
 export {
   BLOCK_STORAGE_MAX_MICROVERSION,

@@ -27,6 +27,8 @@ export interface FieldDef {
   readOnly?: boolean;
   /** Sent but never kept: forgotten once the server has answered (passwords). */
   writeOnly?: boolean;
+  /** Nested-object codec: `encode` turns input (attribute or wire names) into wire JSON, `decode` the reverse. */
+  codec?: { encode(value: unknown): unknown; decode(value: unknown): unknown };
 }
 
 /** Attribute name → definition. */

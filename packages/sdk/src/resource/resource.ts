@@ -267,7 +267,8 @@ export class Resource<A extends object = BaseAttributes> {
     const def = this.#def(attr);
     if (!def) return this[STATE].body[name];
     const decoded = decodeValue(def, this[STATE].body[def.wire]);
-    return decoded.ok ? decoded.value : undefined;
+    if (!decoded.ok) return undefined;
+    return def.codec && decoded.value !== undefined ? def.codec.decode(decoded.value) : decoded.value;
   }
 
   /** Sets a field by attribute or wire name; marks it dirty only when the value changes. */
@@ -276,6 +277,7 @@ export class Resource<A extends object = BaseAttributes> {
     if (attr === undefined) throw new InvalidRequestError(`${this.cls.displayName} has no attribute ${name}`);
     const def = this.#def(attr) as FieldDef;
     const state = this[STATE];
+    if (def.codec && value !== undefined && value !== null) value = def.codec.encode(value);
     if (!sameValue(state.body[def.wire], value)) {
       state.body[def.wire] = value;
       state.dirty.add(def.wire);

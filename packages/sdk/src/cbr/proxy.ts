@@ -1,0 +1,364 @@
+/**
+ * CBR v3 proxy (`conn.cbr`): otcextensions' `cbr.v3` methods with its JSON-name mistakes fixed and errors raised
+ * by the action calls (bind/unbind policy, associate/dissociate resources, add members) instead of raw responses.
+ * @packageDocumentation
+ */
+import { isNotFound } from '../errors.js';
+import type { ListOptions, Paginator } from '../resource/pagination.js';
+import type { FindOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
+import { type WaitForStatusOptions, type WaitResult, waitForStatus } from '../resource/waiter.js';
+import type { ServiceClient } from '../service/service-client.js';
+import type { CallOptions } from '../transport/types.js';
+import { isRecord } from '../util/objects.js';
+import { nestedCodec } from '../resource/nested.js';
+import { CbrBackup, Checkpoint, Member, Policy, Restore, Task, Vault } from './resources.js';
+import { VAULT_RESOURCE, type VaultResource } from './schemas.js';
+
+type Ref<R> = R | string;
+
+/** Delete options of CBR resources. */
+export interface CbrDeleteOptions extends CallOptions {
+  /** Do not fail on 404. Default false. */
+  ignoreMissing?: boolean;
+}
+
+/** Result of `bindPolicy`/`unbindPolicy`. */
+export interface PolicyBinding {
+  vaultId: string;
+  policyId: string;
+}
+
+const vaultResources = nestedCodec(VAULT_RESOURCE);
+
+/**
+ * CBR v3. The endpoint comes from the catalog (type `cbr`); the project id is appended when the catalog URL lacks it.
+ *
+ * @example
+ * ```ts
+ * const v = await conn.cbr.createVault({ name: 'disks', resources: [{ id: vol.id, type: 'OS::Cinder::Volume' }],
+ *   billing: { consistentLevel: 'crash_consistent', objectType: 'disk', protectType: 'backup', size: 40 } });
+ * const cp = await conn.cbr.createCheckpoint({ vaultId: v.id, parameters: { name: 'manual' } });
+ * const r = await conn.cbr.waitForCheckpoint(cp);
+ * ```
+ */
+export class CbrV3 {
+  /** The underlying service client. */
+  readonly client: ServiceClient;
+
+  constructor(client: ServiceClient) {
+    this.client = client;
+  }
+
+  #ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
+    if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
+    if (value.client !== this.client) value.bind(this.client);
+    return value;
+  }
+
+  #id(value: Ref<{ id?: string }>, what: string): string {
+    const id = typeof value === 'string' ? value : value.id;
+    if (!id) throw new TypeError(`${what} id missing`);
+    return encodeURIComponent(id);
+  }
+
+  async #delete(resource: Resource, options: CbrDeleteOptions & { basePath?: string }): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await resource.delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  async #post(path: string, body: unknown, operation: string, options: CallOptions): Promise<Record<string, unknown>> {
+    const res = await this.client.request('POST', path, { ...options, body, operation });
+    return isRecord(res.body) ? res.body : {};
+  }
+
+  // ---------------------------------------------------------------- vaults
+
+  /** Lists vaults. @example `await conn.cbr.vaults({ objectType: 'disk' }).toArray()` */
+  vaults(query: ResourceInput<Vault> = {}, options: ListOptions = {}): Paginator<Vault> {
+    return Vault.list(this.client, query, options);
+  }
+
+  /** GET a vault. @example `await conn.cbr.getVault(id)` */
+  getVault(vault: Ref<Vault>, options: CallOptions = {}): Promise<Vault> {
+    return this.#ref(Vault, vault).fetch(options);
+  }
+
+  /** Finds a vault by id or name. @example `await conn.cbr.findVault('disks')` */
+  findVault(nameOrId: string, options: FindOptions = {}): Promise<Vault | undefined> {
+    return Vault.find(this.client, nameOrId, options);
+  }
+
+  /** Creates a vault (`resources` defaults to `[]`, which the API requires). @example see {@link CbrV3} */
+  createVault(attrs: ResourceInput<Vault>, options: CallOptions = {}): Promise<Vault> {
+    return Vault.new({ resources: [], ...attrs }, this.client).create(options);
+  }
+
+  /** Updates a vault (only changed fields, no `id` in the body). @example `await conn.cbr.updateVault(v, { name: 'x' })` */
+  updateVault(vault: Ref<Vault>, attrs: ResourceInput<Vault>, options: CallOptions = {}): Promise<Vault> {
+    return this.#ref(Vault, vault).update(attrs).commit(options);
+  }
+
+  /** Deletes a vault and its backups. @example `await conn.cbr.deleteVault(v, { ignoreMissing: true })` */
+  deleteVault(vault: Ref<Vault>, options: CbrDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(Vault, vault), options);
+  }
+
+  /** Applies a policy to a vault. @example `await conn.cbr.bindPolicy(v, p)` */
+  async bindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
+    const body = await this.#post(
+      `/vaults/${this.#id(vault, 'vault')}/associatepolicy`,
+      { policy_id: decodeURIComponent(this.#id(policy, 'policy')) },
+      'bind policy',
+      options,
+    );
+    return binding(body.associate_policy);
+  }
+
+  /** Removes a policy from a vault. @example `await conn.cbr.unbindPolicy(v, p)` */
+  async unbindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
+    const body = await this.#post(
+      `/vaults/${this.#id(vault, 'vault')}/dissociatepolicy`,
+      { policy_id: decodeURIComponent(this.#id(policy, 'policy')) },
+      'unbind policy',
+      options,
+    );
+    return binding(body.dissociate_policy);
+  }
+
+  /**
+   * Adds resources to a vault; returns the added ids.
+   *
+   * @example
+   * ```ts
+   * await conn.cbr.associateResources(v, [{ id: vol.id, type: 'OS::Cinder::Volume' }]);
+   * ```
+   */
+  async associateResources(
+    vault: Ref<Vault>,
+    resources: Array<Partial<VaultResource> & Record<string, unknown>>,
+    options: CallOptions = {},
+  ): Promise<string[]> {
+    const body = await this.#post(
+      `/vaults/${this.#id(vault, 'vault')}/addresources`,
+      { resources: vaultResources.encode(resources) },
+      'associate resources',
+      options,
+    );
+    return stringList(body.add_resource_ids);
+  }
+
+  /** Removes resources (by id) from a vault; returns the removed ids. @example `await conn.cbr.dissociateResources(v, [vol.id])` */
+  async dissociateResources(vault: Ref<Vault>, resourceIds: string[], options: CallOptions = {}): Promise<string[]> {
+    const body = await this.#post(
+      `/vaults/${this.#id(vault, 'vault')}/removeresources`,
+      { resource_ids: resourceIds },
+      'dissociate resources',
+      options,
+    );
+    return stringList(body.remove_resource_ids);
+  }
+
+  // ---------------------------------------------------------------- policies
+
+  /** Lists policies. @example `await conn.cbr.policies({ operationType: 'backup' }).toArray()` */
+  policies(query: ResourceInput<Policy> = {}, options: ListOptions = {}): Paginator<Policy> {
+    return Policy.list(this.client, query, options);
+  }
+
+  /** GET a policy. @example `await conn.cbr.getPolicy(id)` */
+  getPolicy(policy: Ref<Policy>, options: CallOptions = {}): Promise<Policy> {
+    return this.#ref(Policy, policy).fetch(options);
+  }
+
+  /** Finds a policy by id or name (the API has no name filter: listed and matched). @example `await conn.cbr.findPolicy('daily')` */
+  findPolicy(nameOrId: string, options: FindOptions = {}): Promise<Policy | undefined> {
+    return Policy.find(this.client, nameOrId, options);
+  }
+
+  /** Creates a policy. @example see {@link Policy} */
+  createPolicy(attrs: ResourceInput<Policy>, options: CallOptions = {}): Promise<Policy> {
+    return Policy.new(attrs, this.client).create(options);
+  }
+
+  /** Updates a policy (changed fields only). @example `await conn.cbr.updatePolicy(p, { enabled: false })` */
+  updatePolicy(policy: Ref<Policy>, attrs: ResourceInput<Policy>, options: CallOptions = {}): Promise<Policy> {
+    return this.#ref(Policy, policy).update(attrs).commit(options);
+  }
+
+  /** Deletes a policy. @example `await conn.cbr.deletePolicy(p)` */
+  deletePolicy(policy: Ref<Policy>, options: CbrDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(Policy, policy), options);
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** Creates a checkpoint (backs up the vault's resources). @example see {@link Checkpoint} */
+  createCheckpoint(attrs: ResourceInput<Checkpoint>, options: CallOptions = {}): Promise<Checkpoint> {
+    return Checkpoint.new(attrs, this.client).create(options);
+  }
+
+  /** GET a checkpoint. @example `await conn.cbr.getCheckpoint(id)` */
+  getCheckpoint(checkpoint: Ref<Checkpoint>, options: CallOptions = {}): Promise<Checkpoint> {
+    return this.#ref(Checkpoint, checkpoint).fetch(options);
+  }
+
+  /**
+   * Waits for a checkpoint to become `available`; `error` and `error-deleting` are failures (otcextensions ignored
+   * the latter). Finite default timeout; returns a result instead of throwing unless `throwOnFailure`.
+   *
+   * @example
+   * ```ts
+   * const r = await conn.cbr.waitForCheckpoint(cp, { waitTimeoutMs: 600_000 });
+   * ```
+   */
+  waitForCheckpoint(
+    checkpoint: Ref<Checkpoint>,
+    options: WaitForStatusOptions = {},
+  ): Promise<WaitResult<Checkpoint>> {
+    return waitForStatus(this.#ref(Checkpoint, checkpoint), {
+      failures: ['error', 'error-deleting'],
+      ...options,
+    });
+  }
+
+  // ---------------------------------------------------------------- backups
+
+  /** Lists backups. @example `await conn.cbr.backups({ vaultId: v.id, status: 'available' }).toArray()` */
+  backups(query: ResourceInput<CbrBackup> = {}, options: ListOptions = {}): Paginator<CbrBackup> {
+    return CbrBackup.list(this.client, query, options);
+  }
+
+  /** GET a backup. @example `await conn.cbr.getBackup(id)` */
+  getBackup(backup: Ref<CbrBackup>, options: CallOptions = {}): Promise<CbrBackup> {
+    return this.#ref(CbrBackup, backup).fetch(options);
+  }
+
+  /** Finds a backup by id or name. @example `await conn.cbr.findBackup('manualbk_1234')` */
+  findBackup(nameOrId: string, options: FindOptions = {}): Promise<CbrBackup | undefined> {
+    return CbrBackup.find(this.client, nameOrId, options);
+  }
+
+  /** Deletes a backup. @example `await conn.cbr.deleteBackup(b)` */
+  deleteBackup(backup: Ref<CbrBackup>, options: CbrDeleteOptions = {}): Promise<void> {
+    return this.#delete(this.#ref(CbrBackup, backup), options);
+  }
+
+  /**
+   * Restores a backup (202, no body): `volumeId` for a disk backup, `serverId` + `mappings` for a server backup.
+   *
+   * @example
+   * ```ts
+   * await conn.cbr.restoreData(b, { volumeId: target.id });
+   * ```
+   */
+  async restoreData(
+    backup: Ref<CbrBackup>,
+    attrs: ResourceInput<Restore>,
+    options: CallOptions = {},
+  ): Promise<Restore> {
+    const backupId = this.#id(backup, 'backup');
+    const restore = Restore.new(attrs, this.client);
+    await restore.create({ ...options, basePath: `/backups/${backupId}/restore` });
+    restore.applyServerBody({ backup_id: decodeURIComponent(backupId) });
+    return restore;
+  }
+
+  // ---------------------------------------------------------------- members
+
+  #membersPath(backup: Ref<CbrBackup>): string {
+    return `/backups/${this.#id(backup, 'backup')}/members`;
+  }
+
+  /** Lists the projects a backup is shared with. @example `await conn.cbr.members(b).toArray()` */
+  members(backup: Ref<CbrBackup>, query: ResourceInput<Member> = {}, options: ListOptions = {}): Paginator<Member> {
+    return Member.list(this.client, query, { ...options, basePath: this.#membersPath(backup) });
+  }
+
+  /** GET one share (`member` = the receiving project id). @example `await conn.cbr.getMember(b, projectId)` */
+  getMember(backup: Ref<CbrBackup>, member: Ref<Member> | string, options: CallOptions = {}): Promise<Member> {
+    return this.#memberRef(member).fetch({ ...options, basePath: this.#membersPath(backup) });
+  }
+
+  /**
+   * Shares a backup with projects (1–10); returns the created shares from the response (no extra GETs).
+   *
+   * @example
+   * ```ts
+   * const [m] = await conn.cbr.addMembers(b, [otherProjectId]);
+   * ```
+   */
+  async addMembers(backup: Ref<CbrBackup>, projectIds: string[], options: CallOptions = {}): Promise<Member[]> {
+    const body = await this.#post(this.#membersPath(backup), { members: projectIds }, 'add members', options);
+    const list = Array.isArray(body.members) ? body.members.filter(isRecord) : [];
+    return list.map((m) => new Member(m, { synchronized: true, client: this.client }));
+  }
+
+  /**
+   * The receiving project accepts (with the vault to put it in), rejects or resets a share. The body is the API's
+   * unwrapped `{status, vault_id}`, without `id` and without a `vault_id: null`.
+   *
+   * @example
+   * ```ts
+   * await other.cbr.updateMember(b, myProjectId, { status: 'accepted', vaultId: v.id });
+   * ```
+   */
+  async updateMember(
+    backup: Ref<CbrBackup>,
+    member: Ref<Member> | string,
+    change: { status: 'accepted' | 'pending' | 'rejected'; vaultId?: string },
+    options: CallOptions = {},
+  ): Promise<Member> {
+    const m = this.#memberRef(member);
+    const body: Record<string, unknown> = { status: change.status };
+    if (change.vaultId !== undefined) body.vault_id = change.vaultId;
+    const res = await this.client.request('PUT', `${this.#membersPath(backup)}/${this.#memberId(m)}`, {
+      ...options,
+      body,
+      operation: 'update member',
+    });
+    return m.applyResponse(res);
+  }
+
+  /** Stops sharing a backup with a project. @example `await conn.cbr.deleteMember(b, projectId)` */
+  deleteMember(backup: Ref<CbrBackup>, member: Ref<Member> | string, options: CbrDeleteOptions = {}): Promise<void> {
+    const m = this.#memberRef(member);
+    return this.#delete(
+      new Member({ id: decodeURIComponent(this.#memberId(m)) }, { synchronized: true, client: this.client }),
+      { ...options, basePath: this.#membersPath(backup) },
+    );
+  }
+
+  #memberRef(member: Ref<Member>): Member {
+    return this.#ref(Member, member);
+  }
+
+  /** The path id of a share is the receiving project id (a listed Member's `id` is the record id). */
+  #memberId(m: Member): string {
+    return encodeURIComponent(m.destProjectId ?? m.id ?? '');
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Lists operation logs (server-side filters). @example `await conn.cbr.tasks({ operationType: 'backup' }).toArray()` */
+  tasks(query: ResourceInput<Task> = {}, options: ListOptions = {}): Paginator<Task> {
+    return Task.list(this.client, query, options);
+  }
+
+  /** GET an operation log. @example `await conn.cbr.getTask(id)` */
+  getTask(task: Ref<Task>, options: CallOptions = {}): Promise<Task> {
+    return this.#ref(Task, task).fetch(options);
+  }
+}
+
+function binding(value: unknown): PolicyBinding {
+  const rec = isRecord(value) ? value : {};
+  return { vaultId: String(rec.vault_id ?? ''), policyId: String(rec.policy_id ?? '') };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
