@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../../test-support/harness.js';
 import { describe, missingTools, PYTHON, run, TEMPEST } from '../clients/test-support/support.js';
-import { provisionAccounts, writeWorkspaceConfig } from './test-support/workspace.js';
+import { featuresFromEnv, provisionAccounts, writeWorkspaceConfig } from './test-support/workspace.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CONCURRENCY = 2;
@@ -48,7 +48,9 @@ test('Tempest volume API tests pass as expected', async (t) => {
     const env = { HOME: root };
     const init = await run(TEMPEST, ['init', workspace], { env, cwd: root, timeoutMs: 60_000 });
     assert.equal(init.code, 0, describe(TEMPEST, ['init', workspace], init));
-    await writeWorkspaceConfig(workspace, ts.url, await provisionAccounts(ts, CONCURRENCY));
+    const features = featuresFromEnv();
+    t.diagnostic(`volume features: ${JSON.stringify(features)}`);
+    await writeWorkspaceConfig(workspace, ts.url, await provisionAccounts(ts, CONCURRENCY), features);
 
     const args = ['run', '--config-file', join(workspace, 'etc', 'tempest.conf'), '--regex', REGEX, '--concurrency', String(CONCURRENCY)];
     const r = await run(TEMPEST, args, { env, cwd: workspace, timeoutMs: RUN_TIMEOUT_MS });

@@ -48,10 +48,36 @@ export async function provisionAccounts(ts: TestServer, concurrency: number): Pr
   return accounts;
 }
 
+/**
+ * `[volume-feature-enabled]` switches for the features that arrived late (backups, manage/unmanage); all served
+ * now. CINDERBOX_TEMPEST_DISABLE turns one off while it is being reworked.
+ */
+export interface TempestFeatures {
+  backup: boolean;
+  manage_snapshot: boolean;
+  manage_volume: boolean;
+}
+
+export const DEFAULT_FEATURES: TempestFeatures = { backup: true, manage_snapshot: true, manage_volume: true };
+
+/** Applies CINDERBOX_TEMPEST_ENABLE / CINDERBOX_TEMPEST_DISABLE (comma-separated feature names) to the defaults. */
+export function featuresFromEnv(env: NodeJS.ProcessEnv = process.env): TempestFeatures {
+  const f: TempestFeatures = { ...DEFAULT_FEATURES };
+  const names = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const [list, value] of [[names(env.CINDERBOX_TEMPEST_ENABLE), true], [names(env.CINDERBOX_TEMPEST_DISABLE), false]] as const) {
+    for (const n of list) {
+      if (!(n in f)) throw new Error(`unknown Tempest feature ${n}; known: ${Object.keys(f).join(', ')}`);
+      f[n as keyof TempestFeatures] = value;
+    }
+  }
+  return f;
+}
+
 export interface TempestConfInput {
   workspace: string;
   url: string;
   accountsFile: string;
+  features?: TempestFeatures;
 }
 
 /**
@@ -101,9 +127,7 @@ export function tempestConf(input: TempestConfInput): string {
     'volume-feature-enabled': {
       snapshot: true,
       clone: true,
-      backup: false,
-      manage_snapshot: false,
-      manage_volume: false,
+      ...(input.features ?? DEFAULT_FEATURES),
       multi_backend: false,
       extend_attached_volume: false,
       extend_attached_encrypted_volume: false,
@@ -117,10 +141,10 @@ export function tempestConf(input: TempestConfInput): string {
     .join('\n');
 }
 
-export async function writeWorkspaceConfig(workspace: string, url: string, accounts: TempestAccount[]): Promise<void> {
+export async function writeWorkspaceConfig(workspace: string, url: string, accounts: TempestAccount[], features?: TempestFeatures): Promise<void> {
   const accountsFile = join(workspace, 'etc', 'accounts.yaml');
   await writeFile(accountsFile, stringify(accounts));
-  await writeFile(join(workspace, 'etc', 'tempest.conf'), tempestConf({ workspace, url, accountsFile }));
+  await writeFile(join(workspace, 'etc', 'tempest.conf'), tempestConf({ workspace, url, accountsFile, features }));
   // `tempest init`'s logging.conf opens ./tempest.log with 'w+' in every worker, so concurrent workers truncate
   // each other's log; without it oslo.log appends to [DEFAULT] log_dir/log_file.
   await rm(join(workspace, 'etc', 'logging.conf'), { force: true });
