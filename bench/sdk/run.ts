@@ -1,0 +1,88 @@
+/**
+ * bench/sdk — our SDK against openstacksdk (Debian's 0.101, /usr/bin/python3) on the same live server:
+ * listing N snapshots in pages of 1,000 and fetching M snapshots by id, one request at a time on both sides.
+ * Each client runs in its own process (auth and discovery outside the timings); prints wall time and the
+ * client process's peak RSS side by side.
+ *
+ *   node --import tsx bench/sdk/run.ts                        # N=10000, M=1000
+ *   node --import tsx bench/sdk/run.ts --snapshots 2000 --gets 200
+ */
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { ADMIN_PASSWORD, startTestServer } from '../../packages/server/src/test-support/harness.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: { snapshots: { type: 'string', default: '10000' }, gets: { type: 'string', default: '1000' } },
+});
+const N = Number(args.snapshots);
+const M = Number(args.gets);
+
+interface Result {
+  list_ms: number;
+  get_ms: number;
+  get_concurrent_ms?: number;
+  raw_fetch_get_ms?: number;
+  listed: number;
+  max_rss_kb: number;
+}
+
+async function client(cmd: string, argv: string[]): Promise<Result> {
+  const { stdout } = await run(cmd, argv, { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+  const line = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as Result;
+}
+
+const ts = await startTestServer();
+try {
+  const token = ts.adminToken;
+  const p = ts.adminProjectId;
+  const q = await ts.request('PUT', `/v3/${p}/os-quota-sets/${p}`, {
+    token,
+    body: { quota_set: { snapshots: -1, gigabytes: -1, volumes: -1 } },
+  });
+  if (q.status !== 200) throw new Error(`quota update: ${q.status} ${q.text}`);
+  const v = await ts.request('POST', `/v3/${p}/volumes`, { token, body: { volume: { size: 1, name: 'bench-seed' } } });
+  const volId = v.body.volume.id as string;
+  for (;;) {
+    const r = await ts.request('GET', `/v3/${p}/volumes/${volId}`, { token });
+    if (r.body.volume.status === 'available') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const t0 = Date.now();
+  let made = 0;
+  const worker = async () => {
+    while (made < N) {
+      made++;
+      const r = await ts.request('POST', `/v3/${p}/snapshots`, {
+        token,
+        body: { snapshot: { volume_id: volId, name: `s${made}` } },
+      });
+      if (r.status !== 202) throw new Error(`snapshot create: ${r.status} ${r.text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  process.stderr.write(`seeded ${N} snapshots in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+  const ours = await client(process.execPath, ['--import', 'tsx', join(here, 'ts-client.ts'), ts.url, ADMIN_PASSWORD, String(M)]);
+  const theirs = await client('/usr/bin/python3', [join(here, 'py_client.py'), ts.url, ADMIN_PASSWORD, String(M)]);
+  if (ours.listed !== N || theirs.listed !== N) throw new Error(`listed ${ours.listed} / ${theirs.listed}, expected ${N}`);
+
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+  const rows = [
+    ['', '@cinderbox/sdk', 'openstacksdk 0.101', 'speed-up (target >= 3x)'],
+    [`list ${N} (pages of 1000)`, ms(ours.list_ms), ms(theirs.list_ms), `${(theirs.list_ms / ours.list_ms).toFixed(1)}x`],
+    [`get ${M} by id`, ms(ours.get_ms), ms(theirs.get_ms), `${(theirs.get_ms / ours.get_ms).toFixed(1)}x`],
+    [`get ${M} by id, 8 in flight`, ms(ours.get_concurrent_ms ?? 0), '(sync API)', `${(theirs.get_ms / (ours.get_concurrent_ms ?? 1)).toFixed(1)}x`],
+    [`bare fetch, ${M} gets (no SDK)`, ms(ours.raw_fetch_get_ms ?? 0), '', ''],
+    ['peak RSS (client process)', mb(ours.max_rss_kb), mb(theirs.max_rss_kb), ''],
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+} finally {
+  await ts.close();
+}
