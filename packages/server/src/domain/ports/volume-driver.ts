@@ -4,6 +4,8 @@
  * idempotent, because task recovery may replay it after a crash.
  */
 
+import type { Readable } from 'node:stream';
+
 export type VolumeFormat = 'raw' | 'qcow2';
 
 export interface Extent {
@@ -99,4 +101,32 @@ export interface VolumeDriver {
   adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void>;
   /** Removes temporaries left by interrupted work; called once at start before tasks are recovered. */
   sweepTemporaries(): Promise<void>;
+
+  /**
+   * The object's virtual bytes [start, end] (inclusive, clipped to the size) as a stream, whatever the format.
+   * Errors (a missing object included) are emitted by the stream.
+   */
+  readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable;
+  /**
+   * Writes the bytes of `source` into the volume from `offset` (default 0), never past its size (extra bytes are
+   * an EINVAL error after the fitting part is written); resolves with the number of bytes written.
+   */
+  writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset?: number): Promise<number>;
+  /**
+   * A raw file holding the object's virtual bytes, for path-based readers (backups). For raw objects it is the
+   * object itself; otherwise a sparse temporary that release() removes. Never write to it.
+   */
+  exportRaw(kind: 'volume' | 'snapshot', id: string, opts?: ProgressOptions): Promise<{ path: string; release(): Promise<void> }>;
+  /**
+   * A raw file of the volume's size for path-based writers (restores): for raw volumes the volume itself; otherwise
+   * a sparse all-zero temporary whose whole content commit() puts into the volume (holes become zeros).
+   * release() removes the temporary (after commit or instead of it).
+   */
+  importRaw(volumeId: string): Promise<{ path: string; commit(opts?: ProgressOptions): Promise<void>; release(): Promise<void> }>;
+  /**
+   * The ranges whose bytes may differ between two snapshots of the volume (`toSnapshotId` null: the volume as it
+   * is now), sorted and non-overlapping, at the driver's tracking granularity (a superset of the real changes,
+   * never missing one). null when the driver cannot tell (then a reader must compare the data itself).
+   */
+  changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null>;
 }

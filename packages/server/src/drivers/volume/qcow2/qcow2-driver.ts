@@ -1,0 +1,697 @@
+/**
+ * The `qcow2` volume driver: a volume is a chain of qcow2 files in the backend directory. The active layer is
+ * always `volume-<id>`; a snapshot freezes it under `_snapshot-<id>` (a hard link) and renames a fresh empty
+ * overlay, backed by that name, onto the active path. The overlay's header is written natively, so a snapshot
+ * costs a link, a small write and a rename whatever the volume's size and chain depth. Deleting a snapshot commits
+ * its child layer into it and renames the result onto the child's name, so every other snapshot keeps its bytes.
+ *
+ * Layer files only ever name their backing by a plain file name in the same directory, with its format recorded
+ * (never probed). Raw images adopted through manage become a hidden raw bottom layer `.base-<id>` under a qcow2
+ * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
+ * readers open the chain with force-share (-U) and never block them.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  type BackendObject,
+  type DriverCapabilities,
+  type Extent,
+  IMPORT_PREFIX,
+  type ObjectInfo,
+  type ProgressOptions,
+  type VolumeDriver,
+  type VolumeFormat,
+} from '../../../domain/ports/volume-driver.js';
+import { alignExtents, mergeExtents } from '../extent-diff.js';
+import { type LayerFormat, readHeader, writeEmptyImage } from './qcow2-format.js';
+import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
+
+export interface Qcow2VolumeDriverOptions {
+  /** Backend name (volume_backend_name). */
+  name: string;
+  directory: string;
+}
+
+const TEMP_PREFIX = '.tmp-';
+const BASE_PREFIX = '.base-';
+const IMPORT_DIR = IMPORT_PREFIX.slice(0, -1);
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const CLUSTER = 64 * 1024;
+const READ_CHUNK = 1024 * 1024;
+
+function codedError(code: string, message: string): Error & { code: string } {
+  const err = new Error(message) as Error & { code: string };
+  err.code = code;
+  return err;
+}
+
+function checkId(id: string): void {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
+}
+
+function checkSize(size: number, what = 'size'): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw codedError('EINVAL', `invalid ${what} ${String(size)}`);
+}
+
+function isPlainName(n: string): boolean {
+  return n.length > 0 && n.length <= 255 && !/[/\\\0]/.test(n) && !n.startsWith('.');
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'ENOENT';
+}
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+export interface Layer {
+  path: string;
+  format: LayerFormat;
+}
+
+export class Qcow2VolumeDriver implements VolumeDriver {
+  readonly name: string;
+  readonly format: VolumeFormat = 'qcow2';
+  readonly directory: string;
+  readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'qcow2-overlay' };
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(opts: Qcow2VolumeDriverOptions) {
+    this.name = opts.name;
+    this.directory = opts.directory;
+  }
+
+  path(kind: 'volume' | 'snapshot', id: string): string {
+    checkId(id);
+    return join(this.directory, kind === 'volume' ? `volume-${id}` : `_snapshot-${id}`);
+  }
+
+  objectName(kind: 'volume' | 'snapshot', id: string): string {
+    return basename(this.path(kind, id));
+  }
+
+  volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat } {
+    return { devicePath: this.path('volume', volumeId), format: 'qcow2' };
+  }
+
+  /** Runs `fn` after every earlier mutation of the same volume has settled. */
+  private serialized<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(volumeId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(
+      () => {},
+      () => {},
+    );
+    this.locks.set(volumeId, settled);
+    void settled.then(() => {
+      if (this.locks.get(volumeId) === settled) this.locks.delete(volumeId);
+    });
+    return next;
+  }
+
+  private temporaryFor(target: string): string {
+    return join(this.directory, `${TEMP_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    return stat(path).then(
+      () => true,
+      (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+    );
+  }
+
+  private async syncDirectory(): Promise<void> {
+    const dir = await open(this.directory, 'r');
+    try {
+      await dir.sync();
+    } catch {
+      // Some filesystems refuse fsync on directories; renames are still atomic there.
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** Puts `temp` at `target` unless `target` exists (link refuses to replace), then drops the temporary name. */
+  private async publish(temp: string, target: string): Promise<void> {
+    try {
+      await link(temp, target);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'EEXIST') throw codedError('EEXIST', `${target} already exists`);
+      throw e;
+    } finally {
+      await rm(temp, { force: true });
+    }
+    await this.syncDirectory();
+  }
+
+  /** The qcow2 header of an active or snapshot layer; ENOENT when missing, EINVAL when not qcow2. */
+  private async header(path: string) {
+    const h = await readHeader(path);
+    if (!h) throw codedError('EINVAL', `${basename(path)} is not a qcow2 image`);
+    return h;
+  }
+
+  /** Resolves a stored backing reference; only plain names in this directory are followed. */
+  private backingPath(ref: string): string {
+    if (!isPlainName(ref) && !ref.startsWith(BASE_PREFIX)) throw codedError('EINVAL', `unsafe backing reference ${ref}`);
+    if (/[/\\\0]/.test(ref)) throw codedError('EINVAL', `unsafe backing reference ${ref}`);
+    return join(this.directory, ref);
+  }
+
+  /** The chain from `top` down to its base: [top, backing, backing's backing, …]. Reads headers only. */
+  async chain(top: string): Promise<Layer[]> {
+    const out: Layer[] = [{ path: top, format: 'qcow2' }];
+    for (let cur = top; ; ) {
+      const h = await this.header(cur);
+      if (!h.backingFile) return out;
+      const format: LayerFormat = h.backingFormat === 'raw' ? 'raw' : 'qcow2';
+      const next = this.backingPath(h.backingFile);
+      out.push({ path: next, format });
+      if (format === 'raw') return out;
+      if (out.length > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
+      cur = next;
+    }
+  }
+
+  // ---- lifecycle ----
+
+  async createVolume(volumeId: string, size: number): Promise<void> {
+    checkSize(size);
+    const target = this.path('volume', volumeId);
+    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
+    const temp = this.temporaryFor(target);
+    try {
+      await writeEmptyImage(temp, roundUp(size, 512), null);
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
+    await this.publish(temp, target);
+  }
+
+  async deleteVolume(volumeId: string): Promise<void> {
+    const active = this.path('volume', volumeId);
+    await this.serialized(volumeId, async () => {
+      await rm(active, { force: true });
+      await rm(join(this.directory, `${BASE_PREFIX}${volumeId}`), { force: true });
+      await this.removeTemporariesOf(active);
+    });
+  }
+
+  async extendVolume(volumeId: string, newSize: number): Promise<void> {
+    checkSize(newSize, 'new size');
+    const active = this.path('volume', volumeId);
+    await this.serialized(volumeId, async () => {
+      const { size } = await this.header(active);
+      if (newSize < size) throw codedError('EINVAL', `cannot shrink volume ${volumeId} from ${size} to ${newSize} bytes`);
+      if (newSize > size) await qemuImg(['resize', '-q', topOnly(active), String(roundUp(newSize, 512))]);
+    });
+  }
+
+  async createSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
+    const active = this.path('volume', volumeId);
+    const snap = this.path('snapshot', snapshotId);
+    opts.signal?.throwIfAborted();
+    await this.serialized(volumeId, async () => {
+      opts.signal?.throwIfAborted();
+      const h = await this.header(active);
+      const current = await stat(active);
+      const existing = await stat(snap).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+      // The same inode under both names is a create interrupted between link and rename: finish it.
+      if (existing && (existing.ino !== current.ino || existing.dev !== current.dev)) {
+        throw codedError('EEXIST', `${snap} already exists`);
+      }
+      const temp = this.temporaryFor(active);
+      try {
+        await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
+        opts.signal?.throwIfAborted();
+        if (!existing) await link(active, snap);
+        await rename(temp, active);
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw e;
+      }
+      await this.syncDirectory();
+    });
+    opts.onProgress?.(1);
+  }
+
+  /**
+   * Commits the snapshot's child layer (the next newer snapshot or the active layer) into the snapshot's layer and
+   * renames the merged file onto the child's name: the child's bytes stay the same, older snapshots are not
+   * touched, and only the child's clusters are copied. A crash before the rename leaves the child intact (its
+   * clusters override whatever was committed below it), so a replay simply commits again.
+   */
+  async deleteSnapshot(volumeId: string, snapshotId: string): Promise<void> {
+    const snap = this.path('snapshot', snapshotId);
+    await this.serialized(volumeId, async () => {
+      await this.removeTemporariesOf(snap);
+      const st = await stat(snap).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+      if (!st) return;
+      const active = this.path('volume', volumeId);
+      const activeSt = await stat(active).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+      const child = activeSt && activeSt.ino !== st.ino ? await this.childOf(active, basename(snap)) : null;
+      if (child) {
+        await qemuImg(['commit', '-q', '-d', withBackingOnly(child, snap)]);
+        await rename(snap, child);
+      } else {
+        await unlink(snap);
+        await rm(join(this.directory, `${BASE_PREFIX}${snapshotId}`), { force: true });
+      }
+      await this.syncDirectory();
+    });
+  }
+
+  /** The layer of `top`'s chain whose backing is `name`, or null when `name` is not in the chain. */
+  private async childOf(top: string, name: string): Promise<string | null> {
+    for (let cur = top; ; ) {
+      const h = await this.header(cur);
+      if (!h.backingFile) return null;
+      if (h.backingFile === name) return cur;
+      if (h.backingFormat === 'raw') return null;
+      cur = this.backingPath(h.backingFile);
+    }
+  }
+
+  async createVolumeFromSnapshot(snapshotId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
+    checkSize(size);
+    await this.copyInto(this.path('snapshot', snapshotId), this.path('volume', volumeId), size, opts);
+  }
+
+  async cloneVolume(sourceVolumeId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
+    checkSize(size);
+    await this.copyInto(this.path('volume', sourceVolumeId), this.path('volume', volumeId), size, opts);
+  }
+
+  /** A standalone sparse copy of `source`'s chain, grown to `size`, published at `target` (never replaced). */
+  private async copyInto(source: string, target: string, size: number, opts: ProgressOptions): Promise<void> {
+    opts.signal?.throwIfAborted();
+    const h = await this.header(source);
+    if (size < h.size) throw codedError('EINVAL', `size ${size} is smaller than the source's ${h.size} bytes`);
+    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
+    const temp = this.temporaryFor(target);
+    try {
+      await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', source, temp], opts.signal);
+      if (size > h.size) await qemuImg(['resize', '-q', '-f', 'qcow2', temp, String(roundUp(size, 512))], opts.signal);
+      const fh = await open(temp, 'r+');
+      await fh.sync().finally(() => fh.close());
+      opts.signal?.throwIfAborted();
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
+    await this.publish(temp, target);
+    opts.onProgress?.(1);
+  }
+
+  /**
+   * A new empty overlay on the snapshot replaces the active layer when the snapshot is the newest layer (O(1)).
+   * When newer layers exist (hidden backup snapshots), the overlay is rebased onto the current top frozen layer
+   * with a safe rebase, which copies into it exactly the clusters that differ, so the chain stays linear.
+   */
+  async revertToSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
+    const active = this.path('volume', volumeId);
+    const snap = this.path('snapshot', snapshotId);
+    opts.signal?.throwIfAborted();
+    await this.serialized(volumeId, async () => {
+      await this.header(snap);
+      const h = await this.header(active);
+      const temp = this.temporaryFor(active);
+      try {
+        await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
+        if (h.backingFile !== basename(snap)) {
+          const args = ['rebase', '-q', '-f', 'qcow2', '-b', h.backingFile ?? ''];
+          if (h.backingFile) args.push('-F', h.backingFormat === 'raw' ? 'raw' : 'qcow2');
+          await qemuImg([...args, temp], opts.signal);
+        }
+        opts.signal?.throwIfAborted();
+        await rename(temp, active);
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw e;
+      }
+      await this.syncDirectory();
+    });
+    opts.onProgress?.(1);
+  }
+
+  // ---- inspection ----
+
+  async stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null> {
+    const path = this.path(kind, id);
+    try {
+      const st = await stat(path);
+      const h = await readHeader(path);
+      return { size: h ? h.size : st.size, allocated: st.blocks * 512 };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]> {
+    const entries = await map(this.path(kind, id), 'qcow2');
+    return mergeExtents(entries.filter((e) => e.data).map((e) => ({ offset: e.start, length: e.length })));
+  }
+
+  /**
+   * The clusters written (data or zeroes) in the layers above `fromSnapshotId` up to `toSnapshotId` (or the active
+   * layer): each layer's own allocation map, read without opening its backing chain.
+   */
+  async changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null> {
+    const fromName = this.objectName('snapshot', fromSnapshotId);
+    const top = toSnapshotId === null ? this.path('volume', volumeId) : this.path('snapshot', toSnapshotId);
+    const topHeader = await this.header(top);
+    await this.header(this.path('snapshot', fromSnapshotId));
+    const layers: string[] = [];
+    let cur: string | null = top;
+    for (;;) {
+      if (cur === null) return null; // `from` is not below `to`
+      if (basename(cur) === fromName) break;
+      layers.push(cur);
+      const h: Awaited<ReturnType<typeof readHeader>> = await readHeader(cur);
+      cur = h?.backingFile && h.backingFormat !== 'raw' ? this.backingPath(h.backingFile) : null;
+    }
+    const extents: Extent[] = [];
+    for (const layer of layers) {
+      for (const e of await map(topOnly(layer))) if (e.present) extents.push({ offset: e.start, length: e.length });
+    }
+    return alignExtents(extents, CLUSTER, topHeader.size);
+  }
+
+  async zeroRange(volumeId: string, offset: number, length: number): Promise<void> {
+    checkSize(offset, 'offset');
+    checkSize(length, 'length');
+    const active = this.path('volume', volumeId);
+    await this.serialized(volumeId, async () => {
+      const { size } = await this.header(active);
+      const end = Math.min(size, offset + length);
+      if (end <= offset) return;
+      await qemuIo(['-f', 'qcow2', '-c', `write -q -z -u ${offset} ${end - offset}`, active]);
+    });
+  }
+
+  // ---- raw bytes ----
+
+  readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable {
+    return Readable.from(this.rawChunks(this.path(kind, id), start, end));
+  }
+
+  /**
+   * Reads the chain's bytes through its allocation map: data clusters by pread at their host offset in the layer
+   * file that holds them, zeros for the rest. Clusters without a plain host offset (compressed) are read through
+   * a temporary raw export instead.
+   */
+  private async *rawChunks(path: string, start: number, end: number): AsyncGenerator<Buffer> {
+    const layers = await this.chain(path);
+    const { size } = await this.header(path);
+    const last = Math.min(end, size - 1);
+    if (last < start) return;
+    const entries = await map(path, 'qcow2');
+    if (entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
+      const exported = await this.exportFile(path);
+      try {
+        const fh = await open(exported, 'r');
+        try {
+          yield* preadChunks(fh, start, last + 1 - start, start);
+        } finally {
+          await fh.close();
+        }
+      } finally {
+        await rm(exported, { force: true });
+      }
+      return;
+    }
+    const handles = new Map<number, FileHandle>();
+    try {
+      for (const e of entries) {
+        const from = Math.max(start, e.start);
+        const to = Math.min(last + 1, e.start + e.length);
+        if (to <= from) continue;
+        if (!e.data || e.offset === undefined) {
+          for (let pos = from; pos < to; pos += READ_CHUNK) yield Buffer.alloc(Math.min(READ_CHUNK, to - pos));
+          continue;
+        }
+        let fh = handles.get(e.depth);
+        if (!fh) {
+          const layer = layers[e.depth];
+          if (!layer) throw codedError('EIO', `map depth ${e.depth} outside the chain of ${basename(path)}`);
+          fh = await open(layer.path, 'r');
+          handles.set(e.depth, fh);
+        }
+        yield* preadChunks(fh, from, to - from, e.offset + (from - e.start));
+      }
+    } finally {
+      for (const fh of handles.values()) await fh.close();
+    }
+  }
+
+  private async exportFile(source: string, signal?: AbortSignal): Promise<string> {
+    const temp = this.temporaryFor(source);
+    try {
+      await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], signal);
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
+    return temp;
+  }
+
+  async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
+    const path = await this.exportFile(this.path(kind, id), opts.signal);
+    opts.onProgress?.(1);
+    return { path, release: () => rm(path, { force: true }) };
+  }
+
+  async importRaw(volumeId: string): Promise<{ path: string; commit(opts?: ProgressOptions): Promise<void>; release(): Promise<void> }> {
+    const active = this.path('volume', volumeId);
+    const { size } = await this.header(active);
+    const temp = this.temporaryFor(active);
+    const fh = await open(temp, 'wx', 0o644);
+    await fh.truncate(size).finally(() => fh.close());
+    return {
+      path: temp,
+      commit: (opts: ProgressOptions = {}) =>
+        this.serialized(volumeId, async () => {
+          await qemuImg(['convert', '-n', '-f', 'raw', '-O', 'qcow2', temp, active], opts.signal);
+          opts.onProgress?.(1);
+        }),
+      release: () => rm(temp, { force: true }),
+    };
+  }
+
+  /**
+   * Spools the bytes to a raw temporary and writes them with `qemu-img convert -n` into a window of the volume,
+   * so no qemu process holds the data in memory. The window is padded to 512-byte sectors with the volume's own
+   * bytes.
+   */
+  async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
+    checkSize(offset, 'offset');
+    if (offset % 512 !== 0) throw codedError('EINVAL', `offset ${offset} is not a multiple of 512`);
+    const active = this.path('volume', volumeId);
+    const { size } = await this.header(active);
+    const temp = this.temporaryFor(active);
+    try {
+      let written = 0;
+      let overflow = false;
+      const fh = await open(temp, 'wx', 0o644);
+      try {
+        for await (const chunk of source) {
+          const n = Math.min(chunk.length, Math.max(0, size - offset - written));
+          for (let done = 0; done < n; ) done += (await fh.write(chunk, done, n - done, written + done)).bytesWritten;
+          written += n;
+          if (n < chunk.length) {
+            overflow = true;
+            break;
+          }
+        }
+        const padded = roundUp(written, 512);
+        if (padded > written) {
+          const tail = await collect(this.readRaw('volume', volumeId, offset + written, offset + padded - 1));
+          await fh.write(tail, 0, tail.length, written);
+        }
+      } finally {
+        await fh.close();
+      }
+      if (written > 0) {
+        const window = `driver=raw,offset=${offset},size=${roundUp(written, 512)},file.driver=qcow2,file.file.filename=${active}`;
+        if (active.includes(',')) throw codedError('EINVAL', 'backend directory names may not contain commas');
+        await this.serialized(volumeId, () => qemuImg(['convert', '-n', '-f', 'raw', temp, '--target-image-opts', window]));
+      }
+      if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
+      return written;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  // ---- manage ----
+
+  async listObjects(): Promise<BackendObject[]> {
+    const out = await this.listFiles(this.directory, '');
+    const area = await this.importArea().catch((e: unknown) =>
+      (e as { code?: unknown }).code === 'EINVAL' ? false : Promise.reject(e),
+    );
+    if (area) out.push(...(await this.listFiles(join(this.directory, IMPORT_DIR), IMPORT_PREFIX)));
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async inspectObject(name: string): Promise<BackendObject | null> {
+    const path = this.referencePath(name);
+    if (name.startsWith(IMPORT_PREFIX) && !(await this.importArea())) return null;
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+    if (st.isSymbolicLink()) throw codedError('EINVAL', `${JSON.stringify(name)} is a symbolic link`);
+    if (!st.isFile()) return null;
+    return { name, size: await this.virtualSize(path, st.size) };
+  }
+
+  /**
+   * qcow2 images without a backing file are taken as they are (link + unlink); any other file is taken as raw
+   * bytes: it becomes the hidden bottom layer `.base-<id>` under a new qcow2 overlay, so nothing is copied and the
+   * active path stays qcow2. Replays after a crash find the work done or finish it.
+   */
+  async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
+    const target = this.path(kind, id);
+    const source = this.referencePath(name);
+    if (source === target) return;
+    if (name.startsWith(IMPORT_PREFIX)) await this.importArea();
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(source);
+    } catch (e) {
+      if (isNotFound(e) && (await this.exists(target))) return;
+      throw e;
+    }
+    if (st.isSymbolicLink() || !st.isFile()) throw codedError('EINVAL', `${JSON.stringify(name)} is not a regular file`);
+    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
+    const h = await readHeader(source);
+    if (h) {
+      if (h.backingFile) throw codedError('EINVAL', `${JSON.stringify(name)} has a backing file; only standalone images can be managed`);
+      try {
+        await link(source, target);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'EEXIST') throw codedError('EEXIST', `${target} already exists`);
+        throw e;
+      }
+    } else {
+      const base = join(this.directory, `${BASE_PREFIX}${id}`);
+      try {
+        await link(source, base);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'EEXIST') throw e;
+        const b = await stat(base);
+        if (b.ino !== st.ino || b.dev !== st.dev) throw codedError('EEXIST', `${base} already exists`);
+      }
+      const temp = this.temporaryFor(target);
+      try {
+        await writeEmptyImage(temp, roundUp(st.size, 512), { file: basename(base), format: 'raw' });
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw e;
+      }
+      await this.publish(temp, target);
+    }
+    await unlink(source);
+    await this.syncDirectory();
+  }
+
+  private async virtualSize(path: string, fileSize: number): Promise<number> {
+    const h = await readHeader(path).catch(() => null);
+    return h ? h.size : fileSize;
+  }
+
+  private referencePath(name: string): string {
+    if (typeof name !== 'string') throw codedError('EINVAL', 'a reference name must be a string');
+    const inImport = name.startsWith(IMPORT_PREFIX);
+    const rest = inImport ? name.slice(IMPORT_PREFIX.length) : name;
+    if (!isPlainName(rest)) throw codedError('EINVAL', `${JSON.stringify(name)} is not a plain file name`);
+    return inImport ? join(this.directory, IMPORT_DIR, rest) : join(this.directory, rest);
+  }
+
+  private async importArea(): Promise<boolean> {
+    try {
+      const st = await lstat(join(this.directory, IMPORT_DIR));
+      if (st.isSymbolicLink()) throw codedError('EINVAL', 'the import area must not be a symbolic link');
+      return st.isDirectory();
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private async listFiles(dir: string, prefix: string): Promise<BackendObject[]> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const out: BackendObject[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.startsWith('.')) continue;
+      try {
+        const path = join(dir, entry.name);
+        const st = await stat(path);
+        out.push({ name: `${prefix}${entry.name}`, size: await this.virtualSize(path, st.size) });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return out;
+  }
+
+  async sweepTemporaries(): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.directory);
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    await Promise.all(
+      entries.filter((n) => n.startsWith(TEMP_PREFIX)).map((n) => rm(join(this.directory, n), { force: true, recursive: true })),
+    );
+  }
+
+  private async removeTemporariesOf(target: string): Promise<void> {
+    const prefix = `${TEMP_PREFIX}${basename(target)}.`;
+    let entries: string[];
+    try {
+      entries = await readdir(this.directory);
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    await Promise.all(entries.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.directory, n), { force: true })));
+  }
+}
+
+async function* preadChunks(fh: FileHandle, _virtual: number, length: number, position: number): AsyncGenerator<Buffer> {
+  for (let done = 0; done < length; ) {
+    const want = Math.min(READ_CHUNK, length - done);
+    const buf = Buffer.alloc(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await fh.read(buf, got, want - got, position + done + got);
+      if (bytesRead === 0) break; // past the end of a raw base: zeros
+      got += bytesRead;
+    }
+    yield buf;
+    done += want;
+  }
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Creates the directory and returns the driver. */
+export async function createQcow2VolumeDriver(opts: Qcow2VolumeDriverOptions): Promise<Qcow2VolumeDriver> {
+  await mkdir(opts.directory, { recursive: true });
+  return new Qcow2VolumeDriver(opts);
+}
