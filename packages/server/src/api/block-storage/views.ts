@@ -28,6 +28,19 @@ export interface VolumeViewOptions {
   extended: boolean;
 }
 
+/**
+ * Cinder shows two admin-metadata keys, `readonly` and `attached_mode`, inside the volume's own metadata
+ * (`add_visible_admin_metadata`); Tempest and Nova read the read-only flag from there.
+ */
+function visibleMetadata(rec: VolumeRecord): Record<string, string> {
+  const out = { ...rec.metadata };
+  for (const key of ['readonly', 'attached_mode']) {
+    const v = rec.adminMetadata[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
 export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Record<string, unknown> {
   const r = rec.row;
   const v: Record<string, unknown> = {
@@ -42,7 +55,7 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
     volume_type: rec.volumeTypeName,
     snapshot_id: r.snapshot_id,
     source_volid: r.source_volid,
-    metadata: rec.metadata,
+    metadata: visibleMetadata(rec),
     links: o.links,
     user_id: r.user_id,
     bootable: r.bootable ? 'true' : 'false',

@@ -95,6 +95,8 @@ describe('attach status machine', () => {
     );
     assert.equal((await act(m, id, { 'os-set_bootable': { bootable: 'perhaps' } })).status, 400);
     assert.equal((await act(m, id, { 'os-update_readonly_flag': { readonly: true } })).status, 202);
+    const shown = (await t.request('GET', `/v3/${m.projectId}/volumes/${id}`, { token: m.token })).body.volume;
+    assert.equal(shown.metadata.readonly, 'True', 'the read-only flag shows in metadata, as Cinder shows it');
     const conn = await act(m, id, { 'os-initialize_connection': { connector: { host: 'h' } } });
     assert.equal(conn.status, 200);
     assert.equal(conn.body.connection_info.driver_volume_type, 'local');
