@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
+import { type TestServer, waitFor } from '../../test-support/harness.js';
 import {
   admin,
   backupsOf,
@@ -13,6 +13,7 @@ import {
   volumeSha,
   volumeStatus,
   waitVolume,
+  startCbrServer,
   writeVolume,
 } from './test-support/cbr.js';
 
@@ -22,7 +23,7 @@ describe('CBR checkpoints, backups and restores', () => {
   let ts: TestServer;
   let me: Caller;
   before(async () => {
-    ts = await startTestServer();
+    ts = await startCbrServer();
     me = admin(ts);
   });
   after(async () => ts.close());

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CbrScheduler } from '../../services/cbr/scheduler.js';
-import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
-import { admin, backupsOf, type Caller, cbr, createVault, createVolume } from './test-support/cbr.js';
+import { type TestServer, waitFor } from '../../test-support/harness.js';
+import { admin, backupsOf, type Caller, cbr, createVault, createVolume, startCbrServer } from './test-support/cbr.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2030-01-07T00:30:00Z');
@@ -38,7 +38,7 @@ describe('CBR scheduler (injected clock)', () => {
     dirs.push(dir);
     const clock = fakeClock(T0);
     const opts = { clock, cbr: { schedulerIntervalMs: 3_600_000 } };
-    let ts = await startTestServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    let ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
     let me = admin(ts);
     const v1 = await createVolume(ts, me, 'sched-a');
     const v2 = await createVolume(ts, me, 'sched-b');
@@ -89,7 +89,7 @@ describe('CBR scheduler (injected clock)', () => {
     // Down for three trigger times (days 4, 5, 6): the next start runs once, late, and says so.
     await ts.close({ keepData: true });
     clock.set(T0 + 5 * DAY + 3 * 3_600_000);
-    ts = await startTestServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
     me = admin(ts);
     await settle(ts, me);
     const auto = await cbr(ts, me, 'GET', `/operation-logs?operation_type=backup&vault_id=${byCount.id}`);
@@ -101,7 +101,7 @@ describe('CBR scheduler (injected clock)', () => {
 
     // Another restart at the same time: nothing is due, nothing runs again.
     await ts.close({ keepData: true });
-    ts = await startTestServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
     me = admin(ts);
     assert.equal(await ts.server.cbr.scheduler.tick(), 0);
     assert.equal((await cbr(ts, me, 'GET', `/operation-logs?operation_type=backup&vault_id=${byCount.id}`)).body.count, 4);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
-import { admin, backupsOf, type Caller, cbr, checkpoint, createVault, createVolume, noise, writeVolume } from './test-support/cbr.js';
+import { type TestServer, waitFor } from '../../test-support/harness.js';
+import { admin, backupsOf, type Caller, cbr, checkpoint, createVault, createVolume, noise, writeVolume, startCbrServer } from './test-support/cbr.js';
 
 const MiB = 1024 * 1024;
 const DISK = 'OS::Cinder::Volume';
@@ -13,7 +13,7 @@ describe('CBR vaults, policies, tags, isolation and capacity', () => {
   let other: Caller;
   before(async () => {
     // A billing GB of 1 MiB lets a few MiB of test data exhaust a vault.
-    ts = await startTestServer({}, undefined, { cbr: { gigabyte: MiB } });
+    ts = await startCbrServer({}, undefined, { cbr: { gigabyte: MiB } });
     me = admin(ts);
     other = await ts.createMember('cbr-other');
   });

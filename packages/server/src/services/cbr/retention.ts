@@ -48,7 +48,7 @@ export function parseRetention(raw: unknown): Retention {
     if (out[k] > 0) longTerm = true;
   }
   if (d.timezone !== undefined && d.timezone !== null) {
-    if (typeof d.timezone !== 'string' || !parseOffset(d.timezone))
+    if (typeof d.timezone !== 'string' || parseOffset(d.timezone) === null)
       throw invalid('operation_definition.timezone must look like UTC+08:00.');
     out.timezone = d.timezone;
   }

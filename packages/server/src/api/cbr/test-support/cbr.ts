@@ -1,6 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { type TestServer, waitFor } from '../../../test-support/harness.js';
+import type { ServerConfig } from '../../../config/config.js';
+import type { StartOptions } from '../../../main.js';
+import { startTestServer, type TestServer, waitFor } from '../../../test-support/harness.js';
+
+/**
+ * A test server on the raw volume driver: the helpers below write and hash volume files directly, which only
+ * means the guest's bytes when the file is a raw image.
+ */
+export function startCbrServer(overrides: Partial<ServerConfig> = {}, dataDir?: string, opts: StartOptions = {}): Promise<TestServer> {
+  return startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }], ...overrides }, dataDir, opts);
+}
 
 export interface Caller {
   token: string;
