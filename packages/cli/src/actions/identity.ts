@@ -1,53 +1,11 @@
-import { type Connection, isNotFound, type ServiceClient } from '@cinderbox/sdk';
+import type { IdentityV3, Resource } from '@cinderbox/sdk';
 import { sortedRecord } from '../output/format.js';
 import type { ActionContext } from '../runtime/context.js';
-import { CliError, UsageError } from '../runtime/errors.js';
-import { defined, forEachName, str } from './common.js';
+import { UsageError } from '../runtime/errors.js';
+import { defined, forEachName, found, str } from './common.js';
 
-/*
- * The SDK has no identity proxy yet, so these are plain Keystone v3 calls through the SDK's service client
- * (catalog endpoint, token, retries, typed errors).
- */
-
-type Kind = 'project' | 'user' | 'role' | 'domain';
-type Entity = Record<string, unknown> & { id: string };
-
-function identity(conn: Connection): ServiceClient {
-  return conn.serviceClient({
-    serviceType: 'identity',
-    apiVersion: 3,
-    skipDiscovery: true,
-  });
-}
-
-function entity(body: unknown, key: string): Entity {
-  const e = (body as Record<string, unknown> | undefined)?.[key];
-  if (!e || typeof e !== 'object') throw new CliError(`unexpected identity response: no ${key}`);
-  return e as Entity;
-}
-
-async function list(c: ServiceClient, kind: Kind, query: Record<string, string | undefined> = {}): Promise<Entity[]> {
-  const res = await c.request('GET', `/${kind}s`, { query });
-  const items = (res.body as Record<string, unknown> | undefined)?.[`${kind}s`];
-  return Array.isArray(items) ? (items as Entity[]) : [];
-}
-
-/** By ID first (only a 404 falls through), then by name; OSC's messages on none or several. */
-async function find(c: ServiceClient, kind: Kind, nameOrId: string): Promise<Entity> {
-  try {
-    const res = await c.request('GET', `/${kind}s/${encodeURIComponent(nameOrId)}`);
-    return entity(res.body, kind);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-  const matches = await list(c, kind, { name: nameOrId });
-  if (matches.length === 0) throw new CliError(`No ${kind} with a name or ID of '${nameOrId}' exists.`);
-  if (matches.length > 1) throw new CliError(`More than one ${kind} exists with the name '${nameOrId}'.`);
-  return matches[0] as Entity;
-}
-
-function record(e: Entity): Record<string, unknown> {
-  const { links: _l, ...rest } = e;
+function record(r: Resource): Record<string, unknown> {
+  const { links: _l, password: _p, ...rest } = r.raw;
   return sortedRecord(rest);
 }
 
@@ -56,152 +14,154 @@ function enabled(o: Record<string, unknown>): boolean | undefined {
   return o.enable ? true : o.disable ? false : undefined;
 }
 
-async function domainId(c: ServiceClient, o: Record<string, unknown>): Promise<string | undefined> {
-  return typeof o.domain === 'string' ? (await find(c, 'domain', o.domain)).id : undefined;
+function idOf(r: Resource): string {
+  return String(r.get('id'));
+}
+
+const findProject = (id: IdentityV3, n: string) => found('project', n, () => id.findProject(n));
+const findUser = (id: IdentityV3, n: string) => found('user', n, () => id.findUser(n));
+const findRole = (id: IdentityV3, n: string) => found('role', n, () => id.findRole(n));
+
+async function domainId(id: IdentityV3, o: Record<string, unknown>): Promise<string | undefined> {
+  return typeof o.domain === 'string' ? idOf(await found('domain', o.domain, () => id.findDomain(o.domain as string))) : undefined;
 }
 
 // ---------------------------------------------------------------- projects
 
 export async function projectCreate(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
+  const id = (await ctx.conn()).identity;
   const o = ctx.opts;
-  const body = defined({
-    name: String(ctx.args[0]),
-    description: str(o.description),
-    domain_id: await domainId(c, o),
-    enabled: enabled(o),
-  });
-  const res = await c.request('POST', '/projects', { body: { project: body } });
-  ctx.printShow(record(entity(res.body, 'project')));
+  const p = await id.createProject(
+    defined({
+      name: String(ctx.args[0]),
+      description: str(o.description),
+      domainId: await domainId(id, o),
+      isEnabled: enabled(o),
+    }),
+  );
+  ctx.printShow(record(p));
 }
 
 export async function projectList(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  const projects = await list(c, 'project', {
-    domain_id: await domainId(c, ctx.opts),
-  });
+  const id = (await ctx.conn()).identity;
+  const projects = await id.projects(defined({ domainId: await domainId(id, ctx.opts) })).toArray();
   const long = ctx.opts.long === true;
   ctx.printList({
     headers: long ? ['ID', 'Name', 'Domain ID', 'Description', 'Enabled'] : ['ID', 'Name'],
-    rows: projects.map((p) => (long ? [p.id, p.name, p.domain_id, p.description ?? '', p.enabled] : [p.id, p.name])),
+    rows: projects.map((p) =>
+      long ? [p.id, p.name, p.domainId ?? null, p.description ?? '', p.isEnabled ?? null] : [p.id, p.name],
+    ),
   });
 }
 
 export async function projectShow(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  ctx.printShow(record(await find(c, 'project', String(ctx.args[0]))));
+  const id = (await ctx.conn()).identity;
+  ctx.printShow(record(await findProject(id, String(ctx.args[0]))));
 }
 
 export async function projectSet(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
-  const changes = defined({
-    name: str(o.name),
-    description: str(o.description),
-    enabled: enabled(o),
-  });
+  const changes = defined({ name: str(o.name), description: str(o.description), isEnabled: enabled(o) });
   if (Object.keys(changes).length === 0)
     throw new UsageError('nothing to change: give --name, --description, --enable or --disable');
-  const c = identity(await ctx.conn());
-  const p = await find(c, 'project', String(ctx.args[0]));
-  await c.request('PATCH', `/projects/${encodeURIComponent(p.id)}`, {
-    body: { project: changes },
-  });
+  const id = (await ctx.conn()).identity;
+  const p = await findProject(id, String(ctx.args[0]));
+  await id.updateProject(p, changes);
 }
 
 export async function projectDelete(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
+  const id = (await ctx.conn()).identity;
   await forEachName('project', ctx.args[0] as string[], async (name) => {
-    const p = await find(c, 'project', name);
-    await c.request('DELETE', `/projects/${encodeURIComponent(p.id)}`);
+    await id.deleteProject(await findProject(id, name));
   });
 }
 
 // ---------------------------------------------------------------- users
 
-async function userBody(c: ServiceClient, o: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function userAttrs(id: IdentityV3, o: Record<string, unknown>): Promise<Record<string, unknown>> {
   return defined({
     name: str(o.name),
     password: str(o.password),
     email: str(o.email),
     description: str(o.description),
-    default_project_id: typeof o.project === 'string' ? (await find(c, 'project', o.project)).id : undefined,
-    domain_id: await domainId(c, o),
-    enabled: enabled(o),
+    defaultProjectId: typeof o.project === 'string' ? idOf(await findProject(id, o.project)) : undefined,
+    domainId: await domainId(id, o),
+    isEnabled: enabled(o),
   });
 }
 
 export async function userCreate(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  const body = await userBody(c, { ...ctx.opts, name: String(ctx.args[0]) });
-  const res = await c.request('POST', '/users', { body: { user: body } });
-  ctx.printShow(record(entity(res.body, 'user')));
+  const id = (await ctx.conn()).identity;
+  const u = await id.createUser(await userAttrs(id, { ...ctx.opts, name: String(ctx.args[0]) }));
+  ctx.printShow(record(u));
 }
 
 export async function userList(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  const users = await list(c, 'user', {
-    domain_id: await domainId(c, ctx.opts),
-  });
+  const id = (await ctx.conn()).identity;
+  const users = await id.users(defined({ domainId: await domainId(id, ctx.opts) })).toArray();
   const long = ctx.opts.long === true;
   ctx.printList({
     headers: long ? ['ID', 'Name', 'Project', 'Domain', 'Description', 'Email', 'Enabled'] : ['ID', 'Name'],
     rows: users.map((u) =>
       long
-        ? [u.id, u.name, u.default_project_id ?? null, u.domain_id, u.description ?? null, u.email ?? null, u.enabled]
+        ? [
+            u.id,
+            u.name,
+            u.defaultProjectId ?? null,
+            u.domainId ?? null,
+            u.description ?? null,
+            u.email ?? null,
+            u.isEnabled ?? null,
+          ]
         : [u.id, u.name],
     ),
   });
 }
 
 export async function userShow(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  ctx.printShow(record(await find(c, 'user', String(ctx.args[0]))));
+  const id = (await ctx.conn()).identity;
+  ctx.printShow(record(await findUser(id, String(ctx.args[0]))));
 }
 
 export async function userSet(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  const changes = await userBody(c, { ...ctx.opts, domain: undefined });
+  const id = (await ctx.conn()).identity;
+  const changes = await userAttrs(id, { ...ctx.opts, domain: undefined });
   if (Object.keys(changes).length === 0) throw new UsageError('nothing to change');
-  const u = await find(c, 'user', String(ctx.args[0]));
-  await c.request('PATCH', `/users/${encodeURIComponent(u.id)}`, {
-    body: { user: changes },
-  });
+  const u = await findUser(id, String(ctx.args[0]));
+  await id.updateUser(u, changes);
 }
 
 export async function userDelete(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
+  const id = (await ctx.conn()).identity;
   await forEachName('user', ctx.args[0] as string[], async (name) => {
-    const u = await find(c, 'user', name);
-    await c.request('DELETE', `/users/${encodeURIComponent(u.id)}`);
+    await id.deleteUser(await findUser(id, name));
   });
 }
 
 // ---------------------------------------------------------------- roles
 
-async function grantPath(c: ServiceClient, ctx: ActionContext): Promise<string> {
+async function grant(ctx: ActionContext) {
+  const id = (await ctx.conn()).identity;
   const [role, project, user] = await Promise.all([
-    find(c, 'role', String(ctx.args[0])),
-    find(c, 'project', String(ctx.opts.project)),
-    find(c, 'user', String(ctx.opts.user)),
+    findRole(id, String(ctx.args[0])),
+    findProject(id, String(ctx.opts.project)),
+    findUser(id, String(ctx.opts.user)),
   ]);
-  return `/projects/${encodeURIComponent(project.id)}/users/${encodeURIComponent(user.id)}/roles/${encodeURIComponent(role.id)}`;
+  return { id, role, project, user };
 }
 
 export async function roleAdd(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  await c.request('PUT', await grantPath(c, ctx));
+  const g = await grant(ctx);
+  await g.id.grantProjectRole(g.project, g.user, g.role);
 }
 
 export async function roleRemove(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  await c.request('DELETE', await grantPath(c, ctx));
+  const g = await grant(ctx);
+  await g.id.revokeProjectRole(g.project, g.user, g.role);
 }
 
 export async function roleList(ctx: ActionContext): Promise<void> {
-  const c = identity(await ctx.conn());
-  const roles = await list(c, 'role');
-  ctx.printList({
-    headers: ['ID', 'Name'],
-    rows: roles.map((r) => [r.id, r.name]),
-  });
+  const id = (await ctx.conn()).identity;
+  const roles = await id.roles().toArray();
+  ctx.printList({ headers: ['ID', 'Name'], rows: roles.map((r) => [r.id, r.name]) });
 }
