@@ -18,7 +18,7 @@ function leaves(cmd: Command, path: string[] = []): Array<{ path: string[]; cmd:
 test('every command and command group has a description and help text', () => {
   const program = buildProgram();
   const groups = program.commands.map((c) => c.name());
-  for (const g of ['serve', 'volume', 'snapshot', 'backup', 'project', 'user', 'role'])
+  for (const g of ['serve', 'volume', 'snapshot', 'backup', 'project', 'user', 'role', 'vault', 'policy', 'checkpoint', 'cbr-backup'])
     assert.ok(groups.includes(g), g);
   const all = leaves(program);
   assert.ok(all.length >= 30, `${all.length} commands`);
@@ -38,6 +38,9 @@ test('list and show commands take -f/-c; lists take --long; waiting commands tak
       assert.ok(flags.includes('--format') && flags.includes('--column'), path.join(' '));
     }
     if (['snapshot', 'backup'].includes(path[0] ?? '') && ['create', 'delete'].includes(name ?? '')) {
+      assert.ok(flags.includes('--wait') && flags.includes('--wait-timeout'), path.join(' '));
+    }
+    if (['checkpoint create', 'cbr-backup restore'].includes(path.join(' '))) {
       assert.ok(flags.includes('--wait') && flags.includes('--wait-timeout'), path.join(' '));
     }
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
+import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
@@ -34,4 +35,5 @@ export function registerClientCommands(program: Command): void {
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);
+  registerCbr(program);
 }
