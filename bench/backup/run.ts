@@ -46,6 +46,9 @@ interface Row {
   incrStoredMiB: number;
   restoreS: number;
   restoreMiBs: number;
+  /** CPU seconds (user+sys, whole process incl. worker threads; children for anchors) per GiB of data / of size. */
+  fullCpuPerGiB: number;
+  restoreCpuPerGiB: number;
   rssMiB: number;
   ok: string;
 }
@@ -65,6 +68,12 @@ function sha256(path: string): string {
 }
 
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const GiB = 1024 * MiB;
+/** User+system CPU seconds of this process (all threads, so worker threads count) since `c0`. */
+const cpuSecs = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
 
 async function buildVolumes(): Promise<{ mixed: string; dense: string; dataBytes: Record<string, number> }> {
@@ -136,9 +145,11 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
   try {
     dropCache(vol);
     let t0 = process.hrtime.bigint();
+    let c0 = process.cpuUsage();
     const allocatedExtents = await sparseIo().dataExtents(vol);
     const full = await repo.backup({ id: 'full', container: 'bench', sourcePath: vol, allocatedExtents });
     const fullS = secs(t0);
+    const fullCpu = cpuSecs(c0);
     const changedExtents = await change1Percent(vol, allocatedExtents);
     dropCache(vol);
     t0 = process.hrtime.bigint();
@@ -152,8 +163,10 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
     const incrS = secs(t0);
     const out = join(work, 'restored.raw');
     t0 = process.hrtime.bigint();
+    c0 = process.cpuUsage();
     await repo.restore({ locator: inc.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
+    const restoreCpu = cpuSecs(c0);
     const ok = sha256(out) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
     rows.push({
       tool: 'cinderbox',
@@ -166,12 +179,15 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
       incrStoredMiB: inc.stats.storedBytes / MiB,
       restoreS,
       restoreMiBs: SIZE / MiB / restoreS,
+      fullCpuPerGiB: fullCpu / (dataBytes / GiB),
+      restoreCpuPerGiB: restoreCpu / (SIZE / GiB),
       rssMiB: peakRssMiB(),
       ok,
     });
     console.log(
       `cinderbox ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new, ${full.stats.zeroChunks} zero chunks), ` +
-        `incr ${incrS.toFixed(2)} s (read ${inc.stats.readBytes / MiB} MiB), restore ${restoreS.toFixed(2)} s, ${ok}`,
+        `incr ${incrS.toFixed(2)} s (read ${inc.stats.readBytes / MiB} MiB), restore ${restoreS.toFixed(2)} s, ` +
+        `CPU full ${fullCpu.toFixed(2)} s restore ${restoreCpu.toFixed(2)} s, ${ok}`,
     );
   } finally {
     await repo.close();
@@ -183,11 +199,11 @@ function have(cmd: string): boolean {
   return spawnSync('bash', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-/** Runs a command under /usr/bin/time to get its peak RSS; returns seconds and KiB. */
-function timed(cmd: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { s: number; rssKiB: number } {
+/** Runs a command under /usr/bin/time to get its peak RSS and CPU; returns seconds, KiB and CPU seconds. */
+function timed(cmd: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { s: number; rssKiB: number; cpu: number } {
   const t0 = process.hrtime.bigint();
   const useTime = existsSync('/usr/bin/time');
-  const argv = useTime ? ['/usr/bin/time', '-f', '%M', ...cmd] : cmd;
+  const argv = useTime ? ['/usr/bin/time', '-f', '%U %S %M', ...cmd] : cmd;
   const r = spawnSync(argv[0] as string, argv.slice(1), {
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -196,8 +212,9 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { s: n
   });
   const s = secs(t0);
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
-  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').at(-1)) : Number.NaN;
-  return { s, rssKiB };
+  const last = useTime ? (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
+  const [user = Number.NaN, sys = Number.NaN, rssKiB = Number.NaN] = last;
+  return { s, rssKiB, cpu: user + sys };
 }
 
 function dirBytes(path: string): number {
@@ -214,9 +231,9 @@ async function runAnchor(tool: 'restic' | 'borg', name: string, source: string, 
   const restoreDir = join(work, 'restore');
   await mkdir(restoreDir);
   const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
-  let full: { s: number; rssKiB: number };
-  let incr: { s: number; rssKiB: number };
-  let restore: { s: number; rssKiB: number };
+  let full: ReturnType<typeof timed>;
+  let incr: ReturnType<typeof timed>;
+  let restore: ReturnType<typeof timed>;
   let stored: number;
   let restoredPath: string;
   if (tool === 'restic') {
@@ -253,6 +270,8 @@ async function runAnchor(tool: 'restic' | 'borg', name: string, source: string, 
     incrStoredMiB: Number.NaN,
     restoreS: restore.s,
     restoreMiBs: SIZE / MiB / restore.s,
+    fullCpuPerGiB: full.cpu / (dataBytes / GiB),
+    restoreCpuPerGiB: restore.cpu / (SIZE / GiB),
     rssMiB: Math.max(full.rssKiB, incr.rssKiB, restore.rssKiB) / 1024,
     ok,
   });
@@ -274,6 +293,8 @@ function printTable(): void {
     'incr/full',
     'restore s',
     'restore MiB/s',
+    'full CPU s/GiB',
+    'restore CPU s/GiB',
     'peak RSS MiB',
     'check',
   ];
@@ -288,13 +309,17 @@ function printTable(): void {
     `${((100 * r.incrS) / r.fullS).toFixed(1)} %`,
     r.restoreS.toFixed(2),
     r.restoreMiBs.toFixed(0),
+    r.fullCpuPerGiB.toFixed(2),
+    r.restoreCpuPerGiB.toFixed(2),
     Number.isNaN(r.rssMiB) ? '-' : r.rssMiB.toFixed(0),
     r.ok,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(
-    `\nvolume size ${SIZE / MiB} MiB; "data MiB/s" counts non-hole bytes; incremental = 1 % of chunks changed`,
+    `\nvolume size ${SIZE / MiB} MiB; "data MiB/s" counts non-hole bytes; incremental = 1 % of chunks changed; ` +
+      'CPU = user+sys of the process incl. worker threads, per GiB of data (full) / of volume size (restore); ' +
+      'peak RSS of the cinderbox rows is the process maximum so far (cumulative across rows)',
   );
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);

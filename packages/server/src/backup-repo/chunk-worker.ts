@@ -7,7 +7,15 @@
 import { readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CODEC_RAW, CODEC_ZSTD, chunkId, decryptPayload, encodeChunkObject, parseChunkObject } from './format.js';
+import {
+  CODEC_RAW,
+  CODEC_ZSTD,
+  chunkId,
+  decryptPayload,
+  finishChunkObject,
+  parseChunkObject,
+  payloadOffset,
+} from './format.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -17,11 +25,20 @@ const readBuf = Buffer.allocUnsafeSlow(init.chunkSize);
 const zeros = Buffer.alloc(init.chunkSize);
 // The low-level binding compresses into and decompresses from reused buffers: no per-chunk allocation in the
 // worker, which keeps the process's memory flat (freed 4 MiB buffers otherwise linger until a GC).
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+const zstd = createRequire(init.requireFrom ?? import.meta.url)('zstd-napi/binding') as typeof import(
+  'zstd-napi/binding.js'
+);
 const cctx = new zstd.CCtx();
 const dctx = new zstd.DCtx();
-const compressBuf = Buffer.allocUnsafeSlow(zstd.compressBound(init.chunkSize));
 const plainBuf = Buffer.allocUnsafeSlow(init.chunkSize);
+const payloadAt = payloadOffset(encKey !== undefined);
+
+function slot(i: number, length = init.slotSize): Buffer {
+  if (!(i >= 0) || (i + 1) * init.slotSize > init.slots.byteLength || length > init.slotSize) {
+    throw new Error(`bad slot ${i}/${length}`);
+  }
+  return Buffer.from(init.slots, i * init.slotSize, length);
+}
 class ChunkError extends Error {
   constructor(
     readonly code: string,
@@ -45,11 +62,25 @@ function encode(req: Extract<WorkerRequest, { op: 'encode' }>): WorkerReply {
   if (buf.equals(zeros.subarray(0, req.length))) return { seq: req.seq, kind: 'zero', readBytes: done };
   const id = chunkId(buf, idKey).toString('hex');
   if (req.parentId === id) return { seq: req.seq, kind: 'same', id, readBytes: done };
-  const compressed = compressBuf.subarray(0, cctx.compress(compressBuf, buf, init.level));
-  // Store raw unless zstd saves at least ~3 %: random data then costs only the failed attempt.
-  const useZstd = compressed.length < req.length - (req.length >>> 5);
-  const object = encodeChunkObject(useZstd ? compressed : buf, useZstd ? CODEC_ZSTD : CODEC_RAW, req.length, encKey);
-  return { seq: req.seq, kind: 'data', id, object: object.buffer as ArrayBuffer, readBytes: done };
+  const out = slot(req.slot);
+  // Store raw unless zstd saves at least ~3 %: compressing straight into the slot with room for only that much
+  // makes zstd give up ("destination too small") on data that does not compress.
+  const room = req.length - (req.length >>> 5) - 1;
+  let payloadLength = -1;
+  if (room > 0) {
+    try {
+      payloadLength = cctx.compress(out.subarray(payloadAt, payloadAt + room), buf, init.level);
+    } catch {
+      payloadLength = -1;
+    }
+  }
+  const codec = payloadLength >= 0 ? CODEC_ZSTD : CODEC_RAW;
+  if (payloadLength < 0) {
+    buf.copy(out, payloadAt);
+    payloadLength = req.length;
+  }
+  const objectLength = finishChunkObject(out, payloadLength, codec, req.length, encKey);
+  return { seq: req.seq, kind: 'data', id, objectLength, readBytes: done };
 }
 
 /** Returns the verified plaintext of a chunk object; throws ChunkError naming what failed. */
@@ -82,14 +113,14 @@ function handle(req: WorkerRequest): WorkerReply {
     case 'encode':
       return encode(req);
     case 'restore': {
-      const plain = decode(Buffer.from(req.object), req.id, req.length);
+      const plain = decode(slot(req.slot, req.objectLength), req.id, req.length);
       const fd = req.fd;
       let done = 0;
       while (done < plain.length) done += writeSync(fd, plain, done, plain.length - done, req.offset + done);
       return { seq: req.seq, kind: 'ok' };
     }
     case 'check': {
-      const object = Buffer.from(req.object);
+      const object = slot(req.slot, req.objectLength);
       if (req.full) {
         decode(object, req.id, req.length);
       } else {
@@ -120,6 +151,5 @@ parentPort?.on('message', (req: WorkerRequest) => {
       message: err.message,
     };
   }
-  const transfer = reply.kind === 'data' ? [reply.object] : [];
-  parentPort?.postMessage(reply, transfer);
+  parentPort?.postMessage(reply);
 });

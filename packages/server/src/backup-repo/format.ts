@@ -92,6 +92,51 @@ export function encodeChunkObject(
   return out;
 }
 
+/** Where the (plaintext) payload starts inside a chunk object. */
+export function payloadOffset(encrypted: boolean): number {
+  return CHUNK_HEADER + (encrypted ? CRYPTO_OVERHEAD : 0);
+}
+
+/** The largest chunk object for a chunk of `chunkSize` bytes (raw payload: compressed ones are smaller). */
+export function maxChunkObjectSize(chunkSize: number): number {
+  return CHUNK_HEADER + CRYPTO_OVERHEAD + chunkSize + 4;
+}
+
+/**
+ * Completes a chunk object in place: `out` already holds the plaintext payload at payloadOffset(encrypted);
+ * writes the header, encrypts the payload when `encKey` is set, appends the CRC. Returns the object length.
+ * Same bytes as encodeChunkObject, without allocating the object (the caller reuses `out`).
+ */
+export function finishChunkObject(
+  out: Buffer,
+  payloadLength: number,
+  codec: number,
+  rawLength: number,
+  encKey: Buffer | undefined,
+): number {
+  out.fill(0, 0, CHUNK_HEADER);
+  CHUNK_MAGIC.copy(out, 0);
+  out[4] = CHUNK_VERSION;
+  out[5] = codec;
+  out[6] = encKey ? FLAG_ENCRYPTED : 0;
+  out.writeUInt32BE(rawLength, 8);
+  out.writeUInt32BE(payloadLength, 12);
+  let pos = payloadOffset(encKey !== undefined);
+  if (encKey) {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', encKey, nonce);
+    cipher.setAAD(out.subarray(0, CHUNK_HEADER));
+    const ct = cipher.update(out.subarray(pos, pos + payloadLength));
+    cipher.final();
+    nonce.copy(out, CHUNK_HEADER);
+    cipher.getAuthTag().copy(out, CHUNK_HEADER + 12);
+    ct.copy(out, pos);
+  }
+  pos += payloadLength;
+  out.writeUInt32BE(crc32(out.subarray(0, pos)) >>> 0, pos);
+  return pos + 4;
+}
+
 export interface ParsedChunk {
   codec: number;
   encrypted: boolean;

@@ -23,7 +23,7 @@ import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
 import { RepoError } from './errors.js';
-import { CHUNK_KEY_RE, chunkKey, deriveKeys, ID_BYTES, type RepoKeys } from './format.js';
+import { CHUNK_KEY_RE, chunkKey, deriveKeys, ID_BYTES, maxChunkObjectSize, type RepoKeys } from './format.js';
 import {
   assertName,
   type BackupStats,
@@ -43,6 +43,19 @@ export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 const LEASE_TTL_MS = 10 * 60 * 1000;
 const LEASE_REFRESH_MS = 60 * 1000;
 const ZSTD_LEVEL = 1;
+
+/**
+ * An ObjectStore that can read an object into a caller's buffer (the fs adapter does), so restore and verify
+ * reuse shared buffers instead of allocating one per chunk. Returns the object's size; when that exceeds the
+ * buffer, the buffer's content is unspecified.
+ */
+interface ReadIntoStore {
+  getInto(key: string, into: Uint8Array): Promise<number>;
+}
+
+function canReadInto(store: ObjectStore): store is ObjectStore & ReadIntoStore {
+  return typeof (store as Partial<ReadIntoStore>).getInto === 'function';
+}
 
 export interface Progress {
   bytesDone: number;
@@ -281,11 +294,18 @@ export class BackupRepository {
   }
 
   private workersPool(): WorkerPool {
-    this.pool ??= new WorkerPool(this.workerCount, {
-      chunkSize: this.config.chunkSize,
-      level: ZSTD_LEVEL,
-      ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
-    });
+    // Chunks in flight per operation (and shared buffers per repository): enough to keep every worker busy
+    // while earlier chunks are still being written and synced.
+    this.pool ??= new WorkerPool(
+      this.workerCount,
+      {
+        chunkSize: this.config.chunkSize,
+        level: ZSTD_LEVEL,
+        ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
+      },
+      maxChunkObjectSize(this.config.chunkSize),
+      this.workerCount * 4 + 2,
+    );
     return this.pool;
   }
 
@@ -346,7 +366,7 @@ export class BackupRepository {
     leaseTimer.unref();
 
     const pool = this.workersPool();
-    const inflight = new Bounded(pool.workers * 2 + 1);
+    const inflight = new Bounded(pool.buffers);
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -381,46 +401,17 @@ export class BackupRepository {
         }
         const parentId = parentEntry ? parentEntry.toString('hex') : undefined;
         await inflight.add(async () => {
-          const reply = await pool.run({
-            op: 'encode',
-            fd,
-            offset,
-            length,
-            ...(parentId ? { parentId } : {}),
-          });
-          if (reply.kind === 'error') {
-            throw Object.assign(new Error(`reading ${opts.sourcePath} at ${offset}: ${reply.message}`), {
-              code: reply.code,
-            });
-          }
-          if (reply.kind === 'zero') {
-            stats.readBytes += reply.readBytes;
-            stats.zeroChunks++;
-          } else if (reply.kind === 'same' || reply.kind === 'data') {
-            stats.readBytes += reply.readBytes;
-            stats.dataBytes += length;
-            if (reply.kind === 'data') {
-              active.ids.add(reply.id);
-              const deleting = this.deleting.get(reply.id);
-              if (deleting) await deleting;
-              const object = Buffer.from(reply.object);
-              const { existed } = await this.store.put(chunkKey(reply.id), object, { touchExisting: true });
-              if (existed) stats.reusedChunks++;
-              else {
-                stats.newChunks++;
-                stats.storedBytes += object.length;
-              }
-            } else {
-              stats.reusedChunks++;
-            }
-            Buffer.from(reply.id, 'hex').copy(entries, i * ID_BYTES);
-          } else {
-            throw new Error(`unexpected worker reply ${reply.kind}`);
+          const buf = await pool.acquireBuffer();
+          try {
+            await this.encodeAndStore(pool, buf, fd, offset, length, parentId, i, opts.sourcePath, active, stats);
+          } finally {
+            pool.releaseBuffer(buf);
           }
           progress(length);
         });
       }
       await inflight.drain();
+
       throwIfAborted(opts.signal);
       // Chunk names durable before the manifest that references them.
       await this.store.flush();
@@ -452,6 +443,79 @@ export class BackupRepository {
     }
   }
 
+  /** One chunk of a backup: the worker reads and encodes it into shared buffer `buf`, then it is stored. */
+  private async encodeAndStore(
+    pool: WorkerPool,
+    buf: number,
+    fd: number,
+    offset: number,
+    length: number,
+    parentId: string | undefined,
+    i: number,
+    sourcePath: string,
+    active: ActiveBackup,
+    stats: BackupStats,
+  ): Promise<void> {
+    const reply = await pool.run({ op: 'encode', fd, offset, length, slot: buf, ...(parentId ? { parentId } : {}) });
+    if (reply.kind === 'error') {
+      throw Object.assign(new Error(`reading ${sourcePath} at ${offset}: ${reply.message}`), { code: reply.code });
+    }
+    if (reply.kind === 'zero') {
+      stats.readBytes += reply.readBytes;
+      stats.zeroChunks++;
+      return;
+    }
+    if (reply.kind !== 'same' && reply.kind !== 'data') throw new Error(`unexpected worker reply ${reply.kind}`);
+    stats.readBytes += reply.readBytes;
+    stats.dataBytes += length;
+    if (reply.kind === 'data') {
+      active.ids.add(reply.id);
+      const deleting = this.deleting.get(reply.id);
+      if (deleting) await deleting;
+      const object = pool.buffer(buf, reply.objectLength);
+      const { existed } = await this.store.put(chunkKey(reply.id), object, { touchExisting: true });
+      if (existed) stats.reusedChunks++;
+      else {
+        stats.newChunks++;
+        stats.storedBytes += object.length;
+      }
+    } else {
+      stats.reusedChunks++;
+    }
+    Buffer.from(reply.id, 'hex').copy(active.entries, i * ID_BYTES);
+  }
+
+  /**
+   * Reads chunk `id` into shared buffer `buf`; returns its length. An object larger than any chunk object is
+   * corrupt (and is not read whole).
+   */
+  private async readChunkInto(pool: WorkerPool, buf: number, id: string, locator: string, offset: number) {
+    const into = pool.buffer(buf);
+    let n: number;
+    if (canReadInto(this.store)) {
+      try {
+        n = await this.store.getInto(chunkKey(id), into);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'ENOENT') {
+          throw new RepoError('CHUNK_MISSING', `chunk ${id} of backup ${locator} (offset ${offset}) is missing`, {
+            chunkId: id,
+          });
+        }
+        throw e;
+      }
+    } else {
+      const object = await this.getChunk(id, locator, offset);
+      n = object.length;
+      if (n <= into.length) into.set(object);
+    }
+    if (n > into.length) {
+      throw new RepoError('CHUNK_CORRUPT', `chunk ${id} is corrupt: ${n} bytes is larger than any chunk object`, {
+        chunkId: id,
+      });
+    }
+    return n;
+  }
+
   /**
    * Restores a backup into `targetPath`. Chunks are fetched with several in flight, each verified against its
    * id before it is written; the target is fsynced once at the end. A missing or corrupt chunk fails the
@@ -462,7 +526,7 @@ export class BackupRepository {
     const { size } = manifest.header;
     const fh = await open(opts.targetPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
     const pool = this.workersPool();
-    const inflight = new Bounded(pool.workers * 2 + 1);
+    const inflight = new Bounded(pool.buffers);
     const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count };
     let done = 0;
     const progress = (n: number) => {
@@ -502,9 +566,14 @@ export class BackupRepository {
         }
         await flushZeros();
         await inflight.add(async () => {
-          const object = await this.getChunk(id, opts.locator, offset);
-          const ab = ownArrayBuffer(object);
-          const reply = await pool.run({ op: 'restore', object: ab, id, length, fd: fh.fd, offset }, [ab]);
+          const buf = await pool.acquireBuffer();
+          let reply: Awaited<ReturnType<WorkerPool['run']>>;
+          try {
+            const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
+            reply = await pool.run({ op: 'restore', slot: buf, objectLength, id, length, fd: fh.fd, offset });
+          } finally {
+            pool.releaseBuffer(buf);
+          }
           if (reply.kind === 'error') {
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
@@ -581,30 +650,37 @@ export class BackupRepository {
       }
     }
     const pool = this.workersPool();
-    const inflight = new Bounded(pool.workers * 2 + 1);
+    const inflight = new Bounded(pool.buffers);
     let bytes = 0;
     let checked = 0;
     const total = refs.size;
     for (const [id, ref] of refs) {
       throwIfAborted(opts.signal);
       await inflight.add(async () => {
-        let object: Buffer;
+        const buf = await pool.acquireBuffer();
+        let reply: Awaited<ReturnType<WorkerPool['run']>>;
         try {
-          object = await this.getChunk(id, ref.locator, 0);
-        } catch (e) {
-          if (e instanceof RepoError && e.code === 'CHUNK_MISSING') {
-            problems.push({ kind: 'missing', locator: ref.locator, chunkId: id, message: `chunk ${id} is missing` });
-            return;
+          let objectLength: number;
+          try {
+            objectLength = await this.readChunkInto(pool, buf, id, ref.locator, 0);
+          } catch (e) {
+            if (e instanceof RepoError && e.code === 'CHUNK_MISSING') {
+              problems.push({ kind: 'missing', locator: ref.locator, chunkId: id, message: `chunk ${id} is missing` });
+              return;
+            }
+            if (e instanceof RepoError && e.code === 'CHUNK_CORRUPT') {
+              problems.push({ kind: 'corrupt', locator: ref.locator, chunkId: id, message: e.message });
+              return;
+            }
+            throw e;
+          } finally {
+            checked++;
           }
-          throw e;
+          bytes += objectLength;
+          reply = await pool.run({ op: 'check', slot: buf, objectLength, id, length: ref.length, full: opts.full === true });
         } finally {
-          checked++;
+          pool.releaseBuffer(buf);
         }
-        bytes += object.length;
-        const ab = ownArrayBuffer(object);
-        const reply = await pool.run({ op: 'check', object: ab, id, length: ref.length, full: opts.full === true }, [
-          ab,
-        ]);
         if (reply.kind === 'error') {
           problems.push({ kind: 'corrupt', locator: ref.locator, chunkId: id, message: reply.message });
         }
@@ -776,12 +852,4 @@ export class BackupRepository {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new RepoError('ABORTED', 'operation aborted', { cause: signal.reason });
-}
-
-/** An ArrayBuffer holding exactly these bytes, transferable to a worker (copies only pooled or offset views). */
-function ownArrayBuffer(b: Buffer): ArrayBuffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
-  const copy = new ArrayBuffer(b.byteLength);
-  new Uint8Array(copy).set(b);
-  return copy;
 }

@@ -2,18 +2,51 @@
  * A fixed pool of chunk workers. Tasks go to the least-loaded worker; callers bound how many they keep in
  * flight, so memory stays proportional to workers × queue depth × chunk size whatever the volume size.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WorkerInit, WorkerReply, WorkerTask } from './worker-protocol.js';
 
 const SOURCE_MODE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(SOURCE_MODE ? './chunk-worker.ts' : './chunk-worker.js', import.meta.url);
 
+let bundled: URL | null | undefined;
+
 /**
- * Compiled, the worker is the .js next to this file. Under tsx (tests, benchmarks) Node 20 does not apply the
- * parent's loader hooks to a worker's entry module, so a tiny bootstrap registers tsx in the worker first.
+ * Running from sources (tests, benchmarks), the worker is bundled once per process into plain JS with esbuild
+ * (tsx's own compiler, so present wherever tsx is): loading tsx in every worker cost ~65 MiB of RSS and its
+ * start-up per worker. Null when esbuild is unavailable.
+ */
+function bundledWorker(): URL | null {
+  if (bundled !== undefined) return bundled;
+  try {
+    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+    const out = esbuild.buildSync({
+      entryPoints: [fileURLToPath(WORKER_URL)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = out.outputFiles[0]?.text;
+    bundled = code ? new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`) : null;
+  } catch {
+    bundled = null;
+  }
+  return bundled;
+}
+
+/**
+ * Compiled, the worker is the .js next to this file. From sources, the bundled plain-JS worker; as a last
+ * resort a bootstrap registers tsx in the worker (Node 20 does not apply the parent's loader hooks to workers).
  */
 function newWorker(workerData: WorkerInit): Worker {
   if (!SOURCE_MODE) return new Worker(WORKER_URL, { workerData });
+  const url = bundledWorker();
+  // A data: module cannot resolve packages: native dependencies resolve from this file instead.
+  if (url) return new Worker(url, { workerData: { ...workerData, requireFrom: import.meta.url } });
   const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
@@ -29,16 +62,51 @@ interface Slot {
   dead: boolean;
 }
 
+export type PoolInit = Omit<WorkerInit, 'slots' | 'slotSize' | 'requireFrom'>;
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private seq = 0;
   private closed = false;
+  private readonly init: WorkerInit;
+  private readonly freeBuffers: number[] = [];
+  private readonly bufferWaiters: Array<(i: number) => void> = [];
 
+  /**
+   * `buffers` shared chunk-object buffers of `bufferSize` bytes: the bound on chunks in flight across all
+   * operations of this pool (untouched pages of a buffer cost no memory).
+   */
   constructor(
     private readonly size: number,
-    private readonly init: WorkerInit,
+    init: PoolInit,
+    readonly bufferSize: number,
+    buffers: number,
   ) {
+    this.init = { ...init, slots: new SharedArrayBuffer(bufferSize * buffers), slotSize: bufferSize };
+    for (let i = 0; i < buffers; i++) this.freeBuffers.push(i);
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  get buffers(): number {
+    return this.init.slots.byteLength / this.bufferSize;
+  }
+
+  /** Waits for a free shared buffer; give it back with releaseBuffer once no task uses it any more. */
+  acquireBuffer(): Promise<number> {
+    const i = this.freeBuffers.pop();
+    if (i !== undefined) return Promise.resolve(i);
+    return new Promise((resolve) => this.bufferWaiters.push(resolve));
+  }
+
+  releaseBuffer(i: number): void {
+    const waiter = this.bufferWaiters.shift();
+    if (waiter) waiter(i);
+    else this.freeBuffers.push(i);
+  }
+
+  /** The first `length` bytes of shared buffer `i` (a view, no copy). */
+  buffer(i: number, length = this.bufferSize): Buffer {
+    return Buffer.from(this.init.slots, i * this.bufferSize, length);
   }
 
   get workers(): number {

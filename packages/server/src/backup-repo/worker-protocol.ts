@@ -6,25 +6,45 @@ export interface WorkerInit {
   level: number;
   idKey?: Uint8Array;
   encKey?: Uint8Array;
+  /**
+   * Chunk objects travel through these shared slots (slotSize bytes each) instead of a new buffer per chunk:
+   * the worker encodes into the slot the main thread then writes from, and decodes from the slot the main
+   * thread read the stored object into. A slot belongs to one task at a time (the pool hands them out).
+   */
+  slots: SharedArrayBuffer;
+  slotSize: number;
+  /** Module URL from which native dependencies resolve (the worker may run from a generated bundle). */
+  requireFrom?: string;
 }
 
 export type WorkerRequest =
   /**
    * Read [offset, offset+length) of the open descriptor `fd` (shared by all workers, so the kernel sees one
-   * sequential reader and keeps read-ahead on), zero-check, hash; unless the id equals `parentId`, compress.
+   * sequential reader and keeps read-ahead on), zero-check, hash; unless the id equals `parentId`, compress
+   * and build the chunk object in `slot`.
    */
-  | { seq: number; op: 'encode'; fd: number; offset: number; length: number; parentId?: string }
-  /** Verify a chunk object against its id and write its plaintext at `offset` of `path`. */
-  | { seq: number; op: 'restore'; object: ArrayBuffer; id: string; length: number; fd: number; offset: number }
-  /** CRC check only, or (full) authenticate + decompress + re-hash. */
-  | { seq: number; op: 'check'; object: ArrayBuffer; id: string; length: number; full: boolean }
-  /** Close the worker's cached descriptors of `path`. */
+  | { seq: number; op: 'encode'; fd: number; offset: number; length: number; slot: number; parentId?: string }
+  /** Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`. */
+  | {
+      seq: number;
+      op: 'restore';
+      slot: number;
+      objectLength: number;
+      id: string;
+      length: number;
+      fd: number;
+      offset: number;
+    }
+  /** CRC check only, or (full) authenticate + decompress + re-hash the object in `slot`. */
+  | { seq: number; op: 'check'; slot: number; objectLength: number; id: string; length: number; full: boolean }
+  /** No-op round trip (warm-up). */
   | { seq: number; op: 'release'; path: string };
 
 export type WorkerReply =
   | { seq: number; kind: 'zero'; readBytes: number }
   | { seq: number; kind: 'same'; id: string; readBytes: number }
-  | { seq: number; kind: 'data'; id: string; object: ArrayBuffer; readBytes: number }
+  /** The chunk object is the first `objectLength` bytes of the request's slot. */
+  | { seq: number; kind: 'data'; id: string; objectLength: number; readBytes: number }
   | { seq: number; kind: 'ok' }
   | { seq: number; kind: 'error'; code: string; message: string };
 

@@ -130,6 +130,25 @@ export class FsObjectStore implements ObjectStore {
     return readFile(this.path(key));
   }
 
+  /**
+   * Reads the object into `into` (positional reads, no allocation) and returns its size. When the object is
+   * larger than `into`, returns its size with `into` holding only its beginning. Rejects with 'ENOENT' when missing.
+   */
+  async getInto(key: string, into: Uint8Array): Promise<number> {
+    const fh = await open(this.path(key), 'r');
+    try {
+      let done = 0;
+      while (done < into.length) {
+        const { bytesRead } = await fh.read(into, done, into.length - done, done);
+        if (bytesRead === 0) return done;
+        done += bytesRead;
+      }
+      return (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+  }
+
   async getStream(key: string): Promise<NodeJS.ReadableStream> {
     const fh = await open(this.path(key), 'r');
     return createReadStream('', { fd: fh.fd, autoClose: false }).on('close', () => void fh.close());
