@@ -20,7 +20,10 @@ let bundled: URL | null | undefined;
 function bundledWorker(): URL | null {
   if (bundled !== undefined) return bundled;
   try {
-    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+    // Typed locally: esbuild is tsx's dependency, not this package's.
+    const esbuild = createRequire(import.meta.url)('esbuild') as {
+      buildSync(o: Record<string, unknown>): { outputFiles?: Array<{ text: string }> };
+    };
     const out = esbuild.buildSync({
       entryPoints: [fileURLToPath(WORKER_URL)],
       bundle: true,
@@ -30,7 +33,7 @@ function bundledWorker(): URL | null {
       write: false,
       logLevel: 'silent',
     });
-    const code = out.outputFiles[0]?.text;
+    const code = out.outputFiles?.[0]?.text;
     bundled = code ? new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`) : null;
   } catch {
     bundled = null;
