@@ -8,7 +8,7 @@
  * project; snapshot create → available on a 1 GiB volume (median of 20, with 256 MiB written).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -99,13 +99,15 @@ async function main() {
     const v2 = await ts.request('POST', `/v3/${p}/volumes`, { token, body: { volume: { size: 1, name: 'bench-data' } } });
     const dataVol = v2.body.volume.id as string;
     await waitStatus('volumes', dataVol, 'available');
-    const conn = await ts.request('POST', `/v3/${p}/volumes/${dataVol}/action`, { token, body: { 'os-initialize_connection': { connector: {} } } });
-    const path = conn.body.connection_info.data.device_path as string;
-    const fh = await open(path, 'r+');
-    const buf = Buffer.alloc(4 << 20, 0xab);
-    for (let off = 0; off < 256 << 20; off += buf.length) await fh.write(buf, 0, buf.length, off);
-    await fh.sync();
-    await fh.close();
+    // Through the upload extension, so the bytes land as guest data whatever the driver's file format.
+    const data = Buffer.alloc(256 << 20, 0xab);
+    const up = await fetch(`${ts.url}/v3/${p}/volumes/${dataVol}/cinderbox-data`, {
+      method: 'PUT',
+      headers: { 'X-Auth-Token': token, 'Content-Type': 'application/octet-stream' },
+      body: data,
+    });
+    if (!up.ok) throw new Error(`upload: ${up.status} ${await up.text()}`);
+    await waitStatus('volumes', dataVol, 'available');
     const times: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const start = performance.now();
