@@ -22,6 +22,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# qcow2 volume driver (O(1) snapshots, changed-block tracking): optional, so its absence never fails setup.
+if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing qemu-utils with apt-get (qcow2 volume driver)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils >/dev/null; } ||
+      echo "setup: qcow2 volume driver unavailable: apt-get install qemu-utils failed; volumes will use the raw driver"
+  elif [ "$(id -u)" != 0 ]; then
+    echo "setup: qcow2 volume driver unavailable: qemu-img not found and not root to install qemu-utils; volumes will use the raw driver"
+  else
+    echo "setup: qcow2 volume driver unavailable: qemu-img not found and no apt-get here (install qemu-utils or your system's qemu-img package); volumes will use the raw driver"
+  fi
+fi
+
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund
 else

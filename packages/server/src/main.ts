@@ -10,10 +10,9 @@ import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
-import type { VolumeDriver } from './domain/ports/volume-driver.js';
 import { systemClock, type Clock } from './domain/time.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
-import { createRawVolumeDriver } from './drivers/volume/raw/raw-driver.js';
+import { openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
@@ -54,12 +53,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     closers.unshift(() => database.close());
     const { db } = database;
 
-    const drivers = new Map<string, VolumeDriver>();
-    for (const b of config.backends) {
-      const driver = await createRawVolumeDriver({ name: b.name, directory: join(config.dataDir, 'volumes', b.name) });
-      await driver.sweepTemporaries();
-      drivers.set(b.name, driver);
-    }
+    const drivers = await openVolumeDrivers(config, db, logger);
 
     // Opening sweeps the temporaries of writers that crashed; closed after the tasks that use it stop.
     const backupRepo = await BackupRepository.open({ store: new FsObjectStore(join(config.dataDir, 'repo')), create: true });

@@ -22,7 +22,7 @@ let volumeId: string;
 const fast = { minDelayMs: 5, maxDelayMs: 20, waitTimeoutMs: 10_000 };
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // manages raw files of backend raw
   admin = adminConnection(t.url);
   const v = await admin.blockStorage.createVolume({ size: 1, name: 'behaviour' });
   await admin.blockStorage.waitForStatus(v, fast);

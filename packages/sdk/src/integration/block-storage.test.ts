@@ -17,7 +17,7 @@ let alice: Connection;
 let aliceProject: string;
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // manages raw files of backend raw
   admin = adminConnection(t.url);
   aliceProject = (await t.createMember('alice')).projectId;
   alice = memberConnection(t.url, 'alice');

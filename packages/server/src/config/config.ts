@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
+import { chooseBackends, type VolumeDriverKind } from './volume-backends.js';
 
 export interface BackendConfig {
   /** Backend name, the middle part of `host@backend#pool`. */
   name: string;
-  driver: 'raw';
+  driver: VolumeDriverKind;
   /** Pool name; one pool per backend today. */
   pool: string;
 }
@@ -20,6 +21,8 @@ export interface ServerConfig {
   availabilityZone: string;
   database: { kind: 'sqlite' } | { kind: 'postgres'; url: string };
   backends: BackendConfig[];
+  /** Which driver new volumes get and why, for the startup log. */
+  volumeDriverReason: string;
   tokenTtlSeconds: number;
   /** Used only on first start of an empty store. */
   bootstrapAdminPassword: string | null;
@@ -61,6 +64,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   const dataDir = resolve(input.dataDir ?? env.CINDERBOX_DATA_DIR ?? '.cinderbox');
   const publicUrl = (input.publicUrl ?? env.CINDERBOX_PUBLIC_URL ?? '').replace(/\/+$/, '') || null;
   const dbUrl = env.CINDERBOX_DATABASE_URL;
+  const volumeBackends = chooseBackends(env);
   return {
     host: input.host ?? env.CINDERBOX_HOST ?? '127.0.0.1',
     port: input.port ?? intFromEnv('CINDERBOX_PORT', env) ?? 8776,
@@ -70,7 +74,8 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     region: 'RegionOne',
     availabilityZone: 'nova',
     database: dbUrl?.startsWith('postgres') ? { kind: 'postgres', url: dbUrl } : { kind: 'sqlite' },
-    backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }],
+    backends: volumeBackends.backends,
+    volumeDriverReason: volumeBackends.reason,
     tokenTtlSeconds: intFromEnv('CINDERBOX_TOKEN_TTL', env) ?? 3600 * 4,
     bootstrapAdminPassword: env.CINDERBOX_ADMIN_PASSWORD || null,
     logLevel: input.logLevel ?? env.CINDERBOX_LOG_LEVEL ?? 'warn',

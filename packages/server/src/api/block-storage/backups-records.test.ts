@@ -12,7 +12,7 @@ let admin: Who;
 let alice: Who;
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   api = new BackupApi(t);
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   alice = await t.createMember('alice');

@@ -33,7 +33,7 @@ const BASE_DETAIL = [
 ];
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   api = new BackupApi(t);
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   alice = await t.createMember('alice');

@@ -25,7 +25,7 @@ async function snapshotOfState(): Promise<string> {
 }
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   m = await t.createMember('member');
   other = await t.createMember('other');

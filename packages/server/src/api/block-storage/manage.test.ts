@@ -90,7 +90,7 @@ async function tree(): Promise<string[]> {
 }
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   alice = await t.createMember('manage-alice');
   backendDir = join(t.dataDir, 'volumes', 'raw');

@@ -48,7 +48,7 @@ async function download(
 }
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   m = await t.createMember('actions');
 });

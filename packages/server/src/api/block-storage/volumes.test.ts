@@ -50,7 +50,7 @@ const BASE_DETAIL = [
 ];
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // raw files inspected directly
   admin = { token: t.adminToken, projectId: t.adminProjectId };
   alice = await t.createMember('alice');
   bob = await t.createMember('bob');

@@ -49,11 +49,13 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       const size = b.size * GiB;
       const onProgress = progress.start(id, 'backup', size);
       let result;
+      // A raw view of the bytes: the file itself for raw volumes, a sparse export for qcow2 chains.
+      const source = await driver.exportRaw(kind, objectId, { signal });
       try {
         result = await repo.backup({
           id,
           container: b.container,
-          sourcePath: driver.path(kind, objectId),
+          sourcePath: source.path,
           size,
           allocatedExtents: await driver.allocatedExtents(kind, objectId),
           ...(p.parentLocator !== null ? { parent: p.parentLocator } : {}),
@@ -68,6 +70,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         });
       } finally {
         progress.finish(id);
+        await source.release();
       }
       const s = result.stats;
       const committed = await guarded(core, 'backups', id, ['creating'], {
@@ -108,17 +111,22 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       if (p.origin === 'restore') await guarded(core, 'volumes', v.id, ['creating'], { status: 'restoring-backup' });
       if (p.fresh) await driver.createVolume(v.id, v.size * GiB);
       const onProgress = progress.start(id, 'restore', b.size * GiB);
+      // Raw volumes are written in place; other formats get an all-zero raw file that commit() puts in the volume.
+      const target = await driver.importRaw(v.id);
+      const inPlace = target.path === driver.path('volume', v.id);
       try {
         await repo.restore({
           locator: b.locator,
-          targetPath: driver.path('volume', v.id),
-          targetIsFresh: p.fresh,
+          targetPath: target.path,
+          targetIsFresh: inPlace ? p.fresh : true,
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress,
         });
+        await target.commit({ signal });
       } finally {
         progress.finish(id);
+        await target.release();
       }
       const info = parseVolumeInfo(b.volume_info);
       await core.db.transaction().execute(async (tx) => {

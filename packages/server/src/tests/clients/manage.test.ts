@@ -38,7 +38,7 @@ test('cinder and python-openstackclient manage and unmanage existing backend obj
     t.skip(why);
     return;
   }
-  const ts = await startTestServer();
+  const ts = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // manages raw files
   const home = await mkdtemp(join(tmpdir(), 'cinderbox-manage-home-'));
   try {
     const authUrl = `${ts.url}/identity/v3`;

@@ -15,7 +15,7 @@ interface Child {
 }
 
 async function startChild(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CINDERBOX_VOLUME_DRIVER: 'raw' } } /* kills a raw copy mid-way */);
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {

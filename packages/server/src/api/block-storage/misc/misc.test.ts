@@ -21,7 +21,7 @@ describe('block storage misc resources', () => {
   }
 
   before(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] }); // asserts backend raw's names
     url = t.url;
     adminToken = t.adminToken;
     adminProject = t.adminProjectId;
