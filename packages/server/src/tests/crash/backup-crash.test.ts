@@ -20,6 +20,7 @@ interface Child {
 async function startChild(dataDir: string): Promise<Child> {
 	const proc = spawn(process.execPath, ["--import", "tsx", ENTRY, dataDir], {
 		stdio: ["ignore", "pipe", "inherit"],
+		env: { ...process.env, CINDERBOX_VOLUME_DRIVER: "raw" }, // the kill points watch raw volume files
 	});
 	const url = await new Promise<string>((resolve, reject) => {
 		let buf = "";

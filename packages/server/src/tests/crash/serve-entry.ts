@@ -8,7 +8,8 @@ import { startServer } from '../../main.js';
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: serve-entry.ts <dataDir>');
 const config = {
-  ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {}),
+  // Only the volume driver may come from the environment (the crash tests that watch raw files pin raw).
+  ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, { CINDERBOX_VOLUME_DRIVER: process.env.CINDERBOX_VOLUME_DRIVER }),
   bootstrapAdminPassword: 'crash-test-admin',
   taskLeaseSeconds: 2,
 };

@@ -137,4 +137,33 @@ describe('qcow2 volumes through the API', { skip: qemu.available ? false : qemu.
     await check([]);
     assert.equal((await call('GET', `/volumes/${vol}`)).body.volume.status, 'in-use');
   });
+
+  it('backs up a qcow2 volume and restores its bytes into a new volume', async () => {
+    const vol = await newVolume();
+    const data = pattern(256 * 1024, 31);
+    const up = await t.request('PUT', `${base}/volumes/${vol}/cinderbox-data`, {
+      token: t.adminToken,
+      rawBody: data,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.ok(up.status < 300, up.text);
+    const b = await call('POST', '/backups', { backup: { volume_id: vol, name: 'q' } });
+    assert.equal(b.status, 202, b.text);
+    const backupId = b.body.backup.id as string;
+    await waitFor(async () => {
+      const r = await call('GET', `/backups/${backupId}`);
+      assert.notEqual(r.body.backup.status, 'error', r.body.backup.fail_reason);
+      return r.body.backup.status === 'available';
+    }, 'backup available', 60_000);
+    const r = await call('POST', `/backups/${backupId}/restore`, { restore: {} });
+    assert.equal(r.status, 202, r.text);
+    const target = r.body.restore.volume_id as string;
+    await waitFor(async () => {
+      const v = await call('GET', `/volumes/${target}`);
+      assert.notEqual(v.body.volume.status, 'error_restoring');
+      return v.body.volume.status === 'available';
+    }, 'restored volume available', 60_000);
+    assert.ok((await download('volumes', target, `bytes=0-${data.length - 1}`)).equals(data));
+    assert.ok((await download('volumes', target, 'bytes=1048576-1052671')).equals(Buffer.alloc(4096)));
+  });
 });
