@@ -138,17 +138,23 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           await c.db.updateTable('cbr_backups').set({ progress: pct }).where('id', '=', b.id).execute();
           await oplogs.progress(p.logId, pct);
         });
-        result = await c.repo.backup({
-          id: b.id,
-          container: `cbr-${b.vault_id}`,
-          sourcePath: driver.path('snapshot', b.snapshot_id),
+        // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
+        const source = await driver.exportRaw('snapshot', b.snapshot_id, { signal });
+        try {
+          result = await c.repo.backup({
+            id: b.id,
+            container: `cbr-${b.vault_id}`,
+            sourcePath: source.path,
           size,
-          allocatedExtents: await driver.allocatedExtents('snapshot', b.snapshot_id),
-          ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
-          meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
-          signal,
-          onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
-        });
+            allocatedExtents: await driver.allocatedExtents('snapshot', b.snapshot_id),
+            ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
+            meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
+            signal,
+            onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
+          });
+        } finally {
+          await source.release();
+        }
       } finally {
         await driver.deleteSnapshot(b.resource_id, b.snapshot_id);
       }
@@ -215,14 +221,22 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       await oplogs.started(p.logId);
       const driver = core.driver(v.driver);
       const onProgress = throttled((pct) => oplogs.progress(p.logId, pct));
-      await c.repo.restore({
-        locator: b.locator,
-        targetPath: driver.path('volume', v.id),
-        targetIsFresh: false,
-        zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
-        signal,
-        onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
-      });
+      // Raw volumes are written in place; other formats get a raw temporary that commit() puts into the volume.
+      const target = await driver.importRaw(v.id);
+      const inPlace = target.path === driver.path('volume', v.id);
+      try {
+        await c.repo.restore({
+          locator: b.locator,
+          targetPath: target.path,
+          targetIsFresh: !inPlace,
+          zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
+          signal,
+          onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
+        });
+        await target.commit({ signal });
+      } finally {
+        await target.release();
+      }
       await c.db.transaction().execute(async (tx) => {
         await guarded(c, tx, 'volumes', v.id, ['restoring-backup'], { status: 'available', previous_status: null });
         await tx.updateTable('cbr_backups').set({ status: 'available' }).where('id', '=', b.id).where('status', '=', 'restoring').execute();
