@@ -28,6 +28,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   out.write(`  auth URL:  ${base}/identity/v3\n`);
   out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions 3.0-3.70; legacy ${base}/v2)\n`);
   out.write(`  data dir:  ${config.dataDir}\n`);
+  out.write(`  volumes:   ${config.volumeDriverReason}\n`);
   if (running.bootstrap) {
     out.write(`  admin user: admin / project admin / domain Default\n`);
     if (running.bootstrap.generated) out.write(`  admin password (shown once): ${running.bootstrap.adminPassword}\n`);
