@@ -59,6 +59,25 @@ describe('qcow2 driver specifics', { skip }, () => {
   const read = (kind: 'volume' | 'snapshot', id: string, offset: number, length: number) =>
     qemuRead(driver, kind, id, offset, length);
 
+  it('managing a snapshot layer that is still in its chain renames it and keeps the chain (unmanage then manage)', async () => {
+    const vol = randomUUID();
+    const old = randomUUID();
+    const adopted = randomUUID();
+    await driver.createVolume(vol, 4 * MiB);
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 7));
+    await driver.createSnapshot(vol, old);
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 8));
+    // Unmanage leaves `_snapshot-<old>` as a layer; manage adopts it under the new id.
+    await driver.adoptObject(`_snapshot-${old}`, 'snapshot', adopted);
+    await driver.adoptObject(`_snapshot-${old}`, 'snapshot', adopted); // a replay is harmless
+    assert.equal((await readHeader(driver.path('volume', vol)))?.backingFile, `_snapshot-${adopted}`);
+    assert.deepEqual(await read('snapshot', adopted, 0, 64 * KiB), pattern(64 * KiB, 7));
+    assert.deepEqual(await read('volume', vol, 0, 64 * KiB), pattern(64 * KiB, 8));
+    await driver.deleteSnapshot(vol, adopted);
+    assert.deepEqual(await read('volume', vol, 0, 64 * KiB), pattern(64 * KiB, 8));
+    await driver.deleteVolume(vol);
+  });
+
   it('keeps the active path and writes a relative backing reference', async () => {
     const vol = randomUUID();
     const snap = randomUUID();

@@ -571,16 +571,27 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       throw e;
     }
     if (st.isSymbolicLink() || !st.isFile()) throw codedError('EINVAL', `${JSON.stringify(name)} is not a regular file`);
-    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
     const h = await readHeader(source);
+    // A snapshot unmanaged earlier is still a layer of its volume's chain: the layer above names it as backing file.
+    const child = h && kind === 'snapshot' ? await this.layerBackedBy(basename(source)) : null;
+    const prior = await stat(target).catch(() => null);
+    // A replay after the link but before the unlink finds the same file under both names.
+    const replay = prior !== null && prior.ino === st.ino && prior.dev === st.dev;
+    if (prior && !replay) throw codedError('EEXIST', `${target} already exists`);
     if (h) {
-      if (h.backingFile) throw codedError('EINVAL', `${JSON.stringify(name)} has a backing file; only standalone images can be managed`);
-      try {
-        await link(source, target);
-      } catch (e) {
-        if ((e as { code?: unknown }).code === 'EEXIST') throw codedError('EEXIST', `${target} already exists`);
-        throw e;
+      if (h.backingFile && (kind !== 'snapshot' || !(await this.exists(this.backingPath(h.backingFile))))) {
+        throw codedError('EINVAL', `${JSON.stringify(name)} has a backing file; only standalone images can be managed`);
       }
+      if (!replay) {
+        try {
+          await link(source, target);
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'EEXIST') throw codedError('EEXIST', `${target} already exists`);
+          throw e;
+        }
+      }
+      // Header-only rewrite of the layer above, so the chain follows the layer to its new name.
+      if (child) await qemuImg(['rebase', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', basename(target), child]);
     } else {
       const base = join(this.directory, `${BASE_PREFIX}${id}`);
       try {
@@ -601,6 +612,17 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
     await unlink(source);
     await this.syncDirectory();
+  }
+
+  /** The layer file in this backend whose backing file is `name`, if any (a scan: manage is a rare admin call). */
+  private async layerBackedBy(name: string): Promise<string | null> {
+    for (const entry of await readdir(this.directory)) {
+      if (!entry.startsWith('volume-') && !entry.startsWith('_snapshot-')) continue;
+      const path = join(this.directory, entry);
+      const hdr = await readHeader(path).catch(() => null);
+      if (hdr?.backingFile === name) return path;
+    }
+    return null;
   }
 
   private async virtualSize(path: string, fileSize: number): Promise<number> {
