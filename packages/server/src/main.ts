@@ -1,17 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
 import { createHttpApp } from './api/common/http-app.js';
-import { BackupRepository } from './backup-repo/index.js';
+import { openBackupRepository } from './backup-repo-open.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
 import { systemClock, type Clock } from './domain/time.js';
-import { FsObjectStore } from './drivers/objects/fs/index.js';
 import { openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
@@ -56,7 +54,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const drivers = await openVolumeDrivers(config, db, logger);
 
     // Opening sweeps the temporaries of writers that crashed; closed after the tasks that use it stop.
-    const backupRepo = await BackupRepository.open({ store: new FsObjectStore(join(config.dataDir, 'repo')), create: true });
+    const backupRepo = await openBackupRepository(config, { create: true });
     closers.unshift(() => backupRepo.close());
 
     const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chooseBackends, type VolumeDriverKind } from './volume-backends.js';
 
@@ -31,6 +32,11 @@ export interface ServerConfig {
   taskLeaseSeconds: number;
   /** Quota defaults, applied to projects without an explicit limit. */
   quotaDefaults: Record<string, number>;
+  /**
+   * 32-byte key of an encrypted backup repository (AES-256-GCM chunks, keyed chunk ids), from
+   * CINDERBOX_BACKUP_KEY or CINDERBOX_BACKUP_KEY_FILE; null = plain repository. Never logged.
+   */
+  backupKey: Buffer | null;
 }
 
 export interface ConfigInput {
@@ -59,6 +65,37 @@ function intFromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
   return n;
 }
 
+const BACKUP_KEY_FORMAT = '32 bytes written as 64 hex digits or as base64 (e.g. `openssl rand -hex 32`)';
+
+/** 64 hex digits, or standard/url-safe base64 of exactly 32 bytes; surrounding whitespace is ignored. */
+export function parseBackupKey(text: string, source: string): Buffer {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
+    const key = Buffer.from(t, 'base64');
+    if (key.length === 32) return key;
+  }
+  throw new Error(`${source} must hold a backup repository key of ${BACKUP_KEY_FORMAT}`);
+}
+
+/** The backup repository key from the environment, or null; a malformed or unreadable key is a startup error. */
+export function backupKeyFromEnv(env: NodeJS.ProcessEnv): Buffer | null {
+  const inline = env.CINDERBOX_BACKUP_KEY || undefined;
+  const file = env.CINDERBOX_BACKUP_KEY_FILE || undefined;
+  if (inline !== undefined && file !== undefined) {
+    throw new Error('set only one of CINDERBOX_BACKUP_KEY and CINDERBOX_BACKUP_KEY_FILE');
+  }
+  if (inline !== undefined) return parseBackupKey(inline, 'CINDERBOX_BACKUP_KEY');
+  if (file === undefined) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`CINDERBOX_BACKUP_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseBackupKey(text, `CINDERBOX_BACKUP_KEY_FILE (${file})`);
+}
+
 /** Flags win over CINDERBOX_* environment variables, which win over defaults. */
 export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const dataDir = resolve(input.dataDir ?? env.CINDERBOX_DATA_DIR ?? '.cinderbox');
@@ -81,6 +118,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: input.logLevel ?? env.CINDERBOX_LOG_LEVEL ?? 'warn',
     taskLeaseSeconds: intFromEnv('CINDERBOX_TASK_LEASE', env) ?? 30,
     quotaDefaults: { ...DEFAULT_QUOTAS },
+    backupKey: backupKeyFromEnv(env),
   };
 }
 
