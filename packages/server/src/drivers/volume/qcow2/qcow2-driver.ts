@@ -27,6 +27,7 @@ import {
 } from '../../../domain/ports/volume-driver.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, writeEmptyImage } from './qcow2-format.js';
+import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
 import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
 
 export interface Qcow2VolumeDriverOptions {
@@ -351,9 +352,39 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
   }
 
+  /**
+   * The chain's map (what `qemu-img map` reports: per extent the layer depth, data/zero and host offset), read
+   * natively from the layers' tables; images the native reader refuses (subclusters, encryption, external data,
+   * damage) go through qemu-img.
+   */
+  async chainMap(top: string): Promise<ChainMap> {
+    try {
+      return await chainMap(
+        top,
+        (ref, format) => ({ path: this.backingPath(ref), format: format === 'raw' ? 'raw' : 'qcow2' }),
+        (raw) => map(topOnly(raw, 'raw')),
+      );
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      const entries = await map(top, 'qcow2');
+      const layers = await this.chain(top);
+      return { layers, size: (await this.header(top)).size, entries };
+    }
+  }
+
   async allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]> {
-    const entries = await map(this.path(kind, id), 'qcow2');
+    const { entries } = await this.chainMap(this.path(kind, id));
     return mergeExtents(entries.filter((e) => e.data).map((e) => ({ offset: e.start, length: e.length })));
+  }
+
+  /** The clusters allocated (data, zero or compressed) in one layer on its own, natively or through qemu-img. */
+  private async layerExtents(layer: string): Promise<Extent[]> {
+    try {
+      return (await layerAllocation(layer)).extents;
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      return (await map(topOnly(layer))).filter((m) => m.present).map((m) => ({ offset: m.start, length: m.length }));
+    }
   }
 
   /**
@@ -375,9 +406,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       cur = h?.backingFile && h.backingFormat !== 'raw' ? this.backingPath(h.backingFile) : null;
     }
     const extents: Extent[] = [];
-    for (const layer of layers) {
-      for (const e of await map(topOnly(layer))) if (e.present) extents.push({ offset: e.start, length: e.length });
-    }
+    for (const layer of layers) for (const e of await this.layerExtents(layer)) extents.push(e);
     return alignExtents(extents, CLUSTER, topHeader.size);
   }
 
@@ -405,11 +434,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    * a temporary raw export instead.
    */
   private async *rawChunks(path: string, start: number, end: number): AsyncGenerator<Buffer> {
-    const layers = await this.chain(path);
-    const { size } = await this.header(path);
+    const { layers, size, entries } = await this.chainMap(path);
     const last = Math.min(end, size - 1);
     if (last < start) return;
-    const entries = await map(path, 'qcow2');
     if (entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
       const exported = await this.exportFile(path);
       try {
