@@ -20,20 +20,63 @@ type SqliteHandle = import('better-sqlite3').Database;
 type SqliteStatement = ReturnType<SqliteHandle['prepare']>;
 
 /**
+ * better-sqlite3 builds each row object through V8's property API, one column at a time, which costs more
+ * than the query itself on a 100-row page. Raw mode returns arrays cheaply; a row constructor compiled
+ * once per statement from its column names turns them into objects with one stable shape.
+ */
+function rowBuilder(columns: string[]): ((values: unknown[]) => Record<string, unknown>) | null {
+  // An object literal treats `__proto__` specially; such a statement keeps better-sqlite3's own objects.
+  if (columns.includes('__proto__')) return null;
+  const fields = columns.map((c, i) => `${JSON.stringify(c)}: v[${i}]`).join(', ');
+  return new Function('v', `return { ${fields} };`) as (values: unknown[]) => Record<string, unknown>;
+}
+
+/** The part of a better-sqlite3 statement that kysely's SQLite driver uses, with reader rows built as above. */
+class CachedStatement {
+  readonly reader: boolean;
+  readonly #stmt: SqliteStatement;
+  readonly #build: ((values: unknown[]) => Record<string, unknown>) | null;
+
+  constructor(stmt: SqliteStatement) {
+    this.#stmt = stmt;
+    this.reader = stmt.reader;
+    this.#build = stmt.reader ? rowBuilder(stmt.columns().map((c) => c.name)) : null;
+    if (this.#build) stmt.raw(true);
+  }
+
+  all(params: unknown[]): unknown[] {
+    const rows = this.#stmt.all(params) as unknown[];
+    const build = this.#build;
+    if (!build) return rows;
+    for (let i = 0; i < rows.length; i++) rows[i] = build(rows[i] as unknown[]);
+    return rows;
+  }
+
+  run(params: unknown[]) {
+    return this.#stmt.run(params);
+  }
+
+  *iterate(params: unknown[]): Generator<unknown> {
+    const build = this.#build;
+    for (const row of this.#stmt.iterate(params) as Iterable<unknown>) yield build ? build(row as unknown[]) : row;
+  }
+}
+
+/**
  * kysely prepares every query anew; on the hot read paths that preparation costs as much as the query.
  * Statements are reusable in better-sqlite3 (kysely runs each to completion synchronously), so keep the
  * most recent ones by SQL text. The queries are built from a bounded set of shapes, so the cache stays small.
  */
 function withStatementCache(sqlite: SqliteHandle, max = 512) {
-  const cache = new Map<string, SqliteStatement>();
+  const cache = new Map<string, CachedStatement>();
   return {
     close: () => sqlite.close(),
-    prepare(text: string): SqliteStatement {
+    prepare(text: string): CachedStatement {
       let stmt = cache.get(text);
       if (stmt) {
         cache.delete(text);
       } else {
-        stmt = sqlite.prepare(text);
+        stmt = new CachedStatement(sqlite.prepare(text));
         if (cache.size >= max) cache.delete(cache.keys().next().value as string);
       }
       cache.set(text, stmt);

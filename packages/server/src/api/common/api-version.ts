@@ -6,6 +6,9 @@ export const MAX_VERSION = { major: 3, minor: 70 } as const;
 export const MAX_VERSION_STRING = `${MAX_VERSION.major}.${MAX_VERSION.minor}`;
 export const VERSION_UPDATED = '2022-08-31T00:00:00Z';
 
+const ORDINALS = new Map<string, number>();
+const ordinal = (major: number, minor: number) => major * 100_000 + minor;
+
 export class ApiVersion {
   constructor(
     readonly major: number,
@@ -13,8 +16,14 @@ export class ApiVersion {
   ) {}
   /** True when this version is `v` or later; `v` is "3.43". */
   atLeast(v: string): boolean {
-    const [maj, min] = v.split('.').map(Number) as [number, number];
-    return this.major > maj || (this.major === maj && this.minor >= min);
+    // Views ask this per item and per field; the literals are few, so parse each once.
+    let bound = ORDINALS.get(v);
+    if (bound === undefined) {
+      const [maj, min] = v.split('.').map(Number) as [number, number];
+      bound = ordinal(maj, min);
+      ORDINALS.set(v, bound);
+    }
+    return ordinal(this.major, this.minor) >= bound;
   }
   toString(): string {
     return `${this.major}.${this.minor}`;

@@ -19,7 +19,7 @@ const SNAPSHOT_COLUMNS = [
   'updated_at',
 ];
 
-export function snapshotTable(nameSortable: boolean): ListTable {
+function buildSnapshotTable(nameSortable: boolean): ListTable {
   const sortColumns: Record<string, string> = {
     ...Object.fromEntries(SNAPSHOT_COLUMNS.map((c) => [c, c])),
     display_name: 'name',
@@ -35,6 +35,14 @@ export function snapshotTable(nameSortable: boolean): ListTable {
     sortColumns,
     base: [{ kind: 'eq', column: 'hidden', value: 0 }],
   };
+}
+
+// Built once: every list request asks for one of the two.
+const TABLES = [buildSnapshotTable(false), buildSnapshotTable(true)] as const;
+
+/** The snapshots table as the listing code sees it; `name` sorts only from 3.30. */
+export function snapshotTable(nameSortable: boolean): ListTable {
+  return TABLES[nameSortable ? 1 : 0];
 }
 
 const ALLOWED = ['name', 'status', 'volume_id', 'metadata', 'availability_zone', 'consumes_quota'];
