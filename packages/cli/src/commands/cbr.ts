@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect, lazy, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/cbr.js'), name);
+const share = (name: string) => lazy(() => import('../actions/cbr-share.js'), name);
 
 function paging(cmd: Command, what: string): Command {
   return cmd
@@ -18,6 +19,8 @@ export function registerCbr(program: Command): void {
   registerPolicy(program);
   registerCheckpoint(program);
   registerCbrBackup(program);
+  registerCbrMember(program);
+  registerCbrTask(program);
 }
 
 function registerVault(program: Command): void {
@@ -227,4 +230,89 @@ function registerCbrBackup(program: Command): void {
       .option('--volume <volume>', 'restore onto this available volume (name or ID); default: the backed-up volume'),
     'the restored volume is available, with a progress bar',
   ).action(act('backupRestore'));
+}
+
+function registerCbrMember(program: Command): void {
+  const member = program
+    .command('cbr-member')
+    .description('Share CBR backups with other projects (add, list, show, set, delete)');
+
+  withOutput(
+    member
+      .command('add')
+      .alias('create')
+      .description('Share a backup with projects (each share starts pending until the project accepts it)')
+      .argument('<backup>', 'backup name or ID')
+      .argument('<project...>', 'receiving projects (IDs, or names when you may list projects)'),
+    'list',
+  ).action(share('memberAdd'));
+
+  withOutput(
+    paging(
+      member
+        .command('list')
+        .description('List the projects a backup is shared with')
+        .argument('<backup>', 'backup name or ID')
+        .option('--status <status>', 'only shares in this status (pending, accepted, rejected)')
+        .option('--project <project>', 'only the share with this project (ID or name)')
+        .option('--vault <vault-id>', 'only shares accepted into this vault (ID)'),
+      'share',
+    ),
+    'list',
+  ).action(share('memberList'));
+
+  withOutput(
+    member
+      .command('show')
+      .description('Show the share of a backup with one project')
+      .argument('<backup>', 'backup name or ID')
+      .argument('<project>', 'receiving project (ID or name)'),
+    'show',
+  ).action(share('memberShow'));
+
+  withOutput(
+    member
+      .command('set')
+      .description('As the receiving project: accept a shared backup into a vault, reject it, or set it back to pending')
+      .argument('<backup>', 'backup ID')
+      .argument('<project>', 'your project (ID or name)')
+      .requiredOption('--status <status>', 'accepted, rejected or pending')
+      .option('--vault <vault>', 'your vault to accept the backup into (name or ID; needed with accepted)'),
+    'show',
+  ).action(share('memberSet'));
+
+  member
+    .command('delete')
+    .description('Stop sharing a backup with projects')
+    .argument('<backup>', 'backup name or ID')
+    .argument('<project...>', 'receiving projects (IDs or names)')
+    .action(share('memberDelete'));
+}
+
+function registerCbrTask(program: Command): void {
+  const task = program
+    .command('cbr-task')
+    .alias('cbr-operation-log')
+    .description('CBR operation logs: what backups, restores and deletions ran, and how they ended (list, show)');
+
+  withOutput(
+    paging(
+      task
+        .command('list')
+        .description('List operation logs, newest first')
+        .option('--operation-type <type>', 'backup, restore, delete, vault_delete, remove_resource, replication or sync')
+        .option('--status <status>', 'success, skipped, failed, running, timeout or waiting')
+        .option('--vault <vault>', 'only operations on this vault (name or ID)')
+        .option('--volume <volume-id>', 'only operations on this volume (ID)')
+        .option('--start-time <time>', 'only operations started at or after this time (YYYY-MM-DDTHH:MM:SSZ)')
+        .option('--end-time <time>', 'only operations started at or before this time (YYYY-MM-DDTHH:MM:SSZ)'),
+      'operation log',
+    ),
+    'list',
+  ).action(share('taskList'));
+
+  withOutput(
+    task.command('show').description('Show an operation log').argument('<operation-log>', 'operation log ID'),
+    'show',
+  ).action(share('taskShow'));
 }
