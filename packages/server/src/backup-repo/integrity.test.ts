@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -310,7 +310,10 @@ process.stdout.write('finished\\n');
     // The killed backup's lease is still there and fresh: it holds back GC until it expires.
     assert.notEqual(await fx.store.head('locks/leases/c/killed'), null);
     assert.equal((await after.gc({ graceMs: 0 })).deleted, 0);
-    await rm(join(fx.repoDir, 'locks'), { recursive: true });
+    // The owner knows the backup died (its task failed): it releases the lease, and GC may sweep.
+    assert.equal(await after.releaseLease('c/killed'), true);
+    assert.equal(await after.releaseLease('c/killed'), false);
+    await assert.rejects(after.releaseLease('../killed'), /invalid locator|container/);
     const gc = await after.gc({ graceMs: 0 });
     assert.equal(gc.deleted, orphans);
     assert.deepEqual(await listKeys(fx.store, 'chunks/'), []);

@@ -200,4 +200,10 @@ export function manifestKey(locator: string): string {
   return `backups/${container}/${id}.manifest`;
 }
 
+/** Key of the lease a running backup holds (garbage collection keeps the chunks it has written so far). */
+export function leaseKey(locator: string): string {
+  const { container, id } = parseLocator(locator);
+  return `locks/leases/${container}/${id}`;
+}
+
 export const MANIFEST_KEY_RE = /^backups\/([^/]+)\/([^/]+)\.manifest$/;

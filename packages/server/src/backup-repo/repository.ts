@@ -29,6 +29,7 @@ import {
   type BackupStats,
   decodeManifest,
   encodeManifest,
+  leaseKey as leaseKeyOf,
   MANIFEST_KEY_RE,
   Manifest,
   type ManifestHeader,
@@ -358,7 +359,7 @@ export class BackupRepository {
     };
     const active: ActiveBackup = { startedAt: Date.now(), entries, parent, ids: new Set() };
     this.active.add(active);
-    const leaseKey = `locks/leases/${opts.container}/${opts.id}`;
+    const leaseKey = leaseKeyOf(locator);
     await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
       overwrite: true,
     });
@@ -822,6 +823,15 @@ export class BackupRepository {
       const m = MANIFEST_KEY_RE.exec(obj.key);
       if (m) yield `${m[1]}/${m[2]}`;
     }
+  }
+
+  /**
+   * Drops the lease of a backup that will never finish (its process died mid-backup), so garbage collection
+   * need not wait out the lease's lifetime. Returns false when there was none. Never call it for a backup
+   * that is still running: GC could then sweep the chunks it has written but not yet committed.
+   */
+  async releaseLease(locator: string): Promise<boolean> {
+    return this.store.delete(leaseKeyOf(locator));
   }
 
   /** Removes a backup's manifest (its chunks go at the next GC). Returns false when it did not exist. */
