@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
 import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
+import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
 
@@ -36,4 +37,5 @@ export function registerClientCommands(program: Command): void {
   registerBackup(program);
   registerIdentity(program);
   registerCbr(program);
+  registerRepo(program);
 }

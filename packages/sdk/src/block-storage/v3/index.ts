@@ -15,4 +15,9 @@ export {
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { type ConnectionInfo, Volume, type VolumeAttributes } from '../resources/volume.js';
-export { BlockStorageV3 } from './proxy.js';
+export {
+  BlockStorageV3,
+  type RepositoryGcResult,
+  type RepositoryProblem,
+  type RepositoryVerifyResult,
+} from './proxy.js';

@@ -11,6 +11,50 @@ import { Backup } from '../resources/backup.js';
 import { Snapshot } from '../resources/snapshot.js';
 import { Volume } from '../resources/volume.js';
 
+/** One integrity problem found by {@link BlockStorageV3.verifyRepository}. */
+export interface RepositoryProblem {
+  /** `manifest` (unreadable or failing its checksum), `missing` (chunk absent) or `corrupt` (chunk bytes bad). */
+  kind: string;
+  /** The backup concerned, as `<container>/<backup id>`. */
+  locator: string;
+  /** Hex id of the chunk concerned (null for manifest problems). */
+  chunkId: string | null;
+  message: string;
+}
+
+/** What a cinderbox repository verification found. */
+export interface RepositoryVerifyResult {
+  /** True when no problem was found. */
+  ok: boolean;
+  /** Manifests (backups) read. */
+  manifests: number;
+  /** Distinct chunks checked. */
+  chunks: number;
+  /** Stored bytes read. */
+  bytes: number;
+  problems: RepositoryProblem[];
+}
+
+/** What a cinderbox repository garbage collection did (or, with `dryRun`, would do). */
+export interface RepositoryGcResult {
+  manifests: number;
+  /** Chunk objects seen. */
+  chunks: number;
+  deleted: number;
+  deletedBytes: number;
+  /** Unreferenced chunks kept because they are younger than the grace period. */
+  keptInGrace: number;
+  dryRun: boolean;
+}
+
+function field(body: unknown, key: string): Record<string, unknown> {
+  const v = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
+  if (typeof v !== 'object' || v === null) throw new Error(`unexpected response: no "${key}" object`);
+  return v as Record<string, unknown>;
+}
+
+const count = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
 /**
  * Block Storage v3 with microversion negotiation: every call sends `min(resource cap, server max)`
  * (or the configured default) and per-operation minimums are checked before sending.
@@ -62,6 +106,72 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /** Reverts a volume to its latest snapshot (3.40+). @example `await bs.revertVolumeToSnapshot(vol, snap)` */
   revertVolumeToSnapshot(volume: Ref<Volume>, snapshot: Ref<Snapshot>, options: CallOptions = {}): Promise<void> {
     return this.ref(Volume, volume).revertToSnapshot(this.idOf(snapshot), options);
+  }
+
+  /**
+   * Admin, cinderbox extension: checks every backup manifest and the presence and CRC of every chunk they
+   * reference (`full`: decrypts, decompresses and re-hashes every chunk). Integrity problems are returned, not
+   * thrown. Long on big repositories: pass a generous `timeoutMs`.
+   *
+   * @example
+   * ```ts
+   * const r = await bs.verifyRepository({ full: true }, { timeoutMs: 3_600_000 });
+   * if (!r.ok) for (const p of r.problems) console.error(p.locator, p.chunkId, p.message);
+   * ```
+   */
+  async verifyRepository(opts: { full?: boolean } = {}, options: CallOptions = {}): Promise<RepositoryVerifyResult> {
+    const res = await this.client.request('POST', '/cinderbox-repo/verify', {
+      ...options,
+      body: opts.full === undefined ? {} : { full: opts.full },
+      operation: 'verify backup repository',
+    });
+    const v = field(res.body, 'verify');
+    const problems = Array.isArray(v.problems) ? (v.problems as Record<string, unknown>[]) : [];
+    return {
+      ok: v.ok === true,
+      manifests: count(v.manifests),
+      chunks: count(v.chunks),
+      bytes: count(v.bytes),
+      problems: problems.map((p) => ({
+        kind: String(p.kind),
+        locator: String(p.locator),
+        chunkId: typeof p.chunk_id === 'string' ? p.chunk_id : null,
+        message: String(p.message),
+      })),
+    };
+  }
+
+  /**
+   * Admin, cinderbox extension: garbage-collects chunks no backup references and that are older than
+   * `graceSeconds` (server default 3600; chunks of running backups are always kept). `dryRun` only counts.
+   *
+   * @example
+   * ```ts
+   * const r = await bs.gcRepository({ graceSeconds: 0 });
+   * console.log(`${r.deleted} chunks, ${r.deletedBytes} bytes reclaimed`);
+   * ```
+   */
+  async gcRepository(
+    opts: { graceSeconds?: number; dryRun?: boolean } = {},
+    options: CallOptions = {},
+  ): Promise<RepositoryGcResult> {
+    const body: Record<string, unknown> = {};
+    if (opts.graceSeconds !== undefined) body.grace_seconds = opts.graceSeconds;
+    if (opts.dryRun !== undefined) body.dry_run = opts.dryRun;
+    const res = await this.client.request('POST', '/cinderbox-repo/gc', {
+      ...options,
+      body,
+      operation: 'garbage-collect backup repository',
+    });
+    const g = field(res.body, 'gc');
+    return {
+      manifests: count(g.manifests),
+      chunks: count(g.chunks),
+      deleted: count(g.deleted),
+      deletedBytes: count(g.deleted_bytes),
+      keptInGrace: count(g.kept_in_grace),
+      dryRun: g.dry_run === true,
+    };
   }
 
   protected async managePath(options: CallOptions, kind: 'snapshot' | 'volume' = 'snapshot'): Promise<string> {
