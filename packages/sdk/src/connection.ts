@@ -55,7 +55,7 @@ export interface ConnectionOptions {
   timeoutMs?: number | undefined;
   /** Debug logger (credentials are redacted). */
   logger?: Logger | undefined;
-  /** fetch implementation (default global fetch). */
+  /** fetch implementation. Default: node:http keep-alive agents for JSON calls, global fetch for raw/streamed bodies; when given, every request goes through it. */
   fetch?: FetchLike | undefined;
   userAgent?: string | undefined;
   /** Fixed `X-OpenStack-Request-ID` to send on every call (default: a new id per call). */

@@ -53,7 +53,8 @@ export function createFetchHandler(fetchImpl: FetchLike = globalThis.fetch, user
   };
 }
 
-function parseBody(text: string, contentType: string | null): unknown {
+/** Parses a response body: JSON when it says or looks so, else the text; undefined when empty. @internal */
+export function parseBody(text: string, contentType: string | null): unknown {
   if (!text) return undefined;
   const looksJson = contentType?.includes('json') || /^\s*[[{]/.test(text);
   if (!looksJson) return text;

@@ -5,6 +5,7 @@
 
 export { createPipeline, type PipelineOptions } from './create-pipeline.js';
 export { createFetchHandler, type FetchLike } from './fetch-handler.js';
+export { createNodeHttpHandler, type NodeHttpHandlerOptions } from './node-http-handler.js';
 export { authMiddleware, type TokenProvider } from './middleware/auth.js';
 export { errorsMiddleware } from './middleware/errors.js';
 export { loggingMiddleware } from './middleware/logging.js';
