@@ -47,15 +47,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const lock = await acquireDataDirLock(config.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
   try {
+    // First, so a wrong backup key refuses before anything else is touched. Opening sweeps the temporaries of
+    // writers that crashed; closed after the tasks that use it stop.
+    const backupRepo = await openBackupRepository(config, { create: true });
+    closers.unshift(() => backupRepo.close());
+
     const database = await openDatabase(config);
     closers.unshift(() => database.close());
     const { db } = database;
 
     const drivers = await openVolumeDrivers(config, db, logger);
-
-    // Opening sweeps the temporaries of writers that crashed; closed after the tasks that use it stop.
-    const backupRepo = await openBackupRepository(config, { create: true });
-    closers.unshift(() => backupRepo.close());
 
     const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
