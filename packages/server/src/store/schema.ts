@@ -394,3 +394,9 @@ export interface CbrOperationLogTable {
   created_at: string;
   updated_at: string | null;
 }
+
+/** Column added by migration 0005 (merged into the BackupTable declaration above). */
+export interface BackupTable {
+  /** Hidden driver snapshot of the volume this backup read: the changed-block tracking base (see 0005). */
+  cbt_base_id: string | null;
+}

@@ -50,6 +50,12 @@ export interface BackupCreatePayload {
   /** Status the volume returns to (null when a snapshot is backed up: the volume is not touched). */
   previousStatus: string | null;
   parentLocator: string | null;
+  /**
+   * Hidden snapshot the backup takes of the volume and keeps as the changed-block tracking base (see
+   * hidden-snapshots.ts); also on the row (`cbt_base_id`). null for snapshot backups and for drivers whose
+   * snapshots are copies (the volume is then read in place while it is `backing-up`). Absent in older tasks.
+   */
+  baseId?: string | null;
 }
 
 export interface BackupRestorePayload {
@@ -191,6 +197,8 @@ export class BackupService {
         if (Number(moved.numUpdatedRows) === 0)
           throw badRequest(`Invalid volume: Volume ${v.id} changed status while the backup was requested.`);
       }
+      // Only where a snapshot is O(1): a hidden copy of a whole raw file per backup would cost more than it saves.
+      const baseId = previousStatus !== null && core.driver(v.driver).capabilities.cheapSnapshots ? randomUUID() : null;
       const now = core.now();
       const info: VolumeInfo = { metadata: await readMetadata(tx, 'volume', v.id), bootable: Boolean(v.bootable) };
       const r: BackupTable = {
@@ -216,6 +224,7 @@ export class BackupService {
         host: core.deps.config.serviceHost,
         created_at: now,
         updated_at: null,
+        cbt_base_id: baseId,
       };
       await tx.insertInto('backups').values(r).execute();
       await writeMetadata(tx, 'backup', id, input.metadata, true);
@@ -225,6 +234,7 @@ export class BackupService {
         snapshotId: input.snapshotId,
         previousStatus,
         parentLocator: parent?.locator ?? null,
+        baseId,
       };
       await enqueue('backup.create', 'backup', id, payload);
       return r;
@@ -453,6 +463,7 @@ export class BackupService {
       host: core.deps.config.serviceHost,
       created_at: now,
       updated_at: null,
+      cbt_base_id: null,
     };
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
     await core.inTx(async (tx) => {

@@ -1,5 +1,7 @@
 import type { BackupRepository } from '../../backup-repo/index.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import type { BackupTable } from '../../store/schema.js';
 import type { BackupProgress } from './backup-progress.js';
 import {
   type BackupCreatePayload,
@@ -7,6 +9,7 @@ import {
   parseVolumeInfo,
 } from './backup-service.js';
 import { type Core, GiB } from './core.js';
+import { dropHidden, freezeHidden, openBackupSource, VOLUME_BASES_DROP, type VolumeBasesPayload } from './hidden-snapshots.js';
 import { deleteAllMetadata, writeMetadata } from './metadata-store.js';
 
 async function guarded(
@@ -32,46 +35,115 @@ async function releaseSource(core: Core, p: BackupCreatePayload): Promise<void> 
     await guarded(core, 'volumes', p.volumeId, ['backing-up'], { status: p.previousStatus, previous_status: null });
 }
 
+/**
+ * The parent's hidden base, when the new backup may read only what changed since it: the parent holds a base and
+ * has the same size (after an extend the new tail was never tracked; the old path then compares the data).
+ */
+async function changedSince(core: Core, b: BackupTable, p: BackupCreatePayload): Promise<string | null> {
+  if (b.parent_id === null || p.parentLocator === null) return null;
+  const parent = await core.db
+    .selectFrom('backups')
+    .select(['cbt_base_id', 'size', 'locator', 'volume_id'])
+    .where('id', '=', b.parent_id)
+    .executeTakeFirst();
+  if (!parent || parent.cbt_base_id === null || parent.locator !== p.parentLocator) return null;
+  if (parent.size !== b.size || parent.volume_id !== b.volume_id) return null;
+  return parent.cbt_base_id;
+}
+
+/** Removes a backup's hidden base, then forgets it on the row (in that order: the row is the only reference). */
+async function dropBase(core: Core, driver: VolumeDriver, volumeId: string, backupId: string, baseId: string): Promise<void> {
+  await dropHidden(driver, volumeId, baseId);
+  await core.db
+    .updateTable('backups')
+    .set({ cbt_base_id: null })
+    .where('id', '=', backupId)
+    .where('cbt_base_id', '=', baseId)
+    .execute();
+}
+
+/**
+ * Keeps one base per volume: the newest volume backup's. Incrementals always take the newest available backup
+ * of the volume as parent, so an older base would never be compared against again, while every base pins a
+ * layer in the volume's chain (qcow2) or shared blocks (reflink) and slows writes. Runs while the volume is still
+ * `backing-up`, so no other backup of the volume reads its chain while a base is merged away.
+ */
+async function dropOlderBases(core: Core, driver: VolumeDriver, b: BackupTable): Promise<void> {
+  const older = await core.db
+    .selectFrom('backups')
+    .select(['id', 'cbt_base_id'])
+    .where('volume_id', '=', b.volume_id)
+    .where('cbt_base_id', 'is not', null)
+    .where('id', '<>', b.id)
+    .where('created_at', '<=', b.created_at)
+    .where('status', '<>', 'creating')
+    .execute();
+  for (const o of older) {
+    try {
+      await dropBase(core, driver, b.volume_id, o.id, o.cbt_base_id!);
+    } catch (err) {
+      // The row still names it, so the next backup of the volume (or the backup's delete) tries again.
+      core.deps.logger.warn({ err, backup: o.id, base: o.cbt_base_id }, 'an older backup base could not be removed');
+    }
+  }
+}
+
 export function backupTaskHandlers(core: Core, repo: BackupRepository, progress: BackupProgress): TaskHandler<any>[] {
   const create: TaskHandler<BackupCreatePayload> = {
     kind: 'backup.create',
     async run(task, { signal }) {
       const id = task.resourceId;
       const p = task.payload;
+      const baseId = p.baseId ?? null;
+      const driver = core.driver(p.driver);
       const b = await core.db.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
       if (!b || b.status !== 'creating') {
         await releaseSource(core, p);
         return;
       }
-      const driver = core.driver(p.driver);
-      const kind = p.snapshotId !== null ? 'snapshot' : 'volume';
-      const objectId = p.snapshotId ?? p.volumeId;
       const size = b.size * GiB;
       const onProgress = progress.start(id, 'backup', size);
       let result;
-      // A raw view of the bytes: the file itself for raw volumes, a sparse export for qcow2 chains.
-      const source = await driver.exportRaw(kind, objectId, { signal });
       try {
-        result = await repo.backup({
-          id,
-          container: b.container,
-          sourcePath: source.path,
-          size,
-          allocatedExtents: await driver.allocatedExtents(kind, objectId),
-          ...(p.parentLocator !== null ? { parent: p.parentLocator } : {}),
-          meta: {
-            volume_id: p.volumeId,
-            snapshot_id: p.snapshotId,
-            data_timestamp: b.data_timestamp,
-            volume_info: b.volume_info,
-          },
+        // With cheap snapshots the backup reads a frozen image (also for force backups of in-use volumes), which
+        // stays as the base of the next incremental; otherwise the volume or snapshot is read in place.
+        if (baseId !== null) await freezeHidden(driver, p.volumeId, baseId, signal);
+        const kind = baseId !== null || p.snapshotId !== null ? 'snapshot' : 'volume';
+        const objectId = baseId ?? p.snapshotId ?? p.volumeId;
+        const since = baseId !== null ? await changedSince(core, b, p) : null;
+        const source = await openBackupSource(driver, kind, objectId, {
+          changedSince: since !== null ? { volumeId: p.volumeId, snapshotId: since } : null,
+          chunkSize: repo.chunkSize,
           signal,
-          onProgress,
+          logger: core.deps.logger,
         });
+        try {
+          result = await repo.backup({
+            id,
+            container: b.container,
+            sourcePath: source.path,
+            size,
+            allocatedExtents: source.allocatedExtents,
+            ...(p.parentLocator !== null ? { parent: p.parentLocator } : {}),
+            ...(p.parentLocator !== null && source.changedExtents !== null
+              ? { changedExtents: source.changedExtents }
+              : {}),
+            meta: {
+              volume_id: p.volumeId,
+              snapshot_id: p.snapshotId,
+              data_timestamp: b.data_timestamp,
+              volume_info: b.volume_info,
+            },
+            signal,
+            onProgress,
+          });
+        } finally {
+          await source.release();
+        }
       } finally {
         progress.finish(id);
-        await source.release();
       }
+      if (baseId !== null) await dropOlderBases(core, driver, b);
       const s = result.stats;
       const committed = await guarded(core, 'backups', id, ['creating'], {
         status: 'available',
@@ -80,21 +152,46 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         stored_bytes: s.storedBytes,
         data_bytes: s.dataBytes,
       });
-      // Force-deleted while running: nothing may keep the manifest alive.
-      if (!committed) await repo.deleteManifest(result.locator);
+      if (!committed) {
+        // Force-deleted while running: nothing may keep the manifest or the base alive.
+        await repo.deleteManifest(result.locator);
+        if (baseId !== null) await dropHidden(driver, p.volumeId, baseId);
+      }
       await releaseSource(core, p);
+      if (committed && baseId !== null) {
+        // A volume force-deleted during the backup already had its bases removed; this one came after.
+        const v = await core.volumeRow(core.db, p.volumeId);
+        if (!v || v.status === 'deleting') await dropBase(core, driver, p.volumeId, id, baseId).catch(() => {});
+      }
     },
     async fail(task, cause) {
+      const p = task.payload;
       const b = await core.db.selectFrom('backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      // A row with a locator committed: its manifest and base stay (a failure after the commit changes nothing).
+      const committed = b !== undefined && b.locator !== null;
+      // The base is named by the task too: a force-deleted row no longer tells, and nothing else would remove it.
+      const baseId = p.baseId ?? null;
+      let dropped = false;
+      if (baseId !== null && !committed) {
+        // On error the row keeps naming the base, so deleting the backup removes it later.
+        dropped = await dropHidden(core.driver(p.driver), p.volumeId, baseId).then(
+          () => true,
+          () => false,
+        );
+      }
       if (b) {
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
-        await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
+        if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
         // (The engine has no call for this yet, so the lease key of its layout is named here.)
         await repo.store.delete(`locks/leases/${b.container}/${b.id}`).catch(() => false);
-        await guarded(core, 'backups', b.id, ['creating'], { status: 'error', fail_reason: cause.message.slice(0, 255) });
+        await guarded(core, 'backups', b.id, ['creating'], {
+          status: 'error',
+          fail_reason: cause.message.slice(0, 255),
+          ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
+        });
       }
-      await releaseSource(core, task.payload);
+      await releaseSource(core, p);
     },
   };
 
@@ -163,6 +260,11 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       if (!b) return;
       // The manifest goes first: a crash in between leaves a row in `deleting` that a retry finishes.
       if (b.locator !== null) await repo.deleteManifest(b.locator);
+      if (b.cbt_base_id !== null) {
+        // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
+        const v = await core.volumeRow(core.db, b.volume_id);
+        if (v) await dropHidden(core.driver(v.driver), v.id, b.cbt_base_id);
+      }
       await core.db.transaction().execute(async (tx) => {
         const res = await tx.deleteFrom('backups').where('id', '=', b.id).executeTakeFirst();
         if (Number(res.numDeletedRows) === 0) return;
@@ -175,5 +277,24 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
     },
   };
 
-  return [create, restore, remove];
+  /** Removes the hidden bases of a volume being deleted (enqueued by the volume delete). */
+  const dropVolumeBases: TaskHandler<VolumeBasesPayload> = {
+    kind: VOLUME_BASES_DROP,
+    async run(task) {
+      const driver = core.driver(task.payload.driver);
+      const rows = await core.db
+        .selectFrom('backups')
+        .select(['id', 'cbt_base_id'])
+        .where('volume_id', '=', task.resourceId)
+        .where('cbt_base_id', 'is not', null)
+        .execute();
+      for (const r of rows) await dropBase(core, driver, task.resourceId, r.id, r.cbt_base_id!);
+    },
+    async fail(task, cause) {
+      // Rows that still name a base get it removed when their backup is deleted.
+      core.deps.logger.warn({ err: cause, volume: task.resourceId }, 'hidden backup bases of a deleted volume remain');
+    },
+  };
+
+  return [create, restore, remove, dropVolumeBases];
 }

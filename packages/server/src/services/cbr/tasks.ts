@@ -2,6 +2,7 @@ import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { parseStoredTime } from '../../domain/time.js';
 import type { Executor } from '../../store/database.js';
 import { GiB } from '../block-storage/core.js';
+import { dropHidden, freezeHidden, openBackupSource } from '../block-storage/hidden-snapshots.js';
 import type { CbrBackupPayload } from './checkpoints.js';
 import { type CbrContext, jsonParse } from './context.js';
 import { startDeleteTx } from './deletion.js';
@@ -127,7 +128,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const driver = core.driver(b.driver);
       // The snapshot is the consistent image; the volume is free again as soon as it exists.
       try {
-        await driver.createSnapshot(b.resource_id, b.snapshot_id, { signal });
+        await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
       } finally {
         await releaseVolume(p);
       }
@@ -139,14 +140,14 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           await oplogs.progress(p.logId, pct);
         });
         // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
-        const source = await driver.exportRaw('snapshot', b.snapshot_id, { signal });
+        const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
         try {
           result = await c.repo.backup({
             id: b.id,
             container: `cbr-${b.vault_id}`,
             sourcePath: source.path,
-          size,
-            allocatedExtents: await driver.allocatedExtents('snapshot', b.snapshot_id),
+            size,
+            allocatedExtents: source.allocatedExtents,
             ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
             meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
             signal,
@@ -156,7 +157,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           await source.release();
         }
       } finally {
-        await driver.deleteSnapshot(b.resource_id, b.snapshot_id);
+        await dropHidden(driver, b.resource_id, b.snapshot_id);
       }
       const s = result.stats;
       const outcome = await c.db.transaction().execute(async (tx) => {
@@ -196,7 +197,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const b = await c.db.selectFrom('cbr_backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
       await releaseVolume(p);
       if (!b) return;
-      await core.driver(b.driver).deleteSnapshot(b.resource_id, b.snapshot_id).catch(() => {});
+      await dropHidden(core.driver(b.driver), b.resource_id, b.snapshot_id).catch(() => {});
       // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
       await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       await guarded(c, c.db, 'cbr_backups', b.id, ['protecting'], {

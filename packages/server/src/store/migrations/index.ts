@@ -3,6 +3,7 @@ import { initial } from './0001-initial.js';
 import { defaultVolumeType } from './0002-default-volume-type.js';
 import { backups } from './0003-backups.js';
 import { cbr } from './0004-cbr.js';
+import { backupCbtBase } from './0005-backup-cbt-base.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-default-volume-type': defaultVolumeType,
   '0003-backups': backups,
   '0004-cbr': cbr,
+  '0005-backup-cbt-base': backupCbtBase,
 };
 
 export const migrationProvider: MigrationProvider = {
