@@ -15,6 +15,7 @@ import { createBlockStorageServices, type BlockStorageServices } from './service
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
+import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
@@ -62,7 +63,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ db, clock, config, logger });
     const bootstrap = await identity.bootstrap();
-    const quotas = new QuotaService(db, config.quotaDefaults);
+    const quotas = new QuotaService(db, config.quotaDefaults, new VolumeTypeService(db));
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
     const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.

@@ -7,6 +7,7 @@ import { DEFAULT_QUOTAS } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import { openDatabase, type OpenedDatabase } from '../store/database.js';
 import { QuotaService } from './quotas.js';
+import { VolumeTypeService } from './volume-types.js';
 
 describe('quota service', () => {
   let dir: string;
@@ -16,7 +17,7 @@ describe('quota service', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cinderbox-quota-'));
     database = await openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
-    quotas = new QuotaService(database.db, DEFAULT_QUOTAS);
+    quotas = new QuotaService(database.db, DEFAULT_QUOTAS, new VolumeTypeService(database.db));
   });
   after(async () => {
     await database.close();

@@ -1,6 +1,6 @@
 import { badRequest, overLimit } from '../domain/errors.js';
 import type { Db, Executor } from '../store/database.js';
-import { VolumeTypeService } from './volume-types.js';
+import type { VolumeTypeService } from './volume-types.js';
 
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'per_volume_gigabytes', 'groups'] as const;
 /** Per-volume-type resources (`snapshots___DEFAULT__`, …) are reported for the default type and are unlimited. */
@@ -36,15 +36,12 @@ function overQuotaMessage(resource: string, requested: number, limit: number, in
  * request leaves no reservation behind.
  */
 export class QuotaService {
-  /** Per-type quota keys follow the type catalogue, so the quota service owns a reader of it. */
-  readonly volumeTypes: VolumeTypeService;
-
   constructor(
     private readonly db: Db,
     private readonly defaults: Record<string, number>,
-  ) {
-    this.volumeTypes = new VolumeTypeService(db);
-  }
+    /** Per-type quota keys follow the type catalogue. */
+    readonly volumeTypes: VolumeTypeService,
+  ) {}
 
   defaultLimits(): Record<string, number> {
     const out: Record<string, number> = { ...this.defaults };
