@@ -137,9 +137,9 @@ export class Volume extends Resource<VolumeAttributes> {
     await this.action('os-force_delete', {}, options);
   }
 
-  /** Admin: `os-unmanage` (keep the backend data, forget the volume). @example `await vol.unmanage()` */
+  /** Admin: `os-unmanage` (keep the backend data, forget the volume); a null payload, as cinderclient and openstacksdk send. @example `await vol.unmanage()` */
   async unmanage(options: OperationOptions = {}): Promise<void> {
-    await this.action('os-unmanage', {}, options);
+    await this.action('os-unmanage', null, options);
   }
 
   /** `os-reserve` (available → attaching). @example `await vol.reserve()` */
