@@ -9,7 +9,7 @@
  * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
  * "dense" = no holes, compressible and random data alternating every 256 MiB.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -51,6 +51,8 @@ interface Row {
   restoreCpuPerGiB: number;
   rssMiB: number;
   ok: string;
+  /** What the disk allows for this full backup: the source read and the stored bytes written at once (cinderbox rows). */
+  ceilingMiBs?: number;
 }
 const rows: Row[] = [];
 
@@ -61,6 +63,27 @@ function sh(cmd: string): void {
 /** Drops one file's pages from the page cache so backups read from the disk, not from memory. */
 function dropCache(path: string): void {
   spawnSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+/**
+ * The disk's ceiling for one full backup: read the whole source (O_DIRECT) while writing as many bytes as the
+ * backup stored (O_DIRECT, fdatasync), at the same time, as the backup must. Both share one device, so a volume
+ * whose data does not compress is bounded here, not by the CPU. Returns MiB/s of volume size.
+ */
+async function diskCeiling(source: string, storedBytes: number): Promise<number> {
+  const out = join(DIR, 'ceiling-probe.bin');
+  const dd = (argv: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('dd', argv, (err) => (err ? reject(err) : resolve())),
+    );
+  const t0 = process.hrtime.bigint();
+  await Promise.all([
+    dd([`if=${source}`, 'of=/dev/null', 'bs=4M', 'iflag=direct', 'status=none']),
+    dd(['if=/dev/zero', `of=${out}`, 'bs=4M', `count=${Math.ceil(storedBytes / CHUNK)}`, 'oflag=direct', 'conv=fdatasync', 'status=none']),
+  ]);
+  const s = secs(t0);
+  await rm(out, { force: true });
+  return SIZE / MiB / s;
 }
 
 function sha256(path: string): string {
@@ -168,7 +191,9 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
     const restoreS = secs(t0);
     const restoreCpu = cpuSecs(c0);
     const ok = sha256(out) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
+    const ceilingMiBs = await diskCeiling(vol, full.stats.storedBytes);
     rows.push({
+      ceilingMiBs,
       tool: 'cinderbox',
       volume: name,
       fullS,
@@ -287,6 +312,7 @@ function printTable(): void {
     'volume',
     'full s',
     'full MiB/s',
+    'disk ceiling',
     'data MiB/s',
     'stored MiB',
     'incr s',
@@ -303,6 +329,7 @@ function printTable(): void {
     r.volume,
     r.fullS.toFixed(2),
     r.fullMiBs.toFixed(0),
+    r.ceilingMiBs === undefined ? '-' : r.ceilingMiBs.toFixed(0),
     r.dataMiBs.toFixed(0),
     r.storedMiB.toFixed(0),
     r.incrS.toFixed(2),
@@ -319,7 +346,8 @@ function printTable(): void {
   console.log(
     `\nvolume size ${SIZE / MiB} MiB; "data MiB/s" counts non-hole bytes; incremental = 1 % of chunks changed; ` +
       'CPU = user+sys of the process incl. worker threads, per GiB of data (full) / of volume size (restore); ' +
-      'peak RSS of the cinderbox rows is the process maximum so far (cumulative across rows)',
+      'peak RSS of the cinderbox rows is the process maximum so far (cumulative across rows); ' +
+      '"disk ceiling" = volume size / time to read the source and write the stored bytes concurrently with dd (O_DIRECT)',
   );
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
