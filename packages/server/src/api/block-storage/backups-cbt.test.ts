@@ -134,6 +134,15 @@ async function chainRoundTrip(s: Setup, cbt: boolean): Promise<void> {
     0,
     'no snapshot row is visible',
   );
+  if (cbt) {
+    const host = encodeURIComponent(`cinderbox@${driver.name}#${driver.name}`);
+    const m = await s.t.request('GET', `/v3/${who.projectId}/manageable_snapshots?host=${host}`, {
+      token: who.token,
+      mv: '3.8',
+    });
+    assert.equal(m.status, 200, m.text);
+    assert.deepEqual(m.body['manageable-snapshots'], [], 'the hidden base is not offered for manage');
+  }
   for (const e of expected) {
     const restored = await api.restore(who, e.id);
     assert.equal(await digest(driver, restored), e.sha, `backup ${e.id} restores the volume at its time`);

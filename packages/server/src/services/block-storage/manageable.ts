@@ -12,6 +12,7 @@ import { type BackendObject, IMPORT_PREFIX, type VolumeDriver } from '../../doma
 import type { Executor } from '../../store/database.js';
 import type { Core } from './core.js';
 import { GiB } from './core.js';
+import { hiddenSnapshotNames } from './hidden-snapshots.js';
 import type { SortSpec } from './types.js';
 import { MAX_LIMIT } from './types.js';
 
@@ -163,7 +164,9 @@ export async function listManageable(
   const backend = backendNamed(core, named);
   if (!backend) throw notFound(`Service ${named} could not be found.`);
   const driver = core.driver(backend.name);
-  const objects = (await driver.listObjects()).filter((o) => isCandidate(kind, o));
+  const candidates = (await driver.listObjects()).filter((o) => isCandidate(kind, o));
+  const hidden = kind === 'snapshot' ? await hiddenSnapshotNames(core.db, driver, candidates.map((o) => o.name)) : null;
+  const objects = hidden ? candidates.filter((o) => !hidden.has(o.name)) : candidates;
   const names = objects.map((o) => o.name);
   const own = await owners(core.db, backend.name, names);
   const parents = kind === 'snapshot' ? await unmanagedParents(core.db, names) : new Map<string, string>();
