@@ -14,7 +14,7 @@ import { pattern, runVolumeDriverConformance } from '../conformance.js';
 import { runManageConformance } from '../manage-conformance.js';
 import { createQcow2VolumeDriver, type Qcow2VolumeDriver } from './qcow2-driver.js';
 import { readHeader } from './qcow2-format.js';
-import { probeQemuImg, qemuImg } from './qemu.js';
+import { probeQemuImg, qemuImg, qemuIo } from './qemu.js';
 import { chainAllocated, qemuRead, qemuWrite, qemuWriteMany } from './test-support.js';
 
 const KiB = 1024;
@@ -243,6 +243,88 @@ describe('qcow2 driver specifics', { skip }, () => {
     await imp.release();
     assert.ok((await read('volume', target, 0, 2 * MiB)).equals(bytes));
     assert.deepEqual((await readdir(driver.directory)).filter((n) => n.startsWith('.tmp-')), []);
+  });
+
+  it('exports natively what qemu-img convert exports, and falls back to qemu-img where it must', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const oracle = async (path: string) => {
+      const out = join(root, `oracle-${randomUUID()}`);
+      await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', path, out]);
+      try {
+        return await readFile(out);
+      } finally {
+        await rm(out, { force: true });
+      }
+    };
+    const sameExport = async (kind: 'volume' | 'snapshot', id: string, what: string) => {
+      const exported = await driver.exportRaw(kind, id);
+      try {
+        const got = await readFile(exported.path);
+        assert.ok(got.equals(await oracle(driver.path(kind, id))), `${what}: export differs from qemu-img convert`);
+        const allocated = (await stat(exported.path)).blocks * 512;
+        const data = (await driver.allocatedExtents(kind, id)).reduce((n, e) => n + e.length, 0);
+        assert.ok(allocated <= data + 64 * KiB, `${what}: export not sparse (${allocated} bytes for ${data} of data)`);
+        return got;
+      } finally {
+        await exported.release();
+      }
+    };
+    // A raw base with holes under overlays with data, zero writes, partial clusters and a grown size.
+    await mkdir(join(driver.directory, 'import'), { recursive: true });
+    const base = Buffer.alloc(3 * MiB);
+    pattern(200 * KiB, 30).copy(base, 100 * KiB);
+    pattern(64 * KiB, 31).copy(base, 2 * MiB);
+    await writeFile(join(driver.directory, 'import', 'exp.raw'), base);
+    const vol = randomUUID();
+    await driver.adoptObject('import/exp.raw', 'volume', vol);
+    const s1 = randomUUID();
+    await driver.createSnapshot(vol, s1);
+    await qemuWriteMany(driver, vol, [
+      [150 * KiB, pattern(10 * KiB, 32)],
+      [MiB + 512, pattern(100 * KiB, 33)],
+    ]);
+    await driver.zeroRange(vol, 2 * MiB, 32 * KiB);
+    await driver.extendVolume(vol, 5 * MiB);
+    const s2 = randomUUID();
+    await driver.createSnapshot(vol, s2);
+    await qemuWrite(driver, vol, 4 * MiB + 4 * KiB, pattern(70 * KiB, 34));
+    await sameExport('snapshot', s1, 'raw-based snapshot');
+    await sameExport('snapshot', s2, 'grown snapshot');
+    const now = await sameExport('volume', vol, 'volume');
+    assert.ok(now.subarray(4 * MiB + 4 * KiB, 4 * MiB + 74 * KiB).equals(pattern(70 * KiB, 34)));
+    assert.ok(now.subarray(2 * MiB, 2 * MiB + 32 * KiB).equals(Buffer.alloc(32 * KiB)));
+
+    // Compressed clusters have no host offset to read at: the export goes through qemu-img.
+    const raw = join(root, 'comp.raw');
+    await writeFile(raw, Buffer.concat([pattern(256 * KiB, 35), Buffer.alloc(768 * KiB)]));
+    await qemuImg(['convert', '-q', '-c', '-f', 'raw', '-O', 'qcow2', raw, join(driver.directory, 'import', 'comp.qcow2')]);
+    const comp = randomUUID();
+    await driver.adoptObject('import/comp.qcow2', 'volume', comp);
+    await driver.createSnapshot(comp, randomUUID());
+    await qemuWrite(driver, comp, 512 * KiB, pattern(4 * KiB, 36));
+    const c = await sameExport('volume', comp, 'compressed base');
+    assert.ok(c.subarray(0, 256 * KiB).equals(pattern(256 * KiB, 35)));
+    assert.deepEqual(await driver.allocatedExtents('volume', comp), [
+      { offset: 0, length: 256 * KiB },
+      { offset: 512 * KiB, length: 64 * KiB },
+    ]);
+    const part = await readAll(driver.readRaw('volume', comp, 100, 299));
+    assert.ok(part.equals(pattern(256 * KiB, 35).subarray(100, 300)));
+
+    // Subclusters (extended L2) are read through qemu-img map and convert.
+    await qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on', join(driver.directory, 'import', 'xl2.qcow2'), '2M']);
+    await qemuIo(['-f', 'qcow2', '-c', 'write -q -P 9 4096 8192', join(driver.directory, 'import', 'xl2.qcow2')]);
+    const xl2 = randomUUID();
+    await driver.adoptObject('import/xl2.qcow2', 'volume', xl2);
+    const xs = randomUUID();
+    await driver.createSnapshot(xl2, xs);
+    await qemuWrite(driver, xl2, MiB, pattern(4 * KiB, 37));
+    assert.deepEqual(await driver.allocatedExtents('volume', xl2), [
+      { offset: 4096, length: 8192 },
+      { offset: MiB, length: 64 * KiB },
+    ]);
+    assert.deepEqual(await driver.changedExtents(xl2, xs, null), [{ offset: MiB, length: 64 * KiB }]);
+    await sameExport('volume', xl2, 'extended L2 base');
   });
 
   it('finishes a snapshot interrupted between the link and the rename, or deletes it', async () => {

@@ -27,6 +27,7 @@ import {
 } from '../../../domain/ports/volume-driver.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, writeEmptyImage } from './qcow2-format.js';
+import { copyMapped, exportable } from './qcow2-export.js';
 import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
 import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
 
@@ -366,7 +367,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       );
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
-      const entries = await map(top, 'qcow2');
+      // Host offsets of such images may point into an external data file: readers go through qemu-img instead.
+      const entries = (await map(top, 'qcow2')).map(({ offset: _offset, ...rest }) => rest);
       const layers = await this.chain(top);
       return { layers, size: (await this.header(top)).size, entries };
     }
@@ -377,13 +379,18 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return mergeExtents(entries.filter((e) => e.data).map((e) => ({ offset: e.start, length: e.length })));
   }
 
-  /** The clusters allocated (data, zero or compressed) in one layer on its own, natively or through qemu-img. */
-  private async layerExtents(layer: string): Promise<Extent[]> {
+  /**
+   * The clusters allocated (data, zero or compressed) in one layer on its own, natively or through qemu-img, and
+   * the layer's backing reference.
+   */
+  private async layerExtents(layer: string): Promise<{ extents: Extent[]; backingFile: string | null; backingFormat: string | null }> {
     try {
-      return (await layerAllocation(layer)).extents;
+      return await layerAllocation(layer);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
-      return (await map(topOnly(layer))).filter((m) => m.present).map((m) => ({ offset: m.start, length: m.length }));
+      const { backingFile, backingFormat } = await this.header(layer);
+      const extents = (await map(topOnly(layer))).filter((m) => m.present).map((m) => ({ offset: m.start, length: m.length }));
+      return { extents, backingFile, backingFormat };
     }
   }
 
@@ -396,17 +403,14 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const top = toSnapshotId === null ? this.path('volume', volumeId) : this.path('snapshot', toSnapshotId);
     const topHeader = await this.header(top);
     await this.header(this.path('snapshot', fromSnapshotId));
-    const layers: string[] = [];
-    let cur: string | null = top;
-    for (;;) {
-      if (cur === null) return null; // `from` is not below `to`
-      if (basename(cur) === fromName) break;
-      layers.push(cur);
-      const h: Awaited<ReturnType<typeof readHeader>> = await readHeader(cur);
-      cur = h?.backingFile && h.backingFormat !== 'raw' ? this.backingPath(h.backingFile) : null;
-    }
     const extents: Extent[] = [];
-    for (const layer of layers) for (const e of await this.layerExtents(layer)) extents.push(e);
+    for (let cur: string | null = top, depth = 0; basename(cur) !== fromName; depth++) {
+      const layer = await this.layerExtents(cur);
+      for (const e of layer.extents) extents.push(e);
+      cur = layer.backingFile && layer.backingFormat !== 'raw' ? this.backingPath(layer.backingFile) : null;
+      if (cur === null) return null; // `from` is not below `to`
+      if (depth > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
+    }
     return alignExtents(extents, CLUSTER, topHeader.size);
   }
 
@@ -438,7 +442,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const last = Math.min(end, size - 1);
     if (last < start) return;
     if (entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
-      const exported = await this.exportFile(path);
+      const exported = await this.exportFile(path, {}, true);
       try {
         const fh = await open(exported, 'r');
         try {
@@ -475,10 +479,16 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
   }
 
-  private async exportFile(source: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * A sparse raw temporary holding the chain's bytes: copied natively from the layer files at their mapped host
+   * offsets, or converted by qemu-img when some cluster has no plain host offset (compressed, encrypted).
+   */
+  private async exportFile(source: string, opts: ProgressOptions = {}, viaQemu = false): Promise<string> {
     const temp = this.temporaryFor(source);
     try {
-      await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], signal);
+      const m = viaQemu ? null : await this.chainMap(source);
+      if (m && exportable(m)) await copyMapped(m, temp, opts);
+      else await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], opts.signal);
     } catch (e) {
       await rm(temp, { force: true });
       throw e;
@@ -487,7 +497,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   }
 
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
-    const path = await this.exportFile(this.path(kind, id), opts.signal);
+    const path = await this.exportFile(this.path(kind, id), opts);
     opts.onProgress?.(1);
     return { path, release: () => rm(path, { force: true }) };
   }
