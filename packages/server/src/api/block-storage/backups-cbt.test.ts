@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { probeQemuImg } from '../../drivers/volume/qcow2/qemu.js';
@@ -58,7 +59,7 @@ async function writeBlocks(
   const touched = new Set<number>();
   const data = new Set<number>();
   for (const [offset, bytes] of writes) {
-    await driver.writeRaw(volumeId, [bytes], offset);
+    await driver.writeRaw(volumeId, Readable.from([bytes]), offset);
     const zero = bytes.equals(Buffer.alloc(bytes.length));
     for (let c = Math.floor(offset / CHUNK); c * CHUNK < offset + bytes.length; c++) {
       touched.add(c);
