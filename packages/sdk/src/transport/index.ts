@@ -19,10 +19,11 @@ export {
   retryMiddleware,
 } from './middleware/retry.js';
 export { timeoutMiddleware } from './middleware/timeout.js';
-export { cloneRequest, Pipeline, type StepPosition } from './pipeline.js';
+export { cloneRequest, ENFORCES_DEADLINE, Pipeline, type StepPosition } from './pipeline.js';
 export { REDACTED, redactBody, redactHeaders } from './redact.js';
 export { type BuildRequestInit, buildRequest, isOneShotBody, type QueryValue, withQuery } from './request.js';
 export type {
+  AttemptDeadline,
   CallOptions,
   Handler,
   HttpMethod,

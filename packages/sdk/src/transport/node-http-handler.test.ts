@@ -65,6 +65,14 @@ test('errors and per-attempt timeouts behave as with fetch: typed 404, RequestTi
   const p = createPipeline({ retry: { maxAttempts: 1 } });
   await assert.rejects(p.handle(buildRequest('GET', `${base}/missing`)), (e: any) => e.status === 404 && e.requestId === 'req-server-1');
   await assert.rejects(p.handle(buildRequest('GET', `${base}/hang`, { timeoutMs: 100 })), RequestTimeoutError);
+  // The same deadline on the fetch path (a raw body), and a call that beats its deadline is not cut off by it.
+  await assert.rejects(
+    p.handle(buildRequest('PUT', `${base}/hang`, { timeoutMs: 100, rawBody: new Uint8Array([1]) })),
+    RequestTimeoutError,
+  );
+  const quick = await p.handle(buildRequest('GET', `${base}/quick`, { timeoutMs: 100 }));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(quick.status, 200);
 });
 
 test('raw bodies go through fetch (the fallback), JSON calls do not touch fetch', async () => {
@@ -83,4 +91,15 @@ test('raw bodies go through fetch (the fallback), JSON calls do not touch fetch'
     globalThis.fetch = original;
   }
   assert.deepEqual(calls, [`${base}/raw`]);
+});
+
+test('a caller abort ends the call at once with AbortError, and a call with an already aborted signal is not sent', async () => {
+  const p = createPipeline({ retry: { maxAttempts: 1 } });
+  const ac = new AbortController();
+  const pending = p.handle(buildRequest('GET', `${base}/hang`, { signal: ac.signal }));
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(pending, (e: any) => e.name === 'AbortError');
+  const sentBefore = seen.length;
+  await assert.rejects(p.handle(buildRequest('GET', `${base}/x`, { signal: AbortSignal.abort() })), (e: any) => e.name === 'AbortError');
+  assert.equal(seen.length, sentBefore);
 });

@@ -5,6 +5,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { parseBody } from './fetch-handler.js';
+import { ENFORCES_DEADLINE } from './pipeline.js';
 import type { Handler, HttpRequest, HttpResponse } from './types.js';
 
 /** Options for {@link createNodeHttpHandler}. */
@@ -36,9 +37,18 @@ export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler 
   for (const agent of [httpAgent, httpsAgent]) {
     agent.on('free', (socket) => socket.unref());
   }
-  return (req: HttpRequest): Promise<HttpResponse> => {
-    if (req.rawBody !== undefined || req.responseType === 'stream') return options.fallback(req);
-    return new Promise<HttpResponse>((resolve, reject) => {
+  const handler = (req: HttpRequest): Promise<HttpResponse> => {
+    if (req.rawBody !== undefined || req.responseType === 'stream') return viaFallback(req);
+    return new Promise<HttpResponse>((resolveOuter, rejectOuter) => {
+      let done = () => {};
+      const resolve = (r: HttpResponse) => {
+        done();
+        resolveOuter(r);
+      };
+      const reject = (e: unknown) => {
+        done();
+        rejectOuter(e);
+      };
       const headers: Record<string, string> = {};
       req.headers.forEach((value, key) => {
         headers[key] = value;
@@ -55,11 +65,15 @@ export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler 
       const send = https ? httpsRequest : httpRequest;
       const outgoing = send(
         req.url,
-        { method: req.method, headers, agent: https ? httpsAgent : httpAgent, signal: req.signal },
+        { method: req.method, headers, agent: https ? httpsAgent : httpAgent },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
+          // A connection lost mid-body ends the response without 'end' (the promise settles once; later calls are no-ops).
+          res.on('close', () => {
+            if (!res.complete) reject(new Error(`${req.method} ${req.url}: connection closed before the response ended`));
+          });
           res.on('end', () => {
             const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
             const responseHeaders = toHeaders(res);
@@ -86,9 +100,63 @@ export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler 
       // Idle pooled sockets are unref'd (see above); one carrying a request must hold the process open.
       outgoing.on('socket', (socket) => socket.ref());
       outgoing.on('error', reject);
+      // One abort listener, removed when the exchange ends: http.request's own `signal` option costs about as much
+      // per call as the rest of this handler (it tracks the stream's end through extra listeners).
+      const signal = req.signal;
+      if (signal) {
+        if (signal.aborted) {
+          outgoing.destroy(abortError(signal));
+          return;
+        }
+        const onAbort = () => {
+          const e = abortError(signal);
+          outgoing.destroy(e);
+          reject(e); // also when the response is already streaming in
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        done = () => signal.removeEventListener('abort', onAbort);
+      }
+      const deadline = req.deadline;
+      if (deadline) {
+        const timer = setTimeout(() => {
+          deadline.expired = true;
+          const e = new Error(`${req.method} ${req.url}: deadline of ${deadline.ms} ms passed`);
+          outgoing.destroy(e);
+          reject(e);
+        }, deadline.ms);
+        const previous = done;
+        done = () => {
+          clearTimeout(timer);
+          previous();
+        };
+      }
       outgoing.end(payload);
     });
   };
+
+  // The fallback (fetch) takes deadlines as a signal; its timer stops once the response is in hand, so a streamed
+  // download is not cut off by the per-attempt limit.
+  async function viaFallback(req: HttpRequest): Promise<HttpResponse> {
+    const deadline = req.deadline;
+    if (!deadline) return options.fallback(req);
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      deadline.expired = true;
+      controller.abort();
+    }, deadline.ms);
+    const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
+    try {
+      return await options.fallback({ ...req, signal, deadline: undefined });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return Object.assign(handler, { [ENFORCES_DEADLINE]: true as const });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new DOMException('This operation was aborted', 'AbortError'), { cause: signal.reason });
 }
 
 function toHeaders(res: IncomingMessage): Headers {

@@ -4,6 +4,17 @@
  */
 import type { Handler, HttpRequest, HttpResponse, Middleware } from './types.js';
 
+/**
+ * Marks a terminal handler that enforces {@link HttpRequest.deadline} itself (the node:http transport), so the
+ * timeout step need not build an AbortController per attempt.
+ *
+ * @example
+ * ```ts
+ * const terminal = Object.assign(handler, { [ENFORCES_DEADLINE]: true });
+ * ```
+ */
+export const ENFORCES_DEADLINE: unique symbol = Symbol.for('cinderbox.sdk.enforcesDeadline');
+
 interface Step {
   name: string;
   middleware: Middleware;
@@ -69,6 +80,7 @@ export class Pipeline {
   /** Runs a request through every step and the terminal handler. */
   handle(req: HttpRequest): Promise<HttpResponse> {
     const steps = [...this.#steps];
+    if ((this.#terminal as { [ENFORCES_DEADLINE]?: boolean })[ENFORCES_DEADLINE] === true) req.context.terminalDeadline = true;
     const dispatch = (i: number, r: HttpRequest): Promise<HttpResponse> => {
       const step = steps[i];
       if (!step) return this.#terminal(r);

@@ -89,6 +89,25 @@ export interface HttpRequest {
   skipAuth?: boolean | undefined;
   /** Free-form per-request state shared between middleware. */
   context: Record<string, unknown>;
+  /**
+   * This attempt's deadline, for a terminal that enforces it itself (see {@link AttemptDeadline}); set by the timeout
+   * step instead of a deadline signal when the pipeline's terminal says it can.
+   */
+  deadline?: AttemptDeadline | undefined;
+}
+
+/**
+ * A per-attempt deadline enforced by the terminal handler: it ends the exchange after `ms` and sets `expired`.
+ * Cheaper than an AbortController per call (Node's EventTarget costs tens of microseconds per request).
+ *
+ * @example
+ * ```ts
+ * const deadline: AttemptDeadline = { ms: 30_000, expired: false };
+ * ```
+ */
+export interface AttemptDeadline {
+  ms: number;
+  expired: boolean;
 }
 
 /** Metadata attached to every response and resource: status, request id, attempts. */
