@@ -395,8 +395,10 @@ export interface CbrOperationLogTable {
   updated_at: string | null;
 }
 
-/** Column added by migration 0005 (merged into the BackupTable declaration above). */
+/** Columns added by migrations 0005 and 0006 (merged into the BackupTable declaration above). */
 export interface BackupTable {
   /** Hidden driver snapshot of the volume this backup read: the changed-block tracking base (see 0005). */
   cbt_base_id: string | null;
+  /** 1 while the base may be compared against (from the commit until its removal starts; see 0006). */
+  cbt_base_usable: number;
 }

@@ -225,6 +225,7 @@ export class BackupService {
         created_at: now,
         updated_at: null,
         cbt_base_id: baseId,
+        cbt_base_usable: 0,
       };
       await tx.insertInto('backups').values(r).execute();
       await writeMetadata(tx, 'backup', id, input.metadata, true);
@@ -464,6 +465,7 @@ export class BackupService {
       created_at: now,
       updated_at: null,
       cbt_base_id: null,
+      cbt_base_usable: 0,
     };
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
     await core.inTx(async (tx) => {

@@ -1,6 +1,5 @@
 import type { BackupRepository } from '../../backup-repo/index.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
-import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { BackupTable } from '../../store/schema.js';
 import type { BackupProgress } from './backup-progress.js';
 import {
@@ -9,7 +8,8 @@ import {
   parseVolumeInfo,
 } from './backup-service.js';
 import { type Core, GiB } from './core.js';
-import { dropHidden, freezeHidden, openBackupSource, VOLUME_BASES_DROP, type VolumeBasesPayload } from './hidden-snapshots.js';
+import { dropOlderBases, retireBase, usableBase } from './backup-bases.js';
+import { dropHidden, freezeHidden, openBackupSource } from './hidden-snapshots.js';
 import { deleteAllMetadata, writeMetadata } from './metadata-store.js';
 
 async function guarded(
@@ -36,56 +36,19 @@ async function releaseSource(core: Core, p: BackupCreatePayload): Promise<void> 
 }
 
 /**
- * The parent's hidden base, when the new backup may read only what changed since it: the parent holds a base and
- * has the same size (after an extend the new tail was never tracked; the old path then compares the data).
+ * The parent's usable base, when the new backup may read only what changed since it: the parent holds one and has
+ * the same size (after an extend the new tail was never tracked; the old path then compares the data).
  */
 async function changedSince(core: Core, b: BackupTable, p: BackupCreatePayload): Promise<string | null> {
   if (b.parent_id === null || p.parentLocator === null) return null;
   const parent = await core.db
     .selectFrom('backups')
-    .select(['cbt_base_id', 'size', 'locator', 'volume_id'])
+    .select(['size', 'locator', 'volume_id'])
     .where('id', '=', b.parent_id)
     .executeTakeFirst();
-  if (!parent || parent.cbt_base_id === null || parent.locator !== p.parentLocator) return null;
+  if (!parent || parent.locator !== p.parentLocator) return null;
   if (parent.size !== b.size || parent.volume_id !== b.volume_id) return null;
-  return parent.cbt_base_id;
-}
-
-/** Removes a backup's hidden base, then forgets it on the row (in that order: the row is the only reference). */
-async function dropBase(core: Core, driver: VolumeDriver, volumeId: string, backupId: string, baseId: string): Promise<void> {
-  await dropHidden(driver, volumeId, baseId);
-  await core.db
-    .updateTable('backups')
-    .set({ cbt_base_id: null })
-    .where('id', '=', backupId)
-    .where('cbt_base_id', '=', baseId)
-    .execute();
-}
-
-/**
- * Keeps one base per volume: the newest volume backup's. Incrementals always take the newest available backup
- * of the volume as parent, so an older base would never be compared against again, while every base pins a
- * layer in the volume's chain (qcow2) or shared blocks (reflink) and slows writes. Runs while the volume is still
- * `backing-up`, so no other backup of the volume reads its chain while a base is merged away.
- */
-async function dropOlderBases(core: Core, driver: VolumeDriver, b: BackupTable): Promise<void> {
-  const older = await core.db
-    .selectFrom('backups')
-    .select(['id', 'cbt_base_id'])
-    .where('volume_id', '=', b.volume_id)
-    .where('cbt_base_id', 'is not', null)
-    .where('id', '<>', b.id)
-    .where('created_at', '<=', b.created_at)
-    .where('status', '<>', 'creating')
-    .execute();
-  for (const o of older) {
-    try {
-      await dropBase(core, driver, b.volume_id, o.id, o.cbt_base_id!);
-    } catch (err) {
-      // The row still names it, so the next backup of the volume (or the backup's delete) tries again.
-      core.deps.logger.warn({ err, backup: o.id, base: o.cbt_base_id }, 'an older backup base could not be removed');
-    }
-  }
+  return usableBase(core, b.parent_id);
 }
 
 export function backupTaskHandlers(core: Core, repo: BackupRepository, progress: BackupProgress): TaskHandler<any>[] {
@@ -151,6 +114,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         object_count: s.chunks - s.zeroChunks,
         stored_bytes: s.storedBytes,
         data_bytes: s.dataBytes,
+        ...(baseId !== null ? { cbt_base_usable: 1 } : {}),
       });
       if (!committed) {
         // Force-deleted while running: nothing may keep the manifest or the base alive.
@@ -161,7 +125,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       if (committed && baseId !== null) {
         // A volume force-deleted during the backup already had its bases removed; this one came after.
         const v = await core.volumeRow(core.db, p.volumeId);
-        if (!v || v.status === 'deleting') await dropBase(core, driver, p.volumeId, id, baseId).catch(() => {});
+        if (!v || v.status === 'deleting') await retireBase(core, driver, p.volumeId, id, baseId).catch(() => {});
       }
     },
     async fail(task, cause) {
@@ -263,7 +227,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       if (b.cbt_base_id !== null) {
         // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
         const v = await core.volumeRow(core.db, b.volume_id);
-        if (v) await dropHidden(core.driver(v.driver), v.id, b.cbt_base_id);
+        if (v) await retireBase(core, core.driver(v.driver), v.id, b.id, b.cbt_base_id);
       }
       await core.db.transaction().execute(async (tx) => {
         const res = await tx.deleteFrom('backups').where('id', '=', b.id).executeTakeFirst();
@@ -277,24 +241,5 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
     },
   };
 
-  /** Removes the hidden bases of a volume being deleted (enqueued by the volume delete). */
-  const dropVolumeBases: TaskHandler<VolumeBasesPayload> = {
-    kind: VOLUME_BASES_DROP,
-    async run(task) {
-      const driver = core.driver(task.payload.driver);
-      const rows = await core.db
-        .selectFrom('backups')
-        .select(['id', 'cbt_base_id'])
-        .where('volume_id', '=', task.resourceId)
-        .where('cbt_base_id', 'is not', null)
-        .execute();
-      for (const r of rows) await dropBase(core, driver, task.resourceId, r.id, r.cbt_base_id!);
-    },
-    async fail(task, cause) {
-      // Rows that still name a base get it removed when their backup is deleted.
-      core.deps.logger.warn({ err: cause, volume: task.resourceId }, 'hidden backup bases of a deleted volume remain');
-    },
-  };
-
-  return [create, restore, remove, dropVolumeBases];
+  return [create, restore, remove];
 }

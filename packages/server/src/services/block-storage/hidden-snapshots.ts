@@ -14,14 +14,6 @@ import type { Logger } from 'pino';
 import type { Extent, VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Executor } from '../../store/database.js';
 
-/** Task that removes the hidden backup bases of a volume being deleted (resource: the volume). */
-export const VOLUME_BASES_DROP = 'backup.volume-bases.drop';
-
-export interface VolumeBasesPayload {
-  /** The volume's driver (the volume row may be gone when the task runs). */
-  driver: string;
-}
-
 /**
  * The names among `names` (backend object names of `driver`) that are hidden snapshots: backup bases and the
  * snapshots CBR backups read. Listings of unmanaged objects leave them out, so nobody manages them away.

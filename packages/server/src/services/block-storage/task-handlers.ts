@@ -1,5 +1,6 @@
 import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { Tx } from '../../store/database.js';
+import { dropVolumeBases } from './backup-bases.js';
 import { type Core, GiB } from './core.js';
 import { deleteAllMetadata } from './metadata-store.js';
 import type { VolumeCreatePayload } from './volume-service.js';
@@ -94,6 +95,8 @@ export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
         await core.db.transaction().execute((tx) => removeSnapshotRow(core, tx, s.id));
       }
       await driver.deleteVolume(v.id);
+      // Hidden backup bases are no snapshot rows (they never block the delete) and go once the volume is gone.
+      await dropVolumeBases(core, driver, v.id);
       await core.db.transaction().execute((tx) => removeVolumeRow(core, tx, v.id));
     },
     async fail(task) {

@@ -6,7 +6,6 @@ import type { VolumeTable } from '../../store/schema.js';
 import { callerProject, requireAdmin } from './access.js';
 import { type Core, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
-import { VOLUME_BASES_DROP, type VolumeBasesPayload } from './hidden-snapshots.js';
 import { listRows } from './listing.js';
 import { deleteMetadataKey, readMetadata, writeMetadata } from './metadata-store.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
@@ -287,14 +286,6 @@ export class VolumeService {
           .execute();
       }
       await enqueue('volume.delete', 'volume', id, {});
-      // Hidden backup bases are no snapshot rows and never block the delete; they go with the volume.
-      const bases = await tx
-        .selectFrom('backups')
-        .select('id')
-        .where('volume_id', '=', id)
-        .where('cbt_base_id', 'is not', null)
-        .executeTakeFirst();
-      if (bases) await enqueue(VOLUME_BASES_DROP, 'volume', id, { driver: v.driver } satisfies VolumeBasesPayload);
     });
   }
 

@@ -4,6 +4,7 @@ import { defaultVolumeType } from './0002-default-volume-type.js';
 import { backups } from './0003-backups.js';
 import { cbr } from './0004-cbr.js';
 import { backupCbtBase } from './0005-backup-cbt-base.js';
+import { backupCbtBaseUsable } from './0006-backup-cbt-base-usable.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-backups': backups,
   '0004-cbr': cbr,
   '0005-backup-cbt-base': backupCbtBase,
+  '0006-backup-cbt-base-usable': backupCbtBaseUsable,
 };
 
 export const migrationProvider: MigrationProvider = {
