@@ -3,7 +3,7 @@
  * by the action calls (bind/unbind policy, associate/dissociate resources, add members) instead of raw responses.
  * @packageDocumentation
  */
-import { isNotFound } from '../errors.js';
+import { Crud, deleteResource, pathId, type Ref, refTo } from '../resource/crud.js';
 import type { ListOptions, Paginator } from '../resource/pagination.js';
 import type { FindOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
 import { type WaitForStatusOptions, type WaitResult, waitForStatus } from '../resource/waiter.js';
@@ -14,7 +14,6 @@ import { nestedCodec } from '../resource/nested.js';
 import { CbrBackup, Checkpoint, Member, Policy, Restore, Task, Vault } from './resources.js';
 import { VAULT_RESOURCE, type VaultResource } from './schemas.js';
 
-type Ref<R> = R | string;
 
 /** Delete options of CBR resources. */
 export interface CbrDeleteOptions extends CallOptions {
@@ -45,30 +44,21 @@ export class CbrV3 {
   /** The underlying service client. */
   readonly client: ServiceClient;
 
+  readonly #vaults: Crud<Vault>;
+  readonly #policies: Crud<Policy>;
+  readonly #backups: Crud<CbrBackup>;
+
   constructor(client: ServiceClient) {
     this.client = client;
+    this.#vaults = new Crud(Vault, client);
+    this.#policies = new Crud(Policy, client);
+    this.#backups = new Crud(CbrBackup, client);
   }
 
   #ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
-    if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
-    if (value.client !== this.client) value.bind(this.client);
-    return value;
+    return refTo(cls, value, this.client);
   }
 
-  #id(value: Ref<{ id?: string }>, what: string): string {
-    const id = typeof value === 'string' ? value : value.id;
-    if (!id) throw new TypeError(`${what} id missing`);
-    return encodeURIComponent(id);
-  }
-
-  async #delete(resource: Resource, options: CbrDeleteOptions & { basePath?: string }): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await resource.delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
-  }
 
   async #post(path: string, body: unknown, operation: string, options: CallOptions): Promise<Record<string, unknown>> {
     const res = await this.client.request('POST', path, { ...options, body, operation });
@@ -79,17 +69,17 @@ export class CbrV3 {
 
   /** Lists vaults. @example `await conn.cbr.vaults({ objectType: 'disk' }).toArray()` */
   vaults(query: ResourceInput<Vault> = {}, options: ListOptions = {}): Paginator<Vault> {
-    return Vault.list(this.client, query, options);
+    return this.#vaults.list(query, options);
   }
 
   /** GET a vault. @example `await conn.cbr.getVault(id)` */
   getVault(vault: Ref<Vault>, options: CallOptions = {}): Promise<Vault> {
-    return this.#ref(Vault, vault).fetch(options);
+    return this.#vaults.get(vault, options);
   }
 
   /** Finds a vault by id or name. @example `await conn.cbr.findVault('disks')` */
   findVault(nameOrId: string, options: FindOptions = {}): Promise<Vault | undefined> {
-    return Vault.find(this.client, nameOrId, options);
+    return this.#vaults.find(nameOrId, options);
   }
 
   /** Creates a vault (`resources` defaults to `[]`, which the API requires). @example see {@link CbrV3} */
@@ -99,19 +89,19 @@ export class CbrV3 {
 
   /** Updates a vault (only changed fields, no `id` in the body). @example `await conn.cbr.updateVault(v, { name: 'x' })` */
   updateVault(vault: Ref<Vault>, attrs: ResourceInput<Vault>, options: CallOptions = {}): Promise<Vault> {
-    return this.#ref(Vault, vault).update(attrs).commit(options);
+    return this.#vaults.update(vault, attrs, options);
   }
 
   /** Deletes a vault and its backups. @example `await conn.cbr.deleteVault(v, { ignoreMissing: true })` */
   deleteVault(vault: Ref<Vault>, options: CbrDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(Vault, vault), options);
+    return this.#vaults.delete(vault, options);
   }
 
   /** Applies a policy to a vault. @example `await conn.cbr.bindPolicy(v, p)` */
   async bindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
     const body = await this.#post(
-      `/vaults/${this.#id(vault, 'vault')}/associatepolicy`,
-      { policy_id: decodeURIComponent(this.#id(policy, 'policy')) },
+      `/vaults/${pathId(vault, 'vault')}/associatepolicy`,
+      { policy_id: decodeURIComponent(pathId(policy, 'policy')) },
       'bind policy',
       options,
     );
@@ -121,8 +111,8 @@ export class CbrV3 {
   /** Removes a policy from a vault. @example `await conn.cbr.unbindPolicy(v, p)` */
   async unbindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
     const body = await this.#post(
-      `/vaults/${this.#id(vault, 'vault')}/dissociatepolicy`,
-      { policy_id: decodeURIComponent(this.#id(policy, 'policy')) },
+      `/vaults/${pathId(vault, 'vault')}/dissociatepolicy`,
+      { policy_id: decodeURIComponent(pathId(policy, 'policy')) },
       'unbind policy',
       options,
     );
@@ -143,7 +133,7 @@ export class CbrV3 {
     options: CallOptions = {},
   ): Promise<string[]> {
     const body = await this.#post(
-      `/vaults/${this.#id(vault, 'vault')}/addresources`,
+      `/vaults/${pathId(vault, 'vault')}/addresources`,
       { resources: vaultResources.encode(resources) },
       'associate resources',
       options,
@@ -154,7 +144,7 @@ export class CbrV3 {
   /** Removes resources (by id) from a vault; returns the removed ids. @example `await conn.cbr.dissociateResources(v, [vol.id])` */
   async dissociateResources(vault: Ref<Vault>, resourceIds: string[], options: CallOptions = {}): Promise<string[]> {
     const body = await this.#post(
-      `/vaults/${this.#id(vault, 'vault')}/removeresources`,
+      `/vaults/${pathId(vault, 'vault')}/removeresources`,
       { resource_ids: resourceIds },
       'dissociate resources',
       options,
@@ -166,32 +156,32 @@ export class CbrV3 {
 
   /** Lists policies. @example `await conn.cbr.policies({ operationType: 'backup' }).toArray()` */
   policies(query: ResourceInput<Policy> = {}, options: ListOptions = {}): Paginator<Policy> {
-    return Policy.list(this.client, query, options);
+    return this.#policies.list(query, options);
   }
 
   /** GET a policy. @example `await conn.cbr.getPolicy(id)` */
   getPolicy(policy: Ref<Policy>, options: CallOptions = {}): Promise<Policy> {
-    return this.#ref(Policy, policy).fetch(options);
+    return this.#policies.get(policy, options);
   }
 
   /** Finds a policy by id or name (the API has no name filter: listed and matched). @example `await conn.cbr.findPolicy('daily')` */
   findPolicy(nameOrId: string, options: FindOptions = {}): Promise<Policy | undefined> {
-    return Policy.find(this.client, nameOrId, options);
+    return this.#policies.find(nameOrId, options);
   }
 
   /** Creates a policy. @example see {@link Policy} */
   createPolicy(attrs: ResourceInput<Policy>, options: CallOptions = {}): Promise<Policy> {
-    return Policy.new(attrs, this.client).create(options);
+    return this.#policies.create(attrs, options);
   }
 
   /** Updates a policy (changed fields only). @example `await conn.cbr.updatePolicy(p, { enabled: false })` */
   updatePolicy(policy: Ref<Policy>, attrs: ResourceInput<Policy>, options: CallOptions = {}): Promise<Policy> {
-    return this.#ref(Policy, policy).update(attrs).commit(options);
+    return this.#policies.update(policy, attrs, options);
   }
 
   /** Deletes a policy. @example `await conn.cbr.deletePolicy(p)` */
   deletePolicy(policy: Ref<Policy>, options: CbrDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(Policy, policy), options);
+    return this.#policies.delete(policy, options);
   }
 
   // ---------------------------------------------------------------- checkpoints
@@ -229,22 +219,22 @@ export class CbrV3 {
 
   /** Lists backups. @example `await conn.cbr.backups({ vaultId: v.id, status: 'available' }).toArray()` */
   backups(query: ResourceInput<CbrBackup> = {}, options: ListOptions = {}): Paginator<CbrBackup> {
-    return CbrBackup.list(this.client, query, options);
+    return this.#backups.list(query, options);
   }
 
   /** GET a backup. @example `await conn.cbr.getBackup(id)` */
   getBackup(backup: Ref<CbrBackup>, options: CallOptions = {}): Promise<CbrBackup> {
-    return this.#ref(CbrBackup, backup).fetch(options);
+    return this.#backups.get(backup, options);
   }
 
   /** Finds a backup by id or name. @example `await conn.cbr.findBackup('manualbk_1234')` */
   findBackup(nameOrId: string, options: FindOptions = {}): Promise<CbrBackup | undefined> {
-    return CbrBackup.find(this.client, nameOrId, options);
+    return this.#backups.find(nameOrId, options);
   }
 
   /** Deletes a backup. @example `await conn.cbr.deleteBackup(b)` */
   deleteBackup(backup: Ref<CbrBackup>, options: CbrDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(CbrBackup, backup), options);
+    return this.#backups.delete(backup, options);
   }
 
   /**
@@ -260,7 +250,7 @@ export class CbrV3 {
     attrs: ResourceInput<Restore>,
     options: CallOptions = {},
   ): Promise<Restore> {
-    const backupId = this.#id(backup, 'backup');
+    const backupId = pathId(backup, 'backup');
     const restore = Restore.new(attrs, this.client);
     await restore.create({ ...options, basePath: `/backups/${backupId}/restore` });
     restore.applyServerBody({ backup_id: decodeURIComponent(backupId) });
@@ -270,7 +260,7 @@ export class CbrV3 {
   // ---------------------------------------------------------------- members
 
   #membersPath(backup: Ref<CbrBackup>): string {
-    return `/backups/${this.#id(backup, 'backup')}/members`;
+    return `/backups/${pathId(backup, 'backup')}/members`;
   }
 
   /** Lists the projects a backup is shared with. @example `await conn.cbr.members(b).toArray()` */
@@ -326,7 +316,7 @@ export class CbrV3 {
   /** Stops sharing a backup with a project. @example `await conn.cbr.deleteMember(b, projectId)` */
   deleteMember(backup: Ref<CbrBackup>, member: Ref<Member> | string, options: CbrDeleteOptions = {}): Promise<void> {
     const m = this.#memberRef(member);
-    return this.#delete(
+    return deleteResource(
       new Member({ id: decodeURIComponent(this.#memberId(m)) }, { synchronized: true, client: this.client }),
       { ...options, basePath: this.#membersPath(backup) },
     );

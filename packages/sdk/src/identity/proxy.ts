@@ -3,14 +3,13 @@
  * @packageDocumentation
  */
 import { isNotFound } from '../errors.js';
+import { Crud, deleteResource, pathId, type Ref, refTo } from '../resource/crud.js';
 import type { ListOptions, Paginator } from '../resource/pagination.js';
 import type { FindOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
 import type { ServiceClient } from '../service/service-client.js';
 import type { CallOptions } from '../transport/types.js';
 import { Domain, Project, Role, RoleAssignment, User } from './resources.js';
 
-/** A resource or its id. */
-type Ref<R> = R | string;
 
 /** Delete options of identity resources. */
 export interface IdentityDeleteOptions extends CallOptions {
@@ -48,94 +47,86 @@ export class IdentityV3 {
   /** The underlying service client (endpoint, raw requests). */
   readonly client: ServiceClient;
 
+  readonly #projects: Crud<Project>;
+  readonly #users: Crud<User>;
+  readonly #roles: Crud<Role>;
+  readonly #domains: Crud<Domain>;
+
   constructor(client: ServiceClient) {
     this.client = client;
+    this.#projects = new Crud(Project, client);
+    this.#users = new Crud(User, client);
+    this.#roles = new Crud(Role, client);
+    this.#domains = new Crud(Domain, client);
   }
 
   #ref<R extends Resource>(cls: ResourceClass<R>, value: Ref<R>): R {
-    if (typeof value === 'string') return new cls({ id: value }, { synchronized: true, client: this.client });
-    // The proxy's connection is the one that acts (openstacksdk passes its session on every call).
-    if (value.client !== this.client) value.bind(this.client);
-    return value;
+    return refTo(cls, value, this.client);
   }
 
-  #id(value: Ref<{ id?: string }> | undefined, what: string): string {
-    const id = typeof value === 'string' ? value : value?.id;
-    if (!id) throw new TypeError(`${what} id missing`);
-    return encodeURIComponent(id);
-  }
-
-  async #delete(resource: Resource, options: IdentityDeleteOptions): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await resource.delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
-  }
 
   // ---------------------------------------------------------------- projects
 
   /** Lists projects. @example `await conn.identity.projects({ domainId: 'default' }).toArray()` */
   projects(query: ResourceInput<Project> = {}, options: ListOptions = {}): Paginator<Project> {
-    return Project.list(this.client, query, options);
+    return this.#projects.list(query, options);
   }
 
   /** GET a project. @example `await conn.identity.getProject(id)` */
   getProject(project: Ref<Project>, options: CallOptions = {}): Promise<Project> {
-    return this.#ref(Project, project).fetch(options);
+    return this.#projects.get(project, options);
   }
 
   /** Finds a project by id or name. @example `await conn.identity.findProject('admin')` */
   findProject(nameOrId: string, options: FindOptions = {}): Promise<Project | undefined> {
-    return Project.find(this.client, nameOrId, options);
+    return this.#projects.find(nameOrId, options);
   }
 
   /** Creates a project. @example `await conn.identity.createProject({ name: 'p', domainId: 'default' })` */
   createProject(attrs: ResourceInput<Project>, options: CallOptions = {}): Promise<Project> {
-    return Project.new(attrs, this.client).create(options);
+    return this.#projects.create(attrs, options);
   }
 
   /** Updates a project (PATCH of changed fields). @example `await conn.identity.updateProject(p, { description: 'x' })` */
   updateProject(project: Ref<Project>, attrs: ResourceInput<Project>, options: CallOptions = {}): Promise<Project> {
-    return this.#ref(Project, project).update(attrs).commit(options);
+    return this.#projects.update(project, attrs, options);
   }
 
   /** Deletes a project. @example `await conn.identity.deleteProject(p, { ignoreMissing: true })` */
   deleteProject(project: Ref<Project>, options: IdentityDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(Project, project), options);
+    return this.#projects.delete(project, options);
   }
 
   // ---------------------------------------------------------------- users
 
   /** Lists users. @example `await conn.identity.users({ name: 'alice' }).toArray()` */
   users(query: ResourceInput<User> = {}, options: ListOptions = {}): Paginator<User> {
-    return User.list(this.client, query, options);
+    return this.#users.list(query, options);
   }
 
   /** GET a user. @example `await conn.identity.getUser(id)` */
   getUser(user: Ref<User>, options: CallOptions = {}): Promise<User> {
-    return this.#ref(User, user).fetch(options);
+    return this.#users.get(user, options);
   }
 
   /** Finds a user by id or name. @example `await conn.identity.findUser('alice')` */
   findUser(nameOrId: string, options: FindOptions = {}): Promise<User | undefined> {
-    return User.find(this.client, nameOrId, options);
+    return this.#users.find(nameOrId, options);
   }
 
   /** Creates a user. @example `await conn.identity.createUser({ name: 'alice', password: 'pw' })` */
   createUser(attrs: ResourceInput<User>, options: CallOptions = {}): Promise<User> {
-    return User.new(attrs, this.client).create(options);
+    return this.#users.create(attrs, options);
   }
 
   /** Updates a user (PATCH; `password` may be set by an admin). @example `await conn.identity.updateUser(u, { email: 'a@x' })` */
   updateUser(user: Ref<User>, attrs: ResourceInput<User>, options: CallOptions = {}): Promise<User> {
-    return this.#ref(User, user).update(attrs).commit(options);
+    return this.#users.update(user, attrs, options);
   }
 
   /** Deletes a user. @example `await conn.identity.deleteUser(u)` */
   deleteUser(user: Ref<User>, options: IdentityDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(User, user), options);
+    return this.#users.delete(user, options);
   }
 
   /** A user changes their own password. @example `await conn.identity.changeUserPassword(u, 'old', 'new')` */
@@ -150,45 +141,45 @@ export class IdentityV3 {
 
   /** Projects a user has a role on (`GET /users/{id}/projects`). @example `await conn.identity.userProjects(u).toArray()` */
   userProjects(user: Ref<User>, options: ListOptions = {}): Paginator<Project> {
-    return Project.list(this.client, {}, { ...options, basePath: `/users/${this.#id(user, 'user')}/projects` });
+    return Project.list(this.client, {}, { ...options, basePath: `/users/${pathId(user, 'user')}/projects` });
   }
 
   // ---------------------------------------------------------------- roles
 
   /** Lists roles. @example `await conn.identity.roles().toArray()` */
   roles(query: ResourceInput<Role> = {}, options: ListOptions = {}): Paginator<Role> {
-    return Role.list(this.client, query, options);
+    return this.#roles.list(query, options);
   }
 
   /** GET a role. @example `await conn.identity.getRole(id)` */
   getRole(role: Ref<Role>, options: CallOptions = {}): Promise<Role> {
-    return this.#ref(Role, role).fetch(options);
+    return this.#roles.get(role, options);
   }
 
   /** Finds a role by id or name. @example `await conn.identity.findRole('member')` */
   findRole(nameOrId: string, options: FindOptions = {}): Promise<Role | undefined> {
-    return Role.find(this.client, nameOrId, options);
+    return this.#roles.find(nameOrId, options);
   }
 
   /** Creates a role. @example `await conn.identity.createRole({ name: 'auditor' })` */
   createRole(attrs: ResourceInput<Role>, options: CallOptions = {}): Promise<Role> {
-    return Role.new(attrs, this.client).create(options);
+    return this.#roles.create(attrs, options);
   }
 
   /** Updates a role. @example `await conn.identity.updateRole(r, { description: 'x' })` */
   updateRole(role: Ref<Role>, attrs: ResourceInput<Role>, options: CallOptions = {}): Promise<Role> {
-    return this.#ref(Role, role).update(attrs).commit(options);
+    return this.#roles.update(role, attrs, options);
   }
 
   /** Deletes a role. @example `await conn.identity.deleteRole(r)` */
   deleteRole(role: Ref<Role>, options: IdentityDeleteOptions = {}): Promise<void> {
-    return this.#delete(this.#ref(Role, role), options);
+    return this.#roles.delete(role, options);
   }
 
   // ---------------------------------------------------------------- grants
 
   #grantPath(project: Ref<Project>, user: Ref<User>, role: Ref<Role>): string {
-    return `/projects/${this.#id(project, 'project')}/users/${this.#id(user, 'user')}/roles/${this.#id(role, 'role')}`;
+    return `/projects/${pathId(project, 'project')}/users/${pathId(user, 'user')}/roles/${pathId(role, 'role')}`;
   }
 
   /**
@@ -253,7 +244,7 @@ export class IdentityV3 {
   projectUserRoles(project: Ref<Project>, user: Ref<User>, options: ListOptions = {}): Paginator<Role> {
     return Role.list(this.client, {}, {
       ...options,
-      basePath: `/projects/${this.#id(project, 'project')}/users/${this.#id(user, 'user')}/roles`,
+      basePath: `/projects/${pathId(project, 'project')}/users/${pathId(user, 'user')}/roles`,
     });
   }
 
@@ -273,16 +264,16 @@ export class IdentityV3 {
 
   /** Lists domains. @example `await conn.identity.domains().toArray()` */
   domains(query: ResourceInput<Domain> = {}, options: ListOptions = {}): Paginator<Domain> {
-    return Domain.list(this.client, query, options);
+    return this.#domains.list(query, options);
   }
 
   /** GET a domain. @example `await conn.identity.getDomain('default')` */
   getDomain(domain: Ref<Domain>, options: CallOptions = {}): Promise<Domain> {
-    return this.#ref(Domain, domain).fetch(options);
+    return this.#domains.get(domain, options);
   }
 
   /** Finds a domain by id or name. @example `await conn.identity.findDomain('Default')` */
   findDomain(nameOrId: string, options: FindOptions = {}): Promise<Domain | undefined> {
-    return Domain.find(this.client, nameOrId, options);
+    return this.#domains.find(nameOrId, options);
   }
 }

@@ -2,6 +2,7 @@
  * Resource model: fields, dirty tracking, operations, pagination, waiters.
  * @packageDocumentation
  */
+export { Crud, type CrudClass, deleteResource, type IgnoreMissingOptions, pathId, refTo } from './crud.js';
 export { decodeValue, type FieldDef, type FieldMap, type FieldType, parseProgress, snakeCase } from './field.js';
 export { type ListOptions, nextLink, type Page, Paginator } from './pagination.js';
 export { type QueryMap, splitQuery } from './query.js';
