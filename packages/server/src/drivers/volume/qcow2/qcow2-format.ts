@@ -1,7 +1,7 @@
 /**
  * The little of the qcow2 format the driver reads and writes itself, so that a snapshot never spawns a process
- * and never opens the backing chain: the header (size, backing reference) and a fresh empty overlay. Everything
- * that touches clusters goes through qemu-img / qemu-io.
+ * and never opens the backing chain: the header (size, backing reference) and a fresh empty overlay. Cluster
+ * tables are read by qcow2-map.ts; everything that writes clusters goes through qemu-img / qemu-io.
  * Layout reference: docs/interop/qcow2.txt in the QEMU sources (version 3 header, 16-bit refcounts).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -34,9 +34,11 @@ export function parseHeader(buf: Buffer): Qcow2Header | null {
   const clusterBits = buf.readUInt32BE(20);
   const size = Number(buf.readBigUInt64BE(24));
   let backingFormat: string | null = null;
-  if (version >= 3 && buf.length >= HEADER_LENGTH) {
-    const headerLength = buf.readUInt32BE(100);
-    for (let pos = headerLength; pos + 8 <= buf.length; ) {
+  if (version < 3 || buf.length >= HEADER_LENGTH) {
+    // Version 2 headers are 72 bytes; extensions follow them as in version 3, and end at the backing file name.
+    const headerLength = version < 3 ? 72 : buf.readUInt32BE(100);
+    const extEnd = backingOffset > 0 ? Math.min(backingOffset, buf.length) : buf.length;
+    for (let pos = headerLength; pos + 8 <= extEnd; ) {
       const type = buf.readUInt32BE(pos);
       const len = buf.readUInt32BE(pos + 4);
       if (type === 0) break;

@@ -84,17 +84,18 @@ function parseGeometry(buf: Buffer, fileSize: number): Geometry | { more: number
     headerLength = buf.readUInt32BE(100);
   }
   let backingFormat: string | null = null;
-  for (let pos = headerLength; ; ) {
+  // Extensions end at the backing file name when there is one (as qemu reads them), else with the first cluster.
+  const extEnd = backingOffset > 0 ? Math.min(backingOffset, clusterSize) : clusterSize;
+  for (let pos = headerLength; pos + 8 <= extEnd; ) {
     if (pos + 8 > buf.length) {
-      if (pos + 8 > clusterSize) throw new Unsupported('header extensions run past the first cluster');
       return { more: Math.min(clusterSize, Math.max(pos + 8 + 4096, buf.length * 2)) };
     }
     const type = buf.readUInt32BE(pos);
     const len = buf.readUInt32BE(pos + 4);
     if (type === 0) break;
     const end = pos + 8 + len;
+    if (end > extEnd) throw new Unsupported('header extension runs past its area');
     if (end > buf.length) {
-      if (end > clusterSize) throw new Unsupported('header extension runs past the first cluster');
       return { more: Math.min(clusterSize, end + 4096) };
     }
     if (type === EXT_BACKING_FORMAT) backingFormat = buf.toString('latin1', pos + 8, end);
