@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
-import { assertConformance, type IntendedDifference, normalize, type Recorded, recordingProxy } from './recording.js';
+import { adminSdkConnection, assertConformance, type IntendedDifference, normalize, type Recorded, recordingProxy } from './test-support/recording.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -108,20 +108,8 @@ test('our SDK at 3.9 sends what python-cinderclient 9.1 sends for manage/unmanag
 
   const ts = await recordingProxy(t.url);
   try {
-    const sdkUrl = new URL('../../../../sdk/src/index.ts', import.meta.url).href;
-    const { Connection } = (await import(sdkUrl)) as typeof import('../../../../sdk/src/index.js');
     const mark = (what: string) => fetch(`${ts.url}/__conformance/${what}`).then((r) => r.text());
-    const conn = new Connection({
-      auth: {
-        authUrl: `${ts.url}/identity/v3`,
-        username: 'admin',
-        password: ADMIN_PASSWORD,
-        projectName: 'admin',
-        userDomainName: 'Default',
-        projectDomainName: 'Default',
-      },
-      blockStorage: { defaultMicroversion: '3.9' },
-    });
+    const conn = await adminSdkConnection(ts.url, ADMIN_PASSWORD, '3.9');
     const bs = conn.blockStorage;
     const o = ourObjects;
     await bs.getVolume(o.volume); // authenticate and discover before recording

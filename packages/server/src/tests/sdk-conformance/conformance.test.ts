@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../test-support/harness.js';
-import { assertConformance, type IntendedDifference, normalize, type Recorded, recordingProxy } from './recording.js';
+import { adminSdkConnection, assertConformance, type IntendedDifference, normalize, type Recorded, recordingProxy } from './test-support/recording.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -54,20 +54,8 @@ test('our SDK pinned to 3.0 sends what openstacksdk 0.101 sends, except the inte
 
   const ts = await recordingProxy(t.url);
   try {
-    const sdkUrl = new URL('../../../../sdk/src/index.ts', import.meta.url).href;
-    const { Connection } = (await import(sdkUrl)) as typeof import('../../../../sdk/src/index.js');
     const mark = (what: string) => fetch(`${ts.url}/__conformance/${what}`).then((r) => r.text());
-    const conn = new Connection({
-      auth: {
-        authUrl: `${ts.url}/identity/v3`,
-        username: 'admin',
-        password: ADMIN_PASSWORD,
-        projectName: 'admin',
-        userDomainName: 'Default',
-        projectDomainName: 'Default',
-      },
-      blockStorage: { defaultMicroversion: '3.0' },
-    });
+    const conn = await adminSdkConnection(ts.url, ADMIN_PASSWORD, '3.0');
     const bs = conn.blockStorage;
     const wait = { minDelayMs: 20, maxDelayMs: 50, waitTimeoutMs: 30_000 };
     await bs.getLimits();

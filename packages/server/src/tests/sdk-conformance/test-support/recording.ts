@@ -149,3 +149,23 @@ export function assertConformance(ours: Recorded[], reference: Recorded[], inten
   assert.deepEqual(unexplained, [], `unlisted differences:\n${unexplained.join('\n')}`);
   assert.deepEqual([...seen].sort(), intended.map((d) => d.step).sort(), 'every listed difference still occurs');
 }
+
+/**
+ * Our SDK (from its sources) as the bootstrap admin through `baseUrl` (the recording proxy), pinned to a block-storage
+ * microversion. Loaded by a computed URL, so the SDK's sources are never part of the server's program.
+ */
+export async function adminSdkConnection(baseUrl: string, password: string, defaultMicroversion: string) {
+  const sdkUrl = new URL('../../../../../sdk/src/index.ts', import.meta.url).href;
+  const { Connection } = (await import(sdkUrl)) as typeof import('../../../../../sdk/src/index.js');
+  return new Connection({
+    auth: {
+      authUrl: `${baseUrl}/identity/v3`,
+      username: 'admin',
+      password,
+      projectName: 'admin',
+      userDomainName: 'Default',
+      projectDomainName: 'Default',
+    },
+    blockStorage: { defaultMicroversion },
+  });
+}
