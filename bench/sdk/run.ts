@@ -34,6 +34,7 @@ const R = String(Math.max(1, Number(args.rounds)));
 interface Result {
   list_ms: number;
   get_ms: number;
+  get_fetch_ms?: number;
   get_concurrent_ms?: number;
   raw_fetch_get_ms?: number;
   raw_http_get_ms?: number;
@@ -93,6 +94,7 @@ try {
     ['', '@cinderbox/sdk', 'openstacksdk 0.101', 'speed-up (target >= 3x)'],
     [`list ${N} (pages of 1000)`, ms(ours.list_ms), ms(theirs.list_ms), `${(theirs.list_ms / ours.list_ms).toFixed(1)}x`],
     [`get ${M} by id`, ms(ours.get_ms), ms(theirs.get_ms), `${(theirs.get_ms / ours.get_ms).toFixed(1)}x`],
+    [`get ${M} by id, SDK over global fetch`, ms(ours.get_fetch_ms ?? 0), '', `${(theirs.get_ms / (ours.get_fetch_ms ?? 1)).toFixed(1)}x`],
     [`get ${M} by id, 8 in flight`, ms(ours.get_concurrent_ms ?? 0), '(sync API)', `${(theirs.get_ms / (ours.get_concurrent_ms ?? 1)).toFixed(1)}x`],
     [`bare fetch, ${M} gets (no SDK)`, ms(ours.raw_fetch_get_ms ?? 0), '', ''],
     [`bare node:http, ${M} gets (no SDK)`, ms(ours.raw_http_get_ms ?? 0), '', ''],
