@@ -4,7 +4,7 @@
  * tables are read by qcow2-map.ts; everything that writes clusters goes through qemu-img / qemu-io.
  * Layout reference: docs/interop/qcow2.txt in the QEMU sources (version 3 header, 16-bit refcounts).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fdatasync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
@@ -149,7 +149,11 @@ export function emptyImage(size: number, backing: { file: string; format: LayerF
   };
 }
 
-/** Creates `path` (must not exist) as an empty overlay; fsynced when `sync`. */
+/**
+ * Creates `path` (must not exist) as an empty overlay; fsynced when `sync`. The few small writes are synchronous
+ * (page-cache copies, far cheaper than a thread-pool round trip each on a busy server); only the flush waits
+ * asynchronously.
+ */
 export async function writeEmptyImage(
   path: string,
   size: number,
@@ -157,12 +161,26 @@ export async function writeEmptyImage(
   sync = true,
 ): Promise<void> {
   const img = emptyImage(size, backing);
-  const fh = await open(path, 'wx', 0o644);
+  const fd = openSync(path, 'wx', 0o644);
   try {
-    for (const w of img.writes) await fh.write(w.data, 0, w.data.length, w.offset);
-    await fh.truncate(img.length);
-    if (sync) await fh.datasync();
+    for (const w of img.writes) {
+      for (let done = 0; done < w.data.length; ) done += writeSync(fd, w.data, done, w.data.length - done, w.offset + done);
+    }
+    ftruncateSync(fd, img.length);
+    if (sync) await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+}
+
+/** Reads the header of `path` synchronously (one small page-cache read); null when the file is not qcow2. */
+export function readHeaderSync(path: string): Qcow2Header | null {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEADER_READ);
+    const n = readSync(fd, buf, 0, HEADER_READ, 0);
+    return parseHeader(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
   }
 }
