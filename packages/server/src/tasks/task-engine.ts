@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { NewTask, TaskHandler, TaskQueue, TaskRecord } from '../domain/ports/task-queue.js';
+import type { NewTask, TaskHandler, TaskQueue, TaskRecord, TransactionHandle } from '../domain/ports/task-queue.js';
 import { storedTime, type Clock } from '../domain/time.js';
 import type { Db, Executor } from '../store/database.js';
 import type { TaskTable } from '../store/schema.js';
@@ -32,7 +32,9 @@ export class TaskEngine implements TaskQueue {
     this.handlers.set(handler.kind, handler as TaskHandler<unknown>);
   }
 
-  async enqueue<P>(exec: Executor, task: NewTask<P>): Promise<string> {
+  async enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string> {
+    // Handles come from the metadata store this engine shares with the services.
+    const exec = tx as Executor;
     const id = randomUUID();
     const now = storedTime(this.opts.clock.now());
     await exec

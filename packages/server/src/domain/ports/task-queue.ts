@@ -1,5 +1,3 @@
-import type { Executor } from '../../store/database.js';
-
 /** A durable unit of asynchronous work (create a snapshot, delete a volume, …). */
 export interface TaskRecord<P = unknown> {
   id: string;
@@ -32,9 +30,15 @@ export interface NewTask<P = unknown> {
   payload: P;
 }
 
+/**
+ * The caller's open transaction (or database handle), opaque here: the queue's adapter stores tasks in the
+ * same metadata store, so it knows the concrete type; the domain only passes it through.
+ */
+export type TransactionHandle = object;
+
 export interface TaskQueue {
   /** Records the task inside the caller's transaction; nothing runs until `dispatch` after commit. */
-  enqueue<P>(exec: Executor, task: NewTask<P>): Promise<string>;
+  enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string>;
   /** Starts a committed task in this process (claimed with a lease so no other node runs it too). */
   dispatch(taskId: string): void;
 }
