@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { pattern, runVolumeDriverConformance } from '../conformance.js';
 import { runManageConformance } from '../manage-conformance.js';
 import { createQcow2VolumeDriver, type Qcow2VolumeDriver } from './qcow2-driver.js';
+import { copyMapped } from './qcow2-export.js';
 import { readHeader } from './qcow2-format.js';
 import { probeQemuImg, qemuImg, qemuIo } from './qemu.js';
 import { chainAllocated, qemuRead, qemuWrite, qemuWriteMany } from './test-support.js';
@@ -325,6 +326,41 @@ describe('qcow2 driver specifics', { skip }, () => {
     ]);
     assert.deepEqual(await driver.changedExtents(xl2, xs, null), [{ offset: MiB, length: 64 * KiB }]);
     await sameExport('volume', xl2, 'extended L2 base');
+  });
+
+  it('reads a consistent chain while a snapshot delete commits and renames layers under it', async () => {
+    const vol = randomUUID();
+    await driver.createVolume(vol, 2 * MiB);
+    const snaps: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await qemuWrite(driver, vol, i * 256 * KiB, pattern(128 * KiB, 40 + i));
+      await qemuWrite(driver, vol, MiB, pattern(64 * KiB, 50 + i)); // every layer rewrites this cluster
+      const s = randomUUID();
+      await driver.createSnapshot(vol, s);
+      snaps.push(s);
+    }
+    const expected = await read('volume', vol, 0, 2 * MiB);
+    // The map is taken, then the layers move (commit into the snapshot, rename over the child's name) before the
+    // bytes are copied: the copy must still read the layers the map describes.
+    const m = await driver.chainMap(driver.path('volume', vol), true);
+    try {
+      await driver.deleteSnapshot(vol, snaps[2]!);
+      await driver.deleteSnapshot(vol, snaps[1]!);
+      await driver.deleteSnapshot(vol, snaps[3]!);
+      const out = join(root, `consistent-${randomUUID()}`);
+      await copyMapped(m, out);
+      const { readFile } = await import('node:fs/promises');
+      assert.ok((await readFile(out)).equals(expected), 'the copy read the layers of its map');
+      await rm(out);
+    } finally {
+      m.close?.();
+    }
+    // Reads racing the deletes all see the volume's bytes.
+    const more = Array.from({ length: 3 }, () => randomUUID());
+    for (const s of more) await driver.createSnapshot(vol, s);
+    const reads = Array.from({ length: 6 }, () => readAll(driver.readRaw('volume', vol, 0, 2 * MiB - 1)));
+    await Promise.all(more.map((s) => driver.deleteSnapshot(vol, s)));
+    for (const got of await Promise.all(reads)) assert.ok(got.equals(expected));
   });
 
   it('finishes a snapshot interrupted between the link and the rename, or deletes it', async () => {

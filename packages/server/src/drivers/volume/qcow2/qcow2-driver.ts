@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, linkSync, openSync, renameSync, statSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -28,7 +27,7 @@ import {
 } from '../../../domain/ports/volume-driver.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
-import { copyMapped, exportable } from './qcow2-export.js';
+import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
 import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
 import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
 
@@ -361,12 +360,13 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    * natively from the layers' tables; images the native reader refuses (subclusters, encryption, external data,
    * damage) go through qemu-img.
    */
-  async chainMap(top: string): Promise<ChainMap> {
+  async chainMap(top: string, keepOpen = false): Promise<ChainMap> {
     try {
       return await chainMap(
         top,
         (ref, format) => ({ path: this.backingPath(ref), format: format === 'raw' ? 'raw' : 'qcow2' }),
         (raw) => map(topOnly(raw, 'raw')),
+        { keepOpen },
       );
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
@@ -441,15 +441,23 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    * a temporary raw export instead.
    */
   private async *rawChunks(path: string, start: number, end: number): AsyncGenerator<Buffer> {
-    const { layers, size, entries } = await this.chainMap(path);
-    const last = Math.min(end, size - 1);
+    const m = await this.chainMap(path, true);
+    try {
+      yield* this.mappedChunks(path, m, start, end);
+    } finally {
+      m.close?.();
+    }
+  }
+
+  private async *mappedChunks(path: string, m: ChainMap, start: number, end: number): AsyncGenerator<Buffer> {
+    const last = Math.min(end, m.size - 1);
     if (last < start) return;
-    if (entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
+    if (m.entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
       const exported = await this.exportFile(path, {}, true);
       try {
         const fh = await open(exported, 'r');
         try {
-          yield* preadChunks(fh, start, last + 1 - start, start);
+          yield* preadChunks(async (b, o, l, p) => (await fh.read(b, o, l, p)).bytesRead, last + 1 - start, start);
         } finally {
           await fh.close();
         }
@@ -458,9 +466,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       }
       return;
     }
-    const handles = new Map<number, FileHandle>();
+    const readers = new Map<number, Awaited<ReturnType<typeof layerReader>>>();
     try {
-      for (const e of entries) {
+      for (const e of m.entries) {
         const from = Math.max(start, e.start);
         const to = Math.min(last + 1, e.start + e.length);
         if (to <= from) continue;
@@ -468,17 +476,15 @@ export class Qcow2VolumeDriver implements VolumeDriver {
           for (let pos = from; pos < to; pos += READ_CHUNK) yield Buffer.alloc(Math.min(READ_CHUNK, to - pos));
           continue;
         }
-        let fh = handles.get(e.depth);
-        if (!fh) {
-          const layer = layers[e.depth];
-          if (!layer) throw codedError('EIO', `map depth ${e.depth} outside the chain of ${basename(path)}`);
-          fh = await open(layer.path, 'r');
-          handles.set(e.depth, fh);
+        let r = readers.get(e.depth);
+        if (!r) {
+          r = await layerReader(m, e.depth);
+          readers.set(e.depth, r);
         }
-        yield* preadChunks(fh, from, to - from, e.offset + (from - e.start));
+        yield* preadChunks(r.read, to - from, e.offset + (from - e.start));
       }
     } finally {
-      for (const fh of handles.values()) await fh.close();
+      for (const r of readers.values()) await r.done();
     }
   }
 
@@ -489,9 +495,13 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   private async exportFile(source: string, opts: ProgressOptions = {}, viaQemu = false): Promise<string> {
     const temp = this.temporaryFor(source);
     try {
-      const m = viaQemu ? null : await this.chainMap(source);
-      if (m && exportable(m)) await copyMapped(m, temp, opts);
-      else await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], opts.signal);
+      const m = viaQemu ? null : await this.chainMap(source, true);
+      try {
+        if (m && exportable(m)) await copyMapped(m, temp, opts);
+        else await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], opts.signal);
+      } finally {
+        m?.close?.();
+      }
     } catch (e) {
       await rm(temp, { force: true });
       throw e;
@@ -731,13 +741,13 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   }
 }
 
-async function* preadChunks(fh: FileHandle, _virtual: number, length: number, position: number): AsyncGenerator<Buffer> {
+async function* preadChunks(read: Reader, length: number, position: number): AsyncGenerator<Buffer> {
   for (let done = 0; done < length; ) {
     const want = Math.min(READ_CHUNK, length - done);
     const buf = Buffer.alloc(want);
     let got = 0;
     while (got < want) {
-      const { bytesRead } = await fh.read(buf, got, want - got, position + done + got);
+      const bytesRead = await read(buf, got, want - got, position + done + got);
       if (bytesRead === 0) break; // past the end of a raw base: zeros
       got += bytesRead;
     }

@@ -3,8 +3,10 @@
  * the layer file that holds it and pwrite at its virtual offset; zero and unallocated extents stay holes, and so
  * do all-zero blocks inside data (as `qemu-img convert` leaves them). Valid only when every data extent has a
  * plain host offset (no compressed or encrypted clusters): the caller checks `exportable` and otherwise converts
- * with qemu-img. One layer file is open at a time, and memory is one copy buffer.
+ * with qemu-img. Layers are read through the descriptors the map kept open (see ChainMap.fds); memory is one
+ * copy buffer.
  */
+import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ProgressOptions } from '../../../domain/ports/volume-driver.js';
 import type { ChainMap } from './qcow2-map.js';
@@ -12,6 +14,28 @@ import type { ChainMap } from './qcow2-map.js';
 const BUFFER = 4 * 1024 * 1024;
 const ZERO_BLOCK = 4096;
 const ZEROS = Buffer.alloc(ZERO_BLOCK);
+
+/** Reads up to `length` bytes at `position` into `buf` at `offset`; resolves with the count (0 at the end). */
+export type Reader = (buf: Buffer, offset: number, length: number, position: number) => Promise<number>;
+
+/** A reader on a raw descriptor (the caller owns and closes it). */
+export function fdReader(fd: number): Reader {
+  return (buf, offset, length, position) =>
+    new Promise((resolve, reject) => read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * A reader for the layer at `depth`: the descriptor the map kept open when there is one, else the path opened
+ * now; `done` closes what was opened here.
+ */
+export async function layerReader(m: ChainMap, depth: number): Promise<{ read: Reader; done(): Promise<void> }> {
+  const fd = m.fds?.[depth];
+  if (fd !== undefined) return { read: fdReader(fd), done: async () => {} };
+  const layer = m.layers[depth];
+  if (!layer) throw Object.assign(new Error(`map depth ${depth} outside the chain`), { code: 'EIO' });
+  const fh = await open(layer.path, 'r');
+  return { read: async (b, o, l, p) => (await fh.read(b, o, l, p)).bytesRead, done: () => fh.close() };
+}
 
 /** Whether `copyMapped` can export this map (every data extent has a host offset). */
 export function exportable(m: ChainMap): boolean {
@@ -37,11 +61,9 @@ export async function copyMapped(m: ChainMap, target: string, opts: ProgressOpti
     await out.truncate(m.size);
     const buf = Buffer.allocUnsafe(Math.min(BUFFER, Math.max(ZERO_BLOCK, total)));
     for (const [depth, extents] of [...byDepth].sort((a, b) => a[0] - b[0])) {
-      const layer = m.layers[depth];
-      if (!layer) throw Object.assign(new Error(`map depth ${depth} outside the chain`), { code: 'EIO' });
       // Host order reads each layer file front to back.
       extents.sort((a, b) => a.offset - b.offset);
-      const src = await open(layer.path, 'r');
+      const src = await layerReader(m, depth);
       try {
         for (const e of extents) {
           for (let done = 0; done < e.length; ) {
@@ -49,7 +71,7 @@ export async function copyMapped(m: ChainMap, target: string, opts: ProgressOpti
             const want = Math.min(buf.length, e.length - done);
             let got = 0;
             while (got < want) {
-              const { bytesRead } = await src.read(buf, got, want - got, e.offset + done + got);
+              const bytesRead = await src.read(buf, got, want - got, e.offset + done + got);
               if (bytesRead === 0) break; // past the end of a layer file (a raw base): zeros
               got += bytesRead;
             }
@@ -64,7 +86,7 @@ export async function copyMapped(m: ChainMap, target: string, opts: ProgressOpti
           }
         }
       } finally {
-        await src.close();
+        await src.done();
       }
     }
   } finally {
@@ -76,15 +98,16 @@ export async function copyMapped(m: ChainMap, target: string, opts: ProgressOpti
 /** Writes the non-zero 4 KiB blocks of `data` at `position`, coalescing neighbours into one write. */
 async function writeNonZero(out: Awaited<ReturnType<typeof open>>, data: Buffer, position: number): Promise<void> {
   let runStart = -1;
-  for (let at = 0; at <= data.length; at += ZERO_BLOCK) {
+  for (let at = 0; at < data.length; at += ZERO_BLOCK) {
     const end = Math.min(at + ZERO_BLOCK, data.length);
-    const zero = at >= data.length || data.compare(ZEROS, 0, end - at, at, end) === 0;
+    const zero = data.compare(ZEROS, 0, end - at, at, end) === 0;
     if (!zero && runStart < 0) runStart = at;
     if (zero && runStart >= 0) {
       await writeAll(out, data.subarray(runStart, at), position + runStart);
       runStart = -1;
     }
   }
+  if (runStart >= 0) await writeAll(out, data.subarray(runStart), position + runStart);
 }
 
 async function writeAll(out: Awaited<ReturnType<typeof open>>, data: Buffer, position: number): Promise<void> {

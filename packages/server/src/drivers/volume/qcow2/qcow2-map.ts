@@ -157,6 +157,13 @@ class Qcow2Layer {
     this.fd = -1;
   }
 
+  /** Hands the descriptor to the caller (who closes it); close() then does nothing. */
+  detach(): number {
+    const fd = this.fd;
+    this.fd = -1;
+    return fd;
+  }
+
   /**
    * Calls `emit` for every allocated piece of the layer inside `ranges` (sorted, disjoint, within the virtual
    * size), in order: kind 'data' (host offset, or -1 for a compressed cluster) or 'zero' (host offset when the
@@ -299,6 +306,13 @@ export interface ChainMap {
   size: number;
   /** What `qemu-img map --output=json` of the top layer reports, sorted by start, covering [0, size). */
   entries: MapEntry[];
+  /**
+   * With `keepOpen`: descriptors, by depth, of the layers whose data the entries point into, opened while their
+   * tables were read. Reading through them stays consistent while a snapshot delete commits a layer and renames
+   * the result over another layer's name (paths then name other inodes). Released by close().
+   */
+  fds?: (number | undefined)[];
+  close?(): void;
 }
 
 const MAX_DEPTH = 100_000;
@@ -307,68 +321,121 @@ const MAX_DEPTH = 100_000;
  * The map of the chain starting at `top` (a qcow2 layer). Throws `Unsupported` when some layer needs qemu-img.
  * Raw layers (only ever the bottom) are mapped through `rawMap`.
  */
-export async function chainMap(top: string, resolve: BackingResolver, rawMap: RawMapper): Promise<ChainMap> {
+export async function chainMap(
+  top: string,
+  resolve: BackingResolver,
+  rawMap: RawMapper,
+  opts: { keepOpen?: boolean } = {},
+): Promise<ChainMap> {
+  // A layer below the top can vanish between reading its name in the layer above and opening it (a snapshot
+  // delete renamed the merged layer over the name): the chain is consistent again right after, so read it again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chainMapOnce(top, resolve, rawMap, opts.keepOpen === true);
+    } catch (e) {
+      if (!(e instanceof ChainMoved) || attempt >= 5) throw e instanceof ChainMoved ? e.cause : e;
+    }
+  }
+}
+
+class ChainMoved extends Error {}
+
+async function chainMapOnce(top: string, resolve: BackingResolver, rawMap: RawMapper, keepOpen: boolean): Promise<ChainMap> {
   const layers: MapLayer[] = [{ path: top, format: 'qcow2' }];
   const decided: MapEntry[] = [];
+  const fds: (number | undefined)[] = [];
+  const close = () => {
+    for (const fd of fds) if (fd !== undefined) closeSync(fd);
+    fds.length = 0;
+  };
+  const opened = <T>(depth: number, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (depth > 0 && (e as { code?: unknown }).code === 'ENOENT') throw new ChainMoved('layer moved', { cause: e });
+      throw e;
+    }
+  };
   let size = 0;
   let unresolved: Extent[] = [];
-  for (let depth = 0; ; depth++) {
-    const layer = layers[depth]!;
-    if (layer.format === 'raw') {
-      // Ranges past a backing layer's end read as zeros, decided by the layer above (as qemu's block status).
-      const [inside, beyond] = splitAt(unresolved, Math.ceil((await stat(layer.path)).size / 512) * 512);
-      settleInto(decided, beyond, depth - 1);
-      if (inside.length > 0) {
-        for (const e of await rawMap(layer.path)) {
-          for (const r of inside) {
-            const a = Math.max(r.offset, e.start);
-            const b = Math.min(r.offset + r.length, e.start + e.length);
-            if (b <= a) continue;
-            const piece: MapEntry = { start: a, length: b - a, depth, present: e.present, zero: e.zero, data: e.data };
-            if (e.offset !== undefined) piece.offset = e.offset + (a - e.start);
-            decided.push(piece);
+  try {
+    for (let depth = 0; ; depth++) {
+      const layer = layers[depth]!;
+      if (layer.format === 'raw') {
+        const fd = opened(depth, () => openSync(layer.path, 'r'));
+        let keep = false;
+        try {
+          // Ranges past a backing layer's end read as zeros, decided by the layer above (as qemu's block status).
+          const [inside, beyond] = splitAt(unresolved, Math.ceil(fstatSync(fd).size / 512) * 512);
+          settleInto(decided, beyond, depth - 1);
+          if (inside.length > 0) {
+            for (const e of await rawMap(layer.path)) {
+              for (const r of inside) {
+                const a = Math.max(r.offset, e.start);
+                const b = Math.min(r.offset + r.length, e.start + e.length);
+                if (b <= a) continue;
+                const piece: MapEntry = { start: a, length: b - a, depth, present: e.present, zero: e.zero, data: e.data };
+                if (e.offset !== undefined) piece.offset = e.offset + (a - e.start);
+                if (piece.data && piece.offset !== undefined) keep = keepOpen;
+                decided.push(piece);
+              }
+            }
           }
+        } finally {
+          if (keep) fds[depth] = fd;
+          else closeSync(fd);
         }
+        unresolved = [];
+        break;
       }
-      unresolved = [];
-      break;
+      const img = await Qcow2Layer.open(layer.path).catch((e: unknown) => {
+        if (depth > 0 && (e as { code?: unknown }).code === 'ENOENT') throw new ChainMoved('layer moved', { cause: e });
+        throw e;
+      });
+      try {
+        const g = img.geo;
+        if (depth === 0) {
+          size = g.size;
+          unresolved = size > 0 ? [{ offset: 0, length: size }] : [];
+        } else {
+          const [inside, beyond] = splitAt(unresolved, g.size);
+          settleInto(decided, beyond, depth - 1);
+          unresolved = inside;
+        }
+        let holdsData = false;
+        if (unresolved.length > 0) {
+          const taken: Extent[] = [];
+          await img.scan(unresolved, (start, length, kind, host) => {
+            const last = taken.at(-1);
+            if (last && last.offset + last.length === start) last.length += length;
+            else taken.push({ offset: start, length });
+            const e: MapEntry = { start, length, depth, present: true, zero: kind === 'zero', data: kind === 'data' };
+            if (host >= 0) e.offset = host;
+            if (e.data && host >= 0) holdsData = true;
+            decided.push(e);
+          });
+          unresolved = subtract(unresolved, taken);
+        }
+        if (keepOpen && holdsData) fds[depth] = img.detach();
+        if (unresolved.length === 0 || !g.backingFile) break;
+        if (layers.length >= MAX_DEPTH) throw new Unsupported('backing chain does not end');
+        layers.push(resolve(g.backingFile, g.backingFormat, layer.path));
+      } finally {
+        img.close();
+      }
     }
-    const img = await Qcow2Layer.open(layer.path);
-    try {
-      const g = img.geo;
-      if (depth === 0) {
-        size = g.size;
-        unresolved = size > 0 ? [{ offset: 0, length: size }] : [];
-      } else {
-        const [inside, beyond] = splitAt(unresolved, g.size);
-        settleInto(decided, beyond, depth - 1);
-        unresolved = inside;
-      }
-      if (unresolved.length > 0) {
-        const taken: Extent[] = [];
-        await img.scan(unresolved, (start, length, kind, host) => {
-          const last = taken.at(-1);
-          if (last && last.offset + last.length === start) last.length += length;
-          else taken.push({ offset: start, length });
-          const e: MapEntry = { start, length, depth, present: true, zero: kind === 'zero', data: kind === 'data' };
-          if (host >= 0) e.offset = host;
-          decided.push(e);
-        });
-        unresolved = subtract(unresolved, taken);
-      }
-      if (unresolved.length === 0 || !g.backingFile) break;
-      if (layers.length >= MAX_DEPTH) throw new Unsupported('backing chain does not end');
-      layers.push(resolve(g.backingFile, g.backingFormat, layer.path));
-    } finally {
-      img.close();
-    }
+  } catch (e) {
+    close();
+    throw e;
   }
   // Never decided by any layer: reads as zeros from the bottom of the chain.
   settleInto(decided, unresolved, layers.length - 1);
   decided.sort((a, b) => a.start - b.start);
   const out = new EntryList();
   for (const e of decided) out.push(e);
-  return { layers, size, entries: out.entries };
+  const result: ChainMap = { layers, size, entries: out.entries };
+  if (keepOpen) Object.assign(result, { fds, close });
+  return result;
 }
 
 function settleInto(list: MapEntry[], ranges: Extent[], depth: number): void {
