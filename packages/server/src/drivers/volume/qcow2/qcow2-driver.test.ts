@@ -358,9 +358,12 @@ describe('qcow2 driver specifics', { skip }, () => {
     // Reads racing the deletes all see the volume's bytes.
     const more = Array.from({ length: 3 }, () => randomUUID());
     for (const s of more) await driver.createSnapshot(vol, s);
+    const changed = await driver.changedExtents(vol, snaps[0]!, null);
     const reads = Array.from({ length: 6 }, () => readAll(driver.readRaw('volume', vol, 0, 2 * MiB - 1)));
+    const cbt = Array.from({ length: 6 }, () => driver.changedExtents(vol, snaps[0]!, null));
     await Promise.all(more.map((s) => driver.deleteSnapshot(vol, s)));
     for (const got of await Promise.all(reads)) assert.ok(got.equals(expected));
+    for (const got of await Promise.all(cbt)) assert.deepEqual(got, changed);
   });
 
   it('finishes a snapshot interrupted between the link and the rename, or deletes it', async () => {

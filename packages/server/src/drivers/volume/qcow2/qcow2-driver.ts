@@ -406,15 +406,28 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const top = toSnapshotId === null ? this.path('volume', volumeId) : this.path('snapshot', toSnapshotId);
     const topHeader = await this.header(top);
     await this.header(this.path('snapshot', fromSnapshotId));
-    const extents: Extent[] = [];
-    for (let cur: string | null = top, depth = 0; basename(cur) !== fromName; depth++) {
-      const layer = await this.layerExtents(cur);
-      for (const e of layer.extents) extents.push(e);
-      cur = layer.backingFile && layer.backingFormat !== 'raw' ? this.backingPath(layer.backingFile) : null;
-      if (cur === null) return null; // `from` is not below `to`
-      if (depth > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
+    // A layer below the top can vanish between reading its name and opening it (a snapshot delete renamed the
+    // merged layer over the name); the chain is consistent again right after, so walk it again.
+    for (let attempt = 1; ; attempt++) {
+      const extents: Extent[] = [];
+      try {
+        for (let cur: string | null = top, depth = 0; basename(cur) !== fromName; depth++) {
+          const layer: Awaited<ReturnType<typeof this.layerExtents>> = await this.layerExtents(cur).catch((e: unknown) =>
+            depth > 0 && isNotFound(e) ? Promise.reject(Object.assign(new Error('layer moved'), { moved: e })) : Promise.reject(e),
+          );
+          for (const e of layer.extents) extents.push(e);
+          cur = layer.backingFile && layer.backingFormat !== 'raw' ? this.backingPath(layer.backingFile) : null;
+          if (cur === null) return null; // `from` is not below `to`
+          if (depth > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
+        }
+      } catch (e) {
+        const moved = (e as { moved?: unknown }).moved;
+        if (moved === undefined) throw e;
+        if (attempt >= 5) throw moved;
+        continue;
+      }
+      return alignExtents(extents, CLUSTER, topHeader.size);
     }
-    return alignExtents(extents, CLUSTER, topHeader.size);
   }
 
   async zeroRange(volumeId: string, offset: number, length: number): Promise<void> {
