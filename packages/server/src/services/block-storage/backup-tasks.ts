@@ -147,8 +147,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
         if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
-        // (The engine has no call for this yet, so the lease key of its layout is named here.)
-        await repo.store.delete(`locks/leases/${b.container}/${b.id}`).catch(() => false);
+        await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
         await guarded(core, 'backups', b.id, ['creating'], {
           status: 'error',
           fail_reason: cause.message.slice(0, 255),
