@@ -5,6 +5,7 @@
  * files with their fastest comparable settings and prints them side by side.
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
+ *     [--volumes mixed,dense,compressible]
  *
  * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
  * "dense" = no holes, compressible and random data alternating every 256 MiB;
@@ -30,11 +31,14 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     'no-anchors': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** Comma-separated volume names to run (mixed,dense,compressible); all by default. */
+    volumes: { type: 'string' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
 const DIR = args.dir as string;
 const WORKERS = args.workers ? Number(args.workers) : undefined;
+const ONLY = args.volumes?.split(',');
 
 interface Row {
   tool: string;
@@ -372,6 +376,7 @@ for (const [name, path] of [
   ['dense', dense],
   ['compressible', compressible],
 ] as const) {
+  if (ONLY && !ONLY.includes(name)) continue;
   await runCinderbox(name, path, dataBytes[name] ?? SIZE);
 }
 if (!args['no-anchors']) {
@@ -384,6 +389,7 @@ if (!args['no-anchors']) {
       ['mixed', mixed],
       ['dense', dense],
     ] as const) {
+      if (ONLY && !ONLY.includes(name)) continue;
       try {
         await runAnchor(tool, name, path, dataBytes[name] ?? SIZE);
       } catch (e) {
