@@ -108,6 +108,12 @@ export interface VolumeDriver {
    */
   readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable;
   /**
+   * Optional: the bytes of several ranges of one object (sorted, not overlapping), as pieces in order, with one
+   * look at its layout for all of them. Drivers whose every read starts by mapping a chain offer it, so a
+   * caller reading many small ranges (an incremental backup) does not pay that map per range.
+   */
+  readRawRanges?(kind: 'volume' | 'snapshot', id: string, ranges: Extent[]): AsyncIterable<{ offset: number; data: Buffer }>;
+  /**
    * Writes the bytes of `source` into the volume from `offset` (default 0), never past its size (extra bytes are
    * an EINVAL error after the fitting part is written); resolves with the number of bytes written.
    */

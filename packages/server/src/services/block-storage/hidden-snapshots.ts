@@ -110,15 +110,32 @@ export async function openBackupSource(
     let pos = run.offset;
     for await (const piece of driver.readRaw(kind, id, run.offset, run.offset + run.length - 1)) {
       const buf = piece as Buffer;
-      // All-zero pieces stay holes: the engine reads them back as zeros.
-      if (!isZero(buf)) for (let done = 0; done < buf.length; ) done += (await fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+      await write(buf, pos);
       pos += buf.length;
     }
     if (pos !== run.offset + run.length) throw new Error(`short read of ${kind} ${id} at ${run.offset}: ${pos - run.offset} bytes`);
   };
+  const write = async (buf: Buffer, pos: number) => {
+    // All-zero pieces stay holes: the engine reads them back as zeros.
+    if (!isZero(buf)) for (let done = 0; done < buf.length; ) done += (await fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+  };
   try {
     await fh.truncate(info.size);
-    // A few runs at once: each read starts with a map query (a process), which would otherwise dominate.
+    if (driver.readRawRanges) {
+      // One look at the layout for every run.
+      let expected = 0;
+      for (const r of runs) expected += r.length;
+      let got = 0;
+      for await (const piece of driver.readRawRanges(kind, id, runs)) {
+        opts.signal?.throwIfAborted();
+        await write(piece.data, piece.offset);
+        got += piece.data.length;
+      }
+      if (got !== expected) throw new Error(`short read of ${kind} ${id}: ${got} of ${expected} bytes`);
+      await fh.close();
+      return { path, allocatedExtents, changedExtents: changed, release: () => rm(path, { force: true }) };
+    }
+    // A few runs at once: each read starts with a map query, which would otherwise dominate.
     let next = 0;
     let failed = false;
     const lane = async () => {
