@@ -4,110 +4,19 @@
  * next incremental reads only what changed since that base and restores byte-exact.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { probeQemuImg } from '../../drivers/volume/qcow2/qemu.js';
+import { CrashApi, kill, startChild } from './crash-support.js';
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const qemu = probeQemuImg();
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-}
-
-async function startChild(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, CINDERBOX_VOLUME_DRIVER: 'qcow2' },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
-  });
-  return { proc, url };
-}
-
-async function kill(c: Child): Promise<void> {
-  const exited = new Promise((r) => c.proc.once('exit', r));
-  c.proc.kill('SIGKILL');
-  await exited;
-}
-
-class Api {
-  token = '';
-  base = '';
-  constructor(public c: Child) {}
-
-  async call(method: string, path: string, body?: unknown, raw?: Buffer): Promise<{ status: number; body: any; headers: Headers }> {
-    const headers: Record<string, string> = {};
-    if (this.token) headers['X-Auth-Token'] = this.token;
-    if (raw) headers['Content-Type'] = 'application/octet-stream';
-    else if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${this.c.url}${path.startsWith('/identity') ? path : `${this.base}${path}`}`, {
-      method,
-      headers,
-      ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    let parsed: any = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  }
-
-  async login(): Promise<void> {
-    const r = await this.call('POST', '/identity/v3/auth/tokens', {
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'crash-test-admin' } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    });
-    assert.equal(r.status, 201);
-    this.token = r.headers.get('x-subject-token')!;
-    this.base = `/v3/${r.body.token.project.id}`;
-  }
-
-  async poll<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 120_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  async status(kind: 'volumes' | 'backups', id: string): Promise<any> {
-    return (await this.call('GET', `/${kind}/${id}`)).body[kind === 'volumes' ? 'volume' : 'backup'];
-  }
-
-  async until(kind: 'volumes' | 'backups', id: string, status: string): Promise<any> {
-    return this.poll(async () => {
-      const s = await this.status(kind, id);
-      if (s.status === 'error' && status !== 'error') throw new Error(`${kind} ${id} went error: ${s.fail_reason}`);
-      return s.status === status ? s : null;
-    }, `${kind} ${id} ${status}`);
-  }
-
+class Api extends CrashApi {
   async backup(volumeId: string, incremental: boolean): Promise<string> {
     const r = await this.call('POST', '/backups', { backup: { volume_id: volumeId, incremental } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
@@ -161,7 +70,7 @@ test(
   { timeout: 300_000, skip: qemu.available ? false : qemu.detail },
   async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'cinderbox-cbt-crash-'));
-    let api = new Api(await startChild(dataDir));
+    let api = new Api(await startChild(dataDir, 'qcow2'));
     await api.login();
     const v = await api.call('POST', '/volumes', { volume: { size: 1 } });
     const vol = v.body.volume.id as string;
@@ -186,7 +95,7 @@ test(
     assert.equal((await snapshotFiles(dataDir)).length, 2, 'the running backup took a hidden snapshot');
     await kill(api.c);
 
-    api = new Api(await startChild(dataDir));
+    api = new Api(await startChild(dataDir, 'qcow2'));
     await api.login();
     const failed = await api.poll(async () => {
       const b = await api.status('backups', doomed);

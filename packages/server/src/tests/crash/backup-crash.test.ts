@@ -1,128 +1,16 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { volumeDigest } from "../../api/block-storage/test-support/backup-api.js";
+import { CrashApi, kill, startChild } from "./crash-support.js";
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), "serve-entry.ts");
 const MiB = 1024 * 1024;
 const DATA_MIB = 768;
 
-interface Child {
-	proc: ChildProcess;
-	url: string;
-}
-
-async function startChild(dataDir: string): Promise<Child> {
-	const proc = spawn(process.execPath, ["--import", "tsx", ENTRY, dataDir], {
-		stdio: ["ignore", "pipe", "inherit"],
-		env: { ...process.env, CINDERBOX_VOLUME_DRIVER: "raw" }, // the kill points watch raw volume files
-	});
-	const url = await new Promise<string>((resolve, reject) => {
-		let buf = "";
-		proc.stdout!.on("data", (d: Buffer) => {
-			buf += d.toString();
-			const m = /LISTENING (\S+)/.exec(buf);
-			if (m) resolve(m[1]!);
-		});
-		proc.on("exit", (code) =>
-			reject(new Error(`server exited early with ${code}`)),
-		);
-	});
-	return { proc, url };
-}
-
-async function kill(c: Child): Promise<void> {
-	const exited = new Promise((r) => c.proc.once("exit", r));
-	c.proc.kill("SIGKILL");
-	await exited;
-}
-
-class Api {
-	token = "";
-	base = "";
-	constructor(public c: Child) {}
-
-	async call(
-		method: string,
-		path: string,
-		body?: unknown,
-	): Promise<{ status: number; body: any; headers: Headers }> {
-		const headers: Record<string, string> = {};
-		if (this.token) headers["X-Auth-Token"] = this.token;
-		if (body !== undefined) headers["Content-Type"] = "application/json";
-		const res = await fetch(
-			`${this.c.url}${path.startsWith("/identity") ? path : `${this.base}${path}`}`,
-			{
-				method,
-				headers,
-				...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-			},
-		);
-		const text = await res.text();
-		return {
-			status: res.status,
-			body: text ? JSON.parse(text) : null,
-			headers: res.headers,
-		};
-	}
-
-	async login(): Promise<void> {
-		this.token = "";
-		const r = await this.call("POST", "/identity/v3/auth/tokens", {
-			auth: {
-				identity: {
-					methods: ["password"],
-					password: {
-						user: {
-							name: "admin",
-							domain: { id: "default" },
-							password: "crash-test-admin",
-						},
-					},
-				},
-				scope: { project: { name: "admin", domain: { id: "default" } } },
-			},
-		});
-		assert.equal(r.status, 201);
-		this.token = r.headers.get("x-subject-token")!;
-		this.base = `/v3/${r.body.token.project.id}`;
-	}
-
-	async poll<T>(
-		fn: () => Promise<T | null | undefined | false>,
-		what: string,
-		ms = 90000,
-	): Promise<T> {
-		const end = Date.now() + ms;
-		for (;;) {
-			const v = await fn();
-			if (v) return v;
-			if (Date.now() > end) throw new Error(`timed out: ${what}`);
-			await new Promise((r) => setTimeout(r, 10));
-		}
-	}
-
-	async status(kind: "volumes" | "backups", id: string): Promise<any> {
-		const r = await this.call("GET", `/${kind}/${id}`);
-		return r.body[kind === "volumes" ? "volume" : "backup"];
-	}
-
-	async until(
-		kind: "volumes" | "backups",
-		id: string,
-		status: string,
-	): Promise<any> {
-		return this.poll(async () => {
-			const s = await this.status(kind, id);
-			return s.status === status ? s : null;
-		}, `${kind} ${id} ${status}`);
-	}
-
+class Api extends CrashApi {
 	async volume(): Promise<string> {
 		const r = await this.call("POST", "/volumes", { volume: { size: 1 } });
 		assert.equal(r.status, 202);
@@ -168,7 +56,7 @@ test("SIGKILL during a backup and during a restore: both end in their error stat
 	timeout: 300000,
 }, async () => {
 	dataDir = await mkdtemp(join(tmpdir(), "cinderbox-backup-crash-"));
-	let api = new Api(await startChild(dataDir));
+	let api = new Api(await startChild(dataDir, "raw"));
 	await api.login();
 
 	// An earlier backup that must survive everything below.
@@ -198,7 +86,7 @@ test("SIGKILL during a backup and during a restore: both end in their error stat
 	assert.equal((await api.status("volumes", big)).status, "backing-up");
 	await kill(api.c);
 
-	api = new Api(await startChild(dataDir));
+	api = new Api(await startChild(dataDir, "raw"));
 	await api.login();
 	const failed = await api.poll(async () => {
 		const b = await api.status("backups", doomedId);
@@ -242,7 +130,7 @@ test("SIGKILL during a backup and during a restore: both end in their error stat
 	);
 	await kill(api.c);
 
-	api = new Api(await startChild(dataDir));
+	api = new Api(await startChild(dataDir, "raw"));
 	await api.login();
 	const t = await api.poll(async () => {
 		const v = await api.status("volumes", target);

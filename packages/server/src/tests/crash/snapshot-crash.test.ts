@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { type Child, startChild } from './crash-support.js';
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 const DATA_MIB = 768;
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-}
-
-async function startChild(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CINDERBOX_VOLUME_DRIVER: 'raw' } } /* kills a raw copy mid-way */);
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
-  });
-  return { proc, url };
-}
 
 async function api(
   c: Child,
@@ -80,7 +59,7 @@ test('a snapshot interrupted by SIGKILL ends in error with no partial file, and 
   timeout: 240000,
 }, async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cinderbox-crash-'));
-  let c = await startChild(dataDir);
+  let c = await startChild(dataDir, 'raw'); // kills a raw copy mid-way
   let { token, projectId } = await login(c);
   const base = `/v3/${projectId}`;
 
@@ -136,7 +115,7 @@ test('a snapshot interrupted by SIGKILL ends in error with no partial file, and 
   c.proc.kill('SIGKILL');
   await new Promise((r) => c.proc.once('exit', r));
 
-  c = await startChild(dataDir);
+  c = await startChild(dataDir, 'raw'); // kills a raw copy mid-way
   ({ token, projectId } = await login(c));
   const after = await poll(async () => {
     const r = await api(c, token, 'GET', `${base}/snapshots/${snapId}`);
