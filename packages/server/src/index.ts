@@ -2,3 +2,4 @@ export { loadConfig, type ServerConfig, type ConfigInput } from './config/config
 export { startServer, type RunningServer, type StartOptions } from './main.js';
 export { openOfflineRepository, type OfflineRepository } from './backup-repo-open.js';
 export type { GcResult, Progress as RepoProgress, VerifyResult } from './backup-repo/index.js';
+export { verifyReport } from './backup-repo/index.js';

@@ -85,18 +85,8 @@ export async function verify(ctx: ActionContext): Promise<void> {
             status: `${p.bytesDone}/${p.bytesTotal} chunks`,
           }),
       });
-      view = {
-        ok: r.ok,
-        manifests: r.manifests,
-        chunks: r.chunks,
-        bytes: r.bytes,
-        problems: r.problems.map((p) => ({
-          kind: p.kind,
-          locator: p.locator,
-          chunk_id: p.chunkId ?? null,
-          message: p.message,
-        })),
-      };
+      // The module openOffline loaded: the same report shape the server's admin API returns.
+      view = (await import('@cinderbox/server')).verifyReport(r);
     } finally {
       bar.stop();
       await offline.close();

@@ -10,6 +10,7 @@ export {
   type OpenOptions,
   type Progress,
   type RestoreOptions,
+  verifyReport,
   type RestoreResult,
   type VerifyOptions,
   type VerifyProblem,

@@ -155,6 +155,22 @@ export interface VerifyResult {
   problems: VerifyProblem[];
 }
 
+/** A verify result as the admin API and the CLI show it (snake_case, one shape for online and offline runs). */
+export function verifyReport(r: VerifyResult) {
+  return {
+    ok: r.ok,
+    manifests: r.manifests,
+    chunks: r.chunks,
+    bytes: r.bytes,
+    problems: r.problems.map((p) => ({
+      kind: p.kind,
+      locator: p.locator,
+      chunk_id: p.chunkId ?? null,
+      message: p.message,
+    })),
+  };
+}
+
 export interface GcOptions {
   /** Unreferenced chunks younger than this (by mtime, relative to the oldest running backup) are kept. */
   graceMs: number;

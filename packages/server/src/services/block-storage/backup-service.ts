@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type BackupRepository, isRepoError, makeLocator, type Manifest } from '../../backup-repo/index.js';
+import { type BackupRepository, isRepoError, makeLocator, type Manifest, verifyReport } from '../../backup-repo/index.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { Executor, Tx } from '../../store/database.js';
@@ -515,19 +515,7 @@ export class BackupService {
 
   async verifyRepository(ctx: AuthContext, full: boolean) {
     requireAdmin(ctx, 'cinderbox:repo_verify');
-    const r = await this.repo.verify({ full });
-    return {
-      ok: r.ok,
-      manifests: r.manifests,
-      chunks: r.chunks,
-      bytes: r.bytes,
-      problems: r.problems.map((p) => ({
-        kind: p.kind,
-        locator: p.locator,
-        chunk_id: p.chunkId ?? null,
-        message: p.message,
-      })),
-    };
+    return verifyReport(await this.repo.verify({ full }));
   }
 
   async gcRepository(ctx: AuthContext, opts: { graceSeconds: number; dryRun: boolean }) {
