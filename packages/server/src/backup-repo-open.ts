@@ -21,7 +21,7 @@ const KEY_SETTINGS = 'CINDERBOX_BACKUP_KEY / CINDERBOX_BACKUP_KEY_FILE';
  * message names the settings to fix.
  */
 export async function openBackupRepository(
-  config: Pick<ServerConfig, 'dataDir' | 'backupKey'>,
+  config: Pick<ServerConfig, 'dataDir' | 'backupKey'> & Partial<Pick<ServerConfig, 'backupCompression'>>,
   opts: { create: boolean },
 ): Promise<BackupRepository> {
   try {
@@ -29,6 +29,7 @@ export async function openBackupRepository(
       store: new FsObjectStore(backupRepoDir(config)),
       create: opts.create,
       ...(config.backupKey ? { key: config.backupKey } : {}),
+      ...(config.backupCompression ? { compression: config.backupCompression } : {}),
     });
   } catch (e) {
     if (isRepoError(e, 'WRONG_KEY')) {

@@ -2,7 +2,7 @@
  * On-disk formats shared by the main thread and the chunk workers: chunk objects, chunk ids and key derivation.
  *
  * Chunk object (spec §3.4), big-endian:
- *   magic "CBXC" | version u8 = 1 | codec u8 (0 raw, 1 zstd) | flags u8 (1 = encrypted) | reserved u8 |
+ *   magic "CBXC" | version u8 = 1 | codec u8 (0 raw, 1 zstd, 2 lz4 block) | flags u8 (1 = encrypted) | reserved u8 |
  *   raw length u32 | payload length u32 | [nonce 12 | GCM tag 16 when encrypted] | payload | crc32 u32
  * The CRC covers every byte before it, so bit rot is found without the key; the full check decrypts,
  * decompresses and recomputes the chunk id.
@@ -14,6 +14,8 @@ export const CHUNK_MAGIC = Buffer.from('CBXC', 'latin1');
 export const CHUNK_VERSION = 1;
 export const CODEC_RAW = 0;
 export const CODEC_ZSTD = 1;
+/** LZ4 block format (no frame): the chunk header's raw length bounds the output. */
+export const CODEC_LZ4 = 2;
 export const FLAG_ENCRYPTED = 1;
 export const CHUNK_HEADER = 16;
 export const CRYPTO_OVERHEAD = 28;
@@ -154,7 +156,7 @@ export function parseChunkObject(obj: Buffer): ParsedChunk {
   if (!obj.subarray(0, 4).equals(CHUNK_MAGIC)) throw new Error('bad magic');
   if (obj[4] !== CHUNK_VERSION) throw new Error(`unknown chunk version ${String(obj[4])}`);
   const codec = obj[5] ?? -1;
-  if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) throw new Error(`unknown codec ${codec}`);
+  if (codec !== CODEC_RAW && codec !== CODEC_ZSTD && codec !== CODEC_LZ4) throw new Error(`unknown codec ${codec}`);
   const encrypted = ((obj[6] ?? 0) & FLAG_ENCRYPTED) !== 0;
   const rawLength = obj.readUInt32BE(8);
   const payloadLength = obj.readUInt32BE(12);

@@ -4,6 +4,8 @@ export {
   type BackupOptions,
   BackupRepository,
   type BackupResult,
+  type Compression,
+  COMPRESSIONS,
   DEFAULT_CHUNK_SIZE,
   type GcOptions,
   type GcResult,

@@ -35,6 +35,8 @@ export interface BackupStats {
   dataBytes: number;
   /** Bytes actually read from the source (less than the size with holes or changed-block tracking). */
   readBytes: number;
+  /** How the new chunks were stored (absent in manifests written before LZ4 support). */
+  codecs?: { raw: number; zstd: number; lz4: number };
 }
 
 export interface ManifestHeader {

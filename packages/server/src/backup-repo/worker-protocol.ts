@@ -15,15 +15,31 @@ export interface WorkerInit {
   slotSize: number;
   /** Module URL from which native dependencies resolve (the worker may run from a generated bundle). */
   requireFrom?: string;
+  /** Path of the sparse-io addon (readahead hints); absent when it is not built. */
+  sparseAddon?: string;
 }
+
+/** What the worker tries on a chunk (it stores the chunk raw when that does not save ~3 %). */
+export type ChunkCompressor = 'zstd' | 'lz4' | 'none';
 
 export type WorkerRequest =
   /**
    * Read [offset, offset+length) of the open descriptor `fd` (shared by all workers, so the kernel sees one
    * sequential reader and keeps read-ahead on), zero-check, hash; unless the id equals `parentId`, compress
-   * and build the chunk object in `slot`.
+   * with `compressor` and build the chunk object in `slot`.
    */
-  | { seq: number; op: 'encode'; fd: number; offset: number; length: number; slot: number; parentId?: string }
+  | {
+      seq: number;
+      op: 'encode';
+      fd: number;
+      offset: number;
+      length: number;
+      slot: number;
+      compressor: ChunkCompressor;
+      parentId?: string;
+      /** Ranges of the same descriptor that later tasks will read: readahead starts now (see chunk-worker). */
+      prefetch?: Array<{ offset: number; length: number }>;
+    }
   /** Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`. */
   | {
       seq: number;
@@ -44,7 +60,7 @@ export type WorkerReply =
   | { seq: number; kind: 'zero'; readBytes: number }
   | { seq: number; kind: 'same'; id: string; readBytes: number }
   /** The chunk object is the first `objectLength` bytes of the request's slot. */
-  | { seq: number; kind: 'data'; id: string; objectLength: number; readBytes: number }
+  | { seq: number; kind: 'data'; id: string; objectLength: number; readBytes: number; codec: number }
   | { seq: number; kind: 'ok' }
   | { seq: number; kind: 'error'; code: string; message: string };
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { COMPRESSIONS, type Compression } from '../backup-repo/index.js';
 import { chooseBackends, type VolumeDriverKind } from './volume-backends.js';
 
 export interface BackendConfig {
@@ -37,6 +38,8 @@ export interface ServerConfig {
    * CINDERBOX_BACKUP_KEY or CINDERBOX_BACKUP_KEY_FILE; null = plain repository. Never logged.
    */
   backupKey: Buffer | null;
+  /** Chunk compression of new backups, from CINDERBOX_BACKUP_COMPRESSION (auto, zstd, lz4, none; default auto). */
+  backupCompression: Compression;
 }
 
 export interface ConfigInput {
@@ -96,6 +99,16 @@ export function backupKeyFromEnv(env: NodeJS.ProcessEnv): Buffer | null {
   return parseBackupKey(text, `CINDERBOX_BACKUP_KEY_FILE (${file})`);
 }
 
+export function backupCompressionFromEnv(env: NodeJS.ProcessEnv): Compression {
+  const value = env.CINDERBOX_BACKUP_COMPRESSION || 'auto';
+  if (!(COMPRESSIONS as readonly string[]).includes(value)) {
+    throw new Error(
+      `CINDERBOX_BACKUP_COMPRESSION must be one of ${COMPRESSIONS.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value as Compression;
+}
+
 /** Flags win over CINDERBOX_* environment variables, which win over defaults. */
 export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const dataDir = resolve(input.dataDir ?? env.CINDERBOX_DATA_DIR ?? '.cinderbox');
@@ -119,6 +132,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     taskLeaseSeconds: intFromEnv('CINDERBOX_TASK_LEASE', env) ?? 30,
     quotaDefaults: { ...DEFAULT_QUOTAS },
     backupKey: backupKeyFromEnv(env),
+    backupCompression: backupCompressionFromEnv(env),
   };
 }
 
