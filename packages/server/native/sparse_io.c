@@ -267,8 +267,33 @@ static napi_value js_extents(napi_env env, napi_callback_info info) { return que
 /* fiemap(fd, sync): flat [logical, physical, length, flags, ...]. */
 static napi_value js_fiemap(napi_env env, napi_callback_info info) { return queue(env, info, OP_FIEMAP); }
 
+/*
+ * willNeed(fd, offset, length): synchronous posix_fadvise(POSIX_FADV_WILLNEED), returning 0 or the errno. It
+ * only starts readahead of the range (it does not wait for the reads), so a reader that hints a few chunks
+ * ahead finds them in the page cache instead of waiting for the disk itself. Synchronous: it is meant for
+ * worker threads, and a job on the libuv pool would cost more than the call.
+ */
+static napi_value js_will_need(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  int64_t offset = 0, length = 0;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &length) != napi_ok || offset < 0 || length < 0) {
+    napi_throw_type_error(env, NULL, "sparse_io: willNeed(fd, offset, length)");
+    return NULL;
+  }
+  int rc = posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_WILLNEED);
+  napi_value out;
+  CHECK(env, napi_create_int32(env, rc, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
+    {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ficlone", NULL, js_ficlone, NULL, NULL, NULL, napi_enumerable, NULL},
     {"punchHole", NULL, js_punch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"dataExtents", NULL, js_extents, NULL, NULL, NULL, napi_enumerable, NULL},
