@@ -5,7 +5,7 @@
  * files with their fastest comparable settings and prints them side by side.
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
- *     [--volumes mixed,dense,compressible]
+ *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache]
  *
  * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
  * "dense" = no holes, compressible and random data alternating every 256 MiB;
@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BackupRepository } from '../../packages/server/src/backup-repo/index.js';
+import { BackupRepository, type Compression, COMPRESSIONS } from '../../packages/server/src/backup-repo/index.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
 
@@ -33,12 +33,20 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Comma-separated volume names to run (mixed,dense,compressible); all by default. */
     volumes: { type: 'string' },
+    /** Source in the page cache instead of dropped before each backup: isolates the CPU side from the disk. */
+    'warm-cache': { type: 'boolean', default: false },
+    /** Comma-separated chunk compressions to compare (auto,zstd,lz4,none); default auto. */
+    compression: { type: 'string', default: 'auto' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
 const DIR = args.dir as string;
 const WORKERS = args.workers ? Number(args.workers) : undefined;
 const ONLY = args.volumes?.split(',');
+const COMPRESSION = (args.compression as string).split(',') as Compression[];
+for (const c of COMPRESSION) {
+  if (!COMPRESSIONS.includes(c)) throw new Error(`--compression: ${c} is not one of ${COMPRESSIONS.join(', ')}`);
+}
 
 interface Row {
   tool: string;
@@ -67,6 +75,10 @@ function sh(cmd: string): void {
 
 /** Drops one file's pages from the page cache so backups read from the disk, not from memory. */
 function dropCache(path: string): void {
+  if (args['warm-cache']) {
+    spawnSync('cat', [path], { stdio: 'ignore' });
+    return;
+  }
   spawnSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']);
 }
 
@@ -169,7 +181,7 @@ async function change1Percent(path: string, dataExtents: Array<{ offset: number;
   return changed;
 }
 
-async function runCinderbox(name: string, source: string, dataBytes: number): Promise<void> {
+async function runCinderbox(name: string, source: string, dataBytes: number, compression: Compression): Promise<void> {
   const work = join(DIR, `work-${name}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -178,6 +190,7 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
   const repo = await BackupRepository.open({
     store: new FsObjectStore(join(work, 'repo')),
     ...(WORKERS ? { workers: WORKERS } : {}),
+    compression,
   });
   // A server opens its repository once; worker start-up is not part of a backup.
   await repo.warmUp();
@@ -210,7 +223,7 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
     const ceilingMiBs = await diskCeiling(vol, full.stats.storedBytes);
     rows.push({
       ceilingMiBs,
-      tool: 'cinderbox',
+      tool: `cinderbox ${compression}`,
       volume: name,
       fullS,
       fullMiBs: SIZE / MiB / fullS,
@@ -225,8 +238,11 @@ async function runCinderbox(name: string, source: string, dataBytes: number): Pr
       rssMiB: peakRssMiB(),
       ok,
     });
+    const codecs = full.stats.codecs;
     console.log(
-      `cinderbox ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new, ${full.stats.zeroChunks} zero chunks), ` +
+      `cinderbox ${compression} ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new: ` +
+        `${codecs?.zstd ?? 0} zstd, ${codecs?.lz4 ?? 0} lz4, ${codecs?.raw ?? 0} raw; ` +
+        `${full.stats.zeroChunks} zero chunks), ` +
         `incr ${incrS.toFixed(2)} s (read ${inc.stats.readBytes / MiB} MiB), restore ${restoreS.toFixed(2)} s, ` +
         `CPU full ${fullCpu.toFixed(2)} s restore ${restoreCpu.toFixed(2)} s, ${ok}`,
     );
@@ -377,7 +393,7 @@ for (const [name, path] of [
   ['compressible', compressible],
 ] as const) {
   if (ONLY && !ONLY.includes(name)) continue;
-  await runCinderbox(name, path, dataBytes[name] ?? SIZE);
+  for (const compression of COMPRESSION) await runCinderbox(name, path, dataBytes[name] ?? SIZE, compression);
 }
 if (!args['no-anchors']) {
   for (const tool of ['restic', 'borg'] as const) {
