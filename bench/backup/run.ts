@@ -13,10 +13,12 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BackupRepository, type Compression, COMPRESSIONS } from '../../packages/server/src/backup-repo/index.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
@@ -114,7 +116,26 @@ const cpuSecs = (c0: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(c0);
   return (d.user + d.system) / 1e6;
 };
-const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
+/**
+ * Peak RSS of this process since the last resetPeakRss() (VmHWM; Linux resets it through clear_refs), so each
+ * cinderbox row reports its own peak rather than the maximum of every row before it.
+ */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+}
+/** A full GC without --expose-gc on the command line (the flag can be set at run time for a new context). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+function resetPeakRss(): void {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // Not Linux: the row shows the process maximum so far.
+  }
+}
 
 async function buildVolumes(): Promise<{
   mixed: string;
@@ -187,6 +208,9 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
   await mkdir(work, { recursive: true });
   const vol = join(work, 'vol.raw');
   sh(`cp --sparse=always ${source} ${vol}`);
+  // A new repository per row: the garbage of earlier rows is collected before this row's peak is measured.
+  collectGarbage();
+  resetPeakRss();
   const repo = await BackupRepository.open({
     store: new FsObjectStore(join(work, 'repo')),
     ...(WORKERS ? { workers: WORKERS } : {}),
@@ -378,7 +402,7 @@ function printTable(): void {
   console.log(
     `\nvolume size ${SIZE / MiB} MiB; "data MiB/s" counts non-hole bytes; incremental = 1 % of chunks changed; ` +
       'CPU = user+sys of the process incl. worker threads, per GiB of data (full) / of volume size (restore); ' +
-      'peak RSS of the cinderbox rows is the process maximum so far (cumulative across rows); ' +
+      'peak RSS of a cinderbox row is the process peak during that row (VmHWM reset before it, workers included); ' +
       '"disk ceiling" = volume size / time to read the source and write the stored bytes concurrently with dd (O_DIRECT)',
   );
   console.log(line(head));
