@@ -1,6 +1,12 @@
 import type { CbrContext } from '../../services/cbr/context.js';
-import type { BackupView, CheckpointRecord, PolicyRecord, VaultRecord } from '../../services/cbr/index.js';
-import type { CbrMemberTable, CbrOperationLogTable } from '../../store/schema.js';
+import type {
+  BackupView,
+  CheckpointRecord,
+  MemberRecord,
+  OperationLogRecord,
+  PolicyRecord,
+  VaultRecord,
+} from '../../services/cbr/index.js';
 
 /** Views of CBR objects: the API names of the OTC reference; times in the stored `YYYY-MM-DDTHH:MM:SS.ffffff`. */
 
@@ -168,7 +174,7 @@ export function backupView(v: BackupView): Record<string, unknown> {
   return out;
 }
 
-export function memberView(m: CbrMemberTable): Record<string, unknown> {
+export function memberView(m: MemberRecord): Record<string, unknown> {
   return {
     id: m.id,
     backup_id: m.backup_id,
@@ -181,7 +187,7 @@ export function memberView(m: CbrMemberTable): Record<string, unknown> {
   };
 }
 
-export function operationLogView(l: CbrOperationLogTable): Record<string, unknown> {
+export function operationLogView(l: OperationLogRecord): Record<string, unknown> {
   return {
     id: l.id,
     operation_type: l.operation_type,

@@ -10,6 +10,9 @@ import type { OperationLogs } from './oplogs.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import type { CbrRestorePayload } from './tasks.js';
 
+/** A backup's share with another project, as the member API shows it. */
+export type MemberRecord = CbrMemberTable;
+
 export interface BackupView {
   row: CbrBackupTable;
   /** The caller's share record when the backup belongs to another project. */

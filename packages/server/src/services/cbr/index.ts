@@ -11,7 +11,8 @@ import { VaultService } from './vaults.js';
 
 export type { CbrOptions } from './context.js';
 export { cbrOptionsFromEnv };
-export type { BackupView } from './backups.js';
+export type { BackupView, MemberRecord } from './backups.js';
+export type { OperationLogRecord } from './oplogs.js';
 export type { CheckpointRecord, SkippedResource } from './checkpoints.js';
 export type { PolicyRecord } from './policies.js';
 export type { ResourceInfo, VaultRecord } from './vaults.js';

@@ -7,6 +7,9 @@ import { type CbrContext, DISK_PROVIDER_ID, jsonParse, queryTime } from './conte
 import { invalid, operationLogNotFound } from './errors.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 
+/** One operation log (CBR task) entry. */
+export type OperationLogRecord = CbrOperationLogTable;
+
 export interface NewOperationLog {
   projectId: string;
   operationType: 'backup' | 'restore' | 'delete' | 'vault_delete';
