@@ -67,8 +67,10 @@ export async function dropOlderBases(
 }
 
 /**
- * Removes every base of a volume that is being deleted. Called after the volume's own object is gone, so on
- * qcow2 each base is simply unlinked (nothing is merged into a chain that a running backup might still read).
+ * Removes every base of a volume that leaves cinderbox. On delete it runs after the volume's own object is gone,
+ * so on qcow2 each base is simply unlinked; on unmanage the volume stays and each base is merged back into it as a
+ * deleted snapshot would be, so the file handed over holds no hidden layer. No backup runs then (the volume is
+ * `deleting` or `unmanaging`).
  */
 export async function dropVolumeBases(core: Core, driver: VolumeDriver, volumeId: string): Promise<void> {
   const rows = await core.db

@@ -5,6 +5,7 @@
  */
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { dropVolumeBases } from './backup-bases.js';
 import { type Core, GiB } from './core.js';
 import type { ManagePayload } from './manage-service.js';
 import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
@@ -169,10 +170,14 @@ export function manageTaskHandlers(core: Core): TaskHandler<any>[] {
   const volumeUnmanage: TaskHandler<Record<string, never>> = {
     kind: 'volume.unmanage',
     async run(task) {
+      const v = await core.volumeRow(core.db, task.resourceId);
+      if (v?.status !== 'unmanaging') return;
+      // The file leaves whole: a hidden backup base would stay behind as a layer (qcow2) or a copy nobody owns.
+      await dropVolumeBases(core, core.driver(v.driver), v.id);
       await core.db.transaction().execute(async (tx) => {
-        const v = await tx.selectFrom('volumes').select('status').where('id', '=', task.resourceId).executeTakeFirst();
-        if (v?.status !== 'unmanaging') return;
-        await removeVolumeRow(core, tx, task.resourceId);
+        const row = await tx.selectFrom('volumes').select('status').where('id', '=', v.id).executeTakeFirst();
+        if (row?.status !== 'unmanaging') return;
+        await removeVolumeRow(core, tx, v.id);
       });
     },
     async fail(task) {
