@@ -257,6 +257,48 @@ async function unusableBaseIsNotTrusted(s: Setup): Promise<void> {
   assert.equal(await digest(driver, await api.restore(who, inc)), sha);
 }
 
+/**
+ * Unmanaging a volume hands its file over whole: its hidden base is merged back (qcow2) or dropped (raw), so no
+ * layer or copy that nothing owns stays on the backend, and the file still holds the volume's bytes.
+ */
+async function unmanageDropsBase(s: Setup): Promise<void> {
+  const { api, who, driver } = s;
+  const vol = await api.volume(who, { size: 1, name: 'cbt-unmanage' });
+  await writeBlocks(driver, vol, [[0, randomBytes(MiB)]]);
+  const atBackup = await digest(driver, vol);
+  const before = new Set(await hiddenSnapshots(driver));
+  const full = await api.backup(who, { volume_id: vol });
+  await status(s, 'backups', full, 'available');
+  await status(s, 'volumes', vol, 'available');
+  const ours = (await hiddenSnapshots(driver)).filter((n) => !before.has(n));
+  assert.equal(ours.length, 1, 'the backup left one hidden base');
+  // The base has no row, but it is not the admin's to manage.
+  const claim = await s.t.request('POST', `/v3/${who.projectId}/os-snapshot-manage`, {
+    token: who.token,
+    body: { snapshot: { volume_id: vol, ref: { 'source-name': ours[0] } } },
+  });
+  assert.equal(claim.status, 400, claim.text);
+  assert.match(claim.body.badRequest.message, /in use by cinderbox backups/);
+  // Written after the backup: the base is older than the volume's bytes, as it would be in use.
+  await writeBlocks(driver, vol, [[5 * MiB, randomBytes(8192)]]);
+  const sha = await digest(driver, vol);
+  const r = await s.t.request('POST', `/v3/${who.projectId}/volumes/${vol}/action`, {
+    token: who.token,
+    body: { 'os-unmanage': null },
+  });
+  assert.equal(r.status, 202, r.text);
+  await api.gone(who, `/volumes/${vol}`);
+  assert.deepEqual(
+    (await hiddenSnapshots(driver)).filter((n) => !before.has(n)),
+    [],
+    'the base did not stay behind the unmanaged volume',
+  );
+  assert.ok((await driver.listObjects()).some((o) => o.name.includes(vol)), 'the volume file itself stays');
+  assert.equal(await digest(driver, vol), sha, 'the unmanaged file holds the volume bytes');
+  // The backup stays restorable without its base.
+  assert.equal(await digest(driver, await api.restore(who, full)), atBackup);
+}
+
 describe('incremental backups with CBT on qcow2', { skip: qemu.available ? false : qemu.detail }, () => {
   let s: Setup;
   before(async () => {
@@ -274,6 +316,10 @@ describe('incremental backups with CBT on qcow2', { skip: qemu.available ? false
 
   test('a base marked unusable is never compared against and is removed by the next backup', async () => {
     await unusableBaseIsNotTrusted(s);
+  });
+
+  test('unmanaging a volume merges its hidden base back: no layer stays, the file keeps the bytes', async () => {
+    await unmanageDropsBase(s);
   });
 });
 

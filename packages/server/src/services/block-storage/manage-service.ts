@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, DomainError } from '../../domain/errors.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Executor } from '../../store/database.js';
 import type { SnapshotTable, VolumeTable } from '../../store/schema.js';
 import { callerProject, requireAdmin } from './access.js';
 import type { Core } from './core.js';
+import { hiddenSnapshotNames } from './hidden-snapshots.js';
 import { backendNamed, listManageable, type ManageableEntry, type ManageableQuery, referenceName } from './manageable.js';
 import { writeMetadata } from './metadata-store.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
@@ -59,7 +61,13 @@ const SNAPSHOT_UNMANAGE_REFUSED =
   'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.';
 
 /** Refuses a reference another row already owns, so two records never share one object. */
-async function assertUnclaimed(exec: Executor, driverName: string, name: string, what: string): Promise<void> {
+async function assertUnclaimed(
+  exec: Executor,
+  driverName: string,
+  driver: VolumeDriver,
+  name: string,
+  what: string,
+): Promise<void> {
   const v = await exec
     .selectFrom('volumes')
     .select('id')
@@ -76,6 +84,9 @@ async function assertUnclaimed(exec: Executor, driverName: string, name: string,
   const owner = v?.id ?? s?.id;
   if (owner)
     throw badRequest(`Manage existing ${what} failed: the backend object ${name} is already managed as ${owner}.`);
+  // Hidden snapshots (backup bases, CBR checkpoints) have no row but belong to cinderbox all the same.
+  if ((await hiddenSnapshotNames(exec, driver, [name])).size > 0)
+    throw badRequest(`Manage existing ${what} failed: the backend object ${name} is in use by cinderbox backups.`);
 }
 
 export class ManageService {
@@ -99,7 +110,7 @@ export class ManageService {
           `Invalid volume: Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`,
         );
       }
-      if (name !== null) await assertUnclaimed(tx, v.driver, name, 'snapshot');
+      if (name !== null) await assertUnclaimed(tx, v.driver, core.driver(v.driver), name, 'snapshot');
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
       await core.deps.quotas.reserve(tx, projectId, core.snapshotQuota(v.size, typeName));
       const r: SnapshotTable = {
@@ -150,7 +161,7 @@ export class ManageService {
           throw badRequest(`Invalid volume type: Cannot find requested '${input.volumeType}' volume type`);
         throw e;
       }
-      if (name !== null) await assertUnclaimed(tx, backend.name, name, 'volume');
+      if (name !== null) await assertUnclaimed(tx, backend.name, core.driver(backend.name), name, 'volume');
       // The size is the object's, known once the task has looked at it; the task reserves the gigabytes then.
       await core.deps.quotas.reserve(tx, projectId, core.volumeQuota(0, type.name));
       const r: VolumeTable = {
