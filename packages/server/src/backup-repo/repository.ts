@@ -21,6 +21,8 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
+// The sparse-io addon also serves the chunk workers (readahead hints); it is optional there as everywhere.
+import { ADDON_PATH as SPARSE_ADDON_PATH, addonStatus } from '../drivers/volume/sparse-io.js';
 import { Bounded, chunkMapOf } from './bounded.js';
 import { RepoError } from './errors.js';
 import {
@@ -46,7 +48,6 @@ import {
   manifestKey,
   parseLocator,
 } from './manifest.js';
-import { ADDON_PATH as SPARSE_ADDON_PATH, addonStatus } from '../drivers/volume/sparse-io.js';
 import { ReadaheadHints } from './readahead-hints.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ChunkCompressor } from './worker-protocol.js';
@@ -56,10 +57,6 @@ export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 const LEASE_TTL_MS = 10 * 60 * 1000;
 const LEASE_REFRESH_MS = 60 * 1000;
 const ZSTD_LEVEL = 1;
-
-function sparseAddonLoaded(): boolean {
-  return addonStatus().loaded;
-}
 
 function codecName(codec: number): 'raw' | 'zstd' | 'lz4' {
   return codec === CODEC_ZSTD ? 'zstd' : codec === CODEC_LZ4 ? 'lz4' : 'raw';
@@ -358,7 +355,7 @@ export class BackupRepository {
       {
         chunkSize: this.config.chunkSize,
         level: ZSTD_LEVEL,
-        ...(sparseAddonLoaded() ? { sparseAddon: SPARSE_ADDON_PATH } : {}),
+        ...(addonStatus().loaded ? { sparseAddon: SPARSE_ADDON_PATH } : {}),
         ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
       },
       maxChunkObjectSize(this.config.chunkSize),
