@@ -8,6 +8,12 @@ import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
+import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
+
+/** The sparse-io addon, when it loaded, also gives the chunk workers readahead hints. */
+export function readaheadAddon(): { sparseAddon?: string } {
+  return addonStatus().loaded ? { sparseAddon: ADDON_PATH } : {};
+}
 
 export function backupRepoDir(config: Pick<ServerConfig, 'dataDir'>): string {
   return join(config.dataDir, 'repo');
@@ -30,6 +36,7 @@ export async function openBackupRepository(
       create: opts.create,
       ...(config.backupKey ? { key: config.backupKey } : {}),
       ...(config.backupCompression ? { compression: config.backupCompression } : {}),
+      ...readaheadAddon(),
     });
   } catch (e) {
     if (isRepoError(e, 'WRONG_KEY')) {

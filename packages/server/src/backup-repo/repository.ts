@@ -21,8 +21,6 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
-// The sparse-io addon also serves the chunk workers (readahead hints); it is optional there as everywhere.
-import { ADDON_PATH as SPARSE_ADDON_PATH, addonStatus } from '../drivers/volume/sparse-io.js';
 import { Bounded, chunkMapOf } from './bounded.js';
 import { RepoError } from './errors.js';
 import {
@@ -94,6 +92,8 @@ export interface OpenOptions {
   store: ObjectStore;
   /** Chunk compression of new backups (default `auto`). */
   compression?: Compression;
+  /** Path of the loaded sparse-io addon: its `willNeed` lets the workers hint readahead. Without it, no hints. */
+  sparseAddon?: string;
   /** Master key (≥ 16 bytes) from configuration; required for an encrypted repository, creates one if new. */
   key?: Buffer;
   /** Worker threads for hashing/compression; default: available cores (at least 1). */
@@ -252,6 +252,7 @@ export class BackupRepository {
     private readonly keys: RepoKeys | undefined,
     private readonly workerCount: number,
     private readonly compression: Compression,
+    private readonly sparseAddon: string | undefined,
   ) {}
 
   /**
@@ -332,7 +333,7 @@ export class BackupRepository {
         `compression must be one of ${COMPRESSIONS.join(', ')}, not ${String(compression)}`,
       );
     }
-    return new BackupRepository(store, config, keys, workers, compression);
+    return new BackupRepository(store, config, keys, workers, compression, opts.sparseAddon);
   }
 
   get chunkSize(): number {
@@ -355,7 +356,7 @@ export class BackupRepository {
       {
         chunkSize: this.config.chunkSize,
         level: ZSTD_LEVEL,
-        ...(addonStatus().loaded ? { sparseAddon: SPARSE_ADDON_PATH } : {}),
+        ...(this.sparseAddon ? { sparseAddon: this.sparseAddon } : {}),
         ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
       },
       maxChunkObjectSize(this.config.chunkSize),
