@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ServerConfig } from '../config/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../main.js';
+import { type RequestOptions, requestAt, type TestResponse } from './http.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-for-tests';
 
@@ -21,22 +22,7 @@ export interface TestServer {
   close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-export interface RequestOptions {
-  token?: string | null;
-  body?: unknown;
-  /** Raw body (sent as-is); overrides `body`. */
-  rawBody?: string | Buffer;
-  headers?: Record<string, string>;
-  /** `OpenStack-API-Version: volume <mv>` */
-  mv?: string;
-}
-
-export interface TestResponse {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
-}
+export type { RequestOptions, TestResponse } from './http.js';
 
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
@@ -48,26 +34,7 @@ export async function startTestServer(
   const server = await startServer(config, startOptions);
   const url = server.url;
 
-  async function request(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse> {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.token) headers['X-Auth-Token'] = opts.token;
-    if (opts.mv) headers['OpenStack-API-Version'] = `volume ${opts.mv}`;
-    let body: string | Buffer | undefined;
-    if (opts.rawBody !== undefined) body = opts.rawBody;
-    else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['Content-Type'] ??= 'application/json';
-    }
-    const res = await fetch(`${url}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  }
+  const request = (method: string, path: string, opts: RequestOptions = {}) => requestAt(url, method, path, opts);
 
   async function token(user: string, password: string, project: string): Promise<string> {
     const res = await request('POST', '/identity/v3/auth/tokens', {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requestAt } from '../../test-support/http.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 
@@ -50,23 +51,13 @@ export class CrashApi {
     body?: unknown,
     raw?: Buffer,
   ): Promise<{ status: number; body: any; headers: Headers }> {
-    const headers: Record<string, string> = {};
-    if (this.token) headers['X-Auth-Token'] = this.token;
-    if (raw) headers['Content-Type'] = 'application/octet-stream';
-    else if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${this.c.url}${path.startsWith('/identity') ? path : `${this.base}${path}`}`, {
-      method,
-      headers,
-      ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+    const url = path.startsWith('/identity') ? this.c.url : `${this.c.url}${this.base}`;
+    const r = await requestAt(url, method, path, {
+      token: this.token || null,
+      ...(raw ? { rawBody: raw, headers: { 'Content-Type': 'application/octet-stream' } } : { body }),
     });
-    const text = await res.text();
-    let parsed: any = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
+    // Callers read a non-JSON answer as its text.
+    return { status: r.status, body: r.body === null && r.text ? r.text : r.body, headers: r.headers };
   }
 
   async login(): Promise<void> {

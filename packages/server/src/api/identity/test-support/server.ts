@@ -7,7 +7,7 @@ import { loadConfig, type ServerConfig } from '../../../config/config.js';
 import type { Clock } from '../../../domain/time.js';
 import { IdentityService } from '../../../services/identity/identity-service.js';
 import { openDatabase } from '../../../store/database.js';
-import type { RequestOptions, TestResponse } from '../../../test-support/harness.js';
+import { type RequestOptions, requestAt } from '../../../test-support/http.js';
 import { createHttpApp } from '../../common/http-app.js';
 import { registerIdentityRoutes } from '../index.js';
 
@@ -30,25 +30,7 @@ export async function startIdentityServer(overrides: Partial<ServerConfig> = {},
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-  async function request(method: string, path: string, o: RequestOptions = {}): Promise<TestResponse> {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.token) headers['X-Auth-Token'] = o.token;
-    let body: string | Buffer | undefined;
-    if (o.rawBody !== undefined) body = o.rawBody;
-    else if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers['Content-Type'] ??= 'application/json';
-    }
-    const res = await fetch(`${url}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  }
+  const request = (method: string, path: string, o: RequestOptions = {}) => requestAt(url, method, path, o);
 
   return {
     url,
