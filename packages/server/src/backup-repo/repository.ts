@@ -18,6 +18,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
@@ -92,7 +93,10 @@ export interface OpenOptions {
   store: ObjectStore;
   /** Chunk compression of new backups (default `auto`). */
   compression?: Compression;
-  /** Path of the loaded sparse-io addon: its `willNeed` lets the workers hint readahead. Without it, no hints. */
+  /**
+   * Path of the loaded sparse-io addon: its `alignedBuffer` lets the workers read and write volume data with
+   * O_DIRECT, its `willNeed` hint readahead where they cannot. Without it, buffered I/O without hints.
+   */
   sparseAddon?: string;
   /** Master key (≥ 16 bytes) from configuration; required for an encrypted repository, creates one if new. */
   key?: Buffer;
@@ -124,6 +128,12 @@ export interface BackupOptions {
   parent?: string;
   /** Free-form values kept in the manifest header (volume id, snapshot id…). */
   meta?: Record<string, string | number | boolean | null>;
+  /**
+   * Read the source past the page cache (O_DIRECT) where the filesystem allows (default true). Turn it off for
+   * a source just written through the page cache (an export temporary): reading it direct would first wait
+   * for all of it to reach the disk.
+   */
+  directIo?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -132,6 +142,8 @@ export interface BackupResult {
   locator: string;
   header: ManifestHeader;
   stats: BackupStats;
+  /** The source was read through an O_DIRECT descriptor (chunk by chunk the workers may still fall back). */
+  directIo: boolean;
 }
 
 export interface RestoreOptions {
@@ -145,6 +157,12 @@ export interface RestoreOptions {
   targetIsFresh: boolean;
   /** Makes [offset, offset+length) of the target read as zeros (e.g. punch a hole). */
   zeroRange?: (offset: number, length: number) => Promise<void>;
+  /**
+   * Write the target past the page cache (O_DIRECT) where the filesystem allows (default true): the data reaches
+   * the disk while the restore runs instead of piling up for the final fsync. Turn it off for a temporary that
+   * is read back right away (a conversion input).
+   */
+  directIo?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -155,6 +173,8 @@ export interface RestoreResult {
   /** Bytes skipped (fresh target) or zeroed (existing target). */
   zeroBytes: number;
   chunks: number;
+  /** The target was written through an O_DIRECT descriptor (chunk by chunk the workers may still fall back). */
+  directIo: boolean;
 }
 
 export interface VerifyOptions {
@@ -253,6 +273,8 @@ export class BackupRepository {
     private readonly workerCount: number,
     private readonly compression: Compression,
     private readonly sparseAddon: string | undefined,
+    /** The workers have aligned memory (the addon's alignedBuffer), so O_DIRECT descriptors are worth opening. */
+    private readonly canDirect: boolean,
   ) {}
 
   /**
@@ -333,7 +355,15 @@ export class BackupRepository {
         `compression must be one of ${COMPRESSIONS.join(', ')}, not ${String(compression)}`,
       );
     }
-    return new BackupRepository(store, config, keys, workers, compression, opts.sparseAddon);
+    return new BackupRepository(
+      store,
+      config,
+      keys,
+      workers,
+      compression,
+      opts.sparseAddon,
+      opts.sparseAddon !== undefined && addonHasAlignedBuffer(opts.sparseAddon),
+    );
   }
 
   get chunkSize(): number {
@@ -433,16 +463,22 @@ export class BackupRepository {
     const onStoring = (delta: number) => {
       storing += delta;
     };
-    const hints = new ReadaheadHints(count, cs, size, (j) => !(allocated?.[j] === 0) && !(changed?.[j] === 0));
     let done = 0;
     const progress = (n: number) => {
       done += n;
       opts.onProgress?.({ bytesDone: done, bytesTotal: size });
     };
     let source: FileHandle | undefined;
+    let direct: FileHandle | undefined;
     try {
       source = await open(opts.sourcePath, 'r');
       const fd = source.fd;
+      direct = opts.directIo === false ? undefined : await this.openDirect(opts.sourcePath, fsConstants.O_RDONLY);
+      const directFd = direct?.fd;
+      // Direct reads do not go through the page cache, so readahead hints would only fill it for nothing.
+      const hints = direct
+        ? undefined
+        : new ReadaheadHints(count, cs, size, (j) => !(allocated?.[j] === 0) && !(changed?.[j] === 0));
       for (let i = 0; i < count; i++) {
         throwIfAborted(opts.signal);
         if (inflight.failed) break;
@@ -467,11 +503,11 @@ export class BackupRepository {
           continue;
         }
         const parentId = parentEntry ? parentEntry.toString('hex') : undefined;
-        const prefetch = hints.next(i);
+        const prefetch = hints?.next(i);
         await inflight.add(async () => {
           const buf = await pool.acquireBuffer();
           try {
-            const task = { fd, offset, length, parentId, prefetch, compressor: compressor() };
+            const task = { fd, directFd, offset, length, parentId, prefetch, compressor: compressor() };
             await this.encodeAndStore(pool, buf, task, i, { sourcePath: opts.sourcePath, active, stats, onStoring });
           } finally {
             pool.releaseBuffer(buf);
@@ -501,14 +537,26 @@ export class BackupRepository {
       const { existed } = await this.store.put(mKey, encodeManifest(new Manifest(header, entries), this.keys));
       if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
       await this.store.flush();
-      return { locator, header, stats };
+      return { locator, header, stats, directIo: direct !== undefined };
     } finally {
       // After an error or abort, wait for the chunks in flight so nothing writes after we return.
       await inflight.drain().catch(() => {});
       clearInterval(leaseTimer);
       this.active.delete(active);
       await this.store.delete(leaseKey).catch(() => {});
+      await direct?.close();
       await source?.close();
+    }
+  }
+
+  /** `path` opened with O_DIRECT, or undefined where the workers cannot use it or the filesystem refuses it. */
+  private async openDirect(path: string, flags: number): Promise<FileHandle | undefined> {
+    if (!this.canDirect) return undefined;
+    try {
+      return await open(path, flags | fsConstants.O_DIRECT);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+      throw e;
     }
   }
 
@@ -518,6 +566,7 @@ export class BackupRepository {
     buf: number,
     task: {
       fd: number;
+      directFd: number | undefined;
       offset: number;
       length: number;
       parentId: string | undefined;
@@ -527,7 +576,7 @@ export class BackupRepository {
     i: number,
     ctx: { sourcePath: string; active: ActiveBackup; stats: BackupStats; onStoring: (delta: number) => void },
   ): Promise<void> {
-    const { fd, offset, length, parentId, prefetch, compressor } = task;
+    const { fd, directFd, offset, length, parentId, prefetch, compressor } = task;
     const { sourcePath, active, stats } = ctx;
     const reply = await pool.run({
       op: 'encode',
@@ -536,6 +585,7 @@ export class BackupRepository {
       length,
       slot: buf,
       compressor,
+      ...(directFd !== undefined ? { directFd } : {}),
       ...(parentId ? { parentId } : {}),
       ...(prefetch ? { prefetch } : {}),
     });
@@ -615,9 +665,10 @@ export class BackupRepository {
     const manifest = await this.readManifest(opts.locator);
     const { size } = manifest.header;
     const fh = await open(opts.targetPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    let direct: FileHandle | undefined;
     const pool = this.workersPool();
     const inflight = new Bounded(pool.buffers);
-    const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count };
+    const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count, directIo: false };
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -633,6 +684,9 @@ export class BackupRepository {
           `restore target ${opts.targetPath} (${current} bytes) is smaller than backup ${opts.locator} (${size} bytes)`,
         );
       }
+      direct = opts.directIo === false ? undefined : await this.openDirect(opts.targetPath, fsConstants.O_RDWR);
+      const directFd = direct?.fd;
+      result.directIo = direct !== undefined;
       let zeroStart = -1;
       let zeroEnd = -1;
       const flushZeros = async () => {
@@ -660,7 +714,16 @@ export class BackupRepository {
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
             const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
-            reply = await pool.run({ op: 'restore', slot: buf, objectLength, id, length, fd: fh.fd, offset });
+            reply = await pool.run({
+              op: 'restore',
+              slot: buf,
+              objectLength,
+              id,
+              length,
+              fd: fh.fd,
+              offset,
+              ...(directFd !== undefined ? { directFd } : {}),
+            });
           } finally {
             pool.releaseBuffer(buf);
           }
@@ -676,10 +739,12 @@ export class BackupRepository {
       await flushZeros();
       await inflight.drain();
       throwIfAborted(opts.signal);
+      // Also the disk's cache flush for the direct writes: durable when this returns.
       await fh.sync();
       return result;
     } finally {
       await inflight.drain().catch(() => {});
+      await direct?.close();
       await fh.close();
     }
   }
@@ -934,7 +999,10 @@ export class BackupRepository {
    * Copies a validated manifest under a new container/id (import of an exported backup record). The copy is a
    * complete backup on its own; chunks are shared. Throws EXISTS if the target exists.
    */
-  async copyManifest(fromLocator: string, to: { id: string; container?: string }): Promise<BackupResult> {
+  async copyManifest(
+    fromLocator: string,
+    to: { id: string; container?: string },
+  ): Promise<Omit<BackupResult, 'directIo'>> {
     const source = await this.readManifest(fromLocator);
     const container = to.container ?? source.header.container;
     const locator = makeLocator(container, to.id);
@@ -951,4 +1019,13 @@ export class BackupRepository {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new RepoError('ABORTED', 'operation aborted', { cause: signal.reason });
+}
+
+/** Whether the sparse-io addon at `path` can allocate aligned memory (builds before that function cannot). */
+function addonHasAlignedBuffer(path: string): boolean {
+  try {
+    return typeof (createRequire(import.meta.url)(path) as { alignedBuffer?: unknown }).alignedBuffer === 'function';
+  } catch {
+    return false;
+  }
 }

@@ -87,6 +87,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
             sourcePath: source.path,
             size,
             allocatedExtents: source.allocatedExtents,
+            directIo: !source.temporary,
             ...(p.parentLocator !== null ? { parent: p.parentLocator } : {}),
             ...(p.parentLocator !== null && source.changedExtents !== null
               ? { changedExtents: source.changedExtents }
@@ -179,6 +180,8 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
           locator: b.locator,
           targetPath: target.path,
           targetIsFresh: inPlace ? p.fresh : true,
+          // A temporary is read back by the conversion right after: keep it in the page cache.
+          directIo: inPlace,
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress,

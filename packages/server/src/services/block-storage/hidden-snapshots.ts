@@ -56,6 +56,11 @@ export async function dropHidden(driver: VolumeDriver, volumeId: string, snapsho
 /** What the backup engine reads: a raw file, its allocated ranges and, when known, the changed ranges. */
 export interface BackupSource {
   path: string;
+  /**
+   * True when `path` is a temporary this call just wrote (an export): it is in the page cache, so the engine
+   * reads it buffered; false when it is the driver's own file, read past the page cache.
+   */
+  temporary: boolean;
   allocatedExtents: Extent[];
   /** Ranges changed since `changedSince` (null: unknown or not asked; read everything allocated). */
   changedExtents: Extent[] | null;
@@ -97,7 +102,13 @@ export async function openBackupSource(
   }
   if (changed === null || driver.format === 'raw') {
     const exported = await driver.exportRaw(kind, id, opts.signal ? { signal: opts.signal } : {});
-    return { path: exported.path, allocatedExtents, changedExtents: changed, release: () => exported.release() };
+    return {
+      path: exported.path,
+      temporary: exported.path !== driver.path(kind, id),
+      allocatedExtents,
+      changedExtents: changed,
+      release: () => exported.release(),
+    };
   }
   const info = await driver.stat(kind, id);
   if (!info) throw Object.assign(new Error(`${kind} ${id} does not exist`), { code: 'ENOENT' });
@@ -133,7 +144,7 @@ export async function openBackupSource(
       }
       if (got !== expected) throw new Error(`short read of ${kind} ${id}: ${got} of ${expected} bytes`);
       await fh.close();
-      return { path, allocatedExtents, changedExtents: changed, release: () => rm(path, { force: true }) };
+      return { path, temporary: true, allocatedExtents, changedExtents: changed, release: () => rm(path, { force: true }) };
     }
     // A few runs at once: each read starts with a map query, which would otherwise dominate.
     let next = 0;
@@ -154,7 +165,7 @@ export async function openBackupSource(
     throw e;
   }
   await fh.close();
-  return { path, allocatedExtents, changedExtents: changed, release: () => rm(path, { force: true }) };
+  return { path, temporary: true, allocatedExtents, changedExtents: changed, release: () => rm(path, { force: true }) };
 }
 
 const ZEROS = Buffer.alloc(1024 * 1024);

@@ -148,6 +148,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
             sourcePath: source.path,
             size,
             allocatedExtents: source.allocatedExtents,
+            directIo: !source.temporary,
             ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
             meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
             signal,
@@ -230,6 +231,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           locator: b.locator,
           targetPath: target.path,
           targetIsFresh: !inPlace,
+          // A temporary is read back by the conversion right after: keep it in the page cache.
+          directIo: inPlace,
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
