@@ -76,8 +76,13 @@ function sh(cmd: string): void {
   execFileSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Drops one file's pages from the page cache so backups read from the disk, not from memory. */
+/**
+ * Drops one file's pages from the page cache so backups read from the disk, not from memory. The file is
+ * synced first: the volume was just copied, and dirty pages can be neither dropped nor read past the cache
+ * without first waiting for their writeback, which would time the copy instead of the backup.
+ */
 function dropCache(path: string): void {
+  spawnSync('sync', [path]);
   if (args['warm-cache']) {
     spawnSync('cat', [path], { stdio: 'ignore' });
     return;
