@@ -9,25 +9,32 @@
 import { read, write } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
+import { chunkIdFunction } from './chunk-ids.js';
+import { CodecChooser } from './codec-chooser.js';
 import {
   CODEC_LZ4,
   CODEC_RAW,
   CODEC_ZSTD,
-  chunkId,
   decryptPayload,
   finishChunkObject,
   parseChunkObject,
   payloadOffset,
 } from './format.js';
-import { DIRECT_IO_ALIGNMENT, type WorkerInit, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
+import {
+  type ChunkCompressor,
+  DIRECT_IO_ALIGNMENT, type WorkerInit, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
-const idKey = init.idKey ? Buffer.from(init.idKey) : undefined;
 const encKey = init.encKey ? Buffer.from(init.encKey) : undefined;
 const zeros = Buffer.alloc(init.chunkSize);
 // The low-level binding compresses into and decompresses from reused buffers: no per-chunk allocation in the
 // worker, which keeps the process's memory flat (freed 4 MiB buffers otherwise linger until a GC).
 const requireNative = createRequire(init.requireFrom ?? import.meta.url);
+const chunkId = chunkIdFunction(
+  init.idAlgorithm,
+  init.idKey ? Buffer.from(init.idKey) : undefined,
+  init.requireFrom ?? import.meta.url,
+);
 const zstd = requireNative('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 // The block functions of the `lz4` package (LZ4_compress_default / LZ4_decompress_safe into caller buffers);
 // its stream classes are not needed.
@@ -83,10 +90,12 @@ class ChunkError extends Error {
   }
 }
 
+const settle = (resolve: (n: number) => void, reject: (e: Error) => void) => (e: Error | null, n: number) =>
+  e ? reject(e) : resolve(n);
 const fsRead = (fd: number, into: Buffer, at: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => read(fd, into, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+  new Promise<number>((resolve, reject) => read(fd, into, at, length, position, settle(resolve, reject)));
 const fsWrite = (fd: number, from: Buffer, at: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => write(fd, from, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+  new Promise<number>((resolve, reject) => write(fd, from, at, length, position, settle(resolve, reject)));
 const isInvalid = (e: unknown) => (e as NodeJS.ErrnoException).code === 'EINVAL';
 const alignUp = (n: number) => Math.ceil(n / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT;
 
@@ -146,11 +155,40 @@ async function writeChunk(plain: Buffer, aligned: Buffer, req: RestoreRequest): 
 
 /** Zero check, hash, compress and seal the chunk read into `data` (`done` bytes came from the file). */
 function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
+  chooser.begin(performance.now());
+  try {
+    return encodeChunk(req, data, done);
+  } finally {
+    chooser.end(performance.now());
+  }
+}
+
+const chooser = new CodecChooser();
+
+/** Compresses `buf` into `into`; returns the payload length (-1 when it does not fit) and the codec. */
+function compress(compressor: Exclude<ChunkCompressor, 'none'>, buf: Buffer, into: Buffer): [number, number] {
+  const start = performance.now();
+  const codec = compressor === 'auto' ? chooser.choose(buf.length) : compressor;
+  let n = -1;
+  if (codec === 'lz4') {
+    n = lz4.compress(buf, into) || -1;
+  } else if (codec === 'zstd') {
+    try {
+      n = cctx.compress(into, buf, init.level);
+    } catch {
+      n = -1;
+    }
+  }
+  if (compressor === 'auto' && n > 0) chooser.record(codec, buf.length, performance.now() - start);
+  return [n, codec === 'lz4' ? CODEC_LZ4 : CODEC_ZSTD];
+}
+
+function encodeChunk(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
   const buf = data.subarray(0, req.length);
   // Past the end of a shorter source the volume reads as zeros.
   if (done < req.length) buf.fill(0, done);
   if (buf.equals(zeros.subarray(0, req.length))) return { seq: req.seq, kind: 'zero', readBytes: done };
-  const id = chunkId(buf, idKey).toString('hex');
+  const id = chunkId(buf).toString('hex');
   if (req.parentId === id) return { seq: req.seq, kind: 'same', id, readBytes: done };
   const out = slot(req.slot);
   // Store raw unless compression saves at least ~3 %: compressing straight into the slot with room for only that
@@ -159,17 +197,8 @@ function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
   let payloadLength = -1;
   let codec = CODEC_RAW;
   if (room > 0 && req.compressor !== 'none') {
-    const into = out.subarray(payloadAt, payloadAt + room);
-    if (req.compressor === 'lz4') {
-      const n = lz4.compress(buf, into);
-      if (n > 0) [payloadLength, codec] = [n, CODEC_LZ4];
-    } else {
-      try {
-        [payloadLength, codec] = [cctx.compress(into, buf, init.level), CODEC_ZSTD];
-      } catch {
-        payloadLength = -1;
-      }
-    }
+    [payloadLength, codec] = compress(req.compressor, buf, out.subarray(payloadAt, payloadAt + room));
+    if (payloadLength < 0) codec = CODEC_RAW;
   }
   if (payloadLength < 0) {
     buf.copy(out, payloadAt);
@@ -204,7 +233,7 @@ function decode(object: Buffer, id: string, expectedLength: number, plainBuf: Bu
       `chunk ${id} holds ${plain.length} bytes, the manifest expects ${expectedLength}`,
     );
   }
-  if (chunkId(plain, idKey).toString('hex') !== id) {
+  if (chunkId(plain).toString('hex') !== id) {
     throw new ChunkError('CHUNK_CORRUPT', `chunk ${id} is corrupt: its content does not hash to its id`);
   }
   return plain;

@@ -7,7 +7,7 @@
  * The CRC covers every byte before it, so bit rot is found without the key; the full check decrypts,
  * decompresses and recomputes the chunk id.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const CHUNK_MAGIC = Buffer.from('CBXC', 'latin1');
@@ -23,7 +23,7 @@ export const ID_BYTES = 32;
 
 /** Keys derived from the configured master key; absent for an unencrypted repository. */
 export interface RepoKeys {
-  /** HMAC-SHA256 key for chunk ids, so ids do not reveal content. */
+  /** Key of the chunk ids (keyed BLAKE3 or HMAC-SHA256), so ids do not reveal content. */
   idKey: Buffer;
   /** AES-256-GCM key for chunk payloads and manifest bodies. */
   encKey: Buffer;
@@ -43,11 +43,6 @@ export function deriveKeys(master: Buffer, repoId: string): RepoKeys {
     manifestKey: derive('cinderbox/backup-repo/manifest-mac'),
     keyCheck: createHmac('sha256', check).update('cinderbox key check v1').digest('hex'),
   };
-}
-
-/** SHA-256 of the plaintext, or HMAC-SHA256 with the id key when encrypted. */
-export function chunkId(data: Uint8Array, idKey: Buffer | undefined): Buffer {
-  return idKey ? createHmac('sha256', idKey).update(data).digest() : createHash('sha256').update(data).digest();
 }
 
 /** Object key of a chunk: 256 fan-out directories by the first byte. */

@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
+import type { IdAlgorithm } from './chunk-ids.js';
 import { RepoError } from './errors.js';
 import { ID_BYTES, openBuffer, type RepoKeys, sealBuffer } from './format.js';
 
@@ -46,7 +47,7 @@ export interface ManifestHeader {
   repoId: string;
   size: number;
   chunkSize: number;
-  idAlgorithm: 'sha256' | 'hmac-sha256';
+  idAlgorithm: IdAlgorithm;
   encrypted: boolean;
   /** Locator of the parent backup (for the API's incremental rules only; restore never needs it). */
   parent: string | null;

@@ -23,6 +23,7 @@ import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
+import { defaultIdAlgorithm, ID_ALGORITHMS, type IdAlgorithm, idAlgorithmAvailable, isKeyed } from './chunk-ids.js';
 import { RepoError } from './errors.js';
 import {
   CHUNK_KEY_RE,
@@ -56,6 +57,11 @@ export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 const LEASE_TTL_MS = 10 * 60 * 1000;
 const LEASE_REFRESH_MS = 60 * 1000;
 const ZSTD_LEVEL = 1;
+/**
+ * Chunks of a backup whose bytes the store already holds while it makes them durable (a sync costs tens of
+ * milliseconds on a busy disk); they hold no shared buffer, so memory does not grow with this.
+ */
+const SYNCING_CHUNKS = 16;
 
 function codecName(codec: number): 'raw' | 'zstd' | 'lz4' {
   return codec === CODEC_ZSTD ? 'zstd' : codec === CODEC_LZ4 ? 'lz4' : 'raw';
@@ -81,10 +87,10 @@ export interface Progress {
 
 /**
  * How chunks are compressed. Each chunk object records its own codec, so a repository (and a backup) may mix them
- * and restore reads any mix. `auto` (the default) compresses with LZ4 while the chunk workers are the bottleneck
- * and with zstd level 1 while writing is (the workers then have spare time, and smaller objects write faster):
- * on a host with few cores LZ4 is the difference between a CPU-bound and a disk-bound backup (on this project's
- * 2-core reference machine zstd-1 compresses ~300 MiB/s per core, LZ4 ~490, at a ~20 % larger stored size).
+ * and restore reads any mix. `auto` (the default) lets each chunk worker use zstd level 1 with the time it would
+ * otherwise spend waiting (for the disk or for work) and LZ4 while it is the bottleneck (codec-chooser.ts): on a
+ * host with few cores LZ4 is the difference between a CPU-bound and a disk-bound backup (on this project's
+ * 2-core reference machine zstd-1 compresses ~430 MiB/s per core, LZ4 ~630, at a ~20 % larger stored size).
  */
 export type Compression = 'auto' | 'zstd' | 'lz4' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['auto', 'zstd', 'lz4', 'none'];
@@ -106,6 +112,11 @@ export interface OpenOptions {
   chunkSize?: number;
   /** Create the repository when it has no config (default true). */
   create?: boolean;
+  /**
+   * Chunk id algorithm of a NEW repository (default: BLAKE3 where its module loads, keyed when encrypted;
+   * otherwise SHA-256 / HMAC-SHA256); ignored afterwards. Keyed algorithms go with a key.
+   */
+  idAlgorithm?: IdAlgorithm;
 }
 
 export interface BackupOptions {
@@ -244,7 +255,7 @@ interface RepoConfig {
   version: 1;
   repoId: string;
   chunkSize: number;
-  idAlgorithm: 'sha256' | 'hmac-sha256';
+  idAlgorithm: IdAlgorithm;
   codec: 'zstd-1';
   encryption: null | { algorithm: 'aes-256-gcm'; kdf: 'hkdf-sha256'; keyCheck: string };
   createdAt: string;
@@ -297,13 +308,19 @@ export class BackupRepository {
       if (!Number.isInteger(Math.log2(chunkSize)) || chunkSize < 1 << 20 || chunkSize > 8 << 20) {
         throw new RepoError('INVALID_ARGUMENT', `chunk size must be a power of two from 1 to 8 MiB, not ${chunkSize}`);
       }
+      if (opts.idAlgorithm !== undefined && isKeyed(opts.idAlgorithm) !== (opts.key !== undefined)) {
+        throw new RepoError(
+          'INVALID_ARGUMENT',
+          `chunk id algorithm ${opts.idAlgorithm} is for ${opts.key ? 'unencrypted' : 'encrypted'} repositories`,
+        );
+      }
       const repoId = randomUUID();
       const config: RepoConfig = {
         format: 'cinderbox-backup-repo',
         version: 1,
         repoId,
         chunkSize,
-        idAlgorithm: opts.key ? 'hmac-sha256' : 'sha256',
+        idAlgorithm: opts.idAlgorithm ?? defaultIdAlgorithm(opts.key !== undefined),
         codec: 'zstd-1',
         encryption: opts.key
           ? { algorithm: 'aes-256-gcm', kdf: 'hkdf-sha256', keyCheck: deriveKeys(opts.key, repoId).keyCheck }
@@ -321,8 +338,21 @@ export class BackupRepository {
     } catch (e) {
       throw new RepoError('BAD_CONFIG', `backup repository config at ${store.description} is not JSON`, { cause: e });
     }
-    if (config.format !== 'cinderbox-backup-repo' || config.version !== 1 || !(config.chunkSize > 0)) {
+    if (
+      config.format !== 'cinderbox-backup-repo' ||
+      config.version !== 1 ||
+      !(config.chunkSize > 0) ||
+      !ID_ALGORITHMS.includes(config.idAlgorithm) ||
+      isKeyed(config.idAlgorithm) !== Boolean(config.encryption)
+    ) {
       throw new RepoError('BAD_CONFIG', `unsupported backup repository config at ${store.description}`);
+    }
+    if (!idAlgorithmAvailable(config.idAlgorithm)) {
+      throw new RepoError(
+        'BAD_CONFIG',
+        `backup repository ${store.description} names chunks with ${config.idAlgorithm}, whose module ` +
+          '(@napi-rs/blake-hash) does not load on this platform',
+      );
     }
     let keys: RepoKeys | undefined;
     if (config.encryption) {
@@ -386,6 +416,7 @@ export class BackupRepository {
       {
         chunkSize: this.config.chunkSize,
         level: ZSTD_LEVEL,
+        idAlgorithm: this.config.idAlgorithm,
         ...(this.sparseAddon ? { sparseAddon: this.sparseAddon } : {}),
         ...(this.keys ? { idKey: this.keys.idKey, encKey: this.keys.encKey } : {}),
       },
@@ -453,16 +484,8 @@ export class BackupRepository {
     leaseTimer.unref();
 
     const pool = this.workersPool();
-    const inflight = new Bounded(pool.buffers);
-    // Chunks encoded and being written. When they pile up, writing is the bottleneck and the workers can afford
-    // zstd; otherwise the workers are, and LZ4 keeps them ahead (see Compression).
-    let storing = 0;
-    const backlog = Math.max(2, pool.buffers >> 1);
-    const compressor = (): ChunkCompressor =>
-      this.compression === 'auto' ? (storing >= backlog ? 'zstd' : 'lz4') : this.compression;
-    const onStoring = (delta: number) => {
-      storing += delta;
-    };
+    // A chunk holds a shared buffer until the store has its bytes, then only a place among those being synced.
+    const inflight = new Bounded(pool.buffers + SYNCING_CHUNKS);
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -506,11 +529,17 @@ export class BackupRepository {
         const prefetch = hints?.next(i);
         await inflight.add(async () => {
           const buf = await pool.acquireBuffer();
+          let held = true;
+          const release = () => {
+            if (held) pool.releaseBuffer(buf);
+            held = false;
+          };
           try {
-            const task = { fd, directFd, offset, length, parentId, prefetch, compressor: compressor() };
-            await this.encodeAndStore(pool, buf, task, i, { sourcePath: opts.sourcePath, active, stats, onStoring });
+            const task = { fd, directFd, offset, length, parentId, prefetch, compressor: this.compression };
+            const ctx = { sourcePath: opts.sourcePath, active, stats, release };
+            await this.encodeAndStore(pool, buf, task, i, ctx);
           } finally {
-            pool.releaseBuffer(buf);
+            release();
           }
           progress(length);
         });
@@ -574,7 +603,13 @@ export class BackupRepository {
       compressor: ChunkCompressor;
     },
     i: number,
-    ctx: { sourcePath: string; active: ActiveBackup; stats: BackupStats; onStoring: (delta: number) => void },
+    ctx: {
+      sourcePath: string;
+      active: ActiveBackup;
+      stats: BackupStats;
+      /** Gives `buf` back early, once the store holds the chunk's bytes. */
+      release: () => void;
+    },
   ): Promise<void> {
     const { fd, directFd, offset, length, parentId, prefetch, compressor } = task;
     const { sourcePath, active, stats } = ctx;
@@ -605,13 +640,10 @@ export class BackupRepository {
       const deleting = this.deleting.get(reply.id);
       if (deleting) await deleting;
       const object = pool.buffer(buf, reply.objectLength);
-      ctx.onStoring(1);
-      let existed: boolean;
-      try {
-        ({ existed } = await this.store.put(chunkKey(reply.id), object, { touchExisting: true }));
-      } finally {
-        ctx.onStoring(-1);
-      }
+      const { existed } = await this.store.put(chunkKey(reply.id), object, {
+        touchExisting: true,
+        onDataReleased: ctx.release,
+      });
       if (existed) stats.reusedChunks++;
       else {
         stats.newChunks++;

@@ -1,4 +1,5 @@
 /** Messages between the repository (main thread) and its chunk workers. */
+import type { IdAlgorithm } from './chunk-ids.js';
 
 /** Offsets, lengths and memory of O_DIRECT transfers are multiples of this (the largest logical block size). */
 export const DIRECT_IO_ALIGNMENT = 4096;
@@ -7,6 +8,7 @@ export interface WorkerInit {
   chunkSize: number;
   /** zstd level. */
   level: number;
+  idAlgorithm: IdAlgorithm;
   idKey?: Uint8Array;
   encKey?: Uint8Array;
   /**
@@ -22,8 +24,11 @@ export interface WorkerInit {
   sparseAddon?: string;
 }
 
-/** What the worker tries on a chunk (it stores the chunk raw when that does not save ~3 %). */
-export type ChunkCompressor = 'zstd' | 'lz4' | 'none';
+/**
+ * What the worker tries on a chunk (it stores the chunk raw when that does not save ~3 %); `auto` lets the worker
+ * choose between zstd and LZ4 by its own idle time (codec-chooser.ts).
+ */
+export type ChunkCompressor = 'auto' | 'zstd' | 'lz4' | 'none';
 
 export type WorkerRequest =
   /**

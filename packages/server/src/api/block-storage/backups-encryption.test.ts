@@ -69,7 +69,7 @@ describe('backup repository encryption at rest', () => {
   test('with a key, chunk objects on disk hold none of the plaintext (a plain repository does)', async () => {
     const config = JSON.parse(await readFile(join(encDir, 'repo', 'config'), 'utf8'));
     assert.equal(config.encryption?.algorithm, 'aes-256-gcm');
-    assert.equal(config.idAlgorithm, 'hmac-sha256');
+    assert.equal(config.idAlgorithm, 'blake3-keyed');
     const chunks = await chunkFiles(encDir);
     assert.ok(chunks.length >= 2, `chunks: ${chunks.length}`);
     for (const n of needles) assert.ok(!chunks.some((c) => c.includes(n)), 'plaintext found in an encrypted chunk');

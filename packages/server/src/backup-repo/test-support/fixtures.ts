@@ -65,7 +65,10 @@ export async function repoFixture(opts: Partial<OpenOptions> = {}): Promise<Repo
     opened.push(r);
     return r;
   };
-  const repo = await reopen();
+  const repo = await reopen().catch(async (e: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
   return {
     dir,
     repoDir,

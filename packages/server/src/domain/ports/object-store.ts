@@ -27,6 +27,12 @@ export interface PutOptions {
   overwrite?: boolean;
   /** When the key already exists, refresh its mtime (as `touch`) so a concurrent sweep keeps it. */
   touchExisting?: boolean;
+  /**
+   * Called once the store no longer reads `data` (the filesystem adapter: when it is in the temporary file,
+   * before the sync), so the caller may reuse the memory while the put completes. Not called when the put
+   * fails or finds the key existing before that point; the caller's buffer is free again when put() settles.
+   */
+  onDataReleased?: () => void;
 }
 
 /** Errors thrown by adapters carry a Node-style `code`: 'ENOENT' for a missing key, 'EINVAL' for a bad key. */

@@ -59,6 +59,26 @@ export function objectStoreConformance(name: string, factory: () => Promise<Conf
     );
 
     test(
+      'onDataReleased: the caller may reuse its buffer from then on, and the object keeps the bytes it had',
+      withStore(async (store) => {
+        const data = randomBytes(200_000);
+        const original = Buffer.from(data);
+        let releasedBeforeSettled = false;
+        let settled = false;
+        const put = store.put('reuse/obj', data, {
+          onDataReleased: () => {
+            releasedBeforeSettled = !settled;
+            data.fill(0xee);
+          },
+        });
+        await put;
+        settled = true;
+        assert.ok(releasedBeforeSettled, 'onDataReleased ran before put() settled');
+        assert.ok((await store.get('reuse/obj')).equals(original));
+      }),
+    );
+
+    test(
       'empty objects round-trip',
       withStore(async (store) => {
         await store.put('empty', Buffer.alloc(0));

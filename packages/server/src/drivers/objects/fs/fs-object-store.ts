@@ -89,6 +89,8 @@ export class FsObjectStore implements ObjectStore {
           const { bytesWritten } = await fh.write(data, done, data.length - done, null);
           done += bytesWritten;
         }
+        // The bytes are in the page cache now: the sync below does not need the caller's buffer.
+        opts.onDataReleased?.();
         if (this.sync) await fh.datasync();
       } finally {
         await fh.close();
