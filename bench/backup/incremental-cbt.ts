@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { BackupRepository } from '../../packages/server/src/backup-repo/index.js';
-import { readaheadAddon } from '../../packages/server/src/backup-repo-open.js';
+import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { createQcow2VolumeDriver } from '../../packages/server/src/drivers/volume/qcow2/qcow2-driver.js';
 import {
@@ -84,7 +84,7 @@ const driver = await createQcow2VolumeDriver({ name: 'qcow2', directory: join(wo
 const repo = await BackupRepository.open({
   store: new FsObjectStore(join(work, 'repo')),
   ...(WORKERS ? { workers: WORKERS } : {}),
-  ...readaheadAddon(),
+  ...chunkWorkerAddon(),
 });
 await repo.warmUp();
 const vol = randomUUID();

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BackupRepository, type Compression, COMPRESSIONS } from '../../packages/server/src/backup-repo/index.js';
-import { readaheadAddon } from '../../packages/server/src/backup-repo-open.js';
+import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
 
@@ -220,7 +220,7 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
   const repo = await BackupRepository.open({
     store: new FsObjectStore(join(work, 'repo')),
     ...(WORKERS ? { workers: WORKERS } : {}),
-    ...readaheadAddon(),
+    ...chunkWorkerAddon(),
     compression,
   });
   // A server opens its repository once; worker start-up is not part of a backup.

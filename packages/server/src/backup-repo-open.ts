@@ -10,8 +10,8 @@ import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
 import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
 
-/** The sparse-io addon, when it loaded, also gives the chunk workers readahead hints. */
-export function readaheadAddon(): { sparseAddon?: string } {
+/** The sparse-io addon, when it loaded, for the chunk workers: aligned memory for O_DIRECT, readahead hints. */
+export function chunkWorkerAddon(): { sparseAddon?: string } {
   return addonStatus().loaded ? { sparseAddon: ADDON_PATH } : {};
 }
 
@@ -36,7 +36,7 @@ export async function openBackupRepository(
       create: opts.create,
       ...(config.backupKey ? { key: config.backupKey } : {}),
       ...(config.backupCompression ? { compression: config.backupCompression } : {}),
-      ...readaheadAddon(),
+      ...chunkWorkerAddon(),
     });
   } catch (e) {
     if (isRepoError(e, 'WRONG_KEY')) {

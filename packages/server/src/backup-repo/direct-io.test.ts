@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readaheadAddon } from '../backup-repo-open.js';
+import { chunkWorkerAddon } from '../backup-repo-open.js';
 import { MiB, randomBytes, repoFixture, sha256File, textish, writeSparse } from './test-support/fixtures.js';
 
-const addon = readaheadAddon();
+const addon = chunkWorkerAddon();
 const skip = addon.sparseAddon ? false : 'the sparse-io addon is not built (npm run setup builds it)';
 
 /** Compressible, random (stored raw) and hole chunks, and a tail that is not a whole number of 4 KiB blocks. */

@@ -20,7 +20,7 @@ export interface WorkerInit {
   slotSize: number;
   /** Module URL from which native dependencies resolve (the worker may run from a generated bundle). */
   requireFrom?: string;
-  /** Path of the sparse-io addon (readahead hints); absent when it is not built. */
+  /** Path of the sparse-io addon (aligned memory for O_DIRECT, readahead hints); absent when it is not built. */
   sparseAddon?: string;
 }
 
