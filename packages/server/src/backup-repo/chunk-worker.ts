@@ -10,7 +10,6 @@ import { read, write } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdFunction } from './chunk-ids.js';
-import { CodecChooser } from './codec-chooser.js';
 import {
   CODEC_LZ4,
   CODEC_RAW,
@@ -21,7 +20,6 @@ import {
   payloadOffset,
 } from './format.js';
 import {
-  type ChunkCompressor,
   DIRECT_IO_ALIGNMENT, type WorkerInit, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -155,35 +153,6 @@ async function writeChunk(plain: Buffer, aligned: Buffer, req: RestoreRequest): 
 
 /** Zero check, hash, compress and seal the chunk read into `data` (`done` bytes came from the file). */
 function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
-  chooser.begin(performance.now());
-  try {
-    return encodeChunk(req, data, done);
-  } finally {
-    chooser.end(performance.now());
-  }
-}
-
-const chooser = new CodecChooser();
-
-/** Compresses `buf` into `into`; returns the payload length (-1 when it does not fit) and the codec. */
-function compress(compressor: Exclude<ChunkCompressor, 'none'>, buf: Buffer, into: Buffer): [number, number] {
-  const start = performance.now();
-  const codec = compressor === 'auto' ? chooser.choose(buf.length) : compressor;
-  let n = -1;
-  if (codec === 'lz4') {
-    n = lz4.compress(buf, into) || -1;
-  } else if (codec === 'zstd') {
-    try {
-      n = cctx.compress(into, buf, init.level);
-    } catch {
-      n = -1;
-    }
-  }
-  if (compressor === 'auto' && n > 0) chooser.record(codec, buf.length, performance.now() - start);
-  return [n, codec === 'lz4' ? CODEC_LZ4 : CODEC_ZSTD];
-}
-
-function encodeChunk(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
   const buf = data.subarray(0, req.length);
   // Past the end of a shorter source the volume reads as zeros.
   if (done < req.length) buf.fill(0, done);
@@ -197,8 +166,17 @@ function encodeChunk(req: EncodeRequest, data: Buffer, done: number): WorkerRepl
   let payloadLength = -1;
   let codec = CODEC_RAW;
   if (room > 0 && req.compressor !== 'none') {
-    [payloadLength, codec] = compress(req.compressor, buf, out.subarray(payloadAt, payloadAt + room));
-    if (payloadLength < 0) codec = CODEC_RAW;
+    const into = out.subarray(payloadAt, payloadAt + room);
+    if (req.compressor === 'lz4') {
+      const n = lz4.compress(buf, into);
+      if (n > 0) [payloadLength, codec] = [n, CODEC_LZ4];
+    } else {
+      try {
+        [payloadLength, codec] = [cctx.compress(into, buf, init.level), CODEC_ZSTD];
+      } catch {
+        payloadLength = -1;
+      }
+    }
   }
   if (payloadLength < 0) {
     buf.copy(out, payloadAt);

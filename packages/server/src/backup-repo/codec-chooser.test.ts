@@ -1,62 +1,66 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ChosenCodec, CodecChooser } from './codec-chooser.js';
-
-const CHUNK = 4 << 20;
+import { type ChosenCodec, CodecChooser, type CpuTicks, readCpuTicks } from './codec-chooser.js';
 
 /**
- * Simulates a worker: each chunk costs `hashMs` plus its codec's compression time, and `idleMs` passes between
- * chunks. Returns the share of chunks compressed with zstd.
+ * A host whose idle share falls as the zstd share rises (zstd uses the idle CPU): `idleAt(share)`. Runs 100
+ * chunks per 250 ms sample for `samples` samples; returns the zstd share of the last 1000 chunks.
  */
-function run(idleMs: number, chunks = 400, times = { zstd: 9, lz4: 6 }, hashMs = 1.5): number {
-  const chooser = new CodecChooser();
+function simulate(idleAt: (share: number) => number, samples = 60): number {
   let now = 0;
-  const counts: Record<ChosenCodec, number> = { zstd: 0, lz4: 0 };
-  for (let i = 0; i < chunks; i++) {
-    now += idleMs;
-    chooser.begin(now);
-    now += hashMs;
-    const codec = chooser.choose(CHUNK);
-    counts[codec]++;
-    now += times[codec];
-    chooser.record(codec, CHUNK, times[codec]);
-    chooser.end(now);
+  const ticks: CpuTicks = { idle: 0, total: 0 };
+  const chooser = new CodecChooser(
+    () => ({ ...ticks }),
+    () => now,
+  );
+  const recent: ChosenCodec[] = [];
+  for (let s = 0; s < samples; s++) {
+    for (let c = 0; c < 100; c++) recent.push(chooser.choose());
+    now += 250;
+    // 2 CPUs × 25 ticks per 250 ms.
+    ticks.idle += 50 * idleAt(chooser.zstdShare);
+    ticks.total += 50;
   }
-  return counts.zstd / chunks;
+  const last = recent.slice(-1000);
+  return last.filter((c) => c === 'zstd').length / last.length;
 }
 
-test('a saturated worker (no idle time) stays on LZ4; an idle one uses zstd, in proportion to its idle time', () => {
-  assert.ok(run(0) < 0.02, `saturated: ${run(0)}`);
-  // zstd costs 3 ms more per chunk here: 1.5 ms idle per chunk pays for about every other chunk.
-  const half = run(1.5);
-  assert.ok(half > 0.4 && half < 0.6, `1.5 ms idle: ${half}`);
-  assert.ok(run(5) > 0.98, `5 ms idle: ${run(5)}`);
+test('auto compression: a saturated host stays on LZ4, an idle one moves to zstd', () => {
+  assert.equal(simulate(() => 0), 0);
+  assert.equal(simulate(() => 0.02), 0, 'idle time within the reserve buys nothing');
+  assert.ok(simulate(() => 0.6) > 0.99);
 });
 
-test('the chooser learns the codecs’ real costs: the cheaper zstd is, the more chunks the same idle time buys', () => {
-  const cheap = run(0.1, 400, { zstd: 6, lz4: 6 });
-  assert.ok(cheap > 0.5 && cheap > 10 * run(0.1), `0.1 ms idle, zstd as fast as LZ4: ${cheap}`);
-  // And when zstd is far dearer, the same idle time buys fewer zstd chunks.
-  assert.ok(run(1.5, 400, { zstd: 20, lz4: 6 }) < 0.2);
+test('auto compression settles where zstd has used the spare CPU down to the reserve', () => {
+  // 40 % idle on LZ4 alone, all of it used when every chunk is zstd: the share settles near 0.62 (15 % idle).
+  const share = simulate((z) => Math.max(0, 0.4 - 0.4 * z));
+  assert.ok(share > 0.52 && share < 0.72, `share ${share}`);
 });
 
-test('a pause between operations is not credit: the next operation starts on measured idle time only', () => {
-  const chooser = new CodecChooser();
-  chooser.end(0);
-  // Ten seconds later (another backup) a saturated worker still picks LZ4 from the first chunk on.
-  chooser.begin(10_000);
-  assert.equal(chooser.choose(CHUNK), 'lz4');
-  // Credit is capped, so a long idle stretch within an operation buys only a few zstd chunks.
-  const capped = new CodecChooser();
-  capped.end(0);
-  let now = 900;
-  let zstd = 0;
-  for (let i = 0; i < 50; i++) {
-    capped.begin(now);
-    const c = capped.choose(CHUNK);
-    if (c === 'zstd') zstd++;
-    now += c === 'zstd' ? 9 : 6;
-    capped.end(now);
+test('auto compression spreads zstd chunks evenly and starts on LZ4 before the first sample', () => {
+  let now = 0;
+  let idle = 0;
+  let total = 0;
+  const chooser = new CodecChooser(
+    () => ({ idle, total }),
+    () => now,
+  );
+  assert.equal(chooser.choose(), 'lz4');
+  now = 300;
+  idle = 32.5;
+  total = 50; // 65 % idle, 50 points over the reserve: the share moves to 0.5
+  const picks = Array.from({ length: 10 }, () => chooser.choose());
+  assert.equal(chooser.zstdShare, 0.5);
+  assert.deepEqual(picks, ['lz4', 'zstd', 'lz4', 'zstd', 'lz4', 'zstd', 'lz4', 'zstd', 'lz4', 'zstd']);
+});
+
+test('the host CPU counters read here are cumulative and grow', async () => {
+  const a = readCpuTicks();
+  assert.ok(a && a.total > 0 && a.idle >= 0 && a.idle <= a.total);
+  const until = Date.now() + 30;
+  while (Date.now() < until) {
+    // Spin so the counters move.
   }
-  assert.ok(zstd > 0 && zstd <= 20, `zstd chunks after a 900 ms wait: ${zstd}`);
+  const b = readCpuTicks();
+  assert.ok(b && b.total >= a.total && b.idle >= a.idle);
 });

@@ -24,6 +24,7 @@ import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
 import { defaultIdAlgorithm, ID_ALGORITHMS, type IdAlgorithm, idAlgorithmAvailable, isKeyed } from './chunk-ids.js';
+import { CodecChooser } from './codec-chooser.js';
 import { RepoError } from './errors.js';
 import {
   CHUNK_KEY_RE,
@@ -87,10 +88,10 @@ export interface Progress {
 
 /**
  * How chunks are compressed. Each chunk object records its own codec, so a repository (and a backup) may mix them
- * and restore reads any mix. `auto` (the default) lets each chunk worker use zstd level 1 with the time it would
- * otherwise spend waiting (for the disk or for work) and LZ4 while it is the bottleneck (codec-chooser.ts): on a
- * host with few cores LZ4 is the difference between a CPU-bound and a disk-bound backup (on this project's
- * 2-core reference machine zstd-1 compresses ~430 MiB/s per core, LZ4 ~630, at a ~20 % larger stored size).
+ * and restore reads any mix. `auto` (the default) compresses with zstd level 1 the share of chunks the host's idle
+ * CPU pays for and the rest with LZ4 (codec-chooser.ts): on a host with few cores LZ4 is the difference between a
+ * CPU-bound and a disk-bound backup (on this project's 2-core reference machine zstd-1 compresses ~430 MiB/s per
+ * core, LZ4 ~630, at a ~20 % larger stored size).
  */
 export type Compression = 'auto' | 'zstd' | 'lz4' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['auto', 'zstd', 'lz4', 'none'];
@@ -486,6 +487,7 @@ export class BackupRepository {
     const pool = this.workersPool();
     // A chunk holds a shared buffer until the store has its bytes, then only a place among those being synced.
     const inflight = new Bounded(pool.buffers + SYNCING_CHUNKS);
+    const chooser = new CodecChooser();
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -535,7 +537,8 @@ export class BackupRepository {
             held = false;
           };
           try {
-            const task = { fd, directFd, offset, length, parentId, prefetch, compressor: this.compression };
+            const compressor = this.compression === 'auto' ? chooser.choose() : this.compression;
+            const task = { fd, directFd, offset, length, parentId, prefetch, compressor };
             const ctx = { sourcePath: opts.sourcePath, active, stats, release };
             await this.encodeAndStore(pool, buf, task, i, ctx);
           } finally {

@@ -24,11 +24,8 @@ export interface WorkerInit {
   sparseAddon?: string;
 }
 
-/**
- * What the worker tries on a chunk (it stores the chunk raw when that does not save ~3 %); `auto` lets the worker
- * choose between zstd and LZ4 by its own idle time (codec-chooser.ts).
- */
-export type ChunkCompressor = 'auto' | 'zstd' | 'lz4' | 'none';
+/** What the worker tries on a chunk (it stores the chunk raw when that does not save ~3 %). */
+export type ChunkCompressor = 'zstd' | 'lz4' | 'none';
 
 export type WorkerRequest =
   /**
