@@ -140,7 +140,7 @@ describe('cinderbox repo --offline on a stopped server', () => {
     assert.match(oneLine(r.stderr), /^Error: cannot open the backup repository: .* is encrypted and no key is configured/);
   });
 
-  test('verify finds a corrupted chunk and a missing one, names them, and exits 1', async () => {
+  test('verify finds a corrupted chunk and a missing one, names them, and exits 4 (damage, not an error to ask)', async () => {
     const [corrupt, missing] = await chunkFiles();
     assert.ok(corrupt && missing);
     const fh = await open(corrupt, 'r+');
@@ -156,7 +156,7 @@ describe('cinderbox repo --offline on a stopped server', () => {
     await unlink(missing);
     const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
     const r = await offline(['verify', '--full', '-f', 'json']);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 4, r.stderr);
     const v = JSON.parse(r.stdout);
     assert.equal(v.ok, false);
     const problems = (v.problems as { kind: string; chunk_id: string; locator: string }[])
@@ -166,7 +166,7 @@ describe('cinderbox repo --offline on a stopped server', () => {
     assert.match(r.stderr, /the backup repository has 2 problems/);
     // The quick scan (CRC of the stored bytes, no decryption) finds both too; the table lists them.
     const table = await offline(['verify']);
-    assert.equal(table.code, 1);
+    assert.equal(table.code, 4);
     assert.match(table.stdout, /\| ok +\| False +\|/);
     assert.match(table.stdout, /\| problems +\| 2 +\|/);
     assert.match(table.stdout, new RegExp(`\\| corrupt +\\| \\S+/${kept} +\\| ${basename(corrupt)} +\\|`));

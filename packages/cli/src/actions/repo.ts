@@ -1,6 +1,6 @@
 import type { OfflineRepository } from '@cinderbox/server';
 import type { ActionContext } from '../runtime/context.js';
-import { CliError, UsageError } from '../runtime/errors.js';
+import { CliError, DamageFoundError, UsageError } from '../runtime/errors.js';
 import { progressWanted, statusProgress } from '../runtime/progress.js';
 
 /** Verify and gc read the whole repository: far longer than an ordinary API call may take. */
@@ -67,7 +67,7 @@ function printVerify(ctx: ActionContext, v: VerifyView): void {
   }
   if (!v.ok) {
     const n = v.problems.length;
-    throw new CliError(`the backup repository has ${n} problem${n === 1 ? '' : 's'} (listed above)`);
+    throw new DamageFoundError(`the backup repository has ${n} problem${n === 1 ? '' : 's'} (listed above)`);
   }
 }
 

@@ -18,8 +18,8 @@ export function registerRepo(program: Command): void {
       '\nBy default these ask the running server (admin credentials, like the other commands). With --offline\n' +
         '--data-dir D they open the repository of a stopped server directly, holding its data-directory lock\n' +
         '(the backup key comes from CINDERBOX_BACKUP_KEY or CINDERBOX_BACKUP_KEY_FILE, as for serve).\n' +
-        'Exit codes: 0 success (verify: no problem), 1 problems found, API or configuration error, or data\n' +
-        'directory in use, 2 usage error.',
+        'Exit codes: 0 success (verify: no problem), 1 API or configuration error or data directory in use,\n' +
+        '2 usage error, 4 verify ran and found problems (listed on stdout).',
     );
 
   withOffline(

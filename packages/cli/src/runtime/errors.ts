@@ -7,6 +7,8 @@ export const EXIT = {
   usage: 2,
   /** `--wait` ended in a failure status or timed out. */
   wait: 3,
+  /** The check ran to the end and found the data damaged (`repo verify`): not a failure to ask. */
+  damaged: 4,
 } as const;
 
 /** A command-line mistake found after parsing (e.g. `--property` without `=`): exit 2. */
@@ -22,4 +24,9 @@ export class CliError extends Error {
 /** A `--wait` that ended in a failure status, a timeout or an interrupt: exit 3. */
 export class WaitError extends Error {
   readonly exitCode = EXIT.wait;
+}
+
+/** `repo verify` finished and found problems: exit 4, so a script can tell damage from an unreachable server. */
+export class DamageFoundError extends Error {
+  readonly exitCode = EXIT.damaged;
 }
