@@ -10,21 +10,20 @@
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsync, linkSync, openSync, renameSync, statSync } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, linkSync, openSync, renameSync, statSync } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  type BackendObject,
-  type DriverCapabilities,
-  type Extent,
-  IMPORT_PREFIX,
-  type ObjectInfo,
-  type ProgressOptions,
-  type VolumeDriver,
-  type VolumeFormat,
+import type {
+  BackendObject,
+  DriverCapabilities,
+  Extent,
+  ObjectInfo,
+  ProgressOptions,
+  VolumeDriver,
+  VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName } from '../backend-directory.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
 import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
@@ -37,34 +36,9 @@ export interface Qcow2VolumeDriverOptions {
   directory: string;
 }
 
-const TEMP_PREFIX = '.tmp-';
 const BASE_PREFIX = '.base-';
-const IMPORT_DIR = IMPORT_PREFIX.slice(0, -1);
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const CLUSTER = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
-
-function codedError(code: string, message: string): Error & { code: string } {
-  const err = new Error(message) as Error & { code: string };
-  err.code = code;
-  return err;
-}
-
-function checkId(id: string): void {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
-}
-
-function checkSize(size: number, what = 'size'): void {
-  if (!Number.isSafeInteger(size) || size < 0) throw codedError('EINVAL', `invalid ${what} ${String(size)}`);
-}
-
-function isPlainName(n: string): boolean {
-  return n.length > 0 && n.length <= 255 && !/[/\\\0]/.test(n) && !n.startsWith('.');
-}
-
-function isNotFound(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === 'ENOENT';
-}
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
@@ -79,19 +53,20 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   readonly directory: string;
   readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'qcow2-overlay' };
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly files: BackendDirectory;
 
   constructor(opts: Qcow2VolumeDriverOptions) {
     this.name = opts.name;
     this.directory = opts.directory;
+    this.files = new BackendDirectory(opts.directory);
   }
 
   path(kind: 'volume' | 'snapshot', id: string): string {
-    checkId(id);
-    return join(this.directory, kind === 'volume' ? `volume-${id}` : `_snapshot-${id}`);
+    return this.files.path(kind, id);
   }
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
-    return basename(this.path(kind, id));
+    return this.files.objectName(kind, id);
   }
 
   volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat } {
@@ -113,27 +88,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return next;
   }
 
-  private temporaryFor(target: string): string {
-    return join(this.directory, `${TEMP_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    return stat(path).then(
-      () => true,
-      (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-    );
-  }
-
-  private async syncDirectory(): Promise<void> {
-    const dir = openSync(this.directory, 'r');
-    try {
-      await new Promise<void>((resolve) => fsync(dir, () => resolve()));
-      // An error is ignored: some filesystems refuse fsync on directories; renames are still atomic there.
-    } finally {
-      closeSync(dir);
-    }
-  }
-
   /** Puts `temp` at `target` unless `target` exists (link refuses to replace), then drops the temporary name. */
   private async publish(temp: string, target: string): Promise<void> {
     try {
@@ -144,7 +98,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     } finally {
       await rm(temp, { force: true });
     }
-    await this.syncDirectory();
+    await this.files.sync();
   }
 
   /** The qcow2 header of an active or snapshot layer; ENOENT when missing, EINVAL when not qcow2. */
@@ -181,8 +135,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
     const target = this.path('volume', volumeId);
-    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
-    const temp = this.temporaryFor(target);
+    if (await exists(target)) throw codedError('EEXIST', `${target} already exists`);
+    const temp = this.files.temporaryFor(target);
     try {
       await writeEmptyImage(temp, roundUp(size, 512), null);
     } catch (e) {
@@ -197,7 +151,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     await this.serialized(volumeId, async () => {
       await rm(active, { force: true });
       await rm(join(this.directory, `${BASE_PREFIX}${volumeId}`), { force: true });
-      await this.removeTemporariesOf(active);
+      await this.files.removeTemporariesOf(active);
     });
   }
 
@@ -227,7 +181,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       if (existing && (existing.ino !== current.ino || existing.dev !== current.dev)) {
         throw codedError('EEXIST', `${snap} already exists`);
       }
-      const temp = this.temporaryFor(active);
+      const temp = this.files.temporaryFor(active);
       try {
         await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
         opts.signal?.throwIfAborted();
@@ -237,7 +191,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         await rm(temp, { force: true });
         throw e;
       }
-      await this.syncDirectory();
+      await this.files.sync();
     });
     opts.onProgress?.(1);
   }
@@ -251,7 +205,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   async deleteSnapshot(volumeId: string, snapshotId: string): Promise<void> {
     const snap = this.path('snapshot', snapshotId);
     await this.serialized(volumeId, async () => {
-      await this.removeTemporariesOf(snap);
+      await this.files.removeTemporariesOf(snap);
       const st = await stat(snap).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
       if (!st) return;
       const active = this.path('volume', volumeId);
@@ -264,7 +218,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         await unlink(snap);
         await rm(join(this.directory, `${BASE_PREFIX}${snapshotId}`), { force: true });
       }
-      await this.syncDirectory();
+      await this.files.sync();
     });
   }
 
@@ -294,8 +248,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     opts.signal?.throwIfAborted();
     const h = await this.header(source);
     if (size < h.size) throw codedError('EINVAL', `size ${size} is smaller than the source's ${h.size} bytes`);
-    if (await this.exists(target)) throw codedError('EEXIST', `${target} already exists`);
-    const temp = this.temporaryFor(target);
+    if (await exists(target)) throw codedError('EEXIST', `${target} already exists`);
+    const temp = this.files.temporaryFor(target);
     try {
       await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', source, temp], opts.signal);
       if (size > h.size) await qemuImg(['resize', '-q', '-f', 'qcow2', temp, String(roundUp(size, 512))], opts.signal);
@@ -322,7 +276,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     await this.serialized(volumeId, async () => {
       await this.header(snap);
       const h = await this.header(active);
-      const temp = this.temporaryFor(active);
+      const temp = this.files.temporaryFor(active);
       try {
         await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
         if (h.backingFile !== basename(snap)) {
@@ -336,7 +290,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         await rm(temp, { force: true });
         throw e;
       }
-      await this.syncDirectory();
+      await this.files.sync();
     });
     opts.onProgress?.(1);
   }
@@ -523,7 +477,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    * offsets, or converted by qemu-img when some cluster has no plain host offset (compressed, encrypted).
    */
   private async exportFile(source: string, opts: ProgressOptions = {}, viaQemu = false): Promise<string> {
-    const temp = this.temporaryFor(source);
+    const temp = this.files.temporaryFor(source);
     try {
       const m = viaQemu ? null : await this.chainMap(source, true);
       try {
@@ -548,7 +502,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   async importRaw(volumeId: string): Promise<{ path: string; commit(opts?: ProgressOptions): Promise<void>; release(): Promise<void> }> {
     const active = this.path('volume', volumeId);
     const { size } = await this.header(active);
-    const temp = this.temporaryFor(active);
+    const temp = this.files.temporaryFor(active);
     const fh = await open(temp, 'wx', 0o644);
     await fh.truncate(size).finally(() => fh.close());
     return {
@@ -572,7 +526,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     if (offset % 512 !== 0) throw codedError('EINVAL', `offset ${offset} is not a multiple of 512`);
     const active = this.path('volume', volumeId);
     const { size } = await this.header(active);
-    const temp = this.temporaryFor(active);
+    const temp = this.files.temporaryFor(active);
     try {
       let written = 0;
       let overflow = false;
@@ -610,27 +564,12 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   // ---- manage ----
 
   async listObjects(): Promise<BackendObject[]> {
-    const out = await this.listFiles(this.directory, '');
-    const area = await this.importArea().catch((e: unknown) =>
-      (e as { code?: unknown }).code === 'EINVAL' ? false : Promise.reject(e),
-    );
-    if (area) out.push(...(await this.listFiles(join(this.directory, IMPORT_DIR), IMPORT_PREFIX)));
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return this.files.listObjects((path, size) => this.virtualSize(path, size));
   }
 
   async inspectObject(name: string): Promise<BackendObject | null> {
-    const path = this.referencePath(name);
-    if (name.startsWith(IMPORT_PREFIX) && !(await this.importArea())) return null;
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(path);
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
-    if (st.isSymbolicLink()) throw codedError('EINVAL', `${JSON.stringify(name)} is a symbolic link`);
-    if (!st.isFile()) return null;
-    return { name, size: await this.virtualSize(path, st.size) };
+    const ref = await this.files.lookUp(name);
+    return ref?.isFile ? { name, size: await this.virtualSize(ref.path, ref.size) } : null;
   }
 
   /**
@@ -640,17 +579,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    */
   async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
     const target = this.path(kind, id);
-    const source = this.referencePath(name);
-    if (source === target) return;
-    if (name.startsWith(IMPORT_PREFIX)) await this.importArea();
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(source);
-    } catch (e) {
-      if (isNotFound(e) && (await this.exists(target))) return;
-      throw e;
-    }
-    if (st.isSymbolicLink() || !st.isFile()) throw codedError('EINVAL', `${JSON.stringify(name)} is not a regular file`);
+    const st = await this.files.adoptionSource(name, target);
+    if (st === null) return;
+    const source = st.path;
     const h = await readHeader(source);
     // A snapshot unmanaged earlier is still a layer of its volume's chain: the layer above names it as backing file.
     const child = h && kind === 'snapshot' ? await this.layerBackedBy(basename(source)) : null;
@@ -659,7 +590,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const replay = prior !== null && prior.ino === st.ino && prior.dev === st.dev;
     if (prior && !replay) throw codedError('EEXIST', `${target} already exists`);
     if (h) {
-      if (h.backingFile && (kind !== 'snapshot' || !(await this.exists(this.backingPath(h.backingFile))))) {
+      if (h.backingFile && (kind !== 'snapshot' || !(await exists(this.backingPath(h.backingFile))))) {
         throw codedError('EINVAL', `${JSON.stringify(name)} has a backing file; only standalone images can be managed`);
       }
       if (!replay) {
@@ -681,7 +612,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         const b = await stat(base);
         if (b.ino !== st.ino || b.dev !== st.dev) throw codedError('EEXIST', `${base} already exists`);
       }
-      const temp = this.temporaryFor(target);
+      const temp = this.files.temporaryFor(target);
       try {
         await writeEmptyImage(temp, roundUp(st.size, 512), { file: basename(base), format: 'raw' });
       } catch (e) {
@@ -691,7 +622,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       await this.publish(temp, target);
     }
     await unlink(source);
-    await this.syncDirectory();
+    await this.files.sync();
   }
 
   /** The layer file in this backend whose backing file is `name`, if any (a scan: manage is a rare admin call). */
@@ -710,64 +641,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return h ? h.size : fileSize;
   }
 
-  private referencePath(name: string): string {
-    if (typeof name !== 'string') throw codedError('EINVAL', 'a reference name must be a string');
-    const inImport = name.startsWith(IMPORT_PREFIX);
-    const rest = inImport ? name.slice(IMPORT_PREFIX.length) : name;
-    if (!isPlainName(rest)) throw codedError('EINVAL', `${JSON.stringify(name)} is not a plain file name`);
-    return inImport ? join(this.directory, IMPORT_DIR, rest) : join(this.directory, rest);
-  }
-
-  private async importArea(): Promise<boolean> {
-    try {
-      const st = await lstat(join(this.directory, IMPORT_DIR));
-      if (st.isSymbolicLink()) throw codedError('EINVAL', 'the import area must not be a symbolic link');
-      return st.isDirectory();
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw e;
-    }
-  }
-
-  private async listFiles(dir: string, prefix: string): Promise<BackendObject[]> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    const out: BackendObject[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile() || entry.name.startsWith('.')) continue;
-      try {
-        const path = join(dir, entry.name);
-        const st = await stat(path);
-        out.push({ name: `${prefix}${entry.name}`, size: await this.virtualSize(path, st.size) });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
-    return out;
-  }
-
   async sweepTemporaries(): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.directory);
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
-    await Promise.all(
-      entries.filter((n) => n.startsWith(TEMP_PREFIX)).map((n) => rm(join(this.directory, n), { force: true, recursive: true })),
-    );
-  }
-
-  private async removeTemporariesOf(target: string): Promise<void> {
-    const prefix = `${TEMP_PREFIX}${basename(target)}.`;
-    let entries: string[];
-    try {
-      entries = await readdir(this.directory);
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
-    await Promise.all(entries.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.directory, n), { force: true })));
+    await this.files.sweepTemporaries();
   }
 }
 

@@ -6,21 +6,19 @@
  * leaves either the complete object or a temporary that sweepTemporaries() removes. Existing files are brought
  * under management from the directory itself or from its `import/` area (see adoptObject).
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { link, mkdir, open, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import {
-  type BackendObject,
-  type DriverCapabilities,
-  type Extent,
-  IMPORT_PREFIX,
-  type ObjectInfo,
-  type ProgressOptions,
-  type VolumeDriver,
-  type VolumeFormat,
+import type {
+  BackendObject,
+  DriverCapabilities,
+  Extent,
+  ObjectInfo,
+  ProgressOptions,
+  VolumeDriver,
+  VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound } from '../backend-directory.js';
 import { alignExtents, diffPhysicalExtents } from '../extent-diff.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -37,41 +35,12 @@ export interface RawVolumeDriverOptions {
   reflink?: boolean;
 }
 
-const TEMP_PREFIX = '.tmp-';
-/** The import area's directory inside the backend directory. */
-const IMPORT_DIR = IMPORT_PREFIX.slice(0, -1);
-/** UUIDs and similar; no dots or separators, so ids cannot escape the directory or look like temporaries. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-
-function codedError(code: string, message: string): Error & { code: string } {
-  const err = new Error(message) as Error & { code: string };
-  err.code = code;
-  return err;
-}
-
-function checkId(id: string): void {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id))
-    throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
-}
-
-function checkSize(size: number, what = 'size'): void {
-  if (!Number.isSafeInteger(size) || size < 0) throw codedError('EINVAL', `invalid ${what} ${String(size)}`);
-}
-
-/** A name that stays inside its directory: no separators, not `.`/`..`, not hidden (temporaries are hidden). */
-function isPlainName(n: string): boolean {
-  return n.length > 0 && n.length <= 255 && !/[/\\\0]/.test(n) && !n.startsWith('.');
-}
-
-function isNotFound(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === 'ENOENT';
-}
-
 export class RawVolumeDriver implements VolumeDriver {
   readonly name: string;
   readonly format: VolumeFormat = 'raw';
   readonly directory: string;
   private readonly io: SparseIo;
+  private readonly files: BackendDirectory;
   private reflinkSupported: boolean | undefined;
   private reflinkProbe: Promise<boolean> | undefined;
 
@@ -79,6 +48,7 @@ export class RawVolumeDriver implements VolumeDriver {
     this.name = opts.name;
     this.directory = opts.directory;
     this.io = opts.sparseIo ?? sparseIo();
+    this.files = new BackendDirectory(opts.directory);
     this.reflinkSupported = opts.reflink;
   }
 
@@ -104,8 +74,7 @@ export class RawVolumeDriver implements VolumeDriver {
   }
 
   path(kind: 'volume' | 'snapshot', id: string): string {
-    checkId(id);
-    return join(this.directory, kind === 'volume' ? `volume-${id}` : `_snapshot-${id}`);
+    return this.files.path(kind, id);
   }
 
   volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat } {
@@ -125,7 +94,7 @@ export class RawVolumeDriver implements VolumeDriver {
 
   async deleteVolume(volumeId: string): Promise<void> {
     await rm(this.path('volume', volumeId), { force: true });
-    await this.removeTemporariesOf(this.path('volume', volumeId));
+    await this.files.removeTemporariesOf(this.path('volume', volumeId));
   }
 
   async extendVolume(volumeId: string, newSize: number): Promise<void> {
@@ -143,7 +112,7 @@ export class RawVolumeDriver implements VolumeDriver {
   async deleteSnapshot(_volumeId: string, snapshotId: string): Promise<void> {
     const path = this.path('snapshot', snapshotId);
     await rm(path, { force: true });
-    await this.removeTemporariesOf(path);
+    await this.files.removeTemporariesOf(path);
   }
 
   async createVolumeFromSnapshot(
@@ -203,31 +172,16 @@ export class RawVolumeDriver implements VolumeDriver {
   }
 
   async listObjects(): Promise<BackendObject[]> {
-    const out = await this.listFiles(this.directory, '');
-    // A symlinked import area is left out of listings as it is refused in references.
-    const area = await this.importArea().catch((e: unknown) =>
-      (e as { code?: unknown }).code === 'EINVAL' ? false : Promise.reject(e),
-    );
-    if (area) out.push(...(await this.listFiles(join(this.directory, IMPORT_DIR), IMPORT_PREFIX)));
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return this.files.listObjects();
   }
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
-    return basename(this.path(kind, id));
+    return this.files.objectName(kind, id);
   }
 
   async inspectObject(name: string): Promise<BackendObject | null> {
-    const path = this.referencePath(name);
-    if (name.startsWith(IMPORT_PREFIX) && !(await this.importArea())) return null;
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(path);
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
-    if (st.isSymbolicLink()) throw codedError('EINVAL', `${JSON.stringify(name)} is a symbolic link`);
-    return st.isFile() ? { name, size: st.size } : null;
+    const ref = await this.files.lookUp(name);
+    return ref?.isFile ? { name, size: ref.size } : null;
   }
 
   /**
@@ -236,17 +190,9 @@ export class RawVolumeDriver implements VolumeDriver {
    */
   async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
     const target = this.path(kind, id);
-    const source = this.referencePath(name);
-    if (source === target) return;
-    if (name.startsWith(IMPORT_PREFIX)) await this.importArea(); // refuses a symlinked import area
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(source);
-    } catch (e) {
-      if (isNotFound(e) && (await this.exists(target))) return; // adopted before a crash
-      throw e;
-    }
-    if (st.isSymbolicLink() || !st.isFile()) throw codedError('EINVAL', `${JSON.stringify(name)} is not a regular file`);
+    const st = await this.files.adoptionSource(name, target);
+    if (st === null) return;
+    const source = st.path;
     try {
       await link(source, target);
     } catch (e) {
@@ -255,51 +201,7 @@ export class RawVolumeDriver implements VolumeDriver {
       if (t.ino !== st.ino || t.dev !== st.dev) throw codedError('EEXIST', `${target} already exists`);
     }
     await unlink(source);
-    await this.syncDirectory();
-  }
-
-  /** Path of a manage reference; EINVAL for any name that could leave the backend directory. */
-  private referencePath(name: string): string {
-    if (typeof name !== 'string') throw codedError('EINVAL', 'a reference name must be a string');
-    const inImport = name.startsWith(IMPORT_PREFIX);
-    const rest = inImport ? name.slice(IMPORT_PREFIX.length) : name;
-    if (!isPlainName(rest)) throw codedError('EINVAL', `${JSON.stringify(name)} is not a plain file name`);
-    return inImport ? join(this.directory, IMPORT_DIR, rest) : join(this.directory, rest);
-  }
-
-  /** Whether the import area exists as a real directory; a symlinked one could lead anywhere, so it is refused. */
-  private async importArea(): Promise<boolean> {
-    try {
-      const st = await lstat(join(this.directory, IMPORT_DIR));
-      if (st.isSymbolicLink()) throw codedError('EINVAL', 'the import area must not be a symbolic link');
-      return st.isDirectory();
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw e;
-    }
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    return stat(path).then(
-      () => true,
-      (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-    );
-  }
-
-  /** Regular files of `dir` (symlinks and hidden names excluded), named with `prefix`. */
-  private async listFiles(dir: string, prefix: string): Promise<BackendObject[]> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    const out: BackendObject[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile() || entry.name.startsWith('.')) continue;
-      try {
-        const st = await stat(join(dir, entry.name));
-        out.push({ name: `${prefix}${entry.name}`, size: st.size });
-      } catch (e) {
-        if (!isNotFound(e)) throw e; // deleted while listing
-      }
-    }
-    return out;
+    await this.files.sync();
   }
 
   readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable {
@@ -355,37 +257,7 @@ export class RawVolumeDriver implements VolumeDriver {
   }
 
   async sweepTemporaries(): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.directory);
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
-    await Promise.all(
-      entries
-        .filter((n) => n.startsWith(TEMP_PREFIX))
-        .map((n) => rm(join(this.directory, n), { force: true, recursive: true })),
-    );
-  }
-
-  private temporaryFor(target: string): string {
-    return join(this.directory, `${TEMP_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
-  }
-
-  /** Leftovers of interrupted copies into `target` (ids hold no dots, so the prefix is unambiguous). */
-  private async removeTemporariesOf(target: string): Promise<void> {
-    const prefix = `${TEMP_PREFIX}${basename(target)}.`;
-    let entries: string[];
-    try {
-      entries = await readdir(this.directory);
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
-    await Promise.all(
-      entries.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.directory, n), { force: true })),
-    );
+    await this.files.sweepTemporaries();
   }
 
   /**
@@ -405,14 +277,8 @@ export class RawVolumeDriver implements VolumeDriver {
     if (how.minSize !== undefined && how.minSize < sourceSize && !how.replace) {
       throw codedError('EINVAL', `size ${how.minSize} is smaller than the source's ${sourceSize} bytes`);
     }
-    if (!how.replace) {
-      const exists = await stat(target).then(
-        () => true,
-        (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-      );
-      if (exists) throw codedError('EEXIST', `${target} already exists`);
-    }
-    const temp = this.temporaryFor(target);
+    if (!how.replace && (await exists(target))) throw codedError('EEXIST', `${target} already exists`);
+    const temp = this.files.temporaryFor(target);
     try {
       let copied = false;
       if (await this.probeReflink()) {
@@ -446,20 +312,8 @@ export class RawVolumeDriver implements VolumeDriver {
       await rm(temp, { force: true });
       throw e;
     }
-    await this.syncDirectory();
+    await this.files.sync();
     onProgress?.(1);
-  }
-
-  private async syncDirectory(): Promise<void> {
-    const dir = await open(this.directory, 'r');
-    try {
-      await dir.sync();
-    } catch (e) {
-      // Some filesystems refuse fsync on directories; the rename itself is still atomic there.
-      if (!isUnsupportedError(e) && (e as { code?: unknown }).code !== 'EISDIR') throw e;
-    } finally {
-      await dir.close();
-    }
   }
 }
 
