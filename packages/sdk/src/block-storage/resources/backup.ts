@@ -6,6 +6,7 @@
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
 import { isRecord } from '../../util/objects.js';
+import { OWNED_QUERY } from './list-query.js';
 
 /** Backup attributes. */
 export interface BackupAttributes extends BaseAttributes {
@@ -74,18 +75,8 @@ export class Backup extends Resource<BackupAttributes> {
   static override readonly maxMicroversion: string | undefined = '3.64';
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
   static override readonly queryParameters = {
-    limit: 'limit',
-    marker: 'marker',
-    offset: 'offset',
-    name: 'name',
-    status: 'status',
+    ...OWNED_QUERY,
     volumeId: 'volume_id',
-    projectId: 'project_id',
-    allProjects: 'all_tenants',
-    sort: 'sort',
-    sortKey: 'sort_key',
-    sortDir: 'sort_dir',
-    withCount: 'with_count',
   };
   static override readonly fields = {
     ...Resource.fields,

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { type BaseAttributes, Resource } from '../../resource/resource.js';
+import { MANAGEABLE_QUERY } from './list-query.js';
 
 /** ManageableVolume attributes. */
 export interface ManageableVolumeAttributes extends BaseAttributes {
@@ -33,16 +34,7 @@ export class ManageableVolume extends Resource<ManageableVolumeAttributes> {
   static override readonly basePath: string = '/manageable_volumes';
   static override readonly maxMicroversion: string | undefined = '3.65';
   static override readonly allow = { create: false, fetch: false, commit: false, delete: false, list: true };
-  static override readonly queryParameters = {
-    limit: 'limit',
-    marker: 'marker',
-    offset: 'offset',
-    host: 'host',
-    cluster: 'cluster',
-    sort: 'sort',
-    sortKey: 'sort_key',
-    sortDir: 'sort_dir',
-  };
+  static override readonly queryParameters = MANAGEABLE_QUERY;
   static override readonly fields = {
     ...Resource.fields,
     reference: { wire: 'reference', type: 'object', readOnly: true },

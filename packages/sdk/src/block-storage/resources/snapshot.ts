@@ -4,6 +4,7 @@
  */
 import { parseProgress } from '../../resource/field.js';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
+import { OWNED_QUERY } from './list-query.js';
 
 /** Snapshot attributes (camelCase of openstacksdk's names). */
 export interface SnapshotAttributes extends BaseAttributes {
@@ -53,18 +54,8 @@ export class Snapshot extends Resource<SnapshotAttributes> {
   static override readonly maxMicroversion: string | undefined = '3.65';
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
   static override readonly queryParameters = {
-    limit: 'limit',
-    marker: 'marker',
-    offset: 'offset',
-    name: 'name',
-    status: 'status',
+    ...OWNED_QUERY,
     volumeId: 'volume_id',
-    projectId: 'project_id',
-    allProjects: 'all_tenants',
-    sort: 'sort',
-    sortKey: 'sort_key',
-    sortDir: 'sort_dir',
-    withCount: 'with_count',
     consumesQuota: 'consumes_quota',
     metadata: 'metadata',
   };

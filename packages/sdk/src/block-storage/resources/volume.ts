@@ -5,6 +5,7 @@
 
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { isRecord } from '../../util/objects.js';
+import { OWNED_QUERY } from './list-query.js';
 
 /** Volume attributes. */
 export interface VolumeAttributes extends BaseAttributes {
@@ -71,17 +72,7 @@ export class Volume extends Resource<VolumeAttributes> {
   static override readonly maxMicroversion: string | undefined = '3.71';
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
   static override readonly queryParameters = {
-    limit: 'limit',
-    marker: 'marker',
-    offset: 'offset',
-    name: 'name',
-    status: 'status',
-    projectId: 'project_id',
-    allProjects: 'all_tenants',
-    sort: 'sort',
-    sortKey: 'sort_key',
-    sortDir: 'sort_dir',
-    withCount: 'with_count',
+    ...OWNED_QUERY,
     metadata: 'metadata',
     bootable: 'bootable',
     availabilityZone: 'availability_zone',
