@@ -7,33 +7,11 @@ bytes with the source. One line per step ("ok <step>" or "FAIL <step>: <why>"); 
 """
 import argparse
 import sys
-import traceback
 
 import openstack
 from openstack import exceptions
 
-failures = []
-
-
-def step(name):
-    def run(fn):
-        try:
-            fn()
-            print("ok %s" % name, flush=True)
-            return True
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = ''.join(traceback.format_exception_only(type(e), e)).strip()
-            tb = traceback.extract_tb(e.__traceback__)
-            where = ' (at %s:%d)' % (tb[-1].filename.split('/')[-1], tb[-1].lineno) if tb else ''
-            failures.append(name)
-            print("FAIL %s: %s%s" % (name, detail, where), flush=True)
-            return False
-    return run
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+from client_steps import expect, finish, step
 
 
 def main():
@@ -142,14 +120,6 @@ def main():
         expect(bs.delete_backup(state['full'].id) is None, 'ignore_missing')
 
     return finish()
-
-
-def finish():
-    if failures:
-        print('failed steps: %s' % ', '.join(failures), flush=True)
-        return 1
-    print('all steps passed', flush=True)
-    return 0
 
 
 if __name__ == '__main__':

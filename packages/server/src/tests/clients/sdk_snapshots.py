@@ -6,35 +6,12 @@ Run by sdk-snapshots.test.ts with OS_CLIENT_CONFIG_FILE set. Prints one line per
 """
 import argparse
 import sys
-import traceback
 import uuid
 
 import openstack
 from openstack import exceptions
 
-failures = []
-
-
-def step(name):
-    """Decorator-ish runner: runs fn, records a failure with its reason, never raises."""
-    def run(fn):
-        try:
-            fn()
-            print("ok %s" % name, flush=True)
-            return True
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = ''.join(traceback.format_exception_only(type(e), e)).strip()
-            tb = traceback.extract_tb(e.__traceback__)
-            where = ' (at %s:%d)' % (tb[-1].filename.split('/')[-1], tb[-1].lineno) if tb else ''
-            failures.append(name)
-            print("FAIL %s: %s%s" % (name, detail, where), flush=True)
-            return False
-    return run
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+from client_steps import expect, finish, step
 
 
 def main():
@@ -188,12 +165,5 @@ def main():
     return finish()
 
 
-def finish():
-    if failures:
-        print('%d step(s) failed: %s' % (len(failures), ', '.join(failures)), flush=True)
-        sys.exit(1)
-    print('all steps passed', flush=True)
-
-
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
