@@ -258,6 +258,73 @@ async function unusableBaseIsNotTrusted(s: Setup): Promise<void> {
 }
 
 /**
+ * An incremental backup of a user snapshot taken after the parent's backup reads only what changed between the
+ * parent's base and the snapshot (not the writes made after the snapshot), restores the snapshot's bytes, and
+ * leaves the base in place: only volume backups replace it. A snapshot older than every backup has no parent
+ * (Cinder picks parents by data time), so only its full backup is possible, which reads everything.
+ */
+async function snapshotBackupUsesBase(s: Setup): Promise<void> {
+  const { api, who, driver } = s;
+  const vol = await api.volume(who, { size: 1, name: 'cbt-snap' });
+  await writeBlocks(driver, vol, [
+    [0, randomBytes(MiB)],
+    [100 * MiB, randomBytes(MiB)],
+    [200 * MiB, randomBytes(MiB)],
+    [300 * MiB, randomBytes(MiB)],
+  ]);
+  const snapshot = async (name: string): Promise<string> => {
+    const r = await s.t.request('POST', `/v3/${who.projectId}/snapshots`, {
+      token: who.token,
+      body: { snapshot: { volume_id: vol, name } },
+    });
+    assert.equal(r.status, 202, r.text);
+    await waitFor(
+      async () =>
+        (await s.t.request('GET', `/v3/${who.projectId}/snapshots/${r.body.snapshot.id}`, { token: who.token })).body
+          ?.snapshot?.status === 'available',
+      `snapshot ${name} available`,
+      60_000,
+    );
+    userSnapshots.push(r.body.snapshot.id);
+    return r.body.snapshot.id as string;
+  };
+  const userSnapshots: string[] = [];
+  const bases = async () =>
+    (await hiddenSnapshots(driver)).filter((n) => !userSnapshots.some((id) => n === driver.objectName('snapshot', id)));
+  const oldSha = await digest(driver, vol);
+  const older = await snapshot('before-the-base');
+  await writeBlocks(driver, vol, [[100 * MiB, randomBytes(4096)]]);
+  const full = await api.backup(who, { volume_id: vol });
+  await status(s, 'backups', full, 'available');
+  await status(s, 'volumes', vol, 'available');
+  const baseAfterFull = await bases();
+  assert.equal(baseAfterFull.length, 1);
+
+  await writeBlocks(driver, vol, [[200 * MiB + 8192, randomBytes(8192)]]);
+  const snapSha = await digest(driver, vol);
+  const snap = await snapshot('after-the-base');
+  // Written after the snapshot: neither read nor restored by its backup.
+  await writeBlocks(driver, vol, [[300 * MiB, randomBytes(4096)]]);
+  const inc = await api.backup(who, { volume_id: vol, snapshot_id: snap, incremental: true });
+  const b = await status(s, 'backups', inc, 'available');
+  assert.equal(b.snapshot_id, snap);
+  assert.equal(await readBytes(s, inc), CHUNK, 'the one chunk changed between the base and the snapshot is read');
+  assert.deepEqual(await bases(), baseAfterFull, 'the base stays; a snapshot backup takes none');
+  assert.equal(await digest(driver, await api.restore(who, inc)), snapSha);
+
+  // The full backup's data is newer than this snapshot, so it cannot be the snapshot's parent.
+  const refused = await s.t.request('POST', `/v3/${who.projectId}/backups`, {
+    token: who.token,
+    body: { backup: { volume_id: vol, snapshot_id: older, incremental: true } },
+  });
+  assert.equal(refused.status, 400, refused.text);
+  const oldFull = await api.backup(who, { volume_id: vol, snapshot_id: older });
+  await status(s, 'backups', oldFull, 'available');
+  assert.ok((await readBytes(s, oldFull)) >= 16 * MiB, 'a full snapshot backup reads every allocated chunk');
+  assert.equal(await digest(driver, await api.restore(who, oldFull)), oldSha);
+}
+
+/**
  * Unmanaging a volume hands its file over whole: its hidden base is merged back (qcow2) or dropped (raw), so no
  * layer or copy that nothing owns stays on the backend, and the file still holds the volume's bytes.
  */
@@ -321,6 +388,10 @@ describe('incremental backups with CBT on qcow2', { skip: qemu.available ? false
   test('unmanaging a volume merges its hidden base back: no layer stays, the file keeps the bytes', async () => {
     await unmanageDropsBase(s);
   });
+
+  test('an incremental backup of a snapshot reads only what changed since the base', async () => {
+    await snapshotBackupUsesBase(s);
+  });
 });
 
 describe('incremental backups with CBT on raw over reflink (XFS loop mount)', () => {
@@ -346,6 +417,11 @@ describe('incremental backups with CBT on raw over reflink (XFS loop mount)', ()
     if (!s) return t.skip(skipped);
     assert.equal(s.driver.capabilities.snapshotMethod, 'reflink');
     await chainRoundTrip(s, true);
+  });
+
+  test('an incremental backup of a snapshot reads only what changed since the base', async (t) => {
+    if (!s) return t.skip(skipped);
+    await snapshotBackupUsesBase(s);
   });
 });
 

@@ -73,7 +73,9 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         if (baseId !== null) await freezeHidden(driver, p.volumeId, baseId, signal);
         const kind = baseId !== null || p.snapshotId !== null ? 'snapshot' : 'volume';
         const objectId = baseId ?? p.snapshotId ?? p.volumeId;
-        const since = baseId !== null ? await changedSince(core, b, p) : null;
+        // A user snapshot newer than the parent's base is compared against it too (the driver answers null when
+        // the two do not link, e.g. a snapshot older than the base); only volume backups leave a new base.
+        const since = baseId !== null || p.snapshotId !== null ? await changedSince(core, b, p) : null;
         const source = await openBackupSource(driver, kind, objectId, {
           changedSince: since !== null ? { volumeId: p.volumeId, snapshotId: since } : null,
           chunkSize: repo.chunkSize,
