@@ -34,6 +34,12 @@ async function startWith(driver: 'raw' | 'qcow2', dataDir?: string): Promise<Set
   const t = await startTestServer({ backends: [{ name: driver, driver, pool: driver }] }, dataDir);
   const d = t.server.services.drivers.get(driver);
   assert.ok(d, `driver ${driver} loaded`);
+  // The tests of a suite share one project: more backups than the default quota of 10.
+  const q = await t.request('PUT', `/v3/${t.adminProjectId}/os-quota-sets/${t.adminProjectId}`, {
+    token: t.adminToken,
+    body: { quota_set: { backups: -1, backup_gigabytes: -1 } },
+  });
+  assert.equal(q.status, 200, q.text);
   return { t, api: new BackupApi(t), who: { token: t.adminToken, projectId: t.adminProjectId }, driver: d };
 }
 
@@ -288,9 +294,13 @@ async function snapshotBackupUsesBase(s: Setup): Promise<void> {
     userSnapshots.push(r.body.snapshot.id);
     return r.body.snapshot.id as string;
   };
+  // Other tests' volumes keep their bases in the same backend: only what appears from here on is this volume's.
+  const earlier = new Set(await hiddenSnapshots(driver));
   const userSnapshots: string[] = [];
   const bases = async () =>
-    (await hiddenSnapshots(driver)).filter((n) => !userSnapshots.some((id) => n === driver.objectName('snapshot', id)));
+    (await hiddenSnapshots(driver)).filter(
+      (n) => !earlier.has(n) && !userSnapshots.some((id) => n === driver.objectName('snapshot', id)),
+    );
   const oldSha = await digest(driver, vol);
   const older = await snapshot('before-the-base');
   await writeBlocks(driver, vol, [[100 * MiB, randomBytes(4096)]]);
