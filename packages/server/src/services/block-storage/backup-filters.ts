@@ -1,4 +1,4 @@
-import type { FilterPolicy } from './filters.js';
+import { type FilterPolicy, textFilter } from './filters.js';
 import type { ListTable } from './listing.js';
 
 const BACKUP_COLUMNS = [
@@ -57,13 +57,9 @@ export function backupFilterPolicy(): FilterPolicy {
     columns: new Set(BACKUP_COLUMNS),
     strictAllTenants: true,
     translate(key, value, like) {
+      const text = textFilter(key, value, like);
+      if (text) return text;
       switch (key) {
-        case 'name':
-        case 'display_name':
-          return [like ? { kind: 'like', column: 'name', value } : { kind: 'eq', column: 'name', value }];
-        case 'description':
-        case 'display_description':
-          return [like ? { kind: 'like', column: 'description', value } : { kind: 'eq', column: 'description', value }];
         case 'size':
         case 'object_count': {
           const n = Number(value);

@@ -108,6 +108,21 @@ export function resolveFilters(
   return { projectId, filters };
 }
 
+/**
+ * Name and description filters as every Cinder list takes them (also under their v1 `display_` names): exact,
+ * or a substring match with the `~` suffix (`like`). Undefined for any other key.
+ */
+export function textFilter(key: string, value: string, like: boolean): Filter[] | undefined {
+  const column =
+    key === 'name' || key === 'display_name'
+      ? 'name'
+      : key === 'description' || key === 'display_description'
+        ? 'description'
+        : undefined;
+  if (column === undefined) return undefined;
+  return [like ? { kind: 'like', column, value } : { kind: 'eq', column, value }];
+}
+
 export function boolFilter(column: string, value: string): Filter {
   const b = boolOf(value);
   return b === null ? { kind: 'none' } : { kind: 'eq', column, value: b ? 1 : 0 };

@@ -1,5 +1,5 @@
 import type { ServerConfig } from '../../config/config.js';
-import { boolFilter, type FilterPolicy, parseMetadataFilter } from './filters.js';
+import { boolFilter, type FilterPolicy, parseMetadataFilter, textFilter } from './filters.js';
 import type { ListTable } from './listing.js';
 
 const SNAPSHOT_COLUMNS = [
@@ -60,13 +60,9 @@ export function snapshotFilterPolicy(config: ServerConfig): FilterPolicy {
     columns: new Set(SNAPSHOT_COLUMNS),
     strictAllTenants: false,
     translate(key, value, like) {
+      const text = textFilter(key, value, like);
+      if (text) return text;
       switch (key) {
-        case 'name':
-        case 'display_name':
-          return [like ? { kind: 'like', column: 'name', value } : { kind: 'eq', column: 'name', value }];
-        case 'description':
-        case 'display_description':
-          return [like ? { kind: 'like', column: 'description', value } : { kind: 'eq', column: 'description', value }];
         case 'metadata': {
           const items = parseMetadataFilter(value);
           return [items ? { kind: 'metadata', items } : { kind: 'none' }];
