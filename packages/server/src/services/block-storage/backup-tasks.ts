@@ -141,9 +141,19 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       let dropped = false;
       if (baseId !== null && !committed) {
         // On error the row keeps naming the base, so deleting the backup removes it later.
-        dropped = await dropHidden(core.driver(p.driver), p.volumeId, baseId).then(
+        const driver = core.driver(p.driver);
+        dropped = await dropHidden(driver, p.volumeId, baseId).then(
           () => true,
-          () => false,
+          (err: unknown) => {
+            // With the row gone (force-deleted) nothing names the base any more: say which file an operator removes.
+            core.deps.logger.error(
+              { err, backup: task.resourceId, volume: p.volumeId, object: driver.objectName('snapshot', baseId) },
+              b
+                ? 'a failed backup could not remove its hidden base; deleting the backup retries'
+                : 'a force-deleted backup left its hidden base behind: no backup names it any more',
+            );
+            return false;
+          },
         );
       }
       if (b) {
