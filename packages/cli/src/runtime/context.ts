@@ -1,7 +1,7 @@
 import type { Connection, Resource, WaitResult } from '@cinderbox/sdk';
 import type { Command } from 'commander';
 import { type FormatOptions, formatList, formatShow, type ListData, type OutputFormat } from '../output/format.js';
-import { CliError, DamageFoundError, EXIT, UsageError, WaitError } from './errors.js';
+import { CliError, EXIT, UsageError, WaitError } from './errors.js';
 import { statusProgress } from './progress.js';
 
 /** Root options that map onto `OS_*` variables for the SDK's config loader. */
@@ -167,7 +167,7 @@ export async function reportError(e: unknown): Promise<number> {
     process.stderr.write(`error: ${e.message}\n`);
     return EXIT.usage;
   }
-  if (e instanceof WaitError || e instanceof CliError || e instanceof DamageFoundError) {
+  if (e instanceof WaitError || e instanceof CliError) {
     process.stderr.write(`Error: ${e.message}\n`);
     return e.exitCode;
   }

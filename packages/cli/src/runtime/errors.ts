@@ -18,7 +18,7 @@ export class UsageError extends Error {
 
 /** A failure the CLI itself reports (e.g. a name that matches nothing): exit 1. */
 export class CliError extends Error {
-  readonly exitCode = EXIT.api;
+  readonly exitCode: number = EXIT.api;
 }
 
 /** A `--wait` that ended in a failure status, a timeout or an interrupt: exit 3. */
@@ -27,6 +27,6 @@ export class WaitError extends Error {
 }
 
 /** `repo verify` finished and found problems: exit 4, so a script can tell damage from an unreachable server. */
-export class DamageFoundError extends Error {
-  readonly exitCode = EXIT.damaged;
+export class DamageFoundError extends CliError {
+  override readonly exitCode: number = EXIT.damaged;
 }
