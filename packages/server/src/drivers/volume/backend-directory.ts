@@ -8,23 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type BackendObject, IMPORT_PREFIX } from '../../domain/ports/volume-driver.js';
-import { isUnsupportedError } from './sparse-io.js';
+import { codedError, isUnsupportedError } from './sparse-io.js';
 
 /** Hidden, so listings and manage references never see a half-written file. */
-export const TEMP_PREFIX = '.tmp-';
+const TEMP_PREFIX = '.tmp-';
 /** The import area's directory inside the backend directory. */
 const IMPORT_DIR = IMPORT_PREFIX.slice(0, -1);
 /** UUIDs and similar; no dots or separators, so ids cannot escape the directory or look like temporaries. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/** An Error with the errno-style code the services map to API faults (EINVAL → 400, EEXIST → 409, …). */
-export function codedError(code: string, message: string, cause?: unknown): Error & { code: string } {
-  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
-  err.code = code;
-  return err;
-}
+export { codedError };
 
-export function checkId(id: string): void {
+function checkId(id: string): void {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
 }
 

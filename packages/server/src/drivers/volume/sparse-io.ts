@@ -98,7 +98,8 @@ export function isUnsupportedError(e: unknown): boolean {
   return typeof code === 'string' && UNSUPPORTED_CODES.has(code);
 }
 
-function codedError(code: string, message: string, cause?: unknown): Error & { code: string } {
+/** An Error with an errno-style code, as the volume drivers and services expect (EINVAL, EEXIST, …). */
+export function codedError(code: string, message: string, cause?: unknown): Error & { code: string } {
   const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
   err.code = code;
   return err;
