@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# System packages the test suites drive: the real OpenStack clients, Tempest, and wrk for benchmarks.
+# System packages the test suites drive: the real OpenStack clients, Tempest, PostgreSQL (the second metadata
+# store), and wrk for benchmarks.
 set -euo pipefail
-pkgs=(python3-openstackclient python3-openstacksdk python3-cinderclient tempest wrk e2fsprogs util-linux qemu-utils xfsprogs)
+pkgs=(python3-openstackclient python3-openstacksdk python3-cinderclient tempest wrk e2fsprogs util-linux qemu-utils xfsprogs postgresql)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

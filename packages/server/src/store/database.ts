@@ -88,7 +88,7 @@ function withStatementCache(sqlite: SqliteHandle, max = 512) {
 export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedDatabase> {
   let db: Db;
   if (config.database.kind === 'postgres') {
-    const { default: pg } = await import('pg' as string);
+    const { default: pg } = await import('pg');
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: config.database.url, max: 10 }) }) });
   } else {
     const { default: SQLite } = await import('better-sqlite3');

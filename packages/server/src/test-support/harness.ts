@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,22 @@ export interface TestServer {
 
 export type { RequestOptions, TestResponse } from './http.js';
 
+/** Creates an empty database on the server `url` names and returns its URL (the caller's database is left alone). */
+export async function createTestDatabase(url: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const name = `cbx_test_${randomUUID().replaceAll('-', '')}`;
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
   dataDir?: string,
@@ -31,6 +48,9 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'cinderbox-test-')));
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
+  // The suites run once per store: with CINDERBOX_TEST_DATABASE_URL set, each server gets a fresh PostgreSQL database.
+  const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
+  if (pgUrl && !overrides.database) config.database = { kind: 'postgres', url: await createTestDatabase(pgUrl) };
   const server = await startServer(config, startOptions);
   const url = server.url;
 
