@@ -251,8 +251,10 @@ describe('cinderbox db copy from SQLite to PostgreSQL', { skip }, () => {
         assert.deepEqual(await sql(fresh, `select count(*)::int as n from ${table}`), [{ n: 0 }], table);
       }
       edit('carol');
-      const again = await copyCli(other, fresh);
+      // The target can come from the server's own setting instead of the command line.
+      const again = await runCli(['db', 'copy', '--from-data-dir', other], { CINDERBOX_DATABASE_URL: fresh });
       assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /\| volume_metadata +\| +2 \|/);
       assert.deepEqual(await sql(fresh, "select value from volume_metadata where key = 'owner'"), [{ value: 'carol' }]);
     } finally {
       await rm(other, { recursive: true, force: true });
@@ -260,7 +262,7 @@ describe('cinderbox db copy from SQLite to PostgreSQL', { skip }, () => {
   });
 
   test('without a target or with a URL that is not PostgreSQL, it is a usage error', async () => {
-    const none = await runCli(['db', 'copy', '--from-data-dir', dir]);
+    const none = await runCli(['db', 'copy', '--from-data-dir', dir], { CINDERBOX_DATABASE_URL: '' });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /--to is required \(or set CINDERBOX_DATABASE_URL\)/);
     const mysql = await runCli(['db', 'copy', '--from-data-dir', dir, '--to', 'mysql://x@y/z']);
