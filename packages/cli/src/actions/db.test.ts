@@ -242,6 +242,10 @@ describe('cinderbox db copy from SQLite to PostgreSQL', { skip }, () => {
       };
       // PostgreSQL text cannot hold NUL: the insert into volume_metadata fails after a dozen tables went in.
       edit('car\u0000ol');
+      // A byte count past 2^53, which a JavaScript number would round.
+      const s = new SQLite(join(other, 'cinderbox.db'));
+      s.prepare('update backups set stored_bytes = ?').run(2n ** 53n + 1n);
+      s.close();
       const fresh = await newDatabase();
       const r = await copyCli(other, fresh);
       assert.equal(r.code, 1, r.stderr);
@@ -255,6 +259,7 @@ describe('cinderbox db copy from SQLite to PostgreSQL', { skip }, () => {
       const again = await runCli(['db', 'copy', '--from-data-dir', other], { CINDERBOX_DATABASE_URL: fresh });
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /\| volume_metadata +\| +2 \|/);
+      assert.deepEqual(await sql(fresh, 'select distinct stored_bytes::text as n from backups'), [{ n: '9007199254740993' }]);
       assert.deepEqual(await sql(fresh, "select value from volume_metadata where key = 'owner'"), [{ value: 'carol' }]);
     } finally {
       await rm(other, { recursive: true, force: true });
