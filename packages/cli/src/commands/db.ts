@@ -16,10 +16,10 @@ export function registerDb(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nHolds the data directory\'s lock (refuses while a server runs on it), reads cinderbox.db without writing to it,\n' +
-        'creates the schema in the target and copies every table in one transaction: a target that already holds\n' +
-        'data is refused, a failure leaves it as it was. Volumes and backups stay in the data directory; afterwards\n' +
-        'start the server on the same directory with CINDERBOX_DATABASE_URL set to the target.\n' +
+      '\nHolds the data directory\'s lock (refuses while a server runs on it), reads cinderbox.db without writing to\n' +
+        'it, creates the schema in the target and copies every table in one transaction: a target that already holds\n' +
+        'data is refused, and a failure rolls every copied row back (rerun once fixed). Volumes and backups stay in\n' +
+        'the data directory: afterwards start the server on it with CINDERBOX_DATABASE_URL set to the target.\n' +
         'Exit codes: 0 copied, 1 refused or failed (the reason on stderr), 2 usage error.',
     )
     .action(act('copy'));
