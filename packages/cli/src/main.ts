@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerClientCommands } from './commands/client.js';
+import { registerDb } from './commands/db.js';
 import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
       await runServe(opts);
     });
 
+  registerDb(program);
   registerClientCommands(program);
   return program;
 }
