@@ -17,6 +17,9 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
+import { metadataStore } from './store/metadata-store.js';
+import { quotaRepository } from './store/repositories/quotas.js';
+import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
 export interface StartOptions {
@@ -63,7 +66,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ db, clock, config, logger });
     const bootstrap = await identity.bootstrap();
-    const quotas = new QuotaService(db, config.quotaDefaults, new VolumeTypeService(db));
+    const store = metadataStore(database);
+    const quotas = new QuotaService(store, quotaRepository, config.quotaDefaults, new VolumeTypeService(store, volumeTypeRepository));
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
     const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
