@@ -18,6 +18,7 @@ import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
+import { identityRepository } from './store/repositories/identity.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
@@ -64,9 +65,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
 
     const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
-    const identity = new IdentityService({ db, clock, config, logger });
-    const bootstrap = await identity.bootstrap();
     const store = metadataStore(database);
+    const identity = new IdentityService({ store, identityStore: identityRepository, clock, config, logger });
+    const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(store, quotaRepository, config.quotaDefaults, new VolumeTypeService(store, volumeTypeRepository));
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
     const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
