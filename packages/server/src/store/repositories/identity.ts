@@ -181,7 +181,7 @@ const projects: ProjectRepository = {
     if (c.tags !== undefined) set.tags = JSON.stringify(c.tags);
     if (c.options !== undefined) set.options = JSON.stringify(c.options);
     if (c.extra !== undefined) set.extra = JSON.stringify(c.extra);
-    if (Object.keys(set).length === 0) return (await this.byId(scope, id)) !== null;
+    if (Object.keys(set).length === 0) return (await projects.byId(scope, id)) !== null;
     const res = await unique('project', () => executor(scope).updateTable('projects').set(set).where('id', '=', id).executeTakeFirst());
     return Number(res.numUpdatedRows) > 0;
   },
@@ -232,7 +232,7 @@ const users: UserRepository = {
     if (c.enabled !== undefined) set.enabled = flag(c.enabled);
     if (c.options !== undefined) set.options = JSON.stringify(c.options);
     if (c.extra !== undefined) set.extra = JSON.stringify(c.extra);
-    if (Object.keys(set).length === 0) return (await this.byId(scope, id)) !== null;
+    if (Object.keys(set).length === 0) return (await users.byId(scope, id)) !== null;
     const res = await unique('user', () => executor(scope).updateTable('users').set(set).where('id', '=', id).executeTakeFirst());
     return Number(res.numUpdatedRows) > 0;
   },
