@@ -75,16 +75,19 @@ export class QuotaService {
     if (deltas.volume_size !== undefined && perVolume >= 0 && deltas.volume_size > perVolume) {
       throw overLimit(`VolumeSizeExceedsLimit: Requested volume size ${deltas.volume_size}G is larger than maximum allowed limit ${perVolume}G.`);
     }
-    // One order for every request, so two transactions locking the same usage rows cannot deadlock on PostgreSQL.
+    // Rows are locked in one order for every request, so two transactions reserving the same resources cannot
+    // deadlock on PostgreSQL; the refusal names the first refused resource in the caller's order, as before.
+    const refused = new Set<string>();
     for (const resource of Object.keys(deltas).sort()) {
       const delta = deltas[resource]!;
       if (resource === 'volume_size' || delta === 0) continue;
-      const limit = limits[resource] ?? -1;
-      if (!(await this.repo.add(scope, projectId, resource, delta, limit))) {
-        const used = (await this.repo.usage(scope, projectId))[resource] ?? 0;
-        throw overLimit(overQuotaMessage(resource, delta, limit, used));
-      }
+      if (!(await this.repo.add(scope, projectId, resource, delta, limits[resource] ?? -1))) refused.add(resource);
     }
+    if (refused.size === 0) return;
+    // The caller's transaction rolls back what the other resources took.
+    const resource = Object.keys(deltas).find((r) => refused.has(r))!;
+    const used = (await this.repo.usage(scope, projectId))[resource] ?? 0;
+    throw overLimit(overQuotaMessage(resource, deltas[resource]!, limits[resource] ?? -1, used));
   }
 
   async release(tx: QuotaScope, projectId: string, deltas: Record<string, number>): Promise<void> {
