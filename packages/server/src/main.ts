@@ -4,20 +4,19 @@ import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
 import { createHttpApp } from './api/common/http-app.js';
-import { openBackupRepository } from './backup-repo-open.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
 import { systemClock, type Clock } from './domain/time.js';
-import { openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
-import { openDatabase } from './store/database.js';
-import { TaskEngine } from './tasks/task-engine.js';
+import type { OpenedDatabase } from './store/database.js';
+import type { TaskEngine } from './tasks/task-engine.js';
+import { openBackupRepository, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -40,34 +39,41 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The composition root: the only place that names concrete adapters. */
-export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers["x-auth-token"]', 'password'] });
+/**
+ * The composition root: opens the adapters (through wiring.ts) and hands them to the services as ports. No other
+ * module chooses an adapter.
+ */
+export async function startServer(configIn: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: configIn.logLevel, redact: ['req.headers["x-auth-token"]', 'password'] });
   const clock = opts.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true });
-  const lock = await acquireDataDirLock(config.dataDir);
+  mkdirSync(configIn.dataDir, { recursive: true });
+  const lock = await acquireDataDirLock(configIn.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
   try {
     // First, so a wrong backup key refuses before anything else is touched. Opening sweeps the temporaries of
     // writers that crashed; closed after the tasks that use it stop.
-    const backupRepo = await openBackupRepository(config, { create: true });
+    const backupRepo = await openBackupRepository(configIn, { create: true });
     closers.unshift(() => backupRepo.close());
 
-    const database = await openDatabase(config);
+    const metadata = await openMetadata(configIn);
+    const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
     const { db } = database;
+    const { store } = metadata;
 
-    const drivers = await openVolumeDrivers(config, db, logger);
+    // Backends only existing volumes still name join the configured ones; the services see the result.
+    const { drivers, backends } = await openDrivers(configIn, metadata, logger);
+    const config: ServerConfig = { ...configIn, backends };
 
-    const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
+    const tasks = openTaskQueue(metadata, { clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
-    const identity = new IdentityService({ db, clock, config, logger });
+    const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
-    const quotas = new QuotaService(db, config.quotaDefaults, new VolumeTypeService(db));
+    const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes));
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
     const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
-    await tasks.start(database.kind === 'sqlite');
+    await tasks.start(store.kind === 'sqlite');
     await cbr.scheduler.start();
     closers.unshift(() => cbr.scheduler.stop());
 

@@ -8,8 +8,9 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { IdAlgorithm } from '../domain/ports/backup-store.js';
 
-export type IdAlgorithm = 'sha256' | 'hmac-sha256' | 'blake3' | 'blake3-keyed';
+export type { IdAlgorithm };
 export const ID_ALGORITHMS: readonly IdAlgorithm[] = ['sha256', 'hmac-sha256', 'blake3', 'blake3-keyed'];
 
 /** The parts of `@napi-rs/blake-hash` used here (a prebuilt native module). */

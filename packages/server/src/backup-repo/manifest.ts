@@ -10,52 +10,14 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
-import type { IdAlgorithm } from './chunk-ids.js';
-import { RepoError } from './errors.js';
+import { type BackupStats, type ManifestHeader, RepoError } from '../domain/ports/backup-store.js';
 import { ID_BYTES, openBuffer, type RepoKeys, sealBuffer } from './format.js';
+
+export type { BackupStats, ManifestHeader };
 
 const MAGIC = Buffer.from('CBXM', 'latin1');
 const VERSION = 1;
 const TRAILER = 32;
-
-/** Chunk counts and sizes of one backup (Cinder's object_count, CBR's sizes). */
-export interface BackupStats {
-  /** Chunk indexes of the volume (ceil(size / chunkSize)). */
-  chunks: number;
-  /** All-zero chunks and holes: not stored. */
-  zeroChunks: number;
-  /** Chunks this backup added to the repository. */
-  newChunks: number;
-  /** Non-zero chunks that already existed (dedup, unchanged since the parent). */
-  reusedChunks: number;
-  /** Sum of the stored (compressed, encrypted) sizes of the new chunks. */
-  storedBytes: number;
-  /** Volume size. */
-  logicalBytes: number;
-  /** Bytes of non-zero chunks (what a restore writes). */
-  dataBytes: number;
-  /** Bytes actually read from the source (less than the size with holes or changed-block tracking). */
-  readBytes: number;
-  /** How the new chunks were stored (absent in manifests written before LZ4 support). */
-  codecs?: { raw: number; zstd: number; lz4: number };
-}
-
-export interface ManifestHeader {
-  format: 1;
-  id: string;
-  container: string;
-  repoId: string;
-  size: number;
-  chunkSize: number;
-  idAlgorithm: IdAlgorithm;
-  encrypted: boolean;
-  /** Locator of the parent backup (for the API's incremental rules only; restore never needs it). */
-  parent: string | null;
-  createdAt: string;
-  stats: BackupStats;
-  /** Free-form values from the caller (volume id, snapshot id…). */
-  meta: Record<string, string | number | boolean | null>;
-}
 
 export class Manifest {
   constructor(

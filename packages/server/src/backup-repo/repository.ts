@@ -25,7 +25,20 @@ import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
 import { defaultIdAlgorithm, ID_ALGORITHMS, type IdAlgorithm, idAlgorithmAvailable, isKeyed } from './chunk-ids.js';
 import { CodecChooser } from './codec-chooser.js';
-import { RepoError } from './errors.js';
+import {
+  type BackupOptions,
+  type BackupResult,
+  type BackupStore,
+  type GcOptions,
+  type GcResult,
+  type Progress,
+  RepoError,
+  type RestoreOptions,
+  type RestoreResult,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyResult,
+} from '../domain/ports/backup-store.js';
 import {
   CHUNK_KEY_RE,
   CODEC_LZ4,
@@ -53,6 +66,21 @@ import { ReadaheadHints } from './readahead-hints.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ChunkCompressor } from './worker-protocol.js';
 
+// The operations' options and results belong to the BackupStore port; re-exported for the repository's users.
+export {
+  type BackupOptions,
+  type BackupResult,
+  type GcOptions,
+  type GcResult,
+  type Progress,
+  type RestoreOptions,
+  type RestoreResult,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyResult,
+  verifyReport,
+} from '../domain/ports/backup-store.js';
+
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 /** A lease not refreshed for this long belongs to a crashed backup and no longer holds back GC. */
 const LEASE_TTL_MS = 10 * 60 * 1000;
@@ -79,11 +107,6 @@ interface ReadIntoStore {
 
 function canReadInto(store: ObjectStore): store is ObjectStore & ReadIntoStore {
   return typeof (store as Partial<ReadIntoStore>).getInto === 'function';
-}
-
-export interface Progress {
-  bytesDone: number;
-  bytesTotal: number;
 }
 
 /**
@@ -120,137 +143,6 @@ export interface OpenOptions {
   idAlgorithm?: IdAlgorithm;
 }
 
-export interface BackupOptions {
-  /** Backup id (a safe name: letters, digits, '.', '_', '-'). */
-  id: string;
-  /** Namespace of the manifest (Cinder's container); chunks are shared across containers. */
-  container: string;
-  /** Volume or snapshot file to read. */
-  sourcePath: string;
-  /** Bytes to back up; default the file size. Past the end of the file the volume reads as zeros. */
-  size?: number;
-  /** Ranges that may hold data (SEEK_DATA); chunks outside all of them are holes: zero, never read. */
-  allocatedExtents?: Extent[];
-  /**
-   * Changed-block tracking: ranges changed since `parent`'s snapshot. Only chunks overlapping them are read;
-   * all other entries are copied from the parent manifest. Requires `parent`.
-   */
-  changedExtents?: Extent[];
-  /** Locator of the parent backup. Without `changedExtents` its entries still let unchanged chunks skip compression. */
-  parent?: string;
-  /** Free-form values kept in the manifest header (volume id, snapshot id…). */
-  meta?: Record<string, string | number | boolean | null>;
-  /**
-   * Read the source past the page cache (O_DIRECT) where the filesystem allows (default true). Turn it off for
-   * a source just written through the page cache (an export temporary): reading it direct would first wait
-   * for all of it to reach the disk.
-   */
-  directIo?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
-
-export interface BackupResult {
-  locator: string;
-  header: ManifestHeader;
-  stats: BackupStats;
-  /** The source was read through an O_DIRECT descriptor (chunk by chunk the workers may still fall back). */
-  directIo: boolean;
-}
-
-export interface RestoreOptions {
-  locator: string;
-  targetPath: string;
-  /**
-   * True when the target is new (absent, or sparse and all zero): zero chunks are skipped so it stays sparse and
-   * it is grown to the backup size. False for an existing volume: zero chunks are zeroed with `zeroRange` (or by
-   * writing zeros), so no old bytes survive; it must be at least the backup size.
-   */
-  targetIsFresh: boolean;
-  /** Makes [offset, offset+length) of the target read as zeros (e.g. punch a hole). */
-  zeroRange?: (offset: number, length: number) => Promise<void>;
-  /**
-   * Write the target past the page cache (O_DIRECT) where the filesystem allows (default true): the data reaches
-   * the disk while the restore runs instead of piling up for the final fsync. Turn it off for a temporary that
-   * is read back right away (a conversion input).
-   */
-  directIo?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
-
-export interface RestoreResult {
-  /** Bytes of chunk data written. */
-  dataBytes: number;
-  /** Bytes skipped (fresh target) or zeroed (existing target). */
-  zeroBytes: number;
-  chunks: number;
-  /** The target was written through an O_DIRECT descriptor (chunk by chunk the workers may still fall back). */
-  directIo: boolean;
-}
-
-export interface VerifyOptions {
-  /** Decrypt, decompress and re-hash every chunk (default: presence + CRC of the stored bytes). */
-  full?: boolean;
-  /** Only these backups (default: every manifest in the repository). */
-  locators?: string[];
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
-
-export interface VerifyProblem {
-  kind: 'manifest' | 'missing' | 'corrupt';
-  /** The (first) backup concerned. */
-  locator: string;
-  chunkId?: string;
-  message: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  manifests: number;
-  /** Distinct chunks checked. */
-  chunks: number;
-  /** Stored bytes read. */
-  bytes: number;
-  problems: VerifyProblem[];
-}
-
-/** A verify result as the admin API and the CLI show it (snake_case, one shape for online and offline runs). */
-export function verifyReport(r: VerifyResult) {
-  return {
-    ok: r.ok,
-    manifests: r.manifests,
-    chunks: r.chunks,
-    bytes: r.bytes,
-    problems: r.problems.map((p) => ({
-      kind: p.kind,
-      locator: p.locator,
-      chunk_id: p.chunkId ?? null,
-      message: p.message,
-    })),
-  };
-}
-
-export interface GcOptions {
-  /** Unreferenced chunks younger than this (by mtime, relative to the oldest running backup) are kept. */
-  graceMs: number;
-  /** Extra chunk ids (hex) to keep. */
-  pinned?: Iterable<string>;
-  /** Count what would be deleted without deleting. */
-  dryRun?: boolean;
-}
-
-export interface GcResult {
-  manifests: number;
-  /** Chunk objects seen. */
-  chunks: number;
-  deleted: number;
-  deletedBytes: number;
-  /** Unreferenced chunks kept because they are younger than the cutoff. */
-  keptInGrace: number;
-}
-
 interface RepoConfig {
   format: 'cinderbox-backup-repo';
   version: 1;
@@ -271,7 +163,7 @@ interface ActiveBackup {
   ids: Set<string>;
 }
 
-export class BackupRepository {
+export class BackupRepository implements BackupStore {
   private pool: WorkerPool | undefined;
   private readonly active = new Set<ActiveBackup>();
   /** Chunk deletions in progress (by GC), so a backup reusing one of them waits and then rewrites it. */
@@ -407,6 +299,10 @@ export class BackupRepository {
 
   get repoId(): string {
     return this.config.repoId;
+  }
+
+  makeLocator(container: string, id: string): string {
+    return makeLocator(container, id);
   }
 
   private workersPool(): WorkerPool {

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_QUOTAS } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
+import type { MetadataStore } from '../domain/ports/metadata-store.js';
 import { openDatabase, type OpenedDatabase } from '../store/database.js';
+import { createTestDatabase } from '../test-support/harness.js';
+import { metadataStore } from '../store/metadata-store.js';
+import { quotaRepository } from '../store/repositories/quotas.js';
+import { volumeTypeRepository } from '../store/repositories/volume-types.js';
 import { QuotaService } from './quotas.js';
 import { VolumeTypeService } from './volume-types.js';
 
@@ -13,11 +18,15 @@ describe('quota service', () => {
   let dir: string;
   let database: OpenedDatabase;
   let quotas: QuotaService;
+  let store: MetadataStore;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cinderbox-quota-'));
-    database = await openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
-    quotas = new QuotaService(database.db, DEFAULT_QUOTAS, new VolumeTypeService(database.db));
+    // Once per store, as the HTTP suites run: a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
+    const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
+    database = await openDatabase({ dataDir: dir, database: pgUrl ? { kind: 'postgres', url: await createTestDatabase(pgUrl) } : { kind: 'sqlite' } });
+    store = metadataStore(database);
+    quotas = new QuotaService(store, quotaRepository, DEFAULT_QUOTAS, new VolumeTypeService(store, volumeTypeRepository));
   });
   after(async () => {
     await database.close();
@@ -26,9 +35,9 @@ describe('quota service', () => {
 
   test('reservations count up to the limit and the next one is a 413 with Cinder text', async () => {
     await quotas.setLimits('p1', { snapshots: 2 });
-    for (let i = 0; i < 2; i++) await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 }));
+    for (let i = 0; i < 2; i++) await store.transaction((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 }));
     await assert.rejects(
-      database.db.transaction().execute((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 })),
+      store.transaction((tx) => quotas.reserve(tx, 'p1', { snapshots: 1, gigabytes: 1 })),
       (e: unknown) => e instanceof DomainError && e.status === 413 && e.message.startsWith('SnapshotLimitExceeded') && e.retryAfter === 0,
     );
     assert.deepEqual(await quotas.usage('p1'), { snapshots: 2, gigabytes: 2 });
@@ -36,20 +45,20 @@ describe('quota service', () => {
 
   test('a refused reservation rolls back every resource of the same request', async () => {
     await quotas.setLimits('p2', { gigabytes: 5 });
-    await assert.rejects(database.db.transaction().execute((tx) => quotas.reserve(tx, 'p2', { volumes: 1, gigabytes: 6 })), /VolumeSizeExceedsAvailableQuota/);
+    await assert.rejects(store.transaction((tx) => quotas.reserve(tx, 'p2', { volumes: 1, gigabytes: 6 })), /VolumeSizeExceedsAvailableQuota/);
     assert.deepEqual(await quotas.usage('p2'), {});
   });
 
   test('release gives capacity back; -1 is unlimited; per-volume limit is checked', async () => {
     await quotas.setLimits('p3', { volumes: -1, per_volume_gigabytes: 3 });
-    await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p3', { volumes: 50 }));
-    await database.db.transaction().execute((tx) => quotas.release(tx, 'p3', { volumes: 20 }));
+    await store.transaction((tx) => quotas.reserve(tx, 'p3', { volumes: 50 }));
+    await store.transaction((tx) => quotas.release(tx, 'p3', { volumes: 20 }));
     assert.equal((await quotas.usage('p3')).volumes, 30);
-    await assert.rejects(database.db.transaction().execute((tx) => quotas.reserve(tx, 'p3', { volume_size: 4, gigabytes: 4 })), /VolumeSizeExceedsLimit/);
+    await assert.rejects(store.transaction((tx) => quotas.reserve(tx, 'p3', { volume_size: 4, gigabytes: 4 })), /VolumeSizeExceedsLimit/);
   });
 
   test('a limit below current usage is refused; reset returns to defaults', async () => {
-    await database.db.transaction().execute((tx) => quotas.reserve(tx, 'p4', { volumes: 3 }));
+    await store.transaction((tx) => quotas.reserve(tx, 'p4', { volumes: 3 }));
     await assert.rejects(quotas.setLimits('p4', { volumes: 2 }), (e: unknown) => e instanceof DomainError && e.status === 400);
     await quotas.setLimits('p4', { volumes: 7 });
     assert.equal((await quotas.limits('p4')).volumes, 7);

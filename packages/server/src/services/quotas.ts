@@ -1,5 +1,7 @@
 import { badRequest, overLimit } from '../domain/errors.js';
-import type { Db, Executor } from '../store/database.js';
+import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
+import type { QuotaStore } from '../domain/ports/quota-store.js';
+import type { TransactionHandle } from '../domain/ports/task-queue.js';
 import type { VolumeTypeService } from './volume-types.js';
 
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'per_volume_gigabytes', 'groups'] as const;
@@ -31,13 +33,21 @@ function overQuotaMessage(resource: string, requested: number, limit: number, in
 }
 
 /**
- * Quota limits and usage. Usage is a counter per (project, resource) moved by guarded updates inside the
- * caller's transaction (`in_use + delta <= limit`), so concurrent creates cannot overshoot and a rolled-back
- * request leaves no reservation behind.
+ * The caller's transaction. `TransactionHandle` is accepted only until block-storage and CBR hand scopes over
+ * (issue #14); both are the same object underneath.
+ */
+export type QuotaScope = Scope | TransactionHandle;
+
+/**
+ * Quota limits and usage. Usage is a counter per (project, resource) moved by conditional updates inside the
+ * caller's transaction (`in_use + delta <= limit` in the statement that increments), so concurrent creates
+ * cannot overshoot, on SQLite or on PostgreSQL under READ COMMITTED, and a rolled-back request leaves no
+ * reservation behind.
  */
 export class QuotaService {
   constructor(
-    private readonly db: Db,
+    private readonly store: MetadataStore,
+    private readonly repo: QuotaStore,
     private readonly defaults: Record<string, number>,
     /** Per-type quota keys follow the type catalogue. */
     readonly volumeTypes: VolumeTypeService,
@@ -49,74 +59,58 @@ export class QuotaService {
     return out;
   }
 
-  async limits(projectId: string, exec: Executor = this.db): Promise<Record<string, number>> {
-    const rows = await exec.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
-    const out = this.defaultLimits();
-    for (const r of rows) out[r.resource] = Number(r.hard_limit);
-    return out;
+  async limits(projectId: string, scope: QuotaScope = this.store.root): Promise<Record<string, number>> {
+    return { ...this.defaultLimits(), ...(await this.repo.limits(scope as Scope, projectId)) };
   }
 
-  async usage(projectId: string, exec: Executor = this.db): Promise<Record<string, number>> {
-    const rows = await exec.selectFrom('quota_usages').select(['resource', 'in_use']).where('project_id', '=', projectId).execute();
-    const out: Record<string, number> = {};
-    for (const r of rows) out[r.resource] = Number(r.in_use);
-    return out;
+  usage(projectId: string, scope: QuotaScope = this.store.root): Promise<Record<string, number>> {
+    return this.repo.usage(scope as Scope, projectId);
   }
 
   /** Throws 413 overLimit when any positive delta would exceed its limit; negative deltas release. */
-  async reserve(exec: Executor, projectId: string, deltas: Record<string, number>): Promise<void> {
-    const limits = await this.limits(projectId, exec);
+  async reserve(tx: QuotaScope, projectId: string, deltas: Record<string, number>): Promise<void> {
+    const scope = tx as Scope;
+    const limits = await this.limits(projectId, scope);
     const perVolume = limits.per_volume_gigabytes ?? -1;
     if (deltas.volume_size !== undefined && perVolume >= 0 && deltas.volume_size > perVolume) {
       throw overLimit(`VolumeSizeExceedsLimit: Requested volume size ${deltas.volume_size}G is larger than maximum allowed limit ${perVolume}G.`);
     }
-    for (const [resource, delta] of Object.entries(deltas)) {
+    // Rows are locked in one order for every request, so two transactions reserving the same resources cannot
+    // deadlock on PostgreSQL; the refusal names the first refused resource in the caller's order, as before.
+    const refused = new Set<string>();
+    for (const resource of Object.keys(deltas).sort()) {
+      const delta = deltas[resource]!;
       if (resource === 'volume_size' || delta === 0) continue;
-      await exec
-        .insertInto('quota_usages')
-        .values({ project_id: projectId, resource, in_use: 0 })
-        .onConflict((oc) => oc.columns(['project_id', 'resource']).doNothing())
-        .execute();
-      const limit = limits[resource] ?? -1;
-      let q = exec
-        .updateTable('quota_usages')
-        .set((eb) => ({ in_use: eb('in_use', '+', delta) }))
-        .where('project_id', '=', projectId)
-        .where('resource', '=', resource);
-      if (delta > 0 && limit >= 0) q = q.where((eb) => eb(eb('in_use', '+', delta), '<=', limit));
-      const res = await q.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        const used = (await this.usage(projectId, exec))[resource] ?? 0;
-        throw overLimit(overQuotaMessage(resource, delta, limit, used));
-      }
+      if (!(await this.repo.add(scope, projectId, resource, delta, limits[resource] ?? -1))) refused.add(resource);
     }
+    if (refused.size === 0) return;
+    // The caller's transaction rolls back what the other resources took.
+    const resource = Object.keys(deltas).find((r) => refused.has(r))!;
+    const used = (await this.repo.usage(scope, projectId))[resource] ?? 0;
+    throw overLimit(overQuotaMessage(resource, deltas[resource]!, limits[resource] ?? -1, used));
   }
 
-  async release(exec: Executor, projectId: string, deltas: Record<string, number>): Promise<void> {
+  async release(tx: QuotaScope, projectId: string, deltas: Record<string, number>): Promise<void> {
     const negative: Record<string, number> = {};
     for (const [k, v] of Object.entries(deltas)) if (k !== 'volume_size') negative[k] = -Math.abs(v);
-    await this.reserve(exec, projectId, negative);
+    await this.reserve(tx, projectId, negative);
   }
 
   /** Sets explicit limits; `-1` means unlimited. A limit below current usage is refused, as Cinder does. */
   async setLimits(projectId: string, values: Record<string, number>): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const usage = await this.usage(projectId, tx);
+    await this.store.transaction(async (tx) => {
+      const usage = await this.repo.usage(tx, projectId);
       for (const [resource, limit] of Object.entries(values)) {
         const used = usage[resource] ?? 0;
         if (limit >= 0 && limit < used && resource !== 'per_volume_gigabytes') {
           throw badRequest(`Quota ${resource} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${limit}.`);
         }
-        await tx
-          .insertInto('quotas')
-          .values({ project_id: projectId, resource, hard_limit: limit })
-          .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
-          .execute();
+        await this.repo.setLimit(tx, projectId, resource, limit);
       }
     });
   }
 
   async resetLimits(projectId: string): Promise<void> {
-    await this.db.deleteFrom('quotas').where('project_id', '=', projectId).execute();
+    await this.repo.resetLimits(this.store.root, projectId);
   }
 }

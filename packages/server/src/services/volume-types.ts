@@ -1,10 +1,10 @@
 import type { AuthContext } from '../domain/auth-context.js';
 import { notFound } from '../domain/errors.js';
-import type { Db } from '../store/database.js';
-import type { VolumeTypeTable } from '../store/schema.js';
+import type { MetadataStore } from '../domain/ports/metadata-store.js';
+import type { VolumeTypeStore } from '../domain/ports/quota-store.js';
+import { DEFAULT_VOLUME_TYPE_NAME, type VolumeType } from '../domain/volume-type.js';
 
-/** Cinder's `default_volume_type`; the row is created by migration 0002. */
-export const DEFAULT_VOLUME_TYPE_NAME = '__DEFAULT__';
+export { DEFAULT_VOLUME_TYPE_NAME };
 
 /** Extra specs a non-admin may see (`USER_VISIBLE_EXTRA_SPECS` in Cinder's type_extra_specs policy). */
 const USER_VISIBLE_EXTRA_SPECS = ['RESKEY:availability_zones', 'multiattach', 'replication_enabled'];
@@ -19,20 +19,6 @@ export interface VolumeTypeView {
   createdAt: string;
 }
 
-function parseSpecs(text: string): Record<string, string> {
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const out: Record<string, string> = {};
-      for (const [k, s] of Object.entries(v)) out[k] = String(s);
-      return out;
-    }
-  } catch {
-    // A malformed value reads as no specs rather than failing every type listing.
-  }
-  return {};
-}
-
 /** Sensitive specs (backend names, driver options) are for admins only, as in Cinder. */
 function visibleSpecs(ctx: AuthContext, specs: Record<string, string>): Record<string, string> {
   if (ctx.isAdmin) return specs;
@@ -43,23 +29,25 @@ function visibleSpecs(ctx: AuthContext, specs: Record<string, string>): Record<s
 
 /** Read side of the volume type catalogue (types are created by migrations; there is no type-manage API yet). */
 export class VolumeTypeService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly types: VolumeTypeStore,
+  ) {}
 
-  private view(ctx: AuthContext, row: VolumeTypeTable): VolumeTypeView {
+  private view(ctx: AuthContext, t: VolumeType): VolumeTypeView {
     return {
-      id: row.id,
-      name: row.name,
-      description: row.description,
-      isPublic: row.is_public === 1,
-      extraSpecs: visibleSpecs(ctx, parseSpecs(row.extra_specs)),
-      createdAt: row.created_at,
+      id: t.id,
+      name: t.name,
+      description: t.description,
+      isPublic: t.is_public,
+      extraSpecs: visibleSpecs(ctx, t.extra_specs),
+      createdAt: t.created_at,
     };
   }
 
   /** Names of every type, for the per-type quota keys (`volumes_<name>` …). */
-  async names(): Promise<string[]> {
-    const rows = await this.db.selectFrom('volume_types').select('name').orderBy('name').execute();
-    return rows.map((r) => r.name);
+  names(): Promise<string[]> {
+    return this.types.names(this.store.root);
   }
 
   /**
@@ -67,23 +55,21 @@ export class VolumeTypeService {
    * (`null` = both). Cinder's default order: newest first.
    */
   async list(ctx: AuthContext, opts: { isPublic?: boolean | null } = {}): Promise<VolumeTypeView[]> {
-    let q = this.db.selectFrom('volume_types').selectAll();
     const isPublic = ctx.isAdmin ? (opts.isPublic ?? true) : true;
-    if (isPublic !== null) q = q.where('is_public', '=', isPublic ? 1 : 0);
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    const rows = await this.types.list(this.store.root, { isPublic });
     return rows.map((r) => this.view(ctx, r));
   }
 
   async get(ctx: AuthContext, id: string): Promise<VolumeTypeView> {
-    const row = await this.db.selectFrom('volume_types').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || (row.is_public !== 1 && !ctx.isAdmin)) throw notFound(`Volume type with id ${id} could not be found.`);
-    return this.view(ctx, row);
+    const t = await this.types.byId(this.store.root, id);
+    if (!t || (!t.is_public && !ctx.isAdmin)) throw notFound(`Volume type with id ${id} could not be found.`);
+    return this.view(ctx, t);
   }
 
   async getDefault(ctx: AuthContext): Promise<VolumeTypeView> {
-    const row = await this.db.selectFrom('volume_types').selectAll().where('name', '=', DEFAULT_VOLUME_TYPE_NAME).executeTakeFirst();
-    if (!row) throw notFound('Default volume type can not be found.');
-    return this.view(ctx, row);
+    const t = await this.types.byName(this.store.root, DEFAULT_VOLUME_TYPE_NAME);
+    if (!t) throw notFound('Default volume type can not be found.');
+    return this.view(ctx, t);
   }
 
   async extraSpec(ctx: AuthContext, id: string, key: string): Promise<string> {

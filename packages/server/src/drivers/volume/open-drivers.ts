@@ -8,36 +8,45 @@ import type { Logger } from 'pino';
 import type { BackendConfig, ServerConfig } from '../../config/config.js';
 import { qemuAvailability, VOLUME_DRIVER_KINDS, type VolumeDriverKind } from '../../config/volume-backends.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Db } from '../../store/database.js';
 import { createQcow2VolumeDriver } from './qcow2/qcow2-driver.js';
 import { createRawVolumeDriver } from './raw/raw-driver.js';
 
-export async function openVolumeDrivers(config: ServerConfig, db: Db, logger: Logger): Promise<Map<string, VolumeDriver>> {
-  const known = new Set(config.backends.map((b) => b.name));
-  const used = await db.selectFrom('volumes').select('driver').distinct().execute();
-  for (const { driver } of used) {
+export interface OpenedVolumeDrivers {
+  drivers: Map<string, VolumeDriver>;
+  /** The configured backends, then those only existing volumes name (so new volumes still go to the default). */
+  backends: BackendConfig[];
+}
+
+/** `inUse`: the backend names existing volumes carry (the caller reads them from the store). */
+export async function openVolumeDrivers(
+  config: Pick<ServerConfig, 'backends' | 'dataDir' | 'volumeDriverReason'>,
+  inUse: readonly string[],
+  logger: Logger,
+): Promise<OpenedVolumeDrivers> {
+  const backends = [...config.backends];
+  const known = new Set(backends.map((b) => b.name));
+  for (const driver of inUse) {
     if (known.has(driver) || !(VOLUME_DRIVER_KINDS as readonly string[]).includes(driver)) continue;
-    // Appended, so new volumes still go to the configured default.
-    config.backends.push({ name: driver, driver: driver as VolumeDriverKind, pool: driver });
+    backends.push({ name: driver, driver: driver as VolumeDriverKind, pool: driver });
     known.add(driver);
     logger.info({ backend: driver }, 'opening a backend that is no longer configured: existing volumes use it');
   }
   const qemu = qemuAvailability();
   const drivers = new Map<string, VolumeDriver>();
-  for (const b of config.backends) {
-    const driver = await openDriver(config, b);
+  for (const b of backends) {
+    const driver = await openDriver(config.dataDir, b);
     if (b.driver === 'qcow2' && !qemu.available) {
       logger.error({ backend: b.name }, `backend ${b.name} uses qcow2 but ${qemu.detail}: its volumes cannot be used`);
     }
     await driver.sweepTemporaries();
     drivers.set(b.name, driver);
   }
-  logger.info({ backends: config.backends.map((b) => `${b.name}:${b.driver}`) }, config.volumeDriverReason);
-  return drivers;
+  logger.info({ backends: backends.map((b) => `${b.name}:${b.driver}`) }, config.volumeDriverReason);
+  return { drivers, backends };
 }
 
-function openDriver(config: ServerConfig, b: BackendConfig): Promise<VolumeDriver> {
-  const directory = join(config.dataDir, 'volumes', b.name);
+function openDriver(dataDir: string, b: BackendConfig): Promise<VolumeDriver> {
+  const directory = join(dataDir, 'volumes', b.name);
   return b.driver === 'qcow2'
     ? createQcow2VolumeDriver({ name: b.name, directory })
     : createRawVolumeDriver({ name: b.name, directory });

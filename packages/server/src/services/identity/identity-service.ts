@@ -4,17 +4,20 @@ import type { ServerConfig } from '../../config/config.js';
 import type { AuthContext, TokenValidator } from '../../domain/auth-context.js';
 import type { Clock } from '../../domain/time.js';
 import { storedTime } from '../../domain/time.js';
-import type { Db } from '../../store/database.js';
+import { DuplicateEntry } from '../../domain/identity.js';
+import type { IdentityStore } from '../../domain/ports/identity-store.js';
+import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import { DomainDirectory } from './domains.js';
 import { PasswordHasher } from './passwords.js';
 import { ProjectDirectory } from './projects.js';
 import { RoleDirectory } from './roles.js';
-import { isUniqueViolation, newId } from './store-helpers.js';
+import { newId } from './store-helpers.js';
 import { TokenService } from './tokens.js';
 import { UserDirectory } from './users.js';
 
 export interface IdentityDeps {
-  db: Db;
+  store: MetadataStore;
+  identityStore: IdentityStore;
   clock: Clock;
   config: ServerConfig;
   logger: Logger;
@@ -32,13 +35,13 @@ export class IdentityService implements TokenValidator {
   private readonly passwords: PasswordHasher;
 
   constructor(private readonly deps: IdentityDeps) {
-    const { db, clock, config } = deps;
+    const { store, identityStore: repo, clock, config } = deps;
     this.passwords = new PasswordHasher(deps.scryptLogN);
-    this.tokens = new TokenService(db, clock, config.tokenTtlSeconds, this.passwords);
-    this.domains = new DomainDirectory(db);
-    this.projects = new ProjectDirectory(db, clock, this.tokens);
-    this.users = new UserDirectory(db, clock, this.tokens, this.passwords);
-    this.roles = new RoleDirectory(db, this.tokens);
+    this.tokens = new TokenService(store, repo, clock, config.tokenTtlSeconds, this.passwords);
+    this.domains = new DomainDirectory(store, repo);
+    this.projects = new ProjectDirectory(store, repo, clock, this.tokens);
+    this.users = new UserDirectory(store, repo, clock, this.tokens, this.passwords);
+    this.roles = new RoleDirectory(store, repo, this.tokens);
   }
 
   validate(token: string): Promise<AuthContext | null> {
@@ -50,10 +53,9 @@ export class IdentityService implements TokenValidator {
    * project and user `admin`, and the admin grant; returns the admin password. Otherwise returns null.
    */
   async bootstrap(): Promise<{ adminPassword: string; generated: boolean } | null> {
-    const { db, clock, config, logger } = this.deps;
+    const { store, identityStore: repo, clock, config, logger } = this.deps;
     await this.tokens.purgeExpired();
-    if (await db.selectFrom('domains').select('id').limit(1).executeTakeFirst()) return null;
-
+    if (await repo.domains.any(store.root)) return null;
     const generated = config.bootstrapAdminPassword === null;
     const adminPassword = config.bootstrapAdminPassword ?? randomBytes(18).toString('base64url');
     const passwordHash = await this.passwords.hash(adminPassword);
@@ -62,49 +64,43 @@ export class IdentityService implements TokenValidator {
     const projectId = newId();
     const userId = newId();
     try {
-      await db.transaction().execute(async (tx) => {
-        await tx.insertInto('domains').values({ id: 'default', name: 'Default', description: 'The default domain', enabled: 1, created_at: now }).execute();
+      await store.transaction(async (tx) => {
+        await repo.domains.insert(tx, { id: 'default', name: 'Default', description: 'The default domain', enabled: true, created_at: now });
         for (const [name, id] of Object.entries(roleIds)) {
-          await tx.insertInto('roles').values({ id, name, domain_id: null, description: null, created_at: now }).execute();
+          await repo.roles.insert(tx, { id, name, domain_id: null, description: null, created_at: now });
         }
-        await tx
-          .insertInto('projects')
-          .values({
-            id: projectId,
-            name: 'admin',
-            domain_id: 'default',
-            description: 'Bootstrap project for initializing the cloud.',
-            enabled: 1,
-            parent_id: 'default',
-            is_domain: 0,
-            tags: '[]',
-            options: '{}',
-            extra: '{}',
-            created_at: now,
-          })
-          .execute();
-        await tx
-          .insertInto('users')
-          .values({
-            id: userId,
-            name: 'admin',
-            domain_id: 'default',
-            default_project_id: null,
-            password_hash: passwordHash,
-            email: null,
-            description: null,
-            enabled: 1,
-            options: '{}',
-            extra: '{}',
-            password_expires_at: null,
-            created_at: now,
-          })
-          .execute();
-        await tx.insertInto('role_assignments').values({ project_id: projectId, user_id: userId, role_id: roleIds.admin }).execute();
+        await repo.projects.insert(tx, {
+          id: projectId,
+          name: 'admin',
+          domain_id: 'default',
+          description: 'Bootstrap project for initializing the cloud.',
+          enabled: true,
+          parent_id: 'default',
+          is_domain: false,
+          tags: [],
+          options: {},
+          extra: {},
+          created_at: now,
+        });
+        await repo.users.insert(tx, {
+          id: userId,
+          name: 'admin',
+          domain_id: 'default',
+          default_project_id: null,
+          password_hash: passwordHash,
+          email: null,
+          description: null,
+          enabled: true,
+          options: {},
+          extra: {},
+          password_expires_at: null,
+          created_at: now,
+        });
+        await repo.grants.insert(tx, { project_id: projectId, user_id: userId, role_id: roleIds.admin });
       });
     } catch (e) {
       // Another node sharing the database bootstrapped first.
-      if (isUniqueViolation(e)) return null;
+      if (e instanceof DuplicateEntry) return null;
       throw e;
     }
     logger.info({ generated }, 'identity bootstrapped: domain default, roles admin/member/reader, user and project admin');

@@ -1,4 +1,4 @@
-import type { Executor } from '../../store/database.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 
 /**
  * What the directories tell the token side when something a cached AuthContext depends on changes.
@@ -7,8 +7,8 @@ import type { Executor } from '../../store/database.js';
  * alone for role changes, since roles are read at validation time).
  */
 export interface TokenInvalidation {
-  revokeUser(userId: string, tx: Executor): Promise<void>;
-  revokeProject(projectId: string, tx: Executor): Promise<void>;
+  revokeUser(userId: string, tx: Scope): Promise<void>;
+  revokeProject(projectId: string, tx: Scope): Promise<void>;
   forgetUser(userId: string): void;
   forgetProject(projectId: string): void;
 }

@@ -1,13 +1,13 @@
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, conflict, forbidden, notFound } from '../../domain/errors.js';
-import type { Db, Executor } from '../../store/database.js';
-import type { ProjectTable } from '../../store/schema.js';
+import { DuplicateEntry, type ProjectRecord } from '../../domain/identity.js';
+import type { IdentityStore, ProjectChanges } from '../../domain/ports/identity-store.js';
+import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import type { Clock } from '../../domain/time.js';
 import { storedTime } from '../../domain/time.js';
-import { domainById } from './domains.js';
 import type { TokenInvalidation } from './invalidation.js';
 import { denied, requireAdmin, requireAdminOrSelf } from './policy.js';
-import { checkTags, isUniqueViolation, newId, parseJsonObject, parseJsonStrings } from './store-helpers.js';
+import { checkTags, newId } from './store-helpers.js';
 import type { Project } from './types.js';
 
 export interface ProjectInput {
@@ -42,24 +42,19 @@ export interface ProjectFilters {
   isDomain?: boolean;
 }
 
-export function toProject(r: ProjectTable): Project {
+export function toProject(r: ProjectRecord): Project {
   return {
     id: r.id,
     name: r.name,
     domainId: r.domain_id,
     description: r.description,
-    enabled: r.enabled === 1,
+    enabled: r.enabled,
     parentId: r.parent_id,
-    isDomain: r.is_domain === 1,
-    tags: parseJsonStrings(r.tags),
-    options: parseJsonObject(r.options),
-    extra: parseJsonObject(r.extra),
+    isDomain: r.is_domain,
+    tags: r.tags,
+    options: r.options,
+    extra: r.extra,
   };
-}
-
-export async function projectById(db: Executor, id: string): Promise<Project | null> {
-  const r = await db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
-  return r ? toProject(r) : null;
 }
 
 const duplicate = (name: string) =>
@@ -67,7 +62,8 @@ const duplicate = (name: string) =>
 
 export class ProjectDirectory {
   constructor(
-    private readonly db: Db,
+    private readonly store: MetadataStore,
+    private readonly repo: IdentityStore,
     private readonly clock: Clock,
     private readonly tokens: TokenInvalidation,
   ) {}
@@ -75,101 +71,95 @@ export class ProjectDirectory {
   async create(caller: AuthContext, input: ProjectInput): Promise<Project> {
     requireAdmin(caller, 'create_project');
     if (input.isDomain) throw badRequest('Projects acting as domains are not supported: is_domain must be false.');
+    const root = this.store.root;
     const domainId = input.domainId ?? caller.projectDomainId ?? 'default';
-    const domain = await domainById(this.db, domainId);
+    const domain = await this.repo.domains.byId(root, domainId);
     if (!domain) throw notFound(`Could not find domain: ${domainId}.`);
     let parentId = input.parentId ?? domainId;
     if (parentId !== domainId) {
-      const parent = await projectById(this.db, parentId);
+      const parent = await this.repo.projects.byId(root, parentId);
       if (!parent) throw notFound(`Could not find project: ${parentId}.`);
-      if (parent.domainId !== domainId) throw badRequest('Cannot create project, the parent project is in a different domain.');
+      if (parent.domain_id !== domainId) throw badRequest('Cannot create project, the parent project is in a different domain.');
       parentId = parent.id;
     }
     const tags = input.tags ?? [];
     checkTags(tags);
-    const row: ProjectTable = {
+    const record: ProjectRecord = {
       id: newId(),
       name: input.name,
       domain_id: domainId,
       description: input.description ?? '',
-      enabled: input.enabled === false ? 0 : 1,
+      enabled: input.enabled !== false,
       parent_id: parentId,
-      is_domain: 0,
-      tags: JSON.stringify(tags),
-      options: JSON.stringify(input.options ?? {}),
-      extra: JSON.stringify(input.extra),
+      is_domain: false,
+      tags,
+      options: input.options ?? {},
+      extra: input.extra,
       created_at: storedTime(this.clock.now()),
     };
     try {
-      await this.db.insertInto('projects').values(row).execute();
+      await this.repo.projects.insert(root, record);
     } catch (e) {
-      if (isUniqueViolation(e)) throw duplicate(input.name);
+      if (e instanceof DuplicateEntry) throw duplicate(input.name);
       throw e;
     }
-    return toProject(row);
+    return toProject(record);
   }
 
   async list(caller: AuthContext, f: ProjectFilters): Promise<Project[]> {
     requireAdmin(caller, 'list_projects');
-    let q = this.db.selectFrom('projects').selectAll().orderBy('name').orderBy('id');
-    if (f.name !== undefined) q = q.where('name', '=', f.name);
-    if (f.domainId !== undefined) q = q.where('domain_id', '=', f.domainId);
-    if (f.enabled !== undefined) q = q.where('enabled', '=', f.enabled ? 1 : 0);
-    if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
     if (f.isDomain === true) return [];
-    return (await q.execute()).map(toProject);
+    const { isDomain: _, ...filters } = f;
+    return (await this.repo.projects.list(this.store.root, filters)).map(toProject);
   }
 
   async get(caller: AuthContext, id: string): Promise<Project> {
     // A project's members may read it (Keystone's project-reader rule).
     if (!caller.isAdmin && caller.projectId !== id) throw denied('get_project');
-    const p = await projectById(this.db, id);
+    const p = await this.repo.projects.byId(this.store.root, id);
     if (!p) throw notFound(`Could not find project: ${id}.`);
-    return p;
+    return toProject(p);
   }
 
   async update(caller: AuthContext, id: string, patch: ProjectPatch): Promise<Project> {
     requireAdmin(caller, 'update_project');
-    const current = await projectById(this.db, id);
-    if (!current) throw notFound(`Could not find project: ${id}.`);
+    const found = await this.repo.projects.byId(this.store.root, id);
+    if (!found) throw notFound(`Could not find project: ${id}.`);
+    const current = toProject(found);
     if (patch.domainId !== undefined && patch.domainId !== current.domainId) throw badRequest('Cannot change Domain ID.');
     if (patch.isDomain !== undefined && patch.isDomain !== current.isDomain) throw badRequest('Cannot change is_domain of a project.');
     if (patch.parentId !== undefined && patch.parentId !== current.parentId) throw forbidden('Update of `parent_id` is not allowed.');
     if (patch.tags !== undefined) checkTags(patch.tags);
-    const set: Partial<ProjectTable> = {};
-    if (patch.name !== undefined) set.name = patch.name;
-    if (patch.description !== undefined) set.description = patch.description ?? '';
-    if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
-    if (patch.tags !== undefined) set.tags = JSON.stringify(patch.tags);
-    if (patch.options !== undefined) set.options = JSON.stringify(mergeOptions(current.options, patch.options));
-    if (Object.keys(patch.extra).length > 0) set.extra = JSON.stringify({ ...current.extra, ...patch.extra });
+    const changes: ProjectChanges = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.description !== undefined) changes.description = patch.description ?? '';
+    if (patch.enabled !== undefined) changes.enabled = patch.enabled;
+    if (patch.tags !== undefined) changes.tags = patch.tags;
+    if (patch.options !== undefined) changes.options = mergeOptions(current.options, patch.options);
+    if (Object.keys(patch.extra).length > 0) changes.extra = { ...current.extra, ...patch.extra };
     const disabling = patch.enabled === false && current.enabled;
-    if (Object.keys(set).length > 0) {
+    if (Object.keys(changes).length > 0) {
       try {
-        await this.db.transaction().execute(async (tx) => {
-          const res = await tx.updateTable('projects').set(set).where('id', '=', id).executeTakeFirst();
-          if (Number(res.numUpdatedRows) === 0) throw notFound(`Could not find project: ${id}.`);
+        await this.store.transaction(async (tx) => {
+          if (!(await this.repo.projects.update(tx, id, changes))) throw notFound(`Could not find project: ${id}.`);
           if (disabling) await this.tokens.revokeProject(id, tx);
         });
       } catch (e) {
-        if (isUniqueViolation(e)) throw duplicate(patch.name ?? current.name);
+        if (e instanceof DuplicateEntry) throw duplicate(patch.name ?? current.name);
         throw e;
       }
     }
     if (disabling) this.tokens.forgetProject(id);
-    const updated = await projectById(this.db, id);
+    const updated = await this.repo.projects.byId(this.store.root, id);
     if (!updated) throw notFound(`Could not find project: ${id}.`);
-    return updated;
+    return toProject(updated);
   }
 
   async delete(caller: AuthContext, id: string): Promise<void> {
     requireAdmin(caller, 'delete_project');
-    await this.db.transaction().execute(async (tx) => {
-      const child = await tx.selectFrom('projects').select('id').where('parent_id', '=', id).executeTakeFirst();
-      if (child) throw forbidden(`Cannot delete the project ${id} since it is not a leaf in the hierarchy.`);
-      const res = await tx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw notFound(`Could not find project: ${id}.`);
-      await tx.deleteFrom('role_assignments').where('project_id', '=', id).execute();
+    await this.store.transaction(async (tx) => {
+      if (await this.repo.projects.hasChildren(tx, id)) throw forbidden(`Cannot delete the project ${id} since it is not a leaf in the hierarchy.`);
+      if (!(await this.repo.projects.delete(tx, id))) throw notFound(`Could not find project: ${id}.`);
       await this.tokens.revokeProject(id, tx);
     });
     this.tokens.forgetProject(id);
@@ -178,14 +168,7 @@ export class ProjectDirectory {
   /** Projects on which the user holds any role; `enabledOnly` for GET /auth/projects. */
   async listForUser(caller: AuthContext, userId: string, enabledOnly: boolean): Promise<Project[]> {
     requireAdminOrSelf(caller, userId, 'list_user_projects');
-    let q = this.db
-      .selectFrom('projects')
-      .selectAll('projects')
-      .where('id', 'in', (sub) => sub.selectFrom('role_assignments').select('project_id').where('user_id', '=', userId))
-      .orderBy('name')
-      .orderBy('id');
-    if (enabledOnly) q = q.where('enabled', '=', 1);
-    return (await q.execute()).map(toProject);
+    return (await this.repo.projects.listForUser(this.store.root, userId, enabledOnly)).map(toProject);
   }
 }
 

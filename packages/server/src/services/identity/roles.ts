@@ -1,17 +1,16 @@
 import type { AuthContext } from '../../domain/auth-context.js';
 import { notFound } from '../../domain/errors.js';
-import type { Db, Executor } from '../../store/database.js';
-import type { RoleTable } from '../../store/schema.js';
+import type { RoleRecord } from '../../domain/identity.js';
+import type { IdentityStore } from '../../domain/ports/identity-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TokenInvalidation } from './invalidation.js';
 import { denied, requireAdmin } from './policy.js';
-import { projectById } from './projects.js';
 import type { RoleAssignment, Role } from './types.js';
-import { userRowById } from './users.js';
 
 /** The implied-role chain `keystone-manage bootstrap` creates: admin ⇒ member ⇒ reader. */
 const IMPLIES: Record<string, string[]> = { admin: ['member'], member: ['reader'] };
 
-export function toRole(r: RoleTable): Role {
+export function toRole(r: RoleRecord): Role {
   return { id: r.id, name: r.name, domainId: r.domain_id, description: r.description };
 }
 
@@ -31,21 +30,13 @@ export function expandImplied(direct: Role[], all: Role[]): Role[] {
   return [...out.values()];
 }
 
-export async function allRoles(db: Executor): Promise<Role[]> {
-  return (await db.selectFrom('roles').selectAll().orderBy('name').execute()).map(toRole);
+export async function allRoles(repo: IdentityStore, scope: Scope): Promise<Role[]> {
+  return (await repo.roles.list(scope, {})).map(toRole);
 }
 
 /** Roles the user holds directly on the project. */
-export async function directRoles(db: Executor, userId: string, projectId: string): Promise<Role[]> {
-  const rows = await db
-    .selectFrom('role_assignments')
-    .innerJoin('roles', 'roles.id', 'role_assignments.role_id')
-    .selectAll('roles')
-    .where('role_assignments.user_id', '=', userId)
-    .where('role_assignments.project_id', '=', projectId)
-    .orderBy('roles.name')
-    .execute();
-  return rows.map(toRole);
+export async function directRoles(repo: IdentityStore, scope: Scope, userId: string, projectId: string): Promise<Role[]> {
+  return (await repo.roles.granted(scope, userId, projectId)).map(toRole);
 }
 
 export interface AssignmentFilters {
@@ -57,76 +48,58 @@ export interface AssignmentFilters {
   effective?: boolean;
 }
 
+const noGrant = (projectId: string, userId: string, roleId: string) =>
+  notFound(`Could not find role assignment with role: ${roleId}, user or group: ${userId}, project, domain, or system: ${projectId}.`);
+
 export class RoleDirectory {
   constructor(
-    private readonly db: Db,
+    private readonly store: MetadataStore,
+    private readonly repo: IdentityStore,
     private readonly tokens: TokenInvalidation,
   ) {}
 
   async list(caller: AuthContext, filters: { name?: string }): Promise<Role[]> {
     requireAdmin(caller, 'list_roles');
-    let q = this.db.selectFrom('roles').selectAll().orderBy('name').orderBy('id');
-    if (filters.name !== undefined) q = q.where('name', '=', filters.name);
-    return (await q.execute()).map(toRole);
+    return (await this.repo.roles.list(this.store.root, filters)).map(toRole);
   }
 
   async get(caller: AuthContext, id: string): Promise<Role> {
     requireAdmin(caller, 'get_role');
-    return this.roleOrThrow(this.db, id);
+    return this.roleOrThrow(this.store.root, id);
   }
 
   async grant(caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
     requireAdmin(caller, 'create_grant');
-    await this.db.transaction().execute(async (tx) => {
+    await this.store.transaction(async (tx) => {
       await this.checkTargets(tx, projectId, userId, roleId);
-      const existing = await tx
-        .selectFrom('role_assignments')
-        .select('role_id')
-        .where('project_id', '=', projectId)
-        .where('user_id', '=', userId)
-        .where('role_id', '=', roleId)
-        .executeTakeFirst();
-      if (!existing) {
-        await tx.insertInto('role_assignments').values({ project_id: projectId, user_id: userId, role_id: roleId }).execute();
-      }
+      await this.repo.grants.insert(tx, { project_id: projectId, user_id: userId, role_id: roleId });
     });
     this.tokens.forgetUser(userId);
   }
 
   async check(caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
     requireAdmin(caller, 'check_grant');
-    await this.checkTargets(this.db, projectId, userId, roleId);
-    const row = await this.db
-      .selectFrom('role_assignments')
-      .select('role_id')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .where('role_id', '=', roleId)
-      .executeTakeFirst();
-    if (!row) throw notFound(`Could not find role assignment with role: ${roleId}, user or group: ${userId}, project, domain, or system: ${projectId}.`);
+    const root = this.store.root;
+    await this.checkTargets(root, projectId, userId, roleId);
+    if (!(await this.repo.grants.exists(root, { project_id: projectId, user_id: userId, role_id: roleId }))) throw noGrant(projectId, userId, roleId);
   }
 
   async revoke(caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
     requireAdmin(caller, 'revoke_grant');
-    await this.checkTargets(this.db, projectId, userId, roleId);
-    const res = await this.db
-      .deleteFrom('role_assignments')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .where('role_id', '=', roleId)
-      .executeTakeFirst();
+    const root = this.store.root;
+    await this.checkTargets(root, projectId, userId, roleId);
+    const deleted = await this.repo.grants.delete(root, { project_id: projectId, user_id: userId, role_id: roleId });
     this.tokens.forgetUser(userId);
-    if (Number(res.numDeletedRows) === 0) {
-      throw notFound(`Could not find role assignment with role: ${roleId}, user or group: ${userId}, project, domain, or system: ${projectId}.`);
-    }
+    if (!deleted) throw noGrant(projectId, userId, roleId);
   }
 
   /** GET /projects/{p}/users/{u}/roles: direct grants only. */
   async listGrants(caller: AuthContext, projectId: string, userId: string): Promise<Role[]> {
     requireAdmin(caller, 'list_grants');
-    if (!(await projectById(this.db, projectId))) throw notFound(`Could not find project: ${projectId}.`);
-    if (!(await userRowById(this.db, userId))) throw notFound(`Could not find user: ${userId}.`);
-    return directRoles(this.db, userId, projectId);
+    const root = this.store.root;
+    if (!(await this.repo.projects.byId(root, projectId))) throw notFound(`Could not find project: ${projectId}.`);
+    if (!(await this.repo.users.byId(root, userId))) throw notFound(`Could not find user: ${userId}.`);
+    return directRoles(this.repo, root, userId, projectId);
   }
 
   /** GET /role_assignments. Names are always resolved; the API decides whether to show them. */
@@ -134,34 +107,14 @@ export class RoleDirectory {
     // A user may list its own assignments (OSC's `role assignment list --user self`).
     if (!caller.isAdmin && f.userId !== caller.userId) throw denied('list_role_assignments');
     if (f.unsupportedScope) return [];
-    let q = this.db
-      .selectFrom('role_assignments as a')
-      .innerJoin('users as u', 'u.id', 'a.user_id')
-      .innerJoin('domains as ud', 'ud.id', 'u.domain_id')
-      .innerJoin('projects as p', 'p.id', 'a.project_id')
-      .innerJoin('domains as pd', 'pd.id', 'p.domain_id')
-      .innerJoin('roles as r', 'r.id', 'a.role_id')
-      .select([
-        'u.id as user_id',
-        'u.name as user_name',
-        'ud.id as user_domain_id',
-        'ud.name as user_domain_name',
-        'p.id as project_id',
-        'p.name as project_name',
-        'pd.id as project_domain_id',
-        'pd.name as project_domain_name',
-        'r.id as role_id',
-        'r.name as role_name',
-      ])
-      .orderBy('u.name')
-      .orderBy('p.name')
-      .orderBy('r.name');
-    if (f.userId !== undefined) q = q.where('a.user_id', '=', f.userId);
-    if (f.projectId !== undefined) q = q.where('a.project_id', '=', f.projectId);
+    const root = this.store.root;
     // With `effective`, the role filter applies after implied roles are expanded.
-    if (f.roleId !== undefined && !f.effective) q = q.where('a.role_id', '=', f.roleId);
-    const rows = await q.execute();
-    const all = f.effective ? await allRoles(this.db) : [];
+    const rows = await this.repo.grants.list(root, {
+      ...(f.userId !== undefined ? { userId: f.userId } : {}),
+      ...(f.projectId !== undefined ? { projectId: f.projectId } : {}),
+      ...(f.roleId !== undefined && !f.effective ? { roleId: f.roleId } : {}),
+    });
+    const all = f.effective ? await allRoles(this.repo, root) : [];
     const out: RoleAssignment[] = [];
     const seen = new Set<string>();
     for (const r of rows) {
@@ -180,15 +133,15 @@ export class RoleDirectory {
     return out;
   }
 
-  private async roleOrThrow(db: Executor, id: string): Promise<Role> {
-    const r = await db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
+  private async roleOrThrow(scope: Scope, id: string): Promise<Role> {
+    const r = await this.repo.roles.byId(scope, id);
     if (!r) throw notFound(`Could not find role: ${id}.`);
     return toRole(r);
   }
 
-  private async checkTargets(db: Executor, projectId: string, userId: string, roleId: string): Promise<void> {
-    await this.roleOrThrow(db, roleId);
-    if (!(await userRowById(db, userId))) throw notFound(`Could not find user: ${userId}.`);
-    if (!(await projectById(db, projectId))) throw notFound(`Could not find project: ${projectId}.`);
+  private async checkTargets(scope: Scope, projectId: string, userId: string, roleId: string): Promise<void> {
+    await this.roleOrThrow(scope, roleId);
+    if (!(await this.repo.users.byId(scope, userId))) throw notFound(`Could not find user: ${userId}.`);
+    if (!(await this.repo.projects.byId(scope, projectId))) throw notFound(`Could not find project: ${projectId}.`);
   }
 }

@@ -3,15 +3,15 @@ import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound, unauthorized } from '../../domain/errors.js';
 import type { Clock } from '../../domain/time.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
-import type { Db, Executor } from '../../store/database.js';
-import type { TokenTable, UserTable } from '../../store/schema.js';
-import { domainById, domainByRef } from './domains.js';
+import type { TokenRecord, UserRecord } from '../../domain/identity.js';
+import type { IdentityStore } from '../../domain/ports/identity-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
+import { domainByRef } from './domains.js';
 import type { TokenInvalidation } from './invalidation.js';
 import type { PasswordHasher } from './passwords.js';
 import { denied } from './policy.js';
-import { projectById, toProject } from './projects.js';
+import { toProject } from './projects.js';
 import { allRoles, directRoles, expandImplied } from './roles.js';
-import { parseJsonStrings } from './store-helpers.js';
 import { TokenCache } from './token-cache.js';
 import type { DomainRef, Project, TokenInfo } from './types.js';
 
@@ -44,7 +44,8 @@ export class TokenService implements TokenInvalidation {
   readonly cache: TokenCache;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: MetadataStore,
+    private readonly repo: IdentityStore,
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
     private readonly passwords: PasswordHasher,
@@ -68,7 +69,7 @@ export class TokenService implements TokenInvalidation {
 
   async issue(req: AuthRequest): Promise<TokenInfo> {
     const now = this.clock.now();
-    let user: UserTable | null = null;
+    let user: UserRecord | null = null;
     let methods: string[] = [];
     let expiresAt = storedTime(new Date(now.getTime() + this.ttlSeconds * 1000));
     let parentAuditId: string | null = null;
@@ -82,42 +83,43 @@ export class TokenService implements TokenInvalidation {
     if (req.methods.includes('token') && req.token) {
       const t = await this.liveToken(hashToken(req.token.id), now);
       if (!t || (user && user.id !== t.user_id)) throw badCredentials();
-      user ??= (await this.db.selectFrom('users').selectAll().where('id', '=', t.user_id).executeTakeFirst()) ?? null;
+      user ??= await this.repo.users.byId(this.store.root, t.user_id);
       // A re-scoped token lives no longer than the token it came from.
       expiresAt = t.expires_at < expiresAt ? t.expires_at : expiresAt;
       parentAuditId = t.audit_id;
-      methods = ['token', ...parseJsonStrings(t.methods).filter((x) => x !== 'token'), ...methods.filter((x) => x !== 'token')];
+      methods = ['token', ...t.methods.filter((x) => x !== 'token'), ...methods.filter((x) => x !== 'token')];
       methods = [...new Set(methods)];
     }
-    if (!user || user.enabled !== 1) throw badCredentials();
-    const userDomain = await domainById(this.db, user.domain_id);
+    if (!user?.enabled) throw badCredentials();
+    const root = this.store.root;
+    const userDomain = await this.repo.domains.byId(root, user.domain_id);
     if (!userDomain?.enabled) throw badCredentials();
 
     const project = await this.scopeProject(req.scope, user);
     let roles: { id: string; name: string }[] = [];
     let projectRef: DomainRef | null = null;
     if (project) {
-      const domain = await domainById(this.db, project.domainId);
+      const domain = await this.repo.domains.byId(root, project.domainId);
       if (!project.enabled || !domain?.enabled) throw unauthorized(`Project ${project.id} is disabled.`);
-      const direct = await directRoles(this.db, user.id, project.id);
+      const direct = await directRoles(this.repo, root, user.id, project.id);
       if (direct.length === 0) throw unauthorized(`User ${user.id} has no access to project ${project.id}.`);
-      roles = expandImplied(direct, await allRoles(this.db)).map((r) => ({ id: r.id, name: r.name }));
+      roles = expandImplied(direct, await allRoles(this.repo, root)).map((r) => ({ id: r.id, name: r.name }));
       projectRef = { id: project.id, name: project.name, domain: { id: domain.id, name: domain.name } };
     }
 
     const token = randomBytes(32).toString('base64url');
-    const row: TokenTable = {
+    const row: TokenRecord = {
       token_hash: hashToken(token),
       user_id: user.id,
       project_id: project?.id ?? null,
-      methods: JSON.stringify(methods),
+      methods,
       audit_id: randomBytes(16).toString('base64url').slice(0, 22),
       parent_audit_id: parentAuditId,
       issued_at: storedTime(now),
       expires_at: expiresAt,
-      revoked: 0,
+      revoked: false,
     };
-    await this.db.insertInto('tokens').values(row).execute();
+    await this.repo.tokens.insert(root, row);
     return {
       token,
       methods,
@@ -143,16 +145,16 @@ export class TokenService implements TokenInvalidation {
     const resolved = await this.resolve(hash, this.clock.now());
     if (!resolved) throw notFound('Could not find token.');
     if (!caller.isAdmin && caller.userId !== resolved.auth.userId) throw denied('revoke_token');
-    await this.db.updateTable('tokens').set({ revoked: 1 }).where('token_hash', '=', hash).execute();
+    await this.repo.tokens.revoke(this.store.root, hash);
     this.cache.drop(hash);
   }
 
-  async revokeUser(userId: string, tx: Executor): Promise<void> {
-    await tx.updateTable('tokens').set({ revoked: 1 }).where('user_id', '=', userId).where('revoked', '=', 0).execute();
+  revokeUser(userId: string, tx: Scope): Promise<void> {
+    return this.repo.tokens.revokeUser(tx, userId);
   }
 
-  async revokeProject(projectId: string, tx: Executor): Promise<void> {
-    await tx.updateTable('tokens').set({ revoked: 1 }).where('project_id', '=', projectId).where('revoked', '=', 0).execute();
+  revokeProject(projectId: string, tx: Scope): Promise<void> {
+    return this.repo.tokens.revokeProject(tx, projectId);
   }
 
   forgetUser(userId: string): void {
@@ -164,50 +166,33 @@ export class TokenService implements TokenInvalidation {
   }
 
   /** Expired tokens are useless; removing them keeps the table small. */
-  async purgeExpired(): Promise<number> {
-    const res = await this.db.deleteFrom('tokens').where('expires_at', '<=', storedTime(this.clock.now())).executeTakeFirst();
-    return Number(res.numDeletedRows);
+  purgeExpired(): Promise<number> {
+    return this.repo.tokens.purgeExpired(this.store.root, storedTime(this.clock.now()));
   }
 
-  private async liveToken(hash: string, now: Date): Promise<TokenTable | null> {
-    const row = await this.db
-      .selectFrom('tokens')
-      .selectAll()
-      .where('token_hash', '=', hash)
-      .where('revoked', '=', 0)
-      .where('expires_at', '>', storedTime(now))
-      .executeTakeFirst();
-    return row ?? null;
+  private liveToken(hash: string, now: Date): Promise<TokenRecord | null> {
+    return this.repo.tokens.live(this.store.root, hash, storedTime(now));
   }
 
   /** Everything a token stands for right now: its user, project and current roles must all still hold. */
   private async resolve(hash: string, now: Date): Promise<Resolved | null> {
     const t = await this.liveToken(hash, now);
     if (!t) return null;
-    const user = await this.db
-      .selectFrom('users')
-      .innerJoin('domains', 'domains.id', 'users.domain_id')
-      .select(['users.id', 'users.name', 'users.enabled', 'users.password_expires_at', 'domains.id as domain_id', 'domains.name as domain_name', 'domains.enabled as domain_enabled'])
-      .where('users.id', '=', t.user_id)
-      .executeTakeFirst();
-    if (!user || user.enabled !== 1 || user.domain_enabled !== 1) return null;
+    const root = this.store.root;
+    const user = await this.repo.users.withDomain(root, t.user_id);
+    if (!user?.enabled || !user.domain_enabled) return null;
     let project: DomainRef | null = null;
     let roles: { id: string; name: string }[] = [];
     if (t.project_id !== null) {
-      const p = await this.db
-        .selectFrom('projects')
-        .innerJoin('domains', 'domains.id', 'projects.domain_id')
-        .select(['projects.id', 'projects.name', 'projects.enabled', 'domains.id as domain_id', 'domains.name as domain_name', 'domains.enabled as domain_enabled'])
-        .where('projects.id', '=', t.project_id)
-        .executeTakeFirst();
-      if (!p || p.enabled !== 1 || p.domain_enabled !== 1) return null;
-      const direct = await directRoles(this.db, user.id, p.id);
+      const p = await this.repo.projects.withDomain(root, t.project_id);
+      if (!p?.enabled || !p.domain_enabled) return null;
+      const direct = await directRoles(this.repo, root, user.id, p.id);
       // Keystone refuses a project token whose user lost every role on the project.
       if (direct.length === 0) return null;
-      roles = expandImplied(direct, await allRoles(this.db)).map((r) => ({ id: r.id, name: r.name }));
+      roles = expandImplied(direct, await allRoles(this.repo, root)).map((r) => ({ id: r.id, name: r.name }));
       project = { id: p.id, name: p.name, domain: { id: p.domain_id, name: p.domain_name } };
     }
-    const methods = parseJsonStrings(t.methods);
+    const methods = t.methods;
     const info: TokenInfo = {
       methods,
       auditIds: t.parent_audit_id ? [t.audit_id, t.parent_audit_id] : [t.audit_id],
@@ -233,54 +218,53 @@ export class TokenService implements TokenInvalidation {
     return { info, auth };
   }
 
-  private async checkPassword(ref: Ref & { password: string }): Promise<UserTable> {
-    let row: UserTable | undefined;
+  private async checkPassword(ref: Ref & { password: string }): Promise<UserRecord> {
+    const root = this.store.root;
+    let user: UserRecord | null = null;
     if (ref.id !== undefined) {
-      row = await this.db.selectFrom('users').selectAll().where('id', '=', ref.id).executeTakeFirst();
+      user = await this.repo.users.byId(root, ref.id);
     } else if (ref.name !== undefined && ref.domain) {
-      const domain = await domainByRef(this.db, ref.domain);
-      if (domain) {
-        row = await this.db.selectFrom('users').selectAll().where('domain_id', '=', domain.id).where('name', '=', ref.name).executeTakeFirst();
-      }
+      const domain = await domainByRef(this.repo, root, ref.domain);
+      if (domain) user = await this.repo.users.byName(root, domain.id, ref.name);
     } else {
       throw badRequest('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
     }
     // Always hash, even for an unknown user, so timing does not tell the two apart.
-    const ok = await this.passwords.verify(ref.password, row?.password_hash ?? null);
-    if (!row || !ok) throw badCredentials();
-    return row;
+    const ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
+    if (!user || !ok) throw badCredentials();
+    return user;
   }
 
-  private async scopeProject(scope: AuthRequest['scope'], user: UserTable): Promise<Project | null> {
+  private async scopeProject(scope: AuthRequest['scope'], user: UserRecord): Promise<Project | null> {
     if (scope === 'unscoped') return null;
     if (scope === null) return this.defaultProject(user);
     if ('domain' in scope) throw unauthorized(`User ${user.id} has no access to domain ${scope.domain.id ?? scope.domain.name ?? ''}.`);
     if ('system' in scope) throw unauthorized(`User ${user.id} has no access to the system.`);
+    const root = this.store.root;
     const ref = scope.project;
     if (ref.id !== undefined) {
-      const p = await projectById(this.db, ref.id);
+      const p = await this.repo.projects.byId(root, ref.id);
       if (!p) throw unauthorized(`Could not find project: ${ref.id}.`);
-      return p;
+      return toProject(p);
     }
     if (ref.name === undefined || !ref.domain) {
       throw badRequest('Expecting to find domain in project. The server could not comply with the request since it is either malformed or otherwise incorrect.');
     }
-    const domain = await domainByRef(this.db, ref.domain);
-    const row = domain
-      ? await this.db.selectFrom('projects').selectAll().where('domain_id', '=', domain.id).where('name', '=', ref.name).executeTakeFirst()
-      : undefined;
-    if (!row) throw unauthorized(`Could not find project: ${ref.name}.`);
-    return toProject(row);
+    const domain = await domainByRef(this.repo, root, ref.domain);
+    const p = domain ? await this.repo.projects.byName(root, domain.id, ref.name) : null;
+    if (!p) throw unauthorized(`Could not find project: ${ref.name}.`);
+    return toProject(p);
   }
 
   /** Keystone scopes to the default project only when it exists, is enabled and the user has a role there. */
-  private async defaultProject(user: UserTable): Promise<Project | null> {
+  private async defaultProject(user: UserRecord): Promise<Project | null> {
     if (!user.default_project_id) return null;
-    const p = await projectById(this.db, user.default_project_id);
+    const root = this.store.root;
+    const p = await this.repo.projects.byId(root, user.default_project_id);
     if (!p?.enabled) return null;
-    const domain = await domainById(this.db, p.domainId);
+    const domain = await this.repo.domains.byId(root, p.domain_id);
     if (!domain?.enabled) return null;
-    const roles = await directRoles(this.db, user.id, p.id);
-    return roles.length > 0 ? p : null;
+    const roles = await directRoles(this.repo, root, user.id, p.id);
+    return roles.length > 0 ? toProject(p) : null;
   }
 }

@@ -7,6 +7,9 @@ import { loadConfig, type ServerConfig } from '../../../config/config.js';
 import type { Clock } from '../../../domain/time.js';
 import { IdentityService } from '../../../services/identity/identity-service.js';
 import { openDatabase } from '../../../store/database.js';
+import { metadataStore } from '../../../store/metadata-store.js';
+import { identityRepository } from '../../../store/repositories/identity.js';
+import { createTestDatabase } from '../../../test-support/harness.js';
 import { type RequestOptions, requestAt } from '../../../test-support/http.js';
 import { createHttpApp } from '../../common/http-app.js';
 import { registerIdentityRoutes } from '../index.js';
@@ -14,16 +17,19 @@ import { registerIdentityRoutes } from '../index.js';
 export const ADMIN_PASSWORD = 'admin-secret-for-identity-tests';
 
 /**
- * The identity API alone on a real socket and a temporary SQLite store: the same composition as main.ts
+ * The identity API alone on a real socket and a temporary store: the same composition as main.ts
  * for this family, without the block-storage drivers, so these tests start in milliseconds.
  */
 export async function startIdentityServer(overrides: Partial<ServerConfig> = {}, opts: { clock?: Clock } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cinderbox-identity-'));
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
+  // Once per store, as the full-server suites run: a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
+  const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
+  if (pgUrl && !overrides.database) config.database = { kind: 'postgres', url: await createTestDatabase(pgUrl) };
   const database = await openDatabase(config);
   const logger = pino({ level: 'silent' });
   // A cheap scrypt keeps these files fast; the production cost is covered by the password hasher's own test.
-  const identity = new IdentityService({ db: database.db, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
+  const identity = new IdentityService({ store: metadataStore(database), identityStore: identityRepository, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
   const bootstrap = await identity.bootstrap();
   const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
   registerIdentityRoutes(app, { identity, config });

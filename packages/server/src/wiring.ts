@@ -1,0 +1,147 @@
+/**
+ * The adapters the server runs on, chosen and opened here and nowhere else (with main.ts, which hands them to
+ * the services as ports): the metadata store (SQLite or PostgreSQL) and its repositories, the object store
+ * under the backup repository, the backup repository itself, the volume drivers and the task queue. The
+ * offline maintenance commands (`cinderbox repo verify|gc --offline`) open the repository through here too,
+ * so they and the server see the same location and key.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js';
+import type { ServerConfig } from './config/config.js';
+import { acquireDataDirLock } from './config/data-dir-lock.js';
+import type { IdentityStore } from './domain/ports/identity-store.js';
+import type { MetadataStore } from './domain/ports/metadata-store.js';
+import type { ObjectStore } from './domain/ports/object-store.js';
+import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
+import type { Clock } from './domain/time.js';
+import { FsObjectStore } from './drivers/objects/fs/index.js';
+import { type OpenedVolumeDrivers, openVolumeDrivers } from './drivers/volume/open-drivers.js';
+import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
+import { openDatabase, type OpenedDatabase } from './store/database.js';
+import { metadataStore } from './store/metadata-store.js';
+import { identityRepository } from './store/repositories/identity.js';
+import { quotaRepository } from './store/repositories/quotas.js';
+import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
+import { volumeTypeRepository } from './store/repositories/volume-types.js';
+import { TaskEngine } from './tasks/task-engine.js';
+
+/** The metadata store with the repositories services get as ports. */
+export interface OpenedMetadata {
+  /** The kysely handle, for the families not yet behind repositories (issue #14) and the task engine. */
+  database: OpenedDatabase;
+  store: MetadataStore;
+  identity: IdentityStore;
+  quotas: QuotaStore;
+  volumeTypes: VolumeTypeStore;
+  /** Backend names existing volumes carry. */
+  volumeBackendsInUse(): Promise<string[]>;
+}
+
+export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedMetadata> {
+  const database = await openDatabase(config);
+  const store = metadataStore(database);
+  return {
+    database,
+    store,
+    identity: identityRepository,
+    quotas: quotaRepository,
+    volumeTypes: volumeTypeRepository,
+    volumeBackendsInUse: () => volumeBackendsInUse(store.root),
+  };
+}
+
+/** One driver per configured backend, plus those only existing volumes still name. */
+export async function openDrivers(config: ServerConfig, metadata: OpenedMetadata, logger: Logger): Promise<OpenedVolumeDrivers> {
+  return openVolumeDrivers(config, await metadata.volumeBackendsInUse(), logger);
+}
+
+export function openTaskQueue(metadata: OpenedMetadata, opts: { clock: Clock; logger: Logger; leaseSeconds: number }): TaskEngine {
+  return new TaskEngine({ db: metadata.database.db, ...opts });
+}
+
+/** The sparse-io addon, when it loaded, for the chunk workers: aligned memory for O_DIRECT, readahead hints. */
+export function chunkWorkerAddon(): { sparseAddon?: string } {
+  return addonStatus().loaded ? { sparseAddon: ADDON_PATH } : {};
+}
+
+export function backupRepoDir(config: Pick<ServerConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'repo');
+}
+
+/** Where backup chunks and manifests live: files under the data directory. */
+export function openBackupObjectStore(config: Pick<ServerConfig, 'dataDir'>): ObjectStore {
+  return new FsObjectStore(backupRepoDir(config));
+}
+
+const KEY_SETTINGS = 'CINDERBOX_BACKUP_KEY / CINDERBOX_BACKUP_KEY_FILE';
+
+/**
+ * Opens the repository under the data directory with the configured key. A key that does not fit the
+ * repository (wrong key, none for an encrypted one, one for a plain one) is a RepoError WRONG_KEY whose one-line
+ * message names the settings to fix.
+ */
+export async function openBackupRepository(
+  config: Pick<ServerConfig, 'dataDir' | 'backupKey'> & Partial<Pick<ServerConfig, 'backupCompression'>>,
+  opts: { create: boolean },
+): Promise<BackupRepository> {
+  try {
+    return await BackupRepository.open({
+      store: openBackupObjectStore(config),
+      create: opts.create,
+      ...(config.backupKey ? { key: config.backupKey } : {}),
+      ...(config.backupCompression ? { compression: config.backupCompression } : {}),
+      ...chunkWorkerAddon(),
+    });
+  } catch (e) {
+    if (isRepoError(e, 'WRONG_KEY')) {
+      throw new RepoError('WRONG_KEY', `cannot open the backup repository: ${e.message} (settings: ${KEY_SETTINGS})`);
+    }
+    throw e;
+  }
+}
+
+/** The repository opened by a maintenance command while it holds the data directory's lock. */
+export interface OfflineRepository {
+  repo: BackupRepository;
+  /** Stops the repository's workers and releases the lock. */
+  close(): Promise<void>;
+}
+
+/**
+ * Takes the data directory's lock (the one a running server holds, so a server and an offline command never
+ * share the repository, and `serve` refuses while this is open), then opens the existing repository.
+ */
+export async function openOfflineRepository(
+  config: Pick<ServerConfig, 'dataDir' | 'backupKey'>,
+): Promise<OfflineRepository> {
+  if (!existsSync(config.dataDir)) throw new Error(`no cinderbox data directory at ${config.dataDir}`);
+  let lock: Awaited<ReturnType<typeof acquireDataDirLock>>;
+  try {
+    lock = await acquireDataDirLock(config.dataDir);
+  } catch (e) {
+    throw new Error(
+      `cannot open the repository offline: ${(e as Error).message}; while the server runs, use the command without --offline`,
+    );
+  }
+  try {
+    if (!existsSync(join(backupRepoDir(config), 'config'))) {
+      throw new Error(`no backup repository in ${config.dataDir} (the server creates it on its first start)`);
+    }
+    const repo = await openBackupRepository(config, { create: false });
+    return {
+      repo,
+      async close() {
+        try {
+          await repo.close();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
