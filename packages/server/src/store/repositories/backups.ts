@@ -134,57 +134,39 @@ const bases: BackupBasesStore = {
 
 const RESTORE_TARGET_STATUSES = ['restoring-backup', 'creating'];
 
+/** The volume and snapshot moves below are guarded like the backups' own: the winner of a race is the one row. */
 const volumes: BackupVolumesStore = {
   async snapshotToBackingUp(scope, snapshotId, now) {
-    const res = await db(scope)
-      .updateTable('snapshots')
-      .set({ status: 'backing-up', updated_at: now })
-      .where('id', '=', snapshotId)
-      .where('status', '=', 'available')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    const t = await guardedTransition(db(scope), 'snapshots', snapshotId, ['available'], 'backing-up', {
+      updated_at: now,
+    });
+    return t.ok;
   },
   async volumeToBackingUp(scope, volumeId, previousStatus, now) {
-    const res = await db(scope)
-      .updateTable('volumes')
-      .set({ status: 'backing-up', previous_status: previousStatus, updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', '=', previousStatus)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    const t = await guardedTransition(db(scope), 'volumes', volumeId, [previousStatus], 'backing-up', {
+      previous_status: previousStatus,
+      updated_at: now,
+    });
+    return t.ok;
   },
   async releaseSnapshot(scope, snapshotId, now) {
-    await db(scope)
-      .updateTable('snapshots')
-      .set({ status: 'available', updated_at: now })
-      .where('id', '=', snapshotId)
-      .where('status', '=', 'backing-up')
-      .execute();
+    await guardedTransition(db(scope), 'snapshots', snapshotId, ['backing-up'], 'available', { updated_at: now });
   },
   async releaseVolume(scope, volumeId, previousStatus, now) {
-    await db(scope)
-      .updateTable('volumes')
-      .set({ status: previousStatus, previous_status: null, updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', '=', 'backing-up')
-      .execute();
+    await guardedTransition(db(scope), 'volumes', volumeId, ['backing-up'], previousStatus, {
+      previous_status: null,
+      updated_at: now,
+    });
   },
   async volumeToRestoring(scope, volumeId, now) {
-    const res = await db(scope)
-      .updateTable('volumes')
-      .set({ status: 'restoring-backup', previous_status: 'available', updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', '=', 'available')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    const t = await guardedTransition(db(scope), 'volumes', volumeId, ['available'], 'restoring-backup', {
+      previous_status: 'available',
+      updated_at: now,
+    });
+    return t.ok;
   },
   async newVolumeToRestoring(scope, volumeId, now) {
-    await db(scope)
-      .updateTable('volumes')
-      .set({ status: 'restoring-backup', updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', '=', 'creating')
-      .execute();
+    await guardedTransition(db(scope), 'volumes', volumeId, ['creating'], 'restoring-backup', { updated_at: now });
   },
   async markRestoredFrom(scope, volumeId, backupId) {
     await db(scope).updateTable('volumes').set({ backup_id: backupId }).where('id', '=', volumeId).execute();
@@ -199,20 +181,14 @@ const volumes: BackupVolumesStore = {
         .values(Object.entries(info.metadata).map(([key, value]) => ({ volume_id: volumeId, key, value })))
         .execute();
     }
-    await exec
-      .updateTable('volumes')
-      .set({ status: 'available', previous_status: null, bootable: info.bootable ? 1 : 0, updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', 'in', RESTORE_TARGET_STATUSES)
-      .execute();
+    await guardedTransition(exec, 'volumes', volumeId, RESTORE_TARGET_STATUSES, 'available', {
+      previous_status: null,
+      bootable: info.bootable ? 1 : 0,
+      updated_at: now,
+    });
   },
   async restoreFailed(scope, volumeId, status, now) {
-    await db(scope)
-      .updateTable('volumes')
-      .set({ status, updated_at: now })
-      .where('id', '=', volumeId)
-      .where('status', 'in', RESTORE_TARGET_STATUSES)
-      .execute();
+    await guardedTransition(db(scope), 'volumes', volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: now });
   },
   async volumeMetadata(scope, volumeId) {
     return (await readMetadata(db(scope), 'volume_metadata', 'volume_id', [volumeId])).get(volumeId)!;
