@@ -2,7 +2,7 @@ import type { BackupRepository } from '../../backup-repo/index.js';
 import { type Backup, type BackupChanges, backupLifecycle } from '../../domain/backup.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
-import type { MetadataStore } from '../../domain/ports/metadata-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { BackupBases } from './backup-bases.js';
 import type { BackupProgress } from './backup-progress.js';
@@ -28,9 +28,10 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
     id: string,
     action: 'createDone' | 'createFailed' | 'restoreDone' | 'restoreFailed' | 'deleteFailed',
     changes: BackupChanges = {},
+    scope: Scope = root,
   ): Promise<boolean> {
     const to = backupLifecycle.actions[action].to!;
-    const t = await backups.transition(root, id, fromStatuses(backupLifecycle, action), to, {
+    const t = await backups.transition(scope, id, fromStatuses(backupLifecycle, action), to, {
       ...changes,
       updated_at: core.now(),
     });
@@ -38,10 +39,28 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
   }
 
   /** Gives the source back its status once the backup no longer reads it (success or failure). */
-  async function releaseSource(p: BackupCreatePayload): Promise<void> {
-    if (p.snapshotId !== null) await backups.volumes.releaseSnapshot(root, p.snapshotId, core.now());
+  async function releaseSource(p: BackupCreatePayload, scope: Scope = root): Promise<void> {
+    if (p.snapshotId !== null) await backups.volumes.releaseSnapshot(scope, p.snapshotId, core.now());
     else if (p.previousStatus !== null)
-      await backups.volumes.releaseVolume(root, p.volumeId, p.previousStatus, core.now());
+      await backups.volumes.releaseVolume(scope, p.volumeId, p.previousStatus, core.now());
+  }
+
+  /**
+   * The backup's final status and the source's release in one transaction, as Cinder frees the volume before it
+   * reports the backup: a client that sees the backup finished may use the volume right away. False (and nothing
+   * released) when a force delete got there first.
+   */
+  async function finish(
+    id: string,
+    p: BackupCreatePayload,
+    action: 'createDone' | 'createFailed',
+    changes: BackupChanges,
+  ): Promise<boolean> {
+    return store.transaction(async (tx) => {
+      if (!(await move(id, action, changes, tx))) return false;
+      await releaseSource(p, tx);
+      return true;
+    });
   }
 
   /**
@@ -115,7 +134,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       }
       if (baseId !== null) await bases.dropOlder(driver, b);
       const s = result.stats;
-      const committed = await move(id, 'createDone', {
+      const committed = await finish(id, p, 'createDone', {
         locator: result.locator,
         object_count: s.chunks - s.zeroChunks,
         stored_bytes: s.storedBytes,
@@ -126,8 +145,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         // Force-deleted while running: nothing may keep the manifest or the base alive.
         await repo.deleteManifest(result.locator);
         if (baseId !== null) await dropHidden(driver, p.volumeId, baseId);
+        await releaseSource(p);
       }
-      await releaseSource(p);
       if (committed && baseId !== null) {
         // A volume force-deleted during the backup already had its bases removed; this one came after.
         const v = await core.volumeRow(legacyHandle(root), p.volumeId);
@@ -164,10 +183,11 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
         await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
-        await move(b.id, 'createFailed', {
+        const finished = await finish(b.id, p, 'createFailed', {
           fail_reason: cause.message.slice(0, 255),
           ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
         });
+        if (finished) return;
       }
       await releaseSource(p);
     },
