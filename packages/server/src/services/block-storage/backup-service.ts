@@ -27,8 +27,6 @@ import { listRows } from './listing.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import type { VolumeCreateInput, VolumeService } from './volume-service.js';
 
-export { parseVolumeInfo, type VolumeInfo };
-
 export const DEFAULT_CONTAINER = 'backups';
 
 export interface BackupRecord {
@@ -302,7 +300,10 @@ export class BackupService {
     const moved = await this.backups.transition(tx, id, fromStatuses(backupLifecycle, 'restore'), rule.to!, {
       updated_at: this.core.now(),
     });
-    if (!moved.ok) throw refusal(backupLifecycle, 'restore', { id, status: moved.reason === 'status' ? moved.status : b.status });
+    if (!moved.ok) {
+      if (moved.reason === 'gone') throw notFound(`Backup ${id} could not be found.`);
+      throw refusal(backupLifecycle, 'restore', { id, status: moved.status });
+    }
     return moved.record;
   }
 
