@@ -237,13 +237,12 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
     },
     async fail(task) {
       const p = task.payload;
-      await backups.volumes.restoreFailed(
-        root,
-        p.volumeId,
-        p.origin === 'existing' ? 'error_restoring' : 'error',
-        core.now(),
-      );
-      await move(task.resourceId, 'restoreFailed');
+      // Together, as on success: whoever sees the volume failed finds the backup free for another try.
+      await store.transaction(async (tx) => {
+        const status = p.origin === 'existing' ? 'error_restoring' : 'error';
+        await backups.volumes.restoreFailed(tx, p.volumeId, status, core.now());
+        await move(task.resourceId, 'restoreFailed', {}, tx);
+      });
     },
   };
 
