@@ -104,6 +104,7 @@ function ensureRestorable(b: Backup): void {
   if (b.locator === null) throw refusal(backupLifecycle, 'restore', b);
 }
 
+/** Cinder's backup API over the deduplicating backup repository. Bytes move in tasks (backup-tasks.ts). */
 export class BackupService {
   constructor(
     private readonly core: Core,
