@@ -70,7 +70,18 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes));
-    const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
+    const services = createBlockStorageServices({
+      db,
+      clock,
+      config,
+      logger,
+      drivers,
+      tasks,
+      quotas,
+      backupRepo,
+      metadata: store,
+      backupsStore: metadata.backups,
+    });
     const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
+import type { BackupsStore } from './domain/ports/backups-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
@@ -21,6 +22,7 @@ import { type OpenedVolumeDrivers, openVolumeDrivers } from './drivers/volume/op
 import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
+import { createBackupsStore } from './store/repositories/backups.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
@@ -33,6 +35,7 @@ export interface OpenedMetadata {
   database: OpenedDatabase;
   store: MetadataStore;
   identity: IdentityStore;
+  backups: BackupsStore;
   quotas: QuotaStore;
   volumeTypes: VolumeTypeStore;
   /** Backend names existing volumes carry. */
@@ -46,6 +49,7 @@ export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'datab
     database,
     store,
     identity: identityRepository,
+    backups: createBackupsStore(),
     quotas: quotaRepository,
     volumeTypes: volumeTypeRepository,
     volumeBackendsInUse: () => volumeBackendsInUse(store.root),

@@ -249,9 +249,14 @@ async function unusableBaseIsNotTrusted(s: Setup): Promise<void> {
   await status(s, 'backups', full, 'available');
   await status(s, 'volumes', vol, 'available');
   // The services keep the database private; the test reaches it to stage the state a crash leaves.
-  const db = (s.t.server.services.backups as unknown as { core: { db: import('../../store/database.js').Db } }).core.db;
-  const res = await db.updateTable('backups').set({ cbt_base_usable: 0 }).where('id', '=', full).executeTakeFirst();
-  assert.equal(Number(res.numUpdatedRows), 1);
+  const svc = s.t.server.services.backups as unknown as {
+    store: import('../../domain/ports/metadata-store.js').MetadataStore;
+    backups: import('../../domain/ports/backups-store.js').BackupsStore;
+  };
+  const base = (await svc.backups.get(svc.store.root, full))?.cbt_base_id;
+  assert.ok(base, 'the full backup keeps a base');
+  await svc.backups.bases.markUnusable(svc.store.root, full, base);
+  assert.equal((await svc.backups.get(svc.store.root, full))?.cbt_base_usable, false);
   await writeBlocks(driver, vol, [[0, randomBytes(4096)]]);
   const sha = await digest(driver, vol);
   const hiddenBefore = (await hiddenSnapshots(driver)).length;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig, type ServerConfig } from '../../config/config.js';
 import { startServer } from '../../main.js';
-import { startTestServer, type TestServer } from '../../test-support/harness.js';
+import { createTestDatabase, startTestServer, type TestServer } from '../../test-support/harness.js';
 import { BackupApi, MiB, type Who } from './test-support/backup-api.js';
 
 const RAW: Partial<ServerConfig> = { backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }] };
@@ -58,10 +58,14 @@ describe('backup repository encryption at rest', () => {
   let enc: TestServer;
   let backupId = '';
   let sha = '';
+  // A restart must find the same metadata: SQLite's lives in the data directory, a PostgreSQL database is named.
+  let sameDatabase: Partial<ServerConfig> = {};
 
   before(async () => {
     encDir = await dataDir();
-    enc = await startTestServer({ ...RAW, backupKey: KEY }, encDir);
+    const pg = process.env.CINDERBOX_TEST_DATABASE_URL;
+    if (pg) sameDatabase = { database: { kind: 'postgres', url: await createTestDatabase(pg) } };
+    enc = await startTestServer({ ...RAW, backupKey: KEY, ...sameDatabase }, encDir);
     ({ backupId, sha } = await roundTrip(enc));
     await enc.close();
   });
@@ -86,7 +90,7 @@ describe('backup repository encryption at rest', () => {
   });
 
   test('a restart with the same key restores the earlier backup byte-exact', async () => {
-    const t = await startTestServer({ ...RAW, backupKey: KEY }, encDir);
+    const t = await startTestServer({ ...RAW, backupKey: KEY, ...sameDatabase }, encDir);
     try {
       const api = new BackupApi(t);
       const admin: Who = { token: t.adminToken, projectId: t.adminProjectId };

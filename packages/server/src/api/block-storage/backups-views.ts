@@ -5,7 +5,7 @@ type Links = { rel: string; href: string }[];
 
 /** List, create, update and import answer with this. */
 export function backupSummaryView(rec: BackupRecord, links: Links): Record<string, unknown> {
-  return { id: rec.row.id, name: rec.row.name, links };
+  return { id: rec.backup.id, name: rec.backup.name, links };
 }
 
 /**
@@ -16,7 +16,7 @@ export function backupDetailView(
   rec: BackupRecord,
   o: { mv: ApiVersion; isAdmin: boolean; links: Links },
 ): Record<string, unknown> {
-  const r = rec.row;
+  const r = rec.backup;
   const v: Record<string, unknown> = {
     id: r.id,
     status: r.status,

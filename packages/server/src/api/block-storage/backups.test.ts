@@ -219,6 +219,22 @@ describe('backup and restore round trips', () => {
     assert.equal(await api.sha(alice, await api.restore(alice, id)), await api.sha(alice, vol));
   });
 
+  test('once a backup shows available its volume is free again: back-to-back backups need no wait', async () => {
+    const vol = await api.volume(alice);
+    for (let i = 0; i < 5; i++) {
+      const id = await api.backup(alice, { volume_id: vol, name: `chain-${i}`, incremental: i > 0 });
+      // Polled without pause and the volume read right after, so a gap between the two commits shows up.
+      for (;;) {
+        const b = await t.request('GET', `/v3/${alice.projectId}/backups/${id}`, { token: alice.token });
+        assert.notEqual(b.body.backup.status, 'error', b.body.backup.fail_reason);
+        if (b.body.backup.status === 'available') break;
+      }
+      // Cinder frees the volume before it reports the backup.
+      const v = await t.request('GET', `/v3/${alice.projectId}/volumes/${vol}`, { token: alice.token });
+      assert.equal(v.body.volume.status, 'available', `after backup ${i}`);
+    }
+  });
+
   test('create volume from backup (3.47) restores the bytes into a volume at least as large', async () => {
     const vol = await api.volume(alice);
     await api.fill(alice, vol);

@@ -43,9 +43,9 @@ function requireVersion(req: FastifyRequest, v: string): void {
 export function registerBackupRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
   const { backups } = deps;
   const summary = (req: FastifyRequest, rec: BackupRecord) =>
-    backupSummaryView(rec, selfLinks(req, 'backups', rec.row.id));
+    backupSummaryView(rec, selfLinks(req, 'backups', rec.backup.id));
   const detail = (req: FastifyRequest, rec: BackupRecord) =>
-    backupDetailView(rec, { mv: mvOf(req), isAdmin: authOf(req).isAdmin, links: selfLinks(req, 'backups', rec.row.id) });
+    backupDetailView(rec, { mv: mvOf(req), isAdmin: authOf(req).isAdmin, links: selfLinks(req, 'backups', rec.backup.id) });
 
   scope.post('/backups', async (req, reply) => {
     const mv = mvOf(req);
@@ -81,7 +81,7 @@ export function registerBackupRoutes(scope: FastifyInstance, deps: BlockStorageD
       req,
       'backups',
       isDetail,
-      res.items.map((r) => r.row.id),
+      res.items.map((r) => r.backup.id),
       res.limit,
     );
     if (links) out.backups_links = links;

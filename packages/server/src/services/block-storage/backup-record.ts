@@ -1,5 +1,5 @@
 import { badRequest } from '../../domain/errors.js';
-import type { BackupTable } from '../../store/schema.js';
+import type { Backup } from '../../domain/backup.js';
 import { UUID_RE } from './core.js';
 
 /** Clients (Tempest, cinderclient) check that the service names a Cinder backup driver module. */
@@ -25,7 +25,7 @@ export interface ImportedRecord {
  * repository locator (a JSON string, as Cinder's column is text), so an import never derives it from `id`,
  * which clients rewrite to import a copy beside the original.
  */
-export function encodeBackupRecord(row: BackupTable, metadata: Record<string, string>, repoId: string): string {
+export function encodeBackupRecord(row: Backup, metadata: Record<string, string>, repoId: string): string {
   const record = {
     id: row.id,
     user_id: row.user_id,

@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { type BackupRepository, isRepoError, makeLocator, type Manifest, verifyReport } from '../../backup-repo/index.js';
+import { type BackupManifest, type BackupStore, isRepoError, verifyReport } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
+import {
+  type Backup,
+  backupLifecycle,
+  backupRefusals,
+  backupSourceSnapshot,
+  backupSourceVolume,
+  ensureResetTarget,
+  holdsData,
+  parseVolumeInfo,
+  type VolumeInfo,
+  volumeBackupAction,
+} from '../../domain/backup.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import type { Executor, Tx } from '../../store/database.js';
-import type { BackupTable, VolumeTable } from '../../store/schema.js';
+import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { backupFilterPolicy, backupTable } from './backup-filters.js';
 import type { BackupProgress } from './backup-progress.js';
@@ -11,15 +24,13 @@ import { BACKUP_SERVICE, BACKUP_SERVICE_PREFIX, decodeBackupRecord, encodeBackup
 import { type Core, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listRows } from './listing.js';
-import { readMetadata, readMetadataMany, writeMetadata } from './metadata-store.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import type { VolumeCreateInput, VolumeService } from './volume-service.js';
 
 export const DEFAULT_CONTAINER = 'backups';
-export const RESET_STATUSES = ['available', 'error'];
 
 export interface BackupRecord {
-  row: BackupTable;
+  backup: Backup;
   metadata: Record<string, string>;
   /** Some backup names this one as its parent (Cinder's num_dependent_backups > 0). */
   hasDependents: boolean;
@@ -37,12 +48,6 @@ export interface BackupCreateInput {
   availabilityZone: string | null;
 }
 
-/** The source volume's state a restore gives back: its metadata and bootable flag. */
-export interface VolumeInfo {
-  metadata: Record<string, string>;
-  bootable: boolean;
-}
-
 export interface BackupCreatePayload {
   driver: string;
   volumeId: string;
@@ -52,7 +57,7 @@ export interface BackupCreatePayload {
   parentLocator: string | null;
   /**
    * Hidden snapshot the backup takes of the volume and keeps as the changed-block tracking base (see
-   * hidden-snapshots.ts); also on the row (`cbt_base_id`). null for snapshot backups and for drivers whose
+   * hidden-snapshots.ts); also on the backup (`cbt_base_id`). null for snapshot backups and for drivers whose
    * snapshots are copies (the volume is then read in place while it is `backing-up`). Absent in older tasks.
    */
   baseId?: string | null;
@@ -73,22 +78,30 @@ export interface BackupProgressView {
   operation: 'backup' | 'restore' | null;
 }
 
+type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
+
+/**
+ * Core's lookups, `inTx` and the quota service still take a kysely executor on this branch, and a scope is one
+ * at run time; once they take a `Scope`, every `legacyHandle(x)` becomes plain `x`.
+ */
+export function legacyHandle<T>(scope: Scope): T {
+  return scope as unknown as T;
+}
+
+/** The transaction `Core.inTx` or the volume service hands out, as the scope it is. */
+export function scopeOf(tx: object): Scope {
+  return tx as Scope;
+}
+
 function repoToBadRequest(e: unknown): never {
   if (isRepoError(e)) throw badRequest(`Invalid backup: ${e.message}`);
   throw e;
 }
 
-export function parseVolumeInfo(text: string): VolumeInfo {
-  try {
-    const v = JSON.parse(text) as Partial<VolumeInfo>;
-    const metadata: Record<string, string> = {};
-    if (v.metadata && typeof v.metadata === 'object') {
-      for (const [k, val] of Object.entries(v.metadata)) if (typeof val === 'string') metadata[k] = val;
-    }
-    return { metadata, bootable: v.bootable === true };
-  } catch {
-    return { metadata: {}, bootable: false };
-  }
+/** A restore needs the manifest: an `available` backup without one was reset by an admin after a failure. */
+function ensureRestorable(b: Backup): void {
+  ensureAllowed(backupLifecycle, 'restore', b);
+  if (b.locator === null) throw refusal(backupLifecycle, 'restore', b);
 }
 
 /** Cinder's backup API over the deduplicating backup repository. Bytes move in tasks (backup-tasks.ts). */
@@ -96,34 +109,35 @@ export class BackupService {
   constructor(
     private readonly core: Core,
     private readonly volumes: VolumeService,
-    readonly repo: BackupRepository,
+    private readonly store: MetadataStore,
+    private readonly backups: BackupsStore,
+    readonly repo: BackupStore,
     readonly progressTracker: BackupProgress,
   ) {}
 
-  private async row(exec: Executor, id: string): Promise<BackupTable | undefined> {
+  private async find(scope: Scope, id: string): Promise<Backup | undefined> {
     if (!UUID_RE.test(id)) return undefined;
-    return exec.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.backups.get(scope, id);
   }
 
-  async visibleBackup(ctx: AuthContext, id: string, exec: Executor = this.core.db): Promise<BackupTable> {
-    const row = await this.row(exec, id);
-    if (!row || !canSee(ctx, row.project_id)) throw notFound(`Backup ${id} could not be found.`);
-    return row;
+  async visibleBackup(ctx: AuthContext, id: string, scope: Scope = this.store.root): Promise<Backup> {
+    const b = await this.find(scope, id);
+    if (!b || !canSee(ctx, b.project_id)) throw notFound(`Backup ${id} could not be found.`);
+    return b;
   }
 
-  private async records(rows: BackupTable[], exec: Executor = this.core.db): Promise<BackupRecord[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const [md, children] = await Promise.all([
-      readMetadataMany(exec, 'backup', ids),
-      exec.selectFrom('backups').select('parent_id').where('parent_id', 'in', ids).execute(),
+  private async records(list: Backup[], scope: Scope = this.store.root): Promise<BackupRecord[]> {
+    if (list.length === 0) return [];
+    const ids = list.map((b) => b.id);
+    const [md, parents] = await Promise.all([
+      this.backups.metadataOf(scope, ids),
+      this.backups.withDependents(scope, ids),
     ]);
-    const parents = new Set(children.map((c) => c.parent_id));
-    return rows.map((row) => ({ row, metadata: md.get(row.id) ?? {}, hasDependents: parents.has(row.id) }));
+    return list.map((backup) => ({ backup, metadata: md.get(backup.id) ?? {}, hasDependents: parents.has(backup.id) }));
   }
 
-  private async record(row: BackupTable, exec: Executor = this.core.db): Promise<BackupRecord> {
-    return (await this.records([row], exec))[0]!;
+  private async record(b: Backup, scope: Scope = this.store.root): Promise<BackupRecord> {
+    return (await this.records([b], scope))[0]!;
   }
 
   async create(ctx: AuthContext, input: BackupCreateInput): Promise<BackupRecord> {
@@ -132,7 +146,7 @@ export class BackupService {
     const container = input.container ?? DEFAULT_CONTAINER;
     const id = randomUUID();
     try {
-      makeLocator(container, id);
+      this.repo.makeLocator(container, id);
     } catch {
       throw badRequest(
         `Invalid input received: Container name ${JSON.stringify(container)} may only hold letters, digits, '.', '_' and '-'.`,
@@ -141,67 +155,41 @@ export class BackupService {
     const az = input.availabilityZone ?? core.deps.config.availabilityZone;
     if (az !== core.deps.config.availabilityZone)
       throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
-    const row = await core.inTx(async (tx, enqueue) => {
-      const v = await core.visibleVolume(ctx, input.volumeId, tx);
+    const created = await core.inTx(async (t, enqueue) => {
+      const tx = scopeOf(t);
+      const v = await core.visibleVolume(ctx, input.volumeId, legacyHandle(tx));
       let size = v.size;
       let dataTimestamp: string | null = null;
       let previousStatus: string | null = null;
       if (input.snapshotId !== null) {
-        const s = await core.visibleSnapshot(ctx, input.snapshotId, tx);
+        const s = await core.visibleSnapshot(ctx, input.snapshotId, legacyHandle(tx));
         if (s.volume_id !== v.id)
           throw badRequest(`Invalid volume: Volume ${v.id} does not match with snapshot.volume_id ${s.volume_id}.`);
-        if (s.status !== 'available')
-          throw badRequest(
-            `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${s.status}".`,
-          );
+        ensureAllowed(backupSourceSnapshot, 'backup', s);
         size = s.size;
         dataTimestamp = s.created_at;
-        const moved = await tx
-          .updateTable('snapshots')
-          .set({ status: 'backing-up', updated_at: core.now() })
-          .where('id', '=', s.id)
-          .where('status', '=', 'available')
-          .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) === 0)
+        if (!(await this.backups.volumes.snapshotToBackingUp(tx, s.id, core.now())))
           throw badRequest('Invalid snapshot: Snapshot to be backed up must be available.');
       } else {
-        if (v.status !== 'available' && v.status !== 'in-use')
-          throw badRequest(
-            `Invalid volume: Volume to be backed up must be available or in-use, but the current status is "${v.status}".`,
-          );
-        if (v.status === 'in-use' && !input.force)
-          throw badRequest('Invalid volume: Backing up an in-use volume must use the force flag.');
+        ensureAllowed(backupSourceVolume, volumeBackupAction(input.force), v);
         previousStatus = v.status;
       }
-      await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
-      let parent: BackupTable | undefined;
+      await core.deps.quotas.reserve(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
+      let parent: Backup | undefined;
       if (input.incremental) {
-        let q = tx
-          .selectFrom('backups')
-          .selectAll()
-          .where('volume_id', '=', v.id)
-          .where('project_id', '=', projectId)
-          .where('status', '=', 'available')
-          .where('locator', 'is not', null);
-        if (dataTimestamp !== null) q = q.where('data_timestamp', '<', dataTimestamp);
-        parent = await q.orderBy('data_timestamp', 'desc').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-        if (!parent) throw badRequest('Invalid backup: No backups available to do an incremental backup.');
+        parent = await this.backups.latestForIncremental(tx, { volumeId: v.id, projectId, before: dataTimestamp });
+        if (!parent) throw backupRefusals.noParent();
       }
-      if (previousStatus !== null) {
-        const moved = await tx
-          .updateTable('volumes')
-          .set({ status: 'backing-up', previous_status: previousStatus, updated_at: core.now() })
-          .where('id', '=', v.id)
-          .where('status', '=', previousStatus)
-          .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) === 0)
-          throw badRequest(`Invalid volume: Volume ${v.id} changed status while the backup was requested.`);
-      }
+      if (previousStatus !== null && !(await this.backups.volumes.volumeToBackingUp(tx, v.id, previousStatus, core.now())))
+        throw badRequest(`Invalid volume: Volume ${v.id} changed status while the backup was requested.`);
       // Only where a snapshot is O(1): a hidden copy of a whole raw file per backup would cost more than it saves.
       const baseId = previousStatus !== null && core.driver(v.driver).capabilities.cheapSnapshots ? randomUUID() : null;
       const now = core.now();
-      const info: VolumeInfo = { metadata: await readMetadata(tx, 'volume', v.id), bootable: Boolean(v.bootable) };
-      const r: BackupTable = {
+      const info: VolumeInfo = {
+        metadata: await this.backups.volumes.volumeMetadata(tx, v.id),
+        bootable: Boolean(v.bootable),
+      };
+      const b: Backup = {
         id,
         project_id: projectId,
         user_id: ctx.userId,
@@ -220,15 +208,15 @@ export class BackupService {
         locator: null,
         stored_bytes: 0,
         data_bytes: 0,
-        volume_info: JSON.stringify(info),
+        volume_info: info,
         host: core.deps.config.serviceHost,
         created_at: now,
         updated_at: null,
         cbt_base_id: baseId,
-        cbt_base_usable: 0,
+        cbt_base_usable: false,
       };
-      await tx.insertInto('backups').values(r).execute();
-      await writeMetadata(tx, 'backup', id, input.metadata, true);
+      await this.backups.insert(tx, b);
+      await this.backups.replaceMetadata(tx, id, input.metadata);
       const payload: BackupCreatePayload = {
         driver: v.driver,
         volumeId: v.id,
@@ -238,9 +226,9 @@ export class BackupService {
         baseId,
       };
       await enqueue('backup.create', 'backup', id, payload);
-      return r;
+      return b;
     });
-    return this.record(row);
+    return this.record(created);
   }
 
   async get(ctx: AuthContext, id: string): Promise<BackupRecord> {
@@ -249,10 +237,14 @@ export class BackupService {
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<BackupRecord>> {
     const scope = resolveFilters(ctx, mv, req.filters, backupFilterPolicy());
-    const { rows, count, limit } = await listRows(this.core.db, backupTable(mv.atLeast('3.37')), scope, req, (m) =>
-      notFound(`Backup ${m} could not be found.`),
+    const { rows, count, limit } = await listRows(
+      legacyHandle(this.store.root),
+      backupTable(mv.atLeast('3.37')),
+      scope,
+      req,
+      (m) => notFound(`Backup ${m} could not be found.`),
     );
-    return { items: await this.records(rows as unknown as BackupTable[]), count, limit };
+    return { items: await this.records(this.backups.fromListedRows(rows)), count, limit };
   }
 
   async update(
@@ -260,37 +252,34 @@ export class BackupService {
     id: string,
     input: { name?: string | null; description?: string | null; metadata?: Record<string, string> },
   ): Promise<BackupRecord> {
-    const core = this.core;
-    const row = await core.inTx(async (tx) => {
+    const updated = await this.store.transaction(async (tx) => {
       await this.visibleBackup(ctx, id, tx);
-      const set: Partial<BackupTable> = { updated_at: core.now() };
-      if (input.name !== undefined) set.name = input.name;
-      if (input.description !== undefined) set.description = input.description;
-      await tx.updateTable('backups').set(set).where('id', '=', id).execute();
-      if (input.metadata !== undefined) await writeMetadata(tx, 'backup', id, input.metadata, true);
-      return tx.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const b = await this.backups.update(tx, id, {
+        updated_at: this.core.now(),
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+      });
+      if (!b) throw notFound(`Backup ${id} could not be found.`);
+      if (input.metadata !== undefined) await this.backups.replaceMetadata(tx, id, input.metadata);
+      return b;
     });
-    return this.record(row);
+    return this.record(updated);
   }
 
   /** DELETE (available/error) and os-force_delete (admin, any status); never while incrementals depend on it. */
   async delete(ctx: AuthContext, id: string, force = false): Promise<void> {
     const core = this.core;
     if (force) requireAdmin(ctx, 'volume_extension:backup_admin_actions:force_delete');
-    await core.inTx(async (tx, enqueue) => {
+    const action = force ? 'forceDelete' : 'delete';
+    await core.inTx(async (t, enqueue) => {
+      const tx = scopeOf(t);
       const b = await this.visibleBackup(ctx, id, tx);
-      const from = force ? [b.status] : ['available', 'error'];
-      if (!from.includes(b.status)) throw badRequest('Invalid backup: Backup status must be available or error');
-      if (b.status === 'deleting') throw badRequest('Invalid backup: Backup is already being deleted.');
-      const child = await tx.selectFrom('backups').select('id').where('parent_id', '=', id).executeTakeFirst();
-      if (child) throw badRequest('Invalid backup: Incremental backups exist for this backup.');
-      const res = await tx
-        .updateTable('backups')
-        .set({ status: 'deleting', updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', b.status)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest('Invalid backup: Backup status changed.');
+      const rule = ensureAllowed(backupLifecycle, action, b);
+      // Not a status rule: Cinder refuses while an incremental names this backup as its parent, forced or not.
+      if (await this.backups.hasDependents(tx, id)) throw backupRefusals.hasDependents();
+      // Guarded on the status just read, so a concurrent change between the read and the update is noticed.
+      const moved = await this.backups.transition(tx, id, [b.status], rule.to ?? null, { updated_at: core.now() });
+      if (!moved.ok) throw backupRefusals.statusChanged();
       await enqueue('backup.delete', 'backup', id, {});
     });
   }
@@ -298,30 +287,25 @@ export class BackupService {
   async resetStatus(ctx: AuthContext, id: string, status: string): Promise<void> {
     requireAdmin(ctx, 'volume_extension:backup_admin_actions:reset_status');
     await this.visibleBackup(ctx, id);
-    if (!RESET_STATUSES.includes(status))
-      throw badRequest(
-        `Invalid input received: Backup status: ${status} is invalid, valid statuses are: ['available', 'error'].`,
-      );
-    await this.core.db
-      .updateTable('backups')
-      .set({ status, updated_at: this.core.now() })
-      .where('id', '=', id)
-      .execute();
+    const to = ensureResetTarget(status);
+    await this.backups.transition(this.store.root, id, fromStatuses(backupLifecycle, 'resetStatus'), to, {
+      updated_at: this.core.now(),
+    });
   }
 
   /** Moves the backup to `restoring` inside `tx`; it must be available and hold data. */
-  private async claimForRestore(tx: Tx, ctx: AuthContext, id: string): Promise<BackupTable> {
+  private async claimForRestore(tx: Scope, ctx: AuthContext, id: string): Promise<Backup> {
     const b = await this.visibleBackup(ctx, id, tx);
-    if (b.status !== 'available' || b.locator === null)
-      throw badRequest('Invalid backup: Backup status must be available');
-    const res = await tx
-      .updateTable('backups')
-      .set({ status: 'restoring', updated_at: this.core.now() })
-      .where('id', '=', id)
-      .where('status', '=', 'available')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw badRequest('Invalid backup: Backup status must be available');
-    return b;
+    ensureRestorable(b);
+    const rule = backupLifecycle.actions.restore;
+    const moved = await this.backups.transition(tx, id, fromStatuses(backupLifecycle, 'restore'), rule.to!, {
+      updated_at: this.core.now(),
+    });
+    if (!moved.ok) {
+      if (moved.reason === 'gone') throw notFound(`Backup ${id} could not be found.`);
+      throw refusal(backupLifecycle, 'restore', { id, status: moved.status });
+    }
+    return moved.record;
   }
 
   async restore(
@@ -331,8 +315,7 @@ export class BackupService {
   ): Promise<{ backup_id: string; volume_id: string; volume_name: string }> {
     const core = this.core;
     const b = await this.visibleBackup(ctx, id);
-    if (b.status !== 'available' || b.locator === null)
-      throw badRequest('Invalid backup: Backup status must be available');
+    ensureRestorable(b);
     if (input.volumeId === null) {
       const rec = await this.volumes.create(ctx, {
         size: b.size,
@@ -344,26 +327,20 @@ export class BackupService {
         availabilityZone: null,
         volumeType: null,
         multiattach: false,
-        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(tx, ctx, id, volume, enqueue, 'restore'),
+        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(scopeOf(tx), ctx, id, volume, enqueue, 'restore'),
       });
       return { backup_id: id, volume_id: rec.row.id, volume_name: rec.row.name ?? '' };
     }
     const volumeId = input.volumeId;
-    const v = await core.inTx(async (tx, enqueue) => {
-      const v = await core.visibleVolume(ctx, volumeId, tx);
-      if (v.status !== 'available')
-        throw badRequest('Invalid volume: Volume to be restored to must be available');
+    const v = await core.inTx(async (t, enqueue) => {
+      const tx = scopeOf(t);
+      const v = await core.visibleVolume(ctx, volumeId, legacyHandle(tx));
+      ensureAllowed(backupSourceVolume, 'restoreTarget', v);
       if (v.size < b.size)
         throw badRequest(`Invalid volume: volume size ${v.size} is too small to restore backup of size ${b.size}.`);
       await this.claimForRestore(tx, ctx, id);
-      const res = await tx
-        .updateTable('volumes')
-        .set({ status: 'restoring-backup', previous_status: v.status, updated_at: core.now() })
-        .where('id', '=', v.id)
-        .where('status', '=', 'available')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0)
-        throw badRequest('Invalid volume: Volume to be restored to must be available');
+      if (!(await this.backups.volumes.volumeToRestoring(tx, v.id, core.now())))
+        throw refusal(backupSourceVolume, 'restoreTarget', v);
       const payload: BackupRestorePayload = { volumeId: v.id, fresh: false, origin: 'existing' };
       await enqueue('backup.restore', 'backup', id, payload);
       return v;
@@ -372,11 +349,11 @@ export class BackupService {
   }
 
   private async startRestoreIntoNew(
-    tx: Tx,
+    tx: Scope,
     ctx: AuthContext,
     backupId: string,
-    volume: VolumeTable,
-    enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
+    volume: { id: string; size: number },
+    enqueue: Enqueue,
     origin: 'restore' | 'volume',
   ): Promise<void> {
     const b = await this.claimForRestore(tx, ctx, backupId);
@@ -384,7 +361,7 @@ export class BackupService {
       throw badRequest(
         `Invalid input received: Volume size ${volume.size}GB cannot be smaller than the backup size ${b.size}GB.`,
       );
-    await tx.updateTable('volumes').set({ backup_id: backupId }).where('id', '=', volume.id).execute();
+    await this.backups.volumes.markRestoredFrom(tx, volume.id, backupId);
     const payload: BackupRestorePayload = { volumeId: volume.id, fresh: true, origin };
     await enqueue('backup.restore', 'backup', backupId, payload);
   }
@@ -392,21 +369,21 @@ export class BackupService {
   /** Volume create with `backup_id` (3.47): a new volume of at least the backup's size, filled by a restore. */
   async createVolume(ctx: AuthContext, input: VolumeCreateInput, backupId: string): Promise<VolumeRecord> {
     const b = await this.visibleBackup(ctx, backupId);
-    if (b.status !== 'available' || b.locator === null)
-      throw badRequest('Invalid backup: Backup status must be available');
+    ensureRestorable(b);
     return this.volumes.create(ctx, {
       ...input,
       size: input.size ?? b.size,
-      fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(tx, ctx, backupId, volume, enqueue, 'volume'),
+      fromBackup: (tx, volume, enqueue) =>
+        this.startRestoreIntoNew(scopeOf(tx), ctx, backupId, volume, enqueue, 'volume'),
     });
   }
 
   async exportRecord(ctx: AuthContext, id: string): Promise<{ backup_service: string; backup_url: string }> {
     requireAdmin(ctx, 'backup:export-import');
     const b = await this.visibleBackup(ctx, id);
-    if (b.status !== 'available' || b.locator === null)
-      throw badRequest('Invalid backup: Backup status must be available and not restoring.');
-    const md = await readMetadata(this.core.db, 'backup', id);
+    ensureAllowed(backupLifecycle, 'exportRecord', b);
+    if (b.locator === null) throw refusal(backupLifecycle, 'exportRecord', b);
+    const md = await this.backups.metadata(this.store.root, id);
     return { backup_service: BACKUP_SERVICE, backup_url: encodeBackupRecord(b, md, this.repo.repoId) };
   }
 
@@ -425,7 +402,7 @@ export class BackupService {
     if (!service.startsWith(BACKUP_SERVICE_PREFIX))
       throw badRequest(`Invalid input received: Backup service ${service} is not supported.`);
     const rec = decodeBackupRecord(url);
-    let source: Manifest;
+    let source: BackupManifest;
     try {
       source = await this.repo.readManifest(rec.locator);
     } catch (e) {
@@ -434,14 +411,14 @@ export class BackupService {
     if (source.header.repoId !== this.repo.repoId)
       throw badRequest('Invalid backup: The backup record belongs to another repository.');
     const h = source.header;
-    const info = typeof h.meta.volume_info === 'string' ? h.meta.volume_info : '{}';
+    const info = parseVolumeInfo(typeof h.meta.volume_info === 'string' ? h.meta.volume_info : '{}');
     const volumeId =
       typeof h.meta.volume_id === 'string' && UUID_RE.test(h.meta.volume_id)
         ? h.meta.volume_id
         : '00000000-0000-0000-0000-000000000000';
     const size = Math.max(1, Math.ceil(h.size / GiB));
     const now = core.now();
-    const row: BackupTable = {
+    const imported: Backup = {
       id: rec.id,
       project_id: projectId,
       user_id: ctx.userId,
@@ -465,36 +442,41 @@ export class BackupService {
       created_at: now,
       updated_at: null,
       cbt_base_id: null,
-      cbt_base_usable: 0,
+      cbt_base_usable: false,
     };
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
-    await core.inTx(async (tx) => {
-      if (await this.row(tx, rec.id)) throw badRequest('Invalid backup: Backup already exists in database.');
-      await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
-      await tx.insertInto('backups').values(row).execute();
-      await writeMetadata(tx, 'backup', rec.id, rec.metadata, true);
+    await this.store.transaction(async (tx) => {
+      if (await this.backups.get(tx, rec.id)) throw backupRefusals.alreadyExists();
+      await core.deps.quotas.reserve(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
+      await this.backups.insert(tx, imported);
+      await this.backups.replaceMetadata(tx, rec.id, rec.metadata);
     });
     let locator: string;
     try {
-      // No live row has this id, so a manifest under it is a leftover of a deleted backup.
-      const target = makeLocator(h.container, rec.id);
+      // No live backup has this id, so a manifest under it is a leftover of a deleted backup.
+      const target = this.repo.makeLocator(h.container, rec.id);
       if (target !== rec.locator) await this.repo.deleteManifest(target);
       locator = target === rec.locator ? target : (await this.repo.copyManifest(rec.locator, { id: rec.id })).locator;
     } catch (e) {
-      await core.inTx(async (tx) => {
-        await tx.deleteFrom('backups').where('id', '=', rec.id).execute();
-        await writeMetadata(tx, 'backup', rec.id, {}, true);
-        await core.deps.quotas.release(tx, projectId, { backups: 1, backup_gigabytes: size });
+      await this.store.transaction(async (tx) => {
+        await this.backups.remove(tx, rec.id);
+        await core.deps.quotas.release(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
       });
       repoToBadRequest(e);
     }
-    const done = await core.db
-      .updateTable('backups')
-      .set({ status: 'available', locator, updated_at: core.now() })
-      .where('id', '=', rec.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return this.record(done);
+    const rule = backupLifecycle.actions.importDone;
+    const done = await this.backups.transition(this.store.root, rec.id, fromStatuses(backupLifecycle, 'importDone'), rule.to!, {
+      locator,
+      updated_at: core.now(),
+    });
+    if (!done.ok) {
+      // Force-deleted while the manifest was copied: the copy belongs to nobody.
+      await this.repo.deleteManifest(locator).catch(() => false);
+      throw done.reason === 'gone'
+        ? notFound(`Backup ${rec.id} could not be found.`)
+        : refusal(backupLifecycle, 'importDone', { id: rec.id, status: done.status });
+    }
+    return this.record(done.record);
   }
 
   async progress(ctx: AuthContext, id: string): Promise<BackupProgressView> {
@@ -509,7 +491,7 @@ export class BackupService {
       };
     }
     const total = b.size * GiB;
-    const complete = b.status === 'available' || b.status === 'restoring';
+    const complete = holdsData(b.status);
     return { fraction: complete ? 1 : 0, bytes_done: complete ? total : 0, bytes_total: total, operation: null };
   }
 

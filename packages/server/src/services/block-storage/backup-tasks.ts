@@ -1,57 +1,80 @@
-import type { BackupRepository } from '../../backup-repo/index.js';
+import type { BackupStore } from '../../domain/ports/backup-store.js';
+import { type Backup, type BackupChanges, backupLifecycle } from '../../domain/backup.js';
+import { fromStatuses } from '../../domain/lifecycle.js';
+import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
-import type { BackupTable } from '../../store/schema.js';
+import type { BackupBases } from './backup-bases.js';
 import type { BackupProgress } from './backup-progress.js';
-import {
-  type BackupCreatePayload,
-  type BackupRestorePayload,
-  parseVolumeInfo,
-} from './backup-service.js';
+import { type BackupCreatePayload, type BackupRestorePayload, legacyHandle } from './backup-service.js';
 import { type Core, GiB } from './core.js';
-import { dropOlderBases, retireBase, usableBase } from './backup-bases.js';
 import { dropHidden, freezeHidden, openBackupSource } from './hidden-snapshots.js';
-import { deleteAllMetadata, writeMetadata } from './metadata-store.js';
 
-async function guarded(
-  core: Core,
-  table: 'volumes' | 'snapshots' | 'backups',
-  id: string,
-  from: string[],
-  set: Record<string, unknown>,
-): Promise<boolean> {
-  const res = await core.db
-    .updateTable(table)
-    .set({ ...set, updated_at: core.now() })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export interface BackupTaskDeps {
+  core: Core;
+  store: MetadataStore;
+  backups: BackupsStore;
+  bases: BackupBases;
+  repo: BackupStore;
+  progress: BackupProgress;
 }
 
-/** Gives the source back its status once the backup no longer reads it (success or failure). */
-async function releaseSource(core: Core, p: BackupCreatePayload): Promise<void> {
-  if (p.snapshotId !== null) await guarded(core, 'snapshots', p.snapshotId, ['backing-up'], { status: 'available' });
-  else if (p.previousStatus !== null)
-    await guarded(core, 'volumes', p.volumeId, ['backing-up'], { status: p.previousStatus, previous_status: null });
-}
+export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
+  const { core, store, backups, bases, repo, progress } = deps;
+  const root = store.root;
 
-/**
- * The parent's usable base, when the new backup may read only what changed since it: the parent holds one and has
- * the same size (after an extend the new tail was never tracked; the old path then compares the data).
- */
-async function changedSince(core: Core, b: BackupTable, p: BackupCreatePayload): Promise<string | null> {
-  if (b.parent_id === null || p.parentLocator === null) return null;
-  const parent = await core.db
-    .selectFrom('backups')
-    .select(['size', 'locator', 'volume_id'])
-    .where('id', '=', b.parent_id)
-    .executeTakeFirst();
-  if (!parent || parent.locator !== p.parentLocator) return null;
-  if (parent.size !== b.size || parent.volume_id !== b.volume_id) return null;
-  return usableBase(core, b.parent_id);
-}
+  /** One of the backup lifecycle's task moves; false when a force delete or reset got there first. */
+  async function move(
+    id: string,
+    action: 'createDone' | 'createFailed' | 'restoreDone' | 'restoreFailed' | 'deleteFailed',
+    changes: BackupChanges = {},
+    scope: Scope = root,
+  ): Promise<boolean> {
+    const to = backupLifecycle.actions[action].to!;
+    const t = await backups.transition(scope, id, fromStatuses(backupLifecycle, action), to, {
+      ...changes,
+      updated_at: core.now(),
+    });
+    return t.ok;
+  }
 
-export function backupTaskHandlers(core: Core, repo: BackupRepository, progress: BackupProgress): TaskHandler<any>[] {
+  /** Gives the source back its status once the backup no longer reads it (success or failure). */
+  async function releaseSource(p: BackupCreatePayload, scope: Scope = root): Promise<void> {
+    if (p.snapshotId !== null) await backups.volumes.releaseSnapshot(scope, p.snapshotId, core.now());
+    else if (p.previousStatus !== null)
+      await backups.volumes.releaseVolume(scope, p.volumeId, p.previousStatus, core.now());
+  }
+
+  /**
+   * The backup's final status and the source's release in one transaction, as Cinder frees the volume before it
+   * reports the backup: a client that sees the backup finished may use the volume right away. False (and nothing
+   * released) when a force delete got there first.
+   */
+  async function finish(
+    id: string,
+    p: BackupCreatePayload,
+    action: 'createDone' | 'createFailed',
+    changes: BackupChanges,
+  ): Promise<boolean> {
+    return store.transaction(async (tx) => {
+      if (!(await move(id, action, changes, tx))) return false;
+      await releaseSource(p, tx);
+      return true;
+    });
+  }
+
+  /**
+   * The parent's usable base, when the new backup may read only what changed since it: the parent holds one and
+   * has the same size (after an extend the new tail was never tracked; the old path then compares the data).
+   */
+  async function changedSince(b: Backup, p: BackupCreatePayload): Promise<string | null> {
+    if (b.parent_id === null || p.parentLocator === null) return null;
+    const parent = await backups.get(root, b.parent_id);
+    if (!parent || parent.locator !== p.parentLocator) return null;
+    if (parent.size !== b.size || parent.volume_id !== b.volume_id) return null;
+    return parent.cbt_base_usable ? parent.cbt_base_id : null;
+  }
+
   const create: TaskHandler<BackupCreatePayload> = {
     kind: 'backup.create',
     async run(task, { signal }) {
@@ -59,9 +82,9 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       const p = task.payload;
       const baseId = p.baseId ?? null;
       const driver = core.driver(p.driver);
-      const b = await core.db.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+      const b = await backups.get(root, id);
       if (!b || b.status !== 'creating') {
-        await releaseSource(core, p);
+        await releaseSource(p);
         return;
       }
       const size = b.size * GiB;
@@ -75,7 +98,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         const objectId = baseId ?? p.snapshotId ?? p.volumeId;
         // A user snapshot newer than the parent's base is compared against it too (the driver answers null when
         // the two do not link, e.g. a snapshot older than the base); only volume backups leave a new base.
-        const since = baseId !== null || p.snapshotId !== null ? await changedSince(core, b, p) : null;
+        const since = baseId !== null || p.snapshotId !== null ? await changedSince(b, p) : null;
         const source = await openBackupSource(driver, kind, objectId, {
           changedSince: since !== null ? { volumeId: p.volumeId, snapshotId: since } : null,
           chunkSize: repo.chunkSize,
@@ -98,7 +121,7 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
               volume_id: p.volumeId,
               snapshot_id: p.snapshotId,
               data_timestamp: b.data_timestamp,
-              volume_info: b.volume_info,
+              volume_info: JSON.stringify(b.volume_info),
             },
             signal,
             onProgress,
@@ -109,31 +132,30 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
       } finally {
         progress.finish(id);
       }
-      if (baseId !== null) await dropOlderBases(core, driver, b);
+      if (baseId !== null) await bases.dropOlder(driver, b);
       const s = result.stats;
-      const committed = await guarded(core, 'backups', id, ['creating'], {
-        status: 'available',
+      const committed = await finish(id, p, 'createDone', {
         locator: result.locator,
         object_count: s.chunks - s.zeroChunks,
         stored_bytes: s.storedBytes,
         data_bytes: s.dataBytes,
-        ...(baseId !== null ? { cbt_base_usable: 1 } : {}),
+        ...(baseId !== null ? { cbt_base_usable: true } : {}),
       });
       if (!committed) {
         // Force-deleted while running: nothing may keep the manifest or the base alive.
         await repo.deleteManifest(result.locator);
         if (baseId !== null) await dropHidden(driver, p.volumeId, baseId);
+        await releaseSource(p);
       }
-      await releaseSource(core, p);
       if (committed && baseId !== null) {
         // A volume force-deleted during the backup already had its bases removed; this one came after.
-        const v = await core.volumeRow(core.db, p.volumeId);
-        if (!v || v.status === 'deleting') await retireBase(core, driver, p.volumeId, id, baseId).catch(() => {});
+        const v = await core.volumeRow(legacyHandle(root), p.volumeId);
+        if (!v || v.status === 'deleting') await bases.retire(driver, p.volumeId, id, baseId).catch(() => {});
       }
     },
     async fail(task, cause) {
       const p = task.payload;
-      const b = await core.db.selectFrom('backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      const b = await backups.get(root, task.resourceId);
       // A row with a locator committed: its manifest and base stay (a failure after the commit changes nothing).
       const committed = b !== undefined && b.locator !== null;
       // The base is named by the task too: a force-deleted row no longer tells, and nothing else would remove it.
@@ -161,13 +183,13 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
         await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
-        await guarded(core, 'backups', b.id, ['creating'], {
-          status: 'error',
+        const finished = await finish(b.id, p, 'createFailed', {
           fail_reason: cause.message.slice(0, 255),
           ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
         });
+        if (finished) return;
       }
-      await releaseSource(core, p);
+      await releaseSource(p);
     },
   };
 
@@ -176,12 +198,12 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
     async run(task, { signal }) {
       const id = task.resourceId;
       const p = task.payload;
-      const b = await core.db.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
-      const v = await core.volumeRow(core.db, p.volumeId);
+      const b = await backups.get(root, id);
+      const v = await core.volumeRow(legacyHandle(root), p.volumeId);
       if (!v) throw new Error(`volume ${p.volumeId} vanished before the restore`);
       if (!b || b.status !== 'restoring' || b.locator === null) throw new Error(`backup ${id} cannot be restored`);
       const driver = core.driver(v.driver);
-      if (p.origin === 'restore') await guarded(core, 'volumes', v.id, ['creating'], { status: 'restoring-backup' });
+      if (p.origin === 'restore') await backups.volumes.newVolumeToRestoring(root, v.id, core.now());
       if (p.fresh) await driver.createVolume(v.id, v.size * GiB);
       const onProgress = progress.start(id, 'restore', b.size * GiB);
       // Raw volumes are written in place; other formats get an all-zero raw file that commit() puts in the volume.
@@ -203,55 +225,46 @@ export function backupTaskHandlers(core: Core, repo: BackupRepository, progress:
         progress.finish(id);
         await target.release();
       }
-      const info = parseVolumeInfo(b.volume_info);
-      await core.db.transaction().execute(async (tx) => {
-        const md = { ...info.metadata };
-        if (v.id !== b.volume_id) md.src_backup_id = b.id;
-        await writeMetadata(tx, 'volume', v.id, md, false);
-        await tx
-          .updateTable('volumes')
-          .set({ status: 'available', previous_status: null, bootable: info.bootable ? 1 : 0, updated_at: core.now() })
-          .where('id', '=', v.id)
-          .where('status', 'in', ['restoring-backup', 'creating'])
-          .execute();
-        await tx
-          .updateTable('backups')
-          .set({ status: 'available', updated_at: core.now() })
-          .where('id', '=', id)
-          .where('status', '=', 'restoring')
-          .execute();
+      const info = b.volume_info;
+      await store.transaction(async (tx) => {
+        const metadata = { ...info.metadata };
+        if (v.id !== b.volume_id) metadata.src_backup_id = b.id;
+        await backups.volumes.restored(tx, v.id, { metadata, bootable: info.bootable }, core.now());
+        await backups.transition(tx, id, fromStatuses(backupLifecycle, 'restoreDone'), backupLifecycle.actions.restoreDone.to!, {
+          updated_at: core.now(),
+        });
       });
     },
     async fail(task) {
       const p = task.payload;
-      await guarded(core, 'volumes', p.volumeId, ['restoring-backup', 'creating'], {
-        status: p.origin === 'existing' ? 'error_restoring' : 'error',
+      // Together, as on success: whoever sees the volume failed finds the backup free for another try.
+      await store.transaction(async (tx) => {
+        const status = p.origin === 'existing' ? 'error_restoring' : 'error';
+        await backups.volumes.restoreFailed(tx, p.volumeId, status, core.now());
+        await move(task.resourceId, 'restoreFailed', {}, tx);
       });
-      await guarded(core, 'backups', task.resourceId, ['restoring'], { status: 'available' });
     },
   };
 
   const remove: TaskHandler<Record<string, never>> = {
     kind: 'backup.delete',
     async run(task) {
-      const b = await core.db.selectFrom('backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      const b = await backups.get(root, task.resourceId);
       if (!b) return;
-      // The manifest goes first: a crash in between leaves a row in `deleting` that a retry finishes.
+      // The manifest goes first: a crash in between leaves a backup in `deleting` that a retry finishes.
       if (b.locator !== null) await repo.deleteManifest(b.locator);
       if (b.cbt_base_id !== null) {
         // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
-        const v = await core.volumeRow(core.db, b.volume_id);
-        if (v) await retireBase(core, core.driver(v.driver), v.id, b.id, b.cbt_base_id);
+        const v = await core.volumeRow(legacyHandle(root), b.volume_id);
+        if (v) await bases.retire(core.driver(v.driver), v.id, b.id, b.cbt_base_id);
       }
-      await core.db.transaction().execute(async (tx) => {
-        const res = await tx.deleteFrom('backups').where('id', '=', b.id).executeTakeFirst();
-        if (Number(res.numDeletedRows) === 0) return;
-        await deleteAllMetadata(tx, 'backup', b.id);
-        await core.deps.quotas.release(tx, b.project_id, { backups: 1, backup_gigabytes: b.size });
+      await store.transaction(async (tx) => {
+        if (!(await backups.remove(tx, b.id))) return;
+        await core.deps.quotas.release(legacyHandle(tx), b.project_id, { backups: 1, backup_gigabytes: b.size });
       });
     },
     async fail(task) {
-      await guarded(core, 'backups', task.resourceId, ['deleting'], { status: 'error_deleting' });
+      await move(task.resourceId, 'deleteFailed');
     },
   };
 

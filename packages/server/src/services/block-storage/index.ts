@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
-import type { BackupRepository } from '../../backup-repo/index.js';
+import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { ServerConfig } from '../../config/config.js';
+import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
 import type { Db } from '../../store/database.js';
 import type { TaskEngine } from '../../tasks/task-engine.js';
 import type { QuotaService } from '../quotas.js';
+import { BackupBases } from './backup-bases.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
@@ -50,21 +53,25 @@ export function createBlockStorageServices(deps: {
   drivers: Map<string, VolumeDriver>;
   tasks: TaskEngine;
   quotas: QuotaService;
-  backupRepo: BackupRepository;
+  backupRepo: BackupStore;
+  metadata: MetadataStore;
+  backupsStore: BackupsStore;
 }): BlockStorageServices {
   const core = new Core(deps);
-  for (const h of blockStorageTaskHandlers(core)) deps.tasks.register(h);
-  for (const h of manageTaskHandlers(core)) deps.tasks.register(h);
+  const bases = new BackupBases(deps.metadata, deps.backupsStore, deps.logger);
+  for (const h of blockStorageTaskHandlers(core, bases)) deps.tasks.register(h);
+  for (const h of manageTaskHandlers(core, bases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
-  for (const h of backupTaskHandlers(core, deps.backupRepo, backupProgress)) deps.tasks.register(h);
+  const backupDeps = { core, store: deps.metadata, backups: deps.backupsStore, bases, repo: deps.backupRepo };
+  for (const h of backupTaskHandlers({ ...backupDeps, progress: backupProgress })) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
     volumes,
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
-    backups: new BackupService(core, volumes, deps.backupRepo, backupProgress),
+    backups: new BackupService(core, volumes, deps.metadata, deps.backupsStore, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
   };
 }

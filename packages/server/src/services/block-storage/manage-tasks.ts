@@ -5,7 +5,7 @@
  */
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import { dropVolumeBases } from './backup-bases.js';
+import type { BackupBases } from './backup-bases.js';
 import { type Core, GiB } from './core.js';
 import type { ManagePayload } from './manage-service.js';
 import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
@@ -21,7 +21,7 @@ async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise
   return obj;
 }
 
-export function manageTaskHandlers(core: Core): TaskHandler<any>[] {
+export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<any>[] {
   const snapshotManage: TaskHandler<ManagePayload> = {
     kind: 'snapshot.manage',
     async run(task) {
@@ -173,7 +173,7 @@ export function manageTaskHandlers(core: Core): TaskHandler<any>[] {
       const v = await core.volumeRow(core.db, task.resourceId);
       if (v?.status !== 'unmanaging') return;
       // The file leaves whole: a hidden backup base would stay behind as a layer (qcow2) or a copy nobody owns.
-      await dropVolumeBases(core, core.driver(v.driver), v.id);
+      await bases.dropVolumeBases(core.driver(v.driver), v.id);
       await core.db.transaction().execute(async (tx) => {
         const row = await tx.selectFrom('volumes').select('status').where('id', '=', v.id).executeTakeFirst();
         if (row?.status !== 'unmanaging') return;

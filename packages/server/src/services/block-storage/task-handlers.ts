@@ -1,6 +1,6 @@
 import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { Tx } from '../../store/database.js';
-import { dropVolumeBases } from './backup-bases.js';
+import type { BackupBases } from './backup-bases.js';
 import { type Core, GiB } from './core.js';
 import { deleteAllMetadata } from './metadata-store.js';
 import type { VolumeCreatePayload } from './volume-service.js';
@@ -58,7 +58,7 @@ export async function removeSnapshotRow(core: Core, tx: Tx, id: string): Promise
     );
 }
 
-export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
+export function blockStorageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<any>[] {
   const volumeCreate: TaskHandler<VolumeCreatePayload> = {
     kind: 'volume.create',
     async run(task, { signal }) {
@@ -96,7 +96,7 @@ export function blockStorageTaskHandlers(core: Core): TaskHandler<any>[] {
       }
       await driver.deleteVolume(v.id);
       // Hidden backup bases are no snapshot rows (they never block the delete) and go once the volume is gone.
-      await dropVolumeBases(core, driver, v.id);
+      await bases.dropVolumeBases(driver, v.id);
       await core.db.transaction().execute((tx) => removeVolumeRow(core, tx, v.id));
     },
     async fail(task) {

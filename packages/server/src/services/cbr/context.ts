@@ -1,4 +1,4 @@
-import type { BackupRepository } from '../../backup-repo/index.js';
+import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { storedTime } from '../../domain/time.js';
 import type { Executor } from '../../store/database.js';
@@ -41,7 +41,7 @@ export function providerOf(objectType: string): string {
 export class CbrContext {
   constructor(
     readonly core: Core,
-    readonly repo: BackupRepository,
+    readonly repo: BackupStore,
     readonly options: CbrOptions,
   ) {}
 

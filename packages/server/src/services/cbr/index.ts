@@ -1,4 +1,4 @@
-import type { BackupRepository } from '../../backup-repo/index.js';
+import type { BackupStore } from '../../domain/ports/backup-store.js';
 import { Core, type CoreDeps } from '../block-storage/core.js';
 import { CbrBackupService } from './backups.js';
 import { CheckpointService } from './checkpoints.js';
@@ -33,7 +33,7 @@ export interface CbrServices {
  * CBR on top of the block-storage plumbing (volume lookups, transactions + task dispatch, drivers) and the shared
  * backup repository. Registers the CBR task handlers; the caller starts and stops the scheduler.
  */
-export function createCbrServices(deps: CoreDeps & { backupRepo: BackupRepository; options?: Partial<CbrOptions> }): CbrServices {
+export function createCbrServices(deps: CoreDeps & { backupRepo: BackupStore; options?: Partial<CbrOptions> }): CbrServices {
   const core = new Core(deps);
   const context = new CbrContext(core, deps.backupRepo, { ...cbrOptionsFromEnv(), ...deps.options });
   const operationLogs = new OperationLogs(context);

@@ -1,0 +1,280 @@
+import type { Kysely } from 'kysely';
+import { type Backup, type BackupChanges, type BackupStatus, parseVolumeInfo } from '../../domain/backup.js';
+import type {
+  BackupBase,
+  BackupBasesStore,
+  BackupsStore,
+  BackupVolumesStore,
+  Transition,
+} from '../../domain/ports/backups-store.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import type { Executor } from '../database.js';
+import { guardedTransition } from '../guarded.js';
+import { executor } from '../metadata-store.js';
+import type { BackupTable } from '../schema.js';
+
+/** PostgreSQL hands bigint columns back as strings; SQLite as numbers. */
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+
+export function toBackup(r: BackupTable): Backup {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    user_id: r.user_id,
+    volume_id: r.volume_id,
+    snapshot_id: r.snapshot_id,
+    name: r.name,
+    description: r.description,
+    container: r.container,
+    availability_zone: r.availability_zone,
+    status: r.status as BackupStatus,
+    fail_reason: r.fail_reason,
+    size: num(r.size),
+    object_count: num(r.object_count),
+    parent_id: r.parent_id,
+    data_timestamp: r.data_timestamp,
+    locator: r.locator,
+    stored_bytes: num(r.stored_bytes),
+    data_bytes: num(r.data_bytes),
+    volume_info: parseVolumeInfo(r.volume_info),
+    host: r.host,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    cbt_base_id: r.cbt_base_id,
+    cbt_base_usable: num(r.cbt_base_usable) === 1,
+  };
+}
+
+function toRow(b: Backup): BackupTable {
+  const { volume_info, cbt_base_usable, ...rest } = b;
+  return { ...rest, volume_info: JSON.stringify(volume_info), cbt_base_usable: cbt_base_usable ? 1 : 0 };
+}
+
+function toColumns(c: BackupChanges): Partial<BackupTable> {
+  const { volume_info, cbt_base_usable, ...rest } = c;
+  const out: Partial<BackupTable> = { ...rest };
+  if (volume_info !== undefined) out.volume_info = JSON.stringify(volume_info);
+  if (cbt_base_usable !== undefined) out.cbt_base_usable = cbt_base_usable ? 1 : 0;
+  return out;
+}
+
+const db = (scope: Scope): Executor => executor(scope);
+
+/** backup_metadata and volume_metadata share a shape; metadata of other owners is not this module's. */
+async function readMetadata(
+  exec: Executor,
+  table: 'backup_metadata' | 'volume_metadata',
+  fk: 'backup_id' | 'volume_id',
+  ids: readonly string[],
+): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const id of ids) out.set(id, {});
+  if (ids.length === 0) return out;
+  const rows = await (exec as unknown as Kysely<any>)
+    .selectFrom(table)
+    .select([fk, 'key', 'value'])
+    .where(fk, 'in', [...ids])
+    .orderBy('key')
+    .execute();
+  for (const r of rows) {
+    const m = out.get(r[fk] as string);
+    if (m) m[r.key as string] = r.value as string;
+  }
+  return out;
+}
+
+const bases: BackupBasesStore = {
+  async markUnusable(scope, backupId, baseId) {
+    await db(scope)
+      .updateTable('backups')
+      .set({ cbt_base_usable: 0 })
+      .where('id', '=', backupId)
+      .where('cbt_base_id', '=', baseId)
+      .execute();
+  },
+  async forget(scope, backupId, baseId) {
+    await db(scope)
+      .updateTable('backups')
+      .set({ cbt_base_id: null })
+      .where('id', '=', backupId)
+      .where('cbt_base_id', '=', baseId)
+      .execute();
+  },
+  async ofVolume(scope, volumeId) {
+    const rows = await db(scope)
+      .selectFrom('backups')
+      .select(['id', 'cbt_base_id'])
+      .where('volume_id', '=', volumeId)
+      .where('cbt_base_id', 'is not', null)
+      .execute();
+    return rows.map((r): BackupBase => ({ backupId: r.id, baseId: r.cbt_base_id! }));
+  },
+  async olderThan(scope, q) {
+    const rows = await db(scope)
+      .selectFrom('backups')
+      .select(['id', 'cbt_base_id'])
+      .where('volume_id', '=', q.volumeId)
+      .where('cbt_base_id', 'is not', null)
+      .where('id', '<>', q.exceptBackupId)
+      .where('created_at', '<=', q.createdAt)
+      .where('status', '<>', 'creating')
+      .execute();
+    return rows.map((r): BackupBase => ({ backupId: r.id, baseId: r.cbt_base_id! }));
+  },
+  async named(scope, baseIds) {
+    const out = new Set<string>();
+    for (let i = 0; i < baseIds.length; i += 500) {
+      const chunk = baseIds.slice(i, i + 500);
+      const rows = await db(scope).selectFrom('backups').select('cbt_base_id').where('cbt_base_id', 'in', chunk).execute();
+      for (const r of rows) if (r.cbt_base_id !== null) out.add(r.cbt_base_id);
+    }
+    return out;
+  },
+};
+
+const RESTORE_TARGET_STATUSES = ['restoring-backup', 'creating'];
+
+/** The volume and snapshot moves below are guarded like the backups' own: the winner of a race is the one row. */
+const volumes: BackupVolumesStore = {
+  async snapshotToBackingUp(scope, snapshotId, now) {
+    const t = await guardedTransition(db(scope), 'snapshots', snapshotId, ['available'], 'backing-up', {
+      updated_at: now,
+    });
+    return t.ok;
+  },
+  async volumeToBackingUp(scope, volumeId, previousStatus, now) {
+    const t = await guardedTransition(db(scope), 'volumes', volumeId, [previousStatus], 'backing-up', {
+      previous_status: previousStatus,
+      updated_at: now,
+    });
+    return t.ok;
+  },
+  async releaseSnapshot(scope, snapshotId, now) {
+    await guardedTransition(db(scope), 'snapshots', snapshotId, ['backing-up'], 'available', { updated_at: now });
+  },
+  async releaseVolume(scope, volumeId, previousStatus, now) {
+    await guardedTransition(db(scope), 'volumes', volumeId, ['backing-up'], previousStatus, {
+      previous_status: null,
+      updated_at: now,
+    });
+  },
+  async volumeToRestoring(scope, volumeId, now) {
+    const t = await guardedTransition(db(scope), 'volumes', volumeId, ['available'], 'restoring-backup', {
+      previous_status: 'available',
+      updated_at: now,
+    });
+    return t.ok;
+  },
+  async newVolumeToRestoring(scope, volumeId, now) {
+    await guardedTransition(db(scope), 'volumes', volumeId, ['creating'], 'restoring-backup', { updated_at: now });
+  },
+  async markRestoredFrom(scope, volumeId, backupId) {
+    await db(scope).updateTable('volumes').set({ backup_id: backupId }).where('id', '=', volumeId).execute();
+  },
+  async restored(scope, volumeId, info, now) {
+    const exec = db(scope);
+    const keys = Object.keys(info.metadata);
+    if (keys.length > 0) {
+      await exec.deleteFrom('volume_metadata').where('volume_id', '=', volumeId).where('key', 'in', keys).execute();
+      await exec
+        .insertInto('volume_metadata')
+        .values(Object.entries(info.metadata).map(([key, value]) => ({ volume_id: volumeId, key, value })))
+        .execute();
+    }
+    await guardedTransition(exec, 'volumes', volumeId, RESTORE_TARGET_STATUSES, 'available', {
+      previous_status: null,
+      bootable: info.bootable ? 1 : 0,
+      updated_at: now,
+    });
+  },
+  async restoreFailed(scope, volumeId, status, now) {
+    await guardedTransition(db(scope), 'volumes', volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: now });
+  },
+  async volumeMetadata(scope, volumeId) {
+    return (await readMetadata(db(scope), 'volume_metadata', 'volume_id', [volumeId])).get(volumeId)!;
+  },
+};
+
+/** The Cinder backups' repository: backups, backup_metadata, and the bases and volume moves named above. */
+export function createBackupsStore(): BackupsStore {
+  return {
+    bases,
+    volumes,
+
+    async get(scope, id) {
+      const row = await db(scope).selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toBackup(row);
+    },
+
+    async insert(scope, backup) {
+      await db(scope).insertInto('backups').values(toRow(backup)).execute();
+    },
+
+    async update(scope, id, changes) {
+      const exec = db(scope);
+      const set = toColumns(changes);
+      if (Object.keys(set).length > 0) await exec.updateTable('backups').set(set).where('id', '=', id).execute();
+      const row = await exec.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toBackup(row);
+    },
+
+    async transition(scope, id, from, to, changes = {}): Promise<Transition<Backup>> {
+      const t = await guardedTransition(db(scope), 'backups', id, from, to, toColumns(changes));
+      return t.ok ? { ok: true, record: toBackup(t.record) } : t;
+    },
+
+    async remove(scope, id) {
+      const exec = db(scope);
+      const res = await exec.deleteFrom('backups').where('id', '=', id).executeTakeFirst();
+      await exec.deleteFrom('backup_metadata').where('backup_id', '=', id).execute();
+      return Number(res.numDeletedRows) > 0;
+    },
+
+    fromListedRows(rows) {
+      return rows.map((r) => toBackup(r as BackupTable));
+    },
+
+    async hasDependents(scope, id) {
+      const child = await db(scope).selectFrom('backups').select('id').where('parent_id', '=', id).executeTakeFirst();
+      return child !== undefined;
+    },
+
+    async withDependents(scope, ids) {
+      if (ids.length === 0) return new Set();
+      const rows = await db(scope).selectFrom('backups').select('parent_id').where('parent_id', 'in', [...ids]).execute();
+      return new Set(rows.map((r) => r.parent_id!));
+    },
+
+    async latestForIncremental(scope, q) {
+      let query = db(scope)
+        .selectFrom('backups')
+        .selectAll()
+        .where('volume_id', '=', q.volumeId)
+        .where('project_id', '=', q.projectId)
+        .where('status', '=', 'available')
+        .where('locator', 'is not', null);
+      if (q.before !== null) query = query.where('data_timestamp', '<', q.before);
+      const row = await query
+        .orderBy('data_timestamp', 'desc')
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toBackup(row);
+    },
+
+    async metadata(scope, id) {
+      return (await readMetadata(db(scope), 'backup_metadata', 'backup_id', [id])).get(id)!;
+    },
+
+    metadataOf(scope, ids) {
+      return readMetadata(db(scope), 'backup_metadata', 'backup_id', ids);
+    },
+
+    async replaceMetadata(scope, id, items) {
+      const exec = db(scope);
+      await exec.deleteFrom('backup_metadata').where('backup_id', '=', id).execute();
+      const rows = Object.entries(items).map(([key, value]) => ({ backup_id: id, key, value }));
+      if (rows.length > 0) await exec.insertInto('backup_metadata').values(rows).execute();
+    },
+  };
+}
