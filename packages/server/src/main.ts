@@ -17,6 +17,8 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
+import { metadataStore } from './store/metadata-store.js';
+import { blockStorageStore } from './store/repositories/block-storage.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
 export interface StartOptions {
@@ -64,8 +66,21 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const identity = new IdentityService({ db, clock, config, logger });
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(db, config.quotaDefaults, new VolumeTypeService(db));
-    const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
-    const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
+    const store = metadataStore(database);
+    const repos = blockStorageStore();
+    const services = createBlockStorageServices({ store, repos, clock, config, logger, drivers, tasks, quotas, backupRepo });
+    const cbr = createCbrServices({
+      store,
+      repos,
+      clock,
+      config,
+      logger,
+      drivers,
+      tasks,
+      quotas,
+      backupRepo,
+      options: opts.cbr,
+    });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(database.kind === 'sqlite');
     await cbr.scheduler.start();

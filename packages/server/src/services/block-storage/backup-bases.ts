@@ -6,7 +6,7 @@
  * never a base whose bytes an interrupted qcow2 merge may have changed.
  */
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Core } from './core.js';
+import type { LegacyCore as Core } from './legacy-core.js';
 import { dropHidden } from './hidden-snapshots.js';
 
 /** Removes backup `backupId`'s base `baseId` (a snapshot of `volumeId`); idempotent. */

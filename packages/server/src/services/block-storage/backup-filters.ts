@@ -1,5 +1,5 @@
 import { type FilterPolicy, textFilter } from './filters.js';
-import type { ListTable } from './listing.js';
+import type { ListTable } from './legacy-core.js';
 
 const BACKUP_COLUMNS = [
   'id',

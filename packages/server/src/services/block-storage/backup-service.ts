@@ -8,10 +8,10 @@ import { callerProject, canSee, requireAdmin } from './access.js';
 import { backupFilterPolicy, backupTable } from './backup-filters.js';
 import type { BackupProgress } from './backup-progress.js';
 import { BACKUP_SERVICE, BACKUP_SERVICE_PREFIX, decodeBackupRecord, encodeBackupRecord } from './backup-record.js';
-import { type Core, GiB, UUID_RE } from './core.js';
+import { type LegacyCore as Core, GiB, UUID_RE } from './legacy-core.js';
 import { resolveFilters } from './filters.js';
-import { listRows } from './listing.js';
-import { readMetadata, readMetadataMany, writeMetadata } from './metadata-store.js';
+import { legacyTx, listRows } from './legacy-core.js';
+import { readMetadata, readMetadataMany, writeMetadata } from './legacy-core.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import type { VolumeCreateInput, VolumeService } from './volume-service.js';
 
@@ -344,9 +344,9 @@ export class BackupService {
         availabilityZone: null,
         volumeType: null,
         multiattach: false,
-        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(tx, ctx, id, volume, enqueue, 'restore'),
+        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(legacyTx(tx), ctx, id, volume, enqueue, 'restore'),
       });
-      return { backup_id: id, volume_id: rec.row.id, volume_name: rec.row.name ?? '' };
+      return { backup_id: id, volume_id: rec.volume.id, volume_name: rec.volume.name ?? '' };
     }
     const volumeId = input.volumeId;
     const v = await core.inTx(async (tx, enqueue) => {
@@ -375,7 +375,7 @@ export class BackupService {
     tx: Tx,
     ctx: AuthContext,
     backupId: string,
-    volume: VolumeTable,
+    volume: { id: string; size: number },
     enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
     origin: 'restore' | 'volume',
   ): Promise<void> {
@@ -397,7 +397,7 @@ export class BackupService {
     return this.volumes.create(ctx, {
       ...input,
       size: input.size ?? b.size,
-      fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(tx, ctx, backupId, volume, enqueue, 'volume'),
+      fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(legacyTx(tx), ctx, backupId, volume, enqueue, 'volume'),
     });
   }
 

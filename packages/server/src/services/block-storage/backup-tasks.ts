@@ -7,10 +7,10 @@ import {
   type BackupRestorePayload,
   parseVolumeInfo,
 } from './backup-service.js';
-import { type Core, GiB } from './core.js';
+import { type LegacyCore as Core, GiB } from './legacy-core.js';
 import { dropOlderBases, retireBase, usableBase } from './backup-bases.js';
 import { dropHidden, freezeHidden, openBackupSource } from './hidden-snapshots.js';
-import { deleteAllMetadata, writeMetadata } from './metadata-store.js';
+import { deleteAllMetadata, writeMetadata } from './legacy-core.js';
 
 async function guarded(
   core: Core,

@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
 import type { BackupRepository } from '../../backup-repo/index.js';
 import type { ServerConfig } from '../../config/config.js';
+import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
+import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
-import type { Db } from '../../store/database.js';
-import type { TaskEngine } from '../../tasks/task-engine.js';
 import type { QuotaService } from '../quotas.js';
+import { dropVolumeBases } from './backup-bases.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
-import { Core } from './core.js';
+import { Core, type TaskQueueWithHandlers } from './core.js';
+import { LegacyCore } from './legacy-core.js';
 import { ManageService } from './manage-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
@@ -43,28 +45,32 @@ export interface BlockStorageServices {
 }
 
 export function createBlockStorageServices(deps: {
-  db: Db;
+  store: MetadataStore;
+  repos: BlockStorageStore;
   clock: Clock;
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskEngine;
+  tasks: TaskQueueWithHandlers;
   quotas: QuotaService;
   backupRepo: BackupRepository;
 }): BlockStorageServices {
   const core = new Core(deps);
-  for (const h of blockStorageTaskHandlers(core)) deps.tasks.register(h);
-  for (const h of manageTaskHandlers(core)) deps.tasks.register(h);
+  // The backup services still speak the kysely-shaped core until their repository form is merged.
+  const legacy = new LegacyCore(core);
+  const dropBases = (driver: VolumeDriver, volumeId: string) => dropVolumeBases(legacy, driver, volumeId);
+  for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
-  for (const h of backupTaskHandlers(core, deps.backupRepo, backupProgress)) deps.tasks.register(h);
+  for (const h of backupTaskHandlers(legacy, deps.backupRepo, backupProgress)) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
     volumes,
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
-    backups: new BackupService(core, volumes, deps.backupRepo, backupProgress),
+    backups: new BackupService(legacy, volumes, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
   };
 }
