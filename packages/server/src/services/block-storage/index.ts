@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { BackupRepository } from '../../backup-repo/index.js';
 import type { ServerConfig } from '../../config/config.js';
 import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore } from '../../domain/ports/metadata-store.js';
@@ -53,7 +52,8 @@ export function createBlockStorageServices(deps: {
   drivers: Map<string, VolumeDriver>;
   tasks: TaskQueueWithHandlers;
   quotas: QuotaService;
-  backupRepo: BackupRepository;
+  /** The backup repository (its port, domain/ports/backup-store.ts, is on its way; typed by what the service takes). */
+  backupRepo: ConstructorParameters<typeof BackupService>[2];
 }): BlockStorageServices {
   const core = new Core(deps);
   // The backup services still speak the kysely-shaped core until their repository form is merged.

@@ -48,7 +48,12 @@ export function checkMetadataProperties(md: unknown): Record<string, string> {
 }
 
 export class SnapshotService {
-  constructor(private readonly core: Core) {}
+  /** Built once: the policy depends only on the configuration. */
+  private readonly filterPolicy;
+
+  constructor(private readonly core: Core) {
+    this.filterPolicy = snapshotFilterPolicy(core.deps.config);
+  }
 
   async create(ctx: AuthContext, mv: Microversion, input: SnapshotCreateInput): Promise<SnapshotRecord> {
     const core = this.core;
@@ -111,7 +116,7 @@ export class SnapshotService {
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<SnapshotRecord>> {
-    const where = resolveFilters(ctx, mv, req.filters, snapshotFilterPolicy(this.core.deps.config));
+    const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
     const q = listQuery(snapshotSort(mv.atLeast('3.30')), where, req);
     const page = await this.core.repos.snapshots.list(this.core.store.root, q);
     if (!page.ok) throw notFound(`Snapshot ${req.marker} could not be found.`);

@@ -43,7 +43,12 @@ export type VolumeCreatePayload =
 
 /** Volume lifecycle: create, read, update, delete, metadata. Actions live in VolumeActions. */
 export class VolumeService {
-  constructor(private readonly core: Core) {}
+  /** Built once: the policy depends only on the configuration. */
+  private readonly filterPolicy;
+
+  constructor(private readonly core: Core) {
+    this.filterPolicy = volumeFilterPolicy(core.deps.config);
+  }
 
   /** A volume type by name or id (404 when unknown), else the inherited one, else `__DEFAULT__`. */
   async resolveType(scope: Scope, ref: string | null, inherit: string | null): Promise<{ id: string; name: string }> {
@@ -150,7 +155,7 @@ export class VolumeService {
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<VolumeRecord>> {
-    const where = resolveFilters(ctx, mv, req.filters, volumeFilterPolicy(this.core.deps.config));
+    const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
     const sort = req.sort.map((s) => (s.key === 'name' ? { ...s, key: 'display_name' } : s));
     const q = listQuery(VOLUME_SORT, where, { ...req, sort });
     const page = await this.core.repos.volumes.list(this.core.store.root, q);
@@ -164,7 +169,7 @@ export class VolumeService {
     mv: Microversion,
     filters: Record<string, string>,
   ): Promise<{ totalCount: number; totalSize: number; metadata: Record<string, string[]> }> {
-    const where = resolveFilters(ctx, mv, filters, volumeFilterPolicy(this.core.deps.config));
+    const where = resolveFilters(ctx, mv, filters, this.filterPolicy);
     let totalCount = 0;
     let totalSize = 0;
     const metadata: Record<string, string[]> = {};
