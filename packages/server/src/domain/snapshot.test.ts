@@ -6,6 +6,21 @@ import { SNAPSHOT_STATUSES, type SnapshotAction, snapshotLifecycle, UPDATE_STATU
 const REFUSED = 'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.';
 const all = [...SNAPSHOT_STATUSES] as string[];
 
+interface Expected {
+  from: string[];
+  to?: string;
+  kind: 'badRequest' | 'conflict';
+  message: (status: string) => string;
+}
+
+function steps<K extends string>(t: Record<K, [string, string?]>): Record<K, Expected> {
+  const out = {} as Record<K, Expected>;
+  for (const [action, [from, to]] of Object.entries(t) as [K, [string, string?]][]) {
+    out[action] = { from: [from], ...(to ? { to } : {}), kind: 'conflict', message: (s) => `Snapshot s1 is ${s}, no longer ${from}.` };
+  }
+  return out;
+}
+
 /** What Cinder (and cinderbox today) answers, written out independently of the table under test. */
 const EXPECTED: Record<SnapshotAction, { from: string[]; to?: string; kind: 'badRequest' | 'conflict'; message: (status: string) => string }> = {
   delete: { from: ['available', 'error'], to: 'deleting', kind: 'badRequest', message: () => REFUSED },
@@ -39,6 +54,14 @@ const EXPECTED: Record<SnapshotAction, { from: string[]; to?: string; kind: 'bad
     kind: 'badRequest',
     message: () => 'Invalid snapshot: Snapshot s1 status must be available to read its data.',
   },
+  ...steps({
+    progress: ['creating'],
+    created: ['creating', 'available'],
+    createFailed: ['creating', 'error'],
+    deleteFailed: ['deleting', 'error_deleting'],
+    restored: ['restoring', 'available'],
+    unmanageFailed: ['unmanaging', 'error'],
+  }),
 };
 
 describe('snapshot lifecycle', () => {

@@ -1,4 +1,4 @@
-import { lifecycle } from './lifecycle.js';
+import { type ActionRule, lifecycle } from './lifecycle.js';
 
 /** A snapshot as the services see it: the stored column names, flags as booleans. */
 export interface Snapshot {
@@ -49,6 +49,16 @@ export const UPDATE_STATUS_TARGETS: Readonly<Partial<Record<SnapshotStatus, read
   deleting: ['deleting', 'error_deleting'],
 };
 
+/** A step a task takes when its work is done or has failed (see volume.ts); never shown to a client. */
+function taskStep(from: SnapshotStatus, to?: SnapshotStatus): ActionRule<SnapshotStatus> {
+  return {
+    from: [from],
+    ...(to === undefined ? {} : { to }),
+    refuse: 'conflict',
+    message: (s) => `Snapshot ${s.id} is ${s.status}, no longer ${from}.`,
+  };
+}
+
 /** Which snapshot action may start from which status (cinder/volume/api.py), and what the API answers otherwise. */
 export const snapshotLifecycle = lifecycle(SNAPSHOT_STATUSES, {
   delete: { from: ['available', 'error'], to: 'deleting', refuse: 'badRequest', message: () => SNAPSHOT_DELETE_REFUSED },
@@ -92,6 +102,14 @@ export const snapshotLifecycle = lifecycle(SNAPSHOT_STATUSES, {
     refuse: 'badRequest',
     message: (s) => `Invalid snapshot: Snapshot ${s.id} status must be available to read its data.`,
   },
+  // ---- task steps (create and manage share them) ----
+  progress: taskStep('creating'),
+  created: taskStep('creating', 'available'),
+  createFailed: taskStep('creating', 'error'),
+  deleteFailed: taskStep('deleting', 'error_deleting'),
+  /** A revert is over, done or failed: the snapshot it read from is available again. */
+  restored: taskStep('restoring', 'available'),
+  unmanageFailed: taskStep('unmanaging', 'error'),
 });
 
 export type SnapshotAction = keyof typeof snapshotLifecycle.actions;

@@ -9,6 +9,21 @@ const DELETABLE = ['available', 'error', 'error_restoring', 'error_extending', '
 const all = [...VOLUME_STATUSES] as string[];
 const except = (...out: string[]) => all.filter((s) => !out.includes(s));
 
+interface Expected {
+  from: string[];
+  to?: string;
+  kind: 'badRequest' | 'conflict';
+  message: (status: string) => string;
+}
+
+function steps<K extends string>(t: Record<K, [string, string?]>): Record<K, Expected> {
+  const out = {} as Record<K, Expected>;
+  for (const [action, [from, to]] of Object.entries(t) as [K, [string, string?]][]) {
+    out[action] = { from: [from], ...(to ? { to } : {}), kind: 'conflict', message: (s) => `Volume v1 is ${s}, no longer ${from}.` };
+  }
+  return out;
+}
+
 /** What Cinder (and cinderbox today) answers, written out independently of the table under test. */
 const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRequest' | 'conflict'; message: (status: string) => string }> = {
   delete: { from: DELETABLE, to: 'deleting', kind: 'badRequest', message: () => DELETE_REFUSED },
@@ -140,6 +155,21 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     kind: 'badRequest',
     message: (s) => `Invalid volume: Volume v1 status must not be ${s} to read its data.`,
   },
+  // Task steps: only from the status the request left; a refusal is never shown, so it is a conflict.
+  ...steps({
+    created: ['creating', 'available'],
+    createFailed: ['creating', 'error'],
+    deleteFailed: ['deleting', 'error_deleting'],
+    extended: ['extending'],
+    extendFailed: ['extending', 'error_extending'],
+    reverted: ['reverting', 'available'],
+    revertFailed: ['reverting', 'error'],
+    manageSized: ['managing'],
+    managed: ['managing', 'available'],
+    manageFailed: ['managing', 'error_managing'],
+    unmanageFailed: ['unmanaging', 'error'],
+    uploaded: ['uploading', 'available'],
+  }),
 };
 
 describe('volume lifecycle', () => {

@@ -1,4 +1,4 @@
-import { lifecycle } from './lifecycle.js';
+import { type ActionRule, lifecycle } from './lifecycle.js';
 
 /**
  * A volume as the services see it. Field names are the stored column names (Cinder's vocabulary, so views map
@@ -86,6 +86,19 @@ export const VOLUME_DELETE_REFUSED =
   'Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.';
 
 const except = (...out: VolumeStatus[]): VolumeStatus[] => VOLUME_STATUSES.filter((s) => !out.includes(s));
+
+/**
+ * A step a task takes when its work is done or has failed: only from the status its request left, so a task
+ * whose volume was force-deleted or reset meanwhile changes nothing. Never shown to a client.
+ */
+function taskStep(from: VolumeStatus, to?: VolumeStatus): ActionRule<VolumeStatus> {
+  return {
+    from: [from],
+    ...(to === undefined ? {} : { to }),
+    refuse: 'conflict',
+    message: (v) => `Volume ${v.id} is ${v.status}, no longer ${from}.`,
+  };
+}
 
 /**
  * Which volume action may start from which status (cinder/volume/api.py), and what the API answers otherwise.
@@ -244,6 +257,21 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
     refuse: 'badRequest',
     message: (v) => `Invalid volume: Volume ${v.id} status must not be ${v.status} to read its data.`,
   },
+  // ---- task steps ----
+  created: taskStep('creating', 'available'),
+  createFailed: taskStep('creating', 'error'),
+  deleteFailed: taskStep('deleting', 'error_deleting'),
+  /** Back to the status the extend started from (in the task's payload). */
+  extended: taskStep('extending'),
+  extendFailed: taskStep('extending', 'error_extending'),
+  reverted: taskStep('reverting', 'available'),
+  revertFailed: taskStep('reverting', 'error'),
+  /** The managed object's size is known: recorded (and reserved) once, still managing. */
+  manageSized: taskStep('managing'),
+  managed: taskStep('managing', 'available'),
+  manageFailed: taskStep('managing', 'error_managing'),
+  unmanageFailed: taskStep('unmanaging', 'error'),
+  uploaded: taskStep('uploading', 'available'),
 });
 
 export type VolumeAction = keyof typeof volumeLifecycle.actions;

@@ -3,7 +3,7 @@ import { type BackupRepository, isRepoError, makeLocator, type Manifest, verifyR
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { Executor, Tx } from '../../store/database.js';
-import type { BackupTable, VolumeTable } from '../../store/schema.js';
+import type { BackupTable } from '../../store/schema.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { backupFilterPolicy, backupTable } from './backup-filters.js';
 import type { BackupProgress } from './backup-progress.js';

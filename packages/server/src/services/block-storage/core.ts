@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { type BackendConfig, backendHostName, type ServerConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { notFound } from '../../domain/errors.js';
-import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
+import { fromStatuses } from '../../domain/lifecycle.js';
+import type { BlockStorageStore, SnapshotChanges, Transition, VolumeChanges } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler, TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Snapshot } from '../../domain/snapshot.js';
+import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Clock, storedTime } from '../../domain/time.js';
-import type { Volume } from '../../domain/volume.js';
+import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
@@ -88,6 +89,32 @@ export class Core {
 
   releaseQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
     return this.deps.quotas.release(tx as unknown as QuotaScope, projectId, deltas);
+  }
+
+  /**
+   * The guarded move of a volume `action`: from the statuses its rule allows, to its target (or `to` where the
+   * target depends on the request), stamping `updated_at`.
+   */
+  moveVolume(
+    scope: Scope,
+    id: string,
+    action: VolumeAction,
+    changes: VolumeChanges = {},
+    to: string | null = volumeLifecycle.actions[action].to ?? null,
+  ): Promise<Transition<Volume>> {
+    const from = fromStatuses(volumeLifecycle, action);
+    return this.repos.volumes.transition(scope, id, from, to, { ...changes, updated_at: this.now() });
+  }
+
+  moveSnapshot(
+    scope: Scope,
+    id: string,
+    action: SnapshotAction,
+    changes: SnapshotChanges = {},
+    to: string | null = snapshotLifecycle.actions[action].to ?? null,
+  ): Promise<Transition<Snapshot>> {
+    const from = fromStatuses(snapshotLifecycle, action);
+    return this.repos.snapshots.transition(scope, id, from, to, { ...changes, updated_at: this.now() });
   }
 
   /** A volume by id, whoever owns it (tasks, internal callers). */

@@ -3,8 +3,11 @@
  * only then makes the row usable; a bad reference leaves the row in error and the object untouched. Unmanage
  * never touches the backend: it forgets the row and, for a snapshot, lets the volume remember the object.
  */
+import { allows } from '../../domain/lifecycle.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
 import type { ManagePayload } from './manage-service.js';
 import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
@@ -21,13 +24,13 @@ async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise
 
 export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): TaskHandler<any>[] {
   const root = core.store.root;
-  const { volumes, snapshots, metadata } = core.repos;
+  const { volumes, metadata } = core.repos;
   const snapshotManage: TaskHandler<ManagePayload> = {
     kind: 'snapshot.manage',
     async run(task) {
       const id = task.resourceId;
       const s = await core.snapshotRow(root, id);
-      if (!s || s.status !== 'creating') return;
+      if (!s || !allows(snapshotLifecycle, 'created', s.status)) return;
       const v = await core.volumeRow(root, s.volume_id);
       if (!v) throw new Error(`volume ${s.volume_id} is gone`);
       const driver = core.driver(v.driver);
@@ -48,11 +51,10 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       }
       const name = task.payload.name;
       await core.store.transaction(async (tx) => {
-        const moved = await snapshots.transition(tx, id, ['creating'], 'available', {
+        const moved = await core.moveSnapshot(tx, id, 'created', {
           progress: '100%',
           size: sizeGiB(info.size),
           provider_location: driver.objectName('snapshot', id),
-          updated_at: core.now(),
         });
         if (moved.ok && name !== null)
           await metadata.deleteKeyEverywhere(tx, 'volume_admin', `${UNMANAGED_SNAPSHOT_KEY}${name}`);
@@ -64,9 +66,8 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       const v = await core.volumeRow(root, s.volume_id);
       // Adopted before the failure: the row keeps its claim so the bytes are not lost to a later delete.
       const adopted = v ? await core.driver(v.driver).stat('snapshot', s.id) : null;
-      await snapshots.transition(root, s.id, ['creating'], 'error', {
+      await core.moveSnapshot(root, s.id, 'createFailed', {
         provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
-        updated_at: core.now(),
       });
       core.deps.logger.warn({ snapshot: s.id, err: cause }, 'managing a snapshot failed');
     },
@@ -77,7 +78,7 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
     async run(task) {
       const id = task.resourceId;
       const v = await core.volumeRow(root, id);
-      if (!v || v.status !== 'managing') return;
+      if (!v || !allows(volumeLifecycle, 'managed', v.status)) return;
       const driver = core.driver(v.driver);
       const adopted = await driver.stat('volume', id);
       const obj = adopted ? { name: driver.objectName('volume', id), size: adopted.size } : null;
@@ -93,26 +94,22 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
           // Only once: a replayed task finds the size already set (the task's lease keeps replays sequential).
           const now = await volumes.get(tx, id);
           if (now?.size !== 0) return;
-          const moved = await volumes.transition(tx, id, ['managing'], null, { size, updated_at: core.now() });
+          const moved = await core.moveVolume(tx, id, 'manageSized', { size });
           if (moved.ok) await core.reserveQuota(tx, v.project_id, d);
         });
       }
       if (!adopted) await driver.adoptObject(name, 'volume', id);
       // Readers expect size GiB of bytes; a file that is not a whole number of GiB is padded with zeros.
       await driver.extendVolume(id, size * GiB);
-      await volumes.transition(root, id, ['managing'], 'available', {
-        provider_location: driver.objectName('volume', id),
-        updated_at: core.now(),
-      });
+      await core.moveVolume(root, id, 'managed', { provider_location: driver.objectName('volume', id) });
     },
     async fail(task, cause) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       const driver = core.driver(v.driver);
       const adopted = await driver.stat('volume', v.id);
-      await volumes.transition(root, v.id, ['managing'], 'error_managing', {
+      await core.moveVolume(root, v.id, 'manageFailed', {
         provider_location: adopted ? driver.objectName('volume', v.id) : null,
-        updated_at: core.now(),
       });
       core.deps.logger.warn({ volume: v.id, err: cause }, 'managing a volume failed');
     },
@@ -123,7 +120,7 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
     async run(task) {
       await core.store.transaction(async (tx) => {
         const s = await core.snapshotRow(tx, task.resourceId);
-        if (!s || s.status !== 'unmanaging') return;
+        if (!s || !allows(snapshotLifecycle, 'unmanageFailed', s.status)) return;
         await removeSnapshotRow(core, tx, s.id);
         // The object keeps its name; its volume remembers it, so the listing can name the parent.
         if (s.provider_location)
@@ -131,7 +128,7 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       });
     },
     async fail(task) {
-      await snapshots.transition(root, task.resourceId, ['unmanaging'], 'error', { updated_at: core.now() });
+      await core.moveSnapshot(root, task.resourceId, 'unmanageFailed');
     },
   };
 
@@ -139,17 +136,17 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
     kind: 'volume.unmanage',
     async run(task) {
       const v = await core.volumeRow(root, task.resourceId);
-      if (v?.status !== 'unmanaging') return;
+      if (!v || !allows(volumeLifecycle, 'unmanageFailed', v.status)) return;
       // The file leaves whole: a hidden backup base would stay behind as a layer (qcow2) or a copy nobody owns.
       await dropVolumeBases(core.driver(v.driver), v.id);
       await core.store.transaction(async (tx) => {
         const now = await volumes.get(tx, v.id);
-        if (now?.status !== 'unmanaging') return;
+        if (!now || !allows(volumeLifecycle, 'unmanageFailed', now.status)) return;
         await removeVolumeRow(core, tx, v.id);
       });
     },
     async fail(task) {
-      await volumes.transition(root, task.resourceId, ['unmanaging'], 'error', { updated_at: core.now() });
+      await core.moveVolume(root, task.resourceId, 'unmanageFailed');
     },
   };
 

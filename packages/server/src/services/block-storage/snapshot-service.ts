@@ -151,9 +151,10 @@ export class SnapshotService {
       const user = await core.repos.volumes.creatingFrom(tx, { snapshotId: id });
       if (user)
         throw badRequest(`Invalid snapshot: Snapshot ${id} is the source of volume ${user}, which is being created.`);
-      const moved = await core.repos.snapshots.transition(tx, id, force ? [s.status] : fromStatuses(snapshotLifecycle, action), 'deleting', {
-        updated_at: core.now(),
-      });
+      // Force moves from the status just read, so of two racing requests one still loses.
+      const moved = force
+        ? await core.repos.snapshots.transition(tx, id, [s.status], 'deleting', { updated_at: core.now() })
+        : await core.moveSnapshot(tx, id, action);
       if (!moved.ok) throw refusal(snapshotLifecycle, action, { id, status: moved.reason === 'status' ? moved.status : s.status });
       await enqueue('snapshot.delete', 'snapshot', id, {});
     });
@@ -168,7 +169,7 @@ export class SnapshotService {
         `Invalid input received: Snapshot status: ${status} is invalid, valid statuses are: (${SNAPSHOT_STATUSES.map((x) => `'${x}'`).join(', ')}).`,
       );
     }
-    await this.core.repos.snapshots.transition(this.core.store.root, id, null, s, { updated_at: this.core.now() });
+    await this.core.moveSnapshot(this.core.store.root, id, 'resetStatus', {}, s);
   }
 
   /** Nova's assisted-snapshot callback: only creating/deleting snapshots move, and only to their allowed next states. */

@@ -1,8 +1,9 @@
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Snapshot } from '../../domain/snapshot.js';
-import type { Volume } from '../../domain/volume.js';
+import { allows } from '../../domain/lifecycle.js';
+import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
+import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
 import type { VolumeCreatePayload } from './volume-service.js';
 
@@ -12,21 +13,13 @@ const PROGRESS_INTERVAL_MS = 500;
 /** Removes a volume's hidden backup bases (backup-bases.ts); injected so task code stays apart from backups. */
 export type DropVolumeBases = (driver: VolumeDriver, volumeId: string) => Promise<void>;
 
-/** Guarded status move outside any transaction, stamping updated_at; false when the volume was elsewhere. */
-async function moveVolume(core: Core, id: string, from: string[], to: string | null, changes: Partial<Volume> = {}): Promise<boolean> {
-  const t = await core.repos.volumes.transition(core.store.root, id, from, to, { ...changes, updated_at: core.now() });
-  return t.ok;
+/** A task's step on a volume outside any transaction; false when the volume was no longer where the task left it. */
+async function stepVolume(core: Core, id: string, action: VolumeAction, changes: Partial<Volume> = {}, to?: string): Promise<boolean> {
+  return (await core.moveVolume(core.store.root, id, action, changes, to)).ok;
 }
 
-async function moveSnapshot(
-  core: Core,
-  id: string,
-  from: string[],
-  to: string | null,
-  changes: Partial<Snapshot> = {},
-): Promise<boolean> {
-  const t = await core.repos.snapshots.transition(core.store.root, id, from, to, { ...changes, updated_at: core.now() });
-  return t.ok;
+async function stepSnapshot(core: Core, id: string, action: SnapshotAction, changes: Partial<Snapshot> = {}): Promise<boolean> {
+  return (await core.moveSnapshot(core.store.root, id, action, changes)).ok;
 }
 
 /** Forgets a volume (row, metadata, attachments) and releases its quota; shared by delete and unmanage. */
@@ -48,14 +41,14 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     kind: 'volume.create',
     async run(task, { signal }) {
       const v = await core.volumeRow(root, task.resourceId);
-      if (!v || v.status !== 'creating') return;
+      if (!v || !allows(volumeLifecycle, 'created', v.status)) return;
       const driver = core.driver(v.driver);
       const bytes = v.size * GiB;
       const p = task.payload;
       if (p.source === 'snapshot') await driver.createVolumeFromSnapshot(p.snapshotId, v.id, bytes, { signal });
       else if (p.source === 'volume') await driver.cloneVolume(p.volumeId, v.id, bytes, { signal });
       else await driver.createVolume(v.id, bytes);
-      if (!(await moveVolume(core, v.id, ['creating'], 'available'))) {
+      if (!(await stepVolume(core, v.id, 'created'))) {
         // Force-deleted meanwhile: the delete may have run before our file existed.
         if (!(await core.volumeRow(root, v.id))) await driver.deleteVolume(v.id);
       }
@@ -64,7 +57,7 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       await core.driver(v.driver).deleteVolume(v.id);
-      await moveVolume(core, v.id, ['creating'], 'error');
+      await stepVolume(core, v.id, 'createFailed');
     },
   };
 
@@ -85,7 +78,7 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       await core.store.transaction((tx) => removeVolumeRow(core, tx, v.id));
     },
     async fail(task) {
-      await moveVolume(core, task.resourceId, ['deleting'], 'error_deleting');
+      await stepVolume(core, task.resourceId, 'deleteFailed');
     },
   };
 
@@ -98,21 +91,16 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     kind: 'volume.extend',
     async run(task) {
       const v = await core.volumeRow(root, task.resourceId);
-      if (!v || v.status !== 'extending') return;
+      if (!v || !allows(volumeLifecycle, 'extended', v.status)) return;
       await core.driver(v.driver).extendVolume(v.id, task.payload.newSize * GiB);
-      await moveVolume(core, v.id, ['extending'], task.payload.previousStatus, {
-        previous_status: null,
-        size: task.payload.newSize,
-      });
+      await stepVolume(core, v.id, 'extended', { previous_status: null, size: task.payload.newSize }, task.payload.previousStatus);
     },
     async fail(task, cause) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       // The file may have grown before a crash; it is only ever larger than the recorded size, which reads fine.
       await core.store.transaction(async (tx) => {
-        const moved = await core.repos.volumes.transition(tx, v.id, ['extending'], 'error_extending', {
-          updated_at: core.now(),
-        });
+        const moved = await core.moveVolume(tx, v.id, 'extendFailed');
         if (!moved.ok) return;
         const delta = task.payload.newSize - task.payload.oldSize;
         const d: Record<string, number> = { gigabytes: delta };
@@ -127,14 +115,14 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     kind: 'volume.revert',
     async run(task, { signal }) {
       const v = await core.volumeRow(root, task.resourceId);
-      if (!v || v.status !== 'reverting') return;
+      if (!v || !allows(volumeLifecycle, 'reverted', v.status)) return;
       await core.driver(v.driver).revertToSnapshot(v.id, task.payload.snapshotId, { signal });
-      await moveVolume(core, v.id, ['reverting'], 'available', { previous_status: null });
-      await moveSnapshot(core, task.payload.snapshotId, ['restoring'], 'available');
+      await stepVolume(core, v.id, 'reverted', { previous_status: null });
+      await stepSnapshot(core, task.payload.snapshotId, 'restored');
     },
     async fail(task) {
-      await moveVolume(core, task.resourceId, ['reverting'], 'error');
-      await moveSnapshot(core, task.payload.snapshotId, ['restoring'], 'available');
+      await stepVolume(core, task.resourceId, 'revertFailed');
+      await stepSnapshot(core, task.payload.snapshotId, 'restored');
     },
   };
 
@@ -143,7 +131,7 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     async run(task, { signal }) {
       const id = task.resourceId;
       const s = await core.snapshotRow(root, id);
-      if (!s || s.status !== 'creating') return;
+      if (!s || !allows(snapshotLifecycle, 'created', s.status)) return;
       const driver = core.driver(task.payload.driver);
       let lastPct = 0;
       let lastAt = 0;
@@ -154,18 +142,18 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
         if (pct <= lastPct || now - lastAt < PROGRESS_INTERVAL_MS) return;
         lastPct = pct;
         lastAt = now;
-        writing = writing.then(() => moveSnapshot(core, id, ['creating'], null, { progress: `${pct}%` })).catch(() => {});
+        writing = writing.then(() => stepSnapshot(core, id, 'progress', { progress: `${pct}%` })).catch(() => {});
       };
       await driver.createSnapshot(task.payload.volumeId, id, { signal, onProgress });
       await writing;
-      if (!(await moveSnapshot(core, id, ['creating'], 'available', { progress: '100%' }))) {
+      if (!(await stepSnapshot(core, id, 'created', { progress: '100%' }))) {
         // Deleted (force or cascade) while copying: make sure no orphan file remains.
         if (!(await core.snapshotRow(root, id))) await driver.deleteSnapshot(task.payload.volumeId, id);
       }
     },
     async fail(task) {
       await core.driver(task.payload.driver).deleteSnapshot(task.payload.volumeId, task.resourceId);
-      await moveSnapshot(core, task.resourceId, ['creating'], 'error');
+      await stepSnapshot(core, task.resourceId, 'createFailed');
     },
   };
 
@@ -179,7 +167,7 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       await core.store.transaction((tx) => removeSnapshotRow(core, tx, s.id));
     },
     async fail(task) {
-      await moveSnapshot(core, task.resourceId, ['deleting'], 'error_deleting');
+      await stepSnapshot(core, task.resourceId, 'deleteFailed');
     },
   };
 

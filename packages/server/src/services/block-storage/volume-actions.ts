@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, conflict, notFound } from '../../domain/errors.js';
-import { allows, ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { RESETTABLE_VOLUME_STATUSES, type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
@@ -29,20 +29,9 @@ export class VolumeActions {
     private readonly volumes: VolumeService,
   ) {}
 
-  /**
-   * The guarded move of `action` (from the statuses its rule allows, to its target unless `to` is given),
-   * stamping `updated_at`; false when another request won.
-   */
-  private async transition(
-    tx: Scope,
-    id: string,
-    action: VolumeAction,
-    changes: Partial<Volume> = {},
-    to: string | null = volumeLifecycle.actions[action].to ?? null,
-  ): Promise<boolean> {
-    const from = fromStatuses(volumeLifecycle, action);
-    const moved = await this.core.repos.volumes.transition(tx, id, from, to, { ...changes, updated_at: this.core.now() });
-    return moved.ok;
+  /** The guarded move of `action` (see `Core.moveVolume`); false when another request won. */
+  private async transition(tx: Scope, id: string, action: VolumeAction, changes: Partial<Volume> = {}, to?: string): Promise<boolean> {
+    return (await this.core.moveVolume(tx, id, action, changes, to)).ok;
   }
 
   async extend(ctx: AuthContext, mv: Microversion, id: string, newSize: number): Promise<void> {
@@ -77,10 +66,10 @@ export class VolumeActions {
   ): Promise<void> {
     requireAdmin(ctx, 'volume_extension:volume_admin_actions:reset_status');
     const core = this.core;
-    const { volumes, attachments } = core.repos;
+    const { attachments } = core.repos;
     await core.inTx(async (tx) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      const changes: Partial<Volume> = { updated_at: core.now() };
+      const changes: Partial<Volume> = {};
       let to: string | null = null;
       if (input.status !== undefined) {
         const s = input.status.toLowerCase();
@@ -107,7 +96,7 @@ export class VolumeActions {
             ? null
             : input.migrationStatus;
       }
-      await volumes.transition(tx, v.id, fromStatuses(volumeLifecycle, 'resetStatus'), to, changes);
+      await core.moveVolume(tx, v.id, 'resetStatus', changes, to);
     });
   }
 
@@ -199,9 +188,7 @@ export class VolumeActions {
       const v = await this.core.visibleVolume(ctx, id, tx);
       // Also only while attached: checked before the move and on the moved record (a racing detach rolls back).
       if (v.attach_status !== 'attached') throw refusal(volumeLifecycle, 'beginDetaching', v);
-      const moved = await this.core.repos.volumes.transition(tx, id, fromStatuses(volumeLifecycle, 'beginDetaching'), 'detaching', {
-        updated_at: this.core.now(),
-      });
+      const moved = await this.core.moveVolume(tx, id, 'beginDetaching');
       if (!moved.ok || moved.record.attach_status !== 'attached') throw refusal(volumeLifecycle, 'beginDetaching', v);
     });
   }
@@ -247,7 +234,7 @@ export class VolumeActions {
   /** revert (3.40): only to the volume's latest snapshot, and only while sizes match. */
   async revert(ctx: AuthContext, id: string, snapshotId: string): Promise<void> {
     const core = this.core;
-    const { volumes, snapshots } = core.repos;
+    const { snapshots } = core.repos;
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       const snap = await core.visibleSnapshot(ctx, snapshotId, tx);
@@ -259,14 +246,9 @@ export class VolumeActions {
       }
       if (latest.size !== v.size)
         throw badRequest(`Invalid input received: Volume ${id}'s size has changed since snapshot was taken.`);
-      const moved = await volumes.transition(tx, id, fromStatuses(volumeLifecycle, 'revert'), 'reverting', {
-        previous_status: v.status,
-        updated_at: core.now(),
-      });
+      const moved = await core.moveVolume(tx, id, 'revert', { previous_status: v.status });
       if (!moved.ok) throw refusal(volumeLifecycle, 'revert', v);
-      const s = await snapshots.transition(tx, snap.id, fromStatuses(snapshotLifecycle, 'revert'), 'restoring', {
-        updated_at: core.now(),
-      });
+      const s = await core.moveSnapshot(tx, snap.id, 'revert');
       if (!s.ok) throw refusal(snapshotLifecycle, 'revert', snap);
       await enqueue('volume.revert', 'volume', id, { snapshotId: snap.id });
     });

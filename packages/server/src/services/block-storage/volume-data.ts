@@ -2,7 +2,7 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import { ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
@@ -56,12 +56,8 @@ export class VolumeData {
         `Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`,
       );
     }
-    const volumes = core.repos.volumes;
     const root = core.store.root;
-    const moved = await volumes.transition(root, id, fromStatuses(volumeLifecycle, 'uploadData'), 'uploading', {
-      previous_status: 'available',
-      updated_at: core.now(),
-    });
+    const moved = await core.moveVolume(root, id, 'uploadData', { previous_status: 'available' });
     if (!moved.ok) {
       body.resume();
       throw refusal(volumeLifecycle, 'uploadData', v);
@@ -87,7 +83,7 @@ export class VolumeData {
       const driver = core.driver(v.driver);
       await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, source));
     } finally {
-      await volumes.transition(root, id, ['uploading'], 'available', { previous_status: null, updated_at: core.now() });
+      await core.moveVolume(root, id, 'uploaded', { previous_status: null });
     }
     if (tooLong)
       throw badRequest(
