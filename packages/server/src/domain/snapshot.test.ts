@@ -61,6 +61,7 @@ const EXPECTED: Record<SnapshotAction, { from: string[]; to?: string; kind: 'bad
     deleteFailed: ['deleting', 'error_deleting'],
     restored: ['restoring', 'available'],
     unmanageFailed: ['unmanaging', 'error'],
+    backedUp: ['backing-up', 'available'],
   }),
 };
 

@@ -110,6 +110,8 @@ export const snapshotLifecycle = lifecycle(SNAPSHOT_STATUSES, {
   /** A revert is over, done or failed: the snapshot it read from is available again. */
   restored: taskStep('restoring', 'available'),
   unmanageFailed: taskStep('unmanaging', 'error'),
+  /** A backup of the snapshot is over, done or failed. */
+  backedUp: taskStep('backing-up', 'available'),
 });
 
 export type SnapshotAction = keyof typeof snapshotLifecycle.actions;

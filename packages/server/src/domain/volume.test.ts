@@ -16,10 +16,16 @@ interface Expected {
   message: (status: string) => string;
 }
 
-function steps<K extends string>(t: Record<K, [string, string?]>): Record<K, Expected> {
+function steps<K extends string>(t: Record<K, [string | string[], string?]>): Record<K, Expected> {
   const out = {} as Record<K, Expected>;
-  for (const [action, [from, to]] of Object.entries(t) as [K, [string, string?]][]) {
-    out[action] = { from: [from], ...(to ? { to } : {}), kind: 'conflict', message: (s) => `Volume v1 is ${s}, no longer ${from}.` };
+  for (const [action, [f, to]] of Object.entries(t) as [K, [string | string[], string?]][]) {
+    const from = Array.isArray(f) ? f : [f];
+    out[action] = {
+      from,
+      ...(to ? { to } : {}),
+      kind: 'conflict',
+      message: (s) => `Volume v1 is ${s}, no longer ${from.join(' or ')}.`,
+    };
   }
   return out;
 }
@@ -169,6 +175,10 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     manageFailed: ['managing', 'error_managing'],
     unmanageFailed: ['unmanaging', 'error'],
     uploaded: ['uploading', 'available'],
+    backedUp: ['backing-up'],
+    restoreStarted: ['creating', 'restoring-backup'],
+    restored: [['restoring-backup', 'creating'], 'available'],
+    restoreFailed: [['restoring-backup', 'creating']],
   }),
 };
 

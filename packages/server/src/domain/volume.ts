@@ -91,12 +91,13 @@ const except = (...out: VolumeStatus[]): VolumeStatus[] => VOLUME_STATUSES.filte
  * A step a task takes when its work is done or has failed: only from the status its request left, so a task
  * whose volume was force-deleted or reset meanwhile changes nothing. Never shown to a client.
  */
-function taskStep(from: VolumeStatus, to?: VolumeStatus): ActionRule<VolumeStatus> {
+function taskStep(from: VolumeStatus | VolumeStatus[], to?: VolumeStatus): ActionRule<VolumeStatus> {
+  const statuses = Array.isArray(from) ? from : [from];
   return {
-    from: [from],
+    from: statuses,
     ...(to === undefined ? {} : { to }),
     refuse: 'conflict',
-    message: (v) => `Volume ${v.id} is ${v.status}, no longer ${from}.`,
+    message: (v) => `Volume ${v.id} is ${v.status}, no longer ${statuses.join(' or ')}.`,
   };
 }
 
@@ -272,6 +273,13 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
   manageFailed: taskStep('managing', 'error_managing'),
   unmanageFailed: taskStep('unmanaging', 'error'),
   uploaded: taskStep('uploading', 'available'),
+  /** A backup of the volume is over, done or failed: back to the status it was backed up from. */
+  backedUp: taskStep('backing-up'),
+  /** A restore into a volume created for it takes the new volume over. */
+  restoreStarted: taskStep('creating', 'restoring-backup'),
+  restored: taskStep(['restoring-backup', 'creating'], 'available'),
+  /** error_restoring for an existing volume, error for one created for the restore. */
+  restoreFailed: taskStep(['restoring-backup', 'creating']),
 });
 
 export type VolumeAction = keyof typeof volumeLifecycle.actions;
