@@ -70,8 +70,11 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes));
+    const repos = metadata.blockStorage;
     const services = createBlockStorageServices({
-      db,
+      store,
+      repos,
+      backupsStore: metadata.backups,
       clock,
       config,
       logger,
@@ -79,10 +82,19 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       tasks,
       quotas,
       backupRepo,
-      metadata: store,
-      backupsStore: metadata.backups,
     });
-    const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
+    const cbr = createCbrServices({
+      store,
+      repos,
+      clock,
+      config,
+      logger,
+      drivers,
+      tasks,
+      quotas,
+      backupRepo,
+      options: opts.cbr,
+    });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');
     await cbr.scheduler.start();

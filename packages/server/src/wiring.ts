@@ -12,6 +12,7 @@ import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import type { BackupsStore } from './domain/ports/backups-store.js';
+import type { BlockStorageStore } from './domain/ports/block-storage-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
@@ -23,6 +24,7 @@ import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
 import { createBackupsStore } from './store/repositories/backups.js';
+import { blockStorageStore } from './store/repositories/block-storage.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
@@ -36,6 +38,7 @@ export interface OpenedMetadata {
   store: MetadataStore;
   identity: IdentityStore;
   backups: BackupsStore;
+  blockStorage: BlockStorageStore;
   quotas: QuotaStore;
   volumeTypes: VolumeTypeStore;
   /** Backend names existing volumes carry. */
@@ -50,6 +53,7 @@ export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'datab
     store,
     identity: identityRepository,
     backups: createBackupsStore(),
+    blockStorage: blockStorageStore(),
     quotas: quotaRepository,
     volumeTypes: volumeTypeRepository,
     volumeBackendsInUse: () => volumeBackendsInUse(store.root),

@@ -1,15 +1,8 @@
+import type { Transition } from '../domain/ports/metadata-store.js';
 import type { Executor } from './database.js';
 import type { Database } from './schema.js';
 
-/**
- * The result of a guarded status transition: the updated record, or why nothing changed. Two racing requests
- * cannot both win: the update names the statuses it may start from (`UPDATE … WHERE id = ? AND status IN (…)`),
- * so the loser sees `status` with the status the winner left.
- */
-export type Transition<R> =
-  | { ok: true; record: R }
-  | { ok: false; reason: 'gone' }
-  | { ok: false; reason: 'status'; status: string };
+export type { Transition };
 
 type StatusTable = {
   [T in keyof Database]: Database[T] extends { id: string; status: string } ? T : never;

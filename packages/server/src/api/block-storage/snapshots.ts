@@ -46,7 +46,7 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
       req,
       'snapshots',
       isDetail,
-      res.items.map((r) => r.row.id),
+      res.items.map((r) => r.snapshot.id),
       res.limit,
     );
     if (links) out.snapshots_links = links;

@@ -17,7 +17,7 @@ function serviceUuid(host: string): string {
 }
 
 export function volumeSummaryView(rec: VolumeRecord, links: Links): Record<string, unknown> {
-  return { id: rec.row.id, links, name: rec.row.name };
+  return { id: rec.volume.id, links, name: rec.volume.name };
 }
 
 export interface VolumeViewOptions {
@@ -42,7 +42,7 @@ function visibleMetadata(rec: VolumeRecord): Record<string, string> {
 }
 
 export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Record<string, unknown> {
-  const r = rec.row;
+  const r = rec.volume;
   const v: Record<string, unknown> = {
     id: r.id,
     status: SHOWN_STATUS[r.status] ?? r.status,
@@ -62,7 +62,7 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
     encrypted: false,
     replication_status: 'disabled',
     consistencygroup_id: null,
-    multiattach: Boolean(r.multiattach),
+    multiattach: r.multiattach,
     attachments: rec.attachments.map((a) => ({
       id: r.id,
       attachment_id: a.id,
@@ -91,12 +91,12 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
   }
   if (mv.atLeast('3.61') && o.isAdmin) v.cluster_name = null;
   if (mv.atLeast('3.63')) v.volume_type_id = r.volume_type_id;
-  if (mv.atLeast('3.65')) v.consumes_quota = Boolean(r.use_quota);
+  if (mv.atLeast('3.65')) v.consumes_quota = r.use_quota;
   return v;
 }
 
 export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown> {
-  const s = rec.row;
+  const s = rec.snapshot;
   return {
     id: s.id,
     created_at: s.created_at,
@@ -114,11 +114,11 @@ export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown
 export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended: boolean): Record<string, unknown> {
   const v = snapshotSummaryView(rec);
   if (mv.atLeast('3.14')) v.group_snapshot_id = null;
-  if (mv.atLeast('3.41')) v.user_id = rec.row.user_id;
-  if (mv.atLeast('3.65')) v.consumes_quota = Boolean(rec.row.use_quota);
+  if (mv.atLeast('3.41')) v.user_id = rec.snapshot.user_id;
+  if (mv.atLeast('3.65')) v.consumes_quota = rec.snapshot.use_quota;
   if (extended) {
-    v['os-extended-snapshot-attributes:progress'] = rec.row.progress;
-    v['os-extended-snapshot-attributes:project_id'] = rec.row.project_id;
+    v['os-extended-snapshot-attributes:progress'] = rec.snapshot.progress;
+    v['os-extended-snapshot-attributes:project_id'] = rec.snapshot.project_id;
   }
   return v;
 }

@@ -48,7 +48,7 @@ export function volumeView(req: FastifyRequest, rec: VolumeRecord, extended: boo
   return volumeDetailView(rec, {
     mv: mvOf(req),
     isAdmin: auth.isAdmin,
-    links: selfLinks(req, 'volumes', rec.row.id),
+    links: selfLinks(req, 'volumes', rec.volume.id),
     extended,
   });
 }
@@ -99,14 +99,14 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     const res = await volumes.list(auth, mvOf(req), parseListRequest(req));
     const out: Record<string, unknown> = {
       volumes: res.items.map((r) =>
-        detail ? volumeView(req, r, true) : volumeSummaryView(r, selfLinks(req, 'volumes', r.row.id)),
+        detail ? volumeView(req, r, true) : volumeSummaryView(r, selfLinks(req, 'volumes', r.volume.id)),
       ),
     };
     const links = nextLinks(
       req,
       'volumes',
       detail,
-      res.items.map((r) => r.row.id),
+      res.items.map((r) => r.volume.id),
       res.limit,
     );
     if (links) out.volumes_links = links;

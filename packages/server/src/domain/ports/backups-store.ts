@@ -3,16 +3,10 @@
  * takes the `Scope` to run in first: `MetadataStore.root` or the transaction a service opened.
  */
 import type { Backup, BackupChanges, BackupStatus } from '../backup.js';
-import type { Scope } from './metadata-store.js';
+import type { ListOutcome, ListQuery } from './block-storage-store.js';
+import type { Scope, Transition } from './metadata-store.js';
 
-/**
- * The result of a guarded status transition (the same shape as store/guarded.ts's): the updated record, or why
- * nothing changed — the record is gone, or another request moved it to `status` first.
- */
-export type Transition<R> =
-  | { ok: true; record: R }
-  | { ok: false; reason: 'gone' }
-  | { ok: false; reason: 'status'; status: string };
+export type { Transition };
 
 export interface BackupsStore {
   get(scope: Scope, id: string): Promise<Backup | undefined>;
@@ -33,7 +27,8 @@ export interface BackupsStore {
   /** Removes the row and its metadata; false when it was already gone. */
   remove(scope: Scope, id: string): Promise<boolean>;
   /** Maps rows the generic list query read from the backups table (services/block-storage/listing.ts). */
-  fromListedRows(rows: readonly object[]): Backup[];
+  /** One page of the Cinder backup list (filters, keyset paging, count). */
+  list(scope: Scope, q: ListQuery): Promise<ListOutcome<Backup>>;
 
   /** Some backup names `id` as its parent (Cinder's num_dependent_backups > 0). */
   hasDependents(scope: Scope, id: string): Promise<boolean>;

@@ -21,3 +21,12 @@ export interface MetadataStore {
    */
   transaction<T>(fn: (tx: Scope) => Promise<T>): Promise<T>;
 }
+
+/**
+ * The result of a guarded status transition (`UPDATE … WHERE id = ? AND status IN (from)`): the updated record,
+ * or why nothing changed — the record is gone, or a racing request moved it to `status` first.
+ */
+export type Transition<R> =
+  | { ok: true; record: R }
+  | { ok: false; reason: 'gone' }
+  | { ok: false; reason: 'status'; status: string };

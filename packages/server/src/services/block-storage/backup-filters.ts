@@ -1,5 +1,5 @@
 import { type FilterPolicy, textFilter } from './filters.js';
-import type { ListTable } from './listing.js';
+import type { SortKeys } from './listing.js';
 
 const BACKUP_COLUMNS = [
   'id',
@@ -22,30 +22,22 @@ const BACKUP_COLUMNS = [
   'updated_at',
 ];
 
-/** Backups sort by any column; `name` only from 3.37 (before it, `display_name`). */
-export function backupTable(nameSortable: boolean): ListTable {
+function buildBackupSort(nameSortable: boolean): SortKeys {
   const sortColumns: Record<string, string> = {
     ...Object.fromEntries(BACKUP_COLUMNS.map((c) => [c, c])),
     display_name: 'name',
     display_description: 'description',
   };
   if (!nameSortable) delete sortColumns.name;
-  return {
-    table: 'backups',
-    metadataTable: 'backup_metadata',
-    metadataFk: 'backup_id',
-    nullable: new Set([
-      'snapshot_id',
-      'name',
-      'description',
-      'availability_zone',
-      'fail_reason',
-      'parent_id',
-      'host',
-      'updated_at',
-    ]),
-    sortColumns,
-  };
+  return { sortColumns };
+}
+
+// Built once: every list request asks for one of the two.
+const SORTS = [buildBackupSort(false), buildBackupSort(true)] as const;
+
+/** Backups sort by any column; `name` only from 3.37 (before it, `display_name`). */
+export function backupSort(nameSortable: boolean): SortKeys {
+  return SORTS[nameSortable ? 1 : 0];
 }
 
 const ALLOWED = ['name', 'status', 'volume_id'];

@@ -18,12 +18,12 @@ import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js'
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
-import { backupFilterPolicy, backupTable } from './backup-filters.js';
+import { backupFilterPolicy, backupSort } from './backup-filters.js';
 import type { BackupProgress } from './backup-progress.js';
 import { BACKUP_SERVICE, BACKUP_SERVICE_PREFIX, decodeBackupRecord, encodeBackupRecord } from './backup-record.js';
 import { type Core, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
-import { listRows } from './listing.js';
+import { listQuery } from './listing.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import type { VolumeCreateInput, VolumeService } from './volume-service.js';
 
@@ -79,19 +79,6 @@ export interface BackupProgressView {
 }
 
 type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
-
-/**
- * Core's lookups, `inTx` and the quota service still take a kysely executor on this branch, and a scope is one
- * at run time; once they take a `Scope`, every `legacyHandle(x)` becomes plain `x`.
- */
-export function legacyHandle<T>(scope: Scope): T {
-  return scope as unknown as T;
-}
-
-/** The transaction `Core.inTx` or the volume service hands out, as the scope it is. */
-export function scopeOf(tx: object): Scope {
-  return tx as Scope;
-}
 
 function repoToBadRequest(e: unknown): never {
   if (isRepoError(e)) throw badRequest(`Invalid backup: ${e.message}`);
@@ -156,13 +143,13 @@ export class BackupService {
     if (az !== core.deps.config.availabilityZone)
       throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
     const created = await core.inTx(async (t, enqueue) => {
-      const tx = scopeOf(t);
-      const v = await core.visibleVolume(ctx, input.volumeId, legacyHandle(tx));
+      const tx = t;
+      const v = await core.visibleVolume(ctx, input.volumeId, tx);
       let size = v.size;
       let dataTimestamp: string | null = null;
       let previousStatus: string | null = null;
       if (input.snapshotId !== null) {
-        const s = await core.visibleSnapshot(ctx, input.snapshotId, legacyHandle(tx));
+        const s = await core.visibleSnapshot(ctx, input.snapshotId, tx);
         if (s.volume_id !== v.id)
           throw badRequest(`Invalid volume: Volume ${v.id} does not match with snapshot.volume_id ${s.volume_id}.`);
         ensureAllowed(backupSourceSnapshot, 'backup', s);
@@ -174,7 +161,7 @@ export class BackupService {
         ensureAllowed(backupSourceVolume, volumeBackupAction(input.force), v);
         previousStatus = v.status;
       }
-      await core.deps.quotas.reserve(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
+      await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
       let parent: Backup | undefined;
       if (input.incremental) {
         parent = await this.backups.latestForIncremental(tx, { volumeId: v.id, projectId, before: dataTimestamp });
@@ -236,15 +223,11 @@ export class BackupService {
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<BackupRecord>> {
-    const scope = resolveFilters(ctx, mv, req.filters, backupFilterPolicy());
-    const { rows, count, limit } = await listRows(
-      legacyHandle(this.store.root),
-      backupTable(mv.atLeast('3.37')),
-      scope,
-      req,
-      (m) => notFound(`Backup ${m} could not be found.`),
-    );
-    return { items: await this.records(this.backups.fromListedRows(rows)), count, limit };
+    const where = resolveFilters(ctx, mv, req.filters, backupFilterPolicy());
+    const q = listQuery(backupSort(mv.atLeast('3.37')), where, req);
+    const page = await this.backups.list(this.store.root, q);
+    if (!page.ok) throw notFound(`Backup ${req.marker} could not be found.`);
+    return { items: await this.records(page.items), count: page.count, limit: q.limit };
   }
 
   async update(
@@ -272,7 +255,7 @@ export class BackupService {
     if (force) requireAdmin(ctx, 'volume_extension:backup_admin_actions:force_delete');
     const action = force ? 'forceDelete' : 'delete';
     await core.inTx(async (t, enqueue) => {
-      const tx = scopeOf(t);
+      const tx = t;
       const b = await this.visibleBackup(ctx, id, tx);
       const rule = ensureAllowed(backupLifecycle, action, b);
       // Not a status rule: Cinder refuses while an incremental names this backup as its parent, forced or not.
@@ -327,14 +310,14 @@ export class BackupService {
         availabilityZone: null,
         volumeType: null,
         multiattach: false,
-        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(scopeOf(tx), ctx, id, volume, enqueue, 'restore'),
+        fromBackup: (tx, volume, enqueue) => this.startRestoreIntoNew(tx, ctx, id, volume, enqueue, 'restore'),
       });
-      return { backup_id: id, volume_id: rec.row.id, volume_name: rec.row.name ?? '' };
+      return { backup_id: id, volume_id: rec.volume.id, volume_name: rec.volume.name ?? '' };
     }
     const volumeId = input.volumeId;
     const v = await core.inTx(async (t, enqueue) => {
-      const tx = scopeOf(t);
-      const v = await core.visibleVolume(ctx, volumeId, legacyHandle(tx));
+      const tx = t;
+      const v = await core.visibleVolume(ctx, volumeId, tx);
       ensureAllowed(backupSourceVolume, 'restoreTarget', v);
       if (v.size < b.size)
         throw badRequest(`Invalid volume: volume size ${v.size} is too small to restore backup of size ${b.size}.`);
@@ -374,7 +357,7 @@ export class BackupService {
       ...input,
       size: input.size ?? b.size,
       fromBackup: (tx, volume, enqueue) =>
-        this.startRestoreIntoNew(scopeOf(tx), ctx, backupId, volume, enqueue, 'volume'),
+        this.startRestoreIntoNew(tx, ctx, backupId, volume, enqueue, 'volume'),
     });
   }
 
@@ -447,7 +430,7 @@ export class BackupService {
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
     await this.store.transaction(async (tx) => {
       if (await this.backups.get(tx, rec.id)) throw backupRefusals.alreadyExists();
-      await core.deps.quotas.reserve(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
+      await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
       await this.backups.insert(tx, imported);
       await this.backups.replaceMetadata(tx, rec.id, rec.metadata);
     });
@@ -460,7 +443,7 @@ export class BackupService {
     } catch (e) {
       await this.store.transaction(async (tx) => {
         await this.backups.remove(tx, rec.id);
-        await core.deps.quotas.release(legacyHandle(tx), projectId, { backups: 1, backup_gigabytes: size });
+        await core.deps.quotas.release(tx, projectId, { backups: 1, backup_gigabytes: size });
       });
       repoToBadRequest(e);
     }

@@ -6,7 +6,7 @@ import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js'
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { BackupBases } from './backup-bases.js';
 import type { BackupProgress } from './backup-progress.js';
-import { type BackupCreatePayload, type BackupRestorePayload, legacyHandle } from './backup-service.js';
+import { type BackupCreatePayload, type BackupRestorePayload } from './backup-service.js';
 import { type Core, GiB } from './core.js';
 import { dropHidden, freezeHidden, openBackupSource } from './hidden-snapshots.js';
 
@@ -149,7 +149,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       }
       if (committed && baseId !== null) {
         // A volume force-deleted during the backup already had its bases removed; this one came after.
-        const v = await core.volumeRow(legacyHandle(root), p.volumeId);
+        const v = await core.volumeRow(root, p.volumeId);
         if (!v || v.status === 'deleting') await bases.retire(driver, p.volumeId, id, baseId).catch(() => {});
       }
     },
@@ -199,7 +199,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       const id = task.resourceId;
       const p = task.payload;
       const b = await backups.get(root, id);
-      const v = await core.volumeRow(legacyHandle(root), p.volumeId);
+      const v = await core.volumeRow(root, p.volumeId);
       if (!v) throw new Error(`volume ${p.volumeId} vanished before the restore`);
       if (!b || b.status !== 'restoring' || b.locator === null) throw new Error(`backup ${id} cannot be restored`);
       const driver = core.driver(v.driver);
@@ -255,12 +255,12 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       if (b.locator !== null) await repo.deleteManifest(b.locator);
       if (b.cbt_base_id !== null) {
         // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
-        const v = await core.volumeRow(legacyHandle(root), b.volume_id);
+        const v = await core.volumeRow(root, b.volume_id);
         if (v) await bases.retire(core.driver(v.driver), v.id, b.id, b.cbt_base_id);
       }
       await store.transaction(async (tx) => {
         if (!(await backups.remove(tx, b.id))) return;
-        await core.deps.quotas.release(legacyHandle(tx), b.project_id, { backups: 1, backup_gigabytes: b.size });
+        await core.deps.quotas.release(tx, b.project_id, { backups: 1, backup_gigabytes: b.size });
       });
     },
     async fail(task) {

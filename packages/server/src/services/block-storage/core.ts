@@ -2,35 +2,49 @@ import type { Logger } from 'pino';
 import { type BackendConfig, backendHostName, type ServerConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { notFound } from '../../domain/errors.js';
+import { fromStatuses } from '../../domain/lifecycle.js';
+import type { BlockStorageStore, SnapshotChanges, Transition, VolumeChanges } from '../../domain/ports/block-storage-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
+import type { TaskHandler, TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Clock, storedTime } from '../../domain/time.js';
-import type { Db, Executor, Tx } from '../../store/database.js';
-import type { SnapshotTable, VolumeTable } from '../../store/schema.js';
-import type { TaskEngine } from '../../tasks/task-engine.js';
+import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
-import { readMetadata, readMetadataMany } from './metadata-store.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
 
 export const GiB = 1024 * 1024 * 1024;
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The task queue as the services use it: the port, plus registering handlers (until the port has it). */
+export type TaskQueueWithHandlers = TaskQueue & { register<P>(handler: TaskHandler<P>): void };
+
+export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
+
 export interface CoreDeps {
-  db: Db;
+  store: MetadataStore;
+  repos: BlockStorageStore;
   clock: Clock;
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskEngine;
+  tasks: TaskQueueWithHandlers;
   quotas: QuotaService;
 }
+
+type QuotaScope = Parameters<QuotaService['reserve']>[0];
 
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
   constructor(readonly deps: CoreDeps) {}
 
-  get db(): Db {
-    return this.deps.db;
+  get store(): MetadataStore {
+    return this.deps.store;
+  }
+
+  get repos(): BlockStorageStore {
+    return this.deps.repos;
   }
 
   now(): string {
@@ -54,14 +68,9 @@ export class Core {
   }
 
   /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */
-  async inTx<T>(
-    fn: (
-      tx: Tx,
-      enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
-    ) => Promise<T>,
-  ): Promise<T> {
+  async inTx<T>(fn: (tx: Scope, enqueue: Enqueue) => Promise<T>): Promise<T> {
     const taskIds: string[] = [];
-    const result = await this.db.transaction().execute(async (tx) =>
+    const result = await this.store.transaction(async (tx) =>
       fn(tx, async (kind, resourceType, resourceId, payload) => {
         taskIds.push(await this.deps.tasks.enqueue(tx, { kind, resourceType, resourceId, payload }));
       }),
@@ -70,79 +79,110 @@ export class Core {
     return result;
   }
 
-  async volumeRow(exec: Executor, id: string): Promise<VolumeTable | undefined> {
+  /**
+   * Quota reservation inside the caller's transaction. The quota service still names its kysely executor; the
+   * scope is that executor (the identity/quota work makes `reserve` take a `Scope`, and this cast goes).
+   */
+  reserveQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
+    return this.deps.quotas.reserve(tx as unknown as QuotaScope, projectId, deltas);
+  }
+
+  releaseQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
+    return this.deps.quotas.release(tx as unknown as QuotaScope, projectId, deltas);
+  }
+
+  /**
+   * The guarded move of a volume `action`: from the statuses its rule allows, to its target (or `to` where the
+   * target depends on the request), stamping `updated_at`.
+   */
+  moveVolume(
+    scope: Scope,
+    id: string,
+    action: VolumeAction,
+    changes: VolumeChanges = {},
+    to: string | null = volumeLifecycle.actions[action].to ?? null,
+  ): Promise<Transition<Volume>> {
+    const from = fromStatuses(volumeLifecycle, action);
+    return this.repos.volumes.transition(scope, id, from, to, { ...changes, updated_at: this.now() });
+  }
+
+  moveSnapshot(
+    scope: Scope,
+    id: string,
+    action: SnapshotAction,
+    changes: SnapshotChanges = {},
+    to: string | null = snapshotLifecycle.actions[action].to ?? null,
+  ): Promise<Transition<Snapshot>> {
+    const from = fromStatuses(snapshotLifecycle, action);
+    return this.repos.snapshots.transition(scope, id, from, to, { ...changes, updated_at: this.now() });
+  }
+
+  /** A volume by id, whoever owns it (tasks, internal callers). */
+  async volumeRow(scope: Scope, id: string): Promise<Volume | undefined> {
     if (!UUID_RE.test(id)) return undefined;
-    return exec.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.repos.volumes.get(scope, id);
   }
 
   /** The volume if the caller may see it, else Cinder's VolumeNotFound (404). */
-  async visibleVolume(ctx: AuthContext, id: string, exec: Executor = this.db): Promise<VolumeTable> {
-    const row = await this.volumeRow(exec, id);
-    if (!row || !canSee(ctx, row.project_id)) throw notFound(`Volume ${id} could not be found.`);
-    return row;
+  async visibleVolume(ctx: AuthContext, id: string, scope: Scope = this.store.root): Promise<Volume> {
+    const v = await this.volumeRow(scope, id);
+    if (!v || !canSee(ctx, v.project_id)) throw notFound(`Volume ${id} could not be found.`);
+    return v;
   }
 
-  async snapshotRow(exec: Executor, id: string): Promise<SnapshotTable | undefined> {
+  async snapshotRow(scope: Scope, id: string): Promise<Snapshot | undefined> {
     if (!UUID_RE.test(id)) return undefined;
-    return exec.selectFrom('snapshots').selectAll().where('id', '=', id).where('hidden', '=', 0).executeTakeFirst();
+    return this.repos.snapshots.get(scope, id);
   }
 
-  async visibleSnapshot(ctx: AuthContext, id: string, exec: Executor = this.db): Promise<SnapshotTable> {
-    const row = await this.snapshotRow(exec, id);
-    if (!row || !canSee(ctx, row.project_id)) throw notFound(`Snapshot ${id} could not be found.`);
-    return row;
+  async visibleSnapshot(ctx: AuthContext, id: string, scope: Scope = this.store.root): Promise<Snapshot> {
+    const s = await this.snapshotRow(scope, id);
+    if (!s || !canSee(ctx, s.project_id)) throw notFound(`Snapshot ${id} could not be found.`);
+    return s;
   }
 
-  async volumeRecords(rows: VolumeTable[], exec: Executor = this.db): Promise<VolumeRecord[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const [md, amd, attachments, types] = await Promise.all([
-      readMetadataMany(exec, 'volume', ids),
-      readMetadataMany(exec, 'volume_admin', ids),
-      exec
-        .selectFrom('volume_attachments')
-        .selectAll()
-        .where('volume_id', 'in', ids)
-        .where('attach_status', '=', 'attached')
-        .orderBy('attached_at')
-        .execute(),
-      exec
-        .selectFrom('volume_types')
-        .select(['id', 'name'])
-        .where('id', 'in', [...new Set(rows.map((r) => r.volume_type_id))])
-        .execute(),
+  async volumeRecords(volumes: Volume[], scope: Scope = this.store.root): Promise<VolumeRecord[]> {
+    if (volumes.length === 0) return [];
+    const ids = volumes.map((v) => v.id);
+    const { metadata, attachments, volumeTypes } = this.repos;
+    const [md, amd, atts, typeName] = await Promise.all([
+      metadata.readMany(scope, 'volume', ids),
+      metadata.readMany(scope, 'volume_admin', ids),
+      attachments.attachedTo(scope, ids),
+      volumeTypes.names(
+        scope,
+        volumes.map((v) => v.volume_type_id),
+      ),
     ]);
-    const typeName = new Map(types.map((t) => [t.id, t.name]));
-    return rows.map((row) => ({
-      row,
-      metadata: md.get(row.id) ?? {},
-      adminMetadata: amd.get(row.id) ?? {},
-      attachments: attachments.filter((a) => a.volume_id === row.id),
-      volumeTypeName: typeName.get(row.volume_type_id) ?? row.volume_type_id,
+    return volumes.map((volume) => ({
+      volume,
+      metadata: md.get(volume.id) ?? {},
+      adminMetadata: amd.get(volume.id) ?? {},
+      attachments: atts.filter((a) => a.volume_id === volume.id),
+      volumeTypeName: typeName.get(volume.volume_type_id) ?? volume.volume_type_id,
     }));
   }
 
-  async volumeRecord(row: VolumeTable, exec: Executor = this.db): Promise<VolumeRecord> {
-    return (await this.volumeRecords([row], exec))[0]!;
+  async volumeRecord(volume: Volume, scope: Scope = this.store.root): Promise<VolumeRecord> {
+    return (await this.volumeRecords([volume], scope))[0]!;
   }
 
-  async snapshotRecord(row: SnapshotTable, exec: Executor = this.db): Promise<SnapshotRecord> {
-    return { row, metadata: await readMetadata(exec, 'snapshot', row.id) };
+  async snapshotRecord(snapshot: Snapshot, scope: Scope = this.store.root): Promise<SnapshotRecord> {
+    return { snapshot, metadata: await this.repos.metadata.read(scope, 'snapshot', snapshot.id) };
   }
 
-  async snapshotRecords(rows: SnapshotTable[], exec: Executor = this.db): Promise<SnapshotRecord[]> {
-    const md = await readMetadataMany(
-      exec,
+  async snapshotRecords(snapshots: Snapshot[], scope: Scope = this.store.root): Promise<SnapshotRecord[]> {
+    const md = await this.repos.metadata.readMany(
+      scope,
       'snapshot',
-      rows.map((r) => r.id),
+      snapshots.map((s) => s.id),
     );
-    return rows.map((row) => ({ row, metadata: md.get(row.id) ?? {} }));
+    return snapshots.map((snapshot) => ({ snapshot, metadata: md.get(snapshot.id) ?? {} }));
   }
 
-  async volumeTypeName(exec: Executor, typeId: string | null): Promise<string | null> {
+  async volumeTypeName(scope: Scope, typeId: string | null): Promise<string | null> {
     if (typeId === null) return null;
-    const t = await exec.selectFrom('volume_types').select('name').where('id', '=', typeId).executeTakeFirst();
-    return t?.name ?? null;
+    return (await this.repos.volumeTypes.byId(scope, typeId))?.name ?? null;
   }
 
   /** Quota deltas of a volume of `size` GiB of type `typeName`, including the per-type resources. */

@@ -1,6 +1,6 @@
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest } from '../../domain/errors.js';
-import type { Filter, ListScope } from './listing.js';
+import type { ListFilter as Filter, ListWhere as ListScope } from '../../domain/ports/block-storage-store.js';
 import type { Microversion } from './types.js';
 
 const TRUE = ['1', 't', 'true', 'on', 'y', 'yes'];
@@ -125,7 +125,7 @@ export function textFilter(key: string, value: string, like: boolean): Filter[] 
 
 export function boolFilter(column: string, value: string): Filter {
   const b = boolOf(value);
-  return b === null ? { kind: 'none' } : { kind: 'eq', column, value: b ? 1 : 0 };
+  return b === null ? { kind: 'none' } : { kind: 'eq', column, value: b };
 }
 
 const CMP: Record<string, '<' | '<=' | '>' | '>=' | '=' | '<>'> = {

@@ -11,27 +11,27 @@ import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { HiddenSnapshotLookup } from '../../domain/ports/block-storage-store.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Extent, VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Executor } from '../../store/database.js';
 
 /**
  * The names among `names` (backend object names of `driver`) that are hidden snapshots: backup bases and the
  * snapshots CBR backups read. Listings of unmanaged objects leave them out, so nobody manages them away.
  */
-export async function hiddenSnapshotNames(exec: Executor, driver: VolumeDriver, names: string[]): Promise<Set<string>> {
+export async function hiddenSnapshotNames(
+  lookup: HiddenSnapshotLookup,
+  scope: Scope,
+  driver: VolumeDriver,
+  names: string[],
+): Promise<Set<string>> {
   const byId = new Map<string, string>();
   for (const name of names) {
     const m = /^_snapshot-(.+)$/.exec(name);
     if (m && driver.objectName('snapshot', m[1]!) === name) byId.set(m[1]!, name);
   }
   const out = new Set<string>();
-  const ids = [...byId.keys()];
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    const bases = await exec.selectFrom('backups').select('cbt_base_id as id').where('cbt_base_id', 'in', chunk).execute();
-    const cbr = await exec.selectFrom('cbr_backups').select('snapshot_id as id').where('snapshot_id', 'in', chunk).execute();
-    for (const r of [...bases, ...cbr]) if (r.id !== null) out.add(byId.get(r.id)!);
-  }
+  for (const id of await lookup.claimed(scope, [...byId.keys()])) out.add(byId.get(id)!);
   return out;
 }
 

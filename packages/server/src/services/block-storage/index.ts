@@ -1,18 +1,17 @@
 import type { Logger } from 'pino';
-import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { ServerConfig } from '../../config/config.js';
+import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
-import type { Db } from '../../store/database.js';
-import type { TaskEngine } from '../../tasks/task-engine.js';
 import type { QuotaService } from '../quotas.js';
 import { BackupBases } from './backup-bases.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
-import { Core } from './core.js';
+import { Core, type TaskQueueWithHandlers } from './core.js';
 import { ManageService } from './manage-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
@@ -46,24 +45,25 @@ export interface BlockStorageServices {
 }
 
 export function createBlockStorageServices(deps: {
-  db: Db;
+  store: MetadataStore;
+  repos: BlockStorageStore;
   clock: Clock;
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskEngine;
+  tasks: TaskQueueWithHandlers;
   quotas: QuotaService;
   backupRepo: BackupStore;
-  metadata: MetadataStore;
   backupsStore: BackupsStore;
 }): BlockStorageServices {
   const core = new Core(deps);
-  const bases = new BackupBases(deps.metadata, deps.backupsStore, deps.logger);
-  for (const h of blockStorageTaskHandlers(core, bases)) deps.tasks.register(h);
-  for (const h of manageTaskHandlers(core, bases)) deps.tasks.register(h);
+  const bases = new BackupBases(deps.store, deps.backupsStore, deps.logger);
+  const dropBases = (driver: VolumeDriver, volumeId: string) => bases.dropVolumeBases(driver, volumeId);
+  for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
-  const backupDeps = { core, store: deps.metadata, backups: deps.backupsStore, bases, repo: deps.backupRepo };
+  const backupDeps = { core, store: deps.store, backups: deps.backupsStore, bases, repo: deps.backupRepo };
   for (const h of backupTaskHandlers({ ...backupDeps, progress: backupProgress })) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
@@ -71,7 +71,7 @@ export function createBlockStorageServices(deps: {
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
-    backups: new BackupService(core, volumes, deps.metadata, deps.backupsStore, deps.backupRepo, backupProgress),
+    backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
   };
 }

@@ -7,16 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, DomainError } from '../../domain/errors.js';
+import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Executor } from '../../store/database.js';
-import type { SnapshotTable, VolumeTable } from '../../store/schema.js';
+import { type Snapshot, snapshotLifecycle } from '../../domain/snapshot.js';
+import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
 import type { Core } from './core.js';
 import { hiddenSnapshotNames } from './hidden-snapshots.js';
 import { backendNamed, listManageable, type ManageableEntry, type ManageableQuery, referenceName } from './manageable.js';
-import { writeMetadata } from './metadata-store.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
-import { DELETABLE, DELETE_REFUSED, type VolumeService } from './volume-service.js';
+import type { VolumeService } from './volume-service.js';
 
 export interface ManageSnapshotInput {
   volumeId: string;
@@ -57,35 +58,22 @@ export function hostOrCluster(host: string | null, cluster: string | null, clust
   return host;
 }
 
-const SNAPSHOT_UNMANAGE_REFUSED =
-  'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.';
-
 /** Refuses a reference another row already owns, so two records never share one object. */
 async function assertUnclaimed(
-  exec: Executor,
+  core: Core,
+  scope: Scope,
   driverName: string,
   driver: VolumeDriver,
   name: string,
   what: string,
 ): Promise<void> {
-  const v = await exec
-    .selectFrom('volumes')
-    .select('id')
-    .where('driver', '=', driverName)
-    .where('provider_location', '=', name)
-    .executeTakeFirst();
-  const s = await exec
-    .selectFrom('snapshots')
-    .innerJoin('volumes', 'volumes.id', 'snapshots.volume_id')
-    .select('snapshots.id as id')
-    .where('volumes.driver', '=', driverName)
-    .where('snapshots.provider_location', '=', name)
-    .executeTakeFirst();
-  const owner = v?.id ?? s?.id;
+  const v = (await core.repos.volumes.byObjectNames(scope, driverName, [name])).get(name);
+  const s = (await core.repos.snapshots.byObjectNames(scope, driverName, [name])).get(name);
+  const owner = v ?? s?.id;
   if (owner)
     throw badRequest(`Manage existing ${what} failed: the backend object ${name} is already managed as ${owner}.`);
   // Hidden snapshots (backup bases, CBR checkpoints) have no row but belong to cinderbox all the same.
-  if ((await hiddenSnapshotNames(exec, driver, [name])).size > 0)
+  if ((await hiddenSnapshotNames(core.repos.hiddenSnapshots, scope, driver, [name])).size > 0)
     throw badRequest(`Manage existing ${what} failed: the backend object ${name} is in use by cinderbox backups.`);
 }
 
@@ -102,18 +90,13 @@ export class ManageService {
     const projectId = callerProject(ctx);
     const name = await referenceName(core.driver(volume.driver), input.ref, 'snapshot');
     const id = randomUUID();
-    const row = await core.inTx(async (tx, enqueue) => {
+    const snapshot = await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, input.volumeId, tx);
-      const allowed = ['available', 'in-use'];
-      if (!allowed.includes(v.status)) {
-        throw badRequest(
-          `Invalid volume: Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`,
-        );
-      }
-      if (name !== null) await assertUnclaimed(tx, v.driver, core.driver(v.driver), name, 'snapshot');
+      ensureAllowed(volumeLifecycle, 'manageSnapshot', v);
+      if (name !== null) await assertUnclaimed(core, tx, v.driver, core.driver(v.driver), name, 'snapshot');
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
-      await core.deps.quotas.reserve(tx, projectId, core.snapshotQuota(v.size, typeName));
-      const r: SnapshotTable = {
+      await core.reserveQuota(tx, projectId, core.snapshotQuota(v.size, typeName));
+      const r: Snapshot = {
         id,
         project_id: projectId,
         user_id: ctx.userId,
@@ -124,19 +107,19 @@ export class ManageService {
         status: 'creating',
         progress: '0%',
         volume_type_id: v.volume_type_id,
-        use_quota: 1,
+        use_quota: true,
         provider_location: name,
-        hidden: 0,
+        hidden: false,
         created_at: core.now(),
         updated_at: null,
       };
-      await tx.insertInto('snapshots').values(r).execute();
-      await writeMetadata(tx, 'snapshot', id, input.metadata, true);
+      await core.repos.snapshots.insert(tx, r);
+      await core.repos.metadata.write(tx, 'snapshot', id, input.metadata, true);
       const payload: ManagePayload = { ref: input.ref, name };
       await enqueue('snapshot.manage', 'snapshot', id, payload);
       return r;
     });
-    return core.snapshotRecord(row);
+    return core.snapshotRecord(snapshot);
   }
 
   async manageVolume(ctx: AuthContext, input: ManageVolumeInput): Promise<VolumeRecord> {
@@ -152,7 +135,7 @@ export class ManageService {
       throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
     const name = await referenceName(core.driver(backend.name), input.ref, 'volume');
     const id = randomUUID();
-    const row = await core.inTx(async (tx, enqueue) => {
+    const volume = await core.inTx(async (tx, enqueue) => {
       let type: { id: string; name: string };
       try {
         type = await this.volumes.resolveType(tx, input.volumeType, null);
@@ -161,10 +144,10 @@ export class ManageService {
           throw badRequest(`Invalid volume type: Cannot find requested '${input.volumeType}' volume type`);
         throw e;
       }
-      if (name !== null) await assertUnclaimed(tx, backend.name, core.driver(backend.name), name, 'volume');
+      if (name !== null) await assertUnclaimed(core, tx, backend.name, core.driver(backend.name), name, 'volume');
       // The size is the object's, known once the task has looked at it; the task reserves the gigabytes then.
-      await core.deps.quotas.reserve(tx, projectId, core.volumeQuota(0, type.name));
-      const r: VolumeTable = {
+      await core.reserveQuota(tx, projectId, core.volumeQuota(0, type.name));
+      const r: Volume = {
         id,
         project_id: projectId,
         user_id: ctx.userId,
@@ -180,22 +163,22 @@ export class ManageService {
         snapshot_id: null,
         source_volid: null,
         backup_id: null,
-        bootable: input.bootable ? 1 : 0,
-        multiattach: 0,
+        bootable: input.bootable,
+        multiattach: false,
         host: core.hostOf(backend),
         driver: backend.name,
         provider_location: name,
-        use_quota: 1,
+        use_quota: true,
         created_at: core.now(),
         updated_at: null,
       };
-      await tx.insertInto('volumes').values(r).execute();
-      await writeMetadata(tx, 'volume', id, input.metadata, true);
+      await core.repos.volumes.insert(tx, r);
+      await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       const payload: ManagePayload = { ref: input.ref, name };
       await enqueue('volume.manage', 'volume', id, payload);
       return r;
     });
-    return core.volumeRecord(row);
+    return core.volumeRecord(volume);
   }
 
   /** os-unmanage on a snapshot: the preconditions of a delete, then `unmanaging`; the task forgets the row. */
@@ -205,24 +188,14 @@ export class ManageService {
     requireAdmin(ctx, 'snapshot_extension:snapshot_unmanage');
     await core.inTx(async (tx, enqueue) => {
       const s = await core.visibleSnapshot(ctx, id, tx);
-      if (!['available', 'error'].includes(s.status)) throw badRequest(SNAPSHOT_UNMANAGE_REFUSED);
-      const user = await tx
-        .selectFrom('volumes')
-        .select('id')
-        .where('snapshot_id', '=', id)
-        .where('status', '=', 'creating')
-        .executeTakeFirst();
+      ensureAllowed(snapshotLifecycle, 'unmanage', s);
+      const user = await core.repos.volumes.creatingFrom(tx, { snapshotId: id });
       if (user)
-        throw badRequest(
-          `Invalid snapshot: Snapshot ${id} is the source of volume ${user.id}, which is being created.`,
-        );
-      const res = await tx
-        .updateTable('snapshots')
-        .set({ status: 'unmanaging', updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', 'in', ['available', 'error'])
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest(SNAPSHOT_UNMANAGE_REFUSED);
+        throw badRequest(`Invalid snapshot: Snapshot ${id} is the source of volume ${user}, which is being created.`);
+      const moved = await core.repos.snapshots.transition(tx, id, fromStatuses(snapshotLifecycle, 'unmanage'), 'unmanaging', {
+        updated_at: core.now(),
+      });
+      if (!moved.ok) throw refusal(snapshotLifecycle, 'unmanage', s);
       await enqueue('snapshot.unmanage', 'snapshot', id, {});
     });
   }
@@ -234,25 +207,17 @@ export class ManageService {
     requireAdmin(ctx, 'volume_extension:volume_unmanage');
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      const migrating = v.migration_status !== null && !['success', 'error'].includes(v.migration_status);
-      if (v.attach_status === 'attached' || migrating || !DELETABLE.includes(v.status)) throw badRequest(DELETE_REFUSED);
-      const snap = await tx.selectFrom('snapshots').select('id').where('volume_id', '=', id).executeTakeFirst();
-      if (snap) throw badRequest(DELETE_REFUSED);
-      const clone = await tx
-        .selectFrom('volumes')
-        .select('id')
-        .where('status', '=', 'creating')
-        .where('source_volid', '=', id)
-        .executeTakeFirst();
-      if (clone) throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
-      const res = await tx
-        .updateTable('volumes')
-        .set({ status: 'unmanaging', previous_status: v.status, updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', v.status)
-        .where('attach_status', '<>', 'attached')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest(DELETE_REFUSED);
+      if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
+      ensureAllowed(volumeLifecycle, 'unmanage', v);
+      if ((await core.repos.snapshots.ofVolume(tx, id)).length > 0) throw badRequest(VOLUME_DELETE_REFUSED);
+      if (await core.repos.volumes.creatingFrom(tx, { volumeId: id }))
+        throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
+      const moved = await core.repos.volumes.transition(tx, id, [v.status], 'unmanaging', {
+        previous_status: v.status,
+        updated_at: core.now(),
+      });
+      // An attach that won the race rolls the whole transaction back.
+      if (!moved.ok || moved.record.attach_status === 'attached') throw badRequest(VOLUME_DELETE_REFUSED);
       await enqueue('volume.unmanage', 'volume', id, {});
     });
   }

@@ -3,14 +3,15 @@
  * only then makes the row usable; a bad reference leaves the row in error and the object untouched. Unmanage
  * never touches the backend: it forgets the row and, for a snapshot, lets the volume remember the object.
  */
+import { allows } from '../../domain/lifecycle.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { BackupBases } from './backup-bases.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
 import type { ManagePayload } from './manage-service.js';
 import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
-import { writeMetadata } from './metadata-store.js';
-import { removeSnapshotRow, removeVolumeRow } from './task-handlers.js';
+import { type DropVolumeBases, removeSnapshotRow, removeVolumeRow } from './task-handlers.js';
 
 /** The object a manage task is to adopt, or an error saying why the reference is unusable. */
 async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise<{ name: string; size: number }> {
@@ -21,14 +22,16 @@ async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise
   return obj;
 }
 
-export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<any>[] {
+export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): TaskHandler<any>[] {
+  const root = core.store.root;
+  const { volumes, metadata } = core.repos;
   const snapshotManage: TaskHandler<ManagePayload> = {
     kind: 'snapshot.manage',
     async run(task) {
       const id = task.resourceId;
-      const s = await core.snapshotRow(core.db, id);
-      if (!s || s.status !== 'creating') return;
-      const v = await core.volumeRow(core.db, s.volume_id);
+      const s = await core.snapshotRow(root, id);
+      if (!s || !allows(snapshotLifecycle, 'created', s.status)) return;
+      const v = await core.volumeRow(root, s.volume_id);
       if (!v) throw new Error(`volume ${s.volume_id} is gone`);
       const driver = core.driver(v.driver);
       let info = await driver.stat('snapshot', id);
@@ -40,50 +43,32 @@ export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<
             `${obj.name} (${obj.size} bytes) cannot be a snapshot of volume ${v.id}, whose size is ${v.size} GiB`,
           );
         }
-        const parent = await core.db
-          .selectFrom('volume_admin_metadata')
-          .select('volume_id')
-          .where('key', '=', `${UNMANAGED_SNAPSHOT_KEY}${obj.name}`)
-          .executeTakeFirst();
-        if (parent && parent.volume_id !== v.id)
-          throw new Error(`${obj.name} is a snapshot of volume ${parent.volume_id}, not of ${v.id}`);
+        const parent = await metadata.ownerOfKey(root, 'volume_admin', `${UNMANAGED_SNAPSHOT_KEY}${obj.name}`);
+        if (parent !== undefined && parent !== v.id)
+          throw new Error(`${obj.name} is a snapshot of volume ${parent}, not of ${v.id}`);
         await driver.adoptObject(obj.name, 'snapshot', id);
         info = { size: obj.size, allocated: 0 };
       }
       const name = task.payload.name;
-      await core.db.transaction().execute(async (tx) => {
-        const res = await tx
-          .updateTable('snapshots')
-          .set({
-            status: 'available',
-            progress: '100%',
-            size: sizeGiB(info.size),
-            provider_location: driver.objectName('snapshot', id),
-            updated_at: core.now(),
-          })
-          .where('id', '=', id)
-          .where('status', '=', 'creating')
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) > 0 && name !== null)
-          await tx.deleteFrom('volume_admin_metadata').where('key', '=', `${UNMANAGED_SNAPSHOT_KEY}${name}`).execute();
+      await core.store.transaction(async (tx) => {
+        const moved = await core.moveSnapshot(tx, id, 'created', {
+          progress: '100%',
+          size: sizeGiB(info.size),
+          provider_location: driver.objectName('snapshot', id),
+        });
+        if (moved.ok && name !== null)
+          await metadata.deleteKeyEverywhere(tx, 'volume_admin', `${UNMANAGED_SNAPSHOT_KEY}${name}`);
       });
     },
     async fail(task, cause) {
-      const s = await core.snapshotRow(core.db, task.resourceId);
+      const s = await core.snapshotRow(root, task.resourceId);
       if (!s) return;
-      const v = await core.volumeRow(core.db, s.volume_id);
+      const v = await core.volumeRow(root, s.volume_id);
       // Adopted before the failure: the row keeps its claim so the bytes are not lost to a later delete.
       const adopted = v ? await core.driver(v.driver).stat('snapshot', s.id) : null;
-      await core.db
-        .updateTable('snapshots')
-        .set({
-          status: 'error',
-          provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
-          updated_at: core.now(),
-        })
-        .where('id', '=', s.id)
-        .where('status', '=', 'creating')
-        .execute();
+      await core.moveSnapshot(root, s.id, 'createFailed', {
+        provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
+      });
       core.deps.logger.warn({ snapshot: s.id, err: cause }, 'managing a snapshot failed');
     },
   };
@@ -92,8 +77,8 @@ export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<
     kind: 'volume.manage',
     async run(task) {
       const id = task.resourceId;
-      const v = await core.volumeRow(core.db, id);
-      if (!v || v.status !== 'managing') return;
+      const v = await core.volumeRow(root, id);
+      if (!v || !allows(volumeLifecycle, 'managed', v.status)) return;
       const driver = core.driver(v.driver);
       const adopted = await driver.stat('volume', id);
       const obj = adopted ? { name: driver.objectName('volume', id), size: adopted.size } : null;
@@ -102,45 +87,30 @@ export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<
       if (size < 1) throw new Error(`${name} is empty`);
       if (v.size === 0) {
         // Gigabytes are reserved once the size is known; over quota, the volume ends in error_managing.
-        await core.db.transaction().execute(async (tx) => {
+        await core.store.transaction(async (tx) => {
           const typeName = await core.volumeTypeName(tx, v.volume_type_id);
           const d: Record<string, number> = { gigabytes: size };
           if (typeName) d[`gigabytes_${typeName}`] = size;
-          const res = await tx
-            .updateTable('volumes')
-            .set({ size, updated_at: core.now() })
-            .where('id', '=', id)
-            .where('status', '=', 'managing')
-            .where('size', '=', 0)
-            .executeTakeFirst();
-          if (Number(res.numUpdatedRows) > 0) await core.deps.quotas.reserve(tx, v.project_id, d);
+          // Only once: a replayed task finds the size already set (the task's lease keeps replays sequential).
+          const now = await volumes.get(tx, id);
+          if (now?.size !== 0) return;
+          const moved = await core.moveVolume(tx, id, 'manageSized', { size });
+          if (moved.ok) await core.reserveQuota(tx, v.project_id, d);
         });
       }
       if (!adopted) await driver.adoptObject(name, 'volume', id);
       // Readers expect size GiB of bytes; a file that is not a whole number of GiB is padded with zeros.
       await driver.extendVolume(id, size * GiB);
-      await core.db
-        .updateTable('volumes')
-        .set({ status: 'available', provider_location: driver.objectName('volume', id), updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', 'managing')
-        .execute();
+      await core.moveVolume(root, id, 'managed', { provider_location: driver.objectName('volume', id) });
     },
     async fail(task, cause) {
-      const v = await core.volumeRow(core.db, task.resourceId);
+      const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       const driver = core.driver(v.driver);
       const adopted = await driver.stat('volume', v.id);
-      await core.db
-        .updateTable('volumes')
-        .set({
-          status: 'error_managing',
-          provider_location: adopted ? driver.objectName('volume', v.id) : null,
-          updated_at: core.now(),
-        })
-        .where('id', '=', v.id)
-        .where('status', '=', 'managing')
-        .execute();
+      await core.moveVolume(root, v.id, 'manageFailed', {
+        provider_location: adopted ? driver.objectName('volume', v.id) : null,
+      });
       core.deps.logger.warn({ volume: v.id, err: cause }, 'managing a volume failed');
     },
   };
@@ -148,45 +118,35 @@ export function manageTaskHandlers(core: Core, bases: BackupBases): TaskHandler<
   const snapshotUnmanage: TaskHandler<Record<string, never>> = {
     kind: 'snapshot.unmanage',
     async run(task) {
-      await core.db.transaction().execute(async (tx) => {
-        const s = await tx.selectFrom('snapshots').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
-        if (!s || s.status !== 'unmanaging') return;
+      await core.store.transaction(async (tx) => {
+        const s = await core.snapshotRow(tx, task.resourceId);
+        if (!s || !allows(snapshotLifecycle, 'unmanageFailed', s.status)) return;
         await removeSnapshotRow(core, tx, s.id);
         // The object keeps its name; its volume remembers it, so the listing can name the parent.
         if (s.provider_location)
-          await writeMetadata(tx, 'volume_admin', s.volume_id, { [`${UNMANAGED_SNAPSHOT_KEY}${s.provider_location}`]: s.id }, false);
+          await metadata.write(tx, 'volume_admin', s.volume_id, { [`${UNMANAGED_SNAPSHOT_KEY}${s.provider_location}`]: s.id }, false);
       });
     },
     async fail(task) {
-      await core.db
-        .updateTable('snapshots')
-        .set({ status: 'error', updated_at: core.now() })
-        .where('id', '=', task.resourceId)
-        .where('status', '=', 'unmanaging')
-        .execute();
+      await core.moveSnapshot(root, task.resourceId, 'unmanageFailed');
     },
   };
 
   const volumeUnmanage: TaskHandler<Record<string, never>> = {
     kind: 'volume.unmanage',
     async run(task) {
-      const v = await core.volumeRow(core.db, task.resourceId);
-      if (v?.status !== 'unmanaging') return;
+      const v = await core.volumeRow(root, task.resourceId);
+      if (!v || !allows(volumeLifecycle, 'unmanageFailed', v.status)) return;
       // The file leaves whole: a hidden backup base would stay behind as a layer (qcow2) or a copy nobody owns.
-      await bases.dropVolumeBases(core.driver(v.driver), v.id);
-      await core.db.transaction().execute(async (tx) => {
-        const row = await tx.selectFrom('volumes').select('status').where('id', '=', v.id).executeTakeFirst();
-        if (row?.status !== 'unmanaging') return;
+      await dropVolumeBases(core.driver(v.driver), v.id);
+      await core.store.transaction(async (tx) => {
+        const now = await volumes.get(tx, v.id);
+        if (!now || !allows(volumeLifecycle, 'unmanageFailed', now.status)) return;
         await removeVolumeRow(core, tx, v.id);
       });
     },
     async fail(task) {
-      await core.db
-        .updateTable('volumes')
-        .set({ status: 'error', updated_at: core.now() })
-        .where('id', '=', task.resourceId)
-        .where('status', '=', 'unmanaging')
-        .execute();
+      await core.moveVolume(root, task.resourceId, 'unmanageFailed');
     },
   };
 

@@ -9,7 +9,7 @@
 import { type BackendConfig, backendHostName } from '../../config/config.js';
 import { badRequest, notFound } from '../../domain/errors.js';
 import { type BackendObject, IMPORT_PREFIX, type VolumeDriver } from '../../domain/ports/volume-driver.js';
-import type { Executor } from '../../store/database.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Core } from './core.js';
 import { GiB } from './core.js';
 import { hiddenSnapshotNames } from './hidden-snapshots.js';
@@ -86,46 +86,26 @@ export async function referenceName(driver: VolumeDriver, ref: unknown, what: Ma
 
 /** Owners of backend objects among `names`: volumes and snapshots whose provider_location is the name. */
 async function owners(
-  exec: Executor,
+  core: Core,
+  scope: Scope,
   driverName: string,
   names: string[],
 ): Promise<{ volumes: Map<string, string>; snapshots: Map<string, { id: string; source: string | null }> }> {
-  const volumes = new Map<string, string>();
+  const volumes = await core.repos.volumes.byObjectNames(scope, driverName, names);
+  const found = await core.repos.snapshots.byObjectNames(scope, driverName, names);
   const snapshots = new Map<string, { id: string; source: string | null }>();
-  for (let i = 0; i < names.length; i += 500) {
-    const chunk = names.slice(i, i + 500);
-    const vs = await exec
-      .selectFrom('volumes')
-      .select(['id', 'provider_location'])
-      .where('driver', '=', driverName)
-      .where('provider_location', 'in', chunk)
-      .execute();
-    for (const v of vs) volumes.set(v.provider_location!, v.id);
-    const ss = await exec
-      .selectFrom('snapshots')
-      .innerJoin('volumes', 'volumes.id', 'snapshots.volume_id')
-      .select(['snapshots.id as id', 'snapshots.provider_location as name', 'volumes.provider_location as source'])
-      .where('volumes.driver', '=', driverName)
-      .where('snapshots.provider_location', 'in', chunk)
-      .execute();
-    for (const s of ss) snapshots.set(s.name!, { id: s.id, source: s.source });
-  }
+  for (const [name, s] of found) snapshots.set(name, { id: s.id, source: s.volumeObject });
   return { volumes, snapshots };
 }
 
 /** Parents of unmanaged snapshot objects, as their volumes remember them. */
-async function unmanagedParents(exec: Executor, names: string[]): Promise<Map<string, string>> {
+async function unmanagedParents(core: Core, scope: Scope, names: string[]): Promise<Map<string, string>> {
+  const byKey = await core.repos.metadata.volumeObjectsByAdminKeys(
+    scope,
+    names.map((n) => `${UNMANAGED_SNAPSHOT_KEY}${n}`),
+  );
   const out = new Map<string, string>();
-  for (let i = 0; i < names.length; i += 500) {
-    const keys = names.slice(i, i + 500).map((n) => `${UNMANAGED_SNAPSHOT_KEY}${n}`);
-    const rows = await exec
-      .selectFrom('volume_admin_metadata')
-      .innerJoin('volumes', 'volumes.id', 'volume_admin_metadata.volume_id')
-      .select(['volume_admin_metadata.key as key', 'volumes.provider_location as source'])
-      .where('volume_admin_metadata.key', 'in', keys)
-      .execute();
-    for (const r of rows) if (r.source) out.set(r.key.slice(UNMANAGED_SNAPSHOT_KEY.length), r.source);
-  }
+  for (const [key, source] of byKey) out.set(key.slice(UNMANAGED_SNAPSHOT_KEY.length), source);
   return out;
 }
 
@@ -165,11 +145,15 @@ export async function listManageable(
   if (!backend) throw notFound(`Service ${named} could not be found.`);
   const driver = core.driver(backend.name);
   const candidates = (await driver.listObjects()).filter((o) => isCandidate(kind, o));
-  const hidden = kind === 'snapshot' ? await hiddenSnapshotNames(core.db, driver, candidates.map((o) => o.name)) : null;
+  const root = core.store.root;
+  const hidden =
+    kind === 'snapshot'
+      ? await hiddenSnapshotNames(core.repos.hiddenSnapshots, root, driver, candidates.map((o) => o.name))
+      : null;
   const objects = hidden ? candidates.filter((o) => !hidden.has(o.name)) : candidates;
   const names = objects.map((o) => o.name);
-  const own = await owners(core.db, backend.name, names);
-  const parents = kind === 'snapshot' ? await unmanagedParents(core.db, names) : new Map<string, string>();
+  const own = await owners(core, root, backend.name, names);
+  const parents = kind === 'snapshot' ? await unmanagedParents(core, root, names) : new Map<string, string>();
   const entries: ManageableEntry[] = objects.map((o) => {
     const managedVolume = own.volumes.get(o.name);
     const managedSnapshot = own.snapshots.get(o.name);

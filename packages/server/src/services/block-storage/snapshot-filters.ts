@@ -1,6 +1,6 @@
 import type { ServerConfig } from '../../config/config.js';
 import { boolFilter, type FilterPolicy, parseMetadataFilter, textFilter } from './filters.js';
-import type { ListTable } from './listing.js';
+import type { SortKeys } from './listing.js';
 
 const SNAPSHOT_COLUMNS = [
   'id',
@@ -19,7 +19,7 @@ const SNAPSHOT_COLUMNS = [
   'updated_at',
 ];
 
-function buildSnapshotTable(nameSortable: boolean): ListTable {
+function buildSnapshotSort(nameSortable: boolean): SortKeys {
   const sortColumns: Record<string, string> = {
     ...Object.fromEntries(SNAPSHOT_COLUMNS.map((c) => [c, c])),
     display_name: 'name',
@@ -27,22 +27,15 @@ function buildSnapshotTable(nameSortable: boolean): ListTable {
     volume_size: 'size',
   };
   if (!nameSortable) delete sortColumns.name;
-  return {
-    table: 'snapshots',
-    metadataTable: 'snapshot_metadata',
-    metadataFk: 'snapshot_id',
-    nullable: new Set(['name', 'description', 'volume_type_id', 'provider_location', 'updated_at']),
-    sortColumns,
-    base: [{ kind: 'eq', column: 'hidden', value: 0 }],
-  };
+  return { sortColumns };
 }
 
 // Built once: every list request asks for one of the two.
-const TABLES = [buildSnapshotTable(false), buildSnapshotTable(true)] as const;
+const SORTS = [buildSnapshotSort(false), buildSnapshotSort(true)] as const;
 
-/** The snapshots table as the listing code sees it; `name` sorts only from 3.30. */
-export function snapshotTable(nameSortable: boolean): ListTable {
-  return TABLES[nameSortable ? 1 : 0];
+/** Sort keys of the snapshot list; `name` sorts only from 3.30. */
+export function snapshotSort(nameSortable: boolean): SortKeys {
+  return SORTS[nameSortable ? 1 : 0];
 }
 
 const ALLOWED = ['name', 'status', 'volume_id', 'metadata', 'availability_zone', 'consumes_quota'];

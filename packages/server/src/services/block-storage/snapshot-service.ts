@@ -1,28 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound, overLimit } from '../../domain/errors.js';
-import type { Executor } from '../../store/database.js';
-import type { SnapshotTable } from '../../store/schema.js';
+import { ensureAllowed, fromStatuses, isStatus, refusal } from '../../domain/lifecycle.js';
+import {
+  SNAPSHOT_STATUSES,
+  type Snapshot,
+  snapshotLifecycle,
+  UPDATE_STATUS_TARGETS,
+  updateStatusTargetRefused,
+} from '../../domain/snapshot.js';
+import { isMigrating, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
 import type { Core } from './core.js';
 import { resolveFilters } from './filters.js';
-import { listRows } from './listing.js';
-import { deleteMetadataKey, readMetadata, writeMetadata } from './metadata-store.js';
-import { snapshotFilterPolicy, snapshotTable } from './snapshot-filters.js';
+import { listQuery } from './listing.js';
+import { snapshotFilterPolicy, snapshotSort } from './snapshot-filters.js';
 import type { ListRequest, ListResult, Microversion, SnapshotRecord } from './types.js';
-
-export const SNAPSHOT_STATUSES = [
-  'creating',
-  'available',
-  'deleting',
-  'deleted',
-  'error',
-  'error_deleting',
-  'updating',
-  'unmanaging',
-  'backing-up',
-  'restoring',
-];
 
 export interface SnapshotCreateInput {
   volumeId: string | null;
@@ -55,7 +48,12 @@ export function checkMetadataProperties(md: unknown): Record<string, string> {
 }
 
 export class SnapshotService {
-  constructor(private readonly core: Core) {}
+  /** Built once: the policy depends only on the configuration. */
+  private readonly filterPolicy;
+
+  constructor(private readonly core: Core) {
+    this.filterPolicy = snapshotFilterPolicy(core.deps.config);
+  }
 
   async create(ctx: AuthContext, mv: Microversion, input: SnapshotCreateInput): Promise<SnapshotRecord> {
     const core = this.core;
@@ -69,32 +67,26 @@ export class SnapshotService {
     }
     const inUseOk = mv.atLeast('3.66') || input.force === true;
     const id = randomUUID();
-    const row = await core.inTx(async (tx, enqueue) => {
+    const { volumes, snapshots, metadata } = core.repos;
+    const snapshot = await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, volumeId, tx);
-      if (v.migration_status !== null && !['success', 'error'].includes(v.migration_status)) {
+      if (isMigrating(v)) {
         throw badRequest(`Invalid volume: Snapshot cannot be created while volume is migrating.`);
       }
-      const allowed = inUseOk ? ['available', 'in-use'] : ['available'];
-      if (!allowed.includes(v.status)) {
-        throw badRequest(
-          `Invalid volume: Volume ${v.id} status must be ${allowed.join(' or ')}, but current status is: ${v.status}.`,
-        );
-      }
+      const action = inUseOk ? 'snapshotInUse' : 'snapshot';
+      ensureAllowed(volumeLifecycle, action, v);
       // Touch the volume under the same guard so a racing delete (which moves it out of these statuses) cannot interleave.
-      const touched = await tx
-        .updateTable('volumes')
-        .set({ updated_at: v.updated_at })
-        .where('id', '=', v.id)
-        .where('status', 'in', allowed)
-        .executeTakeFirst();
-      if (Number(touched.numUpdatedRows) === 0) {
+      const touched = await volumes.transition(tx, v.id, fromStatuses(volumeLifecycle, action), null, {
+        updated_at: v.updated_at,
+      });
+      if (!touched.ok) {
         throw badRequest(
-          `Invalid volume: Volume ${v.id} status must be ${allowed.join(' or ')}, but current status changed.`,
+          `Invalid volume: Volume ${v.id} status must be ${inUseOk ? 'available or in-use' : 'available'}, but current status changed.`,
         );
       }
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
-      await core.deps.quotas.reserve(tx, projectId, core.snapshotQuota(v.size, typeName));
-      const r: SnapshotTable = {
+      await core.reserveQuota(tx, projectId, core.snapshotQuota(v.size, typeName));
+      const r: Snapshot = {
         id,
         project_id: projectId,
         user_id: ctx.userId,
@@ -105,18 +97,18 @@ export class SnapshotService {
         status: 'creating',
         progress: '0%',
         volume_type_id: v.volume_type_id,
-        use_quota: 1,
+        use_quota: true,
         provider_location: `_snapshot-${id}`,
-        hidden: 0,
+        hidden: false,
         created_at: core.now(),
         updated_at: null,
       };
-      await tx.insertInto('snapshots').values(r).execute();
-      await writeMetadata(tx, 'snapshot', id, input.metadata, true);
+      await snapshots.insert(tx, r);
+      await metadata.write(tx, 'snapshot', id, input.metadata, true);
       await enqueue('snapshot.create', 'snapshot', id, { volumeId: v.id, driver: v.driver });
       return r;
     });
-    return core.snapshotRecord(row);
+    return core.snapshotRecord(snapshot);
   }
 
   async get(ctx: AuthContext, id: string): Promise<SnapshotRecord> {
@@ -124,11 +116,11 @@ export class SnapshotService {
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<SnapshotRecord>> {
-    const scope = resolveFilters(ctx, mv, req.filters, snapshotFilterPolicy(this.core.deps.config));
-    const { rows, count, limit } = await listRows(this.core.db, snapshotTable(mv.atLeast('3.30')), scope, req, (m) =>
-      notFound(`Snapshot ${m} could not be found.`),
-    );
-    return { items: await this.core.snapshotRecords(rows as unknown as SnapshotTable[]), count, limit };
+    const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
+    const q = listQuery(snapshotSort(mv.atLeast('3.30')), where, req);
+    const page = await this.core.repos.snapshots.list(this.core.store.root, q);
+    if (!page.ok) throw notFound(`Snapshot ${req.marker} could not be found.`);
+    return { items: await this.core.snapshotRecords(page.items), count: page.count, limit: q.limit };
   }
 
   async update(
@@ -137,48 +129,33 @@ export class SnapshotService {
     input: { name?: string | null; description?: string | null },
   ): Promise<SnapshotRecord> {
     const core = this.core;
-    const row = await core.inTx(async (tx) => {
+    const snapshot = await core.inTx(async (tx) => {
       await core.visibleSnapshot(ctx, id, tx);
-      const set: Partial<SnapshotTable> = { updated_at: core.now() };
-      if (input.name !== undefined) set.name = input.name;
-      if (input.description !== undefined) set.description = input.description;
-      await tx.updateTable('snapshots').set(set).where('id', '=', id).execute();
-      return tx.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const changes: Partial<Snapshot> = { updated_at: core.now() };
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.description !== undefined) changes.description = input.description;
+      const updated = await core.repos.snapshots.update(tx, id, changes);
+      if (!updated) throw notFound(`Snapshot ${id} could not be found.`);
+      return updated;
     });
-    return core.snapshotRecord(row);
+    return core.snapshotRecord(snapshot);
   }
 
   async delete(ctx: AuthContext, id: string, force = false): Promise<void> {
     const core = this.core;
     if (force) requireAdmin(ctx, 'volume_extension:snapshot_admin_actions:force_delete');
+    const action = force ? 'forceDelete' : 'delete';
     await core.inTx(async (tx, enqueue) => {
       const s = await core.visibleSnapshot(ctx, id, tx);
-      const from = force ? [s.status] : ['available', 'error'];
-      if (!from.includes(s.status)) {
-        throw badRequest(
-          'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.',
-        );
-      }
-      const user = await tx
-        .selectFrom('volumes')
-        .select('id')
-        .where('snapshot_id', '=', id)
-        .where('status', '=', 'creating')
-        .executeTakeFirst();
+      ensureAllowed(snapshotLifecycle, action, s);
+      const user = await core.repos.volumes.creatingFrom(tx, { snapshotId: id });
       if (user)
-        throw badRequest(
-          `Invalid snapshot: Snapshot ${id} is the source of volume ${user.id}, which is being created.`,
-        );
-      const res = await tx
-        .updateTable('snapshots')
-        .set({ status: 'deleting', updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0)
-        throw badRequest(
-          'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.',
-        );
+        throw badRequest(`Invalid snapshot: Snapshot ${id} is the source of volume ${user}, which is being created.`);
+      // Force moves from the status just read, so of two racing requests one still loses.
+      const moved = force
+        ? await core.repos.snapshots.transition(tx, id, [s.status], 'deleting', { updated_at: core.now() })
+        : await core.moveSnapshot(tx, id, action);
+      if (!moved.ok) throw refusal(snapshotLifecycle, action, { id, status: moved.reason === 'status' ? moved.status : s.status });
       await enqueue('snapshot.delete', 'snapshot', id, {});
     });
   }
@@ -187,47 +164,30 @@ export class SnapshotService {
     requireAdmin(ctx, 'volume_extension:snapshot_admin_actions:reset_status');
     const s = status.toLowerCase();
     await this.core.visibleSnapshot(ctx, id);
-    if (!SNAPSHOT_STATUSES.includes(s)) {
+    if (!isStatus(snapshotLifecycle, s)) {
       throw badRequest(
         `Invalid input received: Snapshot status: ${status} is invalid, valid statuses are: (${SNAPSHOT_STATUSES.map((x) => `'${x}'`).join(', ')}).`,
       );
     }
-    await this.core.db
-      .updateTable('snapshots')
-      .set({ status: s, updated_at: this.core.now() })
-      .where('id', '=', id)
-      .execute();
+    await this.core.moveSnapshot(this.core.store.root, id, 'resetStatus', {}, s);
   }
 
   /** Nova's assisted-snapshot callback: only creating/deleting snapshots move, and only to their allowed next states. */
   async updateStatus(ctx: AuthContext, id: string, status: string, progress: string | undefined): Promise<void> {
-    const allowed: Record<string, string[]> = {
-      creating: ['creating', 'available', 'error'],
-      deleting: ['deleting', 'error_deleting'],
-    };
     await this.core.inTx(async (tx) => {
       const s = await this.core.visibleSnapshot(ctx, id, tx);
-      const targets = allowed[s.status];
-      if (!targets)
-        throw badRequest(`Invalid snapshot: Snapshot status ${s.status} not allowed for update_snapshot_status`);
-      if (!targets.includes(status))
-        throw badRequest(
-          `Invalid snapshot: Provided snapshot status ${status} not allowed for snapshot with status ${s.status}.`,
-        );
-      const set: Partial<SnapshotTable> = { status, updated_at: this.core.now() };
+      ensureAllowed(snapshotLifecycle, 'updateStatus', s);
+      const targets = UPDATE_STATUS_TARGETS[s.status as keyof typeof UPDATE_STATUS_TARGETS] ?? [];
+      if (!(targets as readonly string[]).includes(status)) throw badRequest(updateStatusTargetRefused(s.status, status));
+      const changes: Partial<Snapshot> = { updated_at: this.core.now() };
       if (progress !== undefined) {
         const m = /^(\d{1,3})%?$/.exec(progress.trim());
         const n = m ? Number(m[1]) : Number.NaN;
         if (!(n >= 0 && n <= 100)) throw badRequest('Invalid input received: progress must be an integer percentage');
-        set.progress = `${n}%`;
+        changes.progress = `${n}%`;
       }
-      const res = await tx
-        .updateTable('snapshots')
-        .set(set)
-        .where('id', '=', id)
-        .where('status', '=', s.status)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest(`Invalid snapshot: Snapshot ${id} changed status.`);
+      const moved = await this.core.repos.snapshots.transition(tx, id, [s.status], status, changes);
+      if (!moved.ok) throw badRequest(`Invalid snapshot: Snapshot ${id} changed status.`);
     });
   }
 
@@ -235,7 +195,7 @@ export class SnapshotService {
 
   async getMetadata(ctx: AuthContext, id: string): Promise<Record<string, string>> {
     await this.core.visibleSnapshot(ctx, id);
-    return readMetadata(this.core.db, 'snapshot', id);
+    return this.core.repos.metadata.read(this.core.store.root, 'snapshot', id);
   }
 
   async setMetadata(
@@ -244,11 +204,12 @@ export class SnapshotService {
     items: Record<string, string>,
     replace: boolean,
   ): Promise<Record<string, string>> {
+    const { metadata, snapshots } = this.core.repos;
     return this.core.inTx(async (tx) => {
       await this.core.visibleSnapshot(ctx, id, tx);
-      await writeMetadata(tx, 'snapshot', id, items, replace);
-      await tx.updateTable('snapshots').set({ updated_at: this.core.now() }).where('id', '=', id).execute();
-      return readMetadata(tx, 'snapshot', id);
+      await metadata.write(tx, 'snapshot', id, items, replace);
+      await snapshots.update(tx, id, { updated_at: this.core.now() });
+      return metadata.read(tx, 'snapshot', id);
     });
   }
 
@@ -260,9 +221,9 @@ export class SnapshotService {
   }
 
   async deleteMetadataKey(ctx: AuthContext, id: string, key: string): Promise<void> {
-    await this.core.inTx(async (tx: Executor) => {
+    await this.core.inTx(async (tx) => {
       await this.core.visibleSnapshot(ctx, id, tx);
-      if (!(await deleteMetadataKey(tx, 'snapshot', id, key)))
+      if (!(await this.core.repos.metadata.deleteKey(tx, 'snapshot', id, key)))
         throw notFound(`Snapshot ${id} has no metadata with key ${key}.`);
     });
   }

@@ -1,21 +1,23 @@
-import type { SnapshotTable, VolumeAttachmentTable, VolumeTable } from '../../store/schema.js';
+import type { Snapshot } from '../../domain/snapshot.js';
+import type { Volume, VolumeAttachment } from '../../domain/volume.js';
 
 /** The negotiated microversion as services see it (v2 requests pass 3.0). */
 export interface Microversion {
   atLeast(v: string): boolean;
 }
 
+/** A volume with what its views show besides the record itself. */
 export interface VolumeRecord {
-  row: VolumeTable;
+  volume: Volume;
   metadata: Record<string, string>;
   adminMetadata: Record<string, string>;
   /** Attachments whose attach_status is `attached`. */
-  attachments: VolumeAttachmentTable[];
+  attachments: VolumeAttachment[];
   volumeTypeName: string;
 }
 
 export interface SnapshotRecord {
-  row: SnapshotTable;
+  snapshot: Snapshot;
   metadata: Record<string, string>;
 }
 

@@ -1,38 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, conflict, notFound } from '../../domain/errors.js';
-import type { Tx } from '../../store/database.js';
-import type { VolumeTable } from '../../store/schema.js';
+import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { RESETTABLE_VOLUME_STATUSES, type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import { requireAdmin } from './access.js';
 import type { Core } from './core.js';
-import { readMetadata, writeMetadata } from './metadata-store.js';
 import type { Microversion } from './types.js';
 import type { VolumeService } from './volume-service.js';
-
-export const VOLUME_STATUSES = [
-  'creating',
-  'available',
-  'deleting',
-  'error',
-  'error_deleting',
-  'error_managing',
-  'managing',
-  'attaching',
-  'in-use',
-  'detaching',
-  'maintenance',
-  'restoring-backup',
-  'error_restoring',
-  'reserved',
-  'awaiting-transfer',
-  'backing-up',
-  'error_backing-up',
-  'error_extending',
-  'downloading',
-  'uploading',
-  'retyping',
-  'extending',
-];
 
 export interface AttachInput {
   mountpoint: string;
@@ -53,27 +29,17 @@ export class VolumeActions {
     private readonly volumes: VolumeService,
   ) {}
 
-  /** Moves `id` from one of `from` to `to` inside `tx`; false when another request won. */
-  private async transition(tx: Tx, id: string, from: string[], set: Partial<VolumeTable>): Promise<boolean> {
-    const res = await tx
-      .updateTable('volumes')
-      .set({ ...set, updated_at: this.core.now() })
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+  /** The guarded move of `action` (see `Core.moveVolume`); false when another request won. */
+  private async transition(tx: Scope, id: string, action: VolumeAction, changes: Partial<Volume> = {}, to?: string): Promise<boolean> {
+    return (await this.core.moveVolume(tx, id, action, changes, to)).ok;
   }
 
   async extend(ctx: AuthContext, mv: Microversion, id: string, newSize: number): Promise<void> {
     const core = this.core;
-    const allowed = mv.atLeast('3.42') ? ['available', 'in-use'] : ['available'];
+    const action = mv.atLeast('3.42') ? 'extendInUse' : 'extend';
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      if (!allowed.includes(v.status)) {
-        throw badRequest(
-          `Invalid volume: Volume ${id} status must be ${allowed.join(' or ')} to extend, currently ${v.status}.`,
-        );
-      }
+      ensureAllowed(volumeLifecycle, action, v);
       if (newSize <= v.size) {
         throw badRequest(
           `Invalid input received: New size for extend must be greater than current size. (current: ${v.size}, extended: ${newSize}).`,
@@ -83,10 +49,12 @@ export class VolumeActions {
       const delta = newSize - v.size;
       const deltas: Record<string, number> = { gigabytes: delta, volume_size: newSize };
       if (typeName) deltas[`gigabytes_${typeName}`] = delta;
-      await core.deps.quotas.reserve(tx, v.project_id, deltas);
-      if (!(await this.transition(tx, id, [v.status], { status: 'extending', previous_status: v.status }))) {
-        throw badRequest(`Invalid volume: Volume ${id} status changed while extending.`);
-      }
+      await core.reserveQuota(tx, v.project_id, deltas);
+      const moved = await core.repos.volumes.transition(tx, id, [v.status], 'extending', {
+        previous_status: v.status,
+        updated_at: core.now(),
+      });
+      if (!moved.ok) throw badRequest(`Invalid volume: Volume ${id} status changed while extending.`);
       await enqueue('volume.extend', 'volume', id, { newSize, oldSize: v.size, previousStatus: v.status, typeName });
     });
   }
@@ -98,41 +66,37 @@ export class VolumeActions {
   ): Promise<void> {
     requireAdmin(ctx, 'volume_extension:volume_admin_actions:reset_status');
     const core = this.core;
+    const { attachments } = core.repos;
     await core.inTx(async (tx) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      const set: Partial<VolumeTable> = { updated_at: core.now() };
+      const changes: Partial<Volume> = {};
+      let to: string | null = null;
       if (input.status !== undefined) {
         const s = input.status.toLowerCase();
         if (s === 'deleting') throw badRequest('Invalid input received: Cannot reset-state to deleting');
-        if (!VOLUME_STATUSES.includes(s))
+        if (!(RESETTABLE_VOLUME_STATUSES as readonly string[]).includes(s))
           throw badRequest(`Invalid input received: Invalid volume status: ${input.status}.`);
         if (s === 'in-use') {
-          const att = await tx
-            .selectFrom('volume_attachments')
-            .select('id')
-            .where('volume_id', '=', id)
-            .where('attach_status', '=', 'attached')
-            .executeTakeFirst();
-          if (!att && input.attachStatus !== 'attached')
+          const att = await attachments.attachedTo(tx, [id]);
+          if (att.length === 0 && input.attachStatus !== 'attached')
             throw badRequest('Invalid volume: Volume must have attachments to reset status to in-use.');
         }
-        set.status = s;
+        to = s;
       }
       if (input.attachStatus !== undefined) {
         if (input.attachStatus !== 'attached' && input.attachStatus !== 'detached') {
           throw badRequest(`Invalid input received: Invalid attach status: ${input.attachStatus}.`);
         }
-        set.attach_status = input.attachStatus;
-        if (input.attachStatus === 'detached')
-          await tx.deleteFrom('volume_attachments').where('volume_id', '=', id).execute();
+        changes.attach_status = input.attachStatus;
+        if (input.attachStatus === 'detached') await attachments.removeAllOf(tx, id);
       }
       if (input.migrationStatus !== undefined) {
-        set.migration_status =
+        changes.migration_status =
           input.migrationStatus === null || input.migrationStatus.toLowerCase() === 'none'
             ? null
             : input.migrationStatus;
       }
-      await tx.updateTable('volumes').set(set).where('id', '=', v.id).execute();
+      await core.moveVolume(tx, v.id, 'resetStatus', changes, to);
     });
   }
 
@@ -144,31 +108,24 @@ export class VolumeActions {
   async setBootable(ctx: AuthContext, id: string, bootable: boolean): Promise<void> {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      if (v.status === 'maintenance') throw badRequest(`Invalid volume: Volume ${id} is in maintenance.`);
-      await tx
-        .updateTable('volumes')
-        .set({ bootable: bootable ? 1 : 0, updated_at: this.core.now() })
-        .where('id', '=', id)
-        .execute();
+      ensureAllowed(volumeLifecycle, 'setBootable', v);
+      await this.core.repos.volumes.update(tx, id, { bootable, updated_at: this.core.now() });
     });
   }
 
   async updateReadonly(ctx: AuthContext, id: string, readonly: boolean): Promise<void> {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      if (v.status !== 'available')
-        throw badRequest('Invalid volume: Volume status must be available to update readonly flag.');
-      await writeMetadata(tx, 'volume_admin', id, { readonly: readonly ? 'True' : 'False' }, false);
-      await tx.updateTable('volumes').set({ updated_at: this.core.now() }).where('id', '=', id).execute();
+      ensureAllowed(volumeLifecycle, 'updateReadonly', v);
+      await this.core.repos.metadata.write(tx, 'volume_admin', id, { readonly: readonly ? 'True' : 'False' }, false);
+      await this.core.repos.volumes.update(tx, id, { updated_at: this.core.now() });
     });
   }
 
   async initializeConnection(ctx: AuthContext, id: string): Promise<ConnectionInfo> {
     const v = await this.core.visibleVolume(ctx, id);
-    if (['creating', 'deleting', 'error', 'error_deleting', 'maintenance'].includes(v.status)) {
-      throw badRequest(`Invalid volume: Volume ${id} status must not be ${v.status} to initialize a connection.`);
-    }
-    const amd = await readMetadata(this.core.db, 'volume_admin', id);
+    ensureAllowed(volumeLifecycle, 'initializeConnection', v);
+    const amd = await this.core.repos.metadata.read(this.core.store.root, 'volume_admin', id);
     const conn = this.core.driver(v.driver).volumeConnection(v.id);
     return {
       driver_volume_type: 'local',
@@ -188,101 +145,67 @@ export class VolumeActions {
   async reserve(ctx: AuthContext, id: string): Promise<void> {
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      const from = v.multiattach ? ['available', 'in-use'] : ['available'];
-      if (!(await this.transition(tx, id, from, { status: 'attaching' }))) {
-        throw badRequest(
-          `Invalid volume: Volume status must be ${from.join(' or ')} to reserve, but the status is ${v.status}.`,
-        );
-      }
+      const action = v.multiattach ? 'reserveMultiattach' : 'reserve';
+      if (!(await this.transition(tx, id, action))) throw refusal(volumeLifecycle, action, v);
     });
   }
 
   async unreserve(ctx: AuthContext, id: string): Promise<void> {
     await this.core.inTx(async (tx) => {
       await this.core.visibleVolume(ctx, id, tx);
-      const att = await this.attachedCount(tx, id);
+      const att = await this.core.repos.attachments.attachedTo(tx, [id]);
       // Not reserved: nothing to do, as in Cinder.
-      await this.transition(tx, id, ['attaching'], { status: att > 0 ? 'in-use' : 'available' });
+      await this.transition(tx, id, 'unreserve', {}, att.length > 0 ? 'in-use' : 'available');
     });
   }
 
-  private async attachedCount(tx: Tx, id: string): Promise<number> {
-    const rows = await tx
-      .selectFrom('volume_attachments')
-      .select('id')
-      .where('volume_id', '=', id)
-      .where('attach_status', '=', 'attached')
-      .execute();
-    return rows.length;
-  }
-
   async attach(ctx: AuthContext, id: string, input: AttachInput): Promise<void> {
+    const { metadata, attachments } = this.core.repos;
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      const amd = await readMetadata(tx, 'volume_admin', id);
+      const amd = await metadata.read(tx, 'volume_admin', id);
       if (input.mode === 'rw' && amd.readonly === 'True')
         throw badRequest(`Invalid attaching mode 'rw' for volume ${id}.`);
-      const from = v.multiattach ? ['available', 'attaching', 'in-use'] : ['available', 'attaching'];
-      if (!(await this.transition(tx, id, from, { status: 'in-use', attach_status: 'attached' }))) {
-        throw badRequest(
-          `Invalid volume: Volume ${id} status must be available or attaching to attach, but the status is ${v.status}.`,
-        );
-      }
-      await tx
-        .insertInto('volume_attachments')
-        .values({
-          id: randomUUID(),
-          volume_id: id,
-          instance_uuid: input.instanceUuid,
-          host_name: input.hostName,
-          mountpoint: input.mountpoint,
-          attach_mode: input.mode,
-          attach_status: 'attached',
-          attached_at: this.core.now(),
-          connector: null,
-        })
-        .execute();
-      await writeMetadata(tx, 'volume_admin', id, { attached_mode: input.mode }, false);
+      const action = v.multiattach ? 'attachMultiattach' : 'attach';
+      if (!(await this.transition(tx, id, action, { attach_status: 'attached' }))) throw refusal(volumeLifecycle, action, v);
+      await attachments.insert(tx, {
+        id: randomUUID(),
+        volume_id: id,
+        instance_uuid: input.instanceUuid,
+        host_name: input.hostName,
+        mountpoint: input.mountpoint,
+        attach_mode: input.mode,
+        attach_status: 'attached',
+        attached_at: this.core.now(),
+        connector: null,
+      });
+      await metadata.write(tx, 'volume_admin', id, { attached_mode: input.mode }, false);
     });
   }
 
   async beginDetaching(ctx: AuthContext, id: string): Promise<void> {
     await this.core.inTx(async (tx) => {
-      await this.core.visibleVolume(ctx, id, tx);
-      const res = await tx
-        .updateTable('volumes')
-        .set({ status: 'detaching', updated_at: this.core.now() })
-        .where('id', '=', id)
-        .where('status', '=', 'in-use')
-        .where('attach_status', '=', 'attached')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        throw badRequest(
-          "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
-        );
-      }
+      const v = await this.core.visibleVolume(ctx, id, tx);
+      // Also only while attached: checked before the move and on the moved record (a racing detach rolls back).
+      if (v.attach_status !== 'attached') throw refusal(volumeLifecycle, 'beginDetaching', v);
+      const moved = await this.core.moveVolume(tx, id, 'beginDetaching');
+      if (!moved.ok || moved.record.attach_status !== 'attached') throw refusal(volumeLifecycle, 'beginDetaching', v);
     });
   }
 
   async rollDetaching(ctx: AuthContext, id: string): Promise<void> {
     await this.core.inTx(async (tx) => {
       await this.core.visibleVolume(ctx, id, tx);
-      await this.transition(tx, id, ['detaching'], { status: 'in-use' });
+      await this.transition(tx, id, 'rollDetaching');
     });
   }
 
   async detach(ctx: AuthContext, id: string, attachmentId: string | null): Promise<void> {
+    const { attachments, metadata } = this.core.repos;
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      const atts = await tx
-        .selectFrom('volume_attachments')
-        .selectAll()
-        .where('volume_id', '=', id)
-        .where('attach_status', '=', 'attached')
-        .execute();
-      if (!['in-use', 'detaching'].includes(v.status) || atts.length === 0) {
-        throw badRequest('Invalid volume: Volume must be attached in order to detach.');
-      }
+      const atts = await attachments.attachedTo(tx, [id]);
+      if (!allows(volumeLifecycle, 'detach', v.status) || atts.length === 0) throw refusal(volumeLifecycle, 'detach', v);
       let target = atts[0]!;
       if (attachmentId !== null) {
         const found = atts.find((a) => a.id === attachmentId);
@@ -294,39 +217,28 @@ export class VolumeActions {
           'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
         );
       }
-      await tx.deleteFrom('volume_attachments').where('id', '=', target.id).execute();
+      await attachments.remove(tx, target.id);
       const remaining = atts.length - 1;
-      const ok = await this.transition(
+      const moved = await this.core.repos.volumes.transition(
         tx,
         id,
         [v.status],
-        remaining > 0 ? { status: 'in-use' } : { status: 'available', attach_status: 'detached' },
+        remaining > 0 ? 'in-use' : 'available',
+        remaining > 0 ? { updated_at: this.core.now() } : { attach_status: 'detached', updated_at: this.core.now() },
       );
-      if (!ok) throw conflict(`Volume ${id} changed status while detaching.`);
-      if (remaining === 0)
-        await tx
-          .deleteFrom('volume_admin_metadata')
-          .where('volume_id', '=', id)
-          .where('key', '=', 'attached_mode')
-          .execute();
+      if (!moved.ok) throw conflict(`Volume ${id} changed status while detaching.`);
+      if (remaining === 0) await metadata.deleteKey(tx, 'volume_admin', id, 'attached_mode');
     });
   }
 
   /** revert (3.40): only to the volume's latest snapshot, and only while sizes match. */
   async revert(ctx: AuthContext, id: string, snapshotId: string): Promise<void> {
     const core = this.core;
+    const { snapshots } = core.repos;
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       const snap = await core.visibleSnapshot(ctx, snapshotId, tx);
-      const latest = await tx
-        .selectFrom('snapshots')
-        .selectAll()
-        .where('volume_id', '=', v.id)
-        .where('hidden', '=', 0)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const latest = await snapshots.latestOfVolume(tx, v.id);
       if (!latest || latest.id !== snap.id) {
         throw badRequest(
           `Invalid input received: Specified snapshot ${snapshotId} is not the latest one of volume ${id}.`,
@@ -334,17 +246,10 @@ export class VolumeActions {
       }
       if (latest.size !== v.size)
         throw badRequest(`Invalid input received: Volume ${id}'s size has changed since snapshot was taken.`);
-      if (!(await this.transition(tx, id, ['available'], { status: 'reverting', previous_status: v.status }))) {
-        throw conflict(`Volume ${id} status must be available to revert, but the status is ${v.status}.`);
-      }
-      const s = await tx
-        .updateTable('snapshots')
-        .set({ status: 'restoring', updated_at: core.now() })
-        .where('id', '=', snap.id)
-        .where('status', '=', 'available')
-        .executeTakeFirst();
-      if (Number(s.numUpdatedRows) === 0)
-        throw conflict(`Snapshot ${snap.id} status must be available to revert, but the status is ${snap.status}.`);
+      const moved = await core.moveVolume(tx, id, 'revert', { previous_status: v.status });
+      if (!moved.ok) throw refusal(volumeLifecycle, 'revert', v);
+      const s = await core.moveSnapshot(tx, snap.id, 'revert');
+      if (!s.ok) throw refusal(snapshotLifecycle, 'revert', snap);
       await enqueue('volume.revert', 'volume', id, { snapshotId: snap.id });
     });
   }

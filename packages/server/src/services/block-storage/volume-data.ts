@@ -2,6 +2,9 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
+import { ensureAllowed, refusal } from '../../domain/lifecycle.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
 
 export interface ByteSource {
@@ -16,9 +19,7 @@ export class VolumeData {
 
   async volumeSource(ctx: AuthContext, id: string): Promise<ByteSource> {
     const v = await this.core.visibleVolume(ctx, id);
-    if (['creating', 'deleting', 'error', 'error_deleting', 'downloading'].includes(v.status)) {
-      throw badRequest(`Invalid volume: Volume ${id} status must not be ${v.status} to read its data.`);
-    }
+    ensureAllowed(volumeLifecycle, 'downloadData', v);
     const driver = this.core.driver(v.driver);
     const st = await driver.stat('volume', v.id);
     if (!st) throw notFound(`Volume ${id} could not be found.`);
@@ -27,9 +28,8 @@ export class VolumeData {
 
   async snapshotSource(ctx: AuthContext, id: string): Promise<ByteSource> {
     const s = await this.core.visibleSnapshot(ctx, id);
-    if (s.status !== 'available')
-      throw badRequest(`Invalid snapshot: Snapshot ${id} status must be available to read its data.`);
-    const v = await this.core.volumeRow(this.core.db, s.volume_id);
+    ensureAllowed(snapshotLifecycle, 'downloadData', s);
+    const v = await this.core.volumeRow(this.core.store.root, s.volume_id);
     const driver = this.core.driver(v?.driver ?? this.core.backend().name);
     const st = await driver.stat('snapshot', s.id);
     if (!st) throw notFound(`Snapshot ${id} could not be found.`);
@@ -56,17 +56,11 @@ export class VolumeData {
         `Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`,
       );
     }
-    const res = await core.db
-      .updateTable('volumes')
-      .set({ status: 'uploading', previous_status: 'available', updated_at: core.now() })
-      .where('id', '=', id)
-      .where('status', '=', 'available')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
+    const root = core.store.root;
+    const moved = await core.moveVolume(root, id, 'uploadData', { previous_status: 'available' });
+    if (!moved.ok) {
       body.resume();
-      throw badRequest(
-        `Invalid volume: Volume ${id} status must be available to upload data, but the status is ${v.status}.`,
-      );
+      throw refusal(volumeLifecycle, 'uploadData', v);
     }
     let written = 0;
     let tooLong = false;
@@ -89,12 +83,7 @@ export class VolumeData {
       const driver = core.driver(v.driver);
       await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, source));
     } finally {
-      await core.db
-        .updateTable('volumes')
-        .set({ status: 'available', previous_status: null, updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', 'uploading')
-        .execute();
+      await core.moveVolume(root, id, 'uploaded', { previous_status: null });
     }
     if (tooLong)
       throw badRequest(

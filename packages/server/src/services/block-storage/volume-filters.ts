@@ -1,6 +1,6 @@
 import type { ServerConfig } from '../../config/config.js';
 import { boolFilter, type FilterPolicy, parseMetadataFilter, textFilter, timeFilters } from './filters.js';
-import type { ListTable } from './listing.js';
+import type { SortKeys } from './listing.js';
 
 const VOLUME_COLUMNS = [
   'id',
@@ -27,21 +27,8 @@ const VOLUME_COLUMNS = [
   'updated_at',
 ];
 
-export const VOLUME_TABLE: ListTable = {
-  table: 'volumes',
-  metadataTable: 'volume_metadata',
-  metadataFk: 'volume_id',
-  nullable: new Set([
-    'name',
-    'description',
-    'previous_status',
-    'migration_status',
-    'snapshot_id',
-    'source_volid',
-    'backup_id',
-    'provider_location',
-    'updated_at',
-  ]),
+/** Sort keys of the volume list: any column, and the v1 names of name and description. */
+export const VOLUME_SORT: SortKeys = {
   sortColumns: {
     ...Object.fromEntries(VOLUME_COLUMNS.map((c) => [c, c])),
     display_name: 'name',

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
-import type { Executor, Tx } from '../../store/database.js';
-import type { VolumeTable } from '../../store/schema.js';
+import { allows, ensureAllowed } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
-import { type Core, GiB, UUID_RE } from './core.js';
+import { type Core, type Enqueue, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
-import { listRows } from './listing.js';
-import { deleteMetadataKey, readMetadata, writeMetadata } from './metadata-store.js';
+import { listQuery } from './listing.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
-import { VOLUME_TABLE, volumeFilterPolicy } from './volume-filters.js';
+import { VOLUME_SORT, volumeFilterPolicy } from './volume-filters.js';
 
 export interface VolumeCreateInput {
   size: number | null;
@@ -25,11 +26,7 @@ export interface VolumeCreateInput {
    * Fills the new volume from a backup (restore, create from backup): called in the creating transaction
    * instead of enqueuing the plain create, so the backup is claimed atomically with the volume.
    */
-  fromBackup?: (
-    tx: Tx,
-    volume: VolumeTable,
-    enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
-  ) => Promise<void>;
+  fromBackup?: (tx: Scope, volume: Volume, enqueue: Enqueue) => Promise<void>;
 }
 
 export interface VolumeUpdateInput {
@@ -43,45 +40,30 @@ export type VolumeCreatePayload =
   | { source: 'snapshot'; snapshotId: string }
   | { source: 'volume'; volumeId: string };
 
-export const DELETABLE = ['available', 'error', 'error_restoring', 'error_extending', 'error_managing'];
-export const DELETE_REFUSED =
-  'Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.';
 
 /** Volume lifecycle: create, read, update, delete, metadata. Actions live in VolumeActions. */
 export class VolumeService {
-  constructor(private readonly core: Core) {}
+  /** Built once: the policy depends only on the configuration. */
+  private readonly filterPolicy;
+
+  constructor(private readonly core: Core) {
+    this.filterPolicy = volumeFilterPolicy(core.deps.config);
+  }
 
   /** A volume type by name or id (404 when unknown), else the inherited one, else `__DEFAULT__`. */
-  async resolveType(
-    exec: Executor,
-    ref: string | null,
-    inherit: string | null,
-  ): Promise<{ id: string; name: string }> {
+  async resolveType(scope: Scope, ref: string | null, inherit: string | null): Promise<{ id: string; name: string }> {
+    const types = this.core.repos.volumeTypes;
     if (ref === null || ref === '') {
       if (inherit) {
-        const t = await exec
-          .selectFrom('volume_types')
-          .select(['id', 'name'])
-          .where('id', '=', inherit)
-          .executeTakeFirst();
+        const t = await types.byId(scope, inherit);
         if (t) return t;
       }
-      const d = await exec
-        .selectFrom('volume_types')
-        .select(['id', 'name'])
-        .where('name', '=', '__DEFAULT__')
-        .executeTakeFirst();
+      const d = await types.byName(scope, '__DEFAULT__');
       if (!d) throw new Error('the default volume type is missing');
       return d;
     }
-    const byName = await exec
-      .selectFrom('volume_types')
-      .select(['id', 'name'])
-      .where('name', '=', ref)
-      .executeTakeFirst();
-    if (byName) return byName;
-    const byId = await exec.selectFrom('volume_types').select(['id', 'name']).where('id', '=', ref).executeTakeFirst();
-    if (byId) return byId;
+    const found = (await types.byName(scope, ref)) ?? (await types.byId(scope, ref));
+    if (found) return found;
     throw notFound(
       UUID_RE.test(ref) ? `Volume type ${ref} could not be found.` : `Volume type with name ${ref} could not be found.`,
     );
@@ -100,10 +82,7 @@ export class VolumeService {
     let payload: VolumeCreatePayload = { source: 'none' };
     if (input.snapshotId !== null) {
       const snap = await core.visibleSnapshot(ctx, input.snapshotId);
-      if (snap.status !== 'available')
-        throw badRequest(
-          "Invalid snapshot: Originating snapshot status must be 'available' to create a volume from it.",
-        );
+      ensureAllowed(snapshotLifecycle, 'createVolume', snap);
       if (size === null) size = snap.size;
       else if (size < snap.size) {
         throw badRequest(
@@ -114,9 +93,7 @@ export class VolumeService {
       payload = { source: 'snapshot', snapshotId: snap.id };
     } else if (input.sourceVolid !== null) {
       const src = await core.visibleVolume(ctx, input.sourceVolid);
-      if (src.status !== 'available' && src.status !== 'in-use') {
-        throw badRequest(`Invalid volume: Unable to clone volumes that are in ${src.status} state.`);
-      }
+      ensureAllowed(volumeLifecycle, 'clone', src);
       if (size === null) size = src.size;
       else if (size < src.size) {
         throw badRequest(
@@ -136,10 +113,10 @@ export class VolumeService {
     const id = randomUUID();
     const now = core.now();
     const volSize = size;
-    const row = await core.inTx(async (tx, enqueue) => {
+    const volume = await core.inTx(async (tx, enqueue) => {
       const type = await this.resolveType(tx, input.volumeType, inheritType);
-      await core.deps.quotas.reserve(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
-      const r: VolumeTable = {
+      await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
+      const r: Volume = {
         id,
         project_id: projectId,
         user_id: ctx.userId,
@@ -155,22 +132,22 @@ export class VolumeService {
         snapshot_id: input.snapshotId,
         source_volid: input.sourceVolid,
         backup_id: null,
-        bootable: 0,
-        multiattach: 0,
+        bootable: false,
+        multiattach: false,
         host: core.hostOf(backend),
         driver: backend.name,
         provider_location: `volume-${id}`,
-        use_quota: 1,
+        use_quota: true,
         created_at: now,
         updated_at: null,
       };
-      await tx.insertInto('volumes').values(r).execute();
-      await writeMetadata(tx, 'volume', id, input.metadata, true);
+      await core.repos.volumes.insert(tx, r);
+      await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
       else await enqueue('volume.create', 'volume', id, payload);
       return r;
     });
-    return core.volumeRecord(row);
+    return core.volumeRecord(volume);
   }
 
   async get(ctx: AuthContext, id: string): Promise<VolumeRecord> {
@@ -178,10 +155,12 @@ export class VolumeService {
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<VolumeRecord>> {
-    const scope = resolveFilters(ctx, mv, req.filters, volumeFilterPolicy(this.core.deps.config));
+    const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
     const sort = req.sort.map((s) => (s.key === 'name' ? { ...s, key: 'display_name' } : s));
-    const { rows, count, limit } = await listRows(this.core.db, VOLUME_TABLE, scope, { ...req, sort });
-    return { items: await this.core.volumeRecords(rows as unknown as VolumeTable[]), count, limit };
+    const q = listQuery(VOLUME_SORT, where, { ...req, sort });
+    const page = await this.core.repos.volumes.list(this.core.store.root, q);
+    if (!page.ok) throw notFound(`Marker ${req.marker} could not be found.`);
+    return { items: await this.core.volumeRecords(page.items), count: page.count, limit: q.limit };
   }
 
   /** `GET /volumes/summary` (3.12): totals over the same filters as a list; metadata values merged per key (3.36). */
@@ -190,26 +169,21 @@ export class VolumeService {
     mv: Microversion,
     filters: Record<string, string>,
   ): Promise<{ totalCount: number; totalSize: number; metadata: Record<string, string[]> }> {
-    const scope = resolveFilters(ctx, mv, filters, volumeFilterPolicy(this.core.deps.config));
+    const where = resolveFilters(ctx, mv, filters, this.filterPolicy);
     let totalCount = 0;
     let totalSize = 0;
     const metadata: Record<string, string[]> = {};
     let marker: string | null = null;
     // Page through so memory stays bounded however many volumes match.
     for (;;) {
-      const page = await listRows(this.core.db, VOLUME_TABLE, scope, {
-        limit: 1000,
-        marker,
-        offset: null,
-        sort: [],
-        withCount: false,
-        filters: {},
-      });
-      for (const r of page.rows) {
+      const q = listQuery(VOLUME_SORT, where, { limit: 1000, marker, offset: null, sort: [], withCount: false, filters: {} });
+      const page = await this.core.repos.volumes.list(this.core.store.root, q);
+      if (!page.ok) throw notFound(`Marker ${marker} could not be found.`);
+      for (const v of page.items) {
         totalCount++;
-        totalSize += Number(r.size);
+        totalSize += v.size;
       }
-      const recs = await this.core.volumeRecords(page.rows as unknown as VolumeTable[]);
+      const recs = await this.core.volumeRecords(page.items);
       for (const rec of recs) {
         for (const [k, v] of Object.entries(rec.metadata)) {
           const vals = metadata[k] ?? [];
@@ -217,91 +191,71 @@ export class VolumeService {
           metadata[k] = vals;
         }
       }
-      if (page.rows.length < 1000) break;
-      marker = String(page.rows[page.rows.length - 1]!.id);
+      if (page.items.length < 1000) break;
+      marker = page.items[page.items.length - 1]!.id;
     }
     return { totalCount, totalSize, metadata };
   }
 
   async update(ctx: AuthContext, id: string, input: VolumeUpdateInput): Promise<VolumeRecord> {
     const core = this.core;
-    const row = await core.inTx(async (tx) => {
+    const volume = await core.inTx(async (tx) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      if (v.status === 'maintenance') throw badRequest(`Invalid volume: Volume ${id} is in maintenance.`);
-      const set: Partial<VolumeTable> = { updated_at: core.now() };
-      if (input.name !== undefined) set.name = input.name;
-      if (input.description !== undefined) set.description = input.description;
-      await tx.updateTable('volumes').set(set).where('id', '=', id).execute();
-      if (input.metadata !== undefined) await writeMetadata(tx, 'volume', id, input.metadata, true);
-      return tx.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      ensureAllowed(volumeLifecycle, 'update', v);
+      const changes: Partial<Volume> = { updated_at: core.now() };
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.description !== undefined) changes.description = input.description;
+      const updated = await core.repos.volumes.update(tx, id, changes);
+      if (input.metadata !== undefined) await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
+      if (!updated) throw notFound(`Volume ${id} could not be found.`);
+      return updated;
     });
-    return core.volumeRecord(row);
+    return core.volumeRecord(volume);
   }
 
   /** DELETE /volumes/{id} and os-force_delete: guarded move to `deleting`, the bytes go in a task. */
   async delete(ctx: AuthContext, id: string, opts: { cascade: boolean; force: boolean }): Promise<void> {
     const core = this.core;
+    const { volumes, snapshots } = core.repos;
     if (opts.force) requireAdmin(ctx, 'volume:force_delete');
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
-      if (
-        v.attach_status === 'attached' ||
-        (v.migration_status !== null && v.migration_status !== 'success' && v.migration_status !== 'error')
-      ) {
-        throw badRequest(DELETE_REFUSED);
-      }
-      if (!opts.force && !DELETABLE.includes(v.status)) throw badRequest(DELETE_REFUSED);
-      const snaps = await tx
-        .selectFrom('snapshots')
-        .select(['id', 'status', 'project_id'])
-        .where('volume_id', '=', id)
-        .execute();
+      if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
+      ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
+      const snaps = await snapshots.ofVolume(tx, id);
       if (snaps.length > 0) {
-        if (!opts.cascade) throw badRequest(DELETE_REFUSED);
-        if (snaps.some((s) => s.project_id !== v.project_id)) throw badRequest(DELETE_REFUSED);
-        if (!opts.force && snaps.some((s) => !['available', 'error', 'deleting'].includes(s.status))) {
+        if (!opts.cascade) throw badRequest(VOLUME_DELETE_REFUSED);
+        if (snaps.some((s) => s.project_id !== v.project_id)) throw badRequest(VOLUME_DELETE_REFUSED);
+        // Snapshots already being deleted go along with the volume.
+        if (!opts.force && snaps.some((s) => s.status !== 'deleting' && !allows(snapshotLifecycle, 'delete', s.status))) {
           throw badRequest('Invalid volume: Snapshot of volume not in a state that allows deletion.');
         }
       }
-      const clones = await tx
-        .selectFrom('volumes')
-        .select('id')
-        .where('status', '=', 'creating')
-        .where('source_volid', '=', id)
-        .executeTakeFirst();
-      if (clones) throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
-      const res = await tx
-        .updateTable('volumes')
-        .set({ status: 'deleting', previous_status: v.status, updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', v.status)
-        .where('attach_status', '<>', 'attached')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest(DELETE_REFUSED);
-      if (snaps.length > 0) {
-        await tx
-          .updateTable('snapshots')
-          .set({ status: 'deleting', updated_at: core.now() })
-          .where('volume_id', '=', id)
-          .execute();
-      }
+      if (await volumes.creatingFrom(tx, { volumeId: id }))
+        throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
+      const moved = await volumes.transition(tx, id, [v.status], 'deleting', {
+        previous_status: v.status,
+        updated_at: core.now(),
+      });
+      // An attach that won the race rolls the whole transaction back.
+      if (!moved.ok || moved.record.attach_status === 'attached') throw badRequest(VOLUME_DELETE_REFUSED);
+      if (snaps.length > 0) await snapshots.setStatusOfVolume(tx, id, 'deleting', { updated_at: core.now() });
       await enqueue('volume.delete', 'volume', id, {});
     });
   }
 
   // ---- metadata ----
 
-  private async metadataTarget(ctx: AuthContext, id: string, write: boolean, exec: Executor): Promise<VolumeTable> {
-    const v = await this.core.visibleVolume(ctx, id, exec);
-    if (write && (v.status === 'maintenance' || v.status === 'uploading')) {
-      throw badRequest(`Invalid volume: Volume ${id} status must not be ${v.status} to update its metadata.`);
-    }
+  private async metadataTarget(ctx: AuthContext, id: string, write: boolean, scope: Scope): Promise<Volume> {
+    const v = await this.core.visibleVolume(ctx, id, scope);
+    if (write) ensureAllowed(volumeLifecycle, 'updateMetadata', v);
     return v;
   }
 
   async getMetadata(ctx: AuthContext, id: string): Promise<Record<string, string>> {
-    await this.metadataTarget(ctx, id, false, this.core.db);
-    return readMetadata(this.core.db, 'volume', id);
+    const root = this.core.store.root;
+    await this.metadataTarget(ctx, id, false, root);
+    return this.core.repos.metadata.read(root, 'volume', id);
   }
 
   async setMetadata(
@@ -310,11 +264,12 @@ export class VolumeService {
     items: Record<string, string>,
     replace: boolean,
   ): Promise<Record<string, string>> {
+    const { metadata, volumes } = this.core.repos;
     return this.core.inTx(async (tx) => {
       await this.metadataTarget(ctx, id, true, tx);
-      await writeMetadata(tx, 'volume', id, items, replace);
-      await tx.updateTable('volumes').set({ updated_at: this.core.now() }).where('id', '=', id).execute();
-      return readMetadata(tx, 'volume', id);
+      await metadata.write(tx, 'volume', id, items, replace);
+      await volumes.update(tx, id, { updated_at: this.core.now() });
+      return metadata.read(tx, 'volume', id);
     });
   }
 
@@ -328,13 +283,13 @@ export class VolumeService {
   async deleteMetadataKey(ctx: AuthContext, id: string, key: string): Promise<void> {
     await this.core.inTx(async (tx) => {
       await this.metadataTarget(ctx, id, true, tx);
-      if (!(await deleteMetadataKey(tx, 'volume', id, key)))
+      if (!(await this.core.repos.metadata.deleteKey(tx, 'volume', id, key)))
         throw notFound(`Volume ${id} has no metadata with key ${key}.`);
     });
   }
 
   /** Bytes of a volume, for the download stream. */
-  sizeBytes(v: VolumeTable): number {
+  sizeBytes(v: Volume): number {
     return v.size * GiB;
   }
 }

@@ -3,7 +3,7 @@ import type { AuthContext } from '../../domain/auth-context.js';
 import { storedTime } from '../../domain/time.js';
 import type { Executor } from '../../store/database.js';
 import type { CbrVaultTable } from '../../store/schema.js';
-import { type Core, GiB, UUID_RE } from '../block-storage/core.js';
+import { type LegacyCore as Core, GiB, UUID_RE } from '../block-storage/legacy-core.js';
 import { cbrError, invalid, vaultNotFound } from './errors.js';
 
 export interface CbrOptions {

@@ -1,5 +1,6 @@
 import type { BackupStore } from '../../domain/ports/backup-store.js';
-import { Core, type CoreDeps } from '../block-storage/core.js';
+import type { CoreDeps } from '../block-storage/core.js';
+import { legacyCore } from '../block-storage/legacy-core.js';
 import { CbrBackupService } from './backups.js';
 import { CheckpointService } from './checkpoints.js';
 import { CbrContext, type CbrOptions, cbrOptionsFromEnv } from './context.js';
@@ -34,7 +35,7 @@ export interface CbrServices {
  * backup repository. Registers the CBR task handlers; the caller starts and stops the scheduler.
  */
 export function createCbrServices(deps: CoreDeps & { backupRepo: BackupStore; options?: Partial<CbrOptions> }): CbrServices {
-  const core = new Core(deps);
+  const core = legacyCore(deps);
   const context = new CbrContext(core, deps.backupRepo, { ...cbrOptionsFromEnv(), ...deps.options });
   const operationLogs = new OperationLogs(context);
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);

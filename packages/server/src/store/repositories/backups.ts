@@ -9,6 +9,7 @@ import type {
 } from '../../domain/ports/backups-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Executor } from '../database.js';
+import { BACKUPS_LIST, listRows } from '../list-query.js';
 import { guardedTransition } from '../guarded.js';
 import { executor } from '../metadata-store.js';
 import type { BackupTable } from '../schema.js';
@@ -230,8 +231,10 @@ export function createBackupsStore(): BackupsStore {
       return Number(res.numDeletedRows) > 0;
     },
 
-    fromListedRows(rows) {
-      return rows.map((r) => toBackup(r as BackupTable));
+    async list(scope, q) {
+      const page = await listRows(db(scope), BACKUPS_LIST, q);
+      if (!page) return { ok: false, reason: 'marker' };
+      return { ok: true, items: page.rows.map((r) => toBackup(r as unknown as BackupTable)), count: page.count };
     },
 
     async hasDependents(scope, id) {

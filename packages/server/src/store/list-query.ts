@@ -1,0 +1,152 @@
+/**
+ * The generic list query of the Cinder resources (volumes, snapshots, backups): filters, keyset pagination,
+ * counts. The services decide which filters and sort keys a caller may use (Cinder's rules) and hand over a
+ * `ListQuery` in field names; this module turns it into SQL.
+ */
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import type { ListFilter, ListOrder, ListQuery, ListWhere } from '../domain/ports/block-storage-store.js';
+import type { Executor } from './database.js';
+
+export interface ListTableSpec {
+  table: 'volumes' | 'snapshots' | 'backups';
+  metadataTable: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
+  metadataFk: 'volume_id' | 'snapshot_id' | 'backup_id';
+  /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
+  nullable: ReadonlySet<string>;
+  /** Fixed conditions (internal snapshots are never listed). */
+  base?: readonly ListFilter[];
+}
+
+export const VOLUMES_LIST: ListTableSpec = {
+  table: 'volumes',
+  metadataTable: 'volume_metadata',
+  metadataFk: 'volume_id',
+  nullable: new Set([
+    'name',
+    'description',
+    'previous_status',
+    'migration_status',
+    'snapshot_id',
+    'source_volid',
+    'backup_id',
+    'provider_location',
+    'updated_at',
+  ]),
+};
+
+export const SNAPSHOTS_LIST: ListTableSpec = {
+  table: 'snapshots',
+  metadataTable: 'snapshot_metadata',
+  metadataFk: 'snapshot_id',
+  nullable: new Set(['name', 'description', 'volume_type_id', 'provider_location', 'updated_at']),
+  base: [{ kind: 'eq', column: 'hidden', value: 0 }],
+};
+
+export const BACKUPS_LIST: ListTableSpec = {
+  table: 'backups',
+  metadataTable: 'backup_metadata',
+  metadataFk: 'backup_id',
+  nullable: new Set([
+    'snapshot_id',
+    'name',
+    'description',
+    'availability_zone',
+    'fail_reason',
+    'parent_id',
+    'host',
+    'updated_at',
+  ]),
+};
+
+type Row = Record<string, unknown>;
+type AnyEb = ExpressionBuilder<any, any>;
+
+function colExpr(t: ListTableSpec, column: string): Expression<any> {
+  return t.nullable.has(column) ? sql`coalesce(${sql.ref(column)}, '')` : sql.ref(column);
+}
+
+function escapeLike(v: string): string {
+  return v.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Flags are booleans in the domain and 0/1 in the tables. */
+const stored = (v: string | number | boolean) => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
+function applyFilter(t: ListTableSpec, eb: AnyEb, f: ListFilter): Expression<SqlBool> {
+  switch (f.kind) {
+    case 'eq':
+      return eb(sql.ref(f.column), '=', stored(f.value));
+    case 'like':
+      return sql<SqlBool>`${sql.ref(f.column)} like ${`%${escapeLike(f.value)}%`} escape '\\'`;
+    case 'cmp':
+      return eb(sql.ref(f.column), f.op, f.value);
+    case 'metadata': {
+      const conds = Object.entries(f.items).map(([k, v]) =>
+        eb.exists(
+          eb
+            .selectFrom(`${t.metadataTable} as md`)
+            .select(sql.lit(1).as('one'))
+            .where(sql.ref(`md.${t.metadataFk}`), '=', sql.ref(`${t.table}.id`))
+            .where('md.key', '=', k)
+            .where('md.value', '=', v),
+        ),
+      );
+      return conds.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(conds);
+    }
+    case 'none':
+      return sql<SqlBool>`1 = 0`;
+  }
+}
+
+function scoped(exec: Executor, t: ListTableSpec, where: ListWhere) {
+  let q = (exec as unknown as Kysely<any>).selectFrom(t.table);
+  if (where.projectId !== null) q = q.where(`${t.table}.project_id`, '=', where.projectId);
+  for (const f of t.base ?? []) q = q.where((eb) => applyFilter(t, eb, f));
+  for (const f of where.filters) q = q.where((eb) => applyFilter(t, eb, f));
+  return q;
+}
+
+/**
+ * Keyset pagination: the marker row's sort values bound the next page, so a page costs an index range
+ * scan whatever its depth. The condition is written `k1 <= v1 AND (k1 < v1 OR (...))` so the leading key
+ * still bounds an index scan.
+ */
+function keyset(t: ListTableSpec, eb: AnyEb, order: readonly ListOrder[], marker: Row, i = 0): Expression<SqlBool> {
+  const o = order[i]!;
+  const raw = marker[o.column];
+  const v = t.nullable.has(o.column) ? (raw ?? '') : raw;
+  const strict = o.dir === 'desc' ? '<' : '>';
+  const loose = o.dir === 'desc' ? '<=' : '>=';
+  const expr = colExpr(t, o.column);
+  if (i === order.length - 1) return eb(expr, strict, v);
+  return eb.and([eb(expr, loose, v), eb.or([eb(expr, strict, v), keyset(t, eb, order, marker, i + 1)])]);
+}
+
+/** One page of rows; null when the marker is not a row the caller could list. */
+export async function listRows(
+  exec: Executor,
+  t: ListTableSpec,
+  q: ListQuery,
+): Promise<{ rows: Row[]; count: number | null } | null> {
+  let sel = scoped(exec, t, q.where).selectAll(t.table);
+  if (q.marker !== null) {
+    const m = (await scoped(exec, t, { projectId: q.where.projectId, filters: [] })
+      .selectAll(t.table)
+      .where(`${t.table}.id`, '=', q.marker)
+      .executeTakeFirst()) as Row | undefined;
+    if (!m) return null;
+    sel = sel.where((eb) => keyset(t, eb, q.order, m));
+  }
+  for (const o of q.order) sel = sel.orderBy(colExpr(t, o.column), o.dir);
+  sel = sel.limit(q.limit);
+  if (q.offset) sel = sel.offset(q.offset);
+  const rows = q.limit === 0 ? [] : ((await sel.execute()) as Row[]);
+  let count: number | null = null;
+  if (q.withCount) {
+    const c = await scoped(exec, t, q.where)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
+    count = Number((c as Row | undefined)?.n ?? 0);
+  }
+  return { rows, count };
+}

@@ -1,0 +1,109 @@
+import type { ListOutcome, SnapshotChanges, SnapshotsRepository } from '../../domain/ports/block-storage-store.js';
+import type { Snapshot } from '../../domain/snapshot.js';
+import type { Executor } from '../database.js';
+import { guardedTransition } from '../guarded.js';
+import { SNAPSHOTS_LIST, listRows } from '../list-query.js';
+import { executor } from '../metadata-store.js';
+import type { SnapshotTable } from '../schema.js';
+import { deleteAllMetadata } from './metadata.js';
+
+export function toSnapshot(r: SnapshotTable): Snapshot {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    user_id: r.user_id,
+    volume_id: r.volume_id,
+    name: r.name,
+    description: r.description,
+    size: Number(r.size),
+    status: r.status,
+    progress: r.progress,
+    volume_type_id: r.volume_type_id,
+    use_quota: Boolean(r.use_quota),
+    provider_location: r.provider_location,
+    hidden: Boolean(r.hidden),
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+export function snapshotColumns(c: SnapshotChanges): Partial<SnapshotTable> {
+  const out: Record<string, unknown> = { ...c };
+  for (const k of ['use_quota', 'hidden'] as const) if (k in c) out[k] = c[k] ? 1 : 0;
+  return out as Partial<SnapshotTable>;
+}
+
+async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
+  const r = await exec.selectFrom('snapshots').selectAll().where('id', '=', id).where('hidden', '=', 0).executeTakeFirst();
+  return r && toSnapshot(r);
+}
+
+export const snapshotsRepository: SnapshotsRepository = {
+  get: (scope, id) => get(executor(scope), id),
+  async insert(scope, s) {
+    await executor(scope)
+      .insertInto('snapshots')
+      .values(snapshotColumns(s) as SnapshotTable)
+      .execute();
+  },
+  async update(scope, id, changes) {
+    const exec = executor(scope);
+    const set = snapshotColumns(changes);
+    if (Object.keys(set).length > 0) await exec.updateTable('snapshots').set(set).where('id', '=', id).execute();
+    return get(exec, id);
+  },
+  async transition(scope, id, from, to, changes = {}) {
+    const t = await guardedTransition(executor(scope), 'snapshots', id, from, to, snapshotColumns(changes));
+    return t.ok ? { ok: true, record: toSnapshot(t.record) } : t;
+  },
+  async remove(scope, id) {
+    const exec = executor(scope);
+    const row = await exec.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    await exec.deleteFrom('snapshots').where('id', '=', id).execute();
+    await deleteAllMetadata(exec, 'snapshot', id);
+    return toSnapshot(row);
+  },
+  async list(scope, q): Promise<ListOutcome<Snapshot>> {
+    const page = await listRows(executor(scope), SNAPSHOTS_LIST, q);
+    if (!page) return { ok: false, reason: 'marker' };
+    return { ok: true, items: page.rows.map((r) => toSnapshot(r as unknown as SnapshotTable)), count: page.count };
+  },
+  async ofVolume(scope, volumeId) {
+    const rows = await executor(scope).selectFrom('snapshots').selectAll().where('volume_id', '=', volumeId).execute();
+    return rows.map(toSnapshot);
+  },
+  async latestOfVolume(scope, volumeId) {
+    const r = await executor(scope)
+      .selectFrom('snapshots')
+      .selectAll()
+      .where('volume_id', '=', volumeId)
+      .where('hidden', '=', 0)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r && toSnapshot(r);
+  },
+  async setStatusOfVolume(scope, volumeId, status, changes = {}) {
+    await executor(scope)
+      .updateTable('snapshots')
+      .set({ ...snapshotColumns(changes), status })
+      .where('volume_id', '=', volumeId)
+      .execute();
+  },
+  async byObjectNames(scope, driver, names) {
+    const out = new Map<string, { id: string; volumeObject: string | null }>();
+    for (let i = 0; i < names.length; i += 500) {
+      const rows = await executor(scope)
+        .selectFrom('snapshots')
+        .innerJoin('volumes', 'volumes.id', 'snapshots.volume_id')
+        .select(['snapshots.id as id', 'snapshots.provider_location as name', 'volumes.provider_location as source'])
+        .where('volumes.driver', '=', driver)
+        .where('snapshots.provider_location', 'in', names.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.name!, { id: r.id, volumeObject: r.source });
+    }
+    return out;
+  },
+};
