@@ -9,7 +9,7 @@ import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
-import { systemClock, type Clock } from './domain/time.js';
+import { systemClock, type Clock, storedTime } from './domain/time.js';
 import { openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
@@ -17,6 +17,8 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
+import { metadataStore } from './store/metadata-store.js';
+import { cbrDiskAccess, cbrStores } from './store/repositories/cbr-stores.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
 export interface StartOptions {
@@ -65,7 +67,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const bootstrap = await identity.bootstrap();
     const quotas = new QuotaService(db, config.quotaDefaults, new VolumeTypeService(db));
     const services = createBlockStorageServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo });
-    const cbr = createCbrServices({ db, clock, config, logger, drivers, tasks, quotas, backupRepo, options: opts.cbr });
+    // CBR runs on the block-storage core built above (one core, one set of drivers).
+    const cbr = createCbrServices({
+      core: services.core,
+      metadata: metadataStore(database),
+      stores: cbrStores(),
+      disks: cbrDiskAccess(() => storedTime(clock.now())),
+      tasks,
+      backupRepo,
+      options: opts.cbr,
+    });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(database.kind === 'sqlite');
     await cbr.scheduler.start();

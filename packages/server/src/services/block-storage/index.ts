@@ -40,6 +40,8 @@ export interface BlockStorageServices {
   snapshots: SnapshotService;
   backups: BackupService;
   drivers: Map<string, VolumeDriver>;
+  /** The one core; CBR is built on it too. */
+  core: Core;
 }
 
 export function createBlockStorageServices(deps: {
@@ -66,5 +68,6 @@ export function createBlockStorageServices(deps: {
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
+    core,
   };
 }
