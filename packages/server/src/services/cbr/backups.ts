@@ -11,7 +11,7 @@ import {
   vaultLifecycle,
   vaultResourceLifecycle,
 } from '../../domain/cbr.js';
-import { ensureAllowed } from '../../domain/lifecycle.js';
+import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
 import type { BackupSortKey } from '../../domain/ports/cbr-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { type CbrContext, queryTime, UUID_RE } from './context.js';
@@ -169,8 +169,8 @@ export class CbrBackupService {
         throw invalid('volume_id is required to restore a backup shared from another project.');
       ensureAllowed(cbrBackupLifecycle, 'restore', b);
       if (b.locator === null) throw refused('2005', `Backup ${id} is ${b.status}; only available backups can be restored.`);
-      const vaultRow = await this.c.stores.vaults.byId(tx, b.vault_id);
-      if (vaultRow) ensureAllowed(vaultLifecycle, 'restoreFrom', vaultRow);
+      const vault = await this.c.stores.vaults.byId(tx, b.vault_id);
+      if (vault) ensureAllowed(vaultLifecycle, 'restoreFrom', vault);
       const volumeId = (target as string | undefined) ?? b.resource_id;
       const v = UUID_RE.test(volumeId) ? await this.c.disks.get(tx, volumeId) : undefined;
       if (!v || v.project_id !== projectId) throw diskNotFound(volumeId);
@@ -185,14 +185,17 @@ export class CbrBackupService {
       await transit(cbrBackupLifecycle, 'restore', b.id, backupNotFound(b.id), (from, to) =>
         this.backups.transition(tx, b.id, from, to, { updated_at: this.c.now() }),
       );
-      if (resource) await this.c.stores.vaults.setProtectStatus(tx, v.id, null, vaultResourceLifecycle.actions.restore.to!);
+      if (resource && !(await this.c.stores.vaults.setProtectStatus(tx, v.id, fromStatuses(vaultResourceLifecycle, 'restore'), 'restoring'))) {
+        const now = await this.c.stores.vaults.resource(tx, v.id);
+        throw refusal(vaultResourceLifecycle, 'restore', { id: v.id, status: now?.protect_status ?? 'removing' });
+      }
       const logId = await this.oplogs.record(tx, {
         projectId,
         operationType: 'restore',
         status: 'waiting',
         checkpointId: b.checkpoint_id,
-        vaultId: membership ? null : (vaultRow?.id ?? null),
-        vaultName: membership ? null : (vaultRow?.name ?? null),
+        vaultId: membership ? null : (vault?.id ?? null),
+        vaultName: membership ? null : (vault?.name ?? null),
         resource: { id: v.id, name: v.name ?? '', type: b.resource_type },
         extra: {
           restore: { backup_id: b.id, backup_name: b.name, target_resource_id: v.id, target_resource_name: v.name ?? '' },

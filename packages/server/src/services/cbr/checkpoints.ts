@@ -9,7 +9,7 @@ import {
   vaultLifecycle,
   vaultResourceLifecycle,
 } from '../../domain/cbr.js';
-import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
+import { allows, ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
 import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js';
@@ -175,14 +175,26 @@ export class CheckpointService {
         skipFor(refusal(cbrDiskLifecycle, 'backup', vol));
         continue;
       }
+      // Both gates are claimed with guarded updates: a racing backup or restore makes this one skip, not double up.
+      const protecting = await this.c.stores.vaults.setProtectStatus(
+        tx,
+        r.resource_id,
+        fromStatuses(vaultResourceLifecycle, 'protect'),
+        vaultResourceLifecycle.actions.protect.to!,
+        vol.name ?? r.name,
+      );
+      if (!protecting) {
+        skip('6125', 'The resource changed status while the backup was requested.');
+        continue;
+      }
       const claimed = await this.c.disks.transition(tx, vol.id, [vol.status], cbrDiskLifecycle.actions.backup.to!, {
         previous_status: vol.status,
       });
       if (!claimed.ok) {
+        await this.c.stores.vaults.setProtectStatus(tx, r.resource_id, ['protecting'], r.protect_status, r.name);
         skip('6125', 'The disk changed status while the backup was requested.');
         continue;
       }
-      await this.c.stores.vaults.setProtectStatus(tx, r.resource_id, null, vaultResourceLifecycle.actions.protect.to!, vol.name ?? r.name);
       const parentLocator = incremental ? await this.c.stores.backups.latestLocator(tx, v.id, r.resource_id) : null;
       const created = parseStoredTime(now);
       backups.push({
