@@ -1,4 +1,4 @@
-import { cbrBackupLifecycle, checkpointLifecycle, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
+import { type CbrBackup, cbrBackupLifecycle, checkpointLifecycle, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
@@ -98,6 +98,48 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     await c.disks.transition(c.root, p.volumeId, ['backing-up'], p.previousStatus, { previous_status: null });
   }
 
+  /**
+   * The data path of a CBR backup: a hidden driver snapshot of the disk (the disk is released as soon as it
+   * exists), read into the repository, then dropped. Kept in one function so CBR can move to block storage's
+   * backup pipeline (hidden snapshot + changed-block tracking) by replacing it.
+   */
+  async function copyToRepository(
+    b: CbrBackup,
+    signal: AbortSignal,
+    release: () => Promise<void>,
+    onProgress: (done: number, total: number) => void,
+  ) {
+    const driver = core.driver(b.driver);
+    // The snapshot is the consistent image; the volume is free again as soon as it exists.
+    try {
+      await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
+    } finally {
+      await release();
+    }
+    try {
+      // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
+      const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
+      try {
+        return await c.repo.backup({
+          id: b.id,
+          container: `cbr-${b.vault_id}`,
+          sourcePath: source.path,
+          size: b.resource_size * GiB,
+          allocatedExtents: source.allocatedExtents,
+          directIo: !source.temporary,
+          ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
+          meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
+          signal,
+          onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
+        });
+      } finally {
+        await source.release();
+      }
+    } finally {
+      await dropHidden(driver, b.resource_id, b.snapshot_id);
+    }
+  }
+
   const backup: TaskHandler<CbrBackupPayload> = {
     kind: 'cbr.backup',
     async run(task, { signal }) {
@@ -108,41 +150,11 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         return;
       }
       await oplogs.started(p.logId);
-      const driver = core.driver(b.driver);
-      // The snapshot is the consistent image; the volume is free again as soon as it exists.
-      try {
-        await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
-      } finally {
-        await releaseVolume(p);
-      }
-      let result;
-      try {
-        const size = b.resource_size * GiB;
-        const onProgress = throttled(async (pct) => {
-          await backups.setProgress(c.root, b.id, pct);
-          await oplogs.progress(p.logId, pct);
-        });
-        // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
-        const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
-        try {
-          result = await c.repo.backup({
-            id: b.id,
-            container: `cbr-${b.vault_id}`,
-            sourcePath: source.path,
-            size,
-            allocatedExtents: source.allocatedExtents,
-            directIo: !source.temporary,
-            ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
-            meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
-            signal,
-            onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
-          });
-        } finally {
-          await source.release();
-        }
-      } finally {
-        await dropHidden(driver, b.resource_id, b.snapshot_id);
-      }
+      const onProgress = throttled(async (pct) => {
+        await backups.setProgress(c.root, b.id, pct);
+        await oplogs.progress(p.logId, pct);
+      });
+      const result = await copyToRepository(b, signal, () => releaseVolume(p), onProgress);
       const s = result.stats;
       const outcome = await c.metadata.transaction(async (tx) => {
         const vault = await vaults.byId(tx, b.vault_id);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type Vault, type VaultResource, type VaultTag, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
 import { ensureAllowed } from '../../domain/lifecycle.js';
+import type { VaultFilter } from '../../domain/ports/cbr-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { type CbrContext, DISK_TYPE, SERVER_TYPE, UUID_RE } from './context.js';
 import { diskNotFound, invalid, missing, refused, transit, vaultNotFound } from './errors.js';
@@ -156,9 +157,11 @@ export class VaultService {
   async list(ctx: AuthContext, q: Record<string, string | undefined>, page: PageRequest): Promise<Page<VaultRecord>> {
     const projectId = this.c.project(ctx);
     const resourceIds = (q.resource_ids ?? q.resources_ids)?.split(',').filter(Boolean);
-    const filter: Record<string, unknown> = {};
-    for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id'] as const)
-      if (q[k] !== undefined) filter[k] = q[k];
+    const filter: VaultFilter = {};
+    for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id'] as const) {
+      const v = q[k];
+      if (v !== undefined) filter[k] = v;
+    }
     if (resourceIds && resourceIds.length > 0) filter.resource_ids = resourceIds;
     const rows = await this.vaults.list(this.c.root, projectId, filter);
     const p = pageOf(rows, page);
