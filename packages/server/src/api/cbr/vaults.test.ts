@@ -111,6 +111,39 @@ describe('CBR vaults, policies, tags, isolation and capacity', () => {
     assert.deepEqual(gone.body.error_code, 'BackupService.6105');
   });
 
+  it('answers racing requests with one winner and CBR refusals for the rest, never a server error', async () => {
+    const vol = await createVolume(ts, me, 'contested');
+    const vaults = await Promise.all([0, 1, 2, 3].map((i) => createVault(ts, me, `race-${i}`, [])));
+    // The same disk added to four vaults at once: one vault gets it, the others hear it is already protected.
+    const adds = await Promise.all(
+      vaults.map((v) => cbr(ts, me, 'POST', `/vaults/${v.id}/addresources`, { resources: [{ id: vol, type: DISK }] })),
+    );
+    assert.deepEqual(adds.map((r) => r.status).sort(), [200, 400, 400, 400]);
+    for (const r of adds.filter((x) => x.status === 400)) assert.equal(r.body.error_code, 'BackupService.6103');
+    // The same tag set eight times at once on one vault: one tag, no constraint error.
+    const tags = await Promise.all(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => cbr(ts, me, 'POST', `/vault/${vaults[0].id}/tags/action`, { action: 'create', tags: [{ key: 'k', value: `v${i}` }] })),
+    );
+    assert.deepEqual([...new Set(tags.map((r) => r.status))], [204]);
+    assert.equal((await cbr(ts, me, 'GET', `/vault/${vaults[0].id}/tags`)).body.tags.length, 1);
+    // Two backup policies bound to one vault at once: the vault ends with one backup policy.
+    const policies = await Promise.all(
+      ['race-a', 'race-b'].map((name) =>
+        cbr(ts, me, 'POST', '/policies', {
+          policy: { name, operation_type: 'backup', operation_definition: { max_backups: 1 }, trigger: { properties: { pattern: daily(3) } } },
+        }),
+      ),
+    );
+    const binds = await Promise.all(
+      policies.map((p) => cbr(ts, me, 'POST', `/vaults/${vaults[1].id}/associatepolicy`, { policy_id: p.body.policy.id })),
+    );
+    assert.deepEqual(binds.map((r) => r.status), [200, 200]);
+    const bound = await Promise.all(policies.map((p) => cbr(ts, me, 'GET', `/policies/${p.body.policy.id}`)));
+    assert.equal(bound.filter((r) => r.body.policy.associated_vaults.length === 1).length, 1);
+    for (const v of vaults) assert.equal((await cbr(ts, me, 'DELETE', `/vaults/${v.id}`)).status, 204);
+    for (const p of policies) await cbr(ts, me, 'DELETE', `/policies/${p.body.policy.id}`);
+  });
+
   it('refuses server vaults and invalid input with the documented codes', async () => {
     const mk = (billing: Record<string, unknown>) =>
       cbr(ts, me, 'POST', '/vaults', { vault: { name: 'x', billing: { consistent_level: 'crash_consistent', protect_type: 'backup', size: 10, ...billing }, resources: [] } });

@@ -49,7 +49,8 @@ export interface VaultRepository {
   /** The vault protecting a resource (a resource is in at most one vault). */
   resource(scope: Scope, resourceId: string): Promise<VaultResource | undefined>;
   countResources(scope: Scope, vaultId: string): Promise<number>;
-  insertResources(scope: Scope, resources: readonly VaultResource[]): Promise<void>;
+  /** Adds the resources not yet in any vault; returns the ids it added. */
+  insertResources(scope: Scope, resources: readonly VaultResource[]): Promise<string[]>;
   removeResources(scope: Scope, vaultId: string, resourceIds: readonly string[]): Promise<void>;
   moveResources(scope: Scope, fromVaultId: string, toVaultId: string, resourceIds: readonly string[]): Promise<void>;
   /** Moves `protect_status` from one of `from` to `to` (and renames it when `name` is given); false when it was not in `from`. */
@@ -203,7 +204,8 @@ export interface MemberRepository {
   /** The share of a backup with a receiving project. */
   of(scope: Scope, backupId: string, destProjectId: string): Promise<Member | undefined>;
   list(scope: Scope, backupId: string, filter: MemberFilter): Promise<Member[]>;
-  insert(scope: Scope, member: Member): Promise<void>;
+  /** False when the backup is already shared with that project. */
+  insert(scope: Scope, member: Member): Promise<boolean>;
   update(scope: Scope, id: string, changes: Partial<Omit<Member, 'id'>>): Promise<void>;
   transition(scope: Scope, id: string, from: readonly string[] | null, to: string | null, changes?: Partial<Member>): Promise<Transition<Member>>;
   remove(scope: Scope, id: string): Promise<void>;

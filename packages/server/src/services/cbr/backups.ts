@@ -238,7 +238,7 @@ export class CbrBackupService {
           created_at: this.c.now(),
           updated_at: null,
         };
-        await this.shares.insert(tx, m);
+        if (!(await this.shares.insert(tx, m))) throw refused('6703', `The backup is already shared with project ${dest}.`);
         out.push(m);
       }
       return out;

@@ -202,7 +202,12 @@ export class VaultService {
     }
     if ((await this.vaults.countResources(tx, vault.id)) + rows.length > MAX_VAULT_RESOURCES)
       throw refused('6100', `A vault holds at most ${MAX_VAULT_RESOURCES} resources.`);
-    await this.vaults.insertResources(tx, rows);
+    const added = await this.vaults.insertResources(tx, rows);
+    const lost = rows.find((r) => !added.includes(r.resource_id));
+    if (lost) {
+      const other = await this.vaults.resource(tx, lost.resource_id);
+      throw refused('6103', `Resource ${lost.resource_id} is already protected by vault ${other?.vault_id ?? 'another vault'}.`);
+    }
     return rows.map((r) => r.resource_id);
   }
 

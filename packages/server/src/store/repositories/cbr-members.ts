@@ -37,7 +37,13 @@ export function cbrMemberRepository(): MemberRepository {
     },
 
     async insert(scope, member) {
-      await executor(scope).insertInto('cbr_members').values(member).execute();
+      const rows = await executor(scope)
+        .insertInto('cbr_members')
+        .values(member)
+        .onConflict((oc) => oc.columns(['backup_id', 'dest_project_id']).doNothing())
+        .returning('id')
+        .execute();
+      return rows.length > 0;
     },
 
     async update(scope, id, changes) {

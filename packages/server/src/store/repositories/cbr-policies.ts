@@ -69,9 +69,19 @@ export function cbrPolicyRepository(): PolicyRepository {
     },
 
     async bind(scope, b) {
-      const e = executor(scope);
-      await e.deleteFrom('cbr_policy_bindings').where('vault_id', '=', b.vault_id).where('operation_type', '=', b.operation_type).execute();
-      await e.insertInto('cbr_policy_bindings').values(b).execute();
+      // An upsert on (vault, operation type), so two racing binds leave one binding rather than a constraint error.
+      await executor(scope)
+        .insertInto('cbr_policy_bindings')
+        .values(b)
+        .onConflict((oc) =>
+          oc.columns(['vault_id', 'operation_type']).doUpdateSet({
+            policy_id: b.policy_id,
+            project_id: b.project_id,
+            next_run_at: b.next_run_at,
+            created_at: b.created_at,
+          }),
+        )
+        .execute();
     },
 
     async unbind(scope, vaultId, policyId) {

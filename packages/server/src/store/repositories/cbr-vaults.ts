@@ -103,8 +103,15 @@ export function cbrVaultRepository(): VaultRepository {
     },
 
     async insertResources(scope, resources) {
-      if (resources.length === 0) return;
-      await executor(scope).insertInto('cbr_vault_resources').values(resources.map(resourceRow)).execute();
+      if (resources.length === 0) return [];
+      // A resource is in one vault (its primary key): one of two racing requests adds it, the other learns so.
+      const rows = await executor(scope)
+        .insertInto('cbr_vault_resources')
+        .values(resources.map(resourceRow))
+        .onConflict((oc) => oc.column('resource_id').doNothing())
+        .returning('resource_id')
+        .execute();
+      return rows.map((r) => r.resource_id);
     },
 
     async removeResources(scope, vaultId, ids) {
@@ -138,11 +145,12 @@ export function cbrVaultRepository(): VaultRepository {
     },
 
     async putTags(scope, vaultId, tags) {
-      const e = executor(scope);
-      for (const t of tags) {
-        await e.deleteFrom('cbr_vault_tags').where('vault_id', '=', vaultId).where('key', '=', t.key).execute();
-        await e.insertInto('cbr_vault_tags').values({ vault_id: vaultId, key: t.key, value: t.value }).execute();
-      }
+      if (tags.length === 0) return;
+      await executor(scope)
+        .insertInto('cbr_vault_tags')
+        .values(tags.map((t) => ({ vault_id: vaultId, key: t.key, value: t.value })))
+        .onConflict((oc) => oc.columns(['vault_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .execute();
     },
 
     async deleteTag(scope, vaultId, key, value) {
