@@ -16,7 +16,7 @@ import type { BackupSortKey } from '../../domain/ports/cbr-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { type CbrContext, queryTime, UUID_RE } from './context.js';
 import { startDeleteTx } from './deletion.js';
-import { backupNotFound, diskNotFound, invalid, memberNotFound, refused, transit } from './errors.js';
+import { backupNotFound, diskNotFound, invalid, memberNotFound, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import type { CbrRestorePayload } from './tasks.js';
@@ -170,7 +170,13 @@ export class CbrBackupService {
       ensureAllowed(cbrBackupLifecycle, 'restore', b);
       if (b.locator === null) throw refused('2005', `Backup ${id} is ${b.status}; only available backups can be restored.`);
       const vault = await this.c.stores.vaults.byId(tx, b.vault_id);
-      if (vault) ensureAllowed(vaultLifecycle, 'restoreFrom', vault);
+      if (vault) {
+        ensureAllowed(vaultLifecycle, 'restoreFrom', vault);
+        // Holds the vault row against a racing vault delete, as a checkpoint does.
+        await transit(vaultLifecycle, 'restoreFrom', vault.id, vaultNotFound(vault.id), (from, to) =>
+          this.c.stores.vaults.transition(tx, vault.id, from, to, { updated_at: vault.updated_at }),
+        );
+      }
       const volumeId = (target as string | undefined) ?? b.resource_id;
       const v = UUID_RE.test(volumeId) ? await this.c.disks.get(tx, volumeId) : undefined;
       if (!v || v.project_id !== projectId) throw diskNotFound(volumeId);

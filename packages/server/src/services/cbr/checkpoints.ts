@@ -13,7 +13,7 @@ import { allows, ensureAllowed, fromStatuses, refusal } from '../../domain/lifec
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
 import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js';
-import { checkpointNotFound, invalid, refused } from './errors.js';
+import { checkpointNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { parseRetention } from './retention.js';
 
@@ -119,6 +119,11 @@ export class CheckpointService {
   ): Promise<Checkpoint> {
     const v = await this.c.vault(tx, projectId, vaultId);
     ensureAllowed(vaultLifecycle, 'backup', v);
+    // A guarded touch of the vault row: it locks the row against a racing delete (which moves it first and
+    // checks for busy backups after) and loses if the delete got there first.
+    await transit(vaultLifecycle, 'backup', v.id, vaultNotFound(v.id), (from, to) =>
+      this.c.stores.vaults.transition(tx, v.id, from, to, { updated_at: v.updated_at }),
+    );
     const auto = schedule !== null || params.auto_trigger === true;
     if (params.auto_trigger !== undefined && typeof params.auto_trigger !== 'boolean') throw invalid('parameters.auto_trigger must be a boolean.');
     if (params.incremental !== undefined && typeof params.incremental !== 'boolean') throw invalid('parameters.incremental must be a boolean.');

@@ -328,11 +328,13 @@ export class VaultService {
       const v = await this.c.vault(tx, projectId, id);
       if (v.locked) throw refused('6111', 'A locked vault cannot be deleted.');
       ensureAllowed(vaultLifecycle, 'delete', v);
-      if (await this.c.stores.backups.busyInVault(tx, id))
-        throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
+      // Moved first, checked after: the guarded update waits for a checkpoint or restore holding the vault row,
+      // and the check then sees the backups it started (the transaction rolls back on the refusal).
       await transit(vaultLifecycle, 'delete', id, vaultNotFound(id), (from, to) =>
         this.vaults.transition(tx, id, from, to, { updated_at: this.c.now() }),
       );
+      if (await this.c.stores.backups.busyInVault(tx, id))
+        throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
       const logId = await this.oplogs.record(tx, {
         projectId,
         operationType: 'vault_delete',
