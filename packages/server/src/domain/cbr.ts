@@ -1,4 +1,4 @@
-import { lifecycle, type Subject } from './lifecycle.js';
+import { lifecycle } from './lifecycle.js';
 
 /**
  * CBR's records and lifecycles. Field names are the stored column names (the API's own vocabulary, so views
@@ -404,4 +404,3 @@ export const cbrDiskLifecycle = lifecycle(
   },
 );
 
-export type { Subject };
