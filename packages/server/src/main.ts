@@ -83,15 +83,13 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       quotas,
       backupRepo,
     });
+    // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
     const cbr = createCbrServices({
-      store,
-      repos,
-      clock,
-      config,
-      logger,
-      drivers,
+      core: services.core,
+      volumes: repos.volumes,
+      metadata: store,
+      stores: metadata.cbr,
       tasks,
-      quotas,
       backupRepo,
       options: opts.cbr,
     });

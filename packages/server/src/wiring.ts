@@ -13,6 +13,7 @@ import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import type { BackupsStore } from './domain/ports/backups-store.js';
 import type { BlockStorageStore } from './domain/ports/block-storage-store.js';
+import type { CbrStores } from './domain/ports/cbr-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
@@ -25,6 +26,7 @@ import { openDatabase, type OpenedDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
 import { createBackupsStore } from './store/repositories/backups.js';
 import { blockStorageStore } from './store/repositories/block-storage.js';
+import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
@@ -39,6 +41,7 @@ export interface OpenedMetadata {
   identity: IdentityStore;
   backups: BackupsStore;
   blockStorage: BlockStorageStore;
+  cbr: CbrStores;
   quotas: QuotaStore;
   volumeTypes: VolumeTypeStore;
   /** Backend names existing volumes carry. */
@@ -54,6 +57,7 @@ export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'datab
     identity: identityRepository,
     backups: createBackupsStore(),
     blockStorage: blockStorageStore(),
+    cbr: cbrStores(),
     quotas: quotaRepository,
     volumeTypes: volumeTypeRepository,
     volumeBackendsInUse: () => volumeBackendsInUse(store.root),

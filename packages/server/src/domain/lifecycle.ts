@@ -15,6 +15,11 @@ export interface ActionRule<S extends string> {
   readonly refuse: 'badRequest' | 'conflict';
   /** The refusal's message, in the words the real service uses. */
   readonly message: (subject: Subject) => string;
+  /**
+   * The dialect's error code of a refusal, for APIs that have one (CBR's `BackupService.NNNN`); a function
+   * when the code depends on the status met (CBR answers "already restoring" and "not available" apart).
+   */
+  readonly code?: string | ((subject: Subject) => string);
 }
 
 /** What a refusal message may name. */
@@ -53,7 +58,9 @@ export function fromStatuses<S extends string, A extends string>(lc: Lifecycle<S
 export function refusal<S extends string, A extends string>(lc: Lifecycle<S, A>, action: A, subject: Subject): DomainError {
   const rule = lc.actions[action];
   const message = rule.message(subject);
-  return rule.refuse === 'conflict' ? conflict(message) : badRequest(message);
+  const code = typeof rule.code === 'function' ? rule.code(subject) : rule.code;
+  const opts = code === undefined ? undefined : { code };
+  return rule.refuse === 'conflict' ? conflict(message, opts) : badRequest(message, opts);
 }
 
 /** Throws the action's refusal unless `subject.status` allows it; returns the rule otherwise. */

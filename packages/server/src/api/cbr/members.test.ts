@@ -47,6 +47,10 @@ describe('CBR share members (disk sharing extension on)', () => {
     const ok = await cbr(ts, them, 'PUT', `/backups/${b.id}/members/${them.projectId}`, { status: 'accepted', vault_id: theirVault.id });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.member.status, 'accepted');
+    // A share is answered once: an accepted share cannot be rejected or accepted again.
+    const twice = await cbr(ts, them, 'PUT', `/backups/${b.id}/members/${them.projectId}`, { status: 'rejected' });
+    assert.equal(twice.status, 400);
+    assert.equal(twice.body.error_code, 'BackupService.9900');
     assert.equal((await cbr(ts, them, 'GET', '/backups?own_type=all_granted')).body.count, 1);
 
     const r = await cbr(ts, them, 'POST', `/backups/${b.id}/restore`, { restore: { volume_id: target } });

@@ -39,6 +39,8 @@ describe('CBR scheduler (injected clock)', () => {
     const clock = fakeClock(T0);
     const opts = { clock, cbr: { schedulerIntervalMs: 3_600_000 } };
     let ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    // A restart reopens the same store: on PostgreSQL the harness would otherwise hand the new server a fresh database.
+    const again = { tokenTtlSeconds: 60 * 86_400, database: ts.server.config.database };
     let me = admin(ts);
     const v1 = await createVolume(ts, me, 'sched-a');
     const v2 = await createVolume(ts, me, 'sched-b');
@@ -89,7 +91,7 @@ describe('CBR scheduler (injected clock)', () => {
     // Down for three trigger times (days 4, 5, 6): the next start runs once, late, and says so.
     await ts.close({ keepData: true });
     clock.set(T0 + 5 * DAY + 3 * 3_600_000);
-    ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    ts = await startCbrServer(again, dir, opts);
     me = admin(ts);
     await settle(ts, me);
     const auto = await cbr(ts, me, 'GET', `/operation-logs?operation_type=backup&vault_id=${byCount.id}`);
@@ -101,7 +103,7 @@ describe('CBR scheduler (injected clock)', () => {
 
     // Another restart at the same time: nothing is due, nothing runs again.
     await ts.close({ keepData: true });
-    ts = await startCbrServer({ tokenTtlSeconds: 60 * 86_400 }, dir, opts);
+    ts = await startCbrServer(again, dir, opts);
     me = admin(ts);
     assert.equal(await ts.server.cbr.scheduler.tick(), 0);
     assert.equal((await cbr(ts, me, 'GET', `/operation-logs?operation_type=backup&vault_id=${byCount.id}`)).body.count, 4);

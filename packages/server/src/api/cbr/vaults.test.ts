@@ -11,11 +11,14 @@ describe('CBR vaults, policies, tags, isolation and capacity', () => {
   let ts: TestServer;
   let me: Caller;
   let other: Caller;
+  /** The race tests' own project, so their volumes do not count against the others' quota. */
+  let racer: Caller;
   before(async () => {
     // A billing GB of 1 MiB lets a few MiB of test data exhaust a vault.
     ts = await startCbrServer({}, undefined, { cbr: { gigabyte: MiB } });
     me = admin(ts);
     other = await ts.createMember('cbr-other');
+    racer = await ts.createMember('cbr-racer');
   });
   after(async () => ts.close());
 
@@ -109,6 +112,62 @@ describe('CBR vaults, policies, tags, isolation and capacity', () => {
     assert.equal(logs.body.operation_logs[0].status, 'success');
     const gone = await cbr(ts, me, 'GET', `/vaults/${v.id}`);
     assert.deepEqual(gone.body.error_code, 'BackupService.6105');
+  });
+
+  it('answers racing requests with one winner and CBR refusals for the rest, never a server error', async () => {
+    const vol = await createVolume(ts, racer, 'contested');
+    const vaults = await Promise.all([0, 1, 2, 3].map((i) => createVault(ts, racer, `race-${i}`, [])));
+    // The same disk added to four vaults at once: one vault gets it, the others hear it is already protected.
+    const adds = await Promise.all(
+      vaults.map((v) => cbr(ts, racer, 'POST', `/vaults/${v.id}/addresources`, { resources: [{ id: vol, type: DISK }] })),
+    );
+    assert.deepEqual(adds.map((r) => r.status).sort(), [200, 400, 400, 400]);
+    for (const r of adds.filter((x) => x.status === 400)) assert.equal(r.body.error_code, 'BackupService.6103');
+    // The same tag set eight times at once on one vault: one tag, no constraint error.
+    const tags = await Promise.all(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => cbr(ts, racer, 'POST', `/vault/${vaults[0].id}/tags/action`, { action: 'create', tags: [{ key: 'k', value: `v${i}` }] })),
+    );
+    assert.deepEqual([...new Set(tags.map((r) => r.status))], [204]);
+    assert.equal((await cbr(ts, racer, 'GET', `/vault/${vaults[0].id}/tags`)).body.tags.length, 1);
+    // Two backup policies bound to one vault at once: the vault ends with one backup policy.
+    const policies = await Promise.all(
+      ['race-a', 'race-b'].map((name) =>
+        cbr(ts, racer, 'POST', '/policies', {
+          policy: { name, operation_type: 'backup', operation_definition: { max_backups: 1 }, trigger: { properties: { pattern: daily(3) } } },
+        }),
+      ),
+    );
+    const binds = await Promise.all(
+      policies.map((p) => cbr(ts, racer, 'POST', `/vaults/${vaults[1].id}/associatepolicy`, { policy_id: p.body.policy.id })),
+    );
+    assert.deepEqual(binds.map((r) => r.status), [200, 200]);
+    const bound = await Promise.all(policies.map((p) => cbr(ts, racer, 'GET', `/policies/${p.body.policy.id}`)));
+    assert.equal(bound.filter((r) => r.body.policy.associated_vaults.length === 1).length, 1);
+    for (const v of vaults) assert.equal((await cbr(ts, racer, 'DELETE', `/vaults/${v.id}`)).status, 204);
+    for (const p of policies) await cbr(ts, racer, 'DELETE', `/policies/${p.body.policy.id}`);
+  });
+
+  it('never both backs up into a vault and deletes it when the two requests race', async () => {
+    for (let i = 0; i < 6; i++) {
+      const vol = await createVolume(ts, racer, `raced-${i}`);
+      const v = await createVault(ts, racer, `raced-${i}`, [vol]);
+      const [made, deleted] = await Promise.all([
+        cbr(ts, racer, 'POST', '/checkpoints', { checkpoint: { vault_id: v.id, parameters: {} } }),
+        cbr(ts, racer, 'DELETE', `/vaults/${v.id}`),
+      ]);
+      // One wins: a checkpoint in a vault being deleted (or a deleted vault with a backup running) is the bug.
+      assert.deepEqual(
+        [made.status === 200, deleted.status === 204].filter(Boolean).length,
+        1,
+        `checkpoint ${made.status} ${made.body?.error_code ?? ''}, delete ${deleted.status} ${deleted.body?.error_code ?? ''}`,
+      );
+      // The loser of a delete that won finds the vault leaving (6113) or, once its task ran, gone (6105).
+      if (made.status !== 200) assert.ok(['BackupService.6113', 'BackupService.6105'].includes(made.body.error_code), made.body.error_code);
+      if (deleted.status !== 204) assert.equal(deleted.body.error_code, 'BackupService.6111');
+      await waitFor(async () => (await cbr(ts, racer, 'GET', '/operation-logs?status=waiting&status=running')).body.count === 0, 'operations');
+      if (made.status === 200) assert.equal((await cbr(ts, racer, 'DELETE', `/vaults/${v.id}`)).status, 204);
+      await waitFor(async () => (await cbr(ts, racer, 'GET', `/vaults/${v.id}`)).status === 404, 'vault deletion');
+    }
   });
 
   it('refuses server vaults and invalid input with the documented codes', async () => {

@@ -12,16 +12,8 @@ import type {
 
 const DISK_PROVIDER_ID = 'd1603440-187d-4516-af25-121250c7cc97';
 
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return {};
-  }
-}
-
 export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown> {
-  const v = r.row;
+  const v = r.vault;
   return {
     id: v.id,
     name: v.name,
@@ -48,21 +40,21 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
       frozen_scene: '',
     },
     resources: r.resources.map((x) => ({
-      id: x.row.resource_id,
-      name: x.row.name,
-      type: x.row.type,
-      protect_status: x.row.protect_status,
+      id: x.resource.resource_id,
+      name: x.resource.name,
+      type: x.resource.type,
+      protect_status: x.resource.protect_status,
       size: x.size,
       backup_size: c.toMb(x.backupBytes),
       backup_count: x.backupCount,
-      extra_info: parse(x.row.extra_info),
+      extra_info: x.resource.extra_info,
     })),
     tags: r.tags,
-    auto_bind: v.auto_bind === 1,
-    bind_rules: parse(v.bind_rules),
-    auto_expand: v.auto_expand === 1,
-    locked: v.locked === 1,
-    smn_notify: v.smn_notify === 1,
+    auto_bind: v.auto_bind,
+    bind_rules: v.bind_rules,
+    auto_expand: v.auto_expand,
+    locked: v.locked,
+    smn_notify: v.smn_notify,
     threshold: v.threshold,
     backup_policy_id: r.backupPolicyId,
     enterprise_project_id: '0',
@@ -81,30 +73,32 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
     year_backups: r.year_backups,
   };
   if (r.timezone !== null) def.timezone = r.timezone;
+  const policy = p.policy;
   return {
-    id: p.row.id,
-    name: p.row.name,
-    enabled: p.row.enabled === 1,
-    operation_type: p.row.operation_type,
+    id: policy.id,
+    name: policy.name,
+    enabled: policy.enabled,
+    operation_type: policy.operation_type,
     operation_definition: def,
     trigger: {
-      id: p.row.trigger_id,
+      id: policy.trigger_id,
       name: 'default',
       type: 'time',
-      properties: { pattern: p.patterns, start_time: p.row.start_time },
+      properties: { pattern: policy.patterns, start_time: policy.start_time },
     },
     associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: '' })),
   };
 }
 
 export function checkpointView(c: CbrContext, r: CheckpointRecord): Record<string, unknown> {
+  const cp = r.checkpoint;
   return {
-    id: r.row.id,
-    project_id: r.row.project_id,
-    status: r.row.status,
-    created_at: r.row.created_at,
+    id: cp.id,
+    project_id: cp.project_id,
+    status: cp.status,
+    created_at: cp.created_at,
     vault: {
-      id: r.row.vault_id,
+      id: cp.vault_id,
       name: r.vaultName,
       resources: r.backups.map((b) => ({
         id: b.resource_id,
@@ -112,22 +106,22 @@ export function checkpointView(c: CbrContext, r: CheckpointRecord): Record<strin
         type: b.resource_type,
         protect_status: b.status === 'protecting' || b.status === 'error' ? b.status : 'available',
         resource_size: b.resource_size,
-        backup_size: c.toMb(Number(b.stored_bytes)),
+        backup_size: c.toMb(b.stored_bytes),
         backup_count: b.status === 'available' ? 1 : 0,
         extra_info: {},
       })),
-      skipped_resources: r.skipped,
+      skipped_resources: cp.skipped,
     },
-    extra_info: { name: r.row.name, description: r.row.description, retention_duration: r.row.retention_duration },
+    extra_info: { name: cp.name, description: cp.description, retention_duration: cp.retention_duration },
   };
 }
 
 export function backupView(v: BackupView): Record<string, unknown> {
-  const b = v.row;
+  const b = v.backup;
   const extend: Record<string, unknown> = {
-    auto_trigger: b.auto_trigger === 1,
-    bootable: b.bootable === 1,
-    incremental: b.incremental === 1,
+    auto_trigger: b.auto_trigger,
+    bootable: b.bootable,
+    incremental: b.incremental,
     snapshot_id: b.snapshot_id,
     support_lld: false,
     supported_restore_mode: 'backup',
@@ -138,7 +132,7 @@ export function backupView(v: BackupView): Record<string, unknown> {
     architecture: 'x86_64',
     progress: b.status === 'available' ? 100 : b.progress,
     // cinderbox additions: what this backup added to the repository (dedup and incrementals make it small).
-    stored_bytes: Number(b.stored_bytes),
+    stored_bytes: b.stored_bytes,
     new_chunks: b.new_chunks,
   };
   if (b.fail_code !== null) {
@@ -203,6 +197,6 @@ export function operationLogView(l: OperationLogRecord): Record<string, unknown>
     started_at: l.started_at,
     ended_at: l.ended_at,
     error_info: { code: l.error_code, message: l.error_message },
-    extra_info: parse(l.extra_info),
+    extra_info: l.extra_info,
   };
 }

@@ -42,6 +42,8 @@ export interface BlockStorageServices {
   snapshots: SnapshotService;
   backups: BackupService;
   drivers: Map<string, VolumeDriver>;
+  /** The one core; CBR is built on it too. */
+  core: Core;
 }
 
 export function createBlockStorageServices(deps: {
@@ -73,5 +75,6 @@ export function createBlockStorageServices(deps: {
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
+    core,
   };
 }

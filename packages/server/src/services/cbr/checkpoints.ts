@@ -1,27 +1,28 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
+import {
+  type CbrBackup,
+  cbrDiskLifecycle,
+  type Checkpoint,
+  type Policy,
+  type SkippedResource,
+  vaultLifecycle,
+  vaultResourceLifecycle,
+} from '../../domain/cbr.js';
+import { allows, ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
-import type { Tx } from '../../store/database.js';
-import type { CbrBackupTable, CbrCheckpointTable, CbrPolicyTable } from '../../store/schema.js';
-import { UUID_RE } from '../block-storage/core.js';
-import { type CbrContext, DISK_TYPE, jsonParse } from './context.js';
-import { checkpointNotFound, invalid, refused } from './errors.js';
+import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js';
+import { checkpointNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { parseRetention } from './retention.js';
 
-export interface SkippedResource {
-  id: string;
-  type: string;
-  name: string;
-  code: string;
-  reason: string;
-}
+export type { SkippedResource };
 
 export interface CheckpointRecord {
-  row: CbrCheckpointTable;
+  checkpoint: Checkpoint;
   vaultName: string;
-  backups: CbrBackupTable[];
-  skipped: SkippedResource[];
+  backups: CbrBackup[];
 }
 
 export interface CheckpointParams {
@@ -35,7 +36,7 @@ export interface CheckpointParams {
 
 /** How a scheduled run came about, for its operation logs. */
 export interface ScheduleInfo {
-  policy: CbrPolicyTable;
+  policy: Policy;
   scheduledAt: string;
   late: boolean;
   missedRuns: number;
@@ -80,19 +81,17 @@ export class CheckpointService {
 
   async get(ctx: AuthContext, id: string): Promise<CheckpointRecord> {
     const projectId = this.c.project(ctx);
-    const row = UUID_RE.test(id)
-      ? await this.c.db.selectFrom('cbr_checkpoints').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst()
-      : undefined;
-    if (!row) throw checkpointNotFound(id);
-    return this.record(row);
+    const checkpoint = UUID_RE.test(id) ? await this.c.stores.checkpoints.get(this.c.root, projectId, id) : undefined;
+    if (!checkpoint) throw checkpointNotFound(id);
+    return this.record(checkpoint);
   }
 
-  private async record(row: CbrCheckpointTable): Promise<CheckpointRecord> {
+  private async record(checkpoint: Checkpoint): Promise<CheckpointRecord> {
     const [vault, backups] = await Promise.all([
-      this.c.db.selectFrom('cbr_vaults').select('name').where('id', '=', row.vault_id).executeTakeFirst(),
-      this.c.db.selectFrom('cbr_backups').selectAll().where('checkpoint_id', '=', row.id).orderBy('resource_name').execute(),
+      this.c.stores.vaults.byId(this.c.root, checkpoint.vault_id),
+      this.c.stores.backups.ofCheckpoint(this.c.root, checkpoint.id),
     ]);
-    return { row, vaultName: vault?.name ?? '', backups, skipped: jsonParse<SkippedResource[]>(row.skipped, []) };
+    return { checkpoint, vaultName: vault?.name ?? '', backups };
   }
 
   async create(ctx: AuthContext, input: { vault_id?: unknown; parameters?: unknown }): Promise<CheckpointRecord> {
@@ -101,7 +100,7 @@ export class CheckpointService {
     const params = (input.parameters ?? {}) as CheckpointParams;
     if (params === null || typeof params !== 'object' || Array.isArray(params)) throw invalid('parameters must be an object.');
     const vaultId = input.vault_id;
-    const row = await this.c.core.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null));
+    const row = await this.c.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null));
     return this.record(row);
   }
 
@@ -111,15 +110,20 @@ export class CheckpointService {
    * back as soon as its snapshot exists. Resources that cannot be backed up now are skipped, with a code.
    */
   async createTx(
-    tx: Tx,
-    enqueue: (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>,
+    tx: Scope,
+    enqueue: Enqueue,
     projectId: string,
     vaultId: string,
     params: CheckpointParams,
     schedule: ScheduleInfo | null,
-  ): Promise<CbrCheckpointTable> {
+  ): Promise<Checkpoint> {
     const v = await this.c.vault(tx, projectId, vaultId);
-    if (v.status !== 'available') throw refused('6113', `Vault ${vaultId} is ${v.status}: no backup can be made in it.`);
+    ensureAllowed(vaultLifecycle, 'backup', v);
+    // A guarded touch of the vault row: it locks the row against a racing delete (which moves it first and
+    // checks for busy backups after) and loses if the delete got there first.
+    await transit(vaultLifecycle, 'backup', v.id, vaultNotFound(v.id), (from, to) =>
+      this.c.stores.vaults.transition(tx, v.id, from, to, { updated_at: v.updated_at }),
+    );
     const auto = schedule !== null || params.auto_trigger === true;
     if (params.auto_trigger !== undefined && typeof params.auto_trigger !== 'boolean') throw invalid('parameters.auto_trigger must be a boolean.');
     if (params.incremental !== undefined && typeof params.incremental !== 'boolean') throw invalid('parameters.incremental must be a boolean.');
@@ -135,7 +139,7 @@ export class CheckpointService {
     } else {
       name = `${auto ? 'autobk' : 'manualbk'}_${randomBytes(2).toString('hex')}`;
     }
-    const all = await tx.selectFrom('cbr_vault_resources').selectAll().where('vault_id', '=', v.id).orderBy('created_at').execute();
+    const all = await this.c.stores.vaults.resources(tx, [v.id]);
     const wanted = selectedIds(params);
     if (wanted !== null)
       for (const id of wanted)
@@ -146,60 +150,57 @@ export class CheckpointService {
     if (used >= this.c.capacityBytes(v))
       throw refused('6114', `Vault ${v.id} is full (${this.c.toMb(used)} MB used of ${v.size} GB); expand it or delete backups.`);
 
-    const retention = schedule ? parseRetention(jsonParse(schedule.policy.operation_definition, {})) : null;
+    const retention = schedule ? parseRetention(schedule.policy.operation_definition) : null;
     const retentionDays = retention?.retention_duration_days ?? -1;
     const now = this.c.now();
     const checkpointId = randomUUID();
     const skipped: SkippedResource[] = [];
-    const backups: { row: CbrBackupTable; payload: Omit<CbrBackupPayload, 'logId'> }[] = [];
+    const backups: { row: CbrBackup; payload: Omit<CbrBackupPayload, 'logId'> }[] = [];
     for (const r of chosen) {
       const skip = (code: string, reason: string) =>
         skipped.push({ id: r.resource_id, type: r.type, name: r.name, code: `BackupService.${code}`, reason });
-      const vol = await tx.selectFrom('volumes').selectAll().where('id', '=', r.resource_id).executeTakeFirst();
+      // A refusal of the resource's or the disk's gate skips the resource, with that refusal's code and words.
+      const skipFor = (e: { code: string | undefined; message: string }) => skip(e.code!.replace('BackupService.', ''), e.message);
+      const vol = await this.c.disks.get(tx, r.resource_id);
       if (!vol) {
         skip('7000', 'The disk no longer exists.');
         continue;
       }
-      if (r.protect_status === 'protecting' || vol.status === 'backing-up') {
-        skip('6125', 'The resource is already being backed up.');
+      const resourceSubject = { id: r.resource_id, status: r.protect_status };
+      // A disk busy with a backup or restore is reported as such even when the resource row has not caught up.
+      if (!allows(cbrDiskLifecycle, 'backup', vol.status) && ['backing-up', 'restoring-backup'].includes(vol.status)) {
+        skipFor(refusal(cbrDiskLifecycle, 'backup', vol));
         continue;
       }
-      if (r.protect_status === 'restoring' || vol.status === 'restoring-backup') {
-        skip('2010', 'The resource is being restored.');
+      if (!allows(vaultResourceLifecycle, 'protect', r.protect_status)) {
+        skipFor(refusal(vaultResourceLifecycle, 'protect', resourceSubject));
         continue;
       }
-      if (vol.status !== 'available' && vol.status !== 'in-use') {
-        skip('7003', `The disk is ${vol.status}; only available or in-use disks can be backed up.`);
+      if (!allows(cbrDiskLifecycle, 'backup', vol.status)) {
+        skipFor(refusal(cbrDiskLifecycle, 'backup', vol));
         continue;
       }
-      const claimed = await tx
-        .updateTable('volumes')
-        .set({ status: 'backing-up', previous_status: vol.status, updated_at: now })
-        .where('id', '=', vol.id)
-        .where('status', '=', vol.status)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) {
+      // Both gates are claimed with guarded updates: a racing backup or restore makes this one skip, not double up.
+      const protecting = await this.c.stores.vaults.setProtectStatus(
+        tx,
+        r.resource_id,
+        fromStatuses(vaultResourceLifecycle, 'protect'),
+        vaultResourceLifecycle.actions.protect.to!,
+        vol.name ?? r.name,
+      );
+      if (!protecting) {
+        skip('6125', 'The resource changed status while the backup was requested.');
+        continue;
+      }
+      const claimed = await this.c.disks.transition(tx, vol.id, [vol.status], cbrDiskLifecycle.actions.backup.to!, {
+        previous_status: vol.status,
+      });
+      if (!claimed.ok) {
+        await this.c.stores.vaults.setProtectStatus(tx, r.resource_id, ['protecting'], r.protect_status, r.name);
         skip('6125', 'The disk changed status while the backup was requested.');
         continue;
       }
-      await tx
-        .updateTable('cbr_vault_resources')
-        .set({ protect_status: 'protecting', name: vol.name ?? r.name })
-        .where('resource_id', '=', r.resource_id)
-        .execute();
-      const parent = incremental
-        ? await tx
-            .selectFrom('cbr_backups')
-            .select('locator')
-            .where('vault_id', '=', v.id)
-            .where('resource_id', '=', r.resource_id)
-            .where('status', 'in', ['available', 'restoring'])
-            .where('locator', 'is not', null)
-            .orderBy('created_at', 'desc')
-            .orderBy('id', 'desc')
-            .limit(1)
-            .executeTakeFirst()
-        : undefined;
+      const parentLocator = incremental ? await this.c.stores.backups.latestLocator(tx, v.id, r.resource_id) : null;
       const created = parseStoredTime(now);
       backups.push({
         row: {
@@ -217,12 +218,12 @@ export class CheckpointService {
           resource_size: vol.size,
           image_type: 'backup',
           status: 'protecting',
-          auto_trigger: auto ? 1 : 0,
-          incremental: parent?.locator ? 1 : 0,
+          auto_trigger: auto,
+          incremental: parentLocator !== null,
           bootable: vol.bootable,
           driver: vol.driver,
           snapshot_id: randomUUID(),
-          parent_locator: parent?.locator ?? null,
+          parent_locator: parentLocator,
           locator: null,
           stored_bytes: 0,
           data_bytes: 0,
@@ -238,7 +239,7 @@ export class CheckpointService {
         payload: { volumeId: vol.id, previousStatus: vol.status },
       });
     }
-    const row: CbrCheckpointTable = {
+    const row: Checkpoint = {
       id: checkpointId,
       project_id: projectId,
       vault_id: v.id,
@@ -246,20 +247,20 @@ export class CheckpointService {
       status: backups.length === 0 ? 'error' : 'protecting',
       name,
       description,
-      incremental: incremental ? 1 : 0,
-      auto_trigger: auto ? 1 : 0,
+      incremental,
+      auto_trigger: auto,
       policy_id: schedule?.policy.id ?? null,
       retention_duration: retentionDays,
-      skipped: JSON.stringify(skipped),
+      skipped,
       created_at: now,
       updated_at: null,
     };
-    await tx.insertInto('cbr_checkpoints').values(row).execute();
+    await this.c.stores.checkpoints.insert(tx, row);
     const scheduleExtra = schedule
       ? { schedule: { scheduled_at: schedule.scheduledAt, late: schedule.late, missed_runs: schedule.missedRuns } }
       : {};
     for (const b of backups) {
-      await tx.insertInto('cbr_backups').values(b.row).execute();
+      await this.c.stores.backups.insert(tx, b.row);
       const logId = await this.oplogs.record(tx, {
         projectId,
         operationType: 'backup',

@@ -1,10 +1,17 @@
 import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
-import { storedTime } from '../../domain/time.js';
-import type { Executor } from '../../store/database.js';
-import type { CbrVaultTable } from '../../store/schema.js';
-import { type LegacyCore as Core, GiB, UUID_RE } from '../block-storage/legacy-core.js';
+import type { Vault } from '../../domain/cbr.js';
+import type { VolumesRepository } from '../../domain/ports/block-storage-store.js';
+import type { CbrDiskAccess, CbrStores } from '../../domain/ports/cbr-store.js';
+import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
+import type { TaskHandler, TaskQueue } from '../../domain/ports/task-queue.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { type Clock, storedTime } from '../../domain/time.js';
+import { cbrDiskAccess } from './disks.js';
 import { cbrError, invalid, vaultNotFound } from './errors.js';
+
+export const GiB = 1024 * 1024 * 1024;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface CbrOptions {
   /** Sharing disk backups with other projects (a cinderbox extension; OTC shares server backups only). */
@@ -37,24 +44,77 @@ export function providerOf(objectType: string): string {
   return objectType === 'server' ? SERVER_PROVIDER_ID : objectType === 'turbo' ? TURBO_PROVIDER_ID : DISK_PROVIDER_ID;
 }
 
-/** Shared plumbing of the CBR services: the block-storage core (lookups, transactions), the repository, options. */
-export class CbrContext {
-  constructor(
-    readonly core: Core,
-    readonly repo: BackupStore,
-    readonly options: CbrOptions,
-  ) {}
+/** What CBR uses of block storage's `Core`: its drivers, clock and logger (the one core, shared). */
+export interface CbrBlockStorageCore {
+  readonly deps: {
+    readonly clock: Clock;
+    readonly logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  };
+  driver(name: string): VolumeDriver;
+}
 
-  get db() {
-    return this.core.db;
+/** The task queue as CBR uses it: its handlers are registered once, at start. */
+export type CbrTaskQueue = TaskQueue & { register(handler: TaskHandler<any>): void };
+
+export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
+
+export interface CbrDeps {
+  /** The block-storage core built by `createBlockStorageServices`. */
+  core: CbrBlockStorageCore;
+  /** Block storage's volume repository: CBR reads and claims disks through it. */
+  volumes: VolumesRepository;
+  metadata: MetadataStore;
+  stores: CbrStores;
+  tasks: CbrTaskQueue;
+  backupRepo: BackupStore;
+}
+
+/** Shared plumbing of the CBR services: the store and its repositories, disks, drivers, the repository, options. */
+export class CbrContext {
+  readonly metadata: MetadataStore;
+  readonly stores: CbrStores;
+  readonly disks: CbrDiskAccess;
+  readonly core: CbrBlockStorageCore;
+  readonly repo: BackupStore;
+
+  constructor(
+    private readonly deps: CbrDeps,
+    readonly options: CbrOptions,
+  ) {
+    this.metadata = deps.metadata;
+    this.stores = deps.stores;
+    this.disks = cbrDiskAccess(deps.volumes, () => this.now());
+    this.core = deps.core;
+    this.repo = deps.backupRepo;
+  }
+
+  /** The store outside any transaction. */
+  get root(): Scope {
+    return this.metadata.root;
+  }
+
+  get logger() {
+    return this.core.deps.logger;
   }
 
   now(): string {
-    return this.core.now();
+    return storedTime(this.core.deps.clock.now());
   }
 
   nowDate(): Date {
     return this.core.deps.clock.now();
+  }
+
+  /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */
+  async inTx<T>(fn: (tx: Scope, enqueue: Enqueue) => Promise<T>): Promise<T> {
+    const taskIds: string[] = [];
+    const result = await this.metadata.transaction((tx) =>
+      fn(tx, async (kind, resourceType, resourceId, payload) => {
+        taskIds.push(await this.deps.tasks.enqueue(tx, { kind, resourceType, resourceId, payload }));
+      }),
+    );
+    for (const id of taskIds) this.deps.tasks.dispatch(id);
+    return result;
   }
 
   /** CBR objects belong to the token's project (the path project always equals it). */
@@ -63,31 +123,17 @@ export class CbrContext {
     return ctx.projectId;
   }
 
-  async vault(exec: Executor, projectId: string, id: string): Promise<CbrVaultTable> {
-    const v = UUID_RE.test(id)
-      ? await exec
-          .selectFrom('cbr_vaults')
-          .selectAll()
-          .where('id', '=', id)
-          .where('project_id', '=', projectId)
-          .executeTakeFirst()
-      : undefined;
+  async vault(scope: Scope, projectId: string, id: string): Promise<Vault> {
+    const v = UUID_RE.test(id) ? await this.stores.vaults.get(scope, projectId, id) : undefined;
     if (!v) throw vaultNotFound(id);
     return v;
   }
 
-  /** Real stored bytes of the vault: the repository bytes its backups added (dedup attributes a chunk once). */
-  async usedBytes(exec: Executor, vaultId: string): Promise<number> {
-    const r = await exec
-      .selectFrom('cbr_backups')
-      .select((eb) => eb.fn.sum<number>('stored_bytes').as('n'))
-      .where('vault_id', '=', vaultId)
-      .where('status', '<>', 'error')
-      .executeTakeFirst();
-    return Number(r?.n ?? 0);
+  usedBytes(scope: Scope, vaultId: string): Promise<number> {
+    return this.stores.backups.usedBytes(scope, vaultId);
   }
 
-  capacityBytes(v: CbrVaultTable): number {
+  capacityBytes(v: Vault): number {
     return v.size * this.options.gigabyte;
   }
 
@@ -109,12 +155,4 @@ export function queryTime(value: string, name: string): string {
   const d = new Date(`${iso}Z`);
   if (Number.isNaN(d.getTime())) throw invalid(`${name} is not a valid time.`);
   return storedTime(d);
-}
-
-export function jsonParse<T>(text: string, fallback: T): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
 }

@@ -1,30 +1,24 @@
-import type { Tx } from '../../store/database.js';
-import type { CbrBackupTable } from '../../store/schema.js';
-import type { CbrContext } from './context.js';
-import { refused } from './errors.js';
+import { type CbrBackup, cbrBackupLifecycle } from '../../domain/cbr.js';
+import { ensureAllowed } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import type { CbrContext, Enqueue } from './context.js';
+import { backupNotFound, transit } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
-
-type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
 
 /** Moves a backup to `deleting` (guarded) and enqueues the task that removes its manifest and row. */
 export async function startDeleteTx(
   c: CbrContext,
   oplogs: OperationLogs,
-  tx: Tx,
+  tx: Scope,
   enqueue: Enqueue,
-  b: CbrBackupTable,
+  b: CbrBackup,
   policyId: string | null = null,
 ): Promise<void> {
-  if (b.status !== 'available' && b.status !== 'error')
-    throw refused('6216', `Backup ${b.id} is ${b.status} and cannot be deleted now.`);
-  const res = await tx
-    .updateTable('cbr_backups')
-    .set({ status: 'deleting', updated_at: c.now() })
-    .where('id', '=', b.id)
-    .where('status', '=', b.status)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 0) throw refused('6216', `Backup ${b.id} changed status; try again.`);
-  const vault = await tx.selectFrom('cbr_vaults').select('name').where('id', '=', b.vault_id).executeTakeFirst();
+  ensureAllowed(cbrBackupLifecycle, 'delete', b);
+  await transit(cbrBackupLifecycle, 'delete', b.id, backupNotFound(b.id), (from, to) =>
+    c.stores.backups.transition(tx, b.id, from, to, { updated_at: c.now() }),
+  );
+  const vault = await c.stores.vaults.byId(tx, b.vault_id);
   const logId = await oplogs.record(tx, {
     projectId: b.project_id,
     operationType: 'delete',

@@ -1,16 +1,13 @@
-import type { BackupStore } from '../../domain/ports/backup-store.js';
-import type { CoreDeps } from '../block-storage/core.js';
-import { legacyCore } from '../block-storage/legacy-core.js';
 import { CbrBackupService } from './backups.js';
 import { CheckpointService } from './checkpoints.js';
-import { CbrContext, type CbrOptions, cbrOptionsFromEnv } from './context.js';
+import { CbrContext, type CbrDeps, type CbrOptions, cbrOptionsFromEnv } from './context.js';
 import { OperationLogs } from './oplogs.js';
 import { PolicyService } from './policies.js';
 import { CbrScheduler } from './scheduler.js';
 import { cbrTaskHandlers } from './tasks.js';
 import { VaultService } from './vaults.js';
 
-export type { CbrOptions } from './context.js';
+export type { CbrBlockStorageCore, CbrDeps, CbrOptions, CbrTaskQueue } from './context.js';
 export { cbrOptionsFromEnv };
 export type { BackupView, MemberRecord } from './backups.js';
 export type { OperationLogRecord } from './oplogs.js';
@@ -31,12 +28,12 @@ export interface CbrServices {
 }
 
 /**
- * CBR on top of the block-storage plumbing (volume lookups, transactions + task dispatch, drivers) and the shared
- * backup repository. Registers the CBR task handlers; the caller starts and stops the scheduler.
+ * CBR on the block-storage core (drivers, clock, logger: the one `createBlockStorageServices` built), the metadata
+ * store with CBR's repositories, block storage's volumes as disks, and the shared backup repository. Registers
+ * the CBR task handlers; the caller starts and stops the scheduler.
  */
-export function createCbrServices(deps: CoreDeps & { backupRepo: BackupStore; options?: Partial<CbrOptions> }): CbrServices {
-  const core = legacyCore(deps);
-  const context = new CbrContext(core, deps.backupRepo, { ...cbrOptionsFromEnv(), ...deps.options });
+export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions> }): CbrServices {
+  const context = new CbrContext(deps, { ...cbrOptionsFromEnv(), ...deps.options });
   const operationLogs = new OperationLogs(context);
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);
   const policies = new PolicyService(context);

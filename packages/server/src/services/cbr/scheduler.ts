@@ -1,6 +1,7 @@
+import type { Policy } from '../../domain/cbr.js';
 import { isDomainError } from '../../domain/errors.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
-import type { CbrPolicyTable } from '../../store/schema.js';
 import type { CheckpointService, ScheduleInfo } from './checkpoints.js';
 import type { CbrContext } from './context.js';
 import type { OperationLogs } from './oplogs.js';
@@ -47,30 +48,19 @@ export class CbrScheduler {
 
   private async runDue(): Promise<number> {
     const now = this.c.nowDate();
-    const due = await this.c.db
-      .selectFrom('cbr_policy_bindings as b')
-      .innerJoin('cbr_policies as p', 'p.id', 'b.policy_id')
-      .selectAll('p')
-      .select(['b.vault_id', 'b.next_run_at'])
-      .where('p.enabled', '=', 1)
-      .where('p.operation_type', '=', 'backup')
-      .where('b.next_run_at', 'is not', null)
-      .where('b.next_run_at', '<=', storedTime(now))
-      .orderBy('b.next_run_at')
-      .execute();
+    const due = await this.c.stores.policies.due(this.c.root, storedTime(now));
     let claimed = 0;
-    for (const d of due) {
-      const { vault_id: vaultId, next_run_at: nextRunAt, ...policy } = d;
+    for (const { policy, vault_id: vaultId, next_run_at: nextRunAt } of due) {
       try {
-        if (await this.runOne(policy as CbrPolicyTable, vaultId, nextRunAt!, now)) claimed++;
+        if (await this.runOne(policy, vaultId, nextRunAt, now)) claimed++;
       } catch (err) {
-        this.c.core.deps.logger.error({ err, vault: vaultId, policy: policy.id }, 'scheduled backup failed');
+        this.c.logger.error({ err, vault: vaultId, policy: policy.id }, 'scheduled backup failed');
       }
     }
     return claimed;
   }
 
-  private async runOne(policy: CbrPolicyTable, vaultId: string, nextRunAt: string, now: Date): Promise<boolean> {
+  private async runOne(policy: Policy, vaultId: string, nextRunAt: string, now: Date): Promise<boolean> {
     const slots = dueSlots(rulesOf(policy), parseStoredTime(policy.start_time), parseStoredTime(nextRunAt), now);
     if (!slots) return false;
     const schedule: ScheduleInfo = {
@@ -79,18 +69,10 @@ export class CbrScheduler {
       late: now.getTime() - slots.slot.getTime() > this.c.options.lateAfterMs,
       missedRuns: slots.missed,
     };
-    const claim = async (tx: Parameters<Parameters<CbrContext['core']['inTx']>[0]>[0]) => {
-      const res = await tx
-        .updateTable('cbr_policy_bindings')
-        .set({ next_run_at: slots.next === null ? null : storedTime(slots.next) })
-        .where('vault_id', '=', vaultId)
-        .where('policy_id', '=', policy.id)
-        .where('next_run_at', '=', nextRunAt)
-        .executeTakeFirst();
-      return Number(res.numUpdatedRows) > 0;
-    };
+    const claim = (tx: Scope) =>
+      this.c.stores.policies.claimRun(tx, vaultId, policy.id, nextRunAt, slots.next === null ? null : storedTime(slots.next));
     try {
-      return await this.c.core.inTx(async (tx, enqueue) => {
+      return await this.c.inTx(async (tx, enqueue) => {
         if (!(await claim(tx))) return false;
         await this.checkpoints.createTx(tx, enqueue, policy.project_id, vaultId, { auto_trigger: true }, schedule);
         return true;
@@ -98,9 +80,9 @@ export class CbrScheduler {
     } catch (err) {
       if (!isDomainError(err)) throw err;
       // The run is due but cannot start (empty or full vault…): it is spent, and its log says why.
-      return this.c.db.transaction().execute(async (tx) => {
+      return this.c.metadata.transaction(async (tx) => {
         if (!(await claim(tx))) return false;
-        const vault = await tx.selectFrom('cbr_vaults').select('name').where('id', '=', vaultId).executeTakeFirst();
+        const vault = await this.c.stores.vaults.byId(tx, vaultId);
         await this.oplogs.record(tx, {
           projectId: policy.project_id,
           operationType: 'backup',

@@ -1,10 +1,11 @@
+import { type CbrBackup, cbrBackupLifecycle, checkpointLifecycle, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
+import { fromStatuses } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { parseStoredTime } from '../../domain/time.js';
-import type { Executor } from '../../store/database.js';
-import { GiB } from '../block-storage/core.js';
 import { dropHidden, freezeHidden, openBackupSource } from '../block-storage/hidden-snapshots.js';
 import type { CbrBackupPayload } from './checkpoints.js';
-import { type CbrContext, jsonParse } from './context.js';
+import { type CbrContext, GiB } from './context.js';
 import { startDeleteTx } from './deletion.js';
 import type { OperationLogs } from './oplogs.js';
 import { expiredBackups, parseRetention } from './retention.js';
@@ -19,30 +20,20 @@ export interface CbrRestorePayload {
 /** Progress is written at most this often. */
 const PROGRESS_INTERVAL_MS = 500;
 
-async function guarded(
-  c: CbrContext,
-  exec: Executor,
-  table: 'volumes' | 'cbr_backups',
-  id: string,
-  from: string[],
-  set: Record<string, unknown>,
-): Promise<boolean> {
-  const res = await exec
-    .updateTable(table)
-    .set({ ...set, updated_at: c.now() })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+type BackupAction = keyof typeof cbrBackupLifecycle.actions;
+type ResourceAction = keyof typeof vaultResourceLifecycle.actions;
+
+/** Applies a backup's lifecycle action if its status still allows it; false when it did not (a task replayed). */
+async function moveBackup(c: CbrContext, scope: Scope, id: string, action: BackupAction, changes: Record<string, unknown> = {}): Promise<boolean> {
+  const to = cbrBackupLifecycle.actions[action].to ?? null;
+  const t = await c.stores.backups.transition(scope, id, fromStatuses(cbrBackupLifecycle, action), to, { ...changes, updated_at: c.now() });
+  return t.ok;
 }
 
-async function setProtectStatus(exec: Executor, resourceId: string, from: string[], to: string): Promise<void> {
-  await exec
-    .updateTable('cbr_vault_resources')
-    .set({ protect_status: to })
-    .where('resource_id', '=', resourceId)
-    .where('protect_status', 'in', from)
-    .execute();
+/** A resource's protect_status follows the operation's end; a resource removed meanwhile is left alone. */
+async function moveResource(c: CbrContext, scope: Scope, resourceId: string, action: ResourceAction): Promise<void> {
+  const rule = vaultResourceLifecycle.actions[action];
+  await c.stores.vaults.setProtectStatus(scope, resourceId, fromStatuses(vaultResourceLifecycle, action), rule.to!);
 }
 
 function throttled(fn: (pct: number) => Promise<void>): (done: number, total: number) => void {
@@ -61,21 +52,19 @@ function throttled(fn: (pct: number) => Promise<void>): (done: number, total: nu
 
 export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandler<any>[] {
   const core = c.core;
+  const { backups, checkpoints, vaults } = c.stores;
 
   /** Ends the checkpoint once none of its backups is still running; then applies the policy's retention. */
   async function settleCheckpoint(checkpointId: string): Promise<void> {
-    const rows = await c.db.selectFrom('cbr_backups').select('status').where('checkpoint_id', '=', checkpointId).execute();
+    const rows = await backups.ofCheckpoint(c.root, checkpointId);
     if (rows.some((r) => r.status === 'protecting')) return;
-    const status = rows.some((r) => r.status === 'available' || r.status === 'restoring' || r.status === 'deleting') ? 'available' : 'error';
-    const res = await c.db
-      .updateTable('cbr_checkpoints')
-      .set({ status, updated_at: c.now() })
-      .where('id', '=', checkpointId)
-      .where('status', '=', 'protecting')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return;
-    const cp = await c.db.selectFrom('cbr_checkpoints').selectAll().where('id', '=', checkpointId).executeTakeFirst();
-    if (cp?.policy_id) await applyRetention(cp.vault_id, cp.policy_id);
+    const usable = rows.some((r) => r.status === 'available' || r.status === 'restoring' || r.status === 'deleting');
+    const action = usable ? 'complete' : 'fail';
+    const t = await checkpoints.transition(c.root, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
+      updated_at: c.now(),
+    });
+    if (!t.ok) return;
+    if (t.record.policy_id) await applyRetention(t.record.vault_id, t.record.policy_id);
   }
 
   /**
@@ -83,18 +72,12 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
    * manual backups are never pruned, and the newest backup of a resource is always kept.
    */
   async function applyRetention(vaultId: string, policyId: string): Promise<void> {
-    const policy = await c.db.selectFrom('cbr_policies').selectAll().where('id', '=', policyId).executeTakeFirst();
+    const policy = await c.stores.policies.byId(c.root, policyId);
     if (!policy) return;
-    const rules = parseRetention(jsonParse(policy.operation_definition, {}));
-    const backups = await c.db
-      .selectFrom('cbr_backups')
-      .selectAll()
-      .where('vault_id', '=', vaultId)
-      .where('auto_trigger', '=', 1)
-      .where('status', '=', 'available')
-      .execute();
-    const byResource = new Map<string, typeof backups>();
-    for (const b of backups) byResource.set(b.resource_id, [...(byResource.get(b.resource_id) ?? []), b]);
+    const rules = parseRetention(policy.operation_definition);
+    const auto = (await backups.ofVault(c.root, vaultId)).filter((b) => b.auto_trigger && b.status === 'available');
+    const byResource = new Map<string, typeof auto>();
+    for (const b of auto) byResource.set(b.resource_id, [...(byResource.get(b.resource_id) ?? []), b]);
     const now = c.nowDate();
     const doomed = [...byResource.values()].flatMap((list) =>
       expiredBackups(
@@ -104,69 +87,80 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       ),
     );
     for (const id of doomed) {
-      const b = backups.find((x) => x.id === id)!;
-      await core
+      const b = auto.find((x) => x.id === id)!;
+      await c
         .inTx((tx, enqueue) => startDeleteTx(c, oplogs, tx, enqueue, b, policyId))
-        .catch((err) => core.deps.logger.warn({ err, backup: id }, 'retention could not delete a backup'));
+        .catch((err) => c.logger.warn({ err, backup: id }, 'retention could not delete a backup'));
     }
   }
 
   async function releaseVolume(p: CbrBackupPayload): Promise<void> {
-    await guarded(c, c.db, 'volumes', p.volumeId, ['backing-up'], { status: p.previousStatus, previous_status: null });
+    await c.disks.transition(c.root, p.volumeId, ['backing-up'], p.previousStatus, { previous_status: null });
+  }
+
+  /**
+   * The data path of a CBR backup: a hidden driver snapshot of the disk (the disk is released as soon as it
+   * exists), read into the repository, then dropped. Kept in one function so CBR can move to block storage's
+   * backup pipeline (hidden snapshot + changed-block tracking) by replacing it.
+   */
+  async function copyToRepository(
+    b: CbrBackup,
+    signal: AbortSignal,
+    release: () => Promise<void>,
+    onProgress: (done: number, total: number) => void,
+  ) {
+    const driver = core.driver(b.driver);
+    // The snapshot is the consistent image; the volume is free again as soon as it exists.
+    try {
+      await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
+    } finally {
+      await release();
+    }
+    try {
+      // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
+      const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
+      try {
+        return await c.repo.backup({
+          id: b.id,
+          container: `cbr-${b.vault_id}`,
+          sourcePath: source.path,
+          size: b.resource_size * GiB,
+          allocatedExtents: source.allocatedExtents,
+          directIo: !source.temporary,
+          ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
+          meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
+          signal,
+          onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
+        });
+      } finally {
+        await source.release();
+      }
+    } finally {
+      await dropHidden(driver, b.resource_id, b.snapshot_id);
+    }
   }
 
   const backup: TaskHandler<CbrBackupPayload> = {
     kind: 'cbr.backup',
     async run(task, { signal }) {
       const p = task.payload;
-      const b = await c.db.selectFrom('cbr_backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      const b = await backups.byId(c.root, task.resourceId);
       if (!b || b.status !== 'protecting') {
         await releaseVolume(p);
         return;
       }
       await oplogs.started(p.logId);
-      const driver = core.driver(b.driver);
-      // The snapshot is the consistent image; the volume is free again as soon as it exists.
-      try {
-        await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
-      } finally {
-        await releaseVolume(p);
-      }
-      let result;
-      try {
-        const size = b.resource_size * GiB;
-        const onProgress = throttled(async (pct) => {
-          await c.db.updateTable('cbr_backups').set({ progress: pct }).where('id', '=', b.id).execute();
-          await oplogs.progress(p.logId, pct);
-        });
-        // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
-        const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
-        try {
-          result = await c.repo.backup({
-            id: b.id,
-            container: `cbr-${b.vault_id}`,
-            sourcePath: source.path,
-            size,
-            allocatedExtents: source.allocatedExtents,
-            directIo: !source.temporary,
-            ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
-            meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
-            signal,
-            onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
-          });
-        } finally {
-          await source.release();
-        }
-      } finally {
-        await dropHidden(driver, b.resource_id, b.snapshot_id);
-      }
+      const onProgress = throttled(async (pct) => {
+        await backups.setProgress(c.root, b.id, pct);
+        await oplogs.progress(p.logId, pct);
+      });
+      const result = await copyToRepository(b, signal, () => releaseVolume(p), onProgress);
       const s = result.stats;
-      const outcome = await c.db.transaction().execute(async (tx) => {
-        const vault = await tx.selectFrom('cbr_vaults').selectAll().where('id', '=', b.vault_id).executeTakeFirst();
+      const outcome = await c.metadata.transaction(async (tx) => {
+        const vault = await vaults.byId(tx, b.vault_id);
         const used = await c.usedBytes(tx, b.vault_id);
         if (vault && used + s.storedBytes > c.capacityBytes(vault)) {
-          await guarded(c, tx, 'cbr_backups', b.id, ['protecting'], {
-            status: 'error',
+          await moveBackup(c, tx, b.id, 'fail', {
             fail_code: 'BackupService.6114',
             fail_reason: `The vault capacity (${vault.size} GB) would be exceeded.`,
           });
@@ -177,8 +171,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           });
           return 'full' as const;
         }
-        const committed = await guarded(c, tx, 'cbr_backups', b.id, ['protecting'], {
-          status: 'available',
+        const committed = await moveBackup(c, tx, b.id, 'complete', {
           locator: result.locator,
           stored_bytes: s.storedBytes,
           data_bytes: s.dataBytes,
@@ -190,24 +183,23 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         return committed ? ('ok' as const) : ('gone' as const);
       });
       if (outcome !== 'ok') await c.repo.deleteManifest(result.locator);
-      await setProtectStatus(c.db, b.resource_id, ['protecting'], 'available');
+      await moveResource(c, c.root, b.resource_id, 'protected');
       await settleCheckpoint(b.checkpoint_id);
     },
     async fail(task, cause) {
       const p = task.payload;
-      const b = await c.db.selectFrom('cbr_backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      const b = await backups.byId(c.root, task.resourceId);
       await releaseVolume(p);
       if (!b) return;
       await dropHidden(core.driver(b.driver), b.resource_id, b.snapshot_id).catch(() => {});
       // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
       await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
-      await guarded(c, c.db, 'cbr_backups', b.id, ['protecting'], {
-        status: 'error',
+      await moveBackup(c, c.root, b.id, 'fail', {
         fail_code: 'BackupService.9910',
         fail_reason: cause.message.slice(0, 255),
       });
-      await oplogs.finish(c.db, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
-      await setProtectStatus(c.db, b.resource_id, ['protecting'], 'available');
+      await oplogs.finish(c.root, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await moveResource(c, c.root, b.resource_id, 'protected');
       await settleCheckpoint(b.checkpoint_id);
     },
   };
@@ -216,8 +208,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     kind: 'cbr.restore',
     async run(task, { signal }) {
       const p = task.payload;
-      const b = await c.db.selectFrom('cbr_backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
-      const v = await core.volumeRow(c.db, p.volumeId);
+      const b = await backups.byId(c.root, task.resourceId);
+      const v = await c.disks.get(c.root, p.volumeId);
       if (!v) throw new Error(`volume ${p.volumeId} vanished before the restore`);
       if (!b || b.status !== 'restoring' || b.locator === null) throw new Error(`backup ${task.resourceId} cannot be restored`);
       await oplogs.started(p.logId);
@@ -241,40 +233,37 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       } finally {
         await target.release();
       }
-      await c.db.transaction().execute(async (tx) => {
-        await guarded(c, tx, 'volumes', v.id, ['restoring-backup'], { status: 'available', previous_status: null });
-        await tx.updateTable('cbr_backups').set({ status: 'available' }).where('id', '=', b.id).where('status', '=', 'restoring').execute();
+      await c.metadata.transaction(async (tx) => {
+        await c.disks.transition(tx, v.id, ['restoring-backup'], 'available', { previous_status: null });
+        await moveBackup(c, tx, b.id, 'restored');
         await oplogs.finish(tx, p.logId, { ok: true });
       });
-      if (p.resourceId) await setProtectStatus(c.db, p.resourceId, ['restoring'], 'available');
+      if (p.resourceId) await moveResource(c, c.root, p.resourceId, 'restored');
     },
     async fail(task, cause) {
       const p = task.payload;
-      await guarded(c, c.db, 'volumes', p.volumeId, ['restoring-backup'], { status: 'error_restoring' });
-      await c.db.updateTable('cbr_backups').set({ status: 'available', updated_at: c.now() }).where('id', '=', task.resourceId).where('status', '=', 'restoring').execute();
-      await oplogs.finish(c.db, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
-      if (p.resourceId) await setProtectStatus(c.db, p.resourceId, ['restoring'], 'available');
+      await c.disks.transition(c.root, p.volumeId, ['restoring-backup'], 'error_restoring');
+      await moveBackup(c, c.root, task.resourceId, 'restored');
+      await oplogs.finish(c.root, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      if (p.resourceId) await moveResource(c, c.root, p.resourceId, 'restored');
     },
   };
 
   const remove: TaskHandler<{ logId: string }> = {
     kind: 'cbr.delete',
     async run(task) {
-      const b = await c.db.selectFrom('cbr_backups').selectAll().where('id', '=', task.resourceId).executeTakeFirst();
+      const b = await backups.byId(c.root, task.resourceId);
       if (b) {
         await oplogs.started(task.payload.logId);
         // The manifest goes first: a crash in between leaves a row in `deleting` that a retry finishes.
         if (b.locator !== null) await c.repo.deleteManifest(b.locator);
-        await c.db.transaction().execute(async (tx) => {
-          await tx.deleteFrom('cbr_members').where('backup_id', '=', b.id).execute();
-          await tx.deleteFrom('cbr_backups').where('id', '=', b.id).execute();
-        });
+        await backups.remove(c.root, b.id);
       }
-      await oplogs.finish(c.db, task.payload.logId, { ok: true });
+      await oplogs.finish(c.root, task.payload.logId, { ok: true });
     },
     async fail(task, cause) {
-      await c.db.updateTable('cbr_backups').set({ status: 'error', updated_at: c.now() }).where('id', '=', task.resourceId).where('status', '=', 'deleting').execute();
-      await oplogs.finish(c.db, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await moveBackup(c, c.root, task.resourceId, 'deleteFailed');
+      await oplogs.finish(c.root, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
     },
   };
 
@@ -283,36 +272,30 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     async run(task) {
       const vaultId = task.resourceId;
       await oplogs.started(task.payload.logId);
-      const backups = await c.db.selectFrom('cbr_backups').selectAll().where('vault_id', '=', vaultId).execute();
+      const all = await backups.ofVault(c.root, vaultId);
       let failed = 0;
-      for (const b of backups) {
+      for (const b of all) {
         try {
           if (b.locator !== null) await c.repo.deleteManifest(b.locator);
-          await c.db.transaction().execute(async (tx) => {
-            await tx.deleteFrom('cbr_members').where('backup_id', '=', b.id).execute();
-            await tx.deleteFrom('cbr_backups').where('id', '=', b.id).execute();
-          });
+          await c.metadata.transaction((tx) => backups.remove(tx, b.id));
         } catch (err) {
           failed++;
-          core.deps.logger.warn({ err, backup: b.id }, 'vault delete: a backup could not be removed');
+          c.logger.warn({ err, backup: b.id }, 'vault delete: a backup could not be removed');
         }
       }
-      if (failed > 0) throw new Error(`${failed} of ${backups.length} backups could not be deleted`);
-      await c.db.transaction().execute(async (tx) => {
-        await tx.deleteFrom('cbr_vault_resources').where('vault_id', '=', vaultId).execute();
-        await tx.deleteFrom('cbr_vault_tags').where('vault_id', '=', vaultId).execute();
-        await tx.deleteFrom('cbr_policy_bindings').where('vault_id', '=', vaultId).execute();
-        await tx.deleteFrom('cbr_checkpoints').where('vault_id', '=', vaultId).execute();
-        await tx.deleteFrom('cbr_vaults').where('id', '=', vaultId).execute();
+      if (failed > 0) throw new Error(`${failed} of ${all.length} backups could not be deleted`);
+      await c.metadata.transaction(async (tx) => {
+        await vaults.remove(tx, vaultId);
         await oplogs.finish(tx, task.payload.logId, {
           ok: true,
-          extra: { vault_delete: { fail_count: 0, total_count: backups.length } },
+          extra: { vault_delete: { fail_count: 0, total_count: all.length } },
         });
       });
     },
     async fail(task, cause) {
-      await c.db.updateTable('cbr_vaults').set({ status: 'error', updated_at: c.now() }).where('id', '=', task.resourceId).where('status', '=', 'deleting').execute();
-      await oplogs.finish(c.db, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      const rule = vaultLifecycle.actions.deleteFailed;
+      await vaults.transition(c.root, task.resourceId, fromStatuses(vaultLifecycle, 'deleteFailed'), rule.to!, { updated_at: c.now() });
+      await oplogs.finish(c.root, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
     },
   };
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
-import type { Executor, Tx } from '../../store/database.js';
-import type { CbrVaultResourceTable, CbrVaultTable } from '../../store/schema.js';
-import { UUID_RE } from '../block-storage/core.js';
-import { type CbrContext, DISK_TYPE, SERVER_TYPE } from './context.js';
-import { diskNotFound, invalid, missing, refused } from './errors.js';
+import { type Vault, type VaultResource, type VaultTag, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
+import { ensureAllowed } from '../../domain/lifecycle.js';
+import type { VaultFilter } from '../../domain/ports/cbr-store.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import { type CbrContext, DISK_TYPE, SERVER_TYPE, UUID_RE } from './context.js';
+import { diskNotFound, invalid, missing, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import { firstRunAfter, type PolicyService } from './policies.js';
@@ -16,7 +17,7 @@ const TAG_KEY_RE = /^[\p{L}\p{N}_-]{1,36}$/u;
 const TAG_VALUE_FORBIDDEN = /[\u0000-\u001f=*<>\\,|/]/;
 
 export interface ResourceInfo {
-  row: CbrVaultResourceTable;
+  resource: VaultResource;
   /** GB of the volume now (0 when it is gone). */
   size: number;
   backupCount: number;
@@ -24,9 +25,9 @@ export interface ResourceInfo {
 }
 
 export interface VaultRecord {
-  row: CbrVaultTable;
+  vault: Vault;
   resources: ResourceInfo[];
-  tags: { key: string; value: string }[];
+  tags: VaultTag[];
   backupPolicyId: string | null;
   usedBytes: number;
 }
@@ -89,14 +90,14 @@ export function parseTag(t: unknown): { key: string; value: string } {
   return { key, value: v };
 }
 
-function bindRules(v: unknown): string {
+function bindRules(v: unknown): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid('bind_rules must be an object.');
   const tags = (v as { tags?: unknown }).tags;
   if (tags !== undefined) {
     if (!Array.isArray(tags)) throw invalid('bind_rules.tags must be a list.');
-    return JSON.stringify({ tags: tags.map(parseTag) });
+    return { tags: tags.map(parseTag) };
   }
-  return '{}';
+  return {};
 }
 
 export class VaultService {
@@ -106,105 +107,72 @@ export class VaultService {
     private readonly oplogs: OperationLogs,
   ) {}
 
-  async records(rows: CbrVaultTable[], exec: Executor = this.c.db): Promise<VaultRecord[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const [resources, tags, binds, stats] = await Promise.all([
-      exec.selectFrom('cbr_vault_resources').selectAll().where('vault_id', 'in', ids).orderBy('created_at').execute(),
-      exec.selectFrom('cbr_vault_tags').selectAll().where('vault_id', 'in', ids).orderBy('key').execute(),
-      exec.selectFrom('cbr_policy_bindings').selectAll().where('vault_id', 'in', ids).execute(),
-      exec
-        .selectFrom('cbr_backups')
-        .select((eb) => [
-          'vault_id',
-          'resource_id',
-          'status',
-          eb.fn.countAll<number>().as('n'),
-          eb.fn.sum<number>('stored_bytes').as('bytes'),
-        ])
-        .where('vault_id', 'in', ids)
-        .groupBy(['vault_id', 'resource_id', 'status'])
-        .execute(),
+  private get vaults() {
+    return this.c.stores.vaults;
+  }
+
+  async records(list: Vault[], scope: Scope = this.c.root): Promise<VaultRecord[]> {
+    if (list.length === 0) return [];
+    const ids = list.map((r) => r.id);
+    const [resources, tags, binds, usage] = await Promise.all([
+      this.vaults.resources(scope, ids),
+      this.vaults.tags(scope, ids),
+      this.c.stores.policies.bindingsOfVaults(scope, ids),
+      this.c.stores.backups.usage(scope, ids),
     ]);
-    const volumeIds = resources.map((r) => r.resource_id);
-    const volumes =
-      volumeIds.length === 0
-        ? []
-        : await exec.selectFrom('volumes').select(['id', 'size']).where('id', 'in', volumeIds).execute();
-    const sizeOf = new Map(volumes.map((v) => [v.id, v.size]));
-    return rows.map((row) => {
-      const mine = stats.filter((s) => s.vault_id === row.id && s.status !== 'error');
+    const sizeOf = await this.c.disks.sizes(
+      scope,
+      resources.map((r) => r.resource_id),
+    );
+    return list.map((vault) => {
+      const mine = usage.filter((s) => s.vault_id === vault.id);
       return {
-        row,
+        vault,
         resources: resources
-          .filter((r) => r.vault_id === row.id)
+          .filter((r) => r.vault_id === vault.id)
           .map((r) => {
             const rs = mine.filter((s) => s.resource_id === r.resource_id);
             return {
-              row: r,
+              resource: r,
               size: sizeOf.get(r.resource_id) ?? 0,
-              backupCount: rs.reduce((a, s) => a + Number(s.n), 0),
-              backupBytes: rs.reduce((a, s) => a + Number(s.bytes ?? 0), 0),
+              backupCount: rs.reduce((a, s) => a + s.count, 0),
+              backupBytes: rs.reduce((a, s) => a + s.bytes, 0),
             };
           }),
-        tags: tags.filter((t) => t.vault_id === row.id).map((t) => ({ key: t.key, value: t.value })),
-        backupPolicyId: binds.find((b) => b.vault_id === row.id && b.operation_type === 'backup')?.policy_id ?? null,
-        usedBytes: mine.reduce((a, s) => a + Number(s.bytes ?? 0), 0),
+        tags: tags.filter((t) => t.vault_id === vault.id).map((t) => ({ key: t.key, value: t.value })),
+        backupPolicyId: binds.find((b) => b.vault_id === vault.id && b.operation_type === 'backup')?.policy_id ?? null,
+        usedBytes: mine.reduce((a, s) => a + s.bytes, 0),
       };
     });
   }
 
-  async record(row: CbrVaultTable, exec: Executor = this.c.db): Promise<VaultRecord> {
-    return (await this.records([row], exec))[0]!;
+  async record(vault: Vault, scope: Scope = this.c.root): Promise<VaultRecord> {
+    return (await this.records([vault], scope))[0]!;
   }
 
   async get(ctx: AuthContext, id: string): Promise<VaultRecord> {
-    return this.record(await this.c.vault(this.c.db, this.c.project(ctx), id));
+    return this.record(await this.c.vault(this.c.root, this.c.project(ctx), id));
   }
 
   async list(ctx: AuthContext, q: Record<string, string | undefined>, page: PageRequest): Promise<Page<VaultRecord>> {
     const projectId = this.c.project(ctx);
-    let query = this.c.db.selectFrom('cbr_vaults').selectAll('cbr_vaults').where('cbr_vaults.project_id', '=', projectId);
-    if (q.id !== undefined) query = query.where('cbr_vaults.id', '=', q.id);
-    if (q.name !== undefined) query = query.where('name', '=', q.name);
-    if (q.object_type !== undefined) query = query.where('object_type', '=', q.object_type);
-    if (q.protect_type !== undefined) query = query.where('protect_type', '=', q.protect_type);
-    if (q.cloud_type !== undefined) query = query.where('cloud_type', '=', q.cloud_type);
-    if (q.status !== undefined) query = query.where('status', '=', q.status);
-    if (q.policy_id !== undefined) {
-      const policyId = q.policy_id;
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('cbr_policy_bindings as b')
-            .select('b.vault_id')
-            .whereRef('b.vault_id', '=', 'cbr_vaults.id')
-            .where('b.policy_id', '=', policyId),
-        ),
-      );
-    }
     const resourceIds = (q.resource_ids ?? q.resources_ids)?.split(',').filter(Boolean);
-    if (resourceIds && resourceIds.length > 0) {
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('cbr_vault_resources as r')
-            .select('r.vault_id')
-            .whereRef('r.vault_id', '=', 'cbr_vaults.id')
-            .where('r.resource_id', 'in', resourceIds),
-        ),
-      );
+    const filter: VaultFilter = {};
+    for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id'] as const) {
+      const v = q[k];
+      if (v !== undefined) filter[k] = v;
     }
-    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    if (resourceIds && resourceIds.length > 0) filter.resource_ids = resourceIds;
+    const rows = await this.vaults.list(this.c.root, projectId, filter);
     const p = pageOf(rows, page);
     return { ...p, items: await this.records(p.items) };
   }
 
   /** Checks and inserts resources into `vault` inside `tx`; returns their ids. */
-  private async addResourcesTx(tx: Tx, vault: CbrVaultTable, raw: unknown): Promise<string[]> {
+  private async addResourcesTx(tx: Scope, vault: Vault, raw: unknown): Promise<string[]> {
     if (!Array.isArray(raw)) throw invalid('resources must be a list.');
     const seen = new Set<string>();
-    const rows: CbrVaultResourceTable[] = [];
+    const rows: VaultResource[] = [];
     for (const r of raw as ResourceInput[]) {
       if (r === null || typeof r !== 'object') throw invalid('Each resource is an object {id, type, name, extra_info}.');
       if (typeof r.id !== 'string' || r.id === '') throw invalid('resources[].id is required.');
@@ -217,11 +185,9 @@ export class VaultService {
       const name = r.name === undefined || r.name === null ? null : str(r.name, 'resources[].name', 0, 255);
       const extra = r.extra_info === undefined || r.extra_info === null ? {} : r.extra_info;
       if (typeof extra !== 'object' || Array.isArray(extra)) throw invalid('resources[].extra_info must be an object.');
-      const volume = UUID_RE.test(r.id)
-        ? await tx.selectFrom('volumes').select(['id', 'name', 'project_id']).where('id', '=', r.id).executeTakeFirst()
-        : undefined;
+      const volume = UUID_RE.test(r.id) ? await this.c.disks.get(tx, r.id) : undefined;
       if (!volume || volume.project_id !== vault.project_id) throw diskNotFound(r.id);
-      const other = await tx.selectFrom('cbr_vault_resources').select('vault_id').where('resource_id', '=', r.id).executeTakeFirst();
+      const other = await this.vaults.resource(tx, r.id);
       if (other) throw refused('6103', `Resource ${r.id} is already protected by vault ${other.vault_id}.`);
       rows.push({
         resource_id: r.id,
@@ -229,39 +195,35 @@ export class VaultService {
         project_id: vault.project_id,
         type: DISK_TYPE,
         name: name ?? volume.name ?? '',
-        extra_info: JSON.stringify(extra),
+        extra_info: extra as Record<string, unknown>,
         protect_status: 'available',
         created_at: this.c.now(),
       });
     }
-    const count = await tx
-      .selectFrom('cbr_vault_resources')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('vault_id', '=', vault.id)
-      .executeTakeFirst();
-    if (Number(count?.n ?? 0) + rows.length > MAX_VAULT_RESOURCES)
+    if ((await this.vaults.countResources(tx, vault.id)) + rows.length > MAX_VAULT_RESOURCES)
       throw refused('6100', `A vault holds at most ${MAX_VAULT_RESOURCES} resources.`);
-    if (rows.length > 0) await tx.insertInto('cbr_vault_resources').values(rows).execute();
+    const added = await this.vaults.insertResources(tx, rows);
+    const lost = rows.find((r) => !added.includes(r.resource_id));
+    if (lost) {
+      const other = await this.vaults.resource(tx, lost.resource_id);
+      throw refused('6103', `Resource ${lost.resource_id} is already protected by vault ${other?.vault_id ?? 'another vault'}.`);
+    }
     return rows.map((r) => r.resource_id);
   }
 
-  private async bindTx(tx: Tx, vault: CbrVaultTable, policyId: string): Promise<void> {
+  private async bindTx(tx: Scope, vault: Vault, policyId: string): Promise<void> {
     const p = await this.policies.row(tx, vault.project_id, policyId);
     if (p.operation_type !== vault.protect_type)
       throw refused('6127', `A ${p.operation_type} policy cannot be applied to a ${vault.protect_type} vault.`);
     // One policy per operation type and vault: binding another backup policy replaces the previous one.
-    await tx.deleteFrom('cbr_policy_bindings').where('vault_id', '=', vault.id).where('operation_type', '=', p.operation_type).execute();
-    await tx
-      .insertInto('cbr_policy_bindings')
-      .values({
-        vault_id: vault.id,
-        policy_id: p.id,
-        project_id: vault.project_id,
-        operation_type: p.operation_type,
-        next_run_at: firstRunAfter(p, this.c.nowDate()),
-        created_at: this.c.now(),
-      })
-      .execute();
+    await this.c.stores.policies.bind(tx, {
+      vault_id: vault.id,
+      policy_id: p.id,
+      project_id: vault.project_id,
+      operation_type: p.operation_type,
+      next_run_at: firstRunAfter(p, this.c.nowDate()),
+      created_at: this.c.now(),
+    });
   }
 
   async create(ctx: AuthContext, input: VaultCreateInput): Promise<VaultRecord> {
@@ -292,7 +254,7 @@ export class VaultService {
       if (new Set(tags.map((t) => t.key)).size !== tags.length) throw invalid('Tag keys must be unique.');
     }
     const now = this.c.now();
-    const row: CbrVaultTable = {
+    const row: Vault = {
       id: randomUUID(),
       project_id: projectId,
       user_id: ctx.userId,
@@ -305,19 +267,19 @@ export class VaultService {
       cloud_type: 'public',
       charging_mode: 'post_paid',
       size,
-      auto_bind: input.auto_bind === undefined ? 0 : bool(input.auto_bind, 'auto_bind') ? 1 : 0,
-      bind_rules: input.bind_rules === undefined || input.bind_rules === null ? '{}' : bindRules(input.bind_rules),
-      auto_expand: input.auto_expand === undefined ? 0 : bool(input.auto_expand, 'auto_expand') ? 1 : 0,
-      locked: input.locked === undefined ? 0 : bool(input.locked, 'locked') ? 1 : 0,
-      smn_notify: 1,
+      auto_bind: input.auto_bind === undefined ? false : bool(input.auto_bind, 'auto_bind'),
+      bind_rules: input.bind_rules === undefined || input.bind_rules === null ? {} : bindRules(input.bind_rules),
+      auto_expand: input.auto_expand === undefined ? false : bool(input.auto_expand, 'auto_expand'),
+      locked: input.locked === undefined ? false : bool(input.locked, 'locked'),
+      smn_notify: true,
       threshold: 80,
       created_at: now,
       updated_at: null,
     };
-    await this.c.db.transaction().execute(async (tx) => {
-      await tx.insertInto('cbr_vaults').values(row).execute();
+    await this.c.metadata.transaction(async (tx) => {
+      await this.vaults.insert(tx, row);
       await this.addResourcesTx(tx, row, input.resources);
-      if (tags.length > 0) await tx.insertInto('cbr_vault_tags').values(tags.map((t) => ({ vault_id: row.id, ...t }))).execute();
+      await this.vaults.putTags(tx, row.id, tags);
       if (input.backup_policy_id !== undefined && input.backup_policy_id !== null)
         await this.bindTx(tx, row, str(input.backup_policy_id, 'backup_policy_id', 1, 64));
     });
@@ -326,10 +288,10 @@ export class VaultService {
 
   async update(ctx: AuthContext, id: string, input: VaultUpdateInput): Promise<VaultRecord> {
     const projectId = this.c.project(ctx);
-    await this.c.db.transaction().execute(async (tx) => {
+    await this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
-      if (v.status !== 'available') throw refused('6110', `Vault ${id} cannot be updated in status ${v.status}.`);
-      const set: Partial<CbrVaultTable> = { updated_at: this.c.now() };
+      ensureAllowed(vaultLifecycle, 'update', v);
+      const set: Partial<Vault> = { updated_at: this.c.now() };
       if (input.name !== undefined) set.name = str(input.name, 'name', 1, 64);
       if (input.billing !== undefined) {
         if (input.billing === null || typeof input.billing !== 'object') throw invalid('billing must be an object.');
@@ -340,10 +302,10 @@ export class VaultService {
           set.size = size;
         }
       }
-      if (input.auto_bind !== undefined) set.auto_bind = bool(input.auto_bind, 'auto_bind') ? 1 : 0;
+      if (input.auto_bind !== undefined) set.auto_bind = bool(input.auto_bind, 'auto_bind');
       if (input.bind_rules !== undefined) set.bind_rules = bindRules(input.bind_rules);
-      if (input.auto_expand !== undefined) set.auto_expand = bool(input.auto_expand, 'auto_expand') ? 1 : 0;
-      if (input.smn_notify !== undefined) set.smn_notify = bool(input.smn_notify, 'smn_notify') ? 1 : 0;
+      if (input.auto_expand !== undefined) set.auto_expand = bool(input.auto_expand, 'auto_expand');
+      if (input.smn_notify !== undefined) set.smn_notify = bool(input.smn_notify, 'smn_notify');
       if (input.threshold !== undefined) {
         const t = input.threshold;
         if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100) throw invalid('threshold must be 1-100.');
@@ -352,9 +314,9 @@ export class VaultService {
       if (input.locked !== undefined) {
         const locked = bool(input.locked, 'locked');
         if (!locked && v.locked) throw refused('6110', 'A locked vault cannot be unlocked.');
-        set.locked = locked ? 1 : 0;
+        set.locked = locked;
       }
-      await tx.updateTable('cbr_vaults').set(set).where('id', '=', id).execute();
+      await this.vaults.update(tx, id, set);
     });
     return this.get(ctx, id);
   }
@@ -362,23 +324,17 @@ export class VaultService {
   /** Deletes the vault and all its backups (a task removes the manifests, then the rows). */
   async delete(ctx: AuthContext, id: string): Promise<void> {
     const projectId = this.c.project(ctx);
-    await this.c.core.inTx(async (tx, enqueue) => {
+    await this.c.inTx(async (tx, enqueue) => {
       const v = await this.c.vault(tx, projectId, id);
       if (v.locked) throw refused('6111', 'A locked vault cannot be deleted.');
-      const busy = await tx
-        .selectFrom('cbr_backups')
-        .select('id')
-        .where('vault_id', '=', id)
-        .where('status', 'in', ['protecting', 'restoring', 'deleting'])
-        .executeTakeFirst();
-      if (busy) throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
-      const res = await tx
-        .updateTable('cbr_vaults')
-        .set({ status: 'deleting', updated_at: this.c.now() })
-        .where('id', '=', id)
-        .where('status', 'in', ['available', 'error'])
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw refused('6111', `Vault ${id} cannot be deleted in status ${v.status}.`);
+      ensureAllowed(vaultLifecycle, 'delete', v);
+      // Moved first, checked after: the guarded update waits for a checkpoint or restore holding the vault row,
+      // and the check then sees the backups it started (the transaction rolls back on the refusal).
+      await transit(vaultLifecycle, 'delete', id, vaultNotFound(id), (from, to) =>
+        this.vaults.transition(tx, id, from, to, { updated_at: this.c.now() }),
+      );
+      if (await this.c.stores.backups.busyInVault(tx, id))
+        throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
       const logId = await this.oplogs.record(tx, {
         projectId,
         operationType: 'vault_delete',
@@ -395,9 +351,9 @@ export class VaultService {
     const projectId = this.c.project(ctx);
     if (!Array.isArray(resources) || resources.length === 0 || resources.length > MAX_VAULT_RESOURCES)
       throw invalid(`resources must be a list of 1-${MAX_VAULT_RESOURCES} resources.`);
-    return this.c.db.transaction().execute(async (tx) => {
+    return this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
-      if (v.status !== 'available') throw refused('6112', `Vault ${id} is ${v.status}.`);
+      ensureAllowed(vaultLifecycle, 'modify', v);
       return this.addResourcesTx(tx, v, resources);
     });
   }
@@ -409,12 +365,10 @@ export class VaultService {
     return raw as string[];
   }
 
-  private async inVault(tx: Tx, vaultId: string, ids: string[]): Promise<CbrVaultResourceTable[]> {
-    const rows = await tx.selectFrom('cbr_vault_resources').selectAll().where('vault_id', '=', vaultId).where('resource_id', 'in', ids).execute();
+  private async inVault(tx: Scope, vaultId: string, ids: string[]): Promise<VaultResource[]> {
+    const rows = (await this.vaults.resources(tx, [vaultId])).filter((r) => ids.includes(r.resource_id));
     for (const id of ids) if (!rows.some((r) => r.resource_id === id)) throw refused('6135', `Resource ${id} is not in vault ${vaultId}.`);
-    for (const r of rows)
-      if (r.protect_status !== 'available' && r.protect_status !== 'error')
-        throw refused('6125', `Resource ${r.resource_id} is ${r.protect_status}; try again when it is done.`);
+    for (const r of rows) ensureAllowed(vaultResourceLifecycle, 'detach', { id: r.resource_id, status: r.protect_status });
     return rows;
   }
 
@@ -422,10 +376,10 @@ export class VaultService {
   async removeResources(ctx: AuthContext, id: string, raw: unknown): Promise<string[]> {
     const projectId = this.c.project(ctx);
     const ids = this.resourceIds(raw);
-    return this.c.db.transaction().execute(async (tx) => {
+    return this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       await this.inVault(tx, id, ids);
-      await tx.deleteFrom('cbr_vault_resources').where('vault_id', '=', id).where('resource_id', 'in', ids).execute();
+      await this.vaults.removeResources(tx, id, ids);
       return ids;
     });
   }
@@ -435,26 +389,16 @@ export class VaultService {
     const projectId = this.c.project(ctx);
     const ids = this.resourceIds(raw);
     if (typeof destinationId !== 'string') throw invalid('destination_vault_id is required.');
-    return this.c.db.transaction().execute(async (tx) => {
+    return this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       const dest = await this.c.vault(tx, projectId, destinationId);
       if (dest.id === id) throw invalid('destination_vault_id must differ from the source vault.');
-      if (dest.status !== 'available') throw refused('6112', `Vault ${dest.id} is ${dest.status}.`);
+      ensureAllowed(vaultLifecycle, 'modify', dest);
       await this.inVault(tx, id, ids);
-      const count = await tx
-        .selectFrom('cbr_vault_resources')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('vault_id', '=', dest.id)
-        .executeTakeFirst();
-      if (Number(count?.n ?? 0) + ids.length > MAX_VAULT_RESOURCES)
+      if ((await this.vaults.countResources(tx, dest.id)) + ids.length > MAX_VAULT_RESOURCES)
         throw refused('6100', `A vault holds at most ${MAX_VAULT_RESOURCES} resources.`);
-      await tx.updateTable('cbr_vault_resources').set({ vault_id: dest.id }).where('vault_id', '=', id).where('resource_id', 'in', ids).execute();
-      await tx
-        .updateTable('cbr_backups')
-        .set({ vault_id: dest.id, updated_at: this.c.now() })
-        .where('vault_id', '=', id)
-        .where('resource_id', 'in', ids)
-        .execute();
+      await this.vaults.moveResources(tx, id, dest.id, ids);
+      await this.c.stores.backups.moveToVault(tx, id, dest.id, ids, this.c.now());
       return ids;
     });
   }
@@ -462,9 +406,9 @@ export class VaultService {
   async associatePolicy(ctx: AuthContext, id: string, policyId: unknown): Promise<void> {
     const projectId = this.c.project(ctx);
     if (typeof policyId !== 'string') throw invalid('policy_id is required.');
-    await this.c.db.transaction().execute(async (tx) => {
+    await this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
-      if (v.status !== 'available') throw refused('6112', `Vault ${id} is ${v.status}.`);
+      ensureAllowed(vaultLifecycle, 'modify', v);
       await this.bindTx(tx, v, policyId);
     });
   }
@@ -472,11 +416,11 @@ export class VaultService {
   async dissociatePolicy(ctx: AuthContext, id: string, policyId: unknown): Promise<void> {
     const projectId = this.c.project(ctx);
     if (typeof policyId !== 'string') throw invalid('policy_id is required.');
-    await this.c.db.transaction().execute(async (tx) => {
+    await this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       await this.policies.row(tx, projectId, policyId);
-      const res = await tx.deleteFrom('cbr_policy_bindings').where('vault_id', '=', id).where('policy_id', '=', policyId).executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw missing('6002', `Policy ${policyId} is not applied to vault ${id}.`);
+      if (!(await this.c.stores.policies.unbind(tx, id, policyId)))
+        throw missing('6002', `Policy ${policyId} is not applied to vault ${id}.`);
     });
   }
 
@@ -490,46 +434,31 @@ export class VaultService {
     const projectId = this.c.project(ctx);
     if (!Array.isArray(raw) || raw.length === 0) throw invalid('tags must be a non-empty list.');
     const tags = action === 'create' ? raw.map(parseTag) : raw.map((t) => parseTag({ value: '', ...(t as object) }));
-    await this.c.db.transaction().execute(async (tx) => {
+    await this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       for (const t of tags) {
         if (action === 'delete') {
-          let q = tx.deleteFrom('cbr_vault_tags').where('vault_id', '=', id).where('key', '=', t.key);
           const given = (raw.find((r) => (r as { key: string }).key === t.key) as { value?: unknown }).value;
-          if (typeof given === 'string' && given !== '') q = q.where('value', '=', given);
-          await q.execute();
+          await this.vaults.deleteTag(tx, id, t.key, typeof given === 'string' && given !== '' ? given : undefined);
           continue;
         }
-        await tx.deleteFrom('cbr_vault_tags').where('vault_id', '=', id).where('key', '=', t.key).execute();
-        await tx.insertInto('cbr_vault_tags').values({ vault_id: id, ...t }).execute();
+        await this.vaults.putTags(tx, id, [t]);
       }
-      const n = await tx
-        .selectFrom('cbr_vault_tags')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('vault_id', '=', id)
-        .executeTakeFirst();
-      if (Number(n?.n ?? 0) > MAX_TAGS) throw invalid(`A vault has at most ${MAX_TAGS} tags.`);
+      if ((await this.vaults.countTags(tx, id)) > MAX_TAGS) throw invalid(`A vault has at most ${MAX_TAGS} tags.`);
     });
   }
 
   async deleteTag(ctx: AuthContext, id: string, key: string): Promise<void> {
     const projectId = this.c.project(ctx);
-    await this.c.db.transaction().execute(async (tx) => {
+    await this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
-      const res = await tx.deleteFrom('cbr_vault_tags').where('vault_id', '=', id).where('key', '=', key).executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw missing('6105', `Vault ${id} has no tag ${key}.`);
+      if ((await this.vaults.deleteTag(tx, id, key)) === 0) throw missing('6105', `Vault ${id} has no tag ${key}.`);
     });
   }
 
   async projectTags(ctx: AuthContext): Promise<{ key: string; values: string[] }[]> {
     const projectId = this.c.project(ctx);
-    const rows = await this.c.db
-      .selectFrom('cbr_vault_tags')
-      .innerJoin('cbr_vaults', 'cbr_vaults.id', 'cbr_vault_tags.vault_id')
-      .select(['cbr_vault_tags.key', 'cbr_vault_tags.value'])
-      .where('cbr_vaults.project_id', '=', projectId)
-      .orderBy('cbr_vault_tags.key')
-      .execute();
+    const rows = await this.vaults.projectTags(this.c.root, projectId);
     const out = new Map<string, Set<string>>();
     for (const r of rows) {
       if (!out.has(r.key)) out.set(r.key, new Set());
