@@ -1,7 +1,6 @@
 import { badRequest, overLimit } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { QuotaStore } from '../domain/ports/quota-store.js';
-import type { TransactionHandle } from '../domain/ports/task-queue.js';
 import type { VolumeTypeService } from './volume-types.js';
 
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'per_volume_gigabytes', 'groups'] as const;
@@ -33,12 +32,6 @@ function overQuotaMessage(resource: string, requested: number, limit: number, in
 }
 
 /**
- * The caller's transaction. `TransactionHandle` is accepted only until block-storage and CBR hand scopes over
- * (issue #14); both are the same object underneath.
- */
-export type QuotaScope = Scope | TransactionHandle;
-
-/**
  * Quota limits and usage. Usage is a counter per (project, resource) moved by conditional updates inside the
  * caller's transaction (`in_use + delta <= limit` in the statement that increments), so concurrent creates
  * cannot overshoot, on SQLite or on PostgreSQL under READ COMMITTED, and a rolled-back request leaves no
@@ -59,16 +52,16 @@ export class QuotaService {
     return out;
   }
 
-  async limits(projectId: string, scope: QuotaScope = this.store.root): Promise<Record<string, number>> {
+  async limits(projectId: string, scope: Scope = this.store.root): Promise<Record<string, number>> {
     return { ...this.defaultLimits(), ...(await this.repo.limits(scope as Scope, projectId)) };
   }
 
-  usage(projectId: string, scope: QuotaScope = this.store.root): Promise<Record<string, number>> {
+  usage(projectId: string, scope: Scope = this.store.root): Promise<Record<string, number>> {
     return this.repo.usage(scope as Scope, projectId);
   }
 
   /** Throws 413 overLimit when any positive delta would exceed its limit; negative deltas release. */
-  async reserve(tx: QuotaScope, projectId: string, deltas: Record<string, number>): Promise<void> {
+  async reserve(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
     const scope = tx as Scope;
     const limits = await this.limits(projectId, scope);
     const perVolume = limits.per_volume_gigabytes ?? -1;
@@ -90,7 +83,7 @@ export class QuotaService {
     throw overLimit(overQuotaMessage(resource, deltas[resource]!, limits[resource] ?? -1, used));
   }
 
-  async release(tx: QuotaScope, projectId: string, deltas: Record<string, number>): Promise<void> {
+  async release(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
     const negative: Record<string, number> = {};
     for (const [k, v] of Object.entries(deltas)) if (k !== 'volume_size') negative[k] = -Math.abs(v);
     await this.reserve(tx, projectId, negative);

@@ -33,8 +33,6 @@ export interface CoreDeps {
   quotas: QuotaService;
 }
 
-type QuotaScope = Parameters<QuotaService['reserve']>[0];
-
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
   constructor(readonly deps: CoreDeps) {}
@@ -84,11 +82,11 @@ export class Core {
    * scope is that executor (the identity/quota work makes `reserve` take a `Scope`, and this cast goes).
    */
   reserveQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
-    return this.deps.quotas.reserve(tx as unknown as QuotaScope, projectId, deltas);
+    return this.deps.quotas.reserve(tx, projectId, deltas);
   }
 
   releaseQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
-    return this.deps.quotas.release(tx as unknown as QuotaScope, projectId, deltas);
+    return this.deps.quotas.release(tx, projectId, deltas);
   }
 
   /**
