@@ -12,6 +12,8 @@ import { systemClock, type Clock } from './domain/time.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
+import { BackendStatusService } from './services/backend-status.js';
+import { QuotaSetService } from './services/quota-sets.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import type { OpenedDatabase } from './store/database.js';
@@ -100,7 +102,14 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
 
     const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
     registerIdentityRoutes(app, { identity, config });
-    registerBlockStorageRoutes(app, { ...services, quotas, config });
+    registerBlockStorageRoutes(app, {
+      ...services,
+      quotas,
+      quotaSets: new QuotaSetService(quotas),
+      // The injected clock, so a test that moves time sees services' updated_at move with it.
+      backendStatus: new BackendStatusService(config, clock),
+      config,
+    });
     registerCbrRoutes(app, cbr);
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../../config/config.js';
 import type { BlockStorageServices } from '../../services/block-storage/index.js';
+import type { BackendStatusService } from '../../services/backend-status.js';
+import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
 import { registerBackupRoutes } from './backups.js';
 import { registerManageRoutes } from './manage-routes.js';
@@ -9,7 +11,12 @@ import { registerVersionRoutes } from './misc/versions.js';
 import { registerSnapshotRoutes } from './snapshots.js';
 import { registerVolumeRoutes } from './volumes.js';
 
-export type BlockStorageDeps = BlockStorageServices & { quotas: QuotaService; config: ServerConfig };
+export type BlockStorageDeps = BlockStorageServices & {
+  quotas: QuotaService;
+  quotaSets: QuotaSetService;
+  backendStatus: BackendStatusService;
+  config: ServerConfig;
+};
 
 /**
  * Every resource is routed three times, as Cinder does: `/v3/{project_id}/…`, the project-less `/v3/…`

@@ -1,7 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { systemClock } from '../../../domain/time.js';
-import { BackendStatusService } from '../../../services/backend-status.js';
-import { QuotaSetService } from '../../../services/quota-sets.js';
 import type { BlockStorageDeps } from '../index.js';
 import { registerAvailabilityZoneRoutes } from './availability-zones.js';
 import { registerExtensionRoutes } from './extensions.js';
@@ -16,12 +13,12 @@ import { registerTypeRoutes } from './types.js';
  * services, pools and resource filters. Registered once per URL form (`/v3/{project_id}`, `/v3`, `/v2/{project_id}`).
  */
 export function registerMiscRoutes(scope: FastifyInstance, deps: BlockStorageDeps): void {
-  const quotaSets = new QuotaSetService(deps.quotas);
+  const { quotaSets } = deps;
   registerExtensionRoutes(scope);
   registerLimitRoutes(scope, quotaSets);
   registerQuotaRoutes(scope, quotaSets);
   registerAvailabilityZoneRoutes(scope, deps.config);
   registerTypeRoutes(scope, deps.quotas.volumeTypes);
-  registerServiceRoutes(scope, new BackendStatusService(deps.config, systemClock));
+  registerServiceRoutes(scope, deps.backendStatus);
   registerResourceFilterRoutes(scope);
 }
