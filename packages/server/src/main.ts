@@ -17,6 +17,7 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import { openDatabase } from './store/database.js';
+import { taskStore } from './store/repositories/tasks.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
 export interface StartOptions {
@@ -53,13 +54,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const backupRepo = await openBackupRepository(config, { create: true });
     closers.unshift(() => backupRepo.close());
 
-    const database = await openDatabase(config);
+    const database = await openDatabase(config, logger);
     closers.unshift(() => database.close());
     const { db } = database;
 
     const drivers = await openVolumeDrivers(config, db, logger);
 
-    const tasks = new TaskEngine({ db, clock, logger, leaseSeconds: config.taskLeaseSeconds });
+    const tasks = new TaskEngine({ store: taskStore(database), clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ db, clock, config, logger });
     const bootstrap = await identity.bootstrap();

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } from 'kysely';
-import type { ServerConfig } from '../config/config.js';
+import type { Logger } from 'pino';
+import { DATABASE_DEFAULTS, redactedDatabaseUrl, type DatabaseConfig, type ServerConfig } from '../config/config.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -85,12 +86,59 @@ function withStatementCache(sqlite: SqliteHandle, max = 512) {
   };
 }
 
-export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedDatabase> {
+/**
+ * A pg pool for the metadata store. Bounded (requests queue for a connection rather than open one each), with
+ * a statement timeout so a stuck query cannot hold a connection forever, and a connect timeout so that during
+ * an outage a request fails within seconds (→ 503) instead of hanging. Clients that lose their connection
+ * while idle emit 'error' on the pool: logged, never thrown, so a database restart does not end the process;
+ * the pool replaces them on next use.
+ */
+async function openPostgres(database: Extract<DatabaseConfig, { kind: 'postgres' }>, logger: Logger | undefined): Promise<Db> {
+  const { default: pg } = await import('pg');
+  // int8 (bigint: byte counts, sums, count(*)) arrives as a string by default; the values we store stay far
+  // below 2^53, so numbers everywhere keep the code and the API identical on both stores.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v: string) => Number(v));
+  const max = database.poolSize ?? DATABASE_DEFAULTS.poolSize;
+  const statementTimeout = database.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs;
+  const pool = new pg.Pool({
+    connectionString: database.url,
+    max,
+    connectionTimeoutMillis: database.connectTimeoutMs ?? DATABASE_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: statementTimeout,
+    // Idle in a transaction longer than this means a bug or a hung peer: let the server end that session.
+    idle_in_transaction_session_timeout: Math.max(statementTimeout, 60_000),
+    application_name: 'cinderbox',
+  });
+  let lostLogged = 0;
+  pool.on('error', (err) => {
+    // One line per outage burst is enough: every idle client reports the same lost server.
+    const now = Date.now();
+    if (now - lostLogged > 5_000) {
+      lostLogged = now;
+      logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'metadata store: an idle PostgreSQL connection was lost; it is replaced on next use');
+    }
+  });
+  const where = redactedDatabaseUrl(database.url);
+  // Fail fast with a readable message when the server is unreachable at start, rather than a stack from migrations.
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new Error(`cannot connect to the metadata store at ${where}: ${(err as Error).message}`);
+  }
+  logger?.info({ database: where, pool: max, statementTimeoutMs: statementTimeout }, 'metadata store: PostgreSQL');
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedDatabase> {
   let db: Db;
   if (config.database.kind === 'postgres') {
-    const { default: pg } = await import('pg');
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: config.database.url, max: 10 }) }) });
+    db = await openPostgres(config.database, logger);
   } else {
+    logger?.info({ file: join(config.dataDir, 'cinderbox.db') }, 'metadata store: SQLite');
     const { default: SQLite } = await import('better-sqlite3');
     mkdirSync(config.dataDir, { recursive: true });
     const sqlite = new SQLite(join(config.dataDir, 'cinderbox.db'));

@@ -6,7 +6,7 @@ import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
 import type { Db, Executor, Tx } from '../../store/database.js';
 import type { SnapshotTable, VolumeTable } from '../../store/schema.js';
-import type { TaskEngine } from '../../tasks/task-engine.js';
+import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
 import { readMetadata, readMetadataMany } from './metadata-store.js';
@@ -21,7 +21,7 @@ export interface CoreDeps {
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskEngine;
+  tasks: TaskQueue;
   quotas: QuotaService;
 }
 

@@ -4,7 +4,7 @@ import type { ServerConfig } from '../../config/config.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
 import type { Db } from '../../store/database.js';
-import type { TaskEngine } from '../../tasks/task-engine.js';
+import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { QuotaService } from '../quotas.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
@@ -48,7 +48,7 @@ export function createBlockStorageServices(deps: {
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskEngine;
+  tasks: TaskQueue;
   quotas: QuotaService;
   backupRepo: BackupRepository;
 }): BlockStorageServices {
