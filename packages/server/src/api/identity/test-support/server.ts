@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig, type ServerConfig } from '../../../config/config.js';
 import type { Clock } from '../../../domain/time.js';
 import { IdentityService } from '../../../services/identity/identity-service.js';
-import { openDatabase } from '../../../store/database.js';
+import { openTestDatabase } from '../../../test-support/harness.js';
 import { type RequestOptions, requestAt } from '../../../test-support/http.js';
 import { createHttpApp } from '../../common/http-app.js';
 import { registerIdentityRoutes } from '../index.js';
@@ -14,13 +14,14 @@ import { registerIdentityRoutes } from '../index.js';
 export const ADMIN_PASSWORD = 'admin-secret-for-identity-tests';
 
 /**
- * The identity API alone on a real socket and a temporary SQLite store: the same composition as main.ts
+ * The identity API alone on a real socket and a temporary store: the same composition as main.ts
  * for this family, without the block-storage drivers, so these tests start in milliseconds.
  */
 export async function startIdentityServer(overrides: Partial<ServerConfig> = {}, opts: { clock?: Clock } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cinderbox-identity-'));
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
-  const database = await openDatabase(config);
+  // SQLite in `dir`, or a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
+  const database = await openTestDatabase(dir);
   const logger = pino({ level: 'silent' });
   // A cheap scrypt keeps these files fast; the production cost is covered by the password hasher's own test.
   const identity = new IdentityService({ db: database.db, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
