@@ -251,6 +251,18 @@ export class VolumeService {
         throw badRequest(DELETE_REFUSED);
       }
       if (!opts.force && !DELETABLE.includes(v.status)) throw badRequest(DELETE_REFUSED);
+      // The guarded status change comes before the checks below and holds the volume's row lock until commit:
+      // a snapshot create touches that row under its own status guard, so on PostgreSQL (READ COMMITTED) either
+      // the create committed first and the snapshot read below sees it, or it waits and then finds 'deleting'.
+      // A refusal below throws, which rolls the change back.
+      const res = await tx
+        .updateTable('volumes')
+        .set({ status: 'deleting', previous_status: v.status, updated_at: core.now() })
+        .where('id', '=', id)
+        .where('status', '=', v.status)
+        .where('attach_status', '<>', 'attached')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) throw badRequest(DELETE_REFUSED);
       const snaps = await tx
         .selectFrom('snapshots')
         .select(['id', 'status', 'project_id'])
@@ -270,14 +282,6 @@ export class VolumeService {
         .where('source_volid', '=', id)
         .executeTakeFirst();
       if (clones) throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
-      const res = await tx
-        .updateTable('volumes')
-        .set({ status: 'deleting', previous_status: v.status, updated_at: core.now() })
-        .where('id', '=', id)
-        .where('status', '=', v.status)
-        .where('attach_status', '<>', 'attached')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw badRequest(DELETE_REFUSED);
       if (snaps.length > 0) {
         await tx
           .updateTable('snapshots')
