@@ -46,7 +46,9 @@ function applyFilter(t: ListTable, eb: AnyEb, f: Filter): Expression<SqlBool> {
     case 'eq':
       return eb(sql.ref(f.column), '=', f.value);
     case 'like':
-      return sql<SqlBool>`${sql.ref(f.column)} like ${`%${escapeLike(f.value)}%`} escape '\\'`;
+      // Case-insensitive on both stores, as Cinder's LIKE is on MySQL and SQLite's is by itself; PostgreSQL's
+      // LIKE compares case, so both sides are lowered.
+      return sql<SqlBool>`lower(${sql.ref(f.column)}) like lower(${`%${escapeLike(f.value)}%`}) escape '\\'`;
     case 'cmp':
       return eb(sql.ref(f.column), f.op, f.value);
     case 'metadata': {
