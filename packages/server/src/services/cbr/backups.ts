@@ -146,7 +146,8 @@ export class CbrBackupService {
     }
     const dec = one(q, 'dec');
     if (dec !== undefined && dec !== 'false') query = query.where('cbr_backups.id', '=', '00000000-0000-0000-0000-000000000000');
-    for (const s of sort) query = query.orderBy(`cbr_backups.${s.key}`, s.dir);
+    // updated_at and protected_at may be NULL: SQLite sorts NULLs first ascending, PostgreSQL last; say which.
+    for (const s of sort) query = query.orderBy(`cbr_backups.${s.key}`, (ob) => (s.dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast()));
     if (!sort.some((s) => s.key === 'id')) query = query.orderBy('cbr_backups.id', sort[0]!.dir);
     let rows = await query.execute();
     if (minShare !== null) {
