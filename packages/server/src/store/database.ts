@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } from 'kysely';
@@ -86,6 +87,55 @@ function withStatementCache(sqlite: SqliteHandle, max = 512) {
   };
 }
 
+type PgClient = import('pg').PoolClient;
+
+/** Distinct statements one connection keeps prepared; pg never evicts them, so past this the rest go unnamed. */
+const MAX_PREPARED_PER_CONNECTION = 400;
+const DML = /^\s*(select|insert|update|delete|with)\b/i;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `cbx_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (statementNames.size >= 4096) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Sends kysely's queries as named (prepared) statements. Planning costs PostgreSQL more than running our
+ * indexed point and page reads (0.35 ms against 0.07 ms for a 100-row snapshot page), and a named statement
+ * is parsed once per connection and then planned generically. kysely calls `client.query(text, values)`;
+ * the same text gets the same name. Off until `enable()` (after migrations, whose DDL must not be cached).
+ * If another node's migration changes a table under a prepared `select *`, PostgreSQL refuses the stale plan
+ * (0A000): that connection stops naming and the query is retried unnamed.
+ */
+function preparedStatements(client: PgClient, state: { enabled: boolean }): void {
+  const original = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let named = 0;
+  let broken = false;
+  const prepared = new Set<string>();
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (!state.enabled || broken || typeof text !== 'string' || !Array.isArray(values) || args.length !== 2 || !DML.test(text)) {
+      return original(...args);
+    }
+    const name = statementName(text);
+    if (!prepared.has(name)) {
+      if (named >= MAX_PREPARED_PER_CONNECTION) return original(text, values);
+      named++;
+      prepared.add(name);
+    }
+    return original({ name, text, values }).catch((err: { code?: string }) => {
+      if (err?.code !== '0A000') throw err;
+      broken = true;
+      return original(text, values);
+    });
+  };
+}
+
 /**
  * A pg pool for the metadata store. Bounded (requests queue for a connection rather than open one each), with
  * a statement timeout so a stuck query cannot hold a connection forever, and a connect timeout so that during
@@ -93,7 +143,10 @@ function withStatementCache(sqlite: SqliteHandle, max = 512) {
  * while idle emit 'error' on the pool: logged, never thrown, so a database restart does not end the process;
  * the pool replaces them on next use.
  */
-async function openPostgres(database: Extract<DatabaseConfig, { kind: 'postgres' }>, logger: Logger | undefined): Promise<Db> {
+async function openPostgres(
+  database: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  logger: Logger | undefined,
+): Promise<{ db: Db; afterMigrations: () => void }> {
   const { default: pg } = await import('pg');
   // int8 (bigint: byte counts, sums, count(*)) arrives as a string by default; the values we store stay far
   // below 2^53, so numbers everywhere keep the code and the API identical on both stores.
@@ -111,6 +164,8 @@ async function openPostgres(database: Extract<DatabaseConfig, { kind: 'postgres'
     idle_in_transaction_session_timeout: Math.max(statementTimeout, 60_000),
     application_name: 'cinderbox',
   });
+  const naming = { enabled: false };
+  pool.on('connect', (client) => preparedStatements(client, naming));
   let lostLogged = 0;
   pool.on('error', (err) => {
     // One line per outage burst is enough: every idle client reports the same lost server.
@@ -130,13 +185,14 @@ async function openPostgres(database: Extract<DatabaseConfig, { kind: 'postgres'
     throw new Error(`cannot connect to the metadata store at ${where}: ${(err as Error).message}`);
   }
   logger?.info({ database: where, pool: max, statementTimeoutMs: statementTimeout }, 'metadata store: PostgreSQL');
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), afterMigrations: () => void (naming.enabled = true) };
 }
 
 export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedDatabase> {
   let db: Db;
+  let afterMigrations = () => {};
   if (config.database.kind === 'postgres') {
-    db = await openPostgres(config.database, logger);
+    ({ db, afterMigrations } = await openPostgres(config.database, logger));
   } else {
     logger?.info({ file: join(config.dataDir, 'cinderbox.db') }, 'metadata store: SQLite');
     const { default: SQLite } = await import('better-sqlite3');
@@ -160,5 +216,6 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     await db.destroy();
     throw error instanceof Error ? error : new Error(String(error));
   }
+  afterMigrations();
   return { db, kind: config.database.kind, close: () => db.destroy() };
 }
