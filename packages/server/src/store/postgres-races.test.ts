@@ -4,6 +4,7 @@
  * side, so this file matters most in the PostgreSQL pass of `npm test` (CINDERBOX_TEST_DATABASE_URL).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestResponse, type TestServer, waitFor } from '../test-support/harness.js';
 
@@ -121,6 +122,28 @@ describe(`${N} conflicting requests at once`, () => {
     assert.equal(usage.body.quota_set.gigabytes.in_use, 5, JSON.stringify(usage.body.quota_set.gigabytes));
     const list = await t.request('GET', `/v3/${m.projectId}/volumes`, { token: m.token });
     assert.equal(list.body.volumes.length, 5);
+  });
+
+  test('importing one backup record under one id: one import wins, the rest are refused', async () => {
+    const vol = await volume(admin);
+    const b = await t.request('POST', `/v3/${admin.projectId}/backups`, { token: admin.token, body: { backup: { volume_id: vol } } });
+    assert.equal(b.status, 202, b.text);
+    await waitFor(
+      async () => (await t.request('GET', `/v3/${admin.projectId}/backups/${b.body.backup.id}`, { token: admin.token })).body.backup.status === 'available',
+      'backup available',
+      30_000,
+    );
+    const rec = (await t.request('GET', `/v3/${admin.projectId}/backups/${b.body.backup.id}/export_record`, { token: admin.token })).body['backup-record'];
+    const body = JSON.parse(Buffer.from(rec.backup_url, 'base64').toString('utf8'));
+    const copy = { backup_service: rec.backup_service, backup_url: Buffer.from(JSON.stringify({ ...body, id: randomUUID() })).toString('base64') };
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.request('POST', `/v3/${admin.projectId}/backups/import_record`, { token: admin.token, body: { 'backup-record': copy } }),
+      ),
+    );
+    const c = count(rs);
+    assert.equal(c[201], 1, JSON.stringify(c));
+    assert.equal(c[400], 19, JSON.stringify(c));
   });
 
   test('creating one project name: one create wins, the rest conflict', async () => {

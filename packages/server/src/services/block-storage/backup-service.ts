@@ -471,7 +471,16 @@ export class BackupService {
     await core.inTx(async (tx) => {
       if (await this.row(tx, rec.id)) throw badRequest('Invalid backup: Backup already exists in database.');
       await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
-      await tx.insertInto('backups').values(row).execute();
+      // Two imports of one id can both pass the check above on PostgreSQL (READ COMMITTED); the key decides.
+      await tx
+        .insertInto('backups')
+        .values(row)
+        .execute()
+        .catch((e: unknown) => {
+          const code = String((e as { code?: unknown } | null)?.code ?? '');
+          if (code === '23505' || code.startsWith('SQLITE_CONSTRAINT')) throw badRequest('Invalid backup: Backup already exists in database.');
+          throw e;
+        });
       await writeMetadata(tx, 'backup', rec.id, rec.metadata, true);
     });
     let locator: string;
