@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { cbr, createVault } from '../api/cbr/test-support/cbr.js';
 import { startTestServer, type TestResponse, type TestServer, waitFor } from '../test-support/harness.js';
 
 const N = 50;
@@ -144,6 +145,18 @@ describe(`${N} conflicting requests at once`, () => {
     const c = count(rs);
     assert.equal(c[201], 1, JSON.stringify(c));
     assert.equal(c[400], 19, JSON.stringify(c));
+  });
+
+  test('adding one disk to 20 CBR vaults at once: one vault gets it, the rest are refused with 6103', async () => {
+    const vol = await volume(admin);
+    const vaults = await Promise.all(Array.from({ length: 20 }, (_, i) => createVault(t, admin, `race-${i}`, [])));
+    const rs = await Promise.all(
+      vaults.map((v) => cbr(t, admin, 'POST', `/vaults/${v.id}/addresources`, { resources: [{ id: vol, type: 'OS::Cinder::Volume' }] })),
+    );
+    const c = count(rs);
+    assert.equal(c[200], 1, JSON.stringify(c));
+    assert.equal(c[400], 19, JSON.stringify(c));
+    assert.ok(rs.filter((r) => r.status === 400).every((r) => r.body.error_code === 'BackupService.6103'), JSON.stringify(rs.map((r) => r.body)));
   });
 
   test('creating one project name: one create wins, the rest conflict', async () => {

@@ -241,7 +241,19 @@ export class VaultService {
       .executeTakeFirst();
     if (Number(count?.n ?? 0) + rows.length > MAX_VAULT_RESOURCES)
       throw refused('6100', `A vault holds at most ${MAX_VAULT_RESOURCES} resources.`);
-    if (rows.length > 0) await tx.insertInto('cbr_vault_resources').values(rows).execute();
+    if (rows.length > 0) {
+      // Two requests adding one disk can both pass the check above on PostgreSQL (READ COMMITTED); the primary
+      // key on resource_id decides, and the loser gets the same refusal.
+      await tx
+        .insertInto('cbr_vault_resources')
+        .values(rows)
+        .execute()
+        .catch((e: unknown) => {
+          const code = String((e as { code?: unknown } | null)?.code ?? '');
+          if (code === '23505' || code.startsWith('SQLITE_CONSTRAINT')) throw refused('6103', 'A resource is already protected by another vault.');
+          throw e;
+        });
+    }
     return rows.map((r) => r.resource_id);
   }
 
