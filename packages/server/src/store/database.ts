@@ -165,16 +165,24 @@ async function openPostgres(
     application_name: 'cinderbox',
   });
   const naming = { enabled: false };
-  pool.on('connect', (client) => preparedStatements(client, naming));
   let lostLogged = 0;
-  pool.on('error', (err) => {
-    // One line per outage burst is enough: every idle client reports the same lost server.
+  const connectionLost = (err: Error) => {
+    // One line per outage burst is enough: every client reports the same lost server.
     const now = Date.now();
     if (now - lostLogged > 5_000) {
       lostLogged = now;
-      logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'metadata store: an idle PostgreSQL connection was lost; it is replaced on next use');
+      logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'metadata store: a PostgreSQL connection was lost; it is replaced on next use');
     }
+  };
+  pool.on('connect', (client) => {
+    preparedStatements(client, naming);
+    // pg emits 'error' on a client whose connection ends, even when the query it was running already failed
+    // with that error; the pool listens only while the client is idle. Without a listener of our own, a
+    // database restart during a query would be an uncaught exception. The query's caller sees the error
+    // (→ 503) and the pool drops the dead client on release.
+    client.on('error', connectionLost);
   });
+  pool.on('error', connectionLost);
   const where = redactedDatabaseUrl(database.url);
   // Fail fast with a readable message when the server is unreachable at start, rather than a stack from migrations.
   try {
