@@ -30,9 +30,9 @@ describe('a PostgreSQL outage under load', { skip: enabled ? false : 'runs in th
       backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }],
       // A short connect timeout: requests during the outage answer within a second instead of five.
       database: { kind: 'postgres', url, connectTimeoutMs: 1000 },
-      // The task poll and the CBR scheduler keep running through the outage too.
+      // The task poll and the CBR scheduler (ticking every 100 ms here) keep running through the outage too.
       logLevel: 'silent',
-    });
+    }, undefined, { cbr: { schedulerIntervalMs: 100 } });
     const v = await t.request('POST', `/v3/${t.adminProjectId}/volumes`, { token: t.adminToken, body: { volume: { size: 1 } } });
     assert.equal(v.status, 202, v.text);
     volumeId = v.body.volume.id;
