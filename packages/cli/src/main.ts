@@ -26,7 +26,8 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (metadata, volumes, backups)', '.cinderbox')
     .option('--public-url <url>', 'base URL advertised in the catalog and links (default: taken from each request)')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'warn')
-    .action(async (opts: { host: string; port: number; dataDir: string; publicUrl?: string; logLevel: string }) => {
+    .option('--database-url <url>', 'metadata store: postgres://user:password@host:port/db (default: $CINDERBOX_DATABASE_URL, else SQLite in the data dir)')
+    .action(async (opts: { host: string; port: number; dataDir: string; publicUrl?: string; logLevel: string; databaseUrl?: string }) => {
       const { runServe } = await import('./commands/serve.js');
       await runServe(opts);
     });

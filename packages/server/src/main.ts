@@ -57,7 +57,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const backupRepo = await openBackupRepository(configIn, { create: true });
     closers.unshift(() => backupRepo.close());
 
-    const metadata = await openMetadata(configIn);
+    const metadata = await openMetadata(configIn, logger);
     const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
     const { db } = database;

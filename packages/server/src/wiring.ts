@@ -28,6 +28,7 @@ import { createBackupsStore } from './store/repositories/backups.js';
 import { blockStorageStore } from './store/repositories/block-storage.js';
 import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
+import { taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
@@ -48,8 +49,8 @@ export interface OpenedMetadata {
   volumeBackendsInUse(): Promise<string[]>;
 }
 
-export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedMetadata> {
-  const database = await openDatabase(config);
+export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
+  const database = await openDatabase(config, logger);
   const store = metadataStore(database);
   return {
     database,
@@ -70,7 +71,7 @@ export async function openDrivers(config: ServerConfig, metadata: OpenedMetadata
 }
 
 export function openTaskQueue(metadata: OpenedMetadata, opts: { clock: Clock; logger: Logger; leaseSeconds: number }): TaskEngine {
-  return new TaskEngine({ db: metadata.database.db, ...opts });
+  return new TaskEngine({ store: taskStore(metadata.database), ...opts });
 }
 
 /** The sparse-io addon, when it loaded, for the chunk workers: aligned memory for O_DIRECT, readahead hints. */

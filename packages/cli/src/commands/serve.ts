@@ -4,6 +4,7 @@ export interface ServeOptions {
   dataDir: string;
   publicUrl?: string;
   logLevel: string;
+  databaseUrl?: string;
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -20,6 +21,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     dataDir: opts.dataDir,
     logLevel: opts.logLevel,
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
   });
   const running = await server.startServer(config);
   const base = config.publicUrl ?? running.url;
@@ -28,6 +30,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   out.write(`  auth URL:  ${base}/identity/v3\n`);
   out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions 3.0-3.70; legacy ${base}/v2)\n`);
   out.write(`  data dir:  ${config.dataDir}\n`);
+  out.write(
+    `  metadata:  ${config.database.kind === 'postgres' ? `PostgreSQL ${server.redactedDatabaseUrl(config.database.url)}` : 'SQLite in the data dir'}\n`,
+  );
   out.write(`  volumes:   ${config.volumeDriverReason}\n`);
   if (running.bootstrap) {
     out.write(`  admin user: admin / project admin / domain Default\n`);

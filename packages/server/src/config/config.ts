@@ -21,7 +21,7 @@ export interface ServerConfig {
   serviceHost: string;
   region: string;
   availabilityZone: string;
-  database: { kind: 'sqlite' } | { kind: 'postgres'; url: string };
+  database: DatabaseConfig;
   backends: BackendConfig[];
   /** Which driver new volumes get and why, for the startup log. */
   volumeDriverReason: string;
@@ -42,7 +42,57 @@ export interface ServerConfig {
   backupCompression: Compression;
 }
 
+/**
+ * The metadata store: SQLite in the data directory, or PostgreSQL at `url`. The pool and timeout settings
+ * apply to PostgreSQL only; unset, they take the defaults below.
+ */
+export type DatabaseConfig =
+  | { kind: 'sqlite' }
+  | {
+      kind: 'postgres';
+      url: string;
+      /** Connections per server process (CINDERBOX_DATABASE_POOL_SIZE, default 10). */
+      poolSize?: number;
+      /** Longest a statement may run before PostgreSQL cancels it (CINDERBOX_DATABASE_STATEMENT_TIMEOUT_MS, default 30 s). */
+      statementTimeoutMs?: number;
+      /** Longest a request waits for a connection, e.g. while the database is down (default 5 s). */
+      connectTimeoutMs?: number;
+    };
+
+export const DATABASE_DEFAULTS = { poolSize: 10, statementTimeoutMs: 30_000, connectTimeoutMs: 5_000 } as const;
+
+/** `postgres://…` / `postgresql://…` selects PostgreSQL; empty or `sqlite` the embedded store; anything else is refused. */
+export function databaseFromUrl(url: string | undefined, env: NodeJS.ProcessEnv = {}): DatabaseConfig {
+  if (url === undefined || url === '' || url === 'sqlite') return { kind: 'sqlite' };
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error('the database URL must be postgres://user:password@host:port/database (or empty for SQLite in the data directory)');
+  }
+  const poolSize = intFromEnv('CINDERBOX_DATABASE_POOL_SIZE', env);
+  if (poolSize !== undefined && poolSize < 1) throw new Error('CINDERBOX_DATABASE_POOL_SIZE must be at least 1');
+  const statementTimeoutMs = intFromEnv('CINDERBOX_DATABASE_STATEMENT_TIMEOUT_MS', env);
+  if (statementTimeoutMs !== undefined && statementTimeoutMs < 0) throw new Error('CINDERBOX_DATABASE_STATEMENT_TIMEOUT_MS must not be negative');
+  return {
+    kind: 'postgres',
+    url,
+    ...(poolSize === undefined ? {} : { poolSize }),
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+  };
+}
+
+/** The URL with its password masked, for logs. */
+export function redactedDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable database URL)';
+  }
+}
+
 export interface ConfigInput {
+  /** Overrides CINDERBOX_DATABASE_URL (`serve --database-url`). */
+  databaseUrl?: string;
   host?: string;
   port?: number;
   dataDir?: string;
@@ -113,7 +163,7 @@ export function backupCompressionFromEnv(env: NodeJS.ProcessEnv): Compression {
 export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const dataDir = resolve(input.dataDir ?? env.CINDERBOX_DATA_DIR ?? '.cinderbox');
   const publicUrl = (input.publicUrl ?? env.CINDERBOX_PUBLIC_URL ?? '').replace(/\/+$/, '') || null;
-  const dbUrl = env.CINDERBOX_DATABASE_URL;
+  const dbUrl = input.databaseUrl ?? env.CINDERBOX_DATABASE_URL;
   const volumeBackends = chooseBackends(env);
   return {
     host: input.host ?? env.CINDERBOX_HOST ?? '127.0.0.1',
@@ -123,7 +173,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     serviceHost: env.CINDERBOX_SERVICE_HOST ?? 'cinderbox',
     region: 'RegionOne',
     availabilityZone: 'nova',
-    database: dbUrl?.startsWith('postgres') ? { kind: 'postgres', url: dbUrl } : { kind: 'sqlite' },
+    database: databaseFromUrl(dbUrl, env),
     backends: volumeBackends.backends,
     volumeDriverReason: volumeBackends.reason,
     tokenTtlSeconds: intFromEnv('CINDERBOX_TOKEN_TTL', env) ?? 3600 * 4,

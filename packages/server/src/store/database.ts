@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } from 'kysely';
-import type { ServerConfig } from '../config/config.js';
+import type { Logger } from 'pino';
+import { DATABASE_DEFAULTS, redactedDatabaseUrl, type DatabaseConfig, type ServerConfig } from '../config/config.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -85,12 +87,122 @@ function withStatementCache(sqlite: SqliteHandle, max = 512) {
   };
 }
 
-export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>): Promise<OpenedDatabase> {
+type PgClient = import('pg').PoolClient;
+
+/** Distinct statements one connection keeps prepared; pg never evicts them, so past this the rest go unnamed. */
+const MAX_PREPARED_PER_CONNECTION = 400;
+const DML = /^\s*(select|insert|update|delete|with)\b/i;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `cbx_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (statementNames.size >= 4096) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Sends kysely's queries as named (prepared) statements. Planning costs PostgreSQL more than running our
+ * indexed point and page reads (0.35 ms against 0.07 ms for a 100-row snapshot page), and a named statement
+ * is parsed once per connection and then planned generically. kysely calls `client.query(text, values)`;
+ * the same text gets the same name. Off until `enable()` (after migrations, whose DDL must not be cached).
+ * If another node's migration changes a table under a prepared `select *`, PostgreSQL refuses the stale plan
+ * (0A000): that connection stops naming and the query is retried unnamed.
+ */
+function preparedStatements(client: PgClient, state: { enabled: boolean }): void {
+  const original = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let named = 0;
+  let broken = false;
+  const prepared = new Set<string>();
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (!state.enabled || broken || typeof text !== 'string' || !Array.isArray(values) || args.length !== 2 || !DML.test(text)) {
+      return original(...args);
+    }
+    const name = statementName(text);
+    if (!prepared.has(name)) {
+      if (named >= MAX_PREPARED_PER_CONNECTION) return original(text, values);
+      named++;
+      prepared.add(name);
+    }
+    return original({ name, text, values }).catch((err: { code?: string }) => {
+      if (err?.code !== '0A000') throw err;
+      broken = true;
+      return original(text, values);
+    });
+  };
+}
+
+/**
+ * A pg pool for the metadata store. Bounded (requests queue for a connection rather than open one each), with
+ * a statement timeout so a stuck query cannot hold a connection forever, and a connect timeout so that during
+ * an outage a request fails within seconds (→ 503) instead of hanging. Clients that lose their connection
+ * while idle emit 'error' on the pool: logged, never thrown, so a database restart does not end the process;
+ * the pool replaces them on next use.
+ */
+async function openPostgres(
+  database: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  logger: Logger | undefined,
+): Promise<{ db: Db; afterMigrations: () => void }> {
+  const { default: pg } = await import('pg');
+  // int8 (bigint: byte counts, sums, count(*)) arrives as a string by default; the values we store stay far
+  // below 2^53, so numbers everywhere keep the code and the API identical on both stores.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v: string) => Number(v));
+  const max = database.poolSize ?? DATABASE_DEFAULTS.poolSize;
+  const statementTimeout = database.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs;
+  const pool = new pg.Pool({
+    connectionString: database.url,
+    max,
+    connectionTimeoutMillis: database.connectTimeoutMs ?? DATABASE_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: statementTimeout,
+    // Idle in a transaction longer than this means a bug or a hung peer: let the server end that session.
+    idle_in_transaction_session_timeout: Math.max(statementTimeout, 60_000),
+    application_name: 'cinderbox',
+  });
+  const naming = { enabled: false };
+  let lostLogged = 0;
+  const connectionLost = (err: Error) => {
+    // One line per outage burst is enough: every client reports the same lost server.
+    const now = Date.now();
+    if (now - lostLogged > 5_000) {
+      lostLogged = now;
+      logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'metadata store: a PostgreSQL connection was lost; it is replaced on next use');
+    }
+  };
+  pool.on('connect', (client) => {
+    preparedStatements(client, naming);
+    // pg emits 'error' on a client whose connection ends, even when the query it was running already failed
+    // with that error; the pool listens only while the client is idle. Without a listener of our own, a
+    // database restart during a query would be an uncaught exception. The query's caller sees the error
+    // (→ 503) and the pool drops the dead client on release.
+    client.on('error', connectionLost);
+  });
+  pool.on('error', connectionLost);
+  const where = redactedDatabaseUrl(database.url);
+  // Fail fast with a readable message when the server is unreachable at start, rather than a stack from migrations.
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new Error(`cannot connect to the metadata store at ${where}: ${(err as Error).message}`);
+  }
+  logger?.info({ database: where, pool: max, statementTimeoutMs: statementTimeout }, 'metadata store: PostgreSQL');
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), afterMigrations: () => void (naming.enabled = true) };
+}
+
+export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedDatabase> {
   let db: Db;
+  let afterMigrations = () => {};
   if (config.database.kind === 'postgres') {
-    const { default: pg } = await import('pg');
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: config.database.url, max: 10 }) }) });
+    ({ db, afterMigrations } = await openPostgres(config.database, logger));
   } else {
+    logger?.info({ file: join(config.dataDir, 'cinderbox.db') }, 'metadata store: SQLite');
     const { default: SQLite } = await import('better-sqlite3');
     mkdirSync(config.dataDir, { recursive: true });
     const sqlite = new SQLite(join(config.dataDir, 'cinderbox.db'));
@@ -112,5 +224,6 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     await db.destroy();
     throw error instanceof Error ? error : new Error(String(error));
   }
+  afterMigrations();
   return { db, kind: config.database.kind, close: () => db.destroy() };
 }

@@ -77,7 +77,9 @@ function applyFilter(t: ListTableSpec, eb: AnyEb, f: ListFilter): Expression<Sql
     case 'eq':
       return eb(sql.ref(f.column), '=', stored(f.value));
     case 'like':
-      return sql<SqlBool>`${sql.ref(f.column)} like ${`%${escapeLike(f.value)}%`} escape '\\'`;
+      // Case-insensitive on both stores, as Cinder's LIKE is on MySQL and SQLite's is by itself; PostgreSQL's
+      // LIKE compares case, so both sides are lowered.
+      return sql<SqlBool>`lower(${sql.ref(f.column)}) like lower(${`%${escapeLike(f.value)}%`}) escape '\\'`;
     case 'cmp':
       return eb(sql.ref(f.column), f.op, f.value);
     case 'metadata': {

@@ -6,18 +6,21 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { TaskRecord } from '../domain/ports/task-queue.js';
 import { systemClock } from '../domain/time.js';
-import { openDatabase, type OpenedDatabase } from '../store/database.js';
-import { TaskEngine } from './task-engine.js';
+import type { OpenedDatabase } from '../store/database.js';
+import { taskStore } from '../store/repositories/tasks.js';
+import { openTestDatabase } from '../test-support/harness.js';
+import { TaskEngine, type TaskEngineOptions } from './task-engine.js';
 
 const logger = pino({ level: 'silent' });
 
 describe('task engine', () => {
   let dir: string;
   let database: OpenedDatabase;
+  const engineOn = (opts: Omit<TaskEngineOptions, 'store'>) => new TaskEngine({ store: taskStore(database), ...opts });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cinderbox-tasks-'));
-    database = await openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
+    database = await openTestDatabase(dir);
   });
   after(async () => {
     await database.close();
@@ -25,7 +28,7 @@ describe('task engine', () => {
   });
 
   test('a dispatched task runs once and its row is removed when done', async () => {
-    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 });
+    const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     const seen: TaskRecord[] = [];
     engine.register<{ n: number }>({ kind: 'ok', run: async (t) => void seen.push(t), fail: async () => assert.fail('fail() called') });
     const id = await engine.enqueue(database.db, { kind: 'ok', resourceType: 'x', resourceId: 'r1', payload: { n: 7 } });
@@ -40,7 +43,7 @@ describe('task engine', () => {
   });
 
   test('a task that throws calls fail() with the error and is kept as failed', async () => {
-    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 });
+    const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     let failedWith: Error | null = null;
     engine.register({
       kind: 'boom',
@@ -62,7 +65,7 @@ describe('task engine', () => {
   });
 
   test('a running task left by a dead node is failed on the next start, exactly once', async () => {
-    const id = await new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30 }).enqueue(database.db, {
+    const id = await engineOn({ clock: systemClock, logger, leaseSeconds: 30 }).enqueue(database.db, {
       kind: 'long',
       resourceType: 'snapshot',
       resourceId: 'r3',
@@ -72,7 +75,7 @@ describe('task engine', () => {
     await database.db.updateTable('tasks').set({ state: 'running', owner: 'dead-node', lease_until: '2999-01-01T00:00:00.000000' }).where('id', '=', id).execute();
     const recovered: string[] = [];
     const make = () => {
-      const e = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
+      const e = engineOn({ clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
       e.register({ kind: 'long', run: async () => assert.fail('must not run again'), fail: async (t, cause) => void recovered.push(`${t.resourceId}:${cause.message.slice(0, 11)}`) });
       return e;
     };
@@ -89,7 +92,7 @@ describe('task engine', () => {
   });
 
   test('pending tasks that were never dispatched are picked up at start', async () => {
-    const engine = new TaskEngine({ db: database.db, clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
+    const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
     let ran = 0;
     engine.register({ kind: 'later', run: async () => void ran++, fail: async () => {} });
     await engine.enqueue(database.db, { kind: 'later', resourceType: 'x', resourceId: 'r4', payload: {} });
@@ -97,5 +100,47 @@ describe('task engine', () => {
     await engine.idle();
     assert.equal(ran, 1);
     await engine.stop();
+  });
+});
+
+describe('task engine on one store, several nodes', () => {
+  let dir: string;
+  let database: OpenedDatabase;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cinderbox-tasks-'));
+    database = await openTestDatabase(dir);
+  });
+  after(async () => {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('nodes polling and dispatching at once run every task exactly once', async () => {
+    const ran = new Map<string, number>();
+    const nodes = Array.from({ length: 4 }, () => {
+      const e = new TaskEngine({ store: taskStore(database), clock: systemClock, logger, leaseSeconds: 30, pollMs: 5, pollBatch: 7 });
+      e.register({
+        kind: 'count',
+        run: async (t) => {
+          ran.set(t.resourceId, (ran.get(t.resourceId) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 1));
+        },
+        fail: async () => assert.fail('fail() called'),
+      });
+      return e;
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push(await nodes[0]!.enqueue(database.db, { kind: 'count', resourceType: 'x', resourceId: `t${i}`, payload: {} }));
+    await Promise.all(nodes.map((n) => n.start(false)));
+    // Every node is also told about every task, as if each had enqueued it.
+    for (const id of ids) for (const n of nodes) n.dispatch(id);
+    const deadline = Date.now() + 20_000;
+    while (ran.size < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(nodes.map((n) => n.idle()));
+    await Promise.all(nodes.map((n) => n.stop()));
+    assert.equal(ran.size, 60);
+    assert.deepEqual([...ran.values()].filter((n) => n !== 1), []);
+    const left = await database.db.selectFrom('tasks').select('id').where('resource_type', '=', 'x').execute();
+    assert.deepEqual(left, []);
   });
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ServerConfig } from '../config/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../main.js';
+import { openDatabase, type OpenedDatabase } from '../store/database.js';
 import { type RequestOptions, requestAt, type TestResponse } from './http.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-for-tests';
@@ -41,6 +42,74 @@ export async function createTestDatabase(url: string): Promise<string> {
   return u.toString();
 }
 
+const DIR_DATABASE_FILE = '.test-database-url';
+const dirDatabases = new Set<string>();
+let dropAtExit = false;
+
+/**
+ * The test database bound to data directory `dir` (created on first use and named in a file inside it), so a
+ * restarted server — in this process or a child — finds the metadata it left. Dropped when this process exits.
+ */
+export async function testDatabaseFor(dir: string, adminUrl: string): Promise<string> {
+  const file = join(dir, DIR_DATABASE_FILE);
+  let url = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  if (!url) {
+    url = await createTestDatabase(adminUrl);
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, `${url}\n`);
+    dirDatabases.add(url);
+  }
+  if (!dropAtExit && dirDatabases.size > 0) {
+    dropAtExit = true;
+    // beforeExit may start async work; it fires again once that work is done, by which time the set is empty.
+    process.on('beforeExit', () => {
+      const urls = [...dirDatabases];
+      dirDatabases.clear();
+      for (const u of urls) void dropTestDatabase(adminUrl, u).catch(() => {});
+    });
+  }
+  return url;
+}
+
+/** Drops a database createTestDatabase made, connecting through `adminUrl` (the server's default database). */
+export async function dropTestDatabase(adminUrl: string, testUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(testUrl).pathname.slice(1));
+  if (!/^cbx_test_[0-9a-f]{32}$/.test(name)) throw new Error(`refusing to drop ${name}: not a test database`);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    // FORCE: a connection the server under test leaked must not keep the database (and the cluster's disk) alive.
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A migrated metadata store for tests below the HTTP layer: SQLite in `dir`, or a fresh PostgreSQL database
+ * when CINDERBOX_TEST_DATABASE_URL is set; `close` also drops that database.
+ */
+export async function openTestDatabase(dir: string): Promise<OpenedDatabase> {
+  const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
+  if (!pgUrl) return openDatabase({ dataDir: dir, database: { kind: 'sqlite' } });
+  const url = await createTestDatabase(pgUrl);
+  let opened: OpenedDatabase;
+  try {
+    opened = await openDatabase({ dataDir: dir, database: { kind: 'postgres', url } });
+  } catch (err) {
+    await dropTestDatabase(pgUrl, url).catch(() => {});
+    throw err;
+  }
+  return {
+    ...opened,
+    async close() {
+      await opened.close();
+      await dropTestDatabase(pgUrl, url);
+    },
+  };
+}
+
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
   dataDir?: string,
@@ -50,8 +119,24 @@ export async function startTestServer(
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
   // The suites run once per store: with CINDERBOX_TEST_DATABASE_URL set, each server gets a fresh PostgreSQL database.
   const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
-  if (pgUrl && !overrides.database) config.database = { kind: 'postgres', url: await createTestDatabase(pgUrl) };
-  const server = await startServer(config, startOptions);
+  // A caller-chosen data directory may be reopened by a later server (restart tests), so its database is bound
+  // to the directory and lives until this process exits; a harness-made directory's database goes with close().
+  const bound = dataDir !== undefined;
+  let testDbUrl: string | null = null;
+  if (pgUrl && !overrides.database) {
+    testDbUrl = bound ? await testDatabaseFor(dir, pgUrl) : await createTestDatabase(pgUrl);
+    config.database = { kind: 'postgres', url: testDbUrl };
+  }
+  const dropDatabase = async () => {
+    if (pgUrl && testDbUrl && !bound) await dropTestDatabase(pgUrl, testDbUrl);
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer(config, startOptions);
+  } catch (err) {
+    await dropDatabase().catch(() => {});
+    throw err;
+  }
   const url = server.url;
 
   const request = (method: string, path: string, opts: RequestOptions = {}) => requestAt(url, method, path, opts);
@@ -78,6 +163,7 @@ export async function startTestServer(
   } catch (err) {
     // A half-started server would keep the test process alive.
     await server.close();
+    await dropDatabase().catch(() => {});
     throw err;
   }
 
@@ -103,6 +189,8 @@ export async function startTestServer(
     },
     async close(opts = {}) {
       await server.close();
+      // keepData keeps the database too: a test may start a second server on the same data (restart, crash).
+      if (!opts.keepData) await dropDatabase();
       if (!opts.keepData && !dataDir) await rm(dir, { recursive: true, force: true });
     },
   };

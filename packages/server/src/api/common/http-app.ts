@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { TokenValidator } from '../../domain/auth-context.js';
 import { badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
 import { negotiateVersion } from './api-version.js';
-import { dialectOf, errorBody } from './errors.js';
+import { dialectOf, errorBody, isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './errors.js';
 import './request-context.js';
 
 export interface HttpAppOptions {
@@ -96,6 +96,11 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       derr = new DomainError('badMediaType', 'Unsupported Content-Type');
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       derr = badRequest(error.message);
+    } else if (isStoreUnavailable(error)) {
+      // An outage, not a bug: one line per request, no stack; the client retries.
+      const { code, message } = error as { code?: string; message: string };
+      request.log.warn({ requestId: request.cb?.requestId, code, reason: message }, 'metadata store unavailable: answered 503');
+      derr = new DomainError('serviceUnavailable', STORE_UNAVAILABLE_MESSAGE, { cause: error });
     } else {
       request.log.error({ err: error, requestId: request.cb?.requestId }, 'unexpected error');
       derr = new DomainError('internal', 'The server has either erred or is incapable of performing the requested operation.');

@@ -10,7 +10,8 @@ export type { Transition };
 
 export interface BackupsStore {
   get(scope: Scope, id: string): Promise<Backup | undefined>;
-  insert(scope: Scope, backup: Backup): Promise<void>;
+  /** False (and nothing written) when a backup with that id exists. */
+  insert(scope: Scope, backup: Backup): Promise<boolean>;
   /** Changes columns without a status rule (name, description, timestamps); undefined when the backup is gone. */
   update(scope: Scope, id: string, changes: BackupChanges): Promise<Backup | undefined>;
   /**

@@ -1,3 +1,5 @@
+import type { Scope } from './metadata-store.js';
+
 /** A durable unit of asynchronous work (create a snapshot, delete a volume, …). */
 export interface TaskRecord<P = unknown> {
   id: string;
@@ -31,12 +33,16 @@ export interface NewTask<P = unknown> {
 }
 
 /**
- * The caller's open transaction (or database handle), opaque here: the queue's adapter stores tasks in the
- * same metadata store, so it knows the concrete type; the domain only passes it through.
+ * Where a task is recorded: the caller's metadata-store scope (its open transaction, so the task commits or
+ * rolls back with the change that asked for it). Typed `object` while services still pass a kysely
+ * transaction; every `Scope` fits.
  */
-export type TransactionHandle = object;
+export type TransactionHandle = Scope | object;
 
+/** What services depend on: the engine behind it (tasks/) is wired in main.ts. */
 export interface TaskQueue {
+  /** Declares how tasks of `handler.kind` run and fail; done once at composition, before `dispatch`. */
+  register<P>(handler: TaskHandler<P>): void;
   /** Records the task inside the caller's transaction; nothing runs until `dispatch` after commit. */
   enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string>;
   /** Starts a committed task in this process (claimed with a lease so no other node runs it too). */

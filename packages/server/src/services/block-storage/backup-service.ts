@@ -431,7 +431,8 @@ export class BackupService {
     await this.store.transaction(async (tx) => {
       if (await this.backups.get(tx, rec.id)) throw backupRefusals.alreadyExists();
       await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
-      await this.backups.insert(tx, imported);
+      // On PostgreSQL two imports of one id can both pass the check above; the key decides, the loser is refused.
+      if (!(await this.backups.insert(tx, imported))) throw backupRefusals.alreadyExists();
       await this.backups.replaceMetadata(tx, rec.id, rec.metadata);
     });
     let locator: string;

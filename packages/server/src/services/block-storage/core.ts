@@ -5,7 +5,7 @@ import { notFound } from '../../domain/errors.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BlockStorageStore, SnapshotChanges, Transition, VolumeChanges } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
-import type { TaskHandler, TaskQueue } from '../../domain/ports/task-queue.js';
+import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Clock, storedTime } from '../../domain/time.js';
@@ -18,8 +18,6 @@ export const GiB = 1024 * 1024 * 1024;
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The task queue as the services use it: the port, plus registering handlers (until the port has it). */
-export type TaskQueueWithHandlers = TaskQueue & { register<P>(handler: TaskHandler<P>): void };
-
 export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
 
 export interface CoreDeps {
@@ -29,7 +27,7 @@ export interface CoreDeps {
   config: ServerConfig;
   logger: Logger;
   drivers: Map<string, VolumeDriver>;
-  tasks: TaskQueueWithHandlers;
+  tasks: TaskQueue;
   quotas: QuotaService;
 }
 

@@ -222,6 +222,16 @@ export class VolumeService {
       const v = await core.visibleVolume(ctx, id, tx);
       if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
       ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
+      // The guarded move comes before the checks below and holds the volume's row lock until commit: a snapshot
+      // create touches that row under its own status guard, so on PostgreSQL (READ COMMITTED) either the create
+      // committed first and the snapshot read below sees it, or it waits and then finds 'deleting'. A refusal
+      // below throws, which rolls the move back.
+      const moved = await volumes.transition(tx, id, [v.status], 'deleting', {
+        previous_status: v.status,
+        updated_at: core.now(),
+      });
+      // An attach that won the race rolls the whole transaction back.
+      if (!moved.ok || moved.record.attach_status === 'attached') throw badRequest(VOLUME_DELETE_REFUSED);
       const snaps = await snapshots.ofVolume(tx, id);
       if (snaps.length > 0) {
         if (!opts.cascade) throw badRequest(VOLUME_DELETE_REFUSED);
@@ -233,12 +243,6 @@ export class VolumeService {
       }
       if (await volumes.creatingFrom(tx, { volumeId: id }))
         throw badRequest(`Invalid volume: Volume ${id} is the source of a volume being created.`);
-      const moved = await volumes.transition(tx, id, [v.status], 'deleting', {
-        previous_status: v.status,
-        updated_at: core.now(),
-      });
-      // An attach that won the race rolls the whole transaction back.
-      if (!moved.ok || moved.record.attach_status === 'attached') throw badRequest(VOLUME_DELETE_REFUSED);
       if (snaps.length > 0) await snapshots.setStatusOfVolume(tx, id, 'deleting', { updated_at: core.now() });
       await enqueue('volume.delete', 'volume', id, {});
     });

@@ -4,7 +4,7 @@ import type { Vault } from '../../domain/cbr.js';
 import type { VolumesRepository } from '../../domain/ports/block-storage-store.js';
 import type { CbrDiskAccess, CbrStores } from '../../domain/ports/cbr-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
-import type { TaskHandler, TaskQueue } from '../../domain/ports/task-queue.js';
+import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
 import { cbrDiskAccess } from './disks.js';
@@ -54,8 +54,6 @@ export interface CbrBlockStorageCore {
 }
 
 /** The task queue as CBR uses it: its handlers are registered once, at start. */
-export type CbrTaskQueue = TaskQueue & { register(handler: TaskHandler<any>): void };
-
 export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
 
 export interface CbrDeps {
@@ -65,7 +63,7 @@ export interface CbrDeps {
   volumes: VolumesRepository;
   metadata: MetadataStore;
   stores: CbrStores;
-  tasks: CbrTaskQueue;
+  tasks: TaskQueue;
   backupRepo: BackupStore;
 }
 

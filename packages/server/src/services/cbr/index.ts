@@ -7,7 +7,7 @@ import { CbrScheduler } from './scheduler.js';
 import { cbrTaskHandlers } from './tasks.js';
 import { VaultService } from './vaults.js';
 
-export type { CbrBlockStorageCore, CbrDeps, CbrOptions, CbrTaskQueue } from './context.js';
+export type { CbrBlockStorageCore, CbrDeps, CbrOptions } from './context.js';
 export { cbrOptionsFromEnv };
 export type { BackupView, MemberRecord } from './backups.js';
 export type { OperationLogRecord } from './oplogs.js';

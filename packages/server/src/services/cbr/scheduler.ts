@@ -26,7 +26,11 @@ export class CbrScheduler {
 
   async start(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), this.c.options.schedulerIntervalMs);
+    // A tick that cannot read the store (database outage) is retried on the next one; unhandled, its rejection
+    // would end the process.
+    const tickLogged = () =>
+      void this.tick().catch((err: unknown) => this.c.core.deps.logger.error({ err }, 'CBR scheduler tick failed; retried on the next'));
+    this.timer = setInterval(tickLogged, this.c.options.schedulerIntervalMs);
     this.timer.unref();
   }
 

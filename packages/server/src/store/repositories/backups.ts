@@ -208,7 +208,13 @@ export function createBackupsStore(): BackupsStore {
     },
 
     async insert(scope, backup) {
-      await db(scope).insertInto('backups').values(toRow(backup)).execute();
+      // The primary key decides between racing inserts of one id (two imports can both pass a check first).
+      const res = await db(scope)
+        .insertInto('backups')
+        .values(toRow(backup))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
     async update(scope, id, changes) {

@@ -62,7 +62,9 @@ export function cbrBackupRepository(): CbrBackupRepository {
       if (f.statuses.length > 0) q = q.where('cbr_backups.status', 'in', f.statuses);
       if (f.created_from !== undefined) q = q.where('cbr_backups.created_at', '>=', f.created_from);
       if (f.created_to !== undefined) q = q.where('cbr_backups.created_at', '<=', f.created_to);
-      for (const s of f.sort) q = q.orderBy(`cbr_backups.${s.key}`, s.dir);
+      // updated_at and protected_at may be NULL: SQLite sorts NULLs first ascending, PostgreSQL last; say which.
+      for (const s of f.sort)
+        q = q.orderBy(`cbr_backups.${s.key}`, (ob) => (s.dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast()));
       if (!f.sort.some((s) => s.key === 'id')) q = q.orderBy('cbr_backups.id', f.sort[0]?.dir ?? 'desc');
       const rows = await q.execute();
       return rows.map((r) => {

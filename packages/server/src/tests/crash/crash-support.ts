@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testDatabaseFor } from '../../test-support/harness.js';
 import { requestAt } from '../../test-support/http.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
@@ -17,9 +18,13 @@ export interface Child {
 
 /** Starts `serve-entry.ts` on `dataDir`; the driver is pinned because each suite's kill point watches its files. */
 export async function startChild(dataDir: string, driver: 'raw' | 'qcow2'): Promise<Child> {
+  // On the PostgreSQL pass the data directory's database is made (and later dropped) by this process: the
+  // child is killed, so it could not clean up after itself.
+  const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
+  const database = pgUrl ? { CINDERBOX_DATABASE_URL: await testDatabaseFor(dataDir, pgUrl) } : {};
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, CINDERBOX_VOLUME_DRIVER: driver },
+    env: { ...process.env, CINDERBOX_VOLUME_DRIVER: driver, ...database },
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';

@@ -8,8 +8,12 @@ import { startServer } from '../../main.js';
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: serve-entry.ts <dataDir>');
 const config = {
-  // Only the volume driver may come from the environment (the crash tests that watch raw files pin raw).
-  ...loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, { CINDERBOX_VOLUME_DRIVER: process.env.CINDERBOX_VOLUME_DRIVER }),
+  // Only the volume driver (the crash tests that watch raw files pin raw) and, on the PostgreSQL pass, the
+  // database may come from the environment.
+  ...loadConfig(
+    { dataDir, port: 0, host: '127.0.0.1' },
+    { CINDERBOX_VOLUME_DRIVER: process.env.CINDERBOX_VOLUME_DRIVER, CINDERBOX_DATABASE_URL: process.env.CINDERBOX_DATABASE_URL },
+  ),
   bootstrapAdminPassword: 'crash-test-admin',
   taskLeaseSeconds: 2,
 };

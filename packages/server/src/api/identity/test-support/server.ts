@@ -6,10 +6,9 @@ import { pino } from 'pino';
 import { loadConfig, type ServerConfig } from '../../../config/config.js';
 import type { Clock } from '../../../domain/time.js';
 import { IdentityService } from '../../../services/identity/identity-service.js';
-import { openDatabase } from '../../../store/database.js';
 import { metadataStore } from '../../../store/metadata-store.js';
 import { identityRepository } from '../../../store/repositories/identity.js';
-import { createTestDatabase } from '../../../test-support/harness.js';
+import { openTestDatabase } from '../../../test-support/harness.js';
 import { type RequestOptions, requestAt } from '../../../test-support/http.js';
 import { createHttpApp } from '../../common/http-app.js';
 import { registerIdentityRoutes } from '../index.js';
@@ -23,10 +22,8 @@ export const ADMIN_PASSWORD = 'admin-secret-for-identity-tests';
 export async function startIdentityServer(overrides: Partial<ServerConfig> = {}, opts: { clock?: Clock } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cinderbox-identity-'));
   const config = { ...loadConfig({ dataDir: dir, port: 0, host: '127.0.0.1' }, {}), bootstrapAdminPassword: ADMIN_PASSWORD, ...overrides };
-  // Once per store, as the full-server suites run: a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
-  const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
-  if (pgUrl && !overrides.database) config.database = { kind: 'postgres', url: await createTestDatabase(pgUrl) };
-  const database = await openDatabase(config);
+  // SQLite in `dir`, or a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
+  const database = await openTestDatabase(dir);
   const logger = pino({ level: 'silent' });
   // A cheap scrypt keeps these files fast; the production cost is covered by the password hasher's own test.
   const identity = new IdentityService({ store: metadataStore(database), identityStore: identityRepository, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });

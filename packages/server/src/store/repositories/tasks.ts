@@ -1,0 +1,121 @@
+import type { SelectQueryBuilder } from 'kysely';
+import type { NewTask } from '../../domain/ports/task-queue.js';
+import type { StoredTask, TaskState, TaskStore } from '../../domain/ports/task-store.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import type { Db, OpenedDatabase } from '../database.js';
+import { executor } from '../metadata-store.js';
+import type { Database, TaskTable } from '../schema.js';
+
+function toStored(row: TaskTable): StoredTask {
+  return {
+    id: row.id,
+    kind: row.kind,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: Number(row.attempts),
+    state: row.state as TaskState,
+    owner: row.owner,
+    leaseUntil: row.lease_until,
+  };
+}
+
+/**
+ * The `tasks` table. Claims are single statements. On PostgreSQL the rows to claim are picked with
+ * `FOR UPDATE SKIP LOCKED`, so nodes polling at the same moment divide the pending tasks between them instead of
+ * queueing on each other's row locks (and an UPDATE that lost the race re-checks `state` and claims nothing).
+ * SQLite has one writer, so `UPDATE … WHERE state = 'pending' RETURNING` is already atomic there.
+ */
+export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskStore {
+  const db: Db = database.db;
+  const postgres = database.kind === 'postgres';
+  const lockable = <O>(q: SelectQueryBuilder<Database, 'tasks', O>) => (postgres ? q.forUpdate().skipLocked() : q);
+
+  const claimWhere = (owner: string, leaseUntil: string, now: string) =>
+    db
+      .updateTable('tasks')
+      .set((eb) => ({ state: 'running', owner, lease_until: leaseUntil, attempts: eb('attempts', '+', 1), updated_at: now }))
+      .where('state', '=', 'pending');
+
+  return {
+    async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string) {
+      await executor(scope)
+        .insertInto('tasks')
+        .values({
+          id,
+          kind: task.kind,
+          resource_type: task.resourceType,
+          resource_id: task.resourceId,
+          payload: JSON.stringify(task.payload ?? {}),
+          state: 'pending',
+          owner: null,
+          lease_until: null,
+          attempts: 0,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    },
+
+    async claim(id, owner, leaseUntil, now) {
+      const row = await claimWhere(owner, leaseUntil, now)
+        .where('id', 'in', lockable(db.selectFrom('tasks').select('id').where('id', '=', id).where('state', '=', 'pending')))
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toStored(row) : null;
+    },
+
+    async claimPending(limit, owner, leaseUntil, now) {
+      const rows = await claimWhere(owner, leaseUntil, now)
+        .where(
+          'id',
+          'in',
+          lockable(db.selectFrom('tasks').select('id').where('state', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit)),
+        )
+        .returningAll()
+        .execute();
+      return rows.map(toStored);
+    },
+
+    async listRunning(leaseEndedBefore, limit = 100) {
+      let q = db.selectFrom('tasks').selectAll().where('state', '=', 'running');
+      if (leaseEndedBefore !== null) q = q.where('lease_until', '<', leaseEndedBefore);
+      return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toStored);
+    },
+
+    async claimOrphan(id, previousOwner, owner, leaseUntil, now) {
+      const row = await db
+        .updateTable('tasks')
+        .set({ owner, lease_until: leaseUntil, updated_at: now })
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .where((eb) => (previousOwner === null ? eb('owner', 'is', null) : eb('owner', '=', previousOwner)))
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toStored(row) : null;
+    },
+
+    async renewLease(id, owner, leaseUntil) {
+      const r = await db.updateTable('tasks').set({ lease_until: leaseUntil }).where('id', '=', id).where('owner', '=', owner).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+
+    async remove(id) {
+      await db.deleteFrom('tasks').where('id', '=', id).execute();
+    },
+
+    async markFailed(id, error, now) {
+      await db
+        .updateTable('tasks')
+        .set({ state: 'failed', last_error: error.slice(0, 2000), owner: null, lease_until: null, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async get(id) {
+      const row = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toStored(row) : null;
+    },
+  };
+}
