@@ -236,8 +236,9 @@ export class CheckpointService {
           protected_at: null,
           created_at: now,
           updated_at: null,
-          // Named before the snapshot exists, so a failure or a crash always knows what to remove.
-          cbt_base_id: snapshotId,
+          // Kept as the next backup's base where snapshots share blocks (elsewhere a base would be a full copy of
+          // the disk); named before the snapshot exists, so a failure or a crash always knows what to remove.
+          cbt_base_id: this.c.core.driver(vol.driver).capabilities.cheapSnapshots ? snapshotId : null,
           cbt_base_usable: false,
         },
         payload: { volumeId: vol.id, previousStatus: vol.status },

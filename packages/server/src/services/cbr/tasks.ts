@@ -5,6 +5,7 @@ import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { parseStoredTime } from '../../domain/time.js';
 import type { CbrBackupPayload } from './checkpoints.js';
 import { type CbrContext, GiB } from './context.js';
+import { dropHidden } from '../block-storage/hidden-snapshots.js';
 import { startDeleteTx } from './deletion.js';
 import type { OperationLogs } from './oplogs.js';
 import { expiredBackups, parseRetention } from './retention.js';
@@ -125,7 +126,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
   /**
    * The data path of a CBR backup, the one Cinder backups take (services/backup-data-path.ts): a hidden snapshot
    * of the disk (the disk is released as soon as it exists), read with the extents changed since the parent's
-   * base, into the repository. The snapshot stays as this backup's base.
+   * base, into the repository. The snapshot stays as this backup's base where the row names it as one (cheap
+   * snapshots); otherwise it goes before the backup commits, as it always did.
    */
   async function copyToRepository(
     b: CbrBackup,
@@ -133,8 +135,9 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     release: () => Promise<void>,
     onProgress: (done: number, total: number) => void,
   ) {
-    return c.data.copy({
-      driver: core.driver(b.driver),
+    const driver = core.driver(b.driver);
+    const result = await c.data.copy({
+      driver,
       volumeId: b.resource_id,
       freeze: b.snapshot_id,
       changedSince: await changedSince(b),
@@ -150,6 +153,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
       },
     });
+    if (b.cbt_base_id === null) await dropHidden(driver, b.resource_id, b.snapshot_id);
+    return result;
   }
 
   const backup: TaskHandler<CbrBackupPayload> = {
