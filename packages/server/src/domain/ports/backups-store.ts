@@ -72,7 +72,7 @@ export interface BackupBasesStore {
   markUnusable(scope: Scope, backupId: string, baseId: string, owner?: BaseOwner): Promise<void>;
   /** Last step of a removal: the backup no longer names it. */
   forget(scope: Scope, backupId: string, baseId: string, owner?: BaseOwner): Promise<void>;
-  /** Every base kept for the volume's backups, Cinder's and CBR's. */
+  /** Every base kept for the volume's backups, Cinder's and CBR's (but those of CBR backups still running). */
   ofVolume(scope: Scope, volumeId: string): Promise<BackupBase[]>;
   /**
    * Bases of the other finished backups of the same chain taken no later than `createdAt` (the ones a new base

@@ -111,11 +111,14 @@ const bases: BackupBasesStore = {
       .where('volume_id', '=', volumeId)
       .where('cbt_base_id', 'is not', null)
       .execute();
+    // A CBR backup gives its disk back once its snapshot exists and reads it afterwards: a running one removes
+    // its own base when it sees the disk deleting or gone (services/cbr/tasks.ts), so it is left to it here.
     const cbr = await db(scope)
       .selectFrom('cbr_backups')
       .select(['id', 'cbt_base_id'])
       .where('resource_id', '=', volumeId)
       .where('cbt_base_id', 'is not', null)
+      .where('status', '<>', 'protecting')
       .execute();
     return [
       ...cinder.map((r): BackupBase => ({ owner: 'backup', backupId: r.id, baseId: r.cbt_base_id! })),
