@@ -14,7 +14,7 @@ import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { probeQemuImg } from '../../drivers/volume/qcow2/qemu.js';
 import { mountXfsLoop, type XfsLoop } from '../../drivers/volume/xfs-loop.js';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
-import { volumeDigest } from '../block-storage/test-support/backup-api.js';
+import { BackupApi, volumeDigest } from '../block-storage/test-support/backup-api.js';
 import { admin, backupsOf, type Caller, cbr, checkpoint, createVault, createVolume, waitVolume } from './test-support/cbr.js';
 
 const MiB = 1024 * 1024;
@@ -201,6 +201,66 @@ async function failedBackupDropsSnapshot(s: Setup): Promise<void> {
   assert.equal(await restoredDigest(s, inc.id), sha);
 }
 
+/**
+ * A volume backed up by Cinder and by CBR keeps one base for each: neither kind's bookkeeping drops the other's,
+ * and both incrementals read only what changed.
+ */
+async function cinderAndCbrBasesCoexist(s: Setup): Promise<void> {
+  const { driver } = s;
+  const api = new BackupApi(s.t);
+  const vol = await createVolume(s.t, s.who, 'cbt-both', 1);
+  await write(driver, vol, 0, randomBytes(4 * MiB));
+  await write(driver, vol, 256 * MiB, randomBytes(4 * MiB));
+  const before = new Set(await hiddenSnapshots(driver));
+  const ours = () => hiddenSnapshots(driver).then((names) => names.filter((n) => !before.has(n)));
+  const vault = await createVault(s.t, s.who, 'cbt-both', [vol]);
+  await backUp(s, vault.id);
+  const cinderFull = await api.backup(s.who, { volume_id: vol });
+  await api.backupStatus(s.who, cinderFull, 'available');
+  await api.volumeStatus(s.who, vol, 'available');
+  assert.equal((await ours()).length, 2, 'one Cinder base and one CBR base');
+
+  const changed = await changeOnePercent(s, vol, 3);
+  const sha = await digest(driver, vol);
+  const inc = await backUp(s, vault.id);
+  assert.equal(await readBytes(s, vault.id, inc.id), changed * s.chunk, 'the CBR incremental reads the changed chunks');
+  const cinderInc = await api.backup(s.who, { volume_id: vol, incremental: true });
+  await api.backupStatus(s.who, cinderInc, 'available');
+  await api.volumeStatus(s.who, vol, 'available');
+  const m = await s.t.server.services.backups.repo.readManifest(`backups/${cinderInc}`);
+  assert.equal(m.header.stats.readBytes, changed * s.chunk, 'the Cinder incremental reads the changed chunks');
+  assert.equal((await ours()).length, 2, 'still one base of each kind');
+  assert.equal(await restoredDigest(s, inc.id), sha);
+  assert.equal(await digest(driver, await api.restore(s.who, cinderInc)), sha);
+}
+
+/** Unmanaging a volume hands its file over without CBR bases: merged back (qcow2) or dropped (raw). */
+async function unmanageDropsCbrBase(s: Setup): Promise<void> {
+  const { driver } = s;
+  const vol = await createVolume(s.t, s.who, 'cbt-unmanage', 1);
+  await write(driver, vol, 0, randomBytes(MiB));
+  const before = new Set(await hiddenSnapshots(driver));
+  const ours = () => hiddenSnapshots(driver).then((names) => names.filter((n) => !before.has(n)));
+  const vault = await createVault(s.t, s.who, 'cbt-unmanage', [vol]);
+  const b = await backUp(s, vault.id);
+  const atBackup = await digest(driver, vol);
+  assert.equal((await ours()).length, 1);
+  await write(driver, vol, 5 * MiB, randomBytes(8192));
+  const sha = await digest(driver, vol);
+  const r = await s.t.request('POST', `/v3/${s.who.projectId}/volumes/${vol}/action`, {
+    token: s.who.token,
+    body: { 'os-unmanage': null },
+  });
+  assert.equal(r.status, 202, r.text);
+  await waitFor(
+    async () => (await s.t.request('GET', `/v3/${s.who.projectId}/volumes/${vol}`, { token: s.who.token })).status === 404,
+    `volume ${vol} unmanaged`,
+  );
+  assert.deepEqual(await ours(), [], 'the CBR base did not stay behind the unmanaged volume');
+  assert.equal(await digest(driver, vol), sha, 'the unmanaged file holds the volume bytes');
+  assert.equal(await restoredDigest(s, b.id), atBackup, 'the CBR backup stays restorable without its base');
+}
+
 describe('CBR incrementals with CBT on qcow2', { skip: qemu.available ? false : qemu.detail }, () => {
   let s: Setup;
   before(async () => {
@@ -218,6 +278,14 @@ describe('CBR incrementals with CBT on qcow2', { skip: qemu.available ? false : 
 
   test('a failed CBR backup removes its snapshot and keeps the previous base', async () => {
     await failedBackupDropsSnapshot(s);
+  });
+
+  test('Cinder and CBR bases of one volume live side by side; both incrementals read only changes', async () => {
+    await cinderAndCbrBasesCoexist(s);
+  });
+
+  test('unmanaging a volume merges its CBR base back: no layer stays, the file keeps the bytes', async () => {
+    await unmanageDropsCbrBase(s);
   });
 });
 
@@ -249,5 +317,15 @@ describe('CBR incrementals with CBT on raw over reflink (XFS loop mount)', () =>
   test('deleting a vault removes its backups’ bases', async (t) => {
     if (!s) return t.skip(skipped);
     await vaultDeleteDropsBases(s);
+  });
+
+  test('Cinder and CBR bases of one volume live side by side; both incrementals read only changes', async (t) => {
+    if (!s) return t.skip(skipped);
+    await cinderAndCbrBasesCoexist(s);
+  });
+
+  test('unmanaging a volume drops its CBR base: no copy stays, the file keeps the bytes', async (t) => {
+    if (!s) return t.skip(skipped);
+    await unmanageDropsCbrBase(s);
   });
 });
