@@ -4,10 +4,10 @@ import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import type { BackupDataPath } from '../backup-data-path.js';
 import type { BackupProgress } from './backup-progress.js';
 import { type BackupCreatePayload, type BackupRestorePayload } from './backup-service.js';
 import { type Core, GiB } from './core.js';
-import type { BackupDataPath } from '../backup-data-path.js';
 import { dropHidden } from './hidden-snapshots.js';
 
 export interface BackupTaskDeps {
