@@ -1,6 +1,6 @@
 /**
  * Incremental backups of a qcow2 volume with and without changed-block tracking (CBT), through the same code the
- * server's backup task runs (hidden base snapshots, openBackupSource, the backup repository):
+ * server's backup task runs (hidden base snapshots, the BlockSources adapter, the backup repository):
  *
  *   1. full backup: hidden snapshot of the volume, sparse export, backup;
  *   2. 64 KiB overwritten at a random place in 1 % of the volume's chunks;
@@ -27,11 +27,10 @@ import { BackupRepository } from '../../packages/server/src/backup-repo/index.js
 import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { createQcow2VolumeDriver } from '../../packages/server/src/drivers/volume/qcow2/qcow2-driver.js';
-import {
-  dropHidden,
-  freezeHidden,
-  openBackupSource,
-} from '../../packages/server/src/services/block-storage/hidden-snapshots.js';
+import { blockSources } from '../../packages/server/src/drivers/volume/block-source.js';
+import { dropHidden, freezeHidden } from '../../packages/server/src/services/block-storage/hidden-snapshots.js';
+
+const openBackupSource = blockSources.open;
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;

@@ -9,6 +9,7 @@ import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
 import { systemClock, type Clock } from './domain/time.js';
+import { blockSources } from './drivers/volume/block-source.js';
 import { createBlockStorageServices, type BlockStorageServices } from './services/block-storage/index.js';
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
@@ -84,6 +85,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       tasks,
       quotas,
       backupRepo,
+      blockSources,
     });
     // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
     const cbr = createCbrServices({
@@ -93,6 +95,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       stores: metadata.cbr,
       tasks,
       backupRepo,
+      backupData: services.backupData,
       options: opts.cbr,
     });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.

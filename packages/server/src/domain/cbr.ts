@@ -115,7 +115,7 @@ export interface CbrBackup {
   incremental: boolean;
   bootable: boolean;
   driver: string;
-  /** The driver snapshot the backup reads (deleted once read). */
+  /** The hidden driver snapshot the backup reads; kept afterwards as its base (cbt_base_id). */
   snapshot_id: string;
   parent_locator: string | null;
   locator: string | null;
@@ -129,6 +129,13 @@ export interface CbrBackup {
   protected_at: string | null;
   created_at: string;
   updated_at: string | null;
+  /**
+   * The changed-block tracking base the backup keeps: its hidden snapshot, named from the request on (so failure
+   * and crash paths know what to remove) and null once removed; one per disk and vault is kept.
+   */
+  cbt_base_id: string | null;
+  /** The base may be compared against: from the commit until its removal starts. */
+  cbt_base_usable: boolean;
 }
 
 /** A backup's share with another project. */

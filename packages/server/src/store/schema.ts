@@ -343,7 +343,7 @@ export interface CbrBackupTable {
   incremental: number;
   bootable: number;
   driver: string;
-  /** The driver snapshot the backup reads (deleted once read). */
+  /** The hidden driver snapshot the backup reads; kept as its changed-block tracking base (see cbt_base_id). */
   snapshot_id: string;
   parent_locator: string | null;
   locator: string | null;
@@ -357,6 +357,10 @@ export interface CbrBackupTable {
   protected_at: string | null;
   created_at: string;
   updated_at: string | null;
+  /** The base this backup keeps (= snapshot_id until removed, then null); migration 0007. */
+  cbt_base_id: string | null;
+  /** 0/1: the base may be compared against (from the commit until its removal starts). */
+  cbt_base_usable: number;
 }
 
 export interface CbrMemberTable {

@@ -54,27 +54,36 @@ export interface BackupsStore {
   readonly volumes: BackupVolumesStore;
 }
 
+/** Which kind of backup keeps a base: a Cinder backup (`backups`) or a CBR backup (`cbr_backups`). */
+export type BaseOwner = 'backup' | 'cbr';
+
 /** A backup's base: the backup that names it and the hidden snapshot's id. */
 export interface BackupBase {
+  owner: BaseOwner;
   backupId: string;
   baseId: string;
 }
 
+/**
+ * The changed-block tracking bases of Cinder and CBR backups, one store for both so that whoever removes a
+ * volume's bases (delete, unmanage) finds all of them. `owner` defaults to a Cinder backup.
+ */
 export interface BackupBasesStore {
   /** Step 1 of a removal: the base may no longer be compared against. */
-  markUnusable(scope: Scope, backupId: string, baseId: string): Promise<void>;
+  markUnusable(scope: Scope, backupId: string, baseId: string, owner?: BaseOwner): Promise<void>;
   /** Last step of a removal: the backup no longer names it. */
-  forget(scope: Scope, backupId: string, baseId: string): Promise<void>;
-  /** Every base kept for the volume's backups. */
+  forget(scope: Scope, backupId: string, baseId: string, owner?: BaseOwner): Promise<void>;
+  /** Every base kept for the volume's backups, Cinder's and CBR's (but those of CBR backups still running). */
   ofVolume(scope: Scope, volumeId: string): Promise<BackupBase[]>;
   /**
-   * Bases of the volume's other finished backups taken no later than `createdAt` (the ones a new base
-   * replaces).
+   * Bases of the other finished backups of the same chain taken no later than `createdAt` (the ones a new base
+   * replaces): a Cinder backup's chain is its volume; a CBR backup's is its disk in its vault.
    */
-  olderThan(scope: Scope, q: { volumeId: string; exceptBackupId: string; createdAt: string }): Promise<BackupBase[]>;
-  /** Which of `baseIds` some backup names as its base (hidden snapshots that are not leftovers). */
-  named(scope: Scope, baseIds: readonly string[]): Promise<Set<string>>;
+  olderThan(scope: Scope, q: BaseChain & { exceptBackupId: string; createdAt: string }): Promise<BackupBase[]>;
 }
+
+/** The backups that share one base: a volume's Cinder backups, or a disk's CBR backups in one vault. */
+export type BaseChain = { owner?: 'backup'; volumeId: string } | { owner: 'cbr'; volumeId: string; vaultId: string };
 
 /**
  * Volume and snapshot rows a backup or restore changes. They belong with the volume and snapshot repositories;

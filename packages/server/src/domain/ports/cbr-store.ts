@@ -172,6 +172,8 @@ export interface CbrBackupRepository {
   /** Real stored bytes of the vault: the repository bytes its backups added (error backups excluded). */
   usedBytes(scope: Scope, vaultId: string): Promise<number>;
   usage(scope: Scope, vaultIds: readonly string[]): Promise<BackupUsage[]>;
+  /** The backup whose manifest is `locator` (an incremental's parent). */
+  byLocator(scope: Scope, locator: string): Promise<CbrBackup | undefined>;
   /** The newest usable backup of a resource in a vault that holds data: an incremental's parent. */
   latestLocator(scope: Scope, vaultId: string, resourceId: string): Promise<string | null>;
   insert(scope: Scope, backup: CbrBackup): Promise<void>;

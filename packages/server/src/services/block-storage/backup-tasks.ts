@@ -4,23 +4,24 @@ import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
-import type { BackupBases } from './backup-bases.js';
+import type { BackupDataPath } from '../backup-data-path.js';
 import type { BackupProgress } from './backup-progress.js';
 import { type BackupCreatePayload, type BackupRestorePayload } from './backup-service.js';
 import { type Core, GiB } from './core.js';
-import { dropHidden, freezeHidden, openBackupSource } from './hidden-snapshots.js';
+import { dropHidden } from './hidden-snapshots.js';
 
 export interface BackupTaskDeps {
   core: Core;
   store: MetadataStore;
   backups: BackupsStore;
-  bases: BackupBases;
+  data: BackupDataPath;
   repo: BackupStore;
   progress: BackupProgress;
 }
 
 export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
-  const { core, store, backups, bases, repo, progress } = deps;
+  const { core, store, backups, data, repo, progress } = deps;
+  const bases = data.bases;
   const root = store.root;
 
   /** One of the backup lifecycle's task moves; false when a force delete or reset got there first. */
@@ -92,31 +93,21 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       let result;
       try {
         // With cheap snapshots the backup reads a frozen image (also for force backups of in-use volumes), which
-        // stays as the base of the next incremental; otherwise the volume or snapshot is read in place.
-        if (baseId !== null) await freezeHidden(driver, p.volumeId, baseId, signal);
-        const kind = baseId !== null || p.snapshotId !== null ? 'snapshot' : 'volume';
-        const objectId = baseId ?? p.snapshotId ?? p.volumeId;
-        // A user snapshot newer than the parent's base is compared against it too (the driver answers null when
-        // the two do not link, e.g. a snapshot older than the base); only volume backups leave a new base.
+        // stays as the base of the next incremental; otherwise the volume or snapshot is read in place. A user
+        // snapshot newer than the parent's base is compared against it too (the driver answers null when the two
+        // do not link, e.g. a snapshot older than the base); only volume backups leave a new base.
         const since = baseId !== null || p.snapshotId !== null ? await changedSince(b, p) : null;
-        const source = await openBackupSource(driver, kind, objectId, {
-          changedSince: since !== null ? { volumeId: p.volumeId, snapshotId: since } : null,
-          chunkSize: repo.chunkSize,
-          signal,
-          logger: core.deps.logger,
-        });
-        try {
-          result = await repo.backup({
+        result = await data.copy({
+          driver,
+          volumeId: p.volumeId,
+          freeze: baseId,
+          object: p.snapshotId !== null ? { kind: 'snapshot', id: p.snapshotId } : { kind: 'volume', id: p.volumeId },
+          changedSince: since,
+          backup: {
             id,
             container: b.container,
-            sourcePath: source.path,
             size,
-            allocatedExtents: source.allocatedExtents,
-            directIo: !source.temporary,
             ...(p.parentLocator !== null ? { parent: p.parentLocator } : {}),
-            ...(p.parentLocator !== null && source.changedExtents !== null
-              ? { changedExtents: source.changedExtents }
-              : {}),
             meta: {
               volume_id: p.volumeId,
               snapshot_id: p.snapshotId,
@@ -125,14 +116,12 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
             },
             signal,
             onProgress,
-          });
-        } finally {
-          await source.release();
-        }
+          },
+        });
       } finally {
         progress.finish(id);
       }
-      if (baseId !== null) await bases.dropOlder(driver, b);
+      if (baseId !== null) await bases.dropOlder(driver, { volumeId: b.volume_id }, b);
       const s = result.stats;
       const committed = await finish(id, p, 'createDone', {
         locator: result.locator,
@@ -150,7 +139,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       if (committed && baseId !== null) {
         // A volume force-deleted during the backup already had its bases removed; this one came after.
         const v = await core.volumeRow(root, p.volumeId);
-        if (!v || v.status === 'deleting') await bases.retire(driver, p.volumeId, id, baseId).catch(() => {});
+        if (!v || v.status === 'deleting') await bases.retire(driver, p.volumeId, { owner: 'backup', backupId: id, baseId }).catch(() => {});
       }
     },
     async fail(task, cause) {
@@ -256,7 +245,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       if (b.cbt_base_id !== null) {
         // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
         const v = await core.volumeRow(root, b.volume_id);
-        if (v) await bases.retire(core.driver(v.driver), v.id, b.id, b.cbt_base_id);
+        if (v) await bases.retire(core.driver(v.driver), v.id, { owner: 'backup', backupId: b.id, baseId: b.cbt_base_id });
       }
       await store.transaction(async (tx) => {
         if (!(await backups.remove(tx, b.id))) return;

@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config/config.js';
 import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import type { BlockSources } from '../../domain/ports/block-source.js';
 import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import type { Clock } from '../../domain/time.js';
+import { BackupDataPath } from '../backup-data-path.js';
 import type { QuotaService } from '../quotas.js';
-import { BackupBases } from './backup-bases.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
@@ -45,6 +46,8 @@ export interface BlockStorageServices {
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
+  /** The one backup data path and base bookkeeping; CBR backups use it too. */
+  backupData: BackupDataPath;
 }
 
 export function createBlockStorageServices(deps: {
@@ -58,15 +61,24 @@ export function createBlockStorageServices(deps: {
   quotas: QuotaService;
   backupRepo: BackupStore;
   backupsStore: BackupsStore;
+  /** How backups read volumes and snapshots (drivers/volume/block-source.ts). */
+  blockSources: BlockSources;
 }): BlockStorageServices {
   const core = new Core(deps);
-  const bases = new BackupBases(deps.store, deps.backupsStore, deps.logger);
-  const dropBases = (driver: VolumeDriver, volumeId: string) => bases.dropVolumeBases(driver, volumeId);
+  const backupData = new BackupDataPath({
+    store: deps.store,
+    bases: deps.backupsStore.bases,
+    repo: deps.backupRepo,
+    sources: deps.blockSources,
+    logger: deps.logger,
+  });
+  // Cinder's and CBR's bases alike: a volume that leaves takes every hidden snapshot of it along.
+  const dropBases = (driver: VolumeDriver, volumeId: string) => backupData.bases.dropVolumeBases(driver, volumeId);
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
-  const backupDeps = { core, store: deps.store, backups: deps.backupsStore, bases, repo: deps.backupRepo };
+  const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, repo: deps.backupRepo };
   for (const h of backupTaskHandlers({ ...backupDeps, progress: backupProgress })) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
@@ -77,5 +89,6 @@ export function createBlockStorageServices(deps: {
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     drivers: deps.drivers,
     core,
+    backupData,
   };
 }

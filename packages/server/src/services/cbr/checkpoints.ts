@@ -202,6 +202,7 @@ export class CheckpointService {
       }
       const parentLocator = incremental ? await this.c.stores.backups.latestLocator(tx, v.id, r.resource_id) : null;
       const created = parseStoredTime(now);
+      const snapshotId = randomUUID();
       backups.push({
         row: {
           id: randomUUID(),
@@ -222,7 +223,7 @@ export class CheckpointService {
           incremental: parentLocator !== null,
           bootable: vol.bootable,
           driver: vol.driver,
-          snapshot_id: randomUUID(),
+          snapshot_id: snapshotId,
           parent_locator: parentLocator,
           locator: null,
           stored_bytes: 0,
@@ -235,6 +236,10 @@ export class CheckpointService {
           protected_at: null,
           created_at: now,
           updated_at: null,
+          // Kept as the next backup's base where snapshots share blocks (elsewhere a base would be a full copy of
+          // the disk); named before the snapshot exists, so a failure or a crash always knows what to remove.
+          cbt_base_id: this.c.core.driver(vol.driver).capabilities.cheapSnapshots ? snapshotId : null,
+          cbt_base_usable: false,
         },
         payload: { volumeId: vol.id, previousStatus: vol.status },
       });

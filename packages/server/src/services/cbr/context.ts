@@ -7,6 +7,7 @@ import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js'
 import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
+import type { BackupDataPath } from '../backup-data-path.js';
 import { cbrDiskAccess } from './disks.js';
 import { cbrError, invalid, vaultNotFound } from './errors.js';
 
@@ -65,6 +66,8 @@ export interface CbrDeps {
   stores: CbrStores;
   tasks: TaskQueue;
   backupRepo: BackupStore;
+  /** Block storage's backup data path and base bookkeeping: CBR backups read and keep bases the same way. */
+  backupData: BackupDataPath;
 }
 
 /** Shared plumbing of the CBR services: the store and its repositories, disks, drivers, the repository, options. */
@@ -74,6 +77,7 @@ export class CbrContext {
   readonly disks: CbrDiskAccess;
   readonly core: CbrBlockStorageCore;
   readonly repo: BackupStore;
+  readonly data: BackupDataPath;
 
   constructor(
     private readonly deps: CbrDeps,
@@ -84,6 +88,7 @@ export class CbrContext {
     this.disks = cbrDiskAccess(deps.volumes, () => this.now());
     this.core = deps.core;
     this.repo = deps.backupRepo;
+    this.data = deps.backupData;
   }
 
   /** The store outside any transaction. */

@@ -3,7 +3,7 @@ import { fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { parseStoredTime } from '../../domain/time.js';
-import { dropHidden, freezeHidden, openBackupSource } from '../block-storage/hidden-snapshots.js';
+import { dropHidden } from '../block-storage/hidden-snapshots.js';
 import type { CbrBackupPayload } from './checkpoints.js';
 import { type CbrContext, GiB } from './context.js';
 import { startDeleteTx } from './deletion.js';
@@ -99,9 +99,35 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
   }
 
   /**
-   * The data path of a CBR backup: a hidden driver snapshot of the disk (the disk is released as soon as it
-   * exists), read into the repository, then dropped. Kept in one function so CBR can move to block storage's
-   * backup pipeline (hidden snapshot + changed-block tracking) by replacing it.
+   * The parent's usable base, when this backup may read only what changed since it: the parent is a backup of
+   * the same disk that kept its base and has the same size (after an extend the new tail was never tracked; the
+   * engine then compares the data).
+   */
+  async function changedSince(b: CbrBackup): Promise<string | null> {
+    if (b.parent_locator === null) return null;
+    const parent = await backups.byLocator(c.root, b.parent_locator);
+    if (!parent || parent.resource_id !== b.resource_id || parent.resource_size !== b.resource_size) return null;
+    return parent.cbt_base_usable ? parent.cbt_base_id : null;
+  }
+
+  /** This backup's base as the base bookkeeping names it. */
+  const baseOf = (b: CbrBackup, baseId: string) => ({ owner: 'cbr' as const, backupId: b.id, baseId });
+
+  /**
+   * Removes a backup's base when it leaves (its delete, its vault's delete). A disk that is gone took its bases
+   * with it (volume delete and unmanage remove them), and an unmanaged disk's chain is no longer ours to touch.
+   */
+  async function dropBase(b: CbrBackup): Promise<void> {
+    if (b.cbt_base_id === null) return;
+    const disk = await c.disks.get(c.root, b.resource_id);
+    if (disk) await c.data.bases.retire(core.driver(disk.driver), disk.id, baseOf(b, b.cbt_base_id));
+  }
+
+  /**
+   * The data path of a CBR backup, the one Cinder backups take (services/backup-data-path.ts): a hidden snapshot
+   * of the disk (the disk is released as soon as it exists), read with the extents changed since the parent's
+   * base, into the repository. The snapshot stays as this backup's base where the row names it as one (cheap
+   * snapshots); otherwise it goes before the backup commits, as it always did.
    */
   async function copyToRepository(
     b: CbrBackup,
@@ -110,34 +136,25 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     onProgress: (done: number, total: number) => void,
   ) {
     const driver = core.driver(b.driver);
-    // The snapshot is the consistent image; the volume is free again as soon as it exists.
-    try {
-      await freezeHidden(driver, b.resource_id, b.snapshot_id, signal);
-    } finally {
-      await release();
-    }
-    try {
-      // A raw view of the guest bytes: the snapshot file itself for raw, a sparse export of a qcow2 chain.
-      const source = await openBackupSource(driver, 'snapshot', b.snapshot_id, { chunkSize: c.repo.chunkSize, signal });
-      try {
-        return await c.repo.backup({
-          id: b.id,
-          container: `cbr-${b.vault_id}`,
-          sourcePath: source.path,
-          size: b.resource_size * GiB,
-          allocatedExtents: source.allocatedExtents,
-          directIo: !source.temporary,
-          ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
-          meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
-          signal,
-          onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
-        });
-      } finally {
-        await source.release();
-      }
-    } finally {
-      await dropHidden(driver, b.resource_id, b.snapshot_id);
-    }
+    const result = await c.data.copy({
+      driver,
+      volumeId: b.resource_id,
+      freeze: b.snapshot_id,
+      changedSince: await changedSince(b),
+      // The snapshot is the consistent image; the volume is free again as soon as it exists.
+      afterFreeze: release,
+      backup: {
+        id: b.id,
+        container: `cbr-${b.vault_id}`,
+        size: b.resource_size * GiB,
+        ...(b.parent_locator !== null ? { parent: b.parent_locator } : {}),
+        meta: { cbr: true, vault_id: b.vault_id, volume_id: b.resource_id, checkpoint_id: b.checkpoint_id },
+        signal,
+        onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
+      },
+    });
+    if (b.cbt_base_id === null) await dropHidden(driver, b.resource_id, b.snapshot_id);
+    return result;
   }
 
   const backup: TaskHandler<CbrBackupPayload> = {
@@ -178,11 +195,24 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           new_chunks: s.newChunks,
           progress: 100,
           protected_at: c.now(),
+          ...(b.cbt_base_id !== null ? { cbt_base_usable: true } : {}),
         });
         if (committed) await oplogs.finish(tx, p.logId, { ok: true });
         return committed ? ('ok' as const) : ('gone' as const);
       });
-      if (outcome !== 'ok') await c.repo.deleteManifest(result.locator);
+      const driver = core.driver(b.driver);
+      if (outcome !== 'ok') {
+        await c.repo.deleteManifest(result.locator);
+        // Nothing will compare against the snapshot of a backup that did not commit.
+        if (b.cbt_base_id !== null) await c.data.bases.retire(driver, b.resource_id, baseOf(b, b.cbt_base_id));
+      } else if (b.cbt_base_id !== null) {
+        // One base per disk and vault: the vault's next backup of the disk compares against this one only.
+        await c.data.bases.dropOlder(driver, { owner: 'cbr', volumeId: b.resource_id, vaultId: b.vault_id }, b);
+        // A disk deleted or unmanaged while its snapshot was read had its bases removed before this one counted.
+        const disk = await c.disks.get(c.root, b.resource_id);
+        if (!disk || disk.status === 'deleting' || disk.status === 'unmanaging')
+          await c.data.bases.retire(driver, b.resource_id, baseOf(b, b.cbt_base_id)).catch(() => {});
+      }
       await moveResource(c, c.root, b.resource_id, 'protected');
       await settleCheckpoint(b.checkpoint_id);
     },
@@ -191,9 +221,18 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const b = await backups.byId(c.root, task.resourceId);
       await releaseVolume(p);
       if (!b) return;
-      await dropHidden(core.driver(b.driver), b.resource_id, b.snapshot_id).catch(() => {});
-      // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
-      await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
+      // A row with a locator committed: its manifest and base stay (a failure after the commit changes nothing).
+      const committed = b.locator !== null;
+      if (!committed) {
+        // The snapshot was named before it was made: whether or not it exists, it goes (idempotent).
+        const base = baseOf(b, b.cbt_base_id ?? b.snapshot_id);
+        await c.data.bases.retire(core.driver(b.driver), b.resource_id, base).catch((err: unknown) =>
+          // The row keeps naming it, so deleting the backup (or the disk) retries.
+          c.logger.error({ err, backup: b.id, snapshot: base.baseId }, 'a failed CBR backup could not remove its snapshot'),
+        );
+        // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
+        await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
+      }
       await moveBackup(c, c.root, b.id, 'fail', {
         fail_code: 'BackupService.9910',
         fail_reason: cause.message.slice(0, 255),
@@ -257,6 +296,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         await oplogs.started(task.payload.logId);
         // The manifest goes first: a crash in between leaves a row in `deleting` that a retry finishes.
         if (b.locator !== null) await c.repo.deleteManifest(b.locator);
+        await dropBase(b);
         await backups.remove(c.root, b.id);
       }
       await oplogs.finish(c.root, task.payload.logId, { ok: true });
@@ -277,6 +317,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       for (const b of all) {
         try {
           if (b.locator !== null) await c.repo.deleteManifest(b.locator);
+          await dropBase(b);
           await c.metadata.transaction((tx) => backups.remove(tx, b.id));
         } catch (err) {
           failed++;

@@ -5,6 +5,7 @@ import { backups } from './0003-backups.js';
 import { cbr } from './0004-cbr.js';
 import { backupCbtBase } from './0005-backup-cbt-base.js';
 import { backupCbtBaseUsable } from './0006-backup-cbt-base-usable.js';
+import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-cbr': cbr,
   '0005-backup-cbt-base': backupCbtBase,
   '0006-backup-cbt-base-usable': backupCbtBaseUsable,
+  '0007-cbr-backup-cbt-base': cbrBackupCbtBase,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -84,33 +84,61 @@ async function readMetadata(
   return out;
 }
 
+/** Cinder and CBR bases live in two tables with the same two columns (migrations 0005/0006 and 0007). */
+const BASE_TABLE = { backup: 'backups', cbr: 'cbr_backups' } as const;
+
 const bases: BackupBasesStore = {
-  async markUnusable(scope, backupId, baseId) {
+  async markUnusable(scope, backupId, baseId, owner = 'backup') {
     await db(scope)
-      .updateTable('backups')
+      .updateTable(BASE_TABLE[owner])
       .set({ cbt_base_usable: 0 })
       .where('id', '=', backupId)
       .where('cbt_base_id', '=', baseId)
       .execute();
   },
-  async forget(scope, backupId, baseId) {
+  async forget(scope, backupId, baseId, owner = 'backup') {
     await db(scope)
-      .updateTable('backups')
+      .updateTable(BASE_TABLE[owner])
       .set({ cbt_base_id: null })
       .where('id', '=', backupId)
       .where('cbt_base_id', '=', baseId)
       .execute();
   },
   async ofVolume(scope, volumeId) {
-    const rows = await db(scope)
+    const cinder = await db(scope)
       .selectFrom('backups')
       .select(['id', 'cbt_base_id'])
       .where('volume_id', '=', volumeId)
       .where('cbt_base_id', 'is not', null)
       .execute();
-    return rows.map((r): BackupBase => ({ backupId: r.id, baseId: r.cbt_base_id! }));
+    // A CBR backup gives its disk back once its snapshot exists and reads it afterwards: a running one removes
+    // its own base when it sees the disk deleting or gone (services/cbr/tasks.ts), so it is left to it here.
+    const cbr = await db(scope)
+      .selectFrom('cbr_backups')
+      .select(['id', 'cbt_base_id'])
+      .where('resource_id', '=', volumeId)
+      .where('cbt_base_id', 'is not', null)
+      .where('status', '<>', 'protecting')
+      .execute();
+    return [
+      ...cinder.map((r): BackupBase => ({ owner: 'backup', backupId: r.id, baseId: r.cbt_base_id! })),
+      ...cbr.map((r): BackupBase => ({ owner: 'cbr', backupId: r.id, baseId: r.cbt_base_id! })),
+    ];
   },
   async olderThan(scope, q) {
+    if (q.owner === 'cbr') {
+      const rows = await db(scope)
+        .selectFrom('cbr_backups')
+        .select(['id', 'cbt_base_id'])
+        .where('resource_id', '=', q.volumeId)
+        .where('vault_id', '=', q.vaultId)
+        .where('cbt_base_id', 'is not', null)
+        .where('id', '<>', q.exceptBackupId)
+        .where('created_at', '<=', q.createdAt)
+        .where('status', '<>', 'protecting')
+        .execute();
+      return rows.map((r): BackupBase => ({ owner: 'cbr', backupId: r.id, baseId: r.cbt_base_id! }));
+    }
     const rows = await db(scope)
       .selectFrom('backups')
       .select(['id', 'cbt_base_id'])
@@ -120,16 +148,7 @@ const bases: BackupBasesStore = {
       .where('created_at', '<=', q.createdAt)
       .where('status', '<>', 'creating')
       .execute();
-    return rows.map((r): BackupBase => ({ backupId: r.id, baseId: r.cbt_base_id! }));
-  },
-  async named(scope, baseIds) {
-    const out = new Set<string>();
-    for (let i = 0; i < baseIds.length; i += 500) {
-      const chunk = baseIds.slice(i, i + 500);
-      const rows = await db(scope).selectFrom('backups').select('cbt_base_id').where('cbt_base_id', 'in', chunk).execute();
-      for (const r of rows) if (r.cbt_base_id !== null) out.add(r.cbt_base_id);
-    }
-    return out;
+    return rows.map((r): BackupBase => ({ owner: 'backup', backupId: r.id, baseId: r.cbt_base_id! }));
   },
 };
 

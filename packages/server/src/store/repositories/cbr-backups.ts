@@ -130,6 +130,11 @@ export function cbrBackupRepository(): CbrBackupRepository {
       return rows.map((r) => ({ vault_id: r.vault_id, resource_id: r.resource_id, count: Number(r.n), bytes: Number(r.bytes ?? 0) }));
     },
 
+    async byLocator(scope, locator) {
+      const r = await executor(scope).selectFrom('cbr_backups').selectAll().where('locator', '=', locator).executeTakeFirst();
+      return r && backupOf(r);
+    },
+
     async latestLocator(scope, vaultId, resourceId) {
       const r = await executor(scope)
         .selectFrom('cbr_backups')

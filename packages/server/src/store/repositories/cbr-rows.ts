@@ -107,11 +107,13 @@ export function backupOf(r: CbrBackupTable): CbrBackup {
     data_bytes: Number(r.data_bytes),
     new_chunks: Number(r.new_chunks),
     progress: Number(r.progress),
+    cbt_base_id: r.cbt_base_id ?? null,
+    cbt_base_usable: Number(r.cbt_base_usable) === 1,
   };
 }
 
 export function backupRow(b: Partial<CbrBackup>): Partial<CbrBackupTable> {
-  return mapPartial(b, { auto_trigger: flag, incremental: flag, bootable: flag }) as Partial<CbrBackupTable>;
+  return mapPartial(b, { auto_trigger: flag, incremental: flag, bootable: flag, cbt_base_usable: flag }) as Partial<CbrBackupTable>;
 }
 
 export function memberOf(r: CbrMemberTable): Member {
