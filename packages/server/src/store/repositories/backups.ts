@@ -10,6 +10,7 @@ import type {
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Executor } from '../database.js';
 import { BACKUPS_LIST, listRows } from '../list-query.js';
+import { prepared } from '../prepared.js';
 import { guardedTransition } from '../guarded.js';
 import { executor } from '../metadata-store.js';
 import type { BackupTable } from '../schema.js';
@@ -216,13 +217,17 @@ const volumes: BackupVolumesStore = {
 };
 
 /** The Cinder backups' repository: backups, backup_metadata, and the bases and volume moves named above. */
+const backupById = prepared<{ id: string }, BackupTable>((exec, arg) =>
+  exec.selectFrom('backups').selectAll().where('id', '=', arg('id')),
+);
+
 export function createBackupsStore(): BackupsStore {
   return {
     bases,
     volumes,
 
     async get(scope, id) {
-      const row = await db(scope).selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await backupById(db(scope), { id }))[0];
       return row && toBackup(row);
     },
 

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { MetadataKind, MetadataRepository } from '../../domain/ports/block-storage-store.js';
 import type { Executor } from '../database.js';
 import { executor } from '../metadata-store.js';
+import { prepared } from '../prepared.js';
 
 const TABLES: Record<MetadataKind, { table: string; fk: string }> = {
   volume: { table: 'volume_metadata', fk: 'volume_id' },
@@ -15,9 +16,17 @@ function untyped(exec: Executor): Kysely<any> {
   return exec as unknown as Kysely<any>;
 }
 
+const READ = Object.fromEntries(
+  Object.entries(TABLES).map(([kind, t]) => [
+    kind,
+    prepared<{ owner: string }, { key: string; value: string }>((exec, arg) =>
+      untyped(exec).selectFrom(t.table).select(['key', 'value']).where(t.fk, '=', arg('owner')).orderBy('key'),
+    ),
+  ]),
+) as Record<MetadataKind, (exec: Executor, args: { owner: string }) => Promise<{ key: string; value: string }[]>>;
+
 export async function readMetadata(exec: Executor, kind: MetadataKind, ownerId: string): Promise<Record<string, string>> {
-  const t = TABLES[kind];
-  const rows = await untyped(exec).selectFrom(t.table).select(['key', 'value']).where(t.fk, '=', ownerId).orderBy('key').execute();
+  const rows = await READ[kind](exec, { owner: ownerId });
   const out: Record<string, string> = {};
   for (const r of rows) out[r.key as string] = r.value as string;
   return out;

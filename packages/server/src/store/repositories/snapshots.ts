@@ -4,6 +4,7 @@ import type { Executor } from '../database.js';
 import { guardedTransition } from '../guarded.js';
 import { SNAPSHOTS_LIST, listRows } from '../list-query.js';
 import { executor } from '../metadata-store.js';
+import { prepared } from '../prepared.js';
 import type { SnapshotTable } from '../schema.js';
 import { deleteAllMetadata } from './metadata.js';
 
@@ -33,8 +34,12 @@ export function snapshotColumns(c: SnapshotChanges): Partial<SnapshotTable> {
   return out as Partial<SnapshotTable>;
 }
 
+const visibleById = prepared<{ id: string }, SnapshotTable>((db, arg) =>
+  db.selectFrom('snapshots').selectAll().where('id', '=', arg('id')).where('hidden', '=', 0),
+);
+
 async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
-  const r = await exec.selectFrom('snapshots').selectAll().where('id', '=', id).where('hidden', '=', 0).executeTakeFirst();
+  const r = (await visibleById(exec, { id }))[0];
   return r && toSnapshot(r);
 }
 

@@ -4,6 +4,7 @@ import type { Executor } from '../database.js';
 import { guardedTransition } from '../guarded.js';
 import { VOLUMES_LIST, listRows } from '../list-query.js';
 import { executor } from '../metadata-store.js';
+import { prepared } from '../prepared.js';
 import type { VolumeTable } from '../schema.js';
 import { deleteAllMetadata } from './metadata.js';
 
@@ -42,8 +43,10 @@ export function volumeColumns(c: VolumeChanges): Partial<VolumeTable> {
   return out as Partial<VolumeTable>;
 }
 
+const byId = prepared<{ id: string }, VolumeTable>((db, arg) => db.selectFrom('volumes').selectAll().where('id', '=', arg('id')));
+
 async function get(exec: Executor, id: string): Promise<Volume | undefined> {
-  const r = await exec.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
+  const r = (await byId(exec, { id }))[0];
   return r && toVolume(r);
 }
 

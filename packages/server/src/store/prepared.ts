@@ -1,0 +1,42 @@
+import type { Compilable, CompiledQuery } from 'kysely';
+import type { Executor } from './database.js';
+
+/** A value standing for a named argument while the query is compiled once; never sent to the database. */
+const HOLE = '\u0000cinderbox-arg:';
+
+/**
+ * A query compiled once per dialect and then run with new argument values. kysely builds and compiles every query
+ * anew (an operation tree, then SQL text): on a point read that costs as much as the query itself. The hot paths
+ * (a resource by id, its metadata) are fixed shapes, so they are built once with placeholder values, and each run
+ * only swaps the parameter values in. The SQL text stays the same, so SQLite's statement cache and PostgreSQL's
+ * named statements (store/database.ts) reuse their prepared statements too.
+ *
+ * `build` must use `arg(name)` for every value that varies per call and constants for the rest; a value passed
+ * to `arg` must end up as a bound parameter (not, e.g., in an `in (…)` list whose length varies).
+ */
+export function prepared<A extends Record<string, unknown>, R>(
+  build: (db: Executor, arg: <K extends keyof A & string>(name: K) => A[K]) => Compilable<R>,
+): (exec: Executor, args: A) => Promise<R[]> {
+  // Per dialect adapter: a transaction shares its database's adapter, SQLite and PostgreSQL compile differently.
+  const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (string | null)[] }>();
+  return async (exec, args) => {
+    // getExecutor() is marked internal in kysely's types but is the one handle on the dialect a transaction shares.
+    const adapter = exec.getExecutor().adapter;
+    let c = compiled.get(adapter);
+    if (!c) {
+      const query = build(exec, (name) => `${HOLE}${name}` as never).compile();
+      const slots = query.parameters.map((p) => (typeof p === 'string' && p.startsWith(HOLE) ? p.slice(HOLE.length) : null));
+      const named = new Set(slots.filter((s) => s !== null));
+      if (named.size === 0) throw new Error('prepared(): the query binds no argument');
+      c = { query, slots };
+      compiled.set(adapter, c);
+    }
+    const { query, slots } = c;
+    const parameters = query.parameters.map((p, i) => {
+      const slot = slots[i];
+      return slot === null || slot === undefined ? p : args[slot];
+    });
+    const result = await exec.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
