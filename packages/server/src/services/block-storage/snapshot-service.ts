@@ -10,8 +10,8 @@ import {
   updateStatusTargetRefused,
 } from '../../domain/snapshot.js';
 import { isMigrating, volumeLifecycle } from '../../domain/volume.js';
-import { callerProject, requireAdmin } from './access.js';
-import type { Core } from './core.js';
+import { callerProject, canSee, requireAdmin } from './access.js';
+import { type Core, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
 import { snapshotFilterPolicy, snapshotSort } from './snapshot-filters.js';
@@ -112,7 +112,9 @@ export class SnapshotService {
   }
 
   async get(ctx: AuthContext, id: string): Promise<SnapshotRecord> {
-    return this.core.snapshotRecord(await this.core.visibleSnapshot(ctx, id));
+    const found = UUID_RE.test(id) ? await this.core.repos.snapshots.getWithMetadata(this.core.store.root, id) : undefined;
+    if (!found || !canSee(ctx, found.snapshot.project_id)) throw notFound(`Snapshot ${id} could not be found.`);
+    return found;
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<SnapshotRecord>> {

@@ -38,6 +38,19 @@ const visibleById = prepared<{ id: string }, SnapshotTable>((db, arg) =>
   db.selectFrom('snapshots').selectAll().where('id', '=', arg('id')).where('hidden', '=', 0),
 );
 
+// One row per metadata key (one row with NULL key and value when there is none), ordered by key.
+const withMetadataById = prepared<{ id: string }, SnapshotTable & { md_key: string | null; md_value: string | null }>(
+  (db, arg) =>
+    db
+      .selectFrom('snapshots')
+      .leftJoin('snapshot_metadata', 'snapshot_metadata.snapshot_id', 'snapshots.id')
+      .selectAll('snapshots')
+      .select(['snapshot_metadata.key as md_key', 'snapshot_metadata.value as md_value'])
+      .where('snapshots.id', '=', arg('id'))
+      .where('snapshots.hidden', '=', 0)
+      .orderBy('snapshot_metadata.key'),
+);
+
 async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
   const r = (await visibleById(exec, { id }))[0];
   return r && toSnapshot(r);
@@ -45,6 +58,14 @@ async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
 
 export const snapshotsRepository: SnapshotsRepository = {
   get: (scope, id) => get(executor(scope), id),
+  async getWithMetadata(scope, id) {
+    const rows = await withMetadataById(executor(scope), { id });
+    const first = rows[0];
+    if (!first) return undefined;
+    const metadata: Record<string, string> = {};
+    for (const r of rows) if (r.md_key !== null) metadata[r.md_key] = r.md_value ?? '';
+    return { snapshot: toSnapshot(first), metadata };
+  },
   async insert(scope, s) {
     await executor(scope)
       .insertInto('snapshots')
