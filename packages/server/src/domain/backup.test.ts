@@ -8,17 +8,14 @@ import { describe, test } from 'node:test';
 import {
   BACKUP_STATUSES,
   backupLifecycle,
-  backupSourceSnapshot,
   backupSourceVolume,
   ensureResetTarget,
   holdsData,
   parseVolumeInfo,
-  SNAPSHOT_STATUSES_SEEN_BY_BACKUPS,
-  VOLUME_STATUSES_SEEN_BY_BACKUPS,
-  volumeBackupAction,
 } from './backup.js';
 import { DomainError } from './errors.js';
 import { allows, ensureAllowed, type Lifecycle } from './lifecycle.js';
+import { volumeLifecycle } from './volume.js';
 
 interface Row {
   action: string;
@@ -82,26 +79,8 @@ const VOLUME_ROWS: Row[] = [
     message: (status) =>
       status === 'in-use' ? 'Invalid volume: Backing up an in-use volume must use the force flag.' : notAvailableOrInUse(status),
   },
-  { action: 'forcedBackup', from: ['available', 'in-use'], to: 'backing-up', kind: 'badRequest', message: notAvailableOrInUse },
-  {
-    action: 'restoreTarget',
-    from: ['available'],
-    to: 'restoring-backup',
-    kind: 'badRequest',
-    message: () => 'Invalid volume: Volume to be restored to must be available',
-  },
 ];
 
-const SNAPSHOT_ROWS: Row[] = [
-  {
-    action: 'backup',
-    from: ['available'],
-    to: 'backing-up',
-    kind: 'badRequest',
-    message: (status) =>
-      `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${status}".`,
-  },
-];
 
 function checkTable(name: string, lc: Lifecycle<string, string>, rows: Row[]): void {
   describe(name, () => {
@@ -133,14 +112,11 @@ function checkTable(name: string, lc: Lifecycle<string, string>, rows: Row[]): v
 }
 
 checkTable('backup lifecycle', backupLifecycle, BACKUP_ROWS);
-checkTable('what a backup accepts of its source volume, and a restore of its target', backupSourceVolume, VOLUME_ROWS);
-checkTable('what a backup accepts of its source snapshot', backupSourceSnapshot, SNAPSHOT_ROWS);
+checkTable('what a backup without force accepts of its source volume', backupSourceVolume, VOLUME_ROWS);
 
 describe('backup rules outside the transition tables', () => {
   test('the statuses are Cinder\'s, less `deleted` (a deleted backup is gone)', () => {
     assert.deepEqual([...BACKUP_STATUSES].sort(), ['available', 'creating', 'deleting', 'error', 'error_deleting', 'restoring']);
-    assert.ok(VOLUME_STATUSES_SEEN_BY_BACKUPS.includes('in-use'));
-    assert.ok(SNAPSHOT_STATUSES_SEEN_BY_BACKUPS.includes('backing-up'));
   });
 
   test('reset-status accepts exactly available and error, with Cinder\'s message otherwise', () => {
@@ -157,9 +133,17 @@ describe('backup rules outside the transition tables', () => {
     }
   });
 
-  test('force picks the source-volume rule that accepts in-use', () => {
-    assert.equal(volumeBackupAction(true), 'forcedBackup');
-    assert.equal(volumeBackupAction(false), 'backup');
+  test('with force the volume rule for backups applies: it accepts in-use, which the unforced rule refuses', () => {
+    const inUse = { id: ID, status: 'in-use' };
+    assert.ok(allows(volumeLifecycle, 'backup', 'in-use'));
+    assert.equal(volumeLifecycle.actions.backup.to, backupSourceVolume.actions.backup.to);
+    assert.throws(() => ensureAllowed(backupSourceVolume, 'backup', inUse), /must use the force flag/);
+    // Outside available/in-use both refuse with the same words.
+    const error = { id: ID, status: 'error' };
+    assert.throws(() => ensureAllowed(volumeLifecycle, 'backup', error), (e: unknown) => {
+      assert.throws(() => ensureAllowed(backupSourceVolume, 'backup', error), { message: (e as Error).message });
+      return true;
+    });
   });
 
   test('an idle backup holds its data while available or restoring only', () => {

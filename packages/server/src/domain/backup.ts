@@ -1,11 +1,12 @@
 /**
  * Cinder backups: the record services and views work with, and the backup's lifecycle (which action may start
- * from which status, where it moves the backup, and what Cinder answers otherwise). The rules about the source
- * a backup reads (volume or snapshot) and the volume a restore writes are stated here too, because they are the
- * backup API's refusals, worded as `cinder/backup/api.py` words them.
+ * from which status, where it moves the backup, and what Cinder answers otherwise). The one rule about a source
+ * volume that only the backup API states (an unforced backup of an in-use volume) is here too; the others are the
+ * volume's and snapshot's own rules.
  */
 import { badRequest, type DomainError } from './errors.js';
 import { lifecycle } from './lifecycle.js';
+import { VOLUME_STATUSES } from './volume.js';
 
 /** The source volume's state a restore gives back: its metadata and bootable flag. */
 export interface VolumeInfo {
@@ -130,51 +131,12 @@ export function holdsData(status: string): boolean {
 }
 
 /**
- * Volume statuses, as far as the backup API's rules name them (Cinder's `VolumeStatus`). The volume's own
- * lifecycle lives with the volume; these tables only say what a backup or restore accepts.
+ * What a backup create without `force` accepts of its source volume: Cinder refuses an in-use volume with its own
+ * words ("must use the force flag"), which the volume's own `backup` rule (the forced one, available or in-use)
+ * does not say. The forced backup, the source snapshot and the restore target are the volume's and snapshot's own
+ * rules (`volumeLifecycle.backup`, `snapshotLifecycle.backup`, `volumeLifecycle.restoreBackup`).
  */
-export const VOLUME_STATUSES_SEEN_BY_BACKUPS = [
-  'creating',
-  'available',
-  'deleting',
-  'error',
-  'error_deleting',
-  'error_managing',
-  'managing',
-  'attaching',
-  'in-use',
-  'detaching',
-  'maintenance',
-  'restoring-backup',
-  'error_restoring',
-  'reserved',
-  'awaiting-transfer',
-  'backing-up',
-  'error_backing-up',
-  'error_extending',
-  'downloading',
-  'uploading',
-  'retyping',
-  'extending',
-] as const;
-
-export const SNAPSHOT_STATUSES_SEEN_BY_BACKUPS = [
-  'creating',
-  'available',
-  'deleting',
-  'error',
-  'error_deleting',
-  'unmanaging',
-  'backing-up',
-  'restoring',
-] as const;
-
-/**
- * What a backup create accepts of its source volume. An in-use volume needs `force` (Cinder: "Backing up an
- * in-use volume must use the force flag."), so the unforced rule refuses in-use with that message rather than
- * the generic one; `backupSourceVolumeRefusal` picks the right rule.
- */
-export const backupSourceVolume = lifecycle(VOLUME_STATUSES_SEEN_BY_BACKUPS, {
+export const backupSourceVolume = lifecycle(VOLUME_STATUSES, {
   backup: {
     from: ['available'],
     to: 'backing-up',
@@ -184,37 +146,7 @@ export const backupSourceVolume = lifecycle(VOLUME_STATUSES_SEEN_BY_BACKUPS, {
         ? 'Invalid volume: Backing up an in-use volume must use the force flag.'
         : `Invalid volume: Volume to be backed up must be available or in-use, but the current status is "${s.status}".`,
   },
-  forcedBackup: {
-    from: ['available', 'in-use'],
-    to: 'backing-up',
-    refuse: 'badRequest',
-    message: (s) =>
-      `Invalid volume: Volume to be backed up must be available or in-use, but the current status is "${s.status}".`,
-  },
-  /** The target of a restore into an existing volume. */
-  restoreTarget: {
-    from: ['available'],
-    to: 'restoring-backup',
-    refuse: 'badRequest',
-    message: () => 'Invalid volume: Volume to be restored to must be available',
-  },
 });
-
-/** What a backup create accepts of the snapshot it reads. */
-export const backupSourceSnapshot = lifecycle(SNAPSHOT_STATUSES_SEEN_BY_BACKUPS, {
-  backup: {
-    from: ['available'],
-    to: 'backing-up',
-    refuse: 'badRequest',
-    message: (s) =>
-      `Invalid snapshot: Snapshot to be backed up must be available, but the current status is "${s.status}".`,
-  },
-});
-
-/** The source-volume rule of a create: forced or not. */
-export function volumeBackupAction(force: boolean): 'backup' | 'forcedBackup' {
-  return force ? 'forcedBackup' : 'backup';
-}
 
 /** Refusals that are not status rules but belong to the same API calls. */
 export const backupRefusals = {

@@ -5,16 +5,16 @@ import {
   type Backup,
   backupLifecycle,
   backupRefusals,
-  backupSourceSnapshot,
   backupSourceVolume,
   ensureResetTarget,
   holdsData,
   parseVolumeInfo,
   type VolumeInfo,
-  volumeBackupAction,
 } from '../../domain/backup.js';
 import { badRequest, notFound } from '../../domain/errors.js';
 import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
+import { volumeLifecycle } from '../../domain/volume.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
@@ -152,13 +152,14 @@ export class BackupService {
         const s = await core.visibleSnapshot(ctx, input.snapshotId, tx);
         if (s.volume_id !== v.id)
           throw badRequest(`Invalid volume: Volume ${v.id} does not match with snapshot.volume_id ${s.volume_id}.`);
-        ensureAllowed(backupSourceSnapshot, 'backup', s);
+        ensureAllowed(snapshotLifecycle, 'backup', s);
         size = s.size;
         dataTimestamp = s.created_at;
         if (!(await this.backups.volumes.snapshotToBackingUp(tx, s.id, core.now())))
           throw badRequest('Invalid snapshot: Snapshot to be backed up must be available.');
       } else {
-        ensureAllowed(backupSourceVolume, volumeBackupAction(input.force), v);
+        if (input.force) ensureAllowed(volumeLifecycle, 'backup', v);
+        else ensureAllowed(backupSourceVolume, 'backup', v);
         previousStatus = v.status;
       }
       await core.deps.quotas.reserve(tx, projectId, { backups: 1, backup_gigabytes: size });
@@ -318,12 +319,12 @@ export class BackupService {
     const v = await core.inTx(async (t, enqueue) => {
       const tx = t;
       const v = await core.visibleVolume(ctx, volumeId, tx);
-      ensureAllowed(backupSourceVolume, 'restoreTarget', v);
+      ensureAllowed(volumeLifecycle, 'restoreBackup', v);
       if (v.size < b.size)
         throw badRequest(`Invalid volume: volume size ${v.size} is too small to restore backup of size ${b.size}.`);
       await this.claimForRestore(tx, ctx, id);
       if (!(await this.backups.volumes.volumeToRestoring(tx, v.id, core.now())))
-        throw refusal(backupSourceVolume, 'restoreTarget', v);
+        throw refusal(volumeLifecycle, 'restoreBackup', v);
       const payload: BackupRestorePayload = { volumeId: v.id, fresh: false, origin: 'existing' };
       await enqueue('backup.restore', 'backup', id, payload);
       return v;
