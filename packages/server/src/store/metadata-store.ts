@@ -11,11 +11,33 @@ export function asScope(exec: Executor): Scope {
   return exec as unknown as Scope;
 }
 
+/**
+ * PostgreSQL aborts one of two transactions that wait on each other (deadlock_detected, 40P01) and, above READ
+ * COMMITTED, one that cannot be serialised (40001). Neither is the request's fault and both succeed when run
+ * again, so the store retries them instead of answering 500. SQLite has a single writer and never raises them.
+ */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 4;
+
+function retryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && RETRYABLE.has(String((err as { code?: unknown }).code));
+}
+
 export function metadataStore(database: OpenedDatabase): MetadataStore {
   const { db } = database;
   return {
     kind: database.kind,
     root: asScope(db),
-    transaction: (fn) => db.transaction().execute((tx) => fn(asScope(tx))),
+    async transaction(fn) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().execute((tx) => fn(asScope(tx)));
+        } catch (err) {
+          if (attempt >= ATTEMPTS || !retryable(err)) throw err;
+          // A little jitter, so the two that collided do not meet again in the same order.
+          await new Promise((r) => setTimeout(r, 2 + Math.random() * 8 * attempt));
+        }
+      }
+    },
   };
 }

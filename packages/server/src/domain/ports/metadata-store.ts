@@ -17,7 +17,9 @@ export interface MetadataStore {
   readonly root: Scope;
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. No I/O besides the
-   * store belongs inside (it would hold the transaction open).
+   * store belongs inside (it would hold the transaction open). `fn` may run more than once: a transaction the
+   * database aborts for a deadlock or a serialization failure is rolled back and run again, so `fn` must have no
+   * effect outside the store that a second run would repeat.
    */
   transaction<T>(fn: (tx: Scope) => Promise<T>): Promise<T>;
 }

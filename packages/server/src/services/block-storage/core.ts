@@ -65,20 +65,19 @@ export class Core {
 
   /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */
   async inTx<T>(fn: (tx: Scope, enqueue: Enqueue) => Promise<T>): Promise<T> {
-    const taskIds: string[] = [];
-    const result = await this.store.transaction(async (tx) =>
-      fn(tx, async (kind, resourceType, resourceId, payload) => {
+    let taskIds: string[] = [];
+    const result = await this.store.transaction(async (tx) => {
+      // A retried transaction starts over: only the tasks of the attempt that committed are dispatched.
+      taskIds = [];
+      return fn(tx, async (kind, resourceType, resourceId, payload) => {
         taskIds.push(await this.deps.tasks.enqueue(tx, { kind, resourceType, resourceId, payload }));
-      }),
-    );
+      });
+    });
     for (const id of taskIds) this.deps.tasks.dispatch(id);
     return result;
   }
 
-  /**
-   * Quota reservation inside the caller's transaction. The quota service still names its kysely executor; the
-   * scope is that executor (the identity/quota work makes `reserve` take a `Scope`, and this cast goes).
-   */
+  /** Quota reservation inside the caller's transaction. */
   reserveQuota(tx: Scope, projectId: string, deltas: Record<string, number>): Promise<void> {
     return this.deps.quotas.reserve(tx, projectId, deltas);
   }

@@ -110,12 +110,14 @@ export class CbrContext {
 
   /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */
   async inTx<T>(fn: (tx: Scope, enqueue: Enqueue) => Promise<T>): Promise<T> {
-    const taskIds: string[] = [];
-    const result = await this.metadata.transaction((tx) =>
-      fn(tx, async (kind, resourceType, resourceId, payload) => {
+    let taskIds: string[] = [];
+    const result = await this.metadata.transaction((tx) => {
+      // A retried transaction starts over: only the tasks of the attempt that committed are dispatched.
+      taskIds = [];
+      return fn(tx, async (kind, resourceType, resourceId, payload) => {
         taskIds.push(await this.deps.tasks.enqueue(tx, { kind, resourceType, resourceId, payload }));
-      }),
-    );
+      });
+    });
     for (const id of taskIds) this.deps.tasks.dispatch(id);
     return result;
   }
