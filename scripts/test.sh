@@ -4,7 +4,7 @@
 #
 # Two passes: the whole suite on SQLite, then the suites that use a metadata store (HTTP API, services, store,
 # tasks, crash) again on PostgreSQL: on $CINDERBOX_TEST_DATABASE_URL if set, else on a loopback cluster this
-# script starts with scripts/start-postgres.sh (and stops again if it started it). Without PostgreSQL the second
+# script starts with scripts/start-postgres.sh before the first pass (and stops again if it started it). Without PostgreSQL the second
 # pass says why it is skipped. The last block printed sums both passes in the runner's own summary format, and
 # the exit status is non-zero if either pass failed.
 #   CINDERBOX_TEST_PG=0 skips the PostgreSQL pass; CINDERBOX_TEST_PG=require fails when it cannot run.
@@ -45,11 +45,6 @@ run_pass() { # name, files…
     --test-reporter=tap --test-reporter-destination="$work/$name.tap" "$@"
 }
 
-start=$(date +%s)
-run_pass sqlite "${files[@]}"
-sqlite_rc=$?
-sqlite_secs=$(($(date +%s) - start))
-
 pg_rc=0
 pg_note=""
 pg_url=${CINDERBOX_TEST_DATABASE_URL:-}
@@ -70,6 +65,14 @@ elif [ -z "$pg_url" ]; then
     pg_note="skipped: PostgreSQL could not be started (${why:-$(tail -1 "$work/pg-start.err")})"
   fi
 fi
+# Started before the SQLite pass: suites that need a PostgreSQL server whatever the pass (db copy moves SQLite
+# data into one) find it through CINDERBOX_TEST_POSTGRES_URL instead of skipping.
+[ -n "$pg_url" ] && [ -z "$pg_note" ] && export CINDERBOX_TEST_POSTGRES_URL=$pg_url
+start=$(date +%s)
+run_pass sqlite "${files[@]}"
+sqlite_rc=$?
+sqlite_secs=$(($(date +%s) - start))
+
 if [ -n "$pg_url" ] && [ -z "$pg_note" ]; then
   echo "${prefix}PostgreSQL pass: ${#pg_files[@]} files on ${pg_url%%\?*}"
   start=$(date +%s)

@@ -36,7 +36,7 @@ import { TaskEngine } from './tasks/task-engine.js';
 
 /** The metadata store with the repositories services get as ports. */
 export interface OpenedMetadata {
-  /** The kysely handle, for the families not yet behind repositories (issue #14) and the task engine. */
+  /** The opened database: its kind and `close`, and the task store's handle. */
   database: OpenedDatabase;
   store: MetadataStore;
   identity: IdentityStore;
@@ -50,7 +50,11 @@ export interface OpenedMetadata {
 }
 
 export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
-  const database = await openDatabase(config, logger);
+  return metadataOver(await openDatabase(config, logger));
+}
+
+/** The store and its repositories over an opened database (tests open theirs with openTestDatabase). */
+export function metadataOver(database: OpenedDatabase): OpenedMetadata {
   const store = metadataStore(database);
   return {
     database,

@@ -13,7 +13,11 @@ import { cbr, checkpoint, createVault } from '../../../server/src/api/cbr/test-s
 import { createTestDatabase, startTestServer, type TestServer } from '../../../server/src/test-support/harness.js';
 import { runCli } from '../test-support/cli.js';
 
-const PG_URL = process.env.CINDERBOX_TEST_DATABASE_URL ?? 'postgres://cinderbox:cinderbox@127.0.0.1:55432/cinderbox';
+// scripts/test.sh starts PostgreSQL before the SQLite pass and names it here: the copy needs one in either pass.
+const PG_URL =
+  process.env.CINDERBOX_TEST_POSTGRES_URL ??
+  process.env.CINDERBOX_TEST_DATABASE_URL ??
+  'postgres://cinderbox:cinderbox@127.0.0.1:55432/cinderbox';
 const RAW = [{ name: 'raw', driver: 'raw' as const, pool: 'raw' }];
 
 async function pgClient(url: string) {

@@ -6,30 +6,26 @@ import { after, before, describe, test } from 'node:test';
 import { DEFAULT_QUOTAS } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import type { MetadataStore } from '../domain/ports/metadata-store.js';
-import { openDatabase, type OpenedDatabase } from '../store/database.js';
-import { createTestDatabase } from '../test-support/harness.js';
-import { metadataStore } from '../store/metadata-store.js';
-import { quotaRepository } from '../store/repositories/quotas.js';
-import { volumeTypeRepository } from '../store/repositories/volume-types.js';
+import { openTestDatabase } from '../test-support/harness.js';
+import { metadataOver, type OpenedMetadata } from '../wiring.js';
 import { QuotaService } from './quotas.js';
 import { VolumeTypeService } from './volume-types.js';
 
 describe('quota service', () => {
   let dir: string;
-  let database: OpenedDatabase;
+  let metadata: OpenedMetadata;
   let quotas: QuotaService;
   let store: MetadataStore;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cinderbox-quota-'));
     // Once per store, as the HTTP suites run: a fresh PostgreSQL database when CINDERBOX_TEST_DATABASE_URL is set.
-    const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
-    database = await openDatabase({ dataDir: dir, database: pgUrl ? { kind: 'postgres', url: await createTestDatabase(pgUrl) } : { kind: 'sqlite' } });
-    store = metadataStore(database);
-    quotas = new QuotaService(store, quotaRepository, DEFAULT_QUOTAS, new VolumeTypeService(store, volumeTypeRepository));
+    metadata = metadataOver(await openTestDatabase(dir));
+    store = metadata.store;
+    quotas = new QuotaService(store, metadata.quotas, DEFAULT_QUOTAS, new VolumeTypeService(store, metadata.volumeTypes));
   });
   after(async () => {
-    await database.close();
+    await metadata.database.close();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -6,10 +6,9 @@ import { pino } from 'pino';
 import { loadConfig, type ServerConfig } from '../../../config/config.js';
 import type { Clock } from '../../../domain/time.js';
 import { IdentityService } from '../../../services/identity/identity-service.js';
-import { metadataStore } from '../../../store/metadata-store.js';
-import { identityRepository } from '../../../store/repositories/identity.js';
 import { openTestDatabase } from '../../../test-support/harness.js';
 import { type RequestOptions, requestAt } from '../../../test-support/http.js';
+import { metadataOver } from '../../../wiring.js';
 import { createHttpApp } from '../../common/http-app.js';
 import { registerIdentityRoutes } from '../index.js';
 
@@ -26,7 +25,8 @@ export async function startIdentityServer(overrides: Partial<ServerConfig> = {},
   const database = await openTestDatabase(dir);
   const logger = pino({ level: 'silent' });
   // A cheap scrypt keeps these files fast; the production cost is covered by the password hasher's own test.
-  const identity = new IdentityService({ store: metadataStore(database), identityStore: identityRepository, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
+  const metadata = metadataOver(database);
+  const identity = new IdentityService({ store: metadata.store, identityStore: metadata.identity, clock: opts.clock ?? { now: () => new Date() }, config, logger, scryptLogN: 10 });
   const bootstrap = await identity.bootstrap();
   const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
   registerIdentityRoutes(app, { identity, config });
