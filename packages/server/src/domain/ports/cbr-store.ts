@@ -9,13 +9,9 @@ import type {
   VaultResource,
   VaultTag,
 } from '../cbr.js';
-import type { Scope } from './metadata-store.js';
+import type { Scope, Transition } from './metadata-store.js';
 
-/** The result of a guarded status transition (see store/guarded.ts). */
-export type Transition<R> =
-  | { ok: true; record: R }
-  | { ok: false; reason: 'gone' }
-  | { ok: false; reason: 'status'; status: string };
+export type { Transition };
 
 export interface VaultFilter {
   id?: string;

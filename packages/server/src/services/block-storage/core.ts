@@ -10,12 +10,12 @@ import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Clock, storedTime } from '../../domain/time.js';
 import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
+import { GiB, UUID_RE } from '../../domain/units.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
 
-export const GiB = 1024 * 1024 * 1024;
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export { GiB, UUID_RE };
 
 /** The task queue as the services use it: the port, plus registering handlers (until the port has it). */
 export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;

@@ -7,12 +7,12 @@ import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js'
 import type { TaskQueue } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
+import { GiB, UUID_RE } from '../../domain/units.js';
 import type { BackupDataPath } from '../backup-data-path.js';
 import { cbrDiskAccess } from './disks.js';
 import { cbrError, invalid, vaultNotFound } from './errors.js';
 
-export const GiB = 1024 * 1024 * 1024;
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export { GiB, UUID_RE };
 
 export interface CbrOptions {
   /** Sharing disk backups with other projects (a cinderbox extension; OTC shares server backups only). */
