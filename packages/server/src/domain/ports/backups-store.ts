@@ -48,10 +48,8 @@ export interface BackupsStore {
   metadataOf(scope: Scope, ids: readonly string[]): Promise<Map<string, Record<string, string>>>;
   replaceMetadata(scope: Scope, id: string, items: Record<string, string>): Promise<void>;
 
-  /** The changed-block tracking bases (hidden snapshots) backups keep; see services/block-storage/backup-bases.ts. */
+  /** The changed-block tracking bases (hidden snapshots) backups keep; see services/backup-data-path.ts. */
   readonly bases: BackupBasesStore;
-  /** The few volume and snapshot moves a backup or restore makes; see `BackupVolumesStore`. */
-  readonly volumes: BackupVolumesStore;
 }
 
 /** Which kind of backup keeps a base: a Cinder backup (`backups`) or a CBR backup (`cbr_backups`). */
@@ -84,35 +82,3 @@ export interface BackupBasesStore {
 
 /** The backups that share one base: a volume's Cinder backups, or a disk's CBR backups in one vault. */
 export type BaseChain = { owner?: 'backup'; volumeId: string } | { owner: 'cbr'; volumeId: string; vaultId: string };
-
-/**
- * Volume and snapshot rows a backup or restore changes. They belong with the volume and snapshot repositories;
- * they sit here, named for what they do, until those repositories offer them.
- */
-export interface BackupVolumesStore {
-  /** available → backing-up; false when the snapshot moved meanwhile. */
-  snapshotToBackingUp(scope: Scope, snapshotId: string, now: string): Promise<boolean>;
-  /** `previousStatus` → backing-up, remembering it; false when the volume moved meanwhile. */
-  volumeToBackingUp(scope: Scope, volumeId: string, previousStatus: string, now: string): Promise<boolean>;
-  /** backing-up → available, once the backup no longer reads the snapshot. */
-  releaseSnapshot(scope: Scope, snapshotId: string, now: string): Promise<void>;
-  /** backing-up → the status the volume had, once the backup no longer reads it. */
-  releaseVolume(scope: Scope, volumeId: string, previousStatus: string, now: string): Promise<void>;
-  /** available → restoring-backup; false when the volume moved meanwhile. */
-  volumeToRestoring(scope: Scope, volumeId: string, now: string): Promise<boolean>;
-  /** A volume made for a restore (creating) is now being written: → restoring-backup. */
-  newVolumeToRestoring(scope: Scope, volumeId: string, now: string): Promise<void>;
-  /** The new volume is filled from `backupId` (its `backup_id` column). */
-  markRestoredFrom(scope: Scope, volumeId: string, backupId: string): Promise<void>;
-  /** restoring-backup|creating → available with the backup's metadata (merged) and bootable flag. */
-  restored(
-    scope: Scope,
-    volumeId: string,
-    info: { metadata: Record<string, string>; bootable: boolean },
-    now: string,
-  ): Promise<void>;
-  /** restoring-backup|creating → `status` (error_restoring or error). */
-  restoreFailed(scope: Scope, volumeId: string, status: 'error' | 'error_restoring', now: string): Promise<void>;
-  /** The volume's user metadata, recorded in a backup's volume_info. */
-  volumeMetadata(scope: Scope, volumeId: string): Promise<Record<string, string>>;
-}

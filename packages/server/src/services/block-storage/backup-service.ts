@@ -155,7 +155,7 @@ export class BackupService {
         ensureAllowed(snapshotLifecycle, 'backup', s);
         size = s.size;
         dataTimestamp = s.created_at;
-        if (!(await this.backups.volumes.snapshotToBackingUp(tx, s.id, core.now())))
+        if (!(await core.repos.snapshots.transition(tx, s.id, ['available'], 'backing-up', { updated_at: core.now() })).ok)
           throw badRequest('Invalid snapshot: Snapshot to be backed up must be available.');
       } else {
         if (input.force) ensureAllowed(volumeLifecycle, 'backup', v);
@@ -168,13 +168,21 @@ export class BackupService {
         parent = await this.backups.latestForIncremental(tx, { volumeId: v.id, projectId, before: dataTimestamp });
         if (!parent) throw backupRefusals.noParent();
       }
-      if (previousStatus !== null && !(await this.backups.volumes.volumeToBackingUp(tx, v.id, previousStatus, core.now())))
+      const claimed =
+        previousStatus === null ||
+        (
+          await core.repos.volumes.transition(tx, v.id, [previousStatus], 'backing-up', {
+            previous_status: previousStatus,
+            updated_at: core.now(),
+          })
+        ).ok;
+      if (!claimed)
         throw badRequest(`Invalid volume: Volume ${v.id} changed status while the backup was requested.`);
       // Only where a snapshot is O(1): a hidden copy of a whole raw file per backup would cost more than it saves.
       const baseId = previousStatus !== null && core.driver(v.driver).capabilities.cheapSnapshots ? randomUUID() : null;
       const now = core.now();
       const info: VolumeInfo = {
-        metadata: await this.backups.volumes.volumeMetadata(tx, v.id),
+        metadata: await core.repos.metadata.read(tx, 'volume', v.id),
         bootable: Boolean(v.bootable),
       };
       const b: Backup = {
@@ -323,7 +331,7 @@ export class BackupService {
       if (v.size < b.size)
         throw badRequest(`Invalid volume: volume size ${v.size} is too small to restore backup of size ${b.size}.`);
       await this.claimForRestore(tx, ctx, id);
-      if (!(await this.backups.volumes.volumeToRestoring(tx, v.id, core.now())))
+      if (!(await core.repos.volumes.transition(tx, v.id, ['available'], 'restoring-backup', { previous_status: 'available', updated_at: core.now() })).ok)
         throw refusal(volumeLifecycle, 'restoreBackup', v);
       const payload: BackupRestorePayload = { volumeId: v.id, fresh: false, origin: 'existing' };
       await enqueue('backup.restore', 'backup', id, payload);
@@ -345,7 +353,7 @@ export class BackupService {
       throw badRequest(
         `Invalid input received: Volume size ${volume.size}GB cannot be smaller than the backup size ${b.size}GB.`,
       );
-    await this.backups.volumes.markRestoredFrom(tx, volume.id, backupId);
+    await this.core.repos.volumes.update(tx, volume.id, { backup_id: backupId });
     const payload: BackupRestorePayload = { volumeId: volume.id, fresh: true, origin };
     await enqueue('backup.restore', 'backup', backupId, payload);
   }

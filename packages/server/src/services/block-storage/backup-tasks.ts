@@ -10,6 +10,9 @@ import { type BackupCreatePayload, type BackupRestorePayload } from './backup-se
 import { type Core, GiB } from './core.js';
 import { dropHidden } from './hidden-snapshots.js';
 
+/** A restore writes a volume made for it (creating, then restoring-backup) or an existing one (restoring-backup). */
+const RESTORE_TARGET_STATUSES = ['restoring-backup', 'creating'];
+
 export interface BackupTaskDeps {
   core: Core;
   store: MetadataStore;
@@ -41,9 +44,10 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
 
   /** Gives the source back its status once the backup no longer reads it (success or failure). */
   async function releaseSource(p: BackupCreatePayload, scope: Scope = root): Promise<void> {
-    if (p.snapshotId !== null) await backups.volumes.releaseSnapshot(scope, p.snapshotId, core.now());
+    const updated_at = core.now();
+    if (p.snapshotId !== null) await core.repos.snapshots.transition(scope, p.snapshotId, ['backing-up'], 'available', { updated_at });
     else if (p.previousStatus !== null)
-      await backups.volumes.releaseVolume(scope, p.volumeId, p.previousStatus, core.now());
+      await core.repos.volumes.transition(scope, p.volumeId, ['backing-up'], p.previousStatus, { previous_status: null, updated_at });
   }
 
   /**
@@ -192,7 +196,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       if (!v) throw new Error(`volume ${p.volumeId} vanished before the restore`);
       if (!b || b.status !== 'restoring' || b.locator === null) throw new Error(`backup ${id} cannot be restored`);
       const driver = core.driver(v.driver);
-      if (p.origin === 'restore') await backups.volumes.newVolumeToRestoring(root, v.id, core.now());
+      if (p.origin === 'restore')
+        await core.repos.volumes.transition(root, v.id, ['creating'], 'restoring-backup', { updated_at: core.now() });
       if (p.fresh) await driver.createVolume(v.id, v.size * GiB);
       const onProgress = progress.start(id, 'restore', b.size * GiB);
       // Raw volumes are written in place; other formats get an all-zero raw file that commit() puts in the volume.
@@ -218,7 +223,13 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       await store.transaction(async (tx) => {
         const metadata = { ...info.metadata };
         if (v.id !== b.volume_id) metadata.src_backup_id = b.id;
-        await backups.volumes.restored(tx, v.id, { metadata, bootable: info.bootable }, core.now());
+        // Merged into what the volume has, as Cinder applies a backup's metadata.
+        await core.repos.metadata.write(tx, 'volume', v.id, metadata, false);
+        await core.repos.volumes.transition(tx, v.id, RESTORE_TARGET_STATUSES, 'available', {
+          previous_status: null,
+          bootable: info.bootable,
+          updated_at: core.now(),
+        });
         await backups.transition(tx, id, fromStatuses(backupLifecycle, 'restoreDone'), backupLifecycle.actions.restoreDone.to!, {
           updated_at: core.now(),
         });
@@ -229,7 +240,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       // Together, as on success: whoever sees the volume failed finds the backup free for another try.
       await store.transaction(async (tx) => {
         const status = p.origin === 'existing' ? 'error_restoring' : 'error';
-        await backups.volumes.restoreFailed(tx, p.volumeId, status, core.now());
+        await core.repos.volumes.transition(tx, p.volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: core.now() });
         await move(task.resourceId, 'restoreFailed', {}, tx);
       });
     },

@@ -4,7 +4,6 @@ import type {
   BackupBase,
   BackupBasesStore,
   BackupsStore,
-  BackupVolumesStore,
   Transition,
 } from '../../domain/ports/backups-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
@@ -14,6 +13,7 @@ import { prepared } from '../prepared.js';
 import { guardedTransition } from '../guarded.js';
 import { executor } from '../metadata-store.js';
 import type { BackupTable } from '../schema.js';
+import { deleteAllMetadata, readMetadata, readMetadataMany, writeMetadata } from './metadata.js';
 
 /** PostgreSQL hands bigint columns back as strings; SQLite as numbers. */
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -62,28 +62,6 @@ function toColumns(c: BackupChanges): Partial<BackupTable> {
 
 const db = (scope: Scope): Executor => executor(scope);
 
-/** backup_metadata and volume_metadata share a shape; metadata of other owners is not this module's. */
-async function readMetadata(
-  exec: Executor,
-  table: 'backup_metadata' | 'volume_metadata',
-  fk: 'backup_id' | 'volume_id',
-  ids: readonly string[],
-): Promise<Map<string, Record<string, string>>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const id of ids) out.set(id, {});
-  if (ids.length === 0) return out;
-  const rows = await (exec as unknown as Kysely<any>)
-    .selectFrom(table)
-    .select([fk, 'key', 'value'])
-    .where(fk, 'in', [...ids])
-    .orderBy('key')
-    .execute();
-  for (const r of rows) {
-    const m = out.get(r[fk] as string);
-    if (m) m[r.key as string] = r.value as string;
-  }
-  return out;
-}
 
 /** Cinder and CBR bases live in two tables with the same two columns (migrations 0005/0006 and 0007). */
 const BASE_TABLE = { backup: 'backups', cbr: 'cbr_backups' } as const;
@@ -153,68 +131,6 @@ const bases: BackupBasesStore = {
   },
 };
 
-const RESTORE_TARGET_STATUSES = ['restoring-backup', 'creating'];
-
-/** The volume and snapshot moves below are guarded like the backups' own: the winner of a race is the one row. */
-const volumes: BackupVolumesStore = {
-  async snapshotToBackingUp(scope, snapshotId, now) {
-    const t = await guardedTransition(db(scope), 'snapshots', snapshotId, ['available'], 'backing-up', {
-      updated_at: now,
-    });
-    return t.ok;
-  },
-  async volumeToBackingUp(scope, volumeId, previousStatus, now) {
-    const t = await guardedTransition(db(scope), 'volumes', volumeId, [previousStatus], 'backing-up', {
-      previous_status: previousStatus,
-      updated_at: now,
-    });
-    return t.ok;
-  },
-  async releaseSnapshot(scope, snapshotId, now) {
-    await guardedTransition(db(scope), 'snapshots', snapshotId, ['backing-up'], 'available', { updated_at: now });
-  },
-  async releaseVolume(scope, volumeId, previousStatus, now) {
-    await guardedTransition(db(scope), 'volumes', volumeId, ['backing-up'], previousStatus, {
-      previous_status: null,
-      updated_at: now,
-    });
-  },
-  async volumeToRestoring(scope, volumeId, now) {
-    const t = await guardedTransition(db(scope), 'volumes', volumeId, ['available'], 'restoring-backup', {
-      previous_status: 'available',
-      updated_at: now,
-    });
-    return t.ok;
-  },
-  async newVolumeToRestoring(scope, volumeId, now) {
-    await guardedTransition(db(scope), 'volumes', volumeId, ['creating'], 'restoring-backup', { updated_at: now });
-  },
-  async markRestoredFrom(scope, volumeId, backupId) {
-    await db(scope).updateTable('volumes').set({ backup_id: backupId }).where('id', '=', volumeId).execute();
-  },
-  async restored(scope, volumeId, info, now) {
-    const exec = db(scope);
-    const keys = Object.keys(info.metadata);
-    if (keys.length > 0) {
-      await exec.deleteFrom('volume_metadata').where('volume_id', '=', volumeId).where('key', 'in', keys).execute();
-      await exec
-        .insertInto('volume_metadata')
-        .values(Object.entries(info.metadata).map(([key, value]) => ({ volume_id: volumeId, key, value })))
-        .execute();
-    }
-    await guardedTransition(exec, 'volumes', volumeId, RESTORE_TARGET_STATUSES, 'available', {
-      previous_status: null,
-      bootable: info.bootable ? 1 : 0,
-      updated_at: now,
-    });
-  },
-  async restoreFailed(scope, volumeId, status, now) {
-    await guardedTransition(db(scope), 'volumes', volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: now });
-  },
-  async volumeMetadata(scope, volumeId) {
-    return (await readMetadata(db(scope), 'volume_metadata', 'volume_id', [volumeId])).get(volumeId)!;
-  },
-};
 
 /** The Cinder backups' repository: backups, backup_metadata, and the bases and volume moves named above. */
 const backupById = prepared<{ id: string }, BackupTable>((exec, arg) =>
@@ -224,7 +140,6 @@ const backupById = prepared<{ id: string }, BackupTable>((exec, arg) =>
 export function createBackupsStore(): BackupsStore {
   return {
     bases,
-    volumes,
 
     async get(scope, id) {
       const row = (await backupById(db(scope), { id }))[0];
@@ -257,7 +172,7 @@ export function createBackupsStore(): BackupsStore {
     async remove(scope, id) {
       const exec = db(scope);
       const res = await exec.deleteFrom('backups').where('id', '=', id).executeTakeFirst();
-      await exec.deleteFrom('backup_metadata').where('backup_id', '=', id).execute();
+      await deleteAllMetadata(exec, 'backup', id);
       return Number(res.numDeletedRows) > 0;
     },
 
@@ -295,19 +210,8 @@ export function createBackupsStore(): BackupsStore {
       return row && toBackup(row);
     },
 
-    async metadata(scope, id) {
-      return (await readMetadata(db(scope), 'backup_metadata', 'backup_id', [id])).get(id)!;
-    },
-
-    metadataOf(scope, ids) {
-      return readMetadata(db(scope), 'backup_metadata', 'backup_id', ids);
-    },
-
-    async replaceMetadata(scope, id, items) {
-      const exec = db(scope);
-      await exec.deleteFrom('backup_metadata').where('backup_id', '=', id).execute();
-      const rows = Object.entries(items).map(([key, value]) => ({ backup_id: id, key, value }));
-      if (rows.length > 0) await exec.insertInto('backup_metadata').values(rows).execute();
-    },
+    metadata: (scope, id) => readMetadata(db(scope), 'backup', id),
+    metadataOf: (scope, ids) => readMetadataMany(db(scope), 'backup', ids),
+    replaceMetadata: (scope, id, items) => writeMetadata(db(scope), 'backup', id, items, true),
   };
 }
