@@ -30,7 +30,6 @@ import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
-import { volumeBackendsInUse } from './store/repositories/volume-backends.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
@@ -45,8 +44,6 @@ export interface OpenedMetadata {
   cbr: CbrStores;
   quotas: QuotaStore;
   volumeTypes: VolumeTypeStore;
-  /** Backend names existing volumes carry. */
-  volumeBackendsInUse(): Promise<string[]>;
 }
 
 export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
@@ -65,13 +62,12 @@ export function metadataOver(database: OpenedDatabase): OpenedMetadata {
     cbr: cbrStores(),
     quotas: quotaRepository,
     volumeTypes: volumeTypeRepository,
-    volumeBackendsInUse: () => volumeBackendsInUse(store.root),
   };
 }
 
 /** One driver per configured backend, plus those only existing volumes still name. */
 export async function openDrivers(config: ServerConfig, metadata: OpenedMetadata, logger: Logger): Promise<OpenedVolumeDrivers> {
-  return openVolumeDrivers(config, await metadata.volumeBackendsInUse(), logger);
+  return openVolumeDrivers(config, await metadata.blockStorage.volumes.driversInUse(metadata.store.root), logger);
 }
 
 export function openTaskQueue(metadata: OpenedMetadata, opts: { clock: Clock; logger: Logger; leaseSeconds: number }): TaskEngine {

@@ -68,6 +68,8 @@ export interface VolumesRepository {
   creatingFrom(scope: Scope, source: { volumeId: string } | { snapshotId: string }): Promise<string | undefined>;
   /** Volumes of `driver` whose backend object is one of `names`: object name → volume id. */
   byObjectNames(scope: Scope, driver: string, names: readonly string[]): Promise<Map<string, string>>;
+  /** The drivers (backends) existing volumes were created on, so a backend no longer configured still opens. */
+  driversInUse(scope: Scope): Promise<string[]>;
 }
 
 export interface SnapshotsRepository {

@@ -88,6 +88,10 @@ export const volumesRepository: VolumesRepository = {
     q = 'volumeId' in source ? q.where('source_volid', '=', source.volumeId) : q.where('snapshot_id', '=', source.snapshotId);
     return (await q.executeTakeFirst())?.id;
   },
+  async driversInUse(scope) {
+    const rows = await executor(scope).selectFrom('volumes').select('driver').distinct().orderBy('driver').execute();
+    return rows.map((r) => r.driver);
+  },
   async byObjectNames(scope, driver, names) {
     const out = new Map<string, string>();
     for (let i = 0; i < names.length; i += 500) {
