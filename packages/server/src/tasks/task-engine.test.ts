@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { TaskRecord } from '../domain/ports/task-queue.js';
 import { systemClock } from '../domain/time.js';
 import type { OpenedDatabase } from '../store/database.js';
+import { asScope } from '../store/metadata-store.js';
 import { taskStore } from '../store/repositories/tasks.js';
 import { openTestDatabase } from '../test-support/harness.js';
 import { TaskEngine, type TaskEngineOptions } from './task-engine.js';
@@ -31,7 +32,7 @@ describe('task engine', () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     const seen: TaskRecord[] = [];
     engine.register<{ n: number }>({ kind: 'ok', run: async (t) => void seen.push(t), fail: async () => assert.fail('fail() called') });
-    const id = await engine.enqueue(database.db, { kind: 'ok', resourceType: 'x', resourceId: 'r1', payload: { n: 7 } });
+    const id = await engine.enqueue(asScope(database.db), { kind: 'ok', resourceType: 'x', resourceId: 'r1', payload: { n: 7 } });
     engine.dispatch(id);
     engine.dispatch(id); // a second dispatch of the same task must not run it twice
     await engine.idle();
@@ -54,7 +55,7 @@ describe('task engine', () => {
         failedWith = e;
       },
     });
-    const id = await engine.enqueue(database.db, { kind: 'boom', resourceType: 'x', resourceId: 'r2', payload: {} });
+    const id = await engine.enqueue(asScope(database.db), { kind: 'boom', resourceType: 'x', resourceId: 'r2', payload: {} });
     engine.dispatch(id);
     await engine.idle();
     assert.equal((failedWith as Error | null)?.message, 'disk on fire');
@@ -65,7 +66,7 @@ describe('task engine', () => {
   });
 
   test('a running task left by a dead node is failed on the next start, exactly once', async () => {
-    const id = await engineOn({ clock: systemClock, logger, leaseSeconds: 30 }).enqueue(database.db, {
+    const id = await engineOn({ clock: systemClock, logger, leaseSeconds: 30 }).enqueue(asScope(database.db), {
       kind: 'long',
       resourceType: 'snapshot',
       resourceId: 'r3',
@@ -95,7 +96,7 @@ describe('task engine', () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
     let ran = 0;
     engine.register({ kind: 'later', run: async () => void ran++, fail: async () => {} });
-    await engine.enqueue(database.db, { kind: 'later', resourceType: 'x', resourceId: 'r4', payload: {} });
+    await engine.enqueue(asScope(database.db), { kind: 'later', resourceType: 'x', resourceId: 'r4', payload: {} });
     await engine.start(true);
     await engine.idle();
     assert.equal(ran, 1);
@@ -130,7 +131,7 @@ describe('task engine on one store, several nodes', () => {
       return e;
     });
     const ids: string[] = [];
-    for (let i = 0; i < 60; i++) ids.push(await nodes[0]!.enqueue(database.db, { kind: 'count', resourceType: 'x', resourceId: `t${i}`, payload: {} }));
+    for (let i = 0; i < 60; i++) ids.push(await nodes[0]!.enqueue(asScope(database.db), { kind: 'count', resourceType: 'x', resourceId: `t${i}`, payload: {} }));
     await Promise.all(nodes.map((n) => n.start(false)));
     // Every node is also told about every task, as if each had enqueued it.
     for (const id of ids) for (const n of nodes) n.dispatch(id);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Scope } from '../domain/ports/metadata-store.js';
 import type { NewTask, TaskHandler, TaskQueue, TaskRecord, TransactionHandle } from '../domain/ports/task-queue.js';
 import type { StoredTask, TaskStore } from '../domain/ports/task-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
@@ -40,8 +39,7 @@ export class TaskEngine implements TaskQueue {
 
   async enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string> {
     const id = randomUUID();
-    // Handles come from the metadata store this engine's task store lives in.
-    await this.opts.store.insert(tx as Scope, id, task, this.now());
+    await this.opts.store.insert(tx, id, task, this.now());
     return id;
   }
 

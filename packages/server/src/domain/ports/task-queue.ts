@@ -34,10 +34,9 @@ export interface NewTask<P = unknown> {
 
 /**
  * Where a task is recorded: the caller's metadata-store scope (its open transaction, so the task commits or
- * rolls back with the change that asked for it). Typed `object` while services still pass a kysely
- * transaction; every `Scope` fits.
+ * rolls back with the change that asked for it).
  */
-export type TransactionHandle = Scope | object;
+export type TransactionHandle = Scope;
 
 /** What services depend on: the engine behind it (tasks/) is wired in main.ts. */
 export interface TaskQueue {

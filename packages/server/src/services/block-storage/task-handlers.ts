@@ -10,7 +10,7 @@ import type { VolumeCreatePayload } from './volume-service.js';
 /** Progress is written at most this often, and only when the percentage moved. */
 const PROGRESS_INTERVAL_MS = 500;
 
-/** Removes a volume's hidden backup bases (backup-bases.ts); injected so task code stays apart from backups. */
+/** Removes a volume's hidden backup bases (services/backup-data-path.ts); injected so task code stays apart from backups. */
 export type DropVolumeBases = (driver: VolumeDriver, volumeId: string) => Promise<void>;
 
 /** A task's step on a volume outside any transaction; false when the volume was no longer where the task left it. */
