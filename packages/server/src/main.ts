@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
+import { type RouteInfo, routeInventory } from './api/common/access.js';
 import { createHttpApp } from './api/common/http-app.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
@@ -39,6 +40,8 @@ export interface RunningServer {
   services: BlockStorageServices;
   cbr: CbrServices;
   tasks: TaskEngine;
+  /** Every HTTP route the server registered (the role-matrix test walks it). */
+  routes: RouteInfo[];
   close(): Promise<void>;
 }
 
@@ -136,6 +139,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       services,
       cbr,
       tasks,
+      routes: routeInventory(app),
       async close() {
         if (closed) return;
         closed = true;

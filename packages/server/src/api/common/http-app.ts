@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import type { Logger } from 'pino';
 import type { TokenValidator } from '../../domain/auth-context.js';
 import { badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
+import { installAccessPolicy } from './access.js';
 import { negotiateVersion } from './api-version.js';
 import { dialectOf, errorBody, isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './errors.js';
 import './request-context.js';
@@ -78,6 +79,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (!request.routeOptions.url) return; // unknown route: the not-found handler answers
     await authenticate(request, opts.tokens);
   });
+  installAccessPolicy(app);
 
   app.setNotFoundHandler((request, reply) => {
     const dialect = request.cb?.dialect ?? dialectOf(request.url);

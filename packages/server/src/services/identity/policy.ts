@@ -1,8 +1,8 @@
 import type { AuthContext } from '../../domain/auth-context.js';
-import { forbidden } from '../../domain/errors.js';
+import { type DomainError, forbidden } from '../../domain/errors.js';
 
 /** Keystone's policy text, so clients print what they print against Keystone. */
-export function denied(rule: string): Error {
+export function denied(rule: string): DomainError {
   return forbidden(`You are not authorized to perform the requested action: identity:${rule}.`);
 }
 

@@ -1,0 +1,287 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { DomainError, policyForbidden } from '../../domain/errors.js';
+import { canWrite } from '../../domain/roles.js';
+import { denied } from '../../services/identity/policy.js';
+import type { Dialect } from './errors.js';
+
+/**
+ * Who may call a route, by Keystone's default roles:
+ * - `read`: any project-scoped caller (reader, member, admin); services still hide other projects' resources.
+ * - `write`: member or admin; a reader is refused here, before the handler reads the body or touches a record.
+ * - `admin`: admin only. The services enforce it (with the rule names Cinder and Keystone print); the role-matrix
+ *   test checks they do, so the table and the services cannot drift apart unnoticed.
+ * - `self`: any authenticated caller, because it only acts on the caller's own credentials (Keystone lets every
+ *   user revoke its own token and change its own password, whatever its roles).
+ * - `public`: no token (version documents, token issue).
+ * - `action`: `POST …/action` routes, where the single key of the body names the operation; see `actions`.
+ */
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'self' | 'action';
+
+export interface ActionPolicy {
+  access: 'read' | 'write' | 'admin';
+  rule: string;
+}
+
+export interface RoutePolicy {
+  access: Access;
+  /** The policy rule named in a refusal: Cinder's and Keystone's own rule names where they have one. */
+  rule?: string;
+  /** For `action` routes: each action's policy. An action not listed is treated as a write. */
+  actions?: Record<string, ActionPolicy>;
+}
+
+export type ApiFamily = 'block-storage' | 'cbr' | 'identity';
+
+const admin = (rule: string): RoutePolicy => ({ access: 'admin', rule });
+const write = (rule: string): RoutePolicy => ({ access: 'write', rule });
+const self = (rule: string): RoutePolicy => ({ access: 'self', rule });
+const read: RoutePolicy = { access: 'read' };
+const volumeAction = (name: string): ActionPolicy => ({ access: 'write', rule: `volume_extension:volume_actions:${name}` });
+
+/**
+ * Every route whose policy is not its method's default (GET/HEAD read; POST/PUT/PATCH/DELETE write), plus the
+ * rule name of every write, keyed `FAMILY METHOD path` with the family's prefix (`/v3/:project_id`, `/v3`,
+ * `/v2/:project_id`; `/cbr/v3/:project_id`; `/identity/v3`) taken off. HEAD follows GET.
+ */
+export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
+  // --- Block Storage (Cinder's rule names, cinder/policies/*.py) ---
+  'block-storage POST /volumes': write('volume:create'),
+  'block-storage PUT /volumes/:id': write('volume:update'),
+  'block-storage DELETE /volumes/:id': write('volume:delete'),
+  'block-storage POST /volumes/:id/metadata': write('volume:create_volume_metadata'),
+  'block-storage PUT /volumes/:id/metadata': write('volume:update_volume_metadata'),
+  'block-storage PUT /volumes/:id/metadata/:key': write('volume:update_volume_metadata'),
+  'block-storage DELETE /volumes/:id/metadata/:key': write('volume:delete_volume_metadata'),
+  'block-storage POST /volumes/:id/action': {
+    access: 'action',
+    rule: 'volume:update',
+    actions: {
+      'os-extend': { access: 'write', rule: 'volume:extend' },
+      'os-reset_status': { access: 'admin', rule: 'volume_extension:volume_admin_actions:reset_status' },
+      'os-force_delete': { access: 'admin', rule: 'volume_extension:volume_admin_actions:force_delete' },
+      'os-set_bootable': { access: 'write', rule: 'volume:update' },
+      'os-update_readonly_flag': { access: 'write', rule: 'volume:update_readonly_flag' },
+      'os-initialize_connection': volumeAction('initialize_connection'),
+      'os-terminate_connection': volumeAction('terminate_connection'),
+      'os-reserve': volumeAction('reserve'),
+      'os-unreserve': volumeAction('unreserve'),
+      'os-attach': volumeAction('attach'),
+      'os-detach': volumeAction('detach'),
+      'os-begin_detaching': volumeAction('begin_detaching'),
+      'os-roll_detaching': volumeAction('roll_detaching'),
+      revert: { access: 'write', rule: 'volume:revert_to_snapshot' },
+      'os-unmanage': { access: 'admin', rule: 'volume_extension:volume_unmanage' },
+      // Cinder's one read-only volume action (SYSTEM_READER_OR_PROJECT_READER); listed so it stays a read if served.
+      'os-show_image_metadata': { access: 'read', rule: 'volume_extension:volume_image_metadata:show' },
+    },
+  },
+  // cinderbox-data: the bytes of a volume are written like the volume itself.
+  'block-storage PUT /volumes/:id/cinderbox-data': write('volume:update'),
+  'block-storage POST /snapshots': write('volume:create_snapshot'),
+  'block-storage PUT /snapshots/:id': write('volume:update_snapshot'),
+  'block-storage DELETE /snapshots/:id': write('volume:delete_snapshot'),
+  'block-storage POST /snapshots/:id/metadata': write('volume:update_snapshot_metadata'),
+  'block-storage PUT /snapshots/:id/metadata': write('volume:update_snapshot_metadata'),
+  'block-storage PUT /snapshots/:id/metadata/:key': write('volume:update_snapshot_metadata'),
+  'block-storage DELETE /snapshots/:id/metadata/:key': write('volume:delete_snapshot_metadata'),
+  'block-storage POST /snapshots/:id/action': {
+    access: 'action',
+    rule: 'volume:update_snapshot',
+    actions: {
+      'os-reset_status': { access: 'admin', rule: 'volume_extension:snapshot_admin_actions:reset_status' },
+      'os-force_delete': { access: 'admin', rule: 'volume_extension:snapshot_admin_actions:force_delete' },
+      'os-update_snapshot_status': { access: 'write', rule: 'snapshot_extension:snapshot_actions:update_snapshot_status' },
+      'os-unmanage': { access: 'admin', rule: 'snapshot_extension:snapshot_unmanage' },
+    },
+  },
+  'block-storage POST /backups': write('backup:create'),
+  'block-storage PUT /backups/:id': write('backup:update'),
+  'block-storage DELETE /backups/:id': write('backup:delete'),
+  'block-storage POST /backups/:id/restore': write('backup:restore'),
+  'block-storage POST /backups/:id/action': {
+    access: 'action',
+    rule: 'backup:update',
+    actions: {
+      'os-reset_status': { access: 'admin', rule: 'volume_extension:backup_admin_actions:reset_status' },
+      'os-force_delete': { access: 'admin', rule: 'volume_extension:backup_admin_actions:force_delete' },
+    },
+  },
+  'block-storage GET /backups/:id/export_record': admin('backup:export-import'),
+  'block-storage POST /backups/import_record': admin('backup:backup-import'),
+  'block-storage POST /backups/export_record': admin('backup:backup-import'),
+  'block-storage POST /cinderbox-repo/verify': admin('cinderbox:repo_verify'),
+  'block-storage POST /cinderbox-repo/gc': admin('cinderbox:repo_gc'),
+  'block-storage POST /os-volume-manage': admin('volume_extension:volume_manage'),
+  'block-storage POST /manageable_volumes': admin('volume_extension:volume_manage'),
+  'block-storage GET /os-volume-manage': admin('volume_extension:list_manageable'),
+  'block-storage GET /os-volume-manage/detail': admin('volume_extension:list_manageable'),
+  'block-storage GET /manageable_volumes': admin('volume_extension:list_manageable'),
+  'block-storage GET /manageable_volumes/detail': admin('volume_extension:list_manageable'),
+  'block-storage POST /os-snapshot-manage': admin('snapshot_extension:snapshot_manage'),
+  'block-storage POST /manageable_snapshots': admin('snapshot_extension:snapshot_manage'),
+  'block-storage GET /os-snapshot-manage': admin('snapshot_extension:list_manageable'),
+  'block-storage GET /os-snapshot-manage/detail': admin('snapshot_extension:list_manageable'),
+  'block-storage GET /manageable_snapshots': admin('snapshot_extension:list_manageable'),
+  'block-storage GET /manageable_snapshots/detail': admin('snapshot_extension:list_manageable'),
+  'block-storage PUT /os-quota-sets/:target': admin('volume_extension:quotas:update'),
+  'block-storage DELETE /os-quota-sets/:target': admin('volume_extension:quotas:delete'),
+  'block-storage GET /os-quota-class-sets/:name': admin('volume_extension:quota_classes:get'),
+  'block-storage GET /os-services': admin('volume_extension:services:index'),
+  'block-storage GET /scheduler-stats/get_pools': admin('scheduler_extension:scheduler_stats:get_pools'),
+
+  // --- CBR (the IAM action names of Huawei's CBR permissions) ---
+  'cbr POST /vaults': write('cbr:vaults:create'),
+  'cbr PUT /vaults/:vault_id': write('cbr:vaults:update'),
+  'cbr DELETE /vaults/:vault_id': write('cbr:vaults:delete'),
+  'cbr POST /vaults/:vault_id/addresources': write('cbr:vaults:addResources'),
+  'cbr POST /vaults/:vault_id/removeresources': write('cbr:vaults:removeResources'),
+  'cbr POST /vaults/:vault_id/migrateresources': write('cbr:vaults:migrateResources'),
+  'cbr POST /vaults/:vault_id/associatepolicy': write('cbr:vaults:associatePolicy'),
+  'cbr POST /vaults/:vault_id/dissociatepolicy': write('cbr:vaults:dissociatePolicy'),
+  'cbr POST /vault/:vault_id/tags': write('cbr:vaults:setTags'),
+  'cbr POST /vault/:vault_id/tags/action': write('cbr:vaults:setTags'),
+  'cbr DELETE /vault/:vault_id/tags/:key': write('cbr:vaults:deleteTags'),
+  'cbr POST /policies': write('cbr:policies:create'),
+  'cbr PUT /policies/:policy_id': write('cbr:policies:update'),
+  'cbr DELETE /policies/:policy_id': write('cbr:policies:delete'),
+  'cbr POST /checkpoints': write('cbr:vaults:backup'),
+  'cbr DELETE /backups/:backup_id': write('cbr:backups:delete'),
+  'cbr POST /backups/:backup_id/restore': write('cbr:backups:restore'),
+  'cbr POST /backups/:backup_id/members': write('cbr:members:create'),
+  'cbr PUT /backups/:backup_id/members/:member_id': write('cbr:members:update'),
+  'cbr DELETE /backups/:backup_id/members/:member_id': write('cbr:members:delete'),
+
+  // --- Identity (Keystone's rule names; printed as identity:<rule>) ---
+  // Validating and revoking tokens: the services let a user do both to its own tokens, admins to any.
+  'identity GET /auth/tokens': read,
+  'identity DELETE /auth/tokens': self('revoke_token'),
+  'identity POST /projects': admin('create_project'),
+  'identity GET /projects': admin('list_projects'),
+  'identity PATCH /projects/:id': admin('update_project'),
+  'identity DELETE /projects/:id': admin('delete_project'),
+  'identity POST /users': admin('create_user'),
+  'identity GET /users': admin('list_users'),
+  'identity PATCH /users/:id': admin('update_user'),
+  'identity DELETE /users/:id': admin('delete_user'),
+  'identity POST /users/:id/password': self('change_password'),
+  'identity GET /roles': admin('list_roles'),
+  'identity GET /roles/:id': admin('get_role'),
+  'identity PUT /projects/:projectId/users/:userId/roles/:roleId': admin('create_grant'),
+  'identity GET /projects/:projectId/users/:userId/roles/:roleId': admin('check_grant'),
+  'identity DELETE /projects/:projectId/users/:userId/roles/:roleId': admin('revoke_grant'),
+  'identity GET /projects/:projectId/users/:userId/roles': admin('list_grants'),
+};
+
+const FAMILY_PREFIXES: [ApiFamily, RegExp][] = [
+  ['cbr', /^\/cbr\/v3\/:project_id(?=\/|$)/],
+  ['identity', /^\/identity(?:\/v3)?(?=\/|$)/],
+  ['block-storage', /^\/v[23](?:\/:project_id)?(?=\/|$)/],
+];
+
+/** The table key of a registered route: its family, its method (HEAD as GET) and its path under the family prefix. */
+export function policyKey(method: string, url: string): string {
+  const m = method === 'HEAD' ? 'GET' : method;
+  for (const [family, prefix] of FAMILY_PREFIXES) {
+    if (prefix.test(url)) return `${family} ${m} ${url.replace(prefix, '') || '/'}`;
+  }
+  return `block-storage ${m} ${url}`;
+}
+
+/** The policy of a route: its table entry, else its method's default. */
+export function policyOf(method: string, url: string, isPublic: boolean): RoutePolicy {
+  if (isPublic) return { access: 'public' };
+  const entry = ROUTE_POLICIES[policyKey(method, url)];
+  if (entry) return entry;
+  return method === 'GET' || method === 'HEAD' ? read : { access: 'write' };
+}
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  policy: RoutePolicy;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set for every route as it is registered (see installAccessPolicy). */
+    access?: RoutePolicy;
+  }
+}
+
+const INVENTORY = Symbol('cinderbox.routes');
+
+function refusal(dialect: Dialect, rule: string): DomainError {
+  switch (dialect) {
+    case 'keystone':
+      return denied(rule);
+    case 'cbr':
+      return new DomainError('forbidden', `Policy doesn't allow ${rule} to be performed.`, { code: 'BackupService.8600' });
+    default:
+      return policyForbidden(rule);
+  }
+}
+
+function fallbackRule(method: string, url: string): string {
+  return `${method.toLowerCase()} ${url}`;
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, rule: string): DomainError {
+  // A refused upload's body is never read: close the connection rather than drain it.
+  const h = request.headers;
+  if ((h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined) {
+    reply.header('Connection', 'close');
+  }
+  return refusal(request.cb.dialect, rule);
+}
+
+/** The single action key of an action body; undefined when the body does not name exactly one. */
+function actionName(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const keys = Object.keys(body);
+  return keys.length === 1 ? keys[0] : undefined;
+}
+
+/**
+ * Classifies every route as it is registered (kept in an inventory the role-matrix test walks) and refuses
+ * writes by callers that may only read. Must be installed after the hook that authenticates: it reads
+ * `request.cb.auth`.
+ */
+export function installAccessPolicy(app: FastifyInstance): void {
+  const routes: RouteInfo[] = [];
+  (app as unknown as Record<symbol, RouteInfo[]>)[INVENTORY] = routes;
+
+  app.addHook('onRoute', (opts: RouteOptions) => {
+    const methods = Array.isArray(opts.method) ? opts.method : [opts.method];
+    const isPublic = Boolean(opts.config?.public);
+    for (const m of methods) {
+      const policy = policyOf(m, opts.url, isPublic);
+      // One method per route in this server; a multi-method route takes its first method's policy.
+      opts.config = { ...opts.config, access: opts.config?.access ?? policy };
+      routes.push({ method: m, url: opts.url, policy });
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const policy = request.routeOptions.config.access;
+    const auth = request.cb.auth;
+    if (!policy || !auth) return; // public or unknown route
+    if ((policy.access === 'write' || policy.access === 'admin') && !canWrite(auth)) {
+      throw refuse(request, reply, policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url));
+    }
+  });
+
+  // Actions are told apart by their body, so they are checked once it is parsed — still before any handler runs.
+  app.addHook('preValidation', async (request, reply) => {
+    const policy = request.routeOptions.config.access;
+    const auth = request.cb.auth;
+    if (policy?.access !== 'action' || !auth || canWrite(auth)) return;
+    const name = actionName(request.body);
+    const action = name === undefined ? undefined : policy.actions?.[name];
+    if (action?.access === 'read') return;
+    throw refuse(request, reply, action?.rule ?? policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url));
+  });
+}
+
+export function routeInventory(app: FastifyInstance): RouteInfo[] {
+  return [...((app as unknown as Record<symbol, RouteInfo[]>)[INVENTORY] ?? [])];
+}
