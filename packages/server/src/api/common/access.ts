@@ -8,8 +8,9 @@ import type { Dialect } from './errors.js';
  * Who may call a route, by Keystone's default roles:
  * - `read`: any project-scoped caller (reader, member, admin); services still hide other projects' resources.
  * - `write`: member or admin; a reader is refused here, before the handler reads the body or touches a record.
- * - `admin`: admin only. The services enforce it (with the rule names Cinder and Keystone print); the role-matrix
- *   test checks they do, so the table and the services cannot drift apart unnoticed.
+ * - `admin`: admin only. A reader is refused here like on a write; members are refused by the services, after
+ *   the body and microversion checks that come first in Cinder too. The role-matrix test checks they are, so the
+ *   table and the services cannot drift apart unnoticed.
  * - `self`: any authenticated caller, because it only acts on the caller's own credentials (Keystone lets every
  *   user revoke its own token and change its own password, whatever its roles).
  * - `public`: no token (version documents, token issue).
@@ -36,6 +37,8 @@ const admin = (rule: string): RoutePolicy => ({ access: 'admin', rule });
 const write = (rule: string): RoutePolicy => ({ access: 'write', rule });
 const self = (rule: string): RoutePolicy => ({ access: 'self', rule });
 const read: RoutePolicy = { access: 'read' };
+const unnamedWrite: RoutePolicy = { access: 'write' };
+const publicRoute: RoutePolicy = { access: 'public' };
 const volumeAction = (name: string): ActionPolicy => ({ access: 'write', rule: `volume_extension:volume_actions:${name}` });
 
 /**
@@ -189,10 +192,10 @@ export function policyKey(method: string, url: string): string {
 
 /** The policy of a route: its table entry, else its method's default. */
 export function policyOf(method: string, url: string, isPublic: boolean): RoutePolicy {
-  if (isPublic) return { access: 'public' };
+  if (isPublic) return publicRoute;
   const entry = ROUTE_POLICIES[policyKey(method, url)];
   if (entry) return entry;
-  return method === 'GET' || method === 'HEAD' ? read : { access: 'write' };
+  return method === 'GET' || method === 'HEAD' ? read : unnamedWrite;
 }
 
 export interface RouteInfo {
@@ -253,12 +256,11 @@ export function installAccessPolicy(app: FastifyInstance): void {
   app.addHook('onRoute', (opts: RouteOptions) => {
     const methods = Array.isArray(opts.method) ? opts.method : [opts.method];
     const isPublic = Boolean(opts.config?.public);
-    for (const m of methods) {
-      const policy = policyOf(m, opts.url, isPublic);
-      // One method per route in this server; a multi-method route takes its first method's policy.
-      opts.config = { ...opts.config, access: opts.config?.access ?? policy };
-      routes.push({ method: m, url: opts.url, policy });
-    }
+    const policies = methods.map((m) => policyOf(m, opts.url, isPublic));
+    // One policy per route: a GET+POST route would let the write through as a read.
+    if (policies.some((p) => p !== policies[0])) throw new Error(`${methods.join('+')} ${opts.url}: register one route per method`);
+    opts.config = { ...opts.config, access: policies[0]! };
+    methods.forEach((m, i) => routes.push({ method: m, url: opts.url, policy: policies[i]! }));
   });
 
   app.addHook('onRequest', async (request, reply) => {
