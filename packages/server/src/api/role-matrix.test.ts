@@ -198,7 +198,7 @@ describe('roles: reader reads, member writes in its project, admin does everythi
   describe('direct checks', () => {
     const v3 = (who: Caller, path: string) => `/v3/${who.projectId}${path}`;
 
-    it('a reader lists and shows volumes, snapshots, backups and vaults of its project', async () => {
+    it('a reader lists and shows volumes, snapshots, backups and vaults of its project, and reads volume bytes', async () => {
       const get = (path: string) => ok(ts.request('GET', v3(readerA, path), { token: readerA.token }), 200, path);
       assert.ok((await get('/volumes')).volumes.some((v: any) => v.id === own.volume));
       assert.equal((await get(`/volumes/${own.volume}`)).volume.id, own.volume);
@@ -209,6 +209,11 @@ describe('roles: reader reads, member writes in its project, admin does everythi
       const vaults = await ok(cbr(ts, readerA, 'GET', '/vaults'), 200, 'vaults');
       assert.ok(vaults.vaults.some((v: any) => v.id === own.vault));
       assert.equal((await ok(cbr(ts, readerA, 'GET', `/vaults/${own.vault}`), 200, 'vault')).vault.id, own.vault);
+      const bytes = await fetch(`${ts.url}${v3(readerA, `/volumes/${own.volume}/cinderbox-data`)}`, {
+        headers: { 'X-Auth-Token': readerA.token, Range: 'bytes=0-511' },
+      });
+      assert.equal(bytes.status, 206);
+      assert.equal((await bytes.arrayBuffer()).byteLength, 512);
     });
 
     it('a reader cannot create a volume, snapshot or backup: 403 naming the rule, nothing created', async () => {
