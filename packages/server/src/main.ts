@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
-import { createHttpApp } from './api/common/http-app.js';
+import { createHttpApp, type RouteEntry, routesOf } from './api/common/http-app.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
@@ -39,6 +39,8 @@ export interface RunningServer {
   services: BlockStorageServices;
   cbr: CbrServices;
   tasks: TaskEngine;
+  /** The HTTP route table (route-walking tests generate their requests from it). */
+  routes: readonly RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       services,
       cbr,
       tasks,
+      routes: routesOf(app),
       async close() {
         if (closed) return;
         closed = true;

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenValidator } from '../../domain/auth-context.js';
 import { badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
@@ -14,6 +14,19 @@ export interface HttpAppOptions {
   tokens: TokenValidator;
   /** Largest JSON body accepted; volume uploads use their own streaming parser. */
   bodyLimit?: number;
+}
+
+/** One registered route, as the route table lists it (HEAD, which fastify adds to every GET, left out). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route registered on an app made by createHttpApp, in registration order (tests walk it). */
+export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
+  return ROUTES.get(app) ?? [];
 }
 
 const JSON_TYPES = ['application/json', 'application/vnd.openstack.volume+json'];
@@ -87,9 +100,21 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     genReqId: () => `req-${randomUUID()}`,
     trustProxy: false,
+    // URLs the router cannot decode (a bad percent-escape, a parameter over maxParamLength) never reach a route
+    // or the error handler; they still answer in the dialect of their API.
+    frameworkErrors: (error, request, reply) => {
+      const dialect = dialectOf(request.url);
+      const err = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? notFound('The resource could not be found.') : badRequest('Malformed request url');
+      void (reply as FastifyReply).code(err.status).type('application/json').send(errorBody(dialect, err));
+    },
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('cb', null as never);
+  const routes: RouteEntry[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
