@@ -309,9 +309,13 @@ function schemasFor(method: string, url: string): { schemas: Schema[]; wrappers:
 // ---------------------------------------------------------------------------------------------------------------
 // Paths, queries, headers
 
-/** Percent-encodes every byte of the UTF-8 form (encodeURIComponent throws on a lone surrogate). */
+/** Percent-encoding that also takes lone surrogates (encodeURIComponent throws on them): their UTF-8 bytes. */
 function enc(s: string): string {
-  return [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  }
 }
 
 const garbageSegment = fc.oneof(
@@ -360,7 +364,16 @@ const QUERY_VALUES = [
   '1', '0', '-1', '99999999999999999999', '2147483648', '1.5', 'true', 'maybe', '', "{'k': 'v'}", '{"k": {"k": "v"}}',
   `${'['.repeat(1000)}${']'.repeat(1000)}`, 'gt:2020-01-01', 'gt:xx', 'lte:2020-01-01T00:00:00Z,gt:', 'x'.repeat(5000),
 ];
-const queryArb = fc
+const PAGING_KEYS = ['sort', 'sort_key', 'sort_dir', 'limit', 'offset', 'marker', 'with_count', 'all_tenants', 'page_size', 'page'];
+const PAGING_VALUES = [
+  ...POLLUTION_KEYS, ...POLLUTION_KEYS.map((k) => `${k}:asc`), ...POLLUTION_KEYS.map((k) => `name:${k}`),
+  'name', 'name:asc', 'id:desc', 'created_at', 'size,status:asc', ':', ',', '-1', '0', '1', '1.5', '1e3', '99999999999999999999', '2147483648',
+  'asc', 'desc', 'ASC', '00000000-0000-0000-0000-000000000000', 'true', '',
+];
+const pagingArb = fc
+  .array(fc.tuple(fc.constantFrom(...PAGING_KEYS), fc.constantFrom(...PAGING_VALUES)), { minLength: 1, maxLength: 3 })
+  .map((pairs) => pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&'));
+const pairsArb = fc
   .array(
     fc.tuple(
       fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 6 })),
@@ -375,17 +388,24 @@ const queryArb = fc
     while (parts.join('&').length > 12_000) parts.pop();
     return parts.join('&');
   });
+const queryArb = fc.oneof(pairsArb, pagingArb);
+
+/** Mostly a well-formed value, so most requests get past negotiation to the handler; sometimes a bad one. */
+const mostly = (good: string, bad: string[]) => fc.oneof({ weight: 4, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
 
 const headerArb = fc.record(
   {
-    'OpenStack-API-Version': fc.constantFrom('volume 3.0', 'volume 3.27', 'volume 3.43', 'volume 3.71', 'volume latest', 'volume 3.999', 'volume 4.0', 'volume x', 'compute 2.1', '', 'volume 3.-1', 'volume 03.010'),
+    'OpenStack-API-Version': fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('volume 3.0', 'volume 3.27', 'volume 3.43', 'volume 3.60', 'volume 3.71', 'volume latest') },
+      { weight: 1, arbitrary: fc.constantFrom('volume 3.999', 'volume 4.0', 'volume x', 'compute 2.1', '', 'volume 3.-1', 'volume 03.010', 'volume 3.0, volume 3.5') },
+    ),
     Range: fc.constantFrom('bytes=0-0', 'bytes=0-', 'bytes=-1', 'bytes=99999999999999-', 'bytes=5-1', 'bytes=a-b', 'bytes=0-1,4-5', 'items=0-1', ''),
     'Content-Range': fc.constantFrom('bytes 0-0/*', 'bytes 0-3/1073741824', 'bytes 512-1023/*', 'bytes 0-9999999999/*', 'bytes */*', 'junk'),
-    'Content-Type': fc.constantFrom('application/json', 'application/json', 'application/json; charset=latin1', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/vnd.openstack.volume+json', ''),
+    'Content-Type': mostly('application/json', ['application/json; charset=latin1', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/vnd.openstack.volume+json', '']),
     'X-OpenStack-Request-Id': fc.constantFrom('req-not-a-uuid', 'req-00000000-0000-0000-0000-000000000000'),
     'X-Subject-Token': fc.constantFrom('gAAAA', 'x'.repeat(2000), ''),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ['Content-Type'] },
 );
 
 /** One request over a fresh connection (fetch refuses bodies on GET and DELETE; hostile clients do not). */
