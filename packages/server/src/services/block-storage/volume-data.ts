@@ -126,8 +126,9 @@ export class VolumeData {
       await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, led(head, source), aligned));
     } catch (err) {
       // The client went away mid-body: what arrived is written, the rest of the volume is as it was.
+      // Judged by the error, not by body.errored: a driver failure (a full disk) also leaves the body errored.
       const code = (err as { code?: string }).code;
-      if (body.errored || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')
         throw badRequest(
           `Invalid input received: The upload to volume ${id} was interrupted after ${written} bytes arrived; the volume may hold part of them.`,
           { cause: err },
