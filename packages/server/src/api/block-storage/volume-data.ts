@@ -89,6 +89,9 @@ export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStor
       const res = await Promise.resolve()
         .then(() => deps.volumeData.upload(authOf(req), id, body, len === undefined ? null : Number(len), parseContentRange(req.headers['content-range'])))
         .catch((e: unknown) => {
+          // Nobody is left to read the answer of an interrupted upload: the log is where its outcome is noted.
+          if (body.destroyed && !(body as IncomingMessage).complete)
+            req.log.warn({ requestId: req.cb.requestId, volumeId: id, reason: (e as Error).message }, 'volume upload interrupted');
           // A refused upload leaves its body unread: answer, then close the connection rather than read gigabytes.
           if (!body.readableEnded) {
             reply.header('Connection', 'close');
