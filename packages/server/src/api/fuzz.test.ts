@@ -581,7 +581,6 @@ before(async () => {
 after(async () => t?.close());
 
 test('no generated request to any route gets a 5xx, a fault of the wrong dialect, or changes anything when refused', async () => {
-  // eslint-disable-next-line no-console
   console.log(`fuzz: seed ${SEED}, ${RUNS} requests per route and caller (FUZZ_SEED / FUZZ_RUNS change them)`);
   const order = (m: string) => (m === 'GET' ? 0 : m === 'DELETE' ? 2 : 1);
   // Reads first, deletes last: the fixtures live as long as possible.
@@ -636,6 +635,5 @@ test('no generated request to any route gets a 5xx, a fault of the wrong dialect
       }
     }
   }
-  // eslint-disable-next-line no-console
   console.log(`fuzz: ${requests} requests over ${routes.length} routes; statuses ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
 });
