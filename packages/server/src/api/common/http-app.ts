@@ -139,9 +139,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       baseUrl: opts.publicUrl ?? `${request.protocol}://${request.host}`,
     };
     reply.header('x-openstack-request-id', request.cb.requestId);
+    if (request.cb.dialect === 'cinder') reply.header('x-compute-request-id', request.cb.requestId);
     // A NUL in a path segment or query value would reach the store (PostgreSQL refuses it with an error).
     if (/%00/.test(url)) throw badRequest('Malformed request url: NUL characters are not accepted.');
-    if (request.cb.dialect === 'cinder') reply.header('x-compute-request-id', request.cb.requestId);
     if (isV3(url)) {
       // Faults carry the header too; a malformed version answers with the minimum so clients can recover.
       reply.header('Vary', 'OpenStack-API-Version');
