@@ -7,6 +7,7 @@
 import { badRequest, type DomainError } from './errors.js';
 import { lifecycle } from './lifecycle.js';
 import { VOLUME_STATUSES } from './volume.js';
+import { setOwn } from './own.js';
 
 /** The source volume's state a restore gives back: its metadata and bootable flag. */
 export interface VolumeInfo {
@@ -62,7 +63,7 @@ export function parseVolumeInfo(text: string): VolumeInfo {
     const v = JSON.parse(text) as Partial<VolumeInfo> | null;
     const metadata: Record<string, string> = {};
     if (v?.metadata && typeof v.metadata === 'object') {
-      for (const [k, val] of Object.entries(v.metadata)) if (typeof val === 'string') metadata[k] = val;
+      for (const [k, val] of Object.entries(v.metadata)) if (typeof val === 'string') setOwn(metadata, k, val);
     }
     return { metadata, bootable: v?.bootable === true };
   } catch {

@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'conflict'
   | 'overLimit'
   | 'badMediaType'
+  | 'rangeNotSatisfiable'
   | 'notImplemented'
   | 'serviceUnavailable'
   | 'internal';
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   overLimit: 413,
   badMediaType: 415,
+  rangeNotSatisfiable: 416,
   notImplemented: 501,
   serviceUnavailable: 503,
   internal: 500,

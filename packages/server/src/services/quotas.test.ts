@@ -39,6 +39,25 @@ describe('quota service', () => {
     assert.deepEqual(await quotas.usage('p1'), { snapshots: 2, gigabytes: 2 });
   });
 
+  test('usage near the 32-bit top is a 413, never an integer overflow in the store, limited or unlimited', async () => {
+    const top = 2147483647;
+    await quotas.setLimits('p-top', { gigabytes: top, per_volume_gigabytes: -1 });
+    await store.transaction((tx) => quotas.reserve(tx, 'p-top', { gigabytes: top - 1 }));
+    for (const gigabytes of [2, top]) {
+      await assert.rejects(
+        store.transaction((tx) => quotas.reserve(tx, 'p-top', { gigabytes })),
+        (e: unknown) => e instanceof DomainError && e.status === 413,
+      );
+    }
+    await quotas.setLimits('p-top', { gigabytes: -1 });
+    await store.transaction((tx) => quotas.reserve(tx, 'p-top', { gigabytes: 1 }));
+    await assert.rejects(
+      store.transaction((tx) => quotas.reserve(tx, 'p-top', { gigabytes: 1 })),
+      (e: unknown) => e instanceof DomainError && e.status === 413,
+    );
+    assert.equal((await quotas.usage('p-top')).gigabytes, top);
+  });
+
   test('a refused reservation rolls back every resource of the same request', async () => {
     await quotas.setLimits('p2', { gigabytes: 5 });
     await assert.rejects(store.transaction((tx) => quotas.reserve(tx, 'p2', { volumes: 1, gigabytes: 6 })), /VolumeSizeExceedsAvailableQuota/);

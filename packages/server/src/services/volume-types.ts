@@ -3,6 +3,7 @@ import { notFound } from '../domain/errors.js';
 import type { MetadataStore } from '../domain/ports/metadata-store.js';
 import type { VolumeTypeStore } from '../domain/ports/quota-store.js';
 import { DEFAULT_VOLUME_TYPE_NAME, type VolumeType } from '../domain/volume-type.js';
+import { getOwn } from '../domain/own.js';
 
 export { DEFAULT_VOLUME_TYPE_NAME };
 
@@ -74,7 +75,7 @@ export class VolumeTypeService {
 
   async extraSpec(ctx: AuthContext, id: string, key: string): Promise<string> {
     const t = await this.get(ctx, id);
-    const v = t.extraSpecs[key];
+    const v = getOwn(t.extraSpecs, key);
     if (v === undefined) throw notFound(`Volume Type ${id} has no extra specs with key ${key}.`);
     return v;
   }

@@ -1,5 +1,6 @@
 /** Backup request bodies (Cinder's `cinder/api/schemas/backups.py`, re-expressed; chosen by microversion). */
 import { metadataSchema } from './schemas.js';
+import { DESCRIPTION_PATTERN, NAME_PATTERN } from '../common/validation.js';
 
 const nullableString = (max = 255) => ({ type: ['string', 'null'], maxLength: max });
 const optionalUuid = {
@@ -13,10 +14,10 @@ const metadataAllowsNull = { ...metadataSchema, type: ['object', 'null'] };
 const createProps = {
   volume_id: uuid,
   container: nullableString(),
-  description: nullableString(),
+  description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
   incremental: boolish,
   force: boolish,
-  name: nullableString(),
+  name: { ...nullableString(), pattern: NAME_PATTERN },
   snapshot_id: optionalUuid,
 };
 
@@ -43,7 +44,7 @@ export const backupCreateV351 = wrap('backup', {
   additionalProperties: false,
 });
 
-const updateProps = { name: nullableString(), description: nullableString() };
+const updateProps = { name: { ...nullableString(), pattern: NAME_PATTERN }, description: { ...nullableString(), pattern: DESCRIPTION_PATTERN } };
 export const backupUpdate = wrap('backup', { type: 'object', properties: updateProps, additionalProperties: false });
 export const backupUpdateV343 = wrap('backup', {
   type: 'object',
@@ -53,7 +54,7 @@ export const backupUpdateV343 = wrap('backup', {
 
 export const backupRestore = wrap('restore', {
   type: ['object', 'null'],
-  properties: { volume_id: optionalUuid, name: nullableString() },
+  properties: { volume_id: optionalUuid, name: { ...nullableString(), pattern: NAME_PATTERN } },
   additionalProperties: false,
 });
 

@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../../domain/errors.js';
 import { type ListRequest, MAX_LIMIT, type SortSpec } from '../../services/block-storage/index.js';
 import { type ApiVersion, BASE_VERSION } from '../common/api-version.js';
 import { parseBoolean } from '../common/validation.js';
+import { setOwn } from '../../domain/own.js';
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -102,7 +103,7 @@ export function parseListRequest(request: FastifyRequest): ListRequest {
   for (const [k, v] of Object.entries(q)) {
     if (PAGINATION_KEYS.includes(k)) continue;
     const s = single(v);
-    if (s !== undefined) filters[k] = s;
+    if (s !== undefined) setOwn(filters, k, s);
   }
   return { limit: limit === null ? null : Math.min(limit, MAX_LIMIT), marker, offset, sort, withCount, filters };
 }

@@ -1,5 +1,6 @@
 /** Bodies of the manage requests (Cinder's `cinder/api/schemas/snapshot_manage.py` and `volume_manage.py`). */
 import { metadataSchema } from './schemas.js';
+import { DESCRIPTION_PATTERN, NAME_PATTERN } from '../common/validation.js';
 
 const nullableString = { type: ['string', 'null'], maxLength: 255 };
 const metadataAllowsNull = { ...metadataSchema, type: ['object', 'null'] };
@@ -20,8 +21,8 @@ export const snapshotManageBody = {
       properties: {
         volume_id: uuid,
         ref: { type: ['object', 'string', 'null'] },
-        name: nullableString,
-        description: nullableString,
+        name: { ...nullableString, pattern: NAME_PATTERN },
+        description: { ...nullableString, pattern: DESCRIPTION_PATTERN },
         metadata: metadataAllowsNull,
       },
       required: ['volume_id', 'ref'],
@@ -33,11 +34,11 @@ export const snapshotManageBody = {
 };
 
 const volumeManageProps = {
-  description: nullableString,
+  description: { ...nullableString, pattern: DESCRIPTION_PATTERN },
   availability_zone: nullableString,
   bootable: { type: ['boolean', 'string'] },
   volume_type: nullableString,
-  name: nullableString,
+  name: { ...nullableString, pattern: NAME_PATTERN },
   host: cinderHost,
   ref: { type: ['object', 'string'] },
   metadata: metadataAllowsNull,

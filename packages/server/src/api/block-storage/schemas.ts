@@ -2,6 +2,7 @@
  * Request body schemas (Cinder's `cinder/api/schemas/*`, re-expressed). ajv runs with unicode regexes, so
  * a literal hyphen inside a character class is escaped.
  */
+import { DESCRIPTION_PATTERN, NAME_PATTERN } from '../common/validation.js';
 
 const nullableString = (max = 255) => ({ type: ['string', 'null'], maxLength: max });
 const optionalUuid = {
@@ -20,10 +21,10 @@ const metadataAllowsNull = { ...metadataSchema, type: ['object', 'null'] };
 const volumeSize = { type: ['integer', 'string', 'null'], pattern: '^[0-9]+$', minimum: 1, maximum: 2147483647 };
 
 const volumeCreateProps = {
-  name: nullableString(),
-  description: nullableString(),
-  display_name: nullableString(),
-  display_description: nullableString(),
+  name: { ...nullableString(), pattern: NAME_PATTERN },
+  description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
+  display_name: { ...nullableString(), pattern: NAME_PATTERN },
+  display_description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
   size: volumeSize,
   availability_zone: nullableString(),
   source_volid: optionalUuid,
@@ -60,10 +61,10 @@ export const volumeCreateStrict = {
 };
 
 const volumeUpdateProps = {
-  name: nullableString(),
-  description: nullableString(),
-  display_name: nullableString(),
-  display_description: nullableString(),
+  name: { ...nullableString(), pattern: NAME_PATTERN },
+  description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
+  display_name: { ...nullableString(), pattern: NAME_PATTERN },
+  display_description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
   metadata: metadataSchema,
 };
 
@@ -91,9 +92,9 @@ export const snapshotCreate = {
       type: 'object',
       properties: {
         volume_id: optionalUuid,
-        name: nullableString(),
-        display_name: nullableString(),
-        description: nullableString(),
+        name: { ...nullableString(), pattern: NAME_PATTERN },
+        display_name: { ...nullableString(), pattern: NAME_PATTERN },
+        description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
         force: boolish,
         metadata: metadataAllowsNull,
       },
@@ -111,10 +112,10 @@ export const snapshotUpdate = {
     snapshot: {
       type: 'object',
       properties: {
-        name: nullableString(),
-        description: nullableString(),
-        display_name: nullableString(),
-        display_description: nullableString(),
+        name: { ...nullableString(), pattern: NAME_PATTERN },
+        description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
+        display_name: { ...nullableString(), pattern: NAME_PATTERN },
+        display_description: { ...nullableString(), pattern: DESCRIPTION_PATTERN },
       },
       additionalProperties: false,
       anyOf: [

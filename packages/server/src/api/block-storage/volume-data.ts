@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/errors.js';
-import type { ByteSource } from '../../services/block-storage/index.js';
+import { badRequest, DomainError } from '../../domain/errors.js';
+import type { ByteSource, UploadRange } from '../../services/block-storage/index.js';
 import { authOf, pathId } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 
@@ -25,13 +25,27 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
+/**
+ * Parses an upload's `Content-Range: bytes a-b/total` (total may be `*`); null when absent. A header that does
+ * not parse is a 400 rather than being ignored: ignoring it would write the bytes at the wrong place.
+ */
+function parseContentRange(header: string | undefined): UploadRange | null {
+  if (header === undefined) return null;
+  const m = /^bytes\s+(\d{1,16})-(\d{1,16})\/(\d{1,16}|\*)$/.exec(header.trim());
+  if (!m) throw badRequest(`Invalid input received: Content-Range '${header}' is not 'bytes first-last/total'.`);
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw badRequest(`Invalid input received: Content-Range '${header}' ends before it starts.`);
+  return { start, end, total: m[3] === '*' ? null : Number(m[3]) };
+}
+
 function sendBytes(req: FastifyRequest, reply: FastifyReply, src: ByteSource) {
   const range = parseRange(req.headers.range, src.size);
   reply.header('Accept-Ranges', 'bytes');
   reply.type('application/octet-stream');
   if (range === 'bad') {
     reply.header('Content-Range', `bytes */${src.size}`);
-    throw new DomainError('badRequest', 'Requested range not satisfiable');
+    throw new DomainError('rangeNotSatisfiable', 'Requested range not satisfiable');
   }
   if (range === null) {
     reply.header('Content-Length', String(src.size));
@@ -72,9 +86,12 @@ export function registerVolumeDataRoutes(scope: FastifyInstance, deps: BlockStor
       }
       const len = req.headers['content-length'];
       // The service drains the body on every refusal it makes; a lookup failure drains here.
-      const res = await deps.volumeData
-        .upload(authOf(req), id, body, len === undefined ? null : Number(len))
+      const res = await Promise.resolve()
+        .then(() => deps.volumeData.upload(authOf(req), id, body, len === undefined ? null : Number(len), parseContentRange(req.headers['content-range'])))
         .catch((e: unknown) => {
+          // Nobody is left to read the answer of an interrupted upload: the log is where its outcome is noted.
+          if (body.destroyed && !(body as IncomingMessage).complete)
+            req.log.warn({ requestId: req.cb.requestId, volumeId: id, reason: (e as Error).message }, 'volume upload interrupted');
           // A refused upload leaves its body unread: answer, then close the connection rather than read gigabytes.
           if (!body.readableEnded) {
             reply.header('Connection', 'close');

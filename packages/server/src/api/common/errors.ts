@@ -11,6 +11,8 @@ const CINDER_FAULT: Partial<Record<ErrorKind, string>> = {
   conflict: 'conflictingRequest',
   overLimit: 'overLimit',
   badMediaType: 'badMediaType',
+  // Cinder has no 416 of its own (webob's would be a computeFault); named after the status instead.
+  rangeNotSatisfiable: 'requestedRangeNotSatisfiable',
   notImplemented: 'notImplemented',
   serviceUnavailable: 'serviceUnavailable',
 };
@@ -25,6 +27,7 @@ const KEYSTONE_TITLE: Partial<Record<ErrorKind, string>> = {
   conflict: 'Conflict',
   overLimit: 'Request Entity Too Large',
   badMediaType: 'Unsupported Media Type',
+  rangeNotSatisfiable: 'Requested Range Not Satisfiable',
   notImplemented: 'Not Implemented',
   serviceUnavailable: 'Service Unavailable',
   internal: 'Internal Server Error',

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenValidator } from '../../domain/auth-context.js';
 import { badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
@@ -19,6 +20,59 @@ export interface HttpAppOptions {
 const JSON_TYPES = ['application/json', 'application/vnd.openstack.volume+json'];
 const REQUEST_ID_RE = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Deeper than any Cinder, CBR or Keystone body; deeper input would only exhaust the stack of whatever walks it. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Nesting depth of JSON text, counted without building objects (strings and their escapes skipped), stopping
+ * as soon as `limit` is passed. Malformed text is left for JSON.parse to refuse.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** The JSON parser's verdict on a body: [error, value] for fastify's `done`. */
+export function parseJsonBody(body: Buffer): [Error | null, unknown] {
+  // Text that is not UTF-8 would otherwise be decoded with U+FFFD substitutions and stored as something else.
+  if (!isUtf8(body)) return [badRequest('Malformed request body: it is not valid UTF-8.'), undefined];
+  const text = body.toString('utf8').trim();
+  // Clients send bodiless actions with a JSON content type; Cinder treats an empty body as absent.
+  if (text === '') return [null, undefined];
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    return [badRequest(`Malformed request body: nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined];
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [badRequest('Malformed request body'), undefined];
+  }
+  // Neither store keeps NUL in text (PostgreSQL refuses it outright), and no name, key or id needs one.
+  if (holdsNul(value)) return [badRequest('Malformed request body: NUL characters are not accepted.'), undefined];
+  return [null, value];
+}
+
+/** Whether any string or key in a parsed body (at most MAX_JSON_DEPTH deep) contains U+0000. */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some(holdsNul);
+  for (const [k, x] of Object.entries(v)) if (k.includes('\0') || holdsNul(x)) return true;
+  return false;
+}
+
 function isV3(url: string): boolean {
   return url === '/v3' || url.startsWith('/v3/') || url.startsWith('/v3?');
 }
@@ -34,20 +88,21 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     genReqId: () => `req-${randomUUID()}`,
     trustProxy: false,
+    // URLs the router cannot decode (a bad percent-escape, a parameter over maxParamLength) never reach a route
+    // or the error handler; they still answer in the dialect of their API.
+    frameworkErrors: (error, request, reply) => {
+      const dialect = dialectOf(request.url);
+      const err = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? notFound('The resource could not be found.') : badRequest('Malformed request url');
+      void (reply as FastifyReply).code(err.status).type('application/json').send(errorBody(dialect, err));
+    },
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('cb', null as never);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    // Clients send bodiless actions with a JSON content type; Cinder treats an empty body as absent.
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(badRequest('Malformed request body'), undefined);
-    }
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
+    const [err, value] = parseJsonBody(body as Buffer);
+    done(err, value);
   });
   app.addContentTypeParser('*', (_req, payload, done) => {
     // Drain so the connection stays usable, then refuse.
@@ -68,6 +123,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     };
     reply.header('x-openstack-request-id', request.cb.requestId);
     if (request.cb.dialect === 'cinder') reply.header('x-compute-request-id', request.cb.requestId);
+    // A NUL in a path segment or query value would reach the store (PostgreSQL refuses it with an error).
+    if (/%00/.test(url)) throw badRequest('Malformed request url: NUL characters are not accepted.');
     if (isV3(url)) {
       // Faults carry the header too; a malformed version answers with the minimum so clients can recover.
       reply.header('Vary', 'OpenStack-API-Version');

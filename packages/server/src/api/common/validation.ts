@@ -82,3 +82,14 @@ export function parseBoolean(value: unknown, name: string): boolean {
   }
   throw badRequest(`Invalid value '${String(value)}' for ${name}: must be a boolean.`);
 }
+
+/**
+ * Names: no control characters and no lone surrogates (they cannot be stored as UTF-8 and would come back
+ * changed). Cinder's names have no pattern; its NUL reaches the database as a 500 instead.
+ */
+export const NAME_PATTERN = '^[^\\p{Cc}\\p{Cs}]*$';
+/**
+ * Descriptions: Cinder's `parameter_types.description` pattern, printable characters only (no category C —
+ * controls, format characters, surrogates, private use, unassigned — and no line or paragraph separators).
+ */
+export const DESCRIPTION_PATTERN = '^[^\\p{C}\\p{Zl}\\p{Zp}]*$';

@@ -1,6 +1,7 @@
 /** Request bodies of the Keystone subset, after Keystone's own jsonschema (types strict, extras allowed). */
 const nullableString = { type: ['string', 'null'] };
-const name = (max: number) => ({ type: 'string', minLength: 1, maxLength: max, pattern: '\\S' });
+// Keystone's `[\S]+`, and no control characters or lone surrogates (see NAME_PATTERN).
+const name = (max: number) => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^(?=[\\s\\S]*\\S)[^\\p{Cc}\\p{Cs}]*$' });
 const domainRef = {
   type: 'object',
   properties: { id: { type: 'string' }, name: { type: 'string' } },

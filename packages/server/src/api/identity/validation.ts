@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { badRequest } from '../../domain/errors.js';
+import { setOwn } from '../../domain/own.js';
 
 // Keystone validates with jsonschema and never coerces; its 400s read "Invalid input for field 'x': …".
 const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, strict: false });
@@ -88,7 +89,7 @@ export function queryBool(query: Record<string, unknown>, key: string): boolean 
 export function extrasOf(obj: Record<string, unknown>, known: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (!known.includes(k) && k !== 'id' && k !== 'links') out[k] = v;
+    if (!known.includes(k) && k !== 'id' && k !== 'links') setOwn(out, k, v);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { badRequest } from '../../domain/errors.js';
 import type { Backup } from '../../domain/backup.js';
 import { UUID_RE } from './core.js';
+import { setOwn } from '../../domain/own.js';
 
 /** Clients (Tempest, cinderclient) check that the service names a Cinder backup driver module. */
 export const BACKUP_SERVICE = 'cinder.backup.drivers.cinderbox';
@@ -95,7 +96,7 @@ export function decodeBackupRecord(url: string): ImportedRecord {
   const metadata: Record<string, string> = {};
   if (r.metadata !== null && typeof r.metadata === 'object' && !Array.isArray(r.metadata)) {
     for (const [k, v] of Object.entries(r.metadata as Record<string, unknown>)) {
-      if (typeof v === 'string' && k.length > 0 && k.length <= 255 && v.length <= 255) metadata[k] = v;
+      if (typeof v === 'string' && k.length > 0 && k.length <= 255 && v.length <= 255) setOwn(metadata, k, v);
     }
   }
   return {

@@ -2,6 +2,7 @@ import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest } from '../../domain/errors.js';
 import type { ListFilter as Filter, ListWhere as ListScope } from '../../domain/ports/block-storage-store.js';
 import type { Microversion } from './types.js';
+import { setOwn } from '../../domain/own.js';
 
 const TRUE = ['1', 't', 'true', 'on', 'y', 'yes'];
 const FALSE = ['0', 'f', 'false', 'off', 'n', 'no'];
@@ -33,7 +34,7 @@ export function parseMetadataFilter(v: string): Record<string, string> | null {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(parsed)) {
     if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') return null;
-    out[k] = String(val);
+    setOwn(out, k, String(val));
   }
   return out;
 }

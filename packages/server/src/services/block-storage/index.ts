@@ -27,7 +27,7 @@ export { checkMetadataProperties } from './snapshot-service.js';
 export type { ListRequest, ListResult, Microversion, SnapshotRecord, SortSpec, VolumeRecord } from './types.js';
 export { MAX_LIMIT } from './types.js';
 export type { AttachInput, ConnectionInfo } from './volume-actions.js';
-export type { ByteSource } from './volume-data.js';
+export type { ByteSource, UploadRange } from './volume-data.js';
 export type { VolumeCreateInput, VolumeUpdateInput } from './volume-service.js';
 export type { BackupCreateInput, BackupProgressView, BackupRecord } from './backup-service.js';
 export { BackupService, SnapshotService, VolumeActions, VolumeData, VolumeService };

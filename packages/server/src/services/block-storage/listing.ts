@@ -1,6 +1,7 @@
 import { badRequest } from '../../domain/errors.js';
 import type { ListOrder, ListQuery, ListWhere } from '../../domain/ports/block-storage-store.js';
 import { type ListRequest, MAX_LIMIT, type SortSpec } from './types.js';
+import { getOwn } from '../../domain/own.js';
 
 /** Which API sort keys a list takes and the field each sorts by; anything else is 400 "Invalid sort key". */
 export interface SortKeys {
@@ -11,7 +12,7 @@ export interface SortKeys {
 export function resolveSort(t: SortKeys, sort: readonly SortSpec[]): ListOrder[] {
   const out: ListOrder[] = [];
   for (const s of sort) {
-    const column = t.sortColumns[s.key];
+    const column = getOwn(t.sortColumns, s.key);
     if (column === undefined) throw badRequest('Invalid input received: Invalid sort key');
     if (!out.some((o) => o.column === column)) out.push({ column, dir: s.dir });
   }

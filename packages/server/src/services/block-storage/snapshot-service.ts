@@ -16,6 +16,7 @@ import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
 import { snapshotFilterPolicy, snapshotSort } from './snapshot-filters.js';
 import type { ListRequest, ListResult, Microversion, SnapshotRecord } from './types.js';
+import { getOwn, setOwn } from '../../domain/own.js';
 
 export interface SnapshotCreateInput {
   volumeId: string | null;
@@ -42,7 +43,7 @@ export function checkMetadataProperties(md: unknown): Record<string, string> {
       throw overLimit(`Invalid metadata size: Metadata property key ${k} greater than 255 characters.`, {});
     if (v.length > 255)
       throw overLimit(`Invalid metadata size: Metadata property key ${k} value greater than 255 characters.`, {});
-    out[k] = v;
+    setOwn(out, k, v);
   }
   return out;
 }
@@ -217,7 +218,7 @@ export class SnapshotService {
 
   async getMetadataKey(ctx: AuthContext, id: string, key: string): Promise<string> {
     const md = await this.getMetadata(ctx, id);
-    const v = md[key];
+    const v = getOwn(md, key);
     if (v === undefined) throw notFound(`Snapshot ${id} has no metadata with key ${key}.`);
     return v;
   }

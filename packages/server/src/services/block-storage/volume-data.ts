@@ -1,11 +1,31 @@
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
-import { badRequest, notFound } from '../../domain/errors.js';
+import { badRequest, DomainError, notFound } from '../../domain/errors.js';
 import { ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
+
+const SECTOR = 512;
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function* led(head: Buffer | null, source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  if (head && head.length > 0) yield head;
+  yield* source;
+}
+
+/** A Content-Range on an upload: bytes [start, end] inclusive of a volume of `total` bytes (null: `*`). */
+export interface UploadRange {
+  start: number;
+  end: number;
+  total: number | null;
+}
 
 export interface ByteSource {
   size: number;
@@ -37,42 +57,61 @@ export class VolumeData {
   }
 
   /**
-   * Writes `body` over the start of an available volume. The volume is `uploading` meanwhile (a guarded
-   * transition, so no other operation starts), and goes back to `available` whatever happens. At most the
-   * volume's size is written; a longer body is a 400.
+   * Writes `body` into an available volume: from its start, or at `range.start` when the client sent a
+   * Content-Range (then `declaredLength` must be the range's length and the range must lie inside the volume).
+   * The volume is `uploading` meanwhile (a guarded transition, so no other operation starts), and goes back to
+   * `available` whatever happens, an interrupted body included. At most the volume's size (or the range's
+   * length) is written; a longer body is a 400.
    */
   async upload(
     ctx: AuthContext,
     id: string,
     body: Readable,
     declaredLength: number | null,
+    range: UploadRange | null = null,
   ): Promise<{ written: number }> {
     const core = this.core;
     const v = await core.visibleVolume(ctx, id);
     const size = v.size * GiB;
-    if (declaredLength !== null && declaredLength > size) {
+    const refuse = (e: Error) => {
       body.resume();
-      throw badRequest(
-        `Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`,
+      return e;
+    };
+    if (range) {
+      if ((range.total !== null && range.total !== size) || range.end >= size)
+        throw refuse(
+          new DomainError(
+            'rangeNotSatisfiable',
+            `Content-Range bytes ${range.start}-${range.end}/${range.total ?? '*'} does not fit volume ${id} (${size} bytes).`,
+          ),
+        );
+      if (declaredLength !== range.end - range.start + 1)
+        throw refuse(
+          badRequest(
+            `Invalid input received: Content-Range bytes ${range.start}-${range.end} needs a Content-Length of ${range.end - range.start + 1}.`,
+          ),
+        );
+    } else if (declaredLength !== null && declaredLength > size) {
+      throw refuse(
+        badRequest(`Invalid input received: The data (${declaredLength} bytes) is larger than volume ${id} (${size} bytes).`),
       );
     }
+    const offset = range?.start ?? 0;
+    const room = range ? range.end - range.start + 1 : size;
     const root = core.store.root;
     const moved = await core.moveVolume(root, id, 'uploadData', { previous_status: 'available' });
-    if (!moved.ok) {
-      body.resume();
-      throw refusal(volumeLifecycle, 'uploadData', v);
-    }
+    if (!moved.ok) throw refuse(refusal(volumeLifecycle, 'uploadData', v));
     let written = 0;
     let tooLong = false;
     try {
       // Bytes past the end are read and dropped (not an error mid-stream), so the client still gets its 400.
       const limit = new Transform({
         transform(chunk: Buffer, _enc, cb) {
-          const room = size - written;
-          if (chunk.length > room) {
+          const left = room - written;
+          if (chunk.length > left) {
             tooLong = true;
-            written += Math.max(room, 0);
-            cb(null, room > 0 ? chunk.subarray(0, room) : undefined);
+            written += Math.max(left, 0);
+            cb(null, left > 0 ? chunk.subarray(0, left) : undefined);
             return;
           }
           written += chunk.length;
@@ -81,7 +120,20 @@ export class VolumeData {
       });
       // Through the driver: a qcow2 volume's file is not its bytes.
       const driver = core.driver(v.driver);
-      await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, source));
+      // Drivers that write whole sectors (qcow2) take a 512-aligned offset: the range is led by the volume's own bytes.
+      const aligned = offset - (offset % SECTOR);
+      const head = aligned < offset ? await collect(driver.readRaw('volume', v.id, aligned, offset - 1)) : null;
+      await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, led(head, source), aligned));
+    } catch (err) {
+      // The client went away mid-body: what arrived is written, the rest of the volume is as it was.
+      // Judged by the error, not by body.errored: a driver failure (a full disk) also leaves the body errored.
+      const code = (err as { code?: string }).code;
+      if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+        throw badRequest(
+          `Invalid input received: The upload to volume ${id} was interrupted after ${written} bytes arrived; the volume may hold part of them.`,
+          { cause: err },
+        );
+      throw err;
     } finally {
       await core.moveVolume(root, id, 'uploaded', { previous_status: null });
     }

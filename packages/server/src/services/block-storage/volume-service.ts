@@ -11,6 +11,7 @@ import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import { VOLUME_SORT, volumeFilterPolicy } from './volume-filters.js';
+import { getOwn, setOwn } from '../../domain/own.js';
 
 export interface VolumeCreateInput {
   size: number | null;
@@ -186,9 +187,9 @@ export class VolumeService {
       const recs = await this.core.volumeRecords(page.items);
       for (const rec of recs) {
         for (const [k, v] of Object.entries(rec.metadata)) {
-          const vals = metadata[k] ?? [];
+          const vals = getOwn(metadata, k) ?? [];
           if (!vals.includes(v)) vals.push(v);
-          metadata[k] = vals;
+          setOwn(metadata, k, vals);
         }
       }
       if (page.items.length < 1000) break;
@@ -279,7 +280,7 @@ export class VolumeService {
 
   async getMetadataKey(ctx: AuthContext, id: string, key: string): Promise<string> {
     const md = await this.getMetadata(ctx, id);
-    const v = md[key];
+    const v = getOwn(md, key);
     if (v === undefined) throw notFound(`Volume ${id} has no metadata with key ${key}.`);
     return v;
   }

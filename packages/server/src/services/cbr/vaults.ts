@@ -65,6 +65,8 @@ export interface VaultUpdateInput {
 
 function str(v: unknown, name: string, min: number, max: number): string {
   if (typeof v !== 'string' || v.length < min || v.length > max) throw invalid(`${name} must be a string of ${min}-${max} characters.`);
+  // Control characters and lone surrogates do not survive storage unchanged (PostgreSQL refuses NUL).
+  if (/[\p{Cc}\p{Cs}]/u.test(v)) throw invalid(`${name} must not contain control characters.`);
   return v;
 }
 

@@ -9,6 +9,7 @@ import type { TokenInvalidation } from './invalidation.js';
 import { denied, requireAdmin, requireAdminOrSelf } from './policy.js';
 import { checkTags, newId } from './store-helpers.js';
 import type { Project } from './types.js';
+import { setOwn } from '../../domain/own.js';
 
 export interface ProjectInput {
   name: string;
@@ -177,7 +178,7 @@ export function mergeOptions(current: Record<string, unknown>, patch: Record<str
   const out = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = v;
+    else setOwn(out, k, v);
   }
   return out;
 }

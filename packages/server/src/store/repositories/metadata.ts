@@ -3,6 +3,7 @@ import type { MetadataKind, MetadataRepository } from '../../domain/ports/block-
 import type { Executor } from '../database.js';
 import { executor } from '../metadata-store.js';
 import { prepared } from '../prepared.js';
+import { setOwn } from '../../domain/own.js';
 
 const TABLES: Record<MetadataKind, { table: string; fk: string }> = {
   volume: { table: 'volume_metadata', fk: 'volume_id' },
@@ -28,7 +29,7 @@ const READ = Object.fromEntries(
 export async function readMetadata(exec: Executor, kind: MetadataKind, ownerId: string): Promise<Record<string, string>> {
   const rows = await READ[kind](exec, { owner: ownerId });
   const out: Record<string, string> = {};
-  for (const r of rows) out[r.key as string] = r.value as string;
+  for (const r of rows) setOwn(out, r.key as string, r.value as string);
   return out;
 }
 

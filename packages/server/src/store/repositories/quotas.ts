@@ -2,6 +2,8 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { QuotaStore } from '../../domain/ports/quota-store.js';
 import { executor } from '../metadata-store.js';
 
+const INT32_MAX = 2147483647;
+
 export const quotaRepository: QuotaStore = {
   async limits(scope: Scope, projectId: string) {
     const rows = await executor(scope).selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
@@ -33,7 +35,10 @@ export const quotaRepository: QuotaStore = {
       .set((eb) => ({ in_use: eb('in_use', '+', delta) }))
       .where('project_id', '=', projectId)
       .where('resource', '=', resource);
-    if (delta > 0 && limit >= 0) q = q.where((eb) => eb(eb('in_use', '+', delta), '<=', limit));
+    // Compared as `in_use <= limit - delta`, not `in_use + delta <= limit`: PostgreSQL evaluates the sum in the
+    // column's 32-bit integer type and fails with "integer out of range" near the top instead of refusing. An
+    // unlimited resource still stops where the counter would overflow.
+    if (delta > 0) q = q.where('in_use', '<=', (limit >= 0 ? limit : INT32_MAX) - delta);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   },

@@ -7,6 +7,7 @@ import { executor } from '../metadata-store.js';
 import { prepared } from '../prepared.js';
 import type { SnapshotTable } from '../schema.js';
 import { deleteAllMetadata } from './metadata.js';
+import { setOwn } from '../../domain/own.js';
 
 export function toSnapshot(r: SnapshotTable): Snapshot {
   return {
@@ -63,7 +64,7 @@ export const snapshotsRepository: SnapshotsRepository = {
     const first = rows[0];
     if (!first) return undefined;
     const metadata: Record<string, string> = {};
-    for (const r of rows) if (r.md_key !== null) metadata[r.md_key] = r.md_value ?? '';
+    for (const r of rows) if (r.md_key !== null) setOwn(metadata, r.md_key, r.md_value ?? '');
     return { snapshot: toSnapshot(first), metadata };
   },
   async insert(scope, s) {

@@ -3,13 +3,14 @@ import type { VolumeTypeStore } from '../../domain/ports/quota-store.js';
 import type { VolumeType } from '../../domain/volume-type.js';
 import { executor } from '../metadata-store.js';
 import type { VolumeTypeTable } from '../schema.js';
+import { setOwn } from '../../domain/own.js';
 
 function parseSpecs(text: string): Record<string, string> {
   try {
     const v = JSON.parse(text) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const out: Record<string, string> = {};
-      for (const [k, s] of Object.entries(v)) out[k] = String(s);
+      for (const [k, s] of Object.entries(v)) setOwn(out, k, String(s));
       return out;
     }
   } catch {

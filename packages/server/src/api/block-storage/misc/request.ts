@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../../domain/auth-context.js';
 import { unauthorized } from '../../../domain/errors.js';
 import { BASE_VERSION, type ApiVersion } from '../../common/api-version.js';
+import { setOwn } from '../../../domain/own.js';
 
 /** The caller of a protected route (the shell's auth hook has run). */
 export function callerOf(request: FastifyRequest): AuthContext {
@@ -19,8 +20,8 @@ export function versionOf(request: FastifyRequest): ApiVersion {
 export function queryOf(request: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
-    if (typeof v === 'string') out[k] = v;
-    else if (Array.isArray(v) && v.length > 0) out[k] = String(v[v.length - 1]);
+    if (typeof v === 'string') setOwn(out, k, v);
+    else if (Array.isArray(v) && v.length > 0) setOwn(out, k, String(v[v.length - 1]));
   }
   return out;
 }
