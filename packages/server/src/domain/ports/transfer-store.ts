@@ -5,8 +5,6 @@ import type { Scope } from './metadata-store.js';
 export interface TransfersRepository {
   /** An open transfer by id, whoever offers it. */
   get(scope: Scope, id: string): Promise<Transfer | undefined>;
-  /** The open transfer of a volume, if any. */
-  ofVolume(scope: Scope, volumeId: string): Promise<Transfer | undefined>;
   insert(scope: Scope, transfer: Transfer): Promise<void>;
   /**
    * Open transfers whose volume still exists, oldest first; `projectId` null: every project's. A transfer of a

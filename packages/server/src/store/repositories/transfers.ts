@@ -24,15 +24,6 @@ export const transfersRepository: TransfersRepository = {
     const r = await executor(scope).selectFrom('transfers').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst();
     return r && toTransfer(r);
   },
-  async ofVolume(scope, volumeId) {
-    const r = await executor(scope)
-      .selectFrom('transfers')
-      .selectAll()
-      .where('volume_id', '=', volumeId)
-      .where('deleted', '=', 0)
-      .executeTakeFirst();
-    return r && toTransfer(r);
-  },
   async insert(scope, t) {
     await executor(scope)
       .insertInto('transfers')
