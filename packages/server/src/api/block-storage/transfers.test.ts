@@ -221,6 +221,20 @@ describe('volume transfer', () => {
     assertFault(await req(alice, 'GET', `/volumes/${restored}`), 404);
   });
 
+  test('a limited list links to the next page, which starts after the marker', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await offer(alice, await api.volume(alice))).id);
+    const first = (await req(alice, 'GET', '/os-volume-transfer?limit=2')).body;
+    assert.deepEqual(first.transfers.map((x: { id: string }) => x.id), ids.slice(0, 2));
+    const next = new URL(first.transfers_links[0].href);
+    assert.equal(next.searchParams.get('marker'), ids[1]);
+    const second = (await req(alice, 'GET', `/os-volume-transfer?${next.searchParams.toString()}`)).body;
+    assert.deepEqual(second.transfers.map((x: { id: string }) => x.id), ids.slice(2));
+    assert.equal(second.transfers_links, undefined);
+    assertFault(await req(alice, 'GET', `/os-volume-transfer?marker=${ids[0]!.replace(/^./, 'f')}`), 400, /Marker .* could not be found/);
+    for (const id of ids) assert.equal((await req(alice, 'DELETE', `/os-volume-transfer/${id}`)).status, 202);
+  });
+
   test('an admin lists every project\'s transfers with all_tenants', async () => {
     const vol = await api.volume(alice);
     const tr = await offer(alice, vol);

@@ -4,7 +4,7 @@
  * history fields (`source_project_id`, `destination_project_id`, `accepted`) to create and detail views.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { notFound } from '../../domain/errors.js';
+import { badRequest, notFound } from '../../domain/errors.js';
 import type { Transfer } from '../../domain/transfer.js';
 import type { ApiVersion } from '../common/api-version.js';
 import { parseBoolean, validateBody } from '../common/validation.js';
@@ -123,8 +123,14 @@ export function registerTransferRoutes(scope: FastifyInstance, deps: BlockStorag
       const lr = parseListRequest(req);
       const allTenants = lr.filters.all_tenants !== undefined && parseBoolean(lr.filters.all_tenants, 'all_tenants');
       const all = await transfers.list(authOf(req), allTenants);
-      // Cinder's `common.limited`: offset and limit over the whole list.
-      const start = lr.offset ?? 0;
+      // Offset and limit over the whole list (Cinder's `common.limited`); a marker, as the next link carries,
+      // starts after that transfer.
+      let start = lr.offset ?? 0;
+      if (lr.marker !== null) {
+        const at = all.findIndex((t) => t.id === lr.marker);
+        if (at < 0) throw badRequest(`Marker ${lr.marker} could not be found.`);
+        start += at + 1;
+      }
       const page = lr.limit === null ? all.slice(start) : all.slice(start, start + lr.limit);
       const out: Body = { transfers: page.map((t) => (isDetail ? detailView(req, t) : summaryView(req, t))) };
       if (lr.limit !== null) {
