@@ -5,6 +5,7 @@ import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
+import { registerVolumeTransfer } from './volume-transfer.js';
 
 /**
  * The client commands (python-openstackclient's shape) and the root options they share. Credentials come
@@ -33,6 +34,7 @@ export function registerClientCommands(program: Command): void {
       '\nExit codes: 0 success, 1 API or configuration error, 2 usage error, 3 --wait failure or timeout.',
     );
   registerVolume(program);
+  registerVolumeTransfer(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);

@@ -21,6 +21,7 @@ import { ManageableSnapshot } from './resources/manageable-snapshot.js';
 import { ManageableVolume } from './resources/manageable-volume.js';
 import { type Limits, QuotaSet } from './resources/quota-set.js';
 import { Snapshot } from './resources/snapshot.js';
+import { Transfer } from './resources/transfer.js';
 import { type ConnectionInfo, Volume } from './resources/volume.js';
 import { AvailabilityZone, VolumeType } from './resources/volume-type.js';
 
@@ -674,6 +675,66 @@ export abstract class BlockStorageProxyBase {
     options: CallOptions & { atomic?: boolean; ignoreMissing?: boolean } = {},
   ): Promise<void> {
     return this.volumeMeta.deleteKeys(this.idOf(volume), keys, options);
+  }
+
+  // ---------------------------------------------------------------- volume transfers
+
+  /**
+   * Lists the project's open volume transfers (detail view by default); `allProjects` (admin) lists every
+   * project's.
+   *
+   * @example
+   * ```ts
+   * const offers = await bs.transfers().toArray();
+   * ```
+   */
+  transfers(query: { details?: boolean; allProjects?: boolean } = {}, options: ListOptions = {}): Paginator<Transfer> {
+    const { details = true, ...rest } = query;
+    return Transfer.list(this.client, rest, { ...options, basePath: details ? '/os-volume-transfer/detail' : '/os-volume-transfer' });
+  }
+
+  /** GET one open transfer of the caller's project. @example `const t = await bs.getTransfer(id)` */
+  getTransfer(transfer: Ref<Transfer>, options: CallOptions = {}): Promise<Transfer> {
+    return this.ref(Transfer, transfer).fetch(options);
+  }
+
+  /**
+   * Offers a volume to another project: the volume goes `awaiting-transfer` and the returned transfer carries
+   * the `authKey` (shown only here). `noSnapshots` (3.55+) leaves the snapshots with the donor; it is sent to
+   * `volume-transfers`, the only path that takes it.
+   *
+   * @example
+   * ```ts
+   * const offer = await bs.createTransfer({ volumeId: vol.id, name: 'to bob' });
+   * console.log(offer.id, offer.authKey);
+   * ```
+   */
+  createTransfer(attrs: ResourceInput<Transfer>, options: CallOptions = {}): Promise<Transfer> {
+    const t = Transfer.new(attrs, this.client);
+    return t.create({ ...options, ...(attrs.noSnapshots !== undefined ? { basePath: '/volume-transfers' } : {}) });
+  }
+
+  /**
+   * Accepts a transfer into the caller's project with its auth key: the volume (and its snapshots, unless the
+   * offer said `noSnapshots`) becomes the caller's, with the quota usage moved.
+   *
+   * @example
+   * ```ts
+   * await bob.blockStorage.acceptTransfer(offer.id, offer.authKey!);
+   * ```
+   */
+  acceptTransfer(transfer: Ref<Transfer>, authKey: string, options: CallOptions = {}): Promise<Transfer> {
+    return this.ref(Transfer, transfer).accept(authKey, options);
+  }
+
+  /** Withdraws an offer; the volume is `available` to its owner again. @example `await bs.deleteTransfer(offer)` */
+  async deleteTransfer(transfer: Ref<Transfer>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(Transfer, transfer).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
   }
 
   // ---------------------------------------------------------------- quotas and limits

@@ -27,6 +27,8 @@ interface Resources {
   checkpoint: string;
   cbrBackup: string;
   operationLog: string;
+  /** An open transfer of a volume of its own (the project's main volume stays available). */
+  transfer: string;
 }
 
 async function ok(res: Promise<{ status: number; text: string; body: any }>, status: number, what: string) {
@@ -118,6 +120,12 @@ async function populate(ts: TestServer, who: User, sharedWith: string): Promise<
   const cbrBackup = cbrBackups.backups[0].id as string;
   await ok(cbr(ts, who, 'POST', `/backups/${cbrBackup}/members`, { members: [sharedWith] }), 200, 'share');
   const logs = await ok(cbr(ts, who, 'GET', '/operation-logs'), 200, 'operation logs');
+  const offered = await createVolume(ts, who, `${who.name}-offered`);
+  const transfer = await ok(
+    ts.request('POST', `${base}/os-volume-transfer`, { token: who.token, body: { transfer: { volume_id: offered } } }),
+    202,
+    'transfer create',
+  );
   return {
     projectId: who.projectId,
     userId: who.userId,
@@ -129,6 +137,7 @@ async function populate(ts: TestServer, who: User, sharedWith: string): Promise<
     checkpoint: created.id,
     cbrBackup,
     operationLog: logs.operation_logs[0].id,
+    transfer: transfer.transfer.id,
   };
 }
 
@@ -339,6 +348,7 @@ describe('roles: reader reads, member writes in its project, admin does everythi
               if (prev === 'users') return role === 'admin' && side === 'own' ? readerA.userId : side === 'own' ? who.userId : r.userId;
               if (prev === 'projects') return r.projectId;
               if (prev === 'roles') return readerRoleId;
+              if (prev === 'os-volume-transfer' || prev === 'volume-transfers') return r.transfer;
               throw new Error(`no id for ${url}`);
             case 'key':
               return 'k';

@@ -161,8 +161,21 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     kind: 'badRequest',
     message: (s) => `Invalid volume: Volume v1 status must not be ${s} to read its data.`,
   },
+  createTransfer: {
+    from: ['available'],
+    to: 'awaiting-transfer',
+    kind: 'badRequest',
+    message: () => 'Invalid volume: status must be available',
+  },
+  acceptTransfer: {
+    from: ['awaiting-transfer'],
+    to: 'available',
+    kind: 'badRequest',
+    message: (s) => `Invalid volume: Volume v1 is ${s}, not awaiting a transfer.`,
+  },
   // Task steps: only from the status the request left; a refusal is never shown, so it is a conflict.
   ...steps({
+    cancelTransfer: ['awaiting-transfer', 'available'],
     created: ['creating', 'available'],
     createFailed: ['creating', 'error'],
     deleteFailed: ['deleting', 'error_deleting'],

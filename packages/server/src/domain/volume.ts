@@ -258,6 +258,25 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
     refuse: 'badRequest',
     message: (v) => `Invalid volume: Volume ${v.id} status must not be ${v.status} to read its data.`,
   },
+  /**
+   * Offering the volume to another project (cinder/transfer/api.py). While it awaits the transfer every action
+   * above that does not list `awaiting-transfer` is refused (delete, extend, attach, snapshot, backup, restore,
+   * upload); reads, metadata and name changes are not, as in Cinder.
+   */
+  createTransfer: {
+    from: ['available'],
+    to: 'awaiting-transfer',
+    refuse: 'badRequest',
+    message: () => 'Invalid volume: status must be available',
+  },
+  /** The accepting project takes it over, or its owner withdraws the offer. */
+  acceptTransfer: {
+    from: ['awaiting-transfer'],
+    to: 'available',
+    refuse: 'badRequest',
+    message: (v) => `Invalid volume: Volume ${v.id} is ${v.status}, not awaiting a transfer.`,
+  },
+  cancelTransfer: taskStep('awaiting-transfer', 'available'),
   // ---- task steps ----
   created: taskStep('creating', 'available'),
   createFailed: taskStep('creating', 'error'),

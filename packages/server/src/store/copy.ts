@@ -41,6 +41,7 @@ export const COPIED_TABLES = [
   'cbr_backups',
   'cbr_members',
   'cbr_operation_logs',
+  'transfers',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

@@ -34,6 +34,7 @@ export interface Database {
   cbr_backups: CbrBackupTable;
   cbr_members: CbrMemberTable;
   cbr_operation_logs: CbrOperationLogTable;
+  transfers: TransferTable;
 }
 
 export interface DomainTable {
@@ -173,6 +174,22 @@ export interface SnapshotTable {
   hidden: number;
   created_at: string;
   updated_at: string | null;
+}
+
+export interface TransferTable {
+  id: string;
+  volume_id: string;
+  display_name: string | null;
+  salt: string;
+  crypt_hash: string;
+  no_snapshots: number;
+  source_project_id: string;
+  destination_project_id: string | null;
+  accepted: number;
+  deleted: number;
+  created_at: string;
+  updated_at: string | null;
+  deleted_at: string | null;
 }
 
 export interface QuotaTable {

@@ -9,6 +9,7 @@ import { registerManageRoutes } from './manage-routes.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
 import { registerSnapshotRoutes } from './snapshots.js';
+import { registerTransferRoutes } from './transfers.js';
 import { registerVolumeRoutes } from './volumes.js';
 
 export type BlockStorageDeps = BlockStorageServices & {
@@ -31,6 +32,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerSnapshotRoutes(scope, deps);
         registerBackupRoutes(scope, deps);
         registerManageRoutes(scope, deps);
+        registerTransferRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

@@ -6,6 +6,7 @@
 import type { Snapshot } from '../snapshot.js';
 import type { Volume, VolumeAttachment } from '../volume.js';
 import type { Scope, Transition } from './metadata-store.js';
+import type { TransfersRepository } from './transfer-store.js';
 
 export type { Transition };
 
@@ -161,4 +162,5 @@ export interface BlockStorageStore {
   metadata: MetadataRepository;
   volumeTypes: VolumeTypeLookup;
   hiddenSnapshots: HiddenSnapshotLookup;
+  transfers: TransfersRepository;
 }

@@ -18,6 +18,7 @@ import { ManageService } from './manage-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
+import { TransferService } from './transfer-service.js';
 import { VolumeActions } from './volume-actions.js';
 import { VolumeData } from './volume-data.js';
 import { VolumeService } from './volume-service.js';
@@ -36,6 +37,9 @@ export type { ManageSnapshotInput, ManageVolumeInput } from './manage-service.js
 export type { ManageableEntry, ManageableQuery } from './manageable.js';
 export { ManageService };
 
+export type { TransferCreateInput } from './transfer-service.js';
+export { TransferService };
+
 export interface BlockStorageServices {
   manage: ManageService;
   volumes: VolumeService;
@@ -43,6 +47,7 @@ export interface BlockStorageServices {
   volumeData: VolumeData;
   snapshots: SnapshotService;
   backups: BackupService;
+  transfers: TransferService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -87,6 +92,7 @@ export function createBlockStorageServices(deps: {
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
+    transfers: new TransferService(core),
     drivers: deps.drivers,
     core,
     backupData,

@@ -6,6 +6,7 @@ import { cbr } from './0004-cbr.js';
 import { backupCbtBase } from './0005-backup-cbt-base.js';
 import { backupCbtBaseUsable } from './0006-backup-cbt-base-usable.js';
 import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
+import { transfers } from './0008-transfers.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-backup-cbt-base': backupCbtBase,
   '0006-backup-cbt-base-usable': backupCbtBaseUsable,
   '0007-cbr-backup-cbt-base': cbrBackupCbtBase,
+  '0008-transfers': transfers,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -4,6 +4,7 @@ import { metadataRepository } from './metadata.js';
 import { snapshotsRepository } from './snapshots.js';
 import { attachmentsRepository } from './volume-attachments.js';
 import { volumeTypeLookup } from './volume-type-names.js';
+import { transfersRepository } from './transfers.js';
 import { volumesRepository } from './volumes.js';
 
 /**
@@ -18,5 +19,6 @@ export function blockStorageStore(): BlockStorageStore {
     metadata: metadataRepository,
     volumeTypes: volumeTypeLookup,
     hiddenSnapshots: hiddenSnapshotLookup,
+    transfers: transfersRepository,
   };
 }
