@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { mountSmallFs, type SmallFs } from '../tests/full-disk/small-fs.js';
+import { openDatabase, type OpenedDatabase } from './database.js';
+import { metadataStore } from './metadata-store.js';
+import { RESERVE_FILE } from './metadata-reserve.js';
+
+const mounted = await mountSmallFs(64);
+const skip = 'skipped' in mounted ? mounted.skipped : false;
+if (skip) console.log(`# metadata reserve tests skipped: ${skip}`);
+
+describe('the SQLite metadata store keeps a space reserve for writes on a full disk', { skip }, () => {
+  const fs = mounted as SmallFs;
+  after(() => fs.release());
+
+  async function open(name: string, reserveBytes: number): Promise<OpenedDatabase> {
+    const dataDir = join(fs.mountPoint, name);
+    await mkdir(dataDir, { recursive: true });
+    const db = await openDatabase({ dataDir, database: { kind: 'sqlite', reserveBytes } });
+    await sql`create table t (x blob)`.execute(db.db);
+    return db;
+  }
+
+  let withReserve: OpenedDatabase;
+  let without: OpenedDatabase;
+  before(async () => {
+    withReserve = await open('with', 4 * 1024 * 1024);
+    without = await open('without', 0);
+    await fs.fill();
+  });
+  after(async () => {
+    await withReserve?.close();
+    await without?.close();
+  });
+
+  test('without a reserve a write on a full disk fails with SQLITE_FULL', async () => {
+    await assert.rejects(sql`insert into t values (randomblob(200000))`.execute(without.db), (e: { code?: string }) => {
+      assert.match(String(e.code), /^SQLITE_FULL/);
+      return true;
+    });
+  });
+
+  test('with a reserve the write and a transaction after it go through, and the reserve file is gone', async () => {
+    assert.ok(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)));
+    await sql`insert into t values (randomblob(200000))`.execute(withReserve.db);
+    assert.equal(withReserve.reserve?.releases, 1);
+    assert.equal(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)), false);
+    await metadataStore(withReserve).transaction(async (tx) => {
+      await sql`insert into t values (randomblob(100000))`.execute(tx as never);
+    });
+    const rows = await sql<{ n: number }>`select count(*) as n from t`.execute(withReserve.db);
+    assert.equal(rows.rows[0]?.n, 2);
+  });
+
+  test('the reserve comes back once the disk has room for it', async () => {
+    await fs.unfill();
+    assert.equal(await withReserve.reserve?.ensure(), true);
+    assert.ok(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)));
+  });
+});
