@@ -44,16 +44,25 @@ describe('the SQLite metadata store keeps a space reserve for writes on a full d
     });
   });
 
-  test('with a reserve the write and a transaction after it go through, and the reserve file is gone', async () => {
-    assert.ok(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)));
-    await sql`insert into t values (randomblob(200000))`.execute(withReserve.db);
-    assert.equal(withReserve.reserve?.releases, 1);
-    assert.equal(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)), false);
-    await metadataStore(withReserve).transaction(async (tx) => {
-      await sql`insert into t values (randomblob(100000))`.execute(tx as never);
-    });
+  test('with a reserve, status-sized writes and transactions keep going on the full disk, from free pages', async () => {
+    const store = metadataStore(withReserve);
+    for (let i = 0; i < 30; i++) {
+      await sql`insert into t values (randomblob(50000))`.execute(withReserve.db);
+      await store.transaction(async (tx) => {
+        await sql`update t set x = randomblob(1000) where rowid = 1`.execute(tx as never);
+        await sql`insert into t values (randomblob(1000))`.execute(tx as never);
+      });
+    }
     const rows = await sql<{ n: number }>`select count(*) as n from t`.execute(withReserve.db);
-    assert.equal(rows.rows[0]?.n, 2);
+    assert.equal(rows.rows[0]?.n, 60);
+    assert.equal(withReserve.reserve?.releases, 0, 'the free pages sufficed');
+  });
+
+  test('a write larger than the free pages gets the reserve file, which is taken back right after', async () => {
+    await sql`insert into t values (randomblob(6000000))`.execute(withReserve.db);
+    assert.equal(withReserve.reserve?.releases, 1);
+    // refill() took back what the write left of the freed space: the file exists again (perhaps smaller).
+    assert.ok(existsSync(join(fs.mountPoint, 'with', RESERVE_FILE)));
   });
 
   test('the reserve comes back once the disk has room for it', async () => {

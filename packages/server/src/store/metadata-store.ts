@@ -35,10 +35,13 @@ export function metadataStore(database: OpenedDatabase): MetadataStore {
       for (let attempt = 1; ; attempt++) {
         const releases = reserve?.releases ?? 0;
         try {
-          return await db.transaction().execute((tx) => fn(asScope(tx)));
+          const out = await db.transaction().execute((tx) => fn(asScope(tx)));
+          if (spaceRetried) reserve?.refill();
+          return out;
         } catch (err) {
+          if (spaceRetried) reserve?.refill();
           // SQLite rolled the transaction back on a full disk: once the reserve is freed (during this attempt or
-          // now), the whole transaction runs once more into that space.
+          // now), the whole transaction runs once more into that space, and refill() takes back what it left.
           if (reserve && !spaceRetried && isSqliteFull(err) && (reserve.releases > releases || reserve.release())) {
             spaceRetried = true;
             continue;

@@ -23,7 +23,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen, isPlainName } from '../backend-directory.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
 import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
@@ -532,7 +532,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       let overflow = false;
       const fh = await open(temp, 'wx', 0o644);
       try {
-        for await (const chunk of source) {
+        for await (const chunk of leaveOpen(source)) {
           const n = Math.min(chunk.length, Math.max(0, size - offset - written));
           for (let done = 0; done < n; ) done += (await fh.write(chunk, done, n - done, written + done)).bytesWritten;
           written += n;

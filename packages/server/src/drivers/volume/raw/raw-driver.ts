@@ -18,7 +18,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen } from '../backend-directory.js';
 import { alignExtents, diffPhysicalExtents } from '../extent-diff.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -214,7 +214,7 @@ export class RawVolumeDriver implements VolumeDriver {
     try {
       const { size } = await fh.stat();
       let pos = offset;
-      for await (const chunk of source) {
+      for await (const chunk of leaveOpen(source)) {
         const room = Math.max(0, size - pos);
         const n = Math.min(room, chunk.length);
         for (let done = 0; done < n; ) done += (await fh.write(chunk, done, n - done, pos + done)).bytesWritten;
