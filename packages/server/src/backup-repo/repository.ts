@@ -628,12 +628,22 @@ export class BackupRepository implements BackupStore {
         if (!opts.targetIsFresh) await this.zeroTarget(fh, s, e - s, opts.zeroRange);
         progress(e - s);
       };
+      let windowStart = 0;
+      /** Hands [windowStart, end) on once every write below `end` is done (a staging target stays one window big). */
+      const flushWindow = async (end: number) => {
+        if (!opts.window || end <= windowStart) return;
+        await flushZeros();
+        await inflight.drain();
+        await opts.window.flush(windowStart, end - windowStart);
+        windowStart = end;
+      };
       for (let i = 0; i < manifest.count; i++) {
         throwIfAborted(opts.signal);
         if (inflight.failed) break;
         const offset = i * manifest.header.chunkSize;
         const length = manifest.chunkLength(i);
         const id = manifest.entryHex(i);
+        if (opts.window && offset - windowStart >= opts.window.bytes) await flushWindow(offset);
         if (id === null) {
           if (zeroStart < 0) zeroStart = offset;
           zeroEnd = offset + length;
@@ -670,6 +680,7 @@ export class BackupRepository implements BackupStore {
       await flushZeros();
       await inflight.drain();
       throwIfAborted(opts.signal);
+      await flushWindow(size);
       // Also the disk's cache flush for the direct writes: durable when this returns.
       await fh.sync();
       return result;

@@ -211,6 +211,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
           targetIsFresh: inPlace ? p.fresh : true,
           // A temporary is read back by the conversion right after: keep it in the page cache.
           directIo: inPlace,
+          ...(target.window ? { window: target.window } : {}),
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress,

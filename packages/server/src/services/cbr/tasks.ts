@@ -266,6 +266,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           targetIsFresh: !inPlace,
           // A temporary is read back by the conversion right after: keep it in the page cache.
           directIo: inPlace,
+          ...(target.window ? { window: target.window } : {}),
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
