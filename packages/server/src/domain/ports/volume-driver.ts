@@ -128,7 +128,7 @@ export interface VolumeDriver {
    * a sparse all-zero temporary whose whole content commit() puts into the volume (holes become zeros).
    * release() removes the temporary (after commit or instead of it). A temporary may offer `window`: it puts
    * [offset, offset+length) into the volume now and frees it in the temporary, so a writer going front to back
-   * needs temporary space for one window only (`windowBytes`); commit() then writes only what no window did.
+   * needs temporary space for about two windows (`window.bytes` each), not the volume; commit() then writes only what no window did.
    */
   importRaw(volumeId: string): Promise<ImportTarget>;
   /**

@@ -36,14 +36,18 @@ export interface Qcow2VolumeDriverOptions {
   /** Backend name (volume_backend_name). */
   name: string;
   directory: string;
-  /** Most bytes an upload or restore stages in a raw temporary at a time (default 64 MiB; tests use less). */
+  /** Most bytes an upload or restore stages in a raw temporary at a time (default 128 MiB; tests use less). */
   stagingBytes?: number;
 }
 
 const BASE_PREFIX = '.base-';
 const CLUSTER = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
-const STAGING = 64 * 1024 * 1024;
+/**
+ * The window: 128 MiB keeps a restore about as fast as one whole-volume conversion was (each window costs a
+ * qemu-img start; 64 MiB measured ~30 % slower on a loaded machine) while bounding the temporary space.
+ */
+const STAGING = 128 * 1024 * 1024;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
@@ -509,7 +513,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   /**
    * A sparse raw temporary of the volume's size. A restore fills it front to back window by window: each window is
    * written into the volume with `qemu-img convert -n` and punched out of the temporary, so the temporary holds at
-   * most one window (plus what is in flight) instead of the whole volume; commit() writes whatever no window did.
+   * most two windows (the restore writes the next while this one converts) instead of the whole volume; commit() writes whatever no window did.
    */
   async importRaw(volumeId: string): Promise<ImportTarget> {
     const active = this.path('volume', volumeId);
