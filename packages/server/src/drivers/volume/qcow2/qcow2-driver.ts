@@ -521,7 +521,13 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const { size } = await this.header(active);
     const temp = this.files.temporaryFor(active);
     const fh = await open(temp, 'wx', 0o600);
-    await fh.truncate(size).finally(() => fh.close());
+    await fh
+      .truncate(size)
+      .finally(() => fh.close())
+      .catch(async (e: unknown) => {
+        await rm(temp, { force: true });
+        throw e;
+      });
     let done = 0;
     const io = sparseIo();
     const put = (offset: number, length: number, signal?: AbortSignal) =>

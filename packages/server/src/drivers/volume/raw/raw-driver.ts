@@ -83,13 +83,18 @@ export class RawVolumeDriver implements VolumeDriver {
 
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
-    const fh = await open(this.path('volume', volumeId), 'wx', 0o644);
+    const path = this.path('volume', volumeId);
+    const fh = await open(path, 'wx', 0o644);
     try {
       await fh.truncate(size);
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (e) {
+      // Ours (wx): a half-made volume file must not stay behind (a full disk can fail the sync).
+      await fh.close().catch(() => {});
+      await rm(path, { force: true });
+      throw e;
     }
+    await fh.close();
   }
 
   async deleteVolume(volumeId: string): Promise<void> {
