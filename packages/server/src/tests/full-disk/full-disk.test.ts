@@ -130,6 +130,7 @@ for (const driver of ['raw', 'qcow2'] as const) {
     let content: Buffer;
     let backup: string;
     let vault: string;
+    let snapshot: string;
     before(async () => {
       t = await startTestServer(
         {
@@ -150,6 +151,10 @@ for (const driver of ['raw', 'qcow2'] as const) {
       backup = b.body.backup.id;
       assert.equal((await settled('backups', backup, SETTLED_BACKUP)).status, 'available');
       await settled('volumes', vol, ['available']);
+      const sn = await call('POST', '/snapshots', { snapshot: { volume_id: vol, name: 'fd-base' } });
+      assert.equal(sn.status, 202, sn.text);
+      snapshot = sn.body.snapshot.id;
+      assert.equal((await settled('snapshots', snapshot, SETTLED_SNAPSHOT)).status, 'available');
       const v = await cbrCall('POST', '/vaults', {
         vault: {
           name: 'fd',
@@ -192,6 +197,13 @@ for (const driver of ['raw', 'qcow2'] as const) {
       assertClean(created, 'cinder', 'volume create');
       const clone = await call('POST', '/volumes', { volume: { size: 1, name: 'fd-clone', source_volid: vol } });
       assertClean(clone, 'cinder', 'volume clone');
+      const fromSnap = await call('POST', '/volumes', { volume: { size: 1, name: 'fd-from-snap', snapshot_id: snapshot } });
+      assertClean(fromSnap, 'cinder', 'volume from snapshot');
+      if (fromSnap.status === 202) {
+        const c = await settled('volumes', fromSnap.body.volume.id, SETTLED_VOLUME);
+        assert.equal(c.status, 'error', 'a volume from a 16 MiB snapshot on a full disk');
+      }
+      assert.equal((await settled('snapshots', snapshot, SETTLED_SNAPSHOT)).status, 'available');
       const snap = await call('POST', '/snapshots', { snapshot: { volume_id: vol, name: 'fd-snap' } });
       assertClean(snap, 'cinder', 'snapshot create');
       if (snap.status === 202) await settled('snapshots', snap.body.snapshot.id, SETTLED_SNAPSHOT);
@@ -231,6 +243,15 @@ for (const driver of ['raw', 'qcow2'] as const) {
           const r = await cbrCall('GET', `/checkpoints/${cp.body.checkpoint.id}`);
           return ['available', 'error'].includes(r.body?.checkpoint?.status);
         }, 'checkpoint settled', 60_000);
+        const list = await cbrCall('GET', `/backups?checkpoint_id=${cp.body.checkpoint.id}`);
+        assert.equal(list.status, 200, list.text);
+        for (const b of list.body.backups as Array<{ id: string; status: string; extend_info?: { error_code?: string; error_message?: string } }>) {
+          assert.ok(['available', 'error'].includes(b.status), `CBR backup ${b.id} left ${b.status}`);
+          if (b.status === 'error') {
+            assert.equal(b.extend_info?.error_code, 'BackupService.6114', `CBR backup ${b.id}`);
+            assert.match(String(b.extend_info?.error_message), /is out of space/);
+          }
+        }
       }
       await settled('volumes', vol, SETTLED_VOLUME);
 
