@@ -17,6 +17,8 @@ export interface SmallFs {
   fill(): Promise<string>;
   /** Removes the filler. */
   unfill(): Promise<void>;
+  /** Shrinks the filler so that about `bytes` more are free. */
+  free(bytes: number): Promise<void>;
   freeBytes(): Promise<number>;
   release(): Promise<void>;
 }
@@ -78,6 +80,16 @@ export async function mountSmallFs(sizeMiB: number): Promise<SmallFs | { skipped
     },
     async unfill() {
       await rm(filler, { force: true });
+    },
+    async free(bytes: number) {
+      const fh = await open(filler, 'r+');
+      try {
+        const { size } = await fh.stat();
+        await fh.truncate(Math.max(0, size - bytes));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     },
     release,
   };
