@@ -48,7 +48,9 @@ class CachedStatement {
     this.reader = stmt.reader;
     this.#build = stmt.reader ? rowBuilder(stmt.columns().map((c) => c.name)) : null;
     if (this.#build) stmt.raw(true);
-    this.#full = full;
+    // Only writes can find the disk full (COMMIT counts as read-only to SQLite, yet in WAL mode it is where the
+    // pages are written); reads stay on their fast path.
+    this.#full = stmt.readonly && !/^\s*(commit|end)\b/i.test(stmt.source) ? null : full;
   }
 
   all(params: unknown[]): unknown[] {
