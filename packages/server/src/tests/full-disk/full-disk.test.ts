@@ -206,7 +206,17 @@ for (const driver of ['raw', 'qcow2'] as const) {
       assert.equal((await settled('snapshots', snapshot, SETTLED_SNAPSHOT)).status, 'available');
       const snap = await call('POST', '/snapshots', { snapshot: { volume_id: vol, name: 'fd-snap' } });
       assertClean(snap, 'cinder', 'snapshot create');
-      if (snap.status === 202) await settled('snapshots', snap.body.snapshot.id, SETTLED_SNAPSHOT);
+      if (snap.status === 202) {
+        const done = await settled('snapshots', snap.body.snapshot.id, SETTLED_SNAPSHOT);
+        if (done.status === 'error') {
+          const del = await call('DELETE', `/snapshots/${done.id}`);
+          assertClean(del, 'cinder', 'snapshot delete');
+          assert.equal(del.status, 202, del.text);
+          await waitFor(async () => (await call('GET', `/snapshots/${done.id}`)).status === 404, 'snapshot deleted', 60_000);
+        }
+      }
+      const renamed = await call('PUT', `/volumes/${vol}`, { volume: { name: 'fd-renamed', description: 'x'.repeat(200) } });
+      assertClean(renamed, 'cinder', 'volume update');
       if (clone.status === 202) {
         const c = await settled('volumes', clone.body.volume.id, SETTLED_VOLUME);
         // A raw clone copies the data, which cannot fit; a qcow2 clone converts it, which cannot either.
