@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { withStorageTag } from './domain/errors.js';
 import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
@@ -85,7 +86,7 @@ export function backupRepoDir(config: Pick<ServerConfig, 'dataDir'>): string {
 
 /** Where backup chunks and manifests live: files under the data directory. */
 export function openBackupObjectStore(config: Pick<ServerConfig, 'dataDir'>): ObjectStore {
-  return new FsObjectStore(backupRepoDir(config));
+  return withStorageTag(new FsObjectStore(backupRepoDir(config)), 'The backup repository');
 }
 
 const KEY_SETTINGS = 'CINDERBOX_BACKUP_KEY / CINDERBOX_BACKUP_KEY_FILE';

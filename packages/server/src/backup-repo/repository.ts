@@ -605,6 +605,8 @@ export class BackupRepository implements BackupStore {
       done += n;
       opts.onProgress?.({ bytesDone: done, bytesTotal: size });
     };
+    let windowFlush: Promise<void> = Promise.resolve();
+    let windowError: unknown;
     try {
       const current = (await fh.stat()).size;
       if (opts.targetIsFresh) {
@@ -628,12 +630,31 @@ export class BackupRepository implements BackupStore {
         if (!opts.targetIsFresh) await this.zeroTarget(fh, s, e - s, opts.zeroRange);
         progress(e - s);
       };
+      let windowStart = 0;
+      /**
+       * Hands [windowStart, end) on once every write below `end` is done. The hand-over runs while the next window
+       * is written (one at a time, in order), so a staging target holds at most two windows.
+       */
+      const flushWindow = async (end: number) => {
+        if (!opts.window || end <= windowStart) return;
+        await flushZeros();
+        await inflight.drain();
+        await windowFlush;
+        if (windowError !== undefined) throw windowError;
+        const [from, length] = [windowStart, end - windowStart];
+        windowFlush = opts.window.flush(from, length).catch((e: unknown) => {
+          windowError = e;
+        });
+        windowStart = end;
+      };
       for (let i = 0; i < manifest.count; i++) {
         throwIfAborted(opts.signal);
         if (inflight.failed) break;
         const offset = i * manifest.header.chunkSize;
         const length = manifest.chunkLength(i);
         const id = manifest.entryHex(i);
+        if (windowError !== undefined) throw windowError;
+        if (opts.window && offset - windowStart >= opts.window.bytes) await flushWindow(offset);
         if (id === null) {
           if (zeroStart < 0) zeroStart = offset;
           zeroEnd = offset + length;
@@ -670,11 +691,16 @@ export class BackupRepository implements BackupStore {
       await flushZeros();
       await inflight.drain();
       throwIfAborted(opts.signal);
+      await flushWindow(size);
+      await windowFlush;
+      if (windowError !== undefined) throw windowError;
       // Also the disk's cache flush for the direct writes: durable when this returns.
       await fh.sync();
       return result;
     } finally {
       await inflight.drain().catch(() => {});
+      // Nothing may still read the staging file when the caller releases it.
+      await windowFlush;
       await direct?.close();
       await fh.close();
     }

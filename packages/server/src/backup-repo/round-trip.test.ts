@@ -323,3 +323,49 @@ test('copyManifest makes an independent backup; untrusted locators and tampered 
     await fx.cleanup();
   }
 });
+
+test('a restore through windows hands every part on once, in order, after its bytes are written, one at a time', async () => {
+  const fx = await repoFixture();
+  try {
+    const src = join(fx.dir, 'windows');
+    const size = 11 * MiB;
+    // Data, a hole and data again, so windows start in zero runs and in data.
+    await writeSparse(src, size, [
+      { offset: 0, data: randomBytes(3 * MiB) },
+      { offset: 6 * MiB, data: randomBytes(5 * MiB) },
+    ]);
+    const r = await fx.repo.backup({ id: 'w', container: 'c', sourcePath: src });
+    const out = join(fx.dir, 'out');
+    const want = await readFile(src);
+    const flushed: Array<[number, number]> = [];
+    let running = 0;
+    await fx.repo.restore({
+      locator: r.locator,
+      targetPath: out,
+      targetIsFresh: true,
+      window: {
+        bytes: 2 * MiB,
+        async flush(offset, length) {
+          running++;
+          assert.equal(running, 1, 'one hand-over at a time');
+          // Everything in the window is written by the time it is handed on.
+          const got = (await readFile(out)).subarray(offset, offset + length);
+          assert.ok(got.equals(want.subarray(offset, offset + length)), `window at ${offset}`);
+          await new Promise((res) => setImmediate(res));
+          flushed.push([offset, length]);
+          running--;
+        },
+      },
+    });
+    let at = 0;
+    for (const [offset, length] of flushed) {
+      assert.equal(offset, at, 'windows follow each other');
+      assert.ok(length > 0);
+      at += length;
+    }
+    assert.equal(at, size, 'the windows cover the volume');
+    assert.ok(flushed.length >= 5, `${flushed.length} windows of at least 2 MiB`);
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -47,7 +47,11 @@ export interface ServerConfig {
  * apply to PostgreSQL only; unset, they take the defaults below.
  */
 export type DatabaseConfig =
-  | { kind: 'sqlite' }
+  | {
+      kind: 'sqlite';
+      /** Size of the space reserve kept for status writes on a full disk (CINDERBOX_METADATA_RESERVE_MB, default 32; 0 = none). */
+      reserveBytes?: number;
+    }
   | {
       kind: 'postgres';
       url: string;
@@ -63,7 +67,11 @@ export const DATABASE_DEFAULTS = { poolSize: 10, statementTimeoutMs: 30_000, con
 
 /** `postgres://…` / `postgresql://…` selects PostgreSQL; empty or `sqlite` the embedded store; anything else is refused. */
 export function databaseFromUrl(url: string | undefined, env: NodeJS.ProcessEnv = {}): DatabaseConfig {
-  if (url === undefined || url === '' || url === 'sqlite') return { kind: 'sqlite' };
+  if (url === undefined || url === '' || url === 'sqlite') {
+    const mb = intFromEnv('CINDERBOX_METADATA_RESERVE_MB', env);
+    if (mb !== undefined && mb < 0) throw new Error('CINDERBOX_METADATA_RESERVE_MB must not be negative');
+    return mb === undefined ? { kind: 'sqlite' } : { kind: 'sqlite', reserveBytes: mb * 1024 * 1024 };
+  }
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new Error('the database URL must be postgres://user:password@host:port/database (or empty for SQLite in the data directory)');
   }

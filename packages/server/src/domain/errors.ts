@@ -72,3 +72,87 @@ export const policyForbidden = (rule: string) => forbidden(`Policy doesn't allow
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
+
+/**
+ * Out of space. Cinder has no fault key of its own for it; 503 `serviceUnavailable` is chosen over 413 `overLimit`
+ * because a full disk is the server's condition, not something the request did (413 reads as "your quota or your
+ * body is too big", and clients treat it as such), and 503 tells a client to retry once an operator freed space.
+ * CBR answers `BackupService.6114` ("capacity exceeded"), its one code that speaks of capacity.
+ */
+export const OUT_OF_SPACE_CBR_CODE = 'BackupService.6114';
+
+export function outOfSpace(where: string, cause?: unknown): DomainError {
+  return new DomainError('serviceUnavailable', `${where} is out of space. Free space or extend it, then retry.`, {
+    code: OUT_OF_SPACE_CBR_CODE,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * errno / SQLite / PostgreSQL codes that mean "no space": ENOSPC and EDQUOT from the filesystem (also what
+ * qemu-img's "No space left on device" is mapped to), SQLITE_FULL from better-sqlite3, 53100 disk_full from
+ * PostgreSQL.
+ */
+const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+const METADATA_CODES = new Set(['SQLITE_FULL', '53100']);
+const NO_SPACE_TEXT = /No space left on device|Disk quota exceeded|database or disk is full/i;
+
+/**
+ * Names the storage an error came from (`Volume backend "qcow2"`, `The backup repository`), so the out-of-space
+ * answer can say which one is full; adapters tag their errors with it where they are wrapped.
+ */
+export function tagStorage<E>(err: E, storage: string): E {
+  if (err && typeof err === 'object' && (err as { storage?: unknown }).storage === undefined) {
+    try {
+      Object.assign(err, { storage });
+    } catch {
+      // a frozen error keeps its generic wording
+    }
+  }
+  return err;
+}
+
+/** Walks an error's cause chain (bounded) for a no-space code or text: which storage is full, or null. */
+export function spaceFailure(err: unknown): { metadata: boolean; storage: string | undefined } | null {
+  let storage: string | undefined;
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    const named = (e as { storage?: unknown }).storage;
+    if (storage === undefined && typeof named === 'string') storage = named;
+    if (typeof code === 'string' && NO_SPACE_CODES.has(code)) return { metadata: METADATA_CODES.has(code), storage };
+    if (typeof message === 'string' && NO_SPACE_TEXT.test(message)) return { metadata: /database or disk is full/i.test(message), storage };
+  }
+  return null;
+}
+
+/** The out-of-space answer for `err`, or null when `err` is something else. */
+export function asOutOfSpace(err: unknown): DomainError | null {
+  if (err instanceof DomainError) return err.kind === 'serviceUnavailable' && err.code === OUT_OF_SPACE_CBR_CODE ? err : null;
+  const f = spaceFailure(err);
+  if (!f) return null;
+  return outOfSpace(f.metadata ? 'The metadata store' : (f.storage ?? 'The storage backend'), err);
+}
+
+/**
+ * `target` with every promise one of its methods returns tagged (tagStorage) on rejection: the composition root
+ * wraps each volume driver and the backup repository once, so no call site has to.
+ */
+export function withStorageTag<T extends object>(target: T, storage: string): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return function (this: unknown, ...args: unknown[]) {
+        const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(tagStorage(e, storage)));
+        return out;
+      };
+    },
+  });
+}
+
+/** What a failed task records: the out-of-space wording (and CBR code) for a full disk, else `fallbackCode` and the cause's text. */
+export function failureReport(cause: Error, fallbackCode = 'BackupService.9910'): { code: string; message: string } {
+  const space = asOutOfSpace(cause);
+  return space ? { code: OUT_OF_SPACE_CBR_CODE, message: space.message } : { code: fallbackCode, message: cause.message };
+}

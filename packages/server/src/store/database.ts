@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } fr
 import type { Logger } from 'pino';
 import { DATABASE_DEFAULTS, redactedDatabaseUrl, type DatabaseConfig, type ServerConfig } from '../config/config.js';
 import { migrationProvider } from './migrations/index.js';
+import { DEFAULT_RESERVE_BYTES, isSqliteFull, MetadataReserve, RESERVE_FILE } from './metadata-reserve.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -15,6 +16,8 @@ export type Executor = Db | Tx;
 export interface OpenedDatabase {
   db: Db;
   kind: 'sqlite' | 'postgres';
+  /** SQLite's space reserve (store/metadata-reserve.ts); null on PostgreSQL or when configured off. */
+  reserve?: MetadataReserve | null;
   close(): Promise<void>;
 }
 
@@ -38,16 +41,20 @@ class CachedStatement {
   readonly reader: boolean;
   readonly #stmt: SqliteStatement;
   readonly #build: ((values: unknown[]) => Record<string, unknown>) | null;
+  readonly #full: FullDisk | null;
 
-  constructor(stmt: SqliteStatement) {
+  constructor(stmt: SqliteStatement, full: FullDisk | null) {
     this.#stmt = stmt;
     this.reader = stmt.reader;
     this.#build = stmt.reader ? rowBuilder(stmt.columns().map((c) => c.name)) : null;
     if (this.#build) stmt.raw(true);
+    // Only writes can find the disk full (COMMIT counts as read-only to SQLite, yet in WAL mode it is where the
+    // pages are written); reads stay on their fast path.
+    this.#full = stmt.readonly && !/^\s*(commit|end)\b/i.test(stmt.source) ? null : full;
   }
 
   all(params: unknown[]): unknown[] {
-    const rows = this.#stmt.all(params) as unknown[];
+    const rows = this.#withReserve(() => this.#stmt.all(params) as unknown[]);
     const build = this.#build;
     if (!build) return rows;
     for (let i = 0; i < rows.length; i++) rows[i] = build(rows[i] as unknown[]);
@@ -55,7 +62,28 @@ class CachedStatement {
   }
 
   run(params: unknown[]) {
-    return this.#stmt.run(params);
+    return this.#withReserve(() => this.#stmt.run(params));
+  }
+
+  /**
+   * On SQLITE_FULL, releases the space reserve and runs the statement once more, unless SQLite rolled the
+   * enclosing transaction back on the failure (then the statement alone must not run: the transaction's caller
+   * sees the error and metadataStore's transaction() runs the whole transaction again).
+   */
+  #withReserve<T>(fn: () => T): T {
+    const full = this.#full;
+    if (!full) return fn();
+    const inTx = full.sqlite.inTransaction;
+    try {
+      return fn();
+    } catch (e) {
+      if (!isSqliteFull(e) || !full.reserve.release() || inTx !== full.sqlite.inTransaction) throw e;
+      try {
+        return fn();
+      } finally {
+        full.reserve.refill();
+      }
+    }
   }
 
   *iterate(params: unknown[]): Generator<unknown> {
@@ -64,21 +92,40 @@ class CachedStatement {
   }
 }
 
+interface FullDisk {
+  sqlite: SqliteHandle;
+  reserve: MetadataReserve;
+}
+
+const NO_OP = {
+  reader: false,
+  all: () => [] as unknown[],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  *iterate(): Generator<unknown> {},
+};
+
 /**
  * kysely prepares every query anew; on the hot read paths that preparation costs as much as the query.
  * Statements are reusable in better-sqlite3 (kysely runs each to completion synchronously), so keep the
  * most recent ones by SQL text. The queries are built from a bounded set of shapes, so the cache stays small.
  */
-function withStatementCache(sqlite: SqliteHandle, max = 512) {
+function withStatementCache(sqlite: SqliteHandle, reserve: MetadataReserve | null, max = 512) {
   const cache = new Map<string, CachedStatement>();
+  const full = reserve ? { sqlite, reserve } : null;
   return {
-    close: () => sqlite.close(),
-    prepare(text: string): CachedStatement {
+    close: () => {
+      reserve?.stop();
+      sqlite.close();
+    },
+    prepare(text: string): CachedStatement | typeof NO_OP {
+      // SQLite may roll a transaction back itself on SQLITE_FULL; kysely's ROLLBACK after it would then fail with
+      // "no transaction is active" and hide the SQLITE_FULL that callers (and the retry above) look for.
+      if (!sqlite.inTransaction && /^\s*rollback\s*$/i.test(text)) return NO_OP;
       let stmt = cache.get(text);
       if (stmt) {
         cache.delete(text);
       } else {
-        stmt = new CachedStatement(sqlite.prepare(text));
+        stmt = new CachedStatement(sqlite.prepare(text), full);
         if (cache.size >= max) cache.delete(cache.keys().next().value as string);
       }
       cache.set(text, stmt);
@@ -199,6 +246,8 @@ async function openPostgres(
 export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedDatabase> {
   let db: Db;
   let afterMigrations = () => {};
+  let reserve: MetadataReserve | null = null;
+  let sqliteHandle: SqliteHandle | null = null;
   if (config.database.kind === 'postgres') {
     ({ db, afterMigrations } = await openPostgres(config.database, logger));
   } else {
@@ -206,6 +255,7 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     const { default: SQLite } = await import('better-sqlite3');
     mkdirSync(config.dataDir, { recursive: true });
     const sqlite = new SQLite(join(config.dataDir, 'cinderbox.db'));
+    sqliteHandle = sqlite;
     // One server owns a data directory (server.lock), so no other process shares this file. Exclusive locking,
     // set before WAL is entered, keeps WAL's index in process memory and the file lock held, instead of taking
     // and dropping shared-memory locks around every statement: a point read costs ~1.4 µs instead of ~6 µs here.
@@ -216,7 +266,10 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = OFF');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const bytes = config.database.reserveBytes ?? DEFAULT_RESERVE_BYTES;
+    reserve = bytes > 0 ? new MetadataReserve(join(config.dataDir, RESERVE_FILE), bytes, logger) : null;
+    await reserve?.ensure();
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reserve) }) });
   }
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error } = await migrator.migrateToLatest();
@@ -225,5 +278,6 @@ export async function openDatabase(config: Pick<ServerConfig, 'dataDir' | 'datab
     throw error instanceof Error ? error : new Error(String(error));
   }
   afterMigrations();
-  return { db, kind: config.database.kind, close: () => db.destroy() };
+  if (reserve && sqliteHandle) reserve.keepPages(sqliteHandle);
+  return { db, kind: config.database.kind, reserve, close: () => db.destroy() };
 }

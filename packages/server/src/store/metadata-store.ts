@@ -1,5 +1,6 @@
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { Executor, OpenedDatabase } from './database.js';
+import { isSqliteFull } from './metadata-reserve.js';
 
 /** The kysely executor behind a scope. Only repositories call this. */
 export function executor(scope: Scope): Executor {
@@ -29,10 +30,22 @@ export function metadataStore(database: OpenedDatabase): MetadataStore {
     kind: database.kind,
     root: asScope(db),
     async transaction(fn) {
+      const reserve = database.reserve ?? null;
+      let spaceRetried = false;
       for (let attempt = 1; ; attempt++) {
+        const releases = reserve?.releases ?? 0;
         try {
-          return await db.transaction().execute((tx) => fn(asScope(tx)));
+          const out = await db.transaction().execute((tx) => fn(asScope(tx)));
+          if (spaceRetried) reserve?.refill();
+          return out;
         } catch (err) {
+          if (spaceRetried) reserve?.refill();
+          // SQLite rolled the transaction back on a full disk: once the reserve is freed (during this attempt or
+          // now), the whole transaction runs once more into that space, and refill() takes back what it left.
+          if (reserve && !spaceRetried && isSqliteFull(err) && (reserve.releases > releases || reserve.release())) {
+            spaceRetried = true;
+            continue;
+          }
           if (attempt >= ATTEMPTS || !retryable(err)) throw err;
           // A little jitter, so the two that collided do not meet again in the same order.
           await new Promise((r) => setTimeout(r, 2 + Math.random() * 8 * attempt));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenValidator } from '../../domain/auth-context.js';
-import { badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
+import { asOutOfSpace, badRequest, DomainError, isDomainError, notFound, unauthorized } from '../../domain/errors.js';
 import { installAccessPolicy } from './access.js';
 import { negotiateVersion } from './api-version.js';
 import { dialectOf, errorBody, isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './errors.js';
@@ -147,8 +147,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     const dialect = request.cb?.dialect ?? dialectOf(request.url);
     let derr: DomainError;
+    let space: DomainError | null;
     if (isDomainError(error)) {
       derr = error;
+    } else if ((space = asOutOfSpace(error))) {
+      // A full disk is an operator's problem, not a bug: one line, no stack.
+      request.log.warn({ requestId: request.cb?.requestId, reason: error.message }, 'out of space: answered 503');
+      derr = space;
     } else if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       derr = new DomainError('overLimit', 'Request is too large.');
     } else if (error.statusCode === 415) {

@@ -114,6 +114,13 @@ export interface RestoreOptions {
    * is read back right away (a conversion input).
    */
   directIo?: boolean;
+  /**
+   * A target that is a staging file in front of the real volume: every `bytes` of offsets, once everything below
+   * is written, `flush(offset, length)` moves that part on (and may free it in the staging file), so the staging
+   * file never holds more than about two windows (a hand-over may run while the next window is written, one at a
+   * time and in order). Called for the last part too.
+   */
+  window?: { bytes: number; flush(offset: number, length: number): Promise<void> };
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }

@@ -126,13 +126,23 @@ export interface VolumeDriver {
   /**
    * A raw file of the volume's size for path-based writers (restores): for raw volumes the volume itself; otherwise
    * a sparse all-zero temporary whose whole content commit() puts into the volume (holes become zeros).
-   * release() removes the temporary (after commit or instead of it).
+   * release() removes the temporary (after commit or instead of it). A temporary may offer `window`: it puts
+   * [offset, offset+length) into the volume now and frees it in the temporary, so a writer going front to back
+   * needs temporary space for about two windows (`window.bytes` each), not the volume; commit() then writes only what no window did.
    */
-  importRaw(volumeId: string): Promise<{ path: string; commit(opts?: ProgressOptions): Promise<void>; release(): Promise<void> }>;
+  importRaw(volumeId: string): Promise<ImportTarget>;
   /**
    * The ranges whose bytes may differ between two snapshots of the volume (`toSnapshotId` null: the volume as it
    * is now), sorted and non-overlapping, at the driver's tracking granularity (a superset of the real changes,
    * never missing one). null when the driver cannot tell (then a reader must compare the data itself).
    */
   changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null>;
+}
+
+/** A raw file a path-based writer fills for importRaw. */
+export interface ImportTarget {
+  path: string;
+  commit(opts?: ProgressOptions): Promise<void>;
+  release(): Promise<void>;
+  window?: { bytes: number; flush(offset: number, length: number): Promise<void> };
 }

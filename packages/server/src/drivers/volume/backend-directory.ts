@@ -191,3 +191,17 @@ export class BackendDirectory {
     return out;
   }
 }
+
+/**
+ * Iterates `source` without closing it when the consumer stops early. A `for await` that throws (ENOSPC from a
+ * write) closes a stream source with an AbortError, and stream.pipeline then reports that AbortError instead of the
+ * write's error; left open, the pipeline tears the source down with the error the driver threw.
+ */
+export async function* leaveOpen<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BackendConfig, ServerConfig } from '../../config/config.js';
 import { qemuAvailability, VOLUME_DRIVER_KINDS, type VolumeDriverKind } from '../../config/volume-backends.js';
+import { withStorageTag } from '../../domain/errors.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { createQcow2VolumeDriver } from './qcow2/qcow2-driver.js';
 import { createRawVolumeDriver } from './raw/raw-driver.js';
@@ -39,7 +40,8 @@ export async function openVolumeDrivers(
       logger.error({ backend: b.name }, `backend ${b.name} uses qcow2 but ${qemu.detail}: its volumes cannot be used`);
     }
     await driver.sweepTemporaries();
-    drivers.set(b.name, driver);
+    // Its failures name it, so an out-of-space answer says which backend is full.
+    drivers.set(b.name, withStorageTag(driver, `Volume backend ${b.name}`));
   }
   logger.info({ backends: backends.map((b) => `${b.name}:${b.driver}`) }, config.volumeDriverReason);
   return { drivers, backends };

@@ -1,5 +1,6 @@
 import type { BackupStore } from '../../domain/ports/backup-store.js';
 import { type Backup, type BackupChanges, backupLifecycle } from '../../domain/backup.js';
+import { failureReport } from '../../domain/errors.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
@@ -177,7 +178,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
         await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
         const finished = await finish(b.id, p, 'createFailed', {
-          fail_reason: cause.message.slice(0, 255),
+          fail_reason: failureReport(cause).message.slice(0, 255),
           ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
         });
         if (finished) return;
@@ -210,6 +211,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
           targetIsFresh: inPlace ? p.fresh : true,
           // A temporary is read back by the conversion right after: keep it in the page cache.
           directIo: inPlace,
+          ...(target.window ? { window: target.window } : {}),
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress,

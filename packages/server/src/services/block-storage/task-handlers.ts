@@ -1,6 +1,7 @@
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { spaceFailure } from '../../domain/errors.js';
 import { allows } from '../../domain/lifecycle.js';
 import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
@@ -99,8 +100,14 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       // The file may have grown before a crash; it is only ever larger than the recorded size, which reads fine.
+      // Out of space, the driver refused before the volume grew (the file and its recorded size still agree), so the
+      // volume goes back to where it was instead of to `error_extending`, which only an admin's reset-state clears:
+      // a full disk is no reason to make a member's volume unusable. Other failures end as Cinder's do.
+      const untouched = spaceFailure(cause) !== null;
       await core.store.transaction(async (tx) => {
-        const moved = await core.moveVolume(tx, v.id, 'extendFailed');
+        const moved = untouched
+          ? await core.moveVolume(tx, v.id, 'extended', { previous_status: null }, task.payload.previousStatus)
+          : await core.moveVolume(tx, v.id, 'extendFailed');
         if (!moved.ok) return;
         const delta = task.payload.newSize - task.payload.oldSize;
         const d: Record<string, number> = { gigabytes: delta };

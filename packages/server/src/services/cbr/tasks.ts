@@ -1,4 +1,5 @@
 import { type CbrBackup, cbrBackupLifecycle, checkpointLifecycle, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
+import { failureReport } from '../../domain/errors.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
@@ -233,11 +234,12 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
         await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       }
+      const report = failureReport(cause);
       await moveBackup(c, c.root, b.id, 'fail', {
-        fail_code: 'BackupService.9910',
-        fail_reason: cause.message.slice(0, 255),
+        fail_code: report.code,
+        fail_reason: report.message.slice(0, 255),
       });
-      await oplogs.finish(c.root, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await oplogs.finish(c.root, p.logId, { ok: false, ...report });
       await moveResource(c, c.root, b.resource_id, 'protected');
       await settleCheckpoint(b.checkpoint_id);
     },
@@ -264,6 +266,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           targetIsFresh: !inPlace,
           // A temporary is read back by the conversion right after: keep it in the page cache.
           directIo: inPlace,
+          ...(target.window ? { window: target.window } : {}),
           zeroRange: (offset, length) => driver.zeroRange(v.id, offset, length),
           signal,
           onProgress: (pr) => onProgress(pr.bytesDone, pr.bytesTotal),
@@ -283,7 +286,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const p = task.payload;
       await c.disks.transition(c.root, p.volumeId, ['restoring-backup'], 'error_restoring');
       await moveBackup(c, c.root, task.resourceId, 'restored');
-      await oplogs.finish(c.root, p.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await oplogs.finish(c.root, p.logId, { ok: false, ...failureReport(cause) });
       if (p.resourceId) await moveResource(c, c.root, p.resourceId, 'restored');
     },
   };
@@ -303,7 +306,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     },
     async fail(task, cause) {
       await moveBackup(c, c.root, task.resourceId, 'deleteFailed');
-      await oplogs.finish(c.root, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await oplogs.finish(c.root, task.payload.logId, { ok: false, ...failureReport(cause) });
     },
   };
 
@@ -336,7 +339,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     async fail(task, cause) {
       const rule = vaultLifecycle.actions.deleteFailed;
       await vaults.transition(c.root, task.resourceId, fromStatuses(vaultLifecycle, 'deleteFailed'), rule.to!, { updated_at: c.now() });
-      await oplogs.finish(c.root, task.payload.logId, { ok: false, code: 'BackupService.9910', message: cause.message });
+      await oplogs.finish(c.root, task.payload.logId, { ok: false, ...failureReport(cause) });
     },
   };
 

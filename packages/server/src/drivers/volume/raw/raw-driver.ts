@@ -18,7 +18,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen } from '../backend-directory.js';
 import { alignExtents, diffPhysicalExtents } from '../extent-diff.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -83,13 +83,18 @@ export class RawVolumeDriver implements VolumeDriver {
 
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
-    const fh = await open(this.path('volume', volumeId), 'wx', 0o644);
+    const path = this.path('volume', volumeId);
+    const fh = await open(path, 'wx', 0o644);
     try {
       await fh.truncate(size);
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (e) {
+      // Ours (wx): a half-made volume file must not stay behind (a full disk can fail the sync).
+      await fh.close().catch(() => {});
+      await rm(path, { force: true });
+      throw e;
     }
+    await fh.close();
   }
 
   async deleteVolume(volumeId: string): Promise<void> {
@@ -214,7 +219,7 @@ export class RawVolumeDriver implements VolumeDriver {
     try {
       const { size } = await fh.stat();
       let pos = offset;
-      for await (const chunk of source) {
+      for await (const chunk of leaveOpen(source)) {
         const room = Math.max(0, size - pos);
         const n = Math.min(room, chunk.length);
         for (let done = 0; done < n; ) done += (await fh.write(chunk, done, n - done, pos + done)).bytesWritten;
