@@ -21,3 +21,19 @@ test('a refused attempt does not extend the lock', () => {
   now = 5_000;
   assert.equal(t.retryAfter('a', 'u'), null);
 });
+
+test('parallel guesses from one address get no more password checks than the failure limit allows', () => {
+  const t = new LoginThrottle({ now: () => new Date(0) }, { ...LOGIN_THROTTLE_DEFAULTS, maxFailures: 3 });
+  const running = [];
+  for (let i = 0; i < 50; i++) {
+    if (t.retryAfter('a', 'u') === null) running.push(t.begin('a'));
+  }
+  assert.equal(running.length, 3);
+  for (const done of running) {
+    done();
+    t.failed('a', 'u');
+  }
+  assert.equal(t.retryAfter('a', 'u'), 1);
+  // Another address is not held back by this one's running checks.
+  assert.equal(t.retryAfter('b', 'v'), null);
+});

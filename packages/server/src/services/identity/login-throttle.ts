@@ -54,6 +54,8 @@ export class LoginThrottle {
   private readonly addresses: Lru<Entry>;
   private readonly users: Lru<Entry>;
   private readonly knownGood: Lru<true>;
+  /** Password checks running per address: counted as failures-to-be, so a burst of parallel guesses cannot all slip in before the first fails. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -69,7 +71,24 @@ export class LoginThrottle {
     const now = this.clock.now().getTime();
     let until = this.lockedUntil(this.addresses.get(address), now);
     if (!this.knownGood.get(pairKey(address, user))) until = Math.max(until, this.lockedUntil(this.users.get(user), now));
-    return until > now ? Math.max(1, Math.ceil((until - now) / 1000)) : null;
+    if (until > now) return Math.max(1, Math.ceil((until - now) / 1000));
+    const e = this.addresses.get(address);
+    const running = this.inFlight.get(address) ?? 0;
+    const allowed = e && e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) <= this.config.windowSeconds * 1000 ? 1 : this.config.maxFailures - (e && now - e.windowStart <= this.config.windowSeconds * 1000 ? e.failures : 0);
+    return running >= allowed ? 1 : null;
+  }
+
+  /** Marks a password check from `address` as running; call the returned function when it has finished. */
+  begin(address: string): () => void {
+    this.inFlight.set(address, (this.inFlight.get(address) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.inFlight.get(address) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(address);
+      else this.inFlight.set(address, n);
+    };
   }
 
   failed(address: string, user: string): void {

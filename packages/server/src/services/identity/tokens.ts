@@ -239,8 +239,14 @@ export class TokenService implements TokenInvalidation {
     // Refused before the hash: a locked-out guesser costs no scrypt time and so cannot slow other logins down.
     const wait = throttle?.retryAfter(source!, userKey) ?? null;
     if (wait !== null) throw tooManyRequests(`Too many failed authentication attempts; retry in ${wait} seconds.`, wait);
-    // Always hash, even for an unknown user, so timing does not tell the two apart.
-    const ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
+    const finished = throttle?.begin(source!);
+    let ok: boolean;
+    try {
+      // Always hash, even for an unknown user, so timing does not tell the two apart.
+      ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
+    } finally {
+      finished?.();
+    }
     if (!user || !ok) {
       throttle?.failed(source!, userKey);
       throw badCredentials();
