@@ -23,7 +23,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName, manageRefName } from '../backend-directory.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
 import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
@@ -567,6 +567,10 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return this.files.listObjects((path, size) => this.virtualSize(path, size));
   }
 
+  validateManageRef(ref: unknown): string {
+    return manageRefName(ref);
+  }
+
   async inspectObject(name: string): Promise<BackendObject | null> {
     const ref = await this.files.lookUp(name);
     return ref?.isFile ? { name, size: await this.virtualSize(ref.path, ref.size) } : null;
@@ -579,7 +583,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    */
   async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
     const target = this.path(kind, id);
-    const st = await this.files.adoptionSource(name, target);
+    const base = join(this.directory, `${BASE_PREFIX}${id}`);
+    const st = await this.files.adoptionSource(name, target, [base]);
     if (st === null) return;
     const source = st.path;
     const h = await readHeader(source);
@@ -604,7 +609,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       // Header-only rewrite of the layer above, so the chain follows the layer to its new name.
       if (child) await qemuImg(['rebase', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', basename(target), child]);
     } else {
-      const base = join(this.directory, `${BASE_PREFIX}${id}`);
       try {
         await link(source, base);
       } catch (e) {

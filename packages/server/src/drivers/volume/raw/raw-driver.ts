@@ -18,7 +18,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, manageRefName } from '../backend-directory.js';
 import { alignExtents, diffPhysicalExtents } from '../extent-diff.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -177,6 +177,10 @@ export class RawVolumeDriver implements VolumeDriver {
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
     return this.files.objectName(kind, id);
+  }
+
+  validateManageRef(ref: unknown): string {
+    return manageRefName(ref);
   }
 
   async inspectObject(name: string): Promise<BackendObject | null> {
