@@ -503,7 +503,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const active = this.path('volume', volumeId);
     const { size } = await this.header(active);
     const temp = this.files.temporaryFor(active);
-    const fh = await open(temp, 'wx', 0o644);
+    const fh = await open(temp, 'wx', 0o600);
     await fh.truncate(size).finally(() => fh.close());
     return {
       path: temp,
@@ -530,7 +530,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     try {
       let written = 0;
       let overflow = false;
-      const fh = await open(temp, 'wx', 0o644);
+      const fh = await open(temp, 'wx', 0o600);
       try {
         for await (const chunk of source) {
           const n = Math.min(chunk.length, Math.max(0, size - offset - written));

@@ -83,7 +83,7 @@ export class RawVolumeDriver implements VolumeDriver {
 
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
-    const fh = await open(this.path('volume', volumeId), 'wx', 0o644);
+    const fh = await open(this.path('volume', volumeId), 'wx', 0o600);
     try {
       await fh.truncate(size);
       await fh.sync();
