@@ -37,3 +37,13 @@ test('parallel guesses from one address get no more password checks than the fai
   // Another address is not held back by this one's running checks.
   assert.equal(t.retryAfter('b', 'v'), null);
 });
+
+test('throttle settings come from flags over CINDERBOX_LOGIN_* over defaults, and nonsense is refused', async () => {
+  const { loadConfig } = await import('../../config/config.js');
+  assert.deepEqual(loadConfig({}, {}).loginThrottle, LOGIN_THROTTLE_DEFAULTS);
+  const c = loadConfig({ loginThrottle: { maxFailures: 9 } }, { CINDERBOX_LOGIN_MAX_FAILURES: '3', CINDERBOX_LOGIN_LOCKOUT_MAX: '60' });
+  assert.equal(c.loginThrottle.maxFailures, 9);
+  assert.equal(c.loginThrottle.lockoutMaxSeconds, 60);
+  assert.throws(() => loadConfig({}, { CINDERBOX_LOGIN_MAX_FAILURES: '0' }), /CINDERBOX_LOGIN_MAX_FAILURES/);
+  assert.throws(() => loadConfig({}, { CINDERBOX_LOGIN_LOCKOUT: '10', CINDERBOX_LOGIN_LOCKOUT_MAX: '5' }), /LOCKOUT_MAX/);
+});
