@@ -171,11 +171,20 @@ export class BackendDirectory {
       if (st.dev !== (await stat(this.directory)).dev) {
         throw codedError('EINVAL', `${JSON.stringify(name)} is on another filesystem than the backend directory`);
       }
-      if (st.nlink > 1 && !(st.nlink === 2 && (await anySameInode(replayOf, st)))) {
+      if (st.nlink > 1 && !(st.nlink === 2 && ((await anySameInode(replayOf, st)) || (await this.hiddenNameOf(st))))) {
         throw codedError('EINVAL', `${JSON.stringify(name)} has ${st.nlink} hard links; only a file with a single name can be managed`);
       }
     }
     return { path, isFile: st.isFile(), size: st.size, ino: st.ino, dev: st.dev };
+  }
+
+  /**
+   * Whether a hidden entry of the directory (the driver's own: a layer it is linking the file to) shares the inode:
+   * an adoption interrupted by a crash, which its replay finishes.
+   */
+  private async hiddenNameOf(st: { ino: number; dev: number }): Promise<boolean> {
+    const hidden = (await readdir(this.directory)).filter((n) => n.startsWith('.'));
+    return anySameInode(hidden.map((n) => join(this.directory, n)), st);
   }
 
   /**
