@@ -5,10 +5,14 @@ import type { Logger } from 'pino';
 /** Files and directories the server creates: its own user only (volumes, snapshots and chunks are tenants' data). */
 export const DATA_UMASK = 0o077;
 
+/** What the server keeps at the top of its data directory (SQLite's -wal/-shm included). */
+const OWN_ENTRIES = new Set(['cinderbox.db', 'cinderbox.db-wal', 'cinderbox.db-shm', 'clouds.yaml', 'server.lock', 'volumes', 'repo']);
+
 /**
- * Takes group and other permissions off the data directory and its top-level entries (a directory left 0755 by an
- * older version or by hand), so nothing below them is reachable by other users whatever its own mode. Symbolic
- * links are left alone (chmod would follow them out of the directory). Returns what was changed.
+ * Takes group and other permissions off the data directory and the server's own top-level entries (left 0755/0644
+ * by an older version or by hand), so nothing below them is reachable by other users whatever its own mode.
+ * Other entries (a data directory shared with other files) are only named in the log: the directory's own 0700
+ * already keeps others out. Symbolic links are left alone (chmod would follow them). Returns what was changed.
  */
 export async function tightenDataDir(dataDir: string, logger: Logger): Promise<{ path: string; from: number; to: number }[]> {
   const changed: { path: string; from: number; to: number }[] = [];
@@ -21,7 +25,12 @@ export async function tightenDataDir(dataDir: string, logger: Logger): Promise<{
     changed.push({ path, from, to });
   };
   await tighten(dataDir);
-  for (const name of await readdir(dataDir)) await tighten(join(dataDir, name));
+  const foreign: string[] = [];
+  for (const name of await readdir(dataDir)) {
+    if (OWN_ENTRIES.has(name)) await tighten(join(dataDir, name));
+    else foreign.push(name);
+  }
+  if (foreign.length > 0) logger.info({ dataDir, entries: foreign }, 'data directory holds entries that are not the server\'s; left as they are');
   if (changed.length > 0) {
     logger.warn(
       { changed: changed.map((c) => `${c.path} ${c.from.toString(8)} -> ${c.to.toString(8)}`) },
