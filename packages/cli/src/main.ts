@@ -9,6 +9,26 @@ function parsePort(value: string): number {
   return n;
 }
 
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl?: string;
+  logLevel: string;
+  databaseUrl?: string;
+  loginMaxFailures?: number;
+  loginWindow?: number;
+  loginUserMaxFailures?: number;
+  loginLockout?: number;
+  loginLockoutMax?: number;
+}
+
 export function buildProgram(): Command {
   const program = new Command('cinderbox')
     .description('Block-storage data protection: an OpenStack Cinder/CBR-compatible server and its client')
@@ -27,7 +47,12 @@ export function buildProgram(): Command {
     .option('--public-url <url>', 'base URL advertised in the catalog and links (default: taken from each request)')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'warn')
     .option('--database-url <url>', 'metadata store: postgres://user:password@host:port/db (default: $CINDERBOX_DATABASE_URL, else SQLite in the data dir)')
-    .action(async (opts: { host: string; port: number; dataDir: string; publicUrl?: string; logLevel: string; databaseUrl?: string }) => {
+    .option('--login-max-failures <n>', 'failed logins from one address within the window before it is locked (default 5)', parseCount)
+    .option('--login-window <seconds>', 'window failed logins are counted in (default 60)', parseCount)
+    .option('--login-user-max-failures <n>', 'failed logins against one user, from any address, before new addresses are locked out of it (default 20)', parseCount)
+    .option('--login-lockout <seconds>', 'first lockout; each further one doubles (default 1)', parseCount)
+    .option('--login-lockout-max <seconds>', 'longest lockout (default 300)', parseCount)
+    .action(async (opts: ServeFlags) => {
       const { runServe } = await import('./commands/serve.js');
       await runServe(opts);
     });

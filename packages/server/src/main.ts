@@ -8,6 +8,7 @@ import { createHttpApp } from './api/common/http-app.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
+import { DATA_UMASK, tightenDataDir } from './config/data-dir-permissions.js';
 import { writeCloudsYaml } from './config/clouds-yaml.js';
 import { systemClock, type Clock } from './domain/time.js';
 import { blockSources } from './drivers/volume/block-source.js';
@@ -52,7 +53,11 @@ export interface RunningServer {
 export async function startServer(configIn: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: configIn.logLevel, redact: ['req.headers["x-auth-token"]', 'password'] });
   const clock = opts.clock ?? systemClock;
-  mkdirSync(configIn.dataDir, { recursive: true });
+  // Before the first file: the database, volumes, snapshots, chunks, manifests and temporaries are the server's
+  // user's alone (children such as qemu-img inherit the mask).
+  process.umask(DATA_UMASK);
+  mkdirSync(configIn.dataDir, { recursive: true, mode: 0o700 });
+  await tightenDataDir(configIn.dataDir, logger);
   const lock = await acquireDataDirLock(configIn.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
   try {

@@ -5,6 +5,11 @@ export interface ServeOptions {
   publicUrl?: string;
   logLevel: string;
   databaseUrl?: string;
+  loginMaxFailures?: number;
+  loginWindow?: number;
+  loginUserMaxFailures?: number;
+  loginLockout?: number;
+  loginLockoutMax?: number;
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -22,6 +27,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     logLevel: opts.logLevel,
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    loginThrottle: {
+      ...(opts.loginMaxFailures === undefined ? {} : { maxFailures: opts.loginMaxFailures }),
+      ...(opts.loginWindow === undefined ? {} : { windowSeconds: opts.loginWindow }),
+      ...(opts.loginUserMaxFailures === undefined ? {} : { userMaxFailures: opts.loginUserMaxFailures }),
+      ...(opts.loginLockout === undefined ? {} : { lockoutBaseSeconds: opts.loginLockout }),
+      ...(opts.loginLockoutMax === undefined ? {} : { lockoutMaxSeconds: opts.loginLockoutMax }),
+    },
   });
   const running = await server.startServer(config);
   const base = config.publicUrl ?? running.url;

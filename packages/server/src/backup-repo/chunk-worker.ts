@@ -183,7 +183,7 @@ function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
     payloadLength = req.length;
     codec = CODEC_RAW;
   }
-  const objectLength = finishChunkObject(out, payloadLength, codec, req.length, encKey);
+  const objectLength = finishChunkObject(out, payloadLength, codec, req.length, encKey, id);
   return { seq: req.seq, kind: 'data', id, objectLength, readBytes: done, codec };
 }
 
@@ -191,7 +191,7 @@ function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
 function decode(object: Buffer, id: string, expectedLength: number, plainBuf: Buffer): Buffer {
   let plain: Buffer;
   try {
-    const parsed = parseChunkObject(object);
+    const parsed = parseChunkObject(object, id);
     const payload = decryptPayload(parsed, encKey);
     // A payload that inflates beyond the chunk size fails here (destination too small) instead of using memory.
     if (parsed.codec === CODEC_ZSTD) plain = plainBuf.subarray(0, dctx.decompress(plainBuf, payload));
@@ -272,7 +272,7 @@ function handle(req: Exclude<WorkerRequest, EncodeRequest | RestoreRequest>): Wo
         decode(object, req.id, req.length, checkBuf);
       } else {
         try {
-          parseChunkObject(object);
+          parseChunkObject(object, req.id);
         } catch (e) {
           throw new ChunkError('CHUNK_CORRUPT', `chunk ${req.id} is corrupt: ${(e as Error).message}`);
         }

@@ -2,16 +2,20 @@
  * On-disk formats shared by the main thread and the chunk workers: chunk objects, chunk ids and key derivation.
  *
  * Chunk object (spec §3.4), big-endian:
- *   magic "CBXC" | version u8 = 1 | codec u8 (0 raw, 1 zstd, 2 lz4 block) | flags u8 (1 = encrypted) | reserved u8 |
+ *   magic "CBXC" | version u8 = 2 | codec u8 (0 raw, 1 zstd, 2 lz4 block) | flags u8 (1 = encrypted) | reserved u8 |
  *   raw length u32 | payload length u32 | [nonce 12 | GCM tag 16 when encrypted] | payload | crc32 u32
- * The CRC covers every byte before it, so bit rot is found without the key; the full check decrypts,
- * decompresses and recomputes the chunk id.
+ * The CRC covers every byte before it, so bit rot is found without the key. From version 2 the CRC starts from
+ * the CRC of the chunk's 32-byte id (its object key), so an object stored under another chunk's key — a valid
+ * chunk in the wrong place — fails the same cheap check at no extra cost; version 1 objects (written before)
+ * are still read, and only the full check (decrypt, decompress, recompute the chunk id) ties them to their key.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const CHUNK_MAGIC = Buffer.from('CBXC', 'latin1');
-export const CHUNK_VERSION = 1;
+export const CHUNK_VERSION = 2;
+/** Chunks written before the CRC was keyed by the chunk id; still readable. */
+export const CHUNK_VERSION_UNBOUND = 1;
 export const CODEC_RAW = 0;
 export const CODEC_ZSTD = 1;
 /** LZ4 block format (no frame): the chunk header's raw length bounds the output. */
@@ -52,12 +56,18 @@ export function chunkKey(idHex: string): string {
 
 export const CHUNK_KEY_RE = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
 
+/** The CRC a version-2 chunk object's own CRC starts from: that of its id, so the object is bound to its key. */
+export function idCrc(idHex: string): number {
+  return crc32(Buffer.from(idHex, 'hex')) >>> 0;
+}
+
 /** Builds a chunk object around an already compressed (or raw) payload. Returns a transferable buffer. */
 export function encodeChunkObject(
   payload: Uint8Array,
   codec: number,
   rawLength: number,
   encKey: Buffer | undefined,
+  idHex: string,
 ): Buffer {
   const header = Buffer.alloc(CHUNK_HEADER);
   CHUNK_MAGIC.copy(header, 0);
@@ -85,7 +95,7 @@ export function encodeChunkObject(
     out.set(payload, pos);
   }
   pos += payload.length;
-  out.writeUInt32BE(crc32(out.subarray(0, pos)) >>> 0, pos);
+  out.writeUInt32BE(crc32(out.subarray(0, pos), idCrc(idHex)) >>> 0, pos);
   return out;
 }
 
@@ -110,6 +120,7 @@ export function finishChunkObject(
   codec: number,
   rawLength: number,
   encKey: Buffer | undefined,
+  idHex: string,
 ): number {
   out.fill(0, 0, CHUNK_HEADER);
   CHUNK_MAGIC.copy(out, 0);
@@ -130,7 +141,7 @@ export function finishChunkObject(
     ct.copy(out, pos);
   }
   pos += payloadLength;
-  out.writeUInt32BE(crc32(out.subarray(0, pos)) >>> 0, pos);
+  out.writeUInt32BE(crc32(out.subarray(0, pos), idCrc(idHex)) >>> 0, pos);
   return pos + 4;
 }
 
@@ -145,11 +156,15 @@ export interface ParsedChunk {
   header: Buffer;
 }
 
-/** Structural and CRC check; throws an Error whose message says what is wrong. */
-export function parseChunkObject(obj: Buffer): ParsedChunk {
+/**
+ * Structural and CRC check of the object stored under chunk id `idHex`; throws an Error whose message says what
+ * is wrong. Without `idHex` (a reader that only wants the header) a version-2 CRC cannot be checked and is not.
+ */
+export function parseChunkObject(obj: Buffer, idHex?: string): ParsedChunk {
   if (obj.length < CHUNK_HEADER + 4) throw new Error(`object too short (${obj.length} bytes)`);
   if (!obj.subarray(0, 4).equals(CHUNK_MAGIC)) throw new Error('bad magic');
-  if (obj[4] !== CHUNK_VERSION) throw new Error(`unknown chunk version ${String(obj[4])}`);
+  const version = obj[4];
+  if (version !== CHUNK_VERSION && version !== CHUNK_VERSION_UNBOUND) throw new Error(`unknown chunk version ${String(version)}`);
   const codec = obj[5] ?? -1;
   if (codec !== CODEC_RAW && codec !== CODEC_ZSTD && codec !== CODEC_LZ4) throw new Error(`unknown codec ${codec}`);
   const encrypted = ((obj[6] ?? 0) & FLAG_ENCRYPTED) !== 0;
@@ -158,7 +173,12 @@ export function parseChunkObject(obj: Buffer): ParsedChunk {
   const expected = CHUNK_HEADER + (encrypted ? CRYPTO_OVERHEAD : 0) + payloadLength + 4;
   if (obj.length !== expected) throw new Error(`length ${obj.length} does not match header (${expected})`);
   const crcPos = obj.length - 4;
-  if (crc32(obj.subarray(0, crcPos)) >>> 0 !== obj.readUInt32BE(crcPos)) throw new Error('CRC mismatch');
+  if (version === CHUNK_VERSION_UNBOUND) {
+    if (crc32(obj.subarray(0, crcPos)) >>> 0 !== obj.readUInt32BE(crcPos)) throw new Error('CRC mismatch');
+  } else if (idHex !== undefined && crc32(obj.subarray(0, crcPos), idCrc(idHex)) >>> 0 !== obj.readUInt32BE(crcPos)) {
+    // Bit rot and a swap look alike here; telling them apart would cost the full decode, which --full does.
+    throw new Error('CRC mismatch: the object is damaged, or is another chunk stored under this key');
+  }
   let pos = CHUNK_HEADER;
   let nonce: Buffer | undefined;
   let tag: Buffer | undefined;

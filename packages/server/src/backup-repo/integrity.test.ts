@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import type { ObjectStore, PutOptions, PutResult } from '../domain/ports/object-store.js';
 import { FsObjectStore } from '../drivers/objects/fs/fs-object-store.js';
 import { isRepoError, type RepoError } from './errors.js';
@@ -48,25 +49,50 @@ test('a flipped byte in a chunk: verify and restore fail naming the chunk id', a
   }
 });
 
-test('a valid chunk object under the wrong id passes the CRC scan but fails full verify and restore', async () => {
+test('two chunk files swapped: plain verify (CRC only) reports both, as do full verify and restore', async () => {
   const fx = await repoFixture();
   try {
     const src = join(fx.dir, 'src');
     await writeFile(src, textish(2 * MiB, 2));
     const r = await fx.repo.backup({ id: 'b', container: 'c', sourcePath: src });
     const [k0, k1] = (await listKeys(fx.store, 'chunks/')) as [string, string];
-    await writeFile(chunkFile(fx.repoDir, k0), await readFile(chunkFile(fx.repoDir, k1)));
-    assert.equal((await fx.repo.verify({ full: false })).ok, true, 'the CRC of the swapped object is intact');
-    const v = await fx.repo.verify({ full: true });
-    assert.deepEqual(
-      v.problems.map((p) => [p.kind, p.chunkId]),
-      [['corrupt', k0.split('/')[2]]],
-    );
-    assert.match(v.problems[0]?.message ?? '', /does not hash to its id/);
+    const [b0, b1] = [await readFile(chunkFile(fx.repoDir, k0)), await readFile(chunkFile(fx.repoDir, k1))];
+    await writeFile(chunkFile(fx.repoDir, k0), b1);
+    await writeFile(chunkFile(fx.repoDir, k1), b0);
+    const ids = [k0, k1].map((k) => k.split('/')[2]).sort();
+    for (const full of [false, true]) {
+      const v = await fx.repo.verify({ full });
+      assert.equal(v.ok, false, `full=${full}`);
+      assert.deepEqual(v.problems.map((p) => [p.kind, p.chunkId]).sort(), ids.map((id) => ['corrupt', id]), `full=${full}`);
+      if (!full) assert.match(v.problems[0]?.message ?? '', /another chunk stored under this key/);
+    }
     await assert.rejects(
       fx.repo.restore({ locator: r.locator, targetPath: join(fx.dir, 'out'), targetIsFresh: true }),
-      (e: unknown) => isRepoError(e, 'CHUNK_CORRUPT') && (e as RepoError).chunkId === k0.split('/')[2],
+      (e: unknown) => isRepoError(e, 'CHUNK_CORRUPT') && ids.includes((e as RepoError).chunkId ?? ''),
     );
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+test('version-1 chunk objects (CRC not bound to the id) written before still verify and restore', async () => {
+  const fx = await repoFixture();
+  try {
+    const src = join(fx.dir, 'src');
+    const data = textish(2 * MiB, 3);
+    await writeFile(src, data);
+    const r = await fx.repo.backup({ id: 'b', container: 'c', sourcePath: src });
+    for (const k of await listKeys(fx.store, 'chunks/')) {
+      const bytes = await readFile(chunkFile(fx.repoDir, k));
+      bytes[4] = 1;
+      bytes.writeUInt32BE(crc32(bytes.subarray(0, bytes.length - 4)) >>> 0, bytes.length - 4);
+      await writeFile(chunkFile(fx.repoDir, k), bytes);
+    }
+    assert.equal((await fx.repo.verify({ full: false })).ok, true);
+    assert.equal((await fx.repo.verify({ full: true })).ok, true);
+    const out = join(fx.dir, 'out');
+    await fx.repo.restore({ locator: r.locator, targetPath: out, targetIsFresh: true });
+    assert.ok((await readFile(out)).equals(data));
   } finally {
     await fx.cleanup();
   }

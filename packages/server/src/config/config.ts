@@ -40,6 +40,48 @@ export interface ServerConfig {
   backupKey: Buffer | null;
   /** Chunk compression of new backups, from CINDERBOX_BACKUP_COMPRESSION (auto, zstd, lz4, none; default auto). */
   backupCompression: Compression;
+  /** Failed-login throttling (serve --login-*, CINDERBOX_LOGIN_*). */
+  loginThrottle: LoginThrottleConfig;
+}
+
+export interface LoginThrottleConfig {
+  /** Failed password logins from one source address within the window before that address is locked. */
+  maxFailures: number;
+  windowSeconds: number;
+  /** Failed logins against one user (from any address) within the window before the user is locked. */
+  userMaxFailures: number;
+  /** First lockout; each further lockout of the same key doubles it, up to `lockoutMaxSeconds`. */
+  lockoutBaseSeconds: number;
+  lockoutMaxSeconds: number;
+  /** Entries kept per table (addresses, users, known-good pairs); the least recently used go first. */
+  maxEntries: number;
+}
+
+export const LOGIN_THROTTLE_DEFAULTS: LoginThrottleConfig = {
+  maxFailures: 5,
+  windowSeconds: 60,
+  userMaxFailures: 20,
+  lockoutBaseSeconds: 1,
+  lockoutMaxSeconds: 300,
+  maxEntries: 10_000,
+};
+
+function loginThrottleFrom(input: Partial<LoginThrottleConfig>, env: NodeJS.ProcessEnv): LoginThrottleConfig {
+  const pick = (key: keyof LoginThrottleConfig, name: string, min: number): number => {
+    const v = input[key] ?? intFromEnv(name, env) ?? LOGIN_THROTTLE_DEFAULTS[key];
+    if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer of at least ${min}, got ${v}`);
+    return v;
+  };
+  const c: LoginThrottleConfig = {
+    maxFailures: pick('maxFailures', 'CINDERBOX_LOGIN_MAX_FAILURES', 1),
+    windowSeconds: pick('windowSeconds', 'CINDERBOX_LOGIN_WINDOW', 1),
+    userMaxFailures: pick('userMaxFailures', 'CINDERBOX_LOGIN_USER_MAX_FAILURES', 1),
+    lockoutBaseSeconds: pick('lockoutBaseSeconds', 'CINDERBOX_LOGIN_LOCKOUT', 1),
+    lockoutMaxSeconds: pick('lockoutMaxSeconds', 'CINDERBOX_LOGIN_LOCKOUT_MAX', 1),
+    maxEntries: LOGIN_THROTTLE_DEFAULTS.maxEntries,
+  };
+  if (c.lockoutMaxSeconds < c.lockoutBaseSeconds) throw new Error('CINDERBOX_LOGIN_LOCKOUT_MAX must not be below CINDERBOX_LOGIN_LOCKOUT');
+  return c;
 }
 
 /**
@@ -106,6 +148,7 @@ export interface ConfigInput {
   dataDir?: string;
   publicUrl?: string;
   logLevel?: string;
+  loginThrottle?: Partial<LoginThrottleConfig>;
 }
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -191,6 +234,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     quotaDefaults: { ...DEFAULT_QUOTAS },
     backupKey: backupKeyFromEnv(env),
     backupCompression: backupCompressionFromEnv(env),
+    loginThrottle: loginThrottleFrom(input.loginThrottle ?? {}, env),
   };
 }
 

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'notAcceptable'
   | 'conflict'
   | 'overLimit'
+  | 'tooManyRequests'
   | 'badMediaType'
   | 'rangeNotSatisfiable'
   | 'notImplemented'
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorKind, number> = {
   notAcceptable: 406,
   conflict: 409,
   overLimit: 413,
+  tooManyRequests: 429,
   badMediaType: 415,
   rangeNotSatisfiable: 416,
   notImplemented: 501,
@@ -63,6 +65,8 @@ export const forbidden = (message: string, opts?: DomainErrorOptions) => new Dom
 export const conflict = (message: string, opts?: DomainErrorOptions) => new DomainError('conflict', message, opts);
 export const unauthorized = (message = 'The request you have made requires authentication.') =>
   new DomainError('unauthorized', message);
+/** Refused for the caller's own rate (login throttling); `retryAfter` seconds is sent as Retry-After. */
+export const tooManyRequests = (message: string, retryAfter: number) => new DomainError('tooManyRequests', message, { retryAfter });
 export const overLimit = (message: string, opts: DomainErrorOptions = { retryAfter: 0 }) =>
   new DomainError('overLimit', message, opts);
 

@@ -92,6 +92,38 @@ describe('task engine', () => {
     await second.stop();
   });
 
+  test('a resumable task left running by a dead node runs again at start; after five runs a crash fails it', async () => {
+    const enqueue = () =>
+      engineOn({ clock: systemClock, logger, leaseSeconds: 30 }).enqueue(asScope(database.db), { kind: 'gone', resourceType: 'volume', resourceId: 'r5', payload: {} });
+    const orphan = async (id: string, attempts: number) =>
+      database.db.updateTable('tasks').set({ state: 'running', owner: 'dead-node', lease_until: '2999-01-01T00:00:00.000000', attempts }).where('id', '=', id).execute();
+    const runs: number[] = [];
+    const failed: string[] = [];
+    const make = () => {
+      const e = engineOn({ clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
+      e.register({ kind: 'gone', resumeAfterCrash: true, run: async (t) => void runs.push(t.attempts), fail: async (t, c) => void failed.push(`${t.resourceId}:${c.message.slice(0, 11)}`) });
+      return e;
+    };
+    const id = await enqueue();
+    await orphan(id, 1);
+    const e1 = make();
+    await e1.start(true);
+    await e1.idle();
+    assert.deepEqual(runs, [2]);
+    assert.deepEqual(failed, []);
+    assert.equal(await database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst(), undefined);
+    await e1.stop();
+    // One that has died with its node five times is not tried a sixth time.
+    const again = await enqueue();
+    await orphan(again, 4);
+    const e2 = make();
+    await e2.start(true);
+    await e2.idle();
+    assert.deepEqual(runs, [2]);
+    assert.deepEqual(failed, ['r5:interrupted']);
+    await e2.stop();
+  });
+
   test('pending tasks that were never dispatched are picked up at start', async () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30, pollMs: 60_000 });
     let ran = 0;

@@ -122,6 +122,12 @@ export class TaskEngine implements TaskQueue {
       const claimed = await this.opts.store.claimOrphan(task.id, task.owner, this.nodeId, this.leaseUntil(), this.now());
       if (!claimed) return;
       const handler = this.handlers.get(task.kind);
+      // A resumable task is run again, unless it keeps dying with its node (a run that kills the process).
+      if (handler?.resumeAfterCrash && claimed.attempts < MAX_CRASH_RESUMES) {
+        this.opts.logger.warn({ task: task.id, kind: task.kind, resource: task.resourceId, attempt: claimed.attempts }, 'resuming an interrupted task');
+        this.execute(claimed);
+        return;
+      }
       const cause = new Error('interrupted: the node running this task stopped before it finished');
       if (handler) await handler.fail(record(claimed), cause);
       await this.opts.store.remove(task.id);
@@ -185,6 +191,9 @@ export class TaskEngine implements TaskQueue {
     else await this.opts.store.markFailed(taskId, error.message, this.now());
   }
 }
+
+/** Runs of one task (its first included) after which a crash ends it through `fail` rather than another try. */
+const MAX_CRASH_RESUMES = 5;
 
 function record(task: StoredTask): TaskRecord<unknown> {
   return {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
@@ -180,14 +180,11 @@ describe('snapshots', () => {
     assert.deepEqual(managed.source_reference, { 'source-name': `volume-${vol}` });
   });
 
-  test('a bad reference is accepted and ends in error; a managed object cannot be managed twice', async () => {
+  test('a reference to a missing object is accepted and ends in error; a managed object cannot be managed twice', async () => {
     const vol = await createVolume(admin);
     const m = await manageSnapshot(admin, { snapshot: { volume_id: vol, ref: { 'source-name': '_snapshot-nope' } } });
     assert.equal(m.status, 202, m.text);
     await until(admin, 'snapshots', m.body.snapshot.id, 'error');
-    const noName = await manageSnapshot(admin, { snapshot: { volume_id: vol, ref: { 'source-id': 'x' } } });
-    assert.equal(noName.status, 202);
-    await until(admin, 'snapshots', noName.body.snapshot.id, 'error');
     // A file of another size cannot be a snapshot of this volume; it is left as it was.
     await writeFile(join(backendDir, '_snapshot-small'), 'tiny');
     const small = await manageSnapshot(admin, {
@@ -242,6 +239,47 @@ describe('snapshots', () => {
     assert.deepEqual(await tree(), before);
     assert.equal((await listing(admin, 'snapshots')).body.snapshots.length, count);
     assert.deepEqual(await usage(admin), usageBefore);
+  });
+
+  test('a reference the driver does not understand is a 400 before any record or quota, on every manage route', async () => {
+    const vol = await createVolume(admin);
+    const count = (await listing(admin, 'snapshots')).body.snapshots.length;
+    const volumes = (await listing(admin, 'volumes')).body.volumes.length;
+    const usageBefore = await usage(admin);
+    const refs: unknown[] = ['str', {}, { 'source-id': 'x' }, { 'source-name': 7 }, { 'source-name': 'x', 'source-id': 'y' }, { 'source-name': '' }];
+    for (const ref of refs) {
+      for (const [path, mv] of [['os-snapshot-manage', undefined], ['manageable_snapshots', '3.8']] as const) {
+        const r = await manageSnapshot(admin, { snapshot: { volume_id: vol, ref } }, path, mv);
+        assert.equal(r.status, 400, `${path} ${JSON.stringify(ref)}: ${r.text}`);
+        assert.match(r.body.badRequest.message, /^Manage existing snapshot failed due to invalid backend reference/);
+      }
+      for (const [path, mv] of [['os-volume-manage', undefined], ['manageable_volumes', '3.8']] as const) {
+        const r = await manageVolume(admin, { volume: { host: HOST, ref } }, path, mv);
+        assert.equal(r.status, 400, `${path} ${JSON.stringify(ref)}: ${r.text}`);
+        assert.match(r.body.badRequest.message, /^Manage existing volume failed due to invalid backend reference/);
+      }
+    }
+    assert.equal((await listing(admin, 'snapshots')).body.snapshots.length, count);
+    assert.equal((await listing(admin, 'volumes')).body.volumes.length, volumes);
+    assert.deepEqual(await usage(admin), usageBefore);
+  });
+
+  test('a hard link in the import area is a 400 and is not adopted', async () => {
+    await mkdir(join(backendDir, 'import'), { recursive: true });
+    const outside = join(t.dataDir, 'shared-inode.img');
+    await writeFile(outside, Buffer.alloc(1024, 5));
+    await link(outside, join(backendDir, 'import', 'shared.img'));
+    const before = await tree();
+    const usageBefore = await usage(admin);
+    const v = await manageVolume(admin, { volume: { host: HOST, ref: { 'source-name': 'import/shared.img' } } });
+    assert.equal(v.status, 400, v.text);
+    assert.match(v.body.badRequest.message, /hard links/);
+    const vol = await createVolume(admin);
+    const s = await manageSnapshot(admin, { snapshot: { volume_id: vol, ref: { 'source-name': 'import/shared.img' } } });
+    assert.equal(s.status, 400, s.text);
+    assert.deepEqual((await tree()).filter((f) => !f.includes(vol)), before);
+    assert.equal((await stat(outside)).nlink, 2);
+    assert.equal((await usage(admin)).snapshots, usageBefore.snapshots);
   });
 
   test('body rules: volume_id and ref required, strict keys, unknown volume 404', async () => {

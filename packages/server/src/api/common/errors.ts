@@ -10,6 +10,7 @@ const CINDER_FAULT: Partial<Record<ErrorKind, string>> = {
   badMethod: 'badMethod',
   conflict: 'conflictingRequest',
   overLimit: 'overLimit',
+  tooManyRequests: 'overLimit',
   badMediaType: 'badMediaType',
   // Cinder has no 416 of its own (webob's would be a computeFault); named after the status instead.
   rangeNotSatisfiable: 'requestedRangeNotSatisfiable',
@@ -26,6 +27,7 @@ const KEYSTONE_TITLE: Partial<Record<ErrorKind, string>> = {
   notAcceptable: 'Not Acceptable',
   conflict: 'Conflict',
   overLimit: 'Request Entity Too Large',
+  tooManyRequests: 'Too Many Requests',
   badMediaType: 'Unsupported Media Type',
   rangeNotSatisfiable: 'Requested Range Not Satisfiable',
   notImplemented: 'Not Implemented',

@@ -172,7 +172,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (derr.kind === 'unauthorized') {
       reply.header('WWW-Authenticate', `Keystone uri="${request.cb?.baseUrl ?? ''}/identity"`);
     }
-    if (derr.kind === 'overLimit' && derr.retryAfter !== undefined) reply.header('Retry-After', String(derr.retryAfter));
+    if ((derr.kind === 'overLimit' || derr.kind === 'tooManyRequests') && derr.retryAfter !== undefined) reply.header('Retry-After', String(derr.retryAfter));
     reply.code(derr.status).type('application/json').send(errorBody(dialect, derr));
   });
 

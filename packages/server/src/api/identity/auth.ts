@@ -73,7 +73,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post('/identity/v3/auth/tokens', { config: { public: true } }, async (req, reply) => {
     const body = checkBody<AuthBody>(authBody, req.body);
-    const issued = await identity.tokens.issue(toAuthRequest(body));
+    const issued = await identity.tokens.issue({ ...toAuthRequest(body), source: req.ip });
     reply.code(201).header('X-Subject-Token', issued.token).header('Vary', 'X-Auth-Token');
     return render(req, issued);
   });

@@ -23,6 +23,12 @@ export interface TaskHandler<P = unknown> {
    * says so): typically status `error` with a reason, and partial data removed.
    */
   fail(task: TaskRecord<P>, cause: Error): Promise<void>;
+  /**
+   * Whether a run interrupted by the death of its node is run again (from the start) instead of failed: for work
+   * whose every step may be replayed and that the user already asked to be gone (deletes), so a crash does not
+   * leave the resource in `error_deleting`. `fail` still runs if the run itself throws.
+   */
+  resumeAfterCrash?: boolean;
 }
 
 export interface NewTask<P = unknown> {

@@ -89,9 +89,16 @@ export interface VolumeDriver {
   /** The name under which the driver keeps a volume's or snapshot's object (`volume-<id>`, `_snapshot-<id>`). */
   objectName(kind: 'volume' | 'snapshot', id: string): string;
   /**
+   * The object name a manage reference (the `ref` of a manage request) gives, checked for shape only: a reference
+   * this driver does not understand (not an object, missing or unknown keys, wrong types) is an error whose code
+   * is `EINVAL` and whose message says why. Called before anything is recorded.
+   */
+  validateManageRef(ref: unknown): string;
+  /**
    * The object a manage reference names, or null when no such regular file exists. A name that is not a plain
    * file name of this backend (path separators other than the import prefix, `..`, absolute paths, hidden
-   * names) or that is a symbolic link is refused with an error whose code is `EINVAL`; nothing is touched.
+   * names), that is a symbolic link, that has further hard links or that is on another filesystem than the
+   * backend directory is refused with an error whose code is `EINVAL`; nothing is touched.
    */
   inspectObject(name: string): Promise<BackendObject | null>;
   /**

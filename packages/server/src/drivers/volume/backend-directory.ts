@@ -43,6 +43,31 @@ export async function exists(path: string): Promise<boolean> {
   );
 }
 
+async function anySameInode(paths: string[], st: { ino: number; dev: number }): Promise<boolean> {
+  for (const path of paths) {
+    const t = await stat(path).catch(() => null);
+    if (t !== null && t.ino === st.ino && t.dev === st.dev) return true;
+  }
+  return false;
+}
+
+/**
+ * The object name a manage reference gives: `{"source-name": "<name>"}` and nothing else (LVM's convention,
+ * which both file drivers follow). Anything else is an EINVAL error saying what was expected.
+ */
+export function manageRefName(ref: unknown): string {
+  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) {
+    throw codedError('EINVAL', 'a reference must be an object {"source-name": "<file name>"}');
+  }
+  const keys = Object.keys(ref);
+  const name = (ref as Record<string, unknown>)['source-name'];
+  if (!keys.includes('source-name')) throw codedError('EINVAL', 'Reference must contain source-name element.');
+  const unknown = keys.filter((k) => k !== 'source-name');
+  if (unknown.length > 0) throw codedError('EINVAL', `unknown reference key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; only source-name is understood`);
+  if (typeof name !== 'string' || name === '') throw codedError('EINVAL', 'source-name must be a non-empty string');
+  return name;
+}
+
 /** What a manage reference names, as lstat found it; null when nothing is there. */
 export interface Reference {
   path: string;
@@ -126,9 +151,12 @@ export class BackendDirectory {
 
   /**
    * The file a manage reference names, never through a symbolic link (EINVAL); null when it is missing or its
-   * import area does not exist. `isFile` is false for directories and other non-regular entries.
+   * import area does not exist. `isFile` is false for directories and other non-regular entries. A regular file
+   * must be the only name of its inode and live on the backend directory's filesystem (EINVAL otherwise): a hard
+   * link shares its bytes with a name outside cinderbox's control, and another device cannot be linked into
+   * place. `replayOf` are the adoption targets whose second name a replay after a crash may legitimately find.
    */
-  async lookUp(name: string): Promise<Reference | null> {
+  async lookUp(name: string, replayOf: string[] = []): Promise<Reference | null> {
     const path = this.referencePath(name);
     if (name.startsWith(IMPORT_PREFIX) && !(await this.importArea())) return null;
     let st: Awaited<ReturnType<typeof lstat>>;
@@ -139,16 +167,34 @@ export class BackendDirectory {
       throw e;
     }
     if (st.isSymbolicLink()) throw codedError('EINVAL', `${JSON.stringify(name)} is a symbolic link`);
+    if (st.isFile()) {
+      if (st.dev !== (await stat(this.directory)).dev) {
+        throw codedError('EINVAL', `${JSON.stringify(name)} is on another filesystem than the backend directory`);
+      }
+      if (st.nlink > 1 && !(st.nlink === 2 && ((await anySameInode(replayOf, st)) || (await this.hiddenNameOf(st))))) {
+        throw codedError('EINVAL', `${JSON.stringify(name)} has ${st.nlink} hard links; only a file with a single name can be managed`);
+      }
+    }
     return { path, isFile: st.isFile(), size: st.size, ino: st.ino, dev: st.dev };
   }
 
   /**
-   * The regular file a manage reference names, to be adopted as `target`; null when there is nothing left to do
-   * (the name is the target already, or an adoption interrupted by a crash had moved it there).
+   * Whether a hidden entry of the directory (the driver's own: a layer it is linking the file to) shares the inode:
+   * an adoption interrupted by a crash, which its replay finishes.
    */
-  async adoptionSource(name: string, target: string): Promise<Reference | null> {
+  private async hiddenNameOf(st: { ino: number; dev: number }): Promise<boolean> {
+    const hidden = (await readdir(this.directory)).filter((n) => n.startsWith('.'));
+    return anySameInode(hidden.map((n) => join(this.directory, n)), st);
+  }
+
+  /**
+   * The regular file a manage reference names, to be adopted as `target`; null when there is nothing left to do
+   * (the name is the target already, or an adoption interrupted by a crash had moved it there). `linkedAs` are
+   * further names the driver links the source to while adopting it.
+   */
+  async adoptionSource(name: string, target: string, linkedAs: string[] = []): Promise<Reference | null> {
     if (this.referencePath(name) === target) return null;
-    const ref = await this.lookUp(name);
+    const ref = await this.lookUp(name, [target, ...linkedAs]);
     if (ref === null) {
       if (await exists(target)) return null;
       throw codedError('ENOENT', `${JSON.stringify(name)} does not exist`);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -122,6 +122,33 @@ export function runManageConformance(
       await driver.adoptObject(`volume-${id}`, 'volume', id);
       assert.deepEqual(await readObject(driver, 'volume', id), data);
       await rejectsWithCode(driver.adoptObject('missing.img', 'volume', randomUUID()), 'ENOENT');
+    });
+
+    it('understands only {"source-name": <string>} references, and says why it refuses any other', () => {
+      assert.equal(driver.validateManageRef({ 'source-name': 'import/a.img' }), 'import/a.img');
+      const bad: unknown[] = ['str', {}, null, [], 42, { 'source-id': 'x' }, { 'source-name': 1 }, { 'source-name': '' }, { 'source-name': 'a', extra: 1 }];
+      for (const ref of bad) {
+        assert.throws(
+          () => driver.validateManageRef(ref),
+          (e: unknown) => (e as { code?: unknown }).code === 'EINVAL' && (e as Error).message.length > 0,
+          JSON.stringify(ref),
+        );
+      }
+    });
+
+    it('refuses a file with other hard links (its bytes are shared with a name outside its control), touching nothing', async () => {
+      const outside = join(root, 'outside.img');
+      await writeFile(outside, Buffer.alloc(MiB, 3));
+      await link(outside, join(driver.directory, 'import', 'linked.img'));
+      await link(outside, join(driver.directory, 'linked-top.img'));
+      const before = await snapshotTree(root);
+      for (const name of ['import/linked.img', 'linked-top.img']) {
+        await rejectsWithCode(driver.inspectObject(name), 'EINVAL');
+        await rejectsWithCode(driver.adoptObject(name, 'volume', randomUUID()), 'EINVAL');
+        await rejectsWithCode(driver.adoptObject(name, 'snapshot', randomUUID()), 'EINVAL');
+      }
+      assert.deepEqual(await snapshotTree(root), before);
+      assert.equal((await stat(outside)).nlink, 3);
     });
 
     it('does without an import area, and refuses a symlinked one', async () => {

@@ -350,7 +350,7 @@ export class SparseIo {
     const progress = throttledProgress(opts.onProgress);
     const source = await open(src, 'r');
     try {
-      const target = await open(dest, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC, 0o644);
+      const target = await open(dest, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC, 0o600);
       try {
         const { size } = await source.stat();
         await target.truncate(size);

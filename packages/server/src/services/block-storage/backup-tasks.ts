@@ -250,6 +250,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
 
   const remove: TaskHandler<Record<string, never>> = {
     kind: 'backup.delete',
+    // Asked to be gone: a crash part-way resumes the delete (every step tolerates what is already gone).
+    resumeAfterCrash: true,
     async run(task) {
       const b = await backups.get(root, task.resourceId);
       if (!b) return;

@@ -117,6 +117,8 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
 
   const snapshotUnmanage: TaskHandler<Record<string, never>> = {
     kind: 'snapshot.unmanage',
+    // Never touches the backend: replaying the forgetting after a crash is harmless.
+    resumeAfterCrash: true,
     async run(task) {
       await core.store.transaction(async (tx) => {
         const s = await core.snapshotRow(tx, task.resourceId);
@@ -134,6 +136,8 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
 
   const volumeUnmanage: TaskHandler<Record<string, never>> = {
     kind: 'volume.unmanage',
+    // Never touches the backend: replaying the forgetting after a crash is harmless.
+    resumeAfterCrash: true,
     async run(task) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v || !allows(volumeLifecycle, 'unmanageFailed', v.status)) return;

@@ -69,19 +69,18 @@ export function backendNamed(core: Core, name: string): BackendConfig | null {
  * which moves the record to error as Cinder's drivers do; names that could leave the backend directory are a 400
  * here, before anything is written.
  */
-export async function referenceName(driver: VolumeDriver, ref: unknown, what: ManageKind): Promise<string | null> {
-  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return null;
-  const name = (ref as Record<string, unknown>)['source-name'];
-  if (typeof name !== 'string') return null;
+export async function referenceName(driver: VolumeDriver, ref: unknown, what: ManageKind): Promise<string> {
   try {
+    // The driver judges the reference before anything is recorded, so a malformed one costs no row and no quota.
+    const name = driver.validateManageRef(ref);
     await driver.inspectObject(name);
+    return name;
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'EINVAL') throw e;
     throw badRequest(
-      `Manage existing ${what} failed due to invalid backend reference ${JSON.stringify(ref)}: ${(e as Error).message}; a reference is a file name inside the backend directory or ${IMPORT_PREFIX}<name>.`,
+      `Manage existing ${what} failed due to invalid backend reference ${JSON.stringify(ref)}: ${(e as Error).message}; a reference is {"source-name": "<file name inside the backend directory or ${IMPORT_PREFIX}<name>>"}.`,
     );
   }
-  return name;
 }
 
 /** Owners of backend objects among `names`: volumes and snapshots whose provider_location is the name. */

@@ -64,6 +64,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
 
   const volumeDelete: TaskHandler<Record<string, never>> = {
     kind: 'volume.delete',
+    // Asked to be gone: a crash part-way resumes the delete (every step tolerates what is already gone).
+    resumeAfterCrash: true,
     async run(task) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
@@ -166,6 +168,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
 
   const snapshotDelete: TaskHandler<Record<string, never>> = {
     kind: 'snapshot.delete',
+    // Asked to be gone: a crash part-way resumes the delete (every step tolerates what is already gone).
+    resumeAfterCrash: true,
     async run(task) {
       const s = await core.snapshotRow(root, task.resourceId);
       if (!s) return;

@@ -293,6 +293,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
 
   const remove: TaskHandler<{ logId: string }> = {
     kind: 'cbr.delete',
+    // Asked to be gone: a crash part-way resumes the delete (every step tolerates what is already gone).
+    resumeAfterCrash: true,
     async run(task) {
       const b = await backups.byId(c.root, task.resourceId);
       if (b) {
@@ -312,6 +314,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
 
   const vaultDelete: TaskHandler<{ logId: string }> = {
     kind: 'cbr.vault.delete',
+    // Asked to be gone: a crash part-way resumes the delete (every step tolerates what is already gone).
+    resumeAfterCrash: true,
     async run(task) {
       const vaultId = task.resourceId;
       await oplogs.started(task.payload.logId);

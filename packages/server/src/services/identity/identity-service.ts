@@ -8,6 +8,7 @@ import { DuplicateEntry } from '../../domain/identity.js';
 import type { IdentityStore } from '../../domain/ports/identity-store.js';
 import type { MetadataStore } from '../../domain/ports/metadata-store.js';
 import { DomainDirectory } from './domains.js';
+import { LoginThrottle } from './login-throttle.js';
 import { PasswordHasher } from './passwords.js';
 import { ProjectDirectory } from './projects.js';
 import { RoleDirectory } from './roles.js';
@@ -37,7 +38,7 @@ export class IdentityService implements TokenValidator {
   constructor(private readonly deps: IdentityDeps) {
     const { store, identityStore: repo, clock, config } = deps;
     this.passwords = new PasswordHasher(deps.scryptLogN);
-    this.tokens = new TokenService(store, repo, clock, config.tokenTtlSeconds, this.passwords);
+    this.tokens = new TokenService(store, repo, clock, config.tokenTtlSeconds, this.passwords, undefined, new LoginThrottle(clock, config.loginThrottle));
     this.domains = new DomainDirectory(store, repo);
     this.projects = new ProjectDirectory(store, repo, clock, this.tokens);
     this.users = new UserDirectory(store, repo, clock, this.tokens, this.passwords);

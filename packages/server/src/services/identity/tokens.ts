@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
-import { badRequest, notFound, unauthorized } from '../../domain/errors.js';
+import { badRequest, notFound, tooManyRequests, unauthorized } from '../../domain/errors.js';
 import type { Clock } from '../../domain/time.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
 import type { TokenRecord, UserRecord } from '../../domain/identity.js';
@@ -8,6 +8,7 @@ import type { IdentityStore } from '../../domain/ports/identity-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import { domainByRef } from './domains.js';
 import type { TokenInvalidation } from './invalidation.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './passwords.js';
 import { denied } from './policy.js';
 import { toProject } from './projects.js';
@@ -28,6 +29,8 @@ export interface AuthRequest {
   token?: { id: string };
   /** `unscoped` is Keystone's explicit "unscoped" string; null when the body names no scope. */
   scope: { project: Ref } | { domain: { id?: string; name?: string } } | { system: unknown } | 'unscoped' | null;
+  /** The client's address, for login throttling; absent, password logins are not throttled. */
+  source?: string;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -50,6 +53,7 @@ export class TokenService implements TokenInvalidation {
     private readonly ttlSeconds: number,
     private readonly passwords: PasswordHasher,
     cache = new TokenCache(10_000, 60_000),
+    private readonly throttle: LoginThrottle | null = null,
   ) {
     this.cache = cache;
   }
@@ -77,7 +81,7 @@ export class TokenService implements TokenInvalidation {
       if (m !== 'password' && m !== 'token') throw unauthorized('Attempted to authenticate with an unsupported method.');
     }
     if (req.methods.includes('password') && req.password) {
-      user = await this.checkPassword(req.password.user);
+      user = await this.checkPassword(req.password.user, req.source);
       methods.push('password');
     }
     if (req.methods.includes('token') && req.token) {
@@ -218,7 +222,7 @@ export class TokenService implements TokenInvalidation {
     return { info, auth };
   }
 
-  private async checkPassword(ref: Ref & { password: string }): Promise<UserRecord> {
+  private async checkPassword(ref: Ref & { password: string }, source: string | undefined): Promise<UserRecord> {
     const root = this.store.root;
     let user: UserRecord | null = null;
     if (ref.id !== undefined) {
@@ -229,9 +233,25 @@ export class TokenService implements TokenInvalidation {
     } else {
       throw badRequest('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
     }
-    // Always hash, even for an unknown user, so timing does not tell the two apart.
-    const ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
-    if (!user || !ok) throw badCredentials();
+    // An unknown user is throttled under the name it was asked for, exactly like a known one, so 429s tell nothing.
+    const userKey = user ? `id:${user.id}` : ref.id !== undefined ? `id:${ref.id}` : `name:${ref.domain?.id ?? ''}:${ref.domain?.name ?? ''}:${ref.name ?? ''}`;
+    const throttle = source === undefined ? null : this.throttle;
+    // Refused before the hash: a locked-out guesser costs no scrypt time and so cannot slow other logins down.
+    const wait = throttle?.retryAfter(source!, userKey) ?? null;
+    if (wait !== null) throw tooManyRequests(`Too many failed authentication attempts; retry in ${wait} seconds.`, wait);
+    const finished = throttle?.begin(source!);
+    let ok: boolean;
+    try {
+      // Always hash, even for an unknown user, so timing does not tell the two apart.
+      ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
+    } finally {
+      finished?.();
+    }
+    if (!user || !ok) {
+      throttle?.failed(source!, userKey);
+      throw badCredentials();
+    }
+    throttle?.succeeded(source!, userKey);
     return user;
   }
 

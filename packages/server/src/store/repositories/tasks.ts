@@ -87,7 +87,8 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
     async claimOrphan(id, previousOwner, owner, leaseUntil, now) {
       const row = await db
         .updateTable('tasks')
-        .set({ owner, lease_until: leaseUntil, updated_at: now })
+        // A take-over is another run: counted, so a task that keeps killing its node is not retried forever.
+        .set((eb) => ({ owner, lease_until: leaseUntil, attempts: eb('attempts', '+', 1), updated_at: now }))
         .where('id', '=', id)
         .where('state', '=', 'running')
         .where((eb) => (previousOwner === null ? eb('owner', 'is', null) : eb('owner', '=', previousOwner)))

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -429,6 +429,19 @@ describe('qcow2 driver specifics', { skip }, () => {
       assert.ok((await read('snapshot', s, 0, 64 * KiB)).equals(pattern(64 * KiB, 11)));
     }
     assert.equal((await driver.chain(driver.path('volume', vol))).length, 21);
+  });
+
+  it('a raw image whose adoption a crash stopped after its link to the hidden base is still inspected and adopted', async () => {
+    await mkdir(join(driver.directory, 'import'), { recursive: true });
+    await writeFile(join(driver.directory, 'import', 'half.raw'), pattern(MiB, 21));
+    const vol = randomUUID();
+    // The state adoptObject leaves between link(source, .base-<id>) and the overlay's publication.
+    await link(join(driver.directory, 'import', 'half.raw'), join(driver.directory, `.base-${vol}`));
+    assert.deepEqual(await driver.inspectObject('import/half.raw'), { name: 'import/half.raw', size: MiB });
+    await driver.adoptObject('import/half.raw', 'volume', vol);
+    assert.ok((await read('volume', vol, 0, MiB)).equals(pattern(MiB, 21)));
+    assert.equal((await stat(join(driver.directory, `.base-${vol}`))).nlink, 1);
+    await driver.deleteVolume(vol);
   });
 
   it('adopts raw images as a hidden base layer and qcow2 images as they are', async () => {

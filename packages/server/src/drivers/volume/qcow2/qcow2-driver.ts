@@ -24,7 +24,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen, isPlainName } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName, leaveOpen, manageRefName } from '../backend-directory.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { isUnsupportedError, sparseIo } from '../sparse-io.js';
 import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
@@ -627,6 +627,10 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return this.files.listObjects((path, size) => this.virtualSize(path, size));
   }
 
+  validateManageRef(ref: unknown): string {
+    return manageRefName(ref);
+  }
+
   async inspectObject(name: string): Promise<BackendObject | null> {
     const ref = await this.files.lookUp(name);
     return ref?.isFile ? { name, size: await this.virtualSize(ref.path, ref.size) } : null;
@@ -639,7 +643,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    */
   async adoptObject(name: string, kind: 'volume' | 'snapshot', id: string): Promise<void> {
     const target = this.path(kind, id);
-    const st = await this.files.adoptionSource(name, target);
+    const base = join(this.directory, `${BASE_PREFIX}${id}`);
+    const st = await this.files.adoptionSource(name, target, [base]);
     if (st === null) return;
     const source = st.path;
     const h = await readHeader(source);
@@ -664,7 +669,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       // Header-only rewrite of the layer above, so the chain follows the layer to its new name.
       if (child) await qemuImg(['rebase', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', basename(target), child]);
     } else {
-      const base = join(this.directory, `${BASE_PREFIX}${id}`);
       try {
         await link(source, base);
       } catch (e) {

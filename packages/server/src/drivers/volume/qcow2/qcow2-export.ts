@@ -54,7 +54,7 @@ export async function copyMapped(m: ChainMap, target: string, opts: ProgressOpti
     list.push({ start: e.start, length: e.length, offset: e.offset });
     total += e.length;
   }
-  const out = await open(target, 'wx', 0o644);
+  const out = await open(target, 'wx', 0o600);
   let copied = 0;
   let reported = 0;
   try {

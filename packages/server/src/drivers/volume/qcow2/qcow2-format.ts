@@ -161,7 +161,7 @@ export async function writeEmptyImage(
   sync = true,
 ): Promise<void> {
   const img = emptyImage(size, backing);
-  const fd = openSync(path, 'wx', 0o644);
+  const fd = openSync(path, 'wx', 0o600);
   try {
     for (const w of img.writes) {
       for (let done = 0; done < w.data.length; ) done += writeSync(fd, w.data, done, w.data.length - done, w.offset + done);

@@ -18,7 +18,7 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen } from '../backend-directory.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen, manageRefName } from '../backend-directory.js';
 import { alignExtents, diffPhysicalExtents } from '../extent-diff.js';
 import { isUnsupportedError, type SparseIo, sparseIo } from '../sparse-io.js';
 
@@ -84,7 +84,7 @@ export class RawVolumeDriver implements VolumeDriver {
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
     const path = this.path('volume', volumeId);
-    const fh = await open(path, 'wx', 0o644);
+    const fh = await open(path, 'wx', 0o600);
     try {
       await fh.truncate(size);
       await fh.sync();
@@ -182,6 +182,10 @@ export class RawVolumeDriver implements VolumeDriver {
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
     return this.files.objectName(kind, id);
+  }
+
+  validateManageRef(ref: unknown): string {
+    return manageRefName(ref);
   }
 
   async inspectObject(name: string): Promise<BackendObject | null> {

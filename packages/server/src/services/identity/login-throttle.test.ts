@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LOGIN_THROTTLE_DEFAULTS } from '../../config/config.js';
+import { LoginThrottle } from './login-throttle.js';
+
+test('the throttle holds at most maxEntries per table however many addresses and users fail', () => {
+  const t = new LoginThrottle({ now: () => new Date(0) }, { ...LOGIN_THROTTLE_DEFAULTS, maxEntries: 100 });
+  for (let i = 0; i < 5_000; i++) t.failed(`10.0.${i >> 8}.${i & 255}`, `name::Default:user${i}`);
+  assert.deepEqual(t.size, { addresses: 100, users: 100, knownGood: 0 });
+});
+
+test('a refused attempt does not extend the lock', () => {
+  let now = 0;
+  const t = new LoginThrottle({ now: () => new Date(now) }, { ...LOGIN_THROTTLE_DEFAULTS, maxFailures: 2, lockoutBaseSeconds: 5 });
+  t.failed('a', 'u');
+  t.failed('a', 'u');
+  assert.equal(t.retryAfter('a', 'u'), 5);
+  now = 4_000;
+  // The caller only asks; a refused guess is never counted as a failure.
+  assert.equal(t.retryAfter('a', 'u'), 1);
+  now = 5_000;
+  assert.equal(t.retryAfter('a', 'u'), null);
+});
+
+test('parallel guesses from one address get no more password checks than the failure limit allows', () => {
+  const t = new LoginThrottle({ now: () => new Date(0) }, { ...LOGIN_THROTTLE_DEFAULTS, maxFailures: 3 });
+  const running = [];
+  for (let i = 0; i < 50; i++) {
+    if (t.retryAfter('a', 'u') === null) running.push(t.begin('a'));
+  }
+  assert.equal(running.length, 3);
+  for (const done of running) {
+    done();
+    t.failed('a', 'u');
+  }
+  assert.equal(t.retryAfter('a', 'u'), 1);
+  // Another address is not held back by this one's running checks.
+  assert.equal(t.retryAfter('b', 'v'), null);
+});
+
+test('throttle settings come from flags over CINDERBOX_LOGIN_* over defaults, and nonsense is refused', async () => {
+  const { loadConfig } = await import('../../config/config.js');
+  assert.deepEqual(loadConfig({}, {}).loginThrottle, LOGIN_THROTTLE_DEFAULTS);
+  const c = loadConfig({ loginThrottle: { maxFailures: 9 } }, { CINDERBOX_LOGIN_MAX_FAILURES: '3', CINDERBOX_LOGIN_LOCKOUT_MAX: '60' });
+  assert.equal(c.loginThrottle.maxFailures, 9);
+  assert.equal(c.loginThrottle.lockoutMaxSeconds, 60);
+  assert.throws(() => loadConfig({}, { CINDERBOX_LOGIN_MAX_FAILURES: '0' }), /CINDERBOX_LOGIN_MAX_FAILURES/);
+  assert.throws(() => loadConfig({}, { CINDERBOX_LOGIN_LOCKOUT: '10', CINDERBOX_LOGIN_LOCKOUT_MAX: '5' }), /LOCKOUT_MAX/);
+});
