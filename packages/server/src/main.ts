@@ -110,6 +110,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     await tasks.start(store.kind === 'sqlite');
     await cbr.scheduler.start();
     closers.unshift(() => cbr.scheduler.stop());
+    services.messages.start();
+    closers.unshift(async () => services.messages.stop());
 
     const app = createHttpApp({ logger, publicUrl: config.publicUrl, tokens: identity });
     registerIdentityRoutes(app, { identity, config });

@@ -42,6 +42,10 @@ export interface ServerConfig {
   backupCompression: Compression;
   /** Failed-login throttling (serve --login-*, CINDERBOX_LOGIN_*). */
   loginThrottle: LoginThrottleConfig;
+  /** How long user messages are kept (Cinder's `message_ttl`; CINDERBOX_MESSAGE_TTL, default 30 days). */
+  messageTtlSeconds: number;
+  /** How often expired user messages are deleted (Cinder's `message_reap_interval`; CINDERBOX_MESSAGE_REAP_INTERVAL, default a day). */
+  messageReapSeconds: number;
 }
 
 export interface LoginThrottleConfig {
@@ -169,6 +173,12 @@ function intFromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
   return n;
 }
 
+function positiveFromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const n = intFromEnv(name, env);
+  if (n !== undefined && n < 1) throw new Error(`${name} must be a positive number of seconds, got ${n}`);
+  return n;
+}
+
 const BACKUP_KEY_FORMAT = '32 bytes written as 64 hex digits or as base64 (e.g. `openssl rand -hex 32`)';
 
 /** 64 hex digits, or standard/url-safe base64 of exactly 32 bytes; surrounding whitespace is ignored. */
@@ -235,6 +245,8 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     backupKey: backupKeyFromEnv(env),
     backupCompression: backupCompressionFromEnv(env),
     loginThrottle: loginThrottleFrom(input.loginThrottle ?? {}, env),
+    messageTtlSeconds: positiveFromEnv('CINDERBOX_MESSAGE_TTL', env) ?? 2_592_000,
+    messageReapSeconds: positiveFromEnv('CINDERBOX_MESSAGE_REAP_INTERVAL', env) ?? 86_400,
   };
 }
 

@@ -42,6 +42,7 @@ export const COPIED_TABLES = [
   'cbr_members',
   'cbr_operation_logs',
   'transfers',
+  'messages',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

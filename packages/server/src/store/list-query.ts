@@ -8,9 +8,10 @@ import type { ListFilter, ListOrder, ListQuery, ListWhere } from '../domain/port
 import type { Executor } from './database.js';
 
 export interface ListTableSpec {
-  table: 'volumes' | 'snapshots' | 'backups';
-  metadataTable: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
-  metadataFk: 'volume_id' | 'snapshot_id' | 'backup_id';
+  table: 'volumes' | 'snapshots' | 'backups' | 'messages';
+  /** Absent for resources without metadata (messages): a metadata filter then matches nothing. */
+  metadataTable?: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
+  metadataFk?: 'volume_id' | 'snapshot_id' | 'backup_id';
   /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
   nullable: ReadonlySet<string>;
   /** Fixed conditions (internal snapshots are never listed). */
@@ -58,6 +59,11 @@ export const BACKUPS_LIST: ListTableSpec = {
   ]),
 };
 
+export const MESSAGES_LIST: ListTableSpec = {
+  table: 'messages',
+  nullable: new Set(['resource_type', 'resource_uuid']),
+};
+
 type Row = Record<string, unknown>;
 type AnyEb = ExpressionBuilder<any, any>;
 
@@ -83,6 +89,7 @@ function applyFilter(t: ListTableSpec, eb: AnyEb, f: ListFilter): Expression<Sql
     case 'cmp':
       return eb(sql.ref(f.column), f.op, f.value);
     case 'metadata': {
+      if (!t.metadataTable || !t.metadataFk) return sql<SqlBool>`1 = 0`;
       const conds = Object.entries(f.items).map(([k, v]) =>
         eb.exists(
           eb

@@ -35,6 +35,7 @@ export interface Database {
   cbr_members: CbrMemberTable;
   cbr_operation_logs: CbrOperationLogTable;
   transfers: TransferTable;
+  messages: MessageTable;
 }
 
 export interface DomainTable {
@@ -190,6 +191,20 @@ export interface TransferTable {
   created_at: string;
   updated_at: string | null;
   deleted_at: string | null;
+}
+
+export interface MessageTable {
+  id: string;
+  project_id: string;
+  request_id: string;
+  resource_type: string | null;
+  resource_uuid: string | null;
+  event_id: string;
+  action_id: string;
+  detail_id: string;
+  message_level: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface QuotaTable {

@@ -6,6 +6,7 @@ import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
 import { registerBackupRoutes } from './backups.js';
 import { registerManageRoutes } from './manage-routes.js';
+import { registerMessageRoutes } from './messages.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
 import { registerSnapshotRoutes } from './snapshots.js';
@@ -33,6 +34,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerBackupRoutes(scope, deps);
         registerManageRoutes(scope, deps);
         registerTransferRoutes(scope, deps);
+        registerMessageRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

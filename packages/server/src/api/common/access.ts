@@ -132,6 +132,7 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'block-storage POST /volume-transfers': write('volume:create_transfer'),
   'block-storage POST /volume-transfers/:id/accept': write('volume:accept_transfer'),
   'block-storage DELETE /volume-transfers/:id': write('volume:delete_transfer'),
+  'block-storage DELETE /messages/:id': write('message:delete'),
   'block-storage PUT /os-quota-sets/:target': admin('volume_extension:quotas:update'),
   'block-storage DELETE /os-quota-sets/:target': admin('volume_extension:quotas:delete'),
   'block-storage GET /os-quota-class-sets/:name': admin('volume_extension:quota_classes:get'),

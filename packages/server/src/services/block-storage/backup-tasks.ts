@@ -10,6 +10,8 @@ import type { BackupProgress } from './backup-progress.js';
 import { type BackupCreatePayload, type BackupRestorePayload } from './backup-service.js';
 import { type Core, GiB } from './core.js';
 import { dropHidden } from './hidden-snapshots.js';
+import { type FailureEvent, detailFor } from '../../domain/message.js';
+import { moveWithMessage } from './message-service.js';
 
 /** A restore writes a volume made for it (creating, then restoring-backup) or an existing one (restoring-backup). */
 const RESTORE_TARGET_STATUSES = ['restoring-backup', 'creating'];
@@ -61,13 +63,26 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
     p: BackupCreatePayload,
     action: 'createDone' | 'createFailed',
     changes: BackupChanges,
+    failure?: FailureEvent,
   ): Promise<boolean> {
-    return store.transaction(async (tx) => {
-      if (!(await move(id, action, changes, tx))) return false;
+    const run = async (tx: Scope) => {
+      if (!(await move(id, action, changes, tx))) return { ok: false };
       await releaseSource(p, tx);
-      return true;
-    });
+      return { ok: true };
+    };
+    if (failure) return moveWithMessage(core, run, failure);
+    return store.transaction(async (tx) => (await run(tx)).ok);
   }
+
+  /** A backup's failure as a user message (resource type `VOLUME_BACKUP`, as Cinder's backup manager records). */
+  const backupEvent = (projectId: string, id: string, taskId: string, action: FailureEvent['action'], detail: FailureEvent['detail']): FailureEvent => ({
+    projectId,
+    resourceType: 'VOLUME_BACKUP',
+    resourceUuid: id,
+    action,
+    detail,
+    requestId: `req-${taskId}`,
+  });
 
   /**
    * The parent's usable base, when the new backup may read only what changed since it: the parent holds one and
@@ -177,10 +192,16 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
         await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
-        const finished = await finish(b.id, p, 'createFailed', {
-          fail_reason: failureReport(cause).message.slice(0, 255),
-          ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
-        });
+        const finished = await finish(
+          b.id,
+          p,
+          'createFailed',
+          {
+            fail_reason: failureReport(cause).message.slice(0, 255),
+            ...(dropped && b.cbt_base_id === baseId ? { cbt_base_id: null } : {}),
+          },
+          backupEvent(b.project_id, b.id, task.id, 'BACKUP_CREATE', detailFor('BACKUP_CREATE_DRIVER_ERROR', cause)),
+        );
         if (finished) return;
       }
       await releaseSource(p);
@@ -237,14 +258,26 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         });
       });
     },
-    async fail(task) {
+    async fail(task, cause) {
       const p = task.payload;
-      // Together, as on success: whoever sees the volume failed finds the backup free for another try.
-      await store.transaction(async (tx) => {
-        const status = p.origin === 'existing' ? 'error_restoring' : 'error';
-        await core.repos.volumes.transition(tx, p.volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: core.now() });
-        await move(task.resourceId, 'restoreFailed', {}, tx);
-      });
+      // Together, as on success: whoever sees the volume failed finds the backup free for another try. The message
+      // goes to the project of the volume written, whose users asked for the restore.
+      await moveWithMessage(
+        core,
+        async (tx) => {
+          const status = p.origin === 'existing' ? 'error_restoring' : 'error';
+          const v = await core.repos.volumes.transition(tx, p.volumeId, RESTORE_TARGET_STATUSES, status, { updated_at: core.now() });
+          const b = await move(task.resourceId, 'restoreFailed', {}, tx);
+          return { ok: v.ok || b };
+        },
+        async (tx) => {
+          const v = await core.repos.volumes.get(tx, p.volumeId);
+          const b = await backups.get(tx, task.resourceId);
+          const projectId = v?.project_id ?? b?.project_id;
+          if (projectId === undefined) return null;
+          return backupEvent(projectId, task.resourceId, task.id, 'BACKUP_RESTORE', detailFor('BACKUP_RESTORE_ERROR', cause));
+        },
+      );
     },
   };
 
@@ -268,7 +301,14 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       });
     },
     async fail(task) {
-      await move(task.resourceId, 'deleteFailed');
+      await moveWithMessage(
+        core,
+        async (tx) => ({ ok: await move(task.resourceId, 'deleteFailed', {}, tx) }),
+        async (tx) => {
+          const b = await backups.get(tx, task.resourceId);
+          return b ? backupEvent(b.project_id, b.id, task.id, 'BACKUP_DELETE', 'BACKUP_DELETE_DRIVER_ERROR') : null;
+        },
+      );
     },
   };
 

@@ -15,6 +15,7 @@ import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
 import { Core } from './core.js';
 import { ManageService } from './manage-service.js';
+import { MessageService } from './message-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
@@ -39,6 +40,7 @@ export { ManageService };
 
 export type { TransferCreateInput } from './transfer-service.js';
 export { TransferService };
+export { MessageService };
 
 export interface BlockStorageServices {
   manage: ManageService;
@@ -48,6 +50,8 @@ export interface BlockStorageServices {
   snapshots: SnapshotService;
   backups: BackupService;
   transfers: TransferService;
+  /** User messages; its reaper runs between start() and stop() (the composition root's). */
+  messages: MessageService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -93,6 +97,7 @@ export function createBlockStorageServices(deps: {
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     transfers: new TransferService(core),
+    messages: new MessageService(core),
     drivers: deps.drivers,
     core,
     backupData,

@@ -12,6 +12,8 @@ import { type Core, GiB } from './core.js';
 import type { ManagePayload } from './manage-service.js';
 import { sizeGiB, UNMANAGED_SNAPSHOT_KEY } from './manageable.js';
 import { type DropVolumeBases, removeSnapshotRow, removeVolumeRow } from './task-handlers.js';
+import { detailFor } from '../../domain/message.js';
+import { moveWithMessage } from './message-service.js';
 
 /** The object a manage task is to adopt, or an error saying why the reference is unusable. */
 async function referencedObject(driver: VolumeDriver, p: ManagePayload): Promise<{ name: string; size: number }> {
@@ -66,9 +68,22 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       const v = await core.volumeRow(root, s.volume_id);
       // Adopted before the failure: the row keeps its claim so the bytes are not lost to a later delete.
       const adopted = v ? await core.driver(v.driver).stat('snapshot', s.id) : null;
-      await core.moveSnapshot(root, s.id, 'createFailed', {
-        provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
-      });
+      // Cinder has no manage action for snapshots; what failed is the snapshot's creation from backend storage.
+      await moveWithMessage(
+        core,
+        (tx) =>
+          core.moveSnapshot(tx, s.id, 'createFailed', {
+            provider_location: adopted ? core.driver(v!.driver).objectName('snapshot', s.id) : null,
+          }),
+        {
+          projectId: s.project_id,
+          resourceType: 'VOLUME_SNAPSHOT',
+          resourceUuid: s.id,
+          action: 'SNAPSHOT_CREATE',
+          detail: detailFor('SNAPSHOT_CREATE_ERROR', cause),
+          requestId: `req-${task.id}`,
+        },
+      );
       core.deps.logger.warn({ snapshot: s.id, err: cause }, 'managing a snapshot failed');
     },
   };
@@ -108,9 +123,19 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       if (!v) return;
       const driver = core.driver(v.driver);
       const adopted = await driver.stat('volume', v.id);
-      await core.moveVolume(root, v.id, 'manageFailed', {
-        provider_location: adopted ? driver.objectName('volume', v.id) : null,
-      });
+      // Cinder's manage flow reports a failed adoption as a create from backend storage the driver could not do.
+      await moveWithMessage(
+        core,
+        (tx) => core.moveVolume(tx, v.id, 'manageFailed', { provider_location: adopted ? driver.objectName('volume', v.id) : null }),
+        {
+          projectId: v.project_id,
+          resourceType: 'VOLUME',
+          resourceUuid: v.id,
+          action: 'CREATE_VOLUME_FROM_BACKEND',
+          detail: detailFor('DRIVER_FAILED_CREATE', cause),
+          requestId: `req-${task.id}`,
+        },
+      );
       core.deps.logger.warn({ volume: v.id, err: cause }, 'managing a volume failed');
     },
   };
@@ -150,7 +175,16 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       });
     },
     async fail(task) {
-      await core.moveVolume(root, task.resourceId, 'unmanageFailed');
+      await moveWithMessage(
+        core,
+        (tx) => core.moveVolume(tx, task.resourceId, 'unmanageFailed'),
+        async (tx) => {
+          const v = await volumes.get(tx, task.resourceId);
+          return v
+            ? { projectId: v.project_id, resourceType: 'VOLUME', resourceUuid: v.id, action: 'UNMANAGE_VOLUME', detail: 'UNKNOWN_ERROR', requestId: `req-${task.id}` }
+            : null;
+        },
+      );
     },
   };
 

@@ -6,6 +6,8 @@ import { allows } from '../../domain/lifecycle.js';
 import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
+import { type FailureEvent, type MessageActionName, type MessageDetailName, detailFor, volumeCreateFailure } from '../../domain/message.js';
+import { moveWithMessage } from './message-service.js';
 import type { VolumeCreatePayload } from './volume-service.js';
 
 /** Progress is written at most this often, and only when the percentage moved. */
@@ -36,6 +38,11 @@ export async function removeSnapshotRow(core: Core, tx: Scope, id: string): Prom
     await core.releaseQuota(tx, s.project_id, core.snapshotQuota(s.size, await core.volumeTypeName(tx, s.volume_type_id)));
 }
 
+/** A snapshot's failure as a user message (resource type `VOLUME_SNAPSHOT`, as Cinder's snapshot paths record). */
+function snapshotEvent(s: Snapshot, action: MessageActionName, detail: MessageDetailName, taskId: string): FailureEvent {
+  return { projectId: s.project_id, resourceType: 'VOLUME_SNAPSHOT', resourceUuid: s.id, action, detail, requestId: `req-${taskId}` };
+}
+
 export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): TaskHandler<any>[] {
   const root = core.store.root;
   const volumeCreate: TaskHandler<VolumeCreatePayload> = {
@@ -54,11 +61,17 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
         if (!(await core.volumeRow(root, v.id))) await driver.deleteVolume(v.id);
       }
     },
-    async fail(task) {
+    async fail(task, cause) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v) return;
       await core.driver(v.driver).deleteVolume(v.id);
-      await stepVolume(core, v.id, 'createFailed');
+      await moveWithMessage(core, (tx) => core.moveVolume(tx, v.id, 'createFailed'), {
+        projectId: v.project_id,
+        resourceType: 'VOLUME',
+        resourceUuid: v.id,
+        ...volumeCreateFailure(cause),
+        requestId: `req-${task.id}`,
+      });
     },
   };
 
@@ -106,15 +119,24 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       // volume goes back to where it was instead of to `error_extending`, which only an admin's reset-state clears:
       // a full disk is no reason to make a member's volume unusable. Other failures end as Cinder's do.
       const untouched = spaceFailure(cause) !== null;
-      await core.store.transaction(async (tx) => {
+      const move = async (tx: Scope) => {
         const moved = untouched
           ? await core.moveVolume(tx, v.id, 'extended', { previous_status: null }, task.payload.previousStatus)
           : await core.moveVolume(tx, v.id, 'extendFailed');
-        if (!moved.ok) return;
+        if (!moved.ok) return moved;
         const delta = task.payload.newSize - task.payload.oldSize;
         const d: Record<string, number> = { gigabytes: delta };
         if (task.payload.typeName) d[`gigabytes_${task.payload.typeName}`] = delta;
         await core.releaseQuota(tx, v.project_id, d);
+        return moved;
+      };
+      await moveWithMessage(core, move, {
+        projectId: v.project_id,
+        resourceType: 'VOLUME',
+        resourceUuid: v.id,
+        action: 'EXTEND_VOLUME',
+        detail: detailFor('DRIVER_FAILED_EXTEND', cause),
+        requestId: `req-${task.id}`,
       });
       core.deps.logger.warn({ volume: v.id, err: cause }, 'volume extend failed');
     },
@@ -160,9 +182,16 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
         if (!(await core.snapshotRow(root, id))) await driver.deleteSnapshot(task.payload.volumeId, id);
       }
     },
-    async fail(task) {
+    async fail(task, cause) {
       await core.driver(task.payload.driver).deleteSnapshot(task.payload.volumeId, task.resourceId);
-      await stepSnapshot(core, task.resourceId, 'createFailed');
+      await moveWithMessage(
+        core,
+        (tx) => core.moveSnapshot(tx, task.resourceId, 'createFailed'),
+        async (tx) => {
+          const s = await core.repos.snapshots.get(tx, task.resourceId);
+          return s ? snapshotEvent(s, 'SNAPSHOT_CREATE', detailFor('SNAPSHOT_CREATE_ERROR', cause), task.id) : null;
+        },
+      );
     },
   };
 
@@ -178,7 +207,14 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       await core.store.transaction((tx) => removeSnapshotRow(core, tx, s.id));
     },
     async fail(task) {
-      await stepSnapshot(core, task.resourceId, 'deleteFailed');
+      await moveWithMessage(
+        core,
+        (tx) => core.moveSnapshot(tx, task.resourceId, 'deleteFailed'),
+        async (tx) => {
+          const s = await core.repos.snapshots.get(tx, task.resourceId);
+          return s ? snapshotEvent(s, 'SNAPSHOT_DELETE', 'SNAPSHOT_DELETE_ERROR', task.id) : null;
+        },
+      );
     },
   };
 

@@ -1,11 +1,12 @@
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
-import { badRequest, DomainError, notFound } from '../../domain/errors.js';
+import { badRequest, DomainError, notFound, spaceFailure } from '../../domain/errors.js';
 import { ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
+import { recordMessageQuietly } from './message-service.js';
 
 const SECTOR = 512;
 
@@ -133,6 +134,15 @@ export class VolumeData {
           `Invalid input received: The upload to volume ${id} was interrupted after ${written} bytes arrived; the volume may hold part of them.`,
           { cause: err },
         );
+      // The server's failure, not the client's: the project's users can read what went wrong later, as after a
+      // failed asynchronous operation (an upload is Cinder's copy of image data into a volume).
+      await recordMessageQuietly(core, {
+        projectId: v.project_id,
+        resourceType: 'VOLUME',
+        resourceUuid: v.id,
+        action: 'COPY_IMAGE_TO_VOLUME',
+        detail: spaceFailure(err) !== null ? 'NOT_ENOUGH_SPACE_FOR_IMAGE' : 'UNKNOWN_ERROR',
+      });
       throw err;
     } finally {
       await core.moveVolume(root, id, 'uploaded', { previous_status: null });
