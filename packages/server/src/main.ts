@@ -104,6 +104,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       tasks,
       backupRepo,
       backupData: services.backupData,
+      messages: services.messages,
       options: opts.cbr,
     });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.

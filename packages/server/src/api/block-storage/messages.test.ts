@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Clock } from '../../domain/time.js';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
+import { backupsOf, cbr, checkpoint, createVault, createVolume, startCbrServer, waitVolume } from '../cbr/test-support/cbr.js';
 import { assertFault, BackupApi, type Who } from './test-support/backup-api.js';
 
 /** A clock the expiry test moves forward; everything else sees real time. */
@@ -246,5 +247,35 @@ describe('user messages', () => {
     } finally {
       skewMs = 0;
     }
+  });
+});
+
+describe('user messages of CBR', () => {
+  let ts: TestServer;
+  after(async () => {
+    await ts?.close();
+  });
+
+  test('a CBR restore that fails leaves the volume error_restoring with a VOLUME_VOLUME_015_026 message about it', async () => {
+    ts = await startCbrServer();
+    const me = await ts.createMember('msg-cbr');
+    const vol = await createVolume(ts, me, 'cbr-msg');
+    const vault = await createVault(ts, me, 'cbr-msg-vault', [vol]);
+    const { done } = await checkpoint(ts, me, vault.id);
+    assert.equal(done.status, 'available');
+    const [b] = await backupsOf(ts, me, `vault_id=${vault.id}`);
+    // The repository's stored data goes behind the server's back: the restore cannot read the backup.
+    for (const e of await readdir(join(ts.dataDir, 'repo'), { withFileTypes: true }))
+      if (e.isDirectory()) await rm(join(ts.dataDir, 'repo', e.name), { recursive: true, force: true });
+    const r = await cbr(ts, me, 'POST', `/backups/${b.id}/restore`, { restore: { volume_id: vol } });
+    assert.equal(r.status, 202, r.text);
+    await waitVolume(ts, me, vol, 'error_restoring');
+    const list = await ts.request('GET', `/v3/${me.projectId}/messages?resource_uuid=${vol}`, { token: me.token, mv: '3.5' });
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.body.messages.length, 1, list.text);
+    const [m] = list.body.messages;
+    assert.equal(m.event_id, 'VOLUME_VOLUME_015_026');
+    assert.equal(m.resource_type, 'VOLUME');
+    assert.equal(m.user_message, 'restore backup: Backup driver failed to restore backup.');
   });
 });

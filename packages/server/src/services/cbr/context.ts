@@ -11,6 +11,7 @@ import { GiB, UUID_RE } from '../../domain/units.js';
 import type { BackupDataPath } from '../backup-data-path.js';
 import { cbrDiskAccess } from './disks.js';
 import { cbrError, invalid, vaultNotFound } from './errors.js';
+import type { FailureEvent } from '../../domain/message.js';
 
 export { GiB, UUID_RE };
 
@@ -68,6 +69,12 @@ export interface CbrDeps {
   backupRepo: BackupStore;
   /** Block storage's backup data path and base bookkeeping: CBR backups read and keep bases the same way. */
   backupData: BackupDataPath;
+  /** Block storage's user messages: a failed CBR restore is a failure of a Cinder volume its users see there. */
+  messages?: CbrMessages;
+}
+
+export interface CbrMessages {
+  record(scope: Scope, event: FailureEvent): Promise<unknown>;
 }
 
 /** Shared plumbing of the CBR services: the store and its repositories, disks, drivers, the repository, options. */
@@ -78,6 +85,7 @@ export class CbrContext {
   readonly core: CbrBlockStorageCore;
   readonly repo: BackupStore;
   readonly data: BackupDataPath;
+  readonly messages: CbrMessages | null;
 
   constructor(
     private readonly deps: CbrDeps,
@@ -89,6 +97,7 @@ export class CbrContext {
     this.core = deps.core;
     this.repo = deps.backupRepo;
     this.data = deps.backupData;
+    this.messages = deps.messages ?? null;
   }
 
   /** The store outside any transaction. */

@@ -284,7 +284,27 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     },
     async fail(task, cause) {
       const p = task.payload;
-      await c.disks.transition(c.root, p.volumeId, ['restoring-backup'], 'error_restoring');
+      const failDisk = (tx: Scope) => c.disks.transition(tx, p.volumeId, ['restoring-backup'], 'error_restoring');
+      // The volume written is a Cinder volume: its project's users find why it is error_restoring in Cinder's
+      // messages (CBR's own record is the operation log below). The CBR backup is no Cinder backup, so the message
+      // names the volume, with Cinder's restore action and detail.
+      try {
+        await c.metadata.transaction(async (tx) => {
+          const t = await failDisk(tx);
+          if (t.ok && c.messages)
+            await c.messages.record(tx, {
+              projectId: t.record.project_id,
+              resourceType: 'VOLUME',
+              resourceUuid: p.volumeId,
+              action: 'BACKUP_RESTORE',
+              detail: 'BACKUP_RESTORE_ERROR',
+              requestId: `req-${task.id}`,
+            });
+        });
+      } catch (err) {
+        c.logger.warn({ err, volume: p.volumeId }, 'could not record a user message for a failed CBR restore');
+        await failDisk(c.root);
+      }
       await moveBackup(c, c.root, task.resourceId, 'restored');
       await oplogs.finish(c.root, p.logId, { ok: false, ...failureReport(cause) });
       if (p.resourceId) await moveResource(c, c.root, p.resourceId, 'restored');
