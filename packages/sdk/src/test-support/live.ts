@@ -10,6 +10,8 @@ import { Connection, type ConnectionOptions } from '../connection.js';
 /** The part of the server harness (packages/server/src/test-support/harness.ts) these tests use. */
 export interface TestServer {
   url: string;
+  /** The server's data directory (tests that break a backend file behind its back). */
+  dataDir: string;
   adminToken: string;
   adminProjectId: string;
   request(

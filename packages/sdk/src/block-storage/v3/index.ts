@@ -4,6 +4,7 @@
  */
 
 export { Backup, type BackupAttributes, type BackupRecord, type RestoreResult } from '../resources/backup.js';
+export { Message, type MessageAttributes, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 export { ManageableSnapshot, type ManageableSnapshotAttributes } from '../resources/manageable-snapshot.js';
 export { ManageableVolume, type ManageableVolumeAttributes } from '../resources/manageable-volume.js';
 export {

@@ -3,11 +3,14 @@
  * @packageDocumentation
  */
 
+import { isNotFound } from '../../errors.js';
+import type { ListOptions, Paginator } from '../../resource/pagination.js';
 import type { ResourceInput } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
 import type { CallOptions } from '../../transport/types.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Backup } from '../resources/backup.js';
+import { Message, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 import { Snapshot } from '../resources/snapshot.js';
 import { Volume } from '../resources/volume.js';
 
@@ -172,6 +175,52 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
       keptInGrace: count(g.kept_in_grace),
       dryRun: g.dry_run === true,
     };
+  }
+
+  // ---------------------------------------------------------------- user messages (3.3+)
+
+  /**
+   * Lists the project's user messages, newest first; filters, sort and paging need 3.5. `allProjects` (admin)
+   * lists every project's.
+   *
+   * @example
+   * ```ts
+   * const failures = await bs.messages({ resourceUuid: volume.id }).toArray();
+   * ```
+   */
+  messages(
+    query: {
+      resourceUuid?: string;
+      resourceType?: string;
+      eventId?: string;
+      requestId?: string;
+      messageLevel?: string;
+      allProjects?: boolean;
+      limit?: number;
+      marker?: string;
+      sort?: string;
+    } = {},
+    options: ListOptions = {},
+  ): Paginator<Message> {
+    return Message.list(this.client, query, {
+      ...options,
+      prepare: async () => ({ path: '/messages', minMicroversion: MESSAGES_MIN_MICROVERSION }),
+    });
+  }
+
+  /** GET one user message. @example `const m = await bs.getMessage(id)` */
+  getMessage(message: Ref<Message>, options: CallOptions = {}): Promise<Message> {
+    return this.ref(Message, message).fetch(options);
+  }
+
+  /** Deletes a user message (member or admin). @example `await bs.deleteMessage(m, { ignoreMissing: true })` */
+  async deleteMessage(message: Ref<Message>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(Message, message).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
   }
 
   protected async managePath(options: CallOptions, kind: 'snapshot' | 'volume' = 'snapshot'): Promise<string> {
