@@ -279,3 +279,39 @@ describe('user messages of CBR', () => {
     assert.equal(m.user_message, 'restore backup: Backup driver failed to restore backup.');
   });
 });
+
+describe('user messages of snapshots and extends', () => {
+  let ts: TestServer;
+  after(async () => {
+    await ts?.close();
+  });
+
+  test('a snapshot of a volume whose file is gone records VOLUME_VOLUME_SNAPSHOT_009_013; an extend VOLUME_VOLUME_007_010', async () => {
+    ts = await startTestServer();
+    const me = await ts.createMember('msg-snap');
+    const bapi = new BackupApi(ts);
+    const call = (method: string, path: string, body?: unknown) =>
+      ts.request(method, `/v3/${me.projectId}${path}`, { token: me.token, mv: MV, ...(body === undefined ? {} : { body }) });
+    const vol = await bapi.volume(me);
+    const [driver] = [...ts.server.services.drivers.values()];
+    await rm(driver!.path('volume', vol), { force: true });
+
+    const s = await call('POST', '/snapshots', { snapshot: { volume_id: vol, name: 'broken' } });
+    assert.equal(s.status, 202, s.text);
+    const snapId = s.body.snapshot.id as string;
+    await waitFor(async () => (await call('GET', `/snapshots/${snapId}`)).body.snapshot?.status === 'error', 'snapshot error');
+    const snapMsgs = (await call('GET', `/messages?resource_uuid=${snapId}`)).body.messages;
+    assert.equal(snapMsgs.length, 1);
+    assert.equal(snapMsgs[0].event_id, 'VOLUME_VOLUME_SNAPSHOT_009_013');
+    assert.equal(snapMsgs[0].resource_type, 'VOLUME_SNAPSHOT');
+    assert.equal(snapMsgs[0].user_message, 'create snapshot: Snapshot failed to create.');
+
+    const e = await call('POST', `/volumes/${vol}/action`, { 'os-extend': { new_size: 2 } });
+    assert.equal(e.status, 202, e.text);
+    await waitFor(async () => (await call('GET', `/volumes/${vol}`)).body.volume?.status === 'error_extending', 'extend error');
+    const volMsgs = (await call('GET', `/messages?resource_uuid=${vol}`)).body.messages;
+    assert.equal(volMsgs.length, 1);
+    assert.equal(volMsgs[0].event_id, 'VOLUME_VOLUME_007_010');
+    assert.equal(volMsgs[0].user_message, 'extend volume: Volume Driver failed to extend volume.');
+  });
+});
