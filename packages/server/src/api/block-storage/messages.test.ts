@@ -313,5 +313,19 @@ describe('user messages of snapshots and extends', () => {
     assert.equal(volMsgs.length, 1);
     assert.equal(volMsgs[0].event_id, 'VOLUME_VOLUME_007_010');
     assert.equal(volMsgs[0].user_message, 'extend volume: Volume Driver failed to extend volume.');
+
+    // An upload the server cannot write answers the client at once, and leaves the reason for its project too.
+    const other = await bapi.volume(me);
+    await rm(driver!.path('volume', other), { force: true });
+    const up = await ts.request('PUT', `/v3/${me.projectId}/volumes/${other}/cinderbox-data`, {
+      token: me.token,
+      rawBody: Buffer.alloc(4096, 1),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.ok(up.status >= 400, up.text);
+    const upMsgs = (await call('GET', `/messages?resource_uuid=${other}`)).body.messages;
+    assert.equal(upMsgs.length, 1, JSON.stringify(upMsgs));
+    assert.equal(upMsgs[0].event_id, 'VOLUME_VOLUME_005_001');
+    assert.equal(upMsgs[0].user_message, 'copy image to volume: An unknown error occurred.');
   });
 });
