@@ -5,13 +5,10 @@ import { type FailureEvent, type Message, MessageAction, MessageDetail, eventId 
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { storedTime } from '../../domain/time.js';
 import { canSee } from './access.js';
-import type { Core } from './core.js';
+import { type Core, UUID_RE } from './core.js';
 import { type FilterPolicy, resolveFilters } from './filters.js';
 import { listQuery, type SortKeys } from './listing.js';
-import type { ListRequest, ListResult, Microversion } from './types.js';
-import { MAX_LIMIT } from './types.js';
-import { UUID_RE } from './core.js';
-
+import { type ListRequest, type ListResult, MAX_LIMIT, type Microversion } from './types.js';
 
 const COLUMNS = [
   'id',
@@ -98,7 +95,7 @@ export async function moveWithMessage(
     });
   } catch (err) {
     core.deps.logger.warn({ err }, 'could not record a user message with a failed status; moving the status alone');
-    return (await move(core.store.root)).ok;
+    return core.store.transaction(async (tx) => (await move(tx)).ok);
   }
 }
 
@@ -118,7 +115,6 @@ export class MessageService {
   record(scope: Scope, event: FailureEvent): Promise<Message> {
     return recordMessage(this.core, scope, event);
   }
-
 
   /** Before 3.5 Cinder takes no filters, sort or paging: every message of the project, newest first. */
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<Message>> {
@@ -157,7 +153,8 @@ export class MessageService {
       this.reap().catch((err: unknown) => this.core.deps.logger.warn({ err }, 'reaping expired user messages failed'));
     };
     run();
-    this.timer = setInterval(run, intervalSeconds * 1000);
+    // Node's timers take at most 2^31-1 ms (~24.8 days); a longer delay would fire at once, over and over.
+    this.timer = setInterval(run, Math.min(intervalSeconds * 1000, 2 ** 31 - 1));
     this.timer.unref();
   }
 

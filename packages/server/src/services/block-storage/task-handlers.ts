@@ -3,10 +3,10 @@ import type { TaskHandler, TaskRecord } from '../../domain/ports/task-queue.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { spaceFailure } from '../../domain/errors.js';
 import { allows } from '../../domain/lifecycle.js';
+import { type FailureEvent, type MessageActionName, type MessageDetailName, detailFor, volumeCreateFailure } from '../../domain/message.js';
 import { type Snapshot, type SnapshotAction, snapshotLifecycle } from '../../domain/snapshot.js';
 import { type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
-import { type FailureEvent, type MessageActionName, type MessageDetailName, detailFor, volumeCreateFailure } from '../../domain/message.js';
 import { moveWithMessage } from './message-service.js';
 import type { VolumeCreatePayload } from './volume-service.js';
 
