@@ -35,7 +35,8 @@ const FILTERS: FilterPolicy = {
   translate: () => null,
 };
 
-const SORT: SortKeys = { sortColumns: { ...Object.fromEntries(COLUMNS.map((c) => [c, c])), guaranteed_until: 'expires_at' } };
+/** Any column of Cinder's model (`expires_at`, not the view's `guaranteed_until`). */
+const SORT: SortKeys = { sortColumns: Object.fromEntries(COLUMNS.map((c) => [c, c])) };
 
 /**
  * Records a user message for `event` in `scope`: the failure's own transaction where there is one. Expires after
