@@ -8,6 +8,7 @@ import { registerBackupRoutes } from './backups.js';
 import { registerManageRoutes } from './manage-routes.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
+import { registerQosSpecsRoutes } from './qos-specs.js';
 import { registerSnapshotRoutes } from './snapshots.js';
 import { registerTransferRoutes } from './transfers.js';
 import { registerVolumeRoutes } from './volumes.js';
@@ -33,6 +34,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerBackupRoutes(scope, deps);
         registerManageRoutes(scope, deps);
         registerTransferRoutes(scope, deps);
+        registerQosSpecsRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

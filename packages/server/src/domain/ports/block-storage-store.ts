@@ -6,6 +6,7 @@
 import type { Snapshot } from '../snapshot.js';
 import type { Volume, VolumeAttachment } from '../volume.js';
 import type { Scope, Transition } from './metadata-store.js';
+import type { QosSpecsRepository } from './qos-specs-store.js';
 import type { TransfersRepository } from './transfer-store.js';
 
 export type { Transition };
@@ -163,4 +164,5 @@ export interface BlockStorageStore {
   volumeTypes: VolumeTypeLookup;
   hiddenSnapshots: HiddenSnapshotLookup;
   transfers: TransfersRepository;
+  qosSpecs: QosSpecsRepository;
 }

@@ -18,6 +18,7 @@ import { ManageService } from './manage-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
+import { QosSpecsService } from './qos-specs-service.js';
 import { TransferService } from './transfer-service.js';
 import { VolumeActions } from './volume-actions.js';
 import { VolumeData } from './volume-data.js';
@@ -40,6 +41,9 @@ export { ManageService };
 export type { TransferCreateInput } from './transfer-service.js';
 export { TransferService };
 
+export type { QosAssociation } from './qos-specs-service.js';
+export { QosSpecsService };
+
 export interface BlockStorageServices {
   manage: ManageService;
   volumes: VolumeService;
@@ -48,6 +52,7 @@ export interface BlockStorageServices {
   snapshots: SnapshotService;
   backups: BackupService;
   transfers: TransferService;
+  qosSpecs: QosSpecsService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -93,6 +98,7 @@ export function createBlockStorageServices(deps: {
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     transfers: new TransferService(core),
+    qosSpecs: new QosSpecsService(core),
     drivers: deps.drivers,
     core,
     backupData,

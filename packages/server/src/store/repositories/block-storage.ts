@@ -4,6 +4,7 @@ import { metadataRepository } from './metadata.js';
 import { snapshotsRepository } from './snapshots.js';
 import { attachmentsRepository } from './volume-attachments.js';
 import { volumeTypeLookup } from './volume-type-names.js';
+import { qosSpecsRepository } from './qos-specs.js';
 import { transfersRepository } from './transfers.js';
 import { volumesRepository } from './volumes.js';
 
@@ -20,5 +21,6 @@ export function blockStorageStore(): BlockStorageStore {
     volumeTypes: volumeTypeLookup,
     hiddenSnapshots: hiddenSnapshotLookup,
     transfers: transfersRepository,
+    qosSpecs: qosSpecsRepository,
   };
 }
