@@ -5,6 +5,7 @@ import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
+import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
 
 /**
@@ -35,6 +36,7 @@ export function registerClientCommands(program: Command): void {
     );
   registerVolume(program);
   registerVolumeTransfer(program);
+  registerVolumeQos(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);
