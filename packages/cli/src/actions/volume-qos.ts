@@ -28,10 +28,19 @@ export function findVolumeType(bs: BlockStorageV3, nameOrId: string): Promise<Vo
   });
 }
 
-/** OSC's `volume qos show` fields: the spec with `specs` as `properties` and the associated types' names. */
+/**
+ * OSC's `volume qos show` fields: the spec with `specs` as `properties` and, when there are any, the associated
+ * types' names (OSC leaves `associations` out when there is none).
+ */
 async function qosRecord(bs: BlockStorageV3, q: QoSSpec): Promise<Record<string, unknown>> {
   const associations = (await bs.qosSpecAssociations(q)).map((a) => a.name);
-  return sortedRecord({ id: q.id, name: q.name, consumer: q.consumer, properties: q.specs ?? {}, associations });
+  return sortedRecord({
+    id: q.id,
+    name: q.name,
+    consumer: q.consumer,
+    properties: q.specs ?? {},
+    ...(associations.length > 0 ? { associations } : {}),
+  });
 }
 
 export async function create(ctx: ActionContext): Promise<void> {
@@ -40,8 +49,7 @@ export async function create(ctx: ActionContext): Promise<void> {
   const q = await bs.createQoSSpec(
     defined({ name: String(ctx.args[0]), consumer: str(o.consumer), specs: (o.property as Record<string, string> | undefined) ?? {} }),
   );
-  const { associations: _a, ...rest } = await qosRecord(bs, q);
-  ctx.printShow(rest);
+  ctx.printShow(await qosRecord(bs, q));
 }
 
 export async function list(ctx: ActionContext): Promise<void> {
