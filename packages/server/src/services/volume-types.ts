@@ -45,7 +45,7 @@ export class VolumeTypeService {
       isPublic: t.is_public,
       extraSpecs: visibleSpecs(ctx, t.extra_specs),
       createdAt: t.created_at,
-      qosSpecsId: t.qos_specs_id,
+      qosSpecsId: t.qos_specs_id ?? null,
     };
   }
 
