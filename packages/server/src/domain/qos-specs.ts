@@ -41,6 +41,13 @@ function intOf(v: string | null | undefined): number | undefined {
  */
 export function frontEndQos(qos: QosSpecs | undefined, sizeGiB: number): Record<string, string | number | null> | null {
   if (!qos || (qos.consumer !== 'front-end' && qos.consumer !== 'both')) return null;
+  const out: Record<string, string | number | null> = {};
+  for (const [k, v] of scaledSpecs(qos, sizeGiB)) setOwn(out, k, v);
+  return out;
+}
+
+/** The spec's keys with the per-GB limits resolved for a volume of `sizeGiB` (see frontEndQos). */
+function scaledSpecs(qos: QosSpecs, sizeGiB: number): Map<string, string | number | null> {
   const specs = new Map<string, string | number | null>(Object.entries(qos.specs));
   for (const option of TUNE_OPTIONS) {
     const perGbKey = `${option}_per_gb`;
@@ -56,7 +63,36 @@ export function frontEndQos(qos: QosSpecs | undefined, sizeGiB: number): Record<
     specs.delete(`${option}_per_gb_min`);
     specs.delete(`${option}_max`);
   }
-  const out: Record<string, string | number | null> = {};
-  for (const [k, v] of specs) setOwn(out, k, v);
-  return out;
+  return specs;
+}
+
+/** Bytes per second a backend's own data path may move for one volume; undefined: unlimited. */
+export interface ByteRates {
+  read?: number;
+  write?: number;
+  /** Reads and writes together. */
+  total?: number;
+}
+
+/**
+ * The byte limits of a `back-end` or `both` spec for a volume of `sizeGiB` (`read_bytes_sec`, `write_bytes_sec`,
+ * `total_bytes_sec`, per-GB ones scaled as for the front end); null when the spec is not the backend's. A limit
+ * that is not a positive integer is no limit.
+ */
+export function backEndByteRates(qos: QosSpecs | undefined, sizeGiB: number): ByteRates | null {
+  if (!qos || (qos.consumer !== 'back-end' && qos.consumer !== 'both')) return null;
+  const specs = scaledSpecs(qos, sizeGiB);
+  const rate = (key: string): number | undefined => {
+    const v = specs.get(key);
+    const n = typeof v === 'number' ? v : intOf(v);
+    return n !== undefined && n > 0 ? n : undefined;
+  };
+  const out: ByteRates = {};
+  const read = rate('read_bytes_sec');
+  const write = rate('write_bytes_sec');
+  const total = rate('total_bytes_sec');
+  if (read !== undefined) out.read = read;
+  if (write !== undefined) out.write = write;
+  if (total !== undefined) out.total = total;
+  return Object.keys(out).length > 0 ? out : null;
 }

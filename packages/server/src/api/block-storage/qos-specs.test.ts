@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../../test-support/harness.js';
 import { assertFault, BackupApi, type Who } from './test-support/backup-api.js';
@@ -203,5 +204,29 @@ describe('QoS specs', () => {
     });
     assert.equal((await req(admin, 'DELETE', `/qos-specs/${front.id}?force=1`)).status, 202);
     assert.equal(await conn(), null);
+  });
+
+  test('back-end limits pace the cinderbox-data upload and download, which stay byte-exact', async () => {
+    const q = await create({ name: 'paced', consumer: 'back-end', write_bytes_sec: '2097152', read_bytes_sec_per_gb: '262144' });
+    assert.equal((await req(admin, 'GET', `/qos-specs/${q.id}/associate?vol_type_id=${typeId}`)).status, 202);
+    try {
+      const vol = await api.volume(member, { size: 2, name: 'paced' });
+      const data = randomBytes(1024 * 1024);
+      const up = await t.request('PUT', `/v3/${member.projectId}/volumes/${vol}/cinderbox-data`, {
+        token: member.token,
+        rawBody: data,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(up.status, 200, up.text);
+      await api.volumeStatus(member, vol, 'available');
+      // 512 KiB/s (256 KiB per GiB × 2 GiB): the second half of the MiB waits for the bucket to refill.
+      const res = await fetch(`${t.url}/v3/${member.projectId}/volumes/${vol}/cinderbox-data`, {
+        headers: { 'X-Auth-Token': member.token, Range: `bytes=0-${data.length - 1}` },
+      });
+      assert.equal(res.status, 206);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(data), 'the paced download returns the uploaded bytes');
+    } finally {
+      await req(admin, 'DELETE', `/qos-specs/${q.id}?force=true`);
+    }
   });
 });
