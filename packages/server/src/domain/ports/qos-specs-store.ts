@@ -15,7 +15,8 @@ export interface QosSpecsListQuery {
 export interface QosSpecsRepository {
   get(scope: Scope, id: string): Promise<QosSpecs | undefined>;
   byName(scope: Scope, name: string): Promise<QosSpecs | undefined>;
-  insert(scope: Scope, specs: QosSpecs): Promise<void>;
+  /** False when a spec of that name exists (the name is unique). */
+  insert(scope: Scope, specs: QosSpecs): Promise<boolean>;
   /** Sets (adds or overwrites) keys and, when given, the consumer. False when the spec is gone. */
   update(scope: Scope, id: string, changes: { consumer?: QosConsumer; specs: Record<string, string | null> }, at: string): Promise<boolean>;
   /** Removes keys; the keys among them the spec did not have. */

@@ -65,8 +65,9 @@ export class QosSpecsService {
       updated_at: null,
     };
     return this.core.inTx(async (tx) => {
-      if (await this.repo.byName(tx, name)) throw conflict(`QoS Specs ${name} already exists.`);
-      await this.repo.insert(tx, q);
+      const exists = () => conflict(`QoS Specs ${name} already exists.`);
+      if (await this.repo.byName(tx, name)) throw exists();
+      if (!(await this.repo.insert(tx, q))) throw exists();
       return q;
     });
   }

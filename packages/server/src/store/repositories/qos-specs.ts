@@ -3,6 +3,7 @@ import { setOwn } from '../../domain/own.js';
 import { DEFAULT_QOS_CONSUMER, isQosConsumer, type QosSpecs } from '../../domain/qos-specs.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { executor } from '../metadata-store.js';
+import { isUniqueViolation } from './identity.js';
 import type { QosSpecsTable } from '../schema.js';
 
 /** The specs of each id, in one query (list pages and single gets alike). */
@@ -44,20 +45,11 @@ async function withKeys(scope: Scope, rows: QosSpecsTable[]): Promise<QosSpecs[]
 async function writeKeys(scope: Scope, id: string, specs: Record<string, string | null>): Promise<void> {
   const entries = Object.entries(specs);
   if (entries.length === 0) return;
-  const ex = executor(scope);
-  // Delete-then-insert rather than an upsert: the same statements run on SQLite and PostgreSQL.
-  await ex
-    .deleteFrom('qos_specs_keys')
-    .where('specs_id', '=', id)
-    .where(
-      'key',
-      'in',
-      entries.map(([k]) => k),
-    )
-    .execute();
-  await ex
+  // An upsert (SQLite and PostgreSQL both have ON CONFLICT): two concurrent sets of one new key cannot collide.
+  await executor(scope)
     .insertInto('qos_specs_keys')
     .values(entries.map(([key, value]) => ({ specs_id: id, key, value })))
+    .onConflict((oc) => oc.columns(['specs_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
     .execute();
 }
 
@@ -73,11 +65,18 @@ export const qosSpecsRepository: QosSpecsRepository = {
   },
 
   async insert(scope, q) {
-    await executor(scope)
-      .insertInto('qos_specs')
-      .values({ id: q.id, name: q.name, consumer: q.consumer, created_at: q.created_at, updated_at: q.updated_at })
-      .execute();
+    try {
+      await executor(scope)
+        .insertInto('qos_specs')
+        .values({ id: q.id, name: q.name, consumer: q.consumer, created_at: q.created_at, updated_at: q.updated_at })
+        .execute();
+    } catch (e) {
+      // Another create of the same name committed after this one looked: a duplicate, not a failure.
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
     await writeKeys(scope, q.id, q.specs);
+    return true;
   },
 
   async update(scope, id, changes, at) {
