@@ -6,6 +6,7 @@ import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
 import { registerVolumeMessage } from './volume-message.js';
+import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
 
 /**
@@ -37,6 +38,7 @@ export function registerClientCommands(program: Command): void {
   registerVolume(program);
   registerVolumeTransfer(program);
   registerVolumeMessage(program);
+  registerVolumeQos(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);

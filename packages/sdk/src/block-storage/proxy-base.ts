@@ -20,6 +20,7 @@ import { Backup, type BackupRecord, type RestoreResult } from './resources/backu
 import { ManageableSnapshot } from './resources/manageable-snapshot.js';
 import { ManageableVolume } from './resources/manageable-volume.js';
 import { type Limits, QuotaSet } from './resources/quota-set.js';
+import { type QoSAssociation, QoSSpec } from './resources/qos-spec.js';
 import { Snapshot } from './resources/snapshot.js';
 import { Transfer } from './resources/transfer.js';
 import { type ConnectionInfo, Volume } from './resources/volume.js';
@@ -735,6 +736,88 @@ export abstract class BlockStorageProxyBase {
     } catch (e) {
       if (!(ignoreMissing && isNotFound(e))) throw e;
     }
+  }
+
+  // ---------------------------------------------------------------- QoS specs (admin)
+
+  /**
+   * Lists QoS specs (admin only); `name` and `consumer` filter exactly, `sort` is Cinder's `key:dir` list.
+   *
+   * @example
+   * ```ts
+   * const specs = await admin.blockStorage.qosSpecs({ consumer: 'front-end' }).toArray();
+   * ```
+   */
+  qosSpecs(query: { name?: string; consumer?: string; sort?: string; limit?: number } = {}, options: ListOptions = {}): Paginator<QoSSpec> {
+    return QoSSpec.list(this.client, query, options);
+  }
+
+  /** GET one QoS spec. @example `const q = await bs.getQoSSpec(id)` */
+  getQoSSpec(spec: Ref<QoSSpec>, options: CallOptions = {}): Promise<QoSSpec> {
+    return this.ref(QoSSpec, spec).fetch(options);
+  }
+
+  /**
+   * Creates a QoS spec; `consumer` defaults to `back-end` on the server. Only `front-end` and `both` limits are
+   * reported to hypervisors (in `initializeConnection`'s `data.qos_specs`).
+   *
+   * @example
+   * ```ts
+   * const q = await bs.createQoSSpec({ name: 'gold', consumer: 'front-end', specs: { total_iops_sec: '2000' } });
+   * ```
+   */
+  createQoSSpec(attrs: ResourceInput<QoSSpec>, options: CallOptions = {}): Promise<QoSSpec> {
+    return QoSSpec.new(attrs, this.client).createSpec(options);
+  }
+
+  /** Sets keys of a spec (a `consumer` key changes its consumer); the spec as it is after. @example `await bs.setQoSSpecKeys(q, { read_iops_sec: '500' })` */
+  setQoSSpecKeys(spec: Ref<QoSSpec>, specs: Record<string, string | null>, options: CallOptions = {}): Promise<QoSSpec> {
+    return this.ref(QoSSpec, spec).setKeys(specs, options);
+  }
+
+  /** Removes keys of a spec; the spec as it is after. @example `await bs.unsetQoSSpecKeys(q, ['read_iops_sec'])` */
+  unsetQoSSpecKeys(spec: Ref<QoSSpec>, keys: string[], options: CallOptions = {}): Promise<QoSSpec> {
+    return this.ref(QoSSpec, spec).unsetKeys(keys, options);
+  }
+
+  /**
+   * Deletes a QoS spec. Refused (400) while a volume type is associated, unless `force`, which disassociates
+   * them first.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteQoSSpec(q, { force: true });
+   * ```
+   */
+  async deleteQoSSpec(spec: Ref<QoSSpec>, options: CallOptions & { force?: boolean; ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, force, ...call } = options;
+    try {
+      await this.ref(QoSSpec, spec).delete({ ...call, ...(force ? { query: { force: true } } : {}) });
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  /** The volume types a spec is associated with. @example `await bs.qosSpecAssociations(q)` */
+  qosSpecAssociations(spec: Ref<QoSSpec>, options: CallOptions = {}): Promise<QoSAssociation[]> {
+    return this.ref(QoSSpec, spec).associations(options);
+  }
+
+  /** Associates a volume type with a spec. @example `await bs.associateQoSSpec(q, typeId)` */
+  associateQoSSpec(spec: Ref<QoSSpec>, volumeType: Ref<VolumeType>, options: CallOptions = {}): Promise<void> {
+    return this.ref(QoSSpec, spec).associate(this.idOf(volumeType), options);
+  }
+
+  /**
+   * Disassociates a volume type from a spec, or every type when `volumeType` is omitted.
+   *
+   * @example
+   * ```ts
+   * await bs.disassociateQoSSpec(q); // all types
+   * ```
+   */
+  disassociateQoSSpec(spec: Ref<QoSSpec>, volumeType?: Ref<VolumeType>, options: CallOptions = {}): Promise<void> {
+    return this.ref(QoSSpec, spec).disassociate(volumeType === undefined ? undefined : this.idOf(volumeType), options);
   }
 
   // ---------------------------------------------------------------- quotas and limits

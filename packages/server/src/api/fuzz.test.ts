@@ -479,8 +479,12 @@ async function digest(): Promise<{ text: string; settled: boolean }> {
     `/v3/${a.projectId}/volumes/detail?all_tenants=1`,
     `/v3/${a.projectId}/snapshots/detail?all_tenants=1`,
     `/v3/${a.projectId}/backups/detail?all_tenants=1`,
+    `/v3/${a.projectId}/qos-specs`,
+    `/v3/${a.projectId}/types`,
     `/cbr/v3/${member.projectId}/vaults`,
     `/cbr/v3/${member.projectId}/policies`,
+    // CBR backups too: one an accepted delete left `deleting` changes its vault's backup_count when it goes.
+    `/cbr/v3/${member.projectId}/backups`,
     `/identity/v3/projects`,
     `/identity/v3/users`,
     `/identity/v3/role_assignments`,

@@ -189,6 +189,8 @@ describe('roles: reader reads, member writes in its project, admin does everythi
   let other: Resources;
   let readerRoleId: string;
   let typeId: string;
+  /** QoS specs belong to no project: one, the admin's, stands for both sides. */
+  let qosId: string;
 
   before(async () => {
     ts = await startCbrServer({}, undefined, { cbr: { shareDiskBackups: true } });
@@ -201,6 +203,13 @@ describe('roles: reader reads, member writes in its project, admin does everythi
     other = await populate(ts, memberB, ts.adminProjectId);
     readerRoleId = await roleId(ts, 'reader');
     typeId = (await ok(ts.request('GET', `/v3/${ts.adminProjectId}/types`, { token: ts.adminToken }), 200, 'types')).volume_types[0].id;
+    qosId = (
+      await ok(
+        ts.request('POST', `/v3/${ts.adminProjectId}/qos-specs`, { token: ts.adminToken, body: { qos_specs: { name: 'matrix-qos' } } }),
+        200,
+        'qos create',
+      )
+    ).qos_specs.id;
   });
   after(async () => ts?.close());
 
@@ -351,6 +360,7 @@ describe('roles: reader reads, member writes in its project, admin does everythi
               if (prev === 'os-volume-transfer' || prev === 'volume-transfers') return r.transfer;
               // No request of the matrix asks for 3.3, so the messages routes answer 404 whatever the id.
               if (prev === 'messages') return '00000000-0000-4000-8000-000000000000';
+              if (prev === 'qos-specs') return qosId;
               throw new Error(`no id for ${url}`);
             case 'key':
               return 'k';

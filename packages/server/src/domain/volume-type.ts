@@ -9,4 +9,6 @@ export interface VolumeType {
   is_public: boolean;
   extra_specs: Record<string, string>;
   created_at: string;
+  /** The associated QoS specs, if any (optional so records built before migration 0011's column still type-check). */
+  qos_specs_id?: string | null;
 }

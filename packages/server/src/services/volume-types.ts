@@ -18,6 +18,8 @@ export interface VolumeTypeView {
   /** Already trimmed to what the caller may read. */
   extraSpecs: Record<string, string>;
   createdAt: string;
+  /** The associated QoS specs (shown to admins only, as Cinder does). */
+  qosSpecsId: string | null;
 }
 
 /** Sensitive specs (backend names, driver options) are for admins only, as in Cinder. */
@@ -43,6 +45,7 @@ export class VolumeTypeService {
       isPublic: t.is_public,
       extraSpecs: visibleSpecs(ctx, t.extra_specs),
       createdAt: t.created_at,
+      qosSpecsId: t.qos_specs_id ?? null,
     };
   }
 

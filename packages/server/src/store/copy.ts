@@ -43,6 +43,8 @@ export const COPIED_TABLES = [
   'cbr_operation_logs',
   'transfers',
   'messages',
+  'qos_specs',
+  'qos_specs_keys',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

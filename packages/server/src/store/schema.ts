@@ -36,6 +36,8 @@ export interface Database {
   cbr_operation_logs: CbrOperationLogTable;
   transfers: TransferTable;
   messages: MessageTable;
+  qos_specs: QosSpecsTable;
+  qos_specs_keys: QosSpecsKeyTable;
 }
 
 export interface DomainTable {
@@ -110,6 +112,8 @@ export interface VolumeTypeTable {
   is_public: number;
   extra_specs: string; // JSON
   created_at: string;
+  /** The QoS specs associated with the type (migration 0011); optional on insert, so a new type has none. */
+  qos_specs_id: Generated<string | null>;
 }
 
 export interface VolumeTable {
@@ -437,4 +441,19 @@ export interface BackupTable {
   cbt_base_id: string | null;
   /** 1 while the base may be compared against (from the commit until its removal starts; see 0006). */
   cbt_base_usable: number;
+}
+
+export interface QosSpecsTable {
+  id: string;
+  name: string;
+  /** `front-end`, `back-end` or `both`. */
+  consumer: string;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface QosSpecsKeyTable {
+  specs_id: string;
+  key: string;
+  value: string | null;
 }

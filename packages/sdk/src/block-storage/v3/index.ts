@@ -14,6 +14,7 @@ export {
   type VolumeTypeAttributes,
 } from '../resources/volume-type.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
+export { type QoSAssociation, type QoSConsumer, QoSSpec, type QoSSpecAttributes } from '../resources/qos-spec.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { Transfer, type TransferAttributes } from '../resources/transfer.js';
 export { type ConnectionInfo, Volume, type VolumeAttributes } from '../resources/volume.js';

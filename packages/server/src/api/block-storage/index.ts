@@ -9,6 +9,7 @@ import { registerManageRoutes } from './manage-routes.js';
 import { registerMessageRoutes } from './messages.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
+import { registerQosSpecsRoutes } from './qos-specs.js';
 import { registerSnapshotRoutes } from './snapshots.js';
 import { registerTransferRoutes } from './transfers.js';
 import { registerVolumeRoutes } from './volumes.js';
@@ -35,6 +36,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerManageRoutes(scope, deps);
         registerTransferRoutes(scope, deps);
         registerMessageRoutes(scope, deps);
+        registerQosSpecsRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

@@ -19,6 +19,7 @@ import { MessageService } from './message-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
+import { QosSpecsService } from './qos-specs-service.js';
 import { TransferService } from './transfer-service.js';
 import { VolumeActions } from './volume-actions.js';
 import { VolumeData } from './volume-data.js';
@@ -42,6 +43,9 @@ export type { TransferCreateInput } from './transfer-service.js';
 export { TransferService };
 export { MessageService };
 
+export type { QosAssociation } from './qos-specs-service.js';
+export { QosSpecsService };
+
 export interface BlockStorageServices {
   manage: ManageService;
   volumes: VolumeService;
@@ -52,6 +56,7 @@ export interface BlockStorageServices {
   transfers: TransferService;
   /** User messages; its reaper runs between start() and stop() (the composition root's). */
   messages: MessageService;
+  qosSpecs: QosSpecsService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -98,6 +103,7 @@ export function createBlockStorageServices(deps: {
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     transfers: new TransferService(core),
     messages: new MessageService(core),
+    qosSpecs: new QosSpecsService(core),
     drivers: deps.drivers,
     core,
     backupData,

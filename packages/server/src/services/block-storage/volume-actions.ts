@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { frontEndQos } from '../../domain/qos-specs.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, conflict, notFound } from '../../domain/errors.js';
 import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
@@ -19,7 +20,14 @@ export interface AttachInput {
 
 export interface ConnectionInfo {
   driver_volume_type: 'local';
-  data: { device_path: string; format: string; access_mode: 'rw' | 'ro'; encrypted: boolean };
+  data: {
+    device_path: string;
+    format: string;
+    access_mode: 'rw' | 'ro';
+    encrypted: boolean;
+    /** The front-end limits of the volume type's QoS specs, per-GB ones scaled by the size; null when none. */
+    qos_specs: Record<string, string | number | null> | null;
+  };
 }
 
 /** The `POST /volumes/{id}/action` use cases, each a guarded status transition. */
@@ -127,6 +135,7 @@ export class VolumeActions {
     ensureAllowed(volumeLifecycle, 'initializeConnection', v);
     const amd = await this.core.repos.metadata.read(this.core.store.root, 'volume_admin', id);
     const conn = this.core.driver(v.driver).volumeConnection(v.id);
+    const qos = await this.core.repos.qosSpecs.ofType(this.core.store.root, v.volume_type_id);
     return {
       driver_volume_type: 'local',
       data: {
@@ -134,6 +143,7 @@ export class VolumeActions {
         format: conn.format,
         access_mode: amd.readonly === 'True' ? 'ro' : 'rw',
         encrypted: false,
+        qos_specs: frontEndQos(qos, v.size),
       },
     };
   }

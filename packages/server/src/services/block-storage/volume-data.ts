@@ -1,12 +1,14 @@
-import { type Readable, Transform } from 'node:stream';
+import { type Readable, Transform, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, DomainError, notFound, spaceFailure } from '../../domain/errors.js';
 import { ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
-import { volumeLifecycle } from '../../domain/volume.js';
+import { backEndByteRates, type ByteRates } from '../../domain/qos-specs.js';
+import { type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { type Core, GiB } from './core.js';
 import { recordMessageQuietly } from './message-service.js';
+import { QosThrottle } from './qos-throttle.js';
 
 const SECTOR = 512;
 
@@ -36,7 +38,22 @@ export interface ByteSource {
 
 /** The cinderbox-data extension: a volume's or snapshot's bytes over HTTP. */
 export class VolumeData {
-  constructor(private readonly core: Core) {}
+  constructor(
+    private readonly core: Core,
+    /** Back-end QoS byte limits of the volume's type, applied to these transfers (see qos-throttle.ts). */
+    private readonly throttle = new QosThrottle(),
+  ) {}
+
+  private async rates(v: Volume | undefined): Promise<ByteRates | null> {
+    if (!v) return null;
+    return backEndByteRates(await this.core.repos.qosSpecs.ofType(this.core.store.root, v.volume_type_id), v.size);
+  }
+
+  /** `raw`, paced to the volume's read limits when it has any. */
+  private paced(volumeId: string, rates: ByteRates | null, raw: Readable): Readable {
+    const t = this.throttle.stream(volumeId, rates, 'read');
+    return t ? pipe(raw, t, () => {}) : raw;
+  }
 
   async volumeSource(ctx: AuthContext, id: string): Promise<ByteSource> {
     const v = await this.core.visibleVolume(ctx, id);
@@ -44,7 +61,8 @@ export class VolumeData {
     const driver = this.core.driver(v.driver);
     const st = await driver.stat('volume', v.id);
     if (!st) throw notFound(`Volume ${id} could not be found.`);
-    return { size: st.size, open: (start, end) => driver.readRaw('volume', v.id, start, end) };
+    const rates = await this.rates(v);
+    return { size: st.size, open: (start, end) => this.paced(v.id, rates, driver.readRaw('volume', v.id, start, end)) };
   }
 
   async snapshotSource(ctx: AuthContext, id: string): Promise<ByteSource> {
@@ -54,7 +72,10 @@ export class VolumeData {
     const driver = this.core.driver(v?.driver ?? this.core.backend().name);
     const st = await driver.stat('snapshot', s.id);
     if (!st) throw notFound(`Snapshot ${id} could not be found.`);
-    return { size: st.size, open: (start, end) => driver.readRaw('snapshot', s.id, start, end) };
+    // A snapshot is read under its volume's limits (Cinder's QoS belongs to the type).
+    const rates = await this.rates(v);
+    const key = v?.id ?? s.id;
+    return { size: st.size, open: (start, end) => this.paced(key, rates, driver.readRaw('snapshot', s.id, start, end)) };
   }
 
   /**
@@ -124,7 +145,10 @@ export class VolumeData {
       // Drivers that write whole sectors (qcow2) take a 512-aligned offset: the range is led by the volume's own bytes.
       const aligned = offset - (offset % SECTOR);
       const head = aligned < offset ? await collect(driver.readRaw('volume', v.id, aligned, offset - 1)) : null;
-      await pipeline(body, limit, (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, led(head, source), aligned));
+      const write = (source: AsyncIterable<Buffer>) => driver.writeRaw(v.id, led(head, source), aligned);
+      const paced = this.throttle.stream(v.id, await this.rates(v), 'write');
+      if (paced) await pipeline(body, limit, paced, write);
+      else await pipeline(body, limit, write);
     } catch (err) {
       // The client went away mid-body: what arrived is written, the rest of the volume is as it was.
       // Judged by the error, not by body.errored: a driver failure (a full disk) also leaves the body errored.

@@ -8,6 +8,7 @@ import { backupCbtBaseUsable } from './0006-backup-cbt-base-usable.js';
 import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
 import { transfers } from './0008-transfers.js';
 import { messages } from './0009-messages.js';
+import { qosSpecs } from './0011-qos-specs.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-cbr-backup-cbt-base': cbrBackupCbtBase,
   '0008-transfers': transfers,
   '0009-messages': messages,
+  '0011-qos-specs': qosSpecs,
 };
 
 export const migrationProvider: MigrationProvider = {

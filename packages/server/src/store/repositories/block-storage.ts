@@ -5,6 +5,7 @@ import { snapshotsRepository } from './snapshots.js';
 import { attachmentsRepository } from './volume-attachments.js';
 import { volumeTypeLookup } from './volume-type-names.js';
 import { messagesRepository } from './messages.js';
+import { qosSpecsRepository } from './qos-specs.js';
 import { transfersRepository } from './transfers.js';
 import { volumesRepository } from './volumes.js';
 
@@ -22,5 +23,6 @@ export function blockStorageStore(): BlockStorageStore {
     hiddenSnapshots: hiddenSnapshotLookup,
     transfers: transfersRepository,
     messages: messagesRepository,
+    qosSpecs: qosSpecsRepository,
   };
 }

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { VolumeTypeStore } from '../../domain/ports/quota-store.js';
 import type { VolumeType } from '../../domain/volume-type.js';
@@ -19,7 +20,7 @@ function parseSpecs(text: string): Record<string, string> {
   return {};
 }
 
-export function toVolumeType(row: VolumeTypeTable): VolumeType {
+export function toVolumeType(row: Selectable<VolumeTypeTable>): VolumeType {
   return {
     id: row.id,
     name: row.name,
@@ -27,6 +28,7 @@ export function toVolumeType(row: VolumeTypeTable): VolumeType {
     is_public: row.is_public === 1,
     extra_specs: parseSpecs(row.extra_specs),
     created_at: row.created_at,
+    qos_specs_id: row.qos_specs_id ?? null,
   };
 }
 

@@ -17,7 +17,7 @@ function typeView(ctx: AuthContext, t: VolumeTypeView): Record<string, unknown> 
     description: t.description,
     extra_specs: t.extraSpecs,
   };
-  if (ctx.isAdmin) out.qos_specs_id = null;
+  if (ctx.isAdmin) out.qos_specs_id = t.qosSpecsId;
   if (ctx.isAdmin || ctx.roleNames.has('member')) out['os-volume-type-access:is_public'] = t.isPublic;
   return out;
 }
