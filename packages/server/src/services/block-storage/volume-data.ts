@@ -37,6 +37,19 @@ export class VolumeData {
   }
 
   /**
+   * Volumes a dead server left `uploading` go to `error`: an upload is no task, so nothing else would ever move
+   * them, and the bytes are part old, part new. Only for a server that alone owns the store (see main.ts).
+   */
+  async recoverInterruptedUploads(): Promise<string[]> {
+    const root = this.core.store.root;
+    const out: string[] = [];
+    for (const id of await this.core.repos.volumes.idsWithStatus(root, 'uploading')) {
+      if ((await this.core.moveVolume(root, id, 'uploadInterrupted')).ok) out.push(id);
+    }
+    return out;
+  }
+
+  /**
    * Writes `body` over the start of an available volume. The volume is `uploading` meanwhile (a guarded
    * transition, so no other operation starts), and goes back to `available` whatever happens. At most the
    * volume's size is written; a longer body is a 400.
