@@ -18,7 +18,12 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-test('a volume whose upload a SIGKILL cut is error after the restart, and deletable', { timeout: 120_000 }, async () => {
+// On PostgreSQL several servers may share the store, and an upload holds no lease another could see expire.
+const skip = process.env.CINDERBOX_TEST_DATABASE_URL
+  ? 'PostgreSQL: a shared store cannot tell a dead server\'s upload from a live one, so only SQLite recovers uploads'
+  : false;
+
+test('a volume whose upload a SIGKILL cut is error after the restart, and deletable', { timeout: 120_000, skip }, async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cinderbox-upload-crash-'));
   let api = new CrashApi((child = await startChild(dataDir, 'raw')));
   await api.login();
