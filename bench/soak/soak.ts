@@ -19,7 +19,7 @@ const ADMIN_PASSWORD = 'crash-test-admin';
 export interface SoakOptions {
   dataDir: string;
   driver: 'raw' | 'qcow2';
-  /** How long the clients make load. */
+  /** How long the clients make load (with a finite `maxKills`, at least until the last kill's restart). */
   durationMs: number;
   /** A kill comes a random time in [min, max] after the previous restart. */
   killEveryMs: [number, number];
@@ -996,8 +996,14 @@ export class Soak {
     }
   }
 
+  /** The load lasts `durationMs`, and with a kill limit until the last kill's restart too (a slow machine restarts slowly). */
+  private loadOver(): boolean {
+    if (Date.now() < this.loadEnds) return false;
+    return !Number.isFinite(this.opts.maxKills) || (this.server.kills >= this.opts.maxKills && this.server.url !== '');
+  }
+
   private async clientLoop(c: Client): Promise<void> {
-    while (Date.now() < this.loadEnds) {
+    while (!this.loadOver()) {
       try {
         await c.step();
       } catch (err) {
@@ -1012,8 +1018,8 @@ export class Soak {
     while (this.server.kills < this.opts.maxKills) {
       const wait = lo + rand() * (hi - lo);
       const until = Date.now() + wait;
-      while (Date.now() < until && Date.now() < this.loadEnds) await sleep(Math.min(250, until - Date.now()));
-      if (Date.now() >= this.loadEnds) return;
+      while (Date.now() < until && !this.loadOver()) await sleep(Math.min(250, until - Date.now()));
+      if (this.loadOver()) return;
       const before = this.stats.total();
       await this.server.kill();
       this.log(`kill ${this.server.kills} (SIGKILL after ${(wait / 1000).toFixed(1)} s; ${before} operations so far)`);

@@ -28,7 +28,7 @@ test(
       ...DEFAULTS,
       dataDir,
       driver: 'raw',
-      durationMs: 45_000,
+      durationMs: 30_000,
       killEveryMs: [4_000, 8_000],
       maxKills: 3,
       projects: 2,
