@@ -356,6 +356,14 @@ function rng(seed: number): () => number {
 
 class Stats {
   ops = new Map<string, Map<string, number>>();
+  /** One answer per refusal kind (status and body), so a report says why operations were refused. */
+  examples = new Map<string, Set<string>>();
+  example(outcome: string, text: string): void {
+    let set = this.examples.get(outcome);
+    if (!set) this.examples.set(outcome, (set = new Set()));
+    // Ids stripped, so the same refusal of different resources is one example.
+    if (set.size < 6) set.add(text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').slice(0, 200));
+  }
   add(kind: string, outcome: string): void {
     let m = this.ops.get(kind);
     if (!m) this.ops.set(kind, (m = new Map()));
@@ -390,6 +398,8 @@ type Waited = { status: string; body: any } | 'gone' | 'timeout';
 class Client {
   token = '';
   readonly L = new Ledger();
+  /** The operation under way, for the report's refusal examples. */
+  private kind = '';
   private n = 0;
   private readonly rand: () => number;
 
@@ -496,6 +506,13 @@ class Client {
     return (r.body[key] as any[]).find((x) => x.name === name);
   }
 
+  /** `refused-<status>`, keeping the first answer of each kind as an example for the report. */
+  private refused(r: Res): string {
+    const out = `refused-${r.status}`;
+    this.soak.stats.example(`${this.kind} ${out}`, r.text);
+    return out;
+  }
+
   private outcome(w: Waited, ok: string): string {
     if (w === 'timeout') return 'stuck';
     if (w === 'gone') return 'gone';
@@ -533,7 +550,7 @@ class Client {
       const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
       return found ? this.adoptVolume(found.id, name, size, 'zero', true) : 'interrupted-none';
     }
-    if (r.status !== 202) return `refused-${r.status}`;
+    if (r.status !== 202) return this.refused(r);
     return this.adoptVolume(r.body.volume.id, name, size, 'zero', false);
   }
 
@@ -547,7 +564,7 @@ class Client {
       v.content = 'unknown';
       lost = true;
     } else if (r.status >= 300) {
-      return `refused-${r.status}`;
+      return this.refused(r);
     } else v.content = { seed };
     const w = await this.settle(this.bs(`/volumes/${v.id}`), 'volume', TRANSITIONAL.volume);
     if (w === 'timeout') v.stuck = true;
@@ -566,7 +583,7 @@ class Client {
       const found = await this.findByName(this.bs('/snapshots/detail'), 'snapshots', name);
       if (!found) return 'interrupted-none';
       id = found.id;
-    } else if (r.status !== 202) return `refused-${r.status}`;
+    } else if (r.status !== 202) return this.refused(r);
     else id = r.body.snapshot.id;
     const s: SnapshotEntry = { id, name, volumeId: v.id, size: v.size, content: v.content, belief: 'live' };
     this.L.snapshots.set(id, s);
@@ -588,7 +605,7 @@ class Client {
       const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
       return found ? this.adoptVolume(found.id, name, s.size, s.content, true) : 'interrupted-none';
     }
-    if (r.status !== 202) return `refused-${r.status}`;
+    if (r.status !== 202) return this.refused(r);
     return this.adoptVolume(r.body.volume.id, name, s.size, s.content, false);
   }
 
@@ -610,7 +627,7 @@ class Client {
         return 'interrupted-none';
       }
       id = found.id;
-    } else if (r.status !== 202) return `refused-${r.status}`;
+    } else if (r.status !== 202) return this.refused(r);
     else id = r.body.backup.id;
     const b: BackupEntry = { id, name, volumeId: v.id, size: v.size, content: v.content, belief: 'live' };
     this.L.backups.set(id, b);
@@ -632,7 +649,7 @@ class Client {
     if (r === LOST) {
       const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
       out = found ? await this.adoptVolume(found.id, name, b.size, b.content, true) : 'interrupted-none';
-    } else if (r.status !== 202) return `refused-${r.status}`;
+    } else if (r.status !== 202) return this.refused(r);
     else out = await this.adoptVolume(r.body.restore.volume_id, name, b.size, b.content, false);
     const w = await this.settle(this.bs(`/backups/${b.id}`), 'backup', TRANSITIONAL.backup);
     if (w === 'timeout') b.stuck = true;
@@ -650,10 +667,15 @@ class Client {
     statusOf?: (body: any) => string,
   ): Promise<string> {
     const r = await this.req('DELETE', path);
-    if (r !== LOST && r.status !== accepted) return `refused-${r.status}`;
+    if (r !== LOST && r.status !== accepted) return this.refused(r);
     entry.belief = 'deleting';
     const w = await this.wait(path, key, (s) => !transitional.has(s) && s !== 'deleting', statusOf);
     if (w === 'gone') entry.belief = 'gone';
+    // A delete whose request died with the server and whose record is usable afterwards never committed.
+    if (r === LOST && typeof w === 'object' && !w.status.startsWith('error')) {
+      entry.belief = 'live';
+      return `interrupted-not-deleted`;
+    }
     if (w === 'timeout') entry.stuck = true;
     // A delete that ends in an error status stays a delete the client asked for: the end expects the record gone.
     return (r === LOST ? 'interrupted-' : '') + (w === 'gone' ? 'ok' : this.outcome(w, ''));
@@ -721,7 +743,7 @@ class Client {
       const found = await this.findByName(this.cbr('/vaults?limit=1000'), 'vaults', name);
       if (!found) return 'interrupted-none';
       id = found.id;
-    } else if (r.status !== 200) return `refused-${r.status}`;
+    } else if (r.status !== 200) return this.refused(r);
     else id = r.body.vault.id;
     this.L.vaults.set(id, { id, name, belief: 'live', resources: new Set([v.id]) });
     return lost ? 'interrupted-ok' : 'ok';
@@ -760,7 +782,7 @@ class Client {
       const found = await this.findByName(this.cbr('/policies'), 'policies', name);
       if (!found) return 'interrupted-none';
       id = found.id;
-    } else if (r.status !== 200) return `refused-${r.status}`;
+    } else if (r.status !== 200) return this.refused(r);
     else id = r.body.policy.id;
     this.L.policies.set(id, { id, name, belief: 'live' });
     const a = await this.req('POST', this.cbr(`/vaults/${vault.id}/associatepolicy`), { body: { policy_id: id }, idempotent: true });
@@ -773,7 +795,7 @@ class Client {
     const p = this.pick([...this.L.policies.values()].filter((x) => x.belief === 'live'));
     if (!p) return null;
     const r = await this.req('DELETE', this.cbr(`/policies/${p.id}`));
-    if (r !== LOST && r.status !== 204) return `refused-${r.status}`;
+    if (r !== LOST && r.status !== 204) return this.refused(r);
     const g = await this.get(this.cbr(`/policies/${p.id}`));
     p.belief = g.status === 404 ? 'gone' : 'live';
     if (p.belief === 'gone') for (const v of this.L.vaults.values()) if (v.policy === p.id) delete v.policy;
@@ -814,7 +836,7 @@ class Client {
     if (r === LOST) {
       await this.adoptCbrBackups(vault, `vault_id=${vault.id}`);
       out = 'interrupted';
-    } else if (r.status !== 200) return `refused-${r.status}`;
+    } else if (r.status !== 200) return this.refused(r);
     else {
       const id = r.body.checkpoint.id as string;
       this.L.checkpoints.add(id);
@@ -839,7 +861,7 @@ class Client {
     const made = await this.createVolumeOf(b.size);
     if (!made) return 'no-target';
     const r = await this.req('POST', this.cbr(`/backups/${b.id}/restore`), { body: { restore: { volume_id: made.id } } });
-    if (r !== LOST && r.status !== 202) return `refused-${r.status}`;
+    if (r !== LOST && r.status !== 202) return this.refused(r);
     made.content = b.content;
     const w = await this.settle(this.bs(`/volumes/${made.id}`), 'volume', TRANSITIONAL.volume);
     if (w === 'timeout') made.stuck = true;
@@ -913,6 +935,7 @@ class Client {
     for (const [w, kind, run] of ops) {
       x -= w;
       if (x > 0) continue;
+      this.kind = kind;
       const out = await run();
       if (out !== null) this.soak.stats.add(kind, out);
       return;
@@ -1066,6 +1089,7 @@ export class Soak {
       const parts = [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`);
       lines.push(`  ${kind.padEnd(24)} ${parts.join(', ')}`);
     }
+    for (const [outcome, texts] of this.stats.examples) for (const t of texts) lines.push(`  e.g. ${outcome}: ${t}`);
     lines.push(`operations: ${this.stats.total()}; kills: ${this.server.kills}; restarts: ${this.server.restarts} (the last one clean)`);
     lines.push('checks:');
     for (const c of checks) {
