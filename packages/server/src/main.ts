@@ -109,6 +109,10 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');
+    if (store.kind === 'sqlite') {
+      const interrupted = await services.volumeData.recoverInterruptedUploads();
+      if (interrupted.length) logger.warn({ volumes: interrupted }, 'uploads interrupted by the last stop: volumes set to error');
+    }
     await cbr.scheduler.start();
     closers.unshift(() => cbr.scheduler.stop());
     services.messages.start();

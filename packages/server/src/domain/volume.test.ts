@@ -188,6 +188,7 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     manageFailed: ['managing', 'error_managing'],
     unmanageFailed: ['unmanaging', 'error'],
     uploaded: ['uploading', 'available'],
+    uploadInterrupted: ['uploading', 'error'],
     backedUp: ['backing-up'],
     restoreStarted: ['creating', 'restoring-backup'],
     restored: [['restoring-backup', 'creating'], 'available'],

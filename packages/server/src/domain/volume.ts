@@ -292,6 +292,8 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
   manageFailed: taskStep('managing', 'error_managing'),
   unmanageFailed: taskStep('unmanaging', 'error'),
   uploaded: taskStep('uploading', 'available'),
+  /** The server died during an upload: what was written is unknown (Cinder's init_host errors a volume left downloading). */
+  uploadInterrupted: taskStep('uploading', 'error'),
   /** A backup of the volume is over, done or failed: back to the status it was backed up from. */
   backedUp: taskStep('backing-up'),
   /** A restore into a volume created for it takes the new volume over. */

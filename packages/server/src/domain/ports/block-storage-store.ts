@@ -73,6 +73,8 @@ export interface VolumesRepository {
   byObjectNames(scope: Scope, driver: string, names: readonly string[]): Promise<Map<string, string>>;
   /** The drivers (backends) existing volumes were created on, so a backend no longer configured still opens. */
   driversInUse(scope: Scope): Promise<string[]>;
+  /** Ids of the volumes in `status` (startup recovery looks for the ones a dead server left mid-operation). */
+  idsWithStatus(scope: Scope, status: string): Promise<string[]>;
 }
 
 export interface SnapshotsRepository {

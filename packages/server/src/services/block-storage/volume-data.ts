@@ -79,6 +79,19 @@ export class VolumeData {
   }
 
   /**
+   * Volumes a dead server left `uploading` go to `error`: an upload is no task, so nothing else would ever move
+   * them, and the bytes are part old, part new. Only for a server that alone owns the store (see main.ts).
+   */
+  async recoverInterruptedUploads(): Promise<string[]> {
+    const root = this.core.store.root;
+    const out: string[] = [];
+    for (const id of await this.core.repos.volumes.idsWithStatus(root, 'uploading')) {
+      if ((await this.core.moveVolume(root, id, 'uploadInterrupted')).ok) out.push(id);
+    }
+    return out;
+  }
+
+  /**
    * Writes `body` into an available volume: from its start, or at `range.start` when the client sent a
    * Content-Range (then `declaredLength` must be the range's length and the range must lie inside the volume).
    * The volume is `uploading` meanwhile (a guarded transition, so no other operation starts), and goes back to

@@ -92,6 +92,10 @@ export const volumesRepository: VolumesRepository = {
     const rows = await executor(scope).selectFrom('volumes').select('driver').distinct().orderBy('driver').execute();
     return rows.map((r) => r.driver);
   },
+  async idsWithStatus(scope, status) {
+    const rows = await executor(scope).selectFrom('volumes').select('id').where('status', '=', status).orderBy('id').execute();
+    return rows.map((r) => r.id);
+  },
   async byObjectNames(scope, driver, names) {
     const out = new Map<string, string>();
     for (let i = 0; i < names.length; i += 500) {

@@ -14,6 +14,8 @@ const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 export interface Child {
   proc: ChildProcess;
   url: string;
+  /** The PostgreSQL database the child uses (on the PostgreSQL pass); undefined on SQLite. */
+  databaseUrl?: string;
 }
 
 /** Starts `serve-entry.ts` on `dataDir`; the driver is pinned because each suite's kill point watches its files. */
@@ -21,26 +23,41 @@ export async function startChild(dataDir: string, driver: 'raw' | 'qcow2'): Prom
   // On the PostgreSQL pass the data directory's database is made (and later dropped) by this process: the
   // child is killed, so it could not clean up after itself.
   const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
-  const database = pgUrl ? { CINDERBOX_DATABASE_URL: await testDatabaseFor(dataDir, pgUrl) } : {};
+  const databaseUrl = pgUrl ? await testDatabaseFor(dataDir, pgUrl) : undefined;
+  const database = databaseUrl ? { CINDERBOX_DATABASE_URL: databaseUrl } : {};
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, CINDERBOX_VOLUME_DRIVER: driver, ...database },
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    const onData = (d: Buffer) => {
       buf += d.toString();
       const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
+      if (!m) return;
+      // The pipe is still drained (a full pipe would block the child's logging), but no longer kept.
+      proc.stdout!.off('data', onData);
+      proc.stdout!.resume();
+      resolve(m[1]!);
+    };
+    proc.stdout!.on('data', onData);
     proc.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
   });
-  return { proc, url };
+  return { proc, url, ...(databaseUrl ? { databaseUrl } : {}) };
 }
 
 export async function kill(c: Child): Promise<void> {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
   const exited = new Promise((r) => c.proc.once('exit', r));
   c.proc.kill('SIGKILL');
+  await exited;
+}
+
+/** A clean stop: SIGTERM, and the server closes (tasks keep their rows for the next start). */
+export async function stopChild(c: Child): Promise<void> {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+  const exited = new Promise((r) => c.proc.once('exit', r));
+  c.proc.kill('SIGTERM');
   await exited;
 }
 
