@@ -10,3 +10,24 @@ export interface VolumeType {
   extra_specs: Record<string, string>;
   created_at: string;
 }
+
+/** A type's encryption spec (Cinder's `encryption` row; one per type). */
+export interface VolumeTypeEncryption {
+  volume_type_id: string;
+  encryption_id: string;
+  provider: string;
+  control_location: string;
+  cipher: string | null;
+  key_size: number | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+/** A project's default type (3.62). */
+export interface DefaultVolumeType {
+  project_id: string;
+  volume_type_id: string;
+}
+
+/** Cinder's extra spec naming the backend (`volume_backend_name` of a backend's configuration). */
+export const BACKEND_NAME_SPEC = 'volume_backend_name';

@@ -42,6 +42,9 @@ export const COPIED_TABLES = [
   'cbr_members',
   'cbr_operation_logs',
   'transfers',
+  'volume_type_projects',
+  'volume_type_encryption',
+  'default_volume_types',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

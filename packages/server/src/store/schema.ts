@@ -35,6 +35,9 @@ export interface Database {
   cbr_members: CbrMemberTable;
   cbr_operation_logs: CbrOperationLogTable;
   transfers: TransferTable;
+  volume_type_projects: VolumeTypeProjectTable;
+  volume_type_encryption: VolumeTypeEncryptionTable;
+  default_volume_types: DefaultVolumeTypeTable;
 }
 
 export interface DomainTable {
@@ -109,6 +112,30 @@ export interface VolumeTypeTable {
   is_public: number;
   extra_specs: string; // JSON
   created_at: string;
+}
+
+export interface VolumeTypeProjectTable {
+  volume_type_id: string;
+  project_id: string;
+  created_at: string;
+}
+
+export interface VolumeTypeEncryptionTable {
+  volume_type_id: string;
+  encryption_id: string;
+  provider: string;
+  control_location: string;
+  cipher: string | null;
+  key_size: number | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface DefaultVolumeTypeTable {
+  project_id: string;
+  volume_type_id: string;
+  created_at: string;
+  updated_at: string | null;
 }
 
 export interface VolumeTable {

@@ -7,6 +7,7 @@ import { backupCbtBase } from './0005-backup-cbt-base.js';
 import { backupCbtBaseUsable } from './0006-backup-cbt-base-usable.js';
 import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
 import { transfers } from './0008-transfers.js';
+import { volumeTypes } from './0010-volume-types.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-backup-cbt-base-usable': backupCbtBaseUsable,
   '0007-cbr-backup-cbt-base': cbrBackupCbtBase,
   '0008-transfers': transfers,
+  '0010-volume-types': volumeTypes,
 };
 
 export const migrationProvider: MigrationProvider = {
