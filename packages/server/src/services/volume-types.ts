@@ -341,8 +341,10 @@ export class VolumeTypeService {
     return this.types.encryption(this.store.root, id);
   }
 
-  async createEncryption(ctx: AuthContext, id: string, input: EncryptionInput): Promise<void> {
+  /** Returns the new spec's `encryption_id`. */
+  async createEncryption(ctx: AuthContext, id: string, input: EncryptionInput): Promise<string> {
     requireAdmin(ctx, 'volume_extension:volume_type_encryption:create');
+    const encryptionId = randomUUID();
     await this.store.transaction(async (tx) => {
       if ((await this.types.volumesUsing(tx, id)) > 0) throw badRequest('Cannot create encryption specs. Volume type in use.');
       if (!(await this.types.byId(tx, id))) throw typeNotFound(id);
@@ -350,7 +352,7 @@ export class VolumeTypeService {
       const now = this.now();
       await this.types.putEncryption(tx, {
         volume_type_id: id,
-        encryption_id: randomUUID(),
+        encryption_id: encryptionId,
         provider: input.provider ?? '',
         control_location: input.control_location ?? 'front-end',
         cipher: input.cipher ?? null,
@@ -359,6 +361,7 @@ export class VolumeTypeService {
         updated_at: null,
       });
     });
+    return encryptionId;
   }
 
   async updateEncryption(ctx: AuthContext, id: string, input: EncryptionInput): Promise<void> {

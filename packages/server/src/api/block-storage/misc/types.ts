@@ -9,9 +9,10 @@ import { callerOf, queryOf, versionOf } from './request.js';
 
 /**
  * Cinder's type view at every microversion: `qos_specs_id` for admins, the type-access extension's
- * `is_public` copy for members and admins (policy `volume_extension:volume_type_access`).
+ * `is_public` copy for members and admins (policy `volume_extension:volume_type_access`). Create answers
+ * without `qos_specs_id`, update also without the type-access copy (that extension does not extend update).
  */
-function typeView(ctx: AuthContext, t: VolumeTypeView): Record<string, unknown> {
+function typeView(ctx: AuthContext, t: VolumeTypeView, form: 'show' | 'create' | 'update' = 'show'): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: t.id,
     name: t.name,
@@ -19,8 +20,8 @@ function typeView(ctx: AuthContext, t: VolumeTypeView): Record<string, unknown> 
     description: t.description,
     extra_specs: t.extraSpecs,
   };
-  if (ctx.isAdmin) out.qos_specs_id = null;
-  if (ctx.isAdmin || ctx.roleNames.has('member')) out['os-volume-type-access:is_public'] = t.isPublic;
+  if (ctx.isAdmin && form === 'show') out.qos_specs_id = null;
+  if ((ctx.isAdmin || ctx.roleNames.has('member')) && form !== 'update') out['os-volume-type-access:is_public'] = t.isPublic;
   return out;
 }
 
@@ -202,7 +203,7 @@ export function registerTypeRoutes(scope: FastifyInstance, types: VolumeTypeServ
       isPublic: isPublic === undefined ? true : parseBoolean(isPublic, 'is_public'),
       extraSpecs: b.extra_specs ?? {},
     });
-    return { volume_type: typeView(ctx, t) };
+    return { volume_type: typeView(ctx, t, 'create') };
   });
 
   scope.put<TypeId>('/types/:type_id', async (request) => {
@@ -216,7 +217,7 @@ export function registerTypeRoutes(scope: FastifyInstance, types: VolumeTypeServ
       description: b.description,
       isPublic: b.is_public === undefined ? undefined : parseBoolean(b.is_public, 'is_public'),
     });
-    return { volume_type: typeView(ctx, t) };
+    return { volume_type: typeView(ctx, t, 'update') };
   });
 
   scope.delete<TypeId>('/types/:type_id', async (request, reply: FastifyReply) => {
@@ -299,8 +300,16 @@ export function registerTypeRoutes(scope: FastifyInstance, types: VolumeTypeServ
   scope.post<TypeId>('/types/:type_id/encryption', async (request) => {
     const b = validateBody<{ encryption: Record<string, unknown> }>(ENCRYPTION_CREATE, request.body).encryption;
     const input = encryptionInput(b);
-    await types.createEncryption(callerOf(request), request.params.type_id, input);
-    return { encryption: { ...b, ...(input.key_size !== undefined ? { key_size: input.key_size } : {}) } };
+    const encryptionId = await types.createEncryption(callerOf(request), request.params.type_id, input);
+    // Cinder answers with the body, which its database layer filled in with the two ids.
+    return {
+      encryption: {
+        ...b,
+        ...(input.key_size !== undefined ? { key_size: input.key_size } : {}),
+        volume_type_id: request.params.type_id,
+        encryption_id: encryptionId,
+      },
+    };
   });
 
   scope.put<TypeKey>('/types/:type_id/encryption/:key', async (request) => {

@@ -204,7 +204,8 @@ describe('volume types: manage, extra specs, access, encryption, default types',
     const body = { encryption: { provider: 'luks', control_location: 'front-end', cipher: 'aes-xts-plain64', key_size: 256 } };
     const c = await call('POST', enc, { token: admin.token, body });
     assert.equal(c.status, 200, c.text);
-    assert.deepEqual(c.body, body);
+    assert.deepEqual(c.body, { encryption: { ...body.encryption, volume_type_id: ty.id, encryption_id: c.body.encryption.encryption_id } });
+    assert.match(c.body.encryption.encryption_id, /^[0-9a-f-]{36}$/);
     assert.equal((await call('POST', enc, { token: admin.token, body })).status, 400);
     assert.equal((await call('POST', enc, { token: admin.token, body: { encryption: { provider: 'luks', control_location: 'middle' } } })).status, 400);
     const shown = (await call('GET', enc, { token: admin.token })).body;
