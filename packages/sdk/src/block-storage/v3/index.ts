@@ -11,7 +11,9 @@ export {
   type AvailabilityZoneAttributes,
   VolumeType,
   type VolumeTypeAttributes,
+  type VolumeTypeEncryption,
 } from '../resources/volume-type.js';
+export type { DefaultVolumeType } from '../proxy-base.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { Transfer, type TransferAttributes } from '../resources/transfer.js';
