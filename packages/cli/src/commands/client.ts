@@ -6,6 +6,7 @@ import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
+import { registerVolumeType } from './volume-type.js';
 
 /**
  * The client commands (python-openstackclient's shape) and the root options they share. Credentials come
@@ -35,6 +36,7 @@ export function registerClientCommands(program: Command): void {
     );
   registerVolume(program);
   registerVolumeTransfer(program);
+  registerVolumeType(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);

@@ -171,7 +171,7 @@ export class VolumeTypeService {
    */
   async list(ctx: AuthContext, opts: { isPublic?: boolean | null } = {}): Promise<VolumeTypeView[]> {
     const rows = ctx.isAdmin
-      ? await this.types.list(this.store.root, { isPublic: opts.isPublic ?? true })
+      ? await this.types.list(this.store.root, { isPublic: opts.isPublic === undefined ? true : opts.isPublic })
       : await this.types.list(this.store.root, { isPublic: true, accessibleTo: ctx.projectId ?? '' });
     return rows.map((r) => this.view(ctx, r));
   }
