@@ -272,10 +272,19 @@ export class VolumeTypeService {
     return (await this.get(ctx, id)).extraSpecs;
   }
 
+  /**
+   * Cinder's `_allow_update`: extra specs of a type volumes already use are fixed (their backend was chosen by
+   * them), so changing one would leave those volumes disagreeing with their type.
+   */
+  private async refuseInUse(tx: Scope, id: string): Promise<void> {
+    if ((await this.types.volumesUsing(tx, id)) > 0) throw badRequest('Volume Type is currently in use.');
+  }
+
   /** Sets (adds or overwrites) `specs`; returns them as given. */
   async setExtraSpecs(ctx: AuthContext, id: string, specs: Record<string, string>, rule: string): Promise<Record<string, string>> {
     requireAdmin(ctx, rule);
     await this.store.transaction(async (tx) => {
+      await this.refuseInUse(tx, id);
       const t = await this.types.byId(tx, id);
       if (!t) throw typeNotFound(id);
       const next = { ...t.extra_specs };
@@ -290,6 +299,7 @@ export class VolumeTypeService {
     await this.store.transaction(async (tx) => {
       const t = await this.types.byId(tx, id);
       if (!t) throw typeNotFound(id);
+      await this.refuseInUse(tx, id);
       if (getOwn(t.extra_specs, key) === undefined) throw notFound(`Volume Type ${id} has no extra specs with key ${key}.`);
       const next: Record<string, string> = {};
       for (const [k, v] of Object.entries(t.extra_specs)) if (k !== key) setOwn(next, k, v);

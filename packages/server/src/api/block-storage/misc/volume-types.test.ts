@@ -100,6 +100,10 @@ describe('volume types: manage, extra specs, access, encryption, default types',
     const del = await call('DELETE', a(`/types/${ty.id}`), { token: admin.token });
     assert.equal(del.status, 400);
     assert.equal(del.body.badRequest.message, 'Target volume type is still in use.');
+    // Its extra specs are fixed while volumes use it, as in Cinder.
+    const spec = await call('POST', a(`/types/${ty.id}/extra_specs`), { token: admin.token, body: { extra_specs: { volume_backend_name: 'raw' } } });
+    assert.equal(spec.status, 400);
+    assert.equal(spec.body.badRequest.message, 'Volume Type is currently in use.');
     const dflt = (await call('GET', a('/types/default'), { token: admin.token })).body.volume_type;
     const d2 = await call('DELETE', a(`/types/${dflt.id}`), { token: admin.token });
     assert.equal(d2.status, 400);
