@@ -112,19 +112,22 @@ export async function resolveVolumeType(
 
 /**
  * The backend a volume of type `t` lands on: the one its `volume_backend_name` spec names, else `fallback`
- * (the first configured backend, or the source's for clones and volumes from snapshots). A name no backend
- * has is a 400 before anything is written, where Cinder's scheduler would leave an `error` volume behind.
+ * (the first configured backend, or the source's for clones and volumes from snapshots). Null when the spec
+ * names a backend that is not configured: Cinder's scheduler finds no valid backend then.
  */
-export function backendForType(backends: readonly BackendConfig[], t: VolumeType, fallback: BackendConfig): BackendConfig {
+export function backendForType(
+  backends: readonly BackendConfig[],
+  t: VolumeType,
+  fallback: BackendConfig,
+): BackendConfig | null {
   const wanted = getOwn(t.extra_specs, BACKEND_NAME_SPEC);
   if (wanted === undefined || wanted === fallback.name) return fallback;
-  const b = backends.find((x) => x.name === wanted);
-  if (!b) {
-    throw badRequest(
-      `No valid backend was found. No backend named '${wanted}' (${BACKEND_NAME_SPEC} of volume type ${t.name}) is configured.`,
-    );
-  }
-  return b;
+  return backends.find((x) => x.name === wanted) ?? null;
+}
+
+/** The reason Cinder gives when no backend matches a type. */
+export function noValidBackend(t: VolumeType): string {
+  return `No valid backend was found. No backend named '${getOwn(t.extra_specs, BACKEND_NAME_SPEC) ?? ''}' (${BACKEND_NAME_SPEC} of volume type ${t.name}) is configured.`;
 }
 
 /** The volume type catalogue: reads for everyone (private types for those given access), writes for admins. */

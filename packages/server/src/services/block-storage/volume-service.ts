@@ -13,7 +13,7 @@ import type { ListRequest, ListResult, Microversion, VolumeRecord } from './type
 import { VOLUME_SORT, volumeFilterPolicy } from './volume-filters.js';
 import { getOwn, setOwn } from '../../domain/own.js';
 import type { VolumeType } from '../../domain/volume-type.js';
-import { backendForType } from '../volume-types.js';
+import { backendForType, noValidBackend } from '../volume-types.js';
 
 export interface VolumeCreateInput {
   size: number | null;
@@ -117,7 +117,11 @@ export class VolumeService {
     const volSize = size;
     const volume = await core.inTx(async (tx, enqueue) => {
       const type = await this.resolveType(tx, input.volumeType, inheritType, ctx);
-      const backend = sourceBackend !== null ? fallback : backendForType(backends, type, fallback);
+      const chosen = sourceBackend !== null ? fallback : backendForType(backends, type, fallback);
+      // Restoring into a new volume needs one now; otherwise, as Cinder's scheduler does, the volume is
+      // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
+      if (!chosen && input.fromBackup) throw badRequest(noValidBackend(type));
+      const backend = chosen ?? fallback;
       await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
       const r: Volume = {
         id,
@@ -126,7 +130,7 @@ export class VolumeService {
         name: input.name,
         description: input.description,
         size: volSize,
-        status: 'creating',
+        status: chosen ? 'creating' : 'error',
         previous_status: null,
         attach_status: 'detached',
         migration_status: null,
@@ -147,7 +151,7 @@ export class VolumeService {
       await core.repos.volumes.insert(tx, r);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
-      else await enqueue('volume.create', 'volume', id, payload);
+      else if (chosen) await enqueue('volume.create', 'volume', id, payload);
       return r;
     });
     return core.volumeRecord(volume);
