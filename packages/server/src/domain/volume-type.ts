@@ -31,3 +31,10 @@ export interface DefaultVolumeType {
 
 /** Cinder's extra spec naming the backend (`volume_backend_name` of a backend's configuration). */
 export const BACKEND_NAME_SPEC = 'volume_backend_name';
+
+/**
+ * What every backend reports as its vendor and protocol (the pools' capabilities in `GET /scheduler-stats/get_pools`),
+ * and so what the `vendor_name` and `storage_protocol` extra specs of a type are matched against.
+ */
+export const BACKEND_VENDOR_NAME = 'Open Source';
+export const BACKEND_STORAGE_PROTOCOL = 'local';

@@ -7,6 +7,8 @@ import type { VolumeTypeStore } from '../domain/ports/quota-store.js';
 import { storedTime } from '../domain/time.js';
 import {
   BACKEND_NAME_SPEC,
+  BACKEND_STORAGE_PROTOCOL,
+  BACKEND_VENDOR_NAME,
   DEFAULT_VOLUME_TYPE_NAME,
   type VolumeType,
   type VolumeTypeEncryption,
@@ -111,23 +113,60 @@ export async function resolveVolumeType(
 }
 
 /**
- * The backend a volume of type `t` lands on: the one its `volume_backend_name` spec names, else `fallback`
- * (the first configured backend, or the source's for clones and volumes from snapshots). Null when the spec
- * names a backend that is not configured: Cinder's scheduler finds no valid backend then.
+ * Cinder's extra-spec operators (`cinder/scheduler/filters/extra_specs_ops.py`) for string capabilities: a plain
+ * value or `s==` is equality, `<in>` a substring, `<or>` any of the alternatives, `s!=` inequality.
+ */
+function specMatches(req: string, cap: string): boolean {
+  const words = req.trim().split(/\s+/);
+  const op = words[0];
+  if (words.length === 1) return req.trim() === cap;
+  if (op === '<or>') {
+    const alternatives = req.trim().split(/\s*<or>\s*/).filter((w) => w !== '');
+    return alternatives.includes(cap);
+  }
+  const rest = req.trim().slice(op!.length).trim();
+  if (op === '<in>') return cap.includes(rest);
+  if (op === 's==' || op === '==' || op === '=') return cap === rest;
+  if (op === 's!=') return cap !== rest;
+  return req.trim() === cap;
+}
+
+/**
+ * Whether backend `b` satisfies the type's capability specs, as Cinder's CapabilitiesFilter reads them:
+ * `volume_backend_name`, `vendor_name` and `storage_protocol`, bare or scoped `capabilities:`. Other specs are
+ * driver options or for other filters and are not matched here.
+ */
+function backendSatisfies(b: BackendConfig, specs: Record<string, string>): boolean {
+  const caps: Record<string, string> = {
+    [BACKEND_NAME_SPEC]: b.name,
+    vendor_name: BACKEND_VENDOR_NAME,
+    storage_protocol: BACKEND_STORAGE_PROTOCOL,
+  };
+  for (const [key, req] of Object.entries(specs)) {
+    const name = key.startsWith('capabilities:') ? key.slice('capabilities:'.length) : key;
+    const cap = getOwn(caps, name);
+    if (cap !== undefined && !specMatches(req, cap)) return false;
+  }
+  return true;
+}
+
+/**
+ * The backend a volume of type `t` lands on: `fallback` (the first configured backend, or the source's for clones
+ * and volumes from snapshots) when it satisfies the type's capability specs, else the first backend that does.
+ * Null when none does: Cinder's scheduler finds no valid backend then.
  */
 export function backendForType(
   backends: readonly BackendConfig[],
   t: VolumeType,
   fallback: BackendConfig,
 ): BackendConfig | null {
-  const wanted = getOwn(t.extra_specs, BACKEND_NAME_SPEC);
-  if (wanted === undefined || wanted === fallback.name) return fallback;
-  return backends.find((x) => x.name === wanted) ?? null;
+  if (backendSatisfies(fallback, t.extra_specs)) return fallback;
+  return backends.find((b) => backendSatisfies(b, t.extra_specs)) ?? null;
 }
 
 /** The reason Cinder gives when no backend matches a type. */
 export function noValidBackend(t: VolumeType): string {
-  return `No valid backend was found. No backend named '${getOwn(t.extra_specs, BACKEND_NAME_SPEC) ?? ''}' (${BACKEND_NAME_SPEC} of volume type ${t.name}) is configured.`;
+  return `No valid backend was found. No configured backend satisfies the extra specs of volume type ${t.name}.`;
 }
 
 /** The volume type catalogue: reads for everyone (private types for those given access), writes for admins. */
