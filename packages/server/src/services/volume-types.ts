@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackendConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, conflict, notFound, policyForbidden } from '../domain/errors.js';
+import type { ProjectRepository } from '../domain/ports/identity-store.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { VolumeTypeStore } from '../domain/ports/quota-store.js';
 import { storedTime } from '../domain/time.js';
@@ -174,11 +175,20 @@ export class VolumeTypeService {
   constructor(
     private readonly store: MetadataStore,
     private readonly types: VolumeTypeStore,
-    private readonly clock: { now(): Date } = { now: () => new Date() },
+    private readonly opts: {
+      clock?: { now(): Date };
+      /** Where default types check that the project exists (Cinder asks Keystone); unchecked without it. */
+      projects?: Pick<ProjectRepository, 'byId'>;
+    } = {},
   ) {}
 
   private now(): string {
-    return storedTime(this.clock.now());
+    return storedTime(this.opts.clock?.now() ?? new Date());
+  }
+
+  private async requireProject(scope: Scope, projectId: string): Promise<void> {
+    const projects = this.opts.projects;
+    if (projects && !(await projects.byId(scope, projectId))) throw notFound(`Project with id ${projectId} not found.`);
   }
 
   private view(ctx: AuthContext, t: VolumeType): VolumeTypeView {
@@ -447,6 +457,7 @@ export class VolumeTypeService {
   async setProjectDefault(ctx: AuthContext, projectId: string, ref: string): Promise<{ projectId: string; volumeTypeId: string }> {
     requireAdmin(ctx, 'volume_extension:default_set_or_update');
     return this.store.transaction(async (tx) => {
+      await this.requireProject(tx, projectId);
       const t = (await this.types.byName(tx, ref)) ?? (await this.types.byId(tx, ref));
       if (!t) throw notFound(`Volume type ${ref} could not be found.`);
       await this.types.setDefault(tx, projectId, t.id, this.now());
@@ -456,6 +467,7 @@ export class VolumeTypeService {
 
   async projectDefault(ctx: AuthContext, projectId: string): Promise<{ projectId: string; volumeTypeId: string }> {
     requireAdmin(ctx, 'volume_extension:default_get');
+    await this.requireProject(this.store.root, projectId);
     const d = await this.types.defaultFor(this.store.root, projectId);
     if (!d) throw notFound(`Default type for project ${projectId} not found.`);
     return { projectId: d.project_id, volumeTypeId: d.volume_type_id };
@@ -469,6 +481,7 @@ export class VolumeTypeService {
 
   async unsetProjectDefault(ctx: AuthContext, projectId: string): Promise<void> {
     requireAdmin(ctx, 'volume_extension:default_unset');
+    await this.requireProject(this.store.root, projectId);
     await this.types.unsetDefault(this.store.root, projectId);
   }
 }

@@ -254,6 +254,9 @@ describe('volume types: manage, extra specs, access, encryption, default types',
     assert.deepEqual(all.body.default_types, [{ project_id: bob.projectId, volume_type_id: ty.id }]);
     assert.equal((await call('GET', `/v3/${bob.projectId}/default-types/${bob.projectId}`, { token: bob.token, mv: '3.62' })).status, 403);
     assert.equal((await call('PUT', path, { token: admin.token, mv: '3.62', body: { default_type: { volume_type: 'no-such-type' } } })).status, 404);
+    const noProject = await call('PUT', a('/default-types/0123456789abcdef0123456789abcdef'), { token: admin.token, mv: '3.62', body: { default_type: { volume_type: 'house' } } });
+    assert.equal(noProject.status, 404);
+    assert.equal(noProject.body.itemNotFound.message, 'Project with id 0123456789abcdef0123456789abcdef not found.');
 
     const v = await createVolume(bob, {});
     assert.equal(v.status, 202, v.text);
