@@ -221,11 +221,18 @@ export class VolumeTypeService {
    * Admins see every type and may filter on `is_public` (`null` = both); others see public types and the
    * private ones their project was given. Cinder's default order: newest first.
    */
-  async list(ctx: AuthContext, opts: { isPublic?: boolean | null } = {}): Promise<VolumeTypeView[]> {
+  async list(
+    ctx: AuthContext,
+    opts: { isPublic?: boolean | null; extraSpecs?: Record<string, string> } = {},
+  ): Promise<VolumeTypeView[]> {
     const rows = ctx.isAdmin
       ? await this.types.list(this.store.root, { isPublic: opts.isPublic === undefined ? true : opts.isPublic })
       : await this.types.list(this.store.root, { isPublic: true, accessibleTo: ctx.projectId ?? '' });
-    return rows.map((r) => this.view(ctx, r));
+    const views = rows.map((r) => this.view(ctx, r));
+    const wanted = opts.extraSpecs;
+    if (!wanted) return views;
+    // Matched on what the caller may see, so a member cannot probe specs hidden from it.
+    return views.filter((v) => Object.entries(wanted).every(([k, val]) => getOwn(v.extraSpecs, k) === val));
   }
 
   /** A type the caller may see (404 otherwise, as for an unknown one). */

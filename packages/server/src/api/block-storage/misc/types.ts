@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../../domain/auth-context.js';
 import { badRequest, notFound } from '../../../domain/errors.js';
-import { getOwn } from '../../../domain/own.js';
+import { getOwn, setOwn } from '../../../domain/own.js';
 import type { VolumeTypeEncryption } from '../../../domain/volume-type.js';
 import type { EncryptionInput, VolumeTypeService, VolumeTypeView } from '../../../services/volume-types.js';
 import { DESCRIPTION_PATTERN, NAME_PATTERN, parseBoolean, validateBody } from '../../common/validation.js';
@@ -173,6 +173,29 @@ const defaultTypeView = (d: { projectId: string; volumeTypeId: string }) => ({
   volume_type_id: d.volumeTypeId,
 });
 
+/**
+ * The 3.52 `extra_specs` filter: a dict of strings, as JSON or as cinderclient sends it (Python's `str(dict)`,
+ * single-quoted), which Cinder reads with `ast.literal_eval`.
+ */
+function parseExtraSpecsFilter(v: string): Record<string, string> {
+  for (const text of [v, v.replace(/'/g, '"')]) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        const out: Record<string, string> = {};
+        for (const [k, val] of Object.entries(parsed)) {
+          if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') break;
+          setOwn(out, k, String(val));
+        }
+        if (Object.keys(out).length === Object.keys(parsed).length) return out;
+      }
+    } catch {
+      // Try the next spelling.
+    }
+  }
+  throw badRequest(`Invalid input received: Invalid filter extra_specs=${v}: expected a dict of strings.`);
+}
+
 type TypeId = { Params: { type_id: string } };
 type TypeKey = { Params: { type_id: string; key: string } };
 type ProjectParam = { Params: { projectId: string } };
@@ -180,7 +203,9 @@ type ProjectParam = { Params: { projectId: string } };
 export function registerTypeRoutes(scope: FastifyInstance, types: VolumeTypeService): void {
   scope.get('/types', async (request) => {
     const ctx = callerOf(request);
-    const list = await types.list(ctx, { isPublic: parseIsPublic(queryOf(request).is_public) });
+    const q = queryOf(request);
+    const extraSpecs = q.extra_specs !== undefined && versionOf(request).atLeast('3.52') ? parseExtraSpecsFilter(q.extra_specs) : undefined;
+    const list = await types.list(ctx, { isPublic: parseIsPublic(q.is_public), ...(extraSpecs ? { extraSpecs } : {}) });
     return { volume_types: list.map((t) => typeView(ctx, t)) };
   });
 

@@ -120,6 +120,15 @@ describe('volume types: manage, extra specs, access, encryption, default types',
     assert.deepEqual((await call('GET', base, { token: admin.token })).body.extra_specs, { volume_backend_name: 'raw', multiattach: '<is> False' });
     const asMember = await call('GET', `/v3/${alice.projectId}/types/${ty.id}/extra_specs`, { token: alice.token });
     assert.deepEqual(asMember.body.extra_specs, { multiattach: '<is> False' });
+    // 3.52 lists by extra specs (JSON or cinderclient's single-quoted dict); members match only what they see.
+    const byspec = async (q: string, token = admin.token, project = admin.projectId) =>
+      (await call('GET', `/v3/${project}/types?extra_specs=${encodeURIComponent(q)}`, { token, mv: '3.52' })).body.volume_types?.map((x: { id: string }) => x.id);
+    assert.deepEqual(await byspec(`{"volume_backend_name": "raw"}`), [ty.id]);
+    assert.deepEqual(await byspec(`{'volume_backend_name': 'raw', 'multiattach': '<is> False'}`), [ty.id]);
+    assert.deepEqual(await byspec(`{"volume_backend_name": "qcow2"}`), []);
+    assert.deepEqual(await byspec(`{"volume_backend_name": "raw"}`, alice.token, alice.projectId), []);
+    assert.deepEqual(await byspec(`{"multiattach": "<is> False"}`, alice.token, alice.projectId), [ty.id]);
+    assert.equal((await call('GET', a('/types?extra_specs=notadict'), { token: admin.token, mv: '3.52' })).status, 400);
 
     const u = await call('PUT', `${base}/multiattach`, { token: admin.token, body: { multiattach: '<is> True' } });
     assert.equal(u.status, 200, u.text);
