@@ -23,6 +23,9 @@ test('volume type create, show, list, set, unset, delete', async () => {
 
   const listed = await cli.json(['volume', 'type', 'list']);
   assert.ok(listed.some((r: { Name: string }) => r.Name === 'gold'));
+  const bySpec = await cli.json(['volume', 'type', 'list', '--property', 'tier=gold']);
+  assert.deepEqual(bySpec.map((r: { Name: string }) => r.Name), ['gold']);
+  assert.deepEqual(await cli.json(['volume', 'type', 'list', '--property', 'tier=silver']), []);
 
   const set = await cli.run(['volume', 'type', 'set', 'gold', '--name', 'platinum', '--property', 'color=red']);
   assert.equal(set.code, 0, set.stderr);

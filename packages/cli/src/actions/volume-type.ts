@@ -75,7 +75,8 @@ export async function list(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
   const bs = (await ctx.conn()).blockStorage;
   const isPublic = publicFlag(o);
-  const types = o.default === true ? [await bs.getVolumeType('default')] : await bs.volumeTypes(isPublic === undefined ? {} : { isPublic }).toArray();
+  const query = defined({ isPublic, extraSpecs: o.property }) as { isPublic?: boolean; extraSpecs?: Record<string, string> };
+  const types = o.default === true ? [await bs.getVolumeType('default')] : await bs.volumeTypes(query).toArray();
   const long = o.long === true;
   const headers = long ? ['ID', 'Name', 'Is Public', 'Description', 'Properties'] : ['ID', 'Name', 'Is Public'];
   ctx.printList({

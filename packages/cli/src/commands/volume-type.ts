@@ -39,7 +39,8 @@ export function registerVolumeType(program: Command): void {
       .description('List volume types')
       .option('--public', 'public types only')
       .option('--private', 'private types only (admin)')
-      .option('--default', "the default volume type only (the project's default if it has one)"),
+      .option('--default', "the default volume type only (the project's default if it has one)")
+      .option('--property <key=value>', 'only types with this extra spec (repeatable; microversion 3.52)', keyValue),
     'list',
   ).action(act('list'));
 

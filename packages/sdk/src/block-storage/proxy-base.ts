@@ -428,9 +428,16 @@ export abstract class BlockStorageProxyBase {
 
   // ---------------------------------------------------------------- types and zones
 
-  /** Lists volume types. @example `await bs.volumeTypes().toArray()` */
-  volumeTypes(query: { isPublic?: boolean | 'none' } = {}, options: ListOptions = {}): Paginator<VolumeType> {
-    return VolumeType.list(this.client, query, options);
+  /**
+   * Lists volume types; `extraSpecs` (3.52) keeps those having every given spec (members match only the specs
+   * they can see). @example `await bs.volumeTypes({ extraSpecs: { volume_backend_name: 'raw' } }).toArray()`
+   */
+  volumeTypes(
+    query: { isPublic?: boolean | 'none'; extraSpecs?: Record<string, string> } = {},
+    options: ListOptions = {},
+  ): Paginator<VolumeType> {
+    const { extraSpecs, ...rest } = query;
+    return VolumeType.list(this.client, extraSpecs ? { ...rest, extraSpecs: JSON.stringify(extraSpecs) } : rest, options);
   }
 
   /** GET one volume type (`default` is the default type). @example `await bs.getVolumeType('default')` */

@@ -66,7 +66,7 @@ export class VolumeType extends Resource<VolumeTypeAttributes> {
   static override readonly resourcesKey: string | undefined = 'volume_types';
   static override readonly basePath: string = '/types';
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
-  static override readonly queryParameters = { limit: 'limit', marker: 'marker', isPublic: 'is_public' };
+  static override readonly queryParameters = { limit: 'limit', marker: 'marker', isPublic: 'is_public', extraSpecs: 'extra_specs' };
   static override readonly fields = {
     ...Resource.fields,
     description: { wire: 'description', type: 'string' },
