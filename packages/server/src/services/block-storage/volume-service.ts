@@ -6,7 +6,7 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
-import { type Core, type Enqueue, GiB, UUID_RE } from './core.js';
+import { type Core, type Enqueue, GiB } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
