@@ -80,7 +80,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
-    const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes));
+    const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes, { clock, projects: metadata.identity.projects }));
     const repos = metadata.blockStorage;
     const services = createBlockStorageServices({
       store,

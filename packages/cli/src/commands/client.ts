@@ -8,6 +8,7 @@ import { registerVolume } from './volume.js';
 import { registerVolumeMessage } from './volume-message.js';
 import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
+import { registerVolumeType } from './volume-type.js';
 
 /**
  * The client commands (python-openstackclient's shape) and the root options they share. Credentials come
@@ -39,6 +40,7 @@ export function registerClientCommands(program: Command): void {
   registerVolumeTransfer(program);
   registerVolumeMessage(program);
   registerVolumeQos(program);
+  registerVolumeType(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);

@@ -24,7 +24,18 @@ import { type QoSAssociation, QoSSpec } from './resources/qos-spec.js';
 import { Snapshot } from './resources/snapshot.js';
 import { Transfer } from './resources/transfer.js';
 import { type ConnectionInfo, Volume } from './resources/volume.js';
-import { AvailabilityZone, VolumeType } from './resources/volume-type.js';
+import { AvailabilityZone, VolumeType, type VolumeTypeEncryption } from './resources/volume-type.js';
+
+/** A project's default volume type (3.62). */
+export interface DefaultVolumeType {
+  projectId: string;
+  volumeTypeId: string;
+}
+
+function defaultTypeFrom(v: unknown): DefaultVolumeType {
+  const r = isRecord(v) ? v : {};
+  return { projectId: String(r.project_id ?? ''), volumeTypeId: String(r.volume_type_id ?? '') };
+}
 
 /** A resource or its id. */
 export type Ref<R> = R | string;
@@ -418,9 +429,16 @@ export abstract class BlockStorageProxyBase {
 
   // ---------------------------------------------------------------- types and zones
 
-  /** Lists volume types. @example `await bs.volumeTypes().toArray()` */
-  volumeTypes(query: { isPublic?: boolean | 'none' } = {}, options: ListOptions = {}): Paginator<VolumeType> {
-    return VolumeType.list(this.client, query, options);
+  /**
+   * Lists volume types; `extraSpecs` (3.52) keeps those having every given spec (members match only the specs
+   * they can see). @example `await bs.volumeTypes({ extraSpecs: { volume_backend_name: 'raw' } }).toArray()`
+   */
+  volumeTypes(
+    query: { isPublic?: boolean | 'none'; extraSpecs?: Record<string, string> } = {},
+    options: ListOptions = {},
+  ): Paginator<VolumeType> {
+    const { extraSpecs, ...rest } = query;
+    return VolumeType.list(this.client, extraSpecs ? { ...rest, extraSpecs: JSON.stringify(extraSpecs) } : rest, options);
   }
 
   /** GET one volume type (`default` is the default type). @example `await bs.getVolumeType('default')` */
@@ -431,6 +449,129 @@ export abstract class BlockStorageProxyBase {
   /** Finds a volume type by id or name. @example `await bs.findVolumeType('__DEFAULT__')` */
   findVolumeType(nameOrId: string, options: FindOptions = {}): Promise<VolumeType | undefined> {
     return VolumeType.find(this.client, nameOrId, options);
+  }
+
+  /**
+   * Admin: creates a volume type (`isPublic: false` makes it private: only admins and projects given access
+   * see and use it). An extra spec `volume_backend_name` chooses the backend its volumes land on.
+   *
+   * @example
+   * ```ts
+   * const gold = await bs.createVolumeType({ name: 'gold', extraSpecs: { volume_backend_name: 'qcow2' } });
+   * ```
+   */
+  createVolumeType(attrs: ResourceInput<VolumeType>, options: CallOptions = {}): Promise<VolumeType> {
+    return VolumeType.new(attrs, this.client).create(options);
+  }
+
+  /** Admin: changes name, description or isPublic. @example `await bs.updateVolumeType(t, { description: 'x' })` */
+  updateVolumeType(type: Ref<VolumeType>, attrs: ResourceInput<VolumeType>, options: CallOptions = {}): Promise<VolumeType> {
+    return this.ref(VolumeType, type).update(attrs).commit(options);
+  }
+
+  /**
+   * Admin: deletes a volume type; refused (400) while any volume uses it, and for the default type.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteVolumeType(gold, { ignoreMissing: true });
+   * ```
+   */
+  async deleteVolumeType(type: Ref<VolumeType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(VolumeType, type).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  /** Admin: adds or overwrites extra specs. @example `await bs.setVolumeTypeExtraSpecs(t, { volume_backend_name: 'raw' })` */
+  setVolumeTypeExtraSpecs(type: Ref<VolumeType>, specs: Record<string, string>, options: CallOptions = {}): Promise<Record<string, string>> {
+    return this.ref(VolumeType, type).setExtraSpecs(specs, options);
+  }
+
+  /** Admin: removes extra specs by key. @example `await bs.deleteVolumeTypeExtraSpecs(t, ['tier'])` */
+  async deleteVolumeTypeExtraSpecs(type: Ref<VolumeType>, keys: readonly string[], options: CallOptions = {}): Promise<void> {
+    const t = this.ref(VolumeType, type);
+    for (const k of keys) await t.deleteExtraSpec(k, options);
+  }
+
+  /** Admin: projects given access to a private type. @example `await bs.volumeTypeAccess(t)` */
+  volumeTypeAccess(type: Ref<VolumeType>, options: CallOptions = {}): Promise<string[]> {
+    return this.ref(VolumeType, type).accessProjects(options);
+  }
+
+  /** Admin: gives a project access to a private type. @example `await bs.addVolumeTypeAccess(t, projectId)` */
+  addVolumeTypeAccess(type: Ref<VolumeType>, projectId: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(VolumeType, type).addProjectAccess(projectId, options);
+  }
+
+  /** Admin: withdraws a project's access to a private type. @example `await bs.removeVolumeTypeAccess(t, projectId)` */
+  removeVolumeTypeAccess(type: Ref<VolumeType>, projectId: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(VolumeType, type).removeProjectAccess(projectId, options);
+  }
+
+  /** Admin: a type's encryption spec (undefined when none). @example `await bs.getVolumeTypeEncryption(t)` */
+  getVolumeTypeEncryption(type: Ref<VolumeType>, options: CallOptions = {}): Promise<VolumeTypeEncryption | undefined> {
+    return this.ref(VolumeType, type).getEncryption(options);
+  }
+
+  /**
+   * Admin: gives a type an encryption spec (refused while volumes of the type exist).
+   *
+   * @example
+   * ```ts
+   * await bs.createVolumeTypeEncryption(t, { provider: 'luks', controlLocation: 'front-end' });
+   * ```
+   */
+  createVolumeTypeEncryption(type: Ref<VolumeType>, spec: VolumeTypeEncryption, options: CallOptions = {}): Promise<VolumeTypeEncryption> {
+    return this.ref(VolumeType, type).createEncryption(spec, options);
+  }
+
+  /** Admin: changes a type's encryption spec. @example `await bs.updateVolumeTypeEncryption(t, { keySize: 512 })` */
+  updateVolumeTypeEncryption(type: Ref<VolumeType>, spec: VolumeTypeEncryption, options: CallOptions = {}): Promise<void> {
+    return this.ref(VolumeType, type).updateEncryption(spec, options);
+  }
+
+  /** Admin: removes a type's encryption spec. @example `await bs.deleteVolumeTypeEncryption(t)` */
+  deleteVolumeTypeEncryption(type: Ref<VolumeType>, options: CallOptions = {}): Promise<void> {
+    return this.ref(VolumeType, type).deleteEncryption(options);
+  }
+
+  /**
+   * Admin (3.62): sets a project's default volume type (by name or id), used for its volumes created without one.
+   *
+   * @example
+   * ```ts
+   * await bs.setDefaultVolumeType(projectId, 'gold');
+   * ```
+   */
+  async setDefaultVolumeType(projectId: string, type: Ref<VolumeType>, options: CallOptions = {}): Promise<DefaultVolumeType> {
+    const res = await this.client.request('PUT', `/default-types/${encodeURIComponent(projectId)}`, {
+      ...options,
+      minMicroversion: '3.62',
+      body: { default_type: { volume_type: this.idOf(type) } },
+    });
+    return defaultTypeFrom(isRecord(res.body) ? res.body.default_type : undefined);
+  }
+
+  /** Admin (3.62): a project's default type; 404 when it has none. @example `await bs.getDefaultVolumeType(pid)` */
+  async getDefaultVolumeType(projectId: string, options: CallOptions = {}): Promise<DefaultVolumeType> {
+    const res = await this.client.request('GET', `/default-types/${encodeURIComponent(projectId)}`, { ...options, minMicroversion: '3.62' });
+    return defaultTypeFrom(isRecord(res.body) ? res.body.default_type : undefined);
+  }
+
+  /** Admin (3.62): every project default. @example `await bs.defaultVolumeTypes()` */
+  async defaultVolumeTypes(options: CallOptions = {}): Promise<DefaultVolumeType[]> {
+    const res = await this.client.request('GET', '/default-types', { ...options, minMicroversion: '3.62' });
+    const list = isRecord(res.body) && Array.isArray(res.body.default_types) ? res.body.default_types : [];
+    return list.map(defaultTypeFrom);
+  }
+
+  /** Admin (3.62): removes a project's default type. @example `await bs.unsetDefaultVolumeType(pid)` */
+  async unsetDefaultVolumeType(projectId: string, options: CallOptions = {}): Promise<void> {
+    await this.client.request('DELETE', `/default-types/${encodeURIComponent(projectId)}`, { ...options, minMicroversion: '3.62' });
   }
 
   /** Lists availability zones. @example `const [zone] = await bs.availabilityZones().toArray()` */

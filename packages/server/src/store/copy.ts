@@ -45,6 +45,9 @@ export const COPIED_TABLES = [
   'messages',
   'qos_specs',
   'qos_specs_keys',
+  'volume_type_projects',
+  'volume_type_encryption',
+  'default_volume_types',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

@@ -38,6 +38,9 @@ export interface Database {
   messages: MessageTable;
   qos_specs: QosSpecsTable;
   qos_specs_keys: QosSpecsKeyTable;
+  volume_type_projects: VolumeTypeProjectTable;
+  volume_type_encryption: VolumeTypeEncryptionTable;
+  default_volume_types: DefaultVolumeTypeTable;
 }
 
 export interface DomainTable {
@@ -114,6 +117,30 @@ export interface VolumeTypeTable {
   created_at: string;
   /** The QoS specs associated with the type (migration 0011); optional on insert, so a new type has none. */
   qos_specs_id: Generated<string | null>;
+}
+
+export interface VolumeTypeProjectTable {
+  volume_type_id: string;
+  project_id: string;
+  created_at: string;
+}
+
+export interface VolumeTypeEncryptionTable {
+  volume_type_id: string;
+  encryption_id: string;
+  provider: string;
+  control_location: string;
+  cipher: string | null;
+  key_size: number | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface DefaultVolumeTypeTable {
+  project_id: string;
+  volume_type_id: string;
+  created_at: string;
+  updated_at: string | null;
 }
 
 export interface VolumeTable {

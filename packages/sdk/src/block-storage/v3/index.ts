@@ -12,7 +12,9 @@ export {
   type AvailabilityZoneAttributes,
   VolumeType,
   type VolumeTypeAttributes,
+  type VolumeTypeEncryption,
 } from '../resources/volume-type.js';
+export type { DefaultVolumeType } from '../proxy-base.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { type QoSAssociation, type QoSConsumer, QoSSpec, type QoSSpecAttributes } from '../resources/qos-spec.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';

@@ -6,12 +6,15 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
-import { type Core, type Enqueue, GiB, UUID_RE } from './core.js';
+import { type Core, type Enqueue, GiB } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
+import { recordMessage } from './message-service.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import { VOLUME_SORT, volumeFilterPolicy } from './volume-filters.js';
 import { getOwn, setOwn } from '../../domain/own.js';
+import type { VolumeType } from '../../domain/volume-type.js';
+import { backendForType, noValidBackend } from '../volume-types.js';
 
 export interface VolumeCreateInput {
   size: number | null;
@@ -51,23 +54,17 @@ export class VolumeService {
     this.filterPolicy = volumeFilterPolicy(core.deps.config);
   }
 
-  /** A volume type by name or id (404 when unknown), else the inherited one, else `__DEFAULT__`. */
-  async resolveType(scope: Scope, ref: string | null, inherit: string | null): Promise<{ id: string; name: string }> {
-    const types = this.core.repos.volumeTypes;
-    if (ref === null || ref === '') {
-      if (inherit) {
-        const t = await types.byId(scope, inherit);
-        if (t) return t;
-      }
-      const d = await types.byName(scope, '__DEFAULT__');
-      if (!d) throw new Error('the default volume type is missing');
-      return d;
-    }
-    const found = (await types.byName(scope, ref)) ?? (await types.byId(scope, ref));
-    if (found) return found;
-    throw notFound(
-      UUID_RE.test(ref) ? `Volume type ${ref} could not be found.` : `Volume type with name ${ref} could not be found.`,
-    );
+  /**
+   * A volume type by name or id (404 when unknown or private to the caller's project), else the inherited one,
+   * else the project's default, else `__DEFAULT__`. `caller` defaults to an admin (manage).
+   */
+  async resolveType(
+    scope: Scope,
+    ref: string | null,
+    inherit: string | null,
+    caller: { isAdmin: boolean; projectId: string | null } = { isAdmin: true, projectId: null },
+  ): Promise<VolumeType> {
+    return this.core.deps.quotas.volumeTypes.resolveForVolume(scope, caller, ref, inherit);
   }
 
   async create(ctx: AuthContext, input: VolumeCreateInput): Promise<VolumeRecord> {
@@ -80,6 +77,8 @@ export class VolumeService {
     }
     let size = input.size;
     let inheritType: string | null = null;
+    // Clones and volumes from snapshots are made by the source's driver, so they stay on its backend.
+    let sourceBackend: string | null = null;
     let payload: VolumeCreatePayload = { source: 'none' };
     if (input.snapshotId !== null) {
       const snap = await core.visibleSnapshot(ctx, input.snapshotId);
@@ -91,6 +90,7 @@ export class VolumeService {
         );
       }
       inheritType = snap.volume_type_id;
+      sourceBackend = (await core.volumeRow(core.store.root, snap.volume_id))?.driver ?? null;
       payload = { source: 'snapshot', snapshotId: snap.id };
     } else if (input.sourceVolid !== null) {
       const src = await core.visibleVolume(ctx, input.sourceVolid);
@@ -102,6 +102,7 @@ export class VolumeService {
         );
       }
       inheritType = src.volume_type_id;
+      sourceBackend = src.driver;
       payload = { source: 'volume', volumeId: src.id };
     }
     if (size === null || !Number.isInteger(size) || size < 1) {
@@ -110,12 +111,18 @@ export class VolumeService {
     const az = input.availabilityZone ?? core.deps.config.availabilityZone;
     if (az !== core.deps.config.availabilityZone)
       throw badRequest(`Invalid input received: Availability zone '${az}' is invalid.`);
-    const backend = core.backend();
+    const backends = core.deps.config.backends;
+    const fallback = backends.find((b) => b.name === sourceBackend) ?? core.backend();
     const id = randomUUID();
     const now = core.now();
     const volSize = size;
     const volume = await core.inTx(async (tx, enqueue) => {
-      const type = await this.resolveType(tx, input.volumeType, inheritType);
+      const type = await this.resolveType(tx, input.volumeType, inheritType, ctx);
+      const chosen = sourceBackend !== null ? fallback : backendForType(backends, type, fallback);
+      // Restoring into a new volume needs one now; otherwise, as Cinder's scheduler does, the volume is
+      // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
+      if (!chosen && input.fromBackup) throw badRequest(noValidBackend(type));
+      const backend = chosen ?? fallback;
       await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
       const r: Volume = {
         id,
@@ -124,7 +131,7 @@ export class VolumeService {
         name: input.name,
         description: input.description,
         size: volSize,
-        status: 'creating',
+        status: chosen ? 'creating' : 'error',
         previous_status: null,
         attach_status: 'detached',
         migration_status: null,
@@ -145,7 +152,16 @@ export class VolumeService {
       await core.repos.volumes.insert(tx, r);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
-      else await enqueue('volume.create', 'volume', id, payload);
+      else if (chosen) await enqueue('volume.create', 'volume', id, payload);
+      // The scheduler's failure is asynchronous in Cinder: users learn why from a message, as they do there.
+      else
+        await recordMessage(core, tx, {
+          projectId,
+          resourceType: 'VOLUME',
+          resourceUuid: id,
+          action: 'SCHEDULE_ALLOCATE_VOLUME',
+          detail: 'NO_BACKEND_AVAILABLE',
+        });
       return r;
     });
     return core.volumeRecord(volume);

@@ -9,6 +9,7 @@ import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
 import { transfers } from './0008-transfers.js';
 import { messages } from './0009-messages.js';
 import { qosSpecs } from './0011-qos-specs.js';
+import { volumeTypes } from './0010-volume-types.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-transfers': transfers,
   '0009-messages': messages,
   '0011-qos-specs': qosSpecs,
+  '0010-volume-types': volumeTypes,
 };
 
 export const migrationProvider: MigrationProvider = {
