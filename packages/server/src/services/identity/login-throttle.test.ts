@@ -22,20 +22,44 @@ test('a refused attempt does not extend the lock', () => {
   assert.equal(t.retryAfter('a', 'u'), null);
 });
 
-test('parallel guesses from one address get no more password checks than the failure limit allows', () => {
+test('parallel guesses from one address get no more password checks than the failure limit allows', async () => {
   const t = new LoginThrottle({ now: () => new Date(0) }, { ...LOGIN_THROTTLE_DEFAULTS, maxFailures: 3 });
-  const running = [];
-  for (let i = 0; i < 50; i++) {
-    if (t.retryAfter('a', 'u') === null) running.push(t.begin('a'));
-  }
-  assert.equal(running.length, 3);
-  for (const done of running) {
-    done();
+  const outcomes = Array.from({ length: 50 }, () => t.acquire('a', 'u'));
+  const settled = async () => {
+    const marks = outcomes.map(() => false);
+    outcomes.forEach((p, i) => void p.then(() => (marks[i] = true)));
+    await new Promise((r) => setImmediate(r));
+    return marks.filter(Boolean).length;
+  };
+  // Three may hash at once; the other 47 wait rather than being refused.
+  assert.equal(await settled(), 3);
+  const running = await Promise.all(outcomes.slice(0, 3));
+  for (const slot of running) {
+    assert.ok('done' in slot);
     t.failed('a', 'u');
+    slot.done();
   }
-  assert.equal(t.retryAfter('a', 'u'), 1);
-  // Another address is not held back by this one's running checks.
-  assert.equal(t.retryAfter('b', 'v'), null);
+  // The third failure locked the address: every waiting guess now learns so, none reaches the hash.
+  const rest = await Promise.all(outcomes.slice(3));
+  assert.ok(rest.every((r) => 'retryAfter' in r && r.retryAfter === 1));
+  // Another address is not held back by this one's checks.
+  assert.ok('done' in (await t.acquire('b', 'v')));
+});
+
+test('parallel logins with the right password from one address are queued, never refused', async () => {
+  const t = new LoginThrottle({ now: () => new Date(0) }, { ...LOGIN_THROTTLE_DEFAULTS, maxFailures: 3 });
+  let admitted = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      const slot = await t.acquire('a', 'u');
+      assert.ok('done' in slot, 'a correct login is never answered 429');
+      admitted++;
+      await new Promise((r) => setImmediate(r));
+      t.succeeded('a', 'u');
+      slot.done();
+    }),
+  );
+  assert.equal(admitted, 20);
 });
 
 test('throttle settings come from flags over CINDERBOX_LOGIN_* over defaults, and nonsense is refused', async () => {

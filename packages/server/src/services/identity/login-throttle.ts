@@ -56,6 +56,8 @@ export class LoginThrottle {
   private readonly knownGood: Lru<true>;
   /** Password checks running per address: counted as failures-to-be, so a burst of parallel guesses cannot all slip in before the first fails. */
   private readonly inFlight = new Map<string, number>();
+  /** Checks waiting for a running one from the same address to finish. */
+  private readonly waiters = new Map<string, (() => void)[]>();
 
   constructor(
     private readonly clock: Clock,
@@ -66,20 +68,48 @@ export class LoginThrottle {
     this.knownGood = new Lru(config.maxEntries);
   }
 
-  /** Seconds until `address` may try `user` again, or null when it may try now. */
+  /** Seconds until `address` may try `user` again because of a lockout, or null when it is not locked out. */
   retryAfter(address: string, user: string): number | null {
     const now = this.clock.now().getTime();
     let until = this.lockedUntil(this.addresses.get(address), now);
     if (!this.knownGood.get(pairKey(address, user))) until = Math.max(until, this.lockedUntil(this.users.get(user), now));
-    if (until > now) return Math.max(1, Math.ceil((until - now) / 1000));
+    return until > now ? Math.max(1, Math.ceil((until - now) / 1000)) : null;
+  }
+
+  /** Whether `address` may start another password check now: its running checks stay within the failures it has left. */
+  private hasRoom(address: string): boolean {
+    const now = this.clock.now().getTime();
+    const windowMs = this.config.windowSeconds * 1000;
     const e = this.addresses.get(address);
-    const running = this.inFlight.get(address) ?? 0;
-    const allowed = e && e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) <= this.config.windowSeconds * 1000 ? 1 : this.config.maxFailures - (e && now - e.windowStart <= this.config.windowSeconds * 1000 ? e.failures : 0);
-    return running >= allowed ? 1 : null;
+    const allowed =
+      e && e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) <= windowMs
+        ? 1
+        : this.config.maxFailures - (e && now - e.windowStart <= windowMs ? e.failures : 0);
+    return (this.inFlight.get(address) ?? 0) < Math.max(1, allowed);
+  }
+
+  /**
+   * Admits one password check from `address` for `user`: `{ retryAfter }` when locked out, otherwise a slot whose
+   * `done` must be called once the outcome is recorded (failed/succeeded first). Running checks count as
+   * failures-to-be, so a burst of parallel guesses cannot all reach the hash before the first failure lands; a
+   * check beyond that waits for a running one to finish instead of being refused, so parallel logins with the
+   * right password (clients, scripts) are only queued, never refused.
+   */
+  async acquire(address: string, user: string): Promise<{ retryAfter: number } | { done: () => void }> {
+    for (;;) {
+      const wait = this.retryAfter(address, user);
+      if (wait !== null) return { retryAfter: wait };
+      if (this.hasRoom(address)) return { done: this.begin(address) };
+      await new Promise<void>((resolve) => {
+        const list = this.waiters.get(address) ?? [];
+        list.push(resolve);
+        this.waiters.set(address, list);
+      });
+    }
   }
 
   /** Marks a password check from `address` as running; call the returned function when it has finished. */
-  begin(address: string): () => void {
+  private begin(address: string): () => void {
     this.inFlight.set(address, (this.inFlight.get(address) ?? 0) + 1);
     let done = false;
     return () => {
@@ -88,6 +118,10 @@ export class LoginThrottle {
       const n = (this.inFlight.get(address) ?? 1) - 1;
       if (n <= 0) this.inFlight.delete(address);
       else this.inFlight.set(address, n);
+      // Everyone waiting on this address looks again: one may start, the rest wait or learn of a lockout.
+      const list = this.waiters.get(address);
+      this.waiters.delete(address);
+      for (const wake of list ?? []) wake();
     };
   }
 

@@ -237,21 +237,26 @@ export class TokenService implements TokenInvalidation {
     const userKey = user ? `id:${user.id}` : ref.id !== undefined ? `id:${ref.id}` : `name:${ref.domain?.id ?? ''}:${ref.domain?.name ?? ''}:${ref.name ?? ''}`;
     const throttle = source === undefined ? null : this.throttle;
     // Refused before the hash: a locked-out guesser costs no scrypt time and so cannot slow other logins down.
-    const wait = throttle?.retryAfter(source!, userKey) ?? null;
-    if (wait !== null) throw tooManyRequests(`Too many failed authentication attempts; retry in ${wait} seconds.`, wait);
-    const finished = throttle?.begin(source!);
+    const slot = throttle ? await throttle.acquire(source!, userKey) : null;
+    if (slot && 'retryAfter' in slot)
+      throw tooManyRequests(`Too many failed authentication attempts; retry in ${slot.retryAfter} seconds.`, slot.retryAfter);
+    const finished = slot?.done;
     let ok: boolean;
     try {
       // Always hash, even for an unknown user, so timing does not tell the two apart.
       ok = await this.passwords.verify(ref.password, user?.password_hash ?? null);
-    } finally {
+    } catch (e) {
       finished?.();
+      throw e;
     }
+    // The outcome is recorded before the slot is given back, so a waiting check sees this failure.
     if (!user || !ok) {
       throttle?.failed(source!, userKey);
+      finished?.();
       throw badCredentials();
     }
     throttle?.succeeded(source!, userKey);
+    finished?.();
     return user;
   }
 
