@@ -234,6 +234,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
         await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       }
+      // A crashed backup's lease would hold back GC for its whole TTL (as for Cinder backups); it is dead here.
+      await c.repo.releaseLease(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       const report = failureReport(cause);
       await moveBackup(c, c.root, b.id, 'fail', {
         fail_code: report.code,
