@@ -81,9 +81,15 @@ memstore_device_bytes = $memstore_bytes
 # Without this about one boot in three failed: the OSD asked the mon to set its device class before it had the
 # cluster's identity and exited ("update_crush_device_class: Operation not permitted").
 osd_class_update_on_start = false
+# For the same reason (seen here: "mon_cmd_maybe_osd_create fail: 'wrong fsid'"): the script places the OSD in
+# the CRUSH map itself.
+osd_crush_update_on_start = false
 [client.rgw.a]
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_data = $dir/rgw
+# Deleted multipart tails are reclaimed after a minute, not two hours: memstore holds them in RAM until then.
+rgw_gc_obj_min_wait = 60
+rgw_gc_processor_period = 60
 EOF
 
 fail() {
@@ -99,27 +105,28 @@ fail() {
 deadline=$(($(date +%s) + boot_timeout))
 wait_for() { # description, command…
   local what=$1; shift
-  until "$@" >/dev/null 2>&1; do
+  until "$@"; do
     [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${boot_timeout} s waiting for $what"
     sleep 0.5
   done
 }
 ceph_() { timeout 30 ceph -c "$conf" --connect-timeout 10 "$@"; }
-# The daemons write their pid files themselves once they have forked; ours are copies under DIR that stop-ceph.sh reads.
-pid_of() { # daemon name, our name
-  wait_for "$1 pid file" test -s "$dir/run/$1.pid"
-  cp "$dir/run/$1.pid" "$dir/$2.pid"
+# Each daemon runs in the foreground (-f) in a session of its own, so its PID is known at once (a daemonizing one
+# only writes a pid file once it is up, too late to see it die) and the script's caller keeps no pipe of it.
+start_daemon() { # our name, command…
+  local name=$1; shift
+  setsid "$@" -f </dev/null >>"$dir/$name.out" 2>&1 &
+  echo $! >"$dir/$name.pid"
 }
-
 # Monitor.
 monmaptool --create --clobber --addv a "[v1:127.0.0.1:$mon_port]" --fsid "$fsid" "$dir/monmap" >"$dir/mkfs.out" 2>&1 ||
   fail "monmaptool failed"
 ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >>"$dir/mkfs.out" 2>&1 ||
   fail "ceph-authtool failed"
 ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" >>"$dir/mkfs.out" 2>&1 || fail "ceph-mon --mkfs failed"
-ceph-mon -c "$conf" -i a >>"$dir/mon.out" 2>&1 || fail "ceph-mon did not start"
-pid_of mon.a mon
-wait_for "the monitor to answer" ceph_ mon stat
+start_daemon mon ceph-mon -c "$conf" -i a
+mon_up() { alive mon || fail "ceph-mon exited"; ceph_ mon stat >/dev/null 2>&1; }
+wait_for "the monitor to answer" mon_up
 
 # OSD: memstore in RAM. The start is retried (spec §2.3: an early OSD can still exit during its first seconds).
 osd_id=$(ceph_ osd create "$osd_uuid") || fail "ceph osd create failed"
@@ -129,28 +136,27 @@ ceph_ osd crush add-bucket localhost host >>"$dir/mkfs.out" 2>&1 || fail "crush 
 ceph_ osd crush move localhost root=default >>"$dir/mkfs.out" 2>&1 || fail "crush move failed"
 ceph_ osd crush add "osd.$osd_id" 1.0 host=localhost >>"$dir/mkfs.out" 2>&1 || fail "crush add failed"
 osd_up() { ceph_ osd dump 2>/dev/null | grep -q "^osd.$osd_id up"; }
+ok=0
 for attempt in 1 2 3; do
-  rm -f "$dir/run/osd.$osd_id.pid"
-  ceph-osd -c "$conf" -i "$osd_id" >>"$dir/osd.out" 2>&1 || true
-  ok=0
+  start_daemon osd ceph-osd -c "$conf" -i "$osd_id"
   for _ in $(seq 1 60); do
     if osd_up; then ok=1; break; fi
-    [ -s "$dir/run/osd.$osd_id.pid" ] && ! kill -0 "$(cat "$dir/run/osd.$osd_id.pid")" 2>/dev/null && break
+    alive osd || break
     [ "$(date +%s)" -lt "$deadline" ] || break
     sleep 0.5
   done
   if [ $ok = 1 ]; then break; fi
-  echo "start-ceph: the OSD did not come up (attempt $attempt), retrying" >&2
-  [ -s "$dir/run/osd.$osd_id.pid" ] && kill -9 "$(cat "$dir/run/osd.$osd_id.pid")" 2>/dev/null || true
+  echo "start-ceph: the OSD did not come up (attempt $attempt)" >&2
+  kill -9 "$(cat "$dir/osd.pid")" 2>/dev/null || true
   [ "$(date +%s)" -lt "$deadline" ] || break
+  sleep 1
 done
-[ $ok = 1 ] || fail "the OSD did not come up after 3 attempts"
-pid_of "osd.$osd_id" osd
+[ $ok = 1 ] || fail "the OSD did not come up"
 
 # radosgw, and an S3 user. The gateway creates its pools on first start.
-radosgw -c "$conf" -n client.rgw.a >>"$dir/rgw.out" 2>&1 || fail "radosgw did not start"
-pid_of client.rgw.a rgw
-wait_for "radosgw to answer on $endpoint" rgw_answers
+start_daemon rgw radosgw -c "$conf" -n client.rgw.a
+rgw_up() { alive rgw || fail "radosgw exited"; rgw_answers; }
+wait_for "radosgw to answer on $endpoint" rgw_up
 timeout 60 radosgw-admin -c "$conf" user create --uid=cinderbox-test --display-name="cinderbox tests" \
   --access-key="$access_key" --secret-key="$secret_key" >"$dir/user.out" 2>&1 || fail "radosgw-admin user create failed"
 
