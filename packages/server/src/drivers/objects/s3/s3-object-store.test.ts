@@ -10,47 +10,15 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { objectStoreConformance } from '../conformance.js';
-import { parseS3Url, S3ObjectStore, type S3ObjectStoreOptions, S3StoreError } from './s3-object-store.js';
-
-const env = {
-  endpoint: process.env.CINDERBOX_TEST_S3_ENDPOINT,
-  accessKeyId: process.env.CINDERBOX_TEST_S3_ACCESS_KEY,
-  secretAccessKey: process.env.CINDERBOX_TEST_S3_SECRET_KEY,
-  region: process.env.CINDERBOX_TEST_S3_REGION ?? 'default',
-};
-const unavailable =
-  env.endpoint && env.accessKeyId && env.secretAccessKey
-    ? null
-    : 'no S3 server: CINDERBOX_TEST_S3_ENDPOINT/_ACCESS_KEY/_SECRET_KEY are not set (scripts/test.sh starts radosgw with scripts/start-ceph.sh)';
-const required = process.env.CINDERBOX_TEST_S3 === 'require';
-const BUCKET = `cbx-test-${process.pid}-${randomBytes(3).toString('hex')}`;
-
-function options(extra: Partial<S3ObjectStoreOptions> = {}): S3ObjectStoreOptions {
-  return {
-    bucket: BUCKET,
-    endpoint: env.endpoint,
-    region: env.region,
-    credentials: { accessKeyId: env.accessKeyId ?? '', secretAccessKey: env.secretAccessKey ?? '' },
-    ...extra,
-  };
-}
-
-let bucketReady: Promise<void> | undefined;
-/** A store on a fresh prefix of the test bucket: empty, and no other test sees its keys. */
-async function freshStore(extra: Partial<S3ObjectStoreOptions> = {}): Promise<S3ObjectStore> {
-  const store = new S3ObjectStore(options({ prefix: `t-${randomBytes(6).toString('hex')}`, ...extra }));
-  bucketReady ??= store.ensureBucket();
-  await bucketReady;
-  return store;
-}
-
-async function emptyAndClose(store: S3ObjectStore): Promise<void> {
-  try {
-    for await (const o of store.list('')) await store.delete(o.key);
-  } finally {
-    store.destroy();
-  }
-}
+import { parseS3Url, S3ObjectStore, S3StoreError } from './s3-object-store.js';
+import {
+  emptyAndClose,
+  freshS3Store as freshStore,
+  s3Unavailable as unavailable,
+  skipOrFailWithoutS3,
+  TEST_BUCKET as BUCKET,
+  testS3Options as options,
+} from './test-env.js';
 
 /** A port nothing listens on: one the kernel just gave us, closed again. */
 async function closedPort(): Promise<number> {
@@ -79,10 +47,7 @@ test('s3:// target URLs: bucket, prefix, endpoint, region and profile are read; 
 });
 
 if (unavailable) {
-  test('S3 adapter on radosgw', (t) => {
-    if (required) assert.fail(`CINDERBOX_TEST_S3=require, but ${unavailable}`);
-    t.skip(unavailable);
-  });
+  test('S3 adapter on radosgw', skipOrFailWithoutS3);
 } else {
   objectStoreConformance('s3 (radosgw)', async () => {
     const store = await freshStore();

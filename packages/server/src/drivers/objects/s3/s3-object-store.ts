@@ -119,7 +119,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   readonly bucket: string;
   readonly client: S3Client;
-  private readonly prefix: string;
+  /** The key prefix inside the bucket ('' or ending in '/'). */
+  readonly prefix: string;
   private readonly partSize: number;
   private readonly partConcurrency: number;
   private readonly listPageSize: number | undefined;
