@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -147,6 +150,37 @@ if (unavailable) {
         }
       } finally {
         store.destroy();
+      }
+    });
+
+    test('credentials from the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a named profile', async () => {
+      const seed = await freshStore();
+      const { accessKeyId, secretAccessKey } = options().credentials ?? { accessKeyId: '', secretAccessKey: '' };
+      const saved = { ...process.env };
+      const dir = await mkdtemp(join(tmpdir(), 'cbx-aws-'));
+      try {
+        await seed.put('k', Buffer.from('from explicit credentials'));
+        const fromEnv = new S3ObjectStore({ ...options({ prefix: seed.prefix }), credentials: undefined });
+        process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+        process.env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
+        assert.equal((await fromEnv.get('k')).toString(), 'from explicit credentials');
+        fromEnv.destroy();
+        delete process.env.AWS_ACCESS_KEY_ID;
+        delete process.env.AWS_SECRET_ACCESS_KEY;
+        await writeFile(join(dir, 'credentials'), `[cbx]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`);
+        await writeFile(join(dir, 'config'), '');
+        process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
+        process.env.AWS_CONFIG_FILE = join(dir, 'config');
+        const fromProfile = new S3ObjectStore({ ...options({ prefix: seed.prefix }), credentials: undefined, profile: 'cbx' });
+        assert.equal((await fromProfile.get('k')).toString(), 'from explicit credentials');
+        fromProfile.destroy();
+      } finally {
+        for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE']) {
+          if (saved[k] === undefined) delete process.env[k];
+          else process.env[k] = saved[k];
+        }
+        await rm(dir, { recursive: true, force: true });
+        await emptyAndClose(seed);
       }
     });
 
