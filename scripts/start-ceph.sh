@@ -30,8 +30,13 @@ if alive mon && alive osd && alive rgw && [ -f "$dir/env" ] && rgw_answers; then
   cat "$dir/env"; exit 0
 fi
 
-# Something half-started from DIR (or a cluster left from an earlier boot): clear it before starting afresh.
-if [ -d "$dir" ]; then CINDERBOX_CEPH_DIR=$dir bash "$(dirname "$0")/stop-ceph.sh" --purge "$dir"; fi
+# Something half-started from DIR (or a cluster left from an earlier boot): clear it before starting afresh. A
+# non-empty DIR that is not ours is refused, never cleared.
+if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir/ceph.conf" ]; then
+  echo "start-ceph: $dir is not empty and holds no cluster of this script; choose another CINDERBOX_CEPH_DIR" >&2
+  exit 1
+fi
+if [ -d "$dir" ]; then bash "$(dirname "$0")/stop-ceph.sh" --purge "$dir"; fi
 for p in "$mon_port" "$rgw_port"; do
   if listening "$p"; then
     echo "start-ceph: port $p is in use by another process; set CINDERBOX_CEPH_MON_PORT / CINDERBOX_CEPH_RGW_PORT" >&2
@@ -39,7 +44,7 @@ for p in "$mon_port" "$rgw_port"; do
   fi
 done
 
-mkdir -p "$dir"/{mon,osd,rgw,run,log}
+mkdir -p "$dir"
 chmod 700 "$dir"
 fsid=$(cat /proc/sys/kernel/random/uuid)
 osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -91,6 +96,8 @@ rgw_data = $dir/rgw
 rgw_gc_obj_min_wait = 60
 rgw_gc_processor_period = 60
 EOF
+# After ceph.conf, which marks DIR as this script's (stop-ceph.sh --purge deletes nothing else).
+mkdir -p "$dir"/{mon,osd,rgw,run,log}
 
 fail() {
   echo "start-ceph: $1" >&2
@@ -99,7 +106,7 @@ fail() {
     echo "--- $f (last 40 lines)" >&2
     tail -40 "$f" >&2
   done
-  CINDERBOX_CEPH_DIR=$dir bash "$(dirname "$0")/stop-ceph.sh" "$dir" || true
+  bash "$(dirname "$0")/stop-ceph.sh" "$dir" || true
   exit 1
 }
 deadline=$(($(date +%s) + boot_timeout))
@@ -111,6 +118,18 @@ wait_for() { # description, command…
   done
 }
 ceph_() { timeout 30 ceph -c "$conf" --connect-timeout 10 "$@"; }
+# Setup commands, retried: a young mon sometimes answers one with "EPERM: problem getting command descriptions"
+# (2 boots in 12 here). Each is idempotent (osd create with a uuid returns the same id; crush add updates).
+ceph_setup() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if ceph_ "$@" 2>>"$dir/mkfs.out"; then return 0; fi
+    echo "start-ceph: ceph $* failed (attempt $attempt)" >>"$dir/mkfs.out"
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+  return 1
+}
 # Each daemon runs in the foreground (-f) in a session of its own, so its PID is known at once (a daemonizing one
 # only writes a pid file once it is up, too late to see it die) and the script's caller keeps no pipe of it.
 start_daemon() { # our name, command…
@@ -129,12 +148,12 @@ mon_up() { alive mon || fail "ceph-mon exited"; ceph_ mon stat >/dev/null 2>&1; 
 wait_for "the monitor to answer" mon_up
 
 # OSD: memstore in RAM. The start is retried (spec §2.3: an early OSD can still exit during its first seconds).
-osd_id=$(ceph_ osd create "$osd_uuid") || fail "ceph osd create failed"
+osd_id=$(ceph_setup osd create "$osd_uuid") || fail "ceph osd create failed"
 mkdir -p "$dir/osd/$osd_id"
 ceph-osd -c "$conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >>"$dir/mkfs.out" 2>&1 || fail "ceph-osd --mkfs failed"
-ceph_ osd crush add-bucket localhost host >>"$dir/mkfs.out" 2>&1 || fail "crush add-bucket failed"
-ceph_ osd crush move localhost root=default >>"$dir/mkfs.out" 2>&1 || fail "crush move failed"
-ceph_ osd crush add "osd.$osd_id" 1.0 host=localhost >>"$dir/mkfs.out" 2>&1 || fail "crush add failed"
+ceph_setup osd crush add-bucket localhost host >>"$dir/mkfs.out" || fail "crush add-bucket failed"
+ceph_setup osd crush move localhost root=default >>"$dir/mkfs.out" || fail "crush move failed"
+ceph_setup osd crush add "osd.$osd_id" 1.0 host=localhost >>"$dir/mkfs.out" || fail "crush add failed"
 osd_up() { ceph_ osd dump 2>/dev/null | grep -q "^osd.$osd_id up"; }
 ok=0
 for attempt in 1 2 3; do
