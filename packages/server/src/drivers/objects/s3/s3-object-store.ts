@@ -176,7 +176,8 @@ export class S3ObjectStore implements ObjectStore {
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
     } catch (e) {
       const name = (e as { name?: string }).name;
-      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
+      // BucketAlreadyExists means another account owns the name: that is a failure, not ours to use.
+      if (name === 'BucketAlreadyOwnedByYou') return;
       throw this.fail(e, 'create the bucket');
     }
   }
@@ -199,6 +200,8 @@ export class S3ObjectStore implements ObjectStore {
         return { existed: false };
       } catch (e) {
         const status = httpStatus(e);
+        // 412: the key exists. (A PUT the SDK retried after a lost answer can meet its own first attempt here; the
+        // object then holds this call's bytes and is reported as existing.)
         if (!opts.overwrite && status === 412) {
           if (!opts.touchExisting) return { existed: true };
           try {
