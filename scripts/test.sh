@@ -8,6 +8,11 @@
 # pass says why it is skipped. The last block printed sums both passes in the runner's own summary format, and
 # the exit status is non-zero if either pass failed.
 #   CINDERBOX_TEST_PG=0 skips the PostgreSQL pass; CINDERBOX_TEST_PG=require fails when it cannot run.
+#
+# S3: the suites that need an S3 server find Ceph radosgw through CINDERBOX_TEST_S3_ENDPOINT (+ _ACCESS_KEY,
+# _SECRET_KEY, _REGION). Unless the caller set them, this script starts a loopback cluster with
+# scripts/start-ceph.sh before the first pass (and stops it again if it started it); without one those suites
+# skip with the reason. CINDERBOX_TEST_S3=0 does not start it; CINDERBOX_TEST_S3=require makes its absence a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -29,8 +34,10 @@ mapfile -t pg_files < <(printf '%s\n' "${files[@]}" | grep '^packages/server/src
 if [ -t 1 ]; then reporter=spec; prefix='ℹ '; else reporter=tap; prefix='# '; fi
 work=$(mktemp -d)
 pg_started_dir=""
+ceph_started_dir=""
 cleanup() {
   if [ -n "$pg_started_dir" ]; then CINDERBOX_PG_DIR=$pg_started_dir bash scripts/stop-postgres.sh --purge || true; fi
+  if [ -n "$ceph_started_dir" ]; then bash scripts/stop-ceph.sh --purge "$ceph_started_dir" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -68,6 +75,21 @@ fi
 # Started before the SQLite pass: suites that need a PostgreSQL server whatever the pass (db copy moves SQLite
 # data into one) find it through CINDERBOX_TEST_POSTGRES_URL instead of skipping.
 [ -n "$pg_url" ] && [ -z "$pg_note" ] && export CINDERBOX_TEST_POSTGRES_URL=$pg_url
+
+# Ceph radosgw for the S3 suites (it boots in about 15 s), once for both passes.
+if [ -z "${CINDERBOX_TEST_S3_ENDPOINT:-}" ] && [ "${CINDERBOX_TEST_S3:-1}" != 0 ]; then
+  ceph_dir=${CINDERBOX_CEPH_DIR:-/tmp/cinderbox-ceph}
+  ceph_already=0
+  [ -f "$ceph_dir/rgw.pid" ] && kill -0 "$(cat "$ceph_dir/rgw.pid")" 2>/dev/null && ceph_already=1
+  if out=$(bash scripts/start-ceph.sh "$ceph_dir" 2>"$work/ceph-start.err"); then
+    while IFS= read -r line; do [[ $line == CINDERBOX_TEST_S3_*=* ]] && export "${line?}"; done <<<"$out"
+    [ $ceph_already = 0 ] && ceph_started_dir=$ceph_dir
+    echo "${prefix}S3: radosgw at $CINDERBOX_TEST_S3_ENDPOINT"
+  else
+    echo "${prefix}S3 suites will skip: Ceph could not be started ($(grep -m1 'start-ceph:' "$work/ceph-start.err" || tail -1 "$work/ceph-start.err"))" >&2
+    [ "${CINDERBOX_TEST_S3:-1}" = require ] && cat "$work/ceph-start.err" >&2
+  fi
+fi
 start=$(date +%s)
 run_pass sqlite "${files[@]}"
 sqlite_rc=$?

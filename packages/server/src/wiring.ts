@@ -98,11 +98,12 @@ const KEY_SETTINGS = 'CINDERBOX_BACKUP_KEY / CINDERBOX_BACKUP_KEY_FILE';
  */
 export async function openBackupRepository(
   config: Pick<ServerConfig, 'dataDir' | 'backupKey'> & Partial<Pick<ServerConfig, 'backupCompression'>>,
-  opts: { create: boolean },
+  opts: { create: boolean; store?: ObjectStore },
 ): Promise<BackupRepository> {
   try {
     return await BackupRepository.open({
-      store: openBackupObjectStore(config),
+      // Another object store (an S3 bucket) instead of the data directory's: where backup targets plug in.
+      store: opts.store ?? openBackupObjectStore(config),
       create: opts.create,
       ...(config.backupKey ? { key: config.backupKey } : {}),
       ...(config.backupCompression ? { compression: config.backupCompression } : {}),
