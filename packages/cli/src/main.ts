@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerClientCommands } from './commands/client.js';
 import { registerDb } from './commands/db.js';
+// Type only: serve's module (and the server behind it) loads when the command runs.
+import type { ServeOptions } from './commands/serve.js';
 import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
@@ -13,20 +15,6 @@ function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
-}
-
-interface ServeFlags {
-  host: string;
-  port: number;
-  dataDir: string;
-  publicUrl?: string;
-  logLevel: string;
-  databaseUrl?: string;
-  loginMaxFailures?: number;
-  loginWindow?: number;
-  loginUserMaxFailures?: number;
-  loginLockout?: number;
-  loginLockoutMax?: number;
 }
 
 export function buildProgram(): Command {
@@ -52,7 +40,7 @@ export function buildProgram(): Command {
     .option('--login-user-max-failures <n>', 'failed logins against one user, from any address, before new addresses are locked out of it (default 20)', parseCount)
     .option('--login-lockout <seconds>', 'first lockout; each further one doubles (default 1)', parseCount)
     .option('--login-lockout-max <seconds>', 'longest lockout (default 300)', parseCount)
-    .action(async (opts: ServeFlags) => {
+    .action(async (opts: ServeOptions) => {
       const { runServe } = await import('./commands/serve.js');
       await runServe(opts);
     });

@@ -3,13 +3,9 @@
  * repository and restores use O_DIRECT, which tmpfs refuses. `-m 0` leaves no root-only blocks, so "full" is full
  * for the root user the tests run as. Needs root, a free loop device and mkfs.ext4.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { mountLoopImage } from '../../drivers/volume/loop-mount.js';
 
 export interface SmallFs {
   mountPoint: string;
@@ -24,32 +20,14 @@ export interface SmallFs {
 }
 
 export async function mountSmallFs(sizeMiB: number): Promise<SmallFs | { skipped: string }> {
-  if (process.getuid?.() !== 0) return { skipped: 'not running as root (loop devices and mount need it)' };
-  const work = await mkdtemp(join(tmpdir(), 'cinderbox-smallfs-'));
-  const image = join(work, 'fs.img');
-  const mountPoint = join(work, 'mnt');
-  let device: string | null = null;
-  let mounted = false;
+  const fs = await mountLoopImage({
+    type: 'ext4',
+    bytes: sizeMiB * 1024 * 1024,
+    mkfsArgs: ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=0,lazy_journal_init=0'],
+  });
+  if ('skipped' in fs) return fs;
+  const { mountPoint, release } = fs;
   const filler = join(mountPoint, 'filler');
-  const release = async () => {
-    if (mounted) await run('umount', [mountPoint]).catch(() => run('umount', ['-l', mountPoint]));
-    if (device) await run('losetup', ['-d', device]).catch(() => {});
-    await rm(work, { recursive: true, force: true });
-  };
-  try {
-    const fh = await open(image, 'w');
-    await fh.truncate(sizeMiB * 1024 * 1024);
-    await fh.close();
-    await run('mkdir', ['-p', mountPoint]);
-    await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
-    device = (await run('losetup', ['-f', '--show', image])).stdout.trim();
-    await run('mount', ['-t', 'ext4', device, mountPoint]);
-    mounted = true;
-  } catch (e) {
-    await release();
-    const msg = ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n')[0];
-    return { skipped: `no ext4 loop mount here: ${msg}` };
-  }
   const freeBytes = async () => {
     const s = await statfs(mountPoint);
     return s.bavail * s.bsize;
