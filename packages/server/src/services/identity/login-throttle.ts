@@ -79,12 +79,9 @@ export class LoginThrottle {
   /** Whether `address` may start another password check now: its running checks stay within the failures it has left. */
   private hasRoom(address: string): boolean {
     const now = this.clock.now().getTime();
-    const windowMs = this.config.windowSeconds * 1000;
-    const e = this.addresses.get(address);
-    const allowed =
-      e && e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) <= windowMs
-        ? 1
-        : this.config.maxFailures - (e && now - e.windowStart <= windowMs ? e.failures : 0);
+    const e = this.current(this.addresses.get(address), now);
+    // An escalated entry locks again at its next failure: one check at a time.
+    const allowed = !e ? this.config.maxFailures : e.level > 0 ? 1 : this.config.maxFailures - e.failures;
     return (this.inFlight.get(address) ?? 0) < Math.max(1, allowed);
   }
 
@@ -146,15 +143,18 @@ export class LoginThrottle {
     return e && e.lockedUntil > now ? e.lockedUntil : 0;
   }
 
-  private count(table: Lru<Entry>, key: string, max: number, now: number): void {
+  /**
+   * The entry as it counts at `now`, as a copy: undefined once an escalation has stayed quiet for a whole window
+   * (it is forgotten), failures from an earlier window dropped.
+   */
+  private current(e: Entry | undefined, now: number): Entry | undefined {
     const windowMs = this.config.windowSeconds * 1000;
-    let e = table.get(key);
-    if (e && e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) > windowMs) e = undefined;
-    e ??= { windowStart: now, failures: 0, level: 0, lockedUntil: 0, lastFailure: now };
-    if (now - e.windowStart > windowMs) {
-      e.windowStart = now;
-      e.failures = 0;
-    }
+    if (!e || (e.level > 0 && now - Math.max(e.lastFailure, e.lockedUntil) > windowMs)) return undefined;
+    return now - e.windowStart > windowMs ? { ...e, windowStart: now, failures: 0 } : { ...e };
+  }
+
+  private count(table: Lru<Entry>, key: string, max: number, now: number): void {
+    const e = this.current(table.get(key), now) ?? { windowStart: now, failures: 0, level: 0, lockedUntil: 0, lastFailure: now };
     e.failures++;
     e.lastFailure = now;
     // After a first lockout, every further failure within the window locks again (for twice as long).
