@@ -506,6 +506,26 @@ class Client {
     return (r.body[key] as any[]).find((x) => x.name === name);
   }
 
+  /**
+   * What a create answered: the new record's id, or, when the answer was lost to a kill, the id of the record
+   * called `name` in the listing (`lost` says which); a refusal or a lost create that left nothing is the
+   * outcome string to report.
+   */
+  private async created(
+    r: Res | typeof LOST,
+    ok: number,
+    id: (body: any) => string,
+    listing: [path: string, key: string],
+    name: string,
+  ): Promise<{ id: string; lost: boolean } | string> {
+    if (r === LOST) {
+      const found = await this.findByName(listing[0], listing[1], name);
+      return found ? { id: found.id as string, lost: true } : 'interrupted-none';
+    }
+    if (r.status !== ok) return this.refused(r);
+    return { id: id(r.body), lost: false };
+  }
+
   /** `refused-<status>`, keeping the first answer of each kind as an example for the report. */
   private refused(r: Res): string {
     const out = `refused-${r.status}`;
@@ -546,12 +566,8 @@ class Client {
     const name = this.nextName('vol');
     const size = this.rand() < 0.8 ? 1 : 2;
     const r = await this.req('POST', this.bs('/volumes'), { body: { volume: { size, name } } });
-    if (r === LOST) {
-      const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
-      return found ? this.adoptVolume(found.id, name, size, 'zero', true) : 'interrupted-none';
-    }
-    if (r.status !== 202) return this.refused(r);
-    return this.adoptVolume(r.body.volume.id, name, size, 'zero', false);
+    const c = await this.created(r, 202, (b) => b.volume.id, [this.bs('/volumes/detail'), 'volumes'], name);
+    return typeof c === 'string' ? c : this.adoptVolume(c.id, name, size, 'zero', c.lost);
   }
 
   async upload(): Promise<string | null> {
@@ -576,15 +592,9 @@ class Client {
     if (!v || (await this.volumeStatus(v.id)) !== 'available') return null;
     const name = this.nextName('snap');
     const r = await this.req('POST', this.bs('/snapshots'), { body: { snapshot: { volume_id: v.id, name } } });
-    let id: string;
-    let lost = false;
-    if (r === LOST) {
-      lost = true;
-      const found = await this.findByName(this.bs('/snapshots/detail'), 'snapshots', name);
-      if (!found) return 'interrupted-none';
-      id = found.id;
-    } else if (r.status !== 202) return this.refused(r);
-    else id = r.body.snapshot.id;
+    const c = await this.created(r, 202, (b) => b.snapshot.id, [this.bs('/snapshots/detail'), 'snapshots'], name);
+    if (typeof c === 'string') return c;
+    const { id, lost } = c;
     const s: SnapshotEntry = { id, name, volumeId: v.id, size: v.size, content: v.content, belief: 'live' };
     this.L.snapshots.set(id, s);
     const w = await this.settle(this.bs(`/snapshots/${id}`), 'snapshot', TRANSITIONAL.snapshot);
@@ -601,12 +611,8 @@ class Client {
     if (cur.status !== 200 || cur.body.snapshot.status !== 'available') return null;
     const name = this.nextName('vol');
     const r = await this.req('POST', this.bs('/volumes'), { body: { volume: { size: s.size, name, snapshot_id: s.id } } });
-    if (r === LOST) {
-      const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
-      return found ? this.adoptVolume(found.id, name, s.size, s.content, true) : 'interrupted-none';
-    }
-    if (r.status !== 202) return this.refused(r);
-    return this.adoptVolume(r.body.volume.id, name, s.size, s.content, false);
+    const c = await this.created(r, 202, (b) => b.volume.id, [this.bs('/volumes/detail'), 'volumes'], name);
+    return typeof c === 'string' ? c : this.adoptVolume(c.id, name, s.size, s.content, c.lost);
   }
 
   async backup(incremental: boolean): Promise<string | null> {
@@ -617,18 +623,12 @@ class Client {
     if (!v || (await this.volumeStatus(v.id)) !== 'available') return null;
     const name = this.nextName(incremental ? 'incr' : 'full');
     const r = await this.req('POST', this.bs('/backups'), { body: { backup: { volume_id: v.id, name, incremental } } });
-    let id: string;
-    let lost = false;
-    if (r === LOST) {
-      lost = true;
-      const found = await this.findByName(this.bs('/backups/detail'), 'backups', name);
-      if (!found) {
-        await this.settle(this.bs(`/volumes/${v.id}`), 'volume', TRANSITIONAL.volume);
-        return 'interrupted-none';
-      }
-      id = found.id;
-    } else if (r.status !== 202) return this.refused(r);
-    else id = r.body.backup.id;
+    const c = await this.created(r, 202, (b) => b.backup.id, [this.bs('/backups/detail'), 'backups'], name);
+    if (typeof c === 'string') {
+      if (c === 'interrupted-none') await this.settle(this.bs(`/volumes/${v.id}`), 'volume', TRANSITIONAL.volume);
+      return c;
+    }
+    const { id, lost } = c;
     const b: BackupEntry = { id, name, volumeId: v.id, size: v.size, content: v.content, belief: 'live' };
     this.L.backups.set(id, b);
     const w = await this.settle(this.bs(`/backups/${id}`), 'backup', TRANSITIONAL.backup);
@@ -645,12 +645,9 @@ class Client {
     if (!b) return null;
     const name = this.nextName('restored');
     const r = await this.req('POST', this.bs(`/backups/${b.id}/restore`), { body: { restore: { name } } });
-    let out: string;
-    if (r === LOST) {
-      const found = await this.findByName(this.bs('/volumes/detail'), 'volumes', name);
-      out = found ? await this.adoptVolume(found.id, name, b.size, b.content, true) : 'interrupted-none';
-    } else if (r.status !== 202) return this.refused(r);
-    else out = await this.adoptVolume(r.body.restore.volume_id, name, b.size, b.content, false);
+    const c = await this.created(r, 202, (body) => body.restore.volume_id, [this.bs('/volumes/detail'), 'volumes'], name);
+    if (typeof c === 'string' && c !== 'interrupted-none') return c;
+    const out = typeof c === 'string' ? c : await this.adoptVolume(c.id, name, b.size, b.content, c.lost);
     const w = await this.settle(this.bs(`/backups/${b.id}`), 'backup', TRANSITIONAL.backup);
     if (w === 'timeout') b.stuck = true;
     else if (w !== 'gone') b.status = w.status;
@@ -736,15 +733,9 @@ class Client {
         },
       },
     });
-    let id: string;
-    let lost = false;
-    if (r === LOST) {
-      lost = true;
-      const found = await this.findByName(this.cbr('/vaults?limit=1000'), 'vaults', name);
-      if (!found) return 'interrupted-none';
-      id = found.id;
-    } else if (r.status !== 200) return this.refused(r);
-    else id = r.body.vault.id;
+    const c = await this.created(r, 200, (b) => b.vault.id, [this.cbr('/vaults?limit=1000'), 'vaults'], name);
+    if (typeof c === 'string') return c;
+    const { id, lost } = c;
     this.L.vaults.set(id, { id, name, belief: 'live', resources: new Set([v.id]) });
     return lost ? 'interrupted-ok' : 'ok';
   }
@@ -777,13 +768,9 @@ class Client {
         },
       },
     });
-    let id: string;
-    if (r === LOST) {
-      const found = await this.findByName(this.cbr('/policies'), 'policies', name);
-      if (!found) return 'interrupted-none';
-      id = found.id;
-    } else if (r.status !== 200) return this.refused(r);
-    else id = r.body.policy.id;
+    const c = await this.created(r, 200, (b) => b.policy.id, [this.cbr('/policies'), 'policies'], name);
+    if (typeof c === 'string') return c;
+    const { id } = c;
     this.L.policies.set(id, { id, name, belief: 'live' });
     const a = await this.req('POST', this.cbr(`/vaults/${vault.id}/associatepolicy`), { body: { policy_id: id }, idempotent: true });
     if (a === LOST || a.status !== 200) return `associate-refused-${a === LOST ? a : a.status}`;
