@@ -95,7 +95,8 @@ export function registerAttachmentRoutes(scope: FastifyInstance, deps: BlockStor
     const created = await attachments.create(authOf(req), {
       volumeId: (a.volume_uuid as string).toLowerCase(),
       instanceUuid: typeof a.instance_uuid === 'string' ? a.instance_uuid.toLowerCase() : null,
-      connector: (a.connector as Body | null | undefined) ?? null,
+      // An empty connector is none (python-cinderclient sends `{}` when not connecting), as Cinder's `if connector`.
+      connector: a.connector && Object.keys(a.connector).length > 0 ? (a.connector as Body) : null,
       mode: withMode && (a.mode === 'rw' || a.mode === 'ro') ? a.mode : UNSET_MODE,
     });
     return { attachment: detailView(created) };
