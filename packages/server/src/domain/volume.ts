@@ -51,6 +51,12 @@ export interface VolumeAttachment {
   created_at: string;
 }
 
+/**
+ * Statuses the attachment bookkeeping owns: a detach recomputes the status only from these, so a volume busy with
+ * something else (creating, extending, backing-up…) keeps it and its task still finds it.
+ */
+export const ATTACHMENT_DRIVEN_STATUSES: readonly string[] = ['available', 'reserved', 'attaching', 'in-use', 'detaching'];
+
 /** An attachment's `attach_status` (Cinder's `VolumeAttachStatus`, less the error ones nothing here records). */
 export type AttachStatus = 'reserved' | 'attaching' | 'attached' | 'detaching';
 

@@ -183,6 +183,30 @@ describe('attachments API', () => {
     assert.ok(Array.isArray(paged.body.attachments_links));
   });
 
+  test('os-force_detach (admin) removes the named or only attachment whatever the status; the volume follows', async () => {
+    const act = (who: Who, id: string, body: unknown) => req(who, 'POST', `/volumes/${id}/action`, body, null);
+    const multi = await api.volume(bob, { size: 1, volume_type: multiType }, '3.50');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await attach(bob, multi, { instance_uuid: randomUUID(), connector });
+      ids.push(r.body.attachment.id);
+      assert.equal((await req(bob, 'POST', `/attachments/${r.body.attachment.id}/action`, { 'os-complete': null })).status, 204);
+    }
+    assertFault(await act(bob, multi, { 'os-force_detach': { attachment_id: ids[0] } }), 403);
+    assertFault(await act(admin, multi, { 'os-force_detach': {} }), 400, /More than one attachment/);
+    assert.equal((await act(admin, multi, { 'os-force_detach': { attachment_id: ids[0], connector: null } })).status, 202);
+    assert.equal((await volumeOf(bob, multi)).status, 'in-use');
+    assertFault(await req(bob, 'GET', `/attachments/${ids[0]}`), 404);
+    // A volume left detaching by a failed detach: forcing the only attachment off makes it available.
+    assert.equal((await act(bob, multi, { 'os-begin_detaching': null })).status, 202);
+    assert.equal((await volumeOf(bob, multi)).status, 'detaching');
+    assert.equal((await act(admin, multi, { 'os-force_detach': null })).status, 202);
+    const v = await volumeOf(bob, multi);
+    assert.equal(v.status, 'available');
+    assert.deepEqual(v.attachments, []);
+    assert.deepEqual((await req(bob, 'GET', `/attachments?volume_id=${multi}`)).body.attachments, []);
+  });
+
   test('bad input: 404 below 3.27 and on v2, 400 for junk bodies, an unknown volume 404, an error volume 400', async () => {
     const carol = await t.createMember('att-carol');
     const vol = await api.volume(carol, { size: 1 });

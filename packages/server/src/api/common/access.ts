@@ -62,6 +62,7 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
       'os-extend': { access: 'write', rule: 'volume:extend' },
       'os-reset_status': { access: 'admin', rule: 'volume_extension:volume_admin_actions:reset_status' },
       'os-force_delete': { access: 'admin', rule: 'volume_extension:volume_admin_actions:force_delete' },
+      'os-force_detach': { access: 'admin', rule: 'volume_extension:volume_admin_actions:force_detach' },
       'os-set_bootable': { access: 'write', rule: 'volume:update' },
       'os-update_readonly_flag': { access: 'write', rule: 'volume:update_readonly_flag' },
       'os-initialize_connection': volumeAction('initialize_connection'),

@@ -3,7 +3,10 @@ import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, conflict, notFound } from '../../domain/errors.js';
 import { refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
-import { statusFromAttachments, type Volume, type VolumeAttachment, volumeLifecycle } from '../../domain/volume.js';
+import {
+  ATTACHMENT_DRIVEN_STATUSES,
+  statusFromAttachments,
+  type Volume, type VolumeAttachment, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, canSee } from './access.js';
 import { type Core, UUID_RE } from './core.js';
 import { connectionInfo } from './volume-actions.js';
@@ -27,9 +30,6 @@ export interface AttachmentListInput {
   instanceUuid?: string;
   status?: string;
 }
-
-/** Statuses the attachment bookkeeping owns; a volume busy with something else keeps its status on a detach. */
-const ATTACH_DRIVEN = ['available', 'reserved', 'attaching', 'in-use', 'detaching'];
 
 const attachmentNotFound = (id: string) =>
   notFound(`Volume attachment could not be found with filter: attachment_id = ${id}.`);
@@ -163,7 +163,7 @@ export class AttachmentService {
       if (!(await core.repos.attachments.remove(tx, id))) throw attachmentNotFound(id);
       const remaining = await core.repos.attachments.ofVolume(tx, v.id);
       const next = statusFromAttachments(remaining);
-      const to = ATTACH_DRIVEN.includes(v.status) ? next.status : v.status;
+      const to = ATTACHMENT_DRIVEN_STATUSES.includes(v.status) ? next.status : v.status;
       const moved = await core.repos.volumes.transition(tx, v.id, [v.status], to, {
         attach_status: next.attachStatus,
         updated_at: core.now(),

@@ -6,6 +6,7 @@ import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import {
+  ATTACHMENT_DRIVEN_STATUSES,
   RESETTABLE_VOLUME_STATUSES,
   statusFromAttachments,
   type Volume,
@@ -244,6 +245,36 @@ export class VolumeActions {
       if (!(await attachments.remove(tx, target.id))) throw conflict(`Volume ${id} changed status while detaching.`);
       const next = statusFromAttachments(atts.filter((a) => a.id !== target.id));
       const moved = await this.core.repos.volumes.transition(tx, id, [v.status], next.status, {
+        attach_status: next.attachStatus,
+        updated_at: this.core.now(),
+      });
+      if (!moved.ok) throw conflict(`Volume ${id} changed status while detaching.`);
+      if (next.attachStatus === 'detached') await metadata.deleteKey(tx, 'volume_admin', id, 'attached_mode');
+    });
+  }
+
+  /**
+   * `os-force_detach` (admin): rolls back a bad detach. Unlike `os-detach` it works whatever the status (but
+   * maintenance); an attachment id that names nothing only sets the volume's status right, as Cinder's
+   * `finish_detach` does, and a volume without attachments is detached.
+   */
+  async forceDetach(ctx: AuthContext, id: string, attachmentId: string | null): Promise<void> {
+    requireAdmin(ctx, 'volume_extension:volume_admin_actions:force_detach');
+    const { attachments, metadata } = this.core.repos;
+    await this.core.inTx(async (tx) => {
+      const v = await this.core.visibleVolume(ctx, id, tx);
+      if (v.status === 'maintenance') throw badRequest('Invalid volume: The volume cannot be detached in maintenance mode.');
+      const atts = await attachments.ofVolume(tx, id);
+      let target = attachmentId === null ? atts[0] : atts.find((a) => a.id === attachmentId);
+      if (attachmentId === null && atts.length > 1) {
+        throw badRequest(
+          'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
+        );
+      }
+      if (target && !(await attachments.remove(tx, target.id))) target = undefined;
+      const next = statusFromAttachments(atts.filter((a) => a.id !== target?.id));
+      const to = ATTACHMENT_DRIVEN_STATUSES.includes(v.status) ? next.status : v.status;
+      const moved = await this.core.repos.volumes.transition(tx, id, [v.status], to, {
         attach_status: next.attachStatus,
         updated_at: this.core.now(),
       });
