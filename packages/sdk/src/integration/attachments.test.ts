@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Connection } from '../connection.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
-import { memberConnection, startTestServer, type TestServer } from '../test-support/live.js';
+import { adminConnection, memberConnection, startTestServer, type TestServer } from '../test-support/live.js';
 
 let t: TestServer;
 let alice: Connection;
@@ -54,5 +54,16 @@ describe('attachments', () => {
     assert.equal((await alice.blockStorage.getVolume(v.id as string)).status, 'available');
     await assert.rejects(alice.blockStorage.getAttachment(a.id as string), NotFoundError);
     await alice.blockStorage.deleteAttachment(a, { ignoreMissing: true });
+  });
+
+  test('detachVolume with force sends os-force_detach (admin) and removes an attachment the new API made', async () => {
+    const admin = adminConnection(t.url);
+    const v = await alice.blockStorage.createVolume({ size: 1, name: 'sdk-att-force' });
+    assert.equal((await alice.blockStorage.waitForStatus(v, fast)).state, 'success');
+    const a = await alice.blockStorage.createAttachment({ volumeId: v.id, instance: randomUUID(), connector: { host: 'h' } });
+    await alice.blockStorage.completeAttachment(a);
+    await admin.blockStorage.detachVolume(v.id as string, { attachmentId: a.id as string, force: true, connector: { host: 'h' } });
+    assert.equal((await alice.blockStorage.getVolume(v.id as string)).status, 'available');
+    assert.deepEqual(await alice.blockStorage.attachments({ volumeId: v.id as string }).toArray(), []);
   });
 });
