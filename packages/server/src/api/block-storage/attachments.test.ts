@@ -124,6 +124,31 @@ describe('attachments API', () => {
     assert.equal((await volumeOf(alice, multi)).status, 'available');
   });
 
+  test('the same server may attach a non-multiattach volume again (a move between hosts), but only one connection at a time', async () => {
+    const vol = await api.volume(admin, { size: 1 });
+    const server = randomUUID();
+    const first = (await attach(admin, vol, { instance_uuid: server, connector })).body.attachment;
+    assert.equal((await req(admin, 'POST', `/attachments/${first.id}/action`, { 'os-complete': null })).status, 204);
+    assertFault(await attach(admin, vol, { instance_uuid: randomUUID() }), 400);
+    const second = await attach(admin, vol, { instance_uuid: server });
+    assert.equal(second.status, 200, second.text);
+    assert.equal((await volumeOf(admin, vol)).status, 'in-use');
+    assertFault(
+      await req(admin, 'PUT', `/attachments/${second.body.attachment.id}`, { attachment: { connector: { ...connector, host: 'compute-2' } } }),
+      409,
+      /duplicate connectors/,
+    );
+    // The first goes (the volume is then reserved for the second), the second connects and completes.
+    assert.deepEqual((await req(admin, 'DELETE', `/attachments/${first.id}`)).body.attachments.map((a: any) => a.id), [second.body.attachment.id]);
+    assert.equal((await volumeOf(admin, vol)).status, 'reserved');
+    const moved = await req(admin, 'PUT', `/attachments/${second.body.attachment.id}`, { attachment: { connector: { ...connector, host: 'compute-2' } } });
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal((await req(admin, 'POST', `/attachments/${second.body.attachment.id}/action`, { 'os-complete': null })).status, 204);
+    const v = await volumeOf(admin, vol);
+    assert.equal(v.status, 'in-use');
+    assert.equal(v.attachments.length, 1);
+  });
+
   test('two concurrent attachment creates on a non-multiattach volume: exactly one wins', async () => {
     for (let round = 0; round < 3; round++) {
       const vol = await api.volume(alice, { size: 1 });
