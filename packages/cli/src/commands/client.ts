@@ -5,6 +5,7 @@ import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
+import { registerVolumeAttachment } from './volume-attachment.js';
 import { registerVolumeMessage } from './volume-message.js';
 import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
@@ -38,6 +39,7 @@ export function registerClientCommands(program: Command): void {
     );
   registerVolume(program);
   registerVolumeTransfer(program);
+  registerVolumeAttachment(program);
   registerVolumeMessage(program);
   registerVolumeQos(program);
   registerVolumeType(program);

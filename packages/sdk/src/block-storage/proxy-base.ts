@@ -771,8 +771,12 @@ export abstract class BlockStorageProxyBase {
     return this.ref(Volume, volume).attach(target, options);
   }
 
-  /** `os-detach`. @example `await bs.detachVolume(vol)` */
-  detachVolume(volume: Ref<Volume>, target: { attachmentId?: string } = {}, options: CallOptions = {}): Promise<void> {
+  /** `os-detach`; `force` (admin) sends `os-force_detach`. @example `await bs.detachVolume(vol, { force: true })` */
+  detachVolume(
+    volume: Ref<Volume>,
+    target: { attachmentId?: string; force?: boolean; connector?: Record<string, unknown> } = {},
+    options: CallOptions = {},
+  ): Promise<void> {
     return this.ref(Volume, volume).detach(target, options);
   }
 

@@ -361,6 +361,8 @@ describe('roles: reader reads, member writes in its project, admin does everythi
               // No request of the matrix asks for 3.3, so the messages routes answer 404 whatever the id.
               if (prev === 'messages') return '00000000-0000-4000-8000-000000000000';
               if (prev === 'qos-specs') return qosId;
+              // Nor for 3.27: the attachments routes answer 404 whatever the id.
+              if (prev === 'attachments') return '00000000-0000-4000-8000-000000000000';
               throw new Error(`no id for ${url}`);
             case 'key':
               return 'k';

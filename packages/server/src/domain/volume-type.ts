@@ -40,3 +40,8 @@ export const BACKEND_NAME_SPEC = 'volume_backend_name';
  */
 export const BACKEND_VENDOR_NAME = 'Open Source';
 export const BACKEND_STORAGE_PROTOCOL = 'local';
+
+/** Cinder's `VolumeType.is_multiattach`: the extra spec `multiattach` reads `<is> True` (any case). */
+export function isMultiattachType(type: Pick<VolumeType, 'extra_specs'>): boolean {
+  return (Object.hasOwn(type.extra_specs, 'multiattach') ? type.extra_specs.multiattach! : '').toLowerCase() === '<is> true';
+}

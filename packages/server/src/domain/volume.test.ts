@@ -91,6 +91,31 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     kind: 'badRequest',
     message: (s) => `Invalid volume: Volume status must be available or in-use to reserve, but the status is ${s}.`,
   },
+  attachmentReserve: {
+    from: ['available'],
+    to: 'reserved',
+    kind: 'badRequest',
+    message: (s) => `Invalid volume: Volume v1 status must be available or downloading to reserve, but the current status is ${s}.`,
+  },
+  attachmentReserveMultiattach: {
+    from: ['available', 'in-use'],
+    to: 'reserved',
+    kind: 'badRequest',
+    message: (s) =>
+      `Invalid volume: Volume v1 status must be available or in-use or downloading to reserve, but the current status is ${s}.`,
+  },
+  attachmentConnect: {
+    from: ['reserved', 'attaching', 'in-use', 'detaching'],
+    to: 'attaching',
+    kind: 'conflict',
+    message: (s) => `Volume v1 status must be reserved or in-use to be connected, but the status is ${s}.`,
+  },
+  attachmentComplete: {
+    from: ['reserved', 'attaching', 'in-use', 'detaching'],
+    to: 'in-use',
+    kind: 'badRequest',
+    message: (s) => `Invalid volume: Volume v1 status must be attaching to complete an attachment, but the status is ${s}.`,
+  },
   unreserve: { from: ['attaching'], kind: 'badRequest', message: () => 'Invalid volume: Volume v1 is not reserved.' },
   attach: {
     from: ['available', 'attaching'],

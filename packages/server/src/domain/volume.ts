@@ -46,6 +46,34 @@ export interface VolumeAttachment {
   attached_at: string | null;
   /** Parsed connector (stored as JSON text); null when none was recorded. */
   connector: unknown;
+  /** What the driver answered for the connector (attachments API), parsed; null until a connector is given. */
+  connection_info: unknown;
+  created_at: string;
+}
+
+/**
+ * Statuses the attachment bookkeeping owns: a detach recomputes the status only from these, so a volume busy with
+ * something else (creating, extending, backing-up…) keeps it and its task still finds it.
+ */
+export const ATTACHMENT_DRIVEN_STATUSES: readonly string[] = ['available', 'reserved', 'attaching', 'in-use', 'detaching'];
+
+/** An attachment's `attach_status` (Cinder's `VolumeAttachStatus`, less the error ones nothing here records). */
+export type AttachStatus = 'reserved' | 'attaching' | 'attached' | 'detaching';
+
+/**
+ * The volume's status and attach_status once these attachments remain (Cinder's `_get_statuses_from_attachments`):
+ * the alphabetically first attach status wins, so attached beats attaching beats detaching beats reserved.
+ */
+export function statusFromAttachments(remaining: readonly { attach_status: string }[]): {
+  status: string;
+  attachStatus: string;
+} {
+  const first = remaining
+    .map((a) => a.attach_status)
+    .filter((s) => !s.startsWith('error_'))
+    .sort()[0];
+  if (first === undefined) return { status: 'available', attachStatus: 'detached' };
+  return { status: first === 'attached' ? 'in-use' : first, attachStatus: first };
 }
 
 /** The statuses reset-status accepts: Cinder's `VolumeStatus` field values. */
@@ -176,6 +204,35 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
     refuse: 'badRequest',
     message: (v) =>
       `Invalid volume: Volume status must be available or in-use to reserve, but the status is ${v.status}.`,
+  },
+  /** Attachments API (3.27) reserve; a volume in `reserved` takes no other new attachment until it moves on. */
+  attachmentReserve: {
+    from: ['available'],
+    to: 'reserved',
+    refuse: 'badRequest',
+    message: (v) =>
+      `Invalid volume: Volume ${v.id} status must be available or downloading to reserve, but the current status is ${v.status}.`,
+  },
+  attachmentReserveMultiattach: {
+    from: ['available', 'in-use'],
+    to: 'reserved',
+    refuse: 'badRequest',
+    message: (v) =>
+      `Invalid volume: Volume ${v.id} status must be available or in-use or downloading to reserve, but the current status is ${v.status}.`,
+  },
+  /** Attachments API update with a connector: the volume is `attaching` until the attachment completes. */
+  attachmentConnect: {
+    from: ['reserved', 'attaching', 'in-use', 'detaching'],
+    to: 'attaching',
+    refuse: 'conflict',
+    message: (v) => `Volume ${v.id} status must be reserved or in-use to be connected, but the status is ${v.status}.`,
+  },
+  /** Attachments API `os-complete` (3.44). */
+  attachmentComplete: {
+    from: ['reserved', 'attaching', 'in-use', 'detaching'],
+    to: 'in-use',
+    refuse: 'badRequest',
+    message: (v) => `Invalid volume: Volume ${v.id} status must be attaching to complete an attachment, but the status is ${v.status}.`,
   },
   /** Not reserved is no error (Cinder does nothing); the target is in-use or available by the attachments. */
   unreserve: { from: ['attaching'], refuse: 'badRequest', message: (v) => `Invalid volume: Volume ${v.id} is not reserved.` },

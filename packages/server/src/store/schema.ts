@@ -187,6 +187,8 @@ export interface VolumeAttachmentTable {
   attach_status: string;
   attached_at: string | null;
   connector: string | null; // JSON
+  connection_info: string | null; // JSON
+  created_at: string;
 }
 
 export interface SnapshotTable {

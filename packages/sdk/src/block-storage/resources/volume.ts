@@ -165,13 +165,22 @@ export class Volume extends Resource<VolumeAttributes> {
     await this.action('os-roll_detaching', {}, options);
   }
 
-  /** `os-detach` (optionally one attachment). @example `await vol.detach()` */
-  async detach(target: { attachmentId?: string } = {}, options: OperationOptions = {}): Promise<void> {
-    await this.action(
-      'os-detach',
-      target.attachmentId === undefined ? {} : { attachment_id: target.attachmentId },
-      options,
-    );
+  /**
+   * `os-detach` (optionally one attachment); with `force` (admin) `os-force_detach`, which also rolls back a
+   * detach left half done, as openstacksdk's `detach(force=True)`.
+   *
+   * @example
+   * ```ts
+   * await vol.detach({ attachmentId, force: true });
+   * ```
+   */
+  async detach(
+    target: { attachmentId?: string; force?: boolean; connector?: Record<string, unknown> } = {},
+    options: OperationOptions = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = target.attachmentId === undefined ? {} : { attachment_id: target.attachmentId };
+    if (target.force && target.connector !== undefined) body.connector = target.connector;
+    await this.action(target.force ? 'os-force_detach' : 'os-detach', body, options);
   }
 
   /**

@@ -3,6 +3,13 @@
  * @packageDocumentation
  */
 
+export {
+  Attachment,
+  type AttachmentAttributes,
+  type AttachmentConnector,
+  ATTACHMENT_COMPLETE_MICROVERSION,
+  ATTACHMENTS_MIN_MICROVERSION,
+} from '../resources/attachment.js';
 export { Backup, type BackupAttributes, type BackupRecord, type RestoreResult } from '../resources/backup.js';
 export { Message, type MessageAttributes, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 export { ManageableSnapshot, type ManageableSnapshotAttributes } from '../resources/manageable-snapshot.js';

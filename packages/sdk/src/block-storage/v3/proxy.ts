@@ -9,6 +9,7 @@ import type { ResourceInput } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
 import type { CallOptions } from '../../transport/types.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
+import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
 import { Backup } from '../resources/backup.js';
 import { Message, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 import { Snapshot } from '../resources/snapshot.js';
@@ -175,6 +176,93 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
       keptInGrace: count(g.kept_in_grace),
       dryRun: g.dry_run === true,
     };
+  }
+
+  // ---------------------------------------------------------------- attachments (3.27+)
+
+  /**
+   * Lists the project's volume attachments (summary view unless `details`); `allProjects` (admin) lists every
+   * project's.
+   *
+   * @example
+   * ```ts
+   * const onServer = await bs.attachments({ instanceId: serverId, details: true }).toArray();
+   * ```
+   */
+  attachments(
+    query: {
+      details?: boolean;
+      volumeId?: string;
+      instanceId?: string;
+      status?: string;
+      projectId?: string;
+      allProjects?: boolean;
+      limit?: number;
+      marker?: string;
+      sort?: string;
+    } = {},
+    options: ListOptions = {},
+  ): Paginator<Attachment> {
+    const { details, ...rest } = query;
+    return Attachment.list(this.client, rest, {
+      ...options,
+      prepare: async () => ({
+        path: details ? '/attachments/detail' : '/attachments',
+        minMicroversion: ATTACHMENTS_MIN_MICROVERSION,
+      }),
+    });
+  }
+
+  /** GET one attachment (detail view). @example `const a = await bs.getAttachment(id)` */
+  getAttachment(attachment: Ref<Attachment>, options: CallOptions = {}): Promise<Attachment> {
+    return this.ref(Attachment, attachment).fetch(options);
+  }
+
+  /**
+   * Reserves a volume for a consumer (`instance`); with a `connector` it connects at once and the answer carries
+   * `connectionInfo`. A volume that is not multiattach takes one attachment at a time.
+   *
+   * @example
+   * ```ts
+   * const a = await bs.createAttachment({ volumeId: vol.id, instance: serverId, mode: 'ro' });
+   * ```
+   */
+  createAttachment(attrs: ResourceInput<Attachment>, options: CallOptions = {}): Promise<Attachment> {
+    return Attachment.new(attrs, this.client).create(options);
+  }
+
+  /**
+   * Gives an attachment its connector; returns it with the driver's `connectionInfo`.
+   *
+   * @example
+   * ```ts
+   * const { connectionInfo } = await bs.updateAttachment(a, { host: 'compute-1', mountpoint: '/dev/vdb' });
+   * ```
+   */
+  updateAttachment(attachment: Ref<Attachment>, connector: AttachmentConnector, options: CallOptions = {}): Promise<Attachment> {
+    return this.ref(Attachment, attachment).connect(connector, options);
+  }
+
+  /** Marks an attachment attached and its volume in-use (3.44). @example `await bs.completeAttachment(a)` */
+  completeAttachment(attachment: Ref<Attachment>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Attachment, attachment).complete(options);
+  }
+
+  /**
+   * Deletes (detaches) an attachment; the volume is `available` again once its last attachment goes.
+   *
+   * @example
+   * ```ts
+   * await bs.deleteAttachment(a, { ignoreMissing: true });
+   * ```
+   */
+  async deleteAttachment(attachment: Ref<Attachment>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(Attachment, attachment).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
   }
 
   // ---------------------------------------------------------------- user messages (3.3+)

@@ -307,13 +307,14 @@ const cases: Case[] = [
     fault: 'badMediaType',
   },
   {
-    name: 'attachments are not served',
+    name: 'attachment create without a volume uuid',
     who: () => m,
-    method: 'GET',
+    method: 'POST',
     path: () => `/v3/${m.projectId}/attachments`,
+    body: { attachment: { volume_uuid: 'not-a-uuid' } },
     mv: '3.27',
-    status: 404,
-    fault: 'itemNotFound',
+    status: 400,
+    fault: 'badRequest',
   },
   {
     name: 'groups are not served',

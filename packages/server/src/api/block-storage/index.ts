@@ -4,6 +4,7 @@ import type { BlockStorageServices } from '../../services/block-storage/index.js
 import type { BackendStatusService } from '../../services/backend-status.js';
 import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
+import { registerAttachmentRoutes } from './attachments.js';
 import { registerBackupRoutes } from './backups.js';
 import { registerManageRoutes } from './manage-routes.js';
 import { registerMessageRoutes } from './messages.js';
@@ -35,6 +36,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerBackupRoutes(scope, deps);
         registerManageRoutes(scope, deps);
         registerTransferRoutes(scope, deps);
+        registerAttachmentRoutes(scope, deps);
         registerMessageRoutes(scope, deps);
         registerQosSpecsRoutes(scope, deps);
         registerMiscRoutes(scope, deps);

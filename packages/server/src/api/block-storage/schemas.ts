@@ -175,6 +175,13 @@ export const detachAction = {
   additionalProperties: false,
 };
 
+/** Cinder's `volume_actions.force_detach`. */
+export const forceDetachAction = {
+  type: ['object', 'null'],
+  properties: { connector: { type: ['string', 'object', 'null'] }, attachment_id: { type: ['string', 'null'] } },
+  additionalProperties: false,
+};
+
 export const connectorAction = {
   type: 'object',
   properties: { connector: { type: ['object', 'string'] } },

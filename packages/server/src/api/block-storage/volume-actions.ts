@@ -8,6 +8,7 @@ import {
   bootableAction,
   connectorAction,
   detachAction,
+  forceDetachAction,
   extendAction,
   readonlyAction,
   resetVolumeStatusAction,
@@ -28,6 +29,7 @@ const ACTIONS = [
   'os-unreserve',
   'os-attach',
   'os-detach',
+  'os-force_detach',
   'os-begin_detaching',
   'os-roll_detaching',
   'revert',
@@ -117,6 +119,12 @@ export function registerVolumeActionRoutes(scope: FastifyInstance, deps: BlockSt
         const b = validateBody<Body | null>(detachAction, value ?? null);
         const attachmentId = b && typeof b.attachment_id === 'string' ? b.attachment_id.toLowerCase() : null;
         await actions.detach(ctx, id, attachmentId);
+        return reply.code(202).send();
+      }
+      case 'os-force_detach': {
+        const b = validateBody<Body | null>(forceDetachAction, value ?? null);
+        const attachmentId = b && typeof b.attachment_id === 'string' ? b.attachment_id.toLowerCase() : null;
+        await actions.forceDetach(ctx, id, attachmentId);
         return reply.code(202).send();
       }
       case 'revert': {

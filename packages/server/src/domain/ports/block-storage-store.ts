@@ -111,11 +111,29 @@ export interface SnapshotsRepository {
   ): Promise<Map<string, { id: string; volumeObject: string | null }>>;
 }
 
+/** What `GET /attachments` filters on; the project is the attached volume's. */
+export interface AttachmentFilter {
+  projectId: string | null;
+  volumeId?: string;
+  instanceUuid?: string;
+  attachStatus?: string;
+}
+
+export type AttachmentChanges = Partial<Omit<VolumeAttachment, 'id' | 'volume_id' | 'created_at'>>;
+
 export interface AttachmentsRepository {
   /** Attachments in state `attached` of these volumes, oldest first. */
   attachedTo(scope: Scope, volumeIds: readonly string[]): Promise<VolumeAttachment[]>;
+  /** Every attachment of a volume, whatever its state, oldest first. */
+  ofVolume(scope: Scope, volumeId: string): Promise<VolumeAttachment[]>;
+  get(scope: Scope, id: string): Promise<(VolumeAttachment & { project_id: string }) | undefined>;
+  /** Matching attachments with their volume's project, newest first. */
+  list(scope: Scope, filter: AttachmentFilter): Promise<(VolumeAttachment & { project_id: string })[]>;
   insert(scope: Scope, attachment: VolumeAttachment): Promise<void>;
-  remove(scope: Scope, id: string): Promise<void>;
+  /** Updates an attachment that still exists; false when it is gone (a racing delete won). */
+  update(scope: Scope, id: string, changes: AttachmentChanges): Promise<boolean>;
+  /** False when it was already gone. */
+  remove(scope: Scope, id: string): Promise<boolean>;
   removeAllOf(scope: Scope, volumeId: string): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
 import { QosSpecsService } from './qos-specs-service.js';
 import { TransferService } from './transfer-service.js';
+import { AttachmentService } from './attachment-service.js';
 import { VolumeActions } from './volume-actions.js';
 import { VolumeData } from './volume-data.js';
 import { VolumeService } from './volume-service.js';
@@ -41,6 +42,8 @@ export { ManageService };
 
 export type { TransferCreateInput } from './transfer-service.js';
 export { TransferService };
+export { AttachmentService };
+export type { AttachmentCreateInput, AttachmentRecord } from './attachment-service.js';
 export { MessageService };
 
 export type { QosAssociation } from './qos-specs-service.js';
@@ -54,6 +57,7 @@ export interface BlockStorageServices {
   snapshots: SnapshotService;
   backups: BackupService;
   transfers: TransferService;
+  attachments: AttachmentService;
   /** User messages; its reaper runs between start() and stop() (the composition root's). */
   messages: MessageService;
   qosSpecs: QosSpecsService;
@@ -102,6 +106,7 @@ export function createBlockStorageServices(deps: {
     snapshots: new SnapshotService(core),
     backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
     transfers: new TransferService(core),
+    attachments: new AttachmentService(core),
     messages: new MessageService(core),
     qosSpecs: new QosSpecsService(core),
     drivers: deps.drivers,

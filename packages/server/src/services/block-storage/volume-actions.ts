@@ -5,7 +5,14 @@ import { badRequest, conflict, notFound } from '../../domain/errors.js';
 import { allows, ensureAllowed, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
-import { RESETTABLE_VOLUME_STATUSES, type Volume, type VolumeAction, volumeLifecycle } from '../../domain/volume.js';
+import {
+  ATTACHMENT_DRIVEN_STATUSES,
+  RESETTABLE_VOLUME_STATUSES,
+  statusFromAttachments,
+  type Volume,
+  type VolumeAction,
+  volumeLifecycle,
+} from '../../domain/volume.js';
 import { requireAdmin } from './access.js';
 import type { Core } from './core.js';
 import type { Microversion } from './types.js';
@@ -27,6 +34,22 @@ export interface ConnectionInfo {
     encrypted: boolean;
     /** The front-end limits of the volume type's QoS specs, per-GB ones scaled by the size; null when none. */
     qos_specs: Record<string, string | number | null> | null;
+  };
+}
+
+/** What the volume's driver answers for a connection (`os-initialize_connection`, attachment update). */
+export async function connectionInfo(core: Core, scope: Scope, v: Volume, accessMode: 'rw' | 'ro'): Promise<ConnectionInfo> {
+  const conn = core.driver(v.driver).volumeConnection(v.id);
+  const qos = await core.repos.qosSpecs.ofType(scope, v.volume_type_id);
+  return {
+    driver_volume_type: 'local',
+    data: {
+      device_path: conn.devicePath,
+      format: conn.format,
+      access_mode: accessMode,
+      encrypted: false,
+      qos_specs: frontEndQos(qos, v.size),
+    },
   };
 }
 
@@ -134,18 +157,7 @@ export class VolumeActions {
     const v = await this.core.visibleVolume(ctx, id);
     ensureAllowed(volumeLifecycle, 'initializeConnection', v);
     const amd = await this.core.repos.metadata.read(this.core.store.root, 'volume_admin', id);
-    const conn = this.core.driver(v.driver).volumeConnection(v.id);
-    const qos = await this.core.repos.qosSpecs.ofType(this.core.store.root, v.volume_type_id);
-    return {
-      driver_volume_type: 'local',
-      data: {
-        device_path: conn.devicePath,
-        format: conn.format,
-        access_mode: amd.readonly === 'True' ? 'ro' : 'rw',
-        encrypted: false,
-        qos_specs: frontEndQos(qos, v.size),
-      },
-    };
+    return connectionInfo(this.core, this.core.store.root, v, amd.readonly === 'True' ? 'ro' : 'rw');
   }
 
   async terminateConnection(ctx: AuthContext, id: string): Promise<void> {
@@ -188,6 +200,8 @@ export class VolumeActions {
         attach_status: 'attached',
         attached_at: this.core.now(),
         connector: null,
+        connection_info: null,
+        created_at: this.core.now(),
       });
       await metadata.write(tx, 'volume_admin', id, { attached_mode: input.mode }, false);
     });
@@ -214,7 +228,8 @@ export class VolumeActions {
     const { attachments, metadata } = this.core.repos;
     await this.core.inTx(async (tx) => {
       const v = await this.core.visibleVolume(ctx, id, tx);
-      const atts = await attachments.attachedTo(tx, [id]);
+      // Every attachment counts, those the attachments API reserved or connected too: it is one table.
+      const atts = await attachments.ofVolume(tx, id);
       if (!allows(volumeLifecycle, 'detach', v.status) || atts.length === 0) throw refusal(volumeLifecycle, 'detach', v);
       let target = atts[0]!;
       if (attachmentId !== null) {
@@ -227,17 +242,44 @@ export class VolumeActions {
           'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
         );
       }
-      await attachments.remove(tx, target.id);
-      const remaining = atts.length - 1;
-      const moved = await this.core.repos.volumes.transition(
-        tx,
-        id,
-        [v.status],
-        remaining > 0 ? 'in-use' : 'available',
-        remaining > 0 ? { updated_at: this.core.now() } : { attach_status: 'detached', updated_at: this.core.now() },
-      );
+      if (!(await attachments.remove(tx, target.id))) throw conflict(`Volume ${id} changed status while detaching.`);
+      const next = statusFromAttachments(atts.filter((a) => a.id !== target.id));
+      const moved = await this.core.repos.volumes.transition(tx, id, [v.status], next.status, {
+        attach_status: next.attachStatus,
+        updated_at: this.core.now(),
+      });
       if (!moved.ok) throw conflict(`Volume ${id} changed status while detaching.`);
-      if (remaining === 0) await metadata.deleteKey(tx, 'volume_admin', id, 'attached_mode');
+      if (next.attachStatus === 'detached') await metadata.deleteKey(tx, 'volume_admin', id, 'attached_mode');
+    });
+  }
+
+  /**
+   * `os-force_detach` (admin): rolls back a bad detach. Unlike `os-detach` it works whatever the status (but
+   * maintenance); an attachment id that names nothing only sets the volume's status right, as Cinder's
+   * `finish_detach` does, and a volume without attachments is detached.
+   */
+  async forceDetach(ctx: AuthContext, id: string, attachmentId: string | null): Promise<void> {
+    requireAdmin(ctx, 'volume_extension:volume_admin_actions:force_detach');
+    const { attachments, metadata } = this.core.repos;
+    await this.core.inTx(async (tx) => {
+      const v = await this.core.visibleVolume(ctx, id, tx);
+      if (v.status === 'maintenance') throw badRequest('Invalid volume: The volume cannot be detached in maintenance mode.');
+      const atts = await attachments.ofVolume(tx, id);
+      let target = attachmentId === null ? atts[0] : atts.find((a) => a.id === attachmentId);
+      if (attachmentId === null && atts.length > 1) {
+        throw badRequest(
+          'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
+        );
+      }
+      if (target && !(await attachments.remove(tx, target.id))) target = undefined;
+      const next = statusFromAttachments(atts.filter((a) => a.id !== target?.id));
+      const to = ATTACHMENT_DRIVEN_STATUSES.includes(v.status) ? next.status : v.status;
+      const moved = await this.core.repos.volumes.transition(tx, id, [v.status], to, {
+        attach_status: next.attachStatus,
+        updated_at: this.core.now(),
+      });
+      if (!moved.ok) throw conflict(`Volume ${id} changed status while detaching.`);
+      if (next.attachStatus === 'detached') await metadata.deleteKey(tx, 'volume_admin', id, 'attached_mode');
     });
   }
 

@@ -13,7 +13,7 @@ import { recordMessage } from './message-service.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import { VOLUME_SORT, volumeFilterPolicy } from './volume-filters.js';
 import { getOwn, setOwn } from '../../domain/own.js';
-import type { VolumeType } from '../../domain/volume-type.js';
+import { isMultiattachType, type VolumeType } from '../../domain/volume-type.js';
 import { backendForType, noValidBackend } from '../volume-types.js';
 
 export interface VolumeCreateInput {
@@ -141,7 +141,7 @@ export class VolumeService {
         source_volid: input.sourceVolid,
         backup_id: null,
         bootable: false,
-        multiattach: false,
+        multiattach: isMultiattachType(type),
         host: core.hostOf(backend),
         driver: backend.name,
         provider_location: `volume-${id}`,
