@@ -206,7 +206,6 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     restoreStarted: ['creating', 'restoring-backup'],
     restored: [['restoring-backup', 'creating'], 'available'],
     restoreFailed: [['restoring-backup', 'creating']],
-    moved: [['retyping', 'maintenance', 'in-use']],
   }),
 };
 

@@ -298,8 +298,6 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
   },
   cancelTransfer: taskStep('awaiting-transfer', 'available'),
   // ---- task steps ----
-  /** A retype or migration is over, done or given back: to the status it started from (in the task's payload). */
-  moved: taskStep(['retyping', 'maintenance', 'in-use']),
   created: taskStep('creating', 'available'),
   createFailed: taskStep('creating', 'error'),
   deleteFailed: taskStep('deleting', 'error_deleting'),

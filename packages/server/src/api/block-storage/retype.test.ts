@@ -279,5 +279,17 @@ describe('os-retype and os-migrate_volume', () => {
     await waitFor(async () => (await volume(id))['os-vol-host-attr:host'] === from && (await volume(id)).status === 'available', 'migrated back');
     assert.equal(await sha(id), digest);
     await deleteVolume(id);
+
+    // A backend the volume's type excludes: accepted, then the migration fails and the volume stays.
+    const pinned = await createVolume('on-raw');
+    const pinnedHost = (await volume(pinned))['os-vol-host-attr:host'] as string;
+    const m = await call('POST', a(`/volumes/${pinned}/action`), { body: { 'os-migrate_volume': { host: pinnedHost.replace(/@raw#raw$/, '@qcow2#qcow2') } } });
+    assert.equal(m.status, 202, m.text);
+    await waitFor(async () => (await volume(pinned)).migration_status === 'error', 'migration failed');
+    const p = await volume(pinned);
+    assert.equal(p.status, 'available');
+    assert.equal(p['os-vol-host-attr:host'], pinnedHost);
+    assert.deepEqual(await objectsOf(pinned), [`raw/volume-${pinned}`]);
+    await deleteVolume(pinned);
   });
 });

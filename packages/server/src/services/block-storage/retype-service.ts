@@ -171,11 +171,15 @@ export class RetypeService {
         updated_at: core.now(),
       });
       if (!moved.ok) throw refusal(volumeLifecycle, 'migrate', v);
-      const typeName = await core.volumeTypeName(tx, v.volume_type_id);
+      const type = await core.deps.quotas.volumeTypes.resolveForVolume(tx, { isAdmin: true, projectId: null }, v.volume_type_id, null);
+      const typeName = type.name;
+      // Cinder's scheduler checks the destination against the volume's type: a backend the type excludes fails
+      // the migration (the task refuses it, as there).
+      const fits = backendForType([target], type, target) !== null;
       const payload: MovePayload = {
         purpose: 'migrate',
         source: v.driver,
-        target: target.name,
+        target: fits ? target.name : null,
         policy: 'on-demand',
         holding,
         previousStatus: v.status,
@@ -271,7 +275,7 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       if (!v || v.status !== p.holding || v.driver !== p.source) return;
       try {
         if (p.target === null) {
-          throw new MoveRefused(`No valid backend satisfies volume type ${p.newTypeName}.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
+          throw new MoveRefused(`No valid backend for volume type ${p.newTypeName}.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
         }
         const needsCopy = p.target !== p.source;
         if (p.policy === 'never' && (needsCopy || p.encryptionChanged)) {
@@ -309,7 +313,7 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         };
         if (copying) changes.migration_status = 'success';
         if (p.newTypeId !== null) changes.volume_type_id = p.newTypeId;
-        const moved = await core.moveVolume(tx, v.id, 'moved', changes, p.previousStatus);
+        const moved = await core.repos.volumes.transition(tx, v.id, [p.holding], p.previousStatus, changes);
         if (moved.ok && p.purpose === 'retype' && p.useQuota) await core.releaseQuota(tx, v.project_id, perTypeQuota(p.oldTypeName, v.size));
         return moved.ok;
       });
