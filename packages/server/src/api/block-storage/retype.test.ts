@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { qemuAvailability } from '../../config/volume-backends.js';
@@ -122,6 +122,12 @@ describe('os-retype and os-migrate_volume', () => {
     assert.equal(v.status, 'available');
     assert.equal(v['os-vol-host-attr:host'], before['os-vol-host-attr:host']);
     assert.equal(v.migration_status, null);
+    // The per-type usage moved with the type.
+    const usage = (await call('GET', a(`/os-quota-sets/${admin.projectId}?usage=true`))).body.quota_set;
+    assert.deepEqual(
+      [usage['volumes_plain-a'].in_use, usage['volumes_plain-b'].in_use, usage['gigabytes_plain-b'].in_use],
+      [0, 1, 1],
+    );
     // By id too, with the policy spelled out.
     const types = (await call('GET', a('/types'))).body.volume_types as { id: string; name: string }[];
     const plainA = types.find((x) => x.name === 'plain-a')!;
@@ -229,6 +235,9 @@ describe('os-retype and os-migrate_volume', () => {
     await givenBack('policy never');
     assert.equal((await retype(id, { new_type: 'nowhere', migration_policy: 'on-demand' })).status, 202);
     await givenBack('no backend');
+    // What a give-back reserved for the new type is released again.
+    const usage = (await call('GET', a(`/os-quota-sets/${admin.projectId}?usage=true`))).body.quota_set;
+    assert.deepEqual([usage['volumes_on-qcow2'].in_use, usage['volumes_nowhere'].in_use, usage['volumes_on-raw'].in_use], [0, 0, 1]);
     const ms = await messagesFor(id);
     assert.equal(ms.length, 3);
     assert.ok(ms.every((m) => m.event_id === 'VOLUME_VOLUME_001_003'), JSON.stringify(ms));
@@ -248,6 +257,23 @@ describe('os-retype and os-migrate_volume', () => {
     assert.equal(m.status, 400, m.text);
     assert.equal((await call('DELETE', a(`/snapshots/${snapId}`))).status, 202);
     await waitFor(async () => (await call('GET', a(`/snapshots/${snapId}`))).status === 404, 'snapshot gone');
+    await deleteVolume(id);
+  });
+
+  test('a copy that fails gives the volume back: old type and host, migration_status error, copy removed, a message', { skip: skipTwoBackends }, async () => {
+    const id = await createVolume('on-qcow2');
+    // A qcow2 image whose header is garbage: every read of it fails, so the copy does.
+    const fh = await open(join(t.dataDir, 'volumes', 'qcow2', `volume-${id}`), 'r+');
+    await fh.write(Buffer.alloc(512, 0x5a), 0, 512, 0);
+    await fh.close();
+    assert.equal((await retype(id, { new_type: 'on-raw', migration_policy: 'on-demand' })).status, 202);
+    await waitFor(async () => (await volume(id)).migration_status === 'error', 'copy failed');
+    const v = await volume(id);
+    assert.equal(v.status, 'available');
+    assert.equal(v.volume_type, 'on-qcow2');
+    assert.match(v['os-vol-host-attr:host'], /@qcow2#qcow2$/);
+    assert.deepEqual(await objectsOf(id), [`qcow2/volume-${id}`]);
+    assert.deepEqual((await messagesFor(id)).map((m) => m.event_id), ['VOLUME_VOLUME_008_012']);
     await deleteVolume(id);
   });
 
