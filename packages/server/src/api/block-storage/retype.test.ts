@@ -260,6 +260,20 @@ describe('os-retype and os-migrate_volume', () => {
     await deleteVolume(id);
   });
 
+  test('an attached volume whose data would have to move is given back in-use, with a message', { skip: skipTwoBackends }, async () => {
+    const id = await createVolume('on-raw');
+    const attach = await call('POST', a(`/volumes/${id}/action`), { body: { 'os-attach': { mountpoint: '/dev/vdb', host_name: 'h1' } } });
+    assert.equal(attach.status, 202, attach.text);
+    assert.equal((await retype(id, { new_type: 'on-qcow2', migration_policy: 'on-demand' })).status, 202);
+    await waitFor(async () => (await volume(id)).status === 'in-use', 'given back in-use');
+    const v = await volume(id);
+    assert.equal(v.volume_type, 'on-raw');
+    assert.equal(v.attachments.length, 1);
+    assert.deepEqual((await messagesFor(id)).map((m) => m.event_id), ['VOLUME_VOLUME_001_027']);
+    assert.equal((await call('POST', a(`/volumes/${id}/action`), { body: { 'os-detach': {} } })).status, 202);
+    await deleteVolume(id);
+  });
+
   test('a copy that fails gives the volume back: old type and host, migration_status error, copy removed, a message', { skip: skipTwoBackends }, async () => {
     const id = await createVolume('on-qcow2');
     // A qcow2 image whose header is garbage: every read of it fails, so the copy does.
