@@ -105,8 +105,11 @@ export async function set(ctx: ActionContext): Promise<void> {
     description: str(o.description),
   });
   const property = o.property as Record<string, string> | undefined;
-  if (Object.keys(changes).length === 0 && !property && o.size === undefined && o.state === undefined) {
-    throw new UsageError('nothing to change: give --name, --description, --property, --size or --state');
+  if (o.retypePolicy !== undefined && o.type === undefined) throw new UsageError('--retype-policy needs --type');
+  const policy = str(o.retypePolicy) ?? 'never';
+  if (policy !== 'never' && policy !== 'on-demand') throw new UsageError("--retype-policy must be 'never' or 'on-demand'");
+  if (Object.keys(changes).length === 0 && !property && o.size === undefined && o.state === undefined && o.type === undefined) {
+    throw new UsageError('nothing to change: give --name, --description, --property, --size, --state or --type');
   }
   const bs = (await ctx.conn()).blockStorage;
   const v = await findVolume(bs, String(ctx.args[0]));
@@ -114,6 +117,7 @@ export async function set(ctx: ActionContext): Promise<void> {
   if (property) await bs.updateVolumeMetadata(v.id as string, property);
   if (typeof o.size === 'number') await bs.extendVolume(v.id as string, o.size);
   if (typeof o.state === 'string') await bs.resetVolumeStatus(v.id as string, { status: o.state });
+  if (typeof o.type === 'string') await bs.retypeVolume(v.id as string, o.type, policy);
 }
 
 export async function unset(ctx: ActionContext): Promise<void> {

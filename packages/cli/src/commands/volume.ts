@@ -53,7 +53,18 @@ export function registerVolume(program: Command): void {
     .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
     .option('--size <gib>', 'extend to this size in GiB', positiveInt)
     .option('--state <status>', 'reset the status (admin): available, error, …')
+    .option('--type <type>', 'retype to this volume type (name or ID)')
+    .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
     .action(act('set'));
+
+  volume
+    .command('migrate')
+    .description('Move a volume to another backend of the node (admin); its type stays')
+    .argument('<volume>', 'name or ID')
+    .requiredOption('--host <host>', 'destination backend, host@backend#pool')
+    .option('--force-host-copy', 'copy through the host (accepted; cinderbox always copies)')
+    .option('--lock-volume', 'lock the volume while it moves (accepted; an available volume is always locked)')
+    .action(lazy(() => import('../actions/volume-migrate.js'), 'migrate'));
 
   volume
     .command('unset')

@@ -743,6 +743,23 @@ export abstract class BlockStorageProxyBase {
     return this.ref(Volume, volume).extend(newSize, options);
   }
 
+  /**
+   * `os-retype` (see `Volume.retype`): `migrationPolicy` `'on-demand'` lets the data move to the backend the new
+   * type names. @example `await bs.retypeVolume(vol, 'fast', 'on-demand')`
+   */
+  retypeVolume(volume: Ref<Volume>, newType: string, migrationPolicy: 'never' | 'on-demand' = 'never', options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).retype(newType, migrationPolicy, options);
+  }
+
+  /** Admin: `os-migrate_volume` to another backend (see `Volume.migrate`). @example `await bs.migrateVolume(vol, { host: 'node1@raw#raw' })` */
+  migrateVolume(
+    volume: Ref<Volume>,
+    target: { host: string; forceHostCopy?: boolean; lockVolume?: boolean },
+    options: CallOptions = {},
+  ): Promise<void> {
+    return this.ref(Volume, volume).migrate(target, options);
+  }
+
   /** Admin: `os-reset_status`. @example `await bs.resetVolumeStatus(vol, { status: 'available' })` */
   resetVolumeStatus(
     volume: Ref<Volume>,

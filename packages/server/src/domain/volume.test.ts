@@ -153,6 +153,19 @@ const EXPECTED: Record<VolumeAction, { from: string[]; to?: string; kind: 'badRe
     kind: 'conflict',
     message: (s) => `Volume v1 status must be available to revert, but the status is ${s}.`,
   },
+  retype: {
+    from: ['available', 'in-use'],
+    to: 'retyping',
+    kind: 'badRequest',
+    message: () =>
+      'Invalid volume: Retype needs volume to be in available or in-use state, not be part of an active migration or a consistency group, requested type has to be different that the one from the volume, and for in-use volumes front-end qos specs cannot change.',
+  },
+  migrate: {
+    from: ['available', 'in-use'],
+    kind: 'badRequest',
+    message: () =>
+      'Invalid volume: Volume v1 status must be available or in-use, must not be migrating, have snapshots, be replicated, be part of a group and destination host/cluster must be different than the current one',
+  },
   resetStatus: { from: all, kind: 'badRequest', message: () => 'Invalid volume: Volume v1 cannot be reset.' },
   update: { from: except('maintenance'), kind: 'badRequest', message: () => 'Invalid volume: Volume v1 is in maintenance.' },
   setBootable: {

@@ -113,6 +113,9 @@ const DELETABLE = ['available', 'error', 'error_restoring', 'error_extending', '
 export const VOLUME_DELETE_REFUSED =
   'Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.';
 
+export const RETYPE_REFUSED =
+  'Retype needs volume to be in available or in-use state, not be part of an active migration or a consistency group, requested type has to be different that the one from the volume, and for in-use volumes front-end qos specs cannot change.';
+
 const except = (...out: VolumeStatus[]): VolumeStatus[] => VOLUME_STATUSES.filter((s) => !out.includes(s));
 
 /**
@@ -274,6 +277,23 @@ export const volumeLifecycle = lifecycle(VOLUME_STATUSES, {
     to: 'reverting',
     refuse: 'conflict',
     message: (v) => `Volume ${v.id} status must be available to revert, but the status is ${v.status}.`,
+  },
+  /**
+   * os-retype (cinder/volume/api.py `retype`): one refusal for every condition of its conditional update (status,
+   * migration, type, front-end QoS of an in-use volume), in Cinder's words.
+   */
+  retype: {
+    from: ['available', 'in-use'],
+    to: 'retyping',
+    refuse: 'badRequest',
+    message: () => `Invalid volume: ${RETYPE_REFUSED}`,
+  },
+  /** os-migrate_volume (admin): the data moves to another backend of this node. */
+  migrate: {
+    from: ['available', 'in-use'],
+    refuse: 'badRequest',
+    message: (v) =>
+      `Invalid volume: Volume ${v.id} status must be available or in-use, must not be migrating, have snapshots, be replicated, be part of a group and destination host/cluster must be different than the current one`,
   },
   resetStatus: { from: '*', refuse: 'badRequest', message: (v) => `Invalid volume: Volume ${v.id} cannot be reset.` },
   update: {

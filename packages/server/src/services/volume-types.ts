@@ -215,6 +215,11 @@ export class VolumeTypeService {
     return resolveVolumeType(this.types, scope, caller, ref, inherit);
   }
 
+  /** A type's encryption spec without a policy check, for services comparing two types (retype). */
+  encryptionOf(scope: Scope, id: string): Promise<VolumeTypeEncryption | null> {
+    return this.types.encryption(scope, id);
+  }
+
   /** Names of every type, for the per-type quota keys (`volumes_<name>` …). */
   names(): Promise<string[]> {
     return this.types.names(this.store.root);

@@ -123,6 +123,31 @@ export class Volume extends Resource<VolumeAttributes> {
     await this.action('os-reset_status', body, { ...options, idempotent: true });
   }
 
+  /**
+   * `os-retype` to `newType` (name or id). With `migrationPolicy: 'on-demand'` a type served by another backend
+   * moves the data there (asynchronously: wait for `volumeType` to change); with `'never'` (the default) such a
+   * retype is given back and the reason recorded as a user message.
+   * @example `await vol.retype('fast', 'on-demand')`
+   */
+  async retype(newType: string, migrationPolicy: 'never' | 'on-demand' = 'never', options: OperationOptions = {}): Promise<void> {
+    await this.action('os-retype', { new_type: newType, migration_policy: migrationPolicy }, options);
+  }
+
+  /**
+   * Admin: `os-migrate_volume` to another backend (`host@backend#pool`); the type stays. Poll for
+   * `migrationStatus` `success` (or `error`).
+   * @example `await vol.migrate({ host: 'node1@qcow2#qcow2' })`
+   */
+  async migrate(
+    target: { host: string; forceHostCopy?: boolean; lockVolume?: boolean },
+    options: OperationOptions = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = { host: target.host };
+    if (target.forceHostCopy !== undefined) body.force_host_copy = target.forceHostCopy;
+    if (target.lockVolume !== undefined) body.lock_volume = target.lockVolume;
+    await this.action('os-migrate_volume', body, options);
+  }
+
   /** Admin: `os-force_delete`. @example `await vol.forceDelete()` */
   async forceDelete(options: OperationOptions = {}): Promise<void> {
     await this.action('os-force_delete', {}, options);

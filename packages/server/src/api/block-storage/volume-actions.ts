@@ -16,6 +16,9 @@ import {
   terminateAction,
 } from './schemas.js';
 import { sizeOf } from './volumes.js';
+import { migrateVolumeAction, migrateVolumeActionV316, retypeAction } from './retype-schemas.js';
+import { hostOrCluster } from '../../services/block-storage/manage-service.js';
+import type { MigrationPolicy } from '../../services/block-storage/index.js';
 
 const ACTIONS = [
   'os-extend',
@@ -34,6 +37,8 @@ const ACTIONS = [
   'os-roll_detaching',
   'revert',
   'os-unmanage',
+  'os-retype',
+  'os-migrate_volume',
 ] as const;
 
 type Body = Record<string, unknown>;
@@ -136,6 +141,20 @@ export function registerVolumeActionRoutes(scope: FastifyInstance, deps: BlockSt
       case 'os-unmanage':
         await deps.manage.unmanageVolume(ctx, id);
         return reply.code(202).send();
+      case 'os-retype': {
+        const b = validateBody<Body>(retypeAction, value);
+        await deps.retype.retype(ctx, id, b.new_type as string, (b.migration_policy as MigrationPolicy | undefined) ?? 'never');
+        return reply.code(202).send();
+      }
+      case 'os-migrate_volume': {
+        const v316 = req.cb.apiVersion !== null && mv.atLeast('3.16');
+        const b = validateBody<Body>(v316 ? migrateVolumeActionV316 : migrateVolumeAction, value);
+        if (b.force_host_copy !== undefined) parseBoolean(b.force_host_copy, 'force_host_copy');
+        if (b.lock_volume !== undefined) parseBoolean(b.lock_volume, 'lock_volume');
+        const str = (x: unknown) => (typeof x === 'string' ? x : null);
+        await deps.retype.migrate(ctx, id, hostOrCluster(str(b.host), str(b.cluster), v316));
+        return reply.code(202).send();
+      }
       default:
         throw badRequest(`There is no such action: ${name}`);
     }

@@ -75,6 +75,8 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
       'os-roll_detaching': volumeAction('roll_detaching'),
       revert: { access: 'write', rule: 'volume:revert_to_snapshot' },
       'os-unmanage': { access: 'admin', rule: 'volume_extension:volume_unmanage' },
+      'os-retype': { access: 'write', rule: 'volume:retype' },
+      'os-migrate_volume': { access: 'admin', rule: 'volume_extension:volume_admin_actions:migrate_volume' },
       // Cinder's one read-only volume action (SYSTEM_READER_OR_PROJECT_READER); listed so it stays a read if served.
       'os-show_image_metadata': { access: 'read', rule: 'volume_extension:volume_image_metadata:show' },
     },

@@ -20,6 +20,7 @@ import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
 import { QosSpecsService } from './qos-specs-service.js';
+import { RetypeService, retypeTaskHandlers } from './retype-service.js';
 import { TransferService } from './transfer-service.js';
 import { AttachmentService } from './attachment-service.js';
 import { VolumeActions } from './volume-actions.js';
@@ -49,6 +50,9 @@ export { MessageService };
 export type { QosAssociation } from './qos-specs-service.js';
 export { QosSpecsService };
 
+export type { MigrationPolicy } from './retype-service.js';
+export { RetypeService };
+
 export interface BlockStorageServices {
   manage: ManageService;
   volumes: VolumeService;
@@ -61,6 +65,8 @@ export interface BlockStorageServices {
   /** User messages; its reaper runs between start() and stop() (the composition root's). */
   messages: MessageService;
   qosSpecs: QosSpecsService;
+  /** os-retype and os-migrate_volume. */
+  retype: RetypeService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -94,6 +100,7 @@ export function createBlockStorageServices(deps: {
   const dropBases = (driver: VolumeDriver, volumeId: string) => backupData.bases.dropVolumeBases(driver, volumeId);
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  for (const h of retypeTaskHandlers(core, dropBases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
   const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, repo: deps.backupRepo };
@@ -109,6 +116,7 @@ export function createBlockStorageServices(deps: {
     attachments: new AttachmentService(core),
     messages: new MessageService(core),
     qosSpecs: new QosSpecsService(core),
+    retype: new RetypeService(core),
     drivers: deps.drivers,
     core,
     backupData,

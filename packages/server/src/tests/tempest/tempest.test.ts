@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { qemuAvailability } from '../../config/volume-backends.js';
 import { startTestServer } from '../../test-support/harness.js';
 import { describe, missingTools, PYTHON, run, TEMPEST } from '../clients/test-support/support.js';
 import { featuresFromEnv, provisionAccounts, writeWorkspaceConfig } from './test-support/workspace.js';
@@ -42,7 +43,15 @@ test('Tempest volume API tests pass as expected', async (t) => {
   const selected = new RegExp(REGEX);
   const expected = (await readExpected()).filter((id) => selected.test(id));
   const root = await mkdtemp(join(tmpdir(), 'cinderbox-tempest-'));
-  const ts = await startTestServer();
+  // With qcow2 available the server has two backends (qcow2 first, the default's choice, then raw), so the
+  // multi-backend and retype-with-migration tests run.
+  const backends = qemuAvailability().available
+    ? [
+        { name: 'qcow2', driver: 'qcow2' as const, pool: 'qcow2' },
+        { name: 'raw', driver: 'raw' as const, pool: 'raw' },
+      ]
+    : null;
+  const ts = await startTestServer(backends ? { backends } : {});
   try {
     const workspace = join(root, 'ws');
     const env = { HOME: root };
@@ -50,7 +59,7 @@ test('Tempest volume API tests pass as expected', async (t) => {
     assert.equal(init.code, 0, describe(TEMPEST, ['init', workspace], init));
     const features = featuresFromEnv();
     t.diagnostic(`volume features: ${JSON.stringify(features)}`);
-    await writeWorkspaceConfig(workspace, ts.url, await provisionAccounts(ts, CONCURRENCY), features);
+    await writeWorkspaceConfig(workspace, ts.url, await provisionAccounts(ts, CONCURRENCY), features, backends?.map((b) => b.name));
 
     const args = ['run', '--config-file', join(workspace, 'etc', 'tempest.conf'), '--regex', REGEX, '--concurrency', String(CONCURRENCY)];
     const r = await run(TEMPEST, args, { env, cwd: workspace, timeoutMs: RUN_TIMEOUT_MS });

@@ -78,6 +78,8 @@ export interface TempestConfInput {
   url: string;
   accountsFile: string;
   features?: TempestFeatures;
+  /** The server's backend names when it has several (Tempest's multi-backend and retype-with-migration tests). */
+  backendNames?: string[];
 }
 
 /**
@@ -123,12 +125,13 @@ export function tempestConf(input: TempestConfInput): string {
       // What the server's pools report (api/block-storage/misc/services.ts); Tempest compares vendor_name.
       storage_protocol: 'local',
       vendor_name: 'Open Source',
+      ...((input.backendNames?.length ?? 0) > 1 ? { backend_names: input.backendNames!.join(',') } : {}),
     },
     'volume-feature-enabled': {
       snapshot: true,
       clone: true,
       ...(input.features ?? DEFAULT_FEATURES),
-      multi_backend: false,
+      multi_backend: (input.backendNames?.length ?? 0) > 1,
       extend_attached_volume: false,
       extend_attached_encrypted_volume: false,
       api_extensions: 'all',
@@ -141,10 +144,16 @@ export function tempestConf(input: TempestConfInput): string {
     .join('\n');
 }
 
-export async function writeWorkspaceConfig(workspace: string, url: string, accounts: TempestAccount[], features?: TempestFeatures): Promise<void> {
+export async function writeWorkspaceConfig(
+  workspace: string,
+  url: string,
+  accounts: TempestAccount[],
+  features?: TempestFeatures,
+  backendNames?: string[],
+): Promise<void> {
   const accountsFile = join(workspace, 'etc', 'accounts.yaml');
   await writeFile(accountsFile, stringify(accounts));
-  await writeFile(join(workspace, 'etc', 'tempest.conf'), tempestConf({ workspace, url, accountsFile, features }));
+  await writeFile(join(workspace, 'etc', 'tempest.conf'), tempestConf({ workspace, url, accountsFile, features, ...(backendNames ? { backendNames } : {}) }));
   // `tempest init`'s logging.conf opens ./tempest.log with 'w+' in every worker, so concurrent workers truncate
   // each other's log; without it oslo.log appends to [DEFAULT] log_dir/log_file.
   await rm(join(workspace, 'etc', 'logging.conf'), { force: true });

@@ -1,0 +1,339 @@
+/**
+ * Retype (`os-retype`) and migration (`os-migrate_volume`) of a volume between the backends of this node.
+ *
+ * A retype whose new type the volume's backend still satisfies (and whose encryption spec is the same) only
+ * changes the record, in the request's transaction. Otherwise the data must move: the volume goes to `retyping`
+ * (a migration locks an available volume in `maintenance`) and a durable task copies its allocated ranges into a
+ * new object on the target backend, then switches the record (backend, host, type) in one guarded transaction and
+ * removes the source object. Until the switch commits the source is the volume; a failure or a crash before it
+ * removes the copy and gives the volume back to the status it had, with a user message, so no volume is ever
+ * half-moved. Cinder's refusals that come from its scheduler and volume manager (no backend for the type, policy
+ * `never`, snapshots present) are asynchronous there and are here too: the request is accepted, the task gives
+ * the volume back unchanged and records why.
+ */
+import type { BackendConfig } from '../../config/config.js';
+import type { AuthContext } from '../../domain/auth-context.js';
+import { badRequest, notFound } from '../../domain/errors.js';
+import { allows, refusal } from '../../domain/lifecycle.js';
+import { type FailureEvent, type MessageActionName, type MessageDetailName, volumeCreateFailure } from '../../domain/message.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
+import { isMigrating, type Volume, volumeLifecycle } from '../../domain/volume.js';
+import { isMultiattachType, type VolumeType, type VolumeTypeEncryption } from '../../domain/volume-type.js';
+import { backendForType } from '../volume-types.js';
+import { requireAdmin } from './access.js';
+import type { Core } from './core.js';
+import { backendNamed } from './manageable.js';
+import { moveWithMessage } from './message-service.js';
+import type { DropVolumeBases } from './task-handlers.js';
+
+export const MIGRATION_POLICIES = ['never', 'on-demand'] as const;
+export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];
+
+export const MOVE_TASK = 'volume.move';
+
+/** What the move task needs; written once by the request. */
+export interface MovePayload {
+  purpose: 'retype' | 'migrate';
+  /** Backend the volume is on when the request was accepted. */
+  source: string;
+  /** Backend the data goes to; null when no backend satisfies the new type (the task refuses). */
+  target: string | null;
+  policy: MigrationPolicy;
+  /** The status the request moved the volume to, and the one it goes back to. */
+  holding: string;
+  previousStatus: string;
+  /** Retype only: the new type (null for a migration, which keeps the type). */
+  newTypeId: string | null;
+  newTypeName: string | null;
+  oldTypeName: string | null;
+  /** Whether the new type's multiattach spec is on (the volume takes it with the type). */
+  multiattach: boolean;
+  /** The types' encryption specs differ: Cinder's volume manager then never retypes in place. */
+  encryptionChanged: boolean;
+  /** Whether the volume counts against quotas (per-type usage moves with the type). */
+  useQuota: boolean;
+}
+
+function sameEncryption(a: VolumeTypeEncryption | null, b: VolumeTypeEncryption | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.provider === b.provider && a.control_location === b.control_location && a.cipher === b.cipher && a.key_size === b.key_size;
+}
+
+/** A backend as configured, or as the drivers opened it for volumes of a backend no longer configured. */
+function backendOf(core: Core, name: string): BackendConfig {
+  return (
+    core.deps.config.backends.find((b) => b.name === name) ?? {
+      name,
+      driver: core.driver(name).format,
+      pool: name,
+    }
+  );
+}
+
+/** Per-type usage of a volume of `size` GiB of type `typeName` (the totals do not change on retype). */
+function perTypeQuota(typeName: string | null, size: number): Record<string, number> {
+  return typeName ? { [`volumes_${typeName}`]: 1, [`gigabytes_${typeName}`]: size } : {};
+}
+
+export class RetypeService {
+  constructor(private readonly core: Core) {}
+
+  /** `os-retype`: 202 once accepted; done at once when the data stays, else by the move task. */
+  async retype(ctx: AuthContext, id: string, newTypeRef: string, policy: MigrationPolicy): Promise<void> {
+    const core = this.core;
+    await core.inTx(async (tx, enqueue) => {
+      const v = await core.visibleVolume(ctx, id, tx);
+      // An empty reference names no type (resolveForVolume would read it as "the default").
+      if (newTypeRef === '') throw notFound('Volume type with name  could not be found.');
+      const newType = await core.deps.quotas.volumeTypes.resolveForVolume(tx, ctx, newTypeRef, null);
+      const multiattach = isMultiattachType(newType);
+      if (multiattach !== v.multiattach && v.status !== 'available') {
+        throw badRequest(
+          `Invalid input received: Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: ${v.status}.`,
+        );
+      }
+      const oldTypeName = await core.volumeTypeName(tx, v.volume_type_id);
+      // Cinder reserves the new type's usage before its conditional update, so a quota refusal comes first.
+      if (v.use_quota) await core.reserveQuota(tx, v.project_id, perTypeQuota(newType.name, v.size));
+      if (
+        !allows(volumeLifecycle, 'retype', v.status) ||
+        isMigrating(v) ||
+        v.volume_type_id === newType.id ||
+        (v.status === 'in-use' && !(await this.qosAllowsRetype(tx, v.volume_type_id, newType.id)))
+      ) {
+        throw refusal(volumeLifecycle, 'retype', v);
+      }
+      const types = core.deps.quotas.volumeTypes;
+      const encryptionChanged = !sameEncryption(
+        await types.encryptionOf(tx, v.volume_type_id),
+        await types.encryptionOf(tx, newType.id),
+      );
+      const current = backendOf(core, v.driver);
+      const target = backendForType(core.deps.config.backends, newType, current);
+      if (target?.name === v.driver && !encryptionChanged) {
+        // The backend keeps the bytes: only the record changes (Cinder's driver retype in place).
+        const moved = await core.repos.volumes.transition(tx, v.id, [v.status], null, {
+          volume_type_id: newType.id,
+          multiattach,
+          updated_at: core.now(),
+        });
+        if (!moved.ok) throw refusal(volumeLifecycle, 'retype', v);
+        if (v.use_quota) await core.releaseQuota(tx, v.project_id, perTypeQuota(oldTypeName, v.size));
+        return;
+      }
+      const moved = await core.moveVolume(tx, v.id, 'retype', { previous_status: v.status });
+      if (!moved.ok) throw refusal(volumeLifecycle, 'retype', v);
+      const payload: MovePayload = {
+        purpose: 'retype',
+        source: v.driver,
+        target: target?.name ?? null,
+        policy,
+        holding: 'retyping',
+        previousStatus: v.status,
+        newTypeId: newType.id,
+        newTypeName: newType.name,
+        oldTypeName,
+        multiattach,
+        encryptionChanged,
+        useQuota: v.use_quota,
+      };
+      await enqueue(MOVE_TASK, 'volume', v.id, payload);
+    });
+  }
+
+  /**
+   * `os-migrate_volume` (admin) to another backend of this node, named `host@backend[#pool]`. An available volume
+   * is locked in `maintenance` while its data moves, whatever `lock_volume` says: writes through the data API
+   * could not be carried over to the copy.
+   */
+  async migrate(ctx: AuthContext, id: string, host: string): Promise<void> {
+    requireAdmin(ctx, 'volume_extension:volume_admin_actions:migrate_volume');
+    const core = this.core;
+    const target = backendNamed(core, host);
+    if (!target) throw notFound(`Service cinder-volume could not be found on host ${host}.`);
+    await core.inTx(async (tx, enqueue) => {
+      const v = await core.visibleVolume(ctx, id, tx);
+      const snaps = await core.repos.snapshots.ofVolume(tx, v.id);
+      if (!allows(volumeLifecycle, 'migrate', v.status) || isMigrating(v) || snaps.length > 0 || target.name === v.driver) {
+        throw refusal(volumeLifecycle, 'migrate', v);
+      }
+      const holding = v.status === 'available' ? 'maintenance' : v.status;
+      const moved = await core.repos.volumes.transition(tx, v.id, [v.status], holding, {
+        previous_status: v.status,
+        migration_status: 'starting',
+        updated_at: core.now(),
+      });
+      if (!moved.ok) throw refusal(volumeLifecycle, 'migrate', v);
+      const type = await core.deps.quotas.volumeTypes.resolveForVolume(tx, { isAdmin: true, projectId: null }, v.volume_type_id, null);
+      const typeName = type.name;
+      // Cinder's scheduler checks the destination against the volume's type: a backend the type excludes fails
+      // the migration (the task refuses it, as there).
+      const fits = backendForType([target], type, target) !== null;
+      const payload: MovePayload = {
+        purpose: 'migrate',
+        source: v.driver,
+        target: fits ? target.name : null,
+        policy: 'on-demand',
+        holding,
+        previousStatus: v.status,
+        newTypeId: null,
+        newTypeName: typeName,
+        oldTypeName: typeName,
+        multiattach: v.multiattach,
+        encryptionChanged: false,
+        useQuota: v.use_quota,
+      };
+      await enqueue(MOVE_TASK, 'volume', v.id, payload);
+    });
+  }
+
+  /**
+   * Cinder's `volume_qos_allows_retype` for an in-use volume: the same QoS specs, or none on either side with a
+   * consumer other than the back-end (front-end limits of an attached volume cannot change).
+   */
+  private async qosAllowsRetype(scope: Scope, oldTypeId: string, newTypeId: string): Promise<boolean> {
+    const [a, b] = await Promise.all([
+      this.core.repos.qosSpecs.ofType(scope, oldTypeId),
+      this.core.repos.qosSpecs.ofType(scope, newTypeId),
+    ]);
+    if ((a?.id ?? null) === (b?.id ?? null)) return true;
+    return [a, b].every((q) => !q || q.consumer === 'back-end');
+  }
+}
+
+/** Why a move task gave the volume back without moving it. */
+class MoveRefused extends Error {
+  constructor(
+    message: string,
+    readonly action: MessageActionName,
+    readonly detail: MessageDetailName,
+  ) {
+    super(message);
+  }
+}
+
+/** Copies the volume's allocated ranges from `source` into a fresh object on `target` (holes stay holes). */
+async function copyVolume(source: VolumeDriver, target: VolumeDriver, volumeId: string, bytes: number, signal: AbortSignal): Promise<void> {
+  // A copy an earlier attempt left behind is no volume yet: start over.
+  await target.deleteVolume(volumeId);
+  await target.createVolume(volumeId, bytes);
+  for (const e of await source.allocatedExtents('volume', volumeId)) {
+    signal.throwIfAborted();
+    const end = Math.min(e.offset + e.length, bytes);
+    if (end <= e.offset) continue;
+    const written = await target.writeRaw(volumeId, source.readRaw('volume', volumeId, e.offset, end - 1), e.offset);
+    if (written !== end - e.offset) throw new Error(`copying volume ${volumeId}: wrote ${written} of ${end - e.offset} bytes at ${e.offset}`);
+  }
+}
+
+export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): TaskHandler<MovePayload>[] {
+  const root = core.store.root;
+
+  const event = (v: Volume, taskId: string, action: MessageActionName, detail: MessageDetailName): FailureEvent => ({
+    projectId: v.project_id,
+    resourceType: 'VOLUME',
+    resourceUuid: v.id,
+    action,
+    detail,
+    requestId: `req-${taskId}`,
+  });
+
+  /** Back to the status the request found, type and backend unchanged; the new type's usage released. */
+  async function giveBack(v: Volume, p: MovePayload, migrationStatus: string | null | undefined, ev: FailureEvent): Promise<void> {
+    await moveWithMessage(
+      core,
+      async (tx) => {
+        const changes: Partial<Volume> = { previous_status: null };
+        if (migrationStatus !== undefined) changes.migration_status = migrationStatus;
+        const moved = await core.repos.volumes.transition(tx, v.id, [p.holding], p.previousStatus, { ...changes, updated_at: core.now() });
+        if (moved.ok && p.purpose === 'retype' && p.useQuota) await core.releaseQuota(tx, v.project_id, perTypeQuota(p.newTypeName, v.size));
+        return moved;
+      },
+      ev,
+    );
+  }
+
+  /** After the switch: the source object and the hidden backup bases it carried go (bases do not move). */
+  async function dropSource(p: MovePayload, volumeId: string): Promise<void> {
+    const source = core.driver(p.source);
+    await source.deleteVolume(volumeId);
+    await dropVolumeBases(source, volumeId);
+  }
+
+  const move: TaskHandler<MovePayload> = {
+    kind: MOVE_TASK,
+    async run(task, { signal }) {
+      const p = task.payload;
+      const v = await core.volumeRow(root, task.resourceId);
+      if (!v || v.status !== p.holding || v.driver !== p.source) return;
+      try {
+        if (p.target === null) {
+          throw new MoveRefused(`No valid backend for volume type ${p.newTypeName}.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
+        }
+        const needsCopy = p.target !== p.source;
+        if (p.policy === 'never' && (needsCopy || p.encryptionChanged)) {
+          // Cinder's scheduler: "Current backend not valid for volume … migration not allowed".
+          throw new MoveRefused(`Retype of volume ${v.id} needs volume migration but migration policy is 'never'.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
+        }
+        if (needsCopy) {
+          if ((await core.repos.snapshots.ofVolume(root, v.id)).length > 0)
+            throw new MoveRefused('Volume must not have snapshots.', 'SCHEDULE_ALLOCATE_VOLUME', 'VOLUME_INVALID_STATE');
+          // Cinder has Nova copy an attached volume; cinderbox's consumers hold the source's path, so it stays.
+          if (p.previousStatus !== 'available')
+            throw new MoveRefused(`Volume ${v.id} must be available for its data to move to another backend.`, 'SCHEDULE_ALLOCATE_VOLUME', 'VOLUME_INVALID_STATE');
+        }
+      } catch (e) {
+        if (!(e instanceof MoveRefused)) throw e;
+        core.deps.logger.info({ volume: v.id, reason: e.message }, 'volume retype/migration refused');
+        await giveBack(v, p, p.purpose === 'migrate' ? 'error' : undefined, event(v, task.id, e.action, e.detail));
+        return;
+      }
+      const target = p.target!;
+      const copying = target !== p.source;
+      if (copying) {
+        const started = await core.repos.volumes.transition(root, v.id, [p.holding], null, { migration_status: 'migrating', updated_at: core.now() });
+        if (!started.ok) return;
+        await copyVolume(core.driver(p.source), core.driver(target), v.id, v.size * 1024 ** 3, signal);
+      }
+      const backend = backendOf(core, target);
+      const switched = await core.store.transaction(async (tx) => {
+        const changes: Partial<Volume> = {
+          previous_status: null,
+          driver: backend.name,
+          host: core.hostOf(backend),
+          multiattach: p.multiattach,
+          updated_at: core.now(),
+        };
+        if (copying) changes.migration_status = 'success';
+        if (p.newTypeId !== null) changes.volume_type_id = p.newTypeId;
+        const moved = await core.repos.volumes.transition(tx, v.id, [p.holding], p.previousStatus, changes);
+        if (moved.ok && p.purpose === 'retype' && p.useQuota) await core.releaseQuota(tx, v.project_id, perTypeQuota(p.oldTypeName, v.size));
+        return moved.ok;
+      });
+      if (!switched) {
+        // Reset or force-deleted meanwhile: the source stays the volume (or is gone with it); the copy goes.
+        if (copying) await core.driver(target).deleteVolume(v.id);
+        return;
+      }
+      if (copying) await dropSource(p, v.id);
+    },
+    async fail(task, cause) {
+      const p = task.payload;
+      const v = await core.volumeRow(root, task.resourceId);
+      const copying = p.target !== null && p.target !== p.source;
+      if (v && copying && v.driver === p.target) {
+        // The switch committed before the failure: only the source's removal was left.
+        await dropSource(p, v.id);
+        return;
+      }
+      if (copying) await core.driver(p.target!).deleteVolume(task.resourceId);
+      if (!v) return;
+      core.deps.logger.warn({ volume: v.id, err: cause }, 'volume retype/migration failed');
+      const { action, detail } = volumeCreateFailure(cause);
+      await giveBack(v, p, copying ? 'error' : undefined, event(v, task.id, action, detail));
+    },
+  };
+  return [move];
+}
