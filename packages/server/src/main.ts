@@ -65,7 +65,6 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     // sweeps the temporaries of writers that crashed; closed after the tasks that use them stop.
     const backupTargets = await openBackupTargets(configIn, { create: true });
     closers.unshift(() => backupTargets.close());
-    const backupRepo = backupTargets.targets.repo(backupTargets.targets.defaultName);
 
     const metadata = await openMetadata(configIn, logger);
     const database: OpenedDatabase = metadata.database;
@@ -103,7 +102,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       metadata: store,
       stores: metadata.cbr,
       tasks,
-      backupRepo,
+      backupTargets: backupTargets.targets,
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,

@@ -143,12 +143,27 @@ function namedTargetStore<T extends object>(store: T, name: string): T {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return function (this: unknown, ...args: unknown[]) {
-        const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        let out: unknown;
+        try {
+          out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        } catch (e) {
+          throw renamed(e, name);
+        }
         if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(renamed(e, name)));
+        // Listings are async iterables: their failures surface while iterating.
+        if (out && typeof out === 'object' && Symbol.asyncIterator in out) return renamedIterable(out as AsyncIterable<unknown>, name);
         return out;
       };
     },
   });
+}
+
+async function* renamedIterable<T>(items: AsyncIterable<T>, name: string): AsyncGenerator<T> {
+  try {
+    yield* items;
+  } catch (e) {
+    throw renamed(e, name);
+  }
 }
 
 function renamed(e: unknown, name: string): unknown {
