@@ -69,15 +69,17 @@ if (s3Unavailable) {
     let seed: S3ObjectStore;
     let volume = '';
     let sha = '';
+    let offsite: BackupTargetSpec;
 
     before(async () => {
       seed = await freshS3Store();
       // The server reaches radosgw through a relay this test can cut.
       const upstream = new URL(testS3Options().endpoint ?? '');
       relay = await startTcpRelay(upstream.hostname, Number(upstream.port));
+      offsite = s3Target('offsite', { prefix: seed.prefix, endpoint: relay.endpoint, maxAttempts: 2 });
       t = await startTestServer({
         backends: [{ name: 'raw', driver: 'raw', pool: 'raw' }],
-        backupTargets: [s3Target('offsite', { prefix: seed.prefix, endpoint: relay.endpoint, maxAttempts: 2 })],
+        backupTargets: [offsite],
         defaultBackupTarget: 'default',
       });
       api = new BackupApi(t);
@@ -206,6 +208,24 @@ if (s3Unavailable) {
       assert.equal(verify.body.verify.ok, true, verify.text);
       // Nothing of the failed backup was committed: the CBR backup's manifest and the new one only.
       assert.equal(verify.body.verify.manifests, 2);
+    });
+
+    test('credentials the target refuses while the server runs: a Cinder-shaped 503 naming the target, never a 500', async () => {
+      // The client holds the credentials object it was configured with: changing it revokes them for the server.
+      if (offsite.kind !== 's3' || !offsite.s3.credentials) throw new Error('the test target has static credentials');
+      const creds = offsite.s3.credentials as { secretAccessKey: string };
+      const good = creds.secretAccessKey;
+      creds.secretAccessKey = 'not-the-secret';
+      try {
+        const v = await t.request('POST', `/v3/${admin.projectId}/cinderbox-repo/verify`, { token: admin.token, body: { target: 'offsite' } });
+        assertFault(v, 503, /backup target "offsite": S3 target refused the credentials/);
+        const id = await api.backup(admin, { volume_id: volume, container: 'offsite' });
+        const failed = await api.backupStatus(admin, id, 'error');
+        assert.match(failed.fail_reason, /backup target "offsite".*credentials/);
+      } finally {
+        creds.secretAccessKey = good;
+      }
+      await api.volumeStatus(admin, volume, 'available');
     });
   });
 }
