@@ -145,6 +145,11 @@ if (s3Unavailable) {
       assert.equal((await t.request('DELETE', `/v3/${admin.projectId}/backups/${id}`, { token: admin.token })).status, 202);
       await api.gone(admin, `/backups/${id}`);
       assert.deepEqual(await keysOf(seed, 'backups/'), []);
+
+      // Targets are places, not services: one cinder-backup service still.
+      const svc = await t.request('GET', `/v3/${admin.projectId}/os-services?binary=cinder-backup`, { token: admin.token });
+      assert.equal(svc.status, 200, svc.text);
+      assert.equal(svc.body.services.length, 1, svc.text);
     });
 
     test('a CBR vault with backup_target keeps its backups on that target and restores from it', async () => {
