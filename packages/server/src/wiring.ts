@@ -175,7 +175,11 @@ function renamed(e: unknown, name: string): unknown {
 /** The object store of a configured target (not yet checked). */
 function targetObjectStore(spec: BackupTargetSpec): { store: ObjectStore; destroy(): void; location: string } {
   if (spec.kind === 'file') {
-    mkdirSync(spec.path, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(spec.path, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new Error(`backup target ${JSON.stringify(spec.name)} (${spec.path}): ${(e as Error).message}`, { cause: e });
+    }
     const store = withStorageTag(new FsObjectStore(spec.path), `Backup target "${spec.name}"`);
     return { store, destroy: () => {}, location: spec.path };
   }
