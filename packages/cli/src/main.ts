@@ -40,6 +40,12 @@ export function buildProgram(): Command {
     .option('--login-user-max-failures <n>', 'failed logins against one user, from any address, before new addresses are locked out of it (default 20)', parseCount)
     .option('--login-lockout <seconds>', 'first lockout; each further one doubles (default 1)', parseCount)
     .option('--login-lockout-max <seconds>', 'longest lockout (default 300)', parseCount)
+    .option(
+      '--backup-target <NAME=URL>',
+      'a backup target: NAME=s3://bucket/prefix?endpoint=URL&region=R or NAME=file:///dir (repeatable; credentials from the AWS chain; default: $CINDERBOX_BACKUP_TARGETS)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--default-backup-target <name>', "where backups go that name no target (default: the first --backup-target, else `default`, the data dir's repository)")
     .action(async (opts: ServeOptions) => {
       const { runServe } = await import('./commands/serve.js');
       await runServe(opts);

@@ -51,3 +51,47 @@ test('cinderbox serve starts on a fresh data dir, prints the exports, writes clo
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('cinderbox serve --backup-target: a file target is listed; an unreachable S3 target or a malformed one stops the start, named', async (t) => {
+  if (!built) {
+    t.skip('the CLI and server are not built (npm run build); this test runs the compiled launcher');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'cinderbox-serve-targets-'));
+  const serve = async (args: string[]) => {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dir, ...args], {
+      env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('OS_CLOUD=cinderbox') && child.exitCode === null) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        assert.fail(`serve neither started nor stopped: ${out}\n${err}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (c) => r(c))));
+    return { code, out, err };
+  };
+  try {
+    const ok = await serve(['--backup-target', `nas=file://${join(dir, 'nas')}`, '--default-backup-target', 'nas']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, new RegExp(`backups: +default \\(.*\\), nas \\(file://${dir}/nas\\); default target nas`));
+    assert.ok(existsSync(join(dir, 'nas', 'config')), 'the file target holds a repository');
+
+    const down = await serve(['--backup-target', 'offsite=s3://cbx-nowhere/p?endpoint=http://127.0.0.1:9&region=x']);
+    assert.notEqual(down.code, 0);
+    assert.match(down.err, /backup target "offsite".*unavailable/);
+    const bad = await serve(['--backup-target', 'offsite=ftp://x']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /backup target "offsite=ftp:\/\/x": only s3:\/\/ and file:\/\/ targets are supported/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -21,7 +21,7 @@ import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import type { OpenedDatabase } from './store/database.js';
 import type { TaskEngine } from './tasks/task-engine.js';
-import { openBackupRepository, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
+import { openBackupTargets, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -61,10 +61,10 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
   const lock = await acquireDataDirLock(configIn.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
   try {
-    // First, so a wrong backup key refuses before anything else is touched. Opening sweeps the temporaries of
-    // writers that crashed; closed after the tasks that use it stop.
-    const backupRepo = await openBackupRepository(configIn, { create: true });
-    closers.unshift(() => backupRepo.close());
+    // First, so a wrong backup key or an unusable backup target refuses before anything else is touched. Opening
+    // sweeps the temporaries of writers that crashed; closed after the tasks that use them stop.
+    const backupTargets = await openBackupTargets(configIn, { create: true });
+    closers.unshift(() => backupTargets.close());
 
     const metadata = await openMetadata(configIn, logger);
     const database: OpenedDatabase = metadata.database;
@@ -92,7 +92,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       drivers,
       tasks,
       quotas,
-      backupRepo,
+      backupTargets: backupTargets.targets,
       blockSources,
     });
     // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
@@ -102,7 +102,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       metadata: store,
       stores: metadata.cbr,
       tasks,
-      backupRepo,
+      backupTargets: backupTargets.targets,
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,

@@ -5,7 +5,7 @@
  * offline maintenance commands (`cinderbox repo verify|gc --offline`) open the repository through here too,
  * so they and the server see the same location and key.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { withStorageTag } from './domain/errors.js';
@@ -21,6 +21,14 @@ import type { ObjectStore } from './domain/ports/object-store.js';
 import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
 import type { Clock } from './domain/time.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
+import { S3ObjectStore, S3StoreError } from './drivers/objects/s3/index.js';
+import {
+  type BackupTargetInfo,
+  type BackupTargets,
+  backupTargetsOf,
+  DATA_DIR_TARGET,
+} from './domain/ports/backup-targets.js';
+import type { BackupTargetSpec } from './config/backup-targets.js';
 import { type OpenedVolumeDrivers, openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
@@ -117,6 +125,112 @@ export async function openBackupRepository(
   }
 }
 
+/** The open repositories of every backup target, and how to close them. */
+export interface OpenedBackupTargets {
+  targets: BackupTargets;
+  /** The data directory's repository (target `default`). */
+  dataDirRepo: BackupRepository;
+  close(): Promise<void>;
+}
+
+/**
+ * `target`'s store with every S3 failure's message starting with the target's name, so a backup's fail_reason
+ * and an API error say which configured target failed, not only its bucket.
+ */
+function namedTargetStore<T extends object>(store: T, name: string): T {
+  return new Proxy(store, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return function (this: unknown, ...args: unknown[]) {
+        let out: unknown;
+        try {
+          out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        } catch (e) {
+          throw renamed(e, name);
+        }
+        if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(renamed(e, name)));
+        // Listings are async iterables: their failures surface while iterating.
+        if (out && typeof out === 'object' && Symbol.asyncIterator in out) return renamedIterable(out as AsyncIterable<unknown>, name);
+        return out;
+      };
+    },
+  });
+}
+
+async function* renamedIterable<T>(items: AsyncIterable<T>, name: string): AsyncGenerator<T> {
+  try {
+    yield* items;
+  } catch (e) {
+    throw renamed(e, name);
+  }
+}
+
+function renamed(e: unknown, name: string): unknown {
+  if (!(e instanceof S3StoreError) || e.message.startsWith('backup target ')) return e;
+  const out = new S3StoreError(e.reason, `backup target ${JSON.stringify(name)}: ${e.message}`, e.cause);
+  return out;
+}
+
+/** The object store of a configured target (not yet checked). */
+function targetObjectStore(spec: BackupTargetSpec): { store: ObjectStore; destroy(): void; location: string } {
+  if (spec.kind === 'file') {
+    try {
+      mkdirSync(spec.path, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new Error(`backup target ${JSON.stringify(spec.name)} (${spec.path}): ${(e as Error).message}`, { cause: e });
+    }
+    const store = withStorageTag(new FsObjectStore(spec.path), `Backup target "${spec.name}"`);
+    return { store, destroy: () => {}, location: spec.path };
+  }
+  const s3 = new S3ObjectStore(spec.s3);
+  return { store: namedTargetStore(s3, spec.name), destroy: () => s3.destroy(), location: s3.description };
+}
+
+/**
+ * Opens the data directory's repository (target `default`) and every configured target's, each with the
+ * server's key and compression. A target that cannot be reached, refuses the credentials, lacks its bucket or
+ * holds a repository of another key fails the whole start with an error naming it: backups must never discover
+ * that at 3 a.m.
+ */
+export async function openBackupTargets(
+  config: Pick<ServerConfig, 'dataDir' | 'backupKey' | 'backupTargets' | 'defaultBackupTarget'> &
+    Partial<Pick<ServerConfig, 'backupCompression'>>,
+  opts: { create: boolean },
+): Promise<OpenedBackupTargets> {
+  const opened: Array<BackupTargetInfo & { repo: BackupRepository; destroy(): void }> = [];
+  const closeAll = async () => {
+    for (const t of opened.reverse()) {
+      await t.repo.close().catch(() => {});
+      t.destroy();
+    }
+  };
+  try {
+    const dataDirRepo = await openBackupRepository(config, { create: opts.create });
+    opened.push({ name: DATA_DIR_TARGET, kind: 'file', location: backupRepoDir(config), repo: dataDirRepo, destroy: () => {} });
+    for (const spec of config.backupTargets) {
+      const t = targetObjectStore(spec);
+      try {
+        if (spec.kind === 's3') await (t.store as unknown as S3ObjectStore).probe();
+        const repo = await openBackupRepository(config, { create: opts.create, store: t.store });
+        opened.push({ name: spec.name, kind: spec.kind, location: t.location, repo, destroy: t.destroy });
+      } catch (e) {
+        t.destroy();
+        const why = e instanceof Error ? e.message : String(e);
+        throw new Error(
+          why.startsWith('backup target ') ? why : `backup target ${JSON.stringify(spec.name)} (${t.location}): ${why}`,
+          { cause: e },
+        );
+      }
+    }
+    const targets = backupTargetsOf(opened, config.defaultBackupTarget);
+    return { targets, dataDirRepo, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
 /** The repository opened by a maintenance command while it holds the data directory's lock. */
 export interface OfflineRepository {
   repo: BackupRepository;
@@ -129,8 +243,15 @@ export interface OfflineRepository {
  * share the repository, and `serve` refuses while this is open), then opens the existing repository.
  */
 export async function openOfflineRepository(
-  config: Pick<ServerConfig, 'dataDir' | 'backupKey'>,
+  config: Pick<ServerConfig, 'dataDir' | 'backupKey'> & Partial<Pick<ServerConfig, 'backupTargets'>>,
+  opts: { target?: string } = {},
 ): Promise<OfflineRepository> {
+  const target = opts.target ?? DATA_DIR_TARGET;
+  const spec = config.backupTargets?.find((t) => t.name === target);
+  if (target !== DATA_DIR_TARGET && !spec) {
+    const known = [DATA_DIR_TARGET, ...(config.backupTargets ?? []).map((t) => t.name)].join(', ');
+    throw new Error(`backup target ${JSON.stringify(target)} is not configured (CINDERBOX_BACKUP_TARGETS; configured: ${known})`);
+  }
   if (!existsSync(config.dataDir)) throw new Error(`no cinderbox data directory at ${config.dataDir}`);
   let lock: Awaited<ReturnType<typeof acquireDataDirLock>>;
   try {
@@ -141,6 +262,27 @@ export async function openOfflineRepository(
     );
   }
   try {
+    if (spec) {
+      const t = targetObjectStore(spec);
+      let repo: BackupRepository;
+      try {
+        repo = await openBackupRepository(config, { create: false, store: t.store });
+      } catch (e) {
+        t.destroy();
+        throw new Error(`backup target ${JSON.stringify(target)} (${t.location}): ${(e as Error).message}`, { cause: e });
+      }
+      return {
+        repo,
+        async close() {
+          try {
+            await repo.close();
+            t.destroy();
+          } finally {
+            await lock.release();
+          }
+        },
+      };
+    }
     if (!existsSync(join(backupRepoDir(config), 'config'))) {
       throw new Error(`no backup repository in ${config.dataDir} (the server creates it on its first start)`);
     }

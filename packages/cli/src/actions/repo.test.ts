@@ -82,6 +82,16 @@ describe('cinderbox repo against a running server', () => {
     assert.deepEqual(dry, { manifests: 2, chunks: 4, deleted: 0, deleted_bytes: 0, kept_in_grace: 0, dry_run: true });
   });
 
+  test('--target names the backup target: the data directory repository is `default`; an unknown one is refused in one line', async () => {
+    const v = await cli.json(['repo', 'verify', '--target', 'default']);
+    assert.equal(v.manifests, 2);
+    for (const cmd of [['verify'], ['gc', '--dry-run']]) {
+      const r = await cli.run(['repo', ...cmd, '--target', 'nope']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(oneLine(r.stderr), /Backup target "nope" is not configured \(configured: default\)/);
+    }
+  });
+
   test('--data-dir without --offline and a negative grace are usage errors (exit 2)', async () => {
     const r = await runCli(['repo', 'verify', '--data-dir', dir], adminEnv(dir));
     assert.equal(r.code, 2, r.stderr);
@@ -132,6 +142,14 @@ describe('cinderbox repo --offline on a stopped server', () => {
     assert.equal(v.code, 0, v.stderr);
     assert.deepEqual(JSON.parse(v.stdout).problems, []);
     assert.equal(existsSync(join(dir, 'server.lock')), false, 'the offline command released the lock');
+  });
+
+  test('--offline --target takes the targets from CINDERBOX_BACKUP_TARGETS and refuses one that is not there', async () => {
+    const r = await offline(['verify', '--target', 'offsite']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(oneLine(r.stderr), /backup target "offsite" is not configured \(CINDERBOX_BACKUP_TARGETS; configured: default\)/);
+    const d = await offline(['verify', '--target', 'default']);
+    assert.equal(d.code, 0, d.stderr);
   });
 
   test('without the backup key the offline open refuses in one line', async () => {

@@ -14,6 +14,10 @@ interface VerifyView {
   problems: { kind: string; locator: string; chunk_id: string | null; message: string }[];
 }
 
+function targetOf(ctx: ActionContext): string | undefined {
+  return typeof ctx.opts.target === 'string' ? ctx.opts.target : undefined;
+}
+
 function offlineWanted(ctx: ActionContext): boolean {
   if (ctx.opts.offline === true) return true;
   if (typeof ctx.opts.dataDir === 'string') throw new UsageError('--data-dir is used only with --offline');
@@ -33,7 +37,8 @@ async function openOffline(ctx: ActionContext): Promise<OfflineRepository> {
   const dataDir = typeof ctx.opts.dataDir === 'string' ? ctx.opts.dataDir : undefined;
   try {
     const config = server.loadConfig(dataDir === undefined ? {} : { dataDir });
-    return await server.openOfflineRepository(config);
+    const target = targetOf(ctx);
+    return await server.openOfflineRepository(config, target === undefined ? {} : { target });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -98,7 +103,8 @@ export async function verify(ctx: ActionContext): Promise<void> {
   const stop = elapsedTicker(`the server is verifying the repository${full ? ' (--full)' : ''}`);
   let r: Awaited<ReturnType<typeof bs.verifyRepository>>;
   try {
-    r = await bs.verifyRepository({ full }, { timeoutMs: ONLINE_TIMEOUT_MS });
+    const target = targetOf(ctx);
+    r = await bs.verifyRepository({ full, ...(target === undefined ? {} : { target }) }, { timeoutMs: ONLINE_TIMEOUT_MS });
   } finally {
     stop();
   }
@@ -136,7 +142,11 @@ export async function gc(ctx: ActionContext): Promise<void> {
   let r: Awaited<ReturnType<typeof bs.gcRepository>>;
   try {
     r = await bs.gcRepository(
-      { ...(grace === undefined ? {} : { graceSeconds: grace }), ...(dryRun ? { dryRun } : {}) },
+      {
+        ...(grace === undefined ? {} : { graceSeconds: grace }),
+        ...(dryRun ? { dryRun } : {}),
+        ...(targetOf(ctx) === undefined ? {} : { target: targetOf(ctx) as string }),
+      },
       { timeoutMs: ONLINE_TIMEOUT_MS },
     );
   } finally {

@@ -5,6 +5,11 @@ const act = (name: string) => lazy(() => import('../actions/repo.js'), name);
 
 function withOffline(cmd: Command): Command {
   return cmd
+    .option(
+      '--target <name>',
+      'the backup target to work on (serve --backup-target; default: the server\'s default target). With --offline\n' +
+        'the targets come from CINDERBOX_BACKUP_TARGETS, `default` being the data directory\'s repository',
+    )
     .option('--offline', 'open the repository directly instead of asking the server (the server must be stopped)')
     .option('--data-dir <dir>', 'data directory of the stopped server, with --offline (env CINDERBOX_DATA_DIR)');
 }

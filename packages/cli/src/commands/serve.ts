@@ -10,6 +10,8 @@ export interface ServeOptions {
   loginUserMaxFailures?: number;
   loginLockout?: number;
   loginLockoutMax?: number;
+  backupTarget?: string[];
+  defaultBackupTarget?: string;
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -27,6 +29,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     logLevel: opts.logLevel,
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.backupTarget ? { backupTargets: opts.backupTarget } : {}),
+    ...(opts.defaultBackupTarget ? { defaultBackupTarget: opts.defaultBackupTarget } : {}),
     loginThrottle: {
       ...(opts.loginMaxFailures === undefined ? {} : { maxFailures: opts.loginMaxFailures }),
       ...(opts.loginWindow === undefined ? {} : { windowSeconds: opts.loginWindow }),
@@ -46,6 +50,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     `  metadata:  ${config.database.kind === 'postgres' ? `PostgreSQL ${server.redactedDatabaseUrl(config.database.url)}` : 'SQLite in the data dir'}\n`,
   );
   out.write(`  volumes:   ${config.volumeDriverReason}\n`);
+  const targets = [`default (${config.dataDir}/repo)`, ...config.backupTargets.map((t) => `${t.name} (${t.url})`)];
+  out.write(`  backups:   ${targets.join(', ')}; default target ${config.defaultBackupTarget}\n`);
   if (running.bootstrap) {
     out.write(`  admin user: admin / project admin / domain Default\n`);
     if (running.bootstrap.generated) out.write(`  admin password (shown once): ${running.bootstrap.adminPassword}\n`);

@@ -148,6 +148,15 @@ describe('cbr proxy', () => {
     assert.equal(v.billing?.objectType, 'disk');
   });
 
+  it('sends the cinderbox backup_target of a new vault', async () => {
+    await conn.cbr.createVault({
+      name: 'offsite-disks',
+      backupTarget: 'offsite',
+      billing: { consistentLevel: 'crash_consistent', objectType: 'disk', protectType: 'backup', size: 40 },
+    });
+    assert.equal((last('POST', /vaults$/).body as { vault: Record<string, unknown> }).vault.backup_target, 'offsite');
+  });
+
   it('lists with resource_ids (not resources_ids), finds by name, updates without the id in the body', async () => {
     await conn.cbr.vaults({ resourceIds: 'vol-1' }).toArray();
     assert.equal(last('GET', /vaults$/).query.get('resource_ids'), 'vol-1');

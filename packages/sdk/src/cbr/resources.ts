@@ -48,6 +48,11 @@ export interface VaultAttributes extends BaseAttributes {
   userId?: string;
   smnNotify?: boolean;
   threshold?: number;
+  /**
+   * cinderbox extension: the backup target (`serve --backup-target NAME=…`) the vault's backups go to; set at
+   * creation only (default: the server's default target).
+   */
+  backupTarget?: string;
 }
 export interface Vault extends VaultAttributes {}
 
@@ -98,6 +103,7 @@ export class Vault extends Resource<VaultAttributes> {
     userId: { wire: 'user_id', type: 'string', ...ro },
     smnNotify: { wire: 'smn_notify', type: 'boolean' },
     threshold: { wire: 'threshold', type: 'integer' },
+    backupTarget: { wire: 'backup_target', type: 'string' },
   } as const;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, type Compression } from '../backup-repo/index.js';
+import { backupTargetsConfig, type BackupTargetSpec } from './backup-targets.js';
 import { chooseBackends, type VolumeDriverKind } from './volume-backends.js';
 
 export interface BackendConfig {
@@ -40,6 +41,13 @@ export interface ServerConfig {
   backupKey: Buffer | null;
   /** Chunk compression of new backups, from CINDERBOX_BACKUP_COMPRESSION (auto, zstd, lz4, none; default auto). */
   backupCompression: Compression;
+  /**
+   * Backup targets besides the data directory's repository (target `default`): `serve --backup-target`,
+   * CINDERBOX_BACKUP_TARGETS. See backup-targets.ts.
+   */
+  backupTargets: BackupTargetSpec[];
+  /** Where backups go that do not choose a target (`--default-backup-target`, CINDERBOX_DEFAULT_BACKUP_TARGET). */
+  defaultBackupTarget: string;
   /** Failed-login throttling (serve --login-*, CINDERBOX_LOGIN_*). */
   loginThrottle: LoginThrottleConfig;
   /** How long user messages are kept (Cinder's `message_ttl`; CINDERBOX_MESSAGE_TTL, default 30 days). */
@@ -153,6 +161,9 @@ export interface ConfigInput {
   publicUrl?: string;
   logLevel?: string;
   loginThrottle?: Partial<LoginThrottleConfig>;
+  /** `NAME=URL` specs (`serve --backup-target`, repeatable); overrides CINDERBOX_BACKUP_TARGETS. */
+  backupTargets?: string[];
+  defaultBackupTarget?: string;
 }
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -226,6 +237,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   const publicUrl = (input.publicUrl ?? env.CINDERBOX_PUBLIC_URL ?? '').replace(/\/+$/, '') || null;
   const dbUrl = input.databaseUrl ?? env.CINDERBOX_DATABASE_URL;
   const volumeBackends = chooseBackends(env);
+  const targets = backupTargetsConfig({ targets: input.backupTargets, defaultTarget: input.defaultBackupTarget }, env);
   return {
     host: input.host ?? env.CINDERBOX_HOST ?? '127.0.0.1',
     port: input.port ?? intFromEnv('CINDERBOX_PORT', env) ?? 8776,
@@ -244,6 +256,8 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     quotaDefaults: { ...DEFAULT_QUOTAS },
     backupKey: backupKeyFromEnv(env),
     backupCompression: backupCompressionFromEnv(env),
+    backupTargets: targets.targets,
+    defaultBackupTarget: targets.defaultTarget,
     loginThrottle: loginThrottleFrom(input.loginThrottle ?? {}, env),
     messageTtlSeconds: positiveFromEnv('CINDERBOX_MESSAGE_TTL', env) ?? 2_592_000,
     messageReapSeconds: positiveFromEnv('CINDERBOX_MESSAGE_REAP_INTERVAL', env) ?? 86_400,

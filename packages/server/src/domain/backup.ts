@@ -49,6 +49,8 @@ export interface Backup {
   cbt_base_id: string | null;
   /** The base may be compared against (from the commit until its removal starts). */
   cbt_base_usable: boolean;
+  /** The backup target holding its manifest and chunks (`default`: the data directory's repository). */
+  backup_target: string;
 }
 
 /** Columns an update may change besides the status. */

@@ -27,6 +27,8 @@ export interface Vault {
   threshold: number;
   created_at: string;
   updated_at: string | null;
+  /** cinderbox extension: the backup target this vault's backups go to (fixed at creation). */
+  backup_target: string;
 }
 
 export interface VaultTag {
@@ -136,6 +138,8 @@ export interface CbrBackup {
   cbt_base_id: string | null;
   /** The base may be compared against: from the commit until its removal starts. */
   cbt_base_usable: boolean;
+  /** The backup target holding its manifest and chunks (its vault's when it was made). */
+  backup_target: string;
 }
 
 /** A backup's share with another project. */

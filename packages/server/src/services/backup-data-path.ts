@@ -73,6 +73,8 @@ export interface CopyRequest {
   changedSince: string | null;
   /** Runs once the freeze is over (done or failed): CBR gives the volume back as soon as the image exists. */
   afterFreeze?: () => Promise<void>;
+  /** The repository of the backup's target; default the data path's (the default target's). */
+  repo?: BackupStore;
   /** The repository's backup options but the source's (path, extents, direct I/O). */
   backup: Omit<BackupOptions, 'sourcePath' | 'allocatedExtents' | 'changedExtents' | 'directIo'>;
 }
@@ -88,6 +90,7 @@ export class BackupDataPath {
 
   async copy(req: CopyRequest): Promise<BackupResult> {
     const { driver, backup } = req;
+    const repo = req.repo ?? this.deps.repo;
     const signal = backup.signal;
     try {
       // With cheap snapshots the freeze is O(1); the frozen image stays as the base of the next incremental.
@@ -99,12 +102,12 @@ export class BackupDataPath {
     if (!object) throw new Error('a backup reads a frozen base or a named object');
     const source = await this.deps.sources.open(driver, object.kind, object.id, {
       changedSince: req.changedSince !== null ? { volumeId: req.volumeId, snapshotId: req.changedSince } : null,
-      chunkSize: this.deps.repo.chunkSize,
+      chunkSize: repo.chunkSize,
       ...(signal ? { signal } : {}),
       logger: this.deps.logger,
     });
     try {
-      return await this.deps.repo.backup({
+      return await repo.backup({
         ...backup,
         sourcePath: source.path,
         allocatedExtents: source.allocatedExtents,

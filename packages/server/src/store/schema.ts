@@ -327,6 +327,8 @@ export interface CbrVaultTable {
   threshold: number;
   created_at: string;
   updated_at: string | null;
+  /** The backup target this vault's backups go to (0016). */
+  backup_target: string;
 }
 
 export interface CbrVaultResourceTable {
@@ -426,6 +428,8 @@ export interface CbrBackupTable {
   cbt_base_id: string | null;
   /** 0/1: the base may be compared against (from the commit until its removal starts). */
   cbt_base_usable: number;
+  /** The backup target holding the manifest and chunks (0016). */
+  backup_target: string;
 }
 
 export interface CbrMemberTable {
@@ -470,6 +474,8 @@ export interface BackupTable {
   cbt_base_id: string | null;
   /** 1 while the base may be compared against (from the commit until its removal starts; see 0006). */
   cbt_base_usable: number;
+  /** The backup target holding the manifest and chunks (0016; `default` = the data directory's repository). */
+  backup_target: string;
 }
 
 export interface QosSpecsTable {

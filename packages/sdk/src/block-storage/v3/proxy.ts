@@ -115,7 +115,8 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /**
    * Admin, cinderbox extension: checks every backup manifest and the presence and CRC of every chunk they
    * reference (`full`: decrypts, decompresses and re-hashes every chunk). Integrity problems are returned, not
-   * thrown. Long on big repositories: pass a generous `timeoutMs`.
+   * thrown. Long on big repositories: pass a generous `timeoutMs`. `target` names a configured backup target
+   * (`serve --backup-target`); without it the server's default target is checked.
    *
    * @example
    * ```ts
@@ -123,10 +124,13 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
    * if (!r.ok) for (const p of r.problems) console.error(p.locator, p.chunkId, p.message);
    * ```
    */
-  async verifyRepository(opts: { full?: boolean } = {}, options: CallOptions = {}): Promise<RepositoryVerifyResult> {
+  async verifyRepository(opts: { full?: boolean; target?: string } = {}, options: CallOptions = {}): Promise<RepositoryVerifyResult> {
+    const body: Record<string, unknown> = {};
+    if (opts.full !== undefined) body.full = opts.full;
+    if (opts.target !== undefined) body.target = opts.target;
     const res = await this.client.request('POST', '/cinderbox-repo/verify', {
       ...options,
-      body: opts.full === undefined ? {} : { full: opts.full },
+      body,
       operation: 'verify backup repository',
     });
     const v = field(res.body, 'verify');
@@ -148,6 +152,7 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /**
    * Admin, cinderbox extension: garbage-collects chunks no backup references and that are older than
    * `graceSeconds` (server default 3600; chunks of running backups are always kept). `dryRun` only counts.
+   * `target` names a configured backup target; without it the server's default target is collected.
    *
    * @example
    * ```ts
@@ -156,12 +161,13 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
    * ```
    */
   async gcRepository(
-    opts: { graceSeconds?: number; dryRun?: boolean } = {},
+    opts: { graceSeconds?: number; dryRun?: boolean; target?: string } = {},
     options: CallOptions = {},
   ): Promise<RepositoryGcResult> {
     const body: Record<string, unknown> = {};
     if (opts.graceSeconds !== undefined) body.grace_seconds = opts.graceSeconds;
     if (opts.dryRun !== undefined) body.dry_run = opts.dryRun;
+    if (opts.target !== undefined) body.target = opts.target;
     const res = await this.client.request('POST', '/cinderbox-repo/gc', {
       ...options,
       body,

@@ -78,11 +78,15 @@ export const backupResetStatus = {
 /** cinderbox extension bodies (may be empty). */
 export const repoVerify = {
   type: ['object', 'null'],
-  properties: { full: { type: 'boolean' } },
+  properties: { full: { type: 'boolean' }, target: { type: 'string', minLength: 1, maxLength: 63 } },
   additionalProperties: false,
 };
 export const repoGc = {
   type: ['object', 'null'],
-  properties: { grace_seconds: { type: 'integer', minimum: 0, maximum: 31536000 }, dry_run: { type: 'boolean' } },
+  properties: {
+    grace_seconds: { type: 'integer', minimum: 0, maximum: 31536000 },
+    dry_run: { type: 'boolean' },
+    target: { type: 'string', minLength: 1, maxLength: 63 },
+  },
   additionalProperties: false,
 };

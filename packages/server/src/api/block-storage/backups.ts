@@ -173,16 +173,17 @@ export function registerBackupRoutes(scope: FastifyInstance, deps: BlockStorageD
   }));
 
   scope.post('/cinderbox-repo/verify', async (req) => {
-    const b = validateBody<{ full?: boolean } | null>(repoVerify, req.body ?? null);
-    return { verify: await backups.verifyRepository(authOf(req), b?.full === true) };
+    const b = validateBody<{ full?: boolean; target?: string } | null>(repoVerify, req.body ?? null);
+    return { verify: await backups.verifyRepository(authOf(req), b?.full === true, b?.target) };
   });
 
   scope.post('/cinderbox-repo/gc', async (req) => {
-    const b = validateBody<{ grace_seconds?: number; dry_run?: boolean } | null>(repoGc, req.body ?? null);
+    const b = validateBody<{ grace_seconds?: number; dry_run?: boolean; target?: string } | null>(repoGc, req.body ?? null);
     return {
       gc: await backups.gcRepository(authOf(req), {
         graceSeconds: b?.grace_seconds ?? DEFAULT_GC_GRACE_SECONDS,
         dryRun: b?.dry_run === true,
+        ...(b?.target !== undefined ? { target: b.target } : {}),
       }),
     };
   });

@@ -57,6 +57,8 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
     smn_notify: v.smn_notify,
     threshold: v.threshold,
     backup_policy_id: r.backupPolicyId,
+    // cinderbox extension: where the vault's backups are stored.
+    backup_target: v.backup_target,
     enterprise_project_id: '0',
     sys_lock_source_service: '',
   };

@@ -3,7 +3,10 @@ import type { Backup } from '../../domain/backup.js';
 import { UUID_RE } from './core.js';
 import { setOwn } from '../../domain/own.js';
 
-/** Clients (Tempest, cinderclient) check that the service names a Cinder backup driver module. */
+/**
+ * Clients (Tempest, cinderclient) check that the service names a Cinder backup driver module. Exports name their
+ * target's driver (backup-targets.ts); this older name is still accepted on import.
+ */
 export const BACKUP_SERVICE = 'cinder.backup.drivers.cinderbox';
 export const BACKUP_SERVICE_PREFIX = 'cinder.backup.drivers.';
 /** A record is a few hundred bytes; anything much larger is not one of ours. */
@@ -19,6 +22,8 @@ export interface ImportedRecord {
   metadata: Record<string, string>;
   /** "<container>/<id>" of the manifest inside this repository (checked by the repository before any use). */
   locator: string;
+  /** The backup target the record says the backup is on (`default` for records made before targets). */
+  target: string;
 }
 
 /**
@@ -26,7 +31,12 @@ export interface ImportedRecord {
  * repository locator (a JSON string, as Cinder's column is text), so an import never derives it from `id`,
  * which clients rewrite to import a copy beside the original.
  */
-export function encodeBackupRecord(row: Backup, metadata: Record<string, string>, repoId: string): string {
+export function encodeBackupRecord(
+  row: Backup,
+  metadata: Record<string, string>,
+  repoId: string,
+  service: string = BACKUP_SERVICE,
+): string {
   const record = {
     id: row.id,
     user_id: row.user_id,
@@ -43,8 +53,8 @@ export function encodeBackupRecord(row: Backup, metadata: Record<string, string>
     name: row.name,
     display_name: row.name,
     display_description: row.description,
-    service_metadata: JSON.stringify({ locator: row.locator, repo_id: repoId }),
-    service: BACKUP_SERVICE,
+    service_metadata: JSON.stringify({ locator: row.locator, repo_id: repoId, backup_target: row.backup_target }),
+    service,
     object_count: row.object_count,
     num_dependent_backups: 0,
     data_timestamp: row.data_timestamp,
@@ -93,6 +103,9 @@ export function decodeBackupRecord(url: string): ImportedRecord {
     service !== null && typeof service === 'object' ? (service as Record<string, unknown>).locator : undefined;
   if (typeof locator !== 'string' || locator.length === 0 || locator.length > 600)
     throw badRequest('Invalid input received: The backup record names no backup in the repository.');
+  const target = (service as Record<string, unknown>).backup_target ?? 'default';
+  if (typeof target !== 'string' || target.length === 0 || target.length > 255)
+    throw badRequest('Invalid input received: The backup record names no valid backup target.');
   const metadata: Record<string, string> = {};
   if (r.metadata !== null && typeof r.metadata === 'object' && !Array.isArray(r.metadata)) {
     for (const [k, v] of Object.entries(r.metadata as Record<string, unknown>)) {
@@ -105,5 +118,6 @@ export function decodeBackupRecord(url: string): ImportedRecord {
     description: optionalString(r.display_description ?? r.description),
     metadata,
     locator,
+    target,
   };
 }

@@ -16,6 +16,7 @@ import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js'
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { volumeLifecycle } from '../../domain/volume.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
+import { BACKUP_SERVICE_OF, type BackupTargets } from '../../domain/ports/backup-targets.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { backupFilterPolicy, backupSort } from './backup-filters.js';
@@ -98,9 +99,33 @@ export class BackupService {
     private readonly volumes: VolumeService,
     private readonly store: MetadataStore,
     private readonly backups: BackupsStore,
-    readonly repo: BackupStore,
+    readonly targets: BackupTargets,
     readonly progressTracker: BackupProgress,
   ) {}
+
+  /** The default target's repository. */
+  get repo(): BackupStore {
+    return this.targets.repo(this.targets.defaultName);
+  }
+
+  /**
+   * The target a new backup goes to: the one its container names exactly (as Cinder's S3 and Swift drivers take
+   * the container as the bucket), otherwise the default target, where the container stays Cinder's free-form
+   * namespace.
+   */
+  targetFor(container: string | null): string {
+    return container !== null && this.targets.info(container) ? container : this.targets.defaultName;
+  }
+
+  /** A target named by an API caller (repo verify/gc): the default when none, 404-free 400 for an unknown one. */
+  private namedTarget(name: string | undefined): BackupStore {
+    if (name === undefined) return this.repo;
+    if (!this.targets.info(name)) {
+      const known = this.targets.list().map((t) => t.name).join(', ');
+      throw badRequest(`Invalid input received: Backup target ${JSON.stringify(name)} is not configured (configured: ${known}).`);
+    }
+    return this.targets.repo(name);
+  }
 
   private async find(scope: Scope, id: string): Promise<Backup | undefined> {
     if (!UUID_RE.test(id)) return undefined;
@@ -131,9 +156,10 @@ export class BackupService {
     const core = this.core;
     const projectId = callerProject(ctx);
     const container = input.container ?? DEFAULT_CONTAINER;
+    const target = this.targetFor(input.container);
     const id = randomUUID();
     try {
-      this.repo.makeLocator(container, id);
+      this.targets.repo(target).makeLocator(container, id);
     } catch {
       throw badRequest(
         `Invalid input received: Container name ${JSON.stringify(container)} may only hold letters, digits, '.', '_' and '-'.`,
@@ -167,6 +193,11 @@ export class BackupService {
       if (input.incremental) {
         parent = await this.backups.latestForIncremental(tx, { volumeId: v.id, projectId, before: dataTimestamp });
         if (!parent) throw backupRefusals.noParent();
+        // Chunks are shared within a target only: an incremental on another target would have no parent there.
+        if (parent.backup_target !== target)
+          throw badRequest(
+            `Invalid backup: The latest backup of volume ${v.id} is on backup target ${JSON.stringify(parent.backup_target)}, not ${JSON.stringify(target)}; make a full backup there first.`,
+          );
       }
       const claimed =
         previousStatus === null ||
@@ -210,6 +241,7 @@ export class BackupService {
         updated_at: null,
         cbt_base_id: baseId,
         cbt_base_usable: false,
+        backup_target: target,
       };
       await this.backups.insert(tx, b);
       await this.backups.replaceMetadata(tx, id, input.metadata);
@@ -376,7 +408,11 @@ export class BackupService {
     ensureAllowed(backupLifecycle, 'exportRecord', b);
     if (b.locator === null) throw refusal(backupLifecycle, 'exportRecord', b);
     const md = await this.backups.metadata(this.store.root, id);
-    return { backup_service: BACKUP_SERVICE, backup_url: encodeBackupRecord(b, md, this.repo.repoId) };
+    const kind = this.targets.info(b.backup_target)?.kind;
+    if (!kind) throw badRequest(`Invalid backup: Backup target ${JSON.stringify(b.backup_target)} is not configured on this server.`);
+    const service = BACKUP_SERVICE_OF[kind];
+    const repoId = this.targets.repo(b.backup_target).repoId;
+    return { backup_service: service, backup_url: encodeBackupRecord(b, md, repoId, service) };
   }
 
   /**
@@ -394,13 +430,23 @@ export class BackupService {
     if (!service.startsWith(BACKUP_SERVICE_PREFIX))
       throw badRequest(`Invalid input received: Backup service ${service} is not supported.`);
     const rec = decodeBackupRecord(url);
+    const targetInfo = this.targets.info(rec.target);
+    if (!targetInfo)
+      throw badRequest(
+        `Invalid input received: The backup record is on backup target ${JSON.stringify(rec.target)}, which is not configured on this server.`,
+      );
+    if (service !== BACKUP_SERVICE && service !== BACKUP_SERVICE_OF[targetInfo.kind])
+      throw badRequest(
+        `Invalid input received: Backup service ${service} does not match backup target ${JSON.stringify(rec.target)} (${BACKUP_SERVICE_OF[targetInfo.kind]}).`,
+      );
+    const repo = this.targets.repo(rec.target);
     let source: BackupManifest;
     try {
-      source = await this.repo.readManifest(rec.locator);
+      source = await repo.readManifest(rec.locator);
     } catch (e) {
       repoToBadRequest(e);
     }
-    if (source.header.repoId !== this.repo.repoId)
+    if (source.header.repoId !== repo.repoId)
       throw badRequest('Invalid backup: The backup record belongs to another repository.');
     const h = source.header;
     const info = parseVolumeInfo(typeof h.meta.volume_info === 'string' ? h.meta.volume_info : '{}');
@@ -435,6 +481,7 @@ export class BackupService {
       updated_at: null,
       cbt_base_id: null,
       cbt_base_usable: false,
+      backup_target: rec.target,
     };
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
     await this.store.transaction(async (tx) => {
@@ -447,9 +494,9 @@ export class BackupService {
     let locator: string;
     try {
       // No live backup has this id, so a manifest under it is a leftover of a deleted backup.
-      const target = this.repo.makeLocator(h.container, rec.id);
-      if (target !== rec.locator) await this.repo.deleteManifest(target);
-      locator = target === rec.locator ? target : (await this.repo.copyManifest(rec.locator, { id: rec.id })).locator;
+      const target = repo.makeLocator(h.container, rec.id);
+      if (target !== rec.locator) await repo.deleteManifest(target);
+      locator = target === rec.locator ? target : (await repo.copyManifest(rec.locator, { id: rec.id })).locator;
     } catch (e) {
       await this.store.transaction(async (tx) => {
         await this.backups.remove(tx, rec.id);
@@ -464,7 +511,7 @@ export class BackupService {
     });
     if (!done.ok) {
       // Force-deleted while the manifest was copied: the copy belongs to nobody.
-      await this.repo.deleteManifest(locator).catch(() => false);
+      await repo.deleteManifest(locator).catch(() => false);
       throw done.reason === 'gone'
         ? notFound(`Backup ${rec.id} could not be found.`)
         : refusal(backupLifecycle, 'importDone', { id: rec.id, status: done.status });
@@ -488,14 +535,17 @@ export class BackupService {
     return { fraction: complete ? 1 : 0, bytes_done: complete ? total : 0, bytes_total: total, operation: null };
   }
 
-  async verifyRepository(ctx: AuthContext, full: boolean) {
+  /** Checks one target's repository (the default target's without `target`). */
+  async verifyRepository(ctx: AuthContext, full: boolean, target?: string) {
     requireAdmin(ctx, 'cinderbox:repo_verify');
-    return verifyReport(await this.repo.verify({ full }));
+    const repo = this.namedTarget(target);
+    return { ...verifyReport(await repo.verify({ full })), target: target ?? this.targets.defaultName };
   }
 
-  async gcRepository(ctx: AuthContext, opts: { graceSeconds: number; dryRun: boolean }) {
+  async gcRepository(ctx: AuthContext, opts: { graceSeconds: number; dryRun: boolean; target?: string }) {
     requireAdmin(ctx, 'cinderbox:repo_gc');
-    const r = await this.repo.gc({ graceMs: opts.graceSeconds * 1000, dryRun: opts.dryRun });
+    const repo = this.namedTarget(opts.target);
+    const r = await repo.gc({ graceMs: opts.graceSeconds * 1000, dryRun: opts.dryRun });
     return {
       manifests: r.manifests,
       chunks: r.chunks,
@@ -503,6 +553,7 @@ export class BackupService {
       deleted_bytes: r.deletedBytes,
       kept_in_grace: r.keptInGrace,
       dry_run: opts.dryRun,
+      target: opts.target ?? this.targets.defaultName,
     };
   }
 }

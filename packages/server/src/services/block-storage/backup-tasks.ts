@@ -1,4 +1,4 @@
-import type { BackupStore } from '../../domain/ports/backup-store.js';
+import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import { type Backup, type BackupChanges, backupLifecycle } from '../../domain/backup.js';
 import { failureReport } from '../../domain/errors.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
@@ -21,12 +21,14 @@ export interface BackupTaskDeps {
   store: MetadataStore;
   backups: BackupsStore;
   data: BackupDataPath;
-  repo: BackupStore;
+  targets: BackupTargets;
   progress: BackupProgress;
 }
 
 export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
-  const { core, store, backups, data, repo, progress } = deps;
+  const { core, store, backups, data, targets, progress } = deps;
+  /** Every operation on a backup goes to the target its record names. */
+  const repoOf = (b: Pick<Backup, 'backup_target'>) => targets.repo(b.backup_target);
   const bases = data.bases;
   const root = store.root;
 
@@ -118,6 +120,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
         // do not link, e.g. a snapshot older than the base); only volume backups leave a new base.
         const since = baseId !== null || p.snapshotId !== null ? await changedSince(b, p) : null;
         result = await data.copy({
+          repo: repoOf(b),
           driver,
           volumeId: p.volumeId,
           freeze: baseId,
@@ -152,7 +155,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       });
       if (!committed) {
         // Force-deleted while running: nothing may keep the manifest or the base alive.
-        await repo.deleteManifest(result.locator);
+        await repoOf(b).deleteManifest(result.locator);
         if (baseId !== null) await dropHidden(driver, p.volumeId, baseId);
         await releaseSource(p);
       }
@@ -189,9 +192,9 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       }
       if (b) {
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
-        if (!committed) await repo.deleteManifest(`${b.container}/${b.id}`).catch(() => false);
+        if (!committed) await repoOf(b).deleteManifest(`${b.container}/${b.id}`).catch(() => false);
         // A crashed backup's lease would hold back GC for its whole TTL; this node knows the backup is dead.
-        await repo.releaseLease(`${b.container}/${b.id}`).catch(() => false);
+        await repoOf(b).releaseLease(`${b.container}/${b.id}`).catch(() => false);
         const finished = await finish(
           b.id,
           p,
@@ -226,7 +229,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       const target = await driver.importRaw(v.id);
       const inPlace = target.path === driver.path('volume', v.id);
       try {
-        await repo.restore({
+        await repoOf(b).restore({
           locator: b.locator,
           targetPath: target.path,
           targetIsFresh: inPlace ? p.fresh : true,
@@ -289,7 +292,7 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       const b = await backups.get(root, task.resourceId);
       if (!b) return;
       // The manifest goes first: a crash in between leaves a backup in `deleting` that a retry finishes.
-      if (b.locator !== null) await repo.deleteManifest(b.locator);
+      if (b.locator !== null) await repoOf(b).deleteManifest(b.locator);
       if (b.cbt_base_id !== null) {
         // A volume that is gone took its bases with it (or, unmanaged, keeps them as layers of its chain).
         const v = await core.volumeRow(root, b.volume_id);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config/config.js';
-import type { BackupStore } from '../../domain/ports/backup-store.js';
+import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { BlockSources } from '../../domain/ports/block-source.js';
 import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
@@ -83,7 +83,8 @@ export function createBlockStorageServices(deps: {
   drivers: Map<string, VolumeDriver>;
   tasks: TaskQueue;
   quotas: QuotaService;
-  backupRepo: BackupStore;
+  /** Where backups go: the default target and those a backup's container or a vault names. */
+  backupTargets: BackupTargets;
   backupsStore: BackupsStore;
   /** How backups read volumes and snapshots (drivers/volume/block-source.ts). */
   blockSources: BlockSources;
@@ -92,7 +93,7 @@ export function createBlockStorageServices(deps: {
   const backupData = new BackupDataPath({
     store: deps.store,
     bases: deps.backupsStore.bases,
-    repo: deps.backupRepo,
+    repo: deps.backupTargets.repo(deps.backupTargets.defaultName),
     sources: deps.blockSources,
     logger: deps.logger,
   });
@@ -103,7 +104,7 @@ export function createBlockStorageServices(deps: {
   for (const h of retypeTaskHandlers(core, dropBases)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
-  const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, repo: deps.backupRepo };
+  const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, targets: deps.backupTargets };
   for (const h of backupTaskHandlers({ ...backupDeps, progress: backupProgress })) deps.tasks.register(h);
   return {
     manage: new ManageService(core, volumes),
@@ -111,7 +112,7 @@ export function createBlockStorageServices(deps: {
     volumeActions: new VolumeActions(core, volumes),
     volumeData: new VolumeData(core),
     snapshots: new SnapshotService(core),
-    backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupRepo, backupProgress),
+    backups: new BackupService(core, volumes, deps.store, deps.backupsStore, deps.backupTargets, backupProgress),
     transfers: new TransferService(core),
     attachments: new AttachmentService(core),
     messages: new MessageService(core),

@@ -240,6 +240,7 @@ export class CheckpointService {
           // the disk); named before the snapshot exists, so a failure or a crash always knows what to remove.
           cbt_base_id: this.c.core.driver(vol.driver).capabilities.cheapSnapshots ? snapshotId : null,
           cbt_base_usable: false,
+          backup_target: v.backup_target,
         },
         payload: { volumeId: vol.id, previousStatus: vol.status },
       });

@@ -1,3 +1,4 @@
+import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import type { Vault } from '../../domain/cbr.js';
@@ -66,7 +67,8 @@ export interface CbrDeps {
   metadata: MetadataStore;
   stores: CbrStores;
   tasks: TaskQueue;
-  backupRepo: BackupStore;
+  /** The backup targets; a vault's backups go to the vault's. */
+  backupTargets: BackupTargets;
   /** Block storage's backup data path and base bookkeeping: CBR backups read and keep bases the same way. */
   backupData: BackupDataPath;
   /** Block storage's user messages: a failed CBR restore is a failure of a Cinder volume its users see there. */
@@ -83,7 +85,9 @@ export class CbrContext {
   readonly stores: CbrStores;
   readonly disks: CbrDiskAccess;
   readonly core: CbrBlockStorageCore;
+  /** The default target's repository. */
   readonly repo: BackupStore;
+  readonly targets: BackupTargets;
   readonly data: BackupDataPath;
   readonly messages: CbrMessages | null;
 
@@ -95,9 +99,15 @@ export class CbrContext {
     this.stores = deps.stores;
     this.disks = cbrDiskAccess(deps.volumes, () => this.now());
     this.core = deps.core;
-    this.repo = deps.backupRepo;
+    this.targets = deps.backupTargets;
+    this.repo = deps.backupTargets.repo(deps.backupTargets.defaultName);
     this.data = deps.backupData;
     this.messages = deps.messages ?? null;
+  }
+
+  /** The repository of the target a backup record names. */
+  repoOf(b: { backup_target: string }): BackupStore {
+    return this.targets.repo(b.backup_target);
   }
 
   /** The store outside any transaction. */

@@ -138,6 +138,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
   ) {
     const driver = core.driver(b.driver);
     const result = await c.data.copy({
+      repo: c.repoOf(b),
       driver,
       volumeId: b.resource_id,
       freeze: b.snapshot_id,
@@ -203,7 +204,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       });
       const driver = core.driver(b.driver);
       if (outcome !== 'ok') {
-        await c.repo.deleteManifest(result.locator);
+        await c.repoOf(b).deleteManifest(result.locator);
         // Nothing will compare against the snapshot of a backup that did not commit.
         if (b.cbt_base_id !== null) await c.data.bases.retire(driver, b.resource_id, baseOf(b, b.cbt_base_id));
       } else if (b.cbt_base_id !== null) {
@@ -232,10 +233,10 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
           c.logger.error({ err, backup: b.id, snapshot: base.baseId }, 'a failed CBR backup could not remove its snapshot'),
         );
         // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
-        await c.repo.deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
+        await c.repoOf(b).deleteManifest(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       }
       // A crashed backup's lease would hold back GC for its whole TTL (as for Cinder backups); it is dead here.
-      await c.repo.releaseLease(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
+      await c.repoOf(b).releaseLease(`cbr-${b.vault_id}/${b.id}`).catch(() => false);
       const report = failureReport(cause);
       await moveBackup(c, c.root, b.id, 'fail', {
         fail_code: report.code,
@@ -262,7 +263,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const target = await driver.importRaw(v.id);
       const inPlace = target.path === driver.path('volume', v.id);
       try {
-        await c.repo.restore({
+        await c.repoOf(b).restore({
           locator: b.locator,
           targetPath: target.path,
           targetIsFresh: !inPlace,
@@ -322,7 +323,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       if (b) {
         await oplogs.started(task.payload.logId);
         // The manifest goes first: a crash in between leaves a row in `deleting` that a retry finishes.
-        if (b.locator !== null) await c.repo.deleteManifest(b.locator);
+        if (b.locator !== null) await c.repoOf(b).deleteManifest(b.locator);
         await dropBase(b);
         await backups.remove(c.root, b.id);
       }
@@ -345,7 +346,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       let failed = 0;
       for (const b of all) {
         try {
-          if (b.locator !== null) await c.repo.deleteManifest(b.locator);
+          if (b.locator !== null) await c.repoOf(b).deleteManifest(b.locator);
           await dropBase(b);
           await c.metadata.transaction((tx) => backups.remove(tx, b.id));
         } catch (err) {

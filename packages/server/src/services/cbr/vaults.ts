@@ -50,6 +50,8 @@ export interface VaultCreateInput {
   bind_rules?: unknown;
   auto_expand?: unknown;
   locked?: unknown;
+  /** cinderbox extension: a configured backup target (default: the server's default target). */
+  backup_target?: unknown;
 }
 
 export interface VaultUpdateInput {
@@ -255,6 +257,14 @@ export class VaultService {
       tags = input.tags.map(parseTag);
       if (new Set(tags.map((t) => t.key)).size !== tags.length) throw invalid('Tag keys must be unique.');
     }
+    let target = this.c.targets.defaultName;
+    if (input.backup_target !== undefined && input.backup_target !== null) {
+      target = str(input.backup_target, 'backup_target', 1, 63);
+      if (!this.c.targets.info(target)) {
+        const known = this.c.targets.list().map((t) => t.name).join(', ');
+        throw invalid(`backup_target ${JSON.stringify(target)} is not a configured backup target (configured: ${known}).`);
+      }
+    }
     const now = this.c.now();
     const row: Vault = {
       id: randomUUID(),
@@ -277,6 +287,7 @@ export class VaultService {
       threshold: 80,
       created_at: now,
       updated_at: null,
+      backup_target: target,
     };
     await this.c.metadata.transaction(async (tx) => {
       await this.vaults.insert(tx, row);

@@ -9,6 +9,7 @@ import { cbrBackupCbtBase } from './0007-cbr-backup-cbt-base.js';
 import { transfers } from './0008-transfers.js';
 import { messages } from './0009-messages.js';
 import { qosSpecs } from './0011-qos-specs.js';
+import { backupTargets } from './0016-backup-targets.js';
 import { volumeTypes } from './0010-volume-types.js';
 import { attachments } from './0014-attachments.js';
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-qos-specs': qosSpecs,
   '0010-volume-types': volumeTypes,
   '0014-attachments': attachments,
+  '0016-backup-targets': backupTargets,
 };
 
 export const migrationProvider: MigrationProvider = {

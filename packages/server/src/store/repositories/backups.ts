@@ -44,6 +44,7 @@ export function toBackup(r: BackupTable): Backup {
     updated_at: r.updated_at,
     cbt_base_id: r.cbt_base_id,
     cbt_base_usable: num(r.cbt_base_usable) === 1,
+    backup_target: r.backup_target,
   };
 }
 

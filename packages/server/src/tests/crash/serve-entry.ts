@@ -9,13 +9,16 @@ const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: serve-entry.ts <dataDir>');
 const config = {
   // Only the volume driver (the crash tests that watch raw files pin raw), the backend list (the retype crash test
-  // needs two) and, on the PostgreSQL pass, the database may come from the environment.
+  // needs two), the backup targets and, on the PostgreSQL pass, the database may come from the environment.
   ...loadConfig(
     { dataDir, port: 0, host: '127.0.0.1' },
     {
       CINDERBOX_VOLUME_DRIVER: process.env.CINDERBOX_VOLUME_DRIVER,
       CINDERBOX_VOLUME_BACKENDS: process.env.CINDERBOX_VOLUME_BACKENDS,
       CINDERBOX_DATABASE_URL: process.env.CINDERBOX_DATABASE_URL,
+      // The S3 crash suite's targets (their credentials come from the AWS chain: AWS_ACCESS_KEY_ID…).
+      CINDERBOX_BACKUP_TARGETS: process.env.CINDERBOX_BACKUP_TARGETS,
+      CINDERBOX_DEFAULT_BACKUP_TARGET: process.env.CINDERBOX_DEFAULT_BACKUP_TARGET,
     },
   ),
   bootstrapAdminPassword: 'crash-test-admin',

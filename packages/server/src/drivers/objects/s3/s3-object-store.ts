@@ -166,6 +166,8 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (e) {
+      // HEAD has no body, so S3 cannot say NoSuchBucket: a 404 here is just that.
+      if (httpStatus(e) === 404) throw this.fail(Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }), 'check the bucket');
       throw this.fail(e, 'check the bucket');
     }
   }
