@@ -118,7 +118,18 @@ export class VolumeService {
     const volSize = size;
     const volume = await core.inTx(async (tx, enqueue) => {
       const type = await this.resolveType(tx, input.volumeType, inheritType, ctx);
-      const chosen = sourceBackend !== null ? fallback : backendForType(backends, type, fallback);
+      // Only backends whose volume service is enabled and up take new volumes (os-services disable steers away).
+      const schedulable = await core.deps.availability?.schedulableBackends(tx);
+      const open = schedulable ? backends.filter((b) => schedulable.has(b.name)) : backends;
+      const openFallback = open.includes(fallback) ? fallback : open[0];
+      const chosen =
+        sourceBackend !== null
+          ? open.includes(fallback)
+            ? fallback
+            : null
+          : openFallback
+            ? backendForType(open, type, openFallback)
+            : null;
       // Restoring into a new volume needs one now; otherwise, as Cinder's scheduler does, the volume is
       // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
       if (!chosen && input.fromBackup) throw badRequest(noValidBackend(type));
@@ -237,6 +248,7 @@ export class VolumeService {
     if (opts.force) requireAdmin(ctx, 'volume:force_delete');
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
+      await core.assertNotFrozen(tx, v.host);
       if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
       ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
       // The guarded move comes before the checks below and holds the volume's row lock until commit: a snapshot
