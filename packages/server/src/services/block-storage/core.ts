@@ -43,9 +43,15 @@ export interface ServiceAvailability {
   isFrozen(volumeHost: string | null, scope?: Scope): Promise<boolean>;
 }
 
+/** Called in a new volume's create transaction once it is recorded (CBR's auto_bind registers one). */
+export type VolumeCreatedHook = (tx: Scope, volume: Pick<Volume, 'id' | 'project_id' | 'name'>, metadata: Record<string, string>) => Promise<void>;
+
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
   constructor(readonly deps: CoreDeps) {}
+
+  /** Run for every volume the scheduler placed (not for one recorded in error). */
+  readonly volumeCreatedHooks: VolumeCreatedHook[] = [];
 
   get store(): MetadataStore {
     return this.deps.store;

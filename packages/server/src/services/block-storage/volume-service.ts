@@ -162,6 +162,7 @@ export class VolumeService {
       };
       await core.repos.volumes.insert(tx, r);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
+      if (chosen) for (const hook of core.volumeCreatedHooks) await hook(tx, r, input.metadata);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
       else if (chosen) await enqueue('volume.create', 'volume', id, payload);
       // The scheduler's failure is asynchronous in Cinder: users learn why from a message, as they do there.
