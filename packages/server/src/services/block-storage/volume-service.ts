@@ -132,7 +132,8 @@ export class VolumeService {
             : null;
       // Restoring into a new volume needs one now; otherwise, as Cinder's scheduler does, the volume is
       // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
-      if (!chosen && input.fromBackup) throw badRequest(noValidBackend(type));
+      if (!chosen && input.fromBackup)
+        throw badRequest(open.length === 0 ? 'No valid backend was found. No volume service is enabled and up.' : noValidBackend(type));
       const backend = chosen ?? fallback;
       await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
       const r: Volume = {

@@ -96,6 +96,27 @@ describe('os-services switches, os-hosts, capabilities and quota classes', () =>
     }
   });
 
+  test('restoring a backup into a new volume while no volume service is enabled is refused with 400, nothing created', async () => {
+    const vol = await createVolume(member);
+    assert.equal(await settled(member, vol), 'available');
+    const bk = await call('POST', `/v3/${member.projectId}/backups`, { token: member.token, body: { backup: { volume_id: vol } } });
+    assert.equal(bk.status, 202, bk.text);
+    await waitFor(
+      async () => (await call('GET', `/v3/${member.projectId}/backups/${bk.body.backup.id}`, { token: member.token })).body.backup.status === 'available',
+      'backup available',
+    );
+    const before = (await call('GET', `/v3/${member.projectId}/volumes`, { token: member.token })).body.volumes.length;
+    assert.equal((await svc('disable', { host: 'cinderbox@raw', binary: 'cinder-volume' })).status, 200);
+    try {
+      const r = await call('POST', `/v3/${member.projectId}/backups/${bk.body.backup.id}/restore`, { token: member.token, body: { restore: {} } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.badRequest.message, /No valid backend was found\. No volume service is enabled and up\./);
+      assert.equal((await call('GET', `/v3/${member.projectId}/volumes`, { token: member.token })).body.volumes.length, before);
+    } finally {
+      assert.equal((await svc('enable', { host: 'cinderbox@raw', binary: 'cinder-volume' })).status, 200);
+    }
+  });
+
   test('freeze refuses management of the backend\'s volumes until thaw; a second freeze is refused', async () => {
     const vol = await createVolume(member);
     assert.equal(await settled(member, vol), 'available');
