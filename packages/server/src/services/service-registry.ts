@@ -40,6 +40,15 @@ export function serviceHostOf(volumeHost: string): string {
 }
 
 const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The order Cinder's list shows (rows by creation): per node, its scheduler, its volume services, its backup service. */
+function creationOrder(a: ServiceEntry, b: ServiceEntry): number {
+  const node = (s: ServiceEntry) => s.host.split('@')[0]!;
+  const rank = (s: ServiceEntry) => BINARIES.indexOf(s.binary);
+  return cmp(node(a), node(b)) || rank(a) - rank(b) || cmp(a.host, b.host);
+}
 export const LOG_BINARIES = ['cinder-api', ...BINARIES] as const;
 
 /** Python's level names, as Cinder's get-log shows them, against pino's. */
@@ -129,11 +138,7 @@ export class ServiceRegistry {
 
   async entries(scope: Scope = this.deps.store.root): Promise<ServiceEntry[]> {
     const nowMs = this.deps.clock.now().getTime();
-    // Cinder lists in creation order: a node's scheduler, its volume services, its backup service.
-    const rank = (b: string) => BINARIES.indexOf(b as ServiceBinary);
-    return (await this.deps.services.list(scope))
-      .map((r) => this.entry(r, nowMs))
-      .sort((a, b) => (a.host.split('@')[0]! < b.host.split('@')[0]! ? -1 : a.host.split('@')[0]! > b.host.split('@')[0]! ? 1 : 0) || rank(a.binary) - rank(b.binary) || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+    return (await this.deps.services.list(scope)).map((r) => this.entry(r, nowMs)).sort(creationOrder);
   }
 
   async list(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): Promise<ServiceEntry[]> {

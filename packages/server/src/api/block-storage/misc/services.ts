@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { BackendStatusService, PoolEntry, ServiceEntry } from '../../../services/backend-status.js';
+import { type BackendStatusService, DRIVER_VERSION, type PoolEntry, type ServiceEntry } from '../../../services/backend-status.js';
 import type { ServiceRegistry } from '../../../services/service-registry.js';
 import { BACKEND_STORAGE_PROTOCOL, BACKEND_VENDOR_NAME } from '../../../domain/volume-type.js';
 import { badRequest } from '../../../domain/errors.js';
@@ -33,7 +33,7 @@ function poolCapabilities(p: PoolEntry): Record<string, unknown> {
     pool_name: p.poolName,
     volume_backend_name: p.backendName,
     vendor_name: BACKEND_VENDOR_NAME,
-    driver_version: '1.0.0',
+    driver_version: DRIVER_VERSION,
     storage_protocol: BACKEND_STORAGE_PROTOCOL,
     total_capacity_gb: p.totalCapacityGb,
     free_capacity_gb: p.freeCapacityGb,
