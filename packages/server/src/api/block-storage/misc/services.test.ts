@@ -276,3 +276,36 @@ describe('os-services switches, os-hosts, capabilities and quota classes', () =>
     );
   });
 });
+
+describe('os-services steering with two backends', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({
+      backends: [
+        { name: 'raw', driver: 'raw', pool: 'raw' },
+        { name: 'qcow2', driver: 'qcow2', pool: 'qcow2' },
+      ],
+    });
+  });
+  after(() => t?.close());
+
+  test('new volumes go to the backend whose volume service is still enabled, and back once it is re-enabled', async () => {
+    const p = t.adminProjectId;
+    const hostOf = async () => {
+      const r = await t.request('POST', `/v3/${p}/volumes`, { token: t.adminToken, body: { volume: { size: 1 } } });
+      assert.equal(r.status, 202, r.text);
+      const id = r.body.volume.id as string;
+      const v = await waitFor(async () => {
+        const body = (await t.request('GET', `/v3/${p}/volumes/${id}`, { token: t.adminToken })).body.volume;
+        return body.status === 'available' ? body : null;
+      }, `volume ${id} available`);
+      return v['os-vol-host-attr:host'] as string;
+    };
+    assert.equal(await hostOf(), 'cinderbox@raw#raw');
+    const off = await t.request('PUT', `/v3/${p}/os-services/disable`, { token: t.adminToken, body: { host: 'cinderbox@raw', binary: 'cinder-volume' } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(await hostOf(), 'cinderbox@qcow2#qcow2');
+    assert.equal((await t.request('PUT', `/v3/${p}/os-services/enable`, { token: t.adminToken, body: { host: 'cinderbox@raw', binary: 'cinder-volume' } })).status, 200);
+    assert.equal(await hostOf(), 'cinderbox@raw#raw');
+  });
+});
