@@ -16,6 +16,7 @@ import { createBlockStorageServices, type BlockStorageServices } from './service
 import { type CbrOptions, type CbrServices, createCbrServices } from './services/cbr/index.js';
 import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
+import { ServiceRegistry } from './services/service-registry.js';
 import { QuotaSetService } from './services/quota-sets.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
@@ -41,6 +42,8 @@ export interface RunningServer {
   services: BlockStorageServices;
   cbr: CbrServices;
   tasks: TaskEngine;
+  /** The services table's keeper (heartbeats, switches). */
+  serviceRegistry: ServiceRegistry;
   /** Every HTTP route the server registered (the role-matrix test walks it). */
   routes: RouteInfo[];
   close(): Promise<void>;
@@ -80,7 +83,17 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
-    const quotas = new QuotaService(store, metadata.quotas, config.quotaDefaults, new VolumeTypeService(store, metadata.volumeTypes, { clock, projects: metadata.identity.projects }));
+    const quotas = new QuotaService(
+      store,
+      metadata.quotas,
+      config.quotaDefaults,
+      new VolumeTypeService(store, metadata.volumeTypes, { clock, projects: metadata.identity.projects }),
+      metadata.quotaClasses,
+    );
+    // The services table first: scheduling reads it, and the API lists this node from its first answer.
+    const serviceRegistry = new ServiceRegistry({ store, services: metadata.services, clock, config, logger });
+    await serviceRegistry.start();
+    closers.unshift(() => serviceRegistry.stop());
     const repos = metadata.blockStorage;
     const services = createBlockStorageServices({
       store,
@@ -94,6 +107,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       quotas,
       backupTargets: backupTargets.targets,
       blockSources,
+      availability: serviceRegistry,
     });
     // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
     const cbr = createCbrServices({
@@ -125,7 +139,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       quotas,
       quotaSets: new QuotaSetService(quotas),
       // The injected clock, so a test that moves time sees services' updated_at move with it.
-      backendStatus: new BackendStatusService(config, clock),
+      backendStatus: new BackendStatusService(config, clock, serviceRegistry, { store, services: metadata.services }),
+      serviceRegistry,
       config,
     });
     registerCbrRoutes(app, cbr);
@@ -151,6 +166,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       services,
       cbr,
       tasks,
+      serviceRegistry,
       routes: routeInventory(app),
       async close() {
         if (closed) return;

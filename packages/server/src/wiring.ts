@@ -19,6 +19,7 @@ import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
 import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
+import type { QuotaClassStore, ServiceStore } from './domain/ports/service-store.js';
 import type { Clock } from './domain/time.js';
 import { FsObjectStore } from './drivers/objects/fs/index.js';
 import { S3ObjectStore, S3StoreError } from './drivers/objects/s3/index.js';
@@ -39,6 +40,7 @@ import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
+import { quotaClassRepository, serviceRepository } from './store/repositories/services.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
 
@@ -53,6 +55,8 @@ export interface OpenedMetadata {
   cbr: CbrStores;
   quotas: QuotaStore;
   volumeTypes: VolumeTypeStore;
+  services: ServiceStore;
+  quotaClasses: QuotaClassStore;
 }
 
 export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
@@ -71,6 +75,8 @@ export function metadataOver(database: OpenedDatabase): OpenedMetadata {
     cbr: cbrStores(),
     quotas: quotaRepository,
     volumeTypes: volumeTypeRepository,
+    services: serviceRepository,
+    quotaClasses: quotaClassRepository,
   };
 }
 

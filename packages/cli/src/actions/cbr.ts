@@ -22,6 +22,17 @@ function flag(v: unknown): boolean | undefined {
 
 // ---------------------------------------------------------------- vaults
 
+/** `--bind-tag key=value` (repeatable) → `{tags: [{key, value}]}`; `key` alone or `key=` matches any value. */
+function bindRules(v: unknown): { tags: { key: string; value: string }[] } | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return {
+    tags: (v as string[]).map((t) => {
+      const i = t.indexOf('=');
+      return i < 0 ? { key: t, value: '' } : { key: t.slice(0, i), value: t.slice(i + 1) };
+    }),
+  };
+}
+
 export async function vaultCreate(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
   const conn = await ctx.conn();
@@ -37,6 +48,7 @@ export async function vaultCreate(ctx: ActionContext): Promise<void> {
       resources,
       backupPolicyId,
       autoBind: o.autoBind === true ? true : undefined,
+      bindRules: bindRules(o.bindTag),
       autoExpand: o.autoExpand === true ? true : undefined,
       billing: {
         consistentLevel: str(o.consistentLevel) ?? 'crash_consistent',
@@ -92,10 +104,11 @@ export async function vaultSet(ctx: ActionContext): Promise<void> {
     name: str(o.name),
     autoBind: flag(o.autoBind),
     autoExpand: flag(o.autoExpand),
+    bindRules: o.bindTag === false ? {} : bindRules(o.bindTag),
   });
   if (typeof o.size === 'number') changes.billing = { size: o.size };
   if (Object.keys(changes).length === 0)
-    throw new UsageError('nothing to change: give --name, --size, --[no-]auto-bind or --[no-]auto-expand');
+    throw new UsageError('nothing to change: give --name, --size, --[no-]auto-bind, --[no-]bind-tag or --[no-]auto-expand');
   const cbr = (await ctx.conn()).cbr;
   const v = await findVault(cbr, String(ctx.args[0]));
   await cbr.updateVault(String(v.id), changes);

@@ -39,6 +39,7 @@ function registerVault(program: Command): void {
       .option('--policy <policy>', 'backup policy to apply (name or ID)')
       .option('--consistent-level <level>', 'consistency level', 'crash_consistent')
       .option('--auto-bind', 'bind new volumes matching the bind rules automatically')
+      .option('--bind-tag <key=value>', 'bind rule: new volumes with this metadata (empty value: any) (repeatable)', collect)
       .option('--auto-expand', 'grow the vault when it is full'),
     'show',
   ).action(act('vaultCreate'));
@@ -69,6 +70,8 @@ function registerVault(program: Command): void {
       .option('--size <gib>', 'new capacity in GiB', positiveInt)
       .option('--auto-bind', 'bind new volumes automatically')
       .option('--no-auto-bind', 'stop binding new volumes automatically')
+      .option('--bind-tag <key=value>', 'replace the bind rules: new volumes with this metadata (repeatable)', collect)
+      .option('--no-bind-tag', 'clear the bind rules (auto-bind then takes every new volume)')
       .option('--auto-expand', 'grow the vault when it is full')
       .option('--no-auto-expand', 'do not grow the vault'),
     'show',

@@ -6,7 +6,9 @@ import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVolume } from './volume.js';
 import { registerVolumeAttachment } from './volume-attachment.js';
+import { registerQuota } from './quota.js';
 import { registerVolumeMessage } from './volume-message.js';
+import { registerVolumeService } from './volume-service.js';
 import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
 import { registerVolumeType } from './volume-type.js';
@@ -43,6 +45,8 @@ export function registerClientCommands(program: Command): void {
   registerVolumeMessage(program);
   registerVolumeQos(program);
   registerVolumeType(program);
+  registerVolumeService(program);
+  registerQuota(program);
   registerSnapshot(program);
   registerBackup(program);
   registerIdentity(program);

@@ -20,6 +20,19 @@ import { Backup, type BackupRecord, type RestoreResult } from './resources/backu
 import { ManageableSnapshot } from './resources/manageable-snapshot.js';
 import { ManageableVolume } from './resources/manageable-volume.js';
 import { type Limits, QuotaSet } from './resources/quota-set.js';
+import {
+  type BackendCapabilities,
+  capabilitiesFrom,
+  type Host,
+  hostFrom,
+  type HostResourceUsage,
+  hostUsageFrom,
+  type QuotaClassSet,
+  quotaClassFrom,
+  type Service,
+  serviceFrom,
+  type ServiceUpdateResult,
+} from './resources/service.js';
 import { type QoSAssociation, QoSSpec } from './resources/qos-spec.js';
 import { Snapshot } from './resources/snapshot.js';
 import { Transfer } from './resources/transfer.js';
@@ -1020,6 +1033,122 @@ export abstract class BlockStorageProxyBase {
     if (isRecord(limits.absolute))
       for (const [k, v] of Object.entries(limits.absolute)) if (typeof v === 'number') absolute[k] = v;
     return { absolute, rate: Array.isArray(limits.rate) ? limits.rate : [] };
+  }
+
+  // ---------------------------------------------------------------- quota classes
+
+  /** Admin: a quota class's limits (`default` is what projects without their own get). @example `await bs.getQuotaClassSet('default')` */
+  async getQuotaClassSet(name = 'default', options: CallOptions = {}): Promise<QuotaClassSet> {
+    const res = await this.client.request('GET', `/os-quota-class-sets/${encodeURIComponent(name)}`, options);
+    return quotaClassFrom(name, isRecord(res.body) ? res.body.quota_class_set : undefined);
+  }
+
+  /**
+   * Admin: sets limits of a quota class (only the given keys; `-1` is unlimited). Changing `default` changes the
+   * quotas of every project that has no limit of its own for that resource.
+   *
+   * @example
+   * ```ts
+   * await bs.updateQuotaClassSet('default', { volumes: 20, gigabytes_fast: 500 });
+   * ```
+   */
+  async updateQuotaClassSet(name: string, limits: Record<string, number>, options: CallOptions = {}): Promise<QuotaClassSet> {
+    const res = await this.client.request('PUT', `/os-quota-class-sets/${encodeURIComponent(name)}`, {
+      ...options,
+      body: { quota_class_set: limits },
+    });
+    return quotaClassFrom(name, isRecord(res.body) ? res.body.quota_class_set : undefined);
+  }
+
+  // ---------------------------------------------------------------- services, hosts, capabilities
+
+  /**
+   * Admin: the services (scheduler, a volume service per backend, backup) with their heartbeat state.
+   *
+   * @example
+   * ```ts
+   * const down = (await bs.services({ binary: 'cinder-volume' })).filter((s) => s.state === 'down');
+   * ```
+   */
+  async services(query: { host?: string; binary?: string } = {}, options: CallOptions = {}): Promise<Service[]> {
+    const q: Record<string, string> = {};
+    if (query.host !== undefined) q.host = query.host;
+    if (query.binary !== undefined) q.binary = query.binary;
+    const res = await this.client.request('GET', '/os-services', { ...options, query: q });
+    const list = isRecord(res.body) && Array.isArray(res.body.services) ? res.body.services : [];
+    return list.map(serviceFrom);
+  }
+
+  private async serviceAction(action: string, body: Record<string, unknown>, options: CallOptions): Promise<ServiceUpdateResult> {
+    const res = await this.client.request('PUT', `/os-services/${action}`, { ...options, body });
+    const r = isRecord(res.body) ? res.body : {};
+    const out: ServiceUpdateResult = {
+      host: String(r.host ?? body.host ?? ''),
+      binary: String(r.binary ?? body.binary ?? ''),
+      status: String(r.status ?? ''),
+      disabled: r.disabled === true,
+    };
+    if (typeof r.disabled_reason === 'string') out.disabledReason = r.disabled_reason;
+    return out;
+  }
+
+  /** Admin: lets a service take new work again. @example `await bs.enableService('node1@raw', 'cinder-volume')` */
+  enableService(host: string, binary: string, options: CallOptions = {}): Promise<ServiceUpdateResult> {
+    return this.serviceAction('enable', { host, binary }, options);
+  }
+
+  /**
+   * Admin: stops new work going to a service (a disabled volume service gets no new volumes, a disabled backup
+   * service no new backups), with an optional reason shown in the service list.
+   *
+   * @example
+   * ```ts
+   * await bs.disableService('node1@raw', 'cinder-volume', { reason: 'disk replacement' });
+   * ```
+   */
+  disableService(host: string, binary: string, opts: { reason?: string } & CallOptions = {}): Promise<ServiceUpdateResult> {
+    const { reason, ...options } = opts;
+    return reason === undefined
+      ? this.serviceAction('disable', { host, binary }, options)
+      : this.serviceAction('disable-log-reason', { host, binary, disabled_reason: reason }, options);
+  }
+
+  /** Admin: freezes a volume host's backends (no management operations on their volumes until thawed). @example `await bs.freezeHost('node1@raw')` */
+  async freezeHost(host: string, options: CallOptions = {}): Promise<void> {
+    await this.client.request('PUT', '/os-services/freeze', { ...options, body: { host } });
+  }
+
+  /** Admin: thaws a frozen volume host. @example `await bs.thawHost('node1@raw')` */
+  async thawHost(host: string, options: CallOptions = {}): Promise<void> {
+    await this.client.request('PUT', '/os-services/thaw', { ...options, body: { host } });
+  }
+
+  /** Admin: every service as `os-hosts` lists them, optionally in one zone. @example `await bs.hosts()` */
+  async hosts(query: { zone?: string } = {}, options: CallOptions = {}): Promise<Host[]> {
+    const res = await this.client.request('GET', '/os-hosts', { ...options, query: query.zone ? { zone: query.zone } : {} });
+    const list = isRecord(res.body) && Array.isArray(res.body.hosts) ? res.body.hosts : [];
+    return list.map(hostFrom);
+  }
+
+  /** Admin: volume and snapshot usage of a volume host (`(total)` first, then per project). @example `await bs.getHost('node1@raw')` */
+  async getHost(host: string, options: CallOptions = {}): Promise<HostResourceUsage[]> {
+    const res = await this.client.request('GET', `/os-hosts/${encodeURIComponent(host)}`, options);
+    const rows = isRecord(res.body) && Array.isArray(res.body.host) ? res.body.host : [];
+    return rows.map(hostUsageFrom);
+  }
+
+  /**
+   * Admin: what a volume backend reports of itself (protocol, vendor, driver version, properties).
+   *
+   * @example
+   * ```ts
+   * const caps = await bs.getBackendCapabilities('node1@raw');
+   * console.log(caps.storageProtocol, caps.vendorName);
+   * ```
+   */
+  async getBackendCapabilities(host: string, options: CallOptions = {}): Promise<BackendCapabilities> {
+    const res = await this.client.request('GET', `/capabilities/${encodeURIComponent(host)}`, options);
+    return capabilitiesFrom(res.body);
   }
 
   // ---------------------------------------------------------------- waiters

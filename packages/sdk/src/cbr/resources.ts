@@ -34,10 +34,16 @@ const ro = { readOnly: true } as const;
 /** Vault attributes. */
 export interface VaultAttributes extends BaseAttributes {
   description?: string;
+  /**
+   * Binds volumes created from then on whose metadata matches `bindRules` (cinderbox reads a volume's metadata
+   * as its tags): the project's oldest matching auto-bind vault with room takes each new volume.
+   */
   autoBind?: boolean;
+  /** Grows the vault (`billing.size`) to fit a backup that would overflow it, instead of failing it with 6114. */
   autoExpand?: boolean;
   backupPolicyId?: string;
   billing?: Billing;
+  /** Tags a new volume must carry (as metadata) to be auto-bound; an empty value matches any value, no tags any volume. */
   bindRules?: { tags?: Array<{ key: string; value: string }> };
   createdAt?: string;
   locked?: boolean;

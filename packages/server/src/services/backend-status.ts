@@ -1,18 +1,13 @@
 import { statfs } from 'node:fs/promises';
 import { backendHostName, type ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
-import { policyForbidden } from '../domain/errors.js';
+import { notFound, policyForbidden } from '../domain/errors.js';
+import type { MetadataStore } from '../domain/ports/metadata-store.js';
+import type { HostUsage, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
+import { BACKEND_STORAGE_PROTOCOL, BACKEND_VENDOR_NAME } from '../domain/volume-type.js';
+import { hostMatches, type ServiceEntry, type ServiceRegistry } from './service-registry.js';
 
-export interface ServiceEntry {
-  binary: 'cinder-scheduler' | 'cinder-volume' | 'cinder-backup';
-  /** `host` for scheduler and backup, `host@backend` for a volume service, as Cinder shows them. */
-  host: string;
-  zone: string;
-  status: 'enabled' | 'disabled';
-  state: 'up' | 'down';
-  updatedAt: string;
-}
 
 export interface PoolEntry {
   /** `host@backend#pool` */
@@ -24,41 +19,105 @@ export interface PoolEntry {
   updatedAt: string;
 }
 
-/**
- * Cinder's host filter (`db.sqlalchemy.api._filter_host`): `h` matches `h`, `h@…` and `h#…`;
- * `h@b` matches `h@b` and `h@b#…`; a value with `#` matches only itself.
- */
-function hostMatches(host: string, wanted: string): boolean {
-  if (host === wanted) return true;
-  if (wanted.includes('#')) return false;
-  if (host.startsWith(`${wanted}#`)) return true;
-  return !wanted.includes('@') && host.startsWith(`${wanted}@`);
-}
-
 function gib(bytes: number): number {
   return Math.round((bytes / 1024 ** 3) * 100) / 100;
 }
 
+export type { ServiceEntry };
+
+/** Version cinderbox reports for its volume drivers (Cinder drivers each carry their own). */
+export const DRIVER_VERSION = '1.0.0';
+
+/** What `GET /capabilities/{host}` answers, as Cinder's capabilities view builds it. */
+export interface BackendCapabilities {
+  namespace: string;
+  vendor_name: string;
+  volume_backend_name: string;
+  pool_name: string;
+  driver_version: string;
+  storage_protocol: string;
+  display_name: string | null;
+  description: string | null;
+  visibility: string | null;
+  replication_targets: unknown[];
+  properties: Record<string, { title: string; description: string; type: string }>;
+}
+
+/** Cinder's `os-hosts` list entry. */
+export interface HostEntry {
+  host_name: string;
+  service: string;
+  zone: string;
+  'service-status': 'available' | 'unavailable';
+  'service-state': 'enabled' | 'disabled';
+  'last-update': string | null;
+}
+
 /**
- * What the admin-only `os-services` and `scheduler-stats` APIs report. cinderbox runs the scheduler, volume
- * and backup roles in this one process, so every service is up while the API answers.
+ * What the admin-only `os-services`, `os-hosts`, `capabilities` and `scheduler-stats` APIs report: services from
+ * the services table (heartbeats, switches; see service-registry.ts), pools and capabilities from the configured
+ * backends.
  */
 export class BackendStatusService {
   constructor(
     private readonly config: ServerConfig,
     private readonly clock: Clock,
+    private readonly registry: ServiceRegistry,
+    private readonly data: { store: MetadataStore; services: ServiceStore },
   ) {}
 
-  listServices(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): ServiceEntry[] {
-    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:index');
-    const now = storedTime(this.clock.now());
-    const base = { zone: this.config.availabilityZone, status: 'enabled', state: 'up', updatedAt: now } as const;
-    const all: ServiceEntry[] = [
-      { binary: 'cinder-scheduler', host: this.config.serviceHost, ...base },
-      ...this.config.backends.map((b): ServiceEntry => ({ binary: 'cinder-volume', host: backendHostName(this.config, b).split('#')[0]!, ...base })),
-      { binary: 'cinder-backup', host: this.config.serviceHost, ...base },
-    ];
-    return all.filter((s) => (filters.binary === undefined || s.binary === filters.binary) && (filters.host === undefined || hostMatches(s.host, filters.host)));
+  listServices(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): Promise<ServiceEntry[]> {
+    return this.registry.list(ctx, filters);
+  }
+
+  /** `os-hosts`: one entry per service, by Cinder's topic names (the binaries), optionally in one zone. */
+  async listHosts(ctx: AuthContext, zone?: string): Promise<HostEntry[]> {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:hosts');
+    return (await this.registry.entries())
+      .filter((s) => !zone || s.zone === zone)
+      .map((s) => ({
+        host_name: s.host,
+        service: s.binary,
+        zone: s.zone,
+        'service-status': s.state === 'up' ? 'available' : 'unavailable',
+        'service-state': s.status,
+        'last-update': s.updatedAt,
+      }));
+  }
+
+  /** `os-hosts/{host}`: the host must run a volume service (Cinder's 404 "Host not found" otherwise). */
+  async showHost(ctx: AuthContext, host: string): Promise<HostUsage> {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:hosts');
+    const services = await this.registry.entries();
+    if (!services.some((s) => s.binary === 'cinder-volume' && s.host === host)) throw notFound('Host not found');
+    return this.data.services.hostUsage(this.data.store.root, host);
+  }
+
+  /** `capabilities/{host}`: the volume service `host` (or `host@backend`) names; Cinder's 404 when none. */
+  async capabilities(ctx: AuthContext, host: string): Promise<BackendCapabilities> {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:capabilities');
+    const svc = (await this.registry.entries()).find((s) => s.binary === 'cinder-volume' && hostMatches(s.host, host));
+    const backendName = svc?.host.split('@')[1];
+    const backend = this.config.backends.find((b) => b.name === backendName);
+    if (!svc || !backend) throw notFound(`Can't find service: ${host}`);
+    return {
+      namespace: `OS::Storage::Capabilities::${svc.host}`,
+      vendor_name: BACKEND_VENDOR_NAME,
+      volume_backend_name: backend.name,
+      pool_name: backend.pool,
+      driver_version: DRIVER_VERSION,
+      storage_protocol: BACKEND_STORAGE_PROTOCOL,
+      display_name: null,
+      description: null,
+      visibility: null,
+      replication_targets: [],
+      properties: {
+        thin_provisioning: { title: 'Thin Provisioning', description: 'Sets thin provisioning.', type: 'boolean' },
+        compression: { title: 'Compression', description: 'Enables compression.', type: 'boolean' },
+        qos: { title: 'QoS', description: 'Enables QoS.', type: 'boolean' },
+        replication_enabled: { title: 'Replication', description: 'Enables replication.', type: 'boolean' },
+      },
+    };
   }
 
   async listPools(ctx: AuthContext, filters: { name?: string } = {}): Promise<PoolEntry[]> {

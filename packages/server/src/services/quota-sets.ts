@@ -31,7 +31,7 @@ export class QuotaSetService {
   }
 
   private async defaults(): Promise<Record<string, number>> {
-    const base = this.quotas.defaultLimits();
+    const base = await this.quotas.effectiveDefaults();
     const out: Record<string, number> = {};
     for (const k of await this.resourceKeys()) out[k] = base[k] ?? -1;
     return out;
@@ -90,10 +90,32 @@ export class QuotaSetService {
     await this.quotas.resetLimits(projectId);
   }
 
-  /** Quota classes are not stored: every class reads as the defaults, which is what `default` is in Cinder. */
-  async showClass(ctx: AuthContext): Promise<Record<string, number>> {
+  /** A quota class: its own limits over the defaults (the `default` class is the defaults). */
+  async showClass(ctx: AuthContext, className = 'default'): Promise<Record<string, number>> {
     requireAdmin(ctx, 'volume_extension:quota_classes:get');
-    return this.defaults();
+    return this.classView(className);
+  }
+
+  private async classView(className: string): Promise<Record<string, number>> {
+    const [defaults, own] = await Promise.all([this.defaults(), this.quotas.classLimits(className)]);
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(defaults)) out[k] = own[k] ?? v;
+    return out;
+  }
+
+  /**
+   * Cinder's quota class update: policy first, the class name 1–255 characters, every known key validated as an
+   * integer in [-1, 2^31-1] before anything is written; unknown keys are ignored, as Cinder does.
+   */
+  async updateClass(ctx: AuthContext, className: string, body: Record<string, unknown>): Promise<Record<string, number>> {
+    requireAdmin(ctx, 'volume_extension:quota_classes:update');
+    if (className.length < 1 || className.length > 255)
+      throw badRequest('Invalid input received: quota_class_name has a length outside 1 to 255 characters.');
+    const known = new Set(await this.resourceKeys());
+    const values: Record<string, number> = {};
+    for (const [key, raw] of Object.entries(body)) if (known.has(key)) values[key] = quotaInteger(raw, key);
+    await this.quotas.setClassLimits(className, values);
+    return this.classView(className);
   }
 
   /** Limits of the caller's project (or, for an admin, of `projectId`) with the usage the limits API reports. */

@@ -1,6 +1,7 @@
 import { badRequest, overLimit } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { QuotaStore } from '../domain/ports/quota-store.js';
+import type { QuotaClassStore } from '../domain/ports/service-store.js';
 import type { VolumeTypeService } from './volume-types.js';
 
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'per_volume_gigabytes', 'groups'] as const;
@@ -44,7 +45,27 @@ export class QuotaService {
     private readonly defaults: Record<string, number>,
     /** Per-type quota keys follow the type catalogue. */
     readonly volumeTypes: VolumeTypeService,
+    /** Quota classes; the `default` class's limits override the configured defaults, as in Cinder. */
+    private readonly classes?: QuotaClassStore,
   ) {}
+
+  /** The limits stored for a quota class (resources without a row follow the defaults). */
+  async classLimits(className: string, scope: Scope = this.store.root): Promise<Record<string, number>> {
+    return this.classes ? this.classes.limits(scope, className) : {};
+  }
+
+  async setClassLimits(className: string, values: Record<string, number>): Promise<void> {
+    const classes = this.classes;
+    if (!classes) throw new Error('quota classes are not wired');
+    await this.store.transaction(async (tx) => {
+      for (const [resource, limit] of Object.entries(values)) await classes.setLimit(tx, className, resource, limit);
+    });
+  }
+
+  /** The configured defaults with the `default` quota class on top: what a project without its own limits gets. */
+  async effectiveDefaults(scope: Scope = this.store.root): Promise<Record<string, number>> {
+    return { ...this.defaultLimits(), ...(await this.classLimits('default', scope)) };
+  }
 
   defaultLimits(): Record<string, number> {
     const out: Record<string, number> = { ...this.defaults };
@@ -53,7 +74,7 @@ export class QuotaService {
   }
 
   async limits(projectId: string, scope: Scope = this.store.root): Promise<Record<string, number>> {
-    return { ...this.defaultLimits(), ...(await this.repo.limits(scope as Scope, projectId)) };
+    return { ...(await this.effectiveDefaults(scope)), ...(await this.repo.limits(scope as Scope, projectId)) };
   }
 
   usage(projectId: string, scope: Scope = this.store.root): Promise<Record<string, number>> {

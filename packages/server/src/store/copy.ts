@@ -48,6 +48,8 @@ export const COPIED_TABLES = [
   'volume_type_projects',
   'volume_type_encryption',
   'default_volume_types',
+  'services',
+  'quota_classes',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

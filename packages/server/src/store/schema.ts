@@ -41,6 +41,8 @@ export interface Database {
   volume_type_projects: VolumeTypeProjectTable;
   volume_type_encryption: VolumeTypeEncryptionTable;
   default_volume_types: DefaultVolumeTypeTable;
+  services: ServiceTable;
+  quota_classes: QuotaClassTable;
 }
 
 export interface DomainTable {
@@ -491,4 +493,21 @@ export interface QosSpecsKeyTable {
   specs_id: string;
   key: string;
   value: string | null;
+}
+
+export interface ServiceTable {
+  host: string;
+  binary: string;
+  availability_zone: string;
+  disabled: number;
+  disabled_reason: string | null;
+  frozen: number;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface QuotaClassTable {
+  class_name: string;
+  resource: string;
+  hard_limit: number;
 }

@@ -24,6 +24,16 @@ export {
 export type { DefaultVolumeType } from '../proxy-base.js';
 export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
 export { type QoSAssociation, type QoSConsumer, QoSSpec, type QoSSpecAttributes } from '../resources/qos-spec.js';
+export type {
+  BackendCapabilities,
+  Host,
+  HostResourceUsage,
+  LogLevelTarget,
+  QuotaClassSet,
+  Service,
+  ServiceLogLevels,
+  ServiceUpdateResult,
+} from '../resources/service.js';
 export { Snapshot, type SnapshotAttributes, SnapshotDetail } from '../resources/snapshot.js';
 export { Transfer, type TransferAttributes } from '../resources/transfer.js';
 export { type ConnectionInfo, Volume, type VolumeAttributes } from '../resources/volume.js';

@@ -12,6 +12,7 @@ import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
 import { Backup } from '../resources/backup.js';
 import { Message, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
+import type { LogLevelTarget, ServiceLogLevels } from '../resources/service.js';
 import { Snapshot } from '../resources/snapshot.js';
 import { Volume } from '../resources/volume.js';
 
@@ -332,4 +333,41 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
     const base = await this.managePath(options, kind);
     return { path: details ? `${base}/detail` : base };
   }
+
+  // ---------------------------------------------------------------- service log levels (3.32)
+
+  /**
+   * Admin (3.32): sets the log level of the services addressed (all by default) for a logger prefix.
+   *
+   * @example
+   * ```ts
+   * await bs.setServiceLogLevel('DEBUG', { binary: 'cinder-volume' });
+   * ```
+   */
+  async setServiceLogLevel(level: string, target: LogLevelTarget = {}, options: CallOptions = {}): Promise<void> {
+    await this.client.request('PUT', '/os-services/set-log', {
+      ...options,
+      minMicroversion: '3.32',
+      body: { ...logTarget(target), level },
+    });
+  }
+
+  /** Admin (3.32): the log levels of the services addressed, by prefix. @example `await bs.getServiceLogLevels({ binary: 'cinder-api' })` */
+  async getServiceLogLevels(target: LogLevelTarget = {}, options: CallOptions = {}): Promise<ServiceLogLevels[]> {
+    const res = await this.client.request('PUT', '/os-services/get-log', { ...options, minMicroversion: '3.32', body: logTarget(target) });
+    const list = typeof res.body === 'object' && res.body !== null ? (res.body as { log_levels?: unknown }).log_levels : undefined;
+    return (Array.isArray(list) ? list : []).map((e) => {
+      const r = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+      const levels = typeof r.levels === 'object' && r.levels !== null ? (r.levels as Record<string, string>) : {};
+      return { host: String(r.host ?? ''), binary: String(r.binary ?? ''), levels: { ...levels } };
+    });
+  }
+}
+
+function logTarget(t: LogLevelTarget): Record<string, string> {
+  const body: Record<string, string> = {};
+  if (t.binary !== undefined) body.binary = t.binary;
+  if (t.server !== undefined) body.server = t.server;
+  if (t.prefix !== undefined) body.prefix = t.prefix;
+  return body;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../../config/config.js';
 import type { BlockStorageServices } from '../../services/block-storage/index.js';
 import type { BackendStatusService } from '../../services/backend-status.js';
+import type { ServiceRegistry } from '../../services/service-registry.js';
 import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
 import { registerAttachmentRoutes } from './attachments.js';
@@ -19,6 +20,8 @@ export type BlockStorageDeps = BlockStorageServices & {
   quotas: QuotaService;
   quotaSets: QuotaSetService;
   backendStatus: BackendStatusService;
+  /** The services table: heartbeats and the operator's switches (`os-services` updates). */
+  serviceRegistry: ServiceRegistry;
   config: ServerConfig;
 };
 

@@ -182,6 +182,11 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'block-storage DELETE /os-quota-sets/:target': admin('volume_extension:quotas:delete'),
   'block-storage GET /os-quota-class-sets/:name': admin('volume_extension:quota_classes:get'),
   'block-storage GET /os-services': admin('volume_extension:services:index'),
+  'block-storage PUT /os-services/:action': admin('volume_extension:services:update'),
+  'block-storage GET /os-hosts': admin('volume_extension:hosts'),
+  'block-storage GET /os-hosts/:host': admin('volume_extension:hosts'),
+  'block-storage GET /capabilities/:host': admin('volume_extension:capabilities'),
+  'block-storage PUT /os-quota-class-sets/:name': admin('volume_extension:quota_classes:update'),
   'block-storage GET /scheduler-stats/get_pools': admin('scheduler_extension:scheduler_stats:get_pools'),
 
   // --- CBR (the IAM action names of Huawei's CBR permissions) ---

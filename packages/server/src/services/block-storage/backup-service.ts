@@ -25,6 +25,7 @@ import { BACKUP_SERVICE, BACKUP_SERVICE_PREFIX, decodeBackupRecord, encodeBackup
 import { type Core, GiB, UUID_RE } from './core.js';
 import { resolveFilters } from './filters.js';
 import { listQuery } from './listing.js';
+import { recordMessage } from './message-service.js';
 import type { ListRequest, ListResult, Microversion, VolumeRecord } from './types.js';
 import type { VolumeCreateInput, VolumeService } from './volume-service.js';
 
@@ -171,6 +172,9 @@ export class BackupService {
     const created = await core.inTx(async (t, enqueue) => {
       const tx = t;
       const v = await core.visibleVolume(ctx, input.volumeId, tx);
+      // Cinder's scheduler finds no enabled, up backup service: the backup is recorded in `error` with a user
+      // message, and the volume or snapshot is left as it was (the checks below still answer 400 first).
+      const serviceUp = (await core.deps.availability?.backupServiceAvailable(az, tx)) ?? true;
       let size = v.size;
       let dataTimestamp: string | null = null;
       let previousStatus: string | null = null;
@@ -181,7 +185,7 @@ export class BackupService {
         ensureAllowed(snapshotLifecycle, 'backup', s);
         size = s.size;
         dataTimestamp = s.created_at;
-        if (!(await core.repos.snapshots.transition(tx, s.id, ['available'], 'backing-up', { updated_at: core.now() })).ok)
+        if (serviceUp && !(await core.repos.snapshots.transition(tx, s.id, ['available'], 'backing-up', { updated_at: core.now() })).ok)
           throw badRequest('Invalid snapshot: Snapshot to be backed up must be available.');
       } else {
         if (input.force) ensureAllowed(volumeLifecycle, 'backup', v);
@@ -201,6 +205,7 @@ export class BackupService {
       }
       const claimed =
         previousStatus === null ||
+        !serviceUp ||
         (
           await core.repos.volumes.transition(tx, v.id, [previousStatus], 'backing-up', {
             previous_status: previousStatus,
@@ -226,8 +231,8 @@ export class BackupService {
         description: input.description,
         container,
         availability_zone: az,
-        status: 'creating',
-        fail_reason: null,
+        status: serviceUp ? 'creating' : 'error',
+        fail_reason: serviceUp ? null : 'Service not found for creating backup.',
         size,
         object_count: 0,
         parent_id: parent?.id ?? null,
@@ -253,7 +258,15 @@ export class BackupService {
         parentLocator: parent?.locator ?? null,
         baseId,
       };
-      await enqueue('backup.create', 'backup', id, payload);
+      if (serviceUp) await enqueue('backup.create', 'backup', id, payload);
+      else
+        await recordMessage(core, tx, {
+          projectId,
+          resourceType: 'VOLUME_BACKUP',
+          resourceUuid: id,
+          action: 'BACKUP_CREATE',
+          detail: 'BACKUP_SCHEDULE_ERROR',
+        });
       return b;
     });
     return this.record(created);

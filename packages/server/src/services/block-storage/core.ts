@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type BackendConfig, backendHostName, type ServerConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
-import { notFound } from '../../domain/errors.js';
+import { badRequest, notFound } from '../../domain/errors.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BlockStorageStore, SnapshotChanges, Transition, VolumeChanges } from '../../domain/ports/block-storage-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
@@ -29,11 +29,29 @@ export interface CoreDeps {
   drivers: Map<string, VolumeDriver>;
   tasks: TaskQueue;
   quotas: QuotaService;
+  /** The services table's view of where work may go (absent in unit tests: everything is available). */
+  availability?: ServiceAvailability;
 }
+
+/** What scheduling asks the services table (services/service-registry.ts answers). */
+export interface ServiceAvailability {
+  /** Names of this node's backends whose volume service is enabled and up. */
+  schedulableBackends(scope?: Scope): Promise<Set<string>>;
+  /** Whether an enabled, up backup service runs in the zone. */
+  backupServiceAvailable(zone: string, scope?: Scope): Promise<boolean>;
+  /** Whether the volume service of a volume's host (`node@backend#pool`) is frozen. */
+  isFrozen(volumeHost: string | null, scope?: Scope): Promise<boolean>;
+}
+
+/** Called in a new volume's create transaction once it is recorded (CBR's auto_bind registers one). */
+export type VolumeCreatedHook = (tx: Scope, volume: Pick<Volume, 'id' | 'project_id' | 'name'>, metadata: Record<string, string>) => Promise<void>;
 
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
   constructor(readonly deps: CoreDeps) {}
+
+  /** Run for every volume the scheduler placed (not for one recorded in error). */
+  readonly volumeCreatedHooks: VolumeCreatedHook[] = [];
 
   get store(): MetadataStore {
     return this.deps.store;
@@ -61,6 +79,12 @@ export class Core {
     const d = this.deps.drivers.get(name);
     if (!d) throw new Error(`volume driver ${name} is not loaded`);
     return d;
+  }
+
+  /** Cinder's `assert_not_frozen`: a frozen backend's volumes and snapshots take no management operations. */
+  async assertNotFrozen(scope: Scope, volumeHost: string | null): Promise<void> {
+    if (await this.deps.availability?.isFrozen(volumeHost, scope))
+      throw badRequest('Invalid input received: Modification operations are not allowed on frozen storage backends.');
   }
 
   /** Runs `fn` in a transaction, then dispatches the tasks it enqueued once they are committed. */

@@ -13,7 +13,7 @@ import type { QuotaService } from '../quotas.js';
 import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
-import { Core } from './core.js';
+import { Core, type ServiceAvailability } from './core.js';
 import { ManageService } from './manage-service.js';
 import { MessageService } from './message-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
@@ -88,6 +88,7 @@ export function createBlockStorageServices(deps: {
   backupsStore: BackupsStore;
   /** How backups read volumes and snapshots (drivers/volume/block-source.ts). */
   blockSources: BlockSources;
+  availability?: ServiceAvailability;
 }): BlockStorageServices {
   const core = new Core(deps);
   const backupData = new BackupDataPath({

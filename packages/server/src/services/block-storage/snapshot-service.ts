@@ -71,6 +71,7 @@ export class SnapshotService {
     const { volumes, snapshots, metadata } = core.repos;
     const snapshot = await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, volumeId, tx);
+      await core.assertNotFrozen(tx, v.host);
       if (isMigrating(v)) {
         throw badRequest(`Invalid volume: Snapshot cannot be created while volume is migrating.`);
       }
@@ -150,6 +151,7 @@ export class SnapshotService {
     const action = force ? 'forceDelete' : 'delete';
     await core.inTx(async (tx, enqueue) => {
       const s = await core.visibleSnapshot(ctx, id, tx);
+      await core.assertNotFrozen(tx, (await core.volumeRow(tx, s.volume_id))?.host ?? null);
       ensureAllowed(snapshotLifecycle, action, s);
       const user = await core.repos.volumes.creatingFrom(tx, { snapshotId: id });
       if (user)

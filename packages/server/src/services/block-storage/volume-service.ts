@@ -118,10 +118,22 @@ export class VolumeService {
     const volSize = size;
     const volume = await core.inTx(async (tx, enqueue) => {
       const type = await this.resolveType(tx, input.volumeType, inheritType, ctx);
-      const chosen = sourceBackend !== null ? fallback : backendForType(backends, type, fallback);
+      // Only backends whose volume service is enabled and up take new volumes (os-services disable steers away).
+      const schedulable = await core.deps.availability?.schedulableBackends(tx);
+      const open = schedulable ? backends.filter((b) => schedulable.has(b.name)) : backends;
+      const openFallback = open.includes(fallback) ? fallback : open[0];
+      const chosen =
+        sourceBackend !== null
+          ? open.includes(fallback)
+            ? fallback
+            : null
+          : openFallback
+            ? backendForType(open, type, openFallback)
+            : null;
       // Restoring into a new volume needs one now; otherwise, as Cinder's scheduler does, the volume is
       // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
-      if (!chosen && input.fromBackup) throw badRequest(noValidBackend(type));
+      if (!chosen && input.fromBackup)
+        throw badRequest(open.length === 0 ? 'No valid backend was found. No volume service is enabled and up.' : noValidBackend(type));
       const backend = chosen ?? fallback;
       await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
       const r: Volume = {
@@ -151,6 +163,7 @@ export class VolumeService {
       };
       await core.repos.volumes.insert(tx, r);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
+      if (chosen) for (const hook of core.volumeCreatedHooks) await hook(tx, r, input.metadata);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
       else if (chosen) await enqueue('volume.create', 'volume', id, payload);
       // The scheduler's failure is asynchronous in Cinder: users learn why from a message, as they do there.
@@ -237,6 +250,7 @@ export class VolumeService {
     if (opts.force) requireAdmin(ctx, 'volume:force_delete');
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
+      await core.assertNotFrozen(tx, v.host);
       if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
       ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
       // The guarded move comes before the checks below and holds the volume's row lock until commit: a snapshot

@@ -147,7 +147,8 @@ export class CheckpointService {
     const chosen = wanted === null ? all : all.filter((r) => wanted.includes(r.resource_id));
     if (chosen.length === 0) throw refused('0001', `Vault ${v.id} has no resource to back up.`);
     const used = await this.c.usedBytes(tx, v.id);
-    if (used >= this.c.capacityBytes(v))
+    // An auto_expand vault grows when a backup commits (tasks.ts) instead of refusing here.
+    if (used >= this.c.capacityBytes(v) && !v.auto_expand)
       throw refused('6114', `Vault ${v.id} is full (${this.c.toMb(used)} MB used of ${v.size} GB); expand it or delete backups.`);
 
     const retention = schedule ? parseRetention(schedule.policy.operation_definition) : null;

@@ -54,6 +54,8 @@ export interface CbrBlockStorageCore {
     readonly logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   };
   driver(name: string): VolumeDriver;
+  /** Hooks run in a new volume's create transaction (auto_bind adds one). */
+  readonly volumeCreatedHooks: ((tx: Scope, volume: { id: string; project_id: string; name: string | null }, metadata: Record<string, string>) => Promise<void>)[];
 }
 
 /** The task queue as CBR uses it: its handlers are registered once, at start. */

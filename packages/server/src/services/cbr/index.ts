@@ -38,9 +38,14 @@ export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);
   const policies = new PolicyService(context);
   const checkpoints = new CheckpointService(context, operationLogs);
+  const vaults = new VaultService(context, policies, operationLogs);
+  // auto_bind: a new volume joins a matching vault in its own create transaction.
+  deps.core.volumeCreatedHooks.push(async (tx, volume, metadata) => {
+    await vaults.autoBind(tx, volume, metadata);
+  });
   return {
     context,
-    vaults: new VaultService(context, policies, operationLogs),
+    vaults,
     policies,
     checkpoints,
     backups: new CbrBackupService(context, operationLogs),

@@ -10,6 +10,7 @@ import { type CbrContext, GiB } from './context.js';
 import { startDeleteTx } from './deletion.js';
 import type { OperationLogs } from './oplogs.js';
 import { expiredBackups, parseRetention } from './retention.js';
+import { expandToFit } from './vaults.js';
 
 export interface CbrRestorePayload {
   logId: string;
@@ -178,7 +179,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       const outcome = await c.metadata.transaction(async (tx) => {
         const vault = await vaults.byId(tx, b.vault_id);
         const used = await c.usedBytes(tx, b.vault_id);
-        if (vault && used + s.storedBytes > c.capacityBytes(vault)) {
+        if (vault && used + s.storedBytes > c.capacityBytes(vault) && !(await expandToFit(c, tx, vault, used + s.storedBytes))) {
           await moveBackup(c, tx, b.id, 'fail', {
             fail_code: 'BackupService.6114',
             fail_reason: `The vault capacity (${vault.size} GB) would be exceeded.`,

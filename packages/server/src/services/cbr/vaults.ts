@@ -104,6 +104,28 @@ function bindRules(v: unknown): Record<string, unknown> {
   return {};
 }
 
+/**
+ * Whether a new disk matches a vault's `bind_rules`. Block storage volumes have no tags of their own, so a
+ * volume's metadata stands for its tags: every rule tag must be a metadata key with that value (a rule with an
+ * empty value matches the key with any value). A vault without rule tags matches every new disk.
+ */
+export function matchesBindRules(rules: Record<string, unknown>, metadata: Record<string, string>): boolean {
+  const tags = Array.isArray(rules.tags) ? (rules.tags as VaultTag[]) : [];
+  return tags.every((t) => Object.hasOwn(metadata, t.key) && (t.value === '' || metadata[t.key] === t.value));
+}
+
+/**
+ * `auto_expand`: grows a vault whose backups would exceed its capacity to the whole GB count that holds
+ * `neededBytes`, up to the largest capacity a vault may have. False (nothing changed) when that is not enough.
+ */
+export async function expandToFit(c: CbrContext, tx: Scope, v: Vault, neededBytes: number): Promise<boolean> {
+  if (!v.auto_expand) return false;
+  const size = Math.max(v.size, Math.ceil(neededBytes / c.options.gigabyte));
+  if (size > MAX_CAPACITY) return false;
+  if (size !== v.size) await c.stores.vaults.update(tx, v.id, { size, updated_at: c.now() });
+  return true;
+}
+
 export class VaultService {
   constructor(
     private readonly c: CbrContext,
@@ -173,6 +195,34 @@ export class VaultService {
   }
 
   /** Checks and inserts resources into `vault` inside `tx`; returns their ids. */
+  /**
+   * `auto_bind` at volume create, in the volume's own transaction: the project's oldest available disk vault with
+   * `auto_bind` whose rules match the volume's metadata (see {@link matchesBindRules}) and that has room takes
+   * it. A volume no vault matches is simply left unbound; binding never makes a volume create fail.
+   */
+  async autoBind(tx: Scope, volume: { id: string; project_id: string; name: string | null }, metadata: Record<string, string>): Promise<string | null> {
+    const candidates = (await this.vaults.list(tx, volume.project_id, {}))
+      .filter((v) => v.auto_bind && v.status === 'available' && v.object_type === 'disk' && matchesBindRules(v.bind_rules, metadata))
+      .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
+    for (const v of candidates) {
+      if ((await this.vaults.countResources(tx, v.id)) >= MAX_VAULT_RESOURCES) continue;
+      const added = await this.vaults.insertResources(tx, [
+        {
+          resource_id: volume.id,
+          vault_id: v.id,
+          project_id: v.project_id,
+          type: DISK_TYPE,
+          name: volume.name ?? '',
+          extra_info: {},
+          protect_status: 'available',
+          created_at: this.c.now(),
+        },
+      ]);
+      return added.includes(volume.id) ? v.id : null;
+    }
+    return null;
+  }
+
   private async addResourcesTx(tx: Scope, vault: Vault, raw: unknown): Promise<string[]> {
     if (!Array.isArray(raw)) throw invalid('resources must be a list.');
     const seen = new Set<string>();

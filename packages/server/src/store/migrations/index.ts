@@ -12,6 +12,7 @@ import { qosSpecs } from './0011-qos-specs.js';
 import { backupTargets } from './0016-backup-targets.js';
 import { volumeTypes } from './0010-volume-types.js';
 import { attachments } from './0014-attachments.js';
+import { services } from './0015-services.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-volume-types': volumeTypes,
   '0014-attachments': attachments,
   '0016-backup-targets': backupTargets,
+  '0015-services': services,
 };
 
 export const migrationProvider: MigrationProvider = {

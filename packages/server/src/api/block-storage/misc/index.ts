@@ -19,6 +19,6 @@ export function registerMiscRoutes(scope: FastifyInstance, deps: BlockStorageDep
   registerQuotaRoutes(scope, quotaSets);
   registerAvailabilityZoneRoutes(scope, deps.config);
   registerTypeRoutes(scope, deps.quotas.volumeTypes);
-  registerServiceRoutes(scope, deps.backendStatus);
+  registerServiceRoutes(scope, deps.backendStatus, deps.serviceRegistry);
   registerResourceFilterRoutes(scope);
 }

@@ -11,10 +11,18 @@ const UPDATE_SCHEMA = {
   additionalProperties: false,
 };
 
+// Cinder's `quota_classes.update` schema.
+const CLASS_UPDATE_SCHEMA = {
+  type: 'object',
+  properties: { quota_class_set: { type: 'object' } },
+  required: ['quota_class_set'],
+  additionalProperties: false,
+};
+
 // The target project is `:target`, not `:project_id`: the shell compares `project_id` with the token's project.
 type Target = { Params: { target: string } };
 
-/** `os-quota-sets` (show, usage, defaults, update, delete) and the read side of `os-quota-class-sets`. */
+/** `os-quota-sets` (show, usage, defaults, update, delete) and `os-quota-class-sets` (show, update). */
 export function registerQuotaRoutes(scope: FastifyInstance, quotaSets: QuotaSetService): void {
   scope.get<Target>('/os-quota-sets/:target', async (request) => {
     const ctx = callerOf(request);
@@ -44,6 +52,11 @@ export function registerQuotaRoutes(scope: FastifyInstance, quotaSets: QuotaSetS
   });
 
   scope.get<{ Params: { name: string } }>('/os-quota-class-sets/:name', async (request) => ({
-    quota_class_set: { ...(await quotaSets.showClass(callerOf(request))), id: request.params.name },
+    quota_class_set: { ...(await quotaSets.showClass(callerOf(request), request.params.name)), id: request.params.name },
   }));
+
+  scope.put<{ Params: { name: string } }>('/os-quota-class-sets/:name', async (request) => {
+    const body = validateBody<{ quota_class_set: Record<string, unknown> }>(CLASS_UPDATE_SCHEMA, request.body);
+    return { quota_class_set: await quotaSets.updateClass(callerOf(request), request.params.name, body.quota_class_set) };
+  });
 }

@@ -1,0 +1,54 @@
+import type { Scope } from './metadata-store.js';
+
+export type ServiceBinary = 'cinder-scheduler' | 'cinder-volume' | 'cinder-backup';
+
+/** One row of Cinder's `services` table: a role a node runs, its heartbeat and the operator's switches. */
+export interface ServiceRow {
+  /** `node` for the scheduler and backup, `node@backend` for a volume service, as Cinder names them. */
+  host: string;
+  binary: ServiceBinary;
+  availabilityZone: string;
+  disabled: boolean;
+  disabledReason: string | null;
+  frozen: boolean;
+  createdAt: string;
+  /** The last heartbeat; null until the first one after the row was created. */
+  updatedAt: string | null;
+}
+
+/** The services table; a heartbeat never touches the operator's switches. */
+export interface ServiceStore {
+  list(scope: Scope): Promise<ServiceRow[]>;
+  get(scope: Scope, host: string, binary: string): Promise<ServiceRow | null>;
+  /** Creates the row (enabled, not frozen) when it is missing, and stamps `updated_at` and the zone. */
+  heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string): Promise<void>;
+  /** False when there is no such row. */
+  setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null): Promise<boolean>;
+  /** Freezes or thaws a volume service (Cinder also disables it with reason `frozen` and re-enables on thaw). */
+  setFrozen(scope: Scope, host: string, frozen: boolean): Promise<boolean>;
+  /**
+   * What `os-hosts/{host}` shows: the volumes on a volume service's host (`host` or `host#pool`), and, for each
+   * project owning one of them, that project's volume and snapshot totals everywhere (Cinder's quirk, kept).
+   */
+  hostUsage(scope: Scope, host: string): Promise<HostUsage>;
+}
+
+export interface ProjectUsage {
+  projectId: string;
+  volumeCount: number;
+  volumeGb: number;
+  snapshotCount: number;
+  snapshotGb: number;
+}
+
+export interface HostUsage {
+  volumeCount: number;
+  volumeGb: number;
+  projects: ProjectUsage[];
+}
+
+/** Quota class limits per (class, resource). */
+export interface QuotaClassStore {
+  limits(scope: Scope, className: string): Promise<Record<string, number>>;
+  setLimit(scope: Scope, className: string, resource: string, limit: number): Promise<void>;
+}

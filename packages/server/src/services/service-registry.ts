@@ -1,0 +1,260 @@
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/config.js';
+import type { AuthContext } from '../domain/auth-context.js';
+import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
+import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
+import type { ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
+import { storedTime, type Clock } from '../domain/time.js';
+
+/** How often a running node stamps its services' `updated_at` (Cinder's `report_interval` default). */
+export const HEARTBEAT_INTERVAL_SECONDS = 10;
+/** A service whose last heartbeat is older than this is `down` (Cinder's `service_down_time` default). */
+export const SERVICE_DOWN_SECONDS = 60;
+
+export interface ServiceEntry {
+  binary: ServiceBinary;
+  host: string;
+  zone: string;
+  status: 'enabled' | 'disabled';
+  state: 'up' | 'down';
+  updatedAt: string | null;
+  disabledReason: string | null;
+  frozen: boolean;
+}
+
+/**
+ * Cinder's host filter (`db.sqlalchemy.api._filter_host`): `h` matches `h`, `h@…` and `h#…`;
+ * `h@b` matches `h@b` and `h@b#…`; a value with `#` matches only itself.
+ */
+export function hostMatches(host: string, wanted: string): boolean {
+  if (host === wanted) return true;
+  if (wanted.includes('#')) return false;
+  if (host.startsWith(`${wanted}#`)) return true;
+  return !wanted.includes('@') && host.startsWith(`${wanted}@`);
+}
+
+/** `node@backend#pool` → `node@backend`, the volume service's host. */
+export function serviceHostOf(volumeHost: string): string {
+  const i = volumeHost.indexOf('#');
+  return i < 0 ? volumeHost : volumeHost.slice(0, i);
+}
+
+const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The order Cinder's list shows (rows by creation): per node, its scheduler, its volume services, its backup service. */
+function creationOrder(a: ServiceEntry, b: ServiceEntry): number {
+  const node = (s: ServiceEntry) => s.host.split('@')[0]!;
+  const rank = (s: ServiceEntry) => BINARIES.indexOf(s.binary);
+  return cmp(node(a), node(b)) || rank(a) - rank(b) || cmp(a.host, b.host);
+}
+export const LOG_BINARIES = ['cinder-api', ...BINARIES] as const;
+
+/** Python's level names, as Cinder's get-log shows them, against pino's. */
+const PY_TO_PINO: Record<string, string> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' };
+const PINO_TO_PY: Record<string, string> = { trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL', silent: 'CRITICAL' };
+
+/** The prefix every cinderbox logger answers to: the process has one pino logger (children inherit its level). */
+const ROOT_PREFIX = 'cinder';
+
+/**
+ * The `services` table as the running node keeps it: a heartbeat every {@link HEARTBEAT_INTERVAL_SECONDS}
+ * seconds for each role this node runs (the scheduler, one volume service per backend, the backup service), and
+ * the operator's switches (`os-services` disable/enable/freeze/thaw) that scheduling reads. Rows of other nodes
+ * (issue #17) are listed with the state their own heartbeats give them.
+ */
+export class ServiceRegistry {
+  private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+  /** Named prefixes set through set-log, per binary (pino has no named loggers; the root one is applied). */
+  private readonly levels = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly deps: {
+      store: MetadataStore;
+      services: ServiceStore;
+      clock: Clock;
+      config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'>;
+      logger: Logger;
+    },
+  ) {}
+
+  private now(): string {
+    return storedTime(this.deps.clock.now());
+  }
+
+  /** The services this node runs, as (host, binary). */
+  ownServices(): { host: string; binary: ServiceBinary }[] {
+    const node = this.deps.config.serviceHost;
+    return [
+      { host: node, binary: 'cinder-scheduler' },
+      ...this.deps.config.backends.map((b) => ({ host: `${node}@${b.name}`, binary: 'cinder-volume' as const })),
+      { host: node, binary: 'cinder-backup' },
+    ];
+  }
+
+  async heartbeat(): Promise<void> {
+    const now = this.now();
+    await this.deps.store.transaction(async (tx) => {
+      for (const s of this.ownServices()) await this.deps.services.heartbeat(tx, s.host, s.binary, this.deps.config.availabilityZone, now);
+    });
+  }
+
+  /** First heartbeat now (so the API lists this node at once), then every interval until stop. */
+  async start(): Promise<void> {
+    await this.heartbeat();
+    this.timer = setInterval(() => {
+      if (this.beating) return;
+      this.beating = this.heartbeat()
+        .catch((err) => this.deps.logger.warn({ err }, 'service heartbeat failed'))
+        .finally(() => {
+          this.beating = null;
+        });
+    }, HEARTBEAT_INTERVAL_SECONDS * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.beating;
+  }
+
+  private entry(r: ServiceRow, nowMs: number): ServiceEntry {
+    const seen = Date.parse(r.updatedAt ?? r.createdAt);
+    const alive = Math.abs(nowMs - seen) <= SERVICE_DOWN_SECONDS * 1000;
+    return {
+      binary: r.binary,
+      host: r.host,
+      zone: r.availabilityZone,
+      status: r.disabled ? 'disabled' : 'enabled',
+      state: alive ? 'up' : 'down',
+      updatedAt: r.updatedAt,
+      disabledReason: r.disabledReason,
+      frozen: r.frozen,
+    };
+  }
+
+  async entries(scope: Scope = this.deps.store.root): Promise<ServiceEntry[]> {
+    const nowMs = this.deps.clock.now().getTime();
+    return (await this.deps.services.list(scope)).map((r) => this.entry(r, nowMs)).sort(creationOrder);
+  }
+
+  async list(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): Promise<ServiceEntry[]> {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:index');
+    return (await this.entries()).filter(
+      (s) => (filters.binary === undefined || s.binary === filters.binary) && (filters.host === undefined || hostMatches(s.host, filters.host)),
+    );
+  }
+
+  /** Enable, disable or disable with a reason; Cinder's 404 when no service has that host and binary. */
+  async setEnabled(ctx: AuthContext, host: string, binary: string, enabled: boolean, reason?: string | null): Promise<void> {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
+    // Enabling clears the reason (Cinder's extended-services update does); a plain disable leaves it.
+    const current = await this.deps.services.get(this.deps.store.root, host, binary);
+    if (!current) throw notFound(`Service ${binary} on host ${host} could not be found.`);
+    const newReason = enabled ? null : reason === undefined ? current.disabledReason : reason;
+    await this.deps.services.setDisabled(this.deps.store.root, host, binary, !enabled, newReason);
+  }
+
+  /** Freeze (or thaw) every volume service `host` names; Cinder's 400s for no such service and for no change. */
+  async setFrozen(ctx: AuthContext, host: string, frozen: boolean): Promise<void> {
+    if (!ctx.isAdmin) throw policyForbidden(frozen ? 'volume_extension:services:freeze' : 'volume_extension:services:thaw');
+    await this.deps.store.transaction(async (tx) => {
+      const targets = (await this.deps.services.list(tx)).filter((s) => s.binary === 'cinder-volume' && hostMatches(s.host, host));
+      if (targets.length === 0) throw badRequest(`Invalid input received: Service ${host} could not be found.`);
+      const changing = targets.filter((s) => s.frozen !== frozen);
+      if (changing.length === 0) throw badRequest(`Invalid input received: Host is already ${frozen ? 'Frozen' : 'Thawed'}.`);
+      for (const s of changing) await this.deps.services.setFrozen(tx, s.host, frozen);
+    });
+  }
+
+  /** Names of this node's backends whose volume service is enabled and up: where new volumes may go. */
+  async schedulableBackends(scope: Scope = this.deps.store.root): Promise<Set<string>> {
+    const node = this.deps.config.serviceHost;
+    const byHost = new Map((await this.entries(scope)).filter((s) => s.binary === 'cinder-volume').map((s) => [s.host, s]));
+    const out = new Set<string>();
+    for (const b of this.deps.config.backends) {
+      const s = byHost.get(`${node}@${b.name}`);
+      // A backend whose row is not written yet (the first heartbeat runs before the API listens) counts as up.
+      if (!s || (s.status === 'enabled' && s.state === 'up')) out.add(b.name);
+    }
+    return out;
+  }
+
+  /** Whether an enabled, up backup service exists in the zone (Cinder's backup scheduling check). */
+  async backupServiceAvailable(zone: string, scope: Scope = this.deps.store.root): Promise<boolean> {
+    const backups = (await this.entries(scope)).filter((s) => s.binary === 'cinder-backup');
+    if (backups.length === 0) return true;
+    return backups.some((s) => s.status === 'enabled' && s.state === 'up' && s.zone === zone);
+  }
+
+  /** Whether the volume service of a volume's host (`node@backend#pool`) is frozen. */
+  async isFrozen(volumeHost: string | null, scope: Scope = this.deps.store.root): Promise<boolean> {
+    if (!volumeHost) return false;
+    const s = await this.deps.services.get(scope, serviceHostOf(volumeHost), 'cinder-volume');
+    return s?.frozen ?? false;
+  }
+
+  // ---- log levels (3.32) ----
+
+  private binariesFor(binary: string | null | undefined): string[] {
+    if (binary === undefined || binary === null || binary === '' || binary === '*') return [...LOG_BINARIES];
+    if ((LOG_BINARIES as readonly string[]).includes(binary)) return [binary];
+    // Cinder's schema only allows the known binaries (and '*' or empty).
+    throw badRequest(`Invalid input for field/attribute binary. Value: ${binary}. '${binary}' is not one of ${JSON.stringify(['', '*', ...LOG_BINARIES])}`);
+  }
+
+  private levelsOf(binary: string): Map<string, string> {
+    let m = this.levels.get(binary);
+    if (!m) {
+      m = new Map();
+      this.levels.set(binary, m);
+    }
+    return m;
+  }
+
+  /**
+   * Sets the level of loggers named by `prefix` for the binaries asked for. Every role runs in this process
+   * under one pino logger, so the root prefix (`cinder`, or none) changes what is logged; other prefixes are
+   * kept and read back but cannot narrow pino's output.
+   */
+  setLogLevels(ctx: AuthContext, body: { binary?: string | null; server?: string | null; prefix?: string | null; level?: string | null }): void {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
+    const binaries = this.binariesFor(body.binary);
+    const level = (body.level ?? '').toUpperCase();
+    const pinoLevel = PY_TO_PINO[level];
+    if (!pinoLevel) throw badRequest(`Invalid input for field/attribute level. Value: ${String(body.level)}. '${String(body.level)}' is not a 'level'`);
+    if (body.server && !this.serverMatches(body.server)) return;
+    const prefix = body.prefix ?? '';
+    for (const b of binaries) this.levelsOf(b).set(prefix === '' ? ROOT_PREFIX : prefix, level === 'WARN' ? 'WARNING' : level);
+    if (prefix === '' || ROOT_PREFIX.startsWith(prefix)) this.deps.logger.level = pinoLevel;
+  }
+
+  getLogLevels(ctx: AuthContext, body: { binary?: string | null; server?: string | null; prefix?: string | null }): { host: string; binary: string; levels: Record<string, string> }[] {
+    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
+    const binaries = this.binariesFor(body.binary);
+    if (body.server && !this.serverMatches(body.server)) return [];
+    const prefix = body.prefix ?? '';
+    const root = PINO_TO_PY[this.deps.logger.level] ?? 'INFO';
+    const node = this.deps.config.serviceHost;
+    const hostsOf = (b: string): string[] =>
+      b === 'cinder-volume' ? this.ownServices().filter((s) => s.binary === b).map((s) => s.host) : [node];
+    const out: { host: string; binary: string; levels: Record<string, string> }[] = [];
+    for (const b of binaries) {
+      const levels: Record<string, string> = {};
+      for (const [p, l] of [[ROOT_PREFIX, root] as const, ...this.levelsOf(b)]) {
+        if (p === ROOT_PREFIX) {
+          if (ROOT_PREFIX.startsWith(prefix)) levels[ROOT_PREFIX] = root;
+        } else if (p.startsWith(prefix)) levels[p] = l;
+      }
+      for (const host of hostsOf(b)) out.push({ host, binary: b, levels: { ...levels } });
+    }
+    return out;
+  }
+
+  private serverMatches(server: string): boolean {
+    return this.ownServices().some((s) => hostMatches(s.host, server));
+  }
+}

@@ -1,0 +1,98 @@
+import type { ProjectUsage, QuotaClassStore, ServiceBinary, ServiceRow, ServiceStore } from '../../domain/ports/service-store.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import { executor } from '../metadata-store.js';
+import type { ServiceTable } from '../schema.js';
+
+function toRow(r: ServiceTable): ServiceRow {
+  return {
+    host: r.host,
+    binary: r.binary as ServiceBinary,
+    availabilityZone: r.availability_zone,
+    disabled: Number(r.disabled) === 1,
+    disabledReason: r.disabled_reason,
+    frozen: Number(r.frozen) === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export const serviceRepository: ServiceStore = {
+  async list(scope: Scope) {
+    const rows = await executor(scope).selectFrom('services').selectAll().orderBy('binary').orderBy('host').execute();
+    return rows.map(toRow);
+  },
+
+  async get(scope: Scope, host: string, binary: string) {
+    const r = await executor(scope).selectFrom('services').selectAll().where('host', '=', host).where('binary', '=', binary).executeTakeFirst();
+    return r ? toRow(r) : null;
+  },
+
+  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string) {
+    await executor(scope)
+      .insertInto('services')
+      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone }))
+      .execute();
+  },
+
+  async setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null) {
+    const res = await executor(scope)
+      .updateTable('services')
+      .set({ disabled: disabled ? 1 : 0, disabled_reason: reason })
+      .where('host', '=', host)
+      .where('binary', '=', binary)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  },
+
+  async setFrozen(scope: Scope, host: string, frozen: boolean) {
+    const res = await executor(scope)
+      .updateTable('services')
+      .set(frozen ? { frozen: 1, disabled: 1, disabled_reason: 'frozen' } : { frozen: 0, disabled: 0, disabled_reason: '' })
+      .where('host', '=', host)
+      .where('binary', '=', 'cinder-volume')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  },
+
+  async hostUsage(scope: Scope, host: string) {
+    const exec = executor(scope);
+    // `host` itself or `host#pool`; substr keeps `%` and `_` in a host name from acting as LIKE wildcards.
+    const onHost = await exec
+      .selectFrom('volumes')
+      .select(['project_id', 'size'])
+      .where((eb) => eb.or([eb('host', '=', host), eb(eb.fn('substr', ['host', eb.val(1), eb.val(host.length + 1)]), '=', `${host}#`)]))
+      .execute();
+    const projectIds = [...new Set(onHost.map((v) => v.project_id))].sort();
+    const projects: ProjectUsage[] = [];
+    for (const projectId of projectIds) {
+      const vols = await exec.selectFrom('volumes').select(['size']).where('project_id', '=', projectId).execute();
+      const snaps = await exec.selectFrom('snapshots').select(['size']).where('project_id', '=', projectId).execute();
+      projects.push({
+        projectId,
+        volumeCount: vols.length,
+        volumeGb: vols.reduce((a, v) => a + Number(v.size), 0),
+        snapshotCount: snaps.length,
+        snapshotGb: snaps.reduce((a, v) => a + Number(v.size), 0),
+      });
+    }
+    return { volumeCount: onHost.length, volumeGb: onHost.reduce((a, v) => a + Number(v.size), 0), projects };
+  },
+};
+
+export const quotaClassRepository: QuotaClassStore = {
+  async limits(scope: Scope, className: string) {
+    const rows = await executor(scope).selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', className).execute();
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r.resource] = Number(r.hard_limit);
+    return out;
+  },
+
+  async setLimit(scope: Scope, className: string, resource: string, limit: number) {
+    await executor(scope)
+      .insertInto('quota_classes')
+      .values({ class_name: className, resource, hard_limit: limit })
+      .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit: limit }))
+      .execute();
+  },
+};
