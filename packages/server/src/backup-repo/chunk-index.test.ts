@@ -157,3 +157,48 @@ test('gc keeps the index exact and defers deletions while another process’s ba
     await fx.cleanup();
   }
 });
+
+/** A filesystem store whose chunk listing waits until `release()`: gc paused between its mark and sweep phases. */
+class PausedListingStore extends FsObjectStore {
+  private gate: Promise<void> | undefined;
+  release: () => void = () => {};
+  listing = false;
+  pause(): void {
+    this.gate = new Promise((r) => {
+      this.release = r;
+    });
+  }
+  override async *list(prefix: string) {
+    if (prefix === 'chunks/' && this.gate) {
+      this.listing = true;
+      await this.gate;
+    }
+    yield* super.list(prefix);
+  }
+}
+
+test('a backup that takes old unreferenced chunks from the index and commits while gc is between mark and sweep: gc keeps them', async () => {
+  const fx = await repoFixture();
+  const store = new PausedListingStore(fx.repoDir);
+  const repo = await BackupRepository.open({ store, workers: 2, chunkSize: MiB, indexDir: join(fx.dir, 'index') });
+  try {
+    const src = join(fx.dir, 'src');
+    await writeFile(src, randomBytes(3 * MiB));
+    const old = await repo.backup({ id: 'old', container: 'c', sourcePath: src });
+    await repo.deleteManifest(old.locator);
+    store.pause();
+    const gc = repo.gc({ graceMs: 0 });
+    while (!store.listing) await new Promise((r) => setTimeout(r, 5));
+    // gc has listed the manifests (none) and waits to sweep: the backup reuses all three chunks and commits.
+    const r = await repo.backup({ id: 'new', container: 'c', sourcePath: src });
+    assert.equal(r.stats.reusedChunks, 3);
+    store.release();
+    assert.equal((await gc).deleted, 0);
+    const out = join(fx.dir, 'out');
+    await repo.restore({ locator: r.locator, targetPath: out, targetIsFresh: true });
+    assert.equal(await sha256File(out), await sha256File(src));
+  } finally {
+    await repo.close();
+    await fx.cleanup();
+  }
+});

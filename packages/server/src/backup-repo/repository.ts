@@ -185,6 +185,11 @@ export class BackupRepository implements BackupStore {
   /** Chunk deletions in progress (by GC), so a backup reusing one of them waits and then rewrites it. */
   private readonly deleting = new Map<string, Promise<unknown>>();
   private gcRunning = false;
+  /**
+   * Backups that ended while a gc ran: that gc may have listed the manifests before theirs was written, and the
+   * chunks they took from the index were not touched, so it keeps treating their ids as in use until it ends.
+   */
+  private readonly endedDuringGc = new Set<ActiveBackup>();
   /** Tells this repository object's own gc epochs from other processes' (gc-epoch.ts). */
   private readonly instanceId = randomUUID();
   private indexRebuild: Promise<void> | undefined;
@@ -564,6 +569,7 @@ export class BackupRepository implements BackupStore {
       // The chunks of a failed backup that did get written are in the store too (orphans until gc).
       await this.indexPending(active).catch(() => {});
       this.active.delete(active);
+      if (this.gcRunning) this.endedDuringGc.add(active);
       await this.store.delete(leaseKey).catch(() => {});
       await direct?.close();
       await source?.close();
@@ -1070,12 +1076,14 @@ export class BackupRepository implements BackupStore {
           // The store keeps showing this gc as running until its TTL; our index stays exact meanwhile.
         }
       }
+      this.endedDuringGc.clear();
       this.gcRunning = false;
     }
   }
 
   private inUseByActiveBackup(id: string): boolean {
     for (const a of this.active) if (a.ids.has(id)) return true;
+    for (const a of this.endedDuringGc) if (a.ids.has(id)) return true;
     return false;
   }
 

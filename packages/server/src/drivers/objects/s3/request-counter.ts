@@ -16,7 +16,10 @@ export interface RequestCounts {
   bytesSent: number;
 }
 
-export function countRequests(client: S3Client): RequestCounts {
+/** Called for every attempt with the command name and its input (Bucket, Key…). */
+export type RequestListener = (command: string, input: { Key?: string; Bucket?: string }) => void;
+
+export function countRequests(client: S3Client, listener?: RequestListener): RequestCounts {
   const counts: RequestCounts = {
     byCommand: new Map(),
     bytesSent: 0,
@@ -37,6 +40,7 @@ export function countRequests(client: S3Client): RequestCounts {
     (next, context) => async (args) => {
       const name = context.commandName ?? 'unknown';
       counts.byCommand.set(name, (counts.byCommand.get(name) ?? 0) + 1);
+      listener?.(name, args.input as { Key?: string; Bucket?: string });
       const req = args.request as { headers?: Record<string, string> } | undefined;
       const len = Number(req?.headers?.['content-length']);
       if (Number.isFinite(len)) counts.bytesSent += len;
