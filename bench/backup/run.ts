@@ -26,6 +26,7 @@ import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -96,6 +97,8 @@ interface Row {
   tool: string;
   target?: Target;
   traffic?: { full: Traffic; incr: Traffic; restore: Traffic };
+  /** S3 rows: what the server alone takes and gives, 4 MiB objects, as many in flight as the repository keeps. */
+  s3Ceiling?: { putMiBs: number; getMiBs: number };
   volume: string;
   fullS: number;
   fullMiBs: number;
@@ -306,6 +309,42 @@ async function openTarget(target: Target, work: string, row: string) {
   };
 }
 
+/**
+ * The S3 server's own ceiling right after a row, under the same load: 32 objects of 4 MiB (random bytes, like a
+ * stored chunk), put then got with `inFlight` requests at once through the same client settings. A backup cannot
+ * store faster than the PUT figure, nor a restore fetch faster than the GET figure.
+ */
+async function s3Ceiling(inFlight: number): Promise<{ putMiBs: number; getMiBs: number }> {
+  const store = new S3ObjectStore({
+    bucket: S3_BUCKET,
+    prefix: `ceiling-${randomBytes(4).toString('hex')}`,
+    endpoint: S3_ENV.endpoint,
+    region: S3_ENV.region,
+    credentials: { accessKeyId: S3_ENV.accessKeyId, secretAccessKey: S3_ENV.secretAccessKey },
+  });
+  const n = 32;
+  const data = randomBytes(CHUNK);
+  const bufs = Array.from({ length: inFlight }, () => Buffer.alloc(CHUNK + 4096));
+  const run = async (fn: (i: number, slot: number) => Promise<unknown>) => {
+    let next = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: inFlight }, async (_, slot) => {
+        while (next < n) await fn(next++, slot);
+      }),
+    );
+    return (n * CHUNK) / MiB / secs(t0);
+  };
+  try {
+    const putMiBs = await run((i) => store.put(`o/${i}`, data));
+    const getMiBs = await run((i, slot) => store.getInto(`o/${i}`, bufs[slot] as Buffer));
+    return { putMiBs, getMiBs };
+  } finally {
+    for (let i = 0; i < n; i++) await store.delete(`o/${i}`).catch(() => false);
+    store.destroy();
+  }
+}
+
 async function runCinderbox(
   name: string,
   source: string,
@@ -373,7 +412,9 @@ async function runCinderbox(
     const restoreTraffic = traffic();
     const ok = sha256(out) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
     const ceilingMiBs = target === 'fs' ? await diskCeiling(vol, full.stats.storedBytes) : undefined;
+    const ceiling = target === 's3' ? await s3Ceiling((WORKERS ?? availableParallelism()) * 4 + 2) : undefined;
     rows.push({
+      ...(ceiling ? { s3Ceiling: ceiling } : {}),
       ...(ceilingMiBs === undefined ? {} : { ceilingMiBs }),
       target,
       traffic: { full: fullTraffic, incr: incrTraffic, restore: restoreTraffic },
@@ -426,6 +467,7 @@ function printTargets(): void {
     'restore MiB/s',
     'restore req/GiB',
     'peak RSS MiB',
+    'S3 PUT/GET ceiling MiB/s',
     'check',
   ];
   const perGiB = (n: number) => (n / (SIZE / GiB)).toFixed(0);
@@ -447,6 +489,7 @@ function printTargets(): void {
       r.restoreMiBs.toFixed(0),
       perGiB(r.traffic.restore.requests),
       r.rssMiB.toFixed(0),
+      r.s3Ceiling ? `${r.s3Ceiling.putMiBs.toFixed(0)} / ${r.s3Ceiling.getMiBs.toFixed(0)}` : '-',
       r.ok,
     ]);
     if (r.target !== 's3') continue;
@@ -466,6 +509,7 @@ function printTargets(): void {
   console.log(
     `\nS3 (${S3_ENV.endpoint}) beside the filesystem, volume size ${SIZE / MiB} MiB; req/GiB per GiB of volume size ` +
       '(S3: HTTP requests incl. retries, counted in the client; fs: object-store calls); objects = objects created; ' +
+      'S3 ceiling = the server alone, 4 MiB objects, as many requests in flight as the repository, right after the row; ' +
       `chunk index ${args['no-index'] ? 'off' : 'on'}`,
   );
   console.log(line(head));
