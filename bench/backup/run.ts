@@ -198,8 +198,10 @@ async function buildVolumes(): Promise<{
   dataBytes: Record<string, number>;
 }> {
   await mkdir(DIR, { recursive: true });
-  const mixed = join(DIR, 'mixed.raw');
-  const dense = join(DIR, 'dense.raw');
+  // Named by size: a volume built by an earlier run with another --size-gib is not reused.
+  const mb = `${SIZE / MiB}M`;
+  const mixed = join(DIR, `mixed-${mb}.raw`);
+  const dense = join(DIR, `dense-${mb}.raw`);
   const q = SIZE / 4;
   if (!existsSync(mixed)) {
     console.log(`building ${mixed} (${SIZE / MiB} MiB: 1/4 hole, 1/2 compressible, 1/4 random)`);
@@ -222,7 +224,7 @@ async function buildVolumes(): Promise<{
     }
     sh(`rm ${dense}.text && mv ${dense}.tmp ${dense}`);
   }
-  const compressible = join(DIR, 'compressible.raw');
+  const compressible = join(DIR, `compressible-${mb}.raw`);
   if (!existsSync(compressible)) {
     console.log(`building ${compressible} (${SIZE / MiB} MiB, no holes, all compressible: a tar of /usr)`);
     sh(`(tar cf - /usr 2>/dev/null || true) | head -c ${SIZE} > ${compressible}.tmp`);

@@ -64,6 +64,7 @@ import {
   manifestKey,
   parseLocator,
 } from './manifest.js';
+import { MarkSet } from './mark-set.js';
 import { foreignGcRunning, type GcEpoch, readGcEpoch, refreshGcEpoch, writeGcEpoch } from './gc-epoch.js';
 import { ReadaheadHints } from './readahead-hints.js';
 import { WorkerPool } from './worker-pool.js';
@@ -857,23 +858,22 @@ export class BackupRepository implements BackupStore {
     const locators: string[] = [];
     if (opts.locators) locators.push(...opts.locators);
     else for await (const l of this.listManifests()) locators.push(l);
-    // Memory stays small on a large store: distinct chunks are told apart by 8 bytes of id (a set of 16-hex
-    // strings), manifests are read one at a time, twice (to count, then to check), never all held at once.
-    const distinct = new Set<string>();
+    // Memory stays small on a large store: distinct chunks are told apart by 8 bytes of id (mark-set.ts),
+    // manifests are read one at a time, twice (to count, then to check), never all held at once.
+    const distinct = new MarkSet();
     const readable: string[] = [];
     for (const locator of locators) {
       try {
         const m = await this.readManifest(locator);
         readable.push(locator);
         for (let i = 0; i < m.count; i++) {
-          if (m.entry(i) !== null) distinct.add(m.entries.toString('hex', i * ID_BYTES, i * ID_BYTES + 8));
+          if (m.entry(i) !== null) distinct.addAt(m.entries, i * ID_BYTES);
         }
       } catch (e) {
         problems.push({ kind: 'manifest', locator, message: (e as Error).message });
       }
     }
-    const total = distinct.size;
-    distinct.clear();
+    const total = distinct.seal();
     const pool = this.workersPool();
     const inflight = new Bounded(pool.buffers);
     let bytes = 0;
@@ -893,9 +893,7 @@ export class BackupRepository implements BackupStore {
         if (inflight.failed) break;
         const id = m.entryHex(i);
         if (id === null) continue;
-        const prefix = id.slice(0, 16);
-        if (distinct.has(prefix)) continue;
-        distinct.add(prefix);
+        if (!distinct.firstSightHex(id)) continue;
         const length = m.chunkLength(i);
         await inflight.add(async () => {
           const buf = await pool.acquireBuffer();
@@ -944,7 +942,7 @@ export class BackupRepository implements BackupStore {
    * that backup may be taking chunks from its node's index without touching them. The store's gc epoch is
    * renewed before the leases are read and again at the end, so other nodes' indexes are rebuilt (gc-epoch.ts).
    * This repository's own chunk index is kept exact: refreshed from the listing, deleted chunks removed first.
-   * Memory: the mark set (8 bytes of id per referenced chunk, as strings) and one listing page at a time.
+   * Memory: the mark set (8 bytes per referenced chunk, mark-set.ts) and one listing page at a time.
    */
   async gc(opts: GcOptions): Promise<GcResult> {
     if (!(opts.graceMs >= 0)) throw new RepoError('INVALID_ARGUMENT', 'graceMs must be >= 0');
@@ -989,13 +987,13 @@ export class BackupRepository implements BackupStore {
         oldest = Math.min(oldest, startedAt);
       }
       const cutoff = oldest - opts.graceMs;
-      // Mark set of 8-byte id prefixes (16 hex): a collision only keeps an extra chunk, never loses one.
-      const marks = new Set<string>();
-      const mark = (idHex: string) => marks.add(idHex.slice(0, 16));
+      // Mark set of 8-byte id prefixes: a collision only keeps an extra chunk, never loses one.
+      const marks = new MarkSet();
+      const mark = (idHex: string) => marks.addHex(idHex);
       const markEntries = (entries: Buffer) => {
         for (let off = 0; off < entries.length; off += ID_BYTES) {
           if (entries.readBigUInt64BE(off) === 0n && entries.subarray(off, off + ID_BYTES).every((b) => b === 0)) continue;
-          marks.add(entries.toString('hex', off, off + 8));
+          marks.addAt(entries, off);
         }
       };
       let manifests = 0;
@@ -1010,7 +1008,10 @@ export class BackupRepository implements BackupStore {
         if (a.parent) markEntries(a.parent.entries);
         for (const id of a.ids) mark(id);
       }
-      for (const id of opts.pinned ?? []) mark(id.toLowerCase());
+      for (const id of opts.pinned ?? []) {
+        if (/^[0-9a-fA-F]{16}/.test(id)) mark(id.toLowerCase());
+      }
+      marks.seal();
       const result: GcResult = { manifests, chunks: 0, deleted: 0, deletedBytes: 0, keptInGrace: 0 };
       let kept: Buffer[] = [];
       const keep = (id: string) => {
@@ -1026,7 +1027,7 @@ export class BackupRepository implements BackupStore {
         if (!m) continue;
         result.chunks++;
         const id = m[2] as string;
-        if (marks.has(id.slice(0, 16))) {
+        if (marks.hasHex(id)) {
           keep(id);
           continue;
         }
