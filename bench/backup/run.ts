@@ -23,6 +23,7 @@
  * "compressible" = no holes, all compressible (a tar of /usr): the case the ≥ 450 MiB/s target names.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -708,3 +709,16 @@ if (!args['no-anchors']) {
 printTable();
 printRatios();
 printTargets();
+if (s3BucketReady) {
+  // Every row emptied its prefix: the run's bucket goes too.
+  const store = new S3ObjectStore({
+    bucket: S3_BUCKET,
+    endpoint: S3_ENV.endpoint,
+    region: S3_ENV.region,
+    credentials: { accessKeyId: S3_ENV.accessKeyId, secretAccessKey: S3_ENV.secretAccessKey },
+  });
+  await store.client.send(new DeleteBucketCommand({ Bucket: S3_BUCKET })).catch((e: unknown) => {
+    console.log(`could not delete bucket ${S3_BUCKET}: ${(e as Error).message}`);
+  });
+  store.destroy();
+}
