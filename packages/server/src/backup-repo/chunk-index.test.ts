@@ -202,3 +202,24 @@ test('a backup that takes old unreferenced chunks from the index and commits whi
     await fx.cleanup();
   }
 });
+
+test('a damaged index file is dropped and rebuilt from the store', async () => {
+  const fx = await repoFixture();
+  const indexDir = join(fx.dir, 'index');
+  let { store, repo } = await indexed(fx.dir, fx.repoDir, indexDir);
+  try {
+    const src = join(fx.dir, 'src');
+    await writeFile(src, randomBytes(2 * MiB));
+    await repo.backup({ id: 'a', container: 'c', sourcePath: src });
+    await repo.close();
+    const { readdir } = await import('node:fs/promises');
+    for (const f of await readdir(indexDir)) await writeFile(join(indexDir, f), 'not a database, not at all '.repeat(200));
+    ({ store, repo } = await indexed(fx.dir, fx.repoDir, indexDir));
+    const r = await repo.backup({ id: 'b', container: 'c', sourcePath: src });
+    assert.equal(r.stats.reusedChunks, 2);
+    assert.equal(store.chunkPuts, 0, 'rebuilt from the listing');
+  } finally {
+    await repo.close();
+    await fx.cleanup();
+  }
+});

@@ -13,7 +13,7 @@
  * the number of chunks (measured at 1 M chunks by bench/backup/chunk-index.ts).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -66,7 +66,22 @@ export class ChunkIndex {
     const storeHash = createHash('sha256').update(storeDescription).digest('hex').slice(0, 16);
     const path = join(dir, `${repoId.replace(/[^A-Za-z0-9-]/g, '_')}-${storeHash}.sqlite`);
     const SQLite = require('better-sqlite3') as typeof BetterSqlite3;
-    return new ChunkIndex(new SQLite(path), path);
+    const openAt = () => {
+      const db = new SQLite(path);
+      try {
+        return new ChunkIndex(db, path);
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+    };
+    try {
+      return openAt();
+    } catch {
+      // A cache: an unreadable file (damaged, from an incompatible version) is dropped and rebuilt from the store.
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+      return openAt();
+    }
   }
 
   /** The store's gc epoch this index matches, or null when it was never built (or a rebuild did not finish). */
