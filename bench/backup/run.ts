@@ -8,16 +8,26 @@
  * thread, and its time goes to hashing and Python, not compression).
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
- *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache]
+ *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache] [--target fs,s3]
+ *     [--no-index]
+ *
+ * --target s3 runs every volume against the filesystem and an S3 server (radosgw) in the same run and prints them
+ * side by side: MiB/s, objects written and requests per GiB of volume for the full backup, the 1 % incremental and
+ * the restore (S3: HTTP requests counted by a middleware in the client, retries included; fs: object-store calls),
+ * and the peak RSS. The S3 server comes from CINDERBOX_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REGION (as
+ * scripts/start-ceph.sh prints them); each row uses a fresh bucket prefix and empties it afterwards. Every row has
+ * its own node-local chunk index (--no-index: none, every chunk offered to the store as before).
  *
  * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
  * "dense" = no holes, compressible and random data alternating every 256 MiB;
  * "compressible" = no holes, all compressible (a tar of /usr): the case the ≥ 450 MiB/s target names.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -25,7 +35,10 @@ import { runInNewContext } from 'node:vm';
 import { BackupRepository, type Compression, COMPRESSIONS } from '../../packages/server/src/backup-repo/index.js';
 import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
 import type { Extent } from '../../packages/server/src/domain/ports/volume-driver.js';
+import type { ObjectStore } from '../../packages/server/src/domain/ports/object-store.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
+import { countRequests, type RequestCounts } from '../../packages/server/src/drivers/objects/s3/request-counter.js';
+import { S3ObjectStore } from '../../packages/server/src/drivers/objects/s3/s3-object-store.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
 
 const MiB = 1024 * 1024;
@@ -44,6 +57,9 @@ const { values: args } = parseArgs({
     'warm-cache': { type: 'boolean', default: false },
     /** Comma-separated chunk compressions to compare (auto,zstd,lz4,none); default auto. */
     compression: { type: 'string', default: 'auto' },
+    /** Comma-separated targets: fs (default), s3 (radosgw; implies fs too, for the side-by-side figures). */
+    target: { type: 'string', default: 'fs' },
+    'no-index': { type: 'boolean', default: false },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
@@ -51,12 +67,39 @@ const DIR = args.dir as string;
 const WORKERS = args.workers ? Number(args.workers) : undefined;
 const ONLY = args.volumes?.split(',');
 const COMPRESSION = (args.compression as string).split(',') as Compression[];
+type Target = 'fs' | 's3';
+const TARGETS: Target[] = [];
+for (const t of (args.target as string).split(',')) {
+  if (t !== 'fs' && t !== 's3') throw new Error(`--target: ${t} is not fs or s3`);
+  if (t === 's3' && !TARGETS.includes('fs')) TARGETS.push('fs');
+  if (!TARGETS.includes(t)) TARGETS.push(t);
+}
+const S3_ENV = {
+  endpoint: process.env.CINDERBOX_TEST_S3_ENDPOINT,
+  region: process.env.CINDERBOX_TEST_S3_REGION ?? 'default',
+  accessKeyId: process.env.CINDERBOX_TEST_S3_ACCESS_KEY ?? '',
+  secretAccessKey: process.env.CINDERBOX_TEST_S3_SECRET_KEY ?? '',
+};
+if (TARGETS.includes('s3') && !S3_ENV.endpoint) {
+  throw new Error('--target s3 needs CINDERBOX_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY (scripts/start-ceph.sh prints them)');
+}
+const S3_BUCKET = `cbx-bench-${process.pid}`;
 for (const c of COMPRESSION) {
   if (!COMPRESSIONS.includes(c)) throw new Error(`--compression: ${c} is not one of ${COMPRESSIONS.join(', ')}`);
 }
 
+/** Requests (S3: HTTP, fs: object-store calls) and objects written by one phase. */
+interface Traffic {
+  requests: number;
+  objects: number;
+}
+
 interface Row {
   tool: string;
+  target?: Target;
+  traffic?: { full: Traffic; incr: Traffic; restore: Traffic };
+  /** S3 rows: what the server alone takes and gives, 4 MiB objects, as many in flight as the repository keeps. */
+  s3Ceiling?: { putMiBs: number; getMiBs: number };
   volume: string;
   fullS: number;
   fullMiBs: number;
@@ -156,8 +199,10 @@ async function buildVolumes(): Promise<{
   dataBytes: Record<string, number>;
 }> {
   await mkdir(DIR, { recursive: true });
-  const mixed = join(DIR, 'mixed.raw');
-  const dense = join(DIR, 'dense.raw');
+  // Named by size: a volume built by an earlier run with another --size-gib is not reused.
+  const mb = `${SIZE / MiB}M`;
+  const mixed = join(DIR, `mixed-${mb}.raw`);
+  const dense = join(DIR, `dense-${mb}.raw`);
   const q = SIZE / 4;
   if (!existsSync(mixed)) {
     console.log(`building ${mixed} (${SIZE / MiB} MiB: 1/4 hole, 1/2 compressible, 1/4 random)`);
@@ -180,7 +225,7 @@ async function buildVolumes(): Promise<{
     }
     sh(`rm ${dense}.text && mv ${dense}.tmp ${dense}`);
   }
-  const compressible = join(DIR, 'compressible.raw');
+  const compressible = join(DIR, `compressible-${mb}.raw`);
   if (!existsSync(compressible)) {
     console.log(`building ${compressible} (${SIZE / MiB} MiB, no holes, all compressible: a tar of /usr)`);
     sh(`(tar cf - /usr 2>/dev/null || true) | head -c ${SIZE} > ${compressible}.tmp`);
@@ -214,7 +259,102 @@ async function change1Percent(path: string, dataExtents: Array<{ offset: number;
   return changed;
 }
 
-async function runCinderbox(name: string, source: string, dataBytes: number, compression: Compression): Promise<void> {
+/** Store calls and objects created through `store` (the fs target's "requests"; S3 counts HTTP requests too). */
+function instrument<T extends ObjectStore>(store: T, t: { calls: number; written: number }): T {
+  const counted = new Set(['put', 'get', 'getInto', 'getStream', 'head', 'list', 'delete', 'touch']);
+  return new Proxy(store, {
+    get(target, prop, _receiver) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      const fn = v as (...a: unknown[]) => unknown;
+      if (typeof prop !== 'string' || !counted.has(prop)) return fn.bind(target);
+      return (...a: unknown[]) => {
+        t.calls++;
+        const r = fn.apply(target, a);
+        if (prop === 'put') {
+          return (r as Promise<{ existed: boolean }>).then((res) => {
+            if (!res.existed) t.written++;
+            return res;
+          });
+        }
+        return r;
+      };
+    },
+  });
+}
+
+let s3BucketReady: Promise<void> | undefined;
+
+async function openTarget(target: Target, work: string, row: string) {
+  const t = { calls: 0, written: 0 };
+  if (target === 'fs') {
+    return { store: instrument(new FsObjectStore(join(work, 'repo')), t), t, http: undefined, close: async () => {} };
+  }
+  const raw = new S3ObjectStore({
+    bucket: S3_BUCKET,
+    prefix: `${row}-${randomBytes(4).toString('hex')}`,
+    endpoint: S3_ENV.endpoint,
+    region: S3_ENV.region,
+    credentials: { accessKeyId: S3_ENV.accessKeyId, secretAccessKey: S3_ENV.secretAccessKey },
+  });
+  s3BucketReady ??= raw.ensureBucket();
+  await s3BucketReady;
+  const http: RequestCounts = countRequests(raw.client);
+  return {
+    store: instrument(raw, t),
+    t,
+    http,
+    close: async () => {
+      // memstore keeps objects in RAM: empty the row's prefix.
+      for await (const o of raw.list('')) await raw.delete(o.key);
+      raw.destroy();
+    },
+  };
+}
+
+/**
+ * The S3 server's own ceiling right after a row, under the same load: 32 objects of 4 MiB (random bytes, like a
+ * stored chunk), put then got with `inFlight` requests at once through the same client settings. A backup cannot
+ * store faster than the PUT figure, nor a restore fetch faster than the GET figure.
+ */
+async function s3Ceiling(inFlight: number): Promise<{ putMiBs: number; getMiBs: number }> {
+  const store = new S3ObjectStore({
+    bucket: S3_BUCKET,
+    prefix: `ceiling-${randomBytes(4).toString('hex')}`,
+    endpoint: S3_ENV.endpoint,
+    region: S3_ENV.region,
+    credentials: { accessKeyId: S3_ENV.accessKeyId, secretAccessKey: S3_ENV.secretAccessKey },
+  });
+  const n = 32;
+  const data = randomBytes(CHUNK);
+  const bufs = Array.from({ length: inFlight }, () => Buffer.alloc(CHUNK + 4096));
+  const run = async (fn: (i: number, slot: number) => Promise<unknown>) => {
+    let next = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: inFlight }, async (_, slot) => {
+        while (next < n) await fn(next++, slot);
+      }),
+    );
+    return (n * CHUNK) / MiB / secs(t0);
+  };
+  try {
+    const putMiBs = await run((i) => store.put(`o/${i}`, data));
+    const getMiBs = await run((i, slot) => store.getInto(`o/${i}`, bufs[slot] as Buffer));
+    return { putMiBs, getMiBs };
+  } finally {
+    for (let i = 0; i < n; i++) await store.delete(`o/${i}`).catch(() => false);
+    store.destroy();
+  }
+}
+
+async function runCinderbox(
+  name: string,
+  source: string,
+  dataBytes: number,
+  compression: Compression,
+  target: Target = 'fs',
+): Promise<void> {
   const work = join(DIR, `work-${name}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -223,22 +363,32 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
   // A new repository per row: the garbage of earlier rows is collected before this row's peak is measured.
   collectGarbage();
   resetPeakRss();
+  const tgt = await openTarget(target, work, `${name}-${compression}`);
+  const traffic = () => ({ requests: tgt.http ? tgt.http.total() : tgt.t.calls, objects: tgt.t.written });
+  const resetTraffic = () => {
+    tgt.http?.reset();
+    tgt.t.calls = 0;
+    tgt.t.written = 0;
+  };
   const repo = await BackupRepository.open({
-    store: new FsObjectStore(join(work, 'repo')),
+    store: tgt.store,
     ...(WORKERS ? { workers: WORKERS } : {}),
     ...chunkWorkerAddon(),
     compression,
+    ...(args['no-index'] ? {} : { indexDir: join(work, 'index') }),
   });
   // A server opens its repository once; worker start-up is not part of a backup.
   await repo.warmUp();
   try {
     dropCache(vol);
+    resetTraffic();
     let t0 = process.hrtime.bigint();
     let c0 = process.cpuUsage();
     const allocatedExtents = await sparseIo().dataExtents(vol);
     const full = await repo.backup({ id: 'full', container: 'bench', sourcePath: vol, allocatedExtents });
     const fullS = secs(t0);
     const fullCpu = cpuSecs(c0);
+    const fullTraffic = traffic();
     const changedExtents = await change1Percent(vol, allocatedExtents);
     /** An incremental on the full backup, from a cold cache; `extents` say what it may skip. */
     const incremental = async (id: string, extents: { changedExtents: Extent[] } | { allocatedExtents: Extent[] }) => {
@@ -247,23 +397,31 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
       const r = await repo.backup({ id, container: 'bench', sourcePath: vol, parent: full.locator, ...extents });
       return { r, s: secs(start) };
     };
+    resetTraffic();
     const { r: inc, s: incrS } = await incremental('inc', { changedExtents });
+    const incrTraffic = traffic();
     // The same incremental where the driver cannot tell what changed (raw on a filesystem without reflinks): read
     // every allocated chunk and store what the parent lacks. restic and borg always work this way.
     const { r: scan, s: incrScanS } = await incremental('inc-scan', {
       allocatedExtents: await sparseIo().dataExtents(vol),
     });
     const out = join(work, 'restored.raw');
+    resetTraffic();
     t0 = process.hrtime.bigint();
     c0 = process.cpuUsage();
     await repo.restore({ locator: inc.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
     const restoreCpu = cpuSecs(c0);
+    const restoreTraffic = traffic();
     const ok = sha256(out) === sha256(vol) ? 'sha256 ok' : 'MISMATCH';
-    const ceilingMiBs = await diskCeiling(vol, full.stats.storedBytes);
+    const ceilingMiBs = target === 'fs' ? await diskCeiling(vol, full.stats.storedBytes) : undefined;
+    const ceiling = target === 's3' ? await s3Ceiling((WORKERS ?? availableParallelism()) * 4 + 2) : undefined;
     rows.push({
-      ceilingMiBs,
-      tool: `cinderbox ${compression}`,
+      ...(ceiling ? { s3Ceiling: ceiling } : {}),
+      ...(ceilingMiBs === undefined ? {} : { ceilingMiBs }),
+      target,
+      traffic: { full: fullTraffic, incr: incrTraffic, restore: restoreTraffic },
+      tool: `cinderbox ${compression}${TARGETS.length > 1 ? ` ${target}` : ''}`,
       volume: name,
       fullS,
       fullMiBs: SIZE / MiB / fullS,
@@ -281,7 +439,7 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
     });
     const codecs = full.stats.codecs;
     console.log(
-      `cinderbox ${compression} ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new: ` +
+      `cinderbox ${compression} ${target} ${name}: full ${fullS.toFixed(2)} s (${full.stats.newChunks} new: ` +
         `${codecs?.zstd ?? 0} zstd, ${codecs?.lz4 ?? 0} lz4, ${codecs?.raw ?? 0} raw; ` +
         `${full.stats.zeroChunks} zero chunks), ` +
         `incr ${incrS.toFixed(2)} s (read ${inc.stats.readBytes / MiB} MiB; ${incrScanS.toFixed(2)} s reading ` +
@@ -290,8 +448,77 @@ async function runCinderbox(name: string, source: string, dataBytes: number, com
     );
   } finally {
     await repo.close();
+    await tgt.close();
     if (!args.keep) await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The S3 rows beside their fs rows: throughput, objects written, requests per GiB of volume, and the targets. */
+function printTargets(): void {
+  if (!TARGETS.includes('s3')) return;
+  const head = [
+    'volume',
+    'compression',
+    'target',
+    'full MiB/s',
+    'full objects',
+    'full req/GiB',
+    'incr s',
+    'incr/full',
+    'incr objects',
+    'incr req/GiB',
+    'restore MiB/s',
+    'restore req/GiB',
+    'peak RSS MiB',
+    'S3 PUT/GET ceiling MiB/s',
+    'check',
+  ];
+  const perGiB = (n: number) => (n / (SIZE / GiB)).toFixed(0);
+  const body: string[][] = [];
+  const verdicts: string[] = [];
+  for (const r of rows) {
+    if (!r.traffic || !r.target) continue;
+    body.push([
+      r.volume,
+      r.tool.split(' ')[1] ?? '',
+      r.target,
+      r.fullMiBs.toFixed(0),
+      String(r.traffic.full.objects),
+      perGiB(r.traffic.full.requests),
+      r.incrS.toFixed(2),
+      `${((100 * r.incrS) / r.fullS).toFixed(1)} %`,
+      String(r.traffic.incr.objects),
+      perGiB(r.traffic.incr.requests),
+      r.restoreMiBs.toFixed(0),
+      perGiB(r.traffic.restore.requests),
+      r.rssMiB.toFixed(0),
+      r.s3Ceiling ? `${r.s3Ceiling.putMiBs.toFixed(0)} / ${r.s3Ceiling.getMiBs.toFixed(0)}` : '-',
+      r.ok,
+    ]);
+    if (r.target !== 's3') continue;
+    const fs = rows.find((f) => f.target === 'fs' && f.volume === r.volume && f.tool.split(' ')[1] === r.tool.split(' ')[1]);
+    if (!fs) continue;
+    const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)} %`;
+    const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    verdicts.push(
+      `${r.volume} ${r.tool.split(' ')[1]}: full S3/fs ${pct(r.fullMiBs, fs.fullMiBs)} (target ≥ 70 %: ${mark(r.fullMiBs >= 0.7 * fs.fullMiBs)}), ` +
+        `incr/full on S3 ${pct(r.incrS, r.fullS)} (≤ 25 %: ${mark(r.incrS <= 0.25 * r.fullS)}), ` +
+        `restore S3/fs ${pct(r.restoreMiBs, fs.restoreMiBs)} (≥ 70 %: ${mark(r.restoreMiBs >= 0.7 * fs.restoreMiBs)}), ` +
+        `peak RSS ${r.rssMiB.toFixed(0)} MiB (≤ 300: ${mark(r.rssMiB <= 300)})`,
+    );
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(
+    `\nS3 (${S3_ENV.endpoint}) beside the filesystem, volume size ${SIZE / MiB} MiB; req/GiB per GiB of volume size ` +
+      '(S3: HTTP requests incl. retries, counted in the client; fs: object-store calls); objects = objects created; ' +
+      'S3 ceiling = the server alone, 4 MiB objects, as many requests in flight as the repository, right after the row; ' +
+      `chunk index ${args['no-index'] ? 'off' : 'on'}`,
+  );
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+  if (verdicts.length > 0) console.log(`\n${verdicts.join('\n')}`);
 }
 
 function have(cmd: string): boolean {
@@ -460,7 +687,9 @@ const volumes = (
   ] as const
 ).filter(([name]) => !ONLY || ONLY.includes(name));
 for (const [name, path] of volumes) {
-  for (const compression of COMPRESSION) await runCinderbox(name, path, dataBytes[name] ?? SIZE, compression);
+  for (const compression of COMPRESSION) {
+    for (const target of TARGETS) await runCinderbox(name, path, dataBytes[name] ?? SIZE, compression, target);
+  }
 }
 if (!args['no-anchors']) {
   for (const tool of ['restic', 'borg'] as const) {
@@ -479,3 +708,17 @@ if (!args['no-anchors']) {
 }
 printTable();
 printRatios();
+printTargets();
+if (s3BucketReady) {
+  // Every row emptied its prefix: the run's bucket goes too.
+  const store = new S3ObjectStore({
+    bucket: S3_BUCKET,
+    endpoint: S3_ENV.endpoint,
+    region: S3_ENV.region,
+    credentials: { accessKeyId: S3_ENV.accessKeyId, secretAccessKey: S3_ENV.secretAccessKey },
+  });
+  await store.client.send(new DeleteBucketCommand({ Bucket: S3_BUCKET })).catch((e: unknown) => {
+    console.log(`could not delete bucket ${S3_BUCKET}: ${(e as Error).message}`);
+  });
+  store.destroy();
+}

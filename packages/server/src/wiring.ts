@@ -122,6 +122,8 @@ export async function openBackupRepository(
       ...(config.backupKey ? { key: config.backupKey } : {}),
       ...(config.backupCompression ? { compression: config.backupCompression } : {}),
       ...chunkWorkerAddon(),
+      // Node-local, rebuilt from the store when missing or stale: which chunks the store holds (no request each).
+      indexDir: join(config.dataDir, 'repo-index'),
     });
   } catch (e) {
     if (isRepoError(e, 'WRONG_KEY')) {

@@ -7,6 +7,7 @@
  *   chunks/<2 hex>/<64 hex id>           chunk objects (format.ts), create-only
  *   backups/<container>/<id>.manifest    manifests (manifest.ts)
  *   locks/leases/<container>/<id>        leases of running backups (garbage collection keeps their chunks)
+ *   locks/gc-epoch                       changes whenever gc may delete chunks (gc-epoch.ts; node-local indexes follow it)
  *   tmp/                                 the fs adapter's temporaries, swept at open
  *
  * Usage:
@@ -23,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
+import { ChunkIndex } from './chunk-index.js';
 import { defaultIdAlgorithm, ID_ALGORITHMS, type IdAlgorithm, idAlgorithmAvailable, isKeyed } from './chunk-ids.js';
 import { CodecChooser } from './codec-chooser.js';
 import {
@@ -62,6 +64,8 @@ import {
   manifestKey,
   parseLocator,
 } from './manifest.js';
+import { MarkSet } from './mark-set.js';
+import { foreignGcRunning, type GcEpoch, readGcEpoch, refreshGcEpoch, writeGcEpoch } from './gc-epoch.js';
 import { ReadaheadHints } from './readahead-hints.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ChunkCompressor } from './worker-protocol.js';
@@ -91,6 +95,8 @@ const ZSTD_LEVEL = 1;
  * milliseconds on a busy disk); they hold no shared buffer, so memory does not grow with this.
  */
 const SYNCING_CHUNKS = 16;
+/** New chunks a backup collects before it makes their names durable and records them in the chunk index. */
+const INDEX_BATCH = 1024;
 
 function codecName(codec: number): 'raw' | 'zstd' | 'lz4' {
   return codec === CODEC_ZSTD ? 'zstd' : codec === CODEC_LZ4 ? 'lz4' : 'raw';
@@ -141,6 +147,12 @@ export interface OpenOptions {
    * otherwise SHA-256 / HMAC-SHA256); ignored afterwards. Keyed algorithms go with a key.
    */
   idAlgorithm?: IdAlgorithm;
+  /**
+   * Directory of the node-local chunk index (chunk-index.ts), e.g. `<data dir>/repo-index`: with it, a backup
+   * learns which chunks the store already holds without a request per chunk. Without it, every chunk a backup
+   * cannot take from its parent is offered to the store create-only (and touched when it exists).
+   */
+  indexDir?: string;
 }
 
 interface RepoConfig {
@@ -156,11 +168,16 @@ interface RepoConfig {
 
 /** A backup running in this process: GC marks what it references and never deletes what it is about to reuse. */
 interface ActiveBackup {
+  locator: string;
   startedAt: number;
   entries: Buffer;
   parent: Manifest | undefined;
-  /** Ids this backup has put or is putting (recorded before the put starts). */
+  /** Ids this backup has put, is putting or took from the chunk index (recorded before either). */
   ids: Set<string>;
+  /** The chunk index may answer for this backup (no foreign gc was running when it started). */
+  useIndex: boolean;
+  /** Chunks put by this backup not yet in the chunk index (added once their names are durable). */
+  pendingIndex: Buffer[];
 }
 
 export class BackupRepository implements BackupStore {
@@ -169,6 +186,14 @@ export class BackupRepository implements BackupStore {
   /** Chunk deletions in progress (by GC), so a backup reusing one of them waits and then rewrites it. */
   private readonly deleting = new Map<string, Promise<unknown>>();
   private gcRunning = false;
+  /**
+   * Backups that ended while a gc ran: that gc may have listed the manifests before theirs was written, and the
+   * chunks they took from the index were not touched, so it keeps treating their ids as in use until it ends.
+   */
+  private readonly endedDuringGc = new Set<ActiveBackup>();
+  /** Tells this repository object's own gc epochs from other processes' (gc-epoch.ts). */
+  private readonly instanceId = randomUUID();
+  private indexRebuild: Promise<void> | undefined;
 
   private constructor(
     readonly store: ObjectStore,
@@ -179,6 +204,7 @@ export class BackupRepository implements BackupStore {
     private readonly sparseAddon: string | undefined,
     /** The workers have aligned memory (the addon's alignedBuffer), so O_DIRECT descriptors are worth opening. */
     private readonly canDirect: boolean,
+    private readonly index: ChunkIndex | undefined,
   ) {}
 
   /**
@@ -286,7 +312,54 @@ export class BackupRepository implements BackupStore {
       compression,
       opts.sparseAddon,
       opts.sparseAddon !== undefined && addonHasAlignedBuffer(opts.sparseAddon),
+      opts.indexDir === undefined ? undefined : ChunkIndex.open(opts.indexDir, config.repoId, store.description),
     );
+  }
+
+  /**
+   * Whether the chunk index may answer for a backup starting now (its lease is already written): not while a gc of
+   * another process may be deleting chunks; rebuilt from a listing of the store first when it does not match the
+   * store's gc epoch (a gc elsewhere, another copy of the bucket, a new node, a crash mid-rebuild).
+   */
+  private async prepareIndex(): Promise<boolean> {
+    const index = this.index;
+    if (!index) return false;
+    await this.indexRebuild;
+    const state = await readGcEpoch(this.store);
+    if (foreignGcRunning(state, this.instanceId)) return false;
+    if (index.epoch === state.epoch) return true;
+    if (state.running && state.owner === this.instanceId) return false;
+    this.indexRebuild ??= this.rebuildIndex(index, state).finally(() => {
+      this.indexRebuild = undefined;
+    });
+    await this.indexRebuild;
+    return index.epoch === state.epoch;
+  }
+
+  /** Refills the index from the store's chunk listing (paged on S3; one row per chunk in the index file). */
+  private async rebuildIndex(index: ChunkIndex, state: GcEpoch): Promise<void> {
+    index.clear();
+    index.nextGeneration();
+    let batch: Buffer[] = [];
+    for await (const obj of this.store.list('chunks/')) {
+      const m = CHUNK_KEY_RE.exec(obj.key);
+      if (!m) continue;
+      batch.push(Buffer.from(m[2] as string, 'hex'));
+      if (batch.length >= INDEX_BATCH) {
+        index.add(batch);
+        batch = [];
+      }
+    }
+    index.add(batch);
+    index.setEpoch(state.epoch);
+  }
+
+  /** Makes the names of the chunks put so far durable, then records them in the chunk index. */
+  private async indexPending(active: ActiveBackup): Promise<void> {
+    if (!this.index || active.pendingIndex.length === 0) return;
+    const ids = active.pendingIndex.splice(0);
+    await this.store.flush();
+    this.index.add(ids);
   }
 
   get chunkSize(): number {
@@ -335,7 +408,12 @@ export class BackupRepository implements BackupStore {
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.close();
+    try {
+      await pool?.close();
+    } finally {
+      await this.indexRebuild?.catch(() => {});
+      this.index?.close();
+    }
   }
 
   /**
@@ -371,14 +449,32 @@ export class BackupRepository implements BackupStore {
       readBytes: 0,
       codecs: { raw: 0, zstd: 0, lz4: 0 },
     };
-    const active: ActiveBackup = { startedAt: Date.now(), entries, parent, ids: new Set() };
+    const active: ActiveBackup = {
+      locator,
+      startedAt: Date.now(),
+      entries,
+      parent,
+      ids: new Set(),
+      useIndex: false,
+      pendingIndex: [],
+    };
     this.active.add(active);
     const leaseKey = leaseKeyOf(locator);
-    await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
-      overwrite: true,
-    });
-    const leaseTimer = setInterval(() => void this.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
-    leaseTimer.unref();
+    let leaseTimer: NodeJS.Timeout | undefined;
+    try {
+      await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
+        overwrite: true,
+      });
+      leaseTimer = setInterval(() => void this.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
+      leaseTimer.unref();
+      // After the lease: a gc starting from now on sees it (and defers), one that started before is seen here.
+      active.useIndex = await this.prepareIndex();
+    } catch (e) {
+      clearInterval(leaseTimer);
+      this.active.delete(active);
+      await this.store.delete(leaseKey).catch(() => {});
+      throw e;
+    }
 
     const pool = this.workersPool();
     // A chunk holds a shared buffer until the store has its bytes, then only a place among those being synced.
@@ -448,6 +544,7 @@ export class BackupRepository implements BackupStore {
       throwIfAborted(opts.signal);
       // Chunk names durable before the manifest that references them.
       await this.store.flush();
+      await this.indexPending(active);
       const header: ManifestHeader = {
         format: 1,
         id: opts.id,
@@ -470,7 +567,10 @@ export class BackupRepository implements BackupStore {
       // After an error or abort, wait for the chunks in flight so nothing writes after we return.
       await inflight.drain().catch(() => {});
       clearInterval(leaseTimer);
+      // The chunks of a failed backup that did get written are in the store too (orphans until gc).
+      await this.indexPending(active).catch(() => {});
       this.active.delete(active);
+      if (this.gcRunning) this.endedDuringGc.add(active);
       await this.store.delete(leaseKey).catch(() => {});
       await direct?.close();
       await source?.close();
@@ -538,17 +638,28 @@ export class BackupRepository implements BackupStore {
       active.ids.add(reply.id);
       const deleting = this.deleting.get(reply.id);
       if (deleting) await deleting;
-      const object = pool.buffer(buf, reply.objectLength);
-      const { existed } = await this.store.put(chunkKey(reply.id), object, {
-        touchExisting: true,
-        onDataReleased: ctx.release,
-      });
-      if (existed) stats.reusedChunks++;
-      else {
-        stats.newChunks++;
-        stats.storedBytes += object.length;
-        const codecs = (stats.codecs ??= { raw: 0, zstd: 0, lz4: 0 });
-        codecs[codecName(reply.codec)]++;
+      const idBytes = Buffer.from(reply.id, 'hex');
+      // Synchronous with the registration above: an in-process gc either saw the id as in use, or removed it from
+      // the index before deleting it (and then we wrote it again, after waiting for the deletion).
+      if (active.useIndex && this.index?.has(idBytes)) {
+        stats.reusedChunks++;
+      } else {
+        const object = pool.buffer(buf, reply.objectLength);
+        const { existed } = await this.store.put(chunkKey(reply.id), object, {
+          touchExisting: true,
+          onDataReleased: ctx.release,
+        });
+        if (existed) stats.reusedChunks++;
+        else {
+          stats.newChunks++;
+          stats.storedBytes += object.length;
+          const codecs = (stats.codecs ??= { raw: 0, zstd: 0, lz4: 0 });
+          codecs[codecName(reply.codec)]++;
+        }
+        if (this.index) {
+          active.pendingIndex.push(idBytes);
+          if (active.pendingIndex.length >= INDEX_BATCH) await this.indexPending(active);
+        }
       }
     } else {
       stats.reusedChunks++;
@@ -747,81 +858,127 @@ export class BackupRepository implements BackupStore {
     const locators: string[] = [];
     if (opts.locators) locators.push(...opts.locators);
     else for await (const l of this.listManifests()) locators.push(l);
-    const refs = new Map<string, { locator: string; length: number }>();
-    let manifests = 0;
+    // Memory stays small on a large store: distinct chunks are told apart by 8 bytes of id (mark-set.ts),
+    // manifests are read one at a time, twice (to count, then to check), never all held at once.
+    const distinct = new MarkSet();
+    const readable: string[] = [];
     for (const locator of locators) {
       try {
         const m = await this.readManifest(locator);
-        manifests++;
+        readable.push(locator);
         for (let i = 0; i < m.count; i++) {
-          const id = m.entryHex(i);
-          if (id !== null && !refs.has(id)) refs.set(id, { locator, length: m.chunkLength(i) });
+          if (m.entry(i) !== null) distinct.addAt(m.entries, i * ID_BYTES);
         }
       } catch (e) {
         problems.push({ kind: 'manifest', locator, message: (e as Error).message });
       }
     }
+    const total = distinct.seal();
     const pool = this.workersPool();
     const inflight = new Bounded(pool.buffers);
     let bytes = 0;
     let checked = 0;
-    const total = refs.size;
-    for (const [id, ref] of refs) {
-      throwIfAborted(opts.signal);
-      await inflight.add(async () => {
-        const buf = await pool.acquireBuffer();
-        let reply: Awaited<ReturnType<WorkerPool['run']>>;
-        try {
-          let objectLength: number;
+    let manifests = 0;
+    for (const locator of readable) {
+      let m: Manifest;
+      try {
+        m = await this.readManifest(locator);
+        manifests++;
+      } catch (e) {
+        problems.push({ kind: 'manifest', locator, message: (e as Error).message });
+        continue;
+      }
+      for (let i = 0; i < m.count; i++) {
+        throwIfAborted(opts.signal);
+        if (inflight.failed) break;
+        const id = m.entryHex(i);
+        if (id === null) continue;
+        if (!distinct.firstSightHex(id)) continue;
+        const length = m.chunkLength(i);
+        await inflight.add(async () => {
+          const buf = await pool.acquireBuffer();
+          let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
-            objectLength = await this.readChunkInto(pool, buf, id, ref.locator, 0);
-          } catch (e) {
-            if (e instanceof RepoError && e.code === 'CHUNK_MISSING') {
-              problems.push({ kind: 'missing', locator: ref.locator, chunkId: id, message: `chunk ${id} is missing` });
-              return;
+            let objectLength: number;
+            try {
+              objectLength = await this.readChunkInto(pool, buf, id, locator, 0);
+            } catch (e) {
+              if (e instanceof RepoError && e.code === 'CHUNK_MISSING') {
+                // The index must not go on answering for it: the next backup that has it writes it again.
+                this.index?.remove(Buffer.from(id, 'hex'));
+                problems.push({ kind: 'missing', locator, chunkId: id, message: `chunk ${id} is missing` });
+                return;
+              }
+              if (e instanceof RepoError && e.code === 'CHUNK_CORRUPT') {
+                problems.push({ kind: 'corrupt', locator, chunkId: id, message: e.message });
+                return;
+              }
+              throw e;
+            } finally {
+              checked++;
             }
-            if (e instanceof RepoError && e.code === 'CHUNK_CORRUPT') {
-              problems.push({ kind: 'corrupt', locator: ref.locator, chunkId: id, message: e.message });
-              return;
-            }
-            throw e;
+            bytes += objectLength;
+            reply = await pool.run({ op: 'check', slot: buf, objectLength, id, length, full: opts.full === true });
           } finally {
-            checked++;
+            pool.releaseBuffer(buf);
           }
-          bytes += objectLength;
-          reply = await pool.run({ op: 'check', slot: buf, objectLength, id, length: ref.length, full: opts.full === true });
-        } finally {
-          pool.releaseBuffer(buf);
-        }
-        if (reply.kind === 'error') {
-          problems.push({ kind: 'corrupt', locator: ref.locator, chunkId: id, message: reply.message });
-        }
-        opts.onProgress?.({ bytesDone: checked, bytesTotal: total });
-      });
+          if (reply.kind === 'error') {
+            problems.push({ kind: 'corrupt', locator, chunkId: id, message: reply.message });
+          }
+          opts.onProgress?.({ bytesDone: checked, bytesTotal: total });
+        });
+      }
     }
     await inflight.drain();
-    return { ok: problems.length === 0, manifests, chunks: refs.size, bytes, problems };
+    return { ok: problems.length === 0, manifests, chunks: total, bytes, problems };
   }
 
   /**
    * Mark and sweep: deletes chunks that no manifest, no running backup and no pin references, and whose mtime
    * is older than (start of the oldest running backup, or now) minus `graceMs`. Refuses to run (throws) when a
    * manifest cannot be read, since its chunks would otherwise be lost.
+   *
+   * While a backup of another process holds a live lease, nothing is deleted (such chunks count as kept in grace):
+   * that backup may be taking chunks from its node's index without touching them. The store's gc epoch is
+   * renewed before the leases are read and again at the end, so other nodes' indexes are rebuilt (gc-epoch.ts).
+   * This repository's own chunk index is kept exact: refreshed from the listing, deleted chunks removed first.
+   * Memory: the mark set (8 bytes per referenced chunk, mark-set.ts) and one listing page at a time.
    */
   async gc(opts: GcOptions): Promise<GcResult> {
     if (!(opts.graceMs >= 0)) throw new RepoError('INVALID_ARGUMENT', 'graceMs must be >= 0');
     if (this.gcRunning) throw new RepoError('INVALID_ARGUMENT', 'garbage collection is already running');
     this.gcRunning = true;
+    const index = this.index;
+    let epoch: GcEpoch | undefined;
+    let epochTimer: NodeJS.Timeout | undefined;
     try {
+      await this.indexRebuild;
+      const before = await readGcEpoch(this.store);
+      // An index that did not match the store before this gc cannot be made exact by it: start it over.
+      const indexWasCurrent = index !== undefined && index.epoch === before.epoch && !foreignGcRunning(before, this.instanceId);
+      if (!opts.dryRun) {
+        epoch = await writeGcEpoch(this.store, true, this.instanceId);
+        const running = epoch;
+        epochTimer = setInterval(() => void refreshGcEpoch(this.store, running).catch(() => {}), LEASE_REFRESH_MS);
+        epochTimer.unref();
+        if (index) {
+          if (!indexWasCurrent) index.clear();
+          index.setEpoch(epoch.epoch);
+        }
+      }
+      const indexGen = !opts.dryRun && index ? index.nextGeneration() : undefined;
       const start = Date.now();
       // Leases first: a backup that finishes after this point has its manifest listed below.
       let oldest = start;
       for (const a of this.active) oldest = Math.min(oldest, a.startedAt);
+      const ours = new Set([...this.active].map((a) => leaseKeyOf(a.locator)));
+      let foreignLeases = 0;
       for await (const lease of this.store.list('locks/leases/')) {
         if (start - lease.mtime.getTime() > LEASE_TTL_MS) {
           await this.store.delete(lease.key).catch(() => {});
           continue;
         }
+        if (!ours.has(lease.key)) foreignLeases++;
         const info = await this.store
           .get(lease.key)
           .then((b) => JSON.parse(b.toString('utf8')) as { startedAt?: unknown })
@@ -830,13 +987,13 @@ export class BackupRepository implements BackupStore {
         oldest = Math.min(oldest, startedAt);
       }
       const cutoff = oldest - opts.graceMs;
-      // Mark set of 8-byte id prefixes (16 hex): a collision only keeps an extra chunk, never loses one.
-      const marks = new Set<string>();
-      const mark = (idHex: string) => marks.add(idHex.slice(0, 16));
+      // Mark set of 8-byte id prefixes: a collision only keeps an extra chunk, never loses one.
+      const marks = new MarkSet();
+      const mark = (idHex: string) => marks.addHex(idHex);
       const markEntries = (entries: Buffer) => {
         for (let off = 0; off < entries.length; off += ID_BYTES) {
-          const e = entries.subarray(off, off + ID_BYTES);
-          if (e.some((b) => b !== 0)) mark(e.toString('hex'));
+          if (entries.readBigUInt64BE(off) === 0n && entries.subarray(off, off + ID_BYTES).every((b) => b === 0)) continue;
+          marks.addAt(entries, off);
         }
       };
       let manifests = 0;
@@ -851,46 +1008,83 @@ export class BackupRepository implements BackupStore {
         if (a.parent) markEntries(a.parent.entries);
         for (const id of a.ids) mark(id);
       }
-      for (const id of opts.pinned ?? []) mark(id.toLowerCase());
+      for (const id of opts.pinned ?? []) {
+        if (/^[0-9a-fA-F]{16}/.test(id)) mark(id.toLowerCase());
+      }
+      marks.seal();
       const result: GcResult = { manifests, chunks: 0, deleted: 0, deletedBytes: 0, keptInGrace: 0 };
+      let kept: Buffer[] = [];
+      const keep = (id: string) => {
+        if (indexGen === undefined || !index) return;
+        kept.push(Buffer.from(id, 'hex'));
+        if (kept.length >= INDEX_BATCH) {
+          index.add(kept);
+          kept = [];
+        }
+      };
       for await (const obj of this.store.list('chunks/')) {
         const m = CHUNK_KEY_RE.exec(obj.key);
         if (!m) continue;
         result.chunks++;
         const id = m[2] as string;
-        if (marks.has(id.slice(0, 16))) continue;
-        if (obj.mtime.getTime() >= cutoff) {
-          result.keptInGrace++;
+        if (marks.hasHex(id)) {
+          keep(id);
           continue;
         }
-        if (this.inUseByActiveBackup(id)) continue;
+        if (obj.mtime.getTime() >= cutoff || foreignLeases > 0) {
+          result.keptInGrace++;
+          keep(id);
+          continue;
+        }
+        if (this.inUseByActiveBackup(id)) {
+          keep(id);
+          continue;
+        }
         if (opts.dryRun) {
           result.deleted++;
           result.deletedBytes += obj.size;
           continue;
         }
         // Registered synchronously with the check above, so a backup about to reuse the chunk waits for the
-        // deletion and then writes the chunk again.
+        // deletion and then writes the chunk again; out of the index before it leaves the store.
+        index?.remove(Buffer.from(id, 'hex'));
         const deletion = this.recheckAndDelete(obj.key, cutoff);
         this.deleting.set(id, deletion);
         try {
           if (await deletion) {
             result.deleted++;
             result.deletedBytes += obj.size;
-          }
+          } else keep(id);
         } finally {
           this.deleting.delete(id);
         }
       }
       await this.store.flush();
+      if (index && indexGen !== undefined) {
+        index.add(kept);
+        // Entries neither listed again nor added by a backup since the refresh began: chunks gone from the store.
+        index.sweepBefore(indexGen);
+      }
       return result;
     } finally {
+      clearInterval(epochTimer);
+      if (epoch) {
+        // Deletions may have happened: a new epoch tells other nodes' indexes so, even after a failure.
+        try {
+          const done = await writeGcEpoch(this.store, false, this.instanceId);
+          index?.setEpoch(done.epoch);
+        } catch {
+          // The store keeps showing this gc as running until its TTL; our index stays exact meanwhile.
+        }
+      }
+      this.endedDuringGc.clear();
       this.gcRunning = false;
     }
   }
 
   private inUseByActiveBackup(id: string): boolean {
     for (const a of this.active) if (a.ids.has(id)) return true;
+    for (const a of this.endedDuringGc) if (a.ids.has(id)) return true;
     return false;
   }
 

@@ -262,6 +262,29 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Reads the object into `into` as its bytes arrive and returns its size (the repository's restore and verify
+   * read chunks into shared buffers this way): no per-object allocation or copies of the whole body. When the
+   * object is larger than `into`, the rest is read and counted, not kept.
+   */
+  async getInto(key: string, into: Uint8Array): Promise<number> {
+    const body = await this.getBody(key);
+    let size = 0;
+    try {
+      const stream: AsyncIterable<Uint8Array> =
+        body instanceof Readable
+          ? body
+          : Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
+      for await (const part of stream) {
+        if (size < into.length) into.set(part.subarray(0, into.length - size), size);
+        size += part.length;
+      }
+    } catch (e) {
+      throw this.fail(e, 'read', key);
+    }
+    return size;
+  }
+
   async getStream(key: string): Promise<NodeJS.ReadableStream> {
     const body = await this.getBody(key);
     if (body instanceof Readable) return body;
