@@ -14,6 +14,7 @@ import { GiB, UUID_RE } from '../../domain/units.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
+import { WriteGates } from './write-gates.js';
 
 export { GiB, UUID_RE };
 
@@ -33,6 +34,9 @@ export interface CoreDeps {
 
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
+  /** The data API's writes pass these; group snapshots and CBR checkpoints close them (write-gates.ts). */
+  readonly writeGates = new WriteGates();
+
   constructor(readonly deps: CoreDeps) {}
 
   get store(): MetadataStore {

@@ -5,6 +5,7 @@ import type { VolumesRepository } from '../../domain/ports/block-storage-store.j
 import type { CbrDiskAccess, CbrStores } from '../../domain/ports/cbr-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskQueue } from '../../domain/ports/task-queue.js';
+import type { WriteGates } from '../block-storage/write-gates.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
 import { GiB, UUID_RE } from '../../domain/units.js';
@@ -53,6 +54,8 @@ export interface CbrBlockStorageCore {
     readonly logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   };
   driver(name: string): VolumeDriver;
+  /** A checkpoint of several disks freezes them all behind these (block-storage/write-gates.ts). */
+  readonly writeGates: WriteGates;
 }
 
 /** The task queue as CBR uses it: its handlers are registered once, at start. */
