@@ -5,6 +5,7 @@ import type { BackendStatusService } from '../../services/backend-status.js';
 import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
 import { registerBackupRoutes } from './backups.js';
+import { registerGroupRoutes } from './groups.js';
 import { registerManageRoutes } from './manage-routes.js';
 import { registerMessageRoutes } from './messages.js';
 import { registerMiscRoutes } from './misc/index.js';
@@ -37,6 +38,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerTransferRoutes(scope, deps);
         registerMessageRoutes(scope, deps);
         registerQosSpecsRoutes(scope, deps);
+        registerGroupRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

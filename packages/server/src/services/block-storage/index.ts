@@ -14,6 +14,7 @@ import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
 import { Core } from './core.js';
+import { GroupService, groupTaskHandlers } from './group-service.js';
 import { ManageService } from './manage-service.js';
 import { MessageService } from './message-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
@@ -46,6 +47,9 @@ export { MessageService };
 export type { QosAssociation } from './qos-specs-service.js';
 export { QosSpecsService };
 
+export type { GroupRecord } from './group-service.js';
+export { GroupService };
+
 export interface BlockStorageServices {
   manage: ManageService;
   volumes: VolumeService;
@@ -57,6 +61,8 @@ export interface BlockStorageServices {
   /** User messages; its reaper runs between start() and stop() (the composition root's). */
   messages: MessageService;
   qosSpecs: QosSpecsService;
+  /** Generic volume groups, group types and group snapshots. */
+  groups: GroupService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -90,6 +96,7 @@ export function createBlockStorageServices(deps: {
   const dropBases = (driver: VolumeDriver, volumeId: string) => backupData.bases.dropVolumeBases(driver, volumeId);
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  for (const h of groupTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
   const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, repo: deps.backupRepo };
@@ -104,6 +111,7 @@ export function createBlockStorageServices(deps: {
     transfers: new TransferService(core),
     messages: new MessageService(core),
     qosSpecs: new QosSpecsService(core),
+    groups: new GroupService(core, volumes),
     drivers: deps.drivers,
     core,
     backupData,

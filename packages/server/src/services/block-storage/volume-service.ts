@@ -238,6 +238,8 @@ export class VolumeService {
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
+      // A group's member goes with the group's delete (delete-volumes) or after leaving it, as in Cinder.
+      if ((await core.repos.groups.groupsOf(tx, [id])).size > 0) throw badRequest(VOLUME_DELETE_REFUSED);
       ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
       // The guarded move comes before the checks below and holds the volume's row lock until commit: a snapshot
       // create touches that row under its own status guard, so on PostgreSQL (READ COMMITTED) either the create

@@ -10,6 +10,7 @@ import { transfers } from './0008-transfers.js';
 import { messages } from './0009-messages.js';
 import { qosSpecs } from './0011-qos-specs.js';
 import { volumeTypes } from './0010-volume-types.js';
+import { groups } from './0013-groups.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-messages': messages,
   '0011-qos-specs': qosSpecs,
   '0010-volume-types': volumeTypes,
+  '0013-groups': groups,
 };
 
 export const migrationProvider: MigrationProvider = {
