@@ -95,6 +95,15 @@ describe('generic volume groups, group types and group snapshots', () => {
     assert.equal((await req('GET', `/volumes/${a}`)).body.volume.group_id, g);
     assert.equal((await req('GET', `/volumes/${a}`, undefined, '3.12')).body.volume.group_id, undefined);
 
+    const joined = await req('POST', '/volumes', { volume: { size: 1, name: 'joined', group_id: g } });
+    assert.equal(joined.status, 202, joined.text);
+    assert.equal(joined.body.volume.group_id, g);
+    await waitFor(async () => (await req('GET', `/volumes/${joined.body.volume.id}`)).body.volume.status === 'available', 'joined available');
+    const otherType = await req('POST', '/types', { volume_type: { name: 'not-in-group' } });
+    assert.equal(otherType.status, 200, otherType.text);
+    const wrongType = await req('POST', '/volumes', { volume: { size: 1, group_id: g, volume_type: 'not-in-group' } });
+    assert.equal(wrongType.status, 400, wrongType.text);
+    assert.equal((await req('POST', '/volumes', { volume: { size: 1, group_id: '00000000-0000-4000-8000-000000000000' } })).status, 404);
     const other = await group('other', type);
     const twice = await req('PUT', `/groups/${other}`, { group: { add_volumes: a } });
     assert.equal(twice.status, 400);
@@ -120,6 +129,7 @@ describe('generic volume groups, group types and group snapshots', () => {
     assert.equal((await req('POST', `/groups/${g}/action`, { delete: { 'delete-volumes': true } })).status, 202);
     assert.equal((await req('GET', `/groups/${g}`)).status, 404);
     await waitFor(async () => (await req('GET', `/volumes/${a}`)).status === 404, 'member deleted');
+    await waitFor(async () => (await req('GET', `/volumes/${joined.body.volume.id}`)).status === 404, 'joined member deleted');
     assert.equal((await req('GET', `/volumes/${b}`)).status, 200);
     assert.equal((await req('POST', `/groups/${other}/action`, { delete: {} })).status, 202);
     assert.equal(await usage(), before);

@@ -16,6 +16,7 @@ import { ensureAllowed, fromStatuses, isStatus, refusal } from '../../domain/lif
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { Snapshot } from '../../domain/snapshot.js';
+import type { Volume } from '../../domain/volume.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { type Core, UUID_RE } from './core.js';
 import type { VolumeService } from './volume-service.js';
@@ -557,6 +558,23 @@ export class GroupService {
     const gs = await this.visibleGroupSnapshot(ctx, id);
     await this.repo.transitionSnapshot(this.core.store.root, gs.id, null, s, { updated_at: this.core.now() });
   }
+}
+
+/**
+ * A volume created into a group (3.13 `group_id`): the group must be visible to the caller, available, and
+ * list the volume's type, as Cinder's create flow checks. Runs in the volume's creating transaction.
+ */
+export async function joinGroup(core: Core, ctx: AuthContext, tx: Scope, v: Volume, groupId: string): Promise<void> {
+  const g = UUID_RE.test(groupId) ? await core.repos.groups.get(tx, groupId) : undefined;
+  if (!g || !canSee(ctx, g.project_id)) throw groupNotFound(groupId);
+  if (!['available', 'in-use'].includes(g.status))
+    throw badRequest(`Invalid group: Group ${g.id} status must be available or in-use, but current status is: ${g.status}.`);
+  const types = (await core.repos.groups.volumeTypes(tx, [g.id])).get(g.id) ?? [];
+  if (!types.includes(v.volume_type_id))
+    throw badRequest(`Invalid input received: Invalid volume_type provided: ${v.volume_type_id} (requested type is not compatible; recommend omitting the type argument).`);
+  // Holds the group row until commit, so a racing group delete cannot miss the new member.
+  await core.repos.groups.transition(tx, g.id, ['available', 'in-use'], null, { updated_at: g.updated_at });
+  await core.repos.groups.setGroup(tx, [v.id], g.id);
 }
 
 /**

@@ -5,6 +5,7 @@ import { allows, ensureAllowed } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
+import { joinGroup } from './group-service.js';
 import { callerProject, requireAdmin } from './access.js';
 import { type Core, type Enqueue, GiB } from './core.js';
 import { resolveFilters } from './filters.js';
@@ -26,6 +27,8 @@ export interface VolumeCreateInput {
   availabilityZone: string | null;
   volumeType: string | null;
   multiattach: boolean;
+  /** The generic group the new volume joins (3.13 `group_id`); checked in the creating transaction. */
+  groupId?: string | null;
   /**
    * Fills the new volume from a backup (restore, create from backup): called in the creating transaction
    * instead of enqueuing the plain create, so the backup is claimed atomically with the volume.
@@ -150,6 +153,7 @@ export class VolumeService {
         updated_at: null,
       };
       await core.repos.volumes.insert(tx, r);
+      if (input.groupId) await joinGroup(core, ctx, tx, r, input.groupId);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
       else if (chosen) await enqueue('volume.create', 'volume', id, payload);
