@@ -24,7 +24,7 @@ describe('generic volume groups, group types and group snapshots', () => {
 
   async function groupType(name: string): Promise<string> {
     const r = await req('POST', '/group_types', { group_type: { name, group_specs: { consistent_group_snapshot_enabled: '<is> True' } } });
-    assert.equal(r.status, 200, r.text);
+    assert.equal(r.status, 202, r.text);
     return r.body.group_type.id;
   }
 
@@ -64,7 +64,7 @@ describe('generic volume groups, group types and group snapshots', () => {
     const put = await req('PUT', `/group_types/${id}`, { group_type: { name: 'gt-renamed', description: 'd' } });
     assert.equal(put.status, 200, put.text);
     assert.equal(put.body.group_type.name, 'gt-renamed');
-    assert.equal((await req('POST', `/group_types/${id}/group_specs`, { group_specs: { k: 'v' } })).status, 200);
+    assert.equal((await req('POST', `/group_types/${id}/group_specs`, { group_specs: { k: 'v' } })).status, 202);
     assert.deepEqual((await req('GET', `/group_types/${id}/group_specs/k`)).body, { k: 'v' });
     assert.equal((await req('DELETE', `/group_types/${id}/group_specs/k`)).status, 202);
     assert.equal((await req('GET', `/group_types/${id}/group_specs/k`)).status, 404);

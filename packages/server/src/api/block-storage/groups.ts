@@ -152,7 +152,8 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
     since(req, '3.11');
     return { group_type: typeView(req, await groups.getType(authOf(req), idOf(req))) };
   });
-  scope.post('/group_types', async (req) => {
+  // Cinder answers both creates 202 (@wsgi.response(ACCEPTED)), as Tempest's schemas check.
+  scope.post('/group_types', async (req, reply: FastifyReply) => {
     since(req, '3.11');
     const b = validateBody<{ group_type: Body }>(TYPE_CREATE, req.body).group_type;
     const t = await groups.createType(authOf(req), {
@@ -161,6 +162,7 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
       is_public: b.is_public === undefined ? true : parseBoolean(b.is_public, 'is_public'),
       group_specs: (b.group_specs as Record<string, string> | undefined) ?? {},
     });
+    reply.code(202);
     return { group_type: typeView(req, t) };
   });
   scope.put('/group_types/:id', async (req) => {
@@ -185,9 +187,10 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
     since(req, '3.11');
     return { group_specs: await groups.specs(authOf(req), idOf(req)) };
   });
-  scope.post('/group_types/:id/group_specs', async (req) => {
+  scope.post('/group_types/:id/group_specs', async (req, reply: FastifyReply) => {
     since(req, '3.11');
     const s = validateBody<{ group_specs: Record<string, string> }>(SPECS, req.body).group_specs;
+    reply.code(202);
     return { group_specs: await groups.setSpecs(authOf(req), idOf(req), s) };
   });
   scope.get('/group_types/:id/group_specs/:key', async (req) => {
