@@ -8,6 +8,7 @@ import { registerVolume } from './volume.js';
 import { registerVolumeMessage } from './volume-message.js';
 import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
+import { registerVolumeGroup } from './volume-group.js';
 import { registerVolumeType } from './volume-type.js';
 
 /**
@@ -38,6 +39,7 @@ export function registerClientCommands(program: Command): void {
     );
   registerVolume(program);
   registerVolumeTransfer(program);
+  registerVolumeGroup(program);
   registerVolumeMessage(program);
   registerVolumeQos(program);
   registerVolumeType(program);

@@ -112,9 +112,26 @@ function groupSnapshotView(req: FastifyRequest, s: GroupSnapshot): Body {
 
 const summary = (x: { id: string; name: string | null }) => ({ id: x.id, name: x.name });
 
-/** Offset/limit/marker over a whole list, as Cinder's list APIs page. */
-function paged<T extends { id: string }>(req: FastifyRequest, all: T[]): T[] {
+/** Keys a list may be sorted by: the record's own fields (Cinder sorts these lists in the database). */
+const SORTABLE = ['id', 'name', 'description', 'status', 'created_at', 'is_public', 'group_id', 'availability_zone'];
+
+/** Offset/limit/marker over a whole list, as Cinder's list APIs page, after `sort` (or sort_key/sort_dir). */
+function paged<T extends { id: string }>(req: FastifyRequest, items: T[], fields: (t: T) => object = (t) => t): T[] {
   const lr = parseListRequest(req);
+  let all = items;
+  for (const s of lr.sort)
+    if (!SORTABLE.includes(s.key)) throw badRequest(`Invalid input received: Invalid sort key: ${s.key}.`);
+  if (lr.sort.length > 0) {
+    const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+    all = [...items].sort((a, b) => {
+      for (const s of lr.sort) {
+        const at = (t: T) => text((fields(t) as Record<string, unknown>)[s.key]);
+        const c = at(a).localeCompare(at(b));
+        if (c !== 0) return s.dir === 'asc' ? c : -c;
+      }
+      return 0;
+    });
+  }
   let start = lr.offset ?? 0;
   if (lr.marker !== null) {
     const at = all.findIndex((t) => t.id === lr.marker);
@@ -216,7 +233,7 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
     since(req, '3.13');
     const f = listFlags(req);
     const all = await groups.list(authOf(req), f.allTenants, f.filters);
-    return { groups: paged(req, all.map((r) => ({ ...r, id: r.group.id }))).map((r) => (detail ? groupView(req, r, f.listVolume) : summary(r.group))) };
+    return { groups: paged(req, all.map((r) => ({ ...r, id: r.group.id })), (r) => r.group).map((r) => (detail ? groupView(req, r, f.listVolume) : summary(r.group))) };
   };
   scope.get('/groups', listGroups(false));
   scope.get('/groups/detail', listGroups(true));
