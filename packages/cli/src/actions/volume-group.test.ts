@@ -22,7 +22,7 @@ test('volume group type, volume group and volume group snapshot round trip', asy
   assert.equal((await cli.json(['volume', 'group', 'type', 'unset', 'cli-gt', '--property', 'k'])).group_specs.k, undefined);
   assert.ok((await cli.json(['volume', 'group', 'type', 'list'])).some((t: { Name: string }) => t.Name === 'cli-gt'));
 
-  const g = await cli.json(['volume', 'group', 'create', '--volume-group-type', 'cli-gt', '--volume-type', '__DEFAULT__', '--name', 'cli-group']);
+  const g = await cli.json(['volume', 'group', 'create', 'cli-gt', '__DEFAULT__', '--name', 'cli-group']);
   assert.equal(g.status, 'available');
   assert.deepEqual(g.volumes, []);
   const v = await cli.json(['volume', 'create', '--size', '1', 'cli-member', '--wait']);
@@ -32,7 +32,7 @@ test('volume group type, volume group and volume group snapshot round trip', asy
   assert.equal((await cli.json(['volume', 'group', 'set', 'cli-group', '--description', 'd'])).description, 'd');
   assert.deepEqual(await cli.json(['volume', 'group', 'list']), [{ ID: g.id, Status: 'available', Name: 'cli-group' }]);
 
-  const gs = await cli.json(['volume', 'group', 'snapshot', 'create', 'cli-gs', '--volume-group', 'cli-group']);
+  const gs = await cli.json(['volume', 'group', 'snapshot', 'create', 'cli-group', '--name', 'cli-gs']);
   assert.equal(gs.group_id, g.id);
   for (let i = 0; i < 100 && (await cli.json(['volume', 'group', 'snapshot', 'show', 'cli-gs'])).status !== 'available'; i++)
     await new Promise((r) => setTimeout(r, 100));

@@ -39,8 +39,13 @@ function record(r: { raw: Record<string, unknown> }): Record<string, unknown> {
 // ---------------- groups ----------------
 
 export async function create(ctx: ActionContext): Promise<void> {
-  const o = ctx.opts;
+  const o = { ...ctx.opts };
   const bs = (await ctx.conn()).blockStorage;
+  // OSC 6.0's positional form: `volume group create <group type> <volume type>...`.
+  if (ctx.args[0] !== undefined) {
+    o.volumeGroupType ??= ctx.args[0];
+    o.volumeType = [...((o.volumeType as string[] | undefined) ?? []), ...((ctx.args[1] as string[] | undefined) ?? [])];
+  }
   const sources = [o.volumeGroupType, o.sourceGroup, o.groupSnapshot].filter((x) => x !== undefined).length;
   if (sources !== 1) throw new Error('Give exactly one of --volume-group-type, --source-group and --group-snapshot.');
   let g: Group;
@@ -115,8 +120,8 @@ export async function remove(ctx: ActionContext): Promise<void> {
 
 export async function snapshotCreate(ctx: ActionContext): Promise<void> {
   const bs = (await ctx.conn()).blockStorage;
-  const g = await findGroup(bs, String(ctx.opts.volumeGroup));
-  const s = await bs.createGroupSnapshot(defined({ groupId: g.id, name: String(ctx.args[0]), description: str(ctx.opts.description) }));
+  const g = await findGroup(bs, String(ctx.args[0]));
+  const s = await bs.createGroupSnapshot(defined({ groupId: g.id, name: str(ctx.opts.name), description: str(ctx.opts.description) }));
   ctx.printShow(record(await bs.getGroupSnapshot(s.id!)));
 }
 

@@ -16,6 +16,8 @@ export function registerVolumeGroup(program: Command): void {
     group
       .command('create')
       .description('Create a volume group, from a group type and volume types or from a source group or group snapshot')
+      .argument('[volume-group-type]', 'group type (name or ID), as OSC 6.0 takes it')
+      .argument('[volume-type...]', 'volume types the group takes, as OSC 6.0 takes them')
       .option('--volume-group-type <group-type>', 'group type (name or ID)')
       .option('--volume-type <volume-type>', 'volume type the group takes (repeatable)', collect)
       .option('--source-group <group>', 'create from this group: a clone of each member (3.14)')
@@ -76,8 +78,8 @@ export function registerVolumeGroup(program: Command): void {
     snapshot
       .command('create')
       .description('Snapshot every volume of a group at one point in time')
-      .argument('<snapshot-name>', 'name of the new group snapshot')
-      .requiredOption('--volume-group <group>', 'group to snapshot (name or ID)')
+      .argument('<volume-group>', 'group to snapshot (name or ID)')
+      .option('--name <name>', 'name of the new group snapshot')
       .option('--description <description>', 'description'),
     'show',
   ).action(act('snapshotCreate'));
