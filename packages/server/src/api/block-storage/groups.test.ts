@@ -93,6 +93,8 @@ describe('generic volume groups, group types and group snapshots', () => {
     assert.deepEqual([...shown.body.group.volumes].sort(), [a, b].sort());
     assert.deepEqual(shown.body.group.volume_types.length, 1);
     assert.equal((await req('GET', `/volumes/${a}`)).body.volume.group_id, g);
+    const filtered = (await req('GET', `/volumes?group_id=${g}`)).body.volumes.map((v: any) => v.id);
+    assert.deepEqual(filtered.sort(), [a, b].sort());
     assert.equal((await req('GET', `/volumes/${a}`, undefined, '3.12')).body.volume.group_id, undefined);
 
     const joined = await req('POST', '/volumes', { volume: { size: 1, name: 'joined', group_id: g } });
