@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
 import { readRound, roundsDone, startSequenceWriter } from '../../test-support/sequence-writer.js';
@@ -135,6 +136,26 @@ describe('generic volume groups, group types and group snapshots', () => {
     assert.equal((await req('GET', `/volumes/${b}`)).status, 200);
     assert.equal((await req('POST', `/groups/${other}/action`, { delete: {} })).status, 202);
     assert.equal(await usage(), before);
+  });
+
+  it('a group snapshot whose member cannot be snapshotted goes to error, with its snapshots, and a message says why', async () => {
+    const type = await groupType('gt-fail');
+    const g = await group('fail', type);
+    const v = await volume('f-a');
+    assert.equal((await req('PUT', `/groups/${g}`, { group: { add_volumes: v } })).status, 202);
+    await rm(ts.server.services.drivers.get('raw')!.path('volume', v));
+    const created = await req('POST', '/group_snapshots', { group_snapshot: { group_id: g } });
+    assert.equal(created.status, 202, created.text);
+    const id = created.body.group_snapshot.id as string;
+    await waitFor(async () => (await req('GET', `/group_snapshots/${id}`)).body.group_snapshot.status === 'error', 'group snapshot error');
+    const snaps = (await req('GET', '/snapshots/detail')).body.snapshots.filter((s: any) => s.group_snapshot_id === id);
+    assert.deepEqual(
+      snaps.map((s: any) => s.status),
+      ['error'],
+    );
+    const msgs = (await req('GET', `/messages?resource_uuid=${snaps[0].id}`)).body.messages;
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].resource_type, 'VOLUME_SNAPSHOT');
   });
 
   it('a group snapshot holds every member as it was at one point in time while a client writes A then B; a group made from it holds the same', async () => {

@@ -19,6 +19,7 @@ import type { Snapshot } from '../../domain/snapshot.js';
 import type { Volume } from '../../domain/volume.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { type Core, UUID_RE } from './core.js';
+import { recordMessageQuietly } from './message-service.js';
 import type { VolumeService } from './volume-service.js';
 
 export interface GroupRecord {
@@ -614,6 +615,19 @@ export function groupTaskHandlers(core: Core): TaskHandler<GroupSnapshotCreatePa
         for (const m of task.payload.members) await core.moveSnapshot(tx, m.snapshotId, 'createFailed');
         await repo.transitionSnapshot(tx, task.resourceId, ['creating'], 'error', { updated_at: core.now() });
       });
+      // Each member snapshot failed as a snapshot create does: its project's users read why in a message.
+      for (const m of task.payload.members) {
+        const snap = await core.snapshotRow(root, m.snapshotId);
+        if (snap)
+          await recordMessageQuietly(core, {
+            projectId: snap.project_id,
+            resourceType: 'VOLUME_SNAPSHOT',
+            resourceUuid: snap.id,
+            action: 'SNAPSHOT_CREATE',
+            detail: 'SNAPSHOT_CREATE_ERROR',
+            requestId: `req-${task.id}`,
+          });
+      }
     },
   };
   return [create];
