@@ -11,6 +11,7 @@ import { registerVolumeMessage } from './volume-message.js';
 import { registerVolumeService } from './volume-service.js';
 import { registerVolumeQos } from './volume-qos.js';
 import { registerVolumeTransfer } from './volume-transfer.js';
+import { registerVolumeGroup } from './volume-group.js';
 import { registerVolumeType } from './volume-type.js';
 
 /**
@@ -42,6 +43,7 @@ export function registerClientCommands(program: Command): void {
   registerVolume(program);
   registerVolumeTransfer(program);
   registerVolumeAttachment(program);
+  registerVolumeGroup(program);
   registerVolumeMessage(program);
   registerVolumeQos(program);
   registerVolumeType(program);

@@ -50,6 +50,11 @@ export const COPIED_TABLES = [
   'default_volume_types',
   'services',
   'quota_classes',
+  'group_types',
+  'group_type_specs',
+  'groups',
+  'group_volume_types',
+  'group_snapshots',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

@@ -43,6 +43,59 @@ export interface Database {
   default_volume_types: DefaultVolumeTypeTable;
   services: ServiceTable;
   quota_classes: QuotaClassTable;
+  group_types: GroupTypeTable;
+  group_type_specs: GroupTypeSpecTable;
+  groups: GroupTable;
+  group_volume_types: GroupVolumeTypeTable;
+  group_snapshots: GroupSnapshotTable;
+}
+
+export interface GroupTypeTable {
+  id: string;
+  name: string;
+  description: string | null;
+  is_public: number;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface GroupTypeSpecTable {
+  group_type_id: string;
+  key: string;
+  value: string;
+}
+
+export interface GroupTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  status: string;
+  availability_zone: string;
+  group_type_id: string;
+  group_snapshot_id: string | null;
+  source_group_id: string | null;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface GroupVolumeTypeTable {
+  group_id: string;
+  volume_type_id: string;
+}
+
+export interface GroupSnapshotTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  group_id: string;
+  group_type_id: string;
+  name: string | null;
+  description: string | null;
+  status: string;
+  created_at: string;
+  updated_at: string | null;
 }
 
 export interface DomainTable {
@@ -172,6 +225,8 @@ export interface VolumeTable {
   use_quota: number;
   created_at: string;
   updated_at: string | null;
+  /** The volume's generic group (0013); read and written by the group repository only. */
+  group_id?: string | null;
 }
 
 export interface MetadataTable {
@@ -210,6 +265,8 @@ export interface SnapshotTable {
   hidden: number;
   created_at: string;
   updated_at: string | null;
+  /** The group snapshot the snapshot was taken for (0013); read and written by the group repository only. */
+  group_snapshot_id?: string | null;
 }
 
 export interface TransferTable {

@@ -11,6 +11,17 @@ export {
   ATTACHMENTS_MIN_MICROVERSION,
 } from '../resources/attachment.js';
 export { Backup, type BackupAttributes, type BackupRecord, type RestoreResult } from '../resources/backup.js';
+export {
+  Group,
+  type GroupAttributes,
+  GROUP_SNAPSHOTS_MIN_MICROVERSION,
+  GROUP_TYPES_MIN_MICROVERSION,
+  GROUPS_MIN_MICROVERSION,
+  GroupSnapshot,
+  type GroupSnapshotAttributes,
+  GroupType,
+  type GroupTypeAttributes,
+} from '../resources/group.js';
 export { Message, type MessageAttributes, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 export { ManageableSnapshot, type ManageableSnapshotAttributes } from '../resources/manageable-snapshot.js';
 export { ManageableVolume, type ManageableVolumeAttributes } from '../resources/manageable-volume.js';

@@ -11,6 +11,14 @@ import type { CallOptions } from '../../transport/types.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
 import { Backup } from '../resources/backup.js';
+import {
+  GROUP_SNAPSHOTS_MIN_MICROVERSION,
+  GROUP_TYPES_MIN_MICROVERSION,
+  Group,
+  GROUPS_MIN_MICROVERSION,
+  GroupSnapshot,
+  GroupType,
+} from '../resources/group.js';
 import { Message, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 import type { LogLevelTarget, ServiceLogLevels } from '../resources/service.js';
 import { Snapshot } from '../resources/snapshot.js';
@@ -270,6 +278,233 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
     } catch (e) {
       if (!(ignoreMissing && isNotFound(e))) throw e;
     }
+  }
+
+  // ---------------------------------------------------------------- group types (3.11+)
+
+  /** Lists group types (public ones; admins see private ones too). @example `const types = await bs.groupTypes().toArray()` */
+  groupTypes(query: { isPublic?: boolean; limit?: number; marker?: string } = {}, options: ListOptions = {}): Paginator<GroupType> {
+    return GroupType.list(this.client, query, {
+      ...options,
+      prepare: async () => ({ path: '/group_types', minMicroversion: GROUP_TYPES_MIN_MICROVERSION }),
+    });
+  }
+
+  /** GET one group type. @example `const gt = await bs.getGroupType(id)` */
+  getGroupType(groupType: Ref<GroupType>, options: CallOptions = {}): Promise<GroupType> {
+    return this.ref(GroupType, groupType).fetch(options);
+  }
+
+  /**
+   * Admin: creates a group type, with its specs.
+   *
+   * @example
+   * ```ts
+   * const gt = await bs.createGroupType({ name: 'cg', groupSpecs: { consistent_group_snapshot_enabled: '<is> True' } });
+   * ```
+   */
+  createGroupType(attrs: ResourceInput<GroupType>, options: CallOptions = {}): Promise<GroupType> {
+    return GroupType.new(attrs, this.client).create(options);
+  }
+
+  /** Admin: renames or re-describes a group type, or changes `isPublic`. @example `await bs.updateGroupType(gt, { name: 'cg2' })` */
+  updateGroupType(groupType: Ref<GroupType>, attrs: ResourceInput<GroupType>, options: CallOptions = {}): Promise<GroupType> {
+    return this.ref(GroupType, groupType).update(attrs).commit(options);
+  }
+
+  /** Admin: deletes a group type no group uses. @example `await bs.deleteGroupType(gt, { ignoreMissing: true })` */
+  async deleteGroupType(groupType: Ref<GroupType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(GroupType, groupType).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  /** Admin: sets group specs of a type. @example `await bs.setGroupTypeSpecs(gt, { k: 'v' })` */
+  setGroupTypeSpecs(groupType: Ref<GroupType>, specs: Record<string, string>, options: CallOptions = {}): Promise<Record<string, string>> {
+    return this.ref(GroupType, groupType).setSpecs(specs, options);
+  }
+
+  /** Admin: removes one group spec of a type. @example `await bs.deleteGroupTypeSpec(gt, 'k')` */
+  deleteGroupTypeSpec(groupType: Ref<GroupType>, key: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(GroupType, groupType).deleteSpec(key, options);
+  }
+
+  // ---------------------------------------------------------------- groups (3.13+)
+
+  /**
+   * Lists the project's groups (detail view by default); `listVolume` adds member volume ids (3.25),
+   * `allProjects` (admin) lists every project's.
+   *
+   * @example
+   * ```ts
+   * const groups = await bs.groups({ listVolume: true }).toArray();
+   * ```
+   */
+  groups(
+    query: { details?: boolean; listVolume?: boolean; allProjects?: boolean; status?: string; limit?: number; marker?: string } = {},
+    options: ListOptions = {},
+  ): Paginator<Group> {
+    const { details = true, ...rest } = query;
+    return Group.list(this.client, rest, {
+      ...options,
+      prepare: async () => ({ path: details ? '/groups/detail' : '/groups', minMicroversion: GROUPS_MIN_MICROVERSION }),
+    });
+  }
+
+  /** GET one group; `listVolume` adds its member volume ids (3.25). @example `const g = await bs.getGroup(id, { listVolume: true })` */
+  async getGroup(group: Ref<Group>, query: { listVolume?: boolean } = {}, options: CallOptions = {}): Promise<Group> {
+    const g = this.ref(Group, group);
+    if (!query.listVolume) return g.fetch(options);
+    const res = await this.client.request('GET', `/groups/${encodeURIComponent(this.idOf(group))}?list_volume=True`, {
+      ...options,
+      minMicroversion: '3.25',
+      maxMicroversion: Group.maxMicroversion,
+      operation: 'get Group',
+    });
+    return Group.existing(field(res.body, 'group') as Record<string, unknown>, this.client);
+  }
+
+  /**
+   * Creates a group of `groupType` (name or id) for volumes of `volumeTypes` (names or ids); it is available at
+   * once.
+   *
+   * @example
+   * ```ts
+   * const g = await bs.createGroup({ name: 'db', groupType: 'cg', volumeTypes: ['__DEFAULT__'] });
+   * ```
+   */
+  createGroup(attrs: ResourceInput<Group>, options: CallOptions = {}): Promise<Group> {
+    return Group.new(attrs, this.client).create(options);
+  }
+
+  /**
+   * Renames a group or changes its members: `addVolumes` must be available or in-use volumes of the group's
+   * volume types and in no other group; `removeVolumes` must be members.
+   *
+   * @example
+   * ```ts
+   * await bs.updateGroup(g, { addVolumes: [data.id, log.id] });
+   * ```
+   */
+  async updateGroup(
+    group: Ref<Group>,
+    changes: { name?: string | null; description?: string | null; addVolumes?: string[]; removeVolumes?: string[] },
+    options: CallOptions = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = {};
+    if (changes.name !== undefined) body.name = changes.name;
+    if (changes.description !== undefined) body.description = changes.description;
+    if (changes.addVolumes) body.add_volumes = changes.addVolumes.join(',');
+    if (changes.removeVolumes) body.remove_volumes = changes.removeVolumes.join(',');
+    await this.client.request('PUT', `/groups/${encodeURIComponent(this.idOf(group))}`, {
+      ...options,
+      body: { group: body },
+      minMicroversion: GROUPS_MIN_MICROVERSION,
+      maxMicroversion: Group.maxMicroversion,
+      operation: 'update Group',
+    });
+  }
+
+  /**
+   * Deletes a group; `deleteVolumes` deletes its member volumes with it (else a group with members is refused).
+   *
+   * @example
+   * ```ts
+   * await bs.deleteGroup(g, { deleteVolumes: true });
+   * ```
+   */
+  async deleteGroup(group: Ref<Group>, opts: { deleteVolumes?: boolean; ignoreMissing?: boolean } = {}, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.ref(Group, group).deleteGroup({ deleteVolumes: opts.deleteVolumes === true }, options);
+    } catch (e) {
+      if (!(opts.ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  /** Admin: sets a group's status (3.20+). @example `await bs.resetGroupStatus(g, 'available')` */
+  resetGroupStatus(group: Ref<Group>, status: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(Group, group).resetStatus(status, options);
+  }
+
+  /**
+   * Creates a group from a group snapshot (a volume per member snapshot) or from a source group (a clone per
+   * member), 3.14+.
+   *
+   * @example
+   * ```ts
+   * const copy = await bs.createGroupFromSource({ name: 'copy', groupSnapshotId: gs.id });
+   * ```
+   */
+  async createGroupFromSource(
+    src: { name?: string; description?: string; groupSnapshotId?: string; sourceGroupId?: string },
+    options: CallOptions = {},
+  ): Promise<Group> {
+    const body: Record<string, unknown> = {};
+    if (src.name !== undefined) body.name = src.name;
+    if (src.description !== undefined) body.description = src.description;
+    if (src.groupSnapshotId !== undefined) body.group_snapshot_id = src.groupSnapshotId;
+    if (src.sourceGroupId !== undefined) body.source_group_id = src.sourceGroupId;
+    const res = await this.client.request('POST', '/groups/action', {
+      ...options,
+      body: { 'create-from-src': body },
+      minMicroversion: GROUP_SNAPSHOTS_MIN_MICROVERSION,
+      maxMicroversion: Group.maxMicroversion,
+      operation: 'create Group from source',
+    });
+    return Group.existing(field(res.body, 'group') as Record<string, unknown>, this.client);
+  }
+
+  // ---------------------------------------------------------------- group snapshots (3.14+)
+
+  /** Lists the project's group snapshots (detail view by default). @example `await bs.groupSnapshots({ groupId: g.id }).toArray()` */
+  groupSnapshots(
+    query: { details?: boolean; groupId?: string; status?: string; allProjects?: boolean; limit?: number; marker?: string } = {},
+    options: ListOptions = {},
+  ): Paginator<GroupSnapshot> {
+    const { details = true, ...rest } = query;
+    return GroupSnapshot.list(this.client, rest, {
+      ...options,
+      prepare: async () => ({
+        path: details ? '/group_snapshots/detail' : '/group_snapshots',
+        minMicroversion: GROUP_SNAPSHOTS_MIN_MICROVERSION,
+      }),
+    });
+  }
+
+  /** GET one group snapshot. @example `const gs = await bs.getGroupSnapshot(id)` */
+  getGroupSnapshot(groupSnapshot: Ref<GroupSnapshot>, options: CallOptions = {}): Promise<GroupSnapshot> {
+    return this.ref(GroupSnapshot, groupSnapshot).fetch(options);
+  }
+
+  /**
+   * Snapshots every member of a group at one point in time (`creating`, then `available`); each member gets a
+   * snapshot whose `group_snapshot_id` names it.
+   *
+   * @example
+   * ```ts
+   * const gs = await bs.createGroupSnapshot({ groupId: g.id, name: 'nightly' });
+   * ```
+   */
+  createGroupSnapshot(attrs: ResourceInput<GroupSnapshot>, options: CallOptions = {}): Promise<GroupSnapshot> {
+    return GroupSnapshot.new(attrs, this.client).create(options);
+  }
+
+  /** Deletes a group snapshot with its member snapshots. @example `await bs.deleteGroupSnapshot(gs, { ignoreMissing: true })` */
+  async deleteGroupSnapshot(groupSnapshot: Ref<GroupSnapshot>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(GroupSnapshot, groupSnapshot).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
+  /** Admin: sets a group snapshot's status (3.19+). @example `await bs.resetGroupSnapshotStatus(gs, 'error')` */
+  resetGroupSnapshotStatus(groupSnapshot: Ref<GroupSnapshot>, status: string, options: CallOptions = {}): Promise<void> {
+    return this.ref(GroupSnapshot, groupSnapshot).resetStatus(status, options);
   }
 
   // ---------------------------------------------------------------- user messages (3.3+)

@@ -7,6 +7,7 @@ import type { QuotaSetService } from '../../services/quota-sets.js';
 import type { QuotaService } from '../../services/quotas.js';
 import { registerAttachmentRoutes } from './attachments.js';
 import { registerBackupRoutes } from './backups.js';
+import { registerGroupRoutes } from './groups.js';
 import { registerManageRoutes } from './manage-routes.js';
 import { registerMessageRoutes } from './messages.js';
 import { registerMiscRoutes } from './misc/index.js';
@@ -42,6 +43,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerAttachmentRoutes(scope, deps);
         registerMessageRoutes(scope, deps);
         registerQosSpecsRoutes(scope, deps);
+        registerGroupRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
       },
       { prefix },

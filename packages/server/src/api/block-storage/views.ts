@@ -83,7 +83,7 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
     }
   }
   const mv = o.mv;
-  if (mv.atLeast('3.13')) v.group_id = null;
+  if (mv.atLeast('3.13')) v.group_id = rec.groupId ?? null;
   if (mv.atLeast('3.21') && o.isAdmin) v.provider_id = null;
   if (mv.atLeast('3.48')) {
     v.shared_targets = false;
@@ -113,7 +113,7 @@ export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown
 /** Detail-style (create, update) and, with `extended`, show / detail list (spec §4.4). */
 export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended: boolean): Record<string, unknown> {
   const v = snapshotSummaryView(rec);
-  if (mv.atLeast('3.14')) v.group_snapshot_id = null;
+  if (mv.atLeast('3.14')) v.group_snapshot_id = rec.groupSnapshotId ?? null;
   if (mv.atLeast('3.41')) v.user_id = rec.snapshot.user_id;
   if (mv.atLeast('3.65')) v.consumes_quota = rec.snapshot.use_quota;
   if (extended) {

@@ -82,6 +82,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
       availabilityZone: str(v.availability_zone),
       volumeType: str(v.volume_type),
       multiattach: v.multiattach === true,
+      groupId: mv.atLeast('3.13') ? (str(v.group_id)?.toLowerCase() ?? null) : null,
     };
     if (backupId !== null && (input.snapshotId !== null || input.sourceVolid !== null)) {
       throw badRequest('Invalid input received: Only one of snapshot_id, source_volid and backup_id may be given.');

@@ -7,6 +7,7 @@ import type { Snapshot } from '../snapshot.js';
 import type { Volume, VolumeAttachment } from '../volume.js';
 import type { Scope, Transition } from './metadata-store.js';
 import type { MessagesRepository } from './message-store.js';
+import type { GroupsRepository } from './group-store.js';
 import type { QosSpecsRepository } from './qos-specs-store.js';
 import type { TransfersRepository } from './transfer-store.js';
 
@@ -187,4 +188,5 @@ export interface BlockStorageStore {
   transfers: TransfersRepository;
   messages: MessagesRepository;
   qosSpecs: QosSpecsRepository;
+  groups: GroupsRepository;
 }

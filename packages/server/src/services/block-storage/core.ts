@@ -14,6 +14,7 @@ import { GiB, UUID_RE } from '../../domain/units.js';
 import type { QuotaService } from '../quotas.js';
 import { canSee } from './access.js';
 import type { SnapshotRecord, VolumeRecord } from './types.js';
+import { WriteGates } from './write-gates.js';
 
 export { GiB, UUID_RE };
 
@@ -48,6 +49,9 @@ export type VolumeCreatedHook = (tx: Scope, volume: Pick<Volume, 'id' | 'project
 
 /** Shared plumbing of the volume and snapshot services: lookups with visibility, records, transactions + dispatch. */
 export class Core {
+  /** The data API's writes pass these; group snapshots and CBR checkpoints close them (write-gates.ts). */
+  readonly writeGates = new WriteGates();
+
   constructor(readonly deps: CoreDeps) {}
 
   /** Run for every volume the scheduler placed (not for one recorded in error). */
@@ -164,7 +168,7 @@ export class Core {
     if (volumes.length === 0) return [];
     const ids = volumes.map((v) => v.id);
     const { metadata, attachments, volumeTypes } = this.repos;
-    const [md, amd, atts, typeName] = await Promise.all([
+    const [md, amd, atts, typeName, groupOf] = await Promise.all([
       metadata.readMany(scope, 'volume', ids),
       metadata.readMany(scope, 'volume_admin', ids),
       attachments.attachedTo(scope, ids),
@@ -172,6 +176,7 @@ export class Core {
         scope,
         volumes.map((v) => v.volume_type_id),
       ),
+      this.repos.groups.groupsOf(scope, ids),
     ]);
     return volumes.map((volume) => ({
       volume,
@@ -179,6 +184,7 @@ export class Core {
       adminMetadata: amd.get(volume.id) ?? {},
       attachments: atts.filter((a) => a.volume_id === volume.id),
       volumeTypeName: typeName.get(volume.volume_type_id) ?? volume.volume_type_id,
+      groupId: groupOf.get(volume.id) ?? null,
     }));
   }
 
@@ -187,16 +193,20 @@ export class Core {
   }
 
   async snapshotRecord(snapshot: Snapshot, scope: Scope = this.store.root): Promise<SnapshotRecord> {
-    return { snapshot, metadata: await this.repos.metadata.read(scope, 'snapshot', snapshot.id) };
+    return (await this.snapshotRecords([snapshot], scope))[0]!;
   }
 
   async snapshotRecords(snapshots: Snapshot[], scope: Scope = this.store.root): Promise<SnapshotRecord[]> {
-    const md = await this.repos.metadata.readMany(
-      scope,
-      'snapshot',
-      snapshots.map((s) => s.id),
-    );
-    return snapshots.map((snapshot) => ({ snapshot, metadata: md.get(snapshot.id) ?? {} }));
+    const ids = snapshots.map((s) => s.id);
+    const [md, groupSnapshotOf] = await Promise.all([
+      this.repos.metadata.readMany(scope, 'snapshot', ids),
+      this.repos.groups.groupSnapshotsOf(scope, ids),
+    ]);
+    return snapshots.map((snapshot) => ({
+      snapshot,
+      metadata: md.get(snapshot.id) ?? {},
+      groupSnapshotId: groupSnapshotOf.get(snapshot.id) ?? null,
+    }));
   }
 
   async volumeTypeName(scope: Scope, typeId: string | null): Promise<string | null> {

@@ -14,6 +14,7 @@ import { BackupProgress } from './backup-progress.js';
 import { BackupService } from './backup-service.js';
 import { backupTaskHandlers } from './backup-tasks.js';
 import { Core, type ServiceAvailability } from './core.js';
+import { GroupService, groupTaskHandlers } from './group-service.js';
 import { ManageService } from './manage-service.js';
 import { MessageService } from './message-service.js';
 import { manageTaskHandlers } from './manage-tasks.js';
@@ -52,6 +53,8 @@ export { QosSpecsService };
 
 export type { MigrationPolicy } from './retype-service.js';
 export { RetypeService };
+export type { GroupRecord } from './group-service.js';
+export { GroupService };
 
 export interface BlockStorageServices {
   manage: ManageService;
@@ -67,6 +70,8 @@ export interface BlockStorageServices {
   qosSpecs: QosSpecsService;
   /** os-retype and os-migrate_volume. */
   retype: RetypeService;
+  /** Generic volume groups, group types and group snapshots. */
+  groups: GroupService;
   drivers: Map<string, VolumeDriver>;
   /** The one core; CBR is built on it too. */
   core: Core;
@@ -103,6 +108,7 @@ export function createBlockStorageServices(deps: {
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of retypeTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  for (const h of groupTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
   const backupDeps = { core, store: deps.store, backups: deps.backupsStore, data: backupData, targets: deps.backupTargets };
@@ -119,6 +125,7 @@ export function createBlockStorageServices(deps: {
     messages: new MessageService(core),
     qosSpecs: new QosSpecsService(core),
     retype: new RetypeService(core),
+    groups: new GroupService(core, volumes),
     drivers: deps.drivers,
     core,
     backupData,

@@ -80,6 +80,10 @@ function perTypeQuota(typeName: string | null, size: number): Record<string, num
 export class RetypeService {
   constructor(private readonly core: Core) {}
 
+  private async inGroup(tx: Scope, volumeId: string): Promise<boolean> {
+    return (await this.core.repos.groups.groupsOf(tx, [volumeId])).size > 0;
+  }
+
   /** `os-retype`: 202 once accepted; done at once when the data stays, else by the move task. */
   async retype(ctx: AuthContext, id: string, newTypeRef: string, policy: MigrationPolicy): Promise<void> {
     const core = this.core;
@@ -101,6 +105,8 @@ export class RetypeService {
         !allows(volumeLifecycle, 'retype', v.status) ||
         isMigrating(v) ||
         v.volume_type_id === newType.id ||
+        // Cinder's retype expects no group (its refusal names "a consistency group").
+        (await this.inGroup(tx, v.id)) ||
         (v.status === 'in-use' && !(await this.qosAllowsRetype(tx, v.volume_type_id, newType.id)))
       ) {
         throw refusal(volumeLifecycle, 'retype', v);
@@ -156,7 +162,13 @@ export class RetypeService {
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       const snaps = await core.repos.snapshots.ofVolume(tx, v.id);
-      if (!allows(volumeLifecycle, 'migrate', v.status) || isMigrating(v) || snaps.length > 0 || target.name === v.driver) {
+      if (
+        !allows(volumeLifecycle, 'migrate', v.status) ||
+        isMigrating(v) ||
+        snaps.length > 0 ||
+        target.name === v.driver ||
+        (await this.inGroup(tx, v.id))
+      ) {
         throw refusal(volumeLifecycle, 'migrate', v);
       }
       const holding = v.status === 'available' ? 'maintenance' : v.status;

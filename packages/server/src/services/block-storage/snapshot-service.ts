@@ -3,6 +3,7 @@ import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound, overLimit } from '../../domain/errors.js';
 import { ensureAllowed, fromStatuses, isStatus, refusal } from '../../domain/lifecycle.js';
 import {
+  SNAPSHOT_DELETE_REFUSED,
   SNAPSHOT_STATUSES,
   type Snapshot,
   snapshotLifecycle,
@@ -116,7 +117,8 @@ export class SnapshotService {
   async get(ctx: AuthContext, id: string): Promise<SnapshotRecord> {
     const found = UUID_RE.test(id) ? await this.core.repos.snapshots.getWithMetadata(this.core.store.root, id) : undefined;
     if (!found || !canSee(ctx, found.snapshot.project_id)) throw notFound(`Snapshot ${id} could not be found.`);
-    return found;
+    const groupSnapshotId = (await this.core.repos.groups.groupSnapshotsOf(this.core.store.root, [id])).get(id) ?? null;
+    return { ...found, groupSnapshotId };
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<SnapshotRecord>> {
@@ -153,6 +155,8 @@ export class SnapshotService {
       const s = await core.visibleSnapshot(ctx, id, tx);
       await core.assertNotFrozen(tx, (await core.volumeRow(tx, s.volume_id))?.host ?? null);
       ensureAllowed(snapshotLifecycle, action, s);
+      // A group snapshot's member goes with the group snapshot, force or not.
+      if ((await core.repos.groups.groupSnapshotsOf(tx, [id])).size > 0) throw badRequest(SNAPSHOT_DELETE_REFUSED);
       const user = await core.repos.volumes.creatingFrom(tx, { snapshotId: id });
       if (user)
         throw badRequest(`Invalid snapshot: Snapshot ${id} is the source of volume ${user}, which is being created.`);

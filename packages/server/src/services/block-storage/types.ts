@@ -14,11 +14,15 @@ export interface VolumeRecord {
   /** Attachments whose attach_status is `attached`. */
   attachments: VolumeAttachment[];
   volumeTypeName: string;
+  /** The volume's generic group (3.13 `group_id`). */
+  groupId?: string | null;
 }
 
 export interface SnapshotRecord {
   snapshot: Snapshot;
   metadata: Record<string, string>;
+  /** The group snapshot it was taken for (3.14 `group_snapshot_id`). */
+  groupSnapshotId?: string | null;
 }
 
 export interface SortSpec {

@@ -133,6 +133,15 @@ export class VolumeData {
     }
     const offset = range?.start ?? 0;
     const room = range ? range.end - range.start + 1 : size;
+    // Past the volume's write gate for the whole write: a group snapshot or checkpoint closing it waits for this
+    // write to finish, and a write arriving while it is closed waits here, before touching status or bytes.
+    return core.writeGates.pass(v.id, () => this.write(v, body, offset, room, refuse));
+  }
+
+  private async write(v: Volume, body: Readable, offset: number, room: number, refuse: (e: Error) => Error): Promise<{ written: number }> {
+    const core = this.core;
+    const id = v.id;
+    const size = v.size * GiB;
     const root = core.store.root;
     const moved = await core.moveVolume(root, id, 'uploadData', { previous_status: 'available' });
     if (!moved.ok) throw refuse(refusal(volumeLifecycle, 'uploadData', v));

@@ -80,8 +80,7 @@ export function volumeFilterPolicy(config: ServerConfig): FilterPolicy {
           return [Number.isInteger(n) ? { kind: 'eq', column: 'size', value: n } : { kind: 'none' }];
         }
         case 'group_id':
-          // Groups are not served, so no volume belongs to one.
-          return [{ kind: 'none' }];
+          return [{ kind: 'eq', column: 'group_id', value: value.toLowerCase() }];
         case 'availability_zone':
           return [{ kind: 'eq', column: 'availability_zone', value }];
         case 'created_at':

@@ -5,6 +5,7 @@ import { allows, ensureAllowed } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
+import { joinGroup } from './group-service.js';
 import { callerProject, requireAdmin } from './access.js';
 import { type Core, type Enqueue, GiB } from './core.js';
 import { resolveFilters } from './filters.js';
@@ -26,6 +27,8 @@ export interface VolumeCreateInput {
   availabilityZone: string | null;
   volumeType: string | null;
   multiattach: boolean;
+  /** The generic group the new volume joins (3.13 `group_id`); checked in the creating transaction. */
+  groupId?: string | null;
   /**
    * Fills the new volume from a backup (restore, create from backup): called in the creating transaction
    * instead of enqueuing the plain create, so the backup is claimed atomically with the volume.
@@ -162,6 +165,7 @@ export class VolumeService {
         updated_at: null,
       };
       await core.repos.volumes.insert(tx, r);
+      if (input.groupId) await joinGroup(core, ctx, tx, r, input.groupId);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
       if (chosen) for (const hook of core.volumeCreatedHooks) await hook(tx, r, input.metadata);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
@@ -252,6 +256,8 @@ export class VolumeService {
       const v = await core.visibleVolume(ctx, id, tx);
       await core.assertNotFrozen(tx, v.host);
       if (v.attach_status === 'attached' || isMigrating(v)) throw badRequest(VOLUME_DELETE_REFUSED);
+      // A group's member goes with the group's delete (delete-volumes) or after leaving it, as in Cinder.
+      if ((await core.repos.groups.groupsOf(tx, [id])).size > 0) throw badRequest(VOLUME_DELETE_REFUSED);
       ensureAllowed(volumeLifecycle, opts.force ? 'forceDelete' : 'delete', v);
       // The guarded move comes before the checks below and holds the volume's row lock until commit: a snapshot
       // create touches that row under its own status guard, so on PostgreSQL (READ COMMITTED) either the create

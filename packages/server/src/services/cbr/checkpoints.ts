@@ -47,6 +47,13 @@ export interface CbrBackupPayload {
   volumeId: string;
   /** Status the volume returns to once its snapshot is taken. */
   previousStatus: string;
+  /** The snapshot was taken by the checkpoint's freeze (with the other disks'): the task only reads it. */
+  frozen?: boolean;
+}
+
+/** The freeze of a checkpoint of several disks: every backup's snapshot at one point in time. */
+export interface CbrFreezePayload {
+  backups: (CbrBackupPayload & { backupId: string })[];
 }
 
 const BACKUP_NAME_RE = /^[\p{L}\p{N}_-]{1,64}$/u;
@@ -72,7 +79,12 @@ function selectedIds(p: CheckpointParams): string[] | null {
   return ids.length === 0 && p.resources === undefined && p.resource_details === undefined ? null : [...new Set(ids)];
 }
 
-/** Checkpoints (restore points): one backup per selected vault resource, each from a driver snapshot, all in parallel. */
+/**
+ * Checkpoints (restore points): one backup per selected vault resource, each from a driver snapshot, all in
+ * parallel. The snapshots of a checkpoint of several disks are taken together behind the disks' write gates
+ * (block-storage/write-gates.ts) while every disk is claimed, and only then are the disks given back: all of a
+ * checkpoint's backups hold the disks as they were at one point in time, as a Cinder group snapshot does.
+ */
 export class CheckpointService {
   constructor(
     private readonly c: CbrContext,
@@ -100,7 +112,13 @@ export class CheckpointService {
     const params = (input.parameters ?? {}) as CheckpointParams;
     if (params === null || typeof params !== 'object' || Array.isArray(params)) throw invalid('parameters must be an object.');
     const vaultId = input.vault_id;
-    const row = await this.c.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null));
+    // Uploads in flight through the data API finish before the disks are claimed (rather than make their disk
+    // skipped as `uploading`); once claimed, a disk takes no upload until the checkpoint's freeze gives it back.
+    const vault = UUID_RE.test(vaultId) ? await this.c.stores.vaults.get(this.c.root, projectId, vaultId) : undefined;
+    const disks = vault ? (await this.c.stores.vaults.resources(this.c.root, [vault.id])).map((r) => r.resource_id) : [];
+    const row = await this.c.core.writeGates.hold(disks, () =>
+      this.c.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null)),
+    );
     return this.record(row);
   }
 
@@ -266,6 +284,7 @@ export class CheckpointService {
     const scheduleExtra = schedule
       ? { schedule: { scheduled_at: schedule.scheduledAt, late: schedule.late, missed_runs: schedule.missedRuns } }
       : {};
+    const freeze: CbrFreezePayload = { backups: [] };
     for (const b of backups) {
       await this.c.stores.backups.insert(tx, b.row);
       const logId = await this.oplogs.record(tx, {
@@ -283,8 +302,11 @@ export class CheckpointService {
         },
       });
       const payload: CbrBackupPayload = { logId, ...b.payload };
-      await enqueue('cbr.backup', 'cbr_backup', b.row.id, payload);
+      if (backups.length > 1) freeze.backups.push({ ...payload, backupId: b.row.id });
+      else await enqueue('cbr.backup', 'cbr_backup', b.row.id, payload);
     }
+    // Several disks: one task freezes them all at one point in time (tasks.ts), then starts their backups.
+    if (freeze.backups.length > 0) await enqueue('cbr.freeze', 'cbr_checkpoint', checkpointId, freeze);
     for (const s of skipped) {
       await this.oplogs.record(tx, {
         projectId,

@@ -6,6 +6,7 @@ import type { VolumesRepository } from '../../domain/ports/block-storage-store.j
 import type { CbrDiskAccess, CbrStores } from '../../domain/ports/cbr-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskQueue } from '../../domain/ports/task-queue.js';
+import type { WriteGates } from '../block-storage/write-gates.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { type Clock, storedTime } from '../../domain/time.js';
 import { GiB, UUID_RE } from '../../domain/units.js';
@@ -56,6 +57,8 @@ export interface CbrBlockStorageCore {
   driver(name: string): VolumeDriver;
   /** Hooks run in a new volume's create transaction (auto_bind adds one). */
   readonly volumeCreatedHooks: ((tx: Scope, volume: { id: string; project_id: string; name: string | null }, metadata: Record<string, string>) => Promise<void>)[];
+  /** A checkpoint of several disks freezes them all behind these (block-storage/write-gates.ts). */
+  readonly writeGates: WriteGates;
 }
 
 /** The task queue as CBR uses it: its handlers are registered once, at start. */

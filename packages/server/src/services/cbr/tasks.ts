@@ -4,8 +4,8 @@ import { fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { parseStoredTime } from '../../domain/time.js';
-import { dropHidden } from '../block-storage/hidden-snapshots.js';
-import type { CbrBackupPayload } from './checkpoints.js';
+import { dropHidden, freezeHidden } from '../block-storage/hidden-snapshots.js';
+import type { CbrBackupPayload, CbrFreezePayload } from './checkpoints.js';
 import { type CbrContext, GiB } from './context.js';
 import { startDeleteTx } from './deletion.js';
 import type { OperationLogs } from './oplogs.js';
@@ -133,6 +133,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
    */
   async function copyToRepository(
     b: CbrBackup,
+    frozen: boolean,
     signal: AbortSignal,
     release: () => Promise<void>,
     onProgress: (done: number, total: number) => void,
@@ -142,7 +143,9 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       repo: c.repoOf(b),
       driver,
       volumeId: b.resource_id,
-      freeze: b.snapshot_id,
+      // Frozen already, with the checkpoint's other disks (the freeze task below): read that snapshot.
+      freeze: frozen ? null : b.snapshot_id,
+      object: { kind: 'snapshot', id: b.snapshot_id },
       changedSince: await changedSince(b),
       // The snapshot is the consistent image; the volume is free again as soon as it exists.
       afterFreeze: release,
@@ -174,7 +177,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         await backups.setProgress(c.root, b.id, pct);
         await oplogs.progress(p.logId, pct);
       });
-      const result = await copyToRepository(b, signal, () => releaseVolume(p), onProgress);
+      const result = await copyToRepository(b, p.frozen === true, signal, () => releaseVolume(p), onProgress);
       const s = result.stats;
       const outcome = await c.metadata.transaction(async (tx) => {
         const vault = await vaults.byId(tx, b.vault_id);
@@ -246,6 +249,53 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       await oplogs.finish(c.root, p.logId, { ok: false, ...report });
       await moveResource(c, c.root, b.resource_id, 'protected');
       await settleCheckpoint(b.checkpoint_id);
+    },
+  };
+
+  /**
+   * A checkpoint of several disks: every disk is claimed (backing-up) since the checkpoint was recorded, so no
+   * upload starts on any of them; behind their write gates (which also drain any write still in flight) each
+   * backup's snapshot is taken, then all disks are given back together and the backups start reading their
+   * snapshots. No disk is released, and so written, before every snapshot exists.
+   */
+  const freeze: TaskHandler<CbrFreezePayload> = {
+    kind: 'cbr.freeze',
+    async run(task, { signal }) {
+      const live: CbrFreezePayload['backups'] = [];
+      const rows: CbrBackup[] = [];
+      for (const p of task.payload.backups) {
+        const b = await backups.byId(c.root, p.backupId);
+        if (b && b.status === 'protecting') {
+          live.push(p);
+          rows.push(b);
+        }
+      }
+      try {
+        await core.writeGates.hold(
+          rows.map((b) => b.resource_id),
+          async () => {
+            for (const b of rows) await freezeHidden(core.driver(b.driver), b.resource_id, b.snapshot_id, signal);
+          },
+        );
+      } finally {
+        await c.metadata.transaction(async (tx) => {
+          for (const p of task.payload.backups)
+            await c.disks.transition(tx, p.volumeId, ['backing-up'], p.previousStatus, { previous_status: null });
+        });
+      }
+      await c.inTx(async (_tx, enqueue) => {
+        for (const p of live) {
+          const { backupId, ...payload } = p;
+          await enqueue('cbr.backup', 'cbr_backup', backupId, { ...payload, frozen: true } satisfies CbrBackupPayload);
+        }
+      });
+    },
+    async fail(task, cause) {
+      // Each backup fails as its own task would (its snapshot removed if it was made, its disk given back).
+      for (const p of task.payload.backups) {
+        const { backupId, ...payload } = p;
+        await backup.fail({ ...task, kind: 'cbr.backup', resourceType: 'cbr_backup', resourceId: backupId, payload }, cause);
+      }
     },
   };
 
@@ -371,5 +421,5 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     },
   };
 
-  return [backup, restore, remove, vaultDelete];
+  return [backup, freeze, restore, remove, vaultDelete];
 }

@@ -13,6 +13,7 @@ import { backupTargets } from './0016-backup-targets.js';
 import { volumeTypes } from './0010-volume-types.js';
 import { attachments } from './0014-attachments.js';
 import { services } from './0015-services.js';
+import { groups } from './0013-groups.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-attachments': attachments,
   '0016-backup-targets': backupTargets,
   '0015-services': services,
+  '0013-groups': groups,
 };
 
 export const migrationProvider: MigrationProvider = {

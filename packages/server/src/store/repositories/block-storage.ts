@@ -1,4 +1,5 @@
 import type { BlockStorageStore } from '../../domain/ports/block-storage-store.js';
+import { groupsRepository } from './groups.js';
 import { hiddenSnapshotLookup } from './hidden-snapshots.js';
 import { metadataRepository } from './metadata.js';
 import { snapshotsRepository } from './snapshots.js';
@@ -24,5 +25,6 @@ export function blockStorageStore(): BlockStorageStore {
     transfers: transfersRepository,
     messages: messagesRepository,
     qosSpecs: qosSpecsRepository,
+    groups: groupsRepository,
   };
 }
