@@ -18,7 +18,10 @@ export interface AttachInput {
   mode: 'rw' | 'ro';
 }
 
-export interface ConnectionInfo {
+/** `local` for file backends; a driver's own type (RBD's `rbd`) when it supplies connectionInfo. */
+export type ConnectionInfo = LocalConnectionInfo | { driver_volume_type: string; data: Record<string, unknown> };
+
+export interface LocalConnectionInfo {
   driver_volume_type: 'local';
   data: {
     device_path: string;
@@ -134,8 +137,16 @@ export class VolumeActions {
     const v = await this.core.visibleVolume(ctx, id);
     ensureAllowed(volumeLifecycle, 'initializeConnection', v);
     const amd = await this.core.repos.metadata.read(this.core.store.root, 'volume_admin', id);
-    const conn = this.core.driver(v.driver).volumeConnection(v.id);
+    const driver = this.core.driver(v.driver);
     const qos = await this.core.repos.qosSpecs.ofType(this.core.store.root, v.volume_type_id);
+    if (driver.connectionInfo) {
+      const info = driver.connectionInfo(v.id);
+      return {
+        driver_volume_type: info.driver_volume_type,
+        data: { ...info.data, access_mode: amd.readonly === 'True' ? 'ro' : 'rw', encrypted: false, qos_specs: frontEndQos(qos, v.size) },
+      };
+    }
+    const conn = driver.volumeConnection(v.id);
     return {
       driver_volume_type: 'local',
       data: {
