@@ -24,10 +24,22 @@ export function connectionArgs(c: RbdConnection): string[] {
   return out;
 }
 
+/**
+ * What a failed call printed, without the admin-socket warnings concurrent clients of one ceph.conf print
+ * (they all try to bind the same `$name.asok`, and the first "(17) File exists" is not the call's error).
+ */
+export function toolMessage(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/AdminSocket|asok\(/.test(l))
+    .join('\n')
+    .trim();
+}
+
 /** The errno a failed `rbd` call printed ("(2) No such file or directory"), as a Node-style code. */
 function codeOf(stderr: string): string {
-  const m = /\((\d+)\) /.exec(stderr);
-  const errno = m ? Number(m[1]) : 0;
+  const all = [...toolMessage(stderr).matchAll(/\((\d+)\) /g)];
+  const errno = all.length > 0 ? Number(all[all.length - 1]![1]) : 0;
   return { 2: 'ENOENT', 17: 'EEXIST', 16: 'EBUSY', 22: 'EINVAL', 28: 'ENOSPC', 39: 'ENOTEMPTY', 110: 'ETIMEDOUT' }[errno] ?? 'EIO';
 }
 
@@ -47,7 +59,7 @@ export class RbdCli {
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const notFound = (err as NodeJS.ErrnoException).code === 'ENOENT' && typeof (err as { code?: unknown }).code === 'string';
-          const msg = notFound ? `${this.tool} is not on PATH (Debian: apt-get install ceph-common)` : stderr.trim() || err.message;
+          const msg = notFound ? `${this.tool} is not on PATH (Debian: apt-get install ceph-common)` : toolMessage(stderr) || err.message;
           reject(codedError(notFound ? 'ENOTSUP' : codeOf(stderr), `rbd ${args.join(' ')}: ${msg}`));
         },
       );
@@ -86,7 +98,7 @@ export class RbdCli {
       child.on('close', (code) => {
         if (feedError) return reject(feedError);
         if (code === 0) return resolve();
-        reject(codedError(codeOf(stderr), `rbd import-diff ${spec}: ${stderr.trim() || `exit ${String(code)}`}`));
+        reject(codedError(codeOf(stderr), `rbd import-diff ${spec}: ${toolMessage(stderr) || `exit ${String(code)}`}`));
       });
     });
   }
@@ -109,12 +121,12 @@ export class RbdCli {
         // A stream cut short is the tool failing (a missing image, a lost cluster): its message says why.
         const code = await closed;
         finished = true;
-        if (code !== 0) throw codedError(codeOf(stderr), `rbd export-diff ${spec}: ${stderr.trim() || `exit ${String(code)}`}`);
+        if (code !== 0) throw codedError(codeOf(stderr), `rbd export-diff ${spec}: ${toolMessage(stderr) || `exit ${String(code)}`}`);
         throw e;
       }
       const code = await closed;
       finished = true;
-      if (code !== 0) throw codedError(codeOf(stderr), `rbd export-diff ${spec}: ${stderr.trim() || `exit ${String(code)}`}`);
+      if (code !== 0) throw codedError(codeOf(stderr), `rbd export-diff ${spec}: ${toolMessage(stderr) || `exit ${String(code)}`}`);
     } finally {
       // The consumer stopped early: the tool must not keep reading the image.
       if (!finished) {

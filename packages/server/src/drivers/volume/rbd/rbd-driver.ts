@@ -236,7 +236,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const snaps = await this.cli.json<SnapRow[]>(['snap', 'ls', this.spec(image)]);
     for (const s of snaps) await this.removeSnapshot(image, s.name);
     try {
-      await this.cli.run(['rm', '--no-progress', this.spec(image)]);
+      await retryBusy(() => this.cli.run(['rm', '--no-progress', this.spec(image)]));
     } catch (e) {
       if (!isCode(e, 'ENOENT')) throw e;
     }
@@ -262,7 +262,8 @@ export class RbdVolumeDriver implements VolumeDriver {
         if (!isCode(e, 'EINVAL', 'ENOENT')) throw e;
       });
     }
-    await this.cli.run(['snap', 'unprotect', this.spec(image, snap)]).catch((e: unknown) => {
+    // EBUSY: a child still being removed by a concurrent delete (it was listed, then its flatten found it gone).
+    await retryBusy(() => this.cli.run(['snap', 'unprotect', this.spec(image, snap)])).catch((e: unknown) => {
       if (!isCode(e, 'EINVAL', 'ENOENT') && !/already unprotected/.test((e as Error).message)) throw e;
     });
     await this.cli.run(['snap', 'rm', '--no-progress', this.spec(image, snap)]).catch((e: unknown) => {
@@ -586,15 +587,26 @@ export class RbdVolumeDriver implements VolumeDriver {
     return join(this.directory, `${TEMP_PREFIX}${what}.${randomBytes(6).toString('hex')}`);
   }
 
-  /** `rbd export` into a sparse temporary (the tool skips zero blocks). */
+  /**
+   * A sparse temporary holding the object's data records from `rbd export-diff` (only allocated data crosses the
+   * pipe; `rbd export` would read every object of a thin image).
+   */
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
     const at = await this.mustLocate(kind, id);
     opts.signal?.throwIfAborted();
     await mkdir(this.directory, { recursive: true });
     const path = this.temporary(`export-${id}`);
+    const fh = await open(path, 'wx', 0o600);
     try {
-      await this.cli.run(['export', '--no-progress', this.spec(at.image, at.snap), path]);
+      await fh.truncate(at.size);
+      for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
+        opts.signal?.throwIfAborted();
+        if (rec.kind !== 'w') continue;
+        for (let done = 0; done < rec.data.length; ) done += (await fh.write(rec.data, done, rec.data.length - done, rec.offset + done)).bytesWritten;
+      }
+      await fh.close();
     } catch (e) {
+      await fh.close().catch(() => {});
       await rm(path, { force: true });
       throw e;
     }
@@ -651,6 +663,21 @@ export class RbdVolumeDriver implements VolumeDriver {
     const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
     const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
     return mergeExtents(rows.map((r) => ({ offset: r.offset, length: r.length })));
+  }
+}
+
+/**
+ * Runs `fn` again while it fails with EBUSY (an image another client still watches: a flatten or delete of the
+ * same image in flight), for up to about 10 s.
+ */
+async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isCode(e, 'EBUSY') || attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
 

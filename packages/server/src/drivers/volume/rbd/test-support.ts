@@ -1,6 +1,6 @@
 /**
  * A throwaway Ceph pool for the RBD tests: found through CINDERBOX_TEST_RBD_CONF (or the CI cluster's
- * /tmp/cinderbox-ceph/ceph.conf, or /etc/ceph/ceph.conf), created with a random name and deleted afterwards
+ * $CINDERBOX_CEPH_DIR/ceph.conf as scripts/test.sh starts it, or /etc/ceph/ceph.conf), created with a random name and deleted afterwards
  * (memstore keeps every byte in RAM). No reachable cluster: the tests skip with the reason, unless
  * CINDERBOX_TEST_RBD=require, which makes that a failure.
  */
@@ -15,7 +15,9 @@ export interface TestPool {
 }
 
 function confPath(): string | null {
-  const c = process.env.CINDERBOX_TEST_RBD_CONF ?? ['/tmp/cinderbox-ceph/ceph.conf', '/etc/ceph/ceph.conf'].find((p) => existsSync(p));
+  // scripts/test.sh starts the cluster in CINDERBOX_CEPH_DIR (default /tmp/cinderbox-ceph).
+  const ci = `${process.env.CINDERBOX_CEPH_DIR ?? '/tmp/cinderbox-ceph'}/ceph.conf`;
+  const c = process.env.CINDERBOX_TEST_RBD_CONF ?? [ci, '/etc/ceph/ceph.conf'].find((p) => existsSync(p));
   return c ?? null;
 }
 
@@ -29,11 +31,17 @@ export function makeTestPool(label: string): TestPool | { skip: string } {
   let reason: string | null = null;
   if (!conf) reason = 'no Ceph configuration (set CINDERBOX_TEST_RBD_CONF or run .ci/ceph)';
   else {
-    try {
-      ceph(conf, ['--connect-timeout', '5', 'mon', 'stat']);
-      execFileSync('rbd', ['--version'], { stdio: 'ignore' });
-    } catch (e) {
-      reason = `Ceph at ${conf} is not reachable or the rbd tool is missing: ${(e as Error).message.split('\n')[0]}`;
+    // Twice: a shared, busy monitor can miss one short deadline.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        ceph(conf, ['--connect-timeout', '15', 'mon', 'stat']);
+        execFileSync('rbd', ['--version'], { stdio: 'ignore' });
+        reason = null;
+        break;
+      } catch (e) {
+        const err = e as Error & { stderr?: string };
+        reason = `Ceph at ${conf} is not reachable or the rbd tool is missing: ${err.message.split('\n')[0]} ${(err.stderr ?? '').trim().split('\n').at(-1) ?? ''}`;
+      }
     }
   }
   if (reason !== null || !conf) {
