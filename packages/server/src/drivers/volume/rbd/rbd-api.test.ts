@@ -112,4 +112,67 @@ describe('rbd volumes through the API', { skip }, () => {
     for (const id of [vol, r1, r2, clone]) await api.gone(who, `/volumes/${id}`);
     await waitFor(async () => (await driver.listObjects()).length === 0, 'pool empty');
   });
+
+  it('lists images and snapshots for manage by their RBD names and manages them by renaming', async () => {
+    const driver = t.server.services.drivers.get('ceph') as RbdVolumeDriver;
+    const host = 'cinderbox@ceph#ceph';
+    const mine = await api.volume(who, { size: 1, name: 'rbd-managed' });
+    const legacy = `legacy-${Date.now()}`;
+    const data = randomBytes(64 * 1024);
+    await driver.cli.run(['create', '--size', `${GiB + MiB}B`, `${pool}/${legacy}`]);
+    const { diffHeader, writeRecord, END_RECORD } = await import('./rbd-cli.js');
+    await driver.cli.importDiff(`${pool}/${legacy}`, (async function* () {
+      yield diffHeader();
+      yield* writeRecord(MiB, data);
+      yield END_RECORD;
+    })());
+
+    const list = await t.request('GET', `${base}/manageable_volumes/detail?host=${encodeURIComponent(host)}`, { token: t.adminToken, mv: '3.8' });
+    assert.equal(list.status, 200, list.text);
+    const byName = new Map<string, any>(list.body['manageable-volumes'].map((e: any) => [e.reference['source-name'], e]));
+    assert.deepEqual(byName.get(legacy), {
+      reference: { 'source-name': legacy }, size: 2, safe_to_manage: true, reason_not_safe: null, cinder_id: null, extra_info: null,
+    });
+    assert.equal(byName.get(`volume-${mine}`)?.cinder_id, mine);
+    assert.equal(byName.get(`volume-${mine}`)?.safe_to_manage, false);
+
+    const m = await t.request('POST', `${base}/os-volume-manage`, {
+      token: t.adminToken,
+      body: { volume: { host, ref: { 'source-name': legacy }, name: 'adopted' } },
+    });
+    assert.equal(m.status, 202, m.text);
+    const adopted = m.body.volume.id as string;
+    await api.volumeStatus(who, adopted, 'available');
+    assert.equal(await driver.inspectObject(legacy), null, 'the image was renamed');
+    const res = await fetch(`${t.url}${base}/volumes/${adopted}/cinderbox-data`, {
+      headers: { 'X-Auth-Token': t.adminToken, Range: `bytes=${MiB}-${MiB + data.length - 1}` },
+    });
+    assert.equal(res.status, 206);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), data);
+
+    // A snapshot unmanaged, listed by its RBD snapshot name, managed back.
+    const snap = await call('POST', '/snapshots', { snapshot: { volume_id: adopted, name: 'to-unmanage' } });
+    const snapId = snap.body.snapshot.id as string;
+    await waitFor(async () => (await call('GET', `/snapshots/${snapId}`)).body.snapshot.status === 'available', 'snapshot available');
+    assert.equal((await call('POST', `/snapshots/${snapId}/action`, { 'os-unmanage': null })).status, 202);
+    await api.gone(who, `/snapshots/${snapId}`);
+    const snaps = await t.request('GET', `${base}/manageable_snapshots/detail?host=${encodeURIComponent(host)}`, { token: t.adminToken, mv: '3.8' });
+    assert.equal(snaps.status, 200, snaps.text);
+    const entry = snaps.body['manageable-snapshots'].find((e: any) => e.reference['source-name'] === `snapshot-${snapId}`);
+    assert.equal(entry?.safe_to_manage, true, JSON.stringify(snaps.body));
+    const ms = await t.request('POST', `${base}/os-snapshot-manage`, {
+      token: t.adminToken,
+      body: { snapshot: { volume_id: adopted, ref: { 'source-name': `snapshot-${snapId}` }, name: 'back' } },
+    });
+    assert.equal(ms.status, 202, ms.text);
+    const back = ms.body.snapshot.id as string;
+    await waitFor(async () => (await call('GET', `/snapshots/${back}`)).body.snapshot.status === 'available', 'managed snapshot available');
+    assert.equal(await sha('snapshots', back), await sha('volumes', adopted));
+
+    assert.equal((await call('DELETE', `/snapshots/${back}`)).status, 202);
+    await api.gone(who, `/snapshots/${back}`);
+    for (const id of [adopted, mine]) assert.equal((await call('DELETE', `/volumes/${id}`)).status, 202);
+    for (const id of [adopted, mine]) await api.gone(who, `/volumes/${id}`);
+    await waitFor(async () => (await driver.listObjects()).length === 0, 'pool empty');
+  });
 });
