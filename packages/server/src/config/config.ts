@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, type Compression } from '../backup-repo/index.js';
 import { backupTargetsConfig, type BackupTargetSpec } from './backup-targets.js';
-import { chooseBackends, type VolumeDriverKind } from './volume-backends.js';
+import { chooseBackends, type RbdBackendConfig, type VolumeDriverKind } from './volume-backends.js';
 
 export interface BackendConfig {
   /** Backend name, the middle part of `host@backend#pool`. */
@@ -10,6 +10,8 @@ export interface BackendConfig {
   driver: VolumeDriverKind;
   /** Pool name; one pool per backend today. */
   pool: string;
+  /** The Ceph pool and cluster access of an `rbd` backend. */
+  rbd?: RbdBackendConfig;
 }
 
 export interface ServerConfig {

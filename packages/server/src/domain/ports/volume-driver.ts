@@ -37,6 +37,8 @@ export const IMPORT_PREFIX = 'import/';
 export interface BackendObject {
   name: string;
   size: number;
+  /** What the object is, for drivers whose names do not say it (RBD snapshots are named without a prefix). */
+  kind?: 'volume' | 'snapshot';
 }
 
 export interface DriverCapabilities {
@@ -72,6 +74,11 @@ export interface VolumeDriver {
 
   /** Host path and format through which a consumer reaches the volume (os-initialize_connection). */
   volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat };
+  /**
+   * Optional: the connection info os-initialize_connection returns, for drivers whose consumers do not open a host
+   * path (RBD: `driver_volume_type: rbd` with the image name and monitors). Without it the answer is `local`.
+   */
+  connectionInfo?(volumeId: string): { driver_volume_type: string; data: Record<string, unknown> };
   /** Host path of a volume or snapshot file, for readers such as the download stream and backups. */
   path(kind: 'volume' | 'snapshot', id: string): string;
   /** Size and allocation; null when the object does not exist. */

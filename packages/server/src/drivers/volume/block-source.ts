@@ -35,7 +35,8 @@ async function openBlockSource(
       changed = null;
     }
   }
-  if (changed === null || driver.format === 'raw') {
+  // Raw files are read in place; raw objects that are no files (RBD images) offer readRawRanges instead.
+  if (changed === null || (driver.format === 'raw' && !driver.readRawRanges)) {
     const exported = await driver.exportRaw(kind, id, opts.signal ? { signal: opts.signal } : {});
     return {
       path: exported.path,

@@ -11,6 +11,7 @@ import { withStorageTag } from '../../domain/errors.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
 import { createQcow2VolumeDriver } from './qcow2/qcow2-driver.js';
 import { createRawVolumeDriver } from './raw/raw-driver.js';
+import { createRbdVolumeDriver } from './rbd/rbd-driver.js';
 
 export interface OpenedVolumeDrivers {
   drivers: Map<string, VolumeDriver>;
@@ -49,6 +50,11 @@ export async function openVolumeDrivers(
 
 function openDriver(dataDir: string, b: BackendConfig): Promise<VolumeDriver> {
   const directory = join(dataDir, 'volumes', b.name);
+  // Its images live in Ceph; the directory only holds temporaries (backup exports, restore staging).
+  if (b.driver === 'rbd') {
+    if (!b.rbd) throw new Error(`backend ${b.name}: rbd needs a pool (name:rbd:pool)`);
+    return createRbdVolumeDriver({ name: b.name, directory, ...b.rbd });
+  }
   return b.driver === 'qcow2'
     ? createQcow2VolumeDriver({ name: b.name, directory })
     : createRawVolumeDriver({ name: b.name, directory });

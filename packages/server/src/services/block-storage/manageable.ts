@@ -109,6 +109,7 @@ async function unmanagedParents(core: Core, scope: Scope, names: string[]): Prom
 }
 
 function isCandidate(kind: ManageKind, o: BackendObject): boolean {
+  if (o.kind !== undefined) return o.kind === kind;
   if (o.name.startsWith(IMPORT_PREFIX)) return true;
   return kind === 'snapshot' ? o.name.startsWith(SNAPSHOT_PREFIX) : !o.name.startsWith(SNAPSHOT_PREFIX);
 }

@@ -25,7 +25,10 @@ export interface AttachInput {
   mode: 'rw' | 'ro';
 }
 
-export interface ConnectionInfo {
+/** `local` for file backends; a driver's own type (RBD's `rbd`) when it supplies connectionInfo. */
+export type ConnectionInfo = LocalConnectionInfo | { driver_volume_type: string; data: Record<string, unknown> };
+
+export interface LocalConnectionInfo {
   driver_volume_type: 'local';
   data: {
     device_path: string;
@@ -39,8 +42,17 @@ export interface ConnectionInfo {
 
 /** What the volume's driver answers for a connection (`os-initialize_connection`, attachment update). */
 export async function connectionInfo(core: Core, scope: Scope, v: Volume, accessMode: 'rw' | 'ro'): Promise<ConnectionInfo> {
-  const conn = core.driver(v.driver).volumeConnection(v.id);
+  const driver = core.driver(v.driver);
   const qos = await core.repos.qosSpecs.ofType(scope, v.volume_type_id);
+  // A network backend (rbd) says how consumers reach it, as its Cinder driver does; file backends hand out a path.
+  if (driver.connectionInfo) {
+    const info = driver.connectionInfo(v.id);
+    return {
+      driver_volume_type: info.driver_volume_type,
+      data: { ...info.data, access_mode: accessMode, encrypted: false, qos_specs: frontEndQos(qos, v.size) },
+    };
+  }
+  const conn = driver.volumeConnection(v.id);
   return {
     driver_volume_type: 'local',
     data: {

@@ -1,0 +1,1 @@
+export { createRbdVolumeDriver, RbdVolumeDriver, type RbdVolumeDriverOptions } from './rbd-driver.js';
