@@ -81,7 +81,8 @@ if [ -z "${CINDERBOX_TEST_S3_ENDPOINT:-}" ] && [ "${CINDERBOX_TEST_S3:-1}" != 0 
   ceph_dir=${CINDERBOX_CEPH_DIR:-/tmp/cinderbox-ceph}
   ceph_already=0
   [ -f "$ceph_dir/rgw.pid" ] && kill -0 "$(cat "$ceph_dir/rgw.pid")" 2>/dev/null && ceph_already=1
-  if out=$(bash scripts/start-ceph.sh "$ceph_dir" 2>"$work/ceph-start.err"); then
+  # 3 GiB of memstore (RAM): the S3 suites and the RBD suites' thin images share the one OSD.
+  if out=$(CINDERBOX_CEPH_MEMSTORE_BYTES=${CINDERBOX_CEPH_MEMSTORE_BYTES:-3221225472} bash scripts/start-ceph.sh "$ceph_dir" 2>"$work/ceph-start.err"); then
     while IFS= read -r line; do [[ $line == CINDERBOX_TEST_S3_*=* ]] && export "${line?}"; done <<<"$out"
     [ $ceph_already = 0 ] && ceph_started_dir=$ceph_dir
     echo "${prefix}S3: radosgw at $CINDERBOX_TEST_S3_ENDPOINT"
