@@ -75,9 +75,17 @@ describe('retype and migrate', () => {
     assert.equal(moved.migrationStatus, 'success');
     const host = moved.host as string;
     assert.match(host, /@qcow2#qcow2$/);
+    // A type that names a backend keeps its volumes there: migrating one elsewhere fails as Cinder's scheduler
+    // makes it (accepted, migration_status error, the volume where it was). A type without one lets it go.
+    await bs.migrateVolume(v, { host: host.replace(/@qcow2#qcow2$/, '@raw#raw') });
+    const refused = await until(admin, v.id as string, (x) => x.migrationStatus === 'error');
+    assert.match(refused.host as string, /@qcow2#qcow2$/);
+    await bs.createVolumeType({ name: 'sdk-anywhere' });
+    await bs.retypeVolume(v, 'sdk-anywhere');
     await bs.migrateVolume(v, { host: host.replace(/@qcow2#qcow2$/, '@raw#raw') });
     const back = await until(admin, v.id as string, (x) => x.status === 'available' && /@raw#raw$/.test(x.host ?? ''));
-    assert.equal(back.volumeType, 'sdk-qcow2');
+    assert.equal(back.volumeType, 'sdk-anywhere');
+    assert.equal(back.migrationStatus, 'success');
     await bs.deleteVolume(v);
   });
 });
