@@ -21,8 +21,20 @@ function confPath(): string | null {
   return c ?? null;
 }
 
+/**
+ * Runs a ceph/rbd command, again up to four times when a busy young monitor answers "EPERM: problem getting
+ * command descriptions" (scripts/start-ceph.sh retries its setup commands for the same reason).
+ */
 function ceph(conf: string, args: string[], tool = 'ceph'): string {
-  return execFileSync(tool, ['--conf', conf, ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return execFileSync(tool, ['--conf', conf, ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const stderr = String((e as { stderr?: unknown }).stderr ?? '');
+      if (attempt >= 5 || !stderr.includes('problem getting command descriptions')) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
 }
 
 /** A new pool, or the reason there is none (the caller skips with it). */
