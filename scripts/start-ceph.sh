@@ -79,6 +79,8 @@ mon_data_avail_crit = 1
 mon_data_avail_warn = 2
 [mon]
 mon_data = $dir/mon/\$id
+# The RBD suites create and delete a throwaway pool each.
+mon_allow_pool_delete = true
 [osd]
 osd_data = $dir/osd/\$id
 osd_objectstore = memstore
