@@ -66,6 +66,18 @@ describe('immutable backups on a directory target and the data directory', () =>
     assert.equal((await t.request('DELETE', `/v3/${admin.projectId}/backups/${free}`, { token: admin.token })).status, 202);
   });
 
+  test('a backup on a lock_days target that never committed (no manifest) is not locked: it deletes at once', async () => {
+    const id = await api.backup(admin, { volume_id: volume, container: 'vaulted' });
+    assert.ok((await api.backupStatus(admin, id, 'available')).locked_until);
+    // As a backup that failed before its manifest was written: no locator, status error.
+    await (t.server.services.backups as any).backups.update(t.server.cbr.context.root, id, { locator: null });
+    const path = `/v3/${admin.projectId}/backups/${id}`;
+    const reset = await t.request('POST', `${path}/action`, { token: admin.token, body: { 'os-reset_status': { status: 'error' } } });
+    assert.equal(reset.status, 202, reset.text);
+    assert.equal((await t.request('DELETE', path, { token: admin.token })).status, 202);
+    await api.gone(admin, `/backups/${id}`);
+  });
+
   test('a CBR vault with lock_days: its backups show locked_until; backup and vault delete are refused with CBR bodies until it passes', async () => {
     const me = { token: t.adminToken, projectId: t.adminProjectId };
     const vault = (body: Record<string, unknown>) =>

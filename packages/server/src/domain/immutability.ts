@@ -18,7 +18,11 @@ export function lockedUntilFor(now: string, ...days: Array<number | null | undef
   return storedTime(new Date(parseStoredTime(now).getTime() + d * DAY_MS));
 }
 
-/** Whether a backup with this retention end is still locked at `now` (stored times compare as text). */
-export function isLocked(lockedUntil: string | null, now: string): boolean {
-  return lockedUntil !== null && lockedUntil > now;
+/**
+ * Whether a backup is still locked at `now` (stored times compare as text). Only a committed backup (it has a
+ * manifest, so its locator is set) is: one that failed or never finished was not retained on the store, and
+ * refusing to delete it would keep a useless record for the whole period.
+ */
+export function isLocked(b: { locked_until: string | null; locator: string | null }, now: string): boolean {
+  return b.locator !== null && b.locked_until !== null && b.locked_until > now;
 }

@@ -315,7 +315,7 @@ export class BackupService {
       const tx = t;
       const b = await this.visibleBackup(ctx, id, tx);
       // Immutable (cinderbox extension): not even an administrator's force delete goes before the retention ends.
-      if (isLocked(b.locked_until, core.now()))
+      if (isLocked(b, core.now()))
         throw badRequest(
           `Invalid backup: Backup ${id} is immutable until ${keystoneTime(b.locked_until!)}; it cannot be deleted before its retention ends.`,
         );

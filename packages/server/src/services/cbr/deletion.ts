@@ -22,7 +22,7 @@ export async function startDeleteTx(
   policyId: string | null = null,
 ): Promise<void> {
   // Immutable (cinderbox extension): every delete path comes here (API, retention), none goes before the lock ends.
-  if (isLocked(b.locked_until, c.now())) throw immutableRefusal(b);
+  if (isLocked(b, c.now())) throw immutableRefusal(b);
   ensureAllowed(cbrBackupLifecycle, 'delete', b);
   await transit(cbrBackupLifecycle, 'delete', b.id, backupNotFound(b.id), (from, to) =>
     c.stores.backups.transition(tx, b.id, from, to, { updated_at: c.now() }),

@@ -84,7 +84,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     const now = c.nowDate();
     const doomed = [...byResource.values()].flatMap((list) =>
       expiredBackups(
-        list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b.locked_until, c.now()) })),
+        list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b, c.now()) })),
         rules,
         now,
       ),

@@ -411,7 +411,7 @@ export class VaultService {
         throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
       const now = this.c.now();
       const lockedUntil = (await this.c.stores.backups.ofVault(tx, id)).reduce<string | null>(
-        (max, b) => (isLocked(b.locked_until, now) && (max === null || b.locked_until! > max) ? b.locked_until : max),
+        (max, b) => (isLocked(b, now) && (max === null || b.locked_until! > max) ? b.locked_until : max),
         null,
       );
       if (lockedUntil !== null)
