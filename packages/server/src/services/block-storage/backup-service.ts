@@ -575,6 +575,8 @@ export class BackupService {
       deleted: r.deleted,
       deleted_bytes: r.deletedBytes,
       kept_in_grace: r.keptInGrace,
+      // Unreferenced chunks still under Object Lock retention (immutable backups): never sent a DELETE.
+      kept_locked: r.locked ?? 0,
       dry_run: opts.dryRun,
       target: opts.target ?? this.targets.defaultName,
     };
