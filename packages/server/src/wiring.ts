@@ -221,7 +221,14 @@ export async function openBackupTargets(
       try {
         if (spec.kind === 's3') await (t.store as unknown as S3ObjectStore).probe();
         const repo = await openBackupRepository(config, { create: opts.create, store: t.store });
-        opened.push({ name: spec.name, kind: spec.kind, location: t.location, repo, destroy: t.destroy });
+        opened.push({
+          name: spec.name,
+          kind: spec.kind,
+          location: t.location,
+          ...(spec.lockDays !== undefined ? { lockDays: spec.lockDays } : {}),
+          repo,
+          destroy: t.destroy,
+        });
       } catch (e) {
         t.destroy();
         const why = e instanceof Error ? e.message : String(e);

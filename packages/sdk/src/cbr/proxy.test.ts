@@ -157,6 +157,15 @@ describe('cbr proxy', () => {
     assert.equal((last('POST', /vaults$/).body as { vault: Record<string, unknown> }).vault.backup_target, 'offsite');
   });
 
+  it('sends the cinderbox lock_days of a new immutable vault', async () => {
+    await conn.cbr.createVault({
+      name: 'locked-disks',
+      lockDays: 30,
+      billing: { consistentLevel: 'crash_consistent', objectType: 'disk', protectType: 'backup', size: 40 },
+    });
+    assert.equal((last('POST', /vaults$/).body as { vault: Record<string, unknown> }).vault.lock_days, 30);
+  });
+
   it('lists with resource_ids (not resources_ids), finds by name, updates without the id in the body', async () => {
     await conn.cbr.vaults({ resourceIds: 'vol-1' }).toArray();
     assert.equal(last('GET', /vaults$/).query.get('resource_ids'), 'vol-1');

@@ -59,6 +59,11 @@ export interface VaultAttributes extends BaseAttributes {
    * creation only (default: the server's default target).
    */
   backupTarget?: string;
+  /**
+   * cinderbox extension: days each new backup of the vault is immutable (1-36500; null = none); set at creation
+   * only. Until then no API deletes the backup (see the server README, Immutable backups).
+   */
+  lockDays?: number | null;
 }
 export interface Vault extends VaultAttributes {}
 
@@ -110,6 +115,7 @@ export class Vault extends Resource<VaultAttributes> {
     smnNotify: { wire: 'smn_notify', type: 'boolean' },
     threshold: { wire: 'threshold', type: 'integer' },
     backupTarget: { wire: 'backup_target', type: 'string' },
+    lockDays: { wire: 'lock_days', type: 'integer' },
   } as const;
 }
 

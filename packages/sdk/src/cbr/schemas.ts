@@ -255,6 +255,8 @@ export interface ExtendInfo {
   supportLld?: boolean;
   supportedRestoreMode?: string;
   systemDisk?: boolean;
+  /** cinderbox extension: end of the backup's retention (immutable backups); absent or null when not locked. */
+  lockedUntil?: string | null;
 }
 export const EXTEND_INFO: NestedSchema = {
   appConsistency: {
@@ -278,6 +280,7 @@ export const EXTEND_INFO: NestedSchema = {
   supportLld: 'support_lld',
   supportedRestoreMode: 'supported_restore_mode',
   systemDisk: 'system_disk',
+  lockedUntil: 'locked_until',
 };
 
 /** Restore mapping of a disk backup to a target volume. */

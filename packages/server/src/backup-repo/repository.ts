@@ -1012,7 +1012,7 @@ export class BackupRepository implements BackupStore {
         if (/^[0-9a-fA-F]{16}/.test(id)) mark(id.toLowerCase());
       }
       marks.seal();
-      const result: GcResult = { manifests, chunks: 0, deleted: 0, deletedBytes: 0, keptInGrace: 0 };
+      const result: GcResult = { manifests, chunks: 0, deleted: 0, deletedBytes: 0, keptInGrace: 0, locked: 0 };
       let kept: Buffer[] = [];
       const keep = (id: string) => {
         if (indexGen === undefined || !index) return;
@@ -1049,12 +1049,16 @@ export class BackupRepository implements BackupStore {
         // deletion and then writes the chunk again; out of the index before it leaves the store.
         index?.remove(Buffer.from(id, 'hex'));
         const deletion = this.recheckAndDelete(obj.key, cutoff);
-        this.deleting.set(id, deletion);
+        this.deleting.set(id, deletion.then((r) => r === true));
         try {
-          if (await deletion) {
+          const outcome = await deletion;
+          if (outcome === true) {
             result.deleted++;
             result.deletedBytes += obj.size;
-          } else keep(id);
+          } else {
+            if (outcome === 'locked') result.locked!++;
+            keep(id);
+          }
         } finally {
           this.deleting.delete(id);
         }
@@ -1088,11 +1092,21 @@ export class BackupRepository implements BackupStore {
     return false;
   }
 
-  /** A backup in another process may have touched the chunk since the listing: look again before deleting. */
-  private async recheckAndDelete(key: string, cutoff: number): Promise<boolean> {
+  /**
+   * A backup in another process may have touched the chunk since the listing: look again before deleting. A
+   * chunk under Object Lock retention is left alone ('locked'): S3 would refuse the DELETE anyway.
+   */
+  private async recheckAndDelete(key: string, cutoff: number): Promise<boolean | 'locked'> {
     const info = await this.store.head(key);
     if (!info || info.mtime.getTime() >= cutoff) return false;
-    return this.store.delete(key);
+    if (info.retainUntil && info.retainUntil.getTime() > Date.now()) return 'locked';
+    try {
+      return await this.store.delete(key);
+    } catch (e) {
+      // Locked between the HEAD and the DELETE (a backup of another node retained it).
+      if ((e as { code?: unknown }).code === 'ELOCKED') return 'locked';
+      throw e;
+    }
   }
 
   /**
@@ -1146,6 +1160,25 @@ export class BackupRepository implements BackupStore {
     return removed;
   }
 
+  async retain(locator: string, until: Date): Promise<{ objects: number }> {
+    const store = this.store;
+    if (!store.retain) return { objects: 0 };
+    const m = await this.readManifest(locator);
+    // Chunks first: a manifest locked while a chunk it names could still be deleted would promise too much.
+    const inflight = new Bounded(RETAIN_CONCURRENCY);
+    let objects = 0;
+    for (const id of m.ids()) {
+      await inflight.add(async () => {
+        await store.retain!(chunkKey(id), until);
+        objects++;
+      });
+      if (inflight.failed) break;
+    }
+    await inflight.drain();
+    await store.retain(manifestKey(locator), until);
+    return { objects: objects + 1 };
+  }
+
   /**
    * Copies a validated manifest under a new container/id (import of an exported backup record). The copy is a
    * complete backup on its own; chunks are shared. Throws EXISTS if the target exists.
@@ -1167,6 +1200,9 @@ export class BackupRepository implements BackupStore {
     return { locator, header, stats: header.stats };
   }
 }
+
+/** PutObjectRetention requests in flight while a backup is made immutable. */
+const RETAIN_CONCURRENCY = 16;
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new RepoError('ABORTED', 'operation aborted', { cause: signal.reason });

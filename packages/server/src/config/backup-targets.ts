@@ -13,9 +13,39 @@ import { parseS3Url, type S3ObjectStoreOptions } from '../drivers/objects/s3/ind
 /** Also a valid Cinder container name, so a backup's `container` can name a target. */
 export const TARGET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** Immutability of a target (`lock_days=N`, optional `lock_mode=compliance|governance`; see README, Immutable backups). */
+export interface TargetLock {
+  /** Each new backup's retention in days (1-36500). */
+  lockDays?: number;
+}
+
 export type BackupTargetSpec =
-  | { name: string; kind: 's3'; url: string; s3: S3ObjectStoreOptions }
-  | { name: string; kind: 'file'; url: string; path: string };
+  | ({ name: string; kind: 's3'; url: string; s3: S3ObjectStoreOptions } & TargetLock)
+  | ({ name: string; kind: 'file'; url: string; path: string } & TargetLock);
+
+/** Takes the lock parameters out of a target URL (the rest goes to the URL's own parser). */
+function splitLock(url: string): { url: string; lockDays?: number; lockMode?: 'COMPLIANCE' | 'GOVERNANCE' } {
+  const q = url.indexOf('?');
+  if (q < 0) return { url };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const days = params.get('lock_days');
+  const mode = params.get('lock_mode');
+  params.delete('lock_days');
+  params.delete('lock_mode');
+  const rest = params.toString();
+  const out: ReturnType<typeof splitLock> = { url: url.slice(0, q) + (rest ? `?${rest}` : '') };
+  if (days !== null) {
+    if (!/^[0-9]{1,5}$/.test(days) || Number(days) < 1 || Number(days) > 36500) throw new Error(`lock_days must be a whole number of days from 1 to 36500, not ${JSON.stringify(days)}`);
+    out.lockDays = Number(days);
+  }
+  if (mode !== null) {
+    const m = mode.toUpperCase();
+    if (m !== 'COMPLIANCE' && m !== 'GOVERNANCE') throw new Error(`lock_mode must be compliance or governance, not ${JSON.stringify(mode)}`);
+    if (days === null) throw new Error('lock_mode needs lock_days');
+    out.lockMode = m;
+  }
+  return out;
+}
 
 export interface BackupTargetsConfig {
   targets: BackupTargetSpec[];
@@ -29,12 +59,22 @@ export function parseBackupTarget(spec: string): BackupTargetSpec {
   const fail = (why: string) => new Error(`backup target ${JSON.stringify(spec)}: ${why}`);
   if (eq <= 0) throw fail('expected NAME=s3://bucket/prefix?endpoint=URL&region=R or NAME=file:///path');
   const name = spec.slice(0, eq);
-  const url = spec.slice(eq + 1);
+  let lock: ReturnType<typeof splitLock>;
+  try {
+    lock = splitLock(spec.slice(eq + 1));
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  const url = lock.url;
+  const lockDays = lock.lockDays === undefined ? {} : { lockDays: lock.lockDays };
   if (!TARGET_NAME_RE.test(name)) throw fail("the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
   if (name === DATA_DIR_TARGET) throw fail(`the name ${DATA_DIR_TARGET} is the data directory's repository`);
   if (url.startsWith('s3://')) {
     try {
-      return { name, kind: 's3', url, s3: parseS3Url(url) };
+      const s3 = parseS3Url(url);
+      // COMPLIANCE unless asked: a lock that an administrator's credentials can lift does not stop an attacker who stole them.
+      if (lock.lockDays !== undefined) s3.objectLock = { mode: lock.lockMode ?? 'COMPLIANCE' };
+      return { name, kind: 's3', url: spec.slice(eq + 1), s3, ...lockDays };
     } catch (e) {
       throw fail((e as Error).message);
     }
@@ -47,7 +87,8 @@ export function parseBackupTarget(spec: string): BackupTargetSpec {
       throw fail((e as Error).message);
     }
     if (!isAbsolute(path) || path === '/') throw fail('a file:// target needs an absolute directory other than /');
-    return { name, kind: 'file', url, path };
+    if (lock.lockMode !== undefined) throw fail('lock_mode is for s3:// targets (a directory has no Object Lock)');
+    return { name, kind: 'file', url: spec.slice(eq + 1), path, ...lockDays };
   }
   throw fail('only s3:// and file:// targets are supported');
 }

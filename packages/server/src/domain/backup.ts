@@ -51,6 +51,8 @@ export interface Backup {
   cbt_base_usable: boolean;
   /** The backup target holding its manifest and chunks (`default`: the data directory's repository). */
   backup_target: string;
+  /** cinderbox extension: end of the backup's retention (stored time; null = not locked); no API deletes it before. */
+  locked_until: string | null;
 }
 
 /** Columns an update may change besides the status. */

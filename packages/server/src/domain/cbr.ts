@@ -29,6 +29,8 @@ export interface Vault {
   updated_at: string | null;
   /** cinderbox extension: the backup target this vault's backups go to (fixed at creation). */
   backup_target: string;
+  /** cinderbox extension: days of retention each new backup of the vault gets (null = none); see immutability.ts. */
+  lock_days: number | null;
 }
 
 export interface VaultTag {
@@ -140,6 +142,8 @@ export interface CbrBackup {
   cbt_base_usable: boolean;
   /** The backup target holding its manifest and chunks (its vault's when it was made). */
   backup_target: string;
+  /** cinderbox extension: end of its retention (stored time; null = not locked); no API deletes it before. */
+  locked_until: string | null;
 }
 
 /** A backup's share with another project. */

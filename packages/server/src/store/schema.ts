@@ -388,6 +388,8 @@ export interface CbrVaultTable {
   updated_at: string | null;
   /** The backup target this vault's backups go to (0016). */
   backup_target: string;
+  /** Days of retention (Object Lock) each new backup of the vault gets; null = none (0019). */
+  lock_days: number | null;
 }
 
 export interface CbrVaultResourceTable {
@@ -489,6 +491,8 @@ export interface CbrBackupTable {
   cbt_base_usable: number;
   /** The backup target holding the manifest and chunks (0016). */
   backup_target: string;
+  /** End of the backup's retention (stored time; null = not locked): no API deletes it before (0019). */
+  locked_until: string | null;
 }
 
 export interface CbrMemberTable {
@@ -535,6 +539,8 @@ export interface BackupTable {
   cbt_base_usable: number;
   /** The backup target holding the manifest and chunks (0016; `default` = the data directory's repository). */
   backup_target: string;
+  /** End of the backup's retention (stored time; null = not locked): no API deletes it before (0019). */
+  locked_until: string | null;
 }
 
 export interface QosSpecsTable {

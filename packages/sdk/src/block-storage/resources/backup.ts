@@ -38,6 +38,11 @@ export interface BackupAttributes extends BaseAttributes {
   userId?: string;
   /** 3.64+. */
   encryptionKeyId?: string;
+  /**
+   * cinderbox extension, present on immutable backups only (a target with `lock_days`): the end of the retention;
+   * delete and force-delete answer 400 until then.
+   */
+  lockedUntil?: string;
 }
 
 /** Result of a restore: where the data went. @example `const { volumeId } = await backup.restore()` */
@@ -100,6 +105,7 @@ export class Backup extends Resource<BackupAttributes> {
     projectId: { wire: 'os-backup-project-attr:project_id', type: 'string', readOnly: true },
     userId: { wire: 'user_id', type: 'string', readOnly: true },
     encryptionKeyId: { wire: 'encryption_key_id', type: 'string', readOnly: true },
+    lockedUntil: { wire: 'locked_until', type: 'string', readOnly: true },
   } as const;
 
   /** Updates need 3.9 (name, description) and 3.43 for metadata. */

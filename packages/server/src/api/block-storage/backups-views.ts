@@ -1,5 +1,6 @@
 import type { BackupRecord } from '../../services/block-storage/index.js';
 import type { ApiVersion } from '../common/api-version.js';
+import { keystoneTime } from '../../domain/time.js';
 
 type Links = { rel: string; href: string }[];
 
@@ -37,6 +38,8 @@ export function backupDetailView(
     data_timestamp: r.data_timestamp,
   };
   if (o.mv.atLeast('3.43')) v.metadata = rec.metadata;
+  // cinderbox extension, only on immutable backups (Tempest's strict schemas never meet it): the retention end.
+  if (r.locked_until !== null) v.locked_until = keystoneTime(r.locked_until);
   if (o.isAdmin && o.mv.atLeast('3.18')) v['os-backup-project-attr:project_id'] = r.project_id;
   if (o.isAdmin && o.mv.atLeast('3.56')) v.user_id = r.user_id;
   return v;

@@ -59,6 +59,8 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
     backup_policy_id: r.backupPolicyId,
     // cinderbox extension: where the vault's backups are stored.
     backup_target: v.backup_target,
+    // cinderbox extension: days each new backup of the vault is immutable (null: none).
+    lock_days: v.lock_days,
     enterprise_project_id: '0',
     sys_lock_source_service: '',
   };
@@ -136,6 +138,8 @@ export function backupView(v: BackupView): Record<string, unknown> {
     // cinderbox additions: what this backup added to the repository (dedup and incrementals make it small).
     stored_bytes: b.stored_bytes,
     new_chunks: b.new_chunks,
+    // Immutable until then (null: not locked); no API deletes it before.
+    locked_until: b.locked_until,
   };
   if (b.fail_code !== null) {
     extend.error_code = b.fail_code;

@@ -195,6 +195,8 @@ export interface GcResult {
   deletedBytes: number;
   /** Unreferenced chunks kept because they are younger than the cutoff. */
   keptInGrace: number;
+  /** Unreferenced chunks kept because their Object Lock retention has not ended (never sent a DELETE). */
+  locked?: number;
 }
 
 /**
@@ -258,6 +260,12 @@ export interface BackupStore {
   releaseLease(locator: string): Promise<boolean>;
   /** Removes a manifest (its chunks go at the next GC); false when it did not exist. */
   deleteManifest(locator: string): Promise<boolean>;
+  /**
+   * Makes a committed backup immutable until `until` where the store can enforce it (S3 Object Lock): its
+   * manifest and every chunk it references get retention, chunks already held longer keep theirs. Returns how
+   * many objects got retention (0 on a store that cannot enforce it, e.g. a directory).
+   */
+  retain(locator: string, until: Date): Promise<{ objects: number }>;
   /** Copies a validated manifest under a new container/id; throws RepoError EXISTS when the target exists. */
   copyManifest(fromLocator: string, to: { id: string; container?: string }): Promise<Omit<BackupResult, 'directIo'>>;
 }

@@ -21,6 +21,8 @@ export interface BackupTargetInfo {
   kind: BackupTargetKind;
   /** Where it is, for logs and errors (no credentials ever travel in it). */
   location: string;
+  /** An immutable target (`lock_days=`): each backup made on it is locked this many days (see domain/immutability.ts). */
+  lockDays?: number;
 }
 
 export interface BackupTargets {
@@ -41,14 +43,20 @@ export function backupTargetsOf(
 ): BackupTargets {
   const byName = new Map(targets.map((t) => [t.name, t]));
   if (!byName.has(defaultName)) throw new Error(`the default backup target ${JSON.stringify(defaultName)} is not configured`);
-  const infos = targets.map(({ name, kind, location }) => ({ name, kind, location }));
+  const infoOf = ({ name, kind, location, lockDays }: BackupTargetInfo): BackupTargetInfo => ({
+    name,
+    kind,
+    location,
+    ...(lockDays !== undefined ? { lockDays } : {}),
+  });
+  const infos = targets.map(infoOf);
   infos.sort((a, b) => Number(b.name === defaultName) - Number(a.name === defaultName));
   return {
     defaultName,
     list: () => infos.map((i) => ({ ...i })),
     info: (name) => {
       const t = byName.get(name);
-      return t ? { name: t.name, kind: t.kind, location: t.location } : undefined;
+      return t ? infoOf(t) : undefined;
     },
     repo: (name) => {
       const t = byName.get(name);

@@ -12,6 +12,8 @@ export interface ObjectInfo {
   size: number;
   /** Last write or touch; garbage collection keeps objects younger than its grace period. */
   mtime: Date;
+  /** From head() only, on stores with Object Lock: the object may not be deleted before this instant. */
+  retainUntil?: Date;
 }
 
 export interface PutResult {
@@ -64,6 +66,12 @@ export interface ObjectStore {
   flush(): Promise<void>;
   /** Removes temporaries left by writers that no longer run (crashes); returns how many were removed. */
   sweepTemporaries(): Promise<number>;
+  /**
+   * Only on stores that can enforce immutability (S3 Object Lock): keeps the object from deletion until `until`,
+   * extending (never shortening) a retention it already has. Rejects with code 'ENOENT' when missing. Until then
+   * delete() rejects with code 'ELOCKED'.
+   */
+  retain?(key: string, until: Date): Promise<void>;
 }
 
 /** Validates an object key; throws code 'EINVAL' for anything that could escape the store or alias another key. */

@@ -12,6 +12,8 @@ import {
   type VolumeInfo,
 } from '../../domain/backup.js';
 import { badRequest, notFound } from '../../domain/errors.js';
+import { isLocked, lockedUntilFor } from '../../domain/immutability.js';
+import { keystoneTime } from '../../domain/time.js';
 import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
 import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { volumeLifecycle } from '../../domain/volume.js';
@@ -247,6 +249,7 @@ export class BackupService {
         cbt_base_id: baseId,
         cbt_base_usable: false,
         backup_target: target,
+        locked_until: lockedUntilFor(now, this.targets.info(target)?.lockDays),
       };
       await this.backups.insert(tx, b);
       await this.backups.replaceMetadata(tx, id, input.metadata);
@@ -311,6 +314,11 @@ export class BackupService {
     await core.inTx(async (t, enqueue) => {
       const tx = t;
       const b = await this.visibleBackup(ctx, id, tx);
+      // Immutable (cinderbox extension): not even an administrator's force delete goes before the retention ends.
+      if (isLocked(b, core.now()))
+        throw badRequest(
+          `Invalid backup: Backup ${id} is immutable until ${keystoneTime(b.locked_until!)}; it cannot be deleted before its retention ends.`,
+        );
       const rule = ensureAllowed(backupLifecycle, action, b);
       // Not a status rule: Cinder refuses while an incremental names this backup as its parent, forced or not.
       if (await this.backups.hasDependents(tx, id)) throw backupRefusals.hasDependents();
@@ -495,6 +503,8 @@ export class BackupService {
       cbt_base_id: null,
       cbt_base_usable: false,
       backup_target: rec.target,
+      // An imported record's manifest copy is not retained on the store: it claims no lock it does not have.
+      locked_until: null,
     };
     // The row claims the id first (primary key), so a concurrent import of the same id cannot share a manifest.
     await this.store.transaction(async (tx) => {
@@ -565,6 +575,8 @@ export class BackupService {
       deleted: r.deleted,
       deleted_bytes: r.deletedBytes,
       kept_in_grace: r.keptInGrace,
+      // Unreferenced chunks still under Object Lock retention (immutable backups): never sent a DELETE.
+      kept_locked: r.locked ?? 0,
       dry_run: opts.dryRun,
       target: opts.target ?? this.targets.defaultName,
     };

@@ -1,6 +1,7 @@
 import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import { type Backup, type BackupChanges, backupLifecycle } from '../../domain/backup.js';
 import { failureReport } from '../../domain/errors.js';
+import { parseStoredTime } from '../../domain/time.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { BackupsStore } from '../../domain/ports/backups-store.js';
 import type { MetadataStore, Scope } from '../../domain/ports/metadata-store.js';
@@ -144,6 +145,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       } finally {
         progress.finish(id);
       }
+      // Immutable before it is reported available: a backup the API calls done is locked on the store as well.
+      if (b.locked_until !== null) await repoOf(b).retain(result.locator, parseStoredTime(b.locked_until));
       if (baseId !== null) await bases.dropOlder(driver, { volumeId: b.volume_id }, b);
       const s = result.stats;
       const committed = await finish(id, p, 'createDone', {

@@ -12,6 +12,7 @@ import {
 import { allows, ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
+import { lockedUntilFor } from '../../domain/immutability.js';
 import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js';
 import { checkpointNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
@@ -260,6 +261,7 @@ export class CheckpointService {
           cbt_base_id: this.c.core.driver(vol.driver).capabilities.cheapSnapshots ? snapshotId : null,
           cbt_base_usable: false,
           backup_target: v.backup_target,
+          locked_until: lockedUntilFor(now, v.lock_days, this.c.targets.info(v.backup_target)?.lockDays),
         },
         payload: { volumeId: vol.id, previousStatus: vol.status },
       });

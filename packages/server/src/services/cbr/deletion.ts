@@ -2,8 +2,15 @@ import { type CbrBackup, cbrBackupLifecycle } from '../../domain/cbr.js';
 import { ensureAllowed } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { CbrContext, Enqueue } from './context.js';
-import { backupNotFound, transit } from './errors.js';
+import { backupNotFound, refused, transit } from './errors.js';
+import { isLocked } from '../../domain/immutability.js';
+import { keystoneTime } from '../../domain/time.js';
 import type { OperationLogs } from './oplogs.js';
+
+/** BackupService.6201 ("backup cannot be deleted"), naming when it can. */
+export function immutableRefusal(b: Pick<CbrBackup, 'id' | 'locked_until'>) {
+  return refused('6201', `Backup ${b.id} is immutable until ${keystoneTime(b.locked_until!)}; it cannot be deleted before its retention ends.`);
+}
 
 /** Moves a backup to `deleting` (guarded) and enqueues the task that removes its manifest and row. */
 export async function startDeleteTx(
@@ -14,6 +21,8 @@ export async function startDeleteTx(
   b: CbrBackup,
   policyId: string | null = null,
 ): Promise<void> {
+  // Immutable (cinderbox extension): every delete path comes here (API, retention), none goes before the lock ends.
+  if (isLocked(b, c.now())) throw immutableRefusal(b);
   ensureAllowed(cbrBackupLifecycle, 'delete', b);
   await transit(cbrBackupLifecycle, 'delete', b.id, backupNotFound(b.id), (from, to) =>
     c.stores.backups.transition(tx, b.id, from, to, { updated_at: c.now() }),

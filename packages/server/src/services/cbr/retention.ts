@@ -71,6 +71,8 @@ function parseOffset(tz: string): number | null {
 export interface RetainedBackup {
   id: string;
   createdAt: Date;
+  /** Immutable until a later instant (cinderbox extension): never expired, whatever the rules say. */
+  locked?: boolean;
 }
 
 function periodKey(kind: (typeof LONG_TERM)[number], local: Date): string {
@@ -95,6 +97,13 @@ function periodKey(kind: (typeof LONG_TERM)[number], local: Date): string {
  * timezone) that hold a backup, in addition; `retention_duration_days` removes what is older than N days.
  */
 export function expiredBackups(backups: RetainedBackup[], r: Retention, now: Date): string[] {
+  // Locked backups still count towards max_backups and the periods: a lock postpones a deletion, it does not make
+  // the rules keep more; the next run after the lock ends deletes them.
+  const locked = new Set(backups.filter((b) => b.locked).map((b) => b.id));
+  return expiredIgnoringLocks(backups, r, now).filter((id) => !locked.has(id));
+}
+
+function expiredIgnoringLocks(backups: RetainedBackup[], r: Retention, now: Date): string[] {
   const sorted = [...backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
   if (sorted.length <= 1) return [];
   const newest = sorted[0]!.id;

@@ -1,5 +1,6 @@
 import { type CbrBackup, cbrBackupLifecycle, checkpointLifecycle, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
 import { failureReport } from '../../domain/errors.js';
+import { isLocked } from '../../domain/immutability.js';
 import { fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
@@ -83,7 +84,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     const now = c.nowDate();
     const doomed = [...byResource.values()].flatMap((list) =>
       expiredBackups(
-        list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at) })),
+        list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b, c.now()) })),
         rules,
         now,
       ),
@@ -160,6 +161,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
       },
     });
     if (b.cbt_base_id === null) await dropHidden(driver, b.resource_id, b.snapshot_id);
+    // Immutable before it is reported available (the vault's or the target's lock_days).
+    if (b.locked_until !== null) await c.repoOf(b).retain(result.locator, parseStoredTime(b.locked_until));
     return result;
   }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type Vault, type VaultResource, type VaultTag, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
+import { isLocked, MAX_LOCK_DAYS } from '../../domain/immutability.js';
 import { ensureAllowed } from '../../domain/lifecycle.js';
+import { keystoneTime } from '../../domain/time.js';
 import type { VaultFilter } from '../../domain/ports/cbr-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { type CbrContext, DISK_TYPE, SERVER_TYPE, UUID_RE } from './context.js';
@@ -52,6 +54,8 @@ export interface VaultCreateInput {
   locked?: unknown;
   /** cinderbox extension: a configured backup target (default: the server's default target). */
   backup_target?: unknown;
+  /** cinderbox extension: days each new backup of the vault is immutable (1-36500; null/absent: none). */
+  lock_days?: unknown;
 }
 
 export interface VaultUpdateInput {
@@ -315,6 +319,12 @@ export class VaultService {
         throw invalid(`backup_target ${JSON.stringify(target)} is not a configured backup target (configured: ${known}).`);
       }
     }
+    let lockDays: number | null = null;
+    if (input.lock_days !== undefined && input.lock_days !== null) {
+      if (typeof input.lock_days !== 'number' || !Number.isInteger(input.lock_days) || input.lock_days < 1 || input.lock_days > MAX_LOCK_DAYS)
+        throw invalid(`lock_days must be an integer number of days from 1 to ${MAX_LOCK_DAYS}.`);
+      lockDays = input.lock_days;
+    }
     const now = this.c.now();
     const row: Vault = {
       id: randomUUID(),
@@ -338,6 +348,7 @@ export class VaultService {
       created_at: now,
       updated_at: null,
       backup_target: target,
+      lock_days: lockDays,
     };
     await this.c.metadata.transaction(async (tx) => {
       await this.vaults.insert(tx, row);
@@ -398,6 +409,13 @@ export class VaultService {
       );
       if (await this.c.stores.backups.busyInVault(tx, id))
         throw refused('6111', 'The vault cannot be deleted while backups in it are being made, restored or deleted.');
+      const now = this.c.now();
+      const lockedUntil = (await this.c.stores.backups.ofVault(tx, id)).reduce<string | null>(
+        (max, b) => (isLocked(b, now) && (max === null || b.locked_until! > max) ? b.locked_until : max),
+        null,
+      );
+      if (lockedUntil !== null)
+        throw refused('6111', `The vault holds immutable backups until ${keystoneTime(lockedUntil)}; it cannot be deleted before their retention ends.`);
       const logId = await this.oplogs.record(tx, {
         projectId,
         operationType: 'vault_delete',

@@ -45,6 +45,7 @@ export function toBackup(r: BackupTable): Backup {
     cbt_base_id: r.cbt_base_id,
     cbt_base_usable: num(r.cbt_base_usable) === 1,
     backup_target: r.backup_target,
+    locked_until: r.locked_until ?? null,
   };
 }
 

@@ -42,6 +42,7 @@ export function vaultOf(r: CbrVaultTable): Vault {
     auto_expand: r.auto_expand === 1,
     locked: r.locked === 1,
     smn_notify: r.smn_notify === 1,
+    lock_days: r.lock_days === null || r.lock_days === undefined ? null : Number(r.lock_days),
   };
 }
 
@@ -109,6 +110,7 @@ export function backupOf(r: CbrBackupTable): CbrBackup {
     progress: Number(r.progress),
     cbt_base_id: r.cbt_base_id ?? null,
     cbt_base_usable: Number(r.cbt_base_usable) === 1,
+    locked_until: r.locked_until ?? null,
   };
 }
 

@@ -15,11 +15,14 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -68,6 +71,12 @@ export interface S3ObjectStoreOptions {
   partConcurrency?: number;
   /** Keys per list request (S3's maximum and default: 1000); smaller only to test paging. */
   listPageSize?: number;
+  /**
+   * An immutable target (`lock_days=` on its URL): the bucket must have Object Lock enabled (probe() checks), and
+   * retain() sets retention in this mode. COMPLIANCE: nobody can shorten or lift it; GOVERNANCE: a principal
+   * with s3:BypassGovernanceRetention can.
+   */
+  objectLock?: { mode: 'COMPLIANCE' | 'GOVERNANCE' };
 }
 
 export type S3FailureReason = 'auth' | 'unavailable' | 'bucket' | 'io';
@@ -124,6 +133,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly partConcurrency: number;
   private readonly listPageSize: number | undefined;
+  private readonly lockMode: 'COMPLIANCE' | 'GOVERNANCE' | undefined;
 
   constructor(opts: S3ObjectStoreOptions) {
     this.bucket = opts.bucket;
@@ -134,6 +144,8 @@ export class S3ObjectStore implements ObjectStore {
     this.partSize = Math.max(opts.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
     this.partConcurrency = Math.max(1, opts.partConcurrency ?? 2);
     this.listPageSize = opts.listPageSize;
+    this.lockMode = opts.objectLock?.mode;
+    if (this.lockMode) this.retain = (key, until) => this.putRetention(key, until);
     const config: S3ClientConfig = {
       region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
       maxAttempts: opts.maxAttempts ?? 4,
@@ -170,6 +182,51 @@ export class S3ObjectStore implements ObjectStore {
       if (httpStatus(e) === 404) throw this.fail(Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }), 'check the bucket');
       throw this.fail(e, 'check the bucket');
     }
+    if (!this.lockMode) return;
+    let enabled = false;
+    try {
+      const out = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      enabled = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (e) {
+      // S3 answers a bucket without Object Lock with an error, not with a disabled configuration.
+      if (!/ObjectLockConfigurationNotFound/i.test(String((e as { name?: string }).name)) && httpStatus(e) !== 404) throw this.fail(e, 'read the Object Lock configuration of');
+    }
+    if (!enabled) {
+      throw new S3StoreError(
+        'bucket',
+        `S3 target ${this.description} has lock_days but bucket ${JSON.stringify(this.bucket)} has no Object Lock: create the bucket with Object Lock enabled (it cannot be turned on later on radosgw) or drop lock_days`,
+        undefined,
+      );
+    }
+  }
+
+  /** Set by the constructor on an immutable target (Object Lock): see ObjectStore.retain. */
+  readonly retain?: (key: string, until: Date) => Promise<void>;
+
+  /**
+   * PutObjectRetention on the current version. A retention that already ends later is left alone: S3 refuses to
+   * shorten one (COMPLIANCE always, GOVERNANCE without bypass), so a chunk a later backup locked longer keeps that.
+   */
+  private async putRetention(key: string, until: Date): Promise<void> {
+    const name = this.objectName(key);
+    const put = () =>
+      this.client.send(
+        new PutObjectRetentionCommand({ Bucket: this.bucket, Key: name, Retention: { Mode: this.lockMode, RetainUntilDate: until } }),
+      );
+    try {
+      await put();
+    } catch (e) {
+      if (isMissing(e)) throw missing(key);
+      // Refused: look whether it is because the object is already held longer (then there is nothing to do).
+      let current: Date | undefined;
+      try {
+        current = (await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: name }))).Retention?.RetainUntilDate;
+      } catch {
+        // Fall through to the original failure.
+      }
+      if (current && current.getTime() >= until.getTime()) return;
+      throw this.fail(e, 'set the retention of', key);
+    }
   }
 
   /** Creates the bucket when it does not exist (tests, first use of a target). */
@@ -186,6 +243,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
     const name = this.objectName(key);
+    if (this.lockMode && !opts.overwrite) {
+      // Object Lock buckets are versioned, and radosgw 16 ignores If-None-Match there (a second PUT just adds a
+      // version, unlocked): look first. A race only costs a redundant version of the same bytes.
+      const info = await this.head(key);
+      if (info) {
+        // Retention outlasting any grace period already keeps gc away: a touch would only add a version.
+        if (opts.touchExisting && !(info.retainUntil && info.retainUntil.getTime() > Date.now() + 86_400_000)) await this.touch(key);
+        return { existed: true };
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         await this.client.send(
@@ -307,7 +374,10 @@ export class S3ObjectStore implements ObjectStore {
     const name = this.objectName(key);
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: name }));
-      return { key, size: out.ContentLength ?? 0, mtime: mtimeOf(out.Metadata, out.LastModified) };
+      const info: ObjectInfo & { versionId?: string } = { key, size: out.ContentLength ?? 0, mtime: mtimeOf(out.Metadata, out.LastModified) };
+      if (out.ObjectLockRetainUntilDate) info.retainUntil = new Date(out.ObjectLockRetainUntilDate);
+      if (out.VersionId) info.versionId = out.VersionId;
+      return info;
     } catch (e) {
       if (isMissing(e)) return null;
       throw this.fail(e, 'look up', key);
@@ -347,9 +417,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<boolean> {
     // S3's DELETE succeeds on a missing key too; the HEAD answers "did it exist".
-    if ((await this.head(key)) === null) return false;
+    const info = (await this.head(key)) as (ObjectInfo & { versionId?: string }) | null;
+    if (info === null) return false;
+    // Under Object Lock a plain DELETE "succeeds" by hiding the object behind a delete marker while the locked
+    // version stays: refuse instead, so no caller believes a locked object is gone.
+    if (info.retainUntil && info.retainUntil.getTime() > Date.now()) throw locked(key, info.retainUntil);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectName(key) }));
+      // A versioned (lockable) bucket: remove the version itself, not hide it, so the space comes back.
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectName(key), ...(this.lockMode && info.versionId ? { VersionId: info.versionId } : {}) }),
+      );
       return true;
     } catch (e) {
       throw this.fail(e, 'delete', key);
@@ -440,6 +517,12 @@ function isMissing(e: unknown): boolean {
 function missing(key: string): ObjectStoreError {
   const err = new Error(`object ${JSON.stringify(key)} not found`) as ObjectStoreError;
   err.code = 'ENOENT';
+  return err;
+}
+
+function locked(key: string, until: Date): ObjectStoreError {
+  const err = new Error(`object ${JSON.stringify(key)} is locked (Object Lock) until ${until.toISOString()}`) as ObjectStoreError;
+  err.code = 'ELOCKED';
   return err;
 }
 
