@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
+import { registerBlockStorageParity } from './block-storage-parity.js';
 import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
@@ -51,6 +52,7 @@ export function registerClientCommands(program: Command): void {
   registerQuota(program);
   registerSnapshot(program);
   registerBackup(program);
+  registerBlockStorageParity(program);
   registerIdentity(program);
   registerCbr(program);
   registerRepo(program);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, keyValue, lazy, positiveInt, withOutput, withWait } from './common.js';
+import { collect, keyValue, lazy, withNoProperty, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/snapshot.js'), name);
 
@@ -40,15 +40,16 @@ export function registerSnapshot(program: Command): void {
     'show',
   ).action(act('show'));
 
-  snapshot
-    .command('set')
+  withNoProperty(
+    snapshot
+      .command('set')
     .description('Change a snapshot: name, description, metadata or status (admin)')
     .argument('<snapshot>', 'name or ID')
     .option('--name <name>', 'new name')
     .option('--description <text>', 'new description')
     .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
-    .option('--state <status>', 'reset the status (admin): available, error, …')
-    .action(act('set'));
+    .option('--state <status>', 'reset the status (admin): available, error, …'),
+  ).action(act('set'));
 
   snapshot
     .command('unset')

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, keyValue, lazy, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
+import { collect, keyValue, lazy, withNoProperty, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/volume.js'), name);
 
@@ -44,8 +44,9 @@ export function registerVolume(program: Command): void {
     act('show'),
   );
 
-  volume
-    .command('set')
+  withNoProperty(
+    volume
+      .command('set')
     .description('Change a volume: name, description, metadata, size (extend) or status (admin)')
     .argument('<volume>', 'name or ID')
     .option('--name <name>', 'new name')
@@ -55,7 +56,11 @@ export function registerVolume(program: Command): void {
     .option('--state <status>', 'reset the status (admin): available, error, …')
     .option('--type <type>', 'retype to this volume type (name or ID)')
     .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
-    .action(act('set'));
+    .option('--bootable', 'mark the volume bootable')
+    .option('--non-bootable', 'mark the volume not bootable')
+    .option('--read-only', 'attach read-only from now on')
+    .option('--read-write', 'attach read-write from now on'),
+  ).action(act('set'));
 
   volume
     .command('migrate')
