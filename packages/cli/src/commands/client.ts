@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
 import { registerBlockStorageParity } from './block-storage-parity.js';
+import { registerCompletion } from './completion.js';
 import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
@@ -56,4 +57,5 @@ export function registerClientCommands(program: Command): void {
   registerIdentity(program);
   registerCbr(program);
   registerRepo(program);
+  registerCompletion(program);
 }
