@@ -58,7 +58,7 @@ test('volume set --bootable/--non-bootable/--read-only/--read-write/--no-propert
   await cli.ok(['volume', 'delete', v.id, '--wait']);
 });
 
-test('volume/snapshot unmanage, block storage … manageable list, and volume/snapshot manage bring them back', async () => {
+test('volume/snapshot unmanage, block storage … manageable list, volume/snapshot manage and create --remote-source bring them back', async () => {
   const v = await cli.json(['volume', 'create', '--size', '1', 'managed', '--wait']);
   const s = await cli.json(['snapshot', 'create', '--volume', 'managed', 'managed-snap', '--wait']);
 
@@ -82,7 +82,12 @@ test('volume/snapshot unmanage, block storage … manageable list, and volume/sn
   assert.equal(back.name, 'adopted');
   await status('snapshot', back.id, 'available');
   assert.deepEqual((await cli.json(['snapshot', 'show', back.id])).properties, { k: 'v' });
-  await cli.ok(['snapshot', 'delete', back.id, '--wait']);
+  // OSC's spelling: snapshot create --remote-source.
+  await cli.ok(['volume', 'snapshot', 'unmanage', 'adopted']);
+  await gone('snapshot', back.id);
+  const again = await cli.json(['snapshot', 'create', '--volume', 'managed', '--remote-source', `source-name=_snapshot-${back.id}`, 'again', '--wait']);
+  assert.equal(again.status, 'available');
+  await cli.ok(['snapshot', 'delete', again.id, '--wait']);
 
   await cli.ok(['volume', 'unmanage', v.id]);
   await gone('volume', v.id);
@@ -98,10 +103,18 @@ test('volume/snapshot unmanage, block storage … manageable list, and volume/sn
   assert.notEqual(m.id, v.id);
   await status('volume', m.id, 'available');
   assert.equal((await cli.json(['volume', 'show', 'again'])).bootable, 'true');
+  // OSC's spelling: volume create --remote-source --host.
+  await cli.ok(['volume', 'unmanage', 'again']);
+  await gone('volume', m.id);
+  const noHost = await cli.run(['volume', 'create', '--remote-source', `source-name=volume-${m.id}`, 'third']);
+  assert.equal(noHost.code, 2);
+  assert.match(noHost.stderr, /--remote-source needs --host/);
+  const third = await cli.json(['volume', 'create', '--remote-source', `source-name=volume-${m.id}`, '--host', HOST, 'third', '--wait']);
+  assert.deepEqual([third.name, third.status, third.size], ['third', 'available', 1]);
   const missing = await cli.run(['volume', 'unmanage', 'no-such-volume']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /No volume with a name or ID of 'no-such-volume' exists/);
-  await cli.ok(['volume', 'delete', m.id, '--wait']);
+  await cli.ok(['volume', 'delete', third.id, '--wait']);
 });
 
 test('volume revert goes back to the latest snapshot; an older one is refused', async () => {

@@ -53,6 +53,59 @@ export async function volumeManage(ctx: ActionContext): Promise<void> {
   ctx.printShow(volumeRecord(v));
 }
 
+/** OSC's `volume create --remote-source KEY=VALUE --host HOST [NAME]`: manage, with create's options. */
+export async function createManagedVolume(ctx: ActionContext): Promise<void> {
+  const o = ctx.opts;
+  const ref = remoteSource(o.remoteSource);
+  const host = str(o.host);
+  if (host === undefined) throw new UsageError('--remote-source needs --host');
+  for (const flag of ['size', 'snapshot', 'source', 'backup'] as const)
+    if (o[flag] !== undefined) throw new UsageError(`--remote-source and --${flag} exclude each other`);
+  const bs = (await ctx.conn()).blockStorage;
+  let v = await bs.manageVolume(
+    defined({
+      ref,
+      host,
+      name: str(ctx.args[0]),
+      description: str(o.description),
+      volumeType: str(o.type),
+      availabilityZone: str(o.availabilityZone),
+      metadata: o.property,
+    }) as unknown as Parameters<BlockStorageV3['manageVolume']>[0],
+  );
+  if (o.wait) v = await ctx.waitFor((w) => bs.waitForStatus(v, w), `volume ${v.id}`);
+  ctx.printShow(volumeRecord(v));
+}
+
+/** OSC's `volume snapshot create --remote-source KEY=VALUE --volume VOLUME [NAME]`. */
+export async function createManagedSnapshot(ctx: ActionContext): Promise<void> {
+  const o = ctx.opts;
+  const ref = remoteSource(o.remoteSource);
+  if (o.force === true) throw new UsageError('--remote-source and --force exclude each other');
+  const bs = (await ctx.conn()).blockStorage;
+  const vol = await findVolume(bs, String(o.volume));
+  let s = await bs.manageSnapshot(
+    defined({
+      volumeId: vol.id,
+      ref,
+      name: str(ctx.args[0]),
+      description: str(o.description),
+      metadata: o.property,
+    }) as unknown as Parameters<BlockStorageV3['manageSnapshot']>[0],
+  );
+  if (o.wait) s = await ctx.waitFor((w) => bs.waitForStatus(s, w), `snapshot ${s.id}`);
+  ctx.printShow(snapshotRecord(s));
+}
+
+/** The backend reference OSC's --remote-source gives: one of source-name or source-id. */
+function remoteSource(value: unknown): Record<string, string> {
+  const ref = value as Record<string, string>;
+  const keys = Object.keys(ref);
+  if (keys.length !== 1 || !ID_TYPES.has(keys[0] as string))
+    throw new UsageError('--remote-source takes one of source-name=NAME or source-id=ID');
+  return ref;
+}
+
 export async function volumeUnmanage(ctx: ActionContext): Promise<void> {
   const bs = (await ctx.conn()).blockStorage;
   await eachName('unmanage', 'volume', ctx.args[0] as string[], async (name) => {

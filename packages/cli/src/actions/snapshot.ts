@@ -17,6 +17,7 @@ export function snapshotRecord(s: Snapshot): Record<string, unknown> {
 
 export async function create(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
+  if (o.remoteSource !== undefined) return (await import('./block-storage-parity.js')).createManagedSnapshot(ctx);
   const bs = (await ctx.conn()).blockStorage;
   const vol = await findVolume(bs, String(o.volume));
   let snap = await bs.createSnapshot(

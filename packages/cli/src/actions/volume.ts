@@ -31,6 +31,8 @@ function attachedTo(v: Volume): string {
 export async function create(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
   const name = str(ctx.args[0]);
+  if (o.remoteSource !== undefined) return (await import('./block-storage-parity.js')).createManagedVolume(ctx);
+  if (o.host !== undefined) throw new UsageError('--host goes with --remote-source');
   if (o.size === undefined && !o.snapshot && !o.source && !o.backup) {
     throw new UsageError('--size is required unless --snapshot, --source or --backup is given');
   }

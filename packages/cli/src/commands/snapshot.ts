@@ -15,7 +15,8 @@ export function registerSnapshot(program: Command): void {
         .requiredOption('--volume <volume>', 'volume to snapshot (name or ID)')
         .option('--description <text>', 'snapshot description')
         .option('--force', 'snapshot an in-use volume')
-        .option('--property <key=value>', 'metadata (repeatable)', keyValue),
+        .option('--property <key=value>', 'metadata (repeatable)', keyValue)
+        .option('--remote-source <key=value>', "manage this backend snapshot of --volume instead: source-name=NAME or source-id=ID (admin)", keyValue),
       'show',
     ),
     'the snapshot is available, with a progress bar',

@@ -21,7 +21,9 @@ export function registerVolume(program: Command): void {
         .option('--snapshot <snapshot>', 'create from this snapshot (name or ID)')
         .option('--source <volume>', 'clone this volume (name or ID)')
         .option('--backup <backup>', 'restore this backup into the new volume (name or ID; microversion 3.47)')
-        .option('--property <key=value>', 'metadata (repeatable)', keyValue),
+        .option('--property <key=value>', 'metadata (repeatable)', keyValue)
+        .option('--remote-source <key=value>', 'manage this backend volume instead: source-name=NAME or source-id=ID (admin; needs --host)', keyValue)
+        .option('--host <host>', 'with --remote-source: the backend, host@backend#pool'),
       'show',
     ),
     'the volume is available',
