@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
 import { registerBlockStorageParity } from './block-storage-parity.js';
 import { registerCompletion } from './completion.js';
+import { registerVaultExtra } from './vault-extra.js';
 import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
@@ -56,6 +57,7 @@ export function registerClientCommands(program: Command): void {
   registerBlockStorageParity(program);
   registerIdentity(program);
   registerCbr(program);
+  registerVaultExtra(program);
   registerRepo(program);
   registerCompletion(program);
 }
