@@ -175,12 +175,19 @@ export async function revert(ctx: ActionContext): Promise<void> {
   await bs.revertVolumeToSnapshot(s.volumeId, s.id as string);
 }
 
-/** OSC prints the record as `Backup Service` and `Metadata` (the backup URL). */
+/**
+ * OSC shows the record as `Backup Service` and `Metadata` (the backup URL) in a table, and with cinderclient's
+ * keys, `backup_service` and `backup_url`, in the machine formats.
+ */
 export async function backupExport(ctx: ActionContext): Promise<void> {
   const bs = (await ctx.conn()).blockStorage;
   const b = await findBackup(bs, String(ctx.args[0]));
   const rec = await bs.exportBackup(b.id as string);
-  ctx.printShow({ 'Backup Service': rec.backupService, Metadata: rec.backupUrl });
+  ctx.printShow(
+    ctx.format.format === 'table'
+      ? { 'Backup Service': rec.backupService, Metadata: rec.backupUrl }
+      : { backup_service: rec.backupService, backup_url: rec.backupUrl },
+  );
 }
 
 export async function backupImport(ctx: ActionContext): Promise<void> {
