@@ -64,7 +64,7 @@ test('volume/snapshot unmanage, block storage … manageable list, volume/snapsh
 
   await cli.ok(['snapshot', 'unmanage', s.id]);
   await gone('snapshot', s.id);
-  const snaps = await cli.json(['block', 'storage', 'snapshot', 'manageable', 'list', HOST]);
+  const snaps = await cli.json(['block', 'storage', 'snapshot', 'manageable', 'list', HOST, '--long']);
   const snapRef = { 'source-name': `_snapshot-${s.id}` };
   assert.deepEqual(
     snaps.find((e: any) => e.reference['source-name'] === snapRef['source-name']),
@@ -91,11 +91,14 @@ test('volume/snapshot unmanage, block storage … manageable list, volume/snapsh
 
   await cli.ok(['volume', 'unmanage', v.id]);
   await gone('volume', v.id);
-  const brief = await cli.json(['block', 'storage', 'volume', 'manageable', 'list', HOST, '--brief']);
+  const brief = await cli.json(['block', 'storage', 'volume', 'manageable', 'list', HOST, '--sort', 'size:desc,reference']);
   assert.deepEqual(
     brief.find((e: any) => e.reference['source-name'] === `volume-${v.id}`),
     { reference: { 'source-name': `volume-${v.id}` }, size: 1, safe_to_manage: true },
   );
+  const badSort = await cli.run(['block', 'storage', 'volume', 'manageable', 'list', HOST, '--sort', 'name']);
+  assert.equal(badSort.code, 2);
+  assert.match(badSort.stderr, /keys: size, reference/);
   const neither = await cli.run(['block', 'storage', 'volume', 'manageable', 'list']);
   assert.equal(neither.code, 2);
   assert.match(neither.stderr, /give either a host or --cluster/);

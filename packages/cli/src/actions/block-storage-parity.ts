@@ -1,5 +1,4 @@
 import type { BlockStorageV3, ManageableSnapshot, ManageableVolume } from '@cinderbox/sdk';
-import { sortedRecord } from '../output/format.js';
 import type { ActionContext } from '../runtime/context.js';
 import { CliError, UsageError } from '../runtime/errors.js';
 import { backupRecord, findBackup } from './backup.js';
@@ -142,18 +141,13 @@ async function manageable(ctx: ActionContext, kind: 'volume' | 'snapshot'): Prom
   const host = str(ctx.args[0]);
   const cluster = str(o.cluster);
   if ((host === undefined) === (cluster === undefined)) throw new UsageError('give either a host or --cluster');
-  if (o.detailed === true && o.brief === true) throw new UsageError('--detailed and --brief exclude each other');
-  const details = o.brief !== true;
-  let sortKey: string | undefined;
-  let sortDir: 'asc' | 'desc' | undefined;
-  if (typeof o.sort === 'string') {
-    const [key, dir] = o.sort.split(':');
-    if (!key || (dir !== undefined && dir !== 'asc' && dir !== 'desc')) throw new UsageError('--sort takes KEY or KEY:asc|desc');
-    sortKey = key;
-    sortDir = dir;
-  }
+  // OSC: the summary by default, reason_not_safe, cinder_id and extra_info with --long.
+  const details = o.long === true || o.detailed === true;
+  const sort = str(o.sort);
+  if (sort !== undefined && !sort.split(',').every((s) => /^(size|reference)(:(asc|desc))?$/.test(s)))
+    throw new UsageError('--sort takes KEY[:asc|desc] items, comma-separated; keys: size, reference');
   const bs = (await ctx.conn()).blockStorage;
-  const query = defined({ details, host, cluster, offset: num(o.offset), sortKey, sortDir });
+  const query = defined({ details, host, cluster, offset: num(o.offset), sort });
   const pageOpts = defined({ maxItems: num(o.limit), marker: str(o.marker) });
   const entries: (ManageableVolume | ManageableSnapshot)[] =
     kind === 'volume'

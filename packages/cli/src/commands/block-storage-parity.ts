@@ -64,12 +64,11 @@ function manageableList(parent: Command, kind: 'volume' | 'snapshot'): void {
       .description(`List backend ${kind}s that could be managed (admin; microversion 3.8)`)
       .argument('[host]', 'backend host, host@backend#pool (or give --cluster)')
       .option('--cluster <cluster>', 'list on this cluster instead of a host (microversion 3.17)')
-      .option('--detailed', 'add reason_not_safe, cinder_id and extra_info (the default)')
-      .option('--brief', 'summary columns only')
-      .option('--marker <reference>', 'start after this entry')
+      .option('--detailed', 'the same as --long (OSC keeps it for older scripts)')
+      .option('--marker <reference>', 'start after this entry: its reference as JSON, e.g. {"source-name":"volume-1"}')
       .option('--limit <n>', 'at most this many', positiveInt)
-      .option('--offset <n>', 'skip this many', nonNegativeInt)
-      .option('--sort <key:dir>', 'sort keys and directions, e.g. size:desc'),
+      .option('--offset <n>', 'skip this many after the marker', nonNegativeInt)
+      .option('--sort <key[:dir],…>', 'sort keys (size, reference) and directions, e.g. size:desc,reference'),
     'list',
   ).action(act(kind === 'volume' ? 'manageableVolumes' : 'manageableSnapshots'));
 }
