@@ -44,12 +44,12 @@ export function registerSnapshot(program: Command): void {
   withNoProperty(
     snapshot
       .command('set')
-    .description('Change a snapshot: name, description, metadata or status (admin)')
-    .argument('<snapshot>', 'name or ID')
-    .option('--name <name>', 'new name')
-    .option('--description <text>', 'new description')
-    .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
-    .option('--state <status>', 'reset the status (admin): available, error, …'),
+      .description('Change a snapshot: name, description, metadata or status (admin)')
+      .argument('<snapshot>', 'name or ID')
+      .option('--name <name>', 'new name')
+      .option('--description <text>', 'new description')
+      .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
+      .option('--state <status>', 'reset the status (admin): available, error, …'),
   ).action(act('set'));
 
   snapshot

@@ -49,19 +49,19 @@ export function registerVolume(program: Command): void {
   withNoProperty(
     volume
       .command('set')
-    .description('Change a volume: name, description, metadata, size (extend) or status (admin)')
-    .argument('<volume>', 'name or ID')
-    .option('--name <name>', 'new name')
-    .option('--description <text>', 'new description')
-    .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
-    .option('--size <gib>', 'extend to this size in GiB', positiveInt)
-    .option('--state <status>', 'reset the status (admin): available, error, …')
-    .option('--type <type>', 'retype to this volume type (name or ID)')
-    .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
-    .option('--bootable', 'mark the volume bootable')
-    .option('--non-bootable', 'mark the volume not bootable')
-    .option('--read-only', 'attach read-only from now on')
-    .option('--read-write', 'attach read-write from now on'),
+      .description('Change a volume: name, description, metadata, size (extend), type, bootable and read-only flags, or status (admin)')
+      .argument('<volume>', 'name or ID')
+      .option('--name <name>', 'new name')
+      .option('--description <text>', 'new description')
+      .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
+      .option('--size <gib>', 'extend to this size in GiB', positiveInt)
+      .option('--state <status>', 'reset the status (admin): available, error, …')
+      .option('--type <type>', 'retype to this volume type (name or ID)')
+      .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
+      .option('--bootable', 'mark the volume bootable')
+      .option('--non-bootable', 'mark the volume not bootable')
+      .option('--read-only', 'attach read-only from now on')
+      .option('--read-write', 'attach read-write from now on'),
   ).action(act('set'));
 
   volume
