@@ -17,6 +17,7 @@ export function snapshotRecord(s: Snapshot): Record<string, unknown> {
 
 export async function create(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
+  if (o.remoteSource !== undefined) return (await import('./block-storage-parity.js')).createManagedSnapshot(ctx);
   const bs = (await ctx.conn()).blockStorage;
   const vol = await findVolume(bs, String(o.volume));
   let snap = await bs.createSnapshot(
@@ -77,15 +78,17 @@ export async function set(ctx: ActionContext): Promise<void> {
     name: str(o.name),
     description: str(o.description),
   });
-  const property = o.property as Record<string, string> | undefined;
-  if (Object.keys(changes).length === 0 && !property && o.state === undefined) {
-    throw new UsageError('nothing to change: give --name, --description, --property or --state');
+  const property = o.propertyPairs as Record<string, string> | undefined;
+  const clear = o.clearProperty === true;
+  if (Object.keys(changes).length === 0 && !property && !clear && o.state === undefined) {
+    throw new UsageError('nothing to change: give --name, --description, --property, --no-property or --state');
   }
   const bs = (await ctx.conn()).blockStorage;
   const s = await findSnapshot(bs, String(ctx.args[0]));
   const id = s.id as string;
   if (Object.keys(changes).length > 0) await bs.updateSnapshot(id, changes);
-  if (property) await bs.updateSnapshotMetadata(id, property);
+  if (clear) await bs.replaceSnapshotMetadata(id, property ?? {});
+  else if (property) await bs.updateSnapshotMetadata(id, property);
   if (typeof o.state === 'string') await bs.resetSnapshotStatus(id, o.state);
 }
 

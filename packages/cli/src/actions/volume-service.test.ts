@@ -38,7 +38,11 @@ test('volume service list/set, volume host set (freeze/thaw) and volume backend 
   const caps = await admin.json(['volume', 'backend', 'capability', 'show', 'cinderbox@raw']);
   assert.ok(caps.some((c: any) => c.Key === 'thin_provisioning' && c.Title === 'Thin Provisioning' && c.Type === 'boolean'));
   const pools = await admin.json(['volume', 'backend', 'pool', 'list', '--long']);
-  assert.deepEqual([pools[0].Name, pools[0].Protocol, pools[0].Vendor], ['cinderbox@raw#raw', 'local', 'Open Source']);
+  assert.deepEqual(
+    [pools[0].Name, pools[0].Capabilities.storage_protocol, pools[0].Capabilities.vendor_name],
+    ['cinderbox@raw#raw', 'local', 'Open Source'],
+  );
+  assert.deepEqual(await admin.json(['volume', 'backend', 'pool', 'list']), [{ Name: 'cinderbox@raw#raw' }]);
 });
 
 test('quota set/show for a project, a volume type and the default class', async () => {

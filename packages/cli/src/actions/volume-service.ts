@@ -49,17 +49,14 @@ export async function capabilityShow(ctx: ActionContext): Promise<void> {
   ctx.printList({ headers: ['Title', 'Key', 'Type', 'Description'], rows });
 }
 
+/** OSC's columns: Name, and with --long the pool's Capabilities. */
 export async function poolList(ctx: ActionContext): Promise<void> {
   const long = ctx.opts.long === true;
   const client = (await ctx.conn()).blockStorage.client;
   const res = await client.request('GET', '/scheduler-stats/get_pools', { query: { detail: long ? 'true' : 'false' } });
   const pools = ((res.body as { pools?: unknown[] } | undefined)?.pools ?? []) as { name: string; capabilities?: Record<string, unknown> }[];
-  const headers = ['Name'];
   ctx.printList({
-    headers: long ? [...headers, 'Protocol', 'Vendor', 'Total GB', 'Free GB'] : headers,
-    rows: pools.map((p) => {
-      const c = p.capabilities ?? {};
-      return long ? [p.name, c.storage_protocol ?? null, c.vendor_name ?? null, c.total_capacity_gb ?? null, c.free_capacity_gb ?? null] : [p.name];
-    }),
+    headers: long ? ['Name', 'Capabilities'] : ['Name'],
+    rows: pools.map((p) => (long ? [p.name, p.capabilities ?? {}] : [p.name])),
   });
 }

@@ -31,6 +31,8 @@ function attachedTo(v: Volume): string {
 export async function create(ctx: ActionContext): Promise<void> {
   const o = ctx.opts;
   const name = str(ctx.args[0]);
+  if (o.remoteSource !== undefined) return (await import('./block-storage-parity.js')).createManagedVolume(ctx);
+  if (o.host !== undefined) throw new UsageError('--host goes with --remote-source');
   if (o.size === undefined && !o.snapshot && !o.source && !o.backup) {
     throw new UsageError('--size is required unless --snapshot, --source or --backup is given');
   }
@@ -104,17 +106,33 @@ export async function set(ctx: ActionContext): Promise<void> {
     name: str(o.name),
     description: str(o.description),
   });
-  const property = o.property as Record<string, string> | undefined;
+  const property = o.propertyPairs as Record<string, string> | undefined;
+  const clear = o.clearProperty === true;
+  if (o.bootable === true && o.nonBootable === true) throw new UsageError('--bootable and --non-bootable exclude each other');
+  if (o.readOnly === true && o.readWrite === true) throw new UsageError('--read-only and --read-write exclude each other');
+  const bootable = o.bootable === true ? true : o.nonBootable === true ? false : undefined;
+  const readonly = o.readOnly === true ? true : o.readWrite === true ? false : undefined;
   if (o.retypePolicy !== undefined && o.type === undefined) throw new UsageError('--retype-policy needs --type');
   const policy = str(o.retypePolicy) ?? 'never';
   if (policy !== 'never' && policy !== 'on-demand') throw new UsageError("--retype-policy must be 'never' or 'on-demand'");
-  if (Object.keys(changes).length === 0 && !property && o.size === undefined && o.state === undefined && o.type === undefined) {
-    throw new UsageError('nothing to change: give --name, --description, --property, --size, --state or --type');
+  if (
+    Object.keys(changes).length === 0 && !property && !clear && bootable === undefined && readonly === undefined &&
+    o.size === undefined && o.state === undefined && o.type === undefined
+  ) {
+    throw new UsageError(
+      'nothing to change: give --name, --description, --property, --no-property, --size, --state, --type, --bootable, --non-bootable, --read-only or --read-write',
+    );
   }
   const bs = (await ctx.conn()).blockStorage;
   const v = await findVolume(bs, String(ctx.args[0]));
   if (Object.keys(changes).length > 0) await bs.updateVolume(v.id as string, changes);
+  if (clear) {
+    const keys = Object.keys(v.metadata ?? {});
+    if (keys.length > 0) await bs.deleteVolumeMetadata(v.id as string, keys);
+  }
   if (property) await bs.updateVolumeMetadata(v.id as string, property);
+  if (bootable !== undefined) await bs.setVolumeBootable(v.id as string, bootable);
+  if (readonly !== undefined) await bs.setVolumeReadonly(v.id as string, readonly);
   if (typeof o.size === 'number') await bs.extendVolume(v.id as string, o.size);
   if (typeof o.state === 'string') await bs.resetVolumeStatus(v.id as string, { status: o.state });
   if (typeof o.type === 'string') await bs.retypeVolume(v.id as string, o.type, policy);

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
+import { registerBlockStorageParity } from './block-storage-parity.js';
+import { registerCompletion } from './completion.js';
+import { registerVaultExtra } from './vault-extra.js';
 import { registerCbr } from './cbr.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
@@ -51,7 +54,10 @@ export function registerClientCommands(program: Command): void {
   registerQuota(program);
   registerSnapshot(program);
   registerBackup(program);
+  registerBlockStorageParity(program);
   registerIdentity(program);
   registerCbr(program);
+  registerVaultExtra(program);
   registerRepo(program);
+  registerCompletion(program);
 }

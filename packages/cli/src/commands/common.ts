@@ -61,3 +61,17 @@ export function lazy(load: () => Promise<ActionModule>, name: string) {
     await runAction(args, cmd, fn);
   };
 }
+
+/**
+ * OSC's `--no-property` beside a `--property KEY=VALUE` option. Commander would fold both into one `property`
+ * value (the last flag wins), so the pairs are also gathered into `propertyPairs` and the flag into
+ * `clearProperty`, and `--no-property --property k=v` means "replace the metadata", as in OSC.
+ */
+export function withNoProperty(cmd: Command): Command {
+  cmd.option('--no-property', 'remove every metadata key first (with --property: replace the metadata)');
+  cmd.on('option:no-property', () => cmd.setOptionValue('clearProperty', true));
+  cmd.on('option:property', (value: string) =>
+    cmd.setOptionValue('propertyPairs', keyValue(value, cmd.getOptionValue('propertyPairs') as Record<string, string> | undefined)),
+  );
+  return cmd;
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, keyValue, lazy, positiveInt, withOutput, withWait } from './common.js';
+import { collect, keyValue, lazy, withNoProperty, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/snapshot.js'), name);
 
@@ -15,7 +15,8 @@ export function registerSnapshot(program: Command): void {
         .requiredOption('--volume <volume>', 'volume to snapshot (name or ID)')
         .option('--description <text>', 'snapshot description')
         .option('--force', 'snapshot an in-use volume')
-        .option('--property <key=value>', 'metadata (repeatable)', keyValue),
+        .option('--property <key=value>', 'metadata (repeatable)', keyValue)
+        .option('--remote-source <key=value>', "manage this backend snapshot of --volume instead: source-name=NAME or source-id=ID (admin)", keyValue),
       'show',
     ),
     'the snapshot is available, with a progress bar',
@@ -40,15 +41,16 @@ export function registerSnapshot(program: Command): void {
     'show',
   ).action(act('show'));
 
-  snapshot
-    .command('set')
-    .description('Change a snapshot: name, description, metadata or status (admin)')
-    .argument('<snapshot>', 'name or ID')
-    .option('--name <name>', 'new name')
-    .option('--description <text>', 'new description')
-    .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
-    .option('--state <status>', 'reset the status (admin): available, error, …')
-    .action(act('set'));
+  withNoProperty(
+    snapshot
+      .command('set')
+      .description('Change a snapshot: name, description, metadata or status (admin)')
+      .argument('<snapshot>', 'name or ID')
+      .option('--name <name>', 'new name')
+      .option('--description <text>', 'new description')
+      .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
+      .option('--state <status>', 'reset the status (admin): available, error, …'),
+  ).action(act('set'));
 
   snapshot
     .command('unset')

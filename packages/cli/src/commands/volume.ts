@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, keyValue, lazy, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
+import { collect, keyValue, lazy, withNoProperty, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/volume.js'), name);
 
@@ -21,7 +21,9 @@ export function registerVolume(program: Command): void {
         .option('--snapshot <snapshot>', 'create from this snapshot (name or ID)')
         .option('--source <volume>', 'clone this volume (name or ID)')
         .option('--backup <backup>', 'restore this backup into the new volume (name or ID; microversion 3.47)')
-        .option('--property <key=value>', 'metadata (repeatable)', keyValue),
+        .option('--property <key=value>', 'metadata (repeatable)', keyValue)
+        .option('--remote-source <key=value>', 'manage this backend volume instead: source-name=NAME or source-id=ID (admin; needs --host)', keyValue)
+        .option('--host <host>', 'with --remote-source: the backend, host@backend#pool'),
       'show',
     ),
     'the volume is available',
@@ -44,18 +46,23 @@ export function registerVolume(program: Command): void {
     act('show'),
   );
 
-  volume
-    .command('set')
-    .description('Change a volume: name, description, metadata, size (extend) or status (admin)')
-    .argument('<volume>', 'name or ID')
-    .option('--name <name>', 'new name')
-    .option('--description <text>', 'new description')
-    .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
-    .option('--size <gib>', 'extend to this size in GiB', positiveInt)
-    .option('--state <status>', 'reset the status (admin): available, error, …')
-    .option('--type <type>', 'retype to this volume type (name or ID)')
-    .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
-    .action(act('set'));
+  withNoProperty(
+    volume
+      .command('set')
+      .description('Change a volume: name, description, metadata, size (extend), type, bootable and read-only flags, or status (admin)')
+      .argument('<volume>', 'name or ID')
+      .option('--name <name>', 'new name')
+      .option('--description <text>', 'new description')
+      .option('--property <key=value>', 'add or change metadata (repeatable)', keyValue)
+      .option('--size <gib>', 'extend to this size in GiB', positiveInt)
+      .option('--state <status>', 'reset the status (admin): available, error, …')
+      .option('--type <type>', 'retype to this volume type (name or ID)')
+      .option('--retype-policy <policy>', "with --type: 'never' (default) or 'on-demand' (data may move to another backend)")
+      .option('--bootable', 'mark the volume bootable')
+      .option('--non-bootable', 'mark the volume not bootable')
+      .option('--read-only', 'attach read-only from now on')
+      .option('--read-write', 'attach read-write from now on'),
+  ).action(act('set'));
 
   volume
     .command('migrate')

@@ -19,7 +19,7 @@ import { type Metadata, MetadataClient } from './metadata.js';
 import { Backup, type BackupRecord, type RestoreResult } from './resources/backup.js';
 import { ManageableSnapshot } from './resources/manageable-snapshot.js';
 import { ManageableVolume } from './resources/manageable-volume.js';
-import { type Limits, QuotaSet } from './resources/quota-set.js';
+import { type Limits, QuotaSet, type ResourceFilter } from './resources/quota-set.js';
 import {
   type BackendCapabilities,
   capabilitiesFrom,
@@ -764,6 +764,16 @@ export abstract class BlockStorageProxyBase {
     return this.ref(Volume, volume).retype(newType, migrationPolicy, options);
   }
 
+  /** `os-set_bootable` (see `Volume.setBootable`). @example `await bs.setVolumeBootable(vol, false)` */
+  setVolumeBootable(volume: Ref<Volume>, bootable: boolean, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).setBootable(bootable, options);
+  }
+
+  /** `os-update_readonly_flag` (see `Volume.setReadonly`). @example `await bs.setVolumeReadonly(vol, true)` */
+  setVolumeReadonly(volume: Ref<Volume>, readonly: boolean, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).setReadonly(readonly, options);
+  }
+
   /** Admin: `os-migrate_volume` to another backend (see `Volume.migrate`). @example `await bs.migrateVolume(vol, { host: 'node1@raw#raw' })` */
   migrateVolume(
     volume: Ref<Volume>,
@@ -1023,6 +1033,24 @@ export abstract class BlockStorageProxyBase {
   /** Admin: resets quotas to defaults. @example `await bs.revertQuotaSet(pid)` */
   async revertQuotaSet(projectId: string, options: CallOptions = {}): Promise<void> {
     await new QuotaSet({ id: projectId }, { synchronized: true, client: this.client }).delete(options);
+  }
+
+  /**
+   * The filter keys each list operation accepts (3.33+, `GET /resource_filters`); `resource` (e.g. `volume`)
+   * narrows to one. An unknown resource gives an empty list.
+   * @example `const [{ filters }] = await bs.resourceFilters('volume')`
+   */
+  async resourceFilters(resource?: string, options: CallOptions = {}): Promise<ResourceFilter[]> {
+    const res = await this.client.request('GET', '/resource_filters', {
+      ...options,
+      query: resource === undefined ? undefined : { resource },
+      minMicroversion: '3.33',
+    });
+    const list = isRecord(res.body) && Array.isArray(res.body.resource_filters) ? res.body.resource_filters : [];
+    return list.filter(isRecord).map((f) => ({
+      resource: String(f.resource ?? ''),
+      filters: Array.isArray(f.filters) ? f.filters.map(String) : [],
+    }));
   }
 
   /** Absolute limits and usage. @example `const { absolute } = await bs.getLimits()` */

@@ -2,7 +2,7 @@
  * CBR v3 (Cloud Backup and Recovery): vaults, policies, checkpoints, backups, restores, share members, tasks.
  * @packageDocumentation
  */
-export { type CbrDeleteOptions, CbrV3, type PolicyBinding } from './proxy.js';
+export { type CbrDeleteOptions, CbrV3, type PolicyBinding, type VaultTag } from './proxy.js';
 export {
   CbrBackup,
   type CbrBackupAttributes,

@@ -21,6 +21,12 @@ export interface CbrDeleteOptions extends CallOptions {
   ignoreMissing?: boolean;
 }
 
+/** A vault tag (`key`: 1-36 letters, digits, `_` or `-`; `value`: up to 43 characters). */
+export interface VaultTag {
+  key: string;
+  value: string;
+}
+
 /** Result of `bindPolicy`/`unbindPolicy`. */
 export interface PolicyBinding {
   vaultId: string;
@@ -150,6 +156,59 @@ export class CbrV3 {
       options,
     );
     return stringList(body.remove_resource_ids);
+  }
+
+  /**
+   * Moves resources (volume ids) and their backups from a vault to another; returns the moved ids.
+   * @example `await conn.cbr.migrateResources(v, [vol.id], other)`
+   */
+  async migrateResources(
+    vault: Ref<Vault>,
+    resourceIds: string[],
+    destination: Ref<Vault>,
+    options: CallOptions = {},
+  ): Promise<string[]> {
+    const body = await this.#post(
+      `/vaults/${pathId(vault, 'vault')}/migrateresources`,
+      { resource_ids: resourceIds, destination_vault_id: decodeURIComponent(pathId(destination, 'vault')) },
+      'migrate resources',
+      options,
+    );
+    return stringList(body.migrated_resources);
+  }
+
+  // ---------------------------------------------------------------- vault tags
+
+  /** A vault's tags. @example `const tags = await conn.cbr.vaultTags(v)` */
+  async vaultTags(vault: Ref<Vault>, options: CallOptions = {}): Promise<VaultTag[]> {
+    const res = await this.client.request('GET', `/vault/${pathId(vault, 'vault')}/tags`, { ...options, operation: 'list vault tags' });
+    const tags = isRecord(res.body) && Array.isArray(res.body.tags) ? res.body.tags : [];
+    return tags.filter(isRecord).map((t) => ({ key: String(t.key ?? ''), value: String(t.value ?? '') }));
+  }
+
+  /** Every tag key of the project's vaults with the values in use. @example `await conn.cbr.projectVaultTags()` */
+  async projectVaultTags(options: CallOptions = {}): Promise<{ key: string; values: string[] }[]> {
+    const res = await this.client.request('GET', '/vault/tags', { ...options, operation: 'list project vault tags' });
+    const tags = isRecord(res.body) && Array.isArray(res.body.tags) ? res.body.tags : [];
+    return tags
+      .filter(isRecord)
+      .map((t) => ({ key: String(t.key ?? ''), values: Array.isArray(t.values) ? t.values.map(String) : [] }));
+  }
+
+  /**
+   * Adds tags to a vault in one batch (a key already there gets the new value).
+   * @example `await conn.cbr.addVaultTags(v, [{ key: 'env', value: 'prod' }])`
+   */
+  async addVaultTags(vault: Ref<Vault>, tags: VaultTag[], options: CallOptions = {}): Promise<void> {
+    await this.#post(`/vault/${pathId(vault, 'vault')}/tags/action`, { action: 'create', tags }, 'add vault tags', options);
+  }
+
+  /**
+   * Removes tags from a vault in one batch, by key (with a value: only if the tag has that value).
+   * @example `await conn.cbr.removeVaultTags(v, [{ key: 'env' }])`
+   */
+  async removeVaultTags(vault: Ref<Vault>, tags: Array<{ key: string; value?: string }>, options: CallOptions = {}): Promise<void> {
+    await this.#post(`/vault/${pathId(vault, 'vault')}/tags/action`, { action: 'delete', tags }, 'remove vault tags', options);
   }
 
   // ---------------------------------------------------------------- policies

@@ -59,3 +59,9 @@ export interface Limits {
   absolute: Record<string, number>;
   rate: unknown[];
 }
+
+/** One entry of `GET /resource_filters`: the query keys a list of `resource` accepts. */
+export interface ResourceFilter {
+  resource: string;
+  filters: string[];
+}

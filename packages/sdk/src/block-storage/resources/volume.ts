@@ -148,6 +148,19 @@ export class Volume extends Resource<VolumeAttributes> {
     await this.action('os-migrate_volume', body, options);
   }
 
+  /** `os-set_bootable`: marks whether the volume can boot an instance. @example `await vol.setBootable(true)` */
+  async setBootable(bootable: boolean, options: OperationOptions = {}): Promise<void> {
+    await this.action('os-set_bootable', { bootable }, { ...options, idempotent: true });
+  }
+
+  /**
+   * `os-update_readonly_flag`: attachments made afterwards get read-only (`ro`) or read-write mode.
+   * @example `await vol.setReadonly(true)`
+   */
+  async setReadonly(readonly: boolean, options: OperationOptions = {}): Promise<void> {
+    await this.action('os-update_readonly_flag', { readonly }, { ...options, idempotent: true });
+  }
+
   /** Admin: `os-force_delete`. @example `await vol.forceDelete()` */
   async forceDelete(options: OperationOptions = {}): Promise<void> {
     await this.action('os-force_delete', {}, options);

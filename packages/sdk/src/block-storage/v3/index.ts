@@ -33,7 +33,7 @@ export {
   type VolumeTypeEncryption,
 } from '../resources/volume-type.js';
 export type { DefaultVolumeType } from '../proxy-base.js';
-export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue } from '../resources/quota-set.js';
+export { type Limits, QuotaSet, type QuotaSetAttributes, type QuotaValue, type ResourceFilter } from '../resources/quota-set.js';
 export { type QoSAssociation, type QoSConsumer, QoSSpec, type QoSSpecAttributes } from '../resources/qos-spec.js';
 export type {
   BackendCapabilities,
