@@ -55,10 +55,15 @@ test('python-openstackclient: volume set --type retypes in place, and with --ret
     const host = String(moved['os-vol-host-attr:host']);
     assert.match(host, /@qcow2#qcow2$/);
 
-    // Admin migration back to raw; the type stays.
+    // Admin migration back to raw: osc-qcow2 keeps its volumes on qcow2, so it fails as Cinder's scheduler makes
+    // it (migration_status error, the volume where it was); under a type naming no backend it moves, type kept.
+    await admin.ok(['volume', 'migrate', '--host', host.replace(/@qcow2#qcow2$/, '@raw#raw'), 'rv']);
+    await waitResource(ts, ts.adminToken, path(v.id), 'volume', (x) => x.migration_status === 'error' && /@qcow2#qcow2$/.test(x['os-vol-host-attr:host']), 'migration refused by the type');
+    await admin.json(['volume', 'type', 'create', 'osc-anywhere']);
+    await admin.ok(['volume', 'set', '--type', 'osc-anywhere', 'rv']);
     await admin.ok(['volume', 'migrate', '--host', host.replace(/@qcow2#qcow2$/, '@raw#raw'), 'rv']);
     const back = await waitResource(ts, ts.adminToken, path(v.id), 'volume', (x) => x.status === 'available' && /@raw#raw$/.test(x['os-vol-host-attr:host']), 'migrated to raw');
-    assert.equal(back.volume_type, 'osc-qcow2');
+    assert.equal(back.volume_type, 'osc-anywhere');
     await admin.ok(['volume', 'delete', 'rv']);
   } finally {
     await ts.close();
