@@ -120,6 +120,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,
+      regions: config.regions,
+      scratchDir: config.dataDir,
     });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');

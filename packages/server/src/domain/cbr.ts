@@ -140,6 +140,14 @@ export interface CbrBackup {
   cbt_base_usable: boolean;
   /** The backup target holding its manifest and chunks (its vault's when it was made). */
   backup_target: string;
+  /** Set on a replica (image_type `replication`): the copy's record and the backup it was copied from. */
+  replication_record_id?: string | null;
+  source_backup_id?: string | null;
+  source_project_id?: string | null;
+  source_vault_id?: string | null;
+  source_checkpoint_id?: string | null;
+  source_region?: string | null;
+  destination_region?: string | null;
 }
 
 /** A backup's share with another project. */

@@ -537,6 +537,17 @@ export interface BackupTable {
   backup_target: string;
 }
 
+/** Columns of a CBR replica (0020-cbr-replication; null on other backups), merged into CbrBackupTable. */
+export interface CbrBackupTable {
+  replication_record_id: string | null;
+  source_backup_id: string | null;
+  source_project_id: string | null;
+  source_vault_id: string | null;
+  source_checkpoint_id: string | null;
+  source_region: string | null;
+  destination_region: string | null;
+}
+
 export interface QosSpecsTable {
   id: string;
   name: string;

@@ -119,6 +119,16 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
         checkpoint: checkpointView(c, await cbr.checkpoints.get(auth(req), (req.params as Params).checkpoint_id!)),
       }));
 
+      r.post('/checkpoints/replicate', async (req) => ({
+        replication: await cbr.replication.replicateVault(auth(req), wrapped(req.body, 'replicate')),
+      }));
+
+      // --- replication (regions are backup targets: serve --region) ---
+      r.get('/replication-capabilities', async () => cbr.replication.capabilities());
+      r.post('/backups/:backup_id/replicate', async (req) => ({
+        replication: await cbr.replication.replicateBackup(auth(req), (req.params as Params).backup_id!, wrapped(req.body, 'replicate')),
+      }));
+
       // --- backups ---
       r.get('/backups', async (req) => {
         const q = req.query as Query;

@@ -1,3 +1,4 @@
+import { replicationRecord } from '../../services/cbr/replication.js';
 import type { CbrContext } from '../../services/cbr/context.js';
 import type {
   BackupView,
@@ -162,7 +163,7 @@ export function backupView(v: BackupView): Record<string, unknown> {
     protected_at: b.protected_at,
     expired_at: b.expired_at,
     children: [],
-    replication_records: [],
+    replication_records: [...(b.source_backup_id ? [b] : []), ...(v.replicas ?? [])].map(replicationRecord),
     enterprise_project_id: '0',
     extend_info: extend,
   };

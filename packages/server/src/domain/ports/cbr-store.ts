@@ -173,6 +173,8 @@ export interface CbrBackupRepository {
   /** The newest usable backup of a resource in a vault that holds data: an incremental's parent. */
   latestLocator(scope: Scope, vaultId: string, resourceId: string): Promise<string | null>;
   insert(scope: Scope, backup: CbrBackup): Promise<void>;
+  /** The replicas copied from these backups (their `replication_records`). */
+  replicasOf(scope: Scope, sourceBackupIds: readonly string[]): Promise<CbrBackup[]>;
   transition(
     scope: Scope,
     id: string,

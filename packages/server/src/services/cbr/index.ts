@@ -6,6 +6,7 @@ import { PolicyService } from './policies.js';
 import { CbrScheduler } from './scheduler.js';
 import { cbrTaskHandlers } from './tasks.js';
 import { VaultService } from './vaults.js';
+import { type Region, ReplicationService, replicationTaskHandler } from './replication.js';
 
 export type { CbrBlockStorageCore, CbrDeps, CbrOptions } from './context.js';
 export { cbrOptionsFromEnv };
@@ -25,6 +26,7 @@ export interface CbrServices {
   backups: CbrBackupService;
   operationLogs: OperationLogs;
   scheduler: CbrScheduler;
+  replication: ReplicationService;
 }
 
 /**
@@ -32,10 +34,19 @@ export interface CbrServices {
  * store with CBR's repositories, block storage's volumes as disks, and the shared backup repository. Registers
  * the CBR task handlers; the caller starts and stops the scheduler.
  */
-export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions> }): CbrServices {
+export function createCbrServices(
+  deps: CbrDeps & {
+    options?: Partial<CbrOptions>;
+    /** Replication regions (`serve --region`), each a backup target. */
+    regions?: readonly Region[];
+    /** Where a replication between repositories of different formats may put a volume-sized temporary. */
+    scratchDir?: string;
+  },
+): CbrServices {
   const context = new CbrContext(deps, { ...cbrOptionsFromEnv(), ...deps.options });
   const operationLogs = new OperationLogs(context);
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);
+  deps.tasks.register(replicationTaskHandler(context, operationLogs, deps.scratchDir));
   const policies = new PolicyService(context);
   const checkpoints = new CheckpointService(context, operationLogs);
   const vaults = new VaultService(context, policies, operationLogs);
@@ -51,5 +62,6 @@ export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions
     backups: new CbrBackupService(context, operationLogs),
     operationLogs,
     scheduler: new CbrScheduler(context, checkpoints, operationLogs),
+    replication: new ReplicationService(context, operationLogs, deps.regions ?? []),
   };
 }

@@ -14,6 +14,7 @@ import { volumeTypes } from './0010-volume-types.js';
 import { attachments } from './0014-attachments.js';
 import { services } from './0015-services.js';
 import { groups } from './0013-groups.js';
+import { cbrReplication } from './0020-cbr-replication.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-backup-targets': backupTargets,
   '0015-services': services,
   '0013-groups': groups,
+  '0020-cbr-replication': cbrReplication,
 };
 
 export const migrationProvider: MigrationProvider = {
