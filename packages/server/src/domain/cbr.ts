@@ -70,6 +70,8 @@ export interface PolicyBinding {
   /** The next trigger time not yet run (stored time); null when the policy has no future run. */
   next_run_at: string | null;
   created_at: string;
+  /** A replication policy's binding: the vault in the policy's destination region that runs copy to. */
+  destination_vault_id?: string | null;
 }
 
 /** A resource a checkpoint could not back up, and why (a `BackupService.NNNN` code). */

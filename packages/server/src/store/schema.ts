@@ -430,6 +430,8 @@ export interface CbrPolicyBindingTable {
   /** The next trigger time not yet run (stored time); null when the policy has no future run. */
   next_run_at: string | null;
   created_at: string;
+  /** Replication bindings: the vault runs copy to (0020). */
+  destination_vault_id?: string | null;
 }
 
 export interface CbrCheckpointTable {

@@ -63,9 +63,10 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       });
       r.post('/vaults/:vault_id/associatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
-        const policyId = object(req.body).policy_id;
-        await cbr.vaults.associatePolicy(auth(req), vaultId, policyId);
-        return { associate_policy: { vault_id: vaultId, policy_id: policyId } };
+        const { policy_id: policyId, destination_vault_id: destination } = object(req.body);
+        await cbr.vaults.associatePolicy(auth(req), vaultId, policyId, destination);
+        // A replication policy's binding also names the vault its runs copy to.
+        return { associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) } };
       });
       r.post('/vaults/:vault_id/dissociatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;

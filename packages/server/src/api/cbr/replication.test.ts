@@ -163,4 +163,88 @@ if (s3Unavailable) {
       assert.equal(await volumeSha(ts, target), sha);
     });
   });
+
+  describe('replication policies', () => {
+    let ts: TestServer;
+    let who: Caller;
+    let seed: S3ObjectStore;
+    let t = Date.parse('2030-03-04T00:30:00Z');
+    const clock = { now: () => new Date(t) };
+
+    before(async () => {
+      seed = await freshS3Store();
+      const s3 = testS3Options({ prefix: seed.prefix });
+      const away: BackupTargetSpec = { name: 'offsite', kind: 's3', url: `s3://${s3.bucket}/${s3.prefix ?? ''}`, s3 };
+      ts = await startCbrServer(
+        {
+          backupTargets: [away],
+          defaultBackupTarget: 'default',
+          regions: [
+            { name: 'here', target: 'default' },
+            { name: 'away', target: 'offsite' },
+          ],
+          tokenTtlSeconds: 30 * 86_400,
+        },
+        undefined,
+        { clock, cbr: { schedulerIntervalMs: 3_600_000 } },
+      );
+      who = admin(ts);
+    });
+    after(async () => {
+      await ts?.close();
+      if (seed) await emptyAndClose(seed);
+    });
+
+    test('a replication policy bound to a backup vault copies its new backups to the destination vault when it runs', async () => {
+      const vol = await createVolume(ts, who, 'policy-src');
+      await writeVolume(ts, vol, 0, noise(4 * MiB));
+      const home = await createVault(ts, who, 'policy-home', [vol]);
+      const remote = await cbr(ts, who, 'POST', '/vaults', {
+        vault: {
+          name: 'policy-remote',
+          billing: { consistent_level: 'crash_consistent', object_type: 'disk', protect_type: 'backup', size: 10 },
+          resources: [],
+          backup_target: 'offsite',
+        },
+      });
+      const remoteId = remote.body.vault.id as string;
+      const trigger = { properties: { pattern: ['FREQ=DAILY;INTERVAL=1;BYHOUR=1;BYMINUTE=00'] } };
+      const bad = await cbr(ts, who, 'POST', '/policies', {
+        policy: { name: 'bad', operation_type: 'replication', operation_definition: { destination_region: 'mars' }, trigger },
+      });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error_msg, /not a region of this cloud/);
+      const created = await cbr(ts, who, 'POST', '/policies', {
+        policy: {
+          name: 'offsite',
+          operation_type: 'replication',
+          operation_definition: { destination_region: 'away', destination_project_id: who.projectId },
+          trigger,
+        },
+      });
+      assert.equal(created.status, 200, created.text);
+      const policy = created.body.policy;
+      assert.equal(policy.operation_type, 'replication');
+      assert.equal(policy.operation_definition.destination_region, 'away');
+      const noDest = await cbr(ts, who, 'POST', `/vaults/${home.id}/associatepolicy`, { policy_id: policy.id });
+      assert.equal(noDest.status, 400);
+      const bound = await cbr(ts, who, 'POST', `/vaults/${home.id}/associatepolicy`, { policy_id: policy.id, destination_vault_id: remoteId });
+      assert.equal(bound.status, 200, bound.text);
+      const got = await cbr(ts, who, 'GET', `/policies/${policy.id}`);
+      assert.deepEqual(got.body.policy.associated_vaults, [{ vault_id: home.id, destination_vault_id: remoteId }]);
+
+      const cp = await checkpoint(ts, who, home.id);
+      const [src] = await backupsOf(ts, who, `checkpoint_id=${cp.created.id}`);
+      assert.equal(await ts.server.cbr.scheduler.tick(), 0, 'not due before 01:00');
+      t += 86_400_000;
+      assert.equal(await ts.server.cbr.scheduler.tick(), 1);
+      const [replica] = await backupsOf(ts, who, `vault_id=${remoteId}`);
+      assert.equal(replica.image_type, 'replication');
+      const done = await waitBackup(ts, who, replica.id);
+      assert.equal(done.status, 'available');
+      assert.equal(done.extend_info.auto_trigger, true);
+      assert.equal(done.replication_records[0].source_backup_id, src.id);
+      assert.equal(await ts.server.cbr.scheduler.tick(), 0, 'one run per trigger');
+    });
+  });
 }

@@ -77,6 +77,8 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
   };
   if (r.timezone !== null) def.timezone = r.timezone;
   const policy = p.policy;
+  for (const k of ['destination_region', 'destination_project_id'] as const)
+    if (typeof policy.operation_definition[k] === 'string') def[k] = policy.operation_definition[k];
   return {
     id: policy.id,
     name: policy.name,
@@ -89,7 +91,7 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
       type: 'time',
       properties: { pattern: policy.patterns, start_time: policy.start_time },
     },
-    associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: '' })),
+    associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: p.destinations?.[vault_id] ?? '' })),
   };
 }
 

@@ -75,6 +75,8 @@ export interface DueRun {
   policy: Policy;
   vault_id: string;
   next_run_at: string;
+  /** Replication runs: the binding's destination vault. */
+  destination_vault_id: string | null;
 }
 
 export interface PolicyRepository {

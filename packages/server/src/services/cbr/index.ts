@@ -47,9 +47,11 @@ export function createCbrServices(
   const operationLogs = new OperationLogs(context);
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);
   deps.tasks.register(replicationTaskHandler(context, operationLogs, deps.scratchDir));
-  const policies = new PolicyService(context);
+  const regions = deps.regions ?? [];
+  const replication = new ReplicationService(context, operationLogs, regions);
+  const policies = new PolicyService(context, regions.length > 0 ? replication : undefined);
   const checkpoints = new CheckpointService(context, operationLogs);
-  const vaults = new VaultService(context, policies, operationLogs);
+  const vaults = new VaultService(context, policies, operationLogs, replication);
   // auto_bind: a new volume joins a matching vault in its own create transaction.
   deps.core.volumeCreatedHooks.push(async (tx, volume, metadata) => {
     await vaults.autoBind(tx, volume, metadata);
@@ -61,7 +63,7 @@ export function createCbrServices(
     checkpoints,
     backups: new CbrBackupService(context, operationLogs),
     operationLogs,
-    scheduler: new CbrScheduler(context, checkpoints, operationLogs),
-    replication: new ReplicationService(context, operationLogs, deps.regions ?? []),
+    scheduler: new CbrScheduler(context, checkpoints, operationLogs, replication),
+    replication,
   };
 }

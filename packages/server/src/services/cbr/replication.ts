@@ -268,10 +268,15 @@ export class ReplicationService {
    */
   async replicateVault(ctx: AuthContext, input: Input): Promise<CheckpointReplication> {
     const projectId = this.c.project(ctx);
+    return this.c.inTx((tx, enqueue) => this.replicateVaultTx(tx, enqueue, projectId, input));
+  }
+
+  /** `replicateVault` in the caller's transaction (a replication policy's scheduled run). */
+  async replicateVaultTx(tx: Scope, enqueue: Enqueue, projectId: string, input: Input): Promise<CheckpointReplication> {
     const vaultId = text(input.vault_id, 'vault_id', 1, 255);
     if (input.auto_trigger !== undefined && typeof input.auto_trigger !== 'boolean') throw invalid('auto_trigger must be a boolean.');
     const auto = input.auto_trigger === true;
-    return this.c.inTx(async (tx, enqueue) => {
+    {
       const vault = await this.c.vault(tx, projectId, vaultId);
       const dest = await this.destination(tx, projectId, input, vault.backup_target);
       if (dest.vaultId === vault.id) throw invalid('destination_vault_id must be another vault.');
@@ -299,7 +304,33 @@ export class ReplicationService {
         source_region: this.regionOf(vault.backup_target),
         vault_id: vault.id,
       };
-    });
+    }
+  }
+
+  /**
+   * A replication policy's `destination_region` / `destination_project_id` (operation_definition): a configured
+   * region and the policy's own project. Returns the two to store.
+   */
+  policyDestination(projectId: string, def: Record<string, unknown>): { destination_region: string; destination_project_id: string } {
+    if (this.regions.length === 0) throw refused('6117', 'Replication policies need regions (serve --region NAME=TARGET); none are configured.');
+    const region = text(def.destination_region, 'operation_definition.destination_region', 1, 255);
+    if (!this.regions.some((r) => r.name === region))
+      throw invalid(`destination_region ${JSON.stringify(region)} is not a region of this cloud (regions: ${this.regions.map((r) => r.name).join(', ')}).`);
+    const project = def.destination_project_id === undefined ? projectId : text(def.destination_project_id, 'operation_definition.destination_project_id', 1, 255);
+    if (project !== projectId) throw invalid('destination_project_id must be the project of the policy (every region shares its projects).');
+    return { destination_region: region, destination_project_id: project };
+  }
+
+  /** Binding a replication policy to a vault: `destination_vault_id` must be a vault of the policy's region. */
+  async bindingDestination(tx: Scope, projectId: string, def: Record<string, unknown>, vault: { id: string; backup_target: string }, destVaultId: unknown): Promise<string> {
+    const id = text(destVaultId, 'destination_vault_id', 1, 255);
+    const region = this.regions.find((r) => r.name === def.destination_region);
+    if (!region) throw invalid(`The policy's destination_region ${String(def.destination_region)} is no longer configured.`);
+    if (region.target === vault.backup_target) throw invalid(`Vault ${vault.id} is already in region ${region.name}.`);
+    const dest = await this.c.vault(tx, projectId, id);
+    if (dest.backup_target !== region.target)
+      throw invalid(`Vault ${dest.id} is not in region ${region.name} (its backups go to target ${dest.backup_target}).`);
+    return dest.id;
   }
 }
 

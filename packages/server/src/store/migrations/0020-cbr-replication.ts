@@ -19,5 +19,7 @@ export const cbrReplication: Migration = {
       await db.schema.alterTable('cbr_backups').addColumn(column, 'text').execute();
     }
     await db.schema.createIndex('cbr_backups_source').on('cbr_backups').column('source_backup_id').execute();
+    // A replication policy's binding names the vault (in the policy's destination region) its runs copy to.
+    await db.schema.alterTable('cbr_policy_bindings').addColumn('destination_vault_id', 'text').execute();
   },
 };
