@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBackup } from './backup.js';
 import { registerCbr } from './cbr.js';
+import { registerCbrReplication } from './cbr-replication.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
@@ -53,5 +54,6 @@ export function registerClientCommands(program: Command): void {
   registerBackup(program);
   registerIdentity(program);
   registerCbr(program);
+  registerCbrReplication(program);
   registerRepo(program);
 }
