@@ -4,10 +4,11 @@
  * requests get CBR-shaped 400s. Skips with the reason without an S3 server.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BackupTargetSpec } from '../../config/backup-targets.js';
+import { type BackupTargetSpec, parseBackupTarget } from '../../config/backup-targets.js';
 import type { S3ObjectStore } from '../../drivers/objects/s3/s3-object-store.js';
 import { emptyAndClose, freshS3Store, s3Unavailable, skipOrFailWithoutS3, testS3Options } from '../../drivers/objects/s3/test-env.js';
 import { type TestServer, waitFor } from '../../test-support/harness.js';
@@ -40,6 +41,54 @@ async function waitBackup(ts: TestServer, who: Caller, id: string) {
     return ['available', 'error'].includes(r.body?.backup?.status) ? r.body.backup : null;
   }, `backup ${id}`, 60_000);
 }
+
+test('a replica that would overfill the destination vault fails with 6114 and leaves no manifest there', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cbx-repl-'));
+  const ts = await startCbrServer(
+    {
+      backupTargets: [parseBackupTarget(`nas=file://${join(dir, 'nas')}`)],
+      defaultBackupTarget: 'default',
+      regions: [
+        { name: 'here', target: 'default' },
+        { name: 'away', target: 'nas' },
+      ],
+    },
+    undefined,
+    // A "GB" of 1 MiB: a vault of size 1 holds 1 MiB.
+    { cbr: { gigabyte: MiB } },
+  );
+  try {
+    const who = admin(ts);
+    const vol = await createVolume(ts, who, 'full-src');
+    await writeVolume(ts, vol, 0, noise(4 * MiB));
+    const home = await createVault(ts, who, 'home', [vol], 100);
+    const small = await cbr(ts, who, 'POST', '/vaults', {
+      vault: {
+        name: 'small',
+        billing: { consistent_level: 'crash_consistent', object_type: 'disk', protect_type: 'backup', size: 1 },
+        resources: [],
+        backup_target: 'nas',
+      },
+    });
+    const cp = await checkpoint(ts, who, home.id);
+    const [src] = await backupsOf(ts, who, `checkpoint_id=${cp.created.id}`);
+    const r = await cbr(ts, who, 'POST', `/backups/${src.id}/replicate`, {
+      replicate: { destination_project_id: who.projectId, destination_region: 'away', destination_vault_id: small.body.vault.id },
+    });
+    assert.equal(r.status, 200, r.text);
+    const [replica] = await backupsOf(ts, who, `vault_id=${small.body.vault.id}`);
+    const done = await waitBackup(ts, who, replica.id);
+    assert.equal(done.status, 'error');
+    assert.equal(done.extend_info.error_code, 'BackupService.6114');
+    assert.equal(done.replication_records[0].status, 'failed');
+    assert.deepEqual(await readdir(join(dir, 'nas', 'backups', `cbr-${small.body.vault.id}`)).catch(() => []), []);
+    const cpView = await cbr(ts, who, 'GET', `/checkpoints/${done.checkpoint_id}`);
+    assert.equal(cpView.body.checkpoint.status, 'error');
+  } finally {
+    await ts.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 if (s3Unavailable) {
   test('CBR replication to an S3 region', skipOrFailWithoutS3);

@@ -15,6 +15,7 @@ import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import { type CbrContext, DISK_PROVIDER_ID, type Enqueue, UUID_RE } from './context.js';
 import { backupNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
+import { expandToFit } from './vaults.js';
 
 /** A region as configured: its name and the backup target its vaults are on. */
 export interface Region {
@@ -383,6 +384,15 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
       });
       const s = result.stats;
       const committed = await c.metadata.transaction(async (tx) => {
+        // What the copy added counts against the destination vault, as a backup's new chunks do.
+        const vault = await c.stores.vaults.byId(tx, r.vault_id);
+        const used = await c.usedBytes(tx, r.vault_id);
+        if (vault && used + s.storedBytes > c.capacityBytes(vault) && !(await expandToFit(c, tx, vault, used + s.storedBytes))) {
+          const message = `The capacity of vault ${vault.id} (${vault.size} GB) would be exceeded; expand it or delete backups.`;
+          await move(c, tx, r.id, 'fail', { fail_code: 'BackupService.6114', fail_reason: message });
+          await oplogs.finish(tx, task.payload.logId, { ok: false, code: 'BackupService.6114', message });
+          return false;
+        }
         const ok = await move(c, tx, r.id, 'complete', {
           locator: result.locator,
           stored_bytes: s.storedBytes,
