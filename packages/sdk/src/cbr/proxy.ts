@@ -148,13 +148,30 @@ export class CbrV3 {
     return this.#vaults.delete(vault, options);
   }
 
-  /** Applies a policy to a vault. @example `await conn.cbr.bindPolicy(v, p)` */
-  async bindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
+  /**
+   * Applies a policy to a vault. A replication policy also names the vault of its destination region that its
+   * runs copy to (`destinationVaultId`).
+   *
+   * @example
+   * ```ts
+   * await conn.cbr.bindPolicy(v, p);
+   * await conn.cbr.bindPolicy(v, replicationPolicy, { destinationVaultId: remote.id });
+   * ```
+   */
+  async bindPolicy(
+    vault: Ref<Vault>,
+    policy: Ref<Policy>,
+    options: CallOptions & { destinationVaultId?: string } = {},
+  ): Promise<PolicyBinding> {
+    const { destinationVaultId, ...call } = options;
     const body = await this.#post(
       `/vaults/${pathId(vault, 'vault')}/associatepolicy`,
-      { policy_id: decodeURIComponent(pathId(policy, 'policy')) },
+      {
+        policy_id: decodeURIComponent(pathId(policy, 'policy')),
+        ...(destinationVaultId !== undefined ? { destination_vault_id: destinationVaultId } : {}),
+      },
       'bind policy',
-      options,
+      call,
     );
     return binding(body.associate_policy);
   }

@@ -69,4 +69,16 @@ test('replicationCapabilities, replicateBackup and replicateCheckpoint', async (
   const again = await cbr.replicateCheckpoint({ ...dest, vaultId: home.id as string });
   assert.deepEqual(again.backups, []);
   assert.equal(again.vaultId, home.id);
+
+  // A replication policy on the source vault, bound with the vault its runs copy to.
+  const policy = await cbr.createPolicy({
+    name: 'offsite',
+    operationType: 'replication',
+    operationDefinition: { destinationRegion: 'away', destinationProjectId: dest.destinationProjectId },
+    trigger: { properties: { pattern: ['FREQ=DAILY;INTERVAL=1;BYHOUR=2;BYMINUTE=0'] } },
+  });
+  assert.equal(policy.operationDefinition?.destinationRegion, 'away');
+  await cbr.bindPolicy(home, policy, { destinationVaultId: remote.id as string });
+  const bound = await cbr.getPolicy(policy);
+  assert.deepEqual(bound.associatedVaults, [{ vaultId: home.id, destinationVaultId: remote.id }]);
 });
