@@ -344,12 +344,12 @@ async function move(c: CbrContext, scope: Scope, id: string, action: 'complete' 
   return t.ok;
 }
 
-/** Ends the destination restore point once none of its replicas is still copying. */
-async function settle(c: CbrContext, checkpointId: string): Promise<void> {
-  const rows = await c.stores.backups.ofCheckpoint(c.root, checkpointId);
+/** Ends the destination restore point once none of its replicas is still copying (in the replica's transaction). */
+async function settle(c: CbrContext, scope: Scope, checkpointId: string): Promise<void> {
+  const rows = await c.stores.backups.ofCheckpoint(scope, checkpointId);
   if (rows.some((r) => r.status === 'protecting')) return;
   const action = rows.some((r) => r.status !== 'error') ? 'complete' : 'fail';
-  await c.stores.checkpoints.transition(c.root, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
+  await c.stores.checkpoints.transition(scope, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
     updated_at: c.now(),
   });
 }
@@ -391,6 +391,7 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
           const message = `The capacity of vault ${vault.id} (${vault.size} GB) would be exceeded; expand it or delete backups.`;
           await move(c, tx, r.id, 'fail', { fail_code: 'BackupService.6114', fail_reason: message });
           await oplogs.finish(tx, task.payload.logId, { ok: false, code: 'BackupService.6114', message });
+          await settle(c, tx, r.checkpoint_id);
           return false;
         }
         const ok = await move(c, tx, r.id, 'complete', {
@@ -401,11 +402,13 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
           progress: 100,
           protected_at: c.now(),
         });
-        if (ok) await oplogs.finish(tx, task.payload.logId, { ok: true });
+        if (ok) {
+          await oplogs.finish(tx, task.payload.logId, { ok: true });
+          await settle(c, tx, r.checkpoint_id);
+        }
         return ok;
       });
       if (!committed) await c.repoOf(r).deleteManifest(result.locator);
-      await settle(c, r.checkpoint_id);
     },
     async fail(task, cause) {
       const r = await c.stores.backups.byId(c.root, task.resourceId);
@@ -415,9 +418,11 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
         await c.repoOf(r).releaseLease(`${container(r)}/${r.id}`).catch(() => false);
       }
       const report = failureReport(cause);
-      if (r) await move(c, c.root, r.id, 'fail', { fail_code: report.code, fail_reason: report.message.slice(0, 255) });
-      await oplogs.finish(c.root, task.payload.logId, { ok: false, ...report });
-      if (r) await settle(c, r.checkpoint_id);
+      await c.metadata.transaction(async (tx) => {
+        if (r) await move(c, tx, r.id, 'fail', { fail_code: report.code, fail_reason: report.message.slice(0, 255) });
+        await oplogs.finish(tx, task.payload.logId, { ok: false, ...report });
+        if (r) await settle(c, tx, r.checkpoint_id);
+      });
     },
   };
 }
