@@ -46,6 +46,11 @@ export function buildProgram(): Command {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--default-backup-target <name>', "where backups go that name no target (default: the first --backup-target, else `default`, the data dir's repository)")
+    .option(
+      '--region <NAME=TARGET>',
+      'a CBR replication region kept on backup target TARGET (repeatable; default: $CINDERBOX_REGIONS)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .action(async (opts: ServeOptions) => {
       const { runServe } = await import('./commands/serve.js');
       await runServe(opts);

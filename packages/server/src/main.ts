@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { registerBlockStorageRoutes } from './api/block-storage/index.js';
@@ -109,6 +111,11 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       blockSources,
       availability: serviceRegistry,
     });
+    // Replication between repositories of different formats goes through volume-sized temporaries here; one left
+    // by a crash belongs to a copy that was failed, not resumed, so whatever is there at start is garbage.
+    const replicationScratch = join(config.dataDir, 'replication-tmp');
+    await rm(replicationScratch, { recursive: true, force: true });
+    await mkdir(replicationScratch, { recursive: true, mode: 0o700 });
     // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
     const cbr = createCbrServices({
       core: services.core,
@@ -120,6 +127,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,
+      regions: config.regions,
+      scratchDir: replicationScratch,
     });
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');

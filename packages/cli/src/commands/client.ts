@@ -4,6 +4,7 @@ import { registerBlockStorageParity } from './block-storage-parity.js';
 import { registerCompletion } from './completion.js';
 import { registerVaultExtra } from './vault-extra.js';
 import { registerCbr } from './cbr.js';
+import { registerCbrReplication } from './cbr-replication.js';
 import { registerIdentity } from './identity.js';
 import { registerRepo } from './repo.js';
 import { registerSnapshot } from './snapshot.js';
@@ -58,6 +59,7 @@ export function registerClientCommands(program: Command): void {
   registerIdentity(program);
   registerCbr(program);
   registerVaultExtra(program);
+  registerCbrReplication(program);
   registerRepo(program);
   registerCompletion(program);
 }

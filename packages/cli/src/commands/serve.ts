@@ -12,6 +12,7 @@ export interface ServeOptions {
   loginLockoutMax?: number;
   backupTarget?: string[];
   defaultBackupTarget?: string;
+  region?: string[];
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -31,6 +32,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.backupTarget ? { backupTargets: opts.backupTarget } : {}),
     ...(opts.defaultBackupTarget ? { defaultBackupTarget: opts.defaultBackupTarget } : {}),
+    ...(opts.region ? { regions: opts.region } : {}),
     loginThrottle: {
       ...(opts.loginMaxFailures === undefined ? {} : { maxFailures: opts.loginMaxFailures }),
       ...(opts.loginWindow === undefined ? {} : { windowSeconds: opts.loginWindow }),

@@ -2,7 +2,16 @@
  * CBR v3 (Cloud Backup and Recovery): vaults, policies, checkpoints, backups, restores, share members, tasks.
  * @packageDocumentation
  */
-export { type CbrDeleteOptions, CbrV3, type PolicyBinding, type VaultTag } from './proxy.js';
+export {
+  type BackupReplication,
+  type CbrDeleteOptions,
+  CbrV3,
+  type CheckpointReplication,
+  type PolicyBinding,
+  type ReplicationDestination,
+  type ReplicationRegion,
+  type VaultTag,
+} from './proxy.js';
 export {
   CbrBackup,
   type CbrBackupAttributes,

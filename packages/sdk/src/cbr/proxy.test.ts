@@ -83,6 +83,17 @@ before(async () => {
     };
   });
   cloud.route('POST', new RegExp(`^${P}/backups/${BK}/restore$`), () => ({ status: 202 }));
+  cloud.route('GET', new RegExp(`^${P}/replication-capabilities$`), () => ({
+    body: { regions: [{ name: 'here', replication_destinations: ['away'] }] },
+  }));
+  cloud.route('POST', new RegExp(`^${P}/backups/${BK}/replicate$`), (req) => {
+    const r = (req.body as { replicate: Record<string, string> }).replicate;
+    return { body: { replication: { backup_id: BK, ...r, replication_record_id: 'rec-1', source_region: 'here', project_id: PROJECT_ID } } };
+  });
+  cloud.route('POST', new RegExp(`^${P}/checkpoints/replicate$`), (req) => {
+    const r = (req.body as { replicate: Record<string, string> }).replicate;
+    return { body: { replication: { backups: [{ backup_id: BK, replication_record_id: 'rec-2' }], ...r, source_region: 'here' } } };
+  });
   cloud.route('POST', new RegExp(`^${P}/backups/${BK}/members$`), (req) => ({
     body: {
       members: (req.body as { members: string[] }).members.map((p, i) => ({
@@ -280,6 +291,24 @@ describe('cbr proxy', () => {
     assert.deepEqual(last('POST', /restore$/).body, { restore: { volume_id: 'vol-9', power_on: true } });
     assert.equal(r.backupId, BK);
     assert.equal(r.volumeId, 'vol-9');
+  });
+
+  it('replication: capabilities, backup and checkpoint replicate send {"replicate": …} and read {"replication": …}', async () => {
+    assert.deepEqual(await conn.cbr.replicationCapabilities(), [{ name: 'here', replicationDestinations: ['away'] }]);
+    const dest = { destinationProjectId: PROJECT_ID, destinationRegion: 'away', destinationVaultId: VID };
+    const r = await conn.cbr.replicateBackup(BK, { ...dest, name: 'copy' });
+    assert.deepEqual(last('POST', /backups\/.*\/replicate$/).body, {
+      replicate: { destination_project_id: PROJECT_ID, destination_region: 'away', destination_vault_id: VID, name: 'copy' },
+    });
+    assert.equal(r.replicationRecordId, 'rec-1');
+    assert.equal(r.sourceRegion, 'here');
+    assert.equal(r.destinationVaultId, VID);
+    const c = await conn.cbr.replicateCheckpoint({ ...dest, vaultId: VID });
+    assert.deepEqual(last('POST', /checkpoints\/replicate$/).body, {
+      replicate: { vault_id: VID, destination_project_id: PROJECT_ID, destination_region: 'away', destination_vault_id: VID },
+    });
+    assert.deepEqual(c.backups, [{ backupId: BK, replicationRecordId: 'rec-2' }]);
+    assert.equal(c.vaultId, VID);
   });
 
   it('members: add returns the shares, update sends the unwrapped body without nulls, delete uses the project id', async () => {

@@ -35,6 +35,57 @@ export interface PolicyBinding {
 
 const vaultResources = nestedCodec(VAULT_RESOURCE);
 
+/** Where `replicateBackup` / `replicateCheckpoint` copy to (the API's `{"replicate": …}` body). */
+export interface ReplicationDestination {
+  /** Project owning the destination vault (on cinderbox: the caller's own; every region shares its projects). */
+  destinationProjectId: string;
+  /** A region named by `replicationCapabilities()` other than the backup's own. */
+  destinationRegion: string;
+  /** A vault in the destination region. */
+  destinationVaultId: string;
+}
+
+/** Result of `replicateBackup` (the API's `{"replication": …}`). */
+export interface BackupReplication {
+  backupId: string;
+  destinationProjectId: string;
+  destinationRegion: string;
+  destinationVaultId: string;
+  projectId: string;
+  providerId: string;
+  /** The record the replica lists in `replicationRecords` (and the source backup too). */
+  replicationRecordId: string;
+  sourceRegion: string;
+}
+
+/** Result of `replicateCheckpoint`: one record per backup being replicated. */
+export interface CheckpointReplication {
+  backups: { backupId: string; replicationRecordId: string }[];
+  destinationProjectId: string;
+  destinationRegion: string;
+  destinationVaultId: string;
+  projectId: string;
+  providerId: string;
+  sourceRegion: string;
+  vaultId: string;
+}
+
+/** One region of `replicationCapabilities()` and the regions its backups can be replicated to. */
+export interface ReplicationRegion {
+  name: string;
+  replicationDestinations: string[];
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function destinationBody(d: ReplicationDestination): Record<string, unknown> {
+  return {
+    destination_project_id: d.destinationProjectId,
+    destination_region: d.destinationRegion,
+    destination_vault_id: d.destinationVaultId,
+  };
+}
+
 /**
  * CBR v3. The endpoint comes from the catalog (type `cbr`); the project id is appended when the catalog URL lacks it.
  *
@@ -103,13 +154,30 @@ export class CbrV3 {
     return this.#vaults.delete(vault, options);
   }
 
-  /** Applies a policy to a vault. @example `await conn.cbr.bindPolicy(v, p)` */
-  async bindPolicy(vault: Ref<Vault>, policy: Ref<Policy>, options: CallOptions = {}): Promise<PolicyBinding> {
+  /**
+   * Applies a policy to a vault. A replication policy also names the vault of its destination region that its
+   * runs copy to (`destinationVaultId`).
+   *
+   * @example
+   * ```ts
+   * await conn.cbr.bindPolicy(v, p);
+   * await conn.cbr.bindPolicy(v, replicationPolicy, { destinationVaultId: remote.id });
+   * ```
+   */
+  async bindPolicy(
+    vault: Ref<Vault>,
+    policy: Ref<Policy>,
+    options: CallOptions & { destinationVaultId?: string } = {},
+  ): Promise<PolicyBinding> {
+    const { destinationVaultId, ...call } = options;
     const body = await this.#post(
       `/vaults/${pathId(vault, 'vault')}/associatepolicy`,
-      { policy_id: decodeURIComponent(pathId(policy, 'policy')) },
+      {
+        policy_id: decodeURIComponent(pathId(policy, 'policy')),
+        ...(destinationVaultId !== undefined ? { destination_vault_id: destinationVaultId } : {}),
+      },
       'bind policy',
-      options,
+      call,
     );
     return binding(body.associate_policy);
   }
@@ -314,6 +382,92 @@ export class CbrV3 {
     await restore.create({ ...options, basePath: `/backups/${backupId}/restore` });
     restore.applyServerBody({ backup_id: decodeURIComponent(backupId) });
     return restore;
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  /**
+   * The regions and where each one's backups can be replicated to (`GET /replication-capabilities`).
+   *
+   * @example
+   * ```ts
+   * const regions = await conn.cbr.replicationCapabilities();
+   * // [{ name: 'eu-de', replicationDestinations: ['eu-nl'] }, …]
+   * ```
+   */
+  async replicationCapabilities(options: CallOptions = {}): Promise<ReplicationRegion[]> {
+    const res = await this.client.request('GET', '/replication-capabilities', { ...options, operation: 'replication capabilities' });
+    const regions = isRecord(res.body) && Array.isArray(res.body.regions) ? res.body.regions.filter(isRecord) : [];
+    return regions.map((r) => ({
+      name: str(r.name),
+      replicationDestinations: Array.isArray(r.replication_destinations) ? r.replication_destinations.map(str) : [],
+    }));
+  }
+
+  /**
+   * Replicates a backup into a vault of another region (a durable task): the replica appears in that vault with
+   * `imageType: 'replication'` and becomes `available` when the copy is done; only the chunks the destination
+   * lacks are copied.
+   *
+   * @example
+   * ```ts
+   * const r = await conn.cbr.replicateBackup(b, {
+   *   destinationProjectId: projectId, destinationRegion: 'eu-nl', destinationVaultId: remote.id, name: 'offsite' });
+   * const [replica] = await conn.cbr.backups({ vaultId: remote.id, imageType: 'replication' }).toArray();
+   * ```
+   */
+  async replicateBackup(
+    backup: Ref<CbrBackup>,
+    attrs: ReplicationDestination & { name?: string; description?: string },
+    options: CallOptions = {},
+  ): Promise<BackupReplication> {
+    const replicate: Record<string, unknown> = destinationBody(attrs);
+    if (attrs.name !== undefined) replicate.name = attrs.name;
+    if (attrs.description !== undefined) replicate.description = attrs.description;
+    const body = await this.#post(`/backups/${pathId(backup, 'backup')}/replicate`, { replicate }, 'replicate backup', options);
+    const r = isRecord(body.replication) ? body.replication : {};
+    return {
+      backupId: str(r.backup_id),
+      destinationProjectId: str(r.destination_project_id),
+      destinationRegion: str(r.destination_region),
+      destinationVaultId: str(r.destination_vault_id),
+      projectId: str(r.project_id),
+      providerId: str(r.provider_id),
+      replicationRecordId: str(r.replication_record_id),
+      sourceRegion: str(r.source_region),
+    };
+  }
+
+  /**
+   * Replicates a vault's restore points (`POST /checkpoints/replicate`): every available backup of `vaultId` not
+   * yet replicated to the destination vault.
+   *
+   * @example
+   * ```ts
+   * const r = await conn.cbr.replicateCheckpoint({ vaultId: v.id,
+   *   destinationProjectId: projectId, destinationRegion: 'eu-nl', destinationVaultId: remote.id });
+   * console.log(r.backups.length, 'backups being replicated');
+   * ```
+   */
+  async replicateCheckpoint(
+    attrs: ReplicationDestination & { vaultId: string; autoTrigger?: boolean },
+    options: CallOptions = {},
+  ): Promise<CheckpointReplication> {
+    const replicate: Record<string, unknown> = { vault_id: attrs.vaultId, ...destinationBody(attrs) };
+    if (attrs.autoTrigger !== undefined) replicate.auto_trigger = attrs.autoTrigger;
+    const body = await this.#post('/checkpoints/replicate', { replicate }, 'replicate checkpoint', options);
+    const r = isRecord(body.replication) ? body.replication : {};
+    const backups = Array.isArray(r.backups) ? r.backups.filter(isRecord) : [];
+    return {
+      backups: backups.map((b) => ({ backupId: str(b.backup_id), replicationRecordId: str(b.replication_record_id) })),
+      destinationProjectId: str(r.destination_project_id),
+      destinationRegion: str(r.destination_region),
+      destinationVaultId: str(r.destination_vault_id),
+      projectId: str(r.project_id),
+      providerId: str(r.provider_id),
+      sourceRegion: str(r.source_region),
+      vaultId: str(r.vault_id),
+    };
   }
 
   // ---------------------------------------------------------------- members

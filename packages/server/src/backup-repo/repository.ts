@@ -18,7 +18,8 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ObjectStore } from '../domain/ports/object-store.js';
@@ -31,6 +32,8 @@ import {
   type BackupOptions,
   type BackupResult,
   type BackupStore,
+  type CopyToOptions,
+  type CopyToResult,
   type GcOptions,
   type GcResult,
   type Progress,
@@ -49,6 +52,7 @@ import {
   deriveKeys,
   ID_BYTES,
   maxChunkObjectSize,
+  parseChunkObject,
   type RepoKeys,
 } from './format.js';
 import {
@@ -1198,6 +1202,159 @@ export class BackupRepository implements BackupStore {
     if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
     await this.store.flush();
     return { locator, header, stats: header.stats };
+  }
+
+  /**
+   * Replication to another repository. Chunk objects of an unencrypted repository carry nothing of it but the
+   * chunk id, so between two unencrypted repositories of one chunk size and id algorithm they are copied as they
+   * are; otherwise (a key, which binds every object to its repository, or another chunking) the backup is
+   * restored into a sparse temporary and backed up into `dest`, whose own dedup then stores only what it lacks.
+   */
+  async copyTo(dest: BackupStore, fromLocator: string, to: CopyToOptions): Promise<CopyToResult> {
+    if (dest === this) throw new RepoError('INVALID_ARGUMENT', 'a backup is copied to another repository, not its own');
+    const source = await this.readManifest(fromLocator);
+    const sameFormat =
+      dest instanceof BackupRepository &&
+      !this.encrypted &&
+      !dest.encrypted &&
+      dest.config.chunkSize === this.config.chunkSize &&
+      dest.config.idAlgorithm === this.config.idAlgorithm;
+    if (sameFormat) return { ...(await dest.receiveRaw(this, source, fromLocator, to)), raw: true };
+    const scratch = join(to.scratchDir, `replica-${randomUUID()}.raw`);
+    try {
+      await this.restore({
+        locator: fromLocator,
+        targetPath: scratch,
+        targetIsFresh: true,
+        directIo: false,
+        ...(to.signal ? { signal: to.signal } : {}),
+        ...(to.onProgress ? { onProgress: (p) => to.onProgress!({ bytesDone: p.bytesDone / 2, bytesTotal: p.bytesTotal }) } : {}),
+      });
+      const r = await dest.backup({
+        id: to.id,
+        container: to.container,
+        sourcePath: scratch,
+        size: source.header.size,
+        directIo: false,
+        ...(to.parent !== undefined ? { parent: to.parent } : {}),
+        meta: to.meta ?? source.header.meta,
+        ...(to.signal ? { signal: to.signal } : {}),
+        ...(to.onProgress
+          ? { onProgress: (p) => to.onProgress!({ bytesDone: (p.bytesTotal + p.bytesDone) / 2, bytesTotal: p.bytesTotal }) }
+          : {}),
+      });
+      return { locator: r.locator, header: r.header, stats: r.stats, raw: false };
+    } finally {
+      await rm(scratch, { force: true });
+    }
+  }
+
+  /**
+   * The receiving side of a raw copy: registered as a running backup with a lease, like `backup`, so a gc here
+   * neither deletes a chunk it put nor one it took from the chunk index before the manifest names them.
+   */
+  private async receiveRaw(
+    from: BackupRepository,
+    source: Manifest,
+    fromLocator: string,
+    to: CopyToOptions,
+  ): Promise<Omit<CopyToResult, 'raw'>> {
+    const locator = makeLocator(to.container, to.id);
+    const mKey = manifestKey(locator);
+    if (await this.store.head(mKey)) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+    const parent = to.parent === undefined ? undefined : await this.readManifest(to.parent);
+    const active: ActiveBackup = {
+      locator,
+      startedAt: Date.now(),
+      entries: source.entries,
+      parent,
+      ids: new Set(),
+      useIndex: false,
+      pendingIndex: [],
+    };
+    const stats: BackupStats = {
+      ...source.header.stats,
+      newChunks: 0,
+      reusedChunks: 0,
+      storedBytes: 0,
+      codecs: { raw: 0, zstd: 0, lz4: 0 },
+    };
+    this.active.add(active);
+    const leaseKey = leaseKeyOf(locator);
+    let leaseTimer: NodeJS.Timeout | undefined;
+    const inflight = new Bounded(8);
+    try {
+      await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
+        overwrite: true,
+      });
+      leaseTimer = setInterval(() => void this.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
+      leaseTimer.unref();
+      active.useIndex = await this.prepareIndex();
+      const ids = [...source.ids()];
+      let done = 0;
+      for (const id of ids) {
+        throwIfAborted(to.signal);
+        if (inflight.failed) break;
+        await inflight.add(async () => {
+          active.ids.add(id);
+          const deleting = this.deleting.get(id);
+          if (deleting) await deleting;
+          const idBytes = Buffer.from(id, 'hex');
+          if (active.useIndex && this.index?.has(idBytes)) {
+            stats.reusedChunks++;
+          } else {
+            const object = await from.getChunk(id, fromLocator, -1);
+            try {
+              parseChunkObject(object, id);
+            } catch (e) {
+              throw new RepoError('CHUNK_CORRUPT', `chunk ${id} of backup ${fromLocator} is corrupt: ${(e as Error).message}`, {
+                chunkId: id,
+              });
+            }
+            const { existed } = await this.store.put(chunkKey(id), object, { touchExisting: true });
+            if (existed) stats.reusedChunks++;
+            else {
+              stats.newChunks++;
+              stats.storedBytes += object.length;
+              stats.codecs!.raw++;
+            }
+            if (this.index) {
+              active.pendingIndex.push(idBytes);
+              if (active.pendingIndex.length >= INDEX_BATCH) await this.indexPending(active);
+            }
+          }
+          done++;
+          to.onProgress?.({ bytesDone: done, bytesTotal: ids.length });
+        });
+      }
+      await inflight.drain();
+      throwIfAborted(to.signal);
+      await this.store.flush();
+      await this.indexPending(active);
+      // Stored codecs are the source's; the count says only how many objects came over.
+      const header: ManifestHeader = {
+        ...source.header,
+        id: to.id,
+        container: to.container,
+        repoId: this.config.repoId,
+        encrypted: false,
+        parent: to.parent ?? null,
+        createdAt: new Date().toISOString(),
+        stats,
+        meta: to.meta ?? source.header.meta,
+      };
+      const { existed } = await this.store.put(mKey, encodeManifest(new Manifest(header, source.entries), this.keys));
+      if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+      await this.store.flush();
+      return { locator, header, stats };
+    } finally {
+      await inflight.drain().catch(() => {});
+      clearInterval(leaseTimer);
+      await this.indexPending(active).catch(() => {});
+      this.active.delete(active);
+      if (this.gcRunning) this.endedDuringGc.add(active);
+      await this.store.delete(leaseKey).catch(() => {});
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, type Compression } from '../backup-repo/index.js';
 import { backupTargetsConfig, type BackupTargetSpec } from './backup-targets.js';
+import { type RegionSpec, regionsConfig } from './regions.js';
 import { chooseBackends, type RbdBackendConfig, type VolumeDriverKind } from './volume-backends.js';
 
 export interface BackendConfig {
@@ -50,6 +51,8 @@ export interface ServerConfig {
   backupTargets: BackupTargetSpec[];
   /** Where backups go that do not choose a target (`--default-backup-target`, CINDERBOX_DEFAULT_BACKUP_TARGET). */
   defaultBackupTarget: string;
+  /** CBR replication regions, each a backup target (`serve --region NAME=TARGET`, CINDERBOX_REGIONS; regions.ts). */
+  regions: RegionSpec[];
   /** Failed-login throttling (serve --login-*, CINDERBOX_LOGIN_*). */
   loginThrottle: LoginThrottleConfig;
   /** How long user messages are kept (Cinder's `message_ttl`; CINDERBOX_MESSAGE_TTL, default 30 days). */
@@ -166,6 +169,8 @@ export interface ConfigInput {
   /** `NAME=URL` specs (`serve --backup-target`, repeatable); overrides CINDERBOX_BACKUP_TARGETS. */
   backupTargets?: string[];
   defaultBackupTarget?: string;
+  /** `NAME=TARGET` specs (`serve --region`, repeatable); overrides CINDERBOX_REGIONS. */
+  regions?: string[];
 }
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -260,6 +265,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     backupCompression: backupCompressionFromEnv(env),
     backupTargets: targets.targets,
     defaultBackupTarget: targets.defaultTarget,
+    regions: regionsConfig({ regions: input.regions }, env, targets.targets.map((t) => t.name)),
     loginThrottle: loginThrottleFrom(input.loginThrottle ?? {}, env),
     messageTtlSeconds: positiveFromEnv('CINDERBOX_MESSAGE_TTL', env) ?? 2_592_000,
     messageReapSeconds: positiveFromEnv('CINDERBOX_MESSAGE_REAP_INTERVAL', env) ?? 86_400,

@@ -72,6 +72,8 @@ export interface PolicyBinding {
   /** The next trigger time not yet run (stored time); null when the policy has no future run. */
   next_run_at: string | null;
   created_at: string;
+  /** A replication policy's binding: the vault in the policy's destination region that runs copy to. */
+  destination_vault_id?: string | null;
 }
 
 /** A resource a checkpoint could not back up, and why (a `BackupService.NNNN` code). */
@@ -144,6 +146,14 @@ export interface CbrBackup {
   backup_target: string;
   /** cinderbox extension: end of its retention (stored time; null = not locked); no API deletes it before. */
   locked_until: string | null;
+  /** Set on a replica (image_type `replication`): the copy's record and the backup it was copied from. */
+  replication_record_id?: string | null;
+  source_backup_id?: string | null;
+  source_project_id?: string | null;
+  source_vault_id?: string | null;
+  source_checkpoint_id?: string | null;
+  source_region?: string | null;
+  destination_region?: string | null;
 }
 
 /** A backup's share with another project. */

@@ -432,6 +432,8 @@ export interface CbrPolicyBindingTable {
   /** The next trigger time not yet run (stored time); null when the policy has no future run. */
   next_run_at: string | null;
   created_at: string;
+  /** Replication bindings: the vault runs copy to (0020). */
+  destination_vault_id?: string | null;
 }
 
 export interface CbrCheckpointTable {
@@ -541,6 +543,17 @@ export interface BackupTable {
   backup_target: string;
   /** End of the backup's retention (stored time; null = not locked): no API deletes it before (0019). */
   locked_until: string | null;
+}
+
+/** Columns of a CBR replica (0020-cbr-replication; null on other backups), merged into CbrBackupTable. */
+export interface CbrBackupTable {
+  replication_record_id: string | null;
+  source_backup_id: string | null;
+  source_project_id: string | null;
+  source_vault_id: string | null;
+  source_checkpoint_id: string | null;
+  source_region: string | null;
+  destination_region: string | null;
 }
 
 export interface QosSpecsTable {

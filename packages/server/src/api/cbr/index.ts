@@ -63,9 +63,10 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       });
       r.post('/vaults/:vault_id/associatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
-        const policyId = object(req.body).policy_id;
-        await cbr.vaults.associatePolicy(auth(req), vaultId, policyId);
-        return { associate_policy: { vault_id: vaultId, policy_id: policyId } };
+        const { policy_id: policyId, destination_vault_id: destination } = object(req.body);
+        await cbr.vaults.associatePolicy(auth(req), vaultId, policyId, destination);
+        // A replication policy's binding also names the vault its runs copy to.
+        return { associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) } };
       });
       r.post('/vaults/:vault_id/dissociatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
@@ -117,6 +118,16 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       }));
       r.get('/checkpoints/:checkpoint_id', async (req) => ({
         checkpoint: checkpointView(c, await cbr.checkpoints.get(auth(req), (req.params as Params).checkpoint_id!)),
+      }));
+
+      r.post('/checkpoints/replicate', async (req) => ({
+        replication: await cbr.replication.replicateVault(auth(req), wrapped(req.body, 'replicate')),
+      }));
+
+      // --- replication (regions are backup targets: serve --region) ---
+      r.get('/replication-capabilities', async () => cbr.replication.capabilities());
+      r.post('/backups/:backup_id/replicate', async (req) => ({
+        replication: await cbr.replication.replicateBackup(auth(req), (req.params as Params).backup_id!, wrapped(req.body, 'replicate')),
       }));
 
       // --- backups ---

@@ -1,3 +1,4 @@
+import { replicationRecord } from '../../services/cbr/replication.js';
 import type { CbrContext } from '../../services/cbr/context.js';
 import type {
   BackupView,
@@ -78,6 +79,8 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
   };
   if (r.timezone !== null) def.timezone = r.timezone;
   const policy = p.policy;
+  for (const k of ['destination_region', 'destination_project_id'] as const)
+    if (typeof policy.operation_definition[k] === 'string') def[k] = policy.operation_definition[k];
   return {
     id: policy.id,
     name: policy.name,
@@ -90,7 +93,7 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
       type: 'time',
       properties: { pattern: policy.patterns, start_time: policy.start_time },
     },
-    associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: '' })),
+    associated_vaults: p.vaultIds.map((vault_id) => ({ vault_id, destination_vault_id: p.destinations?.[vault_id] ?? '' })),
   };
 }
 
@@ -166,7 +169,7 @@ export function backupView(v: BackupView): Record<string, unknown> {
     protected_at: b.protected_at,
     expired_at: b.expired_at,
     children: [],
-    replication_records: [],
+    replication_records: [...(b.source_backup_id ? [b] : []), ...(v.replicas ?? [])].map(replicationRecord),
     enterprise_project_id: '0',
     extend_info: extend,
   };

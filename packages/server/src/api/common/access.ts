@@ -233,6 +233,8 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'cbr POST /checkpoints': write('cbr:vaults:backup'),
   'cbr DELETE /backups/:backup_id': write('cbr:backups:delete'),
   'cbr POST /backups/:backup_id/restore': write('cbr:backups:restore'),
+  'cbr POST /backups/:backup_id/replicate': write('cbr:backups:replicate'),
+  'cbr POST /checkpoints/replicate': write('cbr:checkpoints:replicate'),
   'cbr POST /backups/:backup_id/members': write('cbr:members:create'),
   'cbr PUT /backups/:backup_id/members/:member_id': write('cbr:members:update'),
   'cbr DELETE /backups/:backup_id/members/:member_id': write('cbr:members:delete'),

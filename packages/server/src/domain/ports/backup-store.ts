@@ -268,4 +268,34 @@ export interface BackupStore {
   retain(locator: string, until: Date): Promise<{ objects: number }>;
   /** Copies a validated manifest under a new container/id; throws RepoError EXISTS when the target exists. */
   copyManifest(fromLocator: string, to: { id: string; container?: string }): Promise<Omit<BackupResult, 'directIo'>>;
+  /**
+   * Copies backup `fromLocator` into another repository `dest` (replication between targets): writes there only
+   * the chunks `dest` lacks, then the manifest. Throws RepoError EXISTS when the target manifest exists, and the
+   * integrity codes when a source chunk is missing or damaged (nothing is committed in `dest` then).
+   */
+  copyTo(dest: BackupStore, fromLocator: string, to: CopyToOptions): Promise<CopyToResult>;
+}
+
+export interface CopyToOptions {
+  container: string;
+  id: string;
+  /** A backup in `dest` of the same volume: with repositories of different formats it saves recompressing what it has. */
+  parent?: string;
+  meta?: Record<string, string | number | boolean | null>;
+  /**
+   * Where a volume-sized sparse temporary may go when the two repositories cannot share chunk objects (another
+   * key, chunk size or id algorithm): the backup is then restored there and backed up into `dest`.
+   */
+  scratchDir: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CopyToResult {
+  locator: string;
+  header: ManifestHeader;
+  /** newChunks / storedBytes: what the copy added to `dest`; reusedChunks: chunks `dest` already had. */
+  stats: BackupStats;
+  /** Chunk objects were copied as they are (both repositories unencrypted with one chunk format), not re-encoded. */
+  raw: boolean;
 }

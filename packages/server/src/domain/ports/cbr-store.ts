@@ -75,6 +75,8 @@ export interface DueRun {
   policy: Policy;
   vault_id: string;
   next_run_at: string;
+  /** Replication runs: the binding's destination vault. */
+  destination_vault_id: string | null;
 }
 
 export interface PolicyRepository {
@@ -173,6 +175,8 @@ export interface CbrBackupRepository {
   /** The newest usable backup of a resource in a vault that holds data: an incremental's parent. */
   latestLocator(scope: Scope, vaultId: string, resourceId: string): Promise<string | null>;
   insert(scope: Scope, backup: CbrBackup): Promise<void>;
+  /** The replicas copied from these backups (their `replication_records`). */
+  replicasOf(scope: Scope, sourceBackupIds: readonly string[]): Promise<CbrBackup[]>;
   transition(
     scope: Scope,
     id: string,

@@ -28,6 +28,8 @@ export interface BackupView {
   backup: CbrBackup;
   /** The caller's share record when the backup belongs to another project. */
   membership: Member | null;
+  /** Replicas copied from it (its `replication_records`); absent where not looked up. */
+  replicas?: CbrBackup[];
 }
 
 const SORT_KEYS: readonly BackupSortKey[] = ['created_at', 'updated_at', 'name', 'status', 'protected_at', 'id'];
@@ -90,7 +92,8 @@ export class CbrBackupService {
   }
 
   async get(ctx: AuthContext, id: string): Promise<BackupView> {
-    return this.visible(this.c.root, this.c.project(ctx), id);
+    const v = await this.visible(this.c.root, this.c.project(ctx), id);
+    return v.membership ? v : { ...v, replicas: await this.backups.replicasOf(this.c.root, [v.backup.id]) };
   }
 
   async list(ctx: AuthContext, q: Query, page: PageRequest): Promise<Page<BackupView>> {
@@ -140,7 +143,14 @@ export class CbrBackupService {
       rows.map((r) => ({ id: r.backup.id, backup: r.backup, membership: r.membership })),
       page,
     );
-    return { ...p, items: p.items.map(({ backup, membership }) => ({ backup, membership })) };
+    const own = p.items.filter((i) => i.membership === null).map((i) => i.backup.id);
+    const replicas = await this.backups.replicasOf(this.c.root, own);
+    return {
+      ...p,
+      items: p.items.map(({ backup, membership }) =>
+        membership ? { backup, membership } : { backup, membership, replicas: replicas.filter((r) => r.source_backup_id === backup.id) },
+      ),
+    };
   }
 
   async delete(ctx: AuthContext, id: string): Promise<void> {

@@ -6,6 +6,7 @@ import { PolicyService } from './policies.js';
 import { CbrScheduler } from './scheduler.js';
 import { cbrTaskHandlers } from './tasks.js';
 import { VaultService } from './vaults.js';
+import { type Region, ReplicationService, replicationTaskHandler } from './replication.js';
 
 export type { CbrBlockStorageCore, CbrDeps, CbrOptions } from './context.js';
 export { cbrOptionsFromEnv };
@@ -25,6 +26,7 @@ export interface CbrServices {
   backups: CbrBackupService;
   operationLogs: OperationLogs;
   scheduler: CbrScheduler;
+  replication: ReplicationService;
 }
 
 /**
@@ -32,13 +34,24 @@ export interface CbrServices {
  * store with CBR's repositories, block storage's volumes as disks, and the shared backup repository. Registers
  * the CBR task handlers; the caller starts and stops the scheduler.
  */
-export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions> }): CbrServices {
+export function createCbrServices(
+  deps: CbrDeps & {
+    options?: Partial<CbrOptions>;
+    /** Replication regions (`serve --region`), each a backup target. */
+    regions?: readonly Region[];
+    /** Where a replication between repositories of different formats may put a volume-sized temporary. */
+    scratchDir?: string;
+  },
+): CbrServices {
   const context = new CbrContext(deps, { ...cbrOptionsFromEnv(), ...deps.options });
   const operationLogs = new OperationLogs(context);
   for (const h of cbrTaskHandlers(context, operationLogs)) deps.tasks.register(h);
-  const policies = new PolicyService(context);
+  deps.tasks.register(replicationTaskHandler(context, operationLogs, deps.scratchDir));
+  const regions = deps.regions ?? [];
+  const replication = new ReplicationService(context, operationLogs, regions);
+  const policies = new PolicyService(context, regions.length > 0 ? replication : undefined);
   const checkpoints = new CheckpointService(context, operationLogs);
-  const vaults = new VaultService(context, policies, operationLogs);
+  const vaults = new VaultService(context, policies, operationLogs, replication);
   // auto_bind: a new volume joins a matching vault in its own create transaction.
   deps.core.volumeCreatedHooks.push(async (tx, volume, metadata) => {
     await vaults.autoBind(tx, volume, metadata);
@@ -50,6 +63,7 @@ export function createCbrServices(deps: CbrDeps & { options?: Partial<CbrOptions
     checkpoints,
     backups: new CbrBackupService(context, operationLogs),
     operationLogs,
-    scheduler: new CbrScheduler(context, checkpoints, operationLogs),
+    scheduler: new CbrScheduler(context, checkpoints, operationLogs, replication),
+    replication,
   };
 }

@@ -11,7 +11,7 @@ export type OperationLogRecord = OperationLog;
 
 export interface NewOperationLog {
   projectId: string;
-  operationType: 'backup' | 'restore' | 'delete' | 'vault_delete';
+  operationType: 'backup' | 'restore' | 'delete' | 'vault_delete' | 'replication';
   status: 'waiting' | 'running' | 'success' | 'failed' | 'skipped';
   checkpointId?: string | null;
   policyId?: string | null;

@@ -12,6 +12,8 @@ export interface PolicyRecord {
   policy: Policy;
   retention: Retention;
   vaultIds: string[];
+  /** Replication bindings: bound vault id → destination vault id. */
+  destinations?: Record<string, string>;
 }
 
 export interface PolicyInput {
@@ -41,8 +43,16 @@ function checkName(v: unknown): string {
   return v;
 }
 
+/** What policies need of replication: checking a replication policy's destination (replication.ts). */
+export interface ReplicationDestinations {
+  policyDestination(projectId: string, def: Record<string, unknown>): { destination_region: string; destination_project_id: string };
+}
+
 export class PolicyService {
-  constructor(private readonly c: CbrContext) {}
+  constructor(
+    private readonly c: CbrContext,
+    private readonly replication?: ReplicationDestinations,
+  ) {}
 
   private get policies() {
     return this.c.stores.policies;
@@ -64,6 +74,9 @@ export class PolicyService {
       policy,
       retention: parseRetention(policy.operation_definition),
       vaultIds: binds.filter((b) => b.policy_id === policy.id).map((b) => b.vault_id),
+      destinations: Object.fromEntries(
+        binds.filter((b) => b.policy_id === policy.id && b.destination_vault_id).map((b) => [b.vault_id, b.destination_vault_id!]),
+      ),
     }));
   }
 
@@ -101,9 +114,14 @@ export class PolicyService {
   async create(ctx: AuthContext, input: PolicyInput): Promise<PolicyRecord> {
     const projectId = this.c.project(ctx);
     const name = checkName(input.name);
-    if (input.operation_type === 'replication')
+    if (input.operation_type === 'replication' && !this.replication)
       throw refused('6117', 'Replication policies are not supported: this cloud has a single region.');
-    if (input.operation_type !== 'backup') throw refused('6117', 'operation_type must be backup.');
+    if (input.operation_type !== 'backup' && input.operation_type !== 'replication')
+      throw refused('6117', 'operation_type must be backup or replication.');
+    const replicationTo =
+      input.operation_type === 'replication'
+        ? this.replication!.policyDestination(projectId, (input.operation_definition ?? {}) as Record<string, unknown>)
+        : {};
     if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw invalid('enabled must be a boolean.');
     const retention = parseRetention(input.operation_definition);
     const { patterns, startTime } = this.parseTrigger(input.trigger);
@@ -112,9 +130,9 @@ export class PolicyService {
       id: randomUUID(),
       project_id: projectId,
       name,
-      operation_type: 'backup',
+      operation_type: input.operation_type,
       enabled: input.enabled !== false,
-      operation_definition: { ...retention },
+      operation_definition: { ...retention, ...replicationTo },
       trigger_id: randomUUID().replace(/-/g, ''),
       patterns,
       start_time: startTime ?? now,
@@ -148,7 +166,15 @@ export class PolicyService {
         const o = input.operation_definition as Record<string, unknown>;
         if (o.retention_duration_days !== undefined && o.max_backups === undefined) merged.max_backups = -1;
         if (o.max_backups !== undefined && o.retention_duration_days === undefined) merged.retention_duration_days = -1;
-        set.operation_definition = { ...parseRetention(merged) };
+        const replicationTo =
+          p.operation_type === 'replication' && this.replication ? this.replication.policyDestination(projectId, merged) : {};
+        if (
+          'destination_region' in replicationTo &&
+          replicationTo.destination_region !== p.operation_definition.destination_region &&
+          (await this.policies.bindingsOfPolicies(tx, [p.id])).length > 0
+        )
+          throw refused('6003', 'The destination region of a policy applied to vaults cannot change; dissociate it first.');
+        set.operation_definition = { ...parseRetention(merged), ...replicationTo };
       }
       let rescheduled = false;
       if (input.trigger !== undefined) {

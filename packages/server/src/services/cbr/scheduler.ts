@@ -6,6 +6,7 @@ import type { CheckpointService, ScheduleInfo } from './checkpoints.js';
 import type { CbrContext } from './context.js';
 import type { OperationLogs } from './oplogs.js';
 import { rulesOf } from './policies.js';
+import type { ReplicationService } from './replication.js';
 import { dueSlots } from './rrule.js';
 
 /**
@@ -22,6 +23,7 @@ export class CbrScheduler {
     private readonly c: CbrContext,
     private readonly checkpoints: CheckpointService,
     private readonly oplogs: OperationLogs,
+    private readonly replication?: ReplicationService,
   ) {}
 
   async start(): Promise<void> {
@@ -54,9 +56,9 @@ export class CbrScheduler {
     const now = this.c.nowDate();
     const due = await this.c.stores.policies.due(this.c.root, storedTime(now));
     let claimed = 0;
-    for (const { policy, vault_id: vaultId, next_run_at: nextRunAt } of due) {
+    for (const { policy, vault_id: vaultId, next_run_at: nextRunAt, destination_vault_id: destVaultId } of due) {
       try {
-        if (await this.runOne(policy, vaultId, nextRunAt, now)) claimed++;
+        if (await this.runOne(policy, vaultId, nextRunAt, now, destVaultId)) claimed++;
       } catch (err) {
         this.c.logger.error({ err, vault: vaultId, policy: policy.id }, 'scheduled backup failed');
       }
@@ -64,7 +66,7 @@ export class CbrScheduler {
     return claimed;
   }
 
-  private async runOne(policy: Policy, vaultId: string, nextRunAt: string, now: Date): Promise<boolean> {
+  private async runOne(policy: Policy, vaultId: string, nextRunAt: string, now: Date, destVaultId: string | null): Promise<boolean> {
     const slots = dueSlots(rulesOf(policy), parseStoredTime(policy.start_time), parseStoredTime(nextRunAt), now);
     if (!slots) return false;
     const schedule: ScheduleInfo = {
@@ -78,6 +80,18 @@ export class CbrScheduler {
     try {
       return await this.c.inTx(async (tx, enqueue) => {
         if (!(await claim(tx))) return false;
+        if (policy.operation_type === 'replication') {
+          // A replication run copies the vault's backups not yet in the destination vault (replication.ts).
+          if (!this.replication) throw new Error('replication policy without replication configured');
+          await this.replication.replicateVaultTx(tx, enqueue, policy.project_id, {
+            vault_id: vaultId,
+            destination_vault_id: destVaultId,
+            destination_region: policy.operation_definition.destination_region,
+            destination_project_id: policy.operation_definition.destination_project_id,
+            auto_trigger: true,
+          });
+          return true;
+        }
         await this.checkpoints.createTx(tx, enqueue, policy.project_id, vaultId, { auto_trigger: true }, schedule);
         return true;
       });
@@ -89,7 +103,7 @@ export class CbrScheduler {
         const vault = await this.c.stores.vaults.byId(tx, vaultId);
         await this.oplogs.record(tx, {
           projectId: policy.project_id,
-          operationType: 'backup',
+          operationType: policy.operation_type === 'replication' ? 'replication' : 'backup',
           status: 'failed',
           policyId: policy.id,
           vaultId,

@@ -9,6 +9,7 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import { type CbrContext, DISK_TYPE, SERVER_TYPE, UUID_RE } from './context.js';
 import { diskNotFound, invalid, missing, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
+import type { ReplicationService } from './replication.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import { firstRunAfter, type PolicyService } from './policies.js';
 
@@ -135,6 +136,7 @@ export class VaultService {
     private readonly c: CbrContext,
     private readonly policies: PolicyService,
     private readonly oplogs: OperationLogs,
+    private readonly replication?: ReplicationService,
   ) {}
 
   private get vaults() {
@@ -269,10 +271,15 @@ export class VaultService {
     return rows.map((r) => r.resource_id);
   }
 
-  private async bindTx(tx: Scope, vault: Vault, policyId: string): Promise<void> {
+  private async bindTx(tx: Scope, vault: Vault, policyId: string, destinationVaultId?: unknown): Promise<void> {
     const p = await this.policies.row(tx, vault.project_id, policyId);
-    if (p.operation_type !== vault.protect_type)
+    // A replication policy goes on the backup vault whose backups it copies, with the vault they go to.
+    const replicationOfBackups = p.operation_type === 'replication' && vault.protect_type === 'backup' && this.replication;
+    if (p.operation_type !== vault.protect_type && !replicationOfBackups)
       throw refused('6127', `A ${p.operation_type} policy cannot be applied to a ${vault.protect_type} vault.`);
+    const destination = replicationOfBackups
+      ? await this.replication!.bindingDestination(tx, vault.project_id, p.operation_definition, vault, destinationVaultId)
+      : null;
     // One policy per operation type and vault: binding another backup policy replaces the previous one.
     await this.c.stores.policies.bind(tx, {
       vault_id: vault.id,
@@ -281,6 +288,7 @@ export class VaultService {
       operation_type: p.operation_type,
       next_run_at: firstRunAfter(p, this.c.nowDate()),
       created_at: this.c.now(),
+      destination_vault_id: destination,
     });
   }
 
@@ -484,13 +492,13 @@ export class VaultService {
     });
   }
 
-  async associatePolicy(ctx: AuthContext, id: string, policyId: unknown): Promise<void> {
+  async associatePolicy(ctx: AuthContext, id: string, policyId: unknown, destinationVaultId?: unknown): Promise<void> {
     const projectId = this.c.project(ctx);
     if (typeof policyId !== 'string') throw invalid('policy_id is required.');
     await this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
       ensureAllowed(vaultLifecycle, 'modify', v);
-      await this.bindTx(tx, v, policyId);
+      await this.bindTx(tx, v, policyId, destinationVaultId);
     });
   }
 

@@ -15,6 +15,7 @@ import { attachments } from './0014-attachments.js';
 import { services } from './0015-services.js';
 import { groups } from './0013-groups.js';
 import { immutableBackups } from './0019-immutable-backups.js';
+import { cbrReplication } from './0020-cbr-replication.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-services': services,
   '0013-groups': groups,
   '0019-immutable-backups': immutableBackups,
+  '0020-cbr-replication': cbrReplication,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -154,6 +154,18 @@ export function cbrBackupRepository(): CbrBackupRepository {
       await executor(scope).insertInto('cbr_backups').values(backupRow(backup) as CbrBackupTable).execute();
     },
 
+    async replicasOf(scope, ids) {
+      if (ids.length === 0) return [];
+      const rows = await executor(scope)
+        .selectFrom('cbr_backups')
+        .selectAll()
+        .where('source_backup_id', 'in', [...ids])
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(backupOf);
+    },
+
     async transition(scope, id, from, to, changes = {}): Promise<Transition<CbrBackup>> {
       const t = await guardedTransition(executor(scope), 'cbr_backups', id, from, to, backupRow(changes));
       return t.ok ? { ok: true, record: backupOf(t.record) } : t;

@@ -79,6 +79,7 @@ export function cbrPolicyRepository(): PolicyRepository {
             project_id: b.project_id,
             next_run_at: b.next_run_at,
             created_at: b.created_at,
+            destination_vault_id: b.destination_vault_id ?? null,
           }),
         )
         .execute();
@@ -102,14 +103,18 @@ export function cbrPolicyRepository(): PolicyRepository {
         .selectFrom('cbr_policy_bindings as b')
         .innerJoin('cbr_policies as p', 'p.id', 'b.policy_id')
         .selectAll('p')
-        .select(['b.vault_id', 'b.next_run_at'])
+        .select(['b.vault_id', 'b.next_run_at', 'b.destination_vault_id'])
         .where('p.enabled', '=', 1)
-        .where('p.operation_type', '=', 'backup')
         .where('b.next_run_at', 'is not', null)
         .where('b.next_run_at', '<=', now)
         .orderBy('b.next_run_at')
         .execute();
-      return rows.map(({ vault_id, next_run_at, ...p }) => ({ policy: policyOf(p), vault_id, next_run_at: next_run_at! }));
+      return rows.map(({ vault_id, next_run_at, destination_vault_id, ...p }) => ({
+        policy: policyOf(p),
+        vault_id,
+        next_run_at: next_run_at!,
+        destination_vault_id: destination_vault_id ?? null,
+      }));
     },
 
     async claimRun(scope, vaultId, policyId, expected, next) {

@@ -1,0 +1,428 @@
+/**
+ * CBR replication between regions. A region is a configured backup target (`serve --region NAME=TARGET`); a
+ * replica is a CBR backup (`image_type: replication`) in a vault of the destination region, made by a durable
+ * task that copies the source backup's manifest and only the chunks the destination repository lacks
+ * (BackupStore.copyTo). The replica is a complete backup on its own: it restores with the source target gone.
+ */
+import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { AuthContext } from '../../domain/auth-context.js';
+import { type CbrBackup, cbrBackupLifecycle, type Checkpoint, checkpointLifecycle, vaultLifecycle } from '../../domain/cbr.js';
+import { failureReport } from '../../domain/errors.js';
+import { ensureAllowed, fromStatuses } from '../../domain/lifecycle.js';
+import type { Scope } from '../../domain/ports/metadata-store.js';
+import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import { type CbrContext, DISK_PROVIDER_ID, type Enqueue, UUID_RE } from './context.js';
+import { backupNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
+import type { OperationLogs } from './oplogs.js';
+import { expandToFit } from './vaults.js';
+
+/** A region as configured: its name and the backup target its vaults are on. */
+export interface Region {
+  name: string;
+  target: string;
+}
+
+export interface ReplicatePayload {
+  logId: string;
+}
+
+export interface BackupReplication {
+  backup_id: string;
+  destination_project_id: string;
+  destination_region: string;
+  destination_vault_id: string;
+  project_id: string;
+  provider_id: string;
+  replication_record_id: string;
+  source_region: string;
+}
+
+export interface CheckpointReplication {
+  backups: { backup_id: string; replication_record_id: string }[];
+  destination_project_id: string;
+  destination_region: string;
+  destination_vault_id: string;
+  project_id: string;
+  provider_id: string;
+  source_region: string;
+  vault_id: string;
+}
+
+type Input = Record<string, unknown>;
+
+function text(v: unknown, name: string, min: number, max: number): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw invalid(`${name} must be a string of ${min}-${max} characters.`);
+  if (/[\p{Cc}\p{Cs}]/u.test(v)) throw invalid(`${name} must not contain control characters.`);
+  return v;
+}
+
+/** Where a replication goes, checked against the caller and the regions. */
+interface Destination {
+  projectId: string;
+  region: Region;
+  vaultId: string;
+}
+
+/** A replication record as the API shows it, on the source backup and on the replica (`replication_records`). */
+export function replicationRecord(r: CbrBackup): Record<string, unknown> {
+  const status = r.status === 'available' ? 'available' : r.status === 'protecting' ? 'replicating' : r.status === 'error' ? 'failed' : r.status;
+  return {
+    id: r.replication_record_id,
+    created_at: r.created_at,
+    updated_at: r.updated_at ?? r.created_at,
+    status,
+    project_id: r.source_project_id,
+    vault_id: r.source_vault_id,
+    source_backup_id: r.source_backup_id,
+    source_checkpoint_id: r.source_checkpoint_id,
+    source_project_id: r.source_project_id,
+    source_region: r.source_region,
+    destination_backup_id: r.id,
+    destination_checkpoint_id: r.checkpoint_id,
+    destination_project_id: r.project_id,
+    destination_region: r.destination_region,
+    destination_vault_id: r.vault_id,
+    extra_info: {
+      progress: r.status === 'available' ? 100 : r.progress,
+      fail_code: r.fail_code ?? '',
+      fail_reason: r.fail_reason ?? '',
+      // cinderbox: what the copy added to the destination repository (chunks it already had are not written).
+      new_chunks: r.new_chunks,
+      stored_bytes: r.stored_bytes,
+    },
+  };
+}
+
+export class ReplicationService {
+  constructor(
+    private readonly c: CbrContext,
+    private readonly oplogs: OperationLogs,
+    private readonly regions: readonly Region[],
+  ) {}
+
+  /** `GET /replication-capabilities`: every region and the regions its backups can be replicated to. */
+  capabilities(): { regions: { name: string; replication_destinations: string[] }[] } {
+    return {
+      regions: this.regions.map((r) => ({
+        name: r.name,
+        replication_destinations: this.regions.filter((o) => o.target !== r.target).map((o) => o.name),
+      })),
+    };
+  }
+
+  /** The region a backup is in: the first region on its target, or the target's own name. */
+  regionOf(target: string): string {
+    return this.regions.find((r) => r.target === target)?.name ?? target;
+  }
+
+  private async destination(tx: Scope, projectId: string, input: Input, sourceTarget: string): Promise<Destination> {
+    if (this.regions.length === 0) throw refused('6116', 'Replication is not configured on this cloud (serve --region NAME=TARGET).');
+    const regionName = text(input.destination_region, 'destination_region', 1, 255);
+    const region = this.regions.find((r) => r.name === regionName);
+    if (!region) {
+      throw invalid(`destination_region ${JSON.stringify(regionName)} is not a region of this cloud (regions: ${this.regions.map((r) => r.name).join(', ')}).`);
+    }
+    if (region.target === sourceTarget) throw invalid(`The backup is already in region ${regionName}; replicate it to another region.`);
+    const destProject = text(input.destination_project_id, 'destination_project_id', 1, 255);
+    // One Keystone serves every region here, so the destination project is the caller's own.
+    if (destProject !== projectId) throw invalid('destination_project_id must be the project of the request (every region shares its projects).');
+    const vaultId = text(input.destination_vault_id, 'destination_vault_id', 1, 255);
+    const vault = await this.c.vault(tx, projectId, vaultId);
+    if (vault.backup_target !== region.target)
+      throw invalid(`Vault ${vault.id} is not in region ${regionName} (its backups go to target ${vault.backup_target}).`);
+    ensureAllowed(vaultLifecycle, 'backup', vault);
+    // Holds the vault row against a racing delete, as a checkpoint does.
+    await transit(vaultLifecycle, 'backup', vault.id, vaultNotFound(vault.id), (from, to) =>
+      this.c.stores.vaults.transition(tx, vault.id, from, to, { updated_at: vault.updated_at }),
+    );
+    return { projectId: destProject, region, vaultId: vault.id };
+  }
+
+  private replicable(b: CbrBackup): void {
+    if (b.image_type === 'replication') throw refused('6216', `Backup ${b.id} is itself a replica; replicate its source.`);
+    if (b.status !== 'available' || b.locator === null)
+      throw refused('6216', `Backup ${b.id} is ${b.status}; only available backups can be replicated.`);
+  }
+
+  /** The destination checkpoint the replicas of one request belong to. */
+  private async checkpoint(tx: Scope, dest: Destination, name: string, description: string, incremental: boolean, auto: boolean): Promise<string> {
+    const row: Checkpoint = {
+      id: randomUUID(),
+      project_id: dest.projectId,
+      vault_id: dest.vaultId,
+      status: 'protecting',
+      name,
+      description,
+      incremental,
+      auto_trigger: auto,
+      policy_id: null,
+      retention_duration: -1,
+      skipped: [],
+      created_at: this.c.now(),
+      updated_at: null,
+    };
+    await this.c.stores.checkpoints.insert(tx, row);
+    return row.id;
+  }
+
+  /** Records the replica (protecting), its operation log in the source project and the copy task. */
+  private async startTx(
+    tx: Scope,
+    enqueue: Enqueue,
+    src: CbrBackup,
+    dest: Destination,
+    checkpointId: string,
+    naming: { name: string; description: string; auto: boolean },
+  ): Promise<CbrBackup> {
+    const sourceVault = await this.c.stores.vaults.byId(tx, src.vault_id);
+    const now = this.c.now();
+    const replica: CbrBackup = {
+      ...src,
+      id: randomUUID(),
+      project_id: dest.projectId,
+      vault_id: dest.vaultId,
+      checkpoint_id: checkpointId,
+      policy_id: null,
+      name: naming.name,
+      description: naming.description,
+      image_type: 'replication',
+      status: 'protecting',
+      auto_trigger: naming.auto,
+      parent_locator: null,
+      locator: null,
+      stored_bytes: 0,
+      data_bytes: 0,
+      new_chunks: 0,
+      progress: 0,
+      fail_code: null,
+      fail_reason: null,
+      expired_at: null,
+      protected_at: null,
+      created_at: now,
+      updated_at: null,
+      cbt_base_id: null,
+      cbt_base_usable: false,
+      backup_target: dest.region.target,
+      replication_record_id: randomUUID(),
+      source_backup_id: src.id,
+      source_project_id: src.project_id,
+      source_vault_id: src.vault_id,
+      source_checkpoint_id: src.checkpoint_id,
+      source_region: this.regionOf(src.backup_target),
+      destination_region: dest.region.name,
+    };
+    await this.c.stores.backups.insert(tx, replica);
+    const logId = await this.oplogs.record(tx, {
+      projectId: src.project_id,
+      operationType: 'replication',
+      status: 'waiting',
+      checkpointId: src.checkpoint_id,
+      vaultId: src.vault_id,
+      vaultName: sourceVault?.name ?? null,
+      resource: { id: src.resource_id, name: src.resource_name, type: src.resource_type },
+      extra: {
+        replication: {
+          replication_record_id: replica.replication_record_id,
+          source_backup_id: src.id,
+          source_region: replica.source_region,
+          destination_backup_id: replica.id,
+          destination_checkpoint_id: checkpointId,
+          destination_project_id: dest.projectId,
+          destination_region: dest.region.name,
+          destination_vault_id: dest.vaultId,
+        },
+      },
+    });
+    await enqueue('cbr.replicate', 'cbr_backup', replica.id, { logId } satisfies ReplicatePayload);
+    return replica;
+  }
+
+  /** `POST /backups/{backup_id}/replicate`. */
+  async replicateBackup(ctx: AuthContext, backupId: string, input: Input): Promise<BackupReplication> {
+    const projectId = this.c.project(ctx);
+    const name = input.name === undefined || input.name === null ? undefined : text(input.name, 'name', 1, 64);
+    const description = input.description === undefined || input.description === null ? '' : text(input.description, 'description', 0, 255);
+    return this.c.inTx(async (tx, enqueue) => {
+      const src = UUID_RE.test(backupId) ? await this.c.stores.backups.get(tx, projectId, backupId) : undefined;
+      if (!src) throw backupNotFound(backupId);
+      this.replicable(src);
+      const dest = await this.destination(tx, projectId, input, src.backup_target);
+      const checkpointId = await this.checkpoint(tx, dest, name ?? src.name, description, src.incremental, false);
+      const replica = await this.startTx(tx, enqueue, src, dest, checkpointId, { name: name ?? src.name, description, auto: false });
+      return {
+        backup_id: src.id,
+        destination_project_id: dest.projectId,
+        destination_region: dest.region.name,
+        destination_vault_id: dest.vaultId,
+        project_id: projectId,
+        provider_id: DISK_PROVIDER_ID,
+        replication_record_id: replica.replication_record_id!,
+        source_region: replica.source_region!,
+      };
+    });
+  }
+
+  /**
+   * `POST /checkpoints/replicate`: every available backup of the vault that has no replica in the destination
+   * vault yet (a failed one is tried again), under one restore point there.
+   */
+  async replicateVault(ctx: AuthContext, input: Input): Promise<CheckpointReplication> {
+    const projectId = this.c.project(ctx);
+    return this.c.inTx((tx, enqueue) => this.replicateVaultTx(tx, enqueue, projectId, input));
+  }
+
+  /** `replicateVault` in the caller's transaction (a replication policy's scheduled run). */
+  async replicateVaultTx(tx: Scope, enqueue: Enqueue, projectId: string, input: Input): Promise<CheckpointReplication> {
+    const vaultId = text(input.vault_id, 'vault_id', 1, 255);
+    if (input.auto_trigger !== undefined && typeof input.auto_trigger !== 'boolean') throw invalid('auto_trigger must be a boolean.');
+    const auto = input.auto_trigger === true;
+    {
+      const vault = await this.c.vault(tx, projectId, vaultId);
+      const dest = await this.destination(tx, projectId, input, vault.backup_target);
+      if (dest.vaultId === vault.id) throw invalid('destination_vault_id must be another vault.');
+      const candidates = (await this.c.stores.backups.ofVault(tx, vault.id)).filter(
+        (b) => b.status === 'available' && b.locator !== null && b.image_type !== 'replication',
+      );
+      const replicas = await this.c.stores.backups.replicasOf(tx, candidates.map((b) => b.id));
+      const done = new Set(replicas.filter((r) => r.vault_id === dest.vaultId && r.status !== 'error').map((r) => r.source_backup_id));
+      const todo = candidates.filter((b) => !done.has(b.id)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+      const out: CheckpointReplication['backups'] = [];
+      if (todo.length > 0) {
+        const checkpointId = await this.checkpoint(tx, dest, `replication-${vault.name}`.slice(0, 64), '', true, auto);
+        for (const b of todo) {
+          const replica = await this.startTx(tx, enqueue, b, dest, checkpointId, { name: b.name, description: b.description, auto });
+          out.push({ backup_id: b.id, replication_record_id: replica.replication_record_id! });
+        }
+      }
+      return {
+        backups: out,
+        destination_project_id: dest.projectId,
+        destination_region: dest.region.name,
+        destination_vault_id: dest.vaultId,
+        project_id: projectId,
+        provider_id: DISK_PROVIDER_ID,
+        source_region: this.regionOf(vault.backup_target),
+        vault_id: vault.id,
+      };
+    }
+  }
+
+  /**
+   * A replication policy's `destination_region` / `destination_project_id` (operation_definition): a configured
+   * region and the policy's own project. Returns the two to store.
+   */
+  policyDestination(projectId: string, def: Record<string, unknown>): { destination_region: string; destination_project_id: string } {
+    if (this.regions.length === 0) throw refused('6117', 'Replication policies need regions (serve --region NAME=TARGET); none are configured.');
+    const region = text(def.destination_region, 'operation_definition.destination_region', 1, 255);
+    if (!this.regions.some((r) => r.name === region))
+      throw invalid(`destination_region ${JSON.stringify(region)} is not a region of this cloud (regions: ${this.regions.map((r) => r.name).join(', ')}).`);
+    const project = def.destination_project_id === undefined ? projectId : text(def.destination_project_id, 'operation_definition.destination_project_id', 1, 255);
+    if (project !== projectId) throw invalid('destination_project_id must be the project of the policy (every region shares its projects).');
+    return { destination_region: region, destination_project_id: project };
+  }
+
+  /** Binding a replication policy to a vault: `destination_vault_id` must be a vault of the policy's region. */
+  async bindingDestination(tx: Scope, projectId: string, def: Record<string, unknown>, vault: { id: string; backup_target: string }, destVaultId: unknown): Promise<string> {
+    const id = text(destVaultId, 'destination_vault_id', 1, 255);
+    const region = this.regions.find((r) => r.name === def.destination_region);
+    if (!region) throw invalid(`The policy's destination_region ${String(def.destination_region)} is no longer configured.`);
+    if (region.target === vault.backup_target) throw invalid(`Vault ${vault.id} is already in region ${region.name}.`);
+    const dest = await this.c.vault(tx, projectId, id);
+    if (dest.backup_target !== region.target)
+      throw invalid(`Vault ${dest.id} is not in region ${region.name} (its backups go to target ${dest.backup_target}).`);
+    return dest.id;
+  }
+}
+
+/** Applies a backup's lifecycle action if its status still allows it; false when it did not (a task replayed). */
+async function move(c: CbrContext, scope: Scope, id: string, action: 'complete' | 'fail', changes: Partial<CbrBackup>): Promise<boolean> {
+  const t = await c.stores.backups.transition(scope, id, fromStatuses(cbrBackupLifecycle, action), cbrBackupLifecycle.actions[action].to!, {
+    ...changes,
+    updated_at: c.now(),
+  });
+  return t.ok;
+}
+
+/** Ends the destination restore point once none of its replicas is still copying (in the replica's transaction). */
+async function settle(c: CbrContext, scope: Scope, checkpointId: string): Promise<void> {
+  const rows = await c.stores.backups.ofCheckpoint(scope, checkpointId);
+  if (rows.some((r) => r.status === 'protecting')) return;
+  const action = rows.some((r) => r.status !== 'error') ? 'complete' : 'fail';
+  await c.stores.checkpoints.transition(scope, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
+    updated_at: c.now(),
+  });
+}
+
+/** The copy task: source backup → destination repository, then the replica commits with what the copy added. */
+export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scratchDir: string = tmpdir()): TaskHandler<ReplicatePayload> {
+  const container = (r: CbrBackup) => `cbr-${r.vault_id}`;
+  return {
+    kind: 'cbr.replicate',
+    async run(task, { signal }) {
+      const r = await c.stores.backups.byId(c.root, task.resourceId);
+      if (!r || r.status !== 'protecting') return;
+      const src = r.source_backup_id ? await c.stores.backups.byId(c.root, r.source_backup_id) : undefined;
+      if (!src || src.locator === null) throw new Error(`the source backup ${r.source_backup_id ?? ''} is gone`);
+      await oplogs.started(task.payload.logId);
+      const parent = await c.stores.backups.latestLocator(c.root, r.vault_id, r.resource_id);
+      let last = 0;
+      const result = await c.repoOf(src).copyTo(c.repoOf(r), src.locator, {
+        container: container(r),
+        id: r.id,
+        ...(parent !== null ? { parent } : {}),
+        meta: { cbr: true, vault_id: r.vault_id, volume_id: r.resource_id, checkpoint_id: r.checkpoint_id, replica_of: src.id },
+        scratchDir,
+        signal,
+        onProgress: (p) => {
+          const pct = p.bytesTotal > 0 ? Math.min(99, Math.floor((p.bytesDone / p.bytesTotal) * 100)) : 0;
+          if (pct >= last + 10) {
+            last = pct;
+            void c.stores.backups.setProgress(c.root, r.id, pct).catch(() => {});
+          }
+        },
+      });
+      const s = result.stats;
+      const committed = await c.metadata.transaction(async (tx) => {
+        // What the copy added counts against the destination vault, as a backup's new chunks do.
+        const vault = await c.stores.vaults.byId(tx, r.vault_id);
+        const used = await c.usedBytes(tx, r.vault_id);
+        if (vault && used + s.storedBytes > c.capacityBytes(vault) && !(await expandToFit(c, tx, vault, used + s.storedBytes))) {
+          const message = `The capacity of vault ${vault.id} (${vault.size} GB) would be exceeded; expand it or delete backups.`;
+          await move(c, tx, r.id, 'fail', { fail_code: 'BackupService.6114', fail_reason: message });
+          await oplogs.finish(tx, task.payload.logId, { ok: false, code: 'BackupService.6114', message });
+          await settle(c, tx, r.checkpoint_id);
+          return false;
+        }
+        const ok = await move(c, tx, r.id, 'complete', {
+          locator: result.locator,
+          stored_bytes: s.storedBytes,
+          data_bytes: s.dataBytes,
+          new_chunks: s.newChunks,
+          progress: 100,
+          protected_at: c.now(),
+        });
+        if (ok) {
+          await oplogs.finish(tx, task.payload.logId, { ok: true });
+          await settle(c, tx, r.checkpoint_id);
+        }
+        return ok;
+      });
+      if (!committed) await c.repoOf(r).deleteManifest(result.locator);
+    },
+    async fail(task, cause) {
+      const r = await c.stores.backups.byId(c.root, task.resourceId);
+      if (r && r.locator === null) {
+        // A crash after the manifest was written but before the row said so: the row wins, the manifest goes.
+        await c.repoOf(r).deleteManifest(`${container(r)}/${r.id}`).catch(() => false);
+        await c.repoOf(r).releaseLease(`${container(r)}/${r.id}`).catch(() => false);
+      }
+      const report = failureReport(cause);
+      await c.metadata.transaction(async (tx) => {
+        if (r) await move(c, tx, r.id, 'fail', { fail_code: report.code, fail_reason: report.message.slice(0, 255) });
+        await oplogs.finish(tx, task.payload.logId, { ok: false, ...report });
+        if (r) await settle(c, tx, r.checkpoint_id);
+      });
+    },
+  };
+}
