@@ -162,6 +162,20 @@ export abstract class BlockStorageProxyBase {
     return typeof value === 'string' ? value : String(value.id ?? '');
   }
 
+  /** Deletes `value`; a 404 counts as done when `ignoreMissing`. @internal */
+  protected async deleteRef<R extends Resource>(
+    cls: ResourceClass<R>,
+    value: Ref<R>,
+    options: CallOptions & { ignoreMissing?: boolean },
+  ): Promise<void> {
+    const { ignoreMissing, ...call } = options;
+    try {
+      await this.ref(cls, value).delete(call);
+    } catch (e) {
+      if (!(ignoreMissing && isNotFound(e))) throw e;
+    }
+  }
+
   /** @internal */
   protected async deleteResource<R extends Resource & { forceDelete(o?: OperationOptions): Promise<void> }>(
     resource: R,
@@ -490,13 +504,8 @@ export abstract class BlockStorageProxyBase {
    * await bs.deleteVolumeType(gold, { ignoreMissing: true });
    * ```
    */
-  async deleteVolumeType(type: Ref<VolumeType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(VolumeType, type).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteVolumeType(type: Ref<VolumeType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(VolumeType, type, options);
   }
 
   /** Admin: adds or overwrites extra specs. @example `await bs.setVolumeTypeExtraSpecs(t, { volume_backend_name: 'raw' })` */
@@ -914,13 +923,8 @@ export abstract class BlockStorageProxyBase {
   }
 
   /** Withdraws an offer; the volume is `available` to its owner again. @example `await bs.deleteTransfer(offer)` */
-  async deleteTransfer(transfer: Ref<Transfer>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(Transfer, transfer).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteTransfer(transfer: Ref<Transfer>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(Transfer, transfer, options);
   }
 
   // ---------------------------------------------------------------- QoS specs (admin)

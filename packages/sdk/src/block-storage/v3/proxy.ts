@@ -271,13 +271,8 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
    * await bs.deleteAttachment(a, { ignoreMissing: true });
    * ```
    */
-  async deleteAttachment(attachment: Ref<Attachment>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(Attachment, attachment).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteAttachment(attachment: Ref<Attachment>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(Attachment, attachment, options);
   }
 
   // ---------------------------------------------------------------- group types (3.11+)
@@ -313,13 +308,8 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   }
 
   /** Admin: deletes a group type no group uses. @example `await bs.deleteGroupType(gt, { ignoreMissing: true })` */
-  async deleteGroupType(groupType: Ref<GroupType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(GroupType, groupType).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteGroupType(groupType: Ref<GroupType>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(GroupType, groupType, options);
   }
 
   /** Admin: sets group specs of a type. @example `await bs.setGroupTypeSpecs(gt, { k: 'v' })` */
@@ -493,13 +483,8 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   }
 
   /** Deletes a group snapshot with its member snapshots. @example `await bs.deleteGroupSnapshot(gs, { ignoreMissing: true })` */
-  async deleteGroupSnapshot(groupSnapshot: Ref<GroupSnapshot>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(GroupSnapshot, groupSnapshot).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteGroupSnapshot(groupSnapshot: Ref<GroupSnapshot>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(GroupSnapshot, groupSnapshot, options);
   }
 
   /** Admin: sets a group snapshot's status (3.19+). @example `await bs.resetGroupSnapshotStatus(gs, 'error')` */
@@ -544,13 +529,8 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   }
 
   /** Deletes a user message (member or admin). @example `await bs.deleteMessage(m, { ignoreMissing: true })` */
-  async deleteMessage(message: Ref<Message>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
-    const { ignoreMissing, ...call } = options;
-    try {
-      await this.ref(Message, message).delete(call);
-    } catch (e) {
-      if (!(ignoreMissing && isNotFound(e))) throw e;
-    }
+  deleteMessage(message: Ref<Message>, options: CallOptions & { ignoreMissing?: boolean } = {}): Promise<void> {
+    return this.deleteRef(Message, message, options);
   }
 
   protected async managePath(options: CallOptions, kind: 'snapshot' | 'volume' = 'snapshot'): Promise<string> {
