@@ -73,7 +73,12 @@ test('a retype killed mid-copy gives the volume back unchanged after the restart
 
   api = new CrashApi((child = await startChild(dataDir, 'raw')));
   await api.login();
-  const back = await api.status('volumes', id);
+  // The interrupted move is given back by its task's recovery, which runs once the server is up (on PostgreSQL
+  // after the dead process's task lease), not necessarily before the first request.
+  const back = await api.poll(async () => {
+    const s = await api.status('volumes', id);
+    return s.status === 'retyping' ? null : s;
+  }, 'the interrupted retype given back');
   assert.equal(back.status, 'available');
   assert.equal(back.volume_type, 'on-raw');
   assert.equal(back.migration_status, 'error');
