@@ -1263,25 +1263,19 @@ class Checker {
     let unknown = 0;
     const status = new Map<string, string>([...r.volumes, ...r.snapshots].map((x) => [x.id as string, x.status as string]));
     for (const c of this.clients) {
-      for (const v of c.L.volumes.values()) {
-        if (v.belief !== 'live' || status.get(v.id) !== 'available') continue;
-        if (v.content === 'unknown') {
+      const entries = [
+        ...[...c.L.volumes.values()].map((e) => ({ e, kind: 'volume', path: 'volumes' })),
+        ...[...c.L.snapshots.values()].map((e) => ({ e, kind: 'snapshot', path: 'snapshots' })),
+      ];
+      for (const { e, kind, path } of entries) {
+        if (e.belief !== 'live' || status.get(e.id) !== 'available') continue;
+        if (e.content === 'unknown') {
           unknown++;
           continue;
         }
         n++;
-        const bad = await this.compare(c, c.bs(`/volumes/${v.id}/cinderbox-data`), v.size, v.content);
-        if (bad) problems.push(`volume ${v.id} (${v.name}, ${describe(v.content)}): ${bad}`);
-      }
-      for (const s of c.L.snapshots.values()) {
-        if (s.belief !== 'live' || status.get(s.id) !== 'available') continue;
-        if (s.content === 'unknown') {
-          unknown++;
-          continue;
-        }
-        n++;
-        const bad = await this.compare(c, c.bs(`/snapshots/${s.id}/cinderbox-data`), s.size, s.content);
-        if (bad) problems.push(`snapshot ${s.id} (${s.name}, ${describe(s.content)}): ${bad}`);
+        const bad = await this.compare(c, c.bs(`/${path}/${e.id}/cinderbox-data`), e.size, e.content);
+        if (bad) problems.push(`${kind} ${e.id} (${e.name}, ${describe(e.content)}): ${bad}`);
       }
     }
     this.add(

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { withStorageTag } from './domain/errors.js';
+import { withFailuresMapped, withStorageTag } from './domain/errors.js';
 import { BackupRepository, isRepoError, RepoError } from './backup-repo/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
@@ -142,42 +142,17 @@ export interface OpenedBackupTargets {
 }
 
 /**
- * `target`'s store with every S3 failure's message starting with the target's name, so a backup's fail_reason
- * and an API error say which configured target failed, not only its bucket.
+ * `target`'s store with every S3 failure's message starting with the target's name (listings included: their
+ * failures surface while iterating), so a backup's fail_reason and an API error say which configured target
+ * failed, not only its bucket.
  */
 function namedTargetStore<T extends object>(store: T, name: string): T {
-  return new Proxy(store, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return function (this: unknown, ...args: unknown[]) {
-        let out: unknown;
-        try {
-          out = (value as (...a: unknown[]) => unknown).apply(obj, args);
-        } catch (e) {
-          throw renamed(e, name);
-        }
-        if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(renamed(e, name)));
-        // Listings are async iterables: their failures surface while iterating.
-        if (out && typeof out === 'object' && Symbol.asyncIterator in out) return renamedIterable(out as AsyncIterable<unknown>, name);
-        return out;
-      };
-    },
-  });
-}
-
-async function* renamedIterable<T>(items: AsyncIterable<T>, name: string): AsyncGenerator<T> {
-  try {
-    yield* items;
-  } catch (e) {
-    throw renamed(e, name);
-  }
+  return withFailuresMapped(store, (e) => renamed(e, name), { iterables: true });
 }
 
 function renamed(e: unknown, name: string): unknown {
   if (!(e instanceof S3StoreError) || e.message.startsWith('backup target ')) return e;
-  const out = new S3StoreError(e.reason, `backup target ${JSON.stringify(name)}: ${e.message}`, e.cause);
-  return out;
+  return new S3StoreError(e.reason, `backup target ${JSON.stringify(name)}: ${e.message}`, e.cause);
 }
 
 /** The object store of a configured target (not yet checked). */

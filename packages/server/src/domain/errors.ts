@@ -138,21 +138,45 @@ export function asOutOfSpace(err: unknown): DomainError | null {
 }
 
 /**
- * `target` with every promise one of its methods returns tagged (tagStorage) on rejection: the composition root
- * wraps each volume driver and the backup repository once, so no call site has to.
+ * `target` with every failure of its methods passed through `map` on the way out: a synchronous throw, a
+ * rejected promise and, with `iterables`, an error while iterating an async iterable a method returns (a
+ * listing). The composition root wraps adapters once this way, so no call site has to.
  */
-export function withStorageTag<T extends object>(target: T, storage: string): T {
+export function withFailuresMapped<T extends object>(target: T, map: (e: unknown) => unknown, opts: { iterables?: boolean } = {}): T {
+  async function* mappedIterable(items: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+    try {
+      yield* items;
+    } catch (e) {
+      throw map(e);
+    }
+  }
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return function (this: unknown, ...args: unknown[]) {
-        const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
-        if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(tagStorage(e, storage)));
+        let out: unknown;
+        try {
+          out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        } catch (e) {
+          throw map(e);
+        }
+        if (out instanceof Promise) return out.catch((e: unknown) => Promise.reject(map(e)));
+        if (opts.iterables && out && typeof out === 'object' && Symbol.asyncIterator in out) {
+          return mappedIterable(out as AsyncIterable<unknown>);
+        }
         return out;
       };
     },
   });
+}
+
+/**
+ * `target` with its failures tagged (tagStorage) with the storage they come from: the composition root wraps
+ * each volume driver and the backup repository once, so no call site has to.
+ */
+export function withStorageTag<T extends object>(target: T, storage: string): T {
+  return withFailuresMapped(target, (e) => tagStorage(e, storage));
 }
 
 /** What a failed task records: the out-of-space wording (and CBR code) for a full disk, else `fallbackCode` and the cause's text. */

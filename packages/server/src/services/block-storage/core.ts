@@ -69,6 +69,30 @@ export class Core {
     return storedTime(this.deps.clock.now());
   }
 
+  /** A new snapshot of `v` as its create transaction inserts it: `creating`, counted against quotas. */
+  newSnapshot(
+    v: Pick<Volume, 'id' | 'size' | 'volume_type_id'>,
+    f: { id: string; projectId: string; userId: string; name: string | null; description: string | null; providerLocation: string },
+  ): Snapshot {
+    return {
+      id: f.id,
+      project_id: f.projectId,
+      user_id: f.userId,
+      volume_id: v.id,
+      name: f.name,
+      description: f.description,
+      size: v.size,
+      status: 'creating',
+      progress: '0%',
+      volume_type_id: v.volume_type_id,
+      use_quota: true,
+      provider_location: f.providerLocation,
+      hidden: false,
+      created_at: this.now(),
+      updated_at: null,
+    };
+  }
+
   backend(): BackendConfig {
     const b = this.deps.config.backends[0];
     if (!b) throw new Error('no volume backend configured');

@@ -15,7 +15,6 @@ import {
 import { ensureAllowed, fromStatuses, isStatus, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
-import type { Snapshot } from '../../domain/snapshot.js';
 import type { Volume } from '../../domain/volume.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { type Core, UUID_RE } from './core.js';
@@ -500,23 +499,14 @@ export class GroupService {
           throw badRequest(`Invalid volume: Volume ${v.id} in group ${g.id} must be available or in-use, but current status is: ${v.status}.`);
         await core.reserveQuota(tx, projectId, core.snapshotQuota(v.size, await core.volumeTypeName(tx, v.volume_type_id)));
         const sid = randomUUID();
-        const s: Snapshot = {
+        const s = core.newSnapshot(v, {
           id: sid,
-          project_id: projectId,
-          user_id: ctx.userId,
-          volume_id: v.id,
+          projectId,
+          userId: ctx.userId,
           name: input.name,
           description: input.description,
-          size: v.size,
-          status: 'creating',
-          progress: '0%',
-          volume_type_id: v.volume_type_id,
-          use_quota: true,
-          provider_location: `_snapshot-${sid}`,
-          hidden: false,
-          created_at: core.now(),
-          updated_at: null,
-        };
+          providerLocation: `_snapshot-${sid}`,
+        });
         await core.repos.snapshots.insert(tx, s);
         payload.members.push({ snapshotId: sid, volumeId: v.id, driver: v.driver });
       }

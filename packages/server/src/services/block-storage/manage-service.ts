@@ -10,7 +10,7 @@ import { badRequest, DomainError } from '../../domain/errors.js';
 import { ensureAllowed, fromStatuses, refusal } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { VolumeDriver } from '../../domain/ports/volume-driver.js';
-import { type Snapshot, snapshotLifecycle } from '../../domain/snapshot.js';
+import { snapshotLifecycle } from '../../domain/snapshot.js';
 import { isMigrating, VOLUME_DELETE_REFUSED, type Volume, volumeLifecycle } from '../../domain/volume.js';
 import { callerProject, requireAdmin } from './access.js';
 import type { Core } from './core.js';
@@ -96,23 +96,14 @@ export class ManageService {
       if (name !== null) await assertUnclaimed(core, tx, v.driver, core.driver(v.driver), name, 'snapshot');
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
       await core.reserveQuota(tx, projectId, core.snapshotQuota(v.size, typeName));
-      const r: Snapshot = {
+      const r = core.newSnapshot(v, {
         id,
-        project_id: projectId,
-        user_id: ctx.userId,
-        volume_id: v.id,
+        projectId,
+        userId: ctx.userId,
         name: input.name,
         description: input.description,
-        size: v.size,
-        status: 'creating',
-        progress: '0%',
-        volume_type_id: v.volume_type_id,
-        use_quota: true,
-        provider_location: name,
-        hidden: false,
-        created_at: core.now(),
-        updated_at: null,
-      };
+        providerLocation: name,
+      });
       await core.repos.snapshots.insert(tx, r);
       await core.repos.metadata.write(tx, 'snapshot', id, input.metadata, true);
       const payload: ManagePayload = { ref: input.ref, name };

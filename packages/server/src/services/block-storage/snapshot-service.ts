@@ -89,23 +89,14 @@ export class SnapshotService {
       }
       const typeName = await core.volumeTypeName(tx, v.volume_type_id);
       await core.reserveQuota(tx, projectId, core.snapshotQuota(v.size, typeName));
-      const r: Snapshot = {
+      const r = core.newSnapshot(v, {
         id,
-        project_id: projectId,
-        user_id: ctx.userId,
-        volume_id: v.id,
+        projectId,
+        userId: ctx.userId,
         name: input.name,
         description: input.description,
-        size: v.size,
-        status: 'creating',
-        progress: '0%',
-        volume_type_id: v.volume_type_id,
-        use_quota: true,
-        provider_location: `_snapshot-${id}`,
-        hidden: false,
-        created_at: core.now(),
-        updated_at: null,
-      };
+        providerLocation: `_snapshot-${id}`,
+      });
       await snapshots.insert(tx, r);
       await metadata.write(tx, 'snapshot', id, input.metadata, true);
       await enqueue('snapshot.create', 'snapshot', id, { volumeId: v.id, driver: v.driver });

@@ -286,11 +286,11 @@ export class ReplicationService {
       );
       const replicas = await this.c.stores.backups.replicasOf(tx, candidates.map((b) => b.id));
       const done = new Set(replicas.filter((r) => r.vault_id === dest.vaultId && r.status !== 'error').map((r) => r.source_backup_id));
-      const todo = candidates.filter((b) => !done.has(b.id)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+      const pending = candidates.filter((b) => !done.has(b.id)).sort((a, b) => a.created_at.localeCompare(b.created_at));
       const out: CheckpointReplication['backups'] = [];
-      if (todo.length > 0) {
+      if (pending.length > 0) {
         const checkpointId = await this.checkpoint(tx, dest, `replication-${vault.name}`.slice(0, 64), '', true, auto);
-        for (const b of todo) {
+        for (const b of pending) {
           const replica = await this.startTx(tx, enqueue, b, dest, checkpointId, { name: b.name, description: b.description, auto });
           out.push({ backup_id: b.id, replication_record_id: replica.replication_record_id! });
         }
