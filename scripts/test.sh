@@ -122,4 +122,13 @@ echo "${prefix}combined: SQLite pass (exit $sqlite_rc) + PostgreSQL pass (${pg_n
 for key in tests suites pass fail cancelled skipped todo duration_ms; do
   echo "${prefix}${key} $(summary "$key")"
 done
+# The failures by name and place, last, where a CI log's tail shows them.
+for f in "$work"/sqlite.tap "$work"/postgres.tap; do
+  [ -f "$f" ] || continue
+  awk -v pass="$(basename "$f" .tap)" -v prefix="$prefix" '
+    /^ *not ok / { name = $0; sub(/^ *not ok [0-9]+ - /, "", name); pending = 1; next }
+    pending && /^ *location: / { loc = $0; sub(/^ *location: /, "", loc); gsub(/\x27/, "", loc)
+      print prefix "FAILED (" pass "): " name " at " loc; pending = 0 }
+  ' "$f"
+done
 [ "$sqlite_rc" = 0 ] && [ "$pg_rc" = 0 ]

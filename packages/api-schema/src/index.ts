@@ -37,3 +37,4 @@ export interface CbrError {
 /** Request header carrying the microversion, and its service name for block storage. */
 export const MICROVERSION_HEADER = 'OpenStack-API-Version';
 export const BLOCK_STORAGE_SERVICE_TYPE = 'volume';
+export type { ApiName, HttpMethod, Operation, OperationResponse, VersionRange } from './operation.js';
