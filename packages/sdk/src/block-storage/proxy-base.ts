@@ -13,12 +13,15 @@ import {
   waitForStatus,
 } from '../resource/waiter.js';
 import type { ServiceClient } from '../service/service-client.js';
+import type { VersionEntry } from '../service/discovery.js';
 import type { CallOptions } from '../transport/types.js';
 import { isRecord } from '../util/objects.js';
 import { type Metadata, MetadataClient } from './metadata.js';
 import { Backup, type BackupRecord, type RestoreResult } from './resources/backup.js';
+import { type Extension, extensionFrom } from './resources/extension.js';
 import { ManageableSnapshot } from './resources/manageable-snapshot.js';
 import { ManageableVolume } from './resources/manageable-volume.js';
+import { type Pool, poolFrom } from './resources/pool.js';
 import { type Limits, QuotaSet, type ResourceFilter } from './resources/quota-set.js';
 import {
   type BackendCapabilities,
@@ -48,6 +51,13 @@ export interface DefaultVolumeType {
 function defaultTypeFrom(v: unknown): DefaultVolumeType {
   const r = isRecord(v) ? v : {};
   return { projectId: String(r.project_id ?? ''), volumeTypeId: String(r.volume_type_id ?? '') };
+}
+
+/** A `{key: value}` map with string values (non-string values dropped). */
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
 }
 
 /** A resource or its id. */
@@ -189,6 +199,32 @@ export abstract class BlockStorageProxyBase {
     } catch (e) {
       if (!(ignoreMissing && isNotFound(e))) throw e;
     }
+  }
+
+  // ---------------------------------------------------------------- version documents
+
+  /**
+   * The API versions the server lists at its root (`GET /`), with each one's microversion range.
+   *
+   * @example
+   * ```ts
+   * for (const v of await bs.apiVersions()) console.log(v.id, v.status, v.maxMicroversion);
+   * ```
+   */
+  apiVersions(options: CallOptions = {}): Promise<VersionEntry[]> {
+    return this.client.versions(options);
+  }
+
+  /**
+   * The version document of the API this proxy speaks (`GET /v3/` or `/v2/`); undefined when the server has none.
+   *
+   * @example
+   * ```ts
+   * const v = await bs.apiVersion(); // { id: 'v3.0', maxMicroversion: '3.70', … }
+   * ```
+   */
+  async apiVersion(options: CallOptions = {}): Promise<VersionEntry | undefined> {
+    return (await this.client.versions({ ...options, current: true }))[0];
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -562,6 +598,56 @@ export abstract class BlockStorageProxyBase {
   }
 
   /**
+   * A type's extra specs (`GET …/extra_specs`); members see only the user-visible ones.
+   * @example `const specs = await bs.volumeTypeExtraSpecs(t)`
+   */
+  async volumeTypeExtraSpecs(type: Ref<VolumeType>, options: CallOptions = {}): Promise<Record<string, string>> {
+    const res = await this.client.request('GET', `${this.typePath(type)}/extra_specs`, { ...options, operation: 'list extra specs' });
+    return stringMap(isRecord(res.body) ? res.body.extra_specs : undefined);
+  }
+
+  /** One extra spec of a type (404 when absent). @example `await bs.getVolumeTypeExtraSpec(t, 'volume_backend_name')` */
+  async getVolumeTypeExtraSpec(type: Ref<VolumeType>, key: string, options: CallOptions = {}): Promise<string> {
+    const res = await this.client.request('GET', `${this.typePath(type)}/extra_specs/${encodeURIComponent(key)}`, {
+      ...options,
+      operation: 'get extra spec',
+    });
+    return String(isRecord(res.body) ? (res.body[key] ?? '') : '');
+  }
+
+  /**
+   * Admin: sets one extra spec (`PUT …/extra_specs/{key}`); returns the spec as the server stored it.
+   * @example `await bs.setVolumeTypeExtraSpec(t, 'tier', 'gold')`
+   */
+  async setVolumeTypeExtraSpec(type: Ref<VolumeType>, key: string, value: string, options: CallOptions = {}): Promise<Record<string, string>> {
+    const res = await this.client.request('PUT', `${this.typePath(type)}/extra_specs/${encodeURIComponent(key)}`, {
+      ...options,
+      body: { [key]: value },
+      operation: 'set extra spec',
+    });
+    if (typeof type !== 'string') type.applyServerBody({ extra_specs: { ...(type.extraSpecs ?? {}), [key]: value } });
+    return stringMap(res.body);
+  }
+
+  /**
+   * Admin: one field of a type's encryption spec (`provider`, `cipher`, `key_size`, `control_location`); 404 when
+   * the type has no encryption or the field is unknown.
+   * @example `await bs.getVolumeTypeEncryptionSpec(t, 'cipher')`
+   */
+  async getVolumeTypeEncryptionSpec(type: Ref<VolumeType>, key: string, options: CallOptions = {}): Promise<unknown> {
+    const res = await this.client.request('GET', `${this.typePath(type)}/encryption/${encodeURIComponent(key)}`, {
+      ...options,
+      operation: 'get encryption spec',
+    });
+    return isRecord(res.body) ? res.body[key] : undefined;
+  }
+
+  /** @internal */
+  protected typePath(type: Ref<VolumeType>): string {
+    return `${VolumeType.basePath}/${encodeURIComponent(this.idOf(type))}`;
+  }
+
+  /**
    * Admin (3.62): sets a project's default volume type (by name or id), used for its volumes created without one.
    *
    * @example
@@ -870,6 +956,37 @@ export abstract class BlockStorageProxyBase {
     options: CallOptions & { atomic?: boolean; ignoreMissing?: boolean } = {},
   ): Promise<void> {
     return this.volumeMeta.deleteKeys(this.idOf(volume), keys, options);
+  }
+
+  /** Replaces a volume's whole metadata map (PUT). @example `await bs.replaceVolumeMetadata(vol, { only: 'this' })` */
+  replaceVolumeMetadata(volume: Ref<Volume>, metadata: Metadata, options: CallOptions = {}): Promise<Metadata> {
+    return this.updateVolumeMetadata(volume, metadata, { ...options, replace: true });
+  }
+
+  /** Reads one volume metadata key (404 when absent). @example `await bs.getVolumeMetadataItem(vol, 'tier')` */
+  getVolumeMetadataItem(volume: Ref<Volume>, key: string, options: CallOptions = {}): Promise<string> {
+    return this.volumeMeta.getItem(this.idOf(volume), key, options);
+  }
+
+  /** Sets one volume metadata key (PUT on the key). @example `await bs.setVolumeMetadataItem(vol, 'tier', 'gold')` */
+  setVolumeMetadataItem(volume: Ref<Volume>, key: string, value: string, options: CallOptions = {}): Promise<Metadata> {
+    return this.volumeMeta.setItem(this.idOf(volume), key, value, options);
+  }
+
+  /**
+   * `os-begin_detaching`: marks an in-use volume `detaching` before a consumer disconnects it.
+   * @example `await bs.beginDetachingVolume(vol)`
+   */
+  beginDetachingVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).beginDetaching(options);
+  }
+
+  /**
+   * `os-roll_detaching`: puts a `detaching` volume back to `in-use` when the disconnect did not happen.
+   * @example `await bs.rollDetachingVolume(vol)`
+   */
+  rollDetachingVolume(volume: Ref<Volume>, options: CallOptions = {}): Promise<void> {
+    return this.ref(Volume, volume).rollDetaching(options);
   }
 
   // ---------------------------------------------------------------- volume transfers
@@ -1181,6 +1298,42 @@ export abstract class BlockStorageProxyBase {
   async getBackendCapabilities(host: string, options: CallOptions = {}): Promise<BackendCapabilities> {
     const res = await this.client.request('GET', `/capabilities/${encodeURIComponent(host)}`, options);
     return capabilitiesFrom(res.body);
+  }
+
+  /**
+   * Admin: the scheduler's pools (`host@backend#pool`); `details` adds each pool's capacity and capabilities,
+   * `name` (3.28+) keeps one pool.
+   *
+   * @example
+   * ```ts
+   * for (const p of await bs.pools({ details: true })) console.log(p.name, p.capabilities?.freeCapacityGb);
+   * ```
+   */
+  async pools(query: { details?: boolean; name?: string } = {}, options: CallOptions = {}): Promise<Pool[]> {
+    const q: Record<string, string> = {};
+    if (query.details) q.detail = 'true';
+    if (query.name !== undefined) q.name = query.name;
+    const res = await this.client.request('GET', '/scheduler-stats/get_pools', {
+      ...options,
+      query: q,
+      ...(query.name !== undefined ? { minMicroversion: '3.28' } : {}),
+      operation: 'list pools',
+    });
+    const list = isRecord(res.body) && Array.isArray(res.body.pools) ? res.body.pools : [];
+    return list.map(poolFrom);
+  }
+
+  /** The API extensions the server loads. @example `const aliases = (await bs.extensions()).map((e) => e.alias)` */
+  async extensions(options: CallOptions = {}): Promise<Extension[]> {
+    const res = await this.client.request('GET', '/extensions', { ...options, operation: 'list extensions' });
+    const list = isRecord(res.body) && Array.isArray(res.body.extensions) ? res.body.extensions : [];
+    return list.map(extensionFrom);
+  }
+
+  /** One extension by alias (404 when not loaded). @example `await bs.getExtension('os-hosts')` */
+  async getExtension(alias: string, options: CallOptions = {}): Promise<Extension> {
+    const res = await this.client.request('GET', `/extensions/${encodeURIComponent(alias)}`, { ...options, operation: 'get extension' });
+    return extensionFrom(isRecord(res.body) ? res.body.extension : undefined);
   }
 
   // ---------------------------------------------------------------- waiters

@@ -279,6 +279,25 @@ export class CbrV3 {
     await this.#post(`/vault/${pathId(vault, 'vault')}/tags/action`, { action: 'delete', tags }, 'remove vault tags', options);
   }
 
+  /**
+   * Adds one tag to a vault (`POST /vault/{id}/tags`); a key already there gets the new value.
+   * @example `await conn.cbr.addVaultTag(v, { key: 'env', value: 'prod' })`
+   */
+  async addVaultTag(vault: Ref<Vault>, tag: VaultTag, options: CallOptions = {}): Promise<void> {
+    await this.#post(`/vault/${pathId(vault, 'vault')}/tags`, { tag }, 'add vault tag', options);
+  }
+
+  /**
+   * Removes one tag of a vault by key (`DELETE /vault/{id}/tags/{key}`); 404 when the vault has no such tag.
+   * @example `await conn.cbr.removeVaultTag(v, 'env')`
+   */
+  async removeVaultTag(vault: Ref<Vault>, key: string, options: CallOptions = {}): Promise<void> {
+    await this.client.request('DELETE', `/vault/${pathId(vault, 'vault')}/tags/${encodeURIComponent(key)}`, {
+      ...options,
+      operation: 'remove vault tag',
+    });
+  }
+
   // ---------------------------------------------------------------- policies
 
   /** Lists policies. @example `await conn.cbr.policies({ operationType: 'backup' }).toArray()` */

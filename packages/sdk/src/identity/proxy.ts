@@ -2,13 +2,18 @@
  * Identity (Keystone v3) proxy: projects, users, roles, role assignments and grants, domains.
  * @packageDocumentation
  */
+import type { AccessInfo } from '../auth/access.js';
+import type { CatalogEntry } from '../auth/catalog.js';
+import { parseTokenResponse } from '../auth/keystone.js';
 import { isNotFound } from '../errors.js';
 import { Crud, deleteResource, pathId, type Ref, refTo } from '../resource/crud.js';
 import type { ListOptions, Paginator } from '../resource/pagination.js';
 import type { FindOptions, Resource, ResourceClass, ResourceInput } from '../resource/resource.js';
+import type { VersionEntry } from '../service/discovery.js';
 import type { ServiceClient } from '../service/service-client.js';
 import type { CallOptions } from '../transport/types.js';
 import { Domain, Project, Role, RoleAssignment, User } from './resources.js';
+import { isRecord } from '../util/objects.js';
 
 
 /** Delete options of identity resources. */
@@ -275,5 +280,87 @@ export class IdentityV3 {
   /** Finds a domain by id or name. @example `await conn.identity.findDomain('Default')` */
   findDomain(nameOrId: string, options: FindOptions = {}): Promise<Domain | undefined> {
     return this.#domains.find(nameOrId, options);
+  }
+
+  // ---------------------------------------------------------------- versions and tokens
+
+  /** The Identity API versions listed at its root. @example `const [v3] = await conn.identity.apiVersions()` */
+  apiVersions(options: CallOptions = {}): Promise<VersionEntry[]> {
+    return this.client.versions(options);
+  }
+
+  /** The v3 version document. @example `(await conn.identity.apiVersion())?.id // 'v3.14'` */
+  async apiVersion(options: CallOptions = {}): Promise<VersionEntry | undefined> {
+    return (await this.client.versions({ ...options, current: true }))[0];
+  }
+
+  /**
+   * Validates a token (`GET /auth/tokens` with `X-Subject-Token`) and returns what it grants; a revoked or
+   * expired token is a NotFoundError. Admins may check any token, others only their own.
+   *
+   * @example
+   * ```ts
+   * const info = await conn.identity.validateToken(token);
+   * console.log(info.userName, info.projectId, info.roles);
+   * ```
+   */
+  async validateToken(token: string, opts: { noCatalog?: boolean } = {}, options: CallOptions = {}): Promise<AccessInfo> {
+    const res = await this.client.request('GET', '/auth/tokens', {
+      ...options,
+      headers: { ...options.headers, 'x-subject-token': token },
+      query: opts.noCatalog ? { nocatalog: true } : undefined,
+      operation: 'validate token',
+    });
+    return parseTokenResponse(token, res.body);
+  }
+
+  /**
+   * Revokes a token (`DELETE /auth/tokens`); every user may revoke its own.
+   * @example `await conn.identity.revokeToken(oldToken)`
+   */
+  async revokeToken(token: string, options: CallOptions = {}): Promise<void> {
+    await this.client.request('DELETE', '/auth/tokens', {
+      ...options,
+      headers: { ...options.headers, 'x-subject-token': token },
+      operation: 'revoke token',
+    });
+  }
+
+  /**
+   * The service catalog of the caller's project-scoped token (`GET /auth/catalog`).
+   * @example `const types = (await conn.identity.catalog()).map((s) => s.type)`
+   */
+  async catalog(options: CallOptions = {}): Promise<CatalogEntry[]> {
+    const res = await this.client.request('GET', '/auth/catalog', { ...options, operation: 'get catalog' });
+    return isRecord(res.body) && Array.isArray(res.body.catalog) ? (res.body.catalog.filter(isRecord) as unknown as CatalogEntry[]) : [];
+  }
+
+  /**
+   * The projects the caller's user may scope a token to (`GET /auth/projects`).
+   * @example `const names = (await conn.identity.authProjects()).map((p) => p.name)`
+   */
+  async authProjects(options: CallOptions = {}): Promise<Project[]> {
+    const res = await this.client.request('GET', '/auth/projects', { ...options, operation: 'list auth projects' });
+    const list = isRecord(res.body) && Array.isArray(res.body.projects) ? res.body.projects.filter(isRecord) : [];
+    return list.map((p) => Project.existing(p, this.client));
+  }
+
+  /**
+   * The domains the caller's user may scope a token to (`GET /auth/domains`).
+   * @example `await conn.identity.authDomains()`
+   */
+  async authDomains(options: CallOptions = {}): Promise<Domain[]> {
+    const res = await this.client.request('GET', '/auth/domains', { ...options, operation: 'list auth domains' });
+    const list = isRecord(res.body) && Array.isArray(res.body.domains) ? res.body.domains.filter(isRecord) : [];
+    return list.map((d) => Domain.existing(d, this.client));
+  }
+
+  /**
+   * The system scopes the caller's user holds (`GET /auth/system`), e.g. `[{ all: true }]`; empty when none.
+   * @example `const canScopeSystem = (await conn.identity.authSystem()).length > 0`
+   */
+  async authSystem(options: CallOptions = {}): Promise<Record<string, unknown>[]> {
+    const res = await this.client.request('GET', '/auth/system', { ...options, operation: 'list auth system' });
+    return isRecord(res.body) && Array.isArray(res.body.system) ? res.body.system.filter(isRecord) : [];
   }
 }

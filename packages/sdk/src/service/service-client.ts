@@ -10,7 +10,7 @@ import { buildRequest, type QueryValue } from '../transport/request.js';
 import type { CallOptions, HttpMethod, HttpResponse, Logger, RawBody, ResponseType } from '../transport/types.js';
 import { compareMicroversions, minMicroversion } from '../util/microversion.js';
 import { isRecord } from '../util/objects.js';
-import { parseVersions, pickVersion, splitVersionedUrl } from './discovery.js';
+import { parseVersions, pickVersion, splitVersionedUrl, type VersionEntry } from './discovery.js';
 
 /** How a {@link ServiceClient} finds and talks to its service. */
 export interface ServiceClientOptions {
@@ -105,6 +105,26 @@ export class ServiceClient {
   async negotiatedMicroversion(cap?: string, signal?: AbortSignal): Promise<string | undefined> {
     const info = await this.info(signal);
     return this.#pick(info, cap);
+  }
+
+  /**
+   * The service's version documents: every version the root lists (`GET /`, no token needed), or with `current`
+   * only the document of the major version this client uses (`GET /vN/`).
+   *
+   * @example
+   * ```ts
+   * const [v3] = await conn.blockStorage.client.versions({ current: true });
+   * console.log(v3?.maxMicroversion);
+   * ```
+   */
+  async versions(options: CallOptions & { current?: boolean } = {}): Promise<VersionEntry[]> {
+    const { current, ...call } = options;
+    const { endpoint } = await this.info(call.signal);
+    const { root, version } = splitVersionedUrl(endpoint);
+    const url = current ? `${root}/${version ?? `v${this.options.apiVersion}`}/` : `${root}/`;
+    // Cinder answers its root with 300 Multiple Choices, which the pipeline passes through as a response.
+    const res = await this.#pipeline.handle(buildRequest('GET', url, { ...call, skipAuth: !current }));
+    return parseVersions(res.body);
   }
 
   /** The token's project id (used for quotas, v2 URLs). */

@@ -20,7 +20,16 @@ export interface TestServer {
     opts?: { token?: string | null; body?: unknown; headers?: Record<string, string>; mv?: string },
   ): Promise<{ status: number; headers: Headers; body: any; text: string }>;
   createMember(name: string): Promise<{ projectId: string; userId: string; token: string }>;
+  /** The running server; `routes` is every route it registered, with its access policy. */
+  server: { routes: ServedRoute[] };
   close(): Promise<void>;
+}
+
+/** One registered route as the server's inventory lists it (packages/server/src/api/common/access.ts). */
+export interface ServedRoute {
+  method: string;
+  url: string;
+  policy: { access: string; actions?: Record<string, unknown> };
 }
 
 interface Harness {

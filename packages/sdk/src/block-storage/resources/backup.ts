@@ -59,6 +59,16 @@ export interface BackupRecord {
   backupUrl: string;
 }
 
+/** A backup's data progress (cinderbox extension, `GET /backups/{id}/cinderbox-progress`). */
+export interface BackupProgress {
+  /** 0…1; 1 once the backup holds its data. */
+  fraction: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** The transfer running now (`backup` or `restore`), null when none is. */
+  operation: 'backup' | 'restore' | null;
+}
+
 export interface Backup extends BackupAttributes {}
 
 /**

@@ -51,6 +51,15 @@ export interface ConnectionInfo {
   raw: Record<string, unknown>;
 }
 
+/** What `GET /volumes/summary` (3.12+) answers: totals over the volumes the caller sees. */
+export interface VolumeSummary {
+  /** Sum of the volumes' sizes, in GiB. */
+  totalSize: number;
+  totalCount: number;
+  /** 3.36+: every metadata key in use with the values it has across those volumes. */
+  metadata?: Record<string, string[]>;
+}
+
 export interface Volume extends VolumeAttributes {}
 
 /**

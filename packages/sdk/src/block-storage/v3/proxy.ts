@@ -7,10 +7,10 @@ import { isNotFound } from '../../errors.js';
 import type { ListOptions, Paginator } from '../../resource/pagination.js';
 import type { ResourceInput } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
-import type { CallOptions } from '../../transport/types.js';
+import type { CallOptions, RawBody } from '../../transport/types.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
-import { Backup } from '../resources/backup.js';
+import { Backup, type BackupProgress } from '../resources/backup.js';
 import {
   GROUP_SNAPSHOTS_MIN_MICROVERSION,
   GROUP_TYPES_MIN_MICROVERSION,
@@ -22,7 +22,7 @@ import {
 import { Message, MESSAGES_MIN_MICROVERSION } from '../resources/message.js';
 import type { LogLevelTarget, ServiceLogLevels } from '../resources/service.js';
 import { Snapshot } from '../resources/snapshot.js';
-import { Volume } from '../resources/volume.js';
+import { Volume, type VolumeSummary } from '../resources/volume.js';
 
 /** One integrity problem found by {@link BlockStorageV3.verifyRepository}. */
 export interface RepositoryProblem {
@@ -60,6 +60,24 @@ export interface RepositoryGcResult {
   dryRun: boolean;
 }
 
+/** A streamed download of volume or snapshot bytes (cinderbox-data extension). */
+export interface DataDownload {
+  /** The bytes; read it to the end (or cancel it) to release the connection. */
+  stream: ReadableStream<Uint8Array>;
+  /** 200 for the whole content, 206 for a range. */
+  status: number;
+  /** Bytes in `stream`. */
+  contentLength: number | undefined;
+  /** Total size of the volume or snapshot in bytes. */
+  totalSize: number | undefined;
+}
+
+/** A byte range of a download: `start` (default 0) to `end` inclusive (default: the last byte). */
+export interface ByteRange {
+  start?: number;
+  end?: number;
+}
+
 function field(body: unknown, key: string): Record<string, unknown> {
   const v = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
   if (typeof v !== 'object' || v === null) throw new Error(`unexpected response: no "${key}" object`);
@@ -67,6 +85,12 @@ function field(body: unknown, key: string): Record<string, unknown> {
 }
 
 const count = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+function strings(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v === 'object' && v !== null) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
 
 /**
  * Block Storage v3 with microversion negotiation: every call sends `min(resource cap, server max)`
@@ -119,6 +143,120 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /** Reverts a volume to its latest snapshot (3.40+). @example `await bs.revertVolumeToSnapshot(vol, snap)` */
   revertVolumeToSnapshot(volume: Ref<Volume>, snapshot: Ref<Snapshot>, options: CallOptions = {}): Promise<void> {
     return this.ref(Volume, volume).revertToSnapshot(this.idOf(snapshot), options);
+  }
+
+  /**
+   * Totals over the volumes the caller sees (3.12+): count and size, and with 3.36+ every metadata key with its
+   * values. `allProjects` (admin) sums every project's.
+   *
+   * @example
+   * ```ts
+   * const { totalCount, totalSize } = await bs.volumeSummary();
+   * ```
+   */
+  async volumeSummary(query: { allProjects?: boolean } = {}, options: CallOptions = {}): Promise<VolumeSummary> {
+    const res = await this.client.request('GET', '/volumes/summary', {
+      ...options,
+      query: query.allProjects ? { all_tenants: true } : undefined,
+      minMicroversion: '3.12',
+      maxMicroversion: Volume.maxMicroversion,
+      operation: 'volume summary',
+    });
+    const s = field(res.body, 'volume-summary');
+    const out: VolumeSummary = { totalSize: count(s.total_size), totalCount: count(s.total_count) };
+    if (typeof s.metadata === 'object' && s.metadata !== null) {
+      out.metadata = Object.fromEntries(
+        Object.entries(s.metadata as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : [String(v)]]),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Cinderbox extension: how far a backup's (or its restore's) data transfer is. Finished backups report 1.
+   *
+   * @example
+   * ```ts
+   * const { fraction, operation } = await bs.backupProgress(b);
+   * ```
+   */
+  async backupProgress(backup: Ref<Backup>, options: CallOptions = {}): Promise<BackupProgress> {
+    const res = await this.client.request('GET', `/backups/${encodeURIComponent(this.idOf(backup))}/cinderbox-progress`, {
+      ...options,
+      operation: 'backup progress',
+    });
+    const p = field(res.body, 'progress');
+    return {
+      fraction: count(p.fraction),
+      bytesDone: count(p.bytes_done),
+      bytesTotal: count(p.bytes_total),
+      operation: p.operation === 'backup' || p.operation === 'restore' ? p.operation : null,
+    };
+  }
+
+  /**
+   * Cinderbox extension: writes raw bytes into an `available` volume (`PUT /volumes/{id}/cinderbox-data`), from
+   * its start or, with `range`, at `range.start` (`Content-Range`). Stream bodies are sent once, never retried.
+   * Returns the bytes the server wrote.
+   *
+   * @example
+   * ```ts
+   * const { written } = await bs.uploadVolumeData(vol, new Uint8Array(4096));
+   * ```
+   */
+  async uploadVolumeData(
+    volume: Ref<Volume>,
+    data: RawBody,
+    opts: { range?: { start: number; end: number; total?: number }; contentLength?: number } = {},
+    options: CallOptions = {},
+  ): Promise<{ written: number }> {
+    const headers: Record<string, string> = { ...options.headers, 'content-type': 'application/octet-stream' };
+    if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
+    if (opts.range) headers['content-range'] = `bytes ${opts.range.start}-${opts.range.end}/${opts.range.total ?? '*'}`;
+    const res = await this.client.request('PUT', `/volumes/${encodeURIComponent(this.idOf(volume))}/cinderbox-data`, {
+      ...options,
+      headers,
+      rawBody: data,
+      operation: 'upload volume data',
+    });
+    const body = typeof res.body === 'object' && res.body !== null ? (res.body as Record<string, unknown>) : {};
+    return { written: count(body.written) };
+  }
+
+  /**
+   * Cinderbox extension: streams a volume's bytes (or a `range` of them). The volume must not be changing.
+   *
+   * @example
+   * ```ts
+   * const { stream } = await bs.downloadVolumeData(vol, { start: 0, end: 511 });
+   * const mbr = new Uint8Array(await new Response(stream).arrayBuffer());
+   * ```
+   */
+  downloadVolumeData(volume: Ref<Volume>, range?: ByteRange, options: CallOptions = {}): Promise<DataDownload> {
+    return this.download(`/volumes/${encodeURIComponent(this.idOf(volume))}/cinderbox-data`, range, options, 'download volume data');
+  }
+
+  /**
+   * Cinderbox extension: streams an available snapshot's bytes (or a `range` of them).
+   * @example `const { stream, totalSize } = await bs.downloadSnapshotData(snap)`
+   */
+  downloadSnapshotData(snapshot: Ref<Snapshot>, range?: ByteRange, options: CallOptions = {}): Promise<DataDownload> {
+    return this.download(`/snapshots/${encodeURIComponent(this.idOf(snapshot))}/cinderbox-data`, range, options, 'download snapshot data');
+  }
+
+  private async download(path: string, range: ByteRange | undefined, options: CallOptions, operation: string): Promise<DataDownload> {
+    const headers: Record<string, string> = { ...options.headers, accept: 'application/octet-stream' };
+    if (range && (range.start !== undefined || range.end !== undefined)) headers.range = `bytes=${range.start ?? 0}-${range.end ?? ''}`;
+    const res = await this.client.request('GET', path, { ...options, headers, responseType: 'stream', operation });
+    const len = res.headers.get('content-length');
+    const contentRange = res.headers.get('content-range');
+    const total = contentRange ? /\/(\d+)$/.exec(contentRange)?.[1] : len;
+    return {
+      stream: res.stream ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+      status: res.status,
+      contentLength: len === null ? undefined : Number(len),
+      totalSize: total === undefined || total === null ? undefined : Number(total),
+    };
   }
 
   /**
@@ -320,6 +458,49 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /** Admin: removes one group spec of a type. @example `await bs.deleteGroupTypeSpec(gt, 'k')` */
   deleteGroupTypeSpec(groupType: Ref<GroupType>, key: string, options: CallOptions = {}): Promise<void> {
     return this.ref(GroupType, groupType).deleteSpec(key, options);
+  }
+
+  /**
+   * The default group type, when the deployment configures one (404 otherwise; none is configured by default).
+   * @example `const gt = await bs.getDefaultGroupType()`
+   */
+  async getDefaultGroupType(options: CallOptions = {}): Promise<GroupType> {
+    const res = await this.client.request('GET', '/group_types/default', {
+      ...options,
+      minMicroversion: GROUP_TYPES_MIN_MICROVERSION,
+      maxMicroversion: GroupType.maxMicroversion,
+      operation: 'get default GroupType',
+    });
+    return GroupType.existing(field(res.body, 'group_type') as Record<string, unknown>, this.client);
+  }
+
+  /** Admin: a group type's specs. @example `const specs = await bs.groupTypeSpecs(gt)` */
+  async groupTypeSpecs(groupType: Ref<GroupType>, options: CallOptions = {}): Promise<Record<string, string>> {
+    const res = await this.groupTypeRequest('GET', groupType, '', undefined, options, 'list group specs');
+    return strings(field(res.body, 'group_specs'));
+  }
+
+  /** Admin: one spec of a group type (404 when absent). @example `await bs.getGroupTypeSpec(gt, 'k')` */
+  async getGroupTypeSpec(groupType: Ref<GroupType>, key: string, options: CallOptions = {}): Promise<string> {
+    const res = await this.groupTypeRequest('GET', groupType, `/${encodeURIComponent(key)}`, undefined, options, 'get group spec');
+    const body = typeof res.body === 'object' && res.body !== null ? (res.body as Record<string, unknown>) : {};
+    return String(body[key] ?? '');
+  }
+
+  /** Admin: sets one spec of a group type (`PUT …/group_specs/{key}`). @example `await bs.setGroupTypeSpec(gt, 'k', 'v')` */
+  async setGroupTypeSpec(groupType: Ref<GroupType>, key: string, value: string, options: CallOptions = {}): Promise<Record<string, string>> {
+    const res = await this.groupTypeRequest('PUT', groupType, `/${encodeURIComponent(key)}`, { [key]: value }, options, 'set group spec');
+    return strings(res.body);
+  }
+
+  private groupTypeRequest(method: 'GET' | 'PUT', groupType: Ref<GroupType>, suffix: string, body: unknown, options: CallOptions, operation: string) {
+    return this.client.request(method, `/group_types/${encodeURIComponent(this.idOf(groupType))}/group_specs${suffix}`, {
+      ...options,
+      ...(body === undefined ? {} : { body }),
+      minMicroversion: GROUP_TYPES_MIN_MICROVERSION,
+      maxMicroversion: GroupType.maxMicroversion,
+      operation,
+    });
   }
 
   // ---------------------------------------------------------------- groups (3.13+)
