@@ -15,7 +15,7 @@ import {
 import type { ServiceClient } from '../service/service-client.js';
 import type { VersionEntry } from '../service/discovery.js';
 import type { CallOptions } from '../transport/types.js';
-import { isRecord } from '../util/objects.js';
+import { isRecord, stringEntries } from '../util/objects.js';
 import { type Metadata, MetadataClient } from './metadata.js';
 import { Backup, type BackupRecord, type RestoreResult } from './resources/backup.js';
 import { type Extension, extensionFrom } from './resources/extension.js';
@@ -51,13 +51,6 @@ export interface DefaultVolumeType {
 function defaultTypeFrom(v: unknown): DefaultVolumeType {
   const r = isRecord(v) ? v : {};
   return { projectId: String(r.project_id ?? ''), volumeTypeId: String(r.volume_type_id ?? '') };
-}
-
-/** A `{key: value}` map with string values (non-string values dropped). */
-function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isRecord(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
 }
 
 /** A resource or its id. */
@@ -603,7 +596,7 @@ export abstract class BlockStorageProxyBase {
    */
   async volumeTypeExtraSpecs(type: Ref<VolumeType>, options: CallOptions = {}): Promise<Record<string, string>> {
     const res = await this.client.request('GET', `${this.typePath(type)}/extra_specs`, { ...options, operation: 'list extra specs' });
-    return stringMap(isRecord(res.body) ? res.body.extra_specs : undefined);
+    return stringEntries(isRecord(res.body) ? res.body.extra_specs : undefined);
   }
 
   /** One extra spec of a type (404 when absent). @example `await bs.getVolumeTypeExtraSpec(t, 'volume_backend_name')` */
@@ -626,7 +619,7 @@ export abstract class BlockStorageProxyBase {
       operation: 'set extra spec',
     });
     if (typeof type !== 'string') type.applyServerBody({ extra_specs: { ...(type.extraSpecs ?? {}), [key]: value } });
-    return stringMap(res.body);
+    return stringEntries(res.body);
   }
 
   /**

@@ -8,6 +8,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The string-valued entries of an object (specs, metadata); anything else gives `{}`. @example `stringEntries({ a: 'x', b: 1 }) // { a: 'x' }` */
+export function stringEntries(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
 /**
  * Recursively merges `override` into `base` (objects merge, everything else replaces). Returns a new object.
  *

@@ -8,6 +8,7 @@ import type { ListOptions, Paginator } from '../../resource/pagination.js';
 import type { ResourceInput } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
 import type { CallOptions, RawBody } from '../../transport/types.js';
+import { stringEntries } from '../../util/objects.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
 import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
 import { Backup, type BackupProgress } from '../resources/backup.js';
@@ -85,12 +86,6 @@ function field(body: unknown, key: string): Record<string, unknown> {
 }
 
 const count = (v: unknown): number => (typeof v === 'number' ? v : 0);
-
-function strings(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof v === 'object' && v !== null) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
 
 /**
  * Block Storage v3 with microversion negotiation: every call sends `min(resource cap, server max)`
@@ -477,7 +472,7 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /** Admin: a group type's specs. @example `const specs = await bs.groupTypeSpecs(gt)` */
   async groupTypeSpecs(groupType: Ref<GroupType>, options: CallOptions = {}): Promise<Record<string, string>> {
     const res = await this.groupTypeRequest('GET', groupType, '', undefined, options, 'list group specs');
-    return strings(field(res.body, 'group_specs'));
+    return stringEntries(field(res.body, 'group_specs'));
   }
 
   /** Admin: one spec of a group type (404 when absent). @example `await bs.getGroupTypeSpec(gt, 'k')` */
@@ -490,7 +485,7 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
   /** Admin: sets one spec of a group type (`PUT …/group_specs/{key}`). @example `await bs.setGroupTypeSpec(gt, 'k', 'v')` */
   async setGroupTypeSpec(groupType: Ref<GroupType>, key: string, value: string, options: CallOptions = {}): Promise<Record<string, string>> {
     const res = await this.groupTypeRequest('PUT', groupType, `/${encodeURIComponent(key)}`, { [key]: value }, options, 'set group spec');
-    return strings(res.body);
+    return stringEntries(res.body);
   }
 
   private groupTypeRequest(method: 'GET' | 'PUT', groupType: Ref<GroupType>, suffix: string, body: unknown, options: CallOptions, operation: string) {
