@@ -18,8 +18,11 @@ export interface Child {
   databaseUrl?: string;
 }
 
-/** Starts `serve-entry.ts` on `dataDir`; the driver is pinned because each suite's kill point watches its files. */
-export async function startChild(dataDir: string, driver: 'raw' | 'qcow2'): Promise<Child> {
+/**
+ * Starts `serve-entry.ts` on `dataDir`; the driver is pinned because each suite's kill point watches its files.
+ * `env` adds to the child's environment (a suite's PATH with a slowed tool, say).
+ */
+export async function startChild(dataDir: string, driver: 'raw' | 'qcow2', env: NodeJS.ProcessEnv = {}): Promise<Child> {
   // On the PostgreSQL pass the data directory's database is made (and later dropped) by this process: the
   // child is killed, so it could not clean up after itself.
   const pgUrl = process.env.CINDERBOX_TEST_DATABASE_URL;
@@ -27,7 +30,7 @@ export async function startChild(dataDir: string, driver: 'raw' | 'qcow2'): Prom
   const database = databaseUrl ? { CINDERBOX_DATABASE_URL: databaseUrl } : {};
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, CINDERBOX_VOLUME_DRIVER: driver, ...database },
+    env: { ...process.env, ...env, CINDERBOX_VOLUME_DRIVER: driver, ...database },
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';

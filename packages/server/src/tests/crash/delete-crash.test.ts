@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,8 +16,10 @@ import { type Child, CrashApi, startChild } from './crash-support.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-// Enough data above the merged layer that the commit is still running when the test looks for it.
-const BIG = 384 * MiB;
+// Data above the merged layer. The child's qemu-img commits at COMMIT_RATE (see slowCommits), so the merge of
+// BIG lasts ~8 s whatever the disk's speed: the kill lands inside it on a fast idle machine as on a loaded one.
+const BIG = 128 * MiB;
+const COMMIT_RATE = 16 * MiB;
 const qemu = probeQemuImg();
 
 /** The processes `pid` started (qemu-img, for these deletes), from /proc. */
@@ -54,6 +57,22 @@ async function crash(c: Child): Promise<void> {
   await exited;
 }
 
+/**
+ * A PATH whose `qemu-img` runs commits with qemu's own rate limit (`-r`) and everything else unchanged. Without
+ * it the commit raced the test's look at /proc: on a quick disk it could finish between two looks.
+ */
+async function slowCommits(dir: string): Promise<NodeJS.ProcessEnv> {
+  const real = execFileSync('sh', ['-c', 'command -v qemu-img'], { encoding: 'utf8' }).trim();
+  await mkdir(dir, { recursive: true });
+  const wrapper = join(dir, 'qemu-img');
+  await writeFile(
+    wrapper,
+    `#!/bin/sh\nif [ "$1" = commit ]; then shift; exec ${real} commit -r ${COMMIT_RATE} "$@"; fi\nexec ${real} "$@"\n`,
+  );
+  await chmod(wrapper, 0o755);
+  return { PATH: `${dir}:${process.env.PATH ?? ''}` };
+}
+
 class Api extends CrashApi {
   async sha(volumeId: string): Promise<string> {
     const res = await fetch(`${this.c.url}${this.base}/volumes/${volumeId}/cinderbox-data`, { headers: { 'X-Auth-Token': this.token } });
@@ -86,7 +105,7 @@ class Api extends CrashApi {
     for (let i = 0; ; i++) {
       if ((await childrenOf(this.c.proc.pid!)).some((k) => k.cmdline.includes('qemu-img') && k.cmdline.includes(' commit '))) return;
       // Asked now and then only: the commit lasts a fraction of a second, the look at /proc must be quick.
-      if (i % 50 === 49 && (await gone())) throw new Error('the delete finished before it could be interrupted (make BIG larger)');
+      if (i % 50 === 49 && (await gone())) throw new Error('the delete finished before it could be interrupted (its qemu-img commit was not slowed)');
       if (Date.now() > end) throw new Error('timed out: qemu-img commit under way');
       await new Promise((r) => setImmediate(r));
     }
@@ -103,6 +122,7 @@ function shaOf(data: Buffer, size: number): string {
 let dataDir = '';
 after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await rm(`${dataDir}-bin`, { recursive: true, force: true });
 });
 
 test(
@@ -112,7 +132,8 @@ test(
     dataDir = await mkdtemp(join(tmpdir(), 'cinderbox-delete-crash-'));
     const backendDir = join(dataDir, 'volumes', 'qcow2');
     const files = () => readdir(backendDir);
-    let api = new Api(await startChild(dataDir, 'qcow2'));
+    const env = await slowCommits(`${dataDir}-bin`);
+    let api = new Api(await startChild(dataDir, 'qcow2', env));
     // A failed assertion must not leave the server running (the test process would wait for it forever).
     const stop = () => {
       if (api.c.proc.exitCode === null && api.c.proc.signalCode === null) api.c.proc.kill('SIGKILL');
@@ -121,7 +142,7 @@ test(
       await api.login();
       const restart = async () => {
         await crash(api.c);
-        api = new Api(await startChild(dataDir, 'qcow2'));
+        api = new Api(await startChild(dataDir, 'qcow2', env));
         await api.login();
       };
       const snapshotGone = async (id: string) => (await api.call('GET', `/snapshots/${id}`)).status === 404;
