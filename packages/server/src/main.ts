@@ -7,6 +7,7 @@ import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
 import { type RouteInfo, routeInventory } from './api/common/access.js';
 import { createHttpApp } from './api/common/http-app.js';
+import { registerConsoleRoutes } from './api/console/routes.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
@@ -153,6 +154,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       config,
     });
     registerCbrRoutes(app, cbr);
+    registerConsoleRoutes(app);
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 
