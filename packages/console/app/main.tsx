@@ -139,7 +139,10 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
   const [restoreOf, setRestoreOf] = useState<Backup | null>(null);
 
   useEffect(() => {
-    const on = () => setView(viewOfHash());
+    const on = () => {
+      setView(viewOfHash());
+      setNotice(null);
+    };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
@@ -163,7 +166,7 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
       const progress: Record<string, Progress> = {};
       await Promise.all(
         backups
-          .filter((b) => RUNNING_BACKUP.has(b.status))
+          .filter((b) => RUNNING_BACKUP.has(b.status) || justFinished(b, Date.now()))
           .map(async (b) => {
             progress[b.id] = await client.backupProgress(b.id).catch(() => ({ fraction: 0, bytes_done: 0, bytes_total: 0, operation: null }));
           }),
@@ -291,6 +294,11 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
       )}
     </div>
   );
+}
+
+/** A backup that finished in the last two minutes stays in the running list with its final bar. */
+function justFinished(b: Backup, now: number): boolean {
+  return !RUNNING_BACKUP.has(b.status) && b.updated_at !== null && now - parseTime(b.updated_at) < 120000;
 }
 
 function isBusy(d: Data): boolean {
@@ -441,11 +449,11 @@ function Bar({ value, label }: { value: number; label: string }) {
 function Work({ data, client, act, onRestore }: { data: Data; client: Client; act: Act; onRestore: (b: Backup) => void }) {
   const now = data.loadedAt;
   const volName = (id: string) => data.volumes.find((v) => v.id === id)?.name || id.slice(0, 8);
-  const runningBackups = data.backups.filter((b) => RUNNING_BACKUP.has(b.status));
+  const runningBackups = data.backups.filter((b) => RUNNING_BACKUP.has(b.status) || justFinished(b, now));
   const runningSnaps = data.snapshots.filter((s) => RUNNING_SNAPSHOT.has(s.status));
   const runningVolumes = data.volumes.filter((v) => RUNNING_VOLUME.has(v.status));
   const runningLogs = data.logs.filter((l) => l.status === 'running' || l.status === 'waiting');
-  const nothing = !runningBackups.length && !runningSnaps.length && !runningVolumes.length && !runningLogs.length;
+  const nothing = !runningBackups.some((b) => RUNNING_BACKUP.has(b.status)) && !runningSnaps.length && !runningVolumes.length && !runningLogs.length;
   const history = [...data.backups].filter((b) => !RUNNING_BACKUP.has(b.status)).sort((a, b) => parseTime(b.created_at) - parseTime(a.created_at));
   const failedSnaps = data.snapshots.filter((s) => s.status === 'error');
   const failedLogs = data.logs.filter((l) => l.status === 'failed');
@@ -457,8 +465,8 @@ function Work({ data, client, act, onRestore }: { data: Data; client: Client; ac
         {runningBackups.map((b) => {
           const p = data.progress[b.id];
           return (
-            <li key={b.id} data-backup={b.name ?? b.id}>
-              Backup {b.name ?? b.id.slice(0, 8)} of {volName(b.volume_id)}: {b.status}
+            <li key={b.id} data-backup={b.name ?? b.id} data-status={b.status}>
+              Backup {b.name ?? b.id.slice(0, 8)} of {volName(b.volume_id)}: {RUNNING_BACKUP.has(b.status) ? b.status : `finished (${b.status})`}
               {p ? ` (${bytes(p.bytes_done)} of ${bytes(p.bytes_total)})` : ''} <Bar value={p?.fraction ?? 0} label={`progress of ${b.name ?? b.id}`} />
             </li>
           );
@@ -605,14 +613,17 @@ function Vaults({ data, client, act }: { data: Data; client: Client; act: Act })
         {data.vaults.map((v) => {
           const pid = v.backup_policy_id ?? v.policy_id;
           const policy = data.policies.find((p) => p.id === pid || p.associated_vaults?.some((a) => a.vault_id === v.id));
-          const used = v.billing.used ?? v.billing.allocated ?? 0;
+          // CBR reports `used` in MB and `size` in GB.
+          const usedMb = v.billing.used ?? (v.billing.allocated ?? 0) * 1024;
+          const sizeMb = v.billing.size * 1024;
           const backups = data.cbrBackups.filter((b) => b.vault_id === v.id).sort((a, b) => parseTime(a.created_at) - parseTime(b.created_at));
           const next = policy?.enabled ? nextRun(policy.trigger.properties.pattern, now) : null;
           return (
             <article class="card" key={v.id} data-vault={v.name}>
               <h2>{v.name}</h2>
               <p>
-                <meter min={0} max={v.billing.size} value={used} aria-label={`capacity used of ${v.name}`} /> {used} of {v.billing.size} GB used
+                <meter min={0} max={sizeMb} value={usedMb} high={sizeMb * 0.8} aria-label={`capacity used of ${v.name}`} /> {bytes(usedMb * 1048576)} of{' '}
+                {v.billing.size} GB used ({Math.round((usedMb / sizeMb) * 100)} %)
               </p>
               <p>{v.resources.length} resources</p>
               {policy ? (
