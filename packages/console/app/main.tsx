@@ -605,10 +605,10 @@ function RestoreDialog({
 
 function Vaults({ data, client, act }: { data: Data; client: Client; act: Act }) {
   const now = data.loadedAt;
-  if (!data.vaults.length) return <p>No vaults in this project.</p>;
   return (
     <section aria-labelledby="vaults-title">
       <h1 id="vaults-title">Vaults & policies</h1>
+      {!data.vaults.length && <p>No vaults in this project.</p>}
       <div class="cards">
         {data.vaults.map((v) => {
           const pid = v.backup_policy_id ?? v.policy_id;
