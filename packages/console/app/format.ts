@@ -122,3 +122,23 @@ export function utc(ms: number): string {
 export const RUNNING_BACKUP = new Set(['creating', 'restoring', 'deleting']);
 export const RUNNING_SNAPSHOT = new Set(['creating', 'deleting']);
 export const RUNNING_VOLUME = new Set(['creating', 'restoring-backup', 'downloading', 'deleting', 'extending', 'backing-up']);
+
+/**
+ * A verify or gc report in one sentence. Accepts the synchronous routes' bodies (`{"verify": …}`, `{"gc": …}`)
+ * and a job's `result` (the inner object).
+ */
+export function maintenanceInWords(kind: 'verify' | 'gc', body: Record<string, unknown> | null): string {
+  if (!body) return `${kind === 'verify' ? 'Verify' : 'Garbage collection'} finished.`;
+  const r = (body[kind] ?? body) as Record<string, unknown>;
+  const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : 0);
+  const target = typeof r.target === 'string' ? ` on ${r.target}` : '';
+  if (kind === 'verify') {
+    const problems = Array.isArray(r.problems) ? (r.problems as { message?: string }[]) : [];
+    const head = `Verify${target}: ${r.ok ? 'ok' : 'FAILED'}, ${n('manifests')} manifests and ${n('chunks')} chunks (${bytes(n('bytes'))}) checked`;
+    if (!problems.length) return `${head}, no problems.`;
+    const first = problems[0]?.message ? `: ${problems[0].message}` : '';
+    return `${head}, ${problems.length} problem${problems.length > 1 ? 's' : ''}${first}.`;
+  }
+  const verb = r.dry_run ? 'would remove' : 'removed';
+  return `Garbage collection${target}: ${verb} ${n('deleted')} of ${n('chunks')} chunks (${bytes(n('deleted_bytes'))}), kept ${n('kept_in_grace')} in their grace period.`;
+}

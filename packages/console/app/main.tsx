@@ -22,7 +22,7 @@ import {
   type Vault,
   type Volume,
 } from './api.js';
-import { age, bytes, nextRun, parseTime, retentionInWords, RUNNING_BACKUP, RUNNING_SNAPSHOT, RUNNING_VOLUME, scheduleInWords, utc } from './format.js';
+import { age, bytes, maintenanceInWords, nextRun, parseTime, retentionInWords, RUNNING_BACKUP, RUNNING_SNAPSHOT, RUNNING_VOLUME, scheduleInWords, utc } from './format.js';
 import './style.css';
 
 // The token lives in sessionStorage: gone with the tab, never sent by the browser on its own (no cookie).
@@ -132,6 +132,8 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
   const client = useMemo(() => new Client(session), [session]);
   const [view, setView] = useState<View>(viewOfHash);
   const [data, setData] = useState<Data | null>(null);
+  // A failed load clears itself with the next good one; an action's refusal stays until the next action or view.
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [projects, setProjects] = useState<Project[]>([]);
@@ -142,6 +144,7 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
     const on = () => {
       setView(viewOfHash());
       setNotice(null);
+      setError(null);
     };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
@@ -172,10 +175,10 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
           }),
       );
       setData({ volumes, snapshots, backups, vaults, policies, cbrBackups, logs, progress, loadedAt: Date.now() });
-      setError(null);
+      setLoadError(null);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) onSession(null);
-      else setError(say(e));
+      else setLoadError(say(e));
     }
   }, [client]);
 
@@ -246,9 +249,9 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
         </div>
       </header>
       <main>
-        {error && (
+        {(error ?? loadError) && (
           <p class="error" role="alert" data-testid="error">
-            {error}
+            {error ?? loadError}
           </p>
         )}
         {notice && !error && (
@@ -705,7 +708,7 @@ function Repository({ client }: { client: Client }) {
       const job = await client.startRepoJob(kind, {});
       if (job === null) {
         // No jobs route on this server: the synchronous call answers when the work is done.
-        setResult(JSON.stringify(await client.runRepoNow(kind, {})));
+        setResult(maintenanceInWords(kind, await client.runRepoNow(kind, {})));
       }
       await load();
     } catch (e) {
@@ -751,12 +754,17 @@ function Repository({ client }: { client: Client }) {
         </button>
         {busy && <span role="status">Working…</span>}
       </div>
-      {result && <pre class="result">{result}</pre>}
+      {result && (
+        <p class="result" role="status">
+          {result}
+        </p>
+      )}
       {jobs && jobs.length > 0 && (
         <ul class="running">
           {jobs.slice(0, 5).map((j) => (
             <li key={j.id}>
-              {j.kind} on {j.target}: {j.status} <Bar value={j.progress / 100} label={`${j.kind} progress`} /> {j.error ?? ''}
+              {j.kind} on {j.target}: {j.status} <Bar value={j.progress / 100} label={`${j.kind} progress`} />{' '}
+              {j.error ?? (j.status === 'succeeded' ? maintenanceInWords(j.kind, j.result) : '')}
             </li>
           ))}
         </ul>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { age, bytes, nextRun, parseRule, retentionInWords, scheduleInWords } from '../app/format.js';
+import { age, bytes, maintenanceInWords, nextRun, parseRule, retentionInWords, scheduleInWords } from '../app/format.js';
 
 describe('console formatting', () => {
   test('policy schedules read as words, times in UTC', () => {
@@ -35,5 +35,22 @@ describe('console formatting', () => {
     assert.equal(bytes(512), '512 B');
     assert.equal(bytes(1536), '1.5 KiB');
     assert.equal(bytes(3 * 1024 ** 3), '3.0 GiB');
+  });
+});
+
+describe('maintenance reports', () => {
+  test('verify and gc reports read as one sentence, from the synchronous body or a job result', () => {
+    assert.equal(
+      maintenanceInWords('verify', { verify: { ok: true, manifests: 2, chunks: 2, bytes: 8388608, problems: [], target: 'default' } }),
+      'Verify on default: ok, 2 manifests and 2 chunks (8.0 MiB) checked, no problems.',
+    );
+    assert.equal(
+      maintenanceInWords('verify', { ok: false, manifests: 1, chunks: 3, bytes: 10, problems: [{ message: 'chunk ab12 is missing' }] }),
+      'Verify: FAILED, 1 manifests and 3 chunks (10 B) checked, 1 problem: chunk ab12 is missing.',
+    );
+    assert.equal(
+      maintenanceInWords('gc', { gc: { chunks: 9, deleted: 4, deleted_bytes: 4096, kept_in_grace: 1, dry_run: true, target: 's3' } }),
+      'Garbage collection on s3: would remove 4 of 9 chunks (4.0 KiB), kept 1 in their grace period.',
+    );
   });
 });
