@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,7 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
   let bob: Caller & { userId: string };
   let aliceVolume: string;
   const shots: string[] = [];
+  let consoleDir: string | undefined;
 
   async function shoot(name: string, p: Page = page): Promise<void> {
     const png = await p.screenshot({ fullPage: false });
@@ -89,9 +91,10 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
 
   before(async () => {
     await mkdir(artifacts, { recursive: true });
-    // Always from the sources of this checkout: a stale dist would test yesterday's page.
-    await buildConsole();
-    ts = await startTestServer();
+    // Always from the sources of this checkout (a stale dist would test yesterday's page), and into a directory of
+    // its own: other suites' servers read packages/console/dist as they start.
+    consoleDir = await buildConsole(await mkdtemp(join(tmpdir(), 'cbx-console-build-')));
+    ts = await startTestServer({}, undefined, { consoleDir });
     alice = await ts.createMember('alice');
     bob = await ts.createMember('bob');
     aliceVolume = await createVolume(ts, alice, 'alice-data');
@@ -139,6 +142,7 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
   after(async () => {
     await browser?.close();
     await ts?.close();
+    if (consoleDir) await rm(consoleDir, { recursive: true, force: true });
     if (shots.length) console.log(`# console screenshots: ${shots.join(', ')}`);
   });
 

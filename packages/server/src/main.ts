@@ -32,6 +32,8 @@ export interface StartOptions {
   logger?: Logger;
   /** CBR settings over the environment's (tests shrink the billing GB and drive the scheduler by hand). */
   cbr?: Partial<CbrOptions>;
+  /** The web console's built files (default: packages/console/dist beside this package); tests build their own. */
+  consoleDir?: string;
 }
 
 export interface RunningServer {
@@ -154,7 +156,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       config,
     });
     registerCbrRoutes(app, cbr);
-    registerConsoleRoutes(app);
+    registerConsoleRoutes(app, opts.consoleDir !== undefined ? { dir: opts.consoleDir } : {});
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 

@@ -62,6 +62,16 @@ function walk(dir: string): string[] {
 
 /** The built files by their path under /console/ ('' is index.html); empty when the console was not built. */
 export function loadConsoleFiles(dir: string): Map<string, StaticFile> {
+  try {
+    return readConsoleFiles(dir);
+  } catch {
+    // A build being rewritten as the server starts (npm run build beside a running dev server) must not stop the
+    // API from starting: the console answers as not built until the next start.
+    return new Map();
+  }
+}
+
+function readConsoleFiles(dir: string): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   if (!existsSync(join(dir, 'index.html'))) return files;
   for (const path of walk(dir)) {
