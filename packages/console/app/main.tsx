@@ -408,7 +408,8 @@ function Overview({ data, client, act }: { data: Data; client: Client; act: Act 
                   {r.stale && r.backup && <span class="bad"> (stale)</span>}
                 </td>
                 <td>{r.vault ? `${r.vault.name}${r.policy ? ` / ${r.policy.name}` : ''}` : '—'}</td>
-                <td class="actions">
+                <td>
+                  <div class="actions">
                   {client.canWrite && (
                     <>
                       <button onClick={() => act({ text: `Take a snapshot of ${r.v.name ?? r.v.id} now?`, run: () => client.createSnapshot(r.v.id, `console-${Date.now()}`), done: 'Snapshot started.' })}>
@@ -428,6 +429,7 @@ function Overview({ data, client, act }: { data: Data; client: Client; act: Act 
                       </button>
                     </>
                   )}
+                  </div>
                 </td>
               </tr>
             ))}
@@ -515,7 +517,8 @@ function Work({ data, client, act, onRestore }: { data: Data; client: Client; ac
                 <td>{b.status}</td>
                 <td>{age(b.created_at, now)}</td>
                 <td>{b.fail_reason ?? ''}</td>
-                <td class="actions">
+                <td>
+                  <div class="actions">
                   {client.canWrite && (
                     <>
                       <button disabled={b.status !== 'available'} onClick={() => onRestore(b)}>
@@ -526,6 +529,7 @@ function Work({ data, client, act, onRestore }: { data: Data; client: Client; ac
                       </button>
                     </>
                   )}
+                  </div>
                 </td>
               </tr>
             ))}

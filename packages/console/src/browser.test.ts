@@ -239,6 +239,9 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
 
   test('at phone width the overview reads without sideways scrolling', async () => {
     await page.getByRole('link', { name: 'Protection' }).click();
+    await page.getByRole('heading', { name: 'Protection' }).waitFor();
+    // The README's picture: two volumes, one protected and one standing out (docs/console-overview.png).
+    await shoot('overview-desktop');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('heading', { name: 'Protection' }).waitFor();
     // No sideways scrolling of the whole page at phone width (wide tables scroll inside their own box).
