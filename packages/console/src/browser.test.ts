@@ -237,6 +237,40 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     await shoot('vaults');
   });
 
+  test('a user with two projects switches between them and sees each one\'s volumes', async () => {
+    const project = await ts.request('POST', '/identity/v3/projects', { token: ts.adminToken, body: { project: { name: 'alice-two', domain_id: 'default' } } });
+    assert.equal(project.status, 201, project.text);
+    const projectId = project.body.project.id as string;
+    const role = await ts.request('GET', '/identity/v3/roles?name=member', { token: ts.adminToken });
+    const grant = await ts.request('PUT', `/identity/v3/projects/${projectId}/users/${alice.userId}/roles/${role.body.roles[0].id}`, { token: ts.adminToken });
+    assert.equal(grant.status, 204, grant.text);
+    const second = await ts.request('POST', `/v3/${ts.adminProjectId}/volumes`, { token: ts.adminToken, body: { volume: { size: 1, name: 'two-vol' } } });
+    assert.equal(second.status, 202, second.text);
+    // The admin made it in its own project; hand it over the way Cinder does, by transfer.
+    const volId = second.body.volume.id as string;
+    await waitFor(async () => (await ts.request('GET', `/v3/${ts.adminProjectId}/volumes/${volId}`, { token: ts.adminToken })).body.volume.status === 'available', 'two-vol available');
+    const t = await ts.request('POST', `/v3/${ts.adminProjectId}/os-volume-transfer`, { token: ts.adminToken, body: { transfer: { volume_id: volId } } });
+    assert.equal(t.status, 202, t.text);
+    const aliceTwo = await ts.request('POST', '/identity/v3/auth/tokens', {
+      body: { auth: { identity: { methods: ['password'], password: { user: { name: 'alice', domain: { id: 'default' }, password: 'alice-pw' } } }, scope: { project: { id: projectId } } } },
+    });
+    const accept = await ts.request('POST', `/v3/${projectId}/os-volume-transfer/${t.body.transfer.id}/accept`, {
+      token: aliceTwo.headers.get('x-subject-token')!,
+      body: { accept: { auth_key: t.body.transfer.auth_key } },
+    });
+    assert.equal(accept.status, 202, accept.text);
+
+    // The switcher lists the projects it found at sign-in: reload to pick up the new grant.
+    await page.goto(`${ts.url}/console/#/overview`);
+    await page.reload();
+    await page.getByRole('combobox', { name: 'Project' }).selectOption({ label: 'alice-two' });
+    await page.locator('tr[data-volume="two-vol"]').waitFor();
+    assert.equal(await page.locator('tr[data-volume="alice-data"]').count(), 0);
+    await page.getByRole('combobox', { name: 'Project' }).selectOption({ label: 'alice' });
+    await page.locator('tr[data-volume="alice-data"]').waitFor();
+    assert.equal(await page.locator('tr[data-volume="two-vol"]').count(), 0);
+  });
+
   test('at phone width the overview reads without sideways scrolling', async () => {
     await page.getByRole('link', { name: 'Protection' }).click();
     await page.getByRole('heading', { name: 'Protection' }).waitFor();
