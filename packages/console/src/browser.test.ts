@@ -20,7 +20,7 @@ import { cbr, createVault, createVolume, waitVolume, noise, type Caller } from '
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..', '..');
-export const CHROMIUM = process.env.CINDERBOX_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CINDERBOX_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = process.env.CINDERBOX_TEST_ARTIFACTS ?? join(repoRoot, 'tmp', 'console-screenshots');
 const required = process.env.CINDERBOX_TEST_BROWSER === 'require';
 const missing = existsSync(CHROMIUM) ? null : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CINDERBOX_TEST_CHROMIUM)`;
@@ -28,7 +28,7 @@ if (missing && required) throw new Error(`CINDERBOX_TEST_BROWSER=require: ${miss
 if (missing) console.log(`# skipping the browser suite: ${missing}`);
 
 /** Launch options shared with bench/console: Debian's Chromium, headless, no sandbox only when root forces it. */
-export function chromiumArgs(): string[] {
+function chromiumArgs(): string[] {
   return process.getuid?.() === 0 ? ['--no-sandbox'] : [];
 }
 
