@@ -42,4 +42,6 @@ else
 fi
 node packages/server/native/build.mjs
 npm run build
+# The web console (packages/console): bundled by esbuild into packages/console/dist, which serve answers under /console/.
+npm run build --workspace @cinderbox/console
 echo "setup: done. Start the service with: npx cinderbox serve"

@@ -7,6 +7,7 @@ import { registerBlockStorageRoutes } from './api/block-storage/index.js';
 import { registerCbrRoutes } from './api/cbr/index.js';
 import { type RouteInfo, routeInventory } from './api/common/access.js';
 import { createHttpApp } from './api/common/http-app.js';
+import { registerConsoleRoutes } from './api/console/routes.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
@@ -31,6 +32,8 @@ export interface StartOptions {
   logger?: Logger;
   /** CBR settings over the environment's (tests shrink the billing GB and drive the scheduler by hand). */
   cbr?: Partial<CbrOptions>;
+  /** The web console's built files (default: packages/console/dist beside this package); tests build their own. */
+  consoleDir?: string;
 }
 
 export interface RunningServer {
@@ -153,6 +156,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       config,
     });
     registerCbrRoutes(app, cbr);
+    registerConsoleRoutes(app, opts.consoleDir !== undefined ? { dir: opts.consoleDir } : {});
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 

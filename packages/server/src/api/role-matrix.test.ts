@@ -335,6 +335,17 @@ describe('roles: reader reads, member writes in its project, admin does everythi
     }
   });
 
+  it('the console\'s static routes are public GETs that answer without a token', async () => {
+    const consoleRoutes = ts.server.routes.filter((r) => r.url === '/console' || r.url.startsWith('/console/'));
+    assert.deepEqual(
+      consoleRoutes.filter((r) => r.method === 'GET').map((r) => [r.url, r.policy.access]),
+      [['/console', 'public'], ['/console/*', 'public']],
+    );
+    // Data never comes from these routes: the page holds no project's resources, so no role sees more here.
+    const res = await fetch(`${ts.url}/console`, { redirect: 'manual' });
+    assert.equal(res.status, 308, await res.text());
+  });
+
   it('route × role × own/other project', async (t) => {
     const callers: Record<RoleName, User> = { reader: readerA, member: memberA, admin: adminUser };
     const sets: Record<Side, Resources> = { own, other };

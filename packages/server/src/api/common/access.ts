@@ -258,6 +258,11 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'identity GET /projects/:projectId/users/:userId/roles/:roleId': admin('check_grant'),
   'identity DELETE /projects/:projectId/users/:userId/roles/:roleId': admin('revoke_grant'),
   'identity GET /projects/:projectId/users/:userId/roles': admin('list_grants'),
+
+  // --- The web console's static files (api/console/routes.ts): the page is public, its data comes from the APIs
+  // above with the signed-in user's token. No family prefix matches these paths, so they key as block-storage.
+  'block-storage GET /console': publicRoute,
+  'block-storage GET /console/*': publicRoute,
 };
 
 const FAMILY_PREFIXES: [ApiFamily, RegExp][] = [
