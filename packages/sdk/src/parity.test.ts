@@ -306,6 +306,9 @@ export const SERVED_OPERATIONS: Readonly<Record<string, string | readonly string
 export const NOT_IN_SDK: Readonly<Record<string, string>> = {
   // Listed in the access policy table for when it is served; the volume action handler refuses it (400).
   'block-storage POST /volumes/:id/action os-show_image_metadata': 'not served: the server answers 400',
+  // The web console's pages and files, for browsers: not an API operation.
+  'block-storage GET /console': 'the web console (a redirect to /console/)',
+  'block-storage GET /console/*': 'the web console\'s files',
 };
 
 const FAMILIES: [string, RegExp][] = [
