@@ -31,6 +31,7 @@ export const CheckpointCreate = Type.Object({
   vault_id: Type.String({ minLength: 1, maxLength: 255 }),
   parameters: Type.Optional(Nullable(CheckpointParameters)),
 });
+export type CheckpointCreate = Static<typeof CheckpointCreate>;
 export const CheckpointCreateBody = Type.Object({ checkpoint: CheckpointCreate });
 
 // --- responses ---

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { Nullable, Text } from './common.js';
 
 export const CheckpointReplicate = Type.Object({
@@ -8,6 +8,7 @@ export const CheckpointReplicate = Type.Object({
   destination_project_id: Text(1, 255),
   auto_trigger: Type.Optional(Type.Boolean()),
 });
+export type CheckpointReplicate = Static<typeof CheckpointReplicate>;
 export const CheckpointReplicateBody = Type.Object({ replicate: CheckpointReplicate });
 
 export const BackupReplicate = Type.Object({
@@ -17,6 +18,7 @@ export const BackupReplicate = Type.Object({
   name: Type.Optional(Nullable(Text(1, 64))),
   description: Type.Optional(Nullable(Text(0, 255))),
 });
+export type BackupReplicate = Static<typeof BackupReplicate>;
 export const BackupReplicateBody = Type.Object({ replicate: BackupReplicate });
 
 // --- responses ---

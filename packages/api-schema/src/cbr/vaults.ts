@@ -26,6 +26,7 @@ export const ResourceCreate = Type.Object({
   name: Type.Optional(Nullable(Text(0, 255))),
   extra_info: Type.Optional(Nullable(Type.Object({ exclude_volumes: Type.Optional(Type.Array(Type.String())) }))),
 });
+export type ResourceCreate = Static<typeof ResourceCreate>;
 
 const Tags = Type.Array(Tag, { minItems: 1, maxItems: MAX_VAULT_TAGS, description: `1-${MAX_VAULT_TAGS} tags` });
 const BindRules = Type.Object({ tags: Type.Optional(Type.Array(Tag)) }, { description: 'tag filter for auto_bind' });
