@@ -76,3 +76,4 @@ export const ReplicationRecord = Type.Object({
     stored_bytes: Type.Integer(),
   }),
 });
+export type ReplicationRecord = Static<typeof ReplicationRecord>;

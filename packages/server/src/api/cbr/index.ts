@@ -38,7 +38,7 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
         for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id', 'resource_ids', 'resources_ids'])
           flat[k] = last(q, k);
         const page = await cbr.vaults.list(auth(req), flat, parsePage(q));
-        return { vaults: page.items.map((v) => vaultView(c, v)), count: page.count, limit: page.limit, offset: page.offset };
+        return { vaults: page.items.map((v) => vaultView(c, v)), count: page.count, limit: page.limit, offset: page.offset } satisfies Static<typeof C.VaultList>;
       });
       r.get('/vaults/:vault_id', async (req) => ({ vault: vaultView(c, await cbr.vaults.get(auth(req), (req.params as Params).vault_id!)) }));
       r.put('/vaults/:vault_id', async (req) => ({
@@ -65,13 +65,15 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
         const { policy_id: policyId, destination_vault_id: destination } = body<typeof C.AssociatePolicyBody>(req);
         await cbr.vaults.associatePolicy(auth(req), vaultId, policyId, destination);
         // A replication policy's binding also names the vault its runs copy to.
-        return { associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) } };
+        return {
+          associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) },
+        } satisfies Static<typeof C.AssociatePolicyResult>;
       });
       r.post('/vaults/:vault_id/dissociatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
         const policyId = body<typeof C.DissociatePolicyBody>(req).policy_id;
         await cbr.vaults.dissociatePolicy(auth(req), vaultId, policyId);
-        return { dissociate_policy: { vault_id: vaultId, policy_id: policyId } };
+        return { dissociate_policy: { vault_id: vaultId, policy_id: policyId } } satisfies Static<typeof C.DissociatePolicyResult>;
       });
 
       // --- tags (singular /vault/) ---
@@ -97,7 +99,7 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       r.get('/policies', async (req) => {
         const q = req.query as Query;
         const list = await cbr.policies.list(auth(req), { operation_type: last(q, 'operation_type'), vault_id: last(q, 'vault_id') });
-        return { policies: list.map(policyView), count: list.length };
+        return { policies: list.map(policyView), count: list.length } satisfies Static<typeof C.PolicyList>;
       });
       r.get('/policies/:policy_id', async (req) => ({ policy: policyView(await cbr.policies.get(auth(req), (req.params as Params).policy_id!)) }));
       r.put('/policies/:policy_id', async (req) => {
@@ -122,7 +124,7 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       }));
 
       // --- replication (regions are backup targets: serve --region) ---
-      r.get('/replication-capabilities', async () => cbr.replication.capabilities());
+      r.get('/replication-capabilities', async () => cbr.replication.capabilities() satisfies Static<typeof C.ReplicationCapabilities>);
       r.post('/backups/:backup_id/replicate', async (req) => ({
         replication: await cbr.replication.replicateBackup(auth(req), (req.params as Params).backup_id!, body<typeof C.BackupReplicateBody>(req).replicate),
       }));
@@ -131,7 +133,7 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       r.get('/backups', async (req) => {
         const q = req.query as Query;
         const page = await cbr.backups.list(auth(req), q, parsePage(q));
-        return { backups: page.items.map(backupView), count: page.count, offset: page.offset, limit: page.limit };
+        return { backups: page.items.map(backupView), count: page.count, offset: page.offset, limit: page.limit } satisfies Static<typeof C.BackupList>;
       });
       r.get('/backups/:backup_id', async (req) => ({ backup: backupView(await cbr.backups.get(auth(req), (req.params as Params).backup_id!)) }));
       r.delete('/backups/:backup_id', async (req, reply) => {
@@ -146,12 +148,12 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       // --- share members ---
       r.post('/backups/:backup_id/members', async (req) => {
         const members = await cbr.backups.addMembers(auth(req), (req.params as Params).backup_id!, body<typeof C.MembersCreateBody>(req).members);
-        return { members: members.map(memberView), count: members.length };
+        return { members: members.map(memberView), count: members.length } satisfies Static<typeof C.MemberList>;
       });
       r.get('/backups/:backup_id/members', async (req) => {
         const q = req.query as Query;
         const page = await cbr.backups.members(auth(req), (req.params as Params).backup_id!, q, parsePage(q));
-        return { members: page.items.map(memberView), count: page.count };
+        return { members: page.items.map(memberView), count: page.count } satisfies Static<typeof C.MemberList>;
       });
       r.get('/backups/:backup_id/members/:member_id', async (req) => {
         const p = req.params as Params;
@@ -171,7 +173,12 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       r.get('/operation-logs', async (req) => {
         const q = req.query as Query;
         const page = await cbr.operationLogs.list(auth(req), q as Record<string, string | string[]>, parsePage(q));
-        return { operation_logs: page.items.map(operationLogView), count: page.count, limit: page.limit, offset: page.offset };
+        return {
+          operation_logs: page.items.map(operationLogView),
+          count: page.count,
+          limit: page.limit,
+          offset: page.offset,
+        } satisfies Static<typeof C.OperationLogList>;
       });
       r.get('/operation-logs/:operation_log_id', async (req) => ({
         operation_log: operationLogView(await cbr.operationLogs.get(auth(req), (req.params as Params).operation_log_id!)),

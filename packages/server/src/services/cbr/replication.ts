@@ -61,23 +61,23 @@ interface Destination {
 }
 
 /** A replication record as the API shows it, on the source backup and on the replica (`replication_records`). */
-export function replicationRecord(r: CbrBackup): Record<string, unknown> {
+export function replicationRecord(r: CbrBackup): cbrContract.ReplicationRecord {
   const status = r.status === 'available' ? 'available' : r.status === 'protecting' ? 'replicating' : r.status === 'error' ? 'failed' : r.status;
   return {
-    id: r.replication_record_id,
+    id: r.replication_record_id ?? null,
     created_at: r.created_at,
     updated_at: r.updated_at ?? r.created_at,
     status,
-    project_id: r.source_project_id,
-    vault_id: r.source_vault_id,
-    source_backup_id: r.source_backup_id,
-    source_checkpoint_id: r.source_checkpoint_id,
-    source_project_id: r.source_project_id,
-    source_region: r.source_region,
+    project_id: r.source_project_id ?? null,
+    vault_id: r.source_vault_id ?? null,
+    source_backup_id: r.source_backup_id ?? null,
+    source_checkpoint_id: r.source_checkpoint_id ?? null,
+    source_project_id: r.source_project_id ?? null,
+    source_region: r.source_region ?? null,
     destination_backup_id: r.id,
     destination_checkpoint_id: r.checkpoint_id,
     destination_project_id: r.project_id,
-    destination_region: r.destination_region,
+    destination_region: r.destination_region ?? null,
     destination_vault_id: r.vault_id,
     extra_info: {
       progress: r.status === 'available' ? 100 : r.progress,
