@@ -23,7 +23,7 @@ export const BackupListQuery = Type.Object({
   name: Query(Type.String()),
   image_type: Query(Type.String()),
   /** Repeatable (`status=available&status=error`) and comma-separated. */
-  status: Query(Type.String({ pattern: commaList(BACKUP_STATUSES), description: BACKUP_STATUSES.join(', ') })),
+  status: Query(Type.String({ pattern: commaList(BACKUP_STATUSES), description: `one or more of ${BACKUP_STATUSES.join(', ')}, comma-separated` })),
   member_status: Query(Type.Enum(MEMBER_STATUSES)),
   own_type: Query(Type.Enum(OWN_TYPES)),
   start_time: Query(QueryTime),

@@ -26,7 +26,7 @@ export const PRINTABLE = '^[^\\p{Cc}\\p{Cs}]*$';
 
 /** Free text of `min`-`max` characters without control characters. */
 export function Text(min: number, max: number, options: Record<string, unknown> = {}) {
-  return Type.String({ minLength: min, maxLength: max, pattern: PRINTABLE, ...options });
+  return Type.String({ minLength: min, maxLength: max, pattern: PRINTABLE, description: `${min}-${max} characters, no control characters`, ...options });
 }
 
 /** Names of policies and backups: letters, digits, `_` and `-`. */

@@ -54,7 +54,7 @@ export const PolicyUpdate = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   operation_definition: Type.Optional(OperationDefinition),
   trigger: Type.Optional(Trigger),
-  operation_type: Type.Optional(Type.Never({ description: 'operation_type cannot be changed' })),
+  operation_type: Type.Optional(Type.Never({ description: "left out (a policy's type cannot change)" })),
 });
 export type PolicyUpdate = Static<typeof PolicyUpdate>;
 

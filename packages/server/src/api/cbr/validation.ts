@@ -73,8 +73,10 @@ function messageOf(e: ErrorObject, what: 'body' | 'query'): string {
   }
   if (!where && what === 'body') return 'The request body must be a JSON object.';
   const subject = what === 'query' ? `Query parameter ${where}` : where;
-  const hint = typeof node?.description === 'string' ? ` (${node.description})` : '';
-  return `${subject} ${e.message ?? 'is invalid'}${hint}.`;
+  const described = typeof node?.description === 'string' ? node.description : undefined;
+  // A pattern is said in words where the contract has them (a regular expression helps no client).
+  if (described && (e.keyword === 'pattern' || e.keyword === 'not')) return `${subject} must be ${described}.`;
+  return `${subject} ${e.message ?? 'is invalid'}${described ? ` (${described})` : ''}.`;
 }
 
 function check(fn: ValidateFunction, value: unknown, what: 'body' | 'query'): void {
