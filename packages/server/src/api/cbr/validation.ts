@@ -37,14 +37,13 @@ type Node = Record<string, unknown> | undefined;
 function codeOf(e: ErrorObject): string {
   const node = e.parentSchema as Node;
   let codes: unknown;
-  let keyword = e.keyword;
   if (e.keyword === 'required') {
     // A missing property answers with the code its own schema names.
     const props = node?.properties as Record<string, Node> | undefined;
     codes = props?.[String(e.params.missingProperty)]?.[cbrContract.CBR_ERROR_CODE];
   } else codes = node?.[cbrContract.CBR_ERROR_CODE];
   if (typeof codes === 'string') return codes;
-  if (codes && typeof codes === 'object') return (codes as Record<string, string>)[keyword] ?? cbrContract.CBR_INVALID_CODE;
+  if (codes && typeof codes === 'object') return (codes as Record<string, string>)[e.keyword] ?? cbrContract.CBR_INVALID_CODE;
   return cbrContract.CBR_INVALID_CODE;
 }
 

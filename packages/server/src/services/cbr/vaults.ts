@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { cbrContract } from '@cinderbox/api-schema';
+import { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type Vault, type VaultResource, type VaultTag, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
 import { isLocked } from '../../domain/immutability.js';
@@ -14,9 +14,10 @@ import type { ReplicationService } from './replication.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import { firstRunAfter, type PolicyService } from './policies.js';
 
-export const MAX_VAULT_RESOURCES = 256;
-const MAX_CAPACITY = 10_485_760;
-const MAX_TAGS = 20;
+// The contract's limits: it refuses a request over them; these also bound what state adds up to.
+export const MAX_VAULT_RESOURCES = cbrContract.MAX_VAULT_RESOURCES;
+const MAX_CAPACITY = cbrContract.MAX_VAULT_SIZE;
+const MAX_TAGS = cbrContract.MAX_VAULT_TAGS;
 
 export interface ResourceInfo {
   resource: VaultResource;
