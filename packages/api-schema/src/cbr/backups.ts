@@ -60,11 +60,20 @@ export const MembersCreateBody = Type.Object({
   }),
 });
 
-/** Not wrapped. `vault_id` (the receiving project's disk vault) is required when accepting. */
-export const MemberUpdateBody = Type.Object({
-  status: Type.Enum(MEMBER_STATUSES),
-  vault_id: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-});
+/**
+ * Not wrapped. `vault_id` (the receiving project's disk vault) is required when accepting; openstacksdk sends
+ * `"vault_id": null` otherwise.
+ */
+export const MemberUpdateBody = Type.Object(
+  {
+    status: Type.Enum(MEMBER_STATUSES),
+    vault_id: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  },
+  {
+    if: { properties: { status: { const: 'accepted' } }, required: ['status'] },
+    then: { properties: { vault_id: { type: 'string', description: 'the id of a disk vault, when accepting' } }, required: ['vault_id'] },
+  },
+);
 export type MemberUpdate = Static<typeof MemberUpdateBody>;
 
 export const MemberListQuery = Type.Object({

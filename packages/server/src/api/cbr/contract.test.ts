@@ -218,6 +218,8 @@ describe('CBR contract: every operation against the real server', () => {
       ['backupList', { query: 'status=available&status=gone' }, 'BackupService.9900'],
       ['operationLogList', { query: 'start_time=yesterday' }, 'BackupService.9900'],
       ['policyList', { query: 'operation_type=sync' }, 'BackupService.9900'],
+      ['memberUpdate', { params: { backup_id: NO_SUCH, member_id: NO_SUCH }, body: { status: 'accepted', vault_id: null } }, 'BackupService.9900'],
+      ['memberCreate', { params: { backup_id: NO_SUCH }, body: { members: ['not-a-project'] } }, 'BackupService.6704'],
     ];
     for (const [opId, c, code] of cases) {
       const r = await call(me, opId, { ...c, unchecked: true });

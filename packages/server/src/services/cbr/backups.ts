@@ -291,9 +291,8 @@ export class CbrBackupService {
       ensureAllowed(memberLifecycle, action, { id: m.id, status: m.status });
       let vaultId: string | null = m.vault_id;
       if (action === 'accept') {
-        // Required with `accepted` only (openstacksdk sends `vault_id: null` otherwise).
-        if (typeof input.vault_id !== 'string') throw invalid('vault_id is required when accepting a shared backup.');
-        const v = await this.c.vault(tx, projectId, input.vault_id);
+        // The contract requires it with `accepted`.
+        const v = await this.c.vault(tx, projectId, input.vault_id!);
         if (v.object_type !== 'disk') throw refused('6102', 'A shared disk backup is accepted into a disk vault.');
         vaultId = v.id;
       }
