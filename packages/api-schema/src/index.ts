@@ -38,3 +38,6 @@ export interface CbrError {
 export const MICROVERSION_HEADER = 'OpenStack-API-Version';
 export const BLOCK_STORAGE_SERVICE_TYPE = 'volume';
 export type { ApiName, HttpMethod, Operation, OperationResponse, VersionRange } from './operation.js';
+/** CBR request, query and response schemas (a namespace: block storage has its own Backup, Member, …). */
+export * as cbrContract from './cbr/index.js';
+export { cbrOperations } from './cbr/operations.js';

@@ -1,7 +1,9 @@
+import type { cbrContract as C } from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static, TSchema } from 'typebox';
 import type { CbrServices } from '../../services/cbr/index.js';
 import { parsePage } from '../../services/cbr/index.js';
-import { invalid } from '../../services/cbr/errors.js';
+import { installCbrContract } from './validation.js';
 import { backupView, checkpointView, memberView, operationLogView, policyView, vaultView } from './views.js';
 
 type Params = Record<string, string>;
@@ -11,14 +13,9 @@ function auth(req: FastifyRequest) {
   return req.cb.auth!;
 }
 
-function object(body: unknown, what = 'The request body'): Record<string, unknown> {
-  if (body === null || body === undefined || typeof body !== 'object' || Array.isArray(body))
-    throw invalid(`${what} must be a JSON object.`);
-  return body as Record<string, unknown>;
-}
-
-function wrapped(body: unknown, key: string): Record<string, unknown> {
-  return object(object(body)[key], `"${key}"`);
+/** The request's body as the contract types it: validation.ts checked it against the same schema before the handler. */
+function body<S extends TSchema>(req: FastifyRequest): Static<S> {
+  return req.body as Static<S>;
 }
 
 function last(q: Query, k: string): string | undefined {
@@ -31,60 +28,63 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
   const c = cbr.context;
   app.register(
     async (r) => {
+      installCbrContract(r);
+
       // --- vaults ---
-      r.post('/vaults', async (req) => ({ vault: vaultView(c, await cbr.vaults.create(auth(req), wrapped(req.body, 'vault'))) }));
+      r.post('/vaults', async (req) => ({ vault: vaultView(c, await cbr.vaults.create(auth(req), body<typeof C.VaultCreateBody>(req).vault)) }));
       r.get('/vaults', async (req) => {
         const q = req.query as Query;
         const flat: Record<string, string | undefined> = {};
         for (const k of ['id', 'name', 'object_type', 'protect_type', 'cloud_type', 'status', 'policy_id', 'resource_ids', 'resources_ids'])
           flat[k] = last(q, k);
         const page = await cbr.vaults.list(auth(req), flat, parsePage(q));
-        return { vaults: page.items.map((v) => vaultView(c, v)), count: page.count, limit: page.limit, offset: page.offset };
+        return { vaults: page.items.map((v) => vaultView(c, v)), count: page.count, limit: page.limit, offset: page.offset } satisfies Static<typeof C.VaultList>;
       });
       r.get('/vaults/:vault_id', async (req) => ({ vault: vaultView(c, await cbr.vaults.get(auth(req), (req.params as Params).vault_id!)) }));
       r.put('/vaults/:vault_id', async (req) => ({
-        vault: vaultView(c, await cbr.vaults.update(auth(req), (req.params as Params).vault_id!, wrapped(req.body, 'vault'))),
+        vault: vaultView(c, await cbr.vaults.update(auth(req), (req.params as Params).vault_id!, body<typeof C.VaultUpdateBody>(req).vault)),
       }));
       r.delete('/vaults/:vault_id', async (req, reply) => {
         await cbr.vaults.delete(auth(req), (req.params as Params).vault_id!);
         return reply.code(204).send();
       });
       r.post('/vaults/:vault_id/addresources', async (req) => ({
-        add_resource_ids: await cbr.vaults.addResources(auth(req), (req.params as Params).vault_id!, object(req.body).resources),
+        add_resource_ids: await cbr.vaults.addResources(auth(req), (req.params as Params).vault_id!, body<typeof C.AddResourcesBody>(req).resources),
       }));
       r.post('/vaults/:vault_id/removeresources', async (req) => ({
-        remove_resource_ids: await cbr.vaults.removeResources(auth(req), (req.params as Params).vault_id!, object(req.body).resource_ids),
+        remove_resource_ids: await cbr.vaults.removeResources(auth(req), (req.params as Params).vault_id!, body<typeof C.RemoveResourcesBody>(req).resource_ids),
       }));
       r.post('/vaults/:vault_id/migrateresources', async (req) => {
-        const b = object(req.body);
+        const b = body<typeof C.MigrateResourcesBody>(req);
         return {
           migrated_resources: await cbr.vaults.migrateResources(auth(req), (req.params as Params).vault_id!, b.resource_ids, b.destination_vault_id),
         };
       });
       r.post('/vaults/:vault_id/associatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
-        const { policy_id: policyId, destination_vault_id: destination } = object(req.body);
+        const { policy_id: policyId, destination_vault_id: destination } = body<typeof C.AssociatePolicyBody>(req);
         await cbr.vaults.associatePolicy(auth(req), vaultId, policyId, destination);
         // A replication policy's binding also names the vault its runs copy to.
-        return { associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) } };
+        return {
+          associate_policy: { vault_id: vaultId, policy_id: policyId, ...(destination !== undefined ? { destination_vault_id: destination } : {}) },
+        } satisfies Static<typeof C.AssociatePolicyResult>;
       });
       r.post('/vaults/:vault_id/dissociatepolicy', async (req) => {
         const vaultId = (req.params as Params).vault_id!;
-        const policyId = object(req.body).policy_id;
+        const policyId = body<typeof C.DissociatePolicyBody>(req).policy_id;
         await cbr.vaults.dissociatePolicy(auth(req), vaultId, policyId);
-        return { dissociate_policy: { vault_id: vaultId, policy_id: policyId } };
+        return { dissociate_policy: { vault_id: vaultId, policy_id: policyId } } satisfies Static<typeof C.DissociatePolicyResult>;
       });
 
       // --- tags (singular /vault/) ---
       r.get('/vault/tags', async (req) => ({ tags: await cbr.vaults.projectTags(auth(req)) }));
       r.get('/vault/:vault_id/tags', async (req) => ({ tags: await cbr.vaults.tags(auth(req), (req.params as Params).vault_id!) }));
       r.post('/vault/:vault_id/tags', async (req, reply) => {
-        await cbr.vaults.setTags(auth(req), (req.params as Params).vault_id!, 'create', [object(req.body).tag]);
+        await cbr.vaults.setTags(auth(req), (req.params as Params).vault_id!, 'create', [body<typeof C.TagCreateBody>(req).tag]);
         return reply.code(204).send();
       });
       r.post('/vault/:vault_id/tags/action', async (req, reply) => {
-        const b = object(req.body);
-        if (b.action !== 'create' && b.action !== 'delete') throw invalid('action must be create or delete.');
+        const b = body<typeof C.TagActionBody>(req);
         await cbr.vaults.setTags(auth(req), (req.params as Params).vault_id!, b.action, b.tags);
         return reply.code(204).send();
       });
@@ -95,17 +95,16 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       });
 
       // --- policies ---
-      r.post('/policies', async (req) => ({ policy: policyView(await cbr.policies.create(auth(req), wrapped(req.body, 'policy'))) }));
+      r.post('/policies', async (req) => ({ policy: policyView(await cbr.policies.create(auth(req), body<typeof C.PolicyCreateBody>(req).policy)) }));
       r.get('/policies', async (req) => {
         const q = req.query as Query;
         const list = await cbr.policies.list(auth(req), { operation_type: last(q, 'operation_type'), vault_id: last(q, 'vault_id') });
-        return { policies: list.map(policyView), count: list.length };
+        return { policies: list.map(policyView), count: list.length } satisfies Static<typeof C.PolicyList>;
       });
       r.get('/policies/:policy_id', async (req) => ({ policy: policyView(await cbr.policies.get(auth(req), (req.params as Params).policy_id!)) }));
       r.put('/policies/:policy_id', async (req) => {
-        const body = wrapped(req.body, 'policy');
-        if (body.operation_type !== undefined) throw invalid('operation_type cannot be changed.');
-        return { policy: policyView(await cbr.policies.update(auth(req), (req.params as Params).policy_id!, body)) };
+        const { policy } = body<typeof C.PolicyUpdateBody>(req);
+        return { policy: policyView(await cbr.policies.update(auth(req), (req.params as Params).policy_id!, policy)) };
       });
       r.delete('/policies/:policy_id', async (req, reply) => {
         await cbr.policies.delete(auth(req), (req.params as Params).policy_id!);
@@ -114,27 +113,27 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
 
       // --- checkpoints ---
       r.post('/checkpoints', async (req) => ({
-        checkpoint: checkpointView(c, await cbr.checkpoints.create(auth(req), wrapped(req.body, 'checkpoint'))),
+        checkpoint: checkpointView(c, await cbr.checkpoints.create(auth(req), body<typeof C.CheckpointCreateBody>(req).checkpoint)),
       }));
       r.get('/checkpoints/:checkpoint_id', async (req) => ({
         checkpoint: checkpointView(c, await cbr.checkpoints.get(auth(req), (req.params as Params).checkpoint_id!)),
       }));
 
       r.post('/checkpoints/replicate', async (req) => ({
-        replication: await cbr.replication.replicateVault(auth(req), wrapped(req.body, 'replicate')),
+        replication: await cbr.replication.replicateVault(auth(req), body<typeof C.CheckpointReplicateBody>(req).replicate),
       }));
 
       // --- replication (regions are backup targets: serve --region) ---
-      r.get('/replication-capabilities', async () => cbr.replication.capabilities());
+      r.get('/replication-capabilities', async () => cbr.replication.capabilities() satisfies Static<typeof C.ReplicationCapabilities>);
       r.post('/backups/:backup_id/replicate', async (req) => ({
-        replication: await cbr.replication.replicateBackup(auth(req), (req.params as Params).backup_id!, wrapped(req.body, 'replicate')),
+        replication: await cbr.replication.replicateBackup(auth(req), (req.params as Params).backup_id!, body<typeof C.BackupReplicateBody>(req).replicate),
       }));
 
       // --- backups ---
       r.get('/backups', async (req) => {
         const q = req.query as Query;
         const page = await cbr.backups.list(auth(req), q, parsePage(q));
-        return { backups: page.items.map(backupView), count: page.count, offset: page.offset, limit: page.limit };
+        return { backups: page.items.map(backupView), count: page.count, offset: page.offset, limit: page.limit } satisfies Static<typeof C.BackupList>;
       });
       r.get('/backups/:backup_id', async (req) => ({ backup: backupView(await cbr.backups.get(auth(req), (req.params as Params).backup_id!)) }));
       r.delete('/backups/:backup_id', async (req, reply) => {
@@ -142,19 +141,19 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
         return reply.code(204).send();
       });
       r.post('/backups/:backup_id/restore', async (req, reply) => {
-        await cbr.backups.restore(auth(req), (req.params as Params).backup_id!, wrapped(req.body, 'restore'));
+        await cbr.backups.restore(auth(req), (req.params as Params).backup_id!, body<typeof C.BackupRestoreBody>(req).restore);
         return reply.code(202).send();
       });
 
       // --- share members ---
       r.post('/backups/:backup_id/members', async (req) => {
-        const members = await cbr.backups.addMembers(auth(req), (req.params as Params).backup_id!, object(req.body).members);
-        return { members: members.map(memberView), count: members.length };
+        const members = await cbr.backups.addMembers(auth(req), (req.params as Params).backup_id!, body<typeof C.MembersCreateBody>(req).members);
+        return { members: members.map(memberView), count: members.length } satisfies Static<typeof C.MemberList>;
       });
       r.get('/backups/:backup_id/members', async (req) => {
         const q = req.query as Query;
         const page = await cbr.backups.members(auth(req), (req.params as Params).backup_id!, q, parsePage(q));
-        return { members: page.items.map(memberView), count: page.count };
+        return { members: page.items.map(memberView), count: page.count } satisfies Static<typeof C.MemberList>;
       });
       r.get('/backups/:backup_id/members/:member_id', async (req) => {
         const p = req.params as Params;
@@ -162,7 +161,7 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       });
       r.put('/backups/:backup_id/members/:member_id', async (req) => {
         const p = req.params as Params;
-        return { member: memberView(await cbr.backups.updateMember(auth(req), p.backup_id!, p.member_id!, object(req.body))) };
+        return { member: memberView(await cbr.backups.updateMember(auth(req), p.backup_id!, p.member_id!, body<typeof C.MemberUpdateBody>(req))) };
       });
       r.delete('/backups/:backup_id/members/:member_id', async (req, reply) => {
         const p = req.params as Params;
@@ -174,7 +173,12 @@ export function registerCbrRoutes(app: FastifyInstance, cbr: CbrServices): void 
       r.get('/operation-logs', async (req) => {
         const q = req.query as Query;
         const page = await cbr.operationLogs.list(auth(req), q as Record<string, string | string[]>, parsePage(q));
-        return { operation_logs: page.items.map(operationLogView), count: page.count, limit: page.limit, offset: page.offset };
+        return {
+          operation_logs: page.items.map(operationLogView),
+          count: page.count,
+          limit: page.limit,
+          offset: page.offset,
+        } satisfies Static<typeof C.OperationLogList>;
       });
       r.get('/operation-logs/:operation_log_id', async (req) => ({
         operation_log: operationLogView(await cbr.operationLogs.get(auth(req), (req.params as Params).operation_log_id!)),

@@ -1,3 +1,5 @@
+import type { cbrContract as C } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { replicationRecord } from '../../services/cbr/replication.js';
 import type { CbrContext } from '../../services/cbr/context.js';
 import type {
@@ -9,11 +11,22 @@ import type {
   VaultRecord,
 } from '../../services/cbr/index.js';
 
-/** Views of CBR objects: the API names of the OTC reference; times in the stored `YYYY-MM-DDTHH:MM:SS.ffffff`. */
+/**
+ * Views of CBR objects: the API names of the OTC reference; times in the stored `YYYY-MM-DDTHH:MM:SS.ffffff`. Each
+ * returns the contract's response type (`@cinderbox/api-schema`), so a field renamed or dropped on either side fails
+ * the build. Records keep statuses as plain strings; the lifecycles (domain/cbr.ts) hold them to the contract's values.
+ */
+
+type Vault = Static<typeof C.Vault>;
+type Policy = Static<typeof C.Policy>;
+type Checkpoint = Static<typeof C.Checkpoint>;
+type Backup = Static<typeof C.Backup>;
+type Member = Static<typeof C.Member>;
+type OperationLog = Static<typeof C.OperationLog>;
 
 const DISK_PROVIDER_ID = 'd1603440-187d-4516-af25-121250c7cc97';
 
-export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown> {
+export function vaultView(c: CbrContext, r: VaultRecord): Vault {
   const v = r.vault;
   return {
     id: v.id,
@@ -28,14 +41,14 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
       allocated: c.toGb(r.usedBytes),
       charging_mode: v.charging_mode,
       cloud_type: v.cloud_type,
-      consistent_level: v.consistent_level,
-      object_type: v.object_type,
+      consistent_level: v.consistent_level as Vault['billing']['consistent_level'],
+      object_type: v.object_type as Vault['billing']['object_type'],
       order_id: '',
       product_id: '',
-      protect_type: v.protect_type,
+      protect_type: v.protect_type as Vault['billing']['protect_type'],
       size: v.size,
       spec_code: 'vault.backup.volume.normal',
-      status: v.status,
+      status: v.status as Vault['billing']['status'],
       storage_unit: '',
       used: c.toMb(r.usedBytes),
       frozen_scene: '',
@@ -44,7 +57,7 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
       id: x.resource.resource_id,
       name: x.resource.name,
       type: x.resource.type,
-      protect_status: x.resource.protect_status,
+      protect_status: x.resource.protect_status as Vault['resources'][number]['protect_status'],
       size: x.size,
       backup_size: c.toMb(x.backupBytes),
       backup_count: x.backupCount,
@@ -67,9 +80,9 @@ export function vaultView(c: CbrContext, r: VaultRecord): Record<string, unknown
   };
 }
 
-export function policyView(p: PolicyRecord): Record<string, unknown> {
+export function policyView(p: PolicyRecord): Policy {
   const r = p.retention;
-  const def: Record<string, unknown> = {
+  const def: Policy['operation_definition'] = {
     max_backups: r.max_backups,
     retention_duration_days: r.retention_duration_days,
     day_backups: r.day_backups,
@@ -85,7 +98,7 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
     id: policy.id,
     name: policy.name,
     enabled: policy.enabled,
-    operation_type: policy.operation_type,
+    operation_type: policy.operation_type as Policy['operation_type'],
     operation_definition: def,
     trigger: {
       id: policy.trigger_id,
@@ -97,12 +110,12 @@ export function policyView(p: PolicyRecord): Record<string, unknown> {
   };
 }
 
-export function checkpointView(c: CbrContext, r: CheckpointRecord): Record<string, unknown> {
+export function checkpointView(c: CbrContext, r: CheckpointRecord): Checkpoint {
   const cp = r.checkpoint;
   return {
     id: cp.id,
     project_id: cp.project_id,
-    status: cp.status,
+    status: cp.status as Checkpoint['status'],
     created_at: cp.created_at,
     vault: {
       id: cp.vault_id,
@@ -123,9 +136,9 @@ export function checkpointView(c: CbrContext, r: CheckpointRecord): Record<strin
   };
 }
 
-export function backupView(v: BackupView): Record<string, unknown> {
+export function backupView(v: BackupView): Backup {
   const b = v.backup;
-  const extend: Record<string, unknown> = {
+  const extend: Backup['extend_info'] = {
     auto_trigger: b.auto_trigger,
     bootable: b.bootable,
     incremental: b.incremental,
@@ -148,7 +161,7 @@ export function backupView(v: BackupView): Record<string, unknown> {
     extend.error_code = b.fail_code;
     extend.error_message = b.fail_reason ?? '';
   }
-  const out: Record<string, unknown> = {
+  const out: Backup = {
     id: b.id,
     name: b.name,
     description: b.description,
@@ -162,8 +175,8 @@ export function backupView(v: BackupView): Record<string, unknown> {
     resource_type: b.resource_type,
     resource_az: b.resource_az,
     resource_size: b.resource_size,
-    image_type: b.image_type,
-    status: b.status,
+    image_type: b.image_type as Backup['image_type'],
+    status: b.status as Backup['status'],
     created_at: b.created_at,
     updated_at: b.updated_at ?? b.created_at,
     protected_at: b.protected_at,
@@ -177,12 +190,12 @@ export function backupView(v: BackupView): Record<string, unknown> {
   return out;
 }
 
-export function memberView(m: MemberRecord): Record<string, unknown> {
+export function memberView(m: MemberRecord): Member {
   return {
     id: m.id,
     backup_id: m.backup_id,
     dest_project_id: m.dest_project_id,
-    status: m.status,
+    status: m.status as Member['status'],
     vault_id: m.vault_id ?? '',
     image_id: m.image_id ?? '',
     created_at: m.created_at,
@@ -190,11 +203,11 @@ export function memberView(m: MemberRecord): Record<string, unknown> {
   };
 }
 
-export function operationLogView(l: OperationLogRecord): Record<string, unknown> {
+export function operationLogView(l: OperationLogRecord): OperationLog {
   return {
     id: l.id,
-    operation_type: l.operation_type,
-    status: l.status,
+    operation_type: l.operation_type as OperationLog['operation_type'],
+    status: l.status as OperationLog['status'],
     checkpoint_id: l.checkpoint_id ?? '',
     policy_id: l.policy_id ?? '',
     project_id: l.project_id,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import {
   type CbrBackup,
   cbrBackupLifecycle,
-  CBR_BACKUP_LIST_STATUSES,
   cbrDiskLifecycle,
   type Member,
   memberAction,
@@ -32,9 +32,6 @@ export interface BackupView {
   replicas?: CbrBackup[];
 }
 
-const SORT_KEYS: readonly BackupSortKey[] = ['created_at', 'updated_at', 'name', 'status', 'protected_at', 'id'];
-const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'];
-const PROJECT_RE = /^[0-9a-f]{32}$/;
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -48,14 +45,12 @@ function many(q: Query, k: string): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : v.split(',');
 }
 
+/** `key[:asc|desc],…`, its keys and directions already checked against the contract's pattern. */
 function parseSort(s: string | undefined): { key: BackupSortKey; dir: 'asc' | 'desc' }[] {
   if (s === undefined || s === '') return [{ key: 'created_at', dir: 'desc' }];
-  if (s.length > 255) throw invalid('sort is at most 255 characters.');
   return s.split(',').map((part) => {
     const [key, dir = 'desc'] = part.split(':');
-    if (!SORT_KEYS.includes(key as BackupSortKey)) throw invalid(`Invalid sort key ${key}; use ${SORT_KEYS.join(', ')}.`);
-    if (dir !== 'asc' && dir !== 'desc') throw invalid(`Invalid sort direction ${dir}; use asc or desc.`);
-    return { key: key as BackupSortKey, dir };
+    return { key: key as BackupSortKey, dir: dir as 'asc' | 'desc' };
   });
 }
 
@@ -98,11 +93,9 @@ export class CbrBackupService {
 
   async list(ctx: AuthContext, q: Query, page: PageRequest): Promise<Page<BackupView>> {
     const projectId = this.c.project(ctx);
+    // Enumerations, patterns and ranges of the query are the contract's (api/cbr/validation.ts).
     const ownType = one(q, 'own_type') ?? 'private';
-    if (!['private', 'shared', 'all_granted'].includes(ownType)) throw invalid('own_type must be private, shared or all_granted.');
     const memberStatus = one(q, 'member_status');
-    if (memberStatus !== undefined && !MEMBER_STATUSES.includes(memberStatus))
-      throw invalid('member_status must be pending, accepted or rejected.');
     const sort = parseSort(one(q, 'sort'));
     const shared = this.c.options.shareDiskBackups && ownType !== 'private';
     const equal: Record<string, string> = {};
@@ -111,16 +104,10 @@ export class CbrBackupService {
       if (v !== undefined) equal[k] = v;
     }
     const statuses = many(q, 'status');
-    for (const s of statuses) if (!CBR_BACKUP_LIST_STATUSES.includes(s)) throw invalid(`status ${s} is invalid.`);
     const start = one(q, 'start_time');
     const end = one(q, 'end_time');
     const usedPercent = one(q, 'used_percent');
-    let minShare: number | null = null;
-    if (usedPercent !== undefined) {
-      if (!/^\d+$/.test(usedPercent) || Number(usedPercent) < 1 || Number(usedPercent) > 100)
-        throw invalid('used_percent must be 1-100.');
-      minShare = Number(usedPercent) / 100;
-    }
+    const minShare = usedPercent !== undefined ? Number(usedPercent) / 100 : null;
     const dec = one(q, 'dec');
     let rows = await this.backups.list(this.c.root, {
       projectId,
@@ -167,10 +154,9 @@ export class CbrBackupService {
    * Restores onto an existing volume: the original disk by default, or `volume_id`. The target must be available
    * and at least the backup's size; it goes through `restoring-backup` to `available`, as Cinder's restore does.
    */
-  async restore(ctx: AuthContext, id: string, input: { volume_id?: unknown; resource_id?: unknown }): Promise<void> {
+  async restore(ctx: AuthContext, id: string, input: cbrContract.BackupRestore): Promise<void> {
     const projectId = this.c.project(ctx);
     const target = input.volume_id ?? input.resource_id;
-    if (target !== undefined && target !== null && typeof target !== 'string') throw invalid('volume_id must be a disk id.');
     await this.c.inTx(async (tx, enqueue) => {
       const { backup: b, membership } = await this.visible(tx, projectId, id);
       if (membership && membership.status !== 'accepted')
@@ -187,7 +173,7 @@ export class CbrBackupService {
           this.c.stores.vaults.transition(tx, vault.id, from, to, { updated_at: vault.updated_at }),
         );
       }
-      const volumeId = (target as string | undefined) ?? b.resource_id;
+      const volumeId = target ?? b.resource_id;
       const v = UUID_RE.test(volumeId) ? await this.c.disks.get(tx, volumeId) : undefined;
       if (!v || v.project_id !== projectId) throw diskNotFound(volumeId);
       ensureAllowed(cbrDiskLifecycle, 'restoreTarget', v);
@@ -230,16 +216,14 @@ export class CbrBackupService {
     ensureAllowed(cbrBackupLifecycle, 'share', b);
   }
 
-  async addMembers(ctx: AuthContext, id: string, raw: unknown): Promise<Member[]> {
+  async addMembers(ctx: AuthContext, id: string, raw: string[]): Promise<Member[]> {
     const projectId = this.c.project(ctx);
-    if (!Array.isArray(raw) || raw.length === 0 || raw.length > 10) throw invalid('members must be a list of 1-10 project ids.');
     return this.c.metadata.transaction(async (tx) => {
       const b = await this.ownRow(tx, projectId, id);
       this.sharingAllowed(b);
       const out: Member[] = [];
       for (const dest of raw) {
-        if (typeof dest !== 'string' || !PROJECT_RE.test(dest) || dest === projectId)
-          throw refused('6704', `${String(dest)} is not a project this backup can be shared with.`);
+        if (dest === projectId) throw refused('6704', `${dest} is not a project this backup can be shared with.`);
         if (!(await this.shares.projectExists(tx, dest))) throw refused('6704', `Project ${dest} does not exist.`);
         const dup = await this.shares.of(tx, id, dest);
         if (dup || out.some((m) => m.dest_project_id === dest)) throw refused('6703', `The backup is already shared with project ${dest}.`);
@@ -293,11 +277,9 @@ export class CbrBackupService {
   }
 
   /** Only the receiving project answers a share: accepted (into one of its disk vaults), rejected or pending. */
-  async updateMember(ctx: AuthContext, id: string, memberId: string, input: { status?: unknown; vault_id?: unknown }): Promise<Member> {
+  async updateMember(ctx: AuthContext, id: string, memberId: string, input: cbrContract.MemberUpdate): Promise<Member> {
     const projectId = this.c.project(ctx);
-    if (typeof input.status !== 'string' || !MEMBER_STATUSES.includes(input.status))
-      throw invalid('status must be accepted, pending or rejected.');
-    const action = memberAction(input.status as 'accepted' | 'rejected' | 'pending');
+    const action = memberAction(input.status);
     return this.c.metadata.transaction(async (tx) => {
       const b = UUID_RE.test(id) ? await this.backups.byId(tx, id) : undefined;
       if (!b || !this.c.options.shareDiskBackups) throw backupNotFound(id);
@@ -309,8 +291,8 @@ export class CbrBackupService {
       ensureAllowed(memberLifecycle, action, { id: m.id, status: m.status });
       let vaultId: string | null = m.vault_id;
       if (action === 'accept') {
-        if (typeof input.vault_id !== 'string') throw invalid('vault_id is required when accepting a shared backup.');
-        const v = await this.c.vault(tx, projectId, input.vault_id);
+        // The contract requires it with `accepted`.
+        const v = await this.c.vault(tx, projectId, input.vault_id!);
         if (v.object_type !== 'disk') throw refused('6102', 'A shared disk backup is accepted into a disk vault.');
         vaultId = v.id;
       }

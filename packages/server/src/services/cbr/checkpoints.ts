@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import {
   type CbrBackup,
@@ -14,7 +15,7 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
 import { lockedUntilFor } from '../../domain/immutability.js';
 import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js';
-import { checkpointNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
+import { checkpointNotFound, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { parseRetention } from './retention.js';
 
@@ -26,14 +27,8 @@ export interface CheckpointRecord {
   backups: CbrBackup[];
 }
 
-export interface CheckpointParams {
-  auto_trigger?: unknown;
-  description?: unknown;
-  incremental?: unknown;
-  name?: unknown;
-  resources?: unknown;
-  resource_details?: unknown;
-}
+/** A checkpoint's `parameters`, checked against the contract (api/cbr/validation.ts) or built by the scheduler. */
+export type CheckpointParams = cbrContract.CheckpointParameters;
 
 /** How a scheduled run came about, for its operation logs. */
 export interface ScheduleInfo {
@@ -57,24 +52,14 @@ export interface CbrFreezePayload {
   backups: (CbrBackupPayload & { backupId: string })[];
 }
 
-const BACKUP_NAME_RE = /^[\p{L}\p{N}_-]{1,64}$/u;
-
 function selectedIds(p: CheckpointParams): string[] | null {
   const ids: string[] = [];
-  if (p.resources !== undefined && p.resources !== null) {
-    if (!Array.isArray(p.resources) || p.resources.some((r) => typeof r !== 'string'))
-      throw invalid('parameters.resources must be a list of resource ids.');
-    ids.push(...(p.resources as string[]));
-  }
+  if (p.resources !== undefined && p.resources !== null) ids.push(...p.resources);
   if (p.resource_details !== undefined && p.resource_details !== null) {
     const details = Array.isArray(p.resource_details) ? p.resource_details : [p.resource_details];
-    if (details.length > 256) throw invalid('parameters.resource_details takes at most 256 resources.');
     for (const d of details) {
-      if (d === null || typeof d !== 'object' || typeof (d as { id?: unknown }).id !== 'string')
-        throw invalid('parameters.resource_details[].id is required.');
-      const type = (d as { type?: unknown }).type;
-      if (type !== undefined && type !== DISK_TYPE) throw refused('6102', `Resource type ${String(type)} cannot be backed up here.`);
-      ids.push((d as { id: string }).id);
+      if (d.type !== undefined && d.type !== DISK_TYPE) throw refused('6102', `Resource type ${d.type} cannot be backed up here.`);
+      ids.push(d.id);
     }
   }
   return ids.length === 0 && p.resources === undefined && p.resource_details === undefined ? null : [...new Set(ids)];
@@ -107,11 +92,9 @@ export class CheckpointService {
     return { checkpoint, vaultName: vault?.name ?? '', backups };
   }
 
-  async create(ctx: AuthContext, input: { vault_id?: unknown; parameters?: unknown }): Promise<CheckpointRecord> {
+  async create(ctx: AuthContext, input: cbrContract.CheckpointCreate): Promise<CheckpointRecord> {
     const projectId = this.c.project(ctx);
-    if (typeof input.vault_id !== 'string') throw invalid('vault_id is required.');
-    const params = (input.parameters ?? {}) as CheckpointParams;
-    if (params === null || typeof params !== 'object' || Array.isArray(params)) throw invalid('parameters must be an object.');
+    const params = input.parameters ?? {};
     const vaultId = input.vault_id;
     // Uploads in flight through the data API finish before the disks are claimed (rather than make their disk
     // skipped as `uploading`); once claimed, a disk takes no upload until the checkpoint's freeze gives it back.
@@ -144,20 +127,9 @@ export class CheckpointService {
       this.c.stores.vaults.transition(tx, v.id, from, to, { updated_at: v.updated_at }),
     );
     const auto = schedule !== null || params.auto_trigger === true;
-    if (params.auto_trigger !== undefined && typeof params.auto_trigger !== 'boolean') throw invalid('parameters.auto_trigger must be a boolean.');
-    if (params.incremental !== undefined && typeof params.incremental !== 'boolean') throw invalid('parameters.incremental must be a boolean.');
     const incremental = params.incremental !== false;
-    if (params.description !== undefined && params.description !== null && (typeof params.description !== 'string' || params.description.length > 255))
-      throw invalid('parameters.description is at most 255 characters.');
-    const description = (params.description as string | undefined | null) ?? '';
-    let name: string;
-    if (params.name !== undefined && params.name !== null) {
-      if (typeof params.name !== 'string' || !BACKUP_NAME_RE.test(params.name))
-        throw invalid('parameters.name must be 1-64 characters: letters, digits, underscores and hyphens.');
-      name = params.name;
-    } else {
-      name = `${auto ? 'autobk' : 'manualbk'}_${randomBytes(2).toString('hex')}`;
-    }
+    const description = params.description ?? '';
+    const name = params.name ?? `${auto ? 'autobk' : 'manualbk'}_${randomBytes(2).toString('hex')}`;
     const all = await this.c.stores.vaults.resources(tx, [v.id]);
     const wanted = selectedIds(params);
     if (wanted !== null)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { parseStoredTime, storedTime } from '../../domain/time.js';
 import type { Policy } from '../../domain/cbr.js';
@@ -16,15 +17,11 @@ export interface PolicyRecord {
   destinations?: Record<string, string>;
 }
 
-export interface PolicyInput {
-  name?: string;
-  operation_type?: string;
-  enabled?: boolean;
-  operation_definition?: unknown;
-  trigger?: { properties?: { pattern?: unknown; start_time?: unknown } };
-}
+/** Bodies checked against the contract (api/cbr/validation.ts); what needs stored state or parsing is checked here. */
+export type PolicyCreateInput = cbrContract.PolicyCreate;
+export type PolicyUpdateInput = cbrContract.PolicyUpdate;
+type TriggerInput = cbrContract.PolicyCreate['trigger'];
 
-const NAME_RE = /^[\p{L}\p{N}_-]{1,64}$/u;
 const MAX_POLICIES = 32;
 
 export function rulesOf(p: Policy): Rule[] {
@@ -35,12 +32,6 @@ export function rulesOf(p: Policy): Rule[] {
 export function firstRunAfter(p: Policy, after: Date): string | null {
   const t = nextFire(rulesOf(p), parseStoredTime(p.start_time), after);
   return t === null ? null : storedTime(t);
-}
-
-function checkName(v: unknown): string {
-  if (typeof v !== 'string' || !NAME_RE.test(v))
-    throw invalid('Policy name must be 1-64 characters: letters, digits, underscores and hyphens.');
-  return v;
 }
 
 /** What policies need of replication: checking a replication policy's destination (replication.ts). */
@@ -84,10 +75,8 @@ export class PolicyService {
     return (await this.records([await this.row(this.c.root, this.c.project(ctx), id)]))[0]!;
   }
 
-  async list(ctx: AuthContext, q: { operation_type?: string; vault_id?: string }): Promise<PolicyRecord[]> {
+  async list(ctx: AuthContext, q: { operation_type?: string | undefined; vault_id?: string | undefined }): Promise<PolicyRecord[]> {
     const projectId = this.c.project(ctx);
-    if (q.operation_type !== undefined && !['backup', 'replication'].includes(q.operation_type))
-      throw invalid('operation_type must be backup or replication.');
     return this.records(
       await this.policies.list(this.c.root, projectId, {
         ...(q.operation_type !== undefined ? { operation_type: q.operation_type } : {}),
@@ -96,33 +85,27 @@ export class PolicyService {
     );
   }
 
-  private parseTrigger(trigger: PolicyInput['trigger']): { patterns: string[]; startTime: string | null } {
-    if (trigger === null || typeof trigger !== 'object' || Array.isArray(trigger)) throw invalid('trigger must be an object.');
+  private parseTrigger(trigger: TriggerInput): { patterns: string[]; startTime: string | null } {
     const props = trigger.properties;
-    if (props === null || typeof props !== 'object') throw invalid('trigger.properties must be an object.');
+    // The rule grammar and the spacing of the times it yields: beyond what a schema states.
     parseRules(props.pattern);
     let startTime: string | null = null;
     if (props.start_time !== undefined && props.start_time !== null) {
-      const text = typeof props.start_time === 'string' ? props.start_time.trim().replace(' ', 'T') : '';
+      const text = props.start_time.trim().replace(' ', 'T');
       const d = new Date(/(Z|[+-]\d{2}:\d{2})$/.test(text) ? text : `${text}Z`);
       if (Number.isNaN(d.getTime())) throw invalid('trigger.properties.start_time is not a valid time.');
       startTime = storedTime(d);
     }
-    return { patterns: props.pattern as string[], startTime };
+    return { patterns: props.pattern, startTime };
   }
 
-  async create(ctx: AuthContext, input: PolicyInput): Promise<PolicyRecord> {
+  async create(ctx: AuthContext, input: PolicyCreateInput): Promise<PolicyRecord> {
     const projectId = this.c.project(ctx);
-    const name = checkName(input.name);
+    const name = input.name;
     if (input.operation_type === 'replication' && !this.replication)
       throw refused('6117', 'Replication policies are not supported: this cloud has a single region.');
-    if (input.operation_type !== 'backup' && input.operation_type !== 'replication')
-      throw refused('6117', 'operation_type must be backup or replication.');
     const replicationTo =
-      input.operation_type === 'replication'
-        ? this.replication!.policyDestination(projectId, (input.operation_definition ?? {}) as Record<string, unknown>)
-        : {};
-    if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw invalid('enabled must be a boolean.');
+      input.operation_type === 'replication' ? this.replication!.policyDestination(projectId, input.operation_definition) : {};
     const retention = parseRetention(input.operation_definition);
     const { patterns, startTime } = this.parseTrigger(input.trigger);
     const now = this.c.now();
@@ -148,22 +131,17 @@ export class PolicyService {
   }
 
   /** Trigger or enabled changes move the schedule of every vault bound to the policy (no backlog is created). */
-  async update(ctx: AuthContext, id: string, input: PolicyInput): Promise<PolicyRecord> {
+  async update(ctx: AuthContext, id: string, input: PolicyUpdateInput): Promise<PolicyRecord> {
     const projectId = this.c.project(ctx);
     await this.c.metadata.transaction(async (tx) => {
       const p = await this.row(tx, projectId, id);
       const set: Partial<Policy> = { updated_at: this.c.now() };
-      if (input.name !== undefined) set.name = checkName(input.name);
-      if (input.enabled !== undefined) {
-        if (typeof input.enabled !== 'boolean') throw invalid('enabled must be a boolean.');
-        set.enabled = input.enabled;
-      }
+      if (input.name !== undefined) set.name = input.name;
+      if (input.enabled !== undefined) set.enabled = input.enabled;
       if (input.operation_definition !== undefined) {
         // An update names only what changes; the rest of the definition stays.
-        const merged: Record<string, unknown> = { ...p.operation_definition, ...(input.operation_definition as object) };
-        if (input.operation_definition === null || typeof input.operation_definition !== 'object')
-          throw invalid('operation_definition must be an object.');
-        const o = input.operation_definition as Record<string, unknown>;
+        const o = input.operation_definition;
+        const merged: Record<string, unknown> = { ...p.operation_definition, ...o };
         if (o.retention_duration_days !== undefined && o.max_backups === undefined) merged.max_backups = -1;
         if (o.max_backups !== undefined && o.retention_duration_days === undefined) merged.retention_duration_days = -1;
         const replicationTo =

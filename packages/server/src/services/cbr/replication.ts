@@ -6,6 +6,7 @@
  */
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type CbrBackup, cbrBackupLifecycle, type Checkpoint, checkpointLifecycle, vaultLifecycle } from '../../domain/cbr.js';
 import { failureReport } from '../../domain/errors.js';
@@ -49,13 +50,8 @@ export interface CheckpointReplication {
   vault_id: string;
 }
 
-type Input = Record<string, unknown>;
-
-function text(v: unknown, name: string, min: number, max: number): string {
-  if (typeof v !== 'string' || v.length < min || v.length > max) throw invalid(`${name} must be a string of ${min}-${max} characters.`);
-  if (/[\p{Cc}\p{Cs}]/u.test(v)) throw invalid(`${name} must not contain control characters.`);
-  return v;
-}
+/** Where a replication goes, as a request (checked against the contract) or a policy's scheduled run names it. */
+type DestinationInput = Pick<cbrContract.CheckpointReplicate, 'destination_region' | 'destination_project_id' | 'destination_vault_id'>;
 
 /** Where a replication goes, checked against the caller and the regions. */
 interface Destination {
@@ -65,23 +61,23 @@ interface Destination {
 }
 
 /** A replication record as the API shows it, on the source backup and on the replica (`replication_records`). */
-export function replicationRecord(r: CbrBackup): Record<string, unknown> {
+export function replicationRecord(r: CbrBackup): cbrContract.ReplicationRecord {
   const status = r.status === 'available' ? 'available' : r.status === 'protecting' ? 'replicating' : r.status === 'error' ? 'failed' : r.status;
   return {
-    id: r.replication_record_id,
+    id: r.replication_record_id ?? null,
     created_at: r.created_at,
     updated_at: r.updated_at ?? r.created_at,
     status,
-    project_id: r.source_project_id,
-    vault_id: r.source_vault_id,
-    source_backup_id: r.source_backup_id,
-    source_checkpoint_id: r.source_checkpoint_id,
-    source_project_id: r.source_project_id,
-    source_region: r.source_region,
+    project_id: r.source_project_id ?? null,
+    vault_id: r.source_vault_id ?? null,
+    source_backup_id: r.source_backup_id ?? null,
+    source_checkpoint_id: r.source_checkpoint_id ?? null,
+    source_project_id: r.source_project_id ?? null,
+    source_region: r.source_region ?? null,
     destination_backup_id: r.id,
     destination_checkpoint_id: r.checkpoint_id,
     destination_project_id: r.project_id,
-    destination_region: r.destination_region,
+    destination_region: r.destination_region ?? null,
     destination_vault_id: r.vault_id,
     extra_info: {
       progress: r.status === 'available' ? 100 : r.progress,
@@ -116,18 +112,18 @@ export class ReplicationService {
     return this.regions.find((r) => r.target === target)?.name ?? target;
   }
 
-  private async destination(tx: Scope, projectId: string, input: Input, sourceTarget: string): Promise<Destination> {
+  private async destination(tx: Scope, projectId: string, input: DestinationInput, sourceTarget: string): Promise<Destination> {
     if (this.regions.length === 0) throw refused('6116', 'Replication is not configured on this cloud (serve --region NAME=TARGET).');
-    const regionName = text(input.destination_region, 'destination_region', 1, 255);
+    const regionName = input.destination_region;
     const region = this.regions.find((r) => r.name === regionName);
     if (!region) {
       throw invalid(`destination_region ${JSON.stringify(regionName)} is not a region of this cloud (regions: ${this.regions.map((r) => r.name).join(', ')}).`);
     }
     if (region.target === sourceTarget) throw invalid(`The backup is already in region ${regionName}; replicate it to another region.`);
-    const destProject = text(input.destination_project_id, 'destination_project_id', 1, 255);
+    const destProject = input.destination_project_id;
     // One Keystone serves every region here, so the destination project is the caller's own.
     if (destProject !== projectId) throw invalid('destination_project_id must be the project of the request (every region shares its projects).');
-    const vaultId = text(input.destination_vault_id, 'destination_vault_id', 1, 255);
+    const vaultId = input.destination_vault_id;
     const vault = await this.c.vault(tx, projectId, vaultId);
     if (vault.backup_target !== region.target)
       throw invalid(`Vault ${vault.id} is not in region ${regionName} (its backups go to target ${vault.backup_target}).`);
@@ -239,10 +235,10 @@ export class ReplicationService {
   }
 
   /** `POST /backups/{backup_id}/replicate`. */
-  async replicateBackup(ctx: AuthContext, backupId: string, input: Input): Promise<BackupReplication> {
+  async replicateBackup(ctx: AuthContext, backupId: string, input: cbrContract.BackupReplicate): Promise<BackupReplication> {
     const projectId = this.c.project(ctx);
-    const name = input.name === undefined || input.name === null ? undefined : text(input.name, 'name', 1, 64);
-    const description = input.description === undefined || input.description === null ? '' : text(input.description, 'description', 0, 255);
+    const name = input.name ?? undefined;
+    const description = input.description ?? '';
     return this.c.inTx(async (tx, enqueue) => {
       const src = UUID_RE.test(backupId) ? await this.c.stores.backups.get(tx, projectId, backupId) : undefined;
       if (!src) throw backupNotFound(backupId);
@@ -267,15 +263,14 @@ export class ReplicationService {
    * `POST /checkpoints/replicate`: every available backup of the vault that has no replica in the destination
    * vault yet (a failed one is tried again), under one restore point there.
    */
-  async replicateVault(ctx: AuthContext, input: Input): Promise<CheckpointReplication> {
+  async replicateVault(ctx: AuthContext, input: cbrContract.CheckpointReplicate): Promise<CheckpointReplication> {
     const projectId = this.c.project(ctx);
     return this.c.inTx((tx, enqueue) => this.replicateVaultTx(tx, enqueue, projectId, input));
   }
 
   /** `replicateVault` in the caller's transaction (a replication policy's scheduled run). */
-  async replicateVaultTx(tx: Scope, enqueue: Enqueue, projectId: string, input: Input): Promise<CheckpointReplication> {
-    const vaultId = text(input.vault_id, 'vault_id', 1, 255);
-    if (input.auto_trigger !== undefined && typeof input.auto_trigger !== 'boolean') throw invalid('auto_trigger must be a boolean.');
+  async replicateVaultTx(tx: Scope, enqueue: Enqueue, projectId: string, input: cbrContract.CheckpointReplicate): Promise<CheckpointReplication> {
+    const vaultId = input.vault_id;
     const auto = input.auto_trigger === true;
     {
       const vault = await this.c.vault(tx, projectId, vaultId);
@@ -314,17 +309,21 @@ export class ReplicationService {
    */
   policyDestination(projectId: string, def: Record<string, unknown>): { destination_region: string; destination_project_id: string } {
     if (this.regions.length === 0) throw refused('6117', 'Replication policies need regions (serve --region NAME=TARGET); none are configured.');
-    const region = text(def.destination_region, 'operation_definition.destination_region', 1, 255);
+    // Required of replication policies only: the contract cannot tell the two kinds' definitions apart.
+    if (typeof def.destination_region !== 'string') throw invalid('operation_definition.destination_region is required for a replication policy.');
+    const region = def.destination_region;
     if (!this.regions.some((r) => r.name === region))
       throw invalid(`destination_region ${JSON.stringify(region)} is not a region of this cloud (regions: ${this.regions.map((r) => r.name).join(', ')}).`);
-    const project = def.destination_project_id === undefined ? projectId : text(def.destination_project_id, 'operation_definition.destination_project_id', 1, 255);
+    const project = def.destination_project_id === undefined ? projectId : String(def.destination_project_id);
     if (project !== projectId) throw invalid('destination_project_id must be the project of the policy (every region shares its projects).');
     return { destination_region: region, destination_project_id: project };
   }
 
   /** Binding a replication policy to a vault: `destination_vault_id` must be a vault of the policy's region. */
-  async bindingDestination(tx: Scope, projectId: string, def: Record<string, unknown>, vault: { id: string; backup_target: string }, destVaultId: unknown): Promise<string> {
-    const id = text(destVaultId, 'destination_vault_id', 1, 255);
+  async bindingDestination(tx: Scope, projectId: string, def: Record<string, unknown>, vault: { id: string; backup_target: string }, destVaultId: string | undefined): Promise<string> {
+    // Required only when the policy bound is a replication policy, which the body alone does not tell.
+    if (destVaultId === undefined) throw invalid('destination_vault_id is required to apply a replication policy.');
+    const id = destVaultId;
     const region = this.regions.find((r) => r.name === def.destination_region);
     if (!region) throw invalid(`The policy's destination_region ${String(def.destination_region)} is no longer configured.`);
     if (region.target === vault.backup_target) throw invalid(`Vault ${vault.id} is already in region ${region.name}.`);

@@ -15,26 +15,16 @@ export interface Retention {
 const LONG_TERM = ['day_backups', 'week_backups', 'month_backups', 'year_backups'] as const;
 const TZ_RE = /^UTC([+-])(\d{2}):(\d{2})$/;
 
-function intIn(v: unknown, name: string, ok: (n: number) => boolean, range: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || !ok(v)) throw invalid(`operation_definition.${name} must be ${range}.`);
-  return v;
-}
-
 /**
- * Validates an operation_definition. `retention_duration_days` cannot be combined with `max_backups` or the
- * long-term counts; any long-term count needs a timezone; with neither a count nor a duration, backups are
- * kept forever.
+ * An operation_definition's retention, its fields already checked against the contract (a request's) or stored
+ * after that check. The rules across fields are checked here, on the merged definition an update makes:
+ * `retention_duration_days` cannot be combined with `max_backups` or the long-term counts; any long-term count
+ * needs a timezone; with neither a count nor a duration, backups are kept forever.
  */
-export function parseRetention(raw: unknown): Retention {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('operation_definition must be an object.');
-  const d = raw as Record<string, unknown>;
-  const limit = (n: number) => n === -1 || (n >= 1 && n <= 99999);
+export function parseRetention(d: Record<string, unknown>): Retention {
   const out: Retention = {
-    max_backups: d.max_backups === undefined ? -1 : intIn(d.max_backups, 'max_backups', limit, '-1 or 1-99999'),
-    retention_duration_days:
-      d.retention_duration_days === undefined
-        ? -1
-        : intIn(d.retention_duration_days, 'retention_duration_days', limit, '-1 or 1-99999'),
+    max_backups: typeof d.max_backups === 'number' ? d.max_backups : -1,
+    retention_duration_days: typeof d.retention_duration_days === 'number' ? d.retention_duration_days : -1,
     day_backups: 0,
     week_backups: 0,
     month_backups: 0,
@@ -43,15 +33,12 @@ export function parseRetention(raw: unknown): Retention {
   };
   let longTerm = false;
   for (const k of LONG_TERM) {
-    if (d[k] === undefined) continue;
-    out[k] = intIn(d[k], k, (n) => n >= 0 && n <= 100, '0-100');
+    const n = d[k];
+    if (typeof n !== 'number') continue;
+    out[k] = n;
     if (out[k] > 0) longTerm = true;
   }
-  if (d.timezone !== undefined && d.timezone !== null) {
-    if (typeof d.timezone !== 'string' || parseOffset(d.timezone) === null)
-      throw invalid('operation_definition.timezone must look like UTC+08:00.');
-    out.timezone = d.timezone;
-  }
+  if (typeof d.timezone === 'string') out.timezone = d.timezone;
   if (longTerm && out.timezone === null)
     throw invalid('operation_definition.timezone is required with day_backups, week_backups, month_backups or year_backups.');
   if (out.retention_duration_days !== -1 && (out.max_backups !== -1 || longTerm))

@@ -13,7 +13,6 @@ export interface Rule {
   minutes: number[];
 }
 
-export const MAX_PATTERNS = 24;
 export const MAX_TIMES_PER_DAY = 24;
 const MIN_SPACING_MINUTES = 60;
 const DAY_MS = 86_400_000;
@@ -30,9 +29,8 @@ function intList(key: string, value: string, min: number, max: number, pattern: 
   return out;
 }
 
+/** One rule's grammar (its length and the list's size are the contract's: `trigger.properties.pattern`). */
 export function parseRule(pattern: string): Rule {
-  if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > 255)
-    throw invalid('Each trigger pattern must be a non-empty string of at most 255 characters.');
   const body = pattern.startsWith('RRULE:') ? pattern.slice(6) : pattern;
   const parts = new Map<string, string>();
   for (const item of body.split(';')) {
@@ -71,11 +69,8 @@ export function parseRule(pattern: string): Rule {
 }
 
 /** Validates a policy's pattern list: count, time points per day and their spacing (≥ 1 h, across midnight too). */
-export function parseRules(patterns: unknown): Rule[] {
-  if (!Array.isArray(patterns) || patterns.length === 0)
-    throw invalid('trigger.properties.pattern must be a non-empty list of rules.');
-  if (patterns.length > MAX_PATTERNS) throw invalid(`A policy takes at most ${MAX_PATTERNS} trigger patterns.`);
-  const rules = patterns.map((p) => parseRule(p as string));
+export function parseRules(patterns: readonly string[]): Rule[] {
+  const rules = patterns.map(parseRule);
   const points = [...new Set(rules.flatMap((r) => r.minutes))].sort((a, b) => a - b);
   if (points.length > MAX_TIMES_PER_DAY)
     throw invalid(`A policy may run at most ${MAX_TIMES_PER_DAY} times per day.`);

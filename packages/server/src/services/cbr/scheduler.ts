@@ -85,9 +85,11 @@ export class CbrScheduler {
           if (!this.replication) throw new Error('replication policy without replication configured');
           await this.replication.replicateVaultTx(tx, enqueue, policy.project_id, {
             vault_id: vaultId,
-            destination_vault_id: destVaultId,
-            destination_region: policy.operation_definition.destination_region,
-            destination_project_id: policy.operation_definition.destination_project_id,
+            // A binding without a destination fails the run as a vault that does not exist.
+            destination_vault_id: destVaultId ?? '',
+            // Stored as checked when the policy was made (policies.ts, replication.ts policyDestination).
+            destination_region: String(policy.operation_definition.destination_region),
+            destination_project_id: String(policy.operation_definition.destination_project_id),
             auto_trigger: true,
           });
           return true;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type Vault, type VaultResource, type VaultTag, vaultLifecycle, vaultResourceLifecycle } from '../../domain/cbr.js';
-import { isLocked, MAX_LOCK_DAYS } from '../../domain/immutability.js';
+import { isLocked } from '../../domain/immutability.js';
 import { ensureAllowed } from '../../domain/lifecycle.js';
 import { keystoneTime } from '../../domain/time.js';
 import type { VaultFilter } from '../../domain/ports/cbr-store.js';
@@ -13,11 +14,10 @@ import type { ReplicationService } from './replication.js';
 import { type Page, pageOf, type PageRequest } from './paging.js';
 import { firstRunAfter, type PolicyService } from './policies.js';
 
-export const MAX_VAULT_RESOURCES = 256;
-const MAX_CAPACITY = 10_485_760;
-const MAX_TAGS = 20;
-const TAG_KEY_RE = /^[\p{L}\p{N}_-]{1,36}$/u;
-const TAG_VALUE_FORBIDDEN = /[\u0000-\u001f=*<>\\,|/]/;
+// The contract's limits: it refuses a request over them; these also bound what state adds up to.
+export const MAX_VAULT_RESOURCES = cbrContract.MAX_VAULT_RESOURCES;
+const MAX_CAPACITY = cbrContract.MAX_VAULT_SIZE;
+const MAX_TAGS = cbrContract.MAX_VAULT_TAGS;
 
 export interface ResourceInfo {
   resource: VaultResource;
@@ -35,78 +35,23 @@ export interface VaultRecord {
   usedBytes: number;
 }
 
-export interface ResourceInput {
-  id?: unknown;
-  type?: unknown;
-  name?: unknown;
-  extra_info?: unknown;
+type ResourceInput = cbrContract.ResourceCreate;
+type TagInput = { key: string; value?: string | null };
+
+/**
+ * Bodies arrive checked against the contract (`@cinderbox/api-schema`, api/cbr/validation.ts): shapes, types,
+ * lengths, enums and required fields are not checked again here. What stays are the rules that need state or the
+ * configuration (a disk that exists, a vault's room, a configured backup target, what this cloud supports).
+ */
+export type VaultCreateInput = cbrContract.VaultCreate;
+export type VaultUpdateInput = cbrContract.VaultUpdate;
+
+function tag(t: TagInput): VaultTag {
+  return { key: t.key, value: t.value ?? '' };
 }
 
-export interface VaultCreateInput {
-  name?: unknown;
-  description?: unknown;
-  billing?: Record<string, unknown>;
-  resources?: unknown;
-  backup_policy_id?: unknown;
-  tags?: unknown;
-  auto_bind?: unknown;
-  bind_rules?: unknown;
-  auto_expand?: unknown;
-  locked?: unknown;
-  /** cinderbox extension: a configured backup target (default: the server's default target). */
-  backup_target?: unknown;
-  /** cinderbox extension: days each new backup of the vault is immutable (1-36500; null/absent: none). */
-  lock_days?: unknown;
-}
-
-export interface VaultUpdateInput {
-  name?: unknown;
-  billing?: Record<string, unknown>;
-  auto_bind?: unknown;
-  bind_rules?: unknown;
-  auto_expand?: unknown;
-  smn_notify?: unknown;
-  threshold?: unknown;
-  locked?: unknown;
-}
-
-function str(v: unknown, name: string, min: number, max: number): string {
-  if (typeof v !== 'string' || v.length < min || v.length > max) throw invalid(`${name} must be a string of ${min}-${max} characters.`);
-  // Control characters and lone surrogates do not survive storage unchanged (PostgreSQL refuses NUL).
-  if (/[\p{Cc}\p{Cs}]/u.test(v)) throw invalid(`${name} must not contain control characters.`);
-  return v;
-}
-
-function bool(v: unknown, name: string): boolean {
-  if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean.`);
-  return v;
-}
-
-function capacity(v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_CAPACITY)
-    throw refused('6101', `billing.size must be an integer number of GB from ${min} to ${MAX_CAPACITY}.`);
-  return v;
-}
-
-export function parseTag(t: unknown): { key: string; value: string } {
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) throw invalid('A tag is an object {key, value}.');
-  const { key, value } = t as { key?: unknown; value?: unknown };
-  if (typeof key !== 'string' || !TAG_KEY_RE.test(key))
-    throw invalid('Tag keys are 1-36 characters: letters, digits, underscores and hyphens.');
-  const v = value ?? '';
-  if (typeof v !== 'string' || v.length > 43 || TAG_VALUE_FORBIDDEN.test(v))
-    throw invalid('Tag values are at most 43 characters and may not hold control characters or =*<>\\,|/.');
-  return { key, value: v };
-}
-
-function bindRules(v: unknown): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid('bind_rules must be an object.');
-  const tags = (v as { tags?: unknown }).tags;
-  if (tags !== undefined) {
-    if (!Array.isArray(tags)) throw invalid('bind_rules.tags must be a list.');
-    return { tags: tags.map(parseTag) };
-  }
-  return {};
+function bindRules(v: { tags?: TagInput[] | undefined }): Record<string, unknown> {
+  return v.tags !== undefined ? { tags: v.tags.map(tag) } : {};
 }
 
 /**
@@ -229,22 +174,17 @@ export class VaultService {
     return null;
   }
 
-  private async addResourcesTx(tx: Scope, vault: Vault, raw: unknown): Promise<string[]> {
-    if (!Array.isArray(raw)) throw invalid('resources must be a list.');
+  private async addResourcesTx(tx: Scope, vault: Vault, raw: ResourceInput[]): Promise<string[]> {
     const seen = new Set<string>();
     const rows: VaultResource[] = [];
-    for (const r of raw as ResourceInput[]) {
-      if (r === null || typeof r !== 'object') throw invalid('Each resource is an object {id, type, name, extra_info}.');
-      if (typeof r.id !== 'string' || r.id === '') throw invalid('resources[].id is required.');
-      if (typeof r.type !== 'string') throw invalid('resources[].type is required.');
+    for (const r of raw) {
       if (r.type === SERVER_TYPE)
         throw refused('6102', 'Servers (OS::Nova::Server) cannot be protected: this cloud has no compute service. Use disk vaults.');
       if (r.type !== DISK_TYPE) throw refused('6102', `Resource type ${r.type} is not supported by a ${vault.object_type} vault.`);
       if (seen.has(r.id)) throw refused('6104', `Resource ${r.id} is listed more than once.`);
       seen.add(r.id);
-      const name = r.name === undefined || r.name === null ? null : str(r.name, 'resources[].name', 0, 255);
-      const extra = r.extra_info === undefined || r.extra_info === null ? {} : r.extra_info;
-      if (typeof extra !== 'object' || Array.isArray(extra)) throw invalid('resources[].extra_info must be an object.');
+      const name = r.name ?? null;
+      const extra = r.extra_info ?? {};
       const volume = UUID_RE.test(r.id) ? await this.c.disks.get(tx, r.id) : undefined;
       if (!volume || volume.project_id !== vault.project_id) throw diskNotFound(r.id);
       const other = await this.vaults.resource(tx, r.id);
@@ -255,7 +195,7 @@ export class VaultService {
         project_id: vault.project_id,
         type: DISK_TYPE,
         name: name ?? volume.name ?? '',
-        extra_info: extra as Record<string, unknown>,
+        extra_info: extra,
         protect_status: 'available',
         created_at: this.c.now(),
       });
@@ -271,7 +211,7 @@ export class VaultService {
     return rows.map((r) => r.resource_id);
   }
 
-  private async bindTx(tx: Scope, vault: Vault, policyId: string, destinationVaultId?: unknown): Promise<void> {
+  private async bindTx(tx: Scope, vault: Vault, policyId: string, destinationVaultId?: string): Promise<void> {
     const p = await this.policies.row(tx, vault.project_id, policyId);
     // A replication policy goes on the backup vault whose backups it copies, with the vault they go to.
     const replicationOfBackups = p.operation_type === 'replication' && vault.protect_type === 'backup' && this.replication;
@@ -294,45 +234,32 @@ export class VaultService {
 
   async create(ctx: AuthContext, input: VaultCreateInput): Promise<VaultRecord> {
     const projectId = this.c.project(ctx);
-    const name = str(input.name, 'name', 1, 64);
-    const description = input.description === undefined || input.description === null ? '' : str(input.description, 'description', 0, 64);
+    const name = input.name;
+    const description = input.description ?? '';
     const b = input.billing;
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw invalid('billing is required.');
     const objectType = b.object_type;
     if (objectType === 'server')
       throw refused('6116', 'Object type server is not supported: this cloud has no compute service. Use object_type disk.');
-    if (objectType !== 'disk') throw refused('6116', `Object type ${String(objectType)} is not supported (use disk).`);
+    if (objectType !== 'disk') throw refused('6116', `Object type ${objectType} is not supported (use disk).`);
     const protectType = b.protect_type ?? b.operation_type;
     if (protectType === 'replication') throw refused('6116', 'Replication vaults are not supported: this cloud has a single region.');
     if (protectType !== 'backup') throw refused('6116', 'billing.protect_type must be backup.');
     const consistent = b.consistent_level ?? 'crash_consistent';
     if (consistent !== 'crash_consistent')
       throw refused('6116', 'Only crash_consistent backups are supported for disks.');
-    const size = capacity(b.size, 1);
-    if (b.cloud_type !== undefined && b.cloud_type !== 'public') throw invalid('billing.cloud_type must be public.');
-    if (b.charging_mode !== undefined && b.charging_mode !== 'post_paid') throw invalid('billing.charging_mode must be post_paid.');
-    if (input.resources === undefined) throw invalid('resources is required (send [] for none).');
-    let tags: { key: string; value: string }[] = [];
-    if (input.tags !== undefined && input.tags !== null) {
-      if (!Array.isArray(input.tags) || input.tags.length === 0 || input.tags.length > MAX_TAGS)
-        throw invalid(`tags must be a list of 1-${MAX_TAGS} tags.`);
-      tags = input.tags.map(parseTag);
-      if (new Set(tags.map((t) => t.key)).size !== tags.length) throw invalid('Tag keys must be unique.');
-    }
+    const size = b.size;
+    const tags = (input.tags ?? []).map(tag);
+    // A set rule JSON Schema cannot state (uniqueItems compares whole tags, values included).
+    if (new Set(tags.map((t) => t.key)).size !== tags.length) throw invalid('Tag keys must be unique.');
     let target = this.c.targets.defaultName;
     if (input.backup_target !== undefined && input.backup_target !== null) {
-      target = str(input.backup_target, 'backup_target', 1, 63);
+      target = input.backup_target;
       if (!this.c.targets.info(target)) {
         const known = this.c.targets.list().map((t) => t.name).join(', ');
         throw invalid(`backup_target ${JSON.stringify(target)} is not a configured backup target (configured: ${known}).`);
       }
     }
-    let lockDays: number | null = null;
-    if (input.lock_days !== undefined && input.lock_days !== null) {
-      if (typeof input.lock_days !== 'number' || !Number.isInteger(input.lock_days) || input.lock_days < 1 || input.lock_days > MAX_LOCK_DAYS)
-        throw invalid(`lock_days must be an integer number of days from 1 to ${MAX_LOCK_DAYS}.`);
-      lockDays = input.lock_days;
-    }
+    const lockDays = input.lock_days ?? null;
     const now = this.c.now();
     const row: Vault = {
       id: randomUUID(),
@@ -347,10 +274,10 @@ export class VaultService {
       cloud_type: 'public',
       charging_mode: 'post_paid',
       size,
-      auto_bind: input.auto_bind === undefined ? false : bool(input.auto_bind, 'auto_bind'),
-      bind_rules: input.bind_rules === undefined || input.bind_rules === null ? {} : bindRules(input.bind_rules),
-      auto_expand: input.auto_expand === undefined ? false : bool(input.auto_expand, 'auto_expand'),
-      locked: input.locked === undefined ? false : bool(input.locked, 'locked'),
+      auto_bind: input.auto_bind ?? false,
+      bind_rules: input.bind_rules ? bindRules(input.bind_rules) : {},
+      auto_expand: input.auto_expand ?? false,
+      locked: input.locked ?? false,
       smn_notify: true,
       threshold: 80,
       created_at: now,
@@ -363,7 +290,7 @@ export class VaultService {
       await this.addResourcesTx(tx, row, input.resources);
       await this.vaults.putTags(tx, row.id, tags);
       if (input.backup_policy_id !== undefined && input.backup_policy_id !== null)
-        await this.bindTx(tx, row, str(input.backup_policy_id, 'backup_policy_id', 1, 64));
+        await this.bindTx(tx, row, input.backup_policy_id);
     });
     return this.get(ctx, row.id);
   }
@@ -374,27 +301,22 @@ export class VaultService {
       const v = await this.c.vault(tx, projectId, id);
       ensureAllowed(vaultLifecycle, 'update', v);
       const set: Partial<Vault> = { updated_at: this.c.now() };
-      if (input.name !== undefined) set.name = str(input.name, 'name', 1, 64);
+      if (input.name !== undefined) set.name = input.name;
       if (input.billing !== undefined) {
-        if (input.billing === null || typeof input.billing !== 'object') throw invalid('billing must be an object.');
         if (input.billing.size !== undefined) {
-          const size = capacity(input.billing.size, 1);
+          const size = input.billing.size;
           if (size * this.c.options.gigabyte < (await this.c.usedBytes(tx, v.id)))
             throw refused('6101', `The vault already stores more than ${size} GB; choose a larger capacity.`);
           set.size = size;
         }
       }
-      if (input.auto_bind !== undefined) set.auto_bind = bool(input.auto_bind, 'auto_bind');
+      if (input.auto_bind !== undefined) set.auto_bind = input.auto_bind;
       if (input.bind_rules !== undefined) set.bind_rules = bindRules(input.bind_rules);
-      if (input.auto_expand !== undefined) set.auto_expand = bool(input.auto_expand, 'auto_expand');
-      if (input.smn_notify !== undefined) set.smn_notify = bool(input.smn_notify, 'smn_notify');
-      if (input.threshold !== undefined) {
-        const t = input.threshold;
-        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 100) throw invalid('threshold must be 1-100.');
-        set.threshold = t;
-      }
+      if (input.auto_expand !== undefined) set.auto_expand = input.auto_expand;
+      if (input.smn_notify !== undefined) set.smn_notify = input.smn_notify;
+      if (input.threshold !== undefined) set.threshold = input.threshold;
       if (input.locked !== undefined) {
-        const locked = bool(input.locked, 'locked');
+        const locked = input.locked;
         if (!locked && v.locked) throw refused('6110', 'A locked vault cannot be unlocked.');
         set.locked = locked;
       }
@@ -436,22 +358,13 @@ export class VaultService {
     });
   }
 
-  async addResources(ctx: AuthContext, id: string, resources: unknown): Promise<string[]> {
+  async addResources(ctx: AuthContext, id: string, resources: ResourceInput[]): Promise<string[]> {
     const projectId = this.c.project(ctx);
-    if (!Array.isArray(resources) || resources.length === 0 || resources.length > MAX_VAULT_RESOURCES)
-      throw invalid(`resources must be a list of 1-${MAX_VAULT_RESOURCES} resources.`);
     return this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
       ensureAllowed(vaultLifecycle, 'modify', v);
       return this.addResourcesTx(tx, v, resources);
     });
-  }
-
-  private resourceIds(raw: unknown): string[] {
-    if (!Array.isArray(raw) || raw.length === 0 || raw.some((r) => typeof r !== 'string'))
-      throw invalid('resource_ids must be a non-empty list of resource ids.');
-    if (new Set(raw).size !== raw.length) throw refused('6104', 'resource_ids lists a resource more than once.');
-    return raw as string[];
   }
 
   private async inVault(tx: Scope, vaultId: string, ids: string[]): Promise<VaultResource[]> {
@@ -462,9 +375,8 @@ export class VaultService {
   }
 
   /** Backups of removed resources stay in the vault (they are deleted with it or one by one). */
-  async removeResources(ctx: AuthContext, id: string, raw: unknown): Promise<string[]> {
+  async removeResources(ctx: AuthContext, id: string, ids: string[]): Promise<string[]> {
     const projectId = this.c.project(ctx);
-    const ids = this.resourceIds(raw);
     return this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       await this.inVault(tx, id, ids);
@@ -474,10 +386,8 @@ export class VaultService {
   }
 
   /** Moves resources and their backups (manifests stay where they are: a backup row keeps its locator). */
-  async migrateResources(ctx: AuthContext, id: string, raw: unknown, destinationId: unknown): Promise<string[]> {
+  async migrateResources(ctx: AuthContext, id: string, ids: string[], destinationId: string): Promise<string[]> {
     const projectId = this.c.project(ctx);
-    const ids = this.resourceIds(raw);
-    if (typeof destinationId !== 'string') throw invalid('destination_vault_id is required.');
     return this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       const dest = await this.c.vault(tx, projectId, destinationId);
@@ -492,9 +402,8 @@ export class VaultService {
     });
   }
 
-  async associatePolicy(ctx: AuthContext, id: string, policyId: unknown, destinationVaultId?: unknown): Promise<void> {
+  async associatePolicy(ctx: AuthContext, id: string, policyId: string, destinationVaultId?: string): Promise<void> {
     const projectId = this.c.project(ctx);
-    if (typeof policyId !== 'string') throw invalid('policy_id is required.');
     await this.c.metadata.transaction(async (tx) => {
       const v = await this.c.vault(tx, projectId, id);
       ensureAllowed(vaultLifecycle, 'modify', v);
@@ -502,9 +411,8 @@ export class VaultService {
     });
   }
 
-  async dissociatePolicy(ctx: AuthContext, id: string, policyId: unknown): Promise<void> {
+  async dissociatePolicy(ctx: AuthContext, id: string, policyId: string): Promise<void> {
     const projectId = this.c.project(ctx);
-    if (typeof policyId !== 'string') throw invalid('policy_id is required.');
     await this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       await this.policies.row(tx, projectId, policyId);
@@ -519,16 +427,15 @@ export class VaultService {
     return (await this.get(ctx, id)).tags;
   }
 
-  async setTags(ctx: AuthContext, id: string, action: 'create' | 'delete', raw: unknown): Promise<void> {
+  async setTags(ctx: AuthContext, id: string, action: 'create' | 'delete', raw: TagInput[]): Promise<void> {
     const projectId = this.c.project(ctx);
-    if (!Array.isArray(raw) || raw.length === 0) throw invalid('tags must be a non-empty list.');
-    const tags = action === 'create' ? raw.map(parseTag) : raw.map((t) => parseTag({ value: '', ...(t as object) }));
+    const tags = raw.map(tag);
     await this.c.metadata.transaction(async (tx) => {
       await this.c.vault(tx, projectId, id);
       for (const t of tags) {
         if (action === 'delete') {
-          const given = (raw.find((r) => (r as { key: string }).key === t.key) as { value?: unknown }).value;
-          await this.vaults.deleteTag(tx, id, t.key, typeof given === 'string' && given !== '' ? given : undefined);
+          // A delete without a value (or with an empty one) removes the key whatever its value.
+          await this.vaults.deleteTag(tx, id, t.key, t.value !== '' ? t.value : undefined);
           continue;
         }
         await this.vaults.putTags(tx, id, [t]);
