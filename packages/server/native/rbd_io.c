@@ -695,7 +695,7 @@ static int buffer_arg(napi_env env, job_t *j, napi_value v) {
   return napi_create_reference(env, v, 1, &j->keep2) == napi_ok ? 0 : -1;
 }
 
-/* read(image, offset, buffer) → bytes read (short only at the end of the image) */
+/* read(image, offset, buffer) → bytes read; librbd refuses (EINVAL) a range past the end of the image */
 static napi_value js_read(napi_env env, napi_callback_info info) {
   ARGS(3);
   job_t *j = argc >= 3 ? image_job(env, argv[0], OP_READ) : NULL;

@@ -150,7 +150,9 @@ if ('skip' in made) {
       await assert.rejects(p.open('no-such-image', null, true), { code: 'ENOENT' });
       await assert.rejects(addon!.snapCreate(img, 'twice').then(() => addon!.snapCreate(img, 'twice')), { code: 'EEXIST' });
       assert.deepEqual((await addon!.snapList(img)).map((s) => s.name), ['twice']);
-      assert.equal(await addon!.read(img, MiB - 10, Buffer.alloc(100)), 10, 'a read past the end is short');
+      assert.equal(await addon!.read(img, MiB - 100, Buffer.alloc(100)), 100);
+      // librbd refuses a read that runs past the end (the driver clips ranges to the size first).
+      await assert.rejects(addon!.read(img, MiB - 10, Buffer.alloc(100)), { code: 'EINVAL' });
       await addon!.close(img);
       await assert.rejects(addon!.size(img), { code: 'EBADF' });
       await assert.rejects(addon!.close(img), { code: 'EBADF' });

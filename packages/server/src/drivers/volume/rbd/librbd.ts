@@ -35,6 +35,7 @@ export interface RbdAddon {
   flush(image: ImageHandle): Promise<void>;
   snapList(image: ImageHandle): Promise<{ name: string; id: number; size: number }[]>;
   snapCreate(image: ImageHandle, name: string): Promise<void>;
+  /** Fills `into` from `offset`; a range past the end of the image is EINVAL. */
   read(image: ImageHandle, offset: number, into: Buffer): Promise<number>;
   write(image: ImageHandle, offset: number, data: Buffer): Promise<void>;
   writeZeroes(image: ImageHandle, offset: number, length: number): Promise<void>;

@@ -1,6 +1,6 @@
 /**
- * The rbd driver against a real Ceph pool: the shared conformance suite (bytes written and read through the
- * driver's diff streams), then what only RBD has: manage references by image and snapshot name, changed extents
+ * The rbd driver against a real Ceph pool: the shared conformance suite through librbd and through the rbd
+ * tool's diff streams, then what only RBD has: manage references by image and snapshot name, changed extents
  * from librbd's diff, clones flattened when their parent goes, and Cinder's RBD connection info.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { VolumeDriver } from '../../../domain/ports/volume-driver.js';
 import { pattern, runVolumeDriverConformance } from '../conformance.js';
+import { loadLibrbd } from './librbd.js';
 import { createRbdVolumeDriver, type RbdVolumeDriver } from './rbd-driver.js';
 import { makeTestPool } from './test-support.js';
 
@@ -37,8 +38,9 @@ if ('skip' in made) {
   after(() => made.remove());
   // 1 MiB objects: memstore reports an object's data from its start, so allocation is only as fine as an object.
   const open = (dir: string) => createRbdVolumeDriver({ name: 'rbd', pool, conf, directory: dir, objectSize: MiB });
+  const openTool = (dir: string) => createRbdVolumeDriver({ name: 'rbd', pool, conf, directory: dir, objectSize: MiB, librbd: false });
 
-  runVolumeDriverConformance('rbd', open, {
+  const conformanceOptions: Parameters<typeof runVolumeDriverConformance>[2] = {
     writeVolume: async (driver, id, offset, data) => {
       await driver.writeRaw(id, once(data), offset);
     },
@@ -53,7 +55,10 @@ if ('skip' in made) {
         yield END_RECORD;
       })());
     },
-  });
+  };
+  // Through librbd when the addon is built, then the rbd tool alone (what a machine without librbd-dev runs).
+  runVolumeDriverConformance(loadLibrbd().addon ? 'rbd (librbd)' : 'rbd (rbd tool; librbd addon not built)', open, conformanceOptions);
+  if (loadLibrbd().addon) runVolumeDriverConformance('rbd (rbd tool)', openTool, conformanceOptions);
 
   describe('rbd driver specifics', () => {
     let root: string;
