@@ -23,6 +23,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,7 +82,9 @@ async function timeSnapshots(driver: RbdVolumeDriver, vol: string, idleMs = 0): 
 
 function cinderSnapshots(conf: string, pool: string, vol: string, idleS = 0): { total: number[]; create: number[] } | string {
   try {
-    const out = execFileSync('python3', [join(here, 'cinder_snap.py'), conf, pool, `volume-${vol}`, String(RUNS), String(idleS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // Debian's interpreter: python3-rbd installs there, and a python3 earlier on PATH (pyenv) may not see it.
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const out = execFileSync(python, [join(here, 'cinder_snap.py'), conf, pool, `volume-${vol}`, String(RUNS), String(idleS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as { total_ms: number[]; create_snap_ms: number[] };
     return { total: r.total_ms, create: r.create_snap_ms };
   } catch (e) {

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Extent } from '../../../domain/ports/volume-driver.js';
+import { mergeExtents } from '../extent-diff.js';
 import type { RbdConnection } from './rbd-cli.js';
 
 declare const handle: unique symbol;
@@ -153,6 +154,27 @@ export class LibrbdPool {
     const out: { offset: number; length: number; exists: boolean }[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) out.push({ offset: flat[i]!, length: flat[i + 1]!, exists: flat[i + 2] === 1 });
     return out;
+  }
+
+  /**
+   * Ranges holding data (the parent's included). The object map answers at object granularity in milliseconds;
+   * `exact` then asks the OSDs about those objects only (within them, data may end early), a few ranges at a time:
+   * librbd's own exact walk asks about every object of the image, about 300 ms for 10 GiB however little is written.
+   */
+  async allocated(img: ImageHandle, exact: boolean): Promise<Extent[]> {
+    const coarse = mergeExtents((await this.diff(img, null, true)).filter((r) => r.exists));
+    if (!exact) return coarse;
+    const found: Extent[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < coarse.length) {
+        const r = coarse[next++]!;
+        const flat = await this.addon.diff(img, null, r.offset, r.length, false);
+        for (let i = 0; i + 2 < flat.length; i += 3) if (flat[i + 2] === 1) found.push({ offset: flat[i]!, length: flat[i + 1]! });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, coarse.length) }, lane));
+    return mergeExtents(found);
   }
 
   /**
