@@ -11,10 +11,11 @@
  *      fs store), both reading the same two snapshots;
  *   3. with `--own-cluster`: a throwaway cluster of the bench's own (scripts/start-ceph.sh in a temporary
  *      directory, other ports), snapshot create measured with the monitor's default paxos_propose_interval and
- *      with `--paxos-interval`, set in that cluster's config database only. The shared cluster is never
- *      reconfigured.
+ *      with `--paxos-interval`, then also `--paxos-min-wait`, set in that cluster's config database only. The
+ *      shared cluster is never reconfigured.
  *
- *   node --import tsx bench/rbd/run.ts [--size-gib 10] [--written-mib 256] [--changed-pct 1] [--runs 11] [--own-cluster] [--paxos-interval 0.05]
+ *   node --import tsx bench/rbd/run.ts [--size-gib 10] [--written-mib 256] [--changed-pct 1] [--runs 11]
+ *       [--own-cluster [--paxos-interval 0.05] [--paxos-min-wait 0.001]] [--skip-shared]
  *
  * The CI cluster's OSD is memstore (RAM, 3 GiB shared with the other suites): the image is thin, so the default
  * 10 GiB image holds only `--written-mib` of data. An RBD snapshot asks the monitor for a snapshot id, a Paxos
@@ -45,6 +46,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '11' },
     'own-cluster': { type: 'boolean', default: false },
     'paxos-interval': { type: 'string', default: '0.05' },
+    'paxos-min-wait': { type: 'string', default: '0.001' },
+    'skip-shared': { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -256,6 +259,10 @@ async function ownCluster(): Promise<void> {
     await measure(`snapshot create (ms), paxos_propose_interval ${current} (default), ${RUNS} runs each:`);
     ceph('config', 'set', 'mon', 'paxos_propose_interval', String(args['paxos-interval']));
     await measure(`snapshot create (ms), paxos_propose_interval ${args['paxos-interval']} (this throwaway cluster only):`);
+    // On an idle monitor the proposal still waits paxos_min_wait (0.05 s by default) to batch changes.
+    const minWait = ceph('config', 'get', 'mon.a', 'paxos_min_wait').trim();
+    ceph('config', 'set', 'mon', 'paxos_min_wait', String(args['paxos-min-wait']));
+    await measure(`snapshot create (ms), paxos_propose_interval ${args['paxos-interval']} and paxos_min_wait ${args['paxos-min-wait']} (default ${minWait}; this throwaway cluster only):`);
   } finally {
     await shutdownLibrbd();
     execFileSync('bash', [join(scripts, 'stop-ceph.sh'), '--purge', dir], { stdio: 'inherit' });
@@ -263,5 +270,5 @@ async function ownCluster(): Promise<void> {
   }
 }
 
-await sharedCluster();
+if (!args['skip-shared']) await sharedCluster();
 if (args['own-cluster']) await ownCluster();

@@ -10,8 +10,8 @@
  * and never leaves a clone without its data. Deleting a clone made from a volume also removes the `.clone_snap`
  * it was made from.
  *
- * Two ways into Ceph. With the librbd addon (librbd.ts, native/rbd_io.c) the hot paths go through one cluster
- * connection kept for the backend: byte-range reads and writes (backups, restores, zeroing), allocated and changed
+ * Two ways into Ceph. With the librbd addon (librbd.ts, native/rbd_io.c) the hot paths go through one librados
+ * client per cluster, kept for the process: byte-range reads and writes (backups, restores, zeroing), allocated and changed
  * extents (rbd_diff_iterate2, answered from the object map when the image has fast-diff), snapshot create and
  * image sizes. Rare control calls (create, clone, protect, flatten, resize, rollback, rename, remove, listings)
  * stay with the `rbd` tool: each costs a process and a fresh cluster connection, tens of milliseconds next to the
@@ -119,7 +119,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
   private libPool: Promise<LibrbdPool | null> | undefined;
   private libFailedAt: number | undefined;
-  /** Why the hot paths use the `rbd` tool, when they do (for the startup log). */
+  /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
   librbdUnavailable: string | undefined;
 
   constructor(private readonly opts: RbdVolumeDriverOptions) {
@@ -159,7 +159,6 @@ export class RbdVolumeDriver implements VolumeDriver {
     })();
     return this.libPool;
   }
-
 
   private spec(image: string, snap?: string): string {
     return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
