@@ -35,6 +35,17 @@ if ! command -v qemu-img >/dev/null 2>&1 || ! command -v qemu-io >/dev/null 2>&1
   fi
 fi
 
+# librbd addon for rbd backends (native/rbd_io.c): optional; without its headers those backends use the rbd tool.
+if command -v rbd >/dev/null 2>&1 && [ ! -f /usr/include/rbd/librbd.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing librbd-dev and librados-dev with apt-get (rbd backends through librbd)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends librbd-dev librados-dev >/dev/null; } ||
+      echo "setup: librbd-dev unavailable: rbd backends will use the rbd tool (slower backups and snapshots)"
+  else
+    echo "setup: rbd backends will use the rbd tool: install librbd-dev and librados-dev (or your system's librbd headers) and run setup again for librbd"
+  fi
+fi
+
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund
 else

@@ -1,30 +1,41 @@
 /**
- * bench/rbd — the RBD driver's two figures from issue 17, on a throwaway pool of the Ceph cluster the tests use:
+ * bench/rbd — the RBD driver's figures from issue 17, the `rbd` tool path and the librbd path (native/rbd_io.c)
+ * side by side in one run, on a throwaway pool of the Ceph cluster the tests use:
  *
- *   1. snapshot create → available: driver.createSnapshot (`rbd snap create`) on a thin image with data written,
- *      `--runs` times, p50 and max; the bare `rbd snap create` is timed alongside so the driver's own cost shows;
- *   2. incremental backup with `--changed-pct` of the image changed: the server's backup path (hidden snapshot,
- *      BlockSources with changed extents from `rbd diff --from-snap`, the backup repository on a local fs store),
- *      after a full backup of the same image.
+ *   1. snapshot create → available: driver.createSnapshot through the tool and through librbd, `--runs` times
+ *      each, p50 and max; alongside, the bare `rbd snap create` and what Cinder's RBD driver does for the same
+ *      operation (cinder_snap.py: connect, open, create_snap, protect_snap, through python3-rbd), and librbd again
+ *      with the monitor given 2 s without a commit of ours first;
+ *   2. a full backup, then an incremental with `--changed-pct` of the image changed, through each path into a
+ *      repository of its own (hidden snapshot, BlockSources with changed extents, the backup repository on a local
+ *      fs store), both reading the same two snapshots;
+ *   3. with `--own-cluster`: a throwaway cluster of the bench's own (scripts/start-ceph.sh in a temporary
+ *      directory, other ports), snapshot create measured with the monitor's default paxos_propose_interval and
+ *      with `--paxos-interval`, then also `--paxos-min-wait`, set in that cluster's config database only. The
+ *      shared cluster is never reconfigured.
  *
  *   node --import tsx bench/rbd/run.ts [--size-gib 10] [--written-mib 256] [--changed-pct 1] [--runs 11]
+ *       [--own-cluster [--paxos-interval 0.05] [--paxos-min-wait 0.001]] [--skip-shared]
  *
  * The CI cluster's OSD is memstore (RAM, 3 GiB shared with the other suites): the image is thin, so the default
- * 10 GiB image holds only `--written-mib` of data. The figures depend on the monitor: an RBD snapshot asks the mon
- * for a snapshot id, a Paxos commit that waits for the next proposal round (paxos_propose_interval, 1 s by default,
- * when the mon committed anything in the last second) — on a busy shared mon that dominates.
+ * 10 GiB image holds only `--written-mib` of data. An RBD snapshot asks the monitor for a snapshot id, a Paxos
+ * commit; when the monitor committed anything in the last paxos_propose_interval (1 s by default) the proposal
+ * waits for the rest of that interval. That is the floor of every RBD snapshot, whichever client takes it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BackupRepository } from '../../packages/server/src/backup-repo/index.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { blockSources } from '../../packages/server/src/drivers/volume/block-source.js';
-import { createRbdVolumeDriver } from '../../packages/server/src/drivers/volume/rbd/rbd-driver.js';
+import { loadLibrbd, shutdownLibrbd } from '../../packages/server/src/drivers/volume/rbd/librbd.js';
+import { createRbdVolumeDriver, type RbdVolumeDriver } from '../../packages/server/src/drivers/volume/rbd/rbd-driver.js';
 import { makeTestPool } from '../../packages/server/src/drivers/volume/rbd/test-support.js';
 
 const { values: args } = parseArgs({
@@ -33,6 +44,10 @@ const { values: args } = parseArgs({
     'written-mib': { type: 'string', default: '256' },
     'changed-pct': { type: 'string', default: '1' },
     runs: { type: 'string', default: '11' },
+    'own-cluster': { type: 'boolean', default: false },
+    'paxos-interval': { type: 'string', default: '0.05' },
+    'paxos-min-wait': { type: 'string', default: '0.001' },
+    'skip-shared': { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -40,112 +55,220 @@ const SIZE = Number(args['size-gib']) * 1024 * MiB;
 const WRITTEN = Number(args['written-mib']) * MiB;
 const CHANGED = Math.round((SIZE * Number(args['changed-pct'])) / 100);
 const RUNS = Number(args.runs);
+const here = dirname(fileURLToPath(import.meta.url));
+const scripts = join(here, '..', '..', 'scripts');
 
-const made = makeTestPool('bench');
-if ('skip' in made) {
-  console.error(`bench/rbd: ${made.skip}`);
+const lib = loadLibrbd();
+if (!lib.addon) {
+  console.error(`bench/rbd: the librbd addon is not built (${lib.error}); run npm run setup with librbd-dev and librados-dev installed`);
   process.exit(1);
 }
+
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length - 1) * p))]!;
-const work = await mkdtemp(join(tmpdir(), 'cbx-bench-rbd-'));
-try {
-  const driver = await createRbdVolumeDriver({ name: 'rbd', pool: made.pool, conf: made.conf, directory: join(work, 'tmp') });
-  const vol = randomUUID();
-  await driver.createVolume(vol, SIZE);
+const f = (x: number) => x.toFixed(0).padStart(6);
+const row = (label: string, xs: number[]) => console.log(`${label.padEnd(58)} p50 ${f(pct(xs, 0.5))}   max ${f(Math.max(...xs))}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function timeSnapshots(driver: RbdVolumeDriver, vol: string, idleMs = 0): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (idleMs) await sleep(idleMs);
+    const id = randomUUID();
+    const t0 = process.hrtime.bigint();
+    await driver.createSnapshot(vol, id);
+    out.push(secs(t0) * 1000);
+    await driver.deleteSnapshot(vol, id);
+  }
+  return out;
+}
+
+function cinderSnapshots(conf: string, pool: string, vol: string, idleS = 0): { total: number[]; create: number[] } | string {
+  try {
+    // Debian's interpreter: python3-rbd installs there, and a python3 earlier on PATH (pyenv) may not see it.
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const out = execFileSync(python, [join(here, 'cinder_snap.py'), conf, pool, `volume-${vol}`, String(RUNS), String(idleS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { total_ms: number[]; create_snap_ms: number[] };
+    return { total: r.total_ms, create: r.create_snap_ms };
+  } catch (e) {
+    return `python3-rbd not usable: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+function bareSnapshots(conf: string, pool: string, vol: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    execFileSync('rbd', ['--conf', conf, 'snap', 'create', '--no-progress', `${pool}/volume-${vol}@bare-${i}`], { stdio: 'ignore' });
+    out.push(secs(t0) * 1000);
+    execFileSync('rbd', ['--conf', conf, 'snap', 'rm', '--no-progress', `${pool}/volume-${vol}@bare-${i}`], { stdio: 'ignore' });
+  }
+  return out;
+}
+
+async function writeData(driver: RbdVolumeDriver, vol: string): Promise<number> {
   // Data in 1 MiB pieces spread evenly over the image.
   const pieces = Math.max(1, Math.floor(WRITTEN / MiB));
   const stride = Math.floor(SIZE / pieces / MiB) * MiB;
-  let t0 = process.hrtime.bigint();
   for (let i = 0; i < pieces; i += 16) {
     const batch = Array.from({ length: Math.min(16, pieces - i) }, () => randomBytes(MiB));
-    // Pieces at separate offsets: one import-diff stream each, 16 at a time.
     await Promise.all(batch.map((b, j) => driver.writeRaw(vol, Readable.from([b]), (i + j) * stride)));
   }
-  console.log(`wrote ${pieces} MiB into a ${SIZE / 1024 / MiB} GiB image in ${secs(t0).toFixed(1)} s`);
-
-  // 1. Snapshot create → available.
-  const drv: number[] = [];
-  const bare: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const id = randomUUID();
-    t0 = process.hrtime.bigint();
-    await driver.createSnapshot(vol, id);
-    drv.push(secs(t0) * 1000);
-    await driver.deleteSnapshot(vol, id);
-    t0 = process.hrtime.bigint();
-    execFileSync('rbd', ['--conf', made.conf, 'snap', 'create', '--no-progress', `${made.pool}/volume-${vol}@bare-${i}`]);
-    bare.push(secs(t0) * 1000);
-    execFileSync('rbd', ['--conf', made.conf, 'snap', 'rm', '--no-progress', `${made.pool}/volume-${vol}@bare-${i}`]);
-  }
-  // The same with the monitor given 2 s without a commit of ours first: the snapshot id is then proposed at once
-  // instead of at the next Paxos round (other clients of a shared mon may still make it wait).
-  const idle: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    await new Promise((r) => setTimeout(r, 2000));
-    const id = randomUUID();
-    t0 = process.hrtime.bigint();
-    await driver.createSnapshot(vol, id);
-    idle.push(secs(t0) * 1000);
-    await driver.deleteSnapshot(vol, id);
-  }
-
-  // 2. Full backup, then the incremental.
-  const repo = await BackupRepository.open({ store: new FsObjectStore(join(work, 'repo')) });
-  await repo.warmUp();
-  const base1 = randomUUID();
-  t0 = process.hrtime.bigint();
-  await driver.createSnapshot(vol, base1);
-  let source = await blockSources.open(driver, 'snapshot', base1, { chunkSize: repo.chunkSize });
-  const full = await repo
-    .backup({ id: 'full', container: 'bench', sourcePath: source.path, size: SIZE, allocatedExtents: source.allocatedExtents })
-    .finally(() => source.release());
-  const fullS = secs(t0);
-
-  const changedPieces = Math.max(1, Math.round(CHANGED / MiB));
-  for (let i = 0; i < changedPieces; i++) {
-    await driver.writeRaw(vol, Readable.from([randomBytes(MiB)]), randomInt(SIZE / MiB) * MiB);
-  }
-  const base2 = randomUUID();
-  t0 = process.hrtime.bigint();
-  await driver.createSnapshot(vol, base2);
-  const snapS = secs(t0);
-  source = await blockSources.open(driver, 'snapshot', base2, {
-    chunkSize: repo.chunkSize,
-    changedSince: { volumeId: vol, snapshotId: base1 },
-  });
-  const sourceS = secs(t0) - snapS;
-  if (source.changedExtents === null) throw new Error('no changed extents from the rbd driver');
-  const inc = await repo
-    .backup({
-      id: 'inc',
-      container: 'bench',
-      sourcePath: source.path,
-      size: SIZE,
-      allocatedExtents: source.allocatedExtents,
-      parent: full.locator,
-      changedExtents: source.changedExtents,
-    })
-    .finally(() => source.release());
-  const incS = secs(t0);
-  t0 = process.hrtime.bigint();
-  await driver.deleteSnapshot(vol, base1);
-  const rotateS = secs(t0);
-  await repo.close();
-
-  const f = (x: number) => x.toFixed(0).padStart(7);
-  console.log(`\nRBD image ${SIZE / 1024 / MiB} GiB thin, ${pieces} MiB written; pool ${made.pool} (memstore OSD); load ${loadavg()[0]!.toFixed(2)}`);
-  console.log(`snapshot create → available, ${RUNS} runs (ms):   p50 ${f(pct(drv, 0.5))}   max ${f(Math.max(...drv))}`);
-  console.log(`bare rbd snap create, same image (ms):          p50 ${f(pct(bare, 0.5))}   max ${f(Math.max(...bare))}`);
-  console.log(`snapshot create, mon idle 2 s before (ms):      p50 ${f(pct(idle, 0.5))}   max ${f(Math.max(...idle))}`);
-  console.log(`full backup (s): ${fullS.toFixed(2)}   read ${(full.stats.readBytes / MiB).toFixed(0)} MiB`);
-  console.log(
-    `incremental, ${changedPieces} MiB changed = ${args['changed-pct']} % (s): ${incS.toFixed(2)}   ` +
-      `[snapshot ${(snapS * 1000).toFixed(0)} ms, rbd diff + changed reads ${(sourceS * 1000).toFixed(0)} ms, engine ${((incS - snapS - sourceS) * 1000).toFixed(0)} ms]   ` +
-      `read ${(inc.stats.readBytes / MiB).toFixed(0)} MiB; old base removed in ${(rotateS * 1000).toFixed(0)} ms`,
-  );
-  await driver.deleteVolume(vol);
-} finally {
-  made.remove();
-  await rm(work, { recursive: true, force: true });
+  return pieces;
 }
+
+interface BackupFigures {
+  fullS: number;
+  fullRead: number;
+  incS: number;
+  sourceS: number;
+  incRead: number;
+}
+
+/** A full backup of base1 and an incremental of base2 (changed since base1) through `driver` into a repository of its own. */
+async function backups(driver: RbdVolumeDriver, vol: string, base1: string, base2: string, dir: string): Promise<BackupFigures> {
+  const repo = await BackupRepository.open({ store: new FsObjectStore(dir) });
+  try {
+    await repo.warmUp();
+    let t0 = process.hrtime.bigint();
+    let source = await blockSources.open(driver, 'snapshot', base1, { chunkSize: repo.chunkSize });
+    const full = await repo
+      .backup({ id: 'full', container: 'bench', sourcePath: source.path, size: SIZE, allocatedExtents: source.allocatedExtents })
+      .finally(() => source.release());
+    const fullS = secs(t0);
+    t0 = process.hrtime.bigint();
+    source = await blockSources.open(driver, 'snapshot', base2, {
+      chunkSize: repo.chunkSize,
+      changedSince: { volumeId: vol, snapshotId: base1 },
+    });
+    const sourceS = secs(t0);
+    if (source.changedExtents === null) throw new Error('no changed extents from the rbd driver');
+    const inc = await repo
+      .backup({
+        id: 'inc',
+        container: 'bench',
+        sourcePath: source.path,
+        size: SIZE,
+        allocatedExtents: source.allocatedExtents,
+        parent: full.locator,
+        changedExtents: source.changedExtents,
+      })
+      .finally(() => source.release());
+    return { fullS, fullRead: full.stats.readBytes, incS: secs(t0), sourceS, incRead: inc.stats.readBytes };
+  } finally {
+    await repo.close();
+  }
+}
+
+async function sharedCluster(): Promise<void> {
+  const made = makeTestPool('bench');
+  if ('skip' in made) {
+    console.error(`bench/rbd: ${made.skip}`);
+    process.exit(1);
+  }
+  const work = await mkdtemp(join(tmpdir(), 'cbx-bench-rbd-'));
+  const open = (librbd: boolean) => createRbdVolumeDriver({ name: 'rbd', pool: made.pool, conf: made.conf, directory: join(work, 'tmp'), librbd });
+  const tool = await open(false);
+  const fast = await open(true);
+  try {
+    if (!(await fast.lib())) throw new Error(`librbd path unavailable: ${fast.librbdUnavailable}`);
+    const vol = randomUUID();
+    await fast.createVolume(vol, SIZE);
+    let t0 = process.hrtime.bigint();
+    const pieces = await writeData(fast, vol);
+    console.log(`wrote ${pieces} MiB into a ${SIZE / 1024 / MiB} GiB image in ${secs(t0).toFixed(1)} s (librbd)`);
+
+    // 1. Snapshot create → available, interleaved so both paths see the same monitor.
+    const snapTool = await timeSnapshots(tool, vol);
+    const snapLib = await timeSnapshots(fast, vol);
+    const bare = bareSnapshots(made.conf, made.pool, vol);
+    const cinder = cinderSnapshots(made.conf, made.pool, vol);
+    const idle = await timeSnapshots(fast, vol, 2000);
+
+    // 2. Backups: both paths read the same two snapshots.
+    const base1 = randomUUID();
+    await fast.createSnapshot(vol, base1);
+    const changedPieces = Math.max(1, Math.round(CHANGED / MiB));
+    for (let i = 0; i < changedPieces; i++) await fast.writeRaw(vol, Readable.from([randomBytes(MiB)]), randomInt(SIZE / MiB) * MiB);
+    const base2 = randomUUID();
+    t0 = process.hrtime.bigint();
+    await fast.createSnapshot(vol, base2);
+    const snapS = secs(t0);
+    const bTool = await backups(tool, vol, base1, base2, join(work, 'repo-tool'));
+    const bLib = await backups(fast, vol, base1, base2, join(work, 'repo-librbd'));
+
+    console.log(`\nRBD image ${SIZE / 1024 / MiB} GiB thin, ${pieces} MiB written; pool ${made.pool} (memstore OSD, shared mon); librbd ${lib.addon!.librbdVersion}; load ${loadavg()[0]!.toFixed(2)}`);
+    console.log('snapshot create → available (ms), ' + `${RUNS} runs each:`);
+    row('  driver, rbd tool path (rbd snap create)', snapTool);
+    row('  driver, librbd path (rbd_snap_create, kept connection)', snapLib);
+    row('  bare `rbd snap create`', bare);
+    if (typeof cinder === 'string') console.log(`  Cinder's RBDDriver.create_snapshot: ${cinder}`);
+    else {
+      row("  Cinder's RBDDriver.create_snapshot (python3-rbd), total", cinder.total);
+      row('    of which create_snap', cinder.create);
+    }
+    row('  driver, librbd path, mon idle 2 s before', idle);
+    console.log(`incremental base snapshot (librbd): ${(snapS * 1000).toFixed(0)} ms`);
+    const b = (label: string, x: BackupFigures) =>
+      console.log(
+        `${label.padEnd(14)} full ${x.fullS.toFixed(2)} s (read ${(x.fullRead / MiB).toFixed(0)} MiB)   ` +
+          `incremental ${changedPieces} MiB changed = ${args['changed-pct']} %: ${x.incS.toFixed(2)} s ` +
+          `[extents + changed reads ${(x.sourceS * 1000).toFixed(0)} ms, engine ${((x.incS - x.sourceS) * 1000).toFixed(0)} ms] read ${(x.incRead / MiB).toFixed(0)} MiB`,
+      );
+    console.log('backups (same snapshots, a repository each):');
+    b('  rbd tool', bTool);
+    b('  librbd', bLib);
+    await fast.deleteVolume(vol);
+  } finally {
+    await shutdownLibrbd();
+    made.remove();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Snapshot latency on a cluster of the bench's own, with the monitor's default Paxos interval and with a short one. */
+async function ownCluster(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'cbx-bench-ceph-'));
+  const port = 20000 + randomInt(20000);
+  const env = { ...process.env, CINDERBOX_CEPH_MON_PORT: String(port), CINDERBOX_CEPH_RGW_PORT: String(port + 1), CINDERBOX_CEPH_MEMSTORE_BYTES: String(512 * MiB) };
+  const conf = join(dir, 'ceph.conf');
+  const ceph = (...a: string[]) => execFileSync('ceph', ['--conf', conf, '--connect-timeout', '15', ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  let t0 = process.hrtime.bigint();
+  execFileSync('bash', [join(scripts, 'start-ceph.sh'), dir], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  console.log(`\nown throwaway cluster up in ${secs(t0).toFixed(0)} s (${dir}, mon port ${port})`);
+  const work = await mkdtemp(join(tmpdir(), 'cbx-bench-rbd-own-'));
+  let driver: RbdVolumeDriver | undefined;
+  try {
+    const pool = 'bench';
+    ceph('osd', 'pool', 'create', pool, '8');
+    execFileSync('rbd', ['--conf', conf, 'pool', 'init', pool]);
+    driver = await createRbdVolumeDriver({ name: 'rbd', pool, conf, directory: join(work, 'tmp') });
+    const vol = randomUUID();
+    await driver.createVolume(vol, 1024 * MiB);
+    await driver.writeRaw(vol, Readable.from([randomBytes(16 * MiB)]), 0);
+    const measure = async (label: string) => {
+      const back = await timeSnapshots(driver!, vol);
+      const idle = await timeSnapshots(driver!, vol, 2000);
+      const cinder = cinderSnapshots(conf, pool, vol);
+      console.log(label);
+      row('  driver, librbd path, right after the previous delete', back);
+      row('  driver, librbd path, mon idle 2 s before', idle);
+      if (typeof cinder !== 'string') row("  Cinder's create_snapshot (python3-rbd), total", cinder.total);
+    };
+    const current = ceph('config', 'get', 'mon.a', 'paxos_propose_interval').trim();
+    await measure(`snapshot create (ms), paxos_propose_interval ${current} (default), ${RUNS} runs each:`);
+    ceph('config', 'set', 'mon', 'paxos_propose_interval', String(args['paxos-interval']));
+    await measure(`snapshot create (ms), paxos_propose_interval ${args['paxos-interval']} (this throwaway cluster only):`);
+    // On an idle monitor the proposal still waits paxos_min_wait (0.05 s by default) to batch changes.
+    const minWait = ceph('config', 'get', 'mon.a', 'paxos_min_wait').trim();
+    ceph('config', 'set', 'mon', 'paxos_min_wait', String(args['paxos-min-wait']));
+    await measure(`snapshot create (ms), paxos_propose_interval ${args['paxos-interval']} and paxos_min_wait ${args['paxos-min-wait']} (default ${minWait}; this throwaway cluster only):`);
+  } finally {
+    await shutdownLibrbd();
+    execFileSync('bash', [join(scripts, 'stop-ceph.sh'), '--purge', dir], { stdio: 'inherit' });
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (!args['skip-shared']) await sharedCluster();
+if (args['own-cluster']) await ownCluster();

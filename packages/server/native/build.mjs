@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Builds the sparse-io N-API addon into native/build/Release/sparse_io.node with the node-gyp that npm
-// bundles, against the local Node headers (there may be no internet to download them). The server works
-// without the addon (subprocess fallback), so a failed build prints one line and exits 0 rather than
-// failing `npm run setup`. Pass --verbose to see the compiler output.
+// Builds the sparse-io N-API addon into native/build/Release/sparse_io.node, and the librbd addon rbd_io.node
+// when librbd's headers are installed (Debian librbd-dev, librados-dev), with the node-gyp that npm bundles,
+// against the local Node headers (there may be no internet to download them). The server works without either
+// (subprocess fallback, the rbd tool), so a failed build prints one line and exits 0 rather than failing
+// `npm run setup`; a failed librbd build is retried without it, so it never costs the sparse-io addon. Pass
+// --verbose to see the compiler output.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -65,13 +67,26 @@ if (!nodeGyp) skip('node-gyp not found next to npm');
 const nodeDir = findNodeDir();
 if (!nodeDir) skip(`no local headers for Node ${process.version}`);
 
-const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--jobs=max'], {
-  cwd: here,
-  encoding: 'utf8',
-  stdio: verbose ? 'inherit' : ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, npm_config_nodedir: nodeDir },
-  timeout: 180_000,
-});
+const rbdOutput = path.join(here, 'build', 'Release', 'rbd_io.node');
+const gyp = (extra) =>
+  spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--jobs=max', ...extra], {
+    cwd: here,
+    encoding: 'utf8',
+    stdio: verbose ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_nodedir: nodeDir },
+    timeout: 180_000,
+  });
+let result = gyp([]);
+let rbdNote = existsSync(rbdOutput) ? 'librbd addon built' : 'librbd addon not built (no librbd-dev/librados-dev headers): rbd backends use the rbd tool';
+if (result.status !== 0 || !existsSync(output)) {
+  // node-gyp passes unknown options to gyp as variables: this one drops the rbd_io target.
+  const again = gyp(['--have_librbd=0']);
+  if (again.status === 0 && existsSync(output)) {
+    const why = `${result.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l));
+    rbdNote = `librbd addon failed to build${why ? ` (${why.trim()})` : ''}: rbd backends use the rbd tool`;
+    result = again;
+  }
+}
 if (result.status !== 0 || !existsSync(output)) {
   const lastError = `${result.stderr ?? ''}`
     .split('\n')
@@ -86,3 +101,4 @@ try {
   skip(`the built addon does not load: ${e instanceof Error ? e.message : e}`);
 }
 console.log(`sparse-io addon built: ${path.relative(process.cwd(), output) || output}`);
+console.log(rbdNote);

@@ -151,7 +151,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       quotas,
       quotaSets: new QuotaSetService(quotas),
       // The injected clock, so a test that moves time sees services' updated_at move with it.
-      backendStatus: new BackendStatusService(config, clock, serviceRegistry, { store, services: metadata.services }),
+      backendStatus: new BackendStatusService(config, clock, serviceRegistry, { store, services: metadata.services, drivers }),
       serviceRegistry,
       config,
     });

@@ -3,6 +3,7 @@ import { backendHostName, type ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore } from '../domain/ports/metadata-store.js';
+import type { VolumeDriver } from '../domain/ports/volume-driver.js';
 import type { HostUsage, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
 import { BACKEND_STORAGE_PROTOCOL, BACKEND_VENDOR_NAME } from '../domain/volume-type.js';
@@ -63,7 +64,7 @@ export class BackendStatusService {
     private readonly config: ServerConfig,
     private readonly clock: Clock,
     private readonly registry: ServiceRegistry,
-    private readonly data: { store: MetadataStore; services: ServiceStore },
+    private readonly data: { store: MetadataStore; services: ServiceStore; drivers?: ReadonlyMap<string, Pick<VolumeDriver, 'capacity'>> },
   ) {}
 
   listServices(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): Promise<ServiceEntry[]> {
@@ -122,13 +123,35 @@ export class BackendStatusService {
 
   async listPools(ctx: AuthContext, filters: { name?: string } = {}): Promise<PoolEntry[]> {
     if (!ctx.isAdmin) throw policyForbidden('scheduler_extension:scheduler_stats:get_pools');
-    // Every backend keeps its files under the data directory, so they share its filesystem's capacity.
+    const backends = this.config.backends.filter((b) => filters.name === undefined || backendHostName(this.config, b) === filters.name);
+    // File backends keep their files under the data directory, so they share its filesystem's capacity.
     const fs = await statfs(this.config.dataDir);
-    const total = gib(fs.blocks * fs.bsize);
-    const free = gib(fs.bavail * fs.bsize);
+    const local = { total: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize };
     const now = storedTime(this.clock.now());
-    return this.config.backends
-      .map((b) => ({ name: backendHostName(this.config, b), backendName: b.name, poolName: b.pool, totalCapacityGb: total, freeCapacityGb: free, updatedAt: now }))
-      .filter((p) => filters.name === undefined || p.name === filters.name);
+    return Promise.all(
+      backends.map(async (b) => {
+        // A backend with storage of its own (an RBD pool) reports that; one that cannot say falls back to the local figure.
+        const own = await storageCapacity(this.data.drivers?.get(b.name));
+        const { total, free } = own ?? local;
+        return { name: backendHostName(this.config, b), backendName: b.name, poolName: b.pool, totalCapacityGb: gib(total), freeCapacityGb: gib(free), updatedAt: now };
+      }),
+    );
+  }
+}
+
+/** How long get_pools waits for a backend's storage to report before using the local figure. */
+const CAPACITY_TIMEOUT_MS = 10_000;
+
+async function storageCapacity(driver: Pick<VolumeDriver, 'capacity'> | undefined): Promise<{ total: number; free: number } | null> {
+  if (!driver?.capacity) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), CAPACITY_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([driver.capacity().catch(() => null), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

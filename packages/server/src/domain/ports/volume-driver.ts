@@ -81,6 +81,11 @@ export interface VolumeDriver {
   connectionInfo?(volumeId: string): { driver_volume_type: string; data: Record<string, unknown> };
   /** Host path of a volume or snapshot file, for readers such as the download stream and backups. */
   path(kind: 'volume' | 'snapshot', id: string): string;
+  /**
+   * The storage's own capacity in bytes, for scheduler-stats get_pools (a Ceph pool's `ceph df` figures); null
+   * when the storage cannot say. Drivers without it share the data directory's filesystem.
+   */
+  capacity?(): Promise<{ total: number; free: number } | null>;
   /** Size and allocation; null when the object does not exist. */
   stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null>;
   /** The ranges of the object that may hold non-zero data (holes excluded); sorted, non-overlapping. */

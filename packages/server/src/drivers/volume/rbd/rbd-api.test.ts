@@ -5,11 +5,13 @@
  * the volumes are deleted.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../../test-support/harness.js';
 import { MiB } from '../../../api/block-storage/test-support/backup-api.js';
-import type { RbdVolumeDriver } from './rbd-driver.js';
+import { poolCapacity, type RbdVolumeDriver } from './rbd-driver.js';
 import { makeTestPool } from './test-support.js';
 
 const made = makeTestPool('api');
@@ -136,6 +138,24 @@ describe('rbd volumes through the API', { skip }, () => {
     assert.equal((await call('DELETE', `/volumes/${vol}`)).status, 202);
     for (const id of [vol, r1, r2, clone]) await until('volumes', id, 'gone');
     await waitFor(async () => (await driver.listObjects()).length === 0, 'pool empty', LONG);
+  });
+
+  it("reports the pool's ceph df capacity in get_pools, or the data directory's when the cluster reports none", async () => {
+    const r = await call('GET', '/scheduler-stats/get_pools?detail=true');
+    assert.equal(r.status, 200, r.text);
+    const entry = (r.body.pools as { capabilities: Record<string, number | string> }[]).find((p) => p.capabilities.volume_backend_name === 'ceph');
+    assert.ok(entry, r.text);
+    const df = 'skip' in made ? null : poolCapacity(execFileSync('ceph', ['--conf', made.conf, 'df', '--format', 'json'], { encoding: 'utf8' }), pool);
+    let expected: { total: number; free: number };
+    if (df) expected = df;
+    else {
+      // No ceph-mgr in this cluster: the mon has no usage to report, so the backend shows the local figure.
+      const fs = await statfs(t.dataDir);
+      expected = { total: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize };
+    }
+    const gib = (n: number) => n / 1024 ** 3;
+    assert.ok(Math.abs(Number(entry.capabilities.total_capacity_gb) - gib(expected.total)) <= Math.max(0.02, gib(expected.total) * 0.05), JSON.stringify(entry));
+    assert.ok(Number(entry.capabilities.free_capacity_gb) <= Number(entry.capabilities.total_capacity_gb));
   });
 
   it('lists images and snapshots for manage by their RBD names and manages them by renaming', async () => {

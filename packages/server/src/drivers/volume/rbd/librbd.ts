@@ -1,0 +1,216 @@
+/**
+ * librbd for the RBD driver's hot paths, through the N-API addon packages/server/native/rbd_io.c (built by
+ * native/build.mjs when librbd-dev and librados-dev are installed). One cluster connection and one pool handle per
+ * backend, kept for the driver's lifetime; images are opened per operation (so every call sees what the `rbd` tool
+ * and other clients did meanwhile, and no exclusive lock is held between calls). Every call runs on the libuv
+ * thread pool.
+ *
+ * Without the addon (no librbd headers at build time, or CINDERBOX_RBD_ADDON=off) `loadLibrbd()` says why and the
+ * driver uses the `rbd` tool for everything.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Extent } from '../../../domain/ports/volume-driver.js';
+import { mergeExtents } from '../extent-diff.js';
+import type { RbdConnection } from './rbd-cli.js';
+
+declare const handle: unique symbol;
+type Handle<K extends string> = { readonly [handle]: K };
+export type ClusterHandle = Handle<'cluster'>;
+export type PoolHandle = Handle<'pool'>;
+export type ImageHandle = Handle<'image'>;
+
+/** The addon's exports (rbd_io.c). */
+export interface RbdAddon {
+  abiVersion: number;
+  librbdVersion: string;
+  connect(conf: string | null, id: string | null, keyring: string | null): Promise<ClusterHandle>;
+  shutdown(cluster: ClusterHandle): Promise<void>;
+  openPool(cluster: ClusterHandle, name: string): Promise<PoolHandle>;
+  closePool(pool: PoolHandle): Promise<void>;
+  poolStat(cluster: ClusterHandle, pool: PoolHandle): Promise<{ poolBytes: number; poolObjects: number; clusterKb: number; clusterKbUsed: number; clusterKbAvail: number }>;
+  monCommand(cluster: ClusterHandle, json: string): Promise<{ rc: number; out: string; status: string }>;
+  open(pool: PoolHandle, image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle>;
+  close(image: ImageHandle): Promise<void>;
+  size(image: ImageHandle): Promise<number>;
+  flush(image: ImageHandle): Promise<void>;
+  snapList(image: ImageHandle): Promise<{ name: string; id: number; size: number }[]>;
+  snapCreate(image: ImageHandle, name: string): Promise<void>;
+  /** Fills `into` from `offset`; a range past the end of the image is EINVAL. */
+  read(image: ImageHandle, offset: number, into: Buffer): Promise<number>;
+  write(image: ImageHandle, offset: number, data: Buffer): Promise<void>;
+  writeZeroes(image: ImageHandle, offset: number, length: number): Promise<void>;
+  diff(image: ImageHandle, fromSnap: string | null, offset: number, length: number, wholeObject: boolean): Promise<Float64Array>;
+}
+
+/** Where the compiled addon lives; the same relative path holds from src/ (tsx) and from dist/. */
+export const RBD_ADDON_PATH =
+  process.env.CINDERBOX_RBD_ADDON && process.env.CINDERBOX_RBD_ADDON !== 'off'
+    ? process.env.CINDERBOX_RBD_ADDON
+    : fileURLToPath(new URL('../../../../native/build/Release/rbd_io.node', import.meta.url));
+
+let state: { addon: RbdAddon | null; error?: string } | undefined;
+
+/** The addon, or null and the reason (for the startup log and the bench). */
+export function loadLibrbd(): { addon: RbdAddon | null; error?: string } {
+  if (state) return state;
+  if (process.env.CINDERBOX_RBD_ADDON === 'off') return (state = { addon: null, error: 'CINDERBOX_RBD_ADDON=off' });
+  try {
+    const addon = createRequire(import.meta.url)(RBD_ADDON_PATH) as RbdAddon;
+    state = addon.abiVersion === 1 ? { addon } : { addon: null, error: `unexpected rbd_io ABI ${String(addon.abiVersion)}` };
+  } catch (e) {
+    // Not built (no librbd-dev at setup) or librbd.so missing at run time.
+    state = { addon: null, error: `${RBD_ADDON_PATH}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
+  }
+  return state;
+}
+
+/** Bytes per librbd read or write call: one default RBD object, so a call is one OSD op. */
+export const IO_BYTES = 4 * 1024 * 1024;
+/** Reads in flight per range walk: enough to keep the OSD busy while the caller consumes the previous ones. */
+const READ_AHEAD = 4;
+
+/**
+ * Cluster connections by (conf, id, keyring) and pool handles by connection and pool, shared by every driver of the
+ * process and kept for its lifetime. One client per cluster, as a long-lived service should be: librados starts
+ * a dozen threads per client, and a process that made a client per driver (tests make a driver per test) was
+ * seen aborting in librados' io_context_pool thread after about twenty of them.
+ */
+const clusters = new Map<string, Promise<ClusterHandle>>();
+const pools = new Map<string, Promise<LibrbdPool>>();
+
+function remembered<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+    // A failed connection is not kept: the next call tries again.
+    p.catch(() => map.delete(key));
+  }
+  return p;
+}
+
+/** Shuts every shared connection down (the bench's end; a server keeps them until it exits). */
+export async function shutdownLibrbd(): Promise<void> {
+  const all = [...pools.values()];
+  const cs = [...clusters.values()];
+  pools.clear();
+  clusters.clear();
+  for (const p of await Promise.allSettled(all)) if (p.status === 'fulfilled') await p.value.addon.closePool(p.value.pool).catch(() => {});
+  const { addon } = loadLibrbd();
+  for (const c of await Promise.allSettled(cs)) if (c.status === 'fulfilled') await addon?.shutdown(c.value).catch(() => {});
+}
+
+/** One pool of one cluster: the handle the driver's librbd calls go through. */
+export class LibrbdPool {
+  private constructor(
+    readonly addon: RbdAddon,
+    private readonly cluster: ClusterHandle,
+    readonly pool: PoolHandle,
+  ) {}
+
+  /** The shared handle of `pool` on the cluster `conn` names, connecting on first use. */
+  static connect(addon: RbdAddon, conn: RbdConnection, pool: string): Promise<LibrbdPool> {
+    const ckey = JSON.stringify([conn.conf ?? null, conn.id ?? null, conn.keyring ?? null]);
+    return remembered(pools, JSON.stringify([ckey, pool]), async () => {
+      const cluster = await remembered(clusters, ckey, () => addon.connect(conn.conf ?? null, conn.id ?? null, conn.keyring ?? null));
+      return new LibrbdPool(addon, cluster, await addon.openPool(cluster, pool));
+    });
+  }
+
+  /** Opens image (at snap, read-only when asked); the caller closes it with addon.close. */
+  open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
+    return this.addon.open(this.pool, image, snap, readOnly);
+  }
+
+  /** Opens image (at snap, read-only when asked), runs fn, closes it whatever happens. */
+  async withImage<T>(image: string, snap: string | null, readOnly: boolean, fn: (img: ImageHandle) => Promise<T>): Promise<T> {
+    const img = await this.open(image, snap, readOnly);
+    try {
+      return await fn(img);
+    } finally {
+      await this.addon.close(img);
+    }
+  }
+
+  /** Size of image (or of its snapshot), or null when either does not exist. */
+  async size(image: string, snap?: string): Promise<number | null> {
+    try {
+      return await this.withImage(image, snap ?? null, true, (img) => this.addon.size(img));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  /**
+   * rbd_diff_iterate2 over the whole image: with `fromSnap`, what changed since it (discarded ranges included);
+   * without, the ranges holding data (the parent's included). `wholeObject` answers from the object map
+   * (fast-diff) at object granularity instead of asking the OSD about every object.
+   */
+  async diff(img: ImageHandle, fromSnap: string | null, wholeObject: boolean): Promise<{ offset: number; length: number; exists: boolean }[]> {
+    const size = await this.addon.size(img);
+    const flat = await this.addon.diff(img, fromSnap, 0, size, wholeObject);
+    const out: { offset: number; length: number; exists: boolean }[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) out.push({ offset: flat[i]!, length: flat[i + 1]!, exists: flat[i + 2] === 1 });
+    return out;
+  }
+
+  /**
+   * Ranges holding data (the parent's included). The object map answers at object granularity in milliseconds;
+   * `exact` then asks the OSDs about those objects only (within them, data may end early), a few ranges at a time:
+   * librbd's own exact walk asks about every object of the image, about 300 ms for 10 GiB however little is written.
+   */
+  async allocated(img: ImageHandle, exact: boolean): Promise<Extent[]> {
+    const coarse = mergeExtents((await this.diff(img, null, true)).filter((r) => r.exists));
+    if (!exact) return coarse;
+    const found: Extent[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < coarse.length) {
+        const r = coarse[next++]!;
+        const flat = await this.addon.diff(img, null, r.offset, r.length, false);
+        for (let i = 0; i + 2 < flat.length; i += 3) if (flat[i + 2] === 1) found.push({ offset: flat[i]!, length: flat[i + 1]! });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, coarse.length) }, lane));
+    return mergeExtents(found);
+  }
+
+  /**
+   * The ranges' bytes in order, in pieces of at most IO_BYTES, a few reads ahead of the consumer. Holes read as
+   * zeros (librbd fills them), so no range needs the allocation map.
+   */
+  async *readRanges(img: ImageHandle, ranges: Extent[]): AsyncGenerator<{ offset: number; data: Buffer }> {
+    const pieces = (function* () {
+      for (const r of ranges) for (let o = r.offset; o < r.offset + r.length; o += IO_BYTES) yield { offset: o, length: Math.min(IO_BYTES, r.offset + r.length - o) };
+    })();
+    const inFlight: Promise<{ offset: number; data: Buffer }>[] = [];
+    const start = () => {
+      const p = pieces.next();
+      if (p.done) return false;
+      const buf = Buffer.allocUnsafe(p.value.length);
+      const read = this.addon.read(img, p.value.offset, buf).then((n) => ({ offset: p.value.offset, data: n === buf.length ? buf : buf.subarray(0, n) }));
+      // Observed here so a read failing while an earlier one is awaited is not an unhandled rejection.
+      read.catch(() => {});
+      inFlight.push(read);
+      return true;
+    };
+    try {
+      while (inFlight.length < READ_AHEAD && start());
+      while (inFlight.length > 0) {
+        const piece = await inFlight.shift()!;
+        start();
+        yield piece;
+      }
+    } finally {
+      // The consumer stopped early or a read failed: the image must not be closed under reads still running.
+      await Promise.allSettled(inFlight);
+    }
+  }
+
+  /** Pool and cluster usage as the mon reports it (`ceph df`), parsed by the caller. */
+  monCommand(cmd: Record<string, unknown>): Promise<{ rc: number; out: string; status: string }> {
+    return this.addon.monCommand(this.cluster, JSON.stringify(cmd));
+  }
+}
