@@ -14,6 +14,8 @@ export interface ServiceRow {
   createdAt: string;
   /** The last heartbeat; null until the first one after the row was created. */
   updatedAt: string | null;
+  /** The process writing the heartbeats (`<uuid> <pid> <hostname>`); null when none claimed it or it stopped cleanly. */
+  instance: string | null;
 }
 
 /** The services table; a heartbeat never touches the operator's switches. */
@@ -21,7 +23,9 @@ export interface ServiceStore {
   list(scope: Scope): Promise<ServiceRow[]>;
   get(scope: Scope, host: string, binary: string): Promise<ServiceRow | null>;
   /** Creates the row (enabled, not frozen) when it is missing, and stamps `updated_at` and the zone. */
-  heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string): Promise<void>;
+  heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance?: string | null): Promise<void>;
+  /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
+  releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */
   setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null): Promise<boolean>;
   /** Freezes or thaws a volume service (Cinder also disables it with reason `frozen` and re-enables on thaw). */

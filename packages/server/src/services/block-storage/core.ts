@@ -38,6 +38,11 @@ export interface CoreDeps {
 export interface ServiceAvailability {
   /** Names of this node's backends whose volume service is enabled and up. */
   schedulableBackends(scope?: Scope): Promise<Set<string>>;
+  /**
+   * Every (node, backend) a new volume may go to (enabled, up volume services) with the gigabytes of volumes
+   * already there; absent on a single node without a services table (then this node's schedulable backends).
+   */
+  schedulableHosts?(scope?: Scope): Promise<{ node: string; backend: string; allocatedGb: number }[]>;
   /** Whether an enabled, up backup service runs in the zone. */
   backupServiceAvailable(zone: string, scope?: Scope): Promise<boolean>;
   /** Whether the volume service of a volume's host (`node@backend#pool`) is frozen. */
@@ -99,8 +104,9 @@ export class Core {
     return b;
   }
 
-  hostOf(b: BackendConfig): string {
-    return backendHostName(this.deps.config, b);
+  /** `node@backend#pool` of backend `b` on `node` (default: this node). */
+  hostOf(b: BackendConfig, node: string = this.deps.config.serviceHost): string {
+    return backendHostName({ serviceHost: node }, b);
   }
 
   driver(name: string): VolumeDriver {

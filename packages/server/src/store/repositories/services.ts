@@ -13,6 +13,7 @@ function toRow(r: ServiceTable): ServiceRow {
     frozen: Number(r.frozen) === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    instance: r.instance ?? null,
   };
 }
 
@@ -27,12 +28,16 @@ export const serviceRepository: ServiceStore = {
     return r ? toRow(r) : null;
   },
 
-  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string) {
+  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance: string | null = null) {
     await executor(scope)
       .insertInto('services')
-      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone }))
+      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance })
+      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance }))
       .execute();
+  },
+
+  async releaseInstance(scope: Scope, instance: string) {
+    await executor(scope).updateTable('services').set({ instance: null }).where('instance', '=', instance).execute();
   },
 
   async setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null) {
