@@ -109,6 +109,19 @@ export class Core {
     return backendHostName({ serviceHost: node }, b);
   }
 
+  /**
+   * The bytes of a volume on another node's local backend (raw, qcow2) are files in that node's data directory:
+   * refused here with the node to ask, rather than read as missing. Only with several nodes (PostgreSQL); a
+   * single node owns every volume of its store whatever name its volumes were created under.
+   */
+  assertBytesHere(v: Pick<Volume, 'id' | 'host' | 'driver'>): void {
+    if (this.deps.config.database.kind !== 'postgres' || !v.host) return;
+    const node = v.host.split(/[@#]/)[0]!;
+    const backend = this.deps.config.backends.find((b) => b.name === v.driver);
+    if (node === this.deps.config.serviceHost || backend?.driver === 'rbd') return;
+    throw badRequest(`Invalid input received: Volume ${v.id} is on node ${node}'s local backend; its data is reachable through node ${node}'s API.`);
+  }
+
   driver(name: string): VolumeDriver {
     const d = this.deps.drivers.get(name);
     if (!d) throw new Error(`volume driver ${name} is not loaded`);
