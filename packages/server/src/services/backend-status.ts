@@ -127,8 +127,30 @@ export class BackendStatusService {
     const total = gib(fs.blocks * fs.bsize);
     const free = gib(fs.bavail * fs.bsize);
     const now = storedTime(this.clock.now());
-    return this.config.backends
-      .map((b) => ({ name: backendHostName(this.config, b), backendName: b.name, poolName: b.pool, totalCapacityGb: total, freeCapacityGb: free, updatedAt: now }))
-      .filter((p) => filters.name === undefined || p.name === filters.name);
+    const own = this.config.backends.map((b) => ({
+      name: backendHostName(this.config, b),
+      backendName: b.name,
+      poolName: b.pool,
+      totalCapacityGb: total,
+      freeCapacityGb: free,
+      updatedAt: now,
+    }));
+    // Other nodes' pools, as their volume services last reported them; Cinder's scheduler forgets a service that
+    // is down, and so does this list. Backends are named alike on every node, so the pool name is this node's.
+    const others: PoolEntry[] = [];
+    for (const s of await this.registry.entries()) {
+      if (s.binary !== 'cinder-volume' || s.state !== 'up' || !s.capacity || s.host.split('@')[0] === this.config.serviceHost) continue;
+      const backend = this.config.backends.find((b) => b.name === s.host.split('@')[1]);
+      if (!backend) continue;
+      others.push({
+        name: `${s.host}#${backend.pool}`,
+        backendName: backend.name,
+        poolName: backend.pool,
+        totalCapacityGb: s.capacity.totalGb,
+        freeCapacityGb: s.capacity.freeGb,
+        updatedAt: s.updatedAt ?? now,
+      });
+    }
+    return [...own, ...others].filter((p) => filters.name === undefined || p.name === filters.name);
   }
 }

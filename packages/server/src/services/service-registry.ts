@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/config.js';
@@ -48,6 +49,8 @@ export interface ServiceEntry {
   updatedAt: string | null;
   disabledReason: string | null;
   frozen: boolean;
+  /** A volume service's pool capacity at its last heartbeat. */
+  capacity: { totalGb: number; freeGb: number } | null;
 }
 
 /**
@@ -107,7 +110,7 @@ export class ServiceRegistry {
       services: ServiceStore;
       clock: Clock;
       config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'> &
-        Partial<Pick<ServerConfig, 'serviceReportSeconds' | 'serviceDownSeconds' | 'database'>>;
+        Partial<Pick<ServerConfig, 'serviceReportSeconds' | 'serviceDownSeconds' | 'database' | 'dataDir'>>;
       logger: Logger;
     },
   ) {}
@@ -133,11 +136,32 @@ export class ServiceRegistry {
     ];
   }
 
+  /**
+   * This node's pool capacity: every backend's files share the data directory's filesystem (the pools view has
+   * always said so; an RBD pool's own figures are the RBD driver's business), null without a data directory.
+   */
+  async capacity(): Promise<{ totalGb: number; freeGb: number } | null> {
+    if (!this.deps.config.dataDir) return null;
+    const fs = await statfs(this.deps.config.dataDir).catch(() => null);
+    if (!fs) return null;
+    const gib = (bytes: number) => Math.round((bytes / 1024 ** 3) * 100) / 100;
+    return { totalGb: gib(fs.blocks * fs.bsize), freeGb: gib(fs.bavail * fs.bsize) };
+  }
+
   async heartbeat(): Promise<void> {
     const now = this.now();
+    const capacity = await this.capacity();
     await this.deps.store.transaction(async (tx) => {
       for (const s of this.ownServices())
-        await this.deps.services.heartbeat(tx, s.host, s.binary, this.deps.config.availabilityZone, now, this.instance);
+        await this.deps.services.heartbeat(
+          tx,
+          s.host,
+          s.binary,
+          this.deps.config.availabilityZone,
+          now,
+          this.instance,
+          s.binary === 'cinder-volume' ? capacity : null,
+        );
     });
     // Read back at each beat, so a disable through another node's API reaches this node within one interval.
     const own = await this.deps.services.get(this.deps.store.root, this.deps.config.serviceHost, 'cinder-backup');
@@ -222,6 +246,7 @@ export class ServiceRegistry {
       updatedAt: r.updatedAt,
       disabledReason: r.disabledReason,
       frozen: r.frozen,
+      capacity: r.capacity,
     };
   }
 
@@ -278,20 +303,20 @@ export class ServiceRegistry {
    * first row is written. Backends are named alike on every node of a cluster (same configuration); a backend
    * this node has no configuration for is left out, since nothing here could tell its driver.
    */
-  async schedulableHosts(scope: Scope = this.deps.store.root): Promise<(SchedulableHost & { allocatedGb: number })[]> {
+  async schedulableHosts(scope: Scope = this.deps.store.root): Promise<(SchedulableHost & { allocatedGb: number; freeGb: number | null })[]> {
     const node = this.deps.config.serviceHost;
     const known = new Set(this.deps.config.backends.map((b) => b.name));
-    const out: SchedulableHost[] = [];
+    const out: (SchedulableHost & { freeGb: number | null })[] = [];
     const seen = new Set<string>();
     for (const s of await this.entries(scope)) {
       if (s.binary !== 'cinder-volume') continue;
       const at = s.host.indexOf('@');
       if (at < 0) continue;
-      const host = { node: s.host.slice(0, at), backend: s.host.slice(at + 1) };
+      const host = { node: s.host.slice(0, at), backend: s.host.slice(at + 1), freeGb: s.capacity?.freeGb ?? null };
       seen.add(s.host);
       if (known.has(host.backend) && s.status === 'enabled' && s.state === 'up') out.push(host);
     }
-    for (const b of this.deps.config.backends) if (!seen.has(`${node}@${b.name}`)) out.push({ node, backend: b.name });
+    for (const b of this.deps.config.backends) if (!seen.has(`${node}@${b.name}`)) out.push({ node, backend: b.name, freeGb: null });
     // What is already placed on each, for the scheduler's weighing (Cinder's allocated-capacity weigher).
     return Promise.all(
       out.map(async (h) => ({ ...h, allocatedGb: (await this.deps.services.hostUsage(scope, `${h.node}@${h.backend}`)).volumeGb })),

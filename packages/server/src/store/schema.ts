@@ -584,6 +584,8 @@ export interface ServiceTable {
   updated_at: string | null;
   /** `<uuid> <pid> <hostname>` of the process writing the heartbeats; null once it stopped cleanly (0021). */
   instance: string | null;
+  /** A volume service's `{total_gb, free_gb}` JSON at its last heartbeat (0021). */
+  capacity: string | null;
 }
 
 export interface QuotaClassTable {

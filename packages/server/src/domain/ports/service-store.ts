@@ -16,6 +16,8 @@ export interface ServiceRow {
   updatedAt: string | null;
   /** The process writing the heartbeats (`<uuid> <pid> <hostname>`); null when none claimed it or it stopped cleanly. */
   instance: string | null;
+  /** A volume service's pool capacity at its last heartbeat; null for other services or before one. */
+  capacity: { totalGb: number; freeGb: number } | null;
 }
 
 /** The services table; a heartbeat never touches the operator's switches. */
@@ -23,7 +25,15 @@ export interface ServiceStore {
   list(scope: Scope): Promise<ServiceRow[]>;
   get(scope: Scope, host: string, binary: string): Promise<ServiceRow | null>;
   /** Creates the row (enabled, not frozen) when it is missing, and stamps `updated_at` and the zone. */
-  heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance?: string | null): Promise<void>;
+  heartbeat(
+    scope: Scope,
+    host: string,
+    binary: ServiceBinary,
+    zone: string,
+    now: string,
+    instance?: string | null,
+    capacity?: { totalGb: number; freeGb: number } | null,
+  ): Promise<void>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
   releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */

@@ -42,7 +42,7 @@ export interface ServiceAvailability {
    * Every (node, backend) a new volume may go to (enabled, up volume services) with the gigabytes of volumes
    * already there; absent on a single node without a services table (then this node's schedulable backends).
    */
-  schedulableHosts?(scope?: Scope): Promise<{ node: string; backend: string; allocatedGb: number }[]>;
+  schedulableHosts?(scope?: Scope): Promise<{ node: string; backend: string; allocatedGb: number; freeGb: number | null }[]>;
   /** Whether an enabled, up backup service runs in the zone. */
   backupServiceAvailable(zone: string, scope?: Scope): Promise<boolean>;
   /** Whether the volume service of a volume's host (`node@backend#pool`) is frozen. */

@@ -148,7 +148,7 @@ export class VolumeService {
       let node = core.deps.config.serviceHost;
       let placed = chosen;
       if (chosen && hosts) {
-        const picked = pickNode(hosts, chosen, sourceHost, core.deps.config.serviceHost, isSharedBackend(chosen));
+        const picked = pickNode(hosts, chosen, sourceHost, core.deps.config.serviceHost, isSharedBackend(chosen), volSize);
         if (picked === null) placed = null;
         else node = picked;
       }
@@ -357,19 +357,22 @@ function isSharedBackend(b: BackendConfig): boolean {
 }
 
 /**
- * The node a new volume on `backend` goes to, or null when none may take it. A clone (or a volume from a
+ * The node a new volume on `backend` goes to, or null when none may take it (none has room). A clone (or a volume from a
  * snapshot) of a node-local volume is made by its source's node, so it goes there or nowhere; on a shared backend
  * the source's node is preferred but any will do. Otherwise the node with the fewest gigabytes already placed on
  * that backend wins (Cinder's allocated-capacity weigher), this node on a tie (no hop for its first task).
  */
 function pickNode(
-  hosts: readonly { node: string; backend: string; allocatedGb: number }[],
+  hosts: readonly { node: string; backend: string; allocatedGb: number; freeGb: number | null }[],
   backend: BackendConfig,
   sourceHost: string | null,
   self: string,
   shared: boolean,
+  sizeGb: number,
 ): string | null {
-  const candidates = hosts.filter((h) => h.backend === backend.name);
+  // Cinder's capacity filter: a pool whose last report shows less free space than the volume is passed over (a
+  // shared RBD pool reports the same for every node, and an unreported one is not held against its node).
+  const candidates = hosts.filter((h) => h.backend === backend.name && (shared || h.freeGb === null || h.freeGb >= sizeGb));
   if (sourceHost !== null) {
     const sourceNode = sourceHost.split('@')[0]!;
     if (candidates.some((h) => h.node === sourceNode)) return sourceNode;

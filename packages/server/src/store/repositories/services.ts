@@ -14,7 +14,18 @@ function toRow(r: ServiceTable): ServiceRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     instance: r.instance ?? null,
+    capacity: parseCapacity(r.capacity ?? null),
   };
+}
+
+function parseCapacity(text: string | null): { totalGb: number; freeGb: number } | null {
+  if (!text) return null;
+  try {
+    const c = JSON.parse(text) as { total_gb?: unknown; free_gb?: unknown };
+    return typeof c.total_gb === 'number' && typeof c.free_gb === 'number' ? { totalGb: c.total_gb, freeGb: c.free_gb } : null;
+  } catch {
+    return null;
+  }
 }
 
 export const serviceRepository: ServiceStore = {
@@ -28,11 +39,12 @@ export const serviceRepository: ServiceStore = {
     return r ? toRow(r) : null;
   },
 
-  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance: string | null = null) {
+  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance: string | null = null, capacity = null) {
+    const cap = capacity ? JSON.stringify({ total_gb: capacity.totalGb, free_gb: capacity.freeGb }) : null;
     await executor(scope)
       .insertInto('services')
-      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance })
-      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance }))
+      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance, capacity: cap })
+      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance, capacity: cap }))
       .execute();
   },
 

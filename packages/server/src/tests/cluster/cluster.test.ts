@@ -121,6 +121,13 @@ if (!pgAdmin) {
           assert.deepEqual([s.status, s.state], ['enabled', 'up'], `${binary} ${host}`);
         }
       }
+      // The pools of every node, as their volume services last reported them, through any node.
+      const pools = (await api.ok(B(), 'GET', '/scheduler-stats/get_pools?detail=true')).pools as { name: string; capabilities: { free_capacity_gb: number } }[];
+      for (const n of ['A', 'B', 'C']) {
+        const p = pools.find((x) => x.name === `${n}@local#local`);
+        assert.ok(p, `${n}'s pool listed: ${JSON.stringify(pools.map((x) => x.name))}`);
+        assert.ok(p.capabilities.free_capacity_gb > 0);
+      }
     });
 
     test("a second process under a live node's name is refused, naming the live process; the first keeps running", async () => {
