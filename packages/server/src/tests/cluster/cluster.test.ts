@@ -15,7 +15,8 @@ import { emptyAndClose, freshS3Store, s3Unavailable, testS3Options } from '../..
 import { makeTestPool, type TestPool } from '../../drivers/volume/rbd/test-support.js';
 import type { S3ObjectStore } from '../../drivers/objects/s3/index.js';
 import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
-import { ClusterApi, type ClusterEnv, type ClusterNode, DOWN_SECONDS, killNode, nodeOf, startNode, stopNode } from './cluster-support.js';
+import { Cli, cloudEntry, cloudEnv, missingTools, OPENSTACK, writeClouds } from '../clients/test-support/support.js';
+import { ADMIN_PASSWORD, ClusterApi, type ClusterEnv, type ClusterNode, DOWN_SECONDS, killNode, nodeOf, startNode, stopNode } from './cluster-support.js';
 
 const MiB = 1024 * 1024;
 const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL;
@@ -266,6 +267,30 @@ if (!pgAdmin) {
       // Either way the clone can be deleted, and the source with it.
       await api.ok(C(), 'DELETE', `/volumes/${clone.id}`);
       await start('B');
+    });
+
+    test('python-openstackclient against node B: volume create, volume list, volume snapshot create', async (t) => {
+      const why = await missingTools([OPENSTACK], ['openstackclient']);
+      if (why) return t.skip(why);
+      const home = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-osc-'));
+      try {
+        const clouds = await writeClouds(home, {
+          nodeB: cloudEntry(`${B().url}/identity/v3`, { username: 'admin', password: ADMIN_PASSWORD, projectName: 'admin' }),
+        });
+        const osc = new Cli(OPENSTACK, cloudEnv(clouds, 'nodeB', home));
+        const created = await osc.json<{ id: string }>(['volume', 'create', '--size', '1', 'osc-on-b']);
+        const vol = await api.until(B(), 'volumes', created.id, 'available');
+        const listed = await osc.json<{ ID: string; Name: string; Status: string }[]>(['volume', 'list']);
+        assert.ok(listed.some((v) => v.ID === created.id && v.Name === 'osc-on-b' && v.Status === 'available'));
+        // Wherever the scheduler put it, the snapshot asked of B is made by the volume's node.
+        const snap = await osc.json<{ id: string }>(['volume', 'snapshot', 'create', '--volume', created.id, 'osc-snap-on-b']);
+        await api.until(B(), 'snapshots', snap.id, 'available');
+        const shown = await osc.json<{ status: string; volume_id: string }>(['volume', 'snapshot', 'show', snap.id]);
+        assert.deepEqual([shown.status, shown.volume_id], ['available', created.id]);
+        t.diagnostic(`volume on ${vol['os-vol-host-attr:host']}`);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
     });
 
     test('a stopped node’s services go down within the down time; its volumes stay readable and their work waits for it', async () => {
