@@ -181,9 +181,10 @@ async function main() {
     console.log(`  one on each of 3:  ${spread.toFixed(1)} s  (${(gib / spread).toFixed(2)} GiB/s)`);
     console.log(
       `\n${cpus().length} cores shared by ${NODES} nodes, PostgreSQL and wrk (-t1, ${CONNS} connections split over the nodes in use, ${DURATION} s).` +
-        '\nOn one machine the cores cap the total: more nodes cannot add throughput here, only show that work is shared' +
-        '\n(every node answers, backups run on their volumes\' nodes) without a loss. On separate machines each node brings' +
-        '\nits own cores and disks; PostgreSQL is then the shared cost.',
+        '\nA node answers the API on one JavaScript thread, so a second node can use a core the first leaves idle; past the' +
+        '\ncore count the machine caps the total, and more nodes only show that work is shared (every node answers, each' +
+        '\nbackup runs on its volume\'s node) without a loss. On separate machines each node brings its own cores and' +
+        '\ndisks; PostgreSQL is then the shared cost.',
     );
   } finally {
     for (const n of nodes) await killNode(n);

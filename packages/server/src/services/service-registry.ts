@@ -318,9 +318,8 @@ export class ServiceRegistry {
     }
     for (const b of this.deps.config.backends) if (!seen.has(`${node}@${b.name}`)) out.push({ node, backend: b.name, freeGb: null });
     // What is already placed on each, for the scheduler's weighing (Cinder's allocated-capacity weigher).
-    return Promise.all(
-      out.map(async (h) => ({ ...h, allocatedGb: (await this.deps.services.hostUsage(scope, `${h.node}@${h.backend}`)).volumeGb })),
-    );
+    const allocated = out.length > 1 ? await this.deps.services.allocatedGbByHost(scope) : new Map<string, number>();
+    return out.map((h) => ({ ...h, allocatedGb: allocated.get(`${h.node}@${h.backend}`) ?? 0 }));
   }
 
   /** Nodes whose backup service is enabled and up (where backups that may run anywhere are run). */

@@ -45,6 +45,8 @@ export interface ServiceStore {
    * project owning one of them, that project's volume and snapshot totals everywhere (Cinder's quirk, kept).
    */
   hostUsage(scope: Scope, host: string): Promise<HostUsage>;
+  /** Gigabytes of volumes per volume service host (`node@backend`, pools summed), for the scheduler's weighing. */
+  allocatedGbByHost(scope: Scope): Promise<Map<string, number>>;
 }
 
 export interface ProjectUsage {

@@ -95,6 +95,21 @@ export const serviceRepository: ServiceStore = {
     }
     return { volumeCount: onHost.length, volumeGb: onHost.reduce((a, v) => a + Number(v.size), 0), projects };
   },
+
+  async allocatedGbByHost(scope: Scope) {
+    const rows = await executor(scope)
+      .selectFrom('volumes')
+      .select((eb) => ['host', eb.fn.sum<number | string>('size').as('gb')])
+      .groupBy('host')
+      .execute();
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      if (!r.host) continue;
+      const service = r.host.split('#')[0]!;
+      out.set(service, (out.get(service) ?? 0) + Number(r.gb));
+    }
+    return out;
+  },
 };
 
 export const quotaClassRepository: QuotaClassStore = {
