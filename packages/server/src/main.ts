@@ -76,6 +76,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     closers.unshift(() => database.close());
     const { db } = database;
     const { store } = metadata;
+    // Before the drivers and the bootstrap touch anything: a second process under a live node's name stops here.
+    await new ServiceRegistry({ store, services: metadata.services, clock, config: configIn, logger }).checkNodeName();
 
     // Backends only existing volumes still name join the configured ones; the services see the result.
     const { drivers, backends } = await openDrivers(configIn, metadata, logger);

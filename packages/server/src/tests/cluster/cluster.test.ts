@@ -73,8 +73,9 @@ if (!pgAdmin) {
         extraEnv,
       };
       for (const name of ['A', 'B', 'C']) dirs[name] = await mkdtemp(join(tmpdir(), `cinderbox-cluster-${name}-`));
-      // One after the other: the first migrates the database and bootstraps the admin.
-      for (const name of ['A', 'B', 'C']) await start(name);
+      // The first migrates the database and bootstraps the admin; the others then start together.
+      await start('A');
+      await Promise.all([start('B'), start('C')]);
       await api.login(A());
       // The scenarios make more volumes, snapshots and backups than the default quotas allow one project.
       const limits = { volumes: 100, snapshots: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 };
@@ -198,7 +199,7 @@ if (!pgAdmin) {
     test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
       const vol = await onlyOn('B', () => newVolume(A()));
       assert.equal(vol.node, 'B');
-      await api.upload(B(), vol.id, randomBytes(160 * MiB));
+      await api.upload(B(), vol.id, randomBytes(96 * MiB));
       const backup = (await api.ok(C(), 'POST', '/backups', { backup: { volume_id: vol.id, name: 'doomed' } })).backup;
       await api.poll(async () => {
         const p = (await api.ok(B(), 'GET', `/backups/${backup.id}/cinderbox-progress`)).progress;
@@ -232,7 +233,7 @@ if (!pgAdmin) {
     test('RBD: SIGKILL of B during a backup it runs: another node fails it once the lease expires; the volume is usable again', async (t) => {
       if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
       const vol = await newVolume(B(), 'ceph');
-      await api.upload(B(), vol.id, randomBytes(128 * MiB));
+      await api.upload(B(), vol.id, randomBytes(64 * MiB));
       const backup = (await api.ok(B(), 'POST', '/backups', { backup: { volume_id: vol.id } })).backup;
       // B took it (the node answering the request runs what any node may run); killed while it runs.
       await api.poll(async () => {
