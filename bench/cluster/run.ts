@@ -2,7 +2,7 @@
  * bench/cluster — what adding cinderbox nodes over one PostgreSQL database does: API reads through 1, 2 and 3 nodes,
  * and three backups at once run by 1 node or spread over 3.
  *
- *   node --import tsx bench/cluster/run.ts                 # 3 nodes, file target, 1000 snapshots, 1 GiB backups
+ *   npm run bench:cluster                                  # 3 nodes, file target, 1000 snapshots, 1 GiB backups
  *   node --import tsx bench/cluster/run.ts --backup-mib 256 --duration 5 --snapshots 500
  *
  * PostgreSQL: --database-url (or CINDERBOX_BENCH_DATABASE_URL, else CINDERBOX_TEST_POSTGRES_URL) names a server the
