@@ -45,6 +45,7 @@ export function buildProgram(): Command {
       'a backup target: NAME=s3://bucket/prefix?endpoint=URL&region=R or NAME=file:///dir (repeatable; credentials from the AWS chain; default: $CINDERBOX_BACKUP_TARGETS)',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
+    .option('--node-name <name>', "this node's name in a cluster sharing one PostgreSQL database: the host of its services and of its volumes' node@backend#pool (default: $CINDERBOX_NODE_NAME, else cinderbox)")
     .option('--default-backup-target <name>', "where backups go that name no target (default: the first --backup-target, else `default`, the data dir's repository)")
     .option(
       '--region <NAME=TARGET>',

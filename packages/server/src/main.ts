@@ -79,12 +79,23 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     closers.unshift(() => database.close());
     const { db } = database;
     const { store } = metadata;
+    // Before the drivers and the bootstrap touch anything: a second process under a live node's name stops here.
+    await new ServiceRegistry({ store, services: metadata.services, clock, config: configIn, logger }).checkNodeName();
 
     // Backends only existing volumes still name join the configured ones; the services see the result.
     const { drivers, backends } = await openDrivers(configIn, metadata, logger);
     const config: ServerConfig = { ...configIn, backends };
 
-    const tasks = openTaskQueue(metadata, { clock, logger, leaseSeconds: config.taskLeaseSeconds });
+    // The registry is built below (after the identity bootstrap); until then no poll runs, so nothing is declined.
+    let registry: ServiceRegistry | null = null;
+    const tasks = openTaskQueue(metadata, {
+      clock,
+      logger,
+      leaseSeconds: config.taskLeaseSeconds,
+      pollMs: config.taskPollMs,
+      config,
+      declinedKinds: () => registry?.declinedTaskKinds() ?? [],
+    });
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
@@ -98,7 +109,12 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     // The services table first: scheduling reads it, and the API lists this node from its first answer.
     const serviceRegistry = new ServiceRegistry({ store, services: metadata.services, clock, config, logger });
     await serviceRegistry.start();
+    registry = serviceRegistry;
     closers.unshift(() => serviceRegistry.stop());
+    if (store.kind === 'postgres' && config.defaultBackupTarget === 'default') {
+      // Another node cannot read this node's data-directory repository: such backups are bound to this node.
+      logger.warn('backups go to the data directory by default; with several nodes, give them a shared --backup-target');
+    }
     const repos = metadata.blockStorage;
     const services = createBlockStorageServices({
       store,

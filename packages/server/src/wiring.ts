@@ -38,11 +38,12 @@ import { createBackupsStore } from './store/repositories/backups.js';
 import { blockStorageStore } from './store/repositories/block-storage.js';
 import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
-import { taskStore } from './store/repositories/tasks.js';
+import { taskRoutingLookup, taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
 import { quotaClassRepository, serviceRepository } from './store/repositories/services.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
+import { taskRouter } from './tasks/task-routing.js';
 
 /** The metadata store with the repositories services get as ports. */
 export interface OpenedMetadata {
@@ -85,8 +86,35 @@ export async function openDrivers(config: ServerConfig, metadata: OpenedMetadata
   return openVolumeDrivers(config, await metadata.blockStorage.volumes.driversInUse(metadata.store.root), logger);
 }
 
-export function openTaskQueue(metadata: OpenedMetadata, opts: { clock: Clock; logger: Logger; leaseSeconds: number }): TaskEngine {
-  return new TaskEngine({ store: taskStore(metadata.database), ...opts });
+/**
+ * The task engine. On PostgreSQL, where several nodes may share the tasks table, new tasks are bound to the node
+ * owning the node-local volume they touch (tasks/task-routing.ts); RBD backends are shared, every node reaches
+ * their images. SQLite is one node's store, so nothing is bound there (a node renamed between two starts still
+ * runs its old volumes' tasks).
+ */
+export function openTaskQueue(
+  metadata: OpenedMetadata,
+  opts: {
+    clock: Clock;
+    logger: Logger;
+    leaseSeconds: number;
+    pollMs?: number;
+    config?: Pick<ServerConfig, 'serviceHost' | 'backends'>;
+    declinedKinds?: () => readonly string[];
+  },
+): TaskEngine {
+  const { config, ...rest } = opts;
+  const cluster = config && metadata.database.kind === 'postgres';
+  return new TaskEngine({
+    store: taskStore(metadata.database),
+    ...rest,
+    ...(cluster
+      ? {
+          node: config.serviceHost,
+          route: taskRouter(taskRoutingLookup, new Set(config.backends.filter((b) => b.driver === 'rbd').map((b) => b.name))),
+        }
+      : {}),
+  });
 }
 
 /** The sparse-io addon, when it loaded, for the chunk workers: aligned memory for O_DIRECT, readahead hints. */

@@ -13,6 +13,7 @@ export interface ServeOptions {
   backupTarget?: string[];
   defaultBackupTarget?: string;
   region?: string[];
+  nodeName?: string;
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -33,6 +34,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     ...(opts.backupTarget ? { backupTargets: opts.backupTarget } : {}),
     ...(opts.defaultBackupTarget ? { defaultBackupTarget: opts.defaultBackupTarget } : {}),
     ...(opts.region ? { regions: opts.region } : {}),
+    ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
     loginThrottle: {
       ...(opts.loginMaxFailures === undefined ? {} : { maxFailures: opts.loginMaxFailures }),
       ...(opts.loginWindow === undefined ? {} : { windowSeconds: opts.loginWindow }),
@@ -47,6 +49,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   out.write(`cinderbox listening on ${running.url}\n`);
   out.write(`  auth URL:  ${base}/identity/v3\n`);
   out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions 3.0-3.70; legacy ${base}/v2)\n`);
+  out.write(`  node:      ${config.serviceHost}\n`);
   out.write(`  data dir:  ${config.dataDir}\n`);
   out.write(
     `  metadata:  ${config.database.kind === 'postgres' ? `PostgreSQL ${server.redactedDatabaseUrl(config.database.url)}` : 'SQLite in the data dir'}\n`,

@@ -21,8 +21,18 @@ export interface ServerConfig {
   dataDir: string;
   /** Base URL advertised in the catalog and links; when unset, taken from each request's scheme and Host. */
   publicUrl: string | null;
-  /** The `host` part of `host@backend#pool` names. */
+  /**
+   * This node's name (`serve --node-name`, CINDERBOX_NODE_NAME, or the older CINDERBOX_SERVICE_HOST): the `host`
+   * part of `host@backend#pool` names and of the services rows. Nodes sharing one PostgreSQL database need
+   * distinct names; the node-local volumes (raw, qcow2) named after one run only there.
+   */
   serviceHost: string;
+  /** Seconds between service heartbeats (Cinder's `report_interval`; CINDERBOX_SERVICE_REPORT_SECONDS, default 10). */
+  serviceReportSeconds: number;
+  /** A service without a heartbeat for this long is `down` (Cinder's `service_down_time`; CINDERBOX_SERVICE_DOWN_SECONDS, default 60). */
+  serviceDownSeconds: number;
+  /** How often the task engine looks for work no dispatch started here (another node's, an expired lease). */
+  taskPollMs: number;
   region: string;
   availabilityZone: string;
   database: DatabaseConfig;
@@ -171,6 +181,8 @@ export interface ConfigInput {
   defaultBackupTarget?: string;
   /** `NAME=TARGET` specs (`serve --region`, repeatable); overrides CINDERBOX_REGIONS. */
   regions?: string[];
+  /** `serve --node-name`; overrides CINDERBOX_NODE_NAME and CINDERBOX_SERVICE_HOST. */
+  nodeName?: string;
 }
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -250,7 +262,10 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     port: input.port ?? intFromEnv('CINDERBOX_PORT', env) ?? 8776,
     dataDir,
     publicUrl,
-    serviceHost: env.CINDERBOX_SERVICE_HOST ?? 'cinderbox',
+    serviceHost: nodeNameFrom(input.nodeName ?? (env.CINDERBOX_NODE_NAME || undefined) ?? (env.CINDERBOX_SERVICE_HOST || undefined)),
+    ...serviceTimes(env),
+    // On PostgreSQL other nodes enqueue work for this one (its local volumes), which only the poll picks up.
+    taskPollMs: positiveFromEnv('CINDERBOX_TASK_POLL_MS', env) ?? (dbUrl && dbUrl !== 'sqlite' ? 1000 : 5000),
     region: 'RegionOne',
     availabilityZone: 'nova',
     database: databaseFromUrl(dbUrl, env),
@@ -270,6 +285,31 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     messageTtlSeconds: positiveFromEnv('CINDERBOX_MESSAGE_TTL', env) ?? 2_592_000,
     messageReapSeconds: positiveFromEnv('CINDERBOX_MESSAGE_REAP_INTERVAL', env) ?? 86_400,
   };
+}
+
+/**
+ * A node name is a host name part of Cinder's `host@backend#pool`: it may not contain `@`, `#`, `/` or blanks
+ * (they would make host filters and pool names ambiguous).
+ */
+export function nodeNameFrom(name: string | undefined): string {
+  if (name === undefined) return 'cinderbox';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/.test(name)) {
+    throw new Error(`node name ${JSON.stringify(name)} is not valid: use letters, digits, '.', '_', ':' and '-' (no '@', '#', '/' or spaces)`);
+  }
+  return name;
+}
+
+/** Heartbeat and down times; tests shrink them so a stopped node shows `down` in seconds. */
+function serviceTimes(env: NodeJS.ProcessEnv): { serviceReportSeconds: number; serviceDownSeconds: number } {
+  const serviceReportSeconds = positiveFromEnv('CINDERBOX_SERVICE_REPORT_SECONDS', env) ?? 10;
+  const serviceDownSeconds = positiveFromEnv('CINDERBOX_SERVICE_DOWN_SECONDS', env) ?? 60;
+  // Cinder warns when service_down_time is below 2.5 x report_interval: services would flap between up and down.
+  if (serviceDownSeconds < 2 * serviceReportSeconds) {
+    throw new Error(
+      `CINDERBOX_SERVICE_DOWN_SECONDS (${serviceDownSeconds}) must be at least twice CINDERBOX_SERVICE_REPORT_SECONDS (${serviceReportSeconds})`,
+    );
+  }
+  return { serviceReportSeconds, serviceDownSeconds };
 }
 
 export function backendHostName(config: Pick<ServerConfig, 'serviceHost'>, b: BackendConfig): string {

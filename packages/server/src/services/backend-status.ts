@@ -123,19 +123,34 @@ export class BackendStatusService {
 
   async listPools(ctx: AuthContext, filters: { name?: string } = {}): Promise<PoolEntry[]> {
     if (!ctx.isAdmin) throw policyForbidden('scheduler_extension:scheduler_stats:get_pools');
-    const backends = this.config.backends.filter((b) => filters.name === undefined || backendHostName(this.config, b) === filters.name);
     // File backends keep their files under the data directory, so they share its filesystem's capacity.
     const fs = await statfs(this.config.dataDir);
     const local = { total: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize };
     const now = storedTime(this.clock.now());
-    return Promise.all(
-      backends.map(async (b) => {
-        // A backend with storage of its own (an RBD pool) reports that; one that cannot say falls back to the local figure.
-        const own = await storageCapacity(this.data.drivers?.get(b.name));
-        const { total, free } = own ?? local;
+    // A backend with storage of its own (an RBD pool) reports that; one that cannot say falls back to the local figure.
+    const own = await Promise.all(
+      this.config.backends.map(async (b) => {
+        const { total, free } = (await storageCapacity(this.data.drivers?.get(b.name))) ?? local;
         return { name: backendHostName(this.config, b), backendName: b.name, poolName: b.pool, totalCapacityGb: gib(total), freeCapacityGb: gib(free), updatedAt: now };
       }),
     );
+    // Other nodes' pools, as their volume services last reported them; Cinder's scheduler forgets a service that
+    // is down, and so does this list. Backends are named alike on every node, so the pool name is this node's.
+    const others: PoolEntry[] = [];
+    for (const s of await this.registry.entries()) {
+      if (s.binary !== 'cinder-volume' || s.state !== 'up' || !s.capacity || s.host.split('@')[0] === this.config.serviceHost) continue;
+      const backend = this.config.backends.find((b) => b.name === s.host.split('@')[1]);
+      if (!backend) continue;
+      others.push({
+        name: `${s.host}#${backend.pool}`,
+        backendName: backend.name,
+        poolName: backend.pool,
+        totalCapacityGb: s.capacity.totalGb,
+        freeCapacityGb: s.capacity.freeGb,
+        updatedAt: s.updatedAt ?? now,
+      });
+    }
+    return [...own, ...others].filter((p) => filters.name === undefined || p.name === filters.name);
   }
 }
 

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
@@ -11,6 +14,32 @@ export const HEARTBEAT_INTERVAL_SECONDS = 10;
 /** A service whose last heartbeat is older than this is `down` (Cinder's `service_down_time` default). */
 export const SERVICE_DOWN_SECONDS = 60;
 
+/** Where new work of a backend may go: a node whose volume service for it is enabled and up. */
+export interface SchedulableHost {
+  node: string;
+  backend: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the process that wrote `instance` may still run. Only a process of this machine can be checked (its pid
+ * is gone: a kill -9 or a crash); one elsewhere counts as alive until its heartbeat is older than the down time.
+ */
+function instanceMayRun(instance: string): boolean {
+  const [, pid, host] = instance.split(' ');
+  if (host !== hostname()) return true;
+  const n = Number(pid);
+  return !(Number.isInteger(n) && n > 0 && n !== process.pid && !processAlive(n));
+}
+
 export interface ServiceEntry {
   binary: ServiceBinary;
   host: string;
@@ -20,6 +49,8 @@ export interface ServiceEntry {
   updatedAt: string | null;
   disabledReason: string | null;
   frozen: boolean;
+  /** A volume service's pool capacity at its last heartbeat. */
+  capacity: { totalGb: number; freeGb: number } | null;
 }
 
 /**
@@ -40,6 +71,9 @@ export function serviceHostOf(volumeHost: string): string {
 }
 
 const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;
+
+/** The backup service's work, as task kinds. */
+const BACKUP_TASK_KINDS: readonly string[] = ['backup.create', 'backup.restore', 'backup.delete', 'cbr.backup', 'cbr.restore', 'cbr.delete', 'cbr.replicate'];
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -75,10 +109,18 @@ export class ServiceRegistry {
       store: MetadataStore;
       services: ServiceStore;
       clock: Clock;
-      config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'>;
+      config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'> &
+        Partial<Pick<ServerConfig, 'serviceReportSeconds' | 'serviceDownSeconds' | 'database' | 'dataDir'>>;
       logger: Logger;
     },
   ) {}
+
+  /** This process, as written in the rows it heartbeats: tells it apart from another process under the same name. */
+  readonly instance = `${randomUUID()} ${process.pid} ${hostname()}`;
+
+  private get downSeconds(): number {
+    return this.deps.config.serviceDownSeconds ?? SERVICE_DOWN_SECONDS;
+  }
 
   private now(): string {
     return storedTime(this.deps.clock.now());
@@ -94,15 +136,82 @@ export class ServiceRegistry {
     ];
   }
 
+  /**
+   * This node's pool capacity: every backend's files share the data directory's filesystem (the pools view has
+   * always said so; an RBD pool's own figures are the RBD driver's business), null without a data directory.
+   */
+  async capacity(): Promise<{ totalGb: number; freeGb: number } | null> {
+    if (!this.deps.config.dataDir) return null;
+    const fs = await statfs(this.deps.config.dataDir).catch(() => null);
+    if (!fs) return null;
+    const gib = (bytes: number) => Math.round((bytes / 1024 ** 3) * 100) / 100;
+    return { totalGb: gib(fs.blocks * fs.bsize), freeGb: gib(fs.bavail * fs.bsize) };
+  }
+
   async heartbeat(): Promise<void> {
     const now = this.now();
+    const capacity = await this.capacity();
     await this.deps.store.transaction(async (tx) => {
-      for (const s of this.ownServices()) await this.deps.services.heartbeat(tx, s.host, s.binary, this.deps.config.availabilityZone, now);
+      for (const s of this.ownServices())
+        await this.deps.services.heartbeat(
+          tx,
+          s.host,
+          s.binary,
+          this.deps.config.availabilityZone,
+          now,
+          this.instance,
+          s.binary === 'cinder-volume' ? capacity : null,
+        );
     });
+    // Read back at each beat, so a disable through another node's API reaches this node within one interval.
+    const own = await this.deps.services.get(this.deps.store.root, this.deps.config.serviceHost, 'cinder-backup');
+    this.backupDisabled = own?.disabled ?? false;
+  }
+
+  private backupDisabled = false;
+
+  /**
+   * Task kinds this node does not take when any node may run them: backups, restores and backup deletes while
+   * its backup service is disabled (Cinder's backup scheduling skips a disabled backup service). Bound tasks (a
+   * local volume's) still run here: no other node could run them.
+   */
+  declinedTaskKinds(): readonly string[] {
+    return this.backupDisabled ? BACKUP_TASK_KINDS : [];
+  }
+
+  /**
+   * Refuses to start a second live process under this node's name (both would claim the node's local tasks and
+   * write its heartbeats), and, on SQLite, a node beside another live one (SQLite is one node's store: nodes share
+   * work only through PostgreSQL). Live = a scheduler heartbeat younger than the down time written by another
+   * process (its `instance`): a process of this machine whose pid is gone is dead at once (kill -9); one that
+   * stopped cleanly cleared its instance. A process on another machine is trusted to live until its heartbeat ages.
+   */
+  async checkNodeName(): Promise<void> {
+    const node = this.deps.config.serviceHost;
+    const nowMs = this.deps.clock.now().getTime();
+    const sqlite = this.deps.config.database?.kind !== 'postgres';
+    for (const r of await this.deps.services.list(this.deps.store.root)) {
+      if (r.binary !== 'cinder-scheduler' || !r.instance || r.instance === this.instance) continue;
+      const age = Math.round((nowMs - Date.parse(r.updatedAt ?? r.createdAt)) / 1000);
+      if (age > this.downSeconds || !instanceMayRun(r.instance)) continue;
+      const [, pid, host] = r.instance.split(' ');
+      const who = `process ${pid} on ${host}, last heartbeat ${Math.max(0, age)} s ago`;
+      if (r.host === node) {
+        throw new Error(
+          `node name ${JSON.stringify(node)} is in use by a live node (${who}): give this one another --node-name, or stop that one (a node that died is taken over once its heartbeat is ${this.downSeconds} s old)`,
+        );
+      }
+      if (sqlite) {
+        throw new Error(
+          `node ${JSON.stringify(r.host)} is live on this SQLite store (${who}); several nodes need a shared PostgreSQL database (CINDERBOX_DATABASE_URL)`,
+        );
+      }
+    }
   }
 
   /** First heartbeat now (so the API lists this node at once), then every interval until stop. */
   async start(): Promise<void> {
+    await this.checkNodeName();
     await this.heartbeat();
     this.timer = setInterval(() => {
       if (this.beating) return;
@@ -111,7 +220,7 @@ export class ServiceRegistry {
         .finally(() => {
           this.beating = null;
         });
-    }, HEARTBEAT_INTERVAL_SECONDS * 1000);
+    }, (this.deps.config.serviceReportSeconds ?? HEARTBEAT_INTERVAL_SECONDS) * 1000);
     this.timer.unref();
   }
 
@@ -119,11 +228,15 @@ export class ServiceRegistry {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.beating;
+    // The rows stay (the services read `down` once their heartbeat ages, as Cinder's do); the name is free now.
+    await this.deps.services
+      .releaseInstance(this.deps.store.root, this.instance)
+      .catch((err) => this.deps.logger.warn({ err }, 'releasing the node name failed'));
   }
 
   private entry(r: ServiceRow, nowMs: number): ServiceEntry {
     const seen = Date.parse(r.updatedAt ?? r.createdAt);
-    const alive = Math.abs(nowMs - seen) <= SERVICE_DOWN_SECONDS * 1000;
+    const alive = Math.abs(nowMs - seen) <= this.downSeconds * 1000;
     return {
       binary: r.binary,
       host: r.host,
@@ -133,6 +246,7 @@ export class ServiceRegistry {
       updatedAt: r.updatedAt,
       disabledReason: r.disabledReason,
       frozen: r.frozen,
+      capacity: r.capacity,
     };
   }
 
@@ -156,6 +270,7 @@ export class ServiceRegistry {
     if (!current) throw notFound(`Service ${binary} on host ${host} could not be found.`);
     const newReason = enabled ? null : reason === undefined ? current.disabledReason : reason;
     await this.deps.services.setDisabled(this.deps.store.root, host, binary, !enabled, newReason);
+    if (host === this.deps.config.serviceHost && binary === 'cinder-backup') this.backupDisabled = !enabled;
   }
 
   /** Freeze (or thaw) every volume service `host` names; Cinder's 400s for no such service and for no change. */
@@ -181,6 +296,37 @@ export class ServiceRegistry {
       if (!s || (s.status === 'enabled' && s.state === 'up')) out.add(b.name);
     }
     return out;
+  }
+
+  /**
+   * Every (node, backend) whose volume service is enabled and up, this node's backends included even before their
+   * first row is written. Backends are named alike on every node of a cluster (same configuration); a backend
+   * this node has no configuration for is left out, since nothing here could tell its driver.
+   */
+  async schedulableHosts(scope: Scope = this.deps.store.root): Promise<(SchedulableHost & { allocatedGb: number; freeGb: number | null })[]> {
+    const node = this.deps.config.serviceHost;
+    const known = new Set(this.deps.config.backends.map((b) => b.name));
+    const out: (SchedulableHost & { freeGb: number | null })[] = [];
+    const seen = new Set<string>();
+    for (const s of await this.entries(scope)) {
+      if (s.binary !== 'cinder-volume') continue;
+      const at = s.host.indexOf('@');
+      if (at < 0) continue;
+      const host = { node: s.host.slice(0, at), backend: s.host.slice(at + 1), freeGb: s.capacity?.freeGb ?? null };
+      seen.add(s.host);
+      if (known.has(host.backend) && s.status === 'enabled' && s.state === 'up') out.push(host);
+    }
+    for (const b of this.deps.config.backends) if (!seen.has(`${node}@${b.name}`)) out.push({ node, backend: b.name, freeGb: null });
+    // What is already placed on each, for the scheduler's weighing (Cinder's allocated-capacity weigher).
+    const allocated = out.length > 1 ? await this.deps.services.allocatedGbByHost(scope) : new Map<string, number>();
+    return out.map((h) => ({ ...h, allocatedGb: allocated.get(`${h.node}@${h.backend}`) ?? 0 }));
+  }
+
+  /** Nodes whose backup service is enabled and up (where backups that may run anywhere are run). */
+  async backupNodes(scope: Scope = this.deps.store.root): Promise<string[]> {
+    return (await this.entries(scope))
+      .filter((s) => s.binary === 'cinder-backup' && s.status === 'enabled' && s.state === 'up')
+      .map((s) => s.host);
   }
 
   /** Whether an enabled, up backup service exists in the zone (Cinder's backup scheduling check). */

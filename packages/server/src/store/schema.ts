@@ -322,6 +322,8 @@ export interface TaskTable {
   /** Node id holding the lease while running. */
   owner: string | null;
   lease_until: string | null;
+  /** The node that must run it (its volume is on that node's local backend); null = any node (0021). */
+  node: string | null;
   attempts: number;
   last_error: string | null;
   created_at: string;
@@ -580,6 +582,10 @@ export interface ServiceTable {
   frozen: number;
   created_at: string;
   updated_at: string | null;
+  /** `<uuid> <pid> <hostname>` of the process writing the heartbeats; null once it stopped cleanly (0021). */
+  instance: string | null;
+  /** A volume service's `{total_gb, free_gb}` JSON at its last heartbeat (0021). */
+  capacity: string | null;
 }
 
 export interface QuotaClassTable {

@@ -176,4 +176,42 @@ describe('task engine on one store, several nodes', () => {
     const left = await database.db.selectFrom('tasks').select('id').where('resource_type', '=', 'x').execute();
     assert.deepEqual(left, []);
   });
+
+  test('a task bound to a node runs only there, whoever dispatches it; a declined kind waits for a node that takes it', async () => {
+    const ranOn = new Map<string, string>();
+    const make = (node: string, declined: readonly string[] = []) => {
+      const e = new TaskEngine({
+        store: taskStore(database),
+        clock: systemClock,
+        logger,
+        leaseSeconds: 30,
+        pollMs: 10,
+        node,
+        // The payload names the node, as the real router reads it from the volume's host.
+        route: async (_tx, t) => (t.payload as { node: string | null }).node,
+        declinedKinds: () => declined,
+      });
+      for (const kind of ['bound', 'backup.create'])
+        e.register({ kind, run: async (t) => void ranOn.set(t.resourceId, node), fail: async () => assert.fail('fail() called') });
+      return e;
+    };
+    const a = make('A', ['backup.create']);
+    const b = make('B');
+    const scope = asScope(database.db);
+    const toB = await a.enqueue(scope, { kind: 'bound', resourceType: 'y', resourceId: 'for-b', payload: { node: 'B' } });
+    const backup = await a.enqueue(scope, { kind: 'backup.create', resourceType: 'y', resourceId: 'backup', payload: { node: null } });
+    const row = await database.db.selectFrom('tasks').select('node').where('id', '=', toB).executeTakeFirstOrThrow();
+    assert.equal(row.node, 'B');
+    await a.start(false);
+    a.dispatch(toB);
+    a.dispatch(backup);
+    await new Promise((r) => setTimeout(r, 200));
+    await a.idle();
+    assert.equal(ranOn.size, 0, 'A runs neither the task bound to B nor the kind it declines');
+    await b.start(false);
+    const deadline = Date.now() + 10_000;
+    while (ranOn.size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([a.stop(), b.stop()]);
+    assert.deepEqual(Object.fromEntries(ranOn), { 'for-b': 'B', backup: 'B' });
+  });
 });

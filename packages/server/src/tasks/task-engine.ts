@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NewTask, TaskHandler, TaskQueue, TaskRecord, TransactionHandle } from '../domain/ports/task-queue.js';
-import type { StoredTask, TaskStore } from '../domain/ports/task-store.js';
+import type { StoredTask, TaskEligibility, TaskStore } from '../domain/ports/task-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
+import type { TaskRouter } from './task-routing.js';
 
 export interface TaskEngineOptions {
   store: TaskStore;
@@ -13,6 +14,12 @@ export interface TaskEngineOptions {
   pollMs?: number;
   /** Most tasks one poll claims (the rest wait for the next poll or another node). */
   pollBatch?: number;
+  /** This node's name (config.serviceHost): it runs tasks bound to it and tasks bound to no node. */
+  node?: string;
+  /** Binds a new task to the node that must run it (absent: every task may run anywhere, as on one node). */
+  route?: TaskRouter;
+  /** Kinds of unbound tasks this node does not take right now (its backup service is disabled). */
+  declinedKinds?: () => readonly string[];
 }
 
 /**
@@ -39,15 +46,23 @@ export class TaskEngine implements TaskQueue {
 
   async enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string> {
     const id = randomUUID();
-    await this.opts.store.insert(tx, id, task, this.now());
+    const node = this.opts.route ? await this.opts.route(tx, task as NewTask<unknown>) : null;
+    await this.opts.store.insert(tx, id, task, this.now(), node);
     return id;
+  }
+
+  /** What this node may claim; undefined on a single node (everything). */
+  private eligibility(): TaskEligibility | undefined {
+    if (!this.opts.route || this.opts.node === undefined) return undefined;
+    return { node: this.opts.node, declinedKinds: this.opts.declinedKinds?.() ?? [] };
   }
 
   dispatch(taskId: string): void {
     if (this.stopping || this.running.has(taskId) || this.claiming.has(taskId)) return;
     const claim = (async () => {
       try {
-        const task = await this.opts.store.claim(taskId, this.nodeId, this.leaseUntil(), this.now());
+        // A task bound to another node (or declined here) is left pending: its node's poll claims it.
+        const task = await this.opts.store.claim(taskId, this.nodeId, this.leaseUntil(), this.now(), this.eligibility());
         if (task) this.execute(task);
       } catch (err) {
         // Left pending: the next poll (here or on another node) claims it.
@@ -61,11 +76,26 @@ export class TaskEngine implements TaskQueue {
 
   /**
    * Recovers tasks left by dead nodes, then starts polling. With `orphanAllRunning` (a single node that holds the
-   * data directory's lock) every running task is an orphan; otherwise only those whose lease expired.
+   * data directory's lock) every running task is an orphan; otherwise only those whose lease expired, plus every
+   * running task bound to this node: a node name is held by one live process at a time (the service registry
+   * refuses a second), so what ran under it before this start belonged to a process that is gone.
+   *
+   * Tasks bound to a node that is down are not taken over by another node: their volume's files are in that
+   * node's data directory. Pending ones wait, running ones keep their expired lease, until the node starts again
+   * and recovers them here (resumed or failed per kind). That is Cinder's rule too: a volume service cleans up the
+   * work it left on its own start (init_host), and the scheduler sends nothing to a service that is down. The
+   * other nodes still answer the API for such volumes (their metadata lives in the shared database).
    */
   async start(orphanAllRunning: boolean): Promise<void> {
-    const orphans = await this.opts.store.listRunning(orphanAllRunning ? null : this.now(), 10_000);
-    for (const task of orphans) await this.recoverOrphan(task);
+    const may = this.eligibility();
+    const orphans = await this.opts.store.listRunning(orphanAllRunning ? null : this.now(), 10_000, may);
+    if (!orphanAllRunning && may) orphans.push(...(await this.opts.store.listRunning(null, 10_000, { ...may, onlyNode: true })));
+    const seen = new Set<string>();
+    for (const task of orphans) {
+      if (seen.has(task.id)) continue;
+      seen.add(task.id);
+      await this.recoverOrphan(task);
+    }
     await this.pollOnce();
     const pollMs = this.opts.pollMs ?? 5000;
     this.pollTimer = setInterval(() => void this.pollOnce(), pollMs);
@@ -93,11 +123,12 @@ export class TaskEngine implements TaskQueue {
     if (this.stopping || this.polling) return this.polling ?? Promise.resolve();
     this.polling = (async () => {
       try {
-        for (const task of await this.opts.store.listRunning(this.now())) {
+        const may = this.eligibility();
+        for (const task of await this.opts.store.listRunning(this.now(), 100, may)) {
           if (!this.running.has(task.id)) await this.recoverOrphan(task);
         }
         if (this.stopping) return;
-        const claimed = await this.opts.store.claimPending(this.opts.pollBatch ?? 100, this.nodeId, this.leaseUntil(), this.now());
+        const claimed = await this.opts.store.claimPending(this.opts.pollBatch ?? 100, this.nodeId, this.leaseUntil(), this.now(), may);
         for (const task of claimed) this.execute(task);
       } catch (err) {
         this.opts.logger.error({ err }, 'task poll failed');

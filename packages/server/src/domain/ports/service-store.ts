@@ -14,6 +14,10 @@ export interface ServiceRow {
   createdAt: string;
   /** The last heartbeat; null until the first one after the row was created. */
   updatedAt: string | null;
+  /** The process writing the heartbeats (`<uuid> <pid> <hostname>`); null when none claimed it or it stopped cleanly. */
+  instance: string | null;
+  /** A volume service's pool capacity at its last heartbeat; null for other services or before one. */
+  capacity: { totalGb: number; freeGb: number } | null;
 }
 
 /** The services table; a heartbeat never touches the operator's switches. */
@@ -21,7 +25,17 @@ export interface ServiceStore {
   list(scope: Scope): Promise<ServiceRow[]>;
   get(scope: Scope, host: string, binary: string): Promise<ServiceRow | null>;
   /** Creates the row (enabled, not frozen) when it is missing, and stamps `updated_at` and the zone. */
-  heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string): Promise<void>;
+  heartbeat(
+    scope: Scope,
+    host: string,
+    binary: ServiceBinary,
+    zone: string,
+    now: string,
+    instance?: string | null,
+    capacity?: { totalGb: number; freeGb: number } | null,
+  ): Promise<void>;
+  /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
+  releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */
   setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null): Promise<boolean>;
   /** Freezes or thaws a volume service (Cinder also disables it with reason `frozen` and re-enables on thaw). */
@@ -31,6 +45,8 @@ export interface ServiceStore {
    * project owning one of them, that project's volume and snapshot totals everywhere (Cinder's quirk, kept).
    */
   hostUsage(scope: Scope, host: string): Promise<HostUsage>;
+  /** Gigabytes of volumes per volume service host (`node@backend`, pools summed), for the scheduler's weighing. */
+  allocatedGbByHost(scope: Scope): Promise<Map<string, number>>;
 }
 
 export interface ProjectUsage {

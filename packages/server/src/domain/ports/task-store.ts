@@ -9,6 +9,17 @@ export interface StoredTask extends TaskRecord<unknown> {
   /** The node holding the lease (null while pending, or once failed). */
   owner: string | null;
   leaseUntil: string | null;
+  /** The node that must run it (a volume on that node's local backend); null = any node. */
+  node: string | null;
+}
+
+/**
+ * Which tasks a node may take: those of no node or of this one, minus the kinds it declines when they could run
+ * anywhere (a node whose backup service is disabled takes no backups another node can run).
+ */
+export interface TaskEligibility {
+  node: string;
+  declinedKinds: readonly string[];
 }
 
 /**
@@ -17,13 +28,16 @@ export interface StoredTask extends TaskRecord<unknown> {
  */
 export interface TaskStore {
   /** Inserts a pending task in `scope` (normally the caller's transaction) and returns its id. */
-  insert(scope: Scope, id: string, task: NewTask<unknown>, now: string): Promise<void>;
-  /** Pending → running for this owner; null if someone else claimed it or it is gone. */
-  claim(id: string, owner: string, leaseUntil: string, now: string): Promise<StoredTask | null>;
-  /** Up to `limit` pending tasks, oldest first, claimed for this owner (rows another node is claiming are skipped). */
-  claimPending(limit: number, owner: string, leaseUntil: string, now: string): Promise<StoredTask[]>;
-  /** Running tasks: all of them, or those whose lease ended before `leaseEndedBefore`. */
-  listRunning(leaseEndedBefore: string | null, limit?: number): Promise<StoredTask[]>;
+  insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node?: string | null): Promise<void>;
+  /** Pending → running for this owner; null if someone else claimed it, it is gone, or `may` excludes it. */
+  claim(id: string, owner: string, leaseUntil: string, now: string, may?: TaskEligibility): Promise<StoredTask | null>;
+  /** Up to `limit` pending tasks `may` allows, oldest first, claimed for this owner (rows another node is claiming are skipped). */
+  claimPending(limit: number, owner: string, leaseUntil: string, now: string, may?: TaskEligibility): Promise<StoredTask[]>;
+  /**
+   * Running tasks `may` allows: all of them, or those whose lease ended before `leaseEndedBefore`; with
+   * `onlyNode`, only those bound to `may.node`.
+   */
+  listRunning(leaseEndedBefore: string | null, limit?: number, may?: TaskEligibility & { onlyNode?: boolean }): Promise<StoredTask[]>;
   /**
    * Takes over a running task from `previousOwner` (a dead node): succeeds only if it still runs under that
    * owner, so two nodes recovering the same orphan cannot both win.
@@ -34,4 +48,11 @@ export interface TaskStore {
   remove(id: string): Promise<void>;
   markFailed(id: string, error: string, now: string): Promise<void>;
   get(id: string): Promise<StoredTask | null>;
+}
+
+/** What routing a new task reads, in the enqueuing transaction (so it sees the rows that transaction wrote). */
+export interface TaskRoutingLookup {
+  volume(scope: Scope, id: string): Promise<{ host: string | null; driver: string } | null>;
+  snapshotVolumeId(scope: Scope, id: string): Promise<string | null>;
+  backup(scope: Scope, id: string): Promise<{ volumeId: string; target: string; host: string | null } | null>;
 }

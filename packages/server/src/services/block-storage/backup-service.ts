@@ -243,7 +243,8 @@ export class BackupService {
         stored_bytes: 0,
         data_bytes: 0,
         volume_info: info,
-        host: core.deps.config.serviceHost,
+        // The backup service that runs it: a node-local volume's own node (no other can read it), else this one.
+        host: backupHostFor(core, v),
         created_at: now,
         updated_at: null,
         cbt_base_id: baseId,
@@ -581,4 +582,11 @@ export class BackupService {
       target: opts.target ?? this.targets.defaultName,
     };
   }
+}
+
+/** The node a backup of `v` runs on when only one may: the owner of a volume on a node-local backend. */
+function backupHostFor(core: Core, v: { host: string | null; driver: string }): string {
+  const backend = core.deps.config.backends.find((b) => b.name === v.driver);
+  if (!v.host || backend?.driver === 'rbd') return core.deps.config.serviceHost;
+  return v.host.split(/[@#]/)[0]!;
 }

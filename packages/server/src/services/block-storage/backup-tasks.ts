@@ -101,6 +101,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
 
   const create: TaskHandler<BackupCreatePayload> = {
     kind: 'backup.create',
+    // After a crash: failed, not resumed: a backup's data_timestamp is when it started: a rerun would record another moment, so error (Cinder's backup manager does the same), partial chunks left to gc.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const id = task.resourceId;
       const p = task.payload;
@@ -216,6 +218,8 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
 
   const restore: TaskHandler<BackupRestorePayload> = {
     kind: 'backup.restore',
+    // After a crash: failed, not resumed: the target volume holds a mix of old and restored bytes: it goes to error, the backup is free again.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const id = task.resourceId;
       const p = task.payload;

@@ -38,6 +38,11 @@ export interface CoreDeps {
 export interface ServiceAvailability {
   /** Names of this node's backends whose volume service is enabled and up. */
   schedulableBackends(scope?: Scope): Promise<Set<string>>;
+  /**
+   * Every (node, backend) a new volume may go to (enabled, up volume services) with the gigabytes of volumes
+   * already there; absent on a single node without a services table (then this node's schedulable backends).
+   */
+  schedulableHosts?(scope?: Scope): Promise<{ node: string; backend: string; allocatedGb: number; freeGb: number | null }[]>;
   /** Whether an enabled, up backup service runs in the zone. */
   backupServiceAvailable(zone: string, scope?: Scope): Promise<boolean>;
   /** Whether the volume service of a volume's host (`node@backend#pool`) is frozen. */
@@ -99,8 +104,22 @@ export class Core {
     return b;
   }
 
-  hostOf(b: BackendConfig): string {
-    return backendHostName(this.deps.config, b);
+  /** `node@backend#pool` of backend `b` on `node` (default: this node). */
+  hostOf(b: BackendConfig, node: string = this.deps.config.serviceHost): string {
+    return backendHostName({ serviceHost: node }, b);
+  }
+
+  /**
+   * The bytes of a volume on another node's local backend (raw, qcow2) are files in that node's data directory:
+   * refused here with the node to ask, rather than read as missing. Only with several nodes (PostgreSQL); a
+   * single node owns every volume of its store whatever name its volumes were created under.
+   */
+  assertBytesHere(v: Pick<Volume, 'id' | 'host' | 'driver'>): void {
+    if (this.deps.config.database.kind !== 'postgres' || !v.host) return;
+    const node = v.host.split(/[@#]/)[0]!;
+    const backend = this.deps.config.backends.find((b) => b.name === v.driver);
+    if (node === this.deps.config.serviceHost || backend?.driver === 'rbd') return;
+    throw badRequest(`Invalid input received: Volume ${v.id} is on node ${node}'s local backend; its data is reachable through node ${node}'s API.`);
   }
 
   driver(name: string): VolumeDriver {

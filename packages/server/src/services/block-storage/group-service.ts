@@ -579,6 +579,8 @@ export function groupTaskHandlers(core: Core): TaskHandler<GroupSnapshotCreatePa
   const repo = core.repos.groups;
   const create: TaskHandler<GroupSnapshotCreatePayload> = {
     kind: 'group_snapshot.create',
+    // After a crash: failed, not resumed: the members must share one point in time, which a second run could not give.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const gs = await repo.snapshot(root, task.resourceId);
       if (!gs || gs.status !== 'creating') return;

@@ -29,6 +29,8 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
   const { volumes, metadata } = core.repos;
   const snapshotManage: TaskHandler<ManagePayload> = {
     kind: 'snapshot.manage',
+    // After a crash: failed, not resumed: fail records the error and keeps the row's claim on an object already adopted.
+    resumeAfterCrash: false,
     async run(task) {
       const id = task.resourceId;
       const s = await core.snapshotRow(root, id);
@@ -90,6 +92,8 @@ export function manageTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
 
   const volumeManage: TaskHandler<ManagePayload> = {
     kind: 'volume.manage',
+    // After a crash: failed, not resumed: fail records the error and keeps the row's claim on an object already adopted.
+    resumeAfterCrash: false,
     async run(task) {
       const id = task.resourceId;
       const v = await core.volumeRow(root, id);

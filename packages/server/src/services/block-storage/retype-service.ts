@@ -276,6 +276,8 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
 
   const move: TaskHandler<MovePayload> = {
     kind: MOVE_TASK,
+    // After a crash: failed, not resumed: fail removes the partial copy and gives the volume back on its source; the user asks again.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const p = task.payload;
       const v = await core.volumeRow(root, task.resourceId);

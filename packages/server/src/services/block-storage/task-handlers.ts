@@ -47,6 +47,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
   const root = core.store.root;
   const volumeCreate: TaskHandler<VolumeCreatePayload> = {
     kind: 'volume.create',
+    // After a crash: failed, not resumed: a half-made volume (a clone, a copy from a snapshot) cannot tell which bytes landed: error, partial data removed, as Cinder's init_host sets creating volumes to error.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v || !allows(volumeLifecycle, 'created', v.status)) return;
@@ -105,6 +107,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     typeName: string | null;
   }> = {
     kind: 'volume.extend',
+    // After a crash: failed, not resumed: fail moves the volume to error_extending (as Cinder does) and gives the quota back.
+    resumeAfterCrash: false,
     async run(task) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v || !allows(volumeLifecycle, 'extended', v.status)) return;
@@ -144,6 +148,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
 
   const volumeRevert: TaskHandler<{ snapshotId: string }> = {
     kind: 'volume.revert',
+    // After a crash: failed, not resumed: a revert cut short leaves the volume part old, part new; fail marks it (revertFailed).
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const v = await core.volumeRow(root, task.resourceId);
       if (!v || !allows(volumeLifecycle, 'reverted', v.status)) return;
@@ -159,6 +165,8 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
 
   const snapshotCreate: TaskHandler<{ volumeId: string; driver: string }> = {
     kind: 'snapshot.create',
+    // After a crash: failed, not resumed: the snapshot's point in time is gone with the crash: error (Cinder's init_host does the same), never a later point.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const id = task.resourceId;
       const s = await core.snapshotRow(root, id);

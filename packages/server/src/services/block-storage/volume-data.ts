@@ -58,6 +58,7 @@ export class VolumeData {
   async volumeSource(ctx: AuthContext, id: string): Promise<ByteSource> {
     const v = await this.core.visibleVolume(ctx, id);
     ensureAllowed(volumeLifecycle, 'downloadData', v);
+    this.core.assertBytesHere(v);
     const driver = this.core.driver(v.driver);
     const st = await driver.stat('volume', v.id);
     if (!st) throw notFound(`Volume ${id} could not be found.`);
@@ -69,6 +70,7 @@ export class VolumeData {
     const s = await this.core.visibleSnapshot(ctx, id);
     ensureAllowed(snapshotLifecycle, 'downloadData', s);
     const v = await this.core.volumeRow(this.core.store.root, s.volume_id);
+    if (v) this.core.assertBytesHere(v);
     const driver = this.core.driver(v?.driver ?? this.core.backend().name);
     const st = await driver.stat('snapshot', s.id);
     if (!st) throw notFound(`Snapshot ${id} could not be found.`);
@@ -112,6 +114,11 @@ export class VolumeData {
       body.resume();
       return e;
     };
+    try {
+      core.assertBytesHere(v);
+    } catch (e) {
+      throw refuse(e as Error);
+    }
     if (range) {
       if ((range.total !== null && range.total !== size) || range.end >= size)
         throw refuse(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BackendConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { badRequest, notFound } from '../../domain/errors.js';
 import { allows, ensureAllowed } from '../../domain/lifecycle.js';
@@ -82,6 +83,8 @@ export class VolumeService {
     let inheritType: string | null = null;
     // Clones and volumes from snapshots are made by the source's driver, so they stay on its backend.
     let sourceBackend: string | null = null;
+    // The source's `node@backend#pool`: a clone of a node-local volume is made by that node's driver.
+    let sourceHost: string | null = null;
     let payload: VolumeCreatePayload = { source: 'none' };
     if (input.snapshotId !== null) {
       const snap = await core.visibleSnapshot(ctx, input.snapshotId);
@@ -93,7 +96,9 @@ export class VolumeService {
         );
       }
       inheritType = snap.volume_type_id;
-      sourceBackend = (await core.volumeRow(core.store.root, snap.volume_id))?.driver ?? null;
+      const srcRow = await core.volumeRow(core.store.root, snap.volume_id);
+      sourceBackend = srcRow?.driver ?? null;
+      sourceHost = srcRow?.host ?? null;
       payload = { source: 'snapshot', snapshotId: snap.id };
     } else if (input.sourceVolid !== null) {
       const src = await core.visibleVolume(ctx, input.sourceVolid);
@@ -106,6 +111,7 @@ export class VolumeService {
       }
       inheritType = src.volume_type_id;
       sourceBackend = src.driver;
+      sourceHost = (await core.volumeRow(core.store.root, src.id))?.host ?? null;
       payload = { source: 'volume', volumeId: src.id };
     }
     if (size === null || !Number.isInteger(size) || size < 1) {
@@ -121,8 +127,10 @@ export class VolumeService {
     const volSize = size;
     const volume = await core.inTx(async (tx, enqueue) => {
       const type = await this.resolveType(tx, input.volumeType, inheritType, ctx);
-      // Only backends whose volume service is enabled and up take new volumes (os-services disable steers away).
-      const schedulable = await core.deps.availability?.schedulableBackends(tx);
+      // Only backends whose volume service is enabled and up take new volumes (os-services disable steers away);
+      // with several nodes, any node's (the backend chosen first, then the node).
+      const hosts = await core.deps.availability?.schedulableHosts?.(tx);
+      const schedulable = hosts ? new Set(hosts.map((h) => h.backend)) : await core.deps.availability?.schedulableBackends(tx);
       const open = schedulable ? backends.filter((b) => schedulable.has(b.name)) : backends;
       const openFallback = open.includes(fallback) ? fallback : open[0];
       const chosen =
@@ -137,7 +145,15 @@ export class VolumeService {
       // recorded in `error` (on the default backend, so its delete takes the usual path) and nothing is created.
       if (!chosen && input.fromBackup)
         throw badRequest(open.length === 0 ? 'No valid backend was found. No volume service is enabled and up.' : noValidBackend(type));
-      const backend = chosen ?? fallback;
+      let node = core.deps.config.serviceHost;
+      let placed = chosen;
+      if (chosen && hosts) {
+        const picked = pickNode(hosts, chosen, sourceHost, core.deps.config.serviceHost, isSharedBackend(chosen), volSize);
+        if (picked === null) placed = null;
+        else node = picked;
+      }
+      if (!placed && chosen && input.fromBackup) throw badRequest(noValidBackend(type));
+      const backend = placed ?? fallback;
       await core.reserveQuota(tx, projectId, { ...core.volumeQuota(volSize, type.name), volume_size: volSize });
       const r: Volume = {
         id,
@@ -146,7 +162,7 @@ export class VolumeService {
         name: input.name,
         description: input.description,
         size: volSize,
-        status: chosen ? 'creating' : 'error',
+        status: placed ? 'creating' : 'error',
         previous_status: null,
         attach_status: 'detached',
         migration_status: null,
@@ -157,7 +173,7 @@ export class VolumeService {
         backup_id: null,
         bootable: false,
         multiattach: isMultiattachType(type),
-        host: core.hostOf(backend),
+        host: core.hostOf(backend, placed ? node : core.deps.config.serviceHost),
         driver: backend.name,
         provider_location: `volume-${id}`,
         use_quota: true,
@@ -167,9 +183,9 @@ export class VolumeService {
       await core.repos.volumes.insert(tx, r);
       if (input.groupId) await joinGroup(core, ctx, tx, r, input.groupId);
       await core.repos.metadata.write(tx, 'volume', id, input.metadata, true);
-      if (chosen) for (const hook of core.volumeCreatedHooks) await hook(tx, r, input.metadata);
+      if (placed) for (const hook of core.volumeCreatedHooks) await hook(tx, r, input.metadata);
       if (input.fromBackup) await input.fromBackup(tx, r, enqueue);
-      else if (chosen) await enqueue('volume.create', 'volume', id, payload);
+      else if (placed) await enqueue('volume.create', 'volume', id, payload);
       // The scheduler's failure is asynchronous in Cinder: users learn why from a message, as they do there.
       else
         await recordMessage(core, tx, {
@@ -333,4 +349,35 @@ export class VolumeService {
   sizeBytes(v: Volume): number {
     return v.size * GiB;
   }
+}
+
+/** Backends whose data every node reaches (the others are files in one node's data directory). */
+function isSharedBackend(b: BackendConfig): boolean {
+  return b.driver === 'rbd';
+}
+
+/**
+ * The node a new volume on `backend` goes to, or null when none may take it (none has room). A clone (or a volume from a
+ * snapshot) of a node-local volume is made by its source's node, so it goes there or nowhere; on a shared backend
+ * the source's node is preferred but any will do. Otherwise the node with the fewest gigabytes already placed on
+ * that backend wins (Cinder's allocated-capacity weigher), this node on a tie (no hop for its first task).
+ */
+function pickNode(
+  hosts: readonly { node: string; backend: string; allocatedGb: number; freeGb: number | null }[],
+  backend: BackendConfig,
+  sourceHost: string | null,
+  self: string,
+  shared: boolean,
+  sizeGb: number,
+): string | null {
+  // Cinder's capacity filter: a pool whose last report shows less free space than the volume is passed over (a
+  // shared RBD pool reports the same for every node, and an unreported one is not held against its node).
+  const candidates = hosts.filter((h) => h.backend === backend.name && (shared || h.freeGb === null || h.freeGb >= sizeGb));
+  if (sourceHost !== null) {
+    const sourceNode = sourceHost.split('@')[0]!;
+    if (candidates.some((h) => h.node === sourceNode)) return sourceNode;
+    if (!shared) return null;
+  }
+  const best = [...candidates].sort((a, b) => a.allocatedGb - b.allocatedGb || Number(b.node === self) - Number(a.node === self) || (a.node < b.node ? -1 : 1))[0];
+  return best?.node ?? null;
 }

@@ -358,6 +358,8 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
   const container = (r: CbrBackup) => `cbr-${r.vault_id}`;
   return {
     kind: 'cbr.replicate',
+    // After a crash: failed, not resumed: the replica is failed and its partial copy left to gc; the user replicates again (only missing chunks are copied).
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const r = await c.stores.backups.byId(c.root, task.resourceId);
       if (!r || r.status !== 'protecting') return;

@@ -168,6 +168,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
 
   const backup: TaskHandler<CbrBackupPayload> = {
     kind: 'cbr.backup',
+    // After a crash: failed, not resumed: as backup.create: the restore point's time is when it started.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const p = task.payload;
       const b = await backups.byId(c.root, task.resourceId);
@@ -263,6 +265,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
    */
   const freeze: TaskHandler<CbrFreezePayload> = {
     kind: 'cbr.freeze',
+    // After a crash: failed, not resumed: the disks' common point in time is gone with the crash.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const live: CbrFreezePayload['backups'] = [];
       const rows: CbrBackup[] = [];
@@ -304,6 +308,8 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
 
   const restore: TaskHandler<CbrRestorePayload> = {
     kind: 'cbr.restore',
+    // After a crash: failed, not resumed: as backup.restore: the target holds mixed bytes and goes to error.
+    resumeAfterCrash: false,
     async run(task, { signal }) {
       const p = task.payload;
       const b = await backups.byId(c.root, task.resourceId);

@@ -13,7 +13,19 @@ function toRow(r: ServiceTable): ServiceRow {
     frozen: Number(r.frozen) === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    instance: r.instance ?? null,
+    capacity: parseCapacity(r.capacity ?? null),
   };
+}
+
+function parseCapacity(text: string | null): { totalGb: number; freeGb: number } | null {
+  if (!text) return null;
+  try {
+    const c = JSON.parse(text) as { total_gb?: unknown; free_gb?: unknown };
+    return typeof c.total_gb === 'number' && typeof c.free_gb === 'number' ? { totalGb: c.total_gb, freeGb: c.free_gb } : null;
+  } catch {
+    return null;
+  }
 }
 
 export const serviceRepository: ServiceStore = {
@@ -27,12 +39,17 @@ export const serviceRepository: ServiceStore = {
     return r ? toRow(r) : null;
   },
 
-  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string) {
+  async heartbeat(scope: Scope, host: string, binary: ServiceBinary, zone: string, now: string, instance: string | null = null, capacity = null) {
+    const cap = capacity ? JSON.stringify({ total_gb: capacity.totalGb, free_gb: capacity.freeGb }) : null;
     await executor(scope)
       .insertInto('services')
-      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone }))
+      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance, capacity: cap })
+      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance, capacity: cap }))
       .execute();
+  },
+
+  async releaseInstance(scope: Scope, instance: string) {
+    await executor(scope).updateTable('services').set({ instance: null }).where('instance', '=', instance).execute();
   },
 
   async setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null) {
@@ -77,6 +94,21 @@ export const serviceRepository: ServiceStore = {
       });
     }
     return { volumeCount: onHost.length, volumeGb: onHost.reduce((a, v) => a + Number(v.size), 0), projects };
+  },
+
+  async allocatedGbByHost(scope: Scope) {
+    const rows = await executor(scope)
+      .selectFrom('volumes')
+      .select((eb) => ['host', eb.fn.sum<number | string>('size').as('gb')])
+      .groupBy('host')
+      .execute();
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      if (!r.host) continue;
+      const service = r.host.split('#')[0]!;
+      out.set(service, (out.get(service) ?? 0) + Number(r.gb));
+    }
+    return out;
   },
 };
 

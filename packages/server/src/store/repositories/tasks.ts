@@ -1,6 +1,6 @@
-import type { SelectQueryBuilder } from 'kysely';
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
 import type { NewTask } from '../../domain/ports/task-queue.js';
-import type { StoredTask, TaskState, TaskStore } from '../../domain/ports/task-store.js';
+import type { StoredTask, TaskEligibility, TaskRoutingLookup, TaskState, TaskStore } from '../../domain/ports/task-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Db, OpenedDatabase } from '../database.js';
 import { executor } from '../metadata-store.js';
@@ -17,7 +17,18 @@ function toStored(row: TaskTable): StoredTask {
     state: row.state as TaskState,
     owner: row.owner,
     leaseUntil: row.lease_until,
+    node: row.node ?? null,
   };
+}
+
+/** `node IS NULL OR node = me`, less the kinds this node declines among the unbound ones. */
+function eligible(eb: ExpressionBuilder<Database, 'tasks'>, may: TaskEligibility | undefined, onlyNode = false) {
+  if (!may) return eb.lit(true);
+  if (onlyNode) return eb('node', '=', may.node);
+  const unbound = may.declinedKinds.length
+    ? eb.and([eb('node', 'is', null), eb('kind', 'not in', [...may.declinedKinds])])
+    : eb('node', 'is', null);
+  return eb.or([unbound, eb('node', '=', may.node)]);
 }
 
 /**
@@ -38,7 +49,7 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
       .where('state', '=', 'pending');
 
   return {
-    async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string) {
+    async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node: string | null = null) {
       await executor(scope)
         .insertInto('tasks')
         .values({
@@ -50,6 +61,7 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
           state: 'pending',
           owner: null,
           lease_until: null,
+          node,
           attempts: 0,
           last_error: null,
           created_at: now,
@@ -58,28 +70,52 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
         .execute();
     },
 
-    async claim(id, owner, leaseUntil, now) {
+    async claim(id, owner, leaseUntil, now, may) {
       const row = await claimWhere(owner, leaseUntil, now)
-        .where('id', 'in', lockable(db.selectFrom('tasks').select('id').where('id', '=', id).where('state', '=', 'pending')))
+        .where(
+          'id',
+          'in',
+          lockable(
+            db
+              .selectFrom('tasks')
+              .select('id')
+              .where('id', '=', id)
+              .where('state', '=', 'pending')
+              .where((eb) => eligible(eb, may)),
+          ),
+        )
         .returningAll()
         .executeTakeFirst();
       return row ? toStored(row) : null;
     },
 
-    async claimPending(limit, owner, leaseUntil, now) {
+    async claimPending(limit, owner, leaseUntil, now, may) {
       const rows = await claimWhere(owner, leaseUntil, now)
         .where(
           'id',
           'in',
-          lockable(db.selectFrom('tasks').select('id').where('state', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit)),
+          lockable(
+            db
+              .selectFrom('tasks')
+              .select('id')
+              .where('state', '=', 'pending')
+              .where((eb) => eligible(eb, may))
+              .orderBy('created_at')
+              .orderBy('id')
+              .limit(limit),
+          ),
         )
         .returningAll()
         .execute();
       return rows.map(toStored);
     },
 
-    async listRunning(leaseEndedBefore, limit = 100) {
-      let q = db.selectFrom('tasks').selectAll().where('state', '=', 'running');
+    async listRunning(leaseEndedBefore, limit = 100, may) {
+      let q = db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('state', '=', 'running')
+        .where((eb) => eligible(eb, may, may?.onlyNode));
       if (leaseEndedBefore !== null) q = q.where('lease_until', '<', leaseEndedBefore);
       return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toStored);
     },
@@ -120,3 +156,23 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
     },
   };
 }
+
+/** The routing lookups, on the enqueuing transaction's scope. */
+export const taskRoutingLookup: TaskRoutingLookup = {
+  async volume(scope, id) {
+    const r = await executor(scope).selectFrom('volumes').select(['host', 'driver']).where('id', '=', id).executeTakeFirst();
+    return r ? { host: r.host, driver: r.driver } : null;
+  },
+  async snapshotVolumeId(scope, id) {
+    const r = await executor(scope).selectFrom('snapshots').select('volume_id').where('id', '=', id).executeTakeFirst();
+    return r?.volume_id ?? null;
+  },
+  async backup(scope, id) {
+    const r = await executor(scope)
+      .selectFrom('backups')
+      .select(['volume_id', 'backup_target', 'host'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? { volumeId: r.volume_id, target: r.backup_target, host: r.host } : null;
+  },
+};

@@ -1,0 +1,321 @@
+/**
+ * Three cinderbox nodes (A, B, C) as real child processes on loopback ports, sharing one PostgreSQL database and
+ * one backup target (an S3 bucket on the test radosgw when there is one, else a shared directory), each with a
+ * node-local raw backend `local` and, when Ceph is reachable, a shared RBD backend `ceph`. Any node answers any
+ * call; work on a local volume runs on its node; nodes die with SIGKILL and the cluster stays consistent.
+ * PostgreSQL comes from CINDERBOX_TEST_POSTGRES_URL (scripts/test.sh sets it in both passes, so the suite runs once).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { emptyAndClose, freshS3Store, s3Unavailable, testS3Options } from '../../drivers/objects/s3/test-env.js';
+import { makeTestPool, type TestPool } from '../../drivers/volume/rbd/test-support.js';
+import type { S3ObjectStore } from '../../drivers/objects/s3/index.js';
+import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
+import { Cli, cloudEntry, cloudEnv, missingTools, OPENSTACK, writeClouds } from '../clients/test-support/support.js';
+import { ADMIN_PASSWORD, ClusterApi, type ClusterEnv, type ClusterNode, DOWN_SECONDS, killNode, nodeOf, startNode, stopNode } from './cluster-support.js';
+
+const MiB = 1024 * 1024;
+const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL;
+
+if (!pgAdmin) {
+  test('cinderbox cluster (3 nodes on one PostgreSQL)', (t) => {
+    if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail('CINDERBOX_TEST_PG=require, but CINDERBOX_TEST_POSTGRES_URL is not set');
+    t.skip('no PostgreSQL: CINDERBOX_TEST_POSTGRES_URL is not set (scripts/test.sh starts one with scripts/start-postgres.sh)');
+  });
+} else {
+  describe('cinderbox cluster: 3 nodes on one PostgreSQL and one backup target', { timeout: 300_000 }, () => {
+    let env: ClusterEnv;
+    let databaseUrl = '';
+    let seed: S3ObjectStore | null = null;
+    let sharedDir: string | null = null;
+    let pool: TestPool | null = null;
+    const dirs: Record<string, string> = {};
+    const nodes: Record<string, ClusterNode> = {};
+    const api = new ClusterApi();
+    const A = () => nodes.A!;
+    const B = () => nodes.B!;
+    const C = () => nodes.C!;
+    const byName = (name: string) => nodes[name]!;
+    // Set by the first scenario: a backup on the shared target and the content it holds.
+    let earlyBackup = '';
+    let earlyDigest = '';
+
+    const start = async (name: string) => {
+      nodes[name] = await startNode(name, dirs[name]!, env);
+    };
+
+    before(async () => {
+      databaseUrl = await createTestDatabase(pgAdmin);
+      let backupTargets: string;
+      const extraEnv: Record<string, string> = {};
+      if (!s3Unavailable) {
+        seed = await freshS3Store();
+        const s3 = testS3Options({ prefix: seed.prefix });
+        backupTargets = `shared=s3://${s3.bucket}/${seed.prefix.replace(/\/$/, '')}?endpoint=${s3.endpoint}&region=${s3.region}`;
+        extraEnv.AWS_ACCESS_KEY_ID = s3.credentials?.accessKeyId ?? '';
+        extraEnv.AWS_SECRET_ACCESS_KEY = s3.credentials?.secretAccessKey ?? '';
+      } else {
+        sharedDir = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-target-'));
+        backupTargets = `shared=file://${sharedDir}`;
+        console.log(`# cluster suite: backup target is a shared directory (${s3Unavailable})`);
+      }
+      const made = makeTestPool('cluster');
+      if ('skip' in made) console.log(`# cluster suite: no RBD backend, RBD scenarios skip (${made.skip})`);
+      else pool = made;
+      env = {
+        databaseUrl,
+        backends: pool ? `local:raw,ceph:rbd:${pool.pool}?conf=${pool.conf}` : 'local:raw',
+        backupTargets,
+        extraEnv,
+      };
+      for (const name of ['A', 'B', 'C']) dirs[name] = await mkdtemp(join(tmpdir(), `cinderbox-cluster-${name}-`));
+      // The first migrates the database and bootstraps the admin; the others then start together.
+      await start('A');
+      await Promise.all([start('B'), start('C')]);
+      await api.login(A());
+      // The scenarios make more volumes, snapshots and backups than the default quotas allow one project.
+      const limits = { volumes: 100, snapshots: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 };
+      await api.ok(A(), 'PUT', `/os-quota-sets/${api.projectId}`, { quota_set: limits });
+      if (pool) await api.ok(A(), 'POST', '/types', { volume_type: { name: 'ceph', extra_specs: { volume_backend_name: 'ceph' } } });
+    });
+
+    after(async () => {
+      for (const n of Object.values(nodes)) await killNode(n);
+      if (databaseUrl) await dropTestDatabase(pgAdmin, databaseUrl).catch(() => {});
+      if (seed) await emptyAndClose(seed).catch(() => {});
+      if (sharedDir) await rm(sharedDir, { recursive: true, force: true });
+      pool?.remove();
+      for (const d of Object.values(dirs)) await rm(d, { recursive: true, force: true });
+    });
+
+    /** A 1 GiB volume created through `via` (on the type's backend), once available. */
+    const newVolume = async (via: ClusterNode, type?: string): Promise<{ id: string; node: string }> => {
+      const v = (await api.ok(via, 'POST', '/volumes', { volume: { size: 1, ...(type ? { volume_type: type } : {}) } })).volume;
+      const ready = await api.until(via, 'volumes', v.id, 'available');
+      return { id: v.id, node: nodeOf(ready['os-vol-host-attr:host']) };
+    };
+
+    /** Runs `fn` with the `local` volume services of every node but `keep` disabled, so new local volumes land there. */
+    const onlyOn = async <T>(keep: string, fn: () => Promise<T>): Promise<T> => {
+      const others = ['A', 'B', 'C'].filter((n) => n !== keep);
+      for (const n of others) await api.setService(A(), `${n}@local`, 'cinder-volume', false, 'cluster test');
+      try {
+        return await fn();
+      } finally {
+        for (const n of others) await api.setService(A(), `${n}@local`, 'cinder-volume', true);
+      }
+    };
+
+    test("os-services lists every node's scheduler, volume and backup services, up, through any node", async () => {
+      const services = await api.services(C());
+      for (const n of ['A', 'B', 'C']) {
+        for (const [binary, host] of [
+          ['cinder-scheduler', n],
+          ['cinder-volume', `${n}@local`],
+          ['cinder-backup', n],
+        ] as const) {
+          const s = services.find((x) => x.binary === binary && x.host === host);
+          assert.ok(s, `${binary} ${host} listed: ${JSON.stringify(services)}`);
+          assert.deepEqual([s.status, s.state], ['enabled', 'up'], `${binary} ${host}`);
+        }
+      }
+      // The pools of every node, as their volume services last reported them, through any node.
+      const pools = (await api.ok(B(), 'GET', '/scheduler-stats/get_pools?detail=true')).pools as { name: string; capabilities: { free_capacity_gb: number } }[];
+      for (const n of ['A', 'B', 'C']) {
+        const p = pools.find((x) => x.name === `${n}@local#local`);
+        assert.ok(p, `${n}'s pool listed: ${JSON.stringify(pools.map((x) => x.name))}`);
+        assert.ok(p.capabilities.free_capacity_gb > 0);
+      }
+    });
+
+    test("a second process under a live node's name is refused, naming the live process; the first keeps running", async () => {
+      const other = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-dup-'));
+      try {
+        await assert.rejects(startNode('B', other, env), /node name "B" is in use by a live node \(process \d+ on \S+, last heartbeat \d+ s ago\)/);
+        assert.equal((await api.call(B(), 'GET', '/volumes')).status, 200);
+      } finally {
+        await rm(other, { recursive: true, force: true });
+      }
+    });
+
+    test('create through A, snapshot through B, back up through C, restore through A: the restored bytes are the original ones', async () => {
+      const vol = await newVolume(A());
+      const owner = byName(vol.node);
+      const data = randomBytes(4 * MiB);
+      await api.upload(owner, vol.id, data);
+      earlyDigest = await api.digest(owner, vol.id);
+
+      // Another node answers for the volume's metadata, and refuses its bytes naming the node that has them.
+      const elsewhere = Object.values(nodes).find((n) => n.name !== owner.name)!;
+      assert.equal((await api.ok(elsewhere, 'GET', `/volumes/${vol.id}`)).volume.id, vol.id);
+      const refused = await api.call(elsewhere, 'GET', `/volumes/${vol.id}/cinderbox-data`);
+      assert.equal(refused.status, 400);
+      assert.match(refused.text, new RegExp(`node ${owner.name}'s`));
+
+      const snap = (await api.ok(B(), 'POST', '/snapshots', { snapshot: { volume_id: vol.id, name: 'through-B' } })).snapshot;
+      await api.until(B(), 'snapshots', snap.id, 'available');
+
+      const backup = (await api.ok(C(), 'POST', '/backups', { backup: { volume_id: vol.id, name: 'through-C' } })).backup;
+      await api.until(C(), 'backups', backup.id, 'available');
+      earlyBackup = backup.id;
+
+      const restore = (await api.ok(A(), 'POST', `/backups/${backup.id}/restore`, { restore: {} })).restore;
+      const restored = await api.until(A(), 'volumes', restore.volume_id, 'available');
+      assert.equal(await api.digest(byName(nodeOf(restored['os-vol-host-attr:host'])), restore.volume_id), earlyDigest);
+    });
+
+    test('RBD: a volume made through A, backed up through C and restored through B reads the same through every node', async (t) => {
+      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      const vol = await newVolume(A(), 'ceph');
+      const data = randomBytes(4 * MiB);
+      await api.upload(B(), vol.id, data);
+      const digest = await api.digest(C(), vol.id);
+      const backup = (await api.ok(C(), 'POST', '/backups', { backup: { volume_id: vol.id } })).backup;
+      await api.until(C(), 'backups', backup.id, 'available');
+      const restore = (await api.ok(B(), 'POST', `/backups/${backup.id}/restore`, { restore: { volume_id: vol.id } })).restore;
+      assert.equal(restore.volume_id, vol.id);
+      await api.until(B(), 'volumes', vol.id, 'available');
+      for (const n of [A(), B(), C()]) assert.equal(await api.digest(n, vol.id), digest, `read through ${n.name}`);
+    });
+
+    test('disabling a node’s volume service (with a reason) steers new volumes to the other nodes', async () => {
+      await api.setService(B(), 'A@local', 'cinder-volume', false, 'maintenance');
+      try {
+        const listed = (await api.services(C())).find((s) => s.host === 'A@local' && s.binary === 'cinder-volume')!;
+        assert.deepEqual([listed.status, listed.disabled_reason], ['disabled', 'maintenance']);
+        const placed: string[] = [];
+        for (let i = 0; i < 3; i++) placed.push((await newVolume(A())).node);
+        assert.ok(!placed.includes('A'), `placed on ${placed.join(', ')}`);
+        assert.ok(new Set(placed).size >= 2, `spread over the enabled nodes: ${placed.join(', ')}`);
+      } finally {
+        await api.setService(B(), 'A@local', 'cinder-volume', true);
+      }
+    });
+
+    test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
+      const vol = await onlyOn('B', () => newVolume(A()));
+      assert.equal(vol.node, 'B');
+      await api.upload(B(), vol.id, randomBytes(96 * MiB));
+      const backup = (await api.ok(C(), 'POST', '/backups', { backup: { volume_id: vol.id, name: 'doomed' } })).backup;
+      await api.poll(async () => {
+        const p = (await api.ok(B(), 'GET', `/backups/${backup.id}/cinderbox-progress`)).progress;
+        if (p.operation === null && p.fraction === 1) throw new Error('the backup finished before B could be killed');
+        return p.operation === 'backup' && p.bytes_done > 0;
+      }, 'backup under way on B', 30_000);
+      await killNode(B());
+
+      // Its volume's bytes are on B alone: A and C leave the task to B (after the lease has long expired).
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal((await api.ok(A(), 'GET', `/backups/${backup.id}`)).backup.status, 'creating');
+
+      await start('B');
+      const failed = await api.poll(async () => {
+        const b = (await api.ok(A(), 'GET', `/backups/${backup.id}`)).backup;
+        return b.status !== 'creating' ? b : null;
+      }, 'the interrupted backup settles');
+      assert.equal(failed.status, 'error');
+      assert.match(failed.fail_reason, /interrupted/);
+      await api.until(C(), 'volumes', vol.id, 'available');
+
+      const verify = await api.call(C(), 'POST', '/cinderbox-repo/verify', { full: true, target: 'shared' });
+      assert.equal(verify.status, 200, verify.text);
+      assert.equal(verify.body.verify.ok, true, verify.text);
+
+      const restore = (await api.ok(C(), 'POST', `/backups/${earlyBackup}/restore`, { restore: {} })).restore;
+      const restored = await api.until(C(), 'volumes', restore.volume_id, 'available');
+      assert.equal(await api.digest(byName(nodeOf(restored['os-vol-host-attr:host'])), restore.volume_id), earlyDigest);
+    });
+
+    test('RBD: SIGKILL of B during a backup it runs: another node fails it once the lease expires; the volume is usable again', async (t) => {
+      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      const vol = await newVolume(B(), 'ceph');
+      await api.upload(B(), vol.id, randomBytes(64 * MiB));
+      const backup = (await api.ok(B(), 'POST', '/backups', { backup: { volume_id: vol.id } })).backup;
+      // B took it (the node answering the request runs what any node may run); killed while it runs.
+      await api.poll(async () => {
+        const p = (await api.ok(B(), 'GET', `/backups/${backup.id}/cinderbox-progress`)).progress;
+        if (p.operation === null && p.fraction === 1) throw new Error('the backup finished before B could be killed');
+        return p.operation === 'backup';
+      }, 'backup under way on B', 20_000);
+      await killNode(B());
+      const failed = await api.poll(async () => {
+        const b = (await api.ok(A(), 'GET', `/backups/${backup.id}`)).backup;
+        return b.status !== 'creating' ? b : null;
+      }, 'the interrupted backup settles through another node');
+      assert.equal(failed.status, 'error');
+      assert.match(failed.fail_reason, /interrupted/);
+      await api.until(A(), 'volumes', vol.id, 'available');
+      const verify = await api.call(A(), 'POST', '/cinderbox-repo/verify', { full: true, target: 'shared' });
+      assert.equal(verify.body.verify.ok, true, verify.text);
+      await start('B');
+    });
+
+    test('RBD: SIGKILL of B right after it accepted a clone: the clone and its source end in consistent states', async (t) => {
+      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      const src = await newVolume(A(), 'ceph');
+      const clone = (await api.ok(B(), 'POST', '/volumes', { volume: { size: 1, source_volid: src.id } })).volume;
+      await killNode(B());
+      const settled = await api.poll(async () => {
+        const v = (await api.ok(C(), 'GET', `/volumes/${clone.id}`)).volume;
+        return v.status === 'available' || v.status === 'error' ? v : null;
+      }, 'the clone settles through another node');
+      assert.ok(['available', 'error'].includes(settled.status));
+      assert.equal((await api.ok(C(), 'GET', `/volumes/${src.id}`)).volume.status, 'available');
+      // Either way the clone can be deleted, and the source with it.
+      await api.ok(C(), 'DELETE', `/volumes/${clone.id}`);
+      await start('B');
+    });
+
+    test('python-openstackclient against node B: volume create, volume list, volume snapshot create', async (t) => {
+      const why = await missingTools([OPENSTACK], ['openstackclient']);
+      if (why) return t.skip(why);
+      const home = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-osc-'));
+      try {
+        const clouds = await writeClouds(home, {
+          nodeB: cloudEntry(`${B().url}/identity/v3`, { username: 'admin', password: ADMIN_PASSWORD, projectName: 'admin' }),
+        });
+        const osc = new Cli(OPENSTACK, cloudEnv(clouds, 'nodeB', home));
+        const created = await osc.json<{ id: string }>(['volume', 'create', '--size', '1', 'osc-on-b']);
+        const vol = await api.until(B(), 'volumes', created.id, 'available');
+        const listed = await osc.json<{ ID: string; Name: string; Status: string }[]>(['volume', 'list']);
+        assert.ok(listed.some((v) => v.ID === created.id && v.Name === 'osc-on-b' && v.Status === 'available'));
+        // Wherever the scheduler put it, the snapshot asked of B is made by the volume's node.
+        const snap = await osc.json<{ id: string }>(['volume', 'snapshot', 'create', '--volume', created.id, 'osc-snap-on-b']);
+        await api.until(B(), 'snapshots', snap.id, 'available');
+        const shown = await osc.json<{ status: string; volume_id: string }>(['volume', 'snapshot', 'show', snap.id]);
+        assert.deepEqual([shown.status, shown.volume_id], ['available', created.id]);
+        t.diagnostic(`volume on ${vol['os-vol-host-attr:host']}`);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+
+    test('a stopped node’s services go down within the down time; its volumes stay readable and their work waits for it', async () => {
+      const vol = await onlyOn('C', () => newVolume(A()));
+      await stopNode(C());
+      const started = Date.now();
+      await api.poll(
+        async () => {
+          const mine = (await api.services(A())).filter((s) => s.host === 'C' || s.host.startsWith('C@'));
+          // Scheduler, backup and one volume service per backend.
+          return mine.length === (pool ? 4 : 3) && mine.every((s) => s.state === 'down');
+        },
+        'C down',
+        (DOWN_SECONDS + 3) * 1000,
+      );
+      console.log(`# C's services were down ${((Date.now() - started) / 1000).toFixed(1)} s after it stopped (down time ${DOWN_SECONDS} s)`);
+      assert.ok((await api.services(B())).filter((s) => s.host === 'B' || s.host.startsWith('B@')).every((s) => s.state === 'up'));
+
+      assert.equal((await api.ok(B(), 'GET', `/volumes/${vol.id}`)).volume.status, 'available');
+      const snap = (await api.ok(A(), 'POST', '/snapshots', { snapshot: { volume_id: vol.id } })).snapshot;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await api.ok(B(), 'GET', `/snapshots/${snap.id}`)).snapshot.status, 'creating', 'no other node takes the work of C’s volume');
+      await start('C');
+      await api.until(A(), 'snapshots', snap.id, 'available');
+    });
+  });
+}
