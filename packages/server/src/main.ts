@@ -20,6 +20,9 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
 import { ServiceRegistry } from './services/service-registry.js';
 import { QuotaSetService } from './services/quota-sets.js';
+import { ChangeEvents, observeBackupProgress, observeChanges } from './services/events.js';
+import { RepoJobs } from './services/repository/repo-jobs.js';
+import { RepoStats } from './services/repository/repo-stats.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import type { OpenedDatabase } from './store/database.js';
@@ -71,7 +74,9 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const backupTargets = await openBackupTargets(configIn, { create: true });
     closers.unshift(() => backupTargets.close());
 
-    const metadata = await openMetadata(configIn, logger);
+    // Services write through stores that also tell the event stream what changed (services/events.ts).
+    const events = new ChangeEvents(clock);
+    const metadata = observeChanges(await openMetadata(configIn, logger), events);
     const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
     const { db } = database;
@@ -80,6 +85,10 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     // Backends only existing volumes still name join the configured ones; the services see the result.
     const { drivers, backends } = await openDrivers(configIn, metadata, logger);
     const config: ServerConfig = { ...configIn, backends };
+
+    // Every target's repository keeps the console's counters as it works (services/repository/repo-stats.ts).
+    const repoStats = new RepoStats({ store, repo: metadata.repoConsole, clock, logger });
+    const targets = repoStats.counted(backupTargets.targets);
 
     const tasks = openTaskQueue(metadata, { clock, logger, leaseSeconds: config.taskLeaseSeconds });
     closers.unshift(() => tasks.stop());
@@ -107,7 +116,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       drivers,
       tasks,
       quotas,
-      backupTargets: backupTargets.targets,
+      backupTargets: targets,
       blockSources,
       availability: serviceRegistry,
     });
@@ -123,7 +132,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       metadata: store,
       stores: metadata.cbr,
       tasks,
-      backupTargets: backupTargets.targets,
+      backupTargets: targets,
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,
@@ -138,6 +147,12 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     }
     await cbr.scheduler.start();
     closers.unshift(() => cbr.scheduler.stop());
+    observeBackupProgress(services.backups.progressTracker, events);
+    const repoJobs = new RepoJobs({ store, repo: metadata.repoConsole, targets, stats: repoStats, clock, events, node: config.serviceHost, logger });
+    await repoJobs.recover(store.kind === 'sqlite');
+    closers.unshift(() => repoJobs.stop());
+    repoStats.start();
+    closers.unshift(async () => repoStats.stop());
     services.messages.start();
     closers.unshift(async () => services.messages.stop());
 
@@ -151,6 +166,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backendStatus: new BackendStatusService(config, clock, serviceRegistry, { store, services: metadata.services }),
       serviceRegistry,
       config,
+      repoConsole: { repoStats, repoJobs, events },
     });
     registerCbrRoutes(app, cbr);
     await app.listen({ host: config.host, port: config.port });

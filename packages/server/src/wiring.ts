@@ -17,6 +17,7 @@ import type { BlockStorageStore } from './domain/ports/block-storage-store.js';
 import type { CbrStores } from './domain/ports/cbr-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
+import type { RepoConsoleStore } from './domain/ports/repo-console-store.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
 import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
 import type { QuotaClassStore, ServiceStore } from './domain/ports/service-store.js';
@@ -40,6 +41,7 @@ import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
+import { repoConsoleRepository } from './store/repositories/repo-console.js';
 import { quotaClassRepository, serviceRepository } from './store/repositories/services.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
@@ -57,6 +59,8 @@ export interface OpenedMetadata {
   volumeTypes: VolumeTypeStore;
   services: ServiceStore;
   quotaClasses: QuotaClassStore;
+  /** Repository statistics, samples and jobs (the console's repository view). */
+  repoConsole: RepoConsoleStore;
 }
 
 export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
@@ -77,6 +81,7 @@ export function metadataOver(database: OpenedDatabase): OpenedMetadata {
     volumeTypes: volumeTypeRepository,
     services: serviceRepository,
     quotaClasses: quotaClassRepository,
+    repoConsole: repoConsoleRepository,
   };
 }
 

@@ -16,6 +16,7 @@ import { services } from './0015-services.js';
 import { groups } from './0013-groups.js';
 import { immutableBackups } from './0019-immutable-backups.js';
 import { cbrReplication } from './0020-cbr-replication.js';
+import { repoConsole } from './0022-repo-console.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-groups': groups,
   '0019-immutable-backups': immutableBackups,
   '0020-cbr-replication': cbrReplication,
+  '0022-repo-console': repoConsole,
 };
 
 export const migrationProvider: MigrationProvider = {
