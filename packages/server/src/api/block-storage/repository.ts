@@ -87,6 +87,23 @@ export function registerRepoConsoleRoutes(scope: FastifyInstance, deps: RepoCons
 
     reply.hijack();
     const res = reply.raw;
+    let closed = false;
+    let keepalive: NodeJS.Timeout | undefined;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      streams.delete(close);
+      unsubscribe();
+      clearInterval(keepalive);
+      res.end();
+    };
+    // Subscribed before the headers go out: a client that has the response sees every later change.
+    const unsubscribe = events.subscribe((e) => {
+      if (closed || !visible(e)) return;
+      res.write(`event: change\ndata: ${JSON.stringify(e)}\n\n`);
+      if (res.writableLength > MAX_BUFFERED) close();
+    });
+    streams.add(close);
     res.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -96,25 +113,10 @@ export function registerRepoConsoleRoutes(scope: FastifyInstance, deps: RepoCons
       'X-Accel-Buffering': 'no',
     });
     res.write(': cinderbox events\nretry: 3000\n\n');
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      streams.delete(close);
-      unsubscribe();
-      clearInterval(keepalive);
-      res.end();
-    };
-    const unsubscribe = events.subscribe((e) => {
-      if (closed || !visible(e)) return;
-      res.write(`event: change\ndata: ${JSON.stringify(e)}\n\n`);
-      if (res.writableLength > MAX_BUFFERED) close();
-    });
-    const keepalive = setInterval(() => {
+    keepalive = setInterval(() => {
       if (!closed) res.write(': keepalive\n\n');
     }, KEEPALIVE_MS);
     keepalive.unref();
-    streams.add(close);
     req.raw.on('close', close);
     res.on('close', close);
     res.on('error', close);
