@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
@@ -93,6 +94,36 @@ async function chunkFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Makes one chunk file a FIFO: a verify blocks opening it until `release()` opens the other end, which keeps a
+ * job running for as long as a test needs without any hook in the server. `release()` puts the real chunk back
+ * first; the read it unblocks fails (a FIFO cannot be read at an offset), so that verify ends failed.
+ */
+async function holdChunk(dataDir: string) {
+  const chunks = await chunkFiles(join(dataDir, 'repo', 'chunks'));
+  assert.ok(chunks.length > 0);
+  const chunk = chunks[0]!;
+  const bytes = await readFile(chunk);
+  await unlink(chunk);
+  execFileSync('mkfifo', [chunk]);
+  let restored = false;
+  const restore = async () => {
+    if (restored) return;
+    restored = true;
+    await writeFile(`${chunk}.real`, bytes);
+    await rename(`${chunk}.real`, chunk);
+  };
+  return {
+    restore,
+    /** Waits for a reader to block on the FIFO, puts the chunk back and lets the reader go. */
+    async release() {
+      const writer = await waitFor(() => open(chunk, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => null), 'a verify reading the chunk');
+      await restore();
+      await writer.close();
+    },
+  };
+}
+
 describe('repository statistics and history', () => {
   test('stats are admin-only, name the default target, and refuse an unknown or repeated target with a Cinder 400', async () => {
     const member = await t.request('GET', `${base(alice)}/cinderbox-repo/stats`, { token: alice.token });
@@ -167,21 +198,7 @@ describe('background verify and gc jobs', () => {
 
   test('a verify job runs in the background, a second one on the target is a 409 meanwhile, and its result is kept', async () => {
     await backupOf(bob, 4);
-    // One chunk becomes a FIFO: the job's verify blocks opening it until this test opens the other end, which
-    // keeps the job running for as long as the test needs without any hook in the server.
-    const chunks = await chunkFiles(join(t.dataDir, 'repo', 'chunks'));
-    assert.ok(chunks.length > 0);
-    const chunk = chunks[0]!;
-    const bytes = await readFile(chunk);
-    await unlink(chunk);
-    execFileSync('mkfifo', [chunk]);
-    let restored = false;
-    const restore = async () => {
-      if (restored) return;
-      restored = true;
-      await writeFile(`${chunk}.real`, bytes);
-      await rename(`${chunk}.real`, chunk);
-    };
+    const held = await holdChunk(t.dataDir);
     try {
       const r = await t.request('POST', `${base(admin)}/cinderbox-repo/jobs`, { token: admin.token, body: { job: { kind: 'verify' } } });
       assert.equal(r.status, 202, r.text);
@@ -202,15 +219,7 @@ describe('background verify and gc jobs', () => {
       assert.equal(gc.status, 202, gc.text);
       const shown = await t.request('GET', `${base(admin)}/cinderbox-repo/jobs/${job.id}`, { token: admin.token });
       assert.equal(shown.body.job.status, 'running');
-      // Opening the writer without blocking succeeds once the verify waits on the other end. The real chunk goes
-      // back before the writer closes; the blocked read itself ends in a failure (a FIFO cannot be read at an
-      // offset) or, should the read be retried on the path, a success: either way the job ends and says so.
-      const writer = await waitFor(
-        () => open(chunk, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => null),
-        'the job reading the chunk',
-      );
-      await restore();
-      await writer.close();
+      await held.release();
       const ended = await waitFor(async () => {
         const j = (await t.request('GET', `${base(admin)}/cinderbox-repo/jobs/${job.id}`, { token: admin.token })).body.job;
         return j.status !== 'running' && j;
@@ -226,7 +235,7 @@ describe('background verify and gc jobs', () => {
       assert.equal(gcDone.status, 'succeeded', JSON.stringify(gcDone));
       assert.equal(gcDone.result.dry_run, true);
     } finally {
-      await restore();
+      await held.restore();
     }
 
     // With the lock freed, a new verify runs to the end with the synchronous route's body as its result.
@@ -250,6 +259,40 @@ describe('background verify and gc jobs', () => {
     assert.equal(stats.last_verify.full, true);
     assert.equal(stats.last_verify.errors, 0);
     assert.equal(stats.last_verify.message, null);
+  });
+});
+
+describe('a job running when its server stops', () => {
+  test('ends failed as interrupted even while its read hangs, and its lock is free after the restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cinderbox-repo-jobs-'));
+    const raw = { backends: [{ name: 'raw', driver: 'raw' as const, pool: 'raw' }] };
+    const first = await startTestServer(raw, dir);
+    const who = { token: first.adminToken, projectId: first.adminProjectId };
+    const firstApi = new BackupApi(first);
+    const vol = await firstApi.volume(who);
+    await firstApi.write(who, vol, [[0, randomBytes(MiB)]]);
+    await firstApi.backupStatus(who, await firstApi.backup(who, { volume_id: vol }), 'available');
+    const held = await holdChunk(dir);
+    let second: TestServer | undefined;
+    try {
+      const r = await first.request('POST', `${base(who)}/cinderbox-repo/jobs`, { token: who.token, body: { job: { kind: 'verify' } } });
+      assert.equal(r.status, 202, r.text);
+      const database = first.server.config.database;
+      // The verify stops at its next chunk without waiting for the hung read (a kill is tests/crash/repo-job-crash).
+      await first.close({ keepData: true });
+      second = await startTestServer({ ...raw, database }, dir);
+      const j = (await second.request('GET', `${base(who)}/cinderbox-repo/jobs/${r.body.job.id}`, { token: second.adminToken })).body.job;
+      assert.equal(j.status, 'failed', JSON.stringify(j));
+      assert.match(j.error, /Interrupted/);
+      assert.notEqual(j.finished_at, null);
+      // Its lock went with it: a new verify may start.
+      const again = await second.request('POST', `${base(who)}/cinderbox-repo/jobs`, { token: second.adminToken, body: { job: { kind: 'verify' } } });
+      assert.equal(again.status, 202, again.text);
+    } finally {
+      await held.release().catch(() => held.restore());
+      await second?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

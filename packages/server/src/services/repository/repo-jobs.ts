@@ -176,9 +176,15 @@ export class RepoJobs {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  /** Stops this process's jobs (a verify stops at once; a gc finishes its sweep) and records them failed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops this process's jobs: a verify stops at its next chunk and is recorded failed; a gc finishes its sweep.
+   * A job still busy after `graceMs` (a read hanging on the store) is left to the next start, which ends it as
+   * interrupted, so shutting down never waits on the store.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     for (const r of this.running.values()) r.abort.abort();
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 }
