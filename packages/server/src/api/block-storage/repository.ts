@@ -77,7 +77,8 @@ export function registerRepoConsoleRoutes(scope: FastifyInstance, deps: RepoCons
     job: repoJobView(await repoJobs.get(authOf(req), (req.params as { job_id: string }).job_id)),
   }));
 
-  scope.get('/cinderbox-events', { config: { queryToken: true } }, async (req, reply) => {
+  // Request logs (info) would print the URL, and with it a `?token=`: this route logs warnings and errors only.
+  scope.get('/cinderbox-events', { config: { queryToken: true }, logLevel: 'warn' }, async (req, reply) => {
     const ctx = authOf(req);
     const allRaw = queryString(req, 'all_tenants');
     // As in Cinder's lists, all_tenants widens an admin's view and is ignored for anyone else.

@@ -14,7 +14,7 @@
  * `sampleEveryMs`, bounded to `keepSamples` per target.
  */
 import type { AuthContext } from '../../domain/auth-context.js';
-import { badRequest } from '../../domain/errors.js';
+import { badRequest, conflict } from '../../domain/errors.js';
 import type { BackupStats, BackupStore, GcResult, VerifyResult } from '../../domain/ports/backup-store.js';
 import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import type { MetadataStore } from '../../domain/ports/metadata-store.js';
@@ -40,6 +40,8 @@ const HISTORY_LIMIT = 500;
 
 export class RepoStats {
   private readonly lastSample = new Map<string, number>();
+  /** Targets this process is collecting garbage on. */
+  private readonly collecting = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private targets: BackupTargets | null = null;
   private readonly sampleEveryMs: number;
@@ -126,9 +128,17 @@ export class RepoStats {
         return gone;
       },
       async gc(opts) {
-        const r = await inner.gc(opts);
-        if (!opts.dryRun) await self.safely(target, () => self.swept(target, r));
-        return r;
+        // The repository refuses a second gc in this process with a RepoError; the API's callers (the route and a
+        // job) get a 409 that says why instead.
+        if (self.collecting.has(target)) throw conflict(`Garbage collection is already running on backup target ${JSON.stringify(target)}.`);
+        self.collecting.add(target);
+        try {
+          const r = await inner.gc(opts);
+          if (!opts.dryRun) await self.safely(target, () => self.swept(target, r));
+          return r;
+        } finally {
+          self.collecting.delete(target);
+        }
       },
       async verify(opts = {}) {
         const r = await inner.verify(opts);
