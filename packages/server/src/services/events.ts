@@ -5,8 +5,9 @@
  * store and repositories wrapped by `observeChanges`, which publish a change once the transaction that wrote it
  * has committed (a rolled-back or retried attempt publishes nothing), and running backups and restores report
  * their progress through `observeBackupProgress`. A node therefore only sees the changes it writes itself: with
- * several nodes on one PostgreSQL database a client sees the work of the node it is connected to (the console
- * polls the API as well, so nothing is lost, only later).
+ * several nodes on one PostgreSQL database a client sees the work of the node it is connected to, and one that
+ * must see every node's changes polls the API (PostgreSQL LISTEN/NOTIFY could carry them between nodes; not
+ * done yet).
  */
 import type { Backup } from '../domain/backup.js';
 import type { OperationLog } from '../domain/cbr.js';
