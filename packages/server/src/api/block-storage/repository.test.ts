@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../test-support/harness.js';
+import { backupsOf, cbr, checkpoint, createVault } from '../cbr/test-support/cbr.js';
 import { assertFault, BackupApi, MiB, type Who } from './test-support/backup-api.js';
 
 let t: TestServer;
@@ -330,6 +331,26 @@ describe('the event stream', () => {
       other.close();
       all.close();
       adminOwn.close();
+    }
+  });
+
+  test('CBR checkpoints and restores are on the stream of their project', async () => {
+    const own = await stream(alice);
+    try {
+      const vol = await api.volume(alice, { size: 1 });
+      const vault = await createVault(t, alice, 'sse-vault', [vol]);
+      const { created, done } = await checkpoint(t, alice, vault.id);
+      assert.equal(done.status, 'available');
+      await waitFor(async () => own.events.some((e) => e.type === 'checkpoint' && e.id === created.id && e.status === 'available'), 'checkpoint on the stream');
+      const [backup] = await backupsOf(t, alice, `checkpoint_id=${created.id}`);
+      const r = await cbr(t, alice, 'POST', `/backups/${backup.id}/restore`, { restore: {} });
+      assert.equal(r.status, 202, r.text);
+      const restored = await waitFor(async () => own.events.find((e) => e.type === 'restore' && e.status === 'success'), 'restore on the stream');
+      const steps = own.events.filter((e) => e.type === 'restore' && e.id === restored.id).map((e) => e.status);
+      assert.deepEqual(steps, ['waiting', 'running', 'success']);
+      assert.ok(own.events.every((e) => e.project_id === alice.projectId));
+    } finally {
+      own.close();
     }
   });
 
