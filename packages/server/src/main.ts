@@ -27,7 +27,7 @@ import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import type { OpenedDatabase } from './store/database.js';
 import type { TaskEngine } from './tasks/task-engine.js';
-import { openBackupTargets, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
+import { openBackupTargets, openChangeFeed, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -79,6 +79,12 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const metadata = observeChanges(await openMetadata(configIn, logger), events);
     const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
+    // Nodes sharing a PostgreSQL store pass their changes to each other's event streams.
+    const feed = await openChangeFeed(configIn, logger);
+    if (feed) {
+      events.connect(feed);
+      closers.unshift(() => feed.close());
+    }
     const { db } = database;
     const { store } = metadata;
 

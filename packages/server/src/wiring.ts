@@ -18,6 +18,7 @@ import type { CbrStores } from './domain/ports/cbr-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
 import type { RepoConsoleStore } from './domain/ports/repo-console-store.js';
+import type { ChangeFeed } from './domain/ports/change-feed.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
 import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
 import type { QuotaClassStore, ServiceStore } from './domain/ports/service-store.js';
@@ -33,6 +34,7 @@ import {
 import type { BackupTargetSpec } from './config/backup-targets.js';
 import { type OpenedVolumeDrivers, openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
+import { postgresChangeFeed } from './store/change-feed-postgres.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
 import { createBackupsStore } from './store/repositories/backups.js';
@@ -83,6 +85,14 @@ export function metadataOver(database: OpenedDatabase): OpenedMetadata {
     quotaClasses: quotaClassRepository,
     repoConsole: repoConsoleRepository,
   };
+}
+
+/**
+ * The feed that carries change events between nodes sharing a PostgreSQL store (LISTEN/NOTIFY); none on SQLite,
+ * where one node holds the store.
+ */
+export async function openChangeFeed(config: Pick<ServerConfig, 'database'>, logger?: Logger): Promise<ChangeFeed | null> {
+  return config.database.kind === 'postgres' ? postgresChangeFeed(config.database.url, logger) : null;
 }
 
 /** One driver per configured backend, plus those only existing volumes still name. */

@@ -5,15 +5,18 @@
  * store and repositories wrapped by `observeChanges`, which publish a change once the transaction that wrote it
  * has committed (a rolled-back or retried attempt publishes nothing), and running backups and restores report
  * their progress through `observeBackupProgress`. A node therefore only sees the changes it writes itself: with
- * several nodes on one PostgreSQL database a client sees the work of the node it is connected to, and one that
- * must see every node's changes polls the API (PostgreSQL LISTEN/NOTIFY could carry them between nodes; not
- * done yet).
+ * several nodes on one PostgreSQL database the nodes pass their status changes to each other through a
+ * `ChangeFeed` (LISTEN/NOTIFY, store/change-feed-postgres.ts), best effort: what is sent while a node's listening
+ * connection is down is missed. Progress reports stay on the node doing the work (a client connected elsewhere
+ * sees the status changes only).
  */
+import { randomUUID } from 'node:crypto';
 import type { Backup } from '../domain/backup.js';
 import type { OperationLog } from '../domain/cbr.js';
 import type { BackupsStore } from '../domain/ports/backups-store.js';
 import type { BlockStorageStore } from '../domain/ports/block-storage-store.js';
 import type { CbrStores } from '../domain/ports/cbr-store.js';
+import type { ChangeFeed } from '../domain/ports/change-feed.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { Clock } from '../domain/time.js';
 
@@ -40,15 +43,44 @@ export class ChangeEvents {
   /** Owner and status of backups at work, so a progress report (which knows only the id) can say both. */
   private readonly working = new Map<string, { project_id: string; status: string }>();
 
+  private feed: { send(message: string): void } | null = null;
+  private readonly node = randomUUID();
+
   constructor(private readonly clock: Clock) {}
+
+  /**
+   * Shares this node's changes with the other nodes on `feed` and hears theirs (PostgreSQL LISTEN/NOTIFY), so a
+   * stream shows every node's changes; progress stays with the node that does the work.
+   */
+  connect(feed: ChangeFeed): void {
+    this.feed = feed;
+    feed.onMessage((message) => {
+      let m: { node?: unknown; event?: ChangeEvent };
+      try {
+        m = JSON.parse(message) as typeof m;
+      } catch {
+        return;
+      }
+      if (m.node === this.node || !m.event) return;
+      this.deliver(m.event);
+    });
+  }
 
   publish(e: Omit<ChangeEvent, 'at'>): void {
     if (e.type === 'backup') {
       if (SETTLED.has(e.status)) this.working.delete(e.id);
       else this.working.set(e.id, { project_id: e.project_id, status: e.status });
     }
-    if (this.listeners.size === 0) return;
     const event: ChangeEvent = { ...e, at: this.clock.now().toISOString() };
+    // Progress reports are many and only the working node has them: other nodes get the status changes.
+    if (this.feed && !this.reporting) this.feed.send(JSON.stringify({ node: this.node, event }));
+    this.deliver(event);
+  }
+
+  private reporting = false;
+
+  private deliver(event: ChangeEvent): void {
+    if (this.listeners.size === 0) return;
     for (const l of this.listeners) {
       try {
         l(event);
@@ -74,13 +106,18 @@ export class ChangeEvents {
   progress(backupId: string, operation: 'backup' | 'restore', fraction: number): void {
     const w = this.working.get(backupId);
     if (!w) return;
-    this.publish({
-      type: operation === 'restore' ? 'restore' : 'backup',
-      id: backupId,
-      status: w.status,
-      progress: Math.min(100, Math.floor(fraction * 100)),
-      project_id: w.project_id,
-    });
+    this.reporting = true;
+    try {
+      this.publish({
+        type: operation === 'restore' ? 'restore' : 'backup',
+        id: backupId,
+        status: w.status,
+        progress: Math.min(100, Math.floor(fraction * 100)),
+        project_id: w.project_id,
+      });
+    } finally {
+      this.reporting = false;
+    }
   }
 }
 

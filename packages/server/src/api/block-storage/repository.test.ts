@@ -42,9 +42,13 @@ interface Change {
 }
 
 /** An EventSource-like reader of the change stream: collects every `change` event until closed. */
-async function stream(who: Who, opts: { query?: string; header?: boolean } = {}) {
+function stream(who: Who, opts: { query?: string; header?: boolean } = {}) {
+  return streamAt(t, who, opts);
+}
+
+async function streamAt(server: TestServer, who: Who, opts: { query?: string; header?: boolean } = {}) {
   const abort = new AbortController();
-  const res = await fetch(`${t.url}${base(who)}/cinderbox-events${opts.query ?? ''}`, {
+  const res = await fetch(`${server.url}${base(who)}/cinderbox-events${opts.query ?? ''}`, {
     headers: opts.header === false ? {} : { 'X-Auth-Token': who.token },
     signal: abort.signal,
   });
@@ -372,3 +376,37 @@ describe('the event stream', () => {
     assertFault(badAdmin, 400);
   });
 });
+
+describe('two nodes on one PostgreSQL store', () => {
+  const pg = process.env.CINDERBOX_TEST_DATABASE_URL;
+  test(
+    "a node's stream shows the changes another node makes (LISTEN/NOTIFY), still by project",
+    { skip: pg ? false : 'needs PostgreSQL: set CINDERBOX_TEST_DATABASE_URL (the PostgreSQL pass does)' },
+    async () => {
+      const raw = [{ name: 'raw', driver: 'raw' as const, pool: 'raw' }];
+      const a = await startTestServer({ backends: raw, serviceHost: 'node-a' });
+      let b: TestServer | undefined;
+      try {
+        b = await startTestServer({ backends: raw, serviceHost: 'node-b', database: a.server.config.database });
+        const carol = await a.createMember('carol');
+        const dave = await a.createMember('dave');
+        const seenByCarol = await streamAt(b, carol);
+        const seenByDave = await streamAt(b, dave);
+        try {
+          const r = await a.request('POST', `${base(carol)}/volumes`, { token: carol.token, body: { volume: { size: 1 } } });
+          assert.equal(r.status, 202, r.text);
+          const id = r.body.volume.id as string;
+          await waitFor(async () => seenByCarol.events.some((e) => e.id === id && e.status === 'available'), "node b's stream shows node a's volume");
+          assert.equal(seenByDave.events.some((e) => e.id === id), false);
+        } finally {
+          seenByCarol.close();
+          seenByDave.close();
+        }
+      } finally {
+        await b?.close();
+        await a.close();
+      }
+    },
+  );
+});
+

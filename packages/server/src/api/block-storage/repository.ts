@@ -7,8 +7,8 @@
  * restores and repository jobs, and a comment line every 15 s so proxies keep it open. A member sees its own
  * project's changes; an admin with `all_tenants=1` sees every project's. Besides the `X-Auth-Token` header, this
  * route alone takes the token as `?token=`, because a browser's EventSource cannot send headers: such a URL
- * carries a credential (it may be logged by proxies), so clients that can send the header should. A node streams
- * the changes it makes itself (see services/events.ts): behind a load balancer over several nodes, poll the API.
+ * carries a credential (it may be logged by proxies), so clients that can send the header should. Nodes on one
+ * PostgreSQL store share their status changes (services/events.ts); progress comes from the working node only.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
