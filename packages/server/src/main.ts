@@ -21,11 +21,14 @@ import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
 import { ServiceRegistry } from './services/service-registry.js';
 import { QuotaSetService } from './services/quota-sets.js';
+import { ChangeEvents, observeBackupProgress, observeChanges } from './services/events.js';
+import { RepoJobs } from './services/repository/repo-jobs.js';
+import { RepoStats } from './services/repository/repo-stats.js';
 import { QuotaService } from './services/quotas.js';
 import { VolumeTypeService } from './services/volume-types.js';
 import type { OpenedDatabase } from './store/database.js';
 import type { TaskEngine } from './tasks/task-engine.js';
-import { openBackupTargets, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
+import { openBackupTargets, openChangeFeed, openDrivers, openMetadata, openTaskQueue } from './wiring.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -74,9 +77,17 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const backupTargets = await openBackupTargets(configIn, { create: true });
     closers.unshift(() => backupTargets.close());
 
-    const metadata = await openMetadata(configIn, logger);
+    // Services write through stores that also tell the event stream what changed (services/events.ts).
+    const events = new ChangeEvents(clock);
+    const metadata = observeChanges(await openMetadata(configIn, logger), events);
     const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
+    // Nodes sharing a PostgreSQL store pass their changes to each other's event streams.
+    const feed = await openChangeFeed(configIn, logger);
+    if (feed) {
+      events.connect(feed);
+      closers.unshift(() => feed.close());
+    }
     const { db } = database;
     const { store } = metadata;
     // Before the drivers and the bootstrap touch anything: a second process under a live node's name stops here.
@@ -85,6 +96,10 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     // Backends only existing volumes still name join the configured ones; the services see the result.
     const { drivers, backends } = await openDrivers(configIn, metadata, logger);
     const config: ServerConfig = { ...configIn, backends };
+
+    // Every target's repository keeps the console's counters as it works (services/repository/repo-stats.ts).
+    const repoStats = new RepoStats({ store, repo: metadata.repoConsole, clock, logger });
+    const targets = repoStats.counted(backupTargets.targets);
 
     // The registry is built below (after the identity bootstrap); until then no poll runs, so nothing is declined.
     let registry: ServiceRegistry | null = null;
@@ -126,7 +141,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       drivers,
       tasks,
       quotas,
-      backupTargets: backupTargets.targets,
+      backupTargets: targets,
       blockSources,
       availability: serviceRegistry,
     });
@@ -142,7 +157,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       metadata: store,
       stores: metadata.cbr,
       tasks,
-      backupTargets: backupTargets.targets,
+      backupTargets: targets,
       backupData: services.backupData,
       messages: services.messages,
       options: opts.cbr,
@@ -157,6 +172,12 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     }
     await cbr.scheduler.start();
     closers.unshift(() => cbr.scheduler.stop());
+    observeBackupProgress(services.backups.progressTracker, events);
+    const repoJobs = new RepoJobs({ store, repo: metadata.repoConsole, targets, stats: repoStats, clock, events, node: config.serviceHost, logger });
+    await repoJobs.recover(store.kind === 'sqlite');
+    closers.unshift(() => repoJobs.stop());
+    repoStats.start();
+    closers.unshift(async () => repoStats.stop());
     services.messages.start();
     closers.unshift(async () => services.messages.stop());
 
@@ -170,6 +191,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backendStatus: new BackendStatusService(config, clock, serviceRegistry, { store, services: metadata.services, drivers }),
       serviceRegistry,
       config,
+      repoConsole: { repoStats, repoJobs, events },
     });
     registerCbrRoutes(app, cbr);
     registerConsoleRoutes(app, opts.consoleDir !== undefined ? { dir: opts.consoleDir } : {});

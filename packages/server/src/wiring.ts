@@ -17,6 +17,8 @@ import type { BlockStorageStore } from './domain/ports/block-storage-store.js';
 import type { CbrStores } from './domain/ports/cbr-store.js';
 import type { IdentityStore } from './domain/ports/identity-store.js';
 import type { MetadataStore } from './domain/ports/metadata-store.js';
+import type { RepoConsoleStore } from './domain/ports/repo-console-store.js';
+import type { ChangeFeed } from './domain/ports/change-feed.js';
 import type { ObjectStore } from './domain/ports/object-store.js';
 import type { QuotaStore, VolumeTypeStore } from './domain/ports/quota-store.js';
 import type { QuotaClassStore, ServiceStore } from './domain/ports/service-store.js';
@@ -32,6 +34,7 @@ import {
 import type { BackupTargetSpec } from './config/backup-targets.js';
 import { type OpenedVolumeDrivers, openVolumeDrivers } from './drivers/volume/open-drivers.js';
 import { ADDON_PATH, addonStatus } from './drivers/volume/sparse-io.js';
+import { postgresChangeFeed } from './store/change-feed-postgres.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
 import { metadataStore } from './store/metadata-store.js';
 import { createBackupsStore } from './store/repositories/backups.js';
@@ -40,6 +43,7 @@ import { cbrStores } from './store/repositories/cbr-stores.js';
 import { identityRepository } from './store/repositories/identity.js';
 import { taskRoutingLookup, taskStore } from './store/repositories/tasks.js';
 import { quotaRepository } from './store/repositories/quotas.js';
+import { repoConsoleRepository } from './store/repositories/repo-console.js';
 import { quotaClassRepository, serviceRepository } from './store/repositories/services.js';
 import { volumeTypeRepository } from './store/repositories/volume-types.js';
 import { TaskEngine } from './tasks/task-engine.js';
@@ -58,6 +62,8 @@ export interface OpenedMetadata {
   volumeTypes: VolumeTypeStore;
   services: ServiceStore;
   quotaClasses: QuotaClassStore;
+  /** Repository statistics, samples and jobs (the console's repository view). */
+  repoConsole: RepoConsoleStore;
 }
 
 export async function openMetadata(config: Pick<ServerConfig, 'dataDir' | 'database'>, logger?: Logger): Promise<OpenedMetadata> {
@@ -78,7 +84,16 @@ export function metadataOver(database: OpenedDatabase): OpenedMetadata {
     volumeTypes: volumeTypeRepository,
     services: serviceRepository,
     quotaClasses: quotaClassRepository,
+    repoConsole: repoConsoleRepository,
   };
+}
+
+/**
+ * The feed that carries change events between nodes sharing a PostgreSQL store (LISTEN/NOTIFY); none on SQLite,
+ * where one node holds the store.
+ */
+export async function openChangeFeed(config: Pick<ServerConfig, 'database'>, logger?: Logger): Promise<ChangeFeed | null> {
+  return config.database.kind === 'postgres' ? postgresChangeFeed(config.database.url, logger) : null;
 }
 
 /** One driver per configured backend, plus those only existing volumes still name. */

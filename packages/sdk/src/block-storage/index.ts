@@ -14,5 +14,6 @@ export {
   type SnapshotQuery,
   type VolumeQuery,
 } from './proxy-base.js';
+export * from './repository.js';
 export { BlockStorageV2 } from './v2/proxy.js';
 export * from './v3/index.js';

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import * as backupSchemas from './block-storage/backups-schemas.js';
 import * as manageSchemas from './block-storage/manage-schemas.js';
+import * as repoSchemas from './block-storage/repository-schemas.js';
 import * as bsSchemas from './block-storage/schemas.js';
 import * as idSchemas from './identity/schemas.js';
 import { startTestServer, type TestServer, waitFor } from '../test-support/harness.js';
@@ -283,6 +284,7 @@ function schemasFor(method: string, url: string): { schemas: Schema[]; wrappers:
     [/^POST \/BS\/backups\/:id\/action$/, () => s(backupSchemas.backupResetStatus)],
     [/^POST \/BS\/cinderbox-repo\/verify$/, () => s(backupSchemas.repoVerify)],
     [/^POST \/BS\/cinderbox-repo\/gc$/, () => s(backupSchemas.repoGc)],
+    [/^POST \/BS\/cinderbox-repo\/jobs$/, () => s(repoSchemas.repoJobCreate)],
     [/^POST \/BS\/(os-snapshot-manage|manageable_snapshots)$/, () => s(manageSchemas.snapshotManageBody)],
     [/^POST \/BS\/(os-volume-manage|manageable_volumes)$/, () => s(manageSchemas.volumeManageBody, manageSchemas.volumeManageBodyV316)],
     [/^POST \/identity\/v3\/projects$/, () => s(idSchemas.projectCreate)],
@@ -418,6 +420,12 @@ function send(method: string, path: string, headers: Record<string, string>, bod
       const parts: Buffer[] = [];
       let length = 0;
       const done = () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') });
+      // The event stream never ends: what is checked is that it opened.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        res.destroy();
+        done();
+        return;
+      }
       res.on('data', (d: Buffer) => {
         parts.push(d);
         length += d.length;

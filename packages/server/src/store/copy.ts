@@ -55,6 +55,10 @@ export const COPIED_TABLES = [
   'groups',
   'group_volume_types',
   'group_snapshots',
+  'repo_stats',
+  'repo_stats_samples',
+  'repo_jobs',
+  'repo_backup_runs',
 ] as const satisfies readonly (keyof Database)[];
 
 // A table added to schema.ts and forgotten here would silently stay behind: make that a type error instead.

@@ -48,6 +48,10 @@ export interface Database {
   groups: GroupTable;
   group_volume_types: GroupVolumeTypeTable;
   group_snapshots: GroupSnapshotTable;
+  repo_stats: RepoStatsTable;
+  repo_stats_samples: RepoStatsSampleTable;
+  repo_jobs: RepoJobTable;
+  repo_backup_runs: RepoBackupRunTable;
 }
 
 export interface GroupTypeTable {
@@ -592,4 +596,60 @@ export interface QuotaClassTable {
   class_name: string;
   resource: string;
   hard_limit: number;
+}
+
+/** Per backup target: running counters and the last verify/gc (migration 0022). */
+export interface RepoStatsTable {
+  target: string;
+  logical_bytes: number;
+  stored_bytes: number;
+  chunk_count: number;
+  backup_count: number;
+  last_verify_at: string | null;
+  last_verify_ok: number | null;
+  last_verify_full: number | null;
+  last_verify_checked: number | null;
+  last_verify_errors: number | null;
+  last_verify_message: string | null;
+  last_gc_at: string | null;
+  last_gc_removed_chunks: number | null;
+  last_gc_freed_bytes: number | null;
+  updated_at: string | null;
+}
+
+export interface RepoStatsSampleTable {
+  id: string;
+  target: string;
+  at: string;
+  logical_bytes: number;
+  stored_bytes: number;
+  chunk_count: number;
+}
+
+export interface RepoJobTable {
+  id: string;
+  kind: string;
+  target: string;
+  status: string;
+  progress: number;
+  /** JSON of the job's options. */
+  params: string;
+  /** JSON of the verify/gc result once succeeded. */
+  result: string | null;
+  error: string | null;
+  project_id: string;
+  node: string;
+  /** `target/kind` while running, null after: unique, so one running job per kind and target. */
+  lock_key: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+export interface RepoBackupRunTable {
+  id: string;
+  target: string;
+  backup_id: string;
+  finished_at: string;
+  size_bytes: number;
+  millis: number;
 }

@@ -10,6 +10,7 @@ import type { ServiceClient } from '../../service/service-client.js';
 import type { CallOptions, RawBody } from '../../transport/types.js';
 import { stringEntries } from '../../util/objects.js';
 import { BlockStorageProxyBase, type Ref } from '../proxy-base.js';
+import { RepositoryApi } from '../repository.js';
 import { Attachment, type AttachmentConnector, ATTACHMENTS_MIN_MICROVERSION } from '../resources/attachment.js';
 import { Backup, type BackupProgress } from '../resources/backup.js';
 import {
@@ -324,6 +325,11 @@ export class BlockStorageV3 extends BlockStorageProxyBase {
       keptInGrace: count(g.kept_in_grace),
       dryRun: g.dry_run === true,
     };
+  }
+
+  /** cinderbox extension: repository stats, history, verify/gc jobs and the change stream. @example `await bs.repository.stats()` */
+  get repository(): RepositoryApi {
+    return new RepositoryApi(this.client);
   }
 
   // ---------------------------------------------------------------- attachments (3.27+)

@@ -13,6 +13,7 @@ import { registerMessageRoutes } from './messages.js';
 import { registerMiscRoutes } from './misc/index.js';
 import { registerVersionRoutes } from './misc/versions.js';
 import { registerQosSpecsRoutes } from './qos-specs.js';
+import { type RepoConsoleDeps, registerRepoConsoleRoutes } from './repository.js';
 import { registerSnapshotRoutes } from './snapshots.js';
 import { registerTransferRoutes } from './transfers.js';
 import { registerVolumeRoutes } from './volumes.js';
@@ -24,6 +25,8 @@ export type BlockStorageDeps = BlockStorageServices & {
   /** The services table: heartbeats and the operator's switches (`os-services` updates). */
   serviceRegistry: ServiceRegistry;
   config: ServerConfig;
+  /** The console's repository statistics, jobs and event stream (absent: those routes are not served). */
+  repoConsole?: RepoConsoleDeps;
 };
 
 /**
@@ -45,6 +48,7 @@ export function registerBlockStorageRoutes(app: FastifyInstance, deps: BlockStor
         registerQosSpecsRoutes(scope, deps);
         registerGroupRoutes(scope, deps);
         registerMiscRoutes(scope, deps);
+        if (deps.repoConsole) registerRepoConsoleRoutes(scope, deps.repoConsole);
       },
       { prefix },
     );

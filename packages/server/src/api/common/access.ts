@@ -117,6 +117,13 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'block-storage POST /backups/export_record': admin('backup:backup-import'),
   'block-storage POST /cinderbox-repo/verify': admin('cinderbox:repo_verify'),
   'block-storage POST /cinderbox-repo/gc': admin('cinderbox:repo_gc'),
+  'block-storage GET /cinderbox-repo/stats': admin('cinderbox:repo_stats'),
+  'block-storage GET /cinderbox-repo/history': admin('cinderbox:repo_stats'),
+  'block-storage POST /cinderbox-repo/jobs': admin('cinderbox:repo_jobs'),
+  'block-storage GET /cinderbox-repo/jobs': admin('cinderbox:repo_jobs'),
+  'block-storage GET /cinderbox-repo/jobs/:job_id': admin('cinderbox:repo_jobs'),
+  // Any authenticated user: the stream shows a member only its own project's changes.
+  'block-storage GET /cinderbox-events': read,
   'block-storage POST /os-volume-manage': admin('volume_extension:volume_manage'),
   'block-storage POST /manageable_volumes': admin('volume_extension:volume_manage'),
   'block-storage GET /os-volume-manage': admin('volume_extension:list_manageable'),

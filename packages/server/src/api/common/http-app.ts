@@ -180,7 +180,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
 }
 
 async function authenticate(request: FastifyRequest, tokens: TokenValidator): Promise<void> {
-  const token = request.headers['x-auth-token'];
+  let token = request.headers['x-auth-token'];
+  if (token === undefined && request.routeOptions.config.queryToken) token = (request.query as Record<string, unknown> | undefined)?.token as string | undefined;
   if (typeof token !== 'string' || token === '') throw unauthorized();
   const auth = await tokens.validate(token);
   if (!auth) throw unauthorized();

@@ -20,5 +20,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that answer without a token (version documents, token issue). */
     public?: boolean;
+    /**
+     * The token may also come as `?token=` (only the event stream: browsers' EventSource cannot send headers).
+     * Query strings end up in logs and histories, so no other route accepts it.
+     */
+    queryToken?: boolean;
   }
 }

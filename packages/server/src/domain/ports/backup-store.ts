@@ -178,6 +178,21 @@ export function verifyReport(r: VerifyResult) {
   };
 }
 
+/** A gc result as the admin API shows it (the synchronous route and the background job give the same body). */
+export function gcReport(r: GcResult, dryRun: boolean, target: string) {
+  return {
+    manifests: r.manifests,
+    chunks: r.chunks,
+    deleted: r.deleted,
+    deleted_bytes: r.deletedBytes,
+    kept_in_grace: r.keptInGrace,
+    // Unreferenced chunks still under Object Lock retention (immutable backups): never sent a DELETE.
+    kept_locked: r.locked ?? 0,
+    dry_run: dryRun,
+    target,
+  };
+}
+
 export interface GcOptions {
   /** Unreferenced chunks younger than this (by mtime, relative to the oldest running backup) are kept. */
   graceMs: number;

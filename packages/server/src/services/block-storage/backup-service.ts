@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type BackupManifest, type BackupStore, isRepoError, verifyReport } from '../../domain/ports/backup-store.js';
+import { type BackupManifest, type BackupStore, gcReport, isRepoError, verifyReport } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
 import {
   type Backup,
@@ -570,17 +570,7 @@ export class BackupService {
     requireAdmin(ctx, 'cinderbox:repo_gc');
     const repo = this.namedTarget(opts.target);
     const r = await repo.gc({ graceMs: opts.graceSeconds * 1000, dryRun: opts.dryRun });
-    return {
-      manifests: r.manifests,
-      chunks: r.chunks,
-      deleted: r.deleted,
-      deleted_bytes: r.deletedBytes,
-      kept_in_grace: r.keptInGrace,
-      // Unreferenced chunks still under Object Lock retention (immutable backups): never sent a DELETE.
-      kept_locked: r.locked ?? 0,
-      dry_run: opts.dryRun,
-      target: opts.target ?? this.targets.defaultName,
-    };
+    return gcReport(r, opts.dryRun, opts.target ?? this.targets.defaultName);
   }
 }
 

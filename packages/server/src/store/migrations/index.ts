@@ -17,6 +17,7 @@ import { groups } from './0013-groups.js';
 import { immutableBackups } from './0019-immutable-backups.js';
 import { cbrReplication } from './0020-cbr-replication.js';
 import { clusterNodes } from './0021-cluster-nodes.js';
+import { repoConsole } from './0022-repo-console.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-immutable-backups': immutableBackups,
   '0020-cbr-replication': cbrReplication,
   '0021-cluster-nodes': clusterNodes,
+  '0022-repo-console': repoConsole,
 };
 
 export const migrationProvider: MigrationProvider = {
