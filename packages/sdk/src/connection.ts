@@ -19,8 +19,10 @@ import type { Pipeline } from './transport/pipeline.js';
 import type { Logger, RetryPolicy } from './transport/types.js';
 import type { Sleep } from './util/abort.js';
 
-/** Client-side maximum microversion for block storage (Cinder master). */
-export const BLOCK_STORAGE_MAX_MICROVERSION = '3.71';
+import { BLOCK_STORAGE_MAX_MICROVERSION } from '@cinderbox/api-schema';
+
+/** Client-side maximum microversion for block storage: the contract's, so SDK and server move together. */
+export { BLOCK_STORAGE_MAX_MICROVERSION };
 
 /**
  * Options of a {@link Connection}.
