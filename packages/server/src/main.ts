@@ -8,6 +8,8 @@ import { registerCbrRoutes } from './api/cbr/index.js';
 import { type RouteInfo, routeInventory } from './api/common/access.js';
 import { createHttpApp } from './api/common/http-app.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
+import { registerOpenApiRoutes } from './api/openapi/index.js';
+import { SERVED_OPERATIONS } from './api/openapi/operations.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { DATA_UMASK, tightenDataDir } from './config/data-dir-permissions.js';
@@ -153,6 +155,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       config,
     });
     registerCbrRoutes(app, cbr);
+    registerOpenApiRoutes(app, SERVED_OPERATIONS);
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 

@@ -1,2 +1,4 @@
 export * from './common.js';
 export * from './requests.js';
+export * from './responses.js';
+export * from './operations.js';

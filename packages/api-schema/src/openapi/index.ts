@@ -1,1 +1,2 @@
-export {};
+export * from './generate.js';
+export * from './html.js';

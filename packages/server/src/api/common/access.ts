@@ -258,6 +258,15 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'identity GET /projects/:projectId/users/:userId/roles/:roleId': admin('check_grant'),
   'identity DELETE /projects/:projectId/users/:userId/roles/:roleId': admin('revoke_grant'),
   'identity GET /projects/:projectId/users/:userId/roles': admin('list_grants'),
+
+  // --- The published contract (OpenAPI documents and reference pages): public, like the version documents ---
+  'block-storage GET /openapi/': publicRoute,
+  'block-storage GET /openapi/block-storage.json': publicRoute,
+  'block-storage GET /openapi/cbr.json': publicRoute,
+  'block-storage GET /openapi/identity.json': publicRoute,
+  'block-storage GET /openapi/block-storage.html': publicRoute,
+  'block-storage GET /openapi/cbr.html': publicRoute,
+  'block-storage GET /openapi/identity.html': publicRoute,
 };
 
 const FAMILY_PREFIXES: [ApiFamily, RegExp][] = [
