@@ -5,7 +5,7 @@
  */
 import { Type, type TSchema } from 'typebox';
 import type { HttpMethod, Operation, OperationResponse, VersionRange } from '../operation.js';
-import { looseObject, type VersionedBody } from './common.js';
+import { looseObject, nullable, type VersionedBody } from './common.js';
 import {
   backupCreateBodies,
   backupImport,
@@ -154,7 +154,7 @@ export const blockStorageOperations: Operation[] = [
   op('volumeUpdate', 'PUT', 'volumes/{volume_id}', 'Volumes', 'Update a volume', [res(200, one('volume', Volume))], { bodies: volumeUpdateBodies }),
   op('volumeDelete', 'DELETE', 'volumes/{volume_id}', 'Volumes', 'Delete a volume', [res(202)], { query: Type.Object({ cascade: Type.Optional(Type.String()), force: Type.Optional(Type.String()) }) }),
   ...metadataOps('volume', 'Volumes'),
-  op('volumeAction', 'POST', 'volumes/{volume_id}/action', 'Volume actions', 'Run an action on a volume', [res(200, loose, 'OK (os-initialize_connection, os-reserve…)'), res(202)], {
+  op('volumeAction', 'POST', 'volumes/{volume_id}/action', 'Volume actions', 'Run an action on a volume', [res(200, nullable(Type.Object({ connection_info: Type.Optional(Type.Object({})) })), 'OK: os-initialize_connection answers the connection info; os-set_bootable and os-update_readonly_flag answer no body'), res(202)], {
     body: actionBody('VolumeAction', volumeActionSchemas, ['os-force_delete', 'os-reserve', 'os-unreserve', 'os-begin_detaching', 'os-roll_detaching', 'os-unmanage', 'os-show_image_metadata']),
   }),
   op('volumeDataWrite', 'PUT', 'volumes/{volume_id}/cinderbox-data', 'Volume data', 'cinderbox extension: write bytes into an available volume', [res(200, Type.Object({ written: Type.Integer() }))]),

@@ -3,11 +3,13 @@
  * become components and are referenced; the microversion range of an operation, a request-body variant or a
  * field is kept as `x-openstack-microversion` and also said in its description.
  */
+import { MICROVERSION_KEYWORD } from '../block-storage/common.js';
 import { CbrErrorSchema, CinderFaultSchema, KeystoneErrorSchema } from '../errors.js';
 import { BLOCK_STORAGE_MAX_MICROVERSION, BLOCK_STORAGE_MIN_MICROVERSION, describeVersionRange } from '../microversions.js';
 import type { ApiName, Operation, VersionRange } from '../operation.js';
 
-export const MICROVERSION_EXTENSION = 'x-openstack-microversion';
+/** The extension field naming an operation's, a body variant's or a field's microversion range. */
+export const MICROVERSION_EXTENSION = MICROVERSION_KEYWORD;
 
 /** Where each API is mounted on a cinderbox server; the documents' paths are below it. */
 export const API_MOUNTS: Readonly<Record<ApiName, string>> = { 'block-storage': '', cbr: '/cbr', identity: '/identity' };
