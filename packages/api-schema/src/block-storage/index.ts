@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './requests.js';
 export * from './responses.js';
 export * from './operations.js';
+export * from './admin-requests.js';

@@ -27,6 +27,41 @@ import {
   volumeUpdateBodies,
 } from './requests.js';
 import {
+  attachmentCreateBodies,
+  attachmentUpdate,
+  defaultTypeSet,
+  encryptionCreate,
+  encryptionUpdate,
+  extraSpecsCreate,
+  extraSpecUpdate,
+  groupCreate,
+  groupCreateFromSource,
+  groupDeleteAction,
+  groupResetStatusAction,
+  groupSnapshotCreate,
+  groupSnapshotResetStatusAction,
+  groupSpecsBody,
+  groupSpecUpdate,
+  groupTypeCreate,
+  groupTypeUpdate,
+  groupUpdate,
+  qosSpecsCreate,
+  qosSpecsSet,
+  qosSpecsUnset,
+  quotaClassSetUpdate,
+  quotaSetUpdate,
+  serviceDisableLogReason,
+  serviceEnable,
+  serviceFreeze,
+  serviceGetLog,
+  serviceSetLog,
+  transferAccept,
+  transferCreateBodies,
+  typeAccessAction,
+  volumeTypeCreate,
+  volumeTypeUpdate,
+} from './admin-requests.js';
+import {
   Attachment,
   Backup,
   Group,
@@ -104,6 +139,13 @@ function actionBody(title: string, actions: Record<string, TSchema>, others: str
 }
 
 const loose = looseObject();
+
+/** The value under an envelope's one key: what an action route's body holds under that action's name. */
+function valueOf(envelope: TSchema, key: string): TSchema {
+  const value = (envelope as unknown as { properties: Record<string, TSchema> }).properties[key];
+  if (!value) throw new Error(`no ${key} in the envelope`);
+  return value;
+}
 const metadataResponse = Type.Object({ metadata: Type.Record(Type.String(), Type.String()) });
 const metaItemResponse = Type.Object({ meta: Type.Record(Type.String(), Type.String()) });
 
@@ -130,11 +172,11 @@ const manageableList = (kind: 'volume' | 'snapshot', path: string, detail: boole
 const transferOps = (prefix: string, idPrefix: string, versions?: VersionRange): Operation[] => {
   const v = versions ? { versions } : {};
   return [
-    op(`${idPrefix}Create`, 'POST', prefix, 'Transfers', 'Offer a volume for transfer to another project', [res(202, one('transfer', Transfer))], { ...v, body: loose }),
+    op(`${idPrefix}Create`, 'POST', prefix, 'Transfers', 'Offer a volume for transfer to another project', [res(202, one('transfer', Transfer))], { ...v, bodies: versions ? transferCreateBodies.filter((b) => b.versions.min !== '3.0') : transferCreateBodies }),
     op(`${idPrefix}List`, 'GET', prefix, 'Transfers', 'List transfers', [res(200, many('transfers', Transfer))], { ...v, query: ListQuery }),
     op(`${idPrefix}ListDetail`, 'GET', `${prefix}/detail`, 'Transfers', 'List transfers with details', [res(200, many('transfers', Transfer))], { ...v, query: ListQuery }),
     op(`${idPrefix}Show`, 'GET', `${prefix}/{transfer_id}`, 'Transfers', 'Show a transfer', [res(200, one('transfer', Transfer))], v),
-    op(`${idPrefix}Accept`, 'POST', `${prefix}/{transfer_id}/accept`, 'Transfers', 'Accept a transfer with its key', [res(202, one('transfer', Transfer))], { ...v, body: loose }),
+    op(`${idPrefix}Accept`, 'POST', `${prefix}/{transfer_id}/accept`, 'Transfers', 'Accept a transfer with its key', [res(202, one('transfer', Transfer))], { ...v, body: transferAccept }),
     op(`${idPrefix}Delete`, 'DELETE', `${prefix}/{transfer_id}`, 'Transfers', 'Cancel a transfer', [res(202)], v),
   ];
 };
@@ -210,11 +252,11 @@ export const blockStorageOperations: Operation[] = [
   ...transferOps('volume-transfers', 'transfer', { min: '3.55' }),
 
   // --- attachments ---
-  op('attachmentCreate', 'POST', 'attachments', 'Attachments', 'Create an attachment', [res(200, one('attachment', Attachment))], { versions: { min: '3.27' }, body: loose }),
+  op('attachmentCreate', 'POST', 'attachments', 'Attachments', 'Create an attachment', [res(200, one('attachment', Attachment))], { versions: { min: '3.27' }, bodies: attachmentCreateBodies }),
   op('attachmentList', 'GET', 'attachments', 'Attachments', 'List attachments', [res(200, many('attachments', Attachment))], { versions: { min: '3.27' }, query: ListQuery }),
   op('attachmentListDetail', 'GET', 'attachments/detail', 'Attachments', 'List attachments with details', [res(200, many('attachments', Attachment))], { versions: { min: '3.27' }, query: ListQuery }),
   op('attachmentShow', 'GET', 'attachments/{attachment_id}', 'Attachments', 'Show an attachment', [res(200, one('attachment', Attachment))], { versions: { min: '3.27' } }),
-  op('attachmentUpdate', 'PUT', 'attachments/{attachment_id}', 'Attachments', 'Complete an attachment with the connector', [res(200, one('attachment', Attachment))], { versions: { min: '3.27' }, body: loose }),
+  op('attachmentUpdate', 'PUT', 'attachments/{attachment_id}', 'Attachments', 'Complete an attachment with the connector', [res(200, one('attachment', Attachment))], { versions: { min: '3.27' }, body: attachmentUpdate }),
   op('attachmentDelete', 'DELETE', 'attachments/{attachment_id}', 'Attachments', 'Delete an attachment', [res(200, many('attachments', Attachment))], { versions: { min: '3.27' } }),
   op('attachmentAction', 'POST', 'attachments/{attachment_id}/action', 'Attachments', 'Mark an attachment complete (os-complete)', [res(204)], { versions: { min: '3.44' }, body: actionBody('AttachmentAction', {}, ['os-complete']) }),
 
@@ -225,11 +267,11 @@ export const blockStorageOperations: Operation[] = [
 
   // --- QoS specs ---
   op('qosSpecsList', 'GET', 'qos-specs', 'QoS specs', 'List QoS specs', [res(200, Type.Object({ qos_specs: Type.Array(QosSpecs) }))], { query: ListQuery }),
-  op('qosSpecsCreate', 'POST', 'qos-specs', 'QoS specs', 'Create QoS specs', [res(200, Type.Object({ qos_specs: QosSpecs, links: Type.Optional(Type.Array(Type.Object({}))) }))], { body: loose }),
+  op('qosSpecsCreate', 'POST', 'qos-specs', 'QoS specs', 'Create QoS specs', [res(200, Type.Object({ qos_specs: QosSpecs, links: Type.Optional(Type.Array(Type.Object({}))) }))], { body: qosSpecsCreate }),
   op('qosSpecsShow', 'GET', 'qos-specs/{qos_id}', 'QoS specs', 'Show QoS specs', [res(200, Type.Object({ qos_specs: QosSpecs, links: Type.Optional(Type.Array(Type.Object({}))) }))]),
-  op('qosSpecsUpdate', 'PUT', 'qos-specs/{qos_id}', 'QoS specs', 'Set keys of QoS specs', [res(200, Type.Object({ qos_specs: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()])) }))], { body: loose }),
+  op('qosSpecsUpdate', 'PUT', 'qos-specs/{qos_id}', 'QoS specs', 'Set keys of QoS specs', [res(200, Type.Object({ qos_specs: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()])) }))], { body: qosSpecsSet }),
   op('qosSpecsDelete', 'DELETE', 'qos-specs/{qos_id}', 'QoS specs', 'Delete QoS specs', [res(202)], { query: Type.Object({ force: Type.Optional(Type.String()) }) }),
-  op('qosSpecsUnsetKeys', 'PUT', 'qos-specs/{qos_id}/delete_keys', 'QoS specs', 'Unset keys of QoS specs', [res(202)], { body: loose }),
+  op('qosSpecsUnsetKeys', 'PUT', 'qos-specs/{qos_id}/delete_keys', 'QoS specs', 'Unset keys of QoS specs', [res(202)], { body: qosSpecsUnset }),
   op('qosSpecsAssociations', 'GET', 'qos-specs/{qos_id}/associations', 'QoS specs', 'List the volume types associated with QoS specs', [res(200, Type.Object({ qos_associations: Type.Array(Type.Object({ association_type: Type.String(), name: Type.String(), id: Type.String() })) }))]),
   op('qosSpecsAssociate', 'GET', 'qos-specs/{qos_id}/associate', 'QoS specs', 'Associate QoS specs with a volume type', [res(202)], { query: Type.Object({ vol_type_id: Type.String() }) }),
   op('qosSpecsDisassociate', 'GET', 'qos-specs/{qos_id}/disassociate', 'QoS specs', 'Disassociate QoS specs from a volume type', [res(202)], { query: Type.Object({ vol_type_id: Type.String() }) }),
@@ -239,27 +281,27 @@ export const blockStorageOperations: Operation[] = [
   op('groupTypeList', 'GET', 'group_types', 'Group types', 'List group types', [res(200, Type.Object({ group_types: Type.Array(GroupType) }))], { versions: { min: '3.11' }, query: ListQuery }),
   op('groupTypeDefault', 'GET', 'group_types/default', 'Group types', 'Show the default group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' } }),
   op('groupTypeShow', 'GET', 'group_types/{group_type_id}', 'Group types', 'Show a group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' } }),
-  op('groupTypeCreate', 'POST', 'group_types', 'Group types', 'Create a group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' }, body: loose }),
-  op('groupTypeUpdate', 'PUT', 'group_types/{group_type_id}', 'Group types', 'Update a group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' }, body: loose }),
+  op('groupTypeCreate', 'POST', 'group_types', 'Group types', 'Create a group type', [res(202, one('group_type', GroupType))], { versions: { min: '3.11' }, body: groupTypeCreate }),
+  op('groupTypeUpdate', 'PUT', 'group_types/{group_type_id}', 'Group types', 'Update a group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' }, body: groupTypeUpdate }),
   op('groupTypeDelete', 'DELETE', 'group_types/{group_type_id}', 'Group types', 'Delete a group type', [res(202)], { versions: { min: '3.11' } }),
   op('groupSpecsList', 'GET', 'group_types/{group_type_id}/group_specs', 'Group types', 'List a group type’s specs', [res(200, loose)], { versions: { min: '3.11' } }),
-  op('groupSpecsCreate', 'POST', 'group_types/{group_type_id}/group_specs', 'Group types', 'Set group specs', [res(200, loose)], { versions: { min: '3.11' }, body: loose }),
+  op('groupSpecsCreate', 'POST', 'group_types/{group_type_id}/group_specs', 'Group types', 'Set group specs', [res(202, loose)], { versions: { min: '3.11' }, body: groupSpecsBody }),
   op('groupSpecShow', 'GET', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Show one group spec', [res(200, loose)], { versions: { min: '3.11' } }),
-  op('groupSpecUpdate', 'PUT', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Set one group spec', [res(200, loose)], { versions: { min: '3.11' }, body: loose }),
+  op('groupSpecUpdate', 'PUT', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Set one group spec', [res(200, loose)], { versions: { min: '3.11' }, body: groupSpecUpdate }),
   op('groupSpecDelete', 'DELETE', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Delete one group spec', [res(202)], { versions: { min: '3.11' } }),
   op('groupList', 'GET', 'groups', 'Groups', 'List groups', [res(200, many('groups', ResourceSummary))], { versions: { min: '3.13' }, query: ListQuery }),
   op('groupListDetail', 'GET', 'groups/detail', 'Groups', 'List groups with details', [res(200, many('groups', Group))], { versions: { min: '3.13' }, query: ListQuery }),
   op('groupShow', 'GET', 'groups/{group_id}', 'Groups', 'Show a group', [res(200, one('group', Group))], { versions: { min: '3.13' } }),
-  op('groupCreate', 'POST', 'groups', 'Groups', 'Create a group', [res(202, one('group', ResourceSummary))], { versions: { min: '3.13' }, body: loose }),
-  op('groupUpdate', 'PUT', 'groups/{group_id}', 'Groups', 'Update a group (name, description, member volumes)', [res(202)], { versions: { min: '3.13' }, body: loose }),
-  op('groupCreateFromSource', 'POST', 'groups/action', 'Groups', 'Create a group from a group snapshot or another group (create-from-src)', [res(202, one('group', ResourceSummary))], { versions: { min: '3.14' }, body: loose }),
-  op('groupAction', 'POST', 'groups/{group_id}/action', 'Groups', 'Run an action on a group (delete, reset_status…)', [res(202)], { versions: { min: '3.13' }, body: actionBody('GroupAction', {}, ['delete', 'reset_status', 'enable_replication', 'disable_replication', 'failover_replication', 'list_replication_targets']) }),
+  op('groupCreate', 'POST', 'groups', 'Groups', 'Create a group', [res(202, one('group', ResourceSummary))], { versions: { min: '3.13' }, body: groupCreate }),
+  op('groupUpdate', 'PUT', 'groups/{group_id}', 'Groups', 'Update a group (name, description, member volumes)', [res(202)], { versions: { min: '3.13' }, body: groupUpdate }),
+  op('groupCreateFromSource', 'POST', 'groups/action', 'Groups', 'Create a group from a group snapshot or another group (create-from-src)', [res(202, one('group', ResourceSummary))], { versions: { min: '3.14' }, body: groupCreateFromSource }),
+  op('groupAction', 'POST', 'groups/{group_id}/action', 'Groups', 'Run an action on a group (delete, reset_status…)', [res(202)], { versions: { min: '3.13' }, body: actionBody('GroupAction', { delete: valueOf(groupDeleteAction, 'delete'), reset_status: valueOf(groupResetStatusAction, 'reset_status') }, ['enable_replication', 'disable_replication', 'failover_replication', 'list_replication_targets']) }),
   op('groupSnapshotList', 'GET', 'group_snapshots', 'Group snapshots', 'List group snapshots', [res(200, many('group_snapshots', ResourceSummary))], { versions: { min: '3.14' }, query: ListQuery }),
   op('groupSnapshotListDetail', 'GET', 'group_snapshots/detail', 'Group snapshots', 'List group snapshots with details', [res(200, many('group_snapshots', GroupSnapshot))], { versions: { min: '3.14' }, query: ListQuery }),
   op('groupSnapshotShow', 'GET', 'group_snapshots/{group_snapshot_id}', 'Group snapshots', 'Show a group snapshot', [res(200, one('group_snapshot', GroupSnapshot))], { versions: { min: '3.14' } }),
-  op('groupSnapshotCreate', 'POST', 'group_snapshots', 'Group snapshots', 'Create a group snapshot', [res(202, one('group_snapshot', loose))], { versions: { min: '3.14' }, body: loose }),
+  op('groupSnapshotCreate', 'POST', 'group_snapshots', 'Group snapshots', 'Create a group snapshot', [res(202, one('group_snapshot', loose))], { versions: { min: '3.14' }, body: groupSnapshotCreate }),
   op('groupSnapshotDelete', 'DELETE', 'group_snapshots/{group_snapshot_id}', 'Group snapshots', 'Delete a group snapshot', [res(202)], { versions: { min: '3.14' } }),
-  op('groupSnapshotAction', 'POST', 'group_snapshots/{group_snapshot_id}/action', 'Group snapshots', 'Run an action on a group snapshot (reset_status)', [res(202)], { versions: { min: '3.19' }, body: actionBody('GroupSnapshotAction', {}, ['reset_status']) }),
+  op('groupSnapshotAction', 'POST', 'group_snapshots/{group_snapshot_id}/action', 'Group snapshots', 'Run an action on a group snapshot (reset_status)', [res(202)], { versions: { min: '3.19' }, body: actionBody('GroupSnapshotAction', { reset_status: valueOf(groupSnapshotResetStatusAction, 'reset_status') }, []) }),
 
   // --- extensions, limits, quotas, availability zones ---
   op('extensionList', 'GET', 'extensions', 'Extensions', 'List API extensions', [res(200, Type.Object({ extensions: Type.Array(loose) }))]),
@@ -267,38 +309,40 @@ export const blockStorageOperations: Operation[] = [
   op('limitsShow', 'GET', 'limits', 'Limits', 'Show the project’s absolute limits and their use', [res(200, one('limits', Limits))], { query: Type.Object({ project_id: Type.Optional(Type.String({ 'x-openstack-microversion': { min: '3.39' } } as never)) }) }),
   op('quotaSetShow', 'GET', 'os-quota-sets/{target_project_id}', 'Quotas', 'Show a project’s quotas (with usage=true, their use)', [res(200, one('quota_set', QuotaSet))], { query: Type.Object({ usage: Type.Optional(Type.String()) }) }),
   op('quotaSetDefaults', 'GET', 'os-quota-sets/{target_project_id}/defaults', 'Quotas', 'Show the default quotas', [res(200, one('quota_set', QuotaSet))]),
-  op('quotaSetUpdate', 'PUT', 'os-quota-sets/{target_project_id}', 'Quotas', 'Update a project’s quotas', [res(200, one('quota_set', QuotaSet))], { body: loose }),
+  op('quotaSetUpdate', 'PUT', 'os-quota-sets/{target_project_id}', 'Quotas', 'Update a project’s quotas', [res(200, one('quota_set', QuotaSet))], { body: quotaSetUpdate }),
   op('quotaSetDelete', 'DELETE', 'os-quota-sets/{target_project_id}', 'Quotas', 'Reset a project’s quotas to the defaults', [res(200)]),
   op('quotaClassSetShow', 'GET', 'os-quota-class-sets/{quota_class_name}', 'Quotas', 'Show a quota class', [res(200, one('quota_class_set', QuotaSet))]),
-  op('quotaClassSetUpdate', 'PUT', 'os-quota-class-sets/{quota_class_name}', 'Quotas', 'Update a quota class', [res(200, one('quota_class_set', QuotaSet))], { body: loose }),
+  op('quotaClassSetUpdate', 'PUT', 'os-quota-class-sets/{quota_class_name}', 'Quotas', 'Update a quota class', [res(200, one('quota_class_set', QuotaSet))], { body: quotaClassSetUpdate }),
   op('availabilityZoneList', 'GET', 'os-availability-zone', 'Availability zones', 'List availability zones', [res(200, Type.Object({ availabilityZoneInfo: Type.Array(Type.Object({ zoneName: Type.String(), zoneState: Type.Object({ available: Type.Boolean() }) })) }))]),
 
   // --- volume types ---
   op('volumeTypeList', 'GET', 'types', 'Volume types', 'List volume types', [res(200, Type.Object({ volume_types: Type.Array(VolumeType) }))], { query: ListQuery }),
   op('volumeTypeShow', 'GET', 'types/{volume_type_id}', 'Volume types', 'Show a volume type', [res(200, one('volume_type', VolumeType))]),
-  op('volumeTypeCreate', 'POST', 'types', 'Volume types', 'Create a volume type', [res(200, one('volume_type', VolumeType))], { body: loose }),
-  op('volumeTypeUpdate', 'PUT', 'types/{volume_type_id}', 'Volume types', 'Update a volume type', [res(200, one('volume_type', VolumeType))], { body: loose }),
+  op('volumeTypeCreate', 'POST', 'types', 'Volume types', 'Create a volume type', [res(200, one('volume_type', VolumeType))], { body: volumeTypeCreate }),
+  op('volumeTypeUpdate', 'PUT', 'types/{volume_type_id}', 'Volume types', 'Update a volume type', [res(200, one('volume_type', VolumeType))], { body: volumeTypeUpdate }),
   op('volumeTypeDelete', 'DELETE', 'types/{volume_type_id}', 'Volume types', 'Delete a volume type', [res(202)]),
   op('extraSpecsList', 'GET', 'types/{volume_type_id}/extra_specs', 'Volume types', 'List a volume type’s extra specs', [res(200, Type.Object({ extra_specs: Type.Record(Type.String(), Type.String()) }))]),
   op('extraSpecShow', 'GET', 'types/{volume_type_id}/extra_specs/{key}', 'Volume types', 'Show one extra spec', [res(200, Type.Record(Type.String(), Type.String()))]),
-  op('extraSpecsCreate', 'POST', 'types/{volume_type_id}/extra_specs', 'Volume types', 'Set extra specs', [res(200, Type.Object({ extra_specs: Type.Record(Type.String(), Type.String()) }))], { body: loose }),
-  op('extraSpecUpdate', 'PUT', 'types/{volume_type_id}/extra_specs/{key}', 'Volume types', 'Set one extra spec', [res(200, Type.Record(Type.String(), Type.String()))], { body: loose }),
+  op('extraSpecsCreate', 'POST', 'types/{volume_type_id}/extra_specs', 'Volume types', 'Set extra specs', [res(200, Type.Object({ extra_specs: Type.Record(Type.String(), Type.String()) }))], { body: extraSpecsCreate }),
+  op('extraSpecUpdate', 'PUT', 'types/{volume_type_id}/extra_specs/{key}', 'Volume types', 'Set one extra spec', [res(200, Type.Record(Type.String(), Type.String()))], { body: extraSpecUpdate }),
   op('extraSpecDelete', 'DELETE', 'types/{volume_type_id}/extra_specs/{key}', 'Volume types', 'Delete one extra spec', [res(202)]),
   op('volumeTypeAccessList', 'GET', 'types/{volume_type_id}/os-volume-type-access', 'Volume types', 'List the projects a private type is shared with', [res(200, Type.Object({ volume_type_access: Type.Array(Type.Object({ volume_type_id: Type.String(), project_id: Type.String() })) }))]),
-  op('volumeTypeAction', 'POST', 'types/{volume_type_id}/action', 'Volume types', 'Add or remove a project’s access to a private type', [res(202)], { body: actionBody('VolumeTypeAction', {}, ['addProjectAccess', 'removeProjectAccess']) }),
+  op('volumeTypeAction', 'POST', 'types/{volume_type_id}/action', 'Volume types', 'Add or remove a project’s access to a private type', [res(202)], { body: actionBody('VolumeTypeAction', { addProjectAccess: valueOf(typeAccessAction('addProjectAccess'), 'addProjectAccess'), removeProjectAccess: valueOf(typeAccessAction('removeProjectAccess'), 'removeProjectAccess') }, []) }),
   op('encryptionShow', 'GET', 'types/{volume_type_id}/encryption', 'Volume types', 'Show a type’s encryption', [res(200, loose)]),
   op('encryptionKeyShow', 'GET', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Show one encryption field (the path key names it)', [res(200, loose)]),
-  op('encryptionCreate', 'POST', 'types/{volume_type_id}/encryption', 'Volume types', 'Create a type’s encryption', [res(200, Type.Object({ encryption: loose }))], { body: loose }),
-  op('encryptionUpdate', 'PUT', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Update a type’s encryption (the path key is the encryption id)', [res(200, Type.Object({ encryption: loose }))], { body: loose }),
+  op('encryptionCreate', 'POST', 'types/{volume_type_id}/encryption', 'Volume types', 'Create a type’s encryption', [res(200, Type.Object({ encryption: loose }))], { body: encryptionCreate }),
+  op('encryptionUpdate', 'PUT', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Update a type’s encryption (the path key is the encryption id)', [res(200, Type.Object({ encryption: loose }))], { body: encryptionUpdate }),
   op('encryptionDelete', 'DELETE', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Delete a type’s encryption (the path key is the encryption id)', [res(202)]),
   op('defaultTypeList', 'GET', 'default-types', 'Default types', 'List projects’ default volume types', [res(200, Type.Object({ default_types: Type.Array(loose) }))], { versions: { min: '3.62' } }),
   op('defaultTypeShow', 'GET', 'default-types/{target_project_id}', 'Default types', 'Show a project’s default volume type', [res(200, Type.Object({ default_type: loose }))], { versions: { min: '3.62' } }),
-  op('defaultTypeSet', 'PUT', 'default-types/{target_project_id}', 'Default types', 'Set a project’s default volume type', [res(200, Type.Object({ default_type: loose }))], { versions: { min: '3.62' }, body: loose }),
+  op('defaultTypeSet', 'PUT', 'default-types/{target_project_id}', 'Default types', 'Set a project’s default volume type', [res(200, Type.Object({ default_type: loose }))], { versions: { min: '3.62' }, body: defaultTypeSet }),
   op('defaultTypeUnset', 'DELETE', 'default-types/{target_project_id}', 'Default types', 'Unset a project’s default volume type', [res(204)], { versions: { min: '3.62' } }),
 
   // --- services, hosts, capabilities, pools, resource filters ---
   op('serviceList', 'GET', 'os-services', 'Services', 'List the Cinder services', [res(200, Type.Object({ services: Type.Array(Service) }))], { query: Type.Object({ host: Type.Optional(Type.String()), binary: Type.Optional(Type.String()) }) }),
-  op('serviceUpdate', 'PUT', 'os-services/{action}', 'Services', 'enable, disable, disable-log-reason, freeze, thaw, set-log, get-log', [res(200, loose), res(202)], { body: loose }),
+  op('serviceUpdate', 'PUT', 'os-services/{action}', 'Services', 'enable, disable, disable-log-reason, freeze, thaw, set-log, get-log', [res(200, loose), res(202)], {
+    body: Type.Unsafe({ anyOf: [serviceEnable, serviceDisableLogReason, serviceFreeze, serviceSetLog, serviceGetLog], description: 'enable/disable: host and binary (or service); disable-log-reason adds disabled_reason; freeze/thaw: host; set-log/get-log (3.32): binary, server, prefix (and level).' }),
+  }),
   op('hostList', 'GET', 'os-hosts', 'Services', 'List hosts', [res(200, Type.Object({ hosts: Type.Array(loose) }))]),
   op('hostShow', 'GET', 'os-hosts/{host_name}', 'Services', 'Show a host’s resources', [res(200, Type.Object({ host: Type.Array(loose) }))]),
   op('capabilitiesShow', 'GET', 'capabilities/{host_name}', 'Services', 'Show a backend’s capabilities', [res(200, loose)]),

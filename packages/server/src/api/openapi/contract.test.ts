@@ -126,6 +126,27 @@ describe('requests and responses follow the contract', () => {
       await rq('GET', `${P}/os-availability-zone`, at(mv));
       await rq('GET', `${P}/extensions`, at(mv));
       await rq('GET', `${P}/volumes/${crypto.randomUUID()}`, at(mv));
+      if (mv === BLOCK_STORAGE_MAX_MICROVERSION) {
+        // The admin resources' writes, once.
+        const type = await rq('POST', `${P}/types`, { ...at(mv), body: { volume_type: { name: 'contract', description: 'd', extra_specs: { a: 'b' } } } });
+        const typeId = type.body.volume_type.id as string;
+        await rq('PUT', `${P}/types/${typeId}`, { ...at(mv), body: { volume_type: { description: 'e' } } });
+        await rq('POST', `${P}/types/${typeId}/extra_specs`, { ...at(mv), body: { extra_specs: { c: 'd' } } });
+        await rq('PUT', `${P}/types/${typeId}/extra_specs/c`, { ...at(mv), body: { c: 'e' } });
+        await rq('GET', `${P}/types/${typeId}/extra_specs`, at(mv));
+        const qos = await rq('POST', `${P}/qos-specs`, { ...at(mv), body: { qos_specs: { name: 'contract', consumer: 'back-end', total_iops_sec: '100' } } });
+        const qosId = qos.body.qos_specs.id as string;
+        await rq('PUT', `${P}/qos-specs/${qosId}`, { ...at(mv), body: { qos_specs: { read_iops_sec: '10' } } });
+        await rq('PUT', `${P}/qos-specs/${qosId}/delete_keys`, { ...at(mv), body: { keys: ['read_iops_sec'] } });
+        await rq('GET', `${P}/qos-specs/${qosId}`, at(mv));
+        await rq('DELETE', `${P}/qos-specs/${qosId}`, at(mv));
+        await rq('DELETE', `${P}/types/${typeId}`, at(mv));
+        const gt = await rq('POST', `${P}/group_types`, { ...at(mv), body: { group_type: { name: 'contract', group_specs: { consistent_group_snapshot_enabled: '<is> False' } } } });
+        await rq('GET', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
+        await rq('DELETE', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
+        await rq('PUT', `${P}/os-quota-sets/${ts.adminProjectId}`, { ...at(mv), body: { quota_set: { volumes: 20 } } });
+        await rq('PUT', `${P}/qos-specs/nope`, { ...at(mv), body: { qos_specs: { 'bad key!': 'x' } } });
+      }
 
       await rq('DELETE', `${P}/backups/${backupId}`, at(mv));
       await waitFor(async () => (await rq('GET', `${P}/backups/${backupId}`, at(mv))).status === 404, 'backup deleted');
