@@ -70,6 +70,14 @@ export function envelope<K extends string, T extends TSchema>(key: K, inner: T) 
   return Type.Object({ [key]: inner } as { [P in K]: T }, { additionalProperties: false });
 }
 
+/** `schema` titled (for the documents' components) unless it has a title; validation ignores titles. */
+export function titled<T extends TSchema>(title: string, schema: T): T {
+  return (schema as { title?: unknown }).title === undefined ? ({ ...schema, title } as T) : schema;
+}
+
+/** `volumeCreate` → `VolumeCreate`. */
+export const pascal = (id: string): string => id.charAt(0).toUpperCase() + id.slice(1);
+
 /** A body schema that applies over a range of microversions (Cinder's `@validation.schema(…, min, max)`). */
 export interface VersionedBody {
   versions: VersionRange;

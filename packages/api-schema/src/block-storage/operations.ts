@@ -5,7 +5,7 @@
  */
 import { Type, type TSchema } from 'typebox';
 import type { HttpMethod, Operation, OperationResponse, VersionRange } from '../operation.js';
-import { looseObject, nullable, type VersionedBody } from './common.js';
+import { looseObject, nullable, pascal, titled, type VersionedBody } from './common.js';
 import {
   backupCreateBodies,
   backupImport,
@@ -113,8 +113,10 @@ const res = (status: number, body?: TSchema, description?: string): OperationRes
 });
 
 function op(id: string, method: HttpMethod, path: string, tag: string, summary: string, responses: OperationResponse[], extra: Extra = {}): Operation {
-  const newest = extra.bodies?.[extra.bodies.length - 1]?.schema;
-  const body = extra.body ?? newest;
+  // Named bodies become components of the documents, so each is stated once and linked from its operation.
+  const bodies = extra.bodies?.map((b) => ({ ...b, schema: titled(`${pascal(id)}Body${b.versions.min ? `V${b.versions.min.replace('.', '_')}` : ''}`, b.schema) }));
+  const newest = bodies?.[bodies.length - 1]?.schema;
+  const body = extra.body ? titled(`${pascal(id)}Body`, extra.body) : newest;
   return {
     api: 'block-storage',
     id,
@@ -126,7 +128,7 @@ function op(id: string, method: HttpMethod, path: string, tag: string, summary: 
     ...(extra.versions ? { versions: extra.versions } : {}),
     ...(extra.query ? { query: extra.query } : {}),
     ...(body ? { body } : {}),
-    ...(extra.bodies ? { bodies: extra.bodies } : {}),
+    ...(bodies ? { bodies } : {}),
   };
 }
 

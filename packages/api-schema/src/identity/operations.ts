@@ -1,6 +1,6 @@
 /** The Keystone v3 subset cinderbox serves under `/identity`, as the contract states it (paths below that mount). */
 import { Type, type TSchema } from 'typebox';
-import { nullable } from '../block-storage/common.js';
+import { nullable, pascal, titled } from '../block-storage/common.js';
 import type { HttpMethod, Operation, OperationResponse } from '../operation.js';
 import { authBody, passwordChange, projectCreate, projectUpdate, userCreate, userUpdate } from './requests.js';
 
@@ -93,7 +93,8 @@ const res = (status: number, body?: TSchema, description?: string): OperationRes
 });
 
 function op(id: string, method: HttpMethod, path: string, tag: string, summary: string, responses: OperationResponse[], extra: { body?: TSchema; query?: TSchema } = {}): Operation {
-  return { api: 'identity', id, method, path, summary, tag, responses, ...extra };
+  const body = extra.body ? { body: titled(`${pascal(id)}Body`, extra.body) } : {};
+  return { api: 'identity', id, method, path, summary, tag, responses, ...extra, ...body };
 }
 
 const pub = (...args: Parameters<typeof op>): Operation => ({ ...op(...args), public: true });
