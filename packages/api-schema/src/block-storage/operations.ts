@@ -2,6 +2,10 @@
  * Every Block Storage route cinderbox serves, as the contract states it. Paths are the project-scoped v3 form;
  * the same operations answer under `/v3/…` without the project (3.67) and, below the v3-only ones, under
  * `/v2/{project_id}/…` (the documents say so once rather than listing each route three times).
+ *
+ * Responses still described as open objects rather than field by field: manageable lists, group specs, group
+ * snapshot create, extensions, type encryption, default types, os-services updates, hosts, capabilities, pools,
+ * and the cinderbox extensions (backup progress, repository verify and gc).
  */
 import { Type, type TSchema } from 'typebox';
 import type { HttpMethod, Operation, OperationResponse, VersionRange } from '../operation.js';
@@ -230,7 +234,7 @@ export const blockStorageOperations: Operation[] = [
   }),
   op('backupExportRecord', 'GET', 'backups/{backup_id}/export_record', 'Backups', 'Export a backup’s record', [res(200, Type.Object({ 'backup-record': Type.Object({ backup_service: Type.String(), backup_url: Type.String() }) }))]),
   op('backupImportRecord', 'POST', 'backups/import_record', 'Backups', 'Import a backup record', [res(201, one('backup', ResourceSummary))], { body: backupImport }),
-  op('backupExportRecordPost', 'POST', 'backups/export_record', 'Backups', 'Refused: export is a GET (answers 405 as Cinder does)', [res(200, loose)]),
+  op('backupImportRecordSdk', 'POST', 'backups/export_record', 'Backups', 'Import a backup record (the path openstacksdk’s Backup.import_record posts to)', [res(201, one('backup', ResourceSummary))], { body: backupImport }),
   op('backupProgress', 'GET', 'backups/{backup_id}/cinderbox-progress', 'Backups', 'cinderbox extension: a running backup’s progress', [res(200, loose)]),
   op('repoVerify', 'POST', 'cinderbox-repo/verify', 'Backup repository', 'cinderbox extension: verify the backup repository', [res(200, loose)], { body: repoVerify }),
   op('repoGc', 'POST', 'cinderbox-repo/gc', 'Backup repository', 'cinderbox extension: collect unreferenced chunks', [res(200, loose)], { body: repoGc }),
