@@ -68,6 +68,8 @@ import {
 import {
   Attachment,
   Backup,
+  DefaultType,
+  Extension,
   Group,
   GroupSnapshot,
   GroupType,
@@ -310,8 +312,8 @@ export const blockStorageOperations: Operation[] = [
   op('groupSnapshotAction', 'POST', 'group_snapshots/{group_snapshot_id}/action', 'Group snapshots', 'Run an action on a group snapshot (reset_status)', [res(202)], { versions: { min: '3.19' }, body: actionBody('GroupSnapshotAction', { reset_status: valueOf(groupSnapshotResetStatusAction, 'reset_status') }, []) }),
 
   // --- extensions, limits, quotas, availability zones ---
-  op('extensionList', 'GET', 'extensions', 'Extensions', 'List API extensions', [res(200, Type.Object({ extensions: Type.Array(loose) }))]),
-  op('extensionShow', 'GET', 'extensions/{alias}', 'Extensions', 'Show an API extension', [res(200, Type.Object({ extension: loose }))]),
+  op('extensionList', 'GET', 'extensions', 'Extensions', 'List API extensions', [res(200, Type.Object({ extensions: Type.Array(Extension) }))]),
+  op('extensionShow', 'GET', 'extensions/{alias}', 'Extensions', 'Show an API extension', [res(200, one('extension', Extension))]),
   op('limitsShow', 'GET', 'limits', 'Limits', 'Show the project’s absolute limits and their use', [res(200, one('limits', Limits))], { query: Type.Object({ project_id: Type.Optional(Type.String({ 'x-openstack-microversion': { min: '3.39' } } as never)) }) }),
   op('quotaSetShow', 'GET', 'os-quota-sets/{target_project_id}', 'Quotas', 'Show a project’s quotas (with usage=true, their use)', [res(200, one('quota_set', QuotaSet))], { query: Type.Object({ usage: Type.Optional(Type.String()) }) }),
   op('quotaSetDefaults', 'GET', 'os-quota-sets/{target_project_id}/defaults', 'Quotas', 'Show the default quotas', [res(200, one('quota_set', QuotaSet))]),
@@ -339,9 +341,9 @@ export const blockStorageOperations: Operation[] = [
   op('encryptionCreate', 'POST', 'types/{volume_type_id}/encryption', 'Volume types', 'Create a type’s encryption', [res(200, Type.Object({ encryption: loose }))], { body: encryptionCreate }),
   op('encryptionUpdate', 'PUT', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Update a type’s encryption (the path key is the encryption id)', [res(200, Type.Object({ encryption: loose }))], { body: encryptionUpdate }),
   op('encryptionDelete', 'DELETE', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Delete a type’s encryption (the path key is the encryption id)', [res(202)]),
-  op('defaultTypeList', 'GET', 'default-types', 'Default types', 'List projects’ default volume types', [res(200, Type.Object({ default_types: Type.Array(loose) }))], { versions: { min: '3.62' } }),
-  op('defaultTypeShow', 'GET', 'default-types/{target_project_id}', 'Default types', 'Show a project’s default volume type', [res(200, Type.Object({ default_type: loose }))], { versions: { min: '3.62' } }),
-  op('defaultTypeSet', 'PUT', 'default-types/{target_project_id}', 'Default types', 'Set a project’s default volume type', [res(200, Type.Object({ default_type: loose }))], { versions: { min: '3.62' }, body: defaultTypeSet }),
+  op('defaultTypeList', 'GET', 'default-types', 'Default types', 'List projects’ default volume types', [res(200, Type.Object({ default_types: Type.Array(DefaultType) }))], { versions: { min: '3.62' } }),
+  op('defaultTypeShow', 'GET', 'default-types/{target_project_id}', 'Default types', 'Show a project’s default volume type', [res(200, one('default_type', DefaultType))], { versions: { min: '3.62' } }),
+  op('defaultTypeSet', 'PUT', 'default-types/{target_project_id}', 'Default types', 'Set a project’s default volume type', [res(200, one('default_type', DefaultType))], { versions: { min: '3.62' }, body: defaultTypeSet }),
   op('defaultTypeUnset', 'DELETE', 'default-types/{target_project_id}', 'Default types', 'Unset a project’s default volume type', [res(204)], { versions: { min: '3.62' } }),
 
   // --- services, hosts, capabilities, pools, resource filters ---

@@ -244,6 +244,13 @@ export const Limits = Type.Object(
   { title: 'Limits' },
 );
 
+export const Extension = Type.Object(
+  { name: str(), alias: str(), description: str(), updated: str(), links: Type.Array(Type.Object({})) },
+  { title: 'Extension' },
+);
+
+export const DefaultType = since('3.62', Type.Object({ project_id: str(), volume_type_id: str() }, { title: 'DefaultType' }));
+
 /** A quota set: each resource's limit (or, with `usage=true`, `{limit, in_use, reserved, allocated}`), and its `id`. */
 export const QuotaSet = Type.Object(
   { id: opt(str()) },

@@ -145,6 +145,15 @@ describe('requests and responses follow the contract', () => {
         await rq('GET', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
         await rq('DELETE', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
         await rq('PUT', `${P}/os-quota-sets/${ts.adminProjectId}`, { ...at(mv), body: { quota_set: { volumes: 20 } } });
+        await rq('GET', `${P}/extensions/os-hosts`, at(mv));
+        const dt = await rq('POST', `${P}/types`, { ...at(mv), body: { volume_type: { name: 'contract-default' } } });
+        await rq('PUT', `${P}/default-types/${ts.adminProjectId}`, { ...at(mv), body: { default_type: { volume_type: dt.body.volume_type.id } } });
+        await rq('GET', `${P}/default-types`, at(mv));
+        await rq('GET', `${P}/default-types/${ts.adminProjectId}`, at(mv));
+        await rq('DELETE', `${P}/default-types/${ts.adminProjectId}`, at(mv));
+        // The legacy v2 form of the same operations.
+        await rq('GET', `/v2/${ts.adminProjectId}/volumes/detail`, { token });
+        await rq('GET', `/v2/${ts.adminProjectId}/snapshots/detail`, { token });
         await rq('PUT', `${P}/qos-specs/nope`, { ...at(mv), body: { qos_specs: { 'bad key!': 'x' } } });
       }
 
