@@ -4,8 +4,8 @@
  * `/v2/{project_id}/…` (the documents say so once rather than listing each route three times).
  *
  * Responses still described as open objects rather than field by field: manageable lists, group specs, group
- * snapshot create, extensions, type encryption, default types, os-services updates, hosts, capabilities, pools,
- * and the cinderbox extensions (backup progress, repository verify and gc).
+ * snapshot create, type encryption, os-services updates, hosts, capabilities, pools, and the cinderbox
+ * extensions (backup progress, repository verify and gc).
  */
 import { Type, type TSchema } from 'typebox';
 import type { HttpMethod, Operation, OperationResponse, VersionRange } from '../operation.js';
