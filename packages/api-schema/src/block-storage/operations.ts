@@ -4,7 +4,7 @@
  * `/v2/{project_id}/…` (the documents say so once rather than listing each route three times).
  *
  * Responses still described as open objects rather than field by field: manageable lists, group specs, group
- * snapshot create, type encryption, os-services updates, hosts, capabilities, pools, and the cinderbox
+ * snapshot create, type encryption, os-services updates, hosts, capabilities, and the cinderbox
  * extensions (backup progress, repository verify and gc).
  */
 import { Type, type TSchema } from 'typebox';
@@ -77,6 +77,7 @@ import {
   many,
   Message,
   one,
+  Pool,
   QosSpecs,
   QuotaSet,
   ResourceSummary,
@@ -354,6 +355,6 @@ export const blockStorageOperations: Operation[] = [
   op('hostList', 'GET', 'os-hosts', 'Services', 'List hosts', [res(200, Type.Object({ hosts: Type.Array(loose) }))]),
   op('hostShow', 'GET', 'os-hosts/{host_name}', 'Services', 'Show a host’s resources', [res(200, Type.Object({ host: Type.Array(loose) }))]),
   op('capabilitiesShow', 'GET', 'capabilities/{host_name}', 'Services', 'Show a backend’s capabilities', [res(200, loose)]),
-  op('poolList', 'GET', 'scheduler-stats/get_pools', 'Services', 'List the backend pools', [res(200, Type.Object({ pools: Type.Array(loose) }))], { query: Type.Object({ detail: Type.Optional(Type.String()) }) }),
+  op('poolList', 'GET', 'scheduler-stats/get_pools', 'Services', 'List the backend pools', [res(200, Type.Object({ pools: Type.Array(Pool) }))], { query: Type.Object({ detail: Type.Optional(Type.String()), name: Type.Optional(Type.String({ 'x-openstack-microversion': { min: '3.28' } } as never)) }) }),
   op('resourceFilterList', 'GET', 'resource_filters', 'Resource filters', 'List the filters each resource’s list accepts', [res(200, Type.Object({ resource_filters: Type.Array(Type.Object({ resource: Type.String(), filters: Type.Array(Type.String()) })) }))], { versions: { min: '3.33' }, query: Type.Object({ resource: Type.Optional(Type.String()) }) }),
 ];

@@ -236,6 +236,33 @@ export const Service = Type.Object(
   { title: 'Service' },
 );
 
+/** A backend pool; `capabilities` only with `detail=true`. */
+export const Pool = Type.Object(
+  {
+    name: str(),
+    capabilities: opt(
+      Type.Object({
+        pool_name: str(),
+        volume_backend_name: str(),
+        vendor_name: str(),
+        driver_version: str(),
+        storage_protocol: str(),
+        total_capacity_gb: Type.Union([Type.Number(), Type.String()]),
+        free_capacity_gb: Type.Union([Type.Number(), Type.String()]),
+        reserved_percentage: Type.Number(),
+        QoS_support: Type.Boolean(),
+        thin_provisioning_support: Type.Boolean(),
+        thick_provisioning_support: Type.Boolean(),
+        max_over_subscription_ratio: str(),
+        multiattach: Type.Boolean(),
+        backend_state: str(),
+        timestamp: nstr(),
+      }),
+    ),
+  },
+  { title: 'Pool' },
+);
+
 export const Limits = Type.Object(
   {
     rate: Type.Array(Type.Object({})),

@@ -146,6 +146,8 @@ describe('requests and responses follow the contract', () => {
         await rq('DELETE', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
         await rq('PUT', `${P}/os-quota-sets/${ts.adminProjectId}`, { ...at(mv), body: { quota_set: { volumes: 20 } } });
         await rq('GET', `${P}/extensions/os-hosts`, at(mv));
+        await rq('GET', `${P}/scheduler-stats/get_pools`, at(mv));
+        await rq('GET', `${P}/scheduler-stats/get_pools?detail=true`, at(mv));
         const dt = await rq('POST', `${P}/types`, { ...at(mv), body: { volume_type: { name: 'contract-default' } } });
         await rq('PUT', `${P}/default-types/${ts.adminProjectId}`, { ...at(mv), body: { default_type: { volume_type: dt.body.volume_type.id } } });
         await rq('GET', `${P}/default-types`, at(mv));
