@@ -260,6 +260,7 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'identity GET /projects/:projectId/users/:userId/roles': admin('list_grants'),
 
   // --- The published contract (OpenAPI documents and reference pages): public, like the version documents ---
+  'block-storage GET /openapi': publicRoute,
   'block-storage GET /openapi/': publicRoute,
   'block-storage GET /openapi/block-storage.json': publicRoute,
   'block-storage GET /openapi/cbr.json': publicRoute,

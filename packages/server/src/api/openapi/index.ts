@@ -15,6 +15,8 @@ export function registerOpenApiRoutes(app: FastifyInstance, operations: Readonly
   const nav = [{ href: './', label: 'All APIs' }, ...APIS.map((a) => ({ href: `${a.api}.html`, label: a.title }))];
   const index = renderIndexHtml(APIS.map((a) => ({ title: a.title, page: `${a.api}.html`, document: `${a.api}.json` })));
   app.get('/openapi/', { config: { public: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(index));
+  // The index links its pages relatively, which needs the trailing slash.
+  app.get('/openapi', { config: { public: true } }, async (_req, reply) => reply.redirect('/openapi/', 301));
   for (const { api } of APIS) {
     const doc = openApiDocument(api, operations[api]);
     const json = JSON.stringify(doc);

@@ -65,6 +65,9 @@ describe('OpenAPI documents', () => {
   });
 
   it('the reference pages are served without a token, with no script and nothing fetched from elsewhere', async () => {
+    const bare = await fetch(`${ts.url}/openapi`, { redirect: 'manual' });
+    assert.equal(bare.status, 301);
+    assert.equal(bare.headers.get('location'), '/openapi/');
     const index = await ts.request('GET', '/openapi/');
     assert.equal(index.status, 200);
     assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
@@ -98,7 +101,7 @@ describe('OpenAPI documents', () => {
     const registered = new Map<ApiName, Set<string>>(APIS.map((a) => [a, new Set()]));
     const publicRoutes = new Set<string>();
     for (const r of ts.server.routes) {
-      if (r.method === 'HEAD' || r.url.startsWith('/openapi/')) continue; // HEAD follows GET; the documents themselves
+      if (r.method === 'HEAD' || r.url === '/openapi' || r.url.startsWith('/openapi/')) continue; // HEAD follows GET; the documents themselves
       const { api, key } = documentedShape(r.method, r.url);
       registered.get(api)!.add(key);
       if (r.policy.access === 'public') publicRoutes.add(`${api} ${key}`);
