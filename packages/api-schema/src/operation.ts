@@ -37,7 +37,14 @@ export interface Operation {
   versions?: VersionRange;
   query?: TSchema;
   body?: TSchema;
+  /**
+   * When the body's schema changes with the microversion: each variant and its range (the newest is also `body`).
+   * The server picks the variant for the request's microversion; the document lists them all.
+   */
+  bodies?: { versions: VersionRange; schema: TSchema }[];
   responses: OperationResponse[];
+  /** Answered without a token (version documents, token issue). */
+  public?: boolean;
   /** Tag for grouping in the rendered reference (`Snapshots`, `Vaults`, …). */
   tag: string;
 }

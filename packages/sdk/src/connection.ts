@@ -2,6 +2,7 @@
  * The SDK entry point.
  * @packageDocumentation
  */
+import { BLOCK_STORAGE_MAX_MICROVERSION } from '@cinderbox/api-schema';
 import type { AccessInfo } from './auth/access.js';
 import { type AuthPlugin, KeystoneAuth, resolveAuthType, StaticTokenAuth } from './auth/keystone.js';
 import type { AuthOptions, AuthType } from './auth/types.js';
@@ -19,8 +20,8 @@ import type { Pipeline } from './transport/pipeline.js';
 import type { Logger, RetryPolicy } from './transport/types.js';
 import type { Sleep } from './util/abort.js';
 
-/** Client-side maximum microversion for block storage (Cinder master). */
-export const BLOCK_STORAGE_MAX_MICROVERSION = '3.71';
+/** Client-side maximum microversion for block storage: the contract's, so SDK and server move together. */
+export { BLOCK_STORAGE_MAX_MICROVERSION };
 
 /**
  * Options of a {@link Connection}.

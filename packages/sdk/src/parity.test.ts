@@ -93,6 +93,12 @@ export const SERVED_OPERATIONS: Readonly<Record<string, string | readonly string
   'block-storage GET /backups/:id/cinderbox-progress': 'blockStorage.backupProgress',
   'block-storage POST /cinderbox-repo/verify': 'blockStorage.verifyRepository',
   'block-storage POST /cinderbox-repo/gc': 'blockStorage.gcRepository',
+  'block-storage GET /cinderbox-repo/stats': 'blockStorage.repository.stats',
+  'block-storage GET /cinderbox-repo/history': 'blockStorage.repository.history',
+  'block-storage POST /cinderbox-repo/jobs': 'blockStorage.repository.startJob',
+  'block-storage GET /cinderbox-repo/jobs': 'blockStorage.repository.jobs',
+  'block-storage GET /cinderbox-repo/jobs/:job_id': 'blockStorage.repository.job',
+  'block-storage GET /cinderbox-events': 'blockStorage.repository.events',
 
   // ---- manage / manageable (the legacy os-*-manage paths below 3.8, chosen by microversion)
   'block-storage POST /os-snapshot-manage': 'blockStorage.manageSnapshot',
@@ -309,6 +315,15 @@ export const NOT_IN_SDK: Readonly<Record<string, string>> = {
   // The web console's pages and files, for browsers: not an API operation.
   'block-storage GET /console': 'the web console (a redirect to /console/)',
   'block-storage GET /console/*': 'the web console\'s files',
+  // The published OpenAPI documents and their rendered pages: for readers and code generators, not an operation.
+  'block-storage GET /openapi': 'the reference pages (a redirect to /openapi/)',
+  'block-storage GET /openapi/': 'the reference pages\' index',
+  'block-storage GET /openapi/block-storage.json': 'an OpenAPI document',
+  'block-storage GET /openapi/cbr.json': 'an OpenAPI document',
+  'block-storage GET /openapi/identity.json': 'an OpenAPI document',
+  'block-storage GET /openapi/block-storage.html': 'a reference page',
+  'block-storage GET /openapi/cbr.html': 'a reference page',
+  'block-storage GET /openapi/identity.html': 'a reference page',
 };
 
 const FAMILIES: [string, RegExp][] = [
@@ -374,6 +389,7 @@ const PROXY_SOURCES = [
   './connection.ts',
   './block-storage/proxy-base.ts',
   './block-storage/v3/proxy.ts',
+  './block-storage/repository.ts',
   './block-storage/v2/proxy.ts',
   './cbr/proxy.ts',
   './identity/proxy.ts',

@@ -9,6 +9,8 @@ import { type RouteInfo, routeInventory } from './api/common/access.js';
 import { createHttpApp } from './api/common/http-app.js';
 import { registerConsoleRoutes } from './api/console/routes.js';
 import { registerIdentityRoutes } from './api/identity/index.js';
+import { registerOpenApiRoutes } from './api/openapi/index.js';
+import { SERVED_OPERATIONS } from './api/openapi/operations.js';
 import type { ServerConfig } from './config/config.js';
 import { acquireDataDirLock } from './config/data-dir-lock.js';
 import { DATA_UMASK, tightenDataDir } from './config/data-dir-permissions.js';
@@ -195,6 +197,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     });
     registerCbrRoutes(app, cbr);
     registerConsoleRoutes(app, opts.consoleDir !== undefined ? { dir: opts.consoleDir } : {});
+    registerOpenApiRoutes(app, SERVED_OPERATIONS);
     await app.listen({ host: config.host, port: config.port });
     closers.unshift(() => app.close());
 

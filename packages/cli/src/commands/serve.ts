@@ -1,3 +1,5 @@
+import { BLOCK_STORAGE_MAX_MICROVERSION, BLOCK_STORAGE_MIN_MICROVERSION } from '@cinderbox/api-schema';
+
 export interface ServeOptions {
   host: string;
   port: number;
@@ -48,7 +50,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const out = process.stdout;
   out.write(`cinderbox listening on ${running.url}\n`);
   out.write(`  auth URL:  ${base}/identity/v3\n`);
-  out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions 3.0-3.70; legacy ${base}/v2)\n`);
+  out.write(`  volume:    ${base}/v3 (Block Storage API v3, microversions ${BLOCK_STORAGE_MIN_MICROVERSION}-${BLOCK_STORAGE_MAX_MICROVERSION}; legacy ${base}/v2)\n`);
   out.write(`  node:      ${config.serviceHost}\n`);
   out.write(`  data dir:  ${config.dataDir}\n`);
   out.write(

@@ -12,11 +12,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import * as backupSchemas from './block-storage/backups-schemas.js';
-import * as manageSchemas from './block-storage/manage-schemas.js';
-import * as repoSchemas from './block-storage/repository-schemas.js';
-import * as bsSchemas from './block-storage/schemas.js';
-import * as idSchemas from './identity/schemas.js';
+import * as contract from '@cinderbox/api-schema';
 import { startTestServer, type TestServer, waitFor } from '../test-support/harness.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
@@ -253,46 +249,46 @@ function schemasFor(method: string, url: string): { schemas: Schema[]; wrappers:
   const s = (...xs: object[]) => ({ schemas: xs as Schema[], wrappers: [] });
   const m = `${method} ${url.replace(/^\/(v2|v3)(\/:project_id)?/, '/BS')}`;
   const rules: Array<[RegExp, () => { schemas: Schema[]; wrappers: string[] }]> = [
-    [/^POST \/BS\/volumes$/, () => s(bsSchemas.volumeCreateStrict, bsSchemas.volumeCreateLenient)],
-    [/^PUT \/BS\/volumes\/:id$/, () => s(bsSchemas.volumeUpdateStrict, bsSchemas.volumeUpdateLenient)],
-    [/^POST \/BS\/snapshots$/, () => s(bsSchemas.snapshotCreate)],
-    [/^PUT \/BS\/snapshots\/:id$/, () => s(bsSchemas.snapshotUpdate)],
-    [/^(POST|PUT) \/BS\/(volumes|snapshots)\/:id\/metadata$/, () => s(bsSchemas.volumeMetadataBody)],
-    [/^PUT \/BS\/(volumes|snapshots)\/:id\/metadata\/:key$/, () => s(bsSchemas.volumeMetaItemBody)],
+    [/^POST \/BS\/volumes$/, () => s(contract.volumeCreateStrict, contract.volumeCreateLenient)],
+    [/^PUT \/BS\/volumes\/:id$/, () => s(contract.volumeUpdateStrict, contract.volumeUpdateLenient)],
+    [/^POST \/BS\/snapshots$/, () => s(contract.snapshotCreate)],
+    [/^PUT \/BS\/snapshots\/:id$/, () => s(contract.snapshotUpdate)],
+    [/^(POST|PUT) \/BS\/(volumes|snapshots)\/:id\/metadata$/, () => s(contract.metadataBody)],
+    [/^PUT \/BS\/(volumes|snapshots)\/:id\/metadata\/:key$/, () => s(contract.metadataItemBody)],
     [
       /^POST \/BS\/volumes\/:id\/action$/,
       () =>
         s(
-          bsSchemas.extendAction,
-          bsSchemas.resetVolumeStatusAction,
-          bsSchemas.attachAction,
-          bsSchemas.detachAction,
-          bsSchemas.connectorAction,
-          bsSchemas.terminateAction,
-          bsSchemas.bootableAction,
-          bsSchemas.readonlyAction,
-          bsSchemas.revertAction,
+          contract.extendAction,
+          contract.resetVolumeStatusAction,
+          contract.attachAction,
+          contract.detachAction,
+          contract.connectorAction,
+          contract.terminateAction,
+          contract.bootableAction,
+          contract.readonlyAction,
+          contract.revertAction,
           { type: 'object', properties: { 'os-reserve': { type: 'null' } }, required: ['os-reserve'] },
           { type: 'object', properties: { 'os-force_delete': { type: 'object' } }, required: ['os-force_delete'] },
         ),
     ],
-    [/^POST \/BS\/snapshots\/:id\/action$/, () => s(bsSchemas.snapshotResetStatusAction, bsSchemas.updateSnapshotStatusAction)],
-    [/^POST \/BS\/backups$/, () => s(backupSchemas.backupCreate, backupSchemas.backupCreateV343, backupSchemas.backupCreateV351)],
-    [/^PUT \/BS\/backups\/:id$/, () => s(backupSchemas.backupUpdate, backupSchemas.backupUpdateV343)],
-    [/^POST \/BS\/backups\/:id\/restore$/, () => s(backupSchemas.backupRestore)],
-    [/^POST \/BS\/backups\/import_record$/, () => s(backupSchemas.backupImport)],
-    [/^POST \/BS\/backups\/:id\/action$/, () => s(backupSchemas.backupResetStatus)],
-    [/^POST \/BS\/cinderbox-repo\/verify$/, () => s(backupSchemas.repoVerify)],
-    [/^POST \/BS\/cinderbox-repo\/gc$/, () => s(backupSchemas.repoGc)],
-    [/^POST \/BS\/cinderbox-repo\/jobs$/, () => s(repoSchemas.repoJobCreate)],
-    [/^POST \/BS\/(os-snapshot-manage|manageable_snapshots)$/, () => s(manageSchemas.snapshotManageBody)],
-    [/^POST \/BS\/(os-volume-manage|manageable_volumes)$/, () => s(manageSchemas.volumeManageBody, manageSchemas.volumeManageBodyV316)],
-    [/^POST \/identity\/v3\/projects$/, () => s(idSchemas.projectCreate)],
-    [/^PATCH \/identity\/v3\/projects\/:id$/, () => s(idSchemas.projectUpdate)],
-    [/^POST \/identity\/v3\/users$/, () => s(idSchemas.userCreate)],
-    [/^PATCH \/identity\/v3\/users\/:id$/, () => s(idSchemas.userUpdate)],
-    [/^POST \/identity\/v3\/users\/:id\/password$/, () => s(idSchemas.passwordChange)],
-    [/^POST \/identity\/v3\/auth\/tokens$/, () => s(idSchemas.authBody)],
+    [/^POST \/BS\/snapshots\/:id\/action$/, () => s(contract.snapshotResetStatusAction, contract.updateSnapshotStatusAction)],
+    [/^POST \/BS\/backups$/, () => s(contract.backupCreate, contract.backupCreateV343, contract.backupCreateV351)],
+    [/^PUT \/BS\/backups\/:id$/, () => s(contract.backupUpdate, contract.backupUpdateV343)],
+    [/^POST \/BS\/backups\/:id\/restore$/, () => s(contract.backupRestore)],
+    [/^POST \/BS\/backups\/import_record$/, () => s(contract.backupImport)],
+    [/^POST \/BS\/backups\/:id\/action$/, () => s(contract.backupResetStatus)],
+    [/^POST \/BS\/cinderbox-repo\/verify$/, () => s(contract.repoVerify)],
+    [/^POST \/BS\/cinderbox-repo\/gc$/, () => s(contract.repoGc)],
+    [/^POST \/BS\/(os-snapshot-manage|manageable_snapshots)$/, () => s(contract.snapshotManageBody)],
+    [/^POST \/BS\/(os-volume-manage|manageable_volumes)$/, () => s(contract.volumeManageBody, contract.volumeManageBodyV316)],
+    [/^POST \/identity\/v3\/projects$/, () => s(contract.projectCreate)],
+    [/^PATCH \/identity\/v3\/projects\/:id$/, () => s(contract.projectUpdate)],
+    [/^POST \/identity\/v3\/users$/, () => s(contract.userCreate)],
+    [/^PATCH \/identity\/v3\/users\/:id$/, () => s(contract.userUpdate)],
+    [/^POST \/identity\/v3\/users\/:id\/password$/, () => s(contract.passwordChange)],
+    [/^POST \/identity\/v3\/auth\/tokens$/, () => s(contract.authBody)],
+    [/^POST \/BS\/cinderbox-repo\/jobs$/, () => s(contract.repoJobCreate)],
     [/^PUT \/BS\/os-quota-sets/, () => ({ schemas: [], wrappers: ['quota_set'] })],
     [/^POST \/cbr\/v3\/:project_id\/vaults$/, () => ({ schemas: [], wrappers: ['vault'] })],
     [/^PUT \/cbr\/v3\/:project_id\/vaults\/:vault_id$/, () => ({ schemas: [], wrappers: ['vault'] })],

@@ -2,6 +2,11 @@
  * The attachments API (cinder/api/v3/attachments.py): 3.27 create/update/delete/list/show, 3.44 `os-complete`,
  * 3.54 `mode` on create. Below 3.27, and on v2, there is no such resource (404).
  */
+import {
+  attachmentCreate as CREATE,
+  attachmentCreateV354 as CREATE_V354,
+  attachmentUpdate as UPDATE,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../domain/errors.js';
 import { getOwn } from '../../domain/own.js';
@@ -11,44 +16,6 @@ import { authOf, mvOf, nextLinks, parseAction, parseListRequest } from './common
 import type { BlockStorageDeps } from './index.js';
 
 type Body = Record<string, unknown>;
-
-const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' };
-
-/** cinder/api/schemas/attachments.py `create` and `create_v354`. */
-const createSchema = (withMode: boolean) => ({
-  type: 'object',
-  properties: {
-    attachment: {
-      type: 'object',
-      properties: {
-        instance_uuid: uuid,
-        connector: { type: ['object', 'null'] },
-        volume_uuid: uuid,
-        ...(withMode ? { mode: { type: 'string', enum: ['rw', 'ro'] } } : {}),
-      },
-      required: ['volume_uuid'],
-      additionalProperties: false,
-    },
-  },
-  required: ['attachment'],
-  additionalProperties: false,
-});
-const CREATE = createSchema(false);
-const CREATE_V354 = createSchema(true);
-
-const UPDATE = {
-  type: 'object',
-  properties: {
-    attachment: {
-      type: 'object',
-      properties: { connector: { type: 'object', minProperties: 1 } },
-      required: ['connector'],
-      additionalProperties: false,
-    },
-  },
-  required: ['attachment'],
-  additionalProperties: false,
-};
 
 /** Cinder's `resource_filters.json` for attachments, plus the admin's tenant switches. */
 const FILTERS = new Set(['volume_id', 'status', 'instance_id', 'attach_status', 'all_tenants', 'project_id']);

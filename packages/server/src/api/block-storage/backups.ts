@@ -4,18 +4,7 @@ import type { BackupRecord } from '../../services/block-storage/index.js';
 import { parseBoolean, schemaFor, validateBody } from '../common/validation.js';
 import { authOf, mvOf, nextLinks, parseAction, parseListRequest, selfLinks } from './common.js';
 import type { BlockStorageDeps } from './index.js';
-import {
-  backupCreate,
-  backupCreateV343,
-  backupCreateV351,
-  backupImport,
-  backupResetStatus,
-  backupRestore,
-  backupUpdate,
-  backupUpdateV343,
-  repoGc,
-  repoVerify,
-} from './backups-schemas.js';
+import { backupCreateBodies, backupImport, backupResetStatus, backupRestore, backupUpdateBodies, repoGc, repoVerify } from '@cinderbox/api-schema';
 import { backupDetailView, backupSummaryView } from './backups-views.js';
 
 type Body = Record<string, unknown>;
@@ -50,11 +39,7 @@ export function registerBackupRoutes(scope: FastifyInstance, deps: BlockStorageD
   scope.post('/backups', async (req, reply) => {
     const mv = mvOf(req);
     const b = validateBody<{ backup: Body }>(
-      schemaFor(mv, [
-        { min: '3.0', max: '3.42', schema: backupCreate },
-        { min: '3.43', max: '3.50', schema: backupCreateV343 },
-        { min: '3.51', schema: backupCreateV351 },
-      ]),
+      schemaFor(mv, backupCreateBodies),
       req.body,
     ).backup;
     const rec = await backups.create(authOf(req), {
@@ -100,10 +85,7 @@ export function registerBackupRoutes(scope: FastifyInstance, deps: BlockStorageD
     await backups.get(ctx, id);
     const mv = mvOf(req);
     const b = validateBody<{ backup: Body }>(
-      schemaFor(mv, [
-        { min: '3.9', max: '3.42', schema: backupUpdate },
-        { min: '3.43', schema: backupUpdateV343 },
-      ]),
+      schemaFor(mv, backupUpdateBodies),
       req.body,
     ).backup;
     const input: { name?: string | null; description?: string | null; metadata?: Record<string, string> } = {};

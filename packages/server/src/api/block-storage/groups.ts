@@ -3,61 +3,28 @@
  * reset_status 3.20, `list_volume` 3.25) and group snapshots (3.14; reset_status 3.19), after
  * cinder/api/v3/group_types.py, group_specs.py, groups.py and group_snapshots.py with their views.
  */
+import {
+  groupCreate as GROUP_CREATE,
+  groupCreateFromSource as FROM_SRC,
+  groupDeleteAction as DELETE,
+  groupResetStatusAction as RESET,
+  groupSnapshotCreate as SNAPSHOT_CREATE,
+  groupSnapshotResetStatusAction as SNAPSHOT_RESET,
+  groupSpecsBody as SPECS,
+  groupSpecUpdate,
+  groupTypeCreate as TYPE_CREATE,
+  groupTypeUpdate as TYPE_UPDATE,
+  groupUpdate as GROUP_UPDATE,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { GroupSnapshot, GroupType } from '../../domain/group.js';
 import type { GroupRecord } from '../../services/block-storage/index.js';
-import { DESCRIPTION_PATTERN, NAME_PATTERN, parseBoolean, validateBody } from '../common/validation.js';
+import { parseBoolean, validateBody } from '../common/validation.js';
 import { authOf, mvOf, parseListRequest, queryFilters } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 
 type Body = Record<string, unknown>;
-
-const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' };
-const name = { type: ['string', 'null'], minLength: 0, maxLength: 255, pattern: NAME_PATTERN };
-const requiredName = { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN };
-const description = { type: ['string', 'null'], minLength: 0, maxLength: 255, pattern: DESCRIPTION_PATTERN };
-const boolean = {
-  type: ['boolean', 'string'],
-  enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'],
-};
-const specs = {
-  type: 'object',
-  patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: 'string', maxLength: 255 } },
-  additionalProperties: false,
-};
-const wrap = (key: string, properties: object, required: string[] = []) => ({
-  type: 'object',
-  properties: { [key]: { type: 'object', properties, required, additionalProperties: false } },
-  required: [key],
-  additionalProperties: false,
-});
-
-const TYPE_CREATE = wrap('group_type', { name: requiredName, description, is_public: boolean, group_specs: specs }, ['name']);
-const TYPE_UPDATE = wrap('group_type', { name: { ...requiredName, type: ['string', 'null'] }, description, is_public: boolean });
-const SPECS = { type: 'object', properties: { group_specs: specs }, required: ['group_specs'], additionalProperties: false };
-const GROUP_CREATE = wrap(
-  'group',
-  {
-    group_type: { type: 'string', minLength: 1, maxLength: 255 },
-    volume_types: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 255 } },
-    name,
-    description,
-    availability_zone: { type: ['string', 'null'], minLength: 0, maxLength: 255 },
-  },
-  ['group_type', 'volume_types'],
-);
-const GROUP_UPDATE = wrap('group', {
-  name,
-  description,
-  add_volumes: { type: ['string', 'null'], maxLength: 65535 },
-  remove_volumes: { type: ['string', 'null'], maxLength: 65535 },
-});
-const FROM_SRC = wrap('create-from-src', { name, description, group_snapshot_id: uuid, source_group_id: uuid });
-const DELETE = wrap('delete', { 'delete-volumes': boolean });
-const RESET = wrap('reset_status', { status: { type: 'string', minLength: 1, maxLength: 255 } }, ['status']);
-const SNAPSHOT_CREATE = wrap('group_snapshot', { group_id: uuid, name, description }, ['group_id']);
 
 /** Below its microversion (and on v2) a route does not exist: Cinder's VersionNotFoundForAPIMethod is a 404. */
 function since(req: FastifyRequest, v: string): void {
@@ -217,7 +184,7 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
   scope.put('/group_types/:id/group_specs/:key', async (req) => {
     since(req, '3.11');
     const key = (req.params as { key: string }).key;
-    const b = validateBody<Record<string, string>>(specs, req.body);
+    const b = validateBody<Record<string, string>>(groupSpecUpdate, req.body);
     if (!Object.hasOwn(b, key)) throw badRequest('Request body and URI mismatch');
     if (Object.keys(b).length > 1) throw badRequest('Request body contains too many items');
     return groups.setSpecs(authOf(req), idOf(req), { [key]: b[key]! }, 'group:group_types_specs:update');
@@ -327,7 +294,7 @@ export function registerGroupRoutes(scope: FastifyInstance, deps: BlockStorageDe
   });
   scope.post('/group_snapshots/:id/action', async (req, reply: FastifyReply) => {
     since(req, '3.19');
-    const s = validateBody<{ reset_status: { status: string } }>(RESET, req.body).reset_status;
+    const s = validateBody<{ reset_status: { status: string } }>(SNAPSHOT_RESET, req.body).reset_status;
     await groups.resetSnapshotStatus(authOf(req), idOf(req), s.status);
     reply.code(202).send();
   });

@@ -9,7 +9,7 @@ import { checkMetadataProperties } from '../../services/block-storage/index.js';
 import { parseBoolean, validateBody } from '../common/validation.js';
 import { authOf, mvOf, parseListRequest } from './common.js';
 import type { BlockStorageDeps } from './index.js';
-import { snapshotManageBody, volumeManageBody, volumeManageBodyV316 } from './manage-schemas.js';
+import { snapshotManageBody, volumeManageBody, volumeManageBodyV316 } from '@cinderbox/api-schema';
 import { manageableView } from './manage-views.js';
 import { snapshotSummaryView } from './views.js';
 import { volumeView } from './volumes.js';

@@ -3,60 +3,22 @@
  * spec with volume types through GET member actions (`associate`, `disassociate`, `disassociate_all`), as
  * Cinder routes them. Admin only: the route table refuses readers, the service members.
  */
+import {
+  qosSpecsCreate as CREATE,
+  qosSpecsSet as SET,
+  qosSpecsUnset as UNSET,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import type { QosSpecs } from '../../domain/qos-specs.js';
 import type { QosSpecsListQuery } from '../../domain/ports/qos-specs-store.js';
-import { NAME_PATTERN, parseBoolean, validateBody } from '../common/validation.js';
+import { parseBoolean, validateBody } from '../common/validation.js';
 import { authOf, nextLinks, parseListRequest, selfLinks } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 
 type Body = Record<string, unknown>;
 
 const COLLECTION = 'qos-specs';
-
-/** Spec values: Cinder's 0–255 characters; control characters are refused (PostgreSQL cannot store NUL). */
-const specValue = { type: ['string', 'null'], maxLength: 255, pattern: NAME_PATTERN };
-
-/** `schemas/qos_specs.py` create: a name, and any other keys (the consumer among them) as strings. */
-const CREATE = {
-  type: 'object',
-  properties: {
-    qos_specs: {
-      type: 'object',
-      properties: { name: { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN } },
-      required: ['name'],
-      propertyNames: { minLength: 1, maxLength: 255, pattern: NAME_PATTERN },
-      additionalProperties: specValue,
-    },
-  },
-  required: ['qos_specs'],
-  additionalProperties: false,
-};
-
-/** `schemas/qos_specs.py` set: `parameter_types.extra_specs_with_null`. */
-const SET = {
-  type: 'object',
-  properties: {
-    qos_specs: {
-      type: 'object',
-      patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: ['string', 'null'], maxLength: 255, pattern: NAME_PATTERN } },
-      additionalProperties: false,
-    },
-  },
-  required: ['qos_specs'],
-  additionalProperties: false,
-};
-
-/** `schemas/qos_specs.py` unset. */
-const UNSET = {
-  type: 'object',
-  properties: {
-    keys: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 255 }, uniqueItems: true },
-  },
-  required: ['keys'],
-  additionalProperties: false,
-};
 
 function specView(q: QosSpecs): Body {
   return { id: q.id, name: q.name, consumer: q.consumer, specs: q.specs };

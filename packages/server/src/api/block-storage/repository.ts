@@ -10,6 +10,7 @@
  * carries a credential (it may be logged by proxies), so clients that can send the header should. Nodes on one
  * PostgreSQL store share their status changes (services/events.ts); progress comes from the working node only.
  */
+import { repoJobCreate } from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import type { ChangeEvent, ChangeEvents } from '../../services/events.js';
@@ -17,7 +18,6 @@ import { type RepoJobs, repoJobView } from '../../services/repository/repo-jobs.
 import { parseSince, type RepoStats } from '../../services/repository/repo-stats.js';
 import { parseBoolean, validateBody } from '../common/validation.js';
 import { authOf } from './common.js';
-import { repoJobCreate } from './repository-schemas.js';
 
 export interface RepoConsoleDeps {
   repoStats: RepoStats;

@@ -5,7 +5,7 @@ import { parseBoolean, validateBody } from '../common/validation.js';
 import { authOf, mvOf, nextLinks, parseAction, parseListRequest, pathId } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
-import { snapshotCreate, snapshotResetStatusAction, snapshotUpdate, updateSnapshotStatusAction } from './schemas.js';
+import { snapshotCreate, snapshotResetStatusAction, snapshotUpdate, updateSnapshotStatusAction } from '@cinderbox/api-schema';
 import { snapshotDetailView, snapshotSummaryView } from './views.js';
 
 type Body = Record<string, unknown>;

@@ -3,6 +3,11 @@
  * create takes `no_snapshots` from 3.55). Both answer with the same views: 3.55 adds `no_snapshots`, 3.57 the
  * history fields (`source_project_id`, `destination_project_id`, `accepted`) to create and detail views.
  */
+import {
+  transferAccept as ACCEPT,
+  transferCreate as CREATE,
+  transferCreateV355 as CREATE_V355,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { Transfer } from '../../domain/transfer.js';
@@ -12,45 +17,6 @@ import { authOf, mvOf, nextLinks, parseListRequest, selfLinks } from './common.j
 import type { BlockStorageDeps } from './index.js';
 
 type Body = Record<string, unknown>;
-
-const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' };
-const name = { type: ['string', 'null'], minLength: 0, maxLength: 255 };
-/** Cinder's `parameter_types.boolean`: a boolean or one of the strings `bool_from_string` reads. */
-const boolean = {
-  type: ['boolean', 'string'],
-  enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'],
-};
-
-const createSchema = (withSnapshots: boolean) => ({
-  type: 'object',
-  properties: {
-    transfer: {
-      type: 'object',
-      properties: { volume_id: uuid, name, ...(withSnapshots ? { no_snapshots: boolean } : {}) },
-      required: ['volume_id'],
-      additionalProperties: false,
-    },
-  },
-  required: ['transfer'],
-  additionalProperties: false,
-});
-const CREATE = createSchema(false);
-const CREATE_V355 = createSchema(true);
-
-const ACCEPT = {
-  type: 'object',
-  properties: {
-    accept: {
-      type: 'object',
-      properties: { auth_key: { type: 'string' } },
-      required: ['auth_key'],
-      additionalProperties: false,
-    },
-  },
-  required: ['accept'],
-  additionalProperties: false,
-};
 
 /** Cinder's view builder names both collections `os-volume-transfer` in links. */
 const COLLECTION = 'os-volume-transfer';

@@ -14,9 +14,9 @@ import {
   resetVolumeStatusAction,
   revertAction,
   terminateAction,
-} from './schemas.js';
+} from '@cinderbox/api-schema';
 import { sizeOf } from './volumes.js';
-import { migrateVolumeAction, migrateVolumeActionV316, retypeAction } from './retype-schemas.js';
+import { migrateVolumeAction, migrateVolumeActionV316, retypeAction } from '@cinderbox/api-schema';
 import { hostOrCluster } from '../../services/block-storage/manage-service.js';
 import type { MigrationPolicy } from '../../services/block-storage/index.js';
 

@@ -5,13 +5,7 @@ import { parseBoolean, schemaFor, validateBody } from '../common/validation.js';
 import { authOf, mvOf, nextLinks, parseListRequest, pathId, queryFilters, selfLinks } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
-import {
-  volumeCreateLenient,
-  volumeCreateStrict,
-  volumeMetadataBody,
-  volumeUpdateLenient,
-  volumeUpdateStrict,
-} from './schemas.js';
+import { metadataBody, volumeCreateBodies, volumeUpdateBodies } from '@cinderbox/api-schema';
 import { volumeDetailView, volumeSummaryView } from './views.js';
 import { registerVolumeActionRoutes } from './volume-actions.js';
 import { registerVolumeDataRoutes } from './volume-data.js';
@@ -59,10 +53,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
   scope.post('/volumes', async (req, reply) => {
     const mv = mvOf(req);
     const body = validateBody<{ volume: Body }>(
-      schemaFor(mv, [
-        { min: '3.0', max: '3.52', schema: volumeCreateLenient },
-        { min: '3.53', schema: volumeCreateStrict },
-      ]),
+      schemaFor(mv, volumeCreateBodies),
       req.body,
     );
     const v = body.volume;
@@ -137,10 +128,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     await volumes.get(auth, id);
     const mv = mvOf(req);
     const body = validateBody<{ volume: Body }>(
-      schemaFor(mv, [
-        { min: '3.0', max: '3.52', schema: volumeUpdateLenient },
-        { min: '3.53', schema: volumeUpdateStrict },
-      ]),
+      schemaFor(mv, volumeUpdateBodies),
       req.body,
     );
     const v = body.volume;
@@ -171,7 +159,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     exists: async (ctx, id) => {
       await volumes.get(ctx, id);
     },
-    check: (md) => validateBody<{ metadata: Record<string, string> }>(volumeMetadataBody, { metadata: md }).metadata,
+    check: (md) => validateBody<{ metadata: Record<string, string> }>(metadataBody, { metadata: md }).metadata,
   });
 
   registerVolumeActionRoutes(scope, deps);

@@ -270,6 +270,15 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   // above with the signed-in user's token. No family prefix matches these paths, so they key as block-storage.
   'block-storage GET /console': publicRoute,
   'block-storage GET /console/*': publicRoute,
+  // --- The published contract (OpenAPI documents and reference pages): public, like the version documents ---
+  'block-storage GET /openapi': publicRoute,
+  'block-storage GET /openapi/': publicRoute,
+  'block-storage GET /openapi/block-storage.json': publicRoute,
+  'block-storage GET /openapi/cbr.json': publicRoute,
+  'block-storage GET /openapi/identity.json': publicRoute,
+  'block-storage GET /openapi/block-storage.html': publicRoute,
+  'block-storage GET /openapi/cbr.html': publicRoute,
+  'block-storage GET /openapi/identity.html': publicRoute,
 };
 
 const FAMILY_PREFIXES: [ApiFamily, RegExp][] = [

@@ -1,10 +1,18 @@
+import {
+  BLOCK_STORAGE_MAX_MICROVERSION,
+  BLOCK_STORAGE_MIN_MICROVERSION,
+  BLOCK_STORAGE_VERSION_UPDATED,
+  parseMicroversion,
+} from '@cinderbox/api-schema';
 import { badRequest, DomainError } from '../../domain/errors.js';
 
-/** Microversions of the Block Storage v3 API we serve: 3.0 to 3.70 (Cinder Zed, what Debian bookworm ships). */
-export const MIN_VERSION = { major: 3, minor: 0 } as const;
-export const MAX_VERSION = { major: 3, minor: 70 } as const;
-export const MAX_VERSION_STRING = `${MAX_VERSION.major}.${MAX_VERSION.minor}`;
-export const VERSION_UPDATED = '2022-08-31T00:00:00Z';
+/** The served range, as the contract states it (`packages/api-schema/src/microversions.ts`). */
+const [minMajor, minMinor] = parseMicroversion(BLOCK_STORAGE_MIN_MICROVERSION);
+const [maxMajor, maxMinor] = parseMicroversion(BLOCK_STORAGE_MAX_MICROVERSION);
+export const MIN_VERSION = { major: minMajor, minor: minMinor } as const;
+export const MAX_VERSION = { major: maxMajor, minor: maxMinor } as const;
+export const MAX_VERSION_STRING = BLOCK_STORAGE_MAX_MICROVERSION;
+export const VERSION_UPDATED = BLOCK_STORAGE_VERSION_UPDATED;
 
 const ORDINALS = new Map<string, number>();
 const ordinal = (major: number, minor: number) => major * 100_000 + minor;

@@ -1,3 +1,4 @@
+import { inVersionRange, type VersionedBody } from '@cinderbox/api-schema';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { badRequest } from '../../domain/errors.js';
 import type { ApiVersion } from './api-version.js';
@@ -53,23 +54,11 @@ export function validateBody<T>(schema: object, body: unknown): T {
   return body as T;
 }
 
-export interface VersionedSchema {
-  min: string;
-  max?: string;
-  schema: object;
-}
-
-/** Picks the schema whose microversion range holds `v` (ranges are inclusive, as in Cinder). */
-export function schemaFor(v: ApiVersion, schemas: VersionedSchema[]): object {
-  for (const s of schemas) {
-    if (v.atLeast(s.min) && (s.max === undefined || !v.atLeast(nextVersion(s.max)))) return s.schema;
-  }
-  throw new Error(`no schema for version ${v.toString()}`);
-}
-
-function nextVersion(v: string): string {
-  const [maj, min] = v.split('.').map(Number) as [number, number];
-  return `${maj}.${min + 1}`;
+/** Picks the body schema whose microversion range holds `v` (ranges are inclusive, as in Cinder). */
+export function schemaFor(v: ApiVersion, bodies: readonly VersionedBody[]): object {
+  const found = bodies.find((b) => inVersionRange(v.toString(), b.versions));
+  if (!found) throw new Error(`no schema for version ${v.toString()}`);
+  return found.schema;
 }
 
 /** Cinder's lenient boolean parsing (`strutils.bool_from_string(strict=True)`) for query values and `force`. */
@@ -83,13 +72,5 @@ export function parseBoolean(value: unknown, name: string): boolean {
   throw badRequest(`Invalid value '${String(value)}' for ${name}: must be a boolean.`);
 }
 
-/**
- * Names: no control characters and no lone surrogates (they cannot be stored as UTF-8 and would come back
- * changed). Cinder's names have no pattern; its NUL reaches the database as a 500 instead.
- */
-export const NAME_PATTERN = '^[^\\p{Cc}\\p{Cs}]*$';
-/**
- * Descriptions: Cinder's `parameter_types.description` pattern, printable characters only (no category C —
- * controls, format characters, surrogates, private use, unassigned — and no line or paragraph separators).
- */
-export const DESCRIPTION_PATTERN = '^[^\\p{C}\\p{Zl}\\p{Zp}]*$';
+// The contract states the patterns; route modules that still hold their own schemas take them from here.
+export { DESCRIPTION_PATTERN, NAME_PATTERN } from '@cinderbox/api-schema';

@@ -6,7 +6,7 @@ import type { IdentityService } from '../../services/identity/identity-service.j
 import type { AuthRequest } from '../../services/identity/tokens.js';
 import type { TokenInfo } from '../../services/identity/types.js';
 import { buildCatalog } from './catalog.js';
-import { authBody } from './schemas.js';
+import { authBody } from '@cinderbox/api-schema';
 import { checkBody, flag } from './validation.js';
 import { collection, projectView, tokenView, v3 } from './views.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IdentityService } from '../../services/identity/identity-service.js';
 import { caller } from './auth.js';
-import { PROJECT_KEYS, projectCreate, projectUpdate } from './schemas.js';
+import { PROJECT_KEYS, projectCreate, projectUpdate } from '@cinderbox/api-schema';
 import { checkBody, extrasOf, queryBool, queryString } from './validation.js';
 import { collection, projectView } from './views.js';
 

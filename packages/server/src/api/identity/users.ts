@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IdentityService } from '../../services/identity/identity-service.js';
 import { caller } from './auth.js';
-import { USER_KEYS, passwordChange, userCreate, userUpdate } from './schemas.js';
+import { USER_KEYS, passwordChange, userCreate, userUpdate } from '@cinderbox/api-schema';
 import { checkBody, extrasOf, queryBool, queryString } from './validation.js';
 import { collection, projectView, userView } from './views.js';
 

@@ -1,23 +1,11 @@
+import {
+  quotaClassSetUpdate as CLASS_UPDATE_SCHEMA,
+  quotaSetUpdate as UPDATE_SCHEMA,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance } from 'fastify';
 import type { QuotaSetService } from '../../../services/quota-sets.js';
 import { parseBoolean, validateBody } from '../../common/validation.js';
 import { callerOf, queryOf } from './request.js';
-
-// Cinder's `update_quota` schema; key and value checks follow in the service (they depend on the type catalogue).
-const UPDATE_SCHEMA = {
-  type: 'object',
-  properties: { quota_set: { type: 'object', minProperties: 1 } },
-  required: ['quota_set'],
-  additionalProperties: false,
-};
-
-// Cinder's `quota_classes.update` schema.
-const CLASS_UPDATE_SCHEMA = {
-  type: 'object',
-  properties: { quota_class_set: { type: 'object' } },
-  required: ['quota_class_set'],
-  additionalProperties: false,
-};
 
 // The target project is `:target`, not `:project_id`: the shell compares `project_id` with the token's project.
 type Target = { Params: { target: string } };

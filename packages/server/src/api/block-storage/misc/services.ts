@@ -1,10 +1,17 @@
+import {
+  serviceDisableLogReason as DISABLE_REASON_SCHEMA,
+  serviceEnable as ENABLE_SCHEMA,
+  serviceFreeze as FREEZE_SCHEMA,
+  serviceGetLog as GET_LOG_SCHEMA,
+  serviceSetLog as SET_LOG_SCHEMA,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance } from 'fastify';
 import { type BackendStatusService, DRIVER_VERSION, type PoolEntry, type ServiceEntry } from '../../../services/backend-status.js';
 import type { ServiceRegistry } from '../../../services/service-registry.js';
 import { BACKEND_STORAGE_PROTOCOL, BACKEND_VENDOR_NAME } from '../../../domain/volume-type.js';
 import { badRequest } from '../../../domain/errors.js';
 import type { ApiVersion } from '../../common/api-version.js';
-import { NAME_PATTERN, parseBoolean, validateBody } from '../../common/validation.js';
+import { parseBoolean, validateBody } from '../../common/validation.js';
 import { callerOf, queryOf, versionOf } from './request.js';
 
 /** The `os-services` view with `os-extended-services` loaded, as Cinder shows it at each microversion. */
@@ -47,42 +54,6 @@ function poolCapabilities(p: PoolEntry): Record<string, unknown> {
     timestamp: p.updatedAt,
   };
 }
-
-// Cinder's `parameter_types.cinder_host`-ish string; the exact host is looked up afterwards.
-const HOST = { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN };
-const NAME255 = { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN };
-const NULLABLE = { type: ['string', 'null'], pattern: NAME_PATTERN, maxLength: 255 };
-
-// Cinder's `os_services.enable_and_disable` / `disable_log_reason` / `freeze_and_thaw` / `set_log` / `get_log`.
-const ENABLE_SCHEMA = {
-  type: 'object',
-  properties: { binary: NAME255, host: HOST, cluster: NULLABLE, service: NAME255 },
-  required: ['host'],
-  anyOf: [{ required: ['binary'] }, { required: ['service'] }],
-  additionalProperties: false,
-};
-const DISABLE_REASON_SCHEMA = {
-  ...ENABLE_SCHEMA,
-  properties: { ...ENABLE_SCHEMA.properties, disabled_reason: { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN } },
-  required: ['host', 'disabled_reason'],
-};
-const FREEZE_SCHEMA = {
-  type: 'object',
-  properties: { host: HOST, cluster: NULLABLE },
-  required: ['host'],
-  additionalProperties: false,
-};
-const GET_LOG_SCHEMA = {
-  type: 'object',
-  properties: { binary: NULLABLE, server: NULLABLE, prefix: NULLABLE },
-  additionalProperties: false,
-};
-const SET_LOG_SCHEMA = {
-  type: 'object',
-  properties: { ...GET_LOG_SCHEMA.properties, level: NULLABLE },
-  required: ['level'],
-  additionalProperties: false,
-};
 
 type EnableBody = { host: string; binary?: string; service?: string; disabled_reason?: string };
 

@@ -1,10 +1,20 @@
+import {
+  defaultTypeSet as DEFAULT_SET,
+  encryptionCreate as ENCRYPTION_CREATE,
+  encryptionUpdate as ENCRYPTION_UPDATE,
+  extraSpecUpdate as SPEC_UPDATE,
+  extraSpecsCreate as SPECS_CREATE,
+  typeAccessAction as projectAction,
+  volumeTypeCreate as CREATE,
+  volumeTypeUpdate as UPDATE,
+} from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../../domain/auth-context.js';
 import { badRequest, notFound } from '../../../domain/errors.js';
 import { getOwn, setOwn } from '../../../domain/own.js';
 import type { VolumeTypeEncryption } from '../../../domain/volume-type.js';
 import type { EncryptionInput, VolumeTypeService, VolumeTypeView } from '../../../services/volume-types.js';
-import { DESCRIPTION_PATTERN, NAME_PATTERN, parseBoolean, validateBody } from '../../common/validation.js';
+import { parseBoolean, validateBody } from '../../common/validation.js';
 import { callerOf, queryOf, versionOf } from './request.js';
 
 /**
@@ -35,113 +45,6 @@ function parseIsPublic(v: string | undefined): boolean | null {
     throw badRequest(`Invalid is_public filter [${v}]`);
   }
 }
-
-// --- Request bodies (cinder/api/schemas/volume_types.py, types_extra_specs.py, volume_type_access.py,
-// volume_type_encryption.py, default_types.py, re-expressed) ---
-
-/** `parameter_types.boolean`: JSON booleans and Cinder's boolean strings. */
-const booleanLike = {
-  type: ['boolean', 'string'],
-  pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Oo][Nn]|[Oo][Ff][Ff]|[Yy]|[Nn]|[Yy][Ee][Ss]|[Nn][Oo]|[Tt]|[Ff]|1|0)$',
-};
-const SPEC_KEY = '^[a-zA-Z0-9\\-_:. /]{1,255}$';
-const extraSpecs = {
-  type: 'object',
-  patternProperties: { [SPEC_KEY]: { type: 'string', maxLength: 255 } },
-  additionalProperties: false,
-};
-const typeName = { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN };
-const description = { type: ['string', 'null'], maxLength: 255, pattern: DESCRIPTION_PATTERN };
-
-const CREATE = {
-  type: 'object',
-  properties: {
-    volume_type: {
-      type: 'object',
-      properties: {
-        name: typeName,
-        description,
-        extra_specs: { ...extraSpecs, type: ['object', 'null'] },
-        'os-volume-type-access:is_public': booleanLike,
-      },
-      required: ['name'],
-      additionalProperties: false,
-    },
-  },
-  required: ['volume_type'],
-  additionalProperties: false,
-};
-const UPDATE = {
-  type: 'object',
-  properties: {
-    volume_type: {
-      type: 'object',
-      properties: { name: { ...typeName, type: ['string', 'null'] }, description, is_public: booleanLike },
-      additionalProperties: false,
-    },
-  },
-  required: ['volume_type'],
-  additionalProperties: false,
-};
-const SPECS_CREATE = {
-  type: 'object',
-  properties: { extra_specs: extraSpecs },
-  required: ['extra_specs'],
-  additionalProperties: false,
-};
-const SPEC_UPDATE = { ...extraSpecs, minProperties: 1, maxProperties: 1 };
-const projectAction = (action: string) => ({
-  type: 'object',
-  properties: {
-    [action]: {
-      type: 'object',
-      properties: { project: { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN } },
-      required: ['project'],
-      additionalProperties: false,
-    },
-  },
-  required: [action],
-  additionalProperties: false,
-});
-const keySize = { type: ['string', 'integer', 'null'], pattern: '^[0-9]+$', minimum: 0, maximum: 2147483647 };
-const encryptionProps = {
-  key_size: keySize,
-  provider: { type: 'string', maxLength: 255, pattern: NAME_PATTERN },
-  control_location: { enum: ['front-end', 'back-end'] },
-  cipher: { type: ['string', 'null'], maxLength: 255, pattern: NAME_PATTERN },
-};
-const ENCRYPTION_CREATE = {
-  type: 'object',
-  properties: {
-    encryption: {
-      type: 'object',
-      properties: encryptionProps,
-      required: ['provider', 'control_location'],
-      additionalProperties: false,
-    },
-  },
-  required: ['encryption'],
-  additionalProperties: false,
-};
-const ENCRYPTION_UPDATE = {
-  type: 'object',
-  properties: { encryption: { type: 'object', properties: encryptionProps, additionalProperties: false } },
-  required: ['encryption'],
-  additionalProperties: false,
-};
-const DEFAULT_SET = {
-  type: 'object',
-  properties: {
-    default_type: {
-      type: 'object',
-      properties: { volume_type: { type: 'string', minLength: 1, maxLength: 255, pattern: NAME_PATTERN } },
-      required: ['volume_type'],
-      additionalProperties: false,
-    },
-  },
-  required: ['default_type'],
-  additionalProperties: false,
-};
 
 /** Cinder's encryption spec as `db.volume_type_encryption_get` returns it (soft-delete columns included). */
 function encryptionView(e: VolumeTypeEncryption): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BLOCK_STORAGE_MIN_MICROVERSION } from '@cinderbox/api-schema';
 import { MAX_VERSION_STRING, VERSION_UPDATED } from '../../common/api-version.js';
 import type { BlockStorageDeps } from '../index.js';
 
@@ -13,7 +14,7 @@ function versionEntry(id: VersionId, baseUrl: string): Record<string, unknown> {
     status: v3 ? 'CURRENT' : 'DEPRECATED',
     // v2 predates microversions: Cinder always advertised it with empty version strings.
     version: v3 ? MAX_VERSION_STRING : '',
-    min_version: v3 ? '3.0' : '',
+    min_version: v3 ? BLOCK_STORAGE_MIN_MICROVERSION : '',
     updated: v3 ? VERSION_UPDATED : '2017-02-25T12:00:00Z',
     links: [
       { rel: 'describedby', type: 'text/html', href: 'https://docs.openstack.org/' },
