@@ -32,7 +32,7 @@ test('vault tag add/list/remove, the project tag list, and bad tags refused by t
   assert.deepEqual(await cli.json(['vault', 'tag', 'list', 'tagged']), [{ Key: 'env', Value: 'prod' }]);
   const bad = await cli.run(['vault', 'tag', 'add', 'tagged', '--tag', 'no spaces=x']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /Tag keys are 1-36 characters/);
+  assert.match(bad.stderr, /key must be 1-36 letters, digits, underscores or hyphens/);
   const noVault = await cli.run(['vault', 'tag', 'list', 'nowhere']);
   assert.equal(noVault.code, 1);
   assert.match(noVault.stderr, /No vault with a name or ID of 'nowhere' exists/);
