@@ -389,11 +389,7 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
         const vault = await c.stores.vaults.byId(tx, r.vault_id);
         const used = await c.usedBytes(tx, r.vault_id);
         if (vault && used + s.storedBytes > c.capacityBytes(vault) && !(await expandToFit(c, tx, vault, used + s.storedBytes))) {
-          const message = `The capacity of vault ${vault.id} (${vault.size} GB) would be exceeded; expand it or delete backups.`;
-          await move(c, tx, r.id, 'fail', { fail_code: 'BackupService.6114', fail_reason: message });
-          await oplogs.finish(tx, task.payload.logId, { ok: false, code: 'BackupService.6114', message });
-          await settle(c, tx, r.checkpoint_id);
-          return false;
+          return `The capacity of vault ${vault.id} (${vault.size} GB) would be exceeded; expand it or delete backups.`;
         }
         const ok = await move(c, tx, r.id, 'complete', {
           locator: result.locator,
@@ -409,7 +405,18 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
         }
         return ok;
       });
-      if (!committed) await c.repoOf(r).deleteManifest(result.locator);
+      if (committed === true) return;
+      // The manifest goes before the replica reads `error`, so nobody sees a failed replica with data behind it (a
+      // crash in between leaves the row protecting: `fail` removes the manifest then).
+      await c.repoOf(r).deleteManifest(result.locator);
+      if (typeof committed === 'string') {
+        const message = committed;
+        await c.metadata.transaction(async (tx) => {
+          if (!(await move(c, tx, r.id, 'fail', { fail_code: 'BackupService.6114', fail_reason: message }))) return;
+          await oplogs.finish(tx, task.payload.logId, { ok: false, code: 'BackupService.6114', message });
+          await settle(c, tx, r.checkpoint_id);
+        });
+      }
     },
     async fail(task, cause) {
       const r = await c.stores.backups.byId(c.root, task.resourceId);

@@ -147,11 +147,19 @@ export class RepoStats {
         return r;
       },
     };
+    const overridden = (prop: string | symbol): prop is keyof BackupStore => typeof prop === 'string' && prop in overrides;
     return new Proxy(inner, {
       get(t, prop, receiver) {
-        if (typeof prop === 'string' && prop in overrides) return overrides[prop as keyof BackupStore];
+        if (overridden(prop)) return overrides[prop];
         const v = Reflect.get(t, prop, receiver);
         return typeof v === 'function' ? v.bind(t) : v;
+      },
+      // An assignment (a test's injected failure, and putting the method back) replaces what `get` answers; on the
+      // target it would be shadowed, and putting the counted method back there would make it call itself.
+      set(t, prop, value, receiver) {
+        if (!overridden(prop)) return Reflect.set(t, prop, value, receiver);
+        (overrides as Record<string, unknown>)[prop] = value;
+        return true;
       },
     });
   }
