@@ -40,6 +40,12 @@ function instanceMayRun(instance: string): boolean {
   return !(Number.isInteger(n) && n > 0 && n !== process.pid && !processAlive(n));
 }
 
+/**
+ * This process, as written in the rows it heartbeats. One per process, so the early check in `main.ts` and the
+ * registry that then heartbeats are the same claimant of the node name.
+ */
+const PROCESS_INSTANCE = `${randomUUID()} ${process.pid} ${hostname()}`;
+
 export interface ServiceEntry {
   binary: ServiceBinary;
   host: string;
@@ -112,11 +118,15 @@ export class ServiceRegistry {
       config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'> &
         Partial<Pick<ServerConfig, 'serviceReportSeconds' | 'serviceDownSeconds' | 'database' | 'dataDir'>>;
       logger: Logger;
+      /** Who claims the node name; tests racing two claimants in one process give each its own. */
+      instance?: string;
     },
-  ) {}
+  ) {
+    this.instance = deps.instance ?? PROCESS_INSTANCE;
+  }
 
   /** This process, as written in the rows it heartbeats: tells it apart from another process under the same name. */
-  readonly instance = `${randomUUID()} ${process.pid} ${hostname()}`;
+  readonly instance: string;
 
   private get downSeconds(): number {
     return this.deps.config.serviceDownSeconds ?? SERVICE_DOWN_SECONDS;
@@ -190,22 +200,42 @@ export class ServiceRegistry {
     const node = this.deps.config.serviceHost;
     const nowMs = this.deps.clock.now().getTime();
     const sqlite = this.deps.config.database?.kind !== 'postgres';
+    const describe = (r: ServiceRow) => {
+      const age = Math.round((nowMs - Date.parse(r.updatedAt ?? r.createdAt)) / 1000);
+      const [, pid, host] = (r.instance ?? '').split(' ');
+      return { age, who: `process ${pid} on ${host}, last heartbeat ${Math.max(0, age)} s ago` };
+    };
+    const inUse = (r: ServiceRow) =>
+      new Error(
+        `node name ${JSON.stringify(node)} is in use by a live node (${describe(r).who}): give this one another --node-name, or stop that one (a node that died is taken over once its heartbeat is ${this.downSeconds} s old)`,
+      );
+    let deadInstance: string | null = null;
     for (const r of await this.deps.services.list(this.deps.store.root)) {
       if (r.binary !== 'cinder-scheduler' || !r.instance || r.instance === this.instance) continue;
-      const age = Math.round((nowMs - Date.parse(r.updatedAt ?? r.createdAt)) / 1000);
-      if (age > this.downSeconds || !instanceMayRun(r.instance)) continue;
-      const [, pid, host] = r.instance.split(' ');
-      const who = `process ${pid} on ${host}, last heartbeat ${Math.max(0, age)} s ago`;
-      if (r.host === node) {
-        throw new Error(
-          `node name ${JSON.stringify(node)} is in use by a live node (${who}): give this one another --node-name, or stop that one (a node that died is taken over once its heartbeat is ${this.downSeconds} s old)`,
-        );
-      }
+      const { age, who } = describe(r);
+      const mayRun = instanceMayRun(r.instance);
+      if (r.host === node && !mayRun) deadInstance = r.instance;
+      if (age > this.downSeconds || !mayRun) continue;
+      if (r.host === node) throw inUse(r);
       if (sqlite) {
         throw new Error(
           `node ${JSON.stringify(r.host)} is live on this SQLite store (${who}); several nodes need a shared PostgreSQL database (CINDERBOX_DATABASE_URL)`,
         );
       }
+    }
+    // The read above only explains; the claim itself is one guarded statement, so of two processes starting under
+    // one name at the same instant exactly one gets it (the other may have read the row before either wrote).
+    const claimed = await this.deps.services.claimNode(this.deps.store.root, {
+      host: node,
+      zone: this.deps.config.availabilityZone,
+      now: storedTime(new Date(nowMs)),
+      instance: this.instance,
+      staleBefore: storedTime(new Date(nowMs - this.downSeconds * 1000)),
+      deadInstance,
+    });
+    if (!claimed) {
+      const holder = await this.deps.services.get(this.deps.store.root, node, 'cinder-scheduler');
+      throw inUse(holder ?? { instance: '? ? ?', updatedAt: null, createdAt: storedTime(new Date(nowMs)) } as ServiceRow);
     }
   }
 

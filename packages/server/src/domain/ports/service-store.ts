@@ -34,6 +34,16 @@ export interface ServiceStore {
     instance?: string | null,
     capacity?: { totalGb: number; freeGb: number } | null,
   ): Promise<void>;
+  /**
+   * Claims a node name for `instance` in one guarded statement on the node's scheduler row: creates it, or takes
+   * it over when no process holds it, this one already does, its heartbeat is older than `staleBefore`, or it is
+   * still held by `deadInstance` (a process the caller saw dead). False when another process holds it: of two
+   * claims racing for one name, exactly one gets true.
+   */
+  claimNode(
+    scope: Scope,
+    claim: { host: string; zone: string; now: string; instance: string; staleBefore: string; deadInstance: string | null },
+  ): Promise<boolean>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
   releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */

@@ -48,6 +48,41 @@ export const serviceRepository: ServiceStore = {
       .execute();
   },
 
+  async claimNode(scope, c) {
+    // INSERT … ON CONFLICT DO UPDATE … WHERE: PostgreSQL locks the conflicting row and checks the condition against
+    // its latest committed version, so a racing claim that committed first makes this one update nothing.
+    const res = await executor(scope)
+      .insertInto('services')
+      .values({
+        host: c.host,
+        binary: 'cinder-scheduler',
+        availability_zone: c.zone,
+        disabled: 0,
+        disabled_reason: null,
+        frozen: 0,
+        created_at: c.now,
+        updated_at: c.now,
+        instance: c.instance,
+        capacity: null,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['host', 'binary'])
+          .doUpdateSet({ instance: c.instance, updated_at: c.now, availability_zone: c.zone })
+          .where((eb) =>
+            eb.or([
+              eb('services.instance', 'is', null),
+              eb('services.instance', '=', c.instance),
+              eb('services.updated_at', 'is', null),
+              eb('services.updated_at', '<', c.staleBefore),
+              ...(c.deadInstance ? [eb('services.instance', '=', c.deadInstance)] : []),
+            ]),
+          ),
+      )
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
   async releaseInstance(scope: Scope, instance: string) {
     await executor(scope).updateTable('services').set({ instance: null }).where('instance', '=', instance).execute();
   },
