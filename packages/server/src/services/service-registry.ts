@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/config.js';
+import type { BackendConfig, ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
@@ -74,6 +74,30 @@ export function hostMatches(host: string, wanted: string): boolean {
 export function serviceHostOf(volumeHost: string): string {
   const i = volumeHost.indexOf('#');
   return i < 0 ? volumeHost : volumeHost.slice(0, i);
+}
+
+/** `node@backend#pool` (or `node@backend`, `node`) → `node`. */
+export function nodeOfVolumeHost(host: string): string {
+  return host.split(/[@#]/)[0]!;
+}
+
+/** Whether every node reaches a backend's data (RBD: one Ceph pool); raw and qcow2 are files of one node. */
+export function isSharedBackend(backends: readonly Pick<BackendConfig, 'name' | 'driver'>[], name: string): boolean {
+  return backends.find((b) => b.name === name)?.driver === 'rbd';
+}
+
+/**
+ * The nodes whose local backends hold some of `volumes` (sorted, distinct). Work that must see all of them at one
+ * point in time (a group snapshot, a CBR checkpoint of several disks) closes their write gates, which live in
+ * one process: it cannot span two of these nodes. Volumes on a shared backend belong to no node.
+ */
+export function nodesOfLocalVolumes(
+  volumes: readonly { host: string | null; driver: string }[],
+  backends: readonly Pick<BackendConfig, 'name' | 'driver'>[],
+): string[] {
+  const nodes = new Set<string>();
+  for (const v of volumes) if (v.host && !isSharedBackend(backends, v.driver)) nodes.add(nodeOfVolumeHost(v.host));
+  return [...nodes].sort();
 }
 
 const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;

@@ -196,6 +196,44 @@ if (!pgAdmin) {
       }
     });
 
+    test('a group snapshot or a CBR checkpoint over local volumes of two nodes is refused before anything is recorded; one node’s volumes are accepted', async () => {
+      const a = await onlyOn('A', () => newVolume(B()));
+      const b = await onlyOn('B', () => newVolume(A()));
+      assert.deepEqual([a.node, b.node], ['A', 'B']);
+      const type = (await api.ok(A(), 'POST', '/group_types', { group_type: { name: `cg-${randomBytes(3).toString('hex')}` } })).group_type;
+      const group = (await api.ok(A(), 'POST', '/groups', { group: { group_type: type.id, volume_types: ['__DEFAULT__'] } })).group;
+      await api.poll(async () => (await api.ok(A(), 'GET', `/groups/${group.id}`)).group.status === 'available', 'group available');
+      await api.ok(A(), 'PUT', `/groups/${group.id}`, { group: { add_volumes: `${a.id},${b.id}` } });
+      const refused = await api.call(C(), 'POST', '/group_snapshots', { group_snapshot: { group_id: group.id } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.body.badRequest.message, /^Invalid group: .*local backends of several nodes \(A, B\)/);
+      assert.equal((await api.ok(A(), 'GET', `/group_snapshots?group_id=${group.id}`)).group_snapshots.length, 0);
+      for (const v of [a, b]) assert.equal((await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume.status, 'available');
+
+      const vault = await api.cbr(B(), 'POST', '/vaults', {
+        vault: {
+          name: 'two-nodes',
+          billing: { consistent_level: 'crash_consistent', object_type: 'disk', protect_type: 'backup', size: 10 },
+          resources: [a.id, b.id].map((id) => ({ id, type: 'OS::Cinder::Volume' })),
+        },
+      });
+      assert.equal(vault.status, 200, vault.text);
+      const cp = await api.cbr(C(), 'POST', '/checkpoints', { checkpoint: { vault_id: vault.body.vault.id, parameters: {} } });
+      assert.equal(cp.status, 400, cp.text);
+      assert.match(cp.text, /local backends of several nodes \(A, B\)/);
+      assert.equal((await api.cbr(A(), 'GET', `/checkpoints?vault_id=${vault.body.vault.id}`)).status < 500, true);
+      for (const v of [a, b]) assert.equal((await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume.status, 'available');
+
+      // With B's volume out of the group, the snapshot is one node's work and is taken there.
+      await api.ok(A(), 'PUT', `/groups/${group.id}`, { group: { remove_volumes: b.id } });
+      const gs = (await api.ok(C(), 'POST', '/group_snapshots', { group_snapshot: { group_id: group.id } })).group_snapshot;
+      await api.poll(async () => {
+        const s = (await api.ok(B(), 'GET', `/group_snapshots/${gs.id}`)).group_snapshot.status;
+        if (s === 'error') throw new Error('group snapshot went error');
+        return s === 'available';
+      }, 'group snapshot available');
+    });
+
     test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
       const vol = await onlyOn('B', () => newVolume(A()));
       assert.equal(vol.node, 'B');
