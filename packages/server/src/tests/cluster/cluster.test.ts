@@ -234,6 +234,41 @@ if (!pgAdmin) {
       }, 'group snapshot available');
     });
 
+    /** Migrates through `via` and waits for the move to end; returns the volume as then shown. */
+    const migrated = async (via: ClusterNode, id: string, host: string): Promise<any> => {
+      await api.ok(via, 'POST', `/volumes/${id}/action`, { 'os-migrate_volume': { host } });
+      return api.poll(async () => {
+        const v = (await api.ok(A(), 'GET', `/volumes/${id}`)).volume;
+        const mig = v['os-vol-mig-status-attr:migstat'];
+        if (mig === 'error') throw new Error(`migration of ${id} to ${host} failed`);
+        return mig === 'success' && v.status === 'available' ? v : null;
+      }, `volume ${id} migrated to ${host}`);
+    };
+
+    test('os-migrate_volume of a local volume to another node’s local backend is refused before 202, the volume untouched', async () => {
+      const a = await onlyOn('A', () => newVolume(B()));
+      const r = await api.call(C(), 'POST', `/volumes/${a.id}/action`, { 'os-migrate_volume': { host: 'B@local' } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.badRequest.message, /^Invalid volume: Volume .* is on node A's local backend local and cannot migrate to B@local/);
+      const v = (await api.ok(B(), 'GET', `/volumes/${a.id}`)).volume;
+      assert.equal(v.status, 'available');
+      assert.equal(v['os-vol-host-attr:host'].split('#')[0], 'A@local');
+    });
+
+    test('RBD: os-migrate_volume from A’s local backend to RBD named on B, then to C’s local backend (copied by C): the bytes follow', async (t) => {
+      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      const a = await onlyOn('A', () => newVolume(B()));
+      const data = randomBytes(MiB);
+      await api.upload(A(), a.id, data);
+      const before = await api.digest(A(), a.id, MiB);
+      const onRbd = await migrated(C(), a.id, 'B@ceph');
+      assert.match(onRbd['os-vol-host-attr:host'], /^B@ceph#/);
+      assert.equal(await api.digest(C(), a.id, MiB), before);
+      const onC = await migrated(A(), a.id, 'C@local');
+      assert.match(onC['os-vol-host-attr:host'], /^C@local#/);
+      assert.equal(await api.digest(C(), a.id, MiB), before);
+    });
+
     test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
       const vol = await onlyOn('B', () => newVolume(A()));
       assert.equal(vol.node, 'B');
