@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { sql } from 'kysely';
+import type { BackupTargetIdentity } from '../domain/ports/service-store.js';
 import { storedTime, systemClock } from '../domain/time.js';
 import { openDatabase, type OpenedDatabase } from '../store/database.js';
 import { openTestDatabase } from '../test-support/harness.js';
@@ -32,11 +33,12 @@ describe('node names at start', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const registry = (node: string, over: OpenedMetadata = metadata, instance?: string) =>
+  const registry = (node: string, over: OpenedMetadata = metadata, instance?: string, backupTarget?: BackupTargetIdentity) =>
     new ServiceRegistry({
       store: over.store,
       services: over.services,
       ...(instance ? { instance } : {}),
+      ...(backupTarget ? { backupTarget } : {}),
       clock: systemClock,
       config: { serviceHost: node, availabilityZone: 'nova', backends: [], database: database.kind === 'postgres' ? { kind: 'postgres', url: 'x' } : { kind: 'sqlite' } },
       logger: pino({ level: 'silent' }),
@@ -106,4 +108,25 @@ describe('node names at start', () => {
   });
 
 
+
+  test('a node whose default backup target is another repository than a live node’s warns at start, naming both', async () => {
+    const shared = { name: 'shared', repoId: 'repo-1', location: 'file:///srv/backups' };
+    const first = registry('bt1', metadata, undefined, shared);
+    await first.heartbeat();
+    assert.deepEqual(await first.checkBackupTarget(), []);
+    // Same path, another repository: a node-local directory on another machine.
+    const stray = registry('bt2', metadata, undefined, { ...shared, repoId: 'repo-2' });
+    await stray.heartbeat();
+    const warnings = await stray.checkBackupTarget();
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0]!, /backup target "shared" of node bt2 \(repository repo-2 at file:\/\/\/srv\/backups\) is not node bt1's default target "shared" \(repository repo-1/);
+    assert.match(warnings[0]!, /same path on two machines is two repositories/);
+    // A third node on the shared repository warns about the stray one only.
+    const third = registry('bt3', metadata, undefined, shared);
+    await third.heartbeat();
+    const w3 = await third.checkBackupTarget();
+    assert.equal(w3.length, 1, JSON.stringify(w3));
+    assert.match(w3[0]!, /is not node bt2's default target/);
+    assert.deepEqual((await metadata.services.get(metadata.store.root, 'bt3', 'cinder-backup'))?.backupTarget, shared);
+  });
 });

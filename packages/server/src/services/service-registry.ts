@@ -6,7 +6,7 @@ import type { BackendConfig, ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
-import type { ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
+import type { BackupTargetIdentity, ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
 
 /** How often a running node stamps its services' `updated_at` (Cinder's `report_interval` default). */
@@ -144,6 +144,8 @@ export class ServiceRegistry {
       logger: Logger;
       /** Who claims the node name; tests racing two claimants in one process give each its own. */
       instance?: string;
+      /** This node's default backup target, recorded in its backup service's row and compared with other nodes'. */
+      backupTarget?: BackupTargetIdentity;
     },
   ) {
     this.instance = deps.instance ?? PROCESS_INSTANCE;
@@ -263,10 +265,40 @@ export class ServiceRegistry {
     }
   }
 
+  /**
+   * Records this node's default backup target and warns (once, at start) about every live node whose own differs:
+   * a backup one node makes there cannot be restored or deleted by the other, and a node-local `file://`
+   * directory looks shared only by its path. Returns the warnings (for tests); never refuses to start, since an
+   * operator may be moving nodes from one target to another one at a time.
+   */
+  async checkBackupTarget(): Promise<string[]> {
+    const own = this.deps.backupTarget;
+    if (!own) return [];
+    const node = this.deps.config.serviceHost;
+    await this.deps.services.setBackupTarget(this.deps.store.root, node, own);
+    const nowMs = this.deps.clock.now().getTime();
+    const warnings: string[] = [];
+    for (const r of await this.deps.services.list(this.deps.store.root)) {
+      const other = r.backupTarget;
+      if (r.binary !== 'cinder-backup' || r.host === node || !other) continue;
+      if (Math.abs(nowMs - Date.parse(r.updatedAt ?? r.createdAt)) > this.downSeconds * 1000) continue;
+      if (other.name === own.name && other.repoId === own.repoId) continue;
+      const fileHint = [own, other].some((t) => t.location.startsWith('file:'))
+        ? ' A file:// target must be one directory every node mounts: the same path on two machines is two repositories.'
+        : '';
+      warnings.push(
+        `backup target ${JSON.stringify(own.name)} of node ${node} (repository ${own.repoId} at ${own.location}) is not node ${r.host}'s default target ${JSON.stringify(other.name)} (repository ${other.repoId} at ${other.location}): backups one of them makes cannot be restored or deleted by the other. Give every node the same shared --backup-target.${fileHint}`,
+      );
+    }
+    for (const w of warnings) this.deps.logger.warn(w);
+    return warnings;
+  }
+
   /** First heartbeat now (so the API lists this node at once), then every interval until stop. */
   async start(): Promise<void> {
     await this.checkNodeName();
     await this.heartbeat();
+    await this.checkBackupTarget().catch((err) => this.deps.logger.warn({ err }, 'comparing backup targets with the other nodes failed'));
     this.timer = setInterval(() => {
       if (this.beating) return;
       this.beating = this.heartbeat()

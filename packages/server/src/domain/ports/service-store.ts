@@ -18,6 +18,15 @@ export interface ServiceRow {
   instance: string | null;
   /** A volume service's pool capacity at its last heartbeat; null for other services or before one. */
   capacity: { totalGb: number; freeGb: number } | null;
+  /** A backup service's default backup target as its node opened it; null for other services or before start. */
+  backupTarget: BackupTargetIdentity | null;
+}
+
+/** Which repository a node's default backup target is: nodes sharing one see the same `repoId`. */
+export interface BackupTargetIdentity {
+  name: string;
+  repoId: string;
+  location: string;
 }
 
 /** The services table; a heartbeat never touches the operator's switches. */
@@ -44,6 +53,8 @@ export interface ServiceStore {
     scope: Scope,
     claim: { host: string; zone: string; now: string; instance: string; staleBefore: string; deadInstance: string | null },
   ): Promise<boolean>;
+  /** Records the default backup target of a node's backup service (`host` = the node). */
+  setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null): Promise<void>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
   releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */
