@@ -269,6 +269,26 @@ if (!pgAdmin) {
       assert.equal(await api.digest(C(), a.id, MiB), before);
     });
 
+    test('RBD: os-retype (on-demand) of an RBD volume to a local type while only C’s local backend is enabled: C copies it, the bytes follow', async (t) => {
+      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      const v = await newVolume(A(), 'ceph');
+      const data = randomBytes(MiB);
+      await api.upload(B(), v.id, data);
+      const before = await api.digest(B(), v.id, MiB);
+      const typeName = `local-${randomBytes(3).toString('hex')}`;
+      await api.ok(A(), 'POST', '/types', { volume_type: { name: typeName, extra_specs: { volume_backend_name: 'local' } } });
+      const moved = await onlyOn('C', async () => {
+        await api.ok(A(), 'POST', `/volumes/${v.id}/action`, { 'os-retype': { new_type: typeName, migration_policy: 'on-demand' } });
+        return api.poll(async () => {
+          const r = (await api.ok(B(), 'GET', `/volumes/${v.id}`)).volume;
+          if (r.status === 'error') throw new Error('retype went error');
+          return r.volume_type === typeName && r.status === 'available' ? r : null;
+        }, `volume ${v.id} retyped to ${typeName}`);
+      });
+      assert.match(moved['os-vol-host-attr:host'], /^C@local#/);
+      assert.equal(await api.digest(C(), v.id, MiB), before);
+    });
+
     test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
       const vol = await onlyOn('B', () => newVolume(A()));
       assert.equal(vol.node, 'B');
