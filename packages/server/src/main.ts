@@ -124,7 +124,24 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       metadata.quotaClasses,
     );
     // The services table first: scheduling reads it, and the API lists this node from its first answer.
-    const serviceRegistry = new ServiceRegistry({ store, services: metadata.services, clock, config, logger });
+    const defaultTarget = backupTargets.targets.info(backupTargets.targets.defaultName);
+    const serviceRegistry = new ServiceRegistry({
+      store,
+      services: metadata.services,
+      clock,
+      config,
+      logger,
+      // Nodes compare their default targets' repository ids at start (a node-local one among shared ones warns).
+      ...(defaultTarget
+        ? {
+            backupTarget: {
+              name: defaultTarget.name,
+              repoId: backupTargets.targets.repo(defaultTarget.name).repoId,
+              location: defaultTarget.location,
+            },
+          }
+        : {}),
+    });
     await serviceRegistry.start();
     registry = serviceRegistry;
     closers.unshift(() => serviceRegistry.stop());

@@ -10,8 +10,10 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { sql } from 'kysely';
+import type { BackupTargetIdentity } from '../domain/ports/service-store.js';
 import { storedTime, systemClock } from '../domain/time.js';
-import type { OpenedDatabase } from '../store/database.js';
+import { openDatabase, type OpenedDatabase } from '../store/database.js';
 import { openTestDatabase } from '../test-support/harness.js';
 import { metadataOver, type OpenedMetadata } from '../wiring.js';
 import { ServiceRegistry } from './service-registry.js';
@@ -31,10 +33,12 @@ describe('node names at start', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const registry = (node: string) =>
+  const registry = (node: string, over: OpenedMetadata = metadata, instance?: string, backupTarget?: BackupTargetIdentity) =>
     new ServiceRegistry({
-      store: metadata.store,
-      services: metadata.services,
+      store: over.store,
+      services: over.services,
+      ...(instance ? { instance } : {}),
+      ...(backupTarget ? { backupTarget } : {}),
       clock: systemClock,
       config: { serviceHost: node, availabilityZone: 'nova', backends: [], database: database.kind === 'postgres' ? { kind: 'postgres', url: 'x' } : { kind: 'sqlite' } },
       logger: pino({ level: 'silent' }),
@@ -61,9 +65,68 @@ describe('node names at start', () => {
     await registry('n2').checkNodeName();
   });
 
+  test('a claim takes over a name whose holder stopped heartbeating longer than the down time', async () => {
+    const old = storedTime(new Date(Date.now() - 3600_000));
+    await metadata.services.heartbeat(metadata.store.root, 'n5', 'cinder-scheduler', 'nova', old, `elsewhere 1 another-machine.example`);
+    await registry('n5').checkNodeName();
+    const row = await metadata.services.get(metadata.store.root, 'n5', 'cinder-scheduler');
+    assert.equal(row?.instance, registry('n5').instance);
+  });
+
   test('on SQLite a node beside another live node is refused (several nodes need PostgreSQL)', async (t) => {
     if (database.kind === 'postgres') return t.skip('the SQLite rule; on PostgreSQL several nodes are the point');
     await beatAs('n3', process.ppid);
     await assert.rejects(registry('n4').checkNodeName(), /node "n3" is live on this SQLite store .* need a shared PostgreSQL database/);
+  });
+
+  test('two processes claiming one name at the same instant: exactly one gets it, each round', async (t) => {
+    // SQLite takes one writer at a time (and several nodes on it are refused anyway): the race is PostgreSQL's.
+    if (database.kind !== 'postgres') return t.skip('the race needs PostgreSQL (CINDERBOX_TEST_DATABASE_URL)');
+    // A second handle on the same database, as a second process would have (its own pool of connections).
+    const url = database.kind === 'postgres' ? new URL(process.env.CINDERBOX_TEST_DATABASE_URL!) : null;
+    if (url) {
+      const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(database.db);
+      url.pathname = `/${rows[0]!.name}`;
+    }
+    const second = await openDatabase({ dataDir: dir, database: url ? { kind: 'postgres', url: url.toString() } : { kind: 'sqlite' } });
+    try {
+      const other = metadataOver(second);
+      for (let round = 0; round < 20; round++) {
+        const node = `race${round}`;
+        // Both read the (missing, then live) row before either writes: only the guarded claim can tell them apart.
+        const a = registry(node, metadata, `a-${round} ${process.pid} ${hostname()}`);
+        const b = registry(node, other, `b-${round} ${process.pid} ${hostname()}`);
+        const results = await Promise.allSettled([a.checkNodeName(), b.checkNodeName()]);
+        const won = results.filter((r) => r.status === 'fulfilled').length;
+        assert.equal(won, 1, `round ${round}: ${JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'claimed')))}`);
+        const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        assert.match(String(lost.reason), new RegExp(`node name "${node}" is in use by a live node \\(process ${process.pid} on `));
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
+
+
+  test('a node whose default backup target is another repository than a live node’s warns at start, naming both', async () => {
+    const shared = { name: 'shared', repoId: 'repo-1', location: 'file:///srv/backups' };
+    const first = registry('bt1', metadata, undefined, shared);
+    await first.heartbeat();
+    assert.deepEqual(await first.checkBackupTarget(), []);
+    // Same path, another repository: a node-local directory on another machine.
+    const stray = registry('bt2', metadata, undefined, { ...shared, repoId: 'repo-2' });
+    await stray.heartbeat();
+    const warnings = await stray.checkBackupTarget();
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0]!, /backup target "shared" of node bt2 \(repository repo-2 at file:\/\/\/srv\/backups\) is not node bt1's default target "shared" \(repository repo-1/);
+    assert.match(warnings[0]!, /same path on two machines is two repositories/);
+    // A third node on the shared repository warns about the stray one only.
+    const third = registry('bt3', metadata, undefined, shared);
+    await third.heartbeat();
+    const w3 = await third.checkBackupTarget();
+    assert.equal(w3.length, 1, JSON.stringify(w3));
+    assert.match(w3[0]!, /is not node bt2's default target/);
+    assert.deepEqual((await metadata.services.get(metadata.store.root, 'bt3', 'cinder-backup'))?.backupTarget, shared);
   });
 });

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/config.js';
+import type { BackendConfig, ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
-import type { ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
+import type { BackupTargetIdentity, ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
 
 /** How often a running node stamps its services' `updated_at` (Cinder's `report_interval` default). */
@@ -40,6 +40,12 @@ function instanceMayRun(instance: string): boolean {
   return !(Number.isInteger(n) && n > 0 && n !== process.pid && !processAlive(n));
 }
 
+/**
+ * This process, as written in the rows it heartbeats. One per process, so the early check in `main.ts` and the
+ * registry that then heartbeats are the same claimant of the node name.
+ */
+const PROCESS_INSTANCE = `${randomUUID()} ${process.pid} ${hostname()}`;
+
 export interface ServiceEntry {
   binary: ServiceBinary;
   host: string;
@@ -68,6 +74,30 @@ export function hostMatches(host: string, wanted: string): boolean {
 export function serviceHostOf(volumeHost: string): string {
   const i = volumeHost.indexOf('#');
   return i < 0 ? volumeHost : volumeHost.slice(0, i);
+}
+
+/** `node@backend#pool` (or `node@backend`, `node`) → `node`. */
+export function nodeOfVolumeHost(host: string): string {
+  return host.split(/[@#]/)[0]!;
+}
+
+/** Whether every node reaches a backend's data (RBD: one Ceph pool); raw and qcow2 are files of one node. */
+export function isSharedBackend(backends: readonly Pick<BackendConfig, 'name' | 'driver'>[], name: string): boolean {
+  return backends.find((b) => b.name === name)?.driver === 'rbd';
+}
+
+/**
+ * The nodes whose local backends hold some of `volumes` (sorted, distinct). Work that must see all of them at one
+ * point in time (a group snapshot, a CBR checkpoint of several disks) closes their write gates, which live in
+ * one process: it cannot span two of these nodes. Volumes on a shared backend belong to no node.
+ */
+export function nodesOfLocalVolumes(
+  volumes: readonly { host: string | null; driver: string }[],
+  backends: readonly Pick<BackendConfig, 'name' | 'driver'>[],
+): string[] {
+  const nodes = new Set<string>();
+  for (const v of volumes) if (v.host && !isSharedBackend(backends, v.driver)) nodes.add(nodeOfVolumeHost(v.host));
+  return [...nodes].sort();
 }
 
 const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;
@@ -112,11 +142,17 @@ export class ServiceRegistry {
       config: Pick<ServerConfig, 'serviceHost' | 'availabilityZone' | 'backends'> &
         Partial<Pick<ServerConfig, 'serviceReportSeconds' | 'serviceDownSeconds' | 'database' | 'dataDir'>>;
       logger: Logger;
+      /** Who claims the node name; tests racing two claimants in one process give each its own. */
+      instance?: string;
+      /** This node's default backup target, recorded in its backup service's row and compared with other nodes'. */
+      backupTarget?: BackupTargetIdentity;
     },
-  ) {}
+  ) {
+    this.instance = deps.instance ?? PROCESS_INSTANCE;
+  }
 
   /** This process, as written in the rows it heartbeats: tells it apart from another process under the same name. */
-  readonly instance = `${randomUUID()} ${process.pid} ${hostname()}`;
+  readonly instance: string;
 
   private get downSeconds(): number {
     return this.deps.config.serviceDownSeconds ?? SERVICE_DOWN_SECONDS;
@@ -190,29 +226,79 @@ export class ServiceRegistry {
     const node = this.deps.config.serviceHost;
     const nowMs = this.deps.clock.now().getTime();
     const sqlite = this.deps.config.database?.kind !== 'postgres';
+    const describe = (r: ServiceRow) => {
+      const age = Math.round((nowMs - Date.parse(r.updatedAt ?? r.createdAt)) / 1000);
+      const [, pid, host] = (r.instance ?? '').split(' ');
+      return { age, who: `process ${pid} on ${host}, last heartbeat ${Math.max(0, age)} s ago` };
+    };
+    const inUse = (r: ServiceRow) =>
+      new Error(
+        `node name ${JSON.stringify(node)} is in use by a live node (${describe(r).who}): give this one another --node-name, or stop that one (a node that died is taken over once its heartbeat is ${this.downSeconds} s old)`,
+      );
+    let deadInstance: string | null = null;
     for (const r of await this.deps.services.list(this.deps.store.root)) {
       if (r.binary !== 'cinder-scheduler' || !r.instance || r.instance === this.instance) continue;
-      const age = Math.round((nowMs - Date.parse(r.updatedAt ?? r.createdAt)) / 1000);
-      if (age > this.downSeconds || !instanceMayRun(r.instance)) continue;
-      const [, pid, host] = r.instance.split(' ');
-      const who = `process ${pid} on ${host}, last heartbeat ${Math.max(0, age)} s ago`;
-      if (r.host === node) {
-        throw new Error(
-          `node name ${JSON.stringify(node)} is in use by a live node (${who}): give this one another --node-name, or stop that one (a node that died is taken over once its heartbeat is ${this.downSeconds} s old)`,
-        );
-      }
+      const { age, who } = describe(r);
+      const mayRun = instanceMayRun(r.instance);
+      if (r.host === node && !mayRun) deadInstance = r.instance;
+      if (age > this.downSeconds || !mayRun) continue;
+      if (r.host === node) throw inUse(r);
       if (sqlite) {
         throw new Error(
           `node ${JSON.stringify(r.host)} is live on this SQLite store (${who}); several nodes need a shared PostgreSQL database (CINDERBOX_DATABASE_URL)`,
         );
       }
     }
+    // The read above only explains; the claim itself is one guarded statement, so of two processes starting under
+    // one name at the same instant exactly one gets it (the other may have read the row before either wrote).
+    const claimed = await this.deps.services.claimNode(this.deps.store.root, {
+      host: node,
+      zone: this.deps.config.availabilityZone,
+      now: storedTime(new Date(nowMs)),
+      instance: this.instance,
+      staleBefore: storedTime(new Date(nowMs - this.downSeconds * 1000)),
+      deadInstance,
+    });
+    if (!claimed) {
+      const holder = await this.deps.services.get(this.deps.store.root, node, 'cinder-scheduler');
+      throw inUse(holder ?? { instance: '? ? ?', updatedAt: null, createdAt: storedTime(new Date(nowMs)) } as ServiceRow);
+    }
+  }
+
+  /**
+   * Records this node's default backup target and warns (once, at start) about every live node whose own differs:
+   * a backup one node makes there cannot be restored or deleted by the other, and a node-local `file://`
+   * directory looks shared only by its path. Returns the warnings (for tests); never refuses to start, since an
+   * operator may be moving nodes from one target to another one at a time.
+   */
+  async checkBackupTarget(): Promise<string[]> {
+    const own = this.deps.backupTarget;
+    if (!own) return [];
+    const node = this.deps.config.serviceHost;
+    await this.deps.services.setBackupTarget(this.deps.store.root, node, own);
+    const nowMs = this.deps.clock.now().getTime();
+    const warnings: string[] = [];
+    for (const r of await this.deps.services.list(this.deps.store.root)) {
+      const other = r.backupTarget;
+      if (r.binary !== 'cinder-backup' || r.host === node || !other) continue;
+      if (Math.abs(nowMs - Date.parse(r.updatedAt ?? r.createdAt)) > this.downSeconds * 1000) continue;
+      if (other.name === own.name && other.repoId === own.repoId) continue;
+      const fileHint = [own, other].some((t) => t.location.startsWith('file:'))
+        ? ' A file:// target must be one directory every node mounts: the same path on two machines is two repositories.'
+        : '';
+      warnings.push(
+        `backup target ${JSON.stringify(own.name)} of node ${node} (repository ${own.repoId} at ${own.location}) is not node ${r.host}'s default target ${JSON.stringify(other.name)} (repository ${other.repoId} at ${other.location}): backups one of them makes cannot be restored or deleted by the other. Give every node the same shared --backup-target.${fileHint}`,
+      );
+    }
+    for (const w of warnings) this.deps.logger.warn(w);
+    return warnings;
   }
 
   /** First heartbeat now (so the API lists this node at once), then every interval until stop. */
   async start(): Promise<void> {
     await this.checkNodeName();
     await this.heartbeat();
+    await this.checkBackupTarget().catch((err) => this.deps.logger.warn({ err }, 'comparing backup targets with the other nodes failed'));
     this.timer = setInterval(() => {
       if (this.beating) return;
       this.beating = this.heartbeat()

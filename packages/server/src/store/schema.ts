@@ -590,6 +590,8 @@ export interface ServiceTable {
   instance: string | null;
   /** A volume service's `{total_gb, free_gb}` JSON at its last heartbeat (0021). */
   capacity: string | null;
+  /** A backup service's default target as `{name, repo_id, location}` JSON (0023). */
+  backup_target: string | null;
 }
 
 export interface QuotaClassTable {

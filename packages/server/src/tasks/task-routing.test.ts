@@ -51,6 +51,13 @@ describe('task routing over nodes', () => {
     assert.equal(await task('cbr.replicate', 'cbr_backup', 'b', { logId: 'l' }), null);
   });
 
+  test('a move to another node’s local backend runs on that node; a move to a shared backend stays with the source’s rule', async () => {
+    assert.equal(await task('volume.move', 'volume', 'rbdA', { target: 'local', targetNode: 'C' }), 'C');
+    assert.equal(await task('volume.move', 'volume', 'localA', { target: 'ceph', targetNode: 'B' }), 'A');
+    assert.equal(await task('volume.move', 'volume', 'rbdA', { target: 'ceph', targetNode: 'B' }), null);
+    assert.equal(await task('volume.move', 'volume', 'localA', { target: 'local2', targetNode: null }), 'A');
+  });
+
   test('a vanished volume binds nothing (its task fails wherever it runs, rather than waiting forever)', async () => {
     assert.equal(await task('volume.delete', 'volume', 'gone'), null);
   });

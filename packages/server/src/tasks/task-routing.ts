@@ -53,8 +53,12 @@ export function taskRouter(lookup: TaskRoutingLookup, sharedBackends: ReadonlySe
   return async (scope, task) => {
     const named = payloadVolumeIds(task.payload);
     switch (task.resourceType) {
-      case 'volume':
+      case 'volume': {
+        // A move to another node's local backend runs there (its source is on a shared backend: reachable anywhere).
+        const p = task.payload as { targetNode?: unknown; target?: unknown } | null;
+        if (p && typeof p.targetNode === 'string' && typeof p.target === 'string' && !sharedBackends.has(p.target)) return p.targetNode;
         return localNodeOf(scope, task.resourceId);
+      }
       case 'snapshot':
         return firstLocal(scope, named.length ? named : [await lookup.snapshotVolumeId(scope, task.resourceId)].filter((x): x is string => !!x));
       case 'backup': {

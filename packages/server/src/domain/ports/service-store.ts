@@ -18,6 +18,15 @@ export interface ServiceRow {
   instance: string | null;
   /** A volume service's pool capacity at its last heartbeat; null for other services or before one. */
   capacity: { totalGb: number; freeGb: number } | null;
+  /** A backup service's default backup target as its node opened it; null for other services or before start. */
+  backupTarget: BackupTargetIdentity | null;
+}
+
+/** Which repository a node's default backup target is: nodes sharing one see the same `repoId`. */
+export interface BackupTargetIdentity {
+  name: string;
+  repoId: string;
+  location: string;
 }
 
 /** The services table; a heartbeat never touches the operator's switches. */
@@ -34,6 +43,18 @@ export interface ServiceStore {
     instance?: string | null,
     capacity?: { totalGb: number; freeGb: number } | null,
   ): Promise<void>;
+  /**
+   * Claims a node name for `instance` in one guarded statement on the node's scheduler row: creates it, or takes
+   * it over when no process holds it, this one already does, its heartbeat is older than `staleBefore`, or it is
+   * still held by `deadInstance` (a process the caller saw dead). False when another process holds it: of two
+   * claims racing for one name, exactly one gets true.
+   */
+  claimNode(
+    scope: Scope,
+    claim: { host: string; zone: string; now: string; instance: string; staleBefore: string; deadInstance: string | null },
+  ): Promise<boolean>;
+  /** Records the default backup target of a node's backup service (`host` = the node). */
+  setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null): Promise<void>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
   releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */

@@ -18,6 +18,7 @@ import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { Volume } from '../../domain/volume.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { type Core, UUID_RE } from './core.js';
+import { nodesOfLocalVolumes } from '../service-registry.js';
 import { recordMessageQuietly } from './message-service.js';
 import type { VolumeService } from './volume-service.js';
 
@@ -477,6 +478,17 @@ export class GroupService {
       if (!held.ok) throw refusal(groupLifecycle, 'snapshot', { id: g.id, status: held.reason === 'status' ? held.status : g.status });
       const members = await this.repo.members(tx, g.id);
       if (members.length === 0) throw badRequest(`Invalid group: Group ${g.id} contains no volumes.`);
+      if (core.deps.config.database.kind === 'postgres') {
+        // The snapshots of a group are one point in time because the task closes every member's write gate
+        // first; gates live in one node's process, and another node's local files are out of its reach, so a
+        // group whose local volumes sit on several nodes is refused before anything is recorded.
+        const rows = (await Promise.all(members.map((vid) => core.volumeRow(tx, vid)))).filter((v): v is Volume => !!v);
+        const nodes = nodesOfLocalVolumes(rows, core.deps.config.backends);
+        if (nodes.length > 1)
+          throw badRequest(
+            `Invalid group: Group ${g.id} has volumes on the local backends of several nodes (${nodes.join(', ')}); a group snapshot needs its local volumes on one node (volumes on a shared backend such as RBD may join them): no write barrier spans nodes.`,
+          );
+      }
       const gs: GroupSnapshot = {
         id: randomUUID(),
         project_id: projectId,

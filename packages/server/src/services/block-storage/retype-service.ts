@@ -1,5 +1,6 @@
 /**
- * Retype (`os-retype`) and migration (`os-migrate_volume`) of a volume between the backends of this node.
+ * Retype (`os-retype`) and migration (`os-migrate_volume`) of a volume between backends, on its node or across
+ * the nodes of a cluster where some node reaches both ends.
  *
  * A retype whose new type the volume's backend still satisfies (and whose encryption spec is the same) only
  * changes the record, in the request's transaction. Otherwise the data must move: the volume goes to `retyping`
@@ -10,6 +11,13 @@
  * half-moved. Cinder's refusals that come from its scheduler and volume manager (no backend for the type, policy
  * `never`, snapshots present) are asynchronous there and are here too: the request is accepted, the task gives
  * the volume back unchanged and records why.
+ *
+ * Across nodes (issue #17) the copy runs on a node that reaches both ends, never through another node's API:
+ * a volume on a node-local backend (raw, qcow2) is copied by its own node, so it may go to any backend of that
+ * node or to a shared one (RBD) named on any node; a volume on a shared backend may go to any node's backend, the
+ * task then running on the destination node (task routing reads `targetNode`). A node-local volume cannot go to
+ * another node's local backend (no node reaches both directories): `os-migrate_volume` refuses that before 202,
+ * and a retype picks only destinations its volume's node can reach.
  */
 import type { BackendConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
@@ -26,6 +34,7 @@ import { requireAdmin } from './access.js';
 import type { Core } from './core.js';
 import { backendNamed } from './manageable.js';
 import { moveWithMessage } from './message-service.js';
+import { isSharedBackend, nodeOfVolumeHost } from '../service-registry.js';
 import type { DropVolumeBases } from './task-handlers.js';
 
 export const MIGRATION_POLICIES = ['never', 'on-demand'] as const;
@@ -40,6 +49,13 @@ export interface MovePayload {
   source: string;
   /** Backend the data goes to; null when no backend satisfies the new type (the task refuses). */
   target: string | null;
+  /**
+   * The node of the destination's host; absent or null: the node that runs the task. A node-local destination
+   * makes the task run there (tasks/task-routing.ts).
+   */
+  targetNode?: string | null;
+  /** Why no destination was found, when some backend fits the type on a node that cannot receive the data. */
+  unreachable?: string | null;
   policy: MigrationPolicy;
   /** The status the request moved the volume to, and the one it goes back to. */
   holding: string;
@@ -117,7 +133,10 @@ export class RetypeService {
         await types.encryptionOf(tx, newType.id),
       );
       const current = backendOf(core, v.driver);
-      const target = backendForType(core.deps.config.backends, newType, current);
+      let target = backendForType(core.deps.config.backends, newType, current);
+      let targetNode: string | null = null;
+      let unreachable: string | null = null;
+      if (target?.name !== v.driver) ({ target, targetNode, unreachable } = await this.clusterDestination(tx, v, newType, target));
       if (target?.name === v.driver && !encryptionChanged) {
         // The backend keeps the bytes: only the record changes (Cinder's driver retype in place).
         const moved = await core.repos.volumes.transition(tx, v.id, [v.status], null, {
@@ -135,6 +154,8 @@ export class RetypeService {
         purpose: 'retype',
         source: v.driver,
         target: target?.name ?? null,
+        targetNode,
+        unreachable,
         policy,
         holding: 'retyping',
         previousStatus: v.status,
@@ -157,19 +178,31 @@ export class RetypeService {
   async migrate(ctx: AuthContext, id: string, host: string): Promise<void> {
     requireAdmin(ctx, 'volume_extension:volume_admin_actions:migrate_volume');
     const core = this.core;
-    const target = backendNamed(core, host);
-    if (!target) throw notFound(`Service cinder-volume could not be found on host ${host}.`);
+    const own = core.deps.config.serviceHost;
+    const dest = backendNamed(core, host) ? { backend: backendNamed(core, host)!, node: own } : await this.otherNodeBackend(host);
+    if (!dest) throw notFound(`Service cinder-volume could not be found on host ${host}.`);
+    const target = dest.backend;
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
       const snaps = await core.repos.snapshots.ofVolume(tx, v.id);
+      const backends = core.deps.config.backends;
+      const volumeNode = this.clustered() && v.host ? nodeOfVolumeHost(v.host) : own;
+      const sourceShared = isSharedBackend(backends, v.driver);
+      // One shared pool seen from two nodes is one place: nothing would move (and the copy would overwrite itself).
+      const sameHost = target.name === v.driver && (dest.node === volumeNode || sourceShared);
       if (
         !allows(volumeLifecycle, 'migrate', v.status) ||
         isMigrating(v) ||
         snaps.length > 0 ||
-        target.name === v.driver ||
+        sameHost ||
         (await this.inGroup(tx, v.id))
       ) {
         throw refusal(volumeLifecycle, 'migrate', v);
+      }
+      if (dest.node !== volumeNode && !sourceShared && !isSharedBackend(backends, target.name)) {
+        throw badRequest(
+          `Invalid volume: Volume ${v.id} is on node ${volumeNode}'s local backend ${v.driver} and cannot migrate to ${host}: node-local data moves only to another backend of node ${volumeNode} or to a shared backend (RBD), since no node reaches another node's local files.`,
+        );
       }
       const holding = v.status === 'available' ? 'maintenance' : v.status;
       const moved = await core.repos.volumes.transition(tx, v.id, [v.status], holding, {
@@ -187,6 +220,7 @@ export class RetypeService {
         purpose: 'migrate',
         source: v.driver,
         target: fits ? target.name : null,
+        targetNode: dest.node,
         policy: 'on-demand',
         holding,
         previousStatus: v.status,
@@ -199,6 +233,59 @@ export class RetypeService {
       };
       await enqueue(MOVE_TASK, 'volume', v.id, payload);
     });
+  }
+
+  /** Several nodes share the store (only on PostgreSQL): other nodes' services count. */
+  private clustered(): boolean {
+    return this.core.deps.config.database.kind === 'postgres' && this.core.deps.availability?.schedulableHosts !== undefined;
+  }
+
+  /**
+   * `node@backend[#pool]` of another node, when its volume service is enabled and up (Cinder's migrate checks the
+   * destination service is up); backends are configured alike on every node, so this node's entry describes it.
+   */
+  private async otherNodeBackend(host: string): Promise<{ backend: BackendConfig; node: string } | null> {
+    if (!this.clustered()) return null;
+    const [hostBackend, pool, extra] = host.split('#');
+    const at = hostBackend?.indexOf('@') ?? -1;
+    if (extra !== undefined || !hostBackend || at <= 0) return null;
+    const node = hostBackend.slice(0, at);
+    const name = hostBackend.slice(at + 1);
+    const backend = this.core.deps.config.backends.find((b) => b.name === name && (pool === undefined || pool === b.pool));
+    if (!backend) return null;
+    const hosts = (await this.core.deps.availability!.schedulableHosts!()) ?? [];
+    return hosts.some((h) => h.node === node && h.backend === name) ? { backend, node } : null;
+  }
+
+  /**
+   * Where a retype's data goes when the volume's backend does not fit the new type, over every node's enabled, up
+   * volume services: those the volume's node can copy to (its own backends, shared ones anywhere; any for a volume
+   * on a shared backend), its own node first, then the least allocated. Off a cluster: this node's choice.
+   */
+  private async clusterDestination(
+    tx: Scope,
+    v: Volume,
+    newType: VolumeType,
+    local: BackendConfig | null,
+  ): Promise<{ target: BackendConfig | null; targetNode: string | null; unreachable: string | null }> {
+    if (!this.clustered()) return { target: local, targetNode: null, unreachable: null };
+    const backends = this.core.deps.config.backends;
+    const volumeNode = v.host ? nodeOfVolumeHost(v.host) : this.core.deps.config.serviceHost;
+    const sourceShared = isSharedBackend(backends, v.driver);
+    const hosts = (await this.core.deps.availability!.schedulableHosts!(tx)) ?? [];
+    const fits = hosts.filter((h) => {
+      const b = backends.find((x) => x.name === h.backend);
+      return b !== undefined && backendForType([b], newType, b) !== null && !(h.backend === v.driver && (sourceShared || h.node === volumeNode));
+    });
+    const reachable = fits
+      .filter((h) => sourceShared || h.node === volumeNode || isSharedBackend(backends, h.backend))
+      .sort((a, b) => Number(a.node !== volumeNode) - Number(b.node !== volumeNode) || a.allocatedGb - b.allocatedGb);
+    const pick = reachable[0];
+    if (pick) return { target: backends.find((b) => b.name === pick.backend)!, targetNode: pick.node, unreachable: null };
+    const unreachable = fits.length
+      ? `backends fitting type ${newType.name} (${fits.map((h) => `${h.node}@${h.backend}`).join(', ')}) are node-local to other nodes than ${volumeNode}, which holds the volume`
+      : null;
+    return { target: null, targetNode: null, unreachable };
   }
 
   /**
@@ -284,7 +371,11 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       if (!v || v.status !== p.holding || v.driver !== p.source) return;
       try {
         if (p.target === null) {
-          throw new MoveRefused(`No valid backend for volume type ${p.newTypeName}.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
+          throw new MoveRefused(
+            `No valid backend for volume type ${p.newTypeName}${p.unreachable ? `: ${p.unreachable}` : ''}.`,
+            'SCHEDULE_ALLOCATE_VOLUME',
+            'NO_BACKEND_AVAILABLE',
+          );
         }
         const needsCopy = p.target !== p.source;
         if (p.policy === 'never' && (needsCopy || p.encryptionChanged)) {
@@ -306,6 +397,10 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       }
       const target = p.target!;
       const copying = target !== p.source;
+      const here = core.deps.config.serviceHost;
+      if (p.targetNode && p.targetNode !== here && !isSharedBackend(core.deps.config.backends, target))
+        // Routing sends such a task to the destination's node; anywhere else the copy would land on the wrong node.
+        throw new Error(`volume ${v.id} must be copied by node ${p.targetNode}, not ${here}`);
       if (copying) {
         const started = await core.repos.volumes.transition(root, v.id, [p.holding], null, { migration_status: 'migrating', updated_at: core.now() });
         if (!started.ok) return;
@@ -316,7 +411,7 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         const changes: Partial<Volume> = {
           previous_status: null,
           driver: backend.name,
-          host: core.hostOf(backend),
+          host: core.hostOf(backend, p.targetNode ?? undefined),
           multiattach: p.multiattach,
           updated_at: core.now(),
         };

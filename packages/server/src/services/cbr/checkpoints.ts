@@ -18,6 +18,7 @@ import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js'
 import { checkpointNotFound, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { parseRetention } from './retention.js';
+import { nodesOfLocalVolumes } from '../service-registry.js';
 
 export type { SkippedResource };
 
@@ -137,6 +138,21 @@ export class CheckpointService {
         if (!all.some((r) => r.resource_id === id)) throw refused('6135', `Resource ${id} is not associated with vault ${v.id}.`);
     const chosen = wanted === null ? all : all.filter((r) => wanted.includes(r.resource_id));
     if (chosen.length === 0) throw refused('0001', `Vault ${v.id} has no resource to back up.`);
+    const core = this.c.core;
+    if (chosen.length > 1 && core.deps.config.database.kind === 'postgres') {
+      // Several disks are frozen at one point in time behind write gates, which live in one node's process;
+      // another node's local files are out of that node's reach. Refused before any disk is claimed.
+      const vols = await Promise.all(chosen.map((r) => core.volumeRow(tx, r.resource_id)));
+      const nodes = nodesOfLocalVolumes(
+        vols.filter((x): x is NonNullable<typeof x> => !!x),
+        core.deps.config.backends,
+      );
+      if (nodes.length > 1)
+        throw refused(
+          '6116',
+          `The disks of vault ${v.id} are on the local backends of several nodes (${nodes.join(', ')}); a checkpoint of several disks needs their local disks on one node (disks on a shared backend such as RBD may join them), since no write barrier spans nodes. Back the disks up one at a time (parameters.resources), or keep one node's local disks per vault.`,
+        );
+    }
     const used = await this.c.usedBytes(tx, v.id);
     // An auto_expand vault grows when a backup commits (tasks.ts) instead of refusing here.
     if (used >= this.c.capacityBytes(v) && !v.auto_expand)

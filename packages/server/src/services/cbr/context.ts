@@ -1,3 +1,5 @@
+import type { ServerConfig } from '../../config/config.js';
+import type { Volume } from '../../domain/volume.js';
 import type { BackupTargets } from '../../domain/ports/backup-targets.js';
 import type { BackupStore } from '../../domain/ports/backup-store.js';
 import type { AuthContext } from '../../domain/auth-context.js';
@@ -53,8 +55,12 @@ export interface CbrBlockStorageCore {
   readonly deps: {
     readonly clock: Clock;
     readonly logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+    /** Which store (several nodes only on PostgreSQL) and backends: a checkpoint's disks must share one node. */
+    readonly config: Pick<ServerConfig, 'database' | 'backends'>;
   };
   driver(name: string): VolumeDriver;
+  /** A disk's Cinder record (its host names the node of a local backend), undefined when gone. */
+  volumeRow(scope: Scope, id: string): Promise<Pick<Volume, 'host' | 'driver'> | undefined | null>;
   /** Hooks run in a new volume's create transaction (auto_bind adds one). */
   readonly volumeCreatedHooks: ((tx: Scope, volume: { id: string; project_id: string; name: string | null }, metadata: Record<string, string>) => Promise<void>)[];
   /** A checkpoint of several disks freezes them all behind these (block-storage/write-gates.ts). */

@@ -18,6 +18,7 @@ import { immutableBackups } from './0019-immutable-backups.js';
 import { cbrReplication } from './0020-cbr-replication.js';
 import { clusterNodes } from './0021-cluster-nodes.js';
 import { repoConsole } from './0022-repo-console.js';
+import { backupTargetIdentity } from './0023-backup-target-identity.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020-cbr-replication': cbrReplication,
   '0021-cluster-nodes': clusterNodes,
   '0022-repo-console': repoConsole,
+  '0023-backup-target-identity': backupTargetIdentity,
 };
 
 export const migrationProvider: MigrationProvider = {

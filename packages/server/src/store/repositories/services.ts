@@ -1,4 +1,4 @@
-import type { ProjectUsage, QuotaClassStore, ServiceBinary, ServiceRow, ServiceStore } from '../../domain/ports/service-store.js';
+import type { BackupTargetIdentity, ProjectUsage, QuotaClassStore, ServiceBinary, ServiceRow, ServiceStore } from '../../domain/ports/service-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { executor } from '../metadata-store.js';
 import type { ServiceTable } from '../schema.js';
@@ -15,7 +15,20 @@ function toRow(r: ServiceTable): ServiceRow {
     updatedAt: r.updated_at,
     instance: r.instance ?? null,
     capacity: parseCapacity(r.capacity ?? null),
+    backupTarget: parseBackupTarget(r.backup_target ?? null),
   };
+}
+
+function parseBackupTarget(text: string | null): BackupTargetIdentity | null {
+  if (!text) return null;
+  try {
+    const t = JSON.parse(text) as { name?: unknown; repo_id?: unknown; location?: unknown };
+    return typeof t.name === 'string' && typeof t.repo_id === 'string' && typeof t.location === 'string'
+      ? { name: t.name, repoId: t.repo_id, location: t.location }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseCapacity(text: string | null): { totalGb: number; freeGb: number } | null {
@@ -46,6 +59,46 @@ export const serviceRepository: ServiceStore = {
       .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance, capacity: cap })
       .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance, capacity: cap }))
       .execute();
+  },
+
+  async claimNode(scope, c) {
+    // INSERT … ON CONFLICT DO UPDATE … WHERE: PostgreSQL locks the conflicting row and checks the condition against
+    // its latest committed version, so a racing claim that committed first makes this one update nothing.
+    const res = await executor(scope)
+      .insertInto('services')
+      .values({
+        host: c.host,
+        binary: 'cinder-scheduler',
+        availability_zone: c.zone,
+        disabled: 0,
+        disabled_reason: null,
+        frozen: 0,
+        created_at: c.now,
+        updated_at: c.now,
+        instance: c.instance,
+        capacity: null,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['host', 'binary'])
+          .doUpdateSet({ instance: c.instance, updated_at: c.now, availability_zone: c.zone })
+          .where((eb) =>
+            eb.or([
+              eb('services.instance', 'is', null),
+              eb('services.instance', '=', c.instance),
+              eb('services.updated_at', 'is', null),
+              eb('services.updated_at', '<', c.staleBefore),
+              ...(c.deadInstance ? [eb('services.instance', '=', c.deadInstance)] : []),
+            ]),
+          ),
+      )
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
+  async setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null) {
+    const text = target ? JSON.stringify({ name: target.name, repo_id: target.repoId, location: target.location }) : null;
+    await executor(scope).updateTable('services').set({ backup_target: text }).where('host', '=', host).where('binary', '=', 'cinder-backup').execute();
   },
 
   async releaseInstance(scope: Scope, instance: string) {

@@ -119,6 +119,12 @@ export class ClusterApi {
     return { status: r.status, body: r.body, text: r.text };
   }
 
+  /** A CBR call (`/cbr/v3/{project}…`) through `node`. */
+  async cbr(node: ClusterNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
+    const r = await requestAt(node.url, method, `/cbr/v3/${this.projectId}${path}`, { token: this.token, ...(body === undefined ? {} : { body }) });
+    return { status: r.status, body: r.body, text: r.text };
+  }
+
   async ok(node: ClusterNode, method: string, path: string, body?: unknown): Promise<any> {
     const r = await this.call(node, method, path, body);
     assert.ok(r.status >= 200 && r.status < 300, `${method} ${path} through ${node.name}: ${r.status} ${r.text}`);

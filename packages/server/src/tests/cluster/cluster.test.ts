@@ -196,6 +196,99 @@ if (!pgAdmin) {
       }
     });
 
+    test('a group snapshot or a CBR checkpoint over local volumes of two nodes is refused before anything is recorded; one node’s volumes are accepted', async () => {
+      const a = await onlyOn('A', () => newVolume(B()));
+      const b = await onlyOn('B', () => newVolume(A()));
+      assert.deepEqual([a.node, b.node], ['A', 'B']);
+      const type = (await api.ok(A(), 'POST', '/group_types', { group_type: { name: `cg-${randomBytes(3).toString('hex')}` } })).group_type;
+      const group = (await api.ok(A(), 'POST', '/groups', { group: { group_type: type.id, volume_types: ['__DEFAULT__'] } })).group;
+      await api.poll(async () => (await api.ok(A(), 'GET', `/groups/${group.id}`)).group.status === 'available', 'group available');
+      await api.ok(A(), 'PUT', `/groups/${group.id}`, { group: { add_volumes: `${a.id},${b.id}` } });
+      const refused = await api.call(C(), 'POST', '/group_snapshots', { group_snapshot: { group_id: group.id } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.body.badRequest.message, /^Invalid group: .*local backends of several nodes \(A, B\)/);
+      assert.equal((await api.ok(A(), 'GET', `/group_snapshots?group_id=${group.id}`)).group_snapshots.length, 0);
+      for (const v of [a, b]) assert.equal((await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume.status, 'available');
+
+      const vault = await api.cbr(B(), 'POST', '/vaults', {
+        vault: {
+          name: 'two-nodes',
+          billing: { consistent_level: 'crash_consistent', object_type: 'disk', protect_type: 'backup', size: 10 },
+          resources: [a.id, b.id].map((id) => ({ id, type: 'OS::Cinder::Volume' })),
+        },
+      });
+      assert.equal(vault.status, 200, vault.text);
+      const cp = await api.cbr(C(), 'POST', '/checkpoints', { checkpoint: { vault_id: vault.body.vault.id, parameters: {} } });
+      assert.equal(cp.status, 400, cp.text);
+      assert.match(cp.text, /local backends of several nodes \(A, B\)/);
+      assert.equal((await api.cbr(A(), 'GET', `/checkpoints?vault_id=${vault.body.vault.id}`)).status < 500, true);
+      for (const v of [a, b]) assert.equal((await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume.status, 'available');
+
+      // With B's volume out of the group, the snapshot is one node's work and is taken there.
+      await api.ok(A(), 'PUT', `/groups/${group.id}`, { group: { remove_volumes: b.id } });
+      const gs = (await api.ok(C(), 'POST', '/group_snapshots', { group_snapshot: { group_id: group.id } })).group_snapshot;
+      await api.poll(async () => {
+        const s = (await api.ok(B(), 'GET', `/group_snapshots/${gs.id}`)).group_snapshot.status;
+        if (s === 'error') throw new Error('group snapshot went error');
+        return s === 'available';
+      }, 'group snapshot available');
+    });
+
+    /** Migrates through `via` and waits for the move to end; returns the volume as then shown. */
+    const migrated = async (via: ClusterNode, id: string, host: string): Promise<any> => {
+      await api.ok(via, 'POST', `/volumes/${id}/action`, { 'os-migrate_volume': { host } });
+      return api.poll(async () => {
+        const v = (await api.ok(A(), 'GET', `/volumes/${id}`)).volume;
+        const mig = v['os-vol-mig-status-attr:migstat'];
+        if (mig === 'error') throw new Error(`migration of ${id} to ${host} failed`);
+        return mig === 'success' && v.status === 'available' ? v : null;
+      }, `volume ${id} migrated to ${host}`);
+    };
+
+    test('os-migrate_volume of a local volume to another node’s local backend is refused before 202, the volume untouched', async () => {
+      const a = await onlyOn('A', () => newVolume(B()));
+      const r = await api.call(C(), 'POST', `/volumes/${a.id}/action`, { 'os-migrate_volume': { host: 'B@local' } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.badRequest.message, /^Invalid volume: Volume .* is on node A's local backend local and cannot migrate to B@local/);
+      const v = (await api.ok(B(), 'GET', `/volumes/${a.id}`)).volume;
+      assert.equal(v.status, 'available');
+      assert.equal(v['os-vol-host-attr:host'].split('#')[0], 'A@local');
+    });
+
+    test('RBD: os-migrate_volume from A’s local backend to RBD named on B, then to C’s local backend (copied by C): the bytes follow', async (t) => {
+      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      const a = await onlyOn('A', () => newVolume(B()));
+      const data = randomBytes(MiB);
+      await api.upload(A(), a.id, data);
+      const before = await api.digest(A(), a.id, MiB);
+      const onRbd = await migrated(C(), a.id, 'B@ceph');
+      assert.match(onRbd['os-vol-host-attr:host'], /^B@ceph#/);
+      assert.equal(await api.digest(C(), a.id, MiB), before);
+      const onC = await migrated(A(), a.id, 'C@local');
+      assert.match(onC['os-vol-host-attr:host'], /^C@local#/);
+      assert.equal(await api.digest(C(), a.id, MiB), before);
+    });
+
+    test('RBD: os-retype (on-demand) of an RBD volume to a local type while only C’s local backend is enabled: C copies it, the bytes follow', async (t) => {
+      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      const v = await newVolume(A(), 'ceph');
+      const data = randomBytes(MiB);
+      await api.upload(B(), v.id, data);
+      const before = await api.digest(B(), v.id, MiB);
+      const typeName = `local-${randomBytes(3).toString('hex')}`;
+      await api.ok(A(), 'POST', '/types', { volume_type: { name: typeName, extra_specs: { volume_backend_name: 'local' } } });
+      const moved = await onlyOn('C', async () => {
+        await api.ok(A(), 'POST', `/volumes/${v.id}/action`, { 'os-retype': { new_type: typeName, migration_policy: 'on-demand' } });
+        return api.poll(async () => {
+          const r = (await api.ok(B(), 'GET', `/volumes/${v.id}`)).volume;
+          if (r.status === 'error') throw new Error('retype went error');
+          return r.volume_type === typeName && r.status === 'available' ? r : null;
+        }, `volume ${v.id} retyped to ${typeName}`);
+      });
+      assert.match(moved['os-vol-host-attr:host'], /^C@local#/);
+      assert.equal(await api.digest(C(), v.id, MiB), before);
+    });
+
     test('SIGKILL of B during a backup of its local volume: no other node takes it; B restarted fails it cleanly; the target verifies; the earlier backup restores byte-exact', async () => {
       const vol = await onlyOn('B', () => newVolume(A()));
       assert.equal(vol.node, 'B');
