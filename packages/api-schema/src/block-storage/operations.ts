@@ -75,6 +75,8 @@ import {
   GroupSnapshot,
   GroupType,
   Limits,
+  ManageableSnapshot,
+  ManageableVolume,
   many,
   Message,
   one,
@@ -174,7 +176,7 @@ function metadataOps(kind: 'volume' | 'snapshot', tag: string): Operation[] {
 }
 
 const manageableList = (kind: 'volume' | 'snapshot', path: string, detail: boolean, id: string): Operation =>
-  op(id, 'GET', path, 'Manage', `List ${kind}s on a backend that cinderbox could manage${detail ? ', with details' : ''}`, [res(200, loose)], {
+  op(id, 'GET', path, 'Manage', `List ${kind}s on a backend that cinderbox could manage${detail ? ', with details' : ''}`, [res(200, Type.Object({ [`manageable-${kind}s`]: Type.Array(kind === 'volume' ? ManageableVolume : ManageableSnapshot) }))], {
     query: ListQuery,
     versions: path.startsWith('manageable') ? { min: '3.8' } : undefined,
   });

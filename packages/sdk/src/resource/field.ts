@@ -95,3 +95,26 @@ export function parseProgress(value: unknown): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
   return m ? Number(m[1]) : undefined;
 }
+
+/** The string keys of a contract body type. */
+export type WireKey<Body> = Extract<keyof Body, string>;
+
+/**
+ * A field map whose wire names are keys of the contract's response body (`Static<>` of a schema in
+ * `@cinderbox/api-schema`) or one of `Extra`, the request-only names the body never shows. Declared with
+ * `satisfies`, so a wire name the contract does not know (a field renamed on either side) fails the build.
+ *
+ * @example
+ * ```ts
+ * const fields = { size: { wire: 'size', type: 'integer' } } as const satisfies ContractFields<VolumeBody>;
+ * ```
+ */
+export type ContractFields<Body, Extra extends string = never> = Readonly<
+  Record<string, FieldDef & { wire: WireKey<Body> | Extra }>
+>;
+
+/** The base resource's `id` and `name`, typed narrowly so resources checked against a contract can include them. */
+export const BASE_FIELDS = {
+  id: { wire: 'id', type: 'string', readOnly: true },
+  name: { wire: 'name', type: 'string' },
+} as const satisfies FieldMap;
