@@ -118,3 +118,20 @@ export const BASE_FIELDS = {
   id: { wire: 'id', type: 'string', readOnly: true },
   name: { wire: 'name', type: 'string' },
 } as const satisfies FieldMap;
+
+/**
+ * A decoded JSON object whose keys are the contract's (values still unknown, checked where read): reading a key
+ * the contract does not have fails the build.
+ *
+ * @example
+ * ```ts
+ * const r = wireRecord<HostBody>(json);
+ * r['service-status']; // unknown
+ * ```
+ */
+export type WireRecord<Body> = { readonly [K in keyof Body]?: unknown };
+
+/** `value` as a {@link WireRecord} of `Body` (an empty one when it is not an object). */
+export function wireRecord<Body>(value: unknown): WireRecord<Body> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as WireRecord<Body>) : {};
+}
