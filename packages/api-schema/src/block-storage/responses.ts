@@ -44,7 +44,7 @@ export const Volume = Type.Object(
     metadata: stringMap(),
     links: links(),
     user_id: str(),
-    bootable: str(),
+    bootable: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'a string, as Cinder shows it' }),
     encrypted: Type.Boolean(),
     replication_status: nstr(),
     consistencygroup_id: nstr(),

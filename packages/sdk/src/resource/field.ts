@@ -101,8 +101,9 @@ export type WireKey<Body> = Extract<keyof Body, string>;
 
 /**
  * A field map whose wire names are keys of the contract's response body (`Static<>` of a schema in
- * `@cinderbox/api-schema`) or one of `Extra`, the request-only names the body never shows. Declared with
- * `satisfies`, so a wire name the contract does not know (a field renamed on either side) fails the build.
+ * `@cinderbox/api-schema`) or one of `Extra`, the request-only names the body never shows, and whose `type` fits
+ * the contract's type of that key. Declared with `satisfies`, so a wire name the contract does not know (a field
+ * renamed on either side) or a changed value type fails the build.
  *
  * @example
  * ```ts
@@ -110,8 +111,29 @@ export type WireKey<Body> = Extract<keyof Body, string>;
  * ```
  */
 export type ContractFields<Body, Extra extends string = never> = Readonly<
-  Record<string, FieldDef & { wire: WireKey<Body> | Extra }>
+  Record<string, { [K in WireKey<Body>]: FieldDef & { wire: K; type?: FieldTypeFor<Body[K]> } }[WireKey<Body>] | (FieldDef & { wire: Extra })>
 >;
+
+/**
+ * The field types that may decode a contract value of type `T`: its JSON kind, `boolean` for Cinder's
+ * `"true"`/`"false"` strings, or `any`. A key the contract only ever shows as null says nothing of its type.
+ */
+export type FieldTypeFor<T> = [NonNullable<T>] extends [never] ? FieldType : 'any' | KindOf<NonNullable<T>>;
+
+/** The field types of one non-null contract type (distributed over a union). */
+type KindOf<V> = V extends 'true' | 'false'
+  ? 'boolean' | 'string'
+  : V extends string
+    ? 'string'
+    : V extends number
+      ? 'integer' | 'number'
+      : V extends boolean
+        ? 'boolean'
+        : V extends readonly unknown[]
+          ? 'array'
+          : V extends object
+            ? 'object'
+            : never;
 
 /** The base resource's `id` and `name`, typed narrowly so resources checked against a contract can include them. */
 export const BASE_FIELDS = {
