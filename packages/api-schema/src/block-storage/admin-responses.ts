@@ -29,7 +29,7 @@ export const TypeEncryption = Type.Object(
     volume_type_id: opt(str()),
     encryption_id: opt(str()),
     provider: opt(str()),
-    control_location: opt(Type.Union([Type.Literal('front-end'), Type.Literal('back-end')])),
+    control_location: opt(Type.String({ description: 'front-end or back-end' })),
     cipher: opt(nstr()),
     key_size: opt(nullable(Type.Integer())),
     created_at: opt(str()),
