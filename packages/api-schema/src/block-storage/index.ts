@@ -4,3 +4,4 @@ export * from './responses.js';
 export * from './operations.js';
 export * from './admin-requests.js';
 export * from './repository.js';
+export * from './admin-responses.js';

@@ -2,14 +2,10 @@
  * Every Block Storage route cinderbox serves, as the contract states it. Paths are the project-scoped v3 form;
  * the same operations answer under `/v3/…` without the project (3.67) and, below the v3-only ones, under
  * `/v2/{project_id}/…` (the documents say so once rather than listing each route three times).
- *
- * Responses still described as open objects rather than field by field: manageable lists, group specs, group
- * snapshot create, type encryption, os-services updates, hosts, capabilities, and the cinderbox
- * extensions (backup progress, repository verify and gc).
  */
 import { Type, type TSchema } from 'typebox';
 import type { HttpMethod, Operation, OperationResponse, VersionRange } from '../operation.js';
-import { looseObject, nullable, pascal, titled, type VersionedBody } from './common.js';
+import { nullable, pascal, titled, type VersionedBody } from './common.js';
 import { EventsQuery, RepoHistoryBody, RepoHistoryQuery, RepoJob, repoJobCreate, RepoStatsBody, RepoTargetQuery } from './repository.js';
 import {
   backupCreateBodies,
@@ -67,6 +63,21 @@ import {
   volumeTypeUpdate,
 } from './admin-requests.js';
 import {
+  BackupProgress,
+  Capabilities,
+  GroupSnapshotCreated,
+  GroupSpecItem,
+  GroupSpecs,
+  Host,
+  HostResource,
+  RepoGcReport,
+  RepoVerifyReport,
+  ServiceLogLevels,
+  ServiceStatusChange,
+  TypeEncryption,
+  TypeEncryptionItem,
+} from './admin-responses.js';
+import {
   Attachment,
   Backup,
   DefaultType,
@@ -75,6 +86,8 @@ import {
   GroupSnapshot,
   GroupType,
   Limits,
+  ManageableSnapshot,
+  ManageableVolume,
   many,
   Message,
   one,
@@ -148,8 +161,6 @@ function actionBody(title: string, actions: Record<string, TSchema>, others: str
   return Type.Object(props, { title, minProperties: 1, maxProperties: 1, description: `One key, naming the action: ${[...Object.keys(actions), ...others].join(', ')}.` });
 }
 
-const loose = looseObject();
-
 /** The value under an envelope's one key: what an action route's body holds under that action's name. */
 function valueOf(envelope: TSchema, key: string): TSchema {
   const value = (envelope as unknown as { properties: Record<string, TSchema> }).properties[key];
@@ -174,7 +185,7 @@ function metadataOps(kind: 'volume' | 'snapshot', tag: string): Operation[] {
 }
 
 const manageableList = (kind: 'volume' | 'snapshot', path: string, detail: boolean, id: string): Operation =>
-  op(id, 'GET', path, 'Manage', `List ${kind}s on a backend that cinderbox could manage${detail ? ', with details' : ''}`, [res(200, loose)], {
+  op(id, 'GET', path, 'Manage', `List ${kind}s on a backend that cinderbox could manage${detail ? ', with details' : ''}`, [res(200, Type.Object({ [`manageable-${kind}s`]: Type.Array(kind === 'volume' ? ManageableVolume : ManageableSnapshot) }))], {
     query: ListQuery,
     versions: path.startsWith('manageable') ? { min: '3.8' } : undefined,
   });
@@ -239,9 +250,9 @@ export const blockStorageOperations: Operation[] = [
   op('backupExportRecord', 'GET', 'backups/{backup_id}/export_record', 'Backups', 'Export a backup’s record', [res(200, Type.Object({ 'backup-record': Type.Object({ backup_service: Type.String(), backup_url: Type.String() }) }))]),
   op('backupImportRecord', 'POST', 'backups/import_record', 'Backups', 'Import a backup record', [res(201, one('backup', ResourceSummary))], { body: backupImport }),
   op('backupImportRecordSdk', 'POST', 'backups/export_record', 'Backups', 'Import a backup record (the path openstacksdk’s Backup.import_record posts to)', [res(201, one('backup', ResourceSummary))], { body: backupImport }),
-  op('backupProgress', 'GET', 'backups/{backup_id}/cinderbox-progress', 'Backups', 'cinderbox extension: a running backup’s progress', [res(200, loose)]),
-  op('repoVerify', 'POST', 'cinderbox-repo/verify', 'Backup repository', 'cinderbox extension: verify the backup repository', [res(200, loose)], { body: repoVerify }),
-  op('repoGc', 'POST', 'cinderbox-repo/gc', 'Backup repository', 'cinderbox extension: collect unreferenced chunks', [res(200, loose)], { body: repoGc }),
+  op('backupProgress', 'GET', 'backups/{backup_id}/cinderbox-progress', 'Backups', 'cinderbox extension: a running backup’s progress', [res(200, BackupProgress)]),
+  op('repoVerify', 'POST', 'cinderbox-repo/verify', 'Backup repository', 'cinderbox extension: verify the backup repository', [res(200, Type.Object({ verify: RepoVerifyReport }))], { body: repoVerify }),
+  op('repoGc', 'POST', 'cinderbox-repo/gc', 'Backup repository', 'cinderbox extension: collect unreferenced chunks', [res(200, Type.Object({ gc: RepoGcReport }))], { body: repoGc }),
   op('repoStats', 'GET', 'cinderbox-repo/stats', 'Backup repository', 'cinderbox extension: a backup target’s counters (admin)', [res(200, RepoStatsBody)], { query: RepoTargetQuery }),
   op('repoHistory', 'GET', 'cinderbox-repo/history', 'Backup repository', 'cinderbox extension: stored bytes over time and recent backups’ throughput (admin)', [res(200, RepoHistoryBody)], { query: RepoHistoryQuery }),
   op('repoJobCreate', 'POST', 'cinderbox-repo/jobs', 'Backup repository', 'cinderbox extension: start a verify or gc in the background (admin; 409 while one of that kind runs)', [res(202, Type.Object({ job: RepoJob })), res(409, undefined, 'A job of that kind runs on that target')], { body: repoJobCreate }),
@@ -300,10 +311,10 @@ export const blockStorageOperations: Operation[] = [
   op('groupTypeCreate', 'POST', 'group_types', 'Group types', 'Create a group type', [res(202, one('group_type', GroupType))], { versions: { min: '3.11' }, body: groupTypeCreate }),
   op('groupTypeUpdate', 'PUT', 'group_types/{group_type_id}', 'Group types', 'Update a group type', [res(200, one('group_type', GroupType))], { versions: { min: '3.11' }, body: groupTypeUpdate }),
   op('groupTypeDelete', 'DELETE', 'group_types/{group_type_id}', 'Group types', 'Delete a group type', [res(202)], { versions: { min: '3.11' } }),
-  op('groupSpecsList', 'GET', 'group_types/{group_type_id}/group_specs', 'Group types', 'List a group type’s specs', [res(200, loose)], { versions: { min: '3.11' } }),
-  op('groupSpecsCreate', 'POST', 'group_types/{group_type_id}/group_specs', 'Group types', 'Set group specs', [res(202, loose)], { versions: { min: '3.11' }, body: groupSpecsBody }),
-  op('groupSpecShow', 'GET', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Show one group spec', [res(200, loose)], { versions: { min: '3.11' } }),
-  op('groupSpecUpdate', 'PUT', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Set one group spec', [res(200, loose)], { versions: { min: '3.11' }, body: groupSpecUpdate }),
+  op('groupSpecsList', 'GET', 'group_types/{group_type_id}/group_specs', 'Group types', 'List a group type’s specs', [res(200, GroupSpecs)], { versions: { min: '3.11' } }),
+  op('groupSpecsCreate', 'POST', 'group_types/{group_type_id}/group_specs', 'Group types', 'Set group specs', [res(202, GroupSpecs)], { versions: { min: '3.11' }, body: groupSpecsBody }),
+  op('groupSpecShow', 'GET', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Show one group spec', [res(200, GroupSpecItem)], { versions: { min: '3.11' } }),
+  op('groupSpecUpdate', 'PUT', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Set one group spec', [res(200, GroupSpecItem)], { versions: { min: '3.11' }, body: groupSpecUpdate }),
   op('groupSpecDelete', 'DELETE', 'group_types/{group_type_id}/group_specs/{key}', 'Group types', 'Delete one group spec', [res(202)], { versions: { min: '3.11' } }),
   op('groupList', 'GET', 'groups', 'Groups', 'List groups', [res(200, many('groups', ResourceSummary))], { versions: { min: '3.13' }, query: ListQuery }),
   op('groupListDetail', 'GET', 'groups/detail', 'Groups', 'List groups with details', [res(200, many('groups', Group))], { versions: { min: '3.13' }, query: ListQuery }),
@@ -315,7 +326,7 @@ export const blockStorageOperations: Operation[] = [
   op('groupSnapshotList', 'GET', 'group_snapshots', 'Group snapshots', 'List group snapshots', [res(200, many('group_snapshots', ResourceSummary))], { versions: { min: '3.14' }, query: ListQuery }),
   op('groupSnapshotListDetail', 'GET', 'group_snapshots/detail', 'Group snapshots', 'List group snapshots with details', [res(200, many('group_snapshots', GroupSnapshot))], { versions: { min: '3.14' }, query: ListQuery }),
   op('groupSnapshotShow', 'GET', 'group_snapshots/{group_snapshot_id}', 'Group snapshots', 'Show a group snapshot', [res(200, one('group_snapshot', GroupSnapshot))], { versions: { min: '3.14' } }),
-  op('groupSnapshotCreate', 'POST', 'group_snapshots', 'Group snapshots', 'Create a group snapshot', [res(202, one('group_snapshot', loose))], { versions: { min: '3.14' }, body: groupSnapshotCreate }),
+  op('groupSnapshotCreate', 'POST', 'group_snapshots', 'Group snapshots', 'Create a group snapshot', [res(202, one('group_snapshot', GroupSnapshotCreated))], { versions: { min: '3.14' }, body: groupSnapshotCreate }),
   op('groupSnapshotDelete', 'DELETE', 'group_snapshots/{group_snapshot_id}', 'Group snapshots', 'Delete a group snapshot', [res(202)], { versions: { min: '3.14' } }),
   op('groupSnapshotAction', 'POST', 'group_snapshots/{group_snapshot_id}/action', 'Group snapshots', 'Run an action on a group snapshot (reset_status)', [res(202)], { versions: { min: '3.19' }, body: actionBody('GroupSnapshotAction', { reset_status: valueOf(groupSnapshotResetStatusAction, 'reset_status') }, []) }),
 
@@ -344,10 +355,10 @@ export const blockStorageOperations: Operation[] = [
   op('extraSpecDelete', 'DELETE', 'types/{volume_type_id}/extra_specs/{key}', 'Volume types', 'Delete one extra spec', [res(202)]),
   op('volumeTypeAccessList', 'GET', 'types/{volume_type_id}/os-volume-type-access', 'Volume types', 'List the projects a private type is shared with', [res(200, Type.Object({ volume_type_access: Type.Array(Type.Object({ volume_type_id: Type.String(), project_id: Type.String() })) }))]),
   op('volumeTypeAction', 'POST', 'types/{volume_type_id}/action', 'Volume types', 'Add or remove a project’s access to a private type', [res(202)], { body: actionBody('VolumeTypeAction', { addProjectAccess: valueOf(typeAccessAction('addProjectAccess'), 'addProjectAccess'), removeProjectAccess: valueOf(typeAccessAction('removeProjectAccess'), 'removeProjectAccess') }, []) }),
-  op('encryptionShow', 'GET', 'types/{volume_type_id}/encryption', 'Volume types', 'Show a type’s encryption', [res(200, loose)]),
-  op('encryptionKeyShow', 'GET', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Show one encryption field (the path key names it)', [res(200, loose)]),
-  op('encryptionCreate', 'POST', 'types/{volume_type_id}/encryption', 'Volume types', 'Create a type’s encryption', [res(200, Type.Object({ encryption: loose }))], { body: encryptionCreate }),
-  op('encryptionUpdate', 'PUT', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Update a type’s encryption (the path key is the encryption id)', [res(200, Type.Object({ encryption: loose }))], { body: encryptionUpdate }),
+  op('encryptionShow', 'GET', 'types/{volume_type_id}/encryption', 'Volume types', 'Show a type’s encryption', [res(200, TypeEncryption)]),
+  op('encryptionKeyShow', 'GET', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Show one encryption field (the path key names it)', [res(200, TypeEncryptionItem)]),
+  op('encryptionCreate', 'POST', 'types/{volume_type_id}/encryption', 'Volume types', 'Create a type’s encryption', [res(200, Type.Object({ encryption: TypeEncryption }))], { body: encryptionCreate }),
+  op('encryptionUpdate', 'PUT', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Update a type’s encryption (the path key is the encryption id)', [res(200, Type.Object({ encryption: TypeEncryption }))], { body: encryptionUpdate }),
   op('encryptionDelete', 'DELETE', 'types/{volume_type_id}/encryption/{key}', 'Volume types', 'Delete a type’s encryption (the path key is the encryption id)', [res(202)]),
   op('defaultTypeList', 'GET', 'default-types', 'Default types', 'List projects’ default volume types', [res(200, Type.Object({ default_types: Type.Array(DefaultType) }))], { versions: { min: '3.62' } }),
   op('defaultTypeShow', 'GET', 'default-types/{target_project_id}', 'Default types', 'Show a project’s default volume type', [res(200, one('default_type', DefaultType))], { versions: { min: '3.62' } }),
@@ -356,12 +367,12 @@ export const blockStorageOperations: Operation[] = [
 
   // --- services, hosts, capabilities, pools, resource filters ---
   op('serviceList', 'GET', 'os-services', 'Services', 'List the Cinder services', [res(200, Type.Object({ services: Type.Array(Service) }))], { query: Type.Object({ host: Type.Optional(Type.String()), binary: Type.Optional(Type.String()) }) }),
-  op('serviceUpdate', 'PUT', 'os-services/{action}', 'Services', 'enable, disable, disable-log-reason, freeze, thaw, set-log, get-log', [res(200, loose), res(202)], {
+  op('serviceUpdate', 'PUT', 'os-services/{action}', 'Services', 'enable, disable, disable-log-reason, freeze, thaw, set-log, get-log', [res(200, Type.Union([ServiceStatusChange, ServiceLogLevels], { description: 'enable/disable: the switch as applied; get-log: the log levels; freeze/thaw: no body' })), res(202)], {
     body: Type.Unsafe({ anyOf: [serviceEnable, serviceDisableLogReason, serviceFreeze, serviceSetLog, serviceGetLog], description: 'enable/disable: host and binary (or service); disable-log-reason adds disabled_reason; freeze/thaw: host; set-log/get-log (3.32): binary, server, prefix (and level).' }),
   }),
-  op('hostList', 'GET', 'os-hosts', 'Services', 'List hosts', [res(200, Type.Object({ hosts: Type.Array(loose) }))]),
-  op('hostShow', 'GET', 'os-hosts/{host_name}', 'Services', 'Show a host’s resources', [res(200, Type.Object({ host: Type.Array(loose) }))]),
-  op('capabilitiesShow', 'GET', 'capabilities/{host_name}', 'Services', 'Show a backend’s capabilities', [res(200, loose)]),
+  op('hostList', 'GET', 'os-hosts', 'Services', 'List hosts', [res(200, Type.Object({ hosts: Type.Array(Host) }))]),
+  op('hostShow', 'GET', 'os-hosts/{host_name}', 'Services', 'Show a host’s resources', [res(200, Type.Object({ host: Type.Array(HostResource) }))]),
+  op('capabilitiesShow', 'GET', 'capabilities/{host_name}', 'Services', 'Show a backend’s capabilities', [res(200, Capabilities)]),
   op('poolList', 'GET', 'scheduler-stats/get_pools', 'Services', 'List the backend pools', [res(200, Type.Object({ pools: Type.Array(Pool) }))], { query: Type.Object({ detail: Type.Optional(Type.String()), name: Type.Optional(Type.String({ 'x-openstack-microversion': { min: '3.28' } } as never)) }) }),
   op('resourceFilterList', 'GET', 'resource_filters', 'Resource filters', 'List the filters each resource’s list accepts', [res(200, Type.Object({ resource_filters: Type.Array(Type.Object({ resource: Type.String(), filters: Type.Array(Type.String()) })) }))], { versions: { min: '3.33' }, query: Type.Object({ resource: Type.Optional(Type.String()) }) }),
 ];

@@ -44,7 +44,7 @@ export const Volume = Type.Object(
     metadata: stringMap(),
     links: links(),
     user_id: str(),
-    bootable: str(),
+    bootable: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'a string, as Cinder shows it' }),
     encrypted: Type.Boolean(),
     replication_status: nstr(),
     consistencygroup_id: nstr(),
@@ -111,6 +111,7 @@ export const Backup = Type.Object(
     locked_until: opt(Type.String({ description: 'cinderbox extension: the end of an immutable backup’s retention.' })),
     'os-backup-project-attr:project_id': opt(since('3.18', str())),
     user_id: opt(since('3.56', str())),
+    encryption_key_id: opt(since('3.64', nstr())),
   },
   { title: 'Backup' },
 );
@@ -310,3 +311,27 @@ export function one<K extends string, T extends TSchema>(key: K, schema: T) {
 export function many<T extends TSchema>(key: string, schema: T): TSchema {
   return Type.Object({ [key]: Type.Array(schema), [`${key}_links`]: Type.Optional(links()) });
 }
+
+/** A backend object's reference, as `manage` takes it back. */
+const ManageableReference = Type.Object({ 'source-name': str() });
+
+/** One entry of `manageable-volumes`; the last three keys only in the detail list. */
+export const ManageableVolume = Type.Object(
+  {
+    reference: ManageableReference,
+    size: Type.Integer(),
+    safe_to_manage: Type.Boolean(),
+    reason_not_safe: opt(nstr()),
+    cinder_id: opt(nstr()),
+    extra_info: opt(nstr()),
+  },
+  { title: 'ManageableVolume' },
+);
+export type ManageableVolumeBody = Static<typeof ManageableVolume>;
+
+/** One entry of `manageable-snapshots`: a volume entry plus its parent volume's reference. */
+export const ManageableSnapshot = Type.Object(
+  { ...ManageableVolume.properties, source_reference: nullable(ManageableReference) },
+  { title: 'ManageableSnapshot' },
+);
+export type ManageableSnapshotBody = Static<typeof ManageableSnapshot>;

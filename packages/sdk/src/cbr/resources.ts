@@ -2,6 +2,8 @@
  * CBR v3 resources (otcextensions' `cbr.v3` classes) with the API's JSON names.
  * @packageDocumentation
  */
+import type { cbrContract as C } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { nestedCodec } from '../resource/nested.js';
 import { type BaseAttributes, Resource } from '../resource/resource.js';
 import {
@@ -28,6 +30,7 @@ import {
   VAULT_RESOURCE,
   type VaultResource,
 } from './schemas.js';
+import { BASE_FIELDS, type ContractFields } from '../resource/field.js';
 
 const ro = { readOnly: true } as const;
 
@@ -98,7 +101,7 @@ export class Vault extends Resource<VaultAttributes> {
     status: 'status',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     autoBind: { wire: 'auto_bind', type: 'boolean' },
     autoExpand: { wire: 'auto_expand', type: 'boolean' },
@@ -116,7 +119,7 @@ export class Vault extends Resource<VaultAttributes> {
     threshold: { wire: 'threshold', type: 'integer' },
     backupTarget: { wire: 'backup_target', type: 'string' },
     lockDays: { wire: 'lock_days', type: 'integer' },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof C.Vault>>;
 }
 
 /** Policy attributes. */
@@ -154,13 +157,13 @@ export class Policy extends Resource<PolicyAttributes> {
     vaultId: 'vault_id',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     enabled: { wire: 'enabled', type: 'boolean' },
     operationType: { wire: 'operation_type', type: 'string' },
     operationDefinition: { wire: 'operation_definition', type: 'object', codec: nestedCodec(OPERATION_DEFINITION) },
     trigger: { wire: 'trigger', type: 'object', codec: nestedCodec(TRIGGER) },
     associatedVaults: { wire: 'associated_vaults', type: 'array', codec: nestedCodec(POLICY_VAULT), ...ro },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof C.Policy>>;
 }
 
 /** Checkpoint attributes. */
@@ -194,7 +197,7 @@ export class Checkpoint extends Resource<CheckpointAttributes> {
   static override readonly basePath: string = '/checkpoints';
   static override readonly allow = { create: true, fetch: true, commit: false, delete: false, list: false };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     createdAt: { wire: 'created_at', type: 'string', ...ro },
     extraInfo: { wire: 'extra_info', type: 'object', codec: nestedCodec(EXTRA_INFO), ...ro },
     parameters: { wire: 'parameters', type: 'object', codec: nestedCodec(PARAMETERS) },
@@ -202,7 +205,7 @@ export class Checkpoint extends Resource<CheckpointAttributes> {
     status: { wire: 'status', type: 'string', ...ro },
     vault: { wire: 'vault', type: 'object', codec: nestedCodec(CHECKPOINT_VAULT), ...ro },
     vaultId: { wire: 'vault_id', type: 'string' },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof C.Checkpoint>, 'name' | 'parameters' | 'vault_id'>;
 }
 
 /** CBR backup attributes. */
@@ -268,7 +271,7 @@ export class CbrBackup extends Resource<CbrBackupAttributes> {
     vaultId: 'vault_id',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     checkpointId: { wire: 'checkpoint_id', type: 'string', ...ro },
     children: { wire: 'children', type: 'array', ...ro },
     createdAt: { wire: 'created_at', type: 'string', ...ro },
@@ -289,7 +292,7 @@ export class CbrBackup extends Resource<CbrBackupAttributes> {
     status: { wire: 'status', type: 'string', ...ro },
     updatedAt: { wire: 'updated_at', type: 'string', ...ro },
     vaultId: { wire: 'vault_id', type: 'string', ...ro },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof C.Backup>>;
 }
 
 /** Share member attributes. */
@@ -331,7 +334,7 @@ export class Member extends Resource<MemberAttributes> {
     vaultId: 'vault_id',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     backupId: { wire: 'backup_id', type: 'string', ...ro },
     createdAt: { wire: 'created_at', type: 'string', ...ro },
     destProjectId: { wire: 'dest_project_id', type: 'string', ...ro },
@@ -339,7 +342,7 @@ export class Member extends Resource<MemberAttributes> {
     status: { wire: 'status', type: 'string' },
     updatedAt: { wire: 'updated_at', type: 'string', ...ro },
     vaultId: { wire: 'vault_id', type: 'string' },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof C.Member>, 'name'>;
 }
 
 /** Restore request attributes. */

@@ -4,7 +4,9 @@
  * `Task.extra_info.resource` → `resource_info`), the API name is sent and both are read.
  * @packageDocumentation
  */
-import type { NestedSchema } from '../resource/nested.js';
+import type { cbrContract as C } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
+import type { ContractNested, NestedSchema } from '../resource/nested.js';
 
 /** `include_volumes[]` of a server resource (Huawei/Swiss clouds). */
 export interface IncludeVolumes {
@@ -36,7 +38,7 @@ export const RESOURCE_DETAILS: NestedSchema = {
   resourceType: 'type',
   name: 'name',
   extraInfo: { wire: 'extra_info', of: RESOURCE_EXTRA_INFO },
-};
+} satisfies ContractNested<C.CheckpointParameters['resource_details']>;
 
 /** Checkpoint creation `parameters`. */
 export interface Parameters {
@@ -57,7 +59,7 @@ export const PARAMETERS: NestedSchema = {
   name: 'name',
   resources: 'resources',
   resourceDetails: { wire: 'resource_details', of: RESOURCE_DETAILS },
-};
+} satisfies ContractNested<C.CheckpointParameters>;
 
 /** A resource of a checkpoint's vault. */
 export interface CheckpointResource {
@@ -79,7 +81,7 @@ export const CHECKPOINT_RESOURCE: NestedSchema = {
   backupSize: 'backup_size',
   backupCount: 'backup_count',
   extraInfo: 'extra_info',
-};
+} satisfies ContractNested<C.Checkpoint['vault']['resources']>;
 
 /** A resource a checkpoint skipped (already being backed up, …). */
 export interface SkippedResource {
@@ -90,7 +92,7 @@ export interface SkippedResource {
   code?: string;
   reason?: string;
 }
-export const SKIPPED_RESOURCE: NestedSchema = { id: 'id', type: 'type', name: 'name', code: 'code', reason: 'reason' };
+export const SKIPPED_RESOURCE: NestedSchema = { id: 'id', type: 'type', name: 'name', code: 'code', reason: 'reason' } satisfies ContractNested<C.Checkpoint['vault']['skipped_resources']>;
 
 /** `checkpoint.vault`. */
 export interface CheckpointVault {
@@ -105,7 +107,7 @@ export const CHECKPOINT_VAULT: NestedSchema = {
   name: 'name',
   resources: { wire: 'resources', aliases: ['resource'], of: CHECKPOINT_RESOURCE },
   skippedResources: { wire: 'skipped_resources', of: SKIPPED_RESOURCE },
-};
+} satisfies ContractNested<C.Checkpoint['vault']>;
 
 /** `checkpoint.extra_info`. */
 export interface ExtraInfo {
@@ -114,7 +116,7 @@ export interface ExtraInfo {
   /** Days; -1 = forever. */
   retentionDuration?: number;
 }
-export const EXTRA_INFO: NestedSchema = { name: 'name', description: 'description', retentionDuration: 'retention_duration' };
+export const EXTRA_INFO: NestedSchema = { name: 'name', description: 'description', retentionDuration: 'retention_duration' } satisfies ContractNested<C.Checkpoint['extra_info']>;
 
 /** Vault billing. */
 export interface Billing {
@@ -164,7 +166,8 @@ export const BILLING: NestedSchema = {
   status: 'status',
   storageUnit: 'storage_unit',
   used: 'used',
-};
+  // extra_info, period_num and period_type are OTC's prepaid-order keys: cinderbox neither takes nor shows them.
+} satisfies ContractNested<C.Vault['billing'] & Static<typeof C.BillingCreate>, 'extra_info' | 'period_num' | 'period_type'>;
 
 /** A resource of a vault. */
 export interface VaultResource {
@@ -187,7 +190,7 @@ export const VAULT_RESOURCE: NestedSchema = {
   backupSize: 'backup_size',
   backupCount: 'backup_count',
   extraInfo: { wire: 'extra_info', of: RESOURCE_EXTRA_INFO },
-};
+} satisfies ContractNested<C.Vault['resources']>;
 
 /** Policy retention rules. */
 export interface OperationDefinition {
@@ -212,7 +215,7 @@ export const OPERATION_DEFINITION: NestedSchema = {
   timezone: 'timezone',
   destinationRegion: 'destination_region',
   destinationProjectId: 'destination_project_id',
-};
+} satisfies ContractNested<C.Policy['operation_definition']>;
 
 /** Policy trigger: RRULE patterns. */
 export interface Trigger {
@@ -226,14 +229,14 @@ export const TRIGGER: NestedSchema = {
   name: 'name',
   type: 'type',
   properties: { wire: 'properties', of: { pattern: 'pattern', startTime: 'start_time' } },
-};
+} satisfies ContractNested<C.Policy['trigger']>;
 
 /** A vault a policy is applied to. */
 export interface PolicyVault {
   vaultId: string;
   destinationVaultId?: string;
 }
-export const POLICY_VAULT: NestedSchema = { vaultId: 'vault_id', destinationVaultId: 'destination_vault_id' };
+export const POLICY_VAULT: NestedSchema = { vaultId: 'vault_id', destinationVaultId: 'destination_vault_id' } satisfies ContractNested<C.Policy['associated_vaults']>;
 
 /** Backup `extend_info`. */
 export interface ExtendInfo {
@@ -281,14 +284,15 @@ export const EXTEND_INFO: NestedSchema = {
   supportedRestoreMode: 'supported_restore_mode',
   systemDisk: 'system_disk',
   lockedUntil: 'locked_until',
-};
+  // app_consistency is what OTC's CBR shows for application-consistent server backups; cinderbox backs up volumes only.
+} satisfies ContractNested<Static<typeof C.ExtendInfo>, 'app_consistency'>;
 
 /** Restore mapping of a disk backup to a target volume. */
 export interface RestoreMapping {
   backupId: string;
   volumeId: string;
 }
-export const RESTORE_MAPPING: NestedSchema = { backupId: 'backup_id', volumeId: 'volume_id' };
+export const RESTORE_MAPPING: NestedSchema = { backupId: 'backup_id', volumeId: 'volume_id' } satisfies ContractNested<C.BackupRestore['mappings']>;
 
 /** Task (operation log) `extra_info`. */
 export interface TaskExtraInfo {
@@ -335,4 +339,4 @@ export const TASK_EXTRA_INFO: NestedSchema = {
     },
   },
   vaultDelete: { wire: 'vault_delete', of: { failCount: 'fail_count', totalCount: 'total_count' } },
-};
+} satisfies ContractNested<C.OperationLog['extra_info']>;

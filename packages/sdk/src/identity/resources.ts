@@ -2,7 +2,10 @@
  * Keystone v3 resources: Project, User, Role, RoleAssignment, Domain.
  * @packageDocumentation
  */
+import type { Domain as DomainSchema, Project as ProjectSchema, Role as RoleSchema, User as UserSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../resource/resource.js';
+import { BASE_FIELDS, type ContractFields } from '../resource/field.js';
 
 const CRUD = { create: true, fetch: true, commit: true, delete: true, list: true };
 
@@ -48,7 +51,7 @@ export class Project extends Resource<ProjectAttributes> {
     parentId: 'parent_id',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     domainId: { wire: 'domain_id', type: 'string' },
     isEnabled: { wire: 'enabled', type: 'boolean' },
@@ -57,7 +60,7 @@ export class Project extends Resource<ProjectAttributes> {
     tags: { wire: 'tags', type: 'array' },
     options: { wire: 'options', type: 'object' },
     links: { wire: 'links', type: 'object', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof ProjectSchema>>;
 }
 
 /** User attributes. */
@@ -101,7 +104,7 @@ export class User extends Resource<UserAttributes> {
     isEnabled: 'enabled',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     domainId: { wire: 'domain_id', type: 'string' },
     defaultProjectId: { wire: 'default_project_id', type: 'string' },
@@ -111,7 +114,7 @@ export class User extends Resource<UserAttributes> {
     passwordExpiresAt: { wire: 'password_expires_at', type: 'string', readOnly: true },
     options: { wire: 'options', type: 'object' },
     links: { wire: 'links', type: 'object', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof UserSchema>, 'password'>;
 
   /**
    * Changes the user's own password (`POST /users/{id}/password`; needs the current one).
@@ -158,12 +161,12 @@ export class Role extends Resource<RoleAttributes> {
   static override readonly allow = CRUD;
   static override readonly queryParameters = { limit: 'limit', marker: 'marker', name: 'name', domainId: 'domain_id' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     domainId: { wire: 'domain_id', type: 'string' },
     options: { wire: 'options', type: 'object' },
     links: { wire: 'links', type: 'object', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof RoleSchema>>;
 }
 
 /** RoleAssignment attributes (`{role, user|group, scope}`). */
@@ -245,9 +248,9 @@ export class Domain extends Resource<DomainAttributes> {
   static override readonly allow = CRUD;
   static override readonly queryParameters = { limit: 'limit', marker: 'marker', name: 'name', isEnabled: 'enabled' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     isEnabled: { wire: 'enabled', type: 'boolean' },
     links: { wire: 'links', type: 'object', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof DomainSchema>>;
 }

@@ -95,3 +95,65 @@ export function parseProgress(value: unknown): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
   return m ? Number(m[1]) : undefined;
 }
+
+/** The string keys of a contract body type. */
+export type WireKey<Body> = Extract<keyof Body, string>;
+
+/**
+ * A field map whose wire names are keys of the contract's response body (`Static<>` of a schema in
+ * `@cinderbox/api-schema`) or one of `Extra`, the request-only names the body never shows, and whose `type` fits
+ * the contract's type of that key. Declared with `satisfies`, so a wire name the contract does not know (a field
+ * renamed on either side) or a changed value type fails the build.
+ *
+ * @example
+ * ```ts
+ * const fields = { size: { wire: 'size', type: 'integer' } } as const satisfies ContractFields<VolumeBody>;
+ * ```
+ */
+export type ContractFields<Body, Extra extends string = never> = Readonly<
+  Record<string, { [K in WireKey<Body>]: FieldDef & { wire: K; type?: FieldTypeFor<Body[K]> } }[WireKey<Body>] | (FieldDef & { wire: Extra })>
+>;
+
+/**
+ * The field types that may decode a contract value of type `T`: its JSON kind, `boolean` for Cinder's
+ * `"true"`/`"false"` strings, or `any`. A key the contract only ever shows as null says nothing of its type.
+ */
+export type FieldTypeFor<T> = [NonNullable<T>] extends [never] ? FieldType : 'any' | KindOf<NonNullable<T>>;
+
+/** The field types of one non-null contract type (distributed over a union). */
+type KindOf<V> = V extends 'true' | 'false'
+  ? 'boolean' | 'string'
+  : V extends string
+    ? 'string'
+    : V extends number
+      ? 'integer' | 'number'
+      : V extends boolean
+        ? 'boolean'
+        : V extends readonly unknown[]
+          ? 'array'
+          : V extends object
+            ? 'object'
+            : never;
+
+/** The base resource's `id` and `name`, typed narrowly so resources checked against a contract can include them. */
+export const BASE_FIELDS = {
+  id: { wire: 'id', type: 'string', readOnly: true },
+  name: { wire: 'name', type: 'string' },
+} as const satisfies FieldMap;
+
+/**
+ * A decoded JSON object whose keys are the contract's (values still unknown, checked where read): reading a key
+ * the contract does not have fails the build.
+ *
+ * @example
+ * ```ts
+ * const r = wireRecord<HostBody>(json);
+ * r['service-status']; // unknown
+ * ```
+ */
+export type WireRecord<Body> = { readonly [K in keyof Body]?: unknown };
+
+/** `value` as a {@link WireRecord} of `Body` (an empty one when it is not an object). */
+export function wireRecord<Body>(value: unknown): WireRecord<Body> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as WireRecord<Body>) : {};
+}

@@ -3,7 +3,19 @@
  * @packageDocumentation
  */
 export { Crud, type CrudClass, deleteResource, type IgnoreMissingOptions, pathId, refTo } from './crud.js';
-export { decodeValue, type FieldDef, type FieldMap, type FieldType, parseProgress, snakeCase } from './field.js';
+export {
+  BASE_FIELDS,
+  type ContractFields,
+  decodeValue,
+  type FieldDef,
+  type FieldMap,
+  type FieldType,
+  parseProgress,
+  snakeCase,
+  type WireKey,
+  type WireRecord,
+  wireRecord,
+} from './field.js';
 export { type ListOptions, nextLink, type Page, Paginator } from './pagination.js';
 export { type QueryMap, splitQuery } from './query.js';
 export {

@@ -101,3 +101,20 @@ export function nestedCodec(schema: NestedSchema): { encode(v: unknown): unknown
     decode: (v) => each(v, (x) => decodeNested(schema, x)),
   };
 }
+
+/** An object type itself (each member of a union), or the element of an array of them; null and undefined removed. */
+type ObjectOf<T> = ElementOf<NonNullable<T>>;
+type ElementOf<T> = T extends readonly (infer E)[] ? NonNullable<E> : T;
+
+/**
+ * A nested schema whose wire names are keys of the contract's type for that object (or, for an array, its
+ * elements), or one of `Extra`. Applied with `satisfies`, so a wire name the contract does not know fails the build.
+ *
+ * @example
+ * ```ts
+ * const EXTRA_INFO: NestedSchema = { retentionDuration: 'retention_duration' } satisfies ContractNested<Checkpoint['extra_info']>;
+ * ```
+ */
+export type ContractNested<Body, Extra extends string = never> = Readonly<
+  Record<string, Extract<keyof ObjectOf<Body>, string> | Extra | (NestedKey & { wire: Extract<keyof ObjectOf<Body>, string> | Extra })>
+>;

@@ -20,7 +20,7 @@ import type { ServiceClient, ServiceRequestOptions } from '../service/service-cl
 import type { CallOptions, HttpMethod, HttpResponse, ResponseMetadata } from '../transport/types.js';
 import { maxMicroversion } from '../util/microversion.js';
 import { isRecord, looksLikeUuid } from '../util/objects.js';
-import { decodeValue, type FieldDef, type FieldMap, snakeCase } from './field.js';
+import { BASE_FIELDS, decodeValue, type FieldDef, type FieldMap, snakeCase } from './field.js';
 import { type ListOptions, Paginator, type PaginatorInit } from './pagination.js';
 import { type QueryMap, splitQuery } from './query.js';
 
@@ -157,10 +157,7 @@ function installAccessors(cls: ResourceClass<Resource>): void {
  */
 export class Resource<A extends object = BaseAttributes> {
   /** Field table: attribute name → definition. */
-  static readonly fields: FieldMap = {
-    id: { wire: 'id', type: 'string', readOnly: true },
-    name: { wire: 'name', type: 'string' },
-  };
+  static readonly fields: FieldMap = BASE_FIELDS;
   /** Envelope key of one resource (`snapshot`). */
   static readonly resourceKey: string | undefined = undefined;
   /** Envelope key of a list (`snapshots`). */

@@ -2,8 +2,11 @@
  * Volume attachments (`/attachments`, Block Storage 3.27+; `os-complete` 3.44, `mode` 3.54).
  * @packageDocumentation
  */
+import type { Attachment as AttachmentSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { PAGING_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** The first microversion that serves attachments; below it the server answers 404. */
 export const ATTACHMENTS_MIN_MICROVERSION = '3.27';
@@ -76,7 +79,7 @@ export class Attachment extends Resource<AttachmentAttributes> {
     allProjects: 'all_tenants',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     volumeId: { wire: 'volume_id', createWire: 'volume_uuid', type: 'string' },
     instance: { wire: 'instance', createWire: 'instance_uuid', type: 'string' },
     status: { wire: 'status', type: 'string', readOnly: true },
@@ -86,7 +89,7 @@ export class Attachment extends Resource<AttachmentAttributes> {
     connectionInfo: { wire: 'connection_info', type: 'object', readOnly: true },
     attachedAt: { wire: 'attached_at', type: 'string', readOnly: true },
     detachedAt: { wire: 'detached_at', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof AttachmentSchema>, 'name' | 'mode' | 'connector'>;
 
   /** GET the attachment; refused before sending below 3.27. */
   override fetch(options: OperationOptions = {}): Promise<this> {

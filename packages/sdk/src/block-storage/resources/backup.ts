@@ -3,10 +3,12 @@
  * @packageDocumentation
  */
 
+import type { BackupBody } from '@cinderbox/api-schema';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import type { ServiceClient } from '../../service/service-client.js';
 import { isRecord } from '../../util/objects.js';
 import { OWNED_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** Backup attributes. */
 export interface BackupAttributes extends BaseAttributes {
@@ -94,7 +96,7 @@ export class Backup extends Resource<BackupAttributes> {
     volumeId: 'volume_id',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     volumeId: { wire: 'volume_id', type: 'string' },
     snapshotId: { wire: 'snapshot_id', type: 'string' },
@@ -116,7 +118,7 @@ export class Backup extends Resource<BackupAttributes> {
     userId: { wire: 'user_id', type: 'string', readOnly: true },
     encryptionKeyId: { wire: 'encryption_key_id', type: 'string', readOnly: true },
     lockedUntil: { wire: 'locked_until', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<BackupBody, 'force'>;
 
   /** Updates need 3.9 (name, description) and 3.43 for metadata. */
   override commit(options: OperationOptions = {}): Promise<this> {

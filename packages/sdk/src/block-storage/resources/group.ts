@@ -2,12 +2,15 @@
  * Generic volume groups (Block Storage 3.13+), their types (3.11+) and group snapshots (3.14+).
  * @packageDocumentation
  */
+import type { Group as GroupSchema, GroupSnapshot as GroupSnapshotSchema, GroupType as GroupTypeSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import type { HttpResponse } from '../../transport/types.js';
 import type { ServiceRequestOptions } from '../../service/service-client.js';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import type { HttpMethod } from '../../transport/types.js';
 import { maxMicroversion } from '../../util/microversion.js';
 import { PAGING_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** The first microversion of each resource; below it the server answers 404, so the SDK refuses before sending. */
 export const GROUP_TYPES_MIN_MICROVERSION = '3.11';
@@ -49,11 +52,11 @@ export class GroupType extends Resource<GroupTypeAttributes> {
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
   static override readonly queryParameters = { ...PAGING_QUERY, isPublic: 'is_public' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     isPublic: { wire: 'is_public', type: 'boolean' },
     groupSpecs: { wire: 'group_specs', type: 'object' },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof GroupTypeSchema>>;
 
   protected override send(method: HttpMethod, path: string, options: SendOptions): Promise<HttpResponse> {
     return super.send(method, path, { ...options, minMicroversion: atLeast(GROUP_TYPES_MIN_MICROVERSION, options) });
@@ -126,7 +129,7 @@ export class Group extends Resource<GroupAttributes> {
   static override readonly allow = { create: true, fetch: true, commit: true, delete: false, list: true };
   static override readonly queryParameters = { ...PAGING_QUERY, allProjects: 'all_tenants', listVolume: 'list_volume', status: 'status' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     status: { wire: 'status', type: 'string', readOnly: true },
     availabilityZone: { wire: 'availability_zone', type: 'string' },
@@ -137,7 +140,7 @@ export class Group extends Resource<GroupAttributes> {
     sourceGroupId: { wire: 'source_group_id', type: 'string', readOnly: true },
     volumes: { wire: 'volumes', type: 'array', readOnly: true },
     projectId: { wire: 'project_id', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof GroupSchema>>;
 
   protected override send(method: HttpMethod, path: string, options: SendOptions): Promise<HttpResponse> {
     return super.send(method, path, { ...options, minMicroversion: atLeast(GROUPS_MIN_MICROVERSION, options) });
@@ -195,14 +198,14 @@ export class GroupSnapshot extends Resource<GroupSnapshotAttributes> {
   static override readonly allow = { create: true, fetch: true, commit: false, delete: true, list: true };
   static override readonly queryParameters = { ...PAGING_QUERY, allProjects: 'all_tenants', groupId: 'group_id', status: 'status' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     status: { wire: 'status', type: 'string', readOnly: true },
     createdAt: { wire: 'created_at', type: 'string', readOnly: true },
     groupId: { wire: 'group_id', type: 'string' },
     groupTypeId: { wire: 'group_type_id', type: 'string', readOnly: true },
     projectId: { wire: 'project_id', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof GroupSnapshotSchema>>;
 
   protected override send(method: HttpMethod, path: string, options: SendOptions): Promise<HttpResponse> {
     return super.send(method, path, { ...options, minMicroversion: atLeast(GROUP_SNAPSHOTS_MIN_MICROVERSION, options) });

@@ -2,8 +2,10 @@
  * Backend snapshots that Cinder does not manage (yet).
  * @packageDocumentation
  */
+import type { ManageableSnapshotBody } from '@cinderbox/api-schema';
 import { type BaseAttributes, Resource } from '../../resource/resource.js';
 import { MANAGEABLE_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** ManageableSnapshot attributes. */
 export interface ManageableSnapshotAttributes extends BaseAttributes {
@@ -38,7 +40,7 @@ export class ManageableSnapshot extends Resource<ManageableSnapshotAttributes> {
   static override readonly allow = { create: false, fetch: false, commit: false, delete: false, list: true };
   static override readonly queryParameters = MANAGEABLE_QUERY;
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     reference: { wire: 'reference', type: 'object', readOnly: true },
     sourceReference: { wire: 'source_reference', type: 'object', readOnly: true },
     safeToManage: { wire: 'safe_to_manage', type: 'boolean', readOnly: true },
@@ -46,5 +48,5 @@ export class ManageableSnapshot extends Resource<ManageableSnapshotAttributes> {
     cinderId: { wire: 'cinder_id', type: 'string', readOnly: true },
     size: { wire: 'size', type: 'integer', readOnly: true },
     extraInfo: { wire: 'extra_info', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<ManageableSnapshotBody, 'id' | 'name'>;
 }

@@ -2,8 +2,10 @@
  * Backend volumes that Cinder does not manage (yet).
  * @packageDocumentation
  */
+import type { ManageableVolumeBody } from '@cinderbox/api-schema';
 import { type BaseAttributes, Resource } from '../../resource/resource.js';
 import { MANAGEABLE_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** ManageableVolume attributes. */
 export interface ManageableVolumeAttributes extends BaseAttributes {
@@ -36,12 +38,12 @@ export class ManageableVolume extends Resource<ManageableVolumeAttributes> {
   static override readonly allow = { create: false, fetch: false, commit: false, delete: false, list: true };
   static override readonly queryParameters = MANAGEABLE_QUERY;
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     reference: { wire: 'reference', type: 'object', readOnly: true },
     safeToManage: { wire: 'safe_to_manage', type: 'boolean', readOnly: true },
     reasonNotSafe: { wire: 'reason_not_safe', type: 'string', readOnly: true },
     cinderId: { wire: 'cinder_id', type: 'string', readOnly: true },
     size: { wire: 'size', type: 'integer', readOnly: true },
     extraInfo: { wire: 'extra_info', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<ManageableVolumeBody, 'id' | 'name'>;
 }

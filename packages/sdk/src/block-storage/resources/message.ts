@@ -2,8 +2,11 @@
  * User messages (`/messages`, Block Storage 3.3+): what went wrong in an asynchronous operation of the project.
  * @packageDocumentation
  */
+import type { Message as MessageSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { PAGING_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** The first microversion that serves messages; below it the server answers 404. */
 export const MESSAGES_MIN_MICROVERSION = '3.3';
@@ -57,7 +60,7 @@ export class Message extends Resource<MessageAttributes> {
     allProjects: 'all_tenants',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     eventId: { wire: 'event_id', type: 'string', readOnly: true },
     userMessage: { wire: 'user_message', type: 'string', readOnly: true },
     messageLevel: { wire: 'message_level', type: 'string', readOnly: true },
@@ -66,7 +69,7 @@ export class Message extends Resource<MessageAttributes> {
     requestId: { wire: 'request_id', type: 'string', readOnly: true },
     createdAt: { wire: 'created_at', type: 'string', readOnly: true },
     guaranteedUntil: { wire: 'guaranteed_until', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof MessageSchema>, 'name'>;
 
   /** GET the message; refused before sending when the server does not reach 3.3. */
   override fetch(options: OperationOptions = {}): Promise<this> {

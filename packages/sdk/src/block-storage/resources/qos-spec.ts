@@ -2,8 +2,11 @@
  * QoS specs (`/qos-specs`, admin only): named sets of limits associated with volume types.
  * @packageDocumentation
  */
+import type { QosSpecs } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { isRecord } from '../../util/objects.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** Who applies the limits: the hypervisor (`front-end`), the storage backend (`back-end`), or both. */
 export type QoSConsumer = 'front-end' | 'back-end' | 'both';
@@ -51,10 +54,10 @@ export class QoSSpec extends Resource<QoSSpecAttributes> {
     consumer: 'consumer',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     consumer: { wire: 'consumer', type: 'string' },
     specs: { wire: 'specs', type: 'object' },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof QosSpecs>>;
 
   /**
    * Creates the spec: Cinder takes the consumer and the specs flat beside the name (`{qos_specs: {name,

@@ -3,6 +3,9 @@
  * capabilities (`/capabilities/{host}`) and quota classes (`/os-quota-class-sets`).
  * @packageDocumentation
  */
+import type { CapabilitiesBody, HostBody, HostResourceBody, Service as ServiceSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
+import { wireRecord } from '../../resource/field.js';
 import { isRecord } from '../../util/objects.js';
 
 /** A Cinder service: the scheduler, one volume service per backend (`host@backend`), the backup service. */
@@ -107,7 +110,7 @@ const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : nu
 
 /** @internal */
 export function serviceFrom(v: unknown): Service {
-  const r = isRecord(v) ? v : {};
+  const r = wireRecord<Static<typeof ServiceSchema>>(v);
   const out: Service = {
     binary: str(r.binary),
     host: str(r.host),
@@ -125,7 +128,7 @@ export function serviceFrom(v: unknown): Service {
 
 /** @internal */
 export function hostFrom(v: unknown): Host {
-  const r = isRecord(v) ? v : {};
+  const r = wireRecord<HostBody>(v);
   return {
     hostName: str(r.host_name),
     service: str(r.service),
@@ -138,7 +141,7 @@ export function hostFrom(v: unknown): Host {
 
 /** @internal */
 export function hostUsageFrom(v: unknown): HostResourceUsage {
-  const r = isRecord(v) && isRecord(v.resource) ? v.resource : {};
+  const r = wireRecord<HostResourceBody['resource']>(wireRecord<HostResourceBody>(v).resource);
   return {
     host: str(r.host),
     project: str(r.project),
@@ -151,7 +154,7 @@ export function hostUsageFrom(v: unknown): HostResourceUsage {
 
 /** @internal */
 export function capabilitiesFrom(v: unknown): BackendCapabilities {
-  const r = isRecord(v) ? v : {};
+  const r = wireRecord<CapabilitiesBody>(v);
   return {
     namespace: str(r.namespace),
     vendorName: strOrNull(r.vendor_name),

@@ -2,7 +2,8 @@
  * Block-storage Snapshot (v2 and v3; detail-only fields kept in both).
  * @packageDocumentation
  */
-import { parseProgress } from '../../resource/field.js';
+import type { SnapshotBody } from '@cinderbox/api-schema';
+import { BASE_FIELDS, type ContractFields, parseProgress } from '../../resource/field.js';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { OWNED_QUERY } from './list-query.js';
 
@@ -60,7 +61,7 @@ export class Snapshot extends Resource<SnapshotAttributes> {
     metadata: 'metadata',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     volumeId: { wire: 'volume_id', type: 'string' },
     isForced: { wire: 'force', type: 'boolean' },
@@ -74,7 +75,7 @@ export class Snapshot extends Resource<SnapshotAttributes> {
     groupSnapshotId: { wire: 'group_snapshot_id', type: 'string', readOnly: true },
     userId: { wire: 'user_id', type: 'string', readOnly: true },
     consumesQuota: { wire: 'consumes_quota', type: 'boolean', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<SnapshotBody, 'force'>;
 
   /** Progress as a number (`"45%"` → 45); undefined on summary listings. */
   get progressPercent(): number | undefined {

@@ -2,7 +2,10 @@
  * Volume transfers (`os-volume-transfer`, and `volume-transfers` from 3.55).
  * @packageDocumentation
  */
+import type { Transfer as TransferSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** Transfer attributes. */
 export interface TransferAttributes extends BaseAttributes {
@@ -43,7 +46,7 @@ export class Transfer extends Resource<TransferAttributes> {
   static override readonly allow = { create: true, fetch: true, commit: false, delete: true, list: true };
   static override readonly queryParameters = { limit: 'limit', offset: 'offset', allProjects: 'all_tenants' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     volumeId: { wire: 'volume_id', type: 'string' },
     authKey: { wire: 'auth_key', type: 'string', readOnly: true },
     createdAt: { wire: 'created_at', type: 'string', readOnly: true },
@@ -51,7 +54,7 @@ export class Transfer extends Resource<TransferAttributes> {
     sourceProjectId: { wire: 'source_project_id', type: 'string', readOnly: true },
     destinationProjectId: { wire: 'destination_project_id', type: 'string', readOnly: true },
     accepted: { wire: 'accepted', type: 'boolean', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof TransferSchema>>;
 
   /**
    * Accepts the transfer into the caller's project (`POST …/accept`); merges the summary the server answers.

@@ -2,8 +2,11 @@
  * Volume types (managed by admins: extra specs, private-type access, encryption) and availability zones.
  * @packageDocumentation
  */
+import type { VolumeType as VolumeTypeSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { isRecord } from '../../util/objects.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** A type's encryption spec (`/types/{id}/encryption`). */
 export interface VolumeTypeEncryption {
@@ -68,13 +71,13 @@ export class VolumeType extends Resource<VolumeTypeAttributes> {
   static override readonly allow = { create: true, fetch: true, commit: true, delete: true, list: true };
   static override readonly queryParameters = { limit: 'limit', marker: 'marker', isPublic: 'is_public', extraSpecs: 'extra_specs' };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     // Create takes the type-access extension's name for it; update takes `is_public`.
     isPublic: { wire: 'is_public', type: 'boolean', createWire: 'os-volume-type-access:is_public' },
     extraSpecs: { wire: 'extra_specs', type: 'object' },
     qosSpecsId: { wire: 'qos_specs_id', type: 'string', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<Static<typeof VolumeTypeSchema>>;
 
   /**
    * Admin: adds or overwrites extra specs (`POST …/extra_specs`); the local copy is updated.

@@ -3,9 +3,11 @@
  * @packageDocumentation
  */
 
+import type { VolumeBody } from '@cinderbox/api-schema';
 import { type BaseAttributes, type OperationOptions, Resource } from '../../resource/resource.js';
 import { isRecord } from '../../util/objects.js';
 import { OWNED_QUERY } from './list-query.js';
+import { BASE_FIELDS, type ContractFields } from '../../resource/field.js';
 
 /** Volume attributes. */
 export interface VolumeAttributes extends BaseAttributes {
@@ -87,7 +89,7 @@ export class Volume extends Resource<VolumeAttributes> {
     availabilityZone: 'availability_zone',
   };
   static override readonly fields = {
-    ...Resource.fields,
+    ...BASE_FIELDS,
     description: { wire: 'description', type: 'string' },
     size: { wire: 'size', type: 'integer' },
     status: { wire: 'status', type: 'string', readOnly: true },
@@ -113,7 +115,7 @@ export class Volume extends Resource<VolumeAttributes> {
     volumeTypeId: { wire: 'volume_type_id', type: 'string', readOnly: true },
     consumesQuota: { wire: 'consumes_quota', type: 'boolean', readOnly: true },
     links: { wire: 'links', type: 'array', readOnly: true },
-  } as const;
+  } as const satisfies ContractFields<VolumeBody, 'backup_id'>;
 
   /** `os-extend` to `newSize` GiB. @example `await vol.extend(10)` */
   async extend(newSize: number, options: OperationOptions = {}): Promise<void> {

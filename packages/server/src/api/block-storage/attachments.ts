@@ -2,6 +2,8 @@
  * The attachments API (cinder/api/v3/attachments.py): 3.27 create/update/delete/list/show, 3.44 `os-complete`,
  * 3.54 `mode` on create. Below 3.27, and on v2, there is no such resource (404).
  */
+import type { Attachment as AttachmentSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   attachmentCreate as CREATE,
   attachmentCreateV354 as CREATE_V354,
@@ -35,11 +37,11 @@ function served(req: FastifyRequest, since = '3.27'): void {
 }
 
 /** cinder/api/v3/views/attachments.py: times as stored, '' when unset. */
-function summaryView(a: AttachmentRecord): Body {
+function summaryView(a: AttachmentRecord): Static<typeof AttachmentSchema> {
   return { id: a.id, status: a.attach_status, instance: a.instance_uuid, volume_id: a.volume_id };
 }
 
-function detailView(a: AttachmentRecord): Body {
+function detailView(a: AttachmentRecord): Static<typeof AttachmentSchema> {
   return {
     ...summaryView(a),
     attached_at: a.attached_at ?? '',

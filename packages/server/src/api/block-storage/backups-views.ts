@@ -1,3 +1,5 @@
+import type { BackupBody, ResourceSummary } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import type { BackupRecord } from '../../services/block-storage/index.js';
 import type { ApiVersion } from '../common/api-version.js';
 import { keystoneTime } from '../../domain/time.js';
@@ -5,7 +7,7 @@ import { keystoneTime } from '../../domain/time.js';
 type Links = { rel: string; href: string }[];
 
 /** List, create, update and import answer with this. */
-export function backupSummaryView(rec: BackupRecord, links: Links): Record<string, unknown> {
+export function backupSummaryView(rec: BackupRecord, links: Links): Static<typeof ResourceSummary> {
   return { id: rec.backup.id, name: rec.backup.name, links };
 }
 
@@ -16,9 +18,9 @@ export function backupSummaryView(rec: BackupRecord, links: Links): Record<strin
 export function backupDetailView(
   rec: BackupRecord,
   o: { mv: ApiVersion; isAdmin: boolean; links: Links },
-): Record<string, unknown> {
+): BackupBody {
   const r = rec.backup;
-  const v: Record<string, unknown> = {
+  const v: BackupBody = {
     id: r.id,
     status: r.status,
     size: r.size,

@@ -3,6 +3,8 @@
  * reset_status 3.20, `list_volume` 3.25) and group snapshots (3.14; reset_status 3.19), after
  * cinder/api/v3/group_types.py, group_specs.py, groups.py and group_snapshots.py with their views.
  */
+import type { Group as GroupSchema, GroupSnapshot as GroupSnapshotSchema, GroupType as GroupTypeSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   groupCreate as GROUP_CREATE,
   groupCreateFromSource as FROM_SRC,
@@ -33,17 +35,17 @@ function since(req: FastifyRequest, v: string): void {
 
 const idOf = (req: FastifyRequest) => ((req.params as { id?: string }).id ?? '').toLowerCase();
 
-function typeView(req: FastifyRequest, t: GroupType): Body {
-  const out: Body = { id: t.id, name: t.name, description: t.description, is_public: t.is_public };
+function typeView(req: FastifyRequest, t: GroupType): Static<typeof GroupTypeSchema> {
+  const out: Static<typeof GroupTypeSchema> = { id: t.id, name: t.name, description: t.description, is_public: t.is_public };
   // Cinder shows the specs to whoever may read them (group:group_types_specs:get, admin by default).
   if (authOf(req).isAdmin) out.group_specs = t.group_specs;
   return out;
 }
 
-function groupView(req: FastifyRequest, r: GroupRecord, listVolume: boolean): Body {
+function groupView(req: FastifyRequest, r: GroupRecord, listVolume: boolean): Static<typeof GroupSchema> {
   const mv = mvOf(req);
   const g = r.group;
-  const out: Body = {
+  const out: Static<typeof GroupSchema> = {
     id: g.id,
     status: g.status,
     availability_zone: g.availability_zone,
@@ -63,8 +65,8 @@ function groupView(req: FastifyRequest, r: GroupRecord, listVolume: boolean): Bo
   return out;
 }
 
-function groupSnapshotView(req: FastifyRequest, s: GroupSnapshot): Body {
-  const out: Body = {
+function groupSnapshotView(req: FastifyRequest, s: GroupSnapshot): Static<typeof GroupSnapshotSchema> {
+  const out: Static<typeof GroupSnapshotSchema> = {
     id: s.id,
     group_id: s.group_id,
     status: s.status,

@@ -2,6 +2,8 @@
  * User messages (Cinder 3.3+, cinder/api/v3/messages.py): list, show, delete. Below 3.3, and on v2, there is no
  * such resource (404). Filters, sort and paging are read from 3.5 on, as Cinder reads them.
  */
+import type { Message as MessageSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../domain/errors.js';
 import { type Message, userMessage } from '../../domain/message.js';
@@ -15,8 +17,8 @@ function served(req: FastifyRequest): void {
 }
 
 /** cinder/api/v3/views/messages.py: `resource_type`/`resource_uuid` only when set; `expires_at` as `guaranteed_until`. */
-function messageView(req: FastifyRequest, m: Message): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function messageView(req: FastifyRequest, m: Message): Static<typeof MessageSchema> {
+  const out: Static<typeof MessageSchema> = {
     id: m.id,
     event_id: m.event_id,
     user_message: userMessage(m.action_id, m.detail_id),

@@ -3,6 +3,8 @@
  * spec with volume types through GET member actions (`associate`, `disassociate`, `disassociate_all`), as
  * Cinder routes them. Admin only: the route table refuses readers, the service members.
  */
+import type { QosSpecs as QosSpecsSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   qosSpecsCreate as CREATE,
   qosSpecsSet as SET,
@@ -20,7 +22,7 @@ type Body = Record<string, unknown>;
 
 const COLLECTION = 'qos-specs';
 
-function specView(q: QosSpecs): Body {
+function specView(q: QosSpecs): Static<typeof QosSpecsSchema> {
   return { id: q.id, name: q.name, consumer: q.consumer, specs: q.specs };
 }
 

@@ -3,6 +3,8 @@
  * create takes `no_snapshots` from 3.55). Both answer with the same views: 3.55 adds `no_snapshots`, 3.57 the
  * history fields (`source_project_id`, `destination_project_id`, `accepted`) to create and detail views.
  */
+import type { Transfer as TransferSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   transferAccept as ACCEPT,
   transferCreate as CREATE,
@@ -21,11 +23,13 @@ type Body = Record<string, unknown>;
 /** Cinder's view builder names both collections `os-volume-transfer` in links. */
 const COLLECTION = 'os-volume-transfer';
 
-function summaryView(req: FastifyRequest, t: Transfer): Body {
+function summaryView(req: FastifyRequest, t: Transfer): TransferBody {
   return { id: t.id, volume_id: t.volume_id, name: t.display_name, links: selfLinks(req, COLLECTION, t.id) };
 }
 
-function versioned(mv: ApiVersion, t: Transfer, out: Body): Body {
+type TransferBody = Static<typeof TransferSchema>;
+
+function versioned(mv: ApiVersion, t: Transfer, out: TransferBody): TransferBody {
   if (mv.atLeast('3.55')) out.no_snapshots = t.no_snapshots;
   if (mv.atLeast('3.57')) {
     out.destination_project_id = t.destination_project_id;
@@ -35,8 +39,8 @@ function versioned(mv: ApiVersion, t: Transfer, out: Body): Body {
   return out;
 }
 
-function detailView(req: FastifyRequest, t: Transfer): Body {
-  const out: Body = {
+function detailView(req: FastifyRequest, t: Transfer): TransferBody {
+  const out: TransferBody = {
     id: t.id,
     created_at: t.created_at,
     name: t.display_name,
@@ -46,8 +50,8 @@ function detailView(req: FastifyRequest, t: Transfer): Body {
   return versioned(mvOf(req), t, out);
 }
 
-function createView(req: FastifyRequest, t: Transfer, authKey: string): Body {
-  const out: Body = {
+function createView(req: FastifyRequest, t: Transfer, authKey: string): TransferBody {
+  const out: TransferBody = {
     id: t.id,
     created_at: t.created_at,
     name: t.display_name,

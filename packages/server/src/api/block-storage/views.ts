@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { SnapshotRecord, VolumeRecord } from '../../services/block-storage/index.js';
+import type { ResourceSummary, SnapshotBody, VolumeAttachment, VolumeBody } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import type { ApiVersion } from '../common/api-version.js';
 
+/*
+ * Each view returns the contract's response type (`@cinderbox/api-schema`), so a field renamed or dropped on either
+ * side fails the build; the contract test checks the recorded bodies against the same schemas at run time.
+ */
 type Links = { rel: string; href: string }[];
+type Summary = Static<typeof ResourceSummary>;
 
 const SHOWN_STATUS: Record<string, string> = {
   managing: 'creating',
@@ -16,7 +23,7 @@ function serviceUuid(host: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function volumeSummaryView(rec: VolumeRecord, links: Links): Record<string, unknown> {
+export function volumeSummaryView(rec: VolumeRecord, links: Links): Summary {
   return { id: rec.volume.id, links, name: rec.volume.name };
 }
 
@@ -41,9 +48,9 @@ function visibleMetadata(rec: VolumeRecord): Record<string, string> {
   return out;
 }
 
-export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Record<string, unknown> {
+export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): VolumeBody {
   const r = rec.volume;
-  const v: Record<string, unknown> = {
+  const v: VolumeBody = {
     id: r.id,
     status: SHOWN_STATUS[r.status] ?? r.status,
     size: r.size,
@@ -63,7 +70,7 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
     replication_status: 'disabled',
     consistencygroup_id: null,
     multiattach: r.multiattach,
-    attachments: rec.attachments.map((a) => ({
+    attachments: rec.attachments.map((a): Static<typeof VolumeAttachment> => ({
       id: r.id,
       attachment_id: a.id,
       volume_id: r.id,
@@ -95,7 +102,7 @@ export function volumeDetailView(rec: VolumeRecord, o: VolumeViewOptions): Recor
   return v;
 }
 
-export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown> {
+export function snapshotSummaryView(rec: SnapshotRecord): SnapshotBody {
   const s = rec.snapshot;
   return {
     id: s.id,
@@ -111,7 +118,7 @@ export function snapshotSummaryView(rec: SnapshotRecord): Record<string, unknown
 }
 
 /** Detail-style (create, update) and, with `extended`, show / detail list (spec §4.4). */
-export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended: boolean): Record<string, unknown> {
+export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended: boolean): SnapshotBody {
   const v = snapshotSummaryView(rec);
   if (mv.atLeast('3.14')) v.group_snapshot_id = rec.groupSnapshotId ?? null;
   if (mv.atLeast('3.41')) v.user_id = rec.snapshot.user_id;

@@ -1,3 +1,4 @@
+import type { VolumeBody } from '@cinderbox/api-schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { VolumeCreateInput, VolumeRecord, VolumeUpdateInput } from '../../services/block-storage/index.js';
@@ -37,7 +38,7 @@ function stringMap(v: unknown): Record<string, string> {
   return v !== null && typeof v === 'object' ? (v as Record<string, string>) : {};
 }
 
-export function volumeView(req: FastifyRequest, rec: VolumeRecord, extended: boolean): Record<string, unknown> {
+export function volumeView(req: FastifyRequest, rec: VolumeRecord, extended: boolean): VolumeBody {
   const auth = authOf(req);
   return volumeDetailView(rec, {
     mv: mvOf(req),

@@ -1,6 +1,16 @@
+import type { Domain as DomainSchema, Project as ProjectSchema, Role as RoleSchema, RoleAssignment as AssignmentSchema, Token, User as UserSchema } from '@cinderbox/api-schema';
 import type { FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { keystoneTime } from '../../domain/time.js';
 import type { Domain, Project, Role, RoleAssignment, TokenInfo, User } from '../../services/identity/types.js';
+
+// Views return the contract's response types, so a field renamed on either side fails the build.
+type DomainBody = Static<typeof DomainSchema>;
+type ProjectBody = Static<typeof ProjectSchema>;
+type UserBody = Static<typeof UserSchema>;
+type RoleBody = Static<typeof RoleSchema>;
+type AssignmentBody = Static<typeof AssignmentSchema>;
+type TokenBody = Static<typeof Token>;
 
 export const v3 = (req: FastifyRequest): string => `${req.cb.baseUrl}/identity/v3`;
 
@@ -9,7 +19,7 @@ export function collection(req: FastifyRequest, key: string, items: unknown[]): 
   return { [key]: items, links: { self: `${req.cb.baseUrl}${req.url}`, previous: null, next: null } };
 }
 
-export function domainView(req: FastifyRequest, d: Domain) {
+export function domainView(req: FastifyRequest, d: Domain): DomainBody {
   return {
     id: d.id,
     name: d.name,
@@ -21,7 +31,7 @@ export function domainView(req: FastifyRequest, d: Domain) {
   };
 }
 
-export function projectView(req: FastifyRequest, p: Project) {
+export function projectView(req: FastifyRequest, p: Project): ProjectBody {
   return {
     ...p.extra,
     id: p.id,
@@ -37,8 +47,8 @@ export function projectView(req: FastifyRequest, p: Project) {
   };
 }
 
-export function userView(req: FastifyRequest, u: User) {
-  const view: Record<string, unknown> = {
+export function userView(req: FastifyRequest, u: User): UserBody {
+  const view: UserBody = {
     ...u.extra,
     id: u.id,
     name: u.name,
@@ -55,7 +65,7 @@ export function userView(req: FastifyRequest, u: User) {
   return view;
 }
 
-export function roleView(req: FastifyRequest, r: Role) {
+export function roleView(req: FastifyRequest, r: Role): RoleBody {
   return {
     id: r.id,
     name: r.name,
@@ -66,7 +76,7 @@ export function roleView(req: FastifyRequest, r: Role) {
   };
 }
 
-export function assignmentView(req: FastifyRequest, a: RoleAssignment, includeNames: boolean) {
+export function assignmentView(req: FastifyRequest, a: RoleAssignment, includeNames: boolean): AssignmentBody {
   const ref = (x: { id: string; name: string; domain?: { id: string; name: string } }) =>
     includeNames ? (x.domain ? { id: x.id, name: x.name, domain: x.domain } : { id: x.id, name: x.name }) : { id: x.id };
   return {
@@ -77,8 +87,8 @@ export function assignmentView(req: FastifyRequest, a: RoleAssignment, includeNa
   };
 }
 
-export function tokenView(t: TokenInfo, catalog: unknown[] | null) {
-  const token: Record<string, unknown> = {
+export function tokenView(t: TokenInfo, catalog: TokenBody['catalog'] | null): { token: TokenBody } {
+  const token: TokenBody = {
     methods: t.methods,
     user: {
       domain: t.user.domain,

@@ -143,7 +143,40 @@ describe('requests and responses follow the contract', () => {
         await rq('DELETE', `${P}/types/${typeId}`, at(mv));
         const gt = await rq('POST', `${P}/group_types`, { ...at(mv), body: { group_type: { name: 'contract', group_specs: { consistent_group_snapshot_enabled: '<is> False' } } } });
         await rq('GET', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
+        await rq('POST', `${P}/group_types/${gt.body.group_type.id}/group_specs`, { ...at(mv), body: { group_specs: { k: 'v' } } });
+        await rq('GET', `${P}/group_types/${gt.body.group_type.id}/group_specs`, at(mv));
+        await rq('GET', `${P}/group_types/${gt.body.group_type.id}/group_specs/k`, at(mv));
+        await rq('PUT', `${P}/group_types/${gt.body.group_type.id}/group_specs/k`, { ...at(mv), body: { k: 'w' } });
         await rq('DELETE', `${P}/group_types/${gt.body.group_type.id}`, at(mv));
+        // Type encryption: none yet, then created, read whole and by key, updated, deleted.
+        const et = await rq('POST', `${P}/types`, { ...at(mv), body: { volume_type: { name: 'contract-encrypted' } } });
+        const etId = et.body.volume_type.id as string;
+        await rq('GET', `${P}/types/${etId}/encryption`, at(mv));
+        const enc = await rq('POST', `${P}/types/${etId}/encryption`, { ...at(mv), body: { encryption: { provider: 'luks', control_location: 'front-end', cipher: 'aes-xts-plain64', key_size: 256 } } });
+        await rq('GET', `${P}/types/${etId}/encryption`, at(mv));
+        await rq('GET', `${P}/types/${etId}/encryption/provider`, at(mv));
+        await rq('PUT', `${P}/types/${etId}/encryption/${enc.body.encryption.encryption_id}`, { ...at(mv), body: { encryption: { key_size: 512 } } });
+        await rq('DELETE', `${P}/types/${etId}/encryption/${enc.body.encryption.encryption_id}`, at(mv));
+        await rq('DELETE', `${P}/types/${etId}`, at(mv));
+        // Services, hosts and capabilities (the switches put back as they were).
+        const services = await rq('GET', `${P}/os-services?binary=cinder-volume`, at(mv));
+        const volumeHost = services.body.services[0].host as string;
+        await rq('PUT', `${P}/os-services/disable-log-reason`, { ...at(mv), body: { host: volumeHost, binary: 'cinder-volume', disabled_reason: 'contract' } });
+        await rq('PUT', `${P}/os-services/enable`, { ...at(mv), body: { host: volumeHost, binary: 'cinder-volume' } });
+        await rq('PUT', `${P}/os-services/get-log`, { ...at(mv), body: { binary: 'cinder-volume' } });
+        await rq('GET', `${P}/os-hosts`, at(mv));
+        await rq('GET', `${P}/os-hosts/${encodeURIComponent(volumeHost)}`, at(mv));
+        await rq('GET', `${P}/capabilities/${encodeURIComponent(volumeHost)}`, at(mv));
+        // Manageable lists, current and legacy spellings.
+        const pool = `${volumeHost}#${volumeHost.split('@')[1]}`;
+        await rq('GET', `${P}/manageable_volumes?host=${encodeURIComponent(pool)}`, at(mv));
+        await rq('GET', `${P}/manageable_volumes/detail?host=${encodeURIComponent(pool)}`, at(mv));
+        await rq('GET', `${P}/manageable_snapshots/detail?host=${encodeURIComponent(pool)}`, at(mv));
+        await rq('GET', `${P}/os-volume-manage/detail?host=${encodeURIComponent(pool)}`, at(mv));
+        // cinderbox extensions: backup progress and the repository's verify and gc.
+        await rq('GET', `${P}/backups/${backupId}/cinderbox-progress`, at(mv));
+        await rq('POST', `${P}/cinderbox-repo/verify`, { ...at(mv), body: {} });
+        await rq('POST', `${P}/cinderbox-repo/gc`, { ...at(mv), body: { dry_run: true } });
         await rq('PUT', `${P}/os-quota-sets/${ts.adminProjectId}`, { ...at(mv), body: { quota_set: { volumes: 20 } } });
         await rq('GET', `${P}/extensions/os-hosts`, at(mv));
         await rq('GET', `${P}/scheduler-stats/get_pools`, at(mv));
@@ -184,6 +217,12 @@ describe('requests and responses follow the contract', () => {
         assert.ok(reached.has(`${id} @${mv}`), `${id} answered at ${mv}`);
       }
     }
+    const admin = [
+      'groupSpecsList', 'groupSpecsCreate', 'groupSpecShow', 'groupSpecUpdate', 'encryptionShow', 'encryptionKeyShow', 'encryptionCreate',
+      'encryptionUpdate', 'serviceUpdate', 'hostList', 'hostShow', 'capabilitiesShow', 'volumeManageableList', 'volumeManageableListDetail',
+      'snapshotManageableListDetail', 'volumeManageableListDetailLegacy', 'backupProgress', 'repoVerify', 'repoGc',
+    ];
+    for (const id of admin) assert.ok(reached.has(`${id} @${BLOCK_STORAGE_MAX_MICROVERSION}`), `${id} answered`);
     for (const id of ['tokenIssue', 'tokenValidate', 'projectCreate', 'userCreate', 'roleList', 'roleAssignmentList']) assert.ok(reached.has(`${id} @-`), id);
     assert.ok(exchanges.length > 150, `${exchanges.length} exchanges recorded`);
   });

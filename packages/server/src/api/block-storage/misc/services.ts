@@ -1,3 +1,5 @@
+import type { Service as ServiceSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   serviceDisableLogReason as DISABLE_REASON_SCHEMA,
   serviceEnable as ENABLE_SCHEMA,
@@ -15,18 +17,19 @@ import { parseBoolean, validateBody } from '../../common/validation.js';
 import { callerOf, queryOf, versionOf } from './request.js';
 
 /** The `os-services` view with `os-extended-services` loaded, as Cinder shows it at each microversion. */
-function serviceView(s: ServiceEntry, v: ApiVersion): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function serviceView(s: ServiceEntry, v: ApiVersion): Static<typeof ServiceSchema> {
+  const out: Static<typeof ServiceSchema> = {
     binary: s.binary,
     host: s.host,
     zone: s.zone,
     status: s.status,
     state: s.state,
     updated_at: s.updatedAt,
+    // Cinder's key order: the microversion's keys come before disabled_reason.
+    ...(v.atLeast('3.49') && s.binary === 'cinder-volume' ? { backend_state: s.state } : {}),
+    ...(v.atLeast('3.7') ? { cluster: null } : {}),
+    disabled_reason: s.disabledReason,
   };
-  if (v.atLeast('3.49') && s.binary === 'cinder-volume') out.backend_state = s.state;
-  if (v.atLeast('3.7')) out.cluster = null;
-  out.disabled_reason = s.disabledReason;
   if (s.binary === 'cinder-volume') {
     out.replication_status = 'disabled';
     out.active_backend_id = null;

@@ -1,3 +1,5 @@
+import type { TypeEncryptionBody, VolumeType as VolumeTypeSchema } from '@cinderbox/api-schema';
+import type { Static } from 'typebox';
 import {
   defaultTypeSet as DEFAULT_SET,
   encryptionCreate as ENCRYPTION_CREATE,
@@ -22,8 +24,8 @@ import { callerOf, queryOf, versionOf } from './request.js';
  * `is_public` copy for members and admins (policy `volume_extension:volume_type_access`). Create answers
  * without `qos_specs_id`, update also without the type-access copy (that extension does not extend update).
  */
-function typeView(ctx: AuthContext, t: VolumeTypeView, form: 'show' | 'create' | 'update' = 'show'): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function typeView(ctx: AuthContext, t: VolumeTypeView, form: 'show' | 'create' | 'update' = 'show'): Static<typeof VolumeTypeSchema> {
+  const out: Static<typeof VolumeTypeSchema> = {
     id: t.id,
     name: t.name,
     is_public: t.isPublic,
@@ -47,7 +49,7 @@ function parseIsPublic(v: string | undefined): boolean | null {
 }
 
 /** Cinder's encryption spec as `db.volume_type_encryption_get` returns it (soft-delete columns included). */
-function encryptionView(e: VolumeTypeEncryption): Record<string, unknown> {
+function encryptionView(e: VolumeTypeEncryption): TypeEncryptionBody {
   return {
     volume_type_id: e.volume_type_id,
     encryption_id: e.encryption_id,
