@@ -649,31 +649,28 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
+/* A call whose one argument is an open image. */
+static napi_value image_call(napi_env env, napi_callback_info info, op_t op, const char *usage, const char *rbd_call) {
+  ARGS(1);
+  job_t *j = argc >= 1 ? image_job(env, argv[0], op) : NULL;
+  if (!j) return bad(env, NULL, usage);
+  if (!j->image->open) return closed(env, j, rbd_call);
+  return queue(env, j);
+}
+
 /* size(image) → number */
 static napi_value js_size(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  job_t *j = argc >= 1 ? image_job(env, argv[0], OP_SIZE) : NULL;
-  if (!j) return bad(env, NULL, "rbd_io: size(image)");
-  if (!j->image->open) return closed(env, j, "rbd_get_size");
-  return queue(env, j);
+  return image_call(env, info, OP_SIZE, "rbd_io: size(image)", "rbd_get_size");
 }
 
 /* flush(image) */
 static napi_value js_flush(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  job_t *j = argc >= 1 ? image_job(env, argv[0], OP_FLUSH) : NULL;
-  if (!j) return bad(env, NULL, "rbd_io: flush(image)");
-  if (!j->image->open) return closed(env, j, "rbd_flush");
-  return queue(env, j);
+  return image_call(env, info, OP_FLUSH, "rbd_io: flush(image)", "rbd_flush");
 }
 
 /* snapList(image) → [{ name, id, size }] */
 static napi_value js_snap_list(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  job_t *j = argc >= 1 ? image_job(env, argv[0], OP_SNAP_LIST) : NULL;
-  if (!j) return bad(env, NULL, "rbd_io: snapList(image)");
-  if (!j->image->open) return closed(env, j, "rbd_snap_list");
-  return queue(env, j);
+  return image_call(env, info, OP_SNAP_LIST, "rbd_io: snapList(image)", "rbd_snap_list");
 }
 
 /* snapCreate(image, name) */

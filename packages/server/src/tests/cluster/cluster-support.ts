@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestAt } from '../../test-support/http.js';
+import { signalAndWait } from '../../test-support/processes.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'node-entry.ts');
 export const ADMIN_PASSWORD = 'cluster-test-admin';
@@ -75,20 +76,12 @@ export async function startNode(name: string, dataDir: string, env: ClusterEnv):
   return { name, dataDir, proc, url, log: () => err };
 }
 
-const gone = (n: ClusterNode) => n.proc.exitCode !== null || n.proc.signalCode !== null;
-
 export async function killNode(n: ClusterNode): Promise<void> {
-  if (gone(n)) return;
-  const exited = new Promise((r) => n.proc.once('exit', r));
-  n.proc.kill('SIGKILL');
-  await exited;
+  await signalAndWait(n.proc, 'SIGKILL');
 }
 
 export async function stopNode(n: ClusterNode): Promise<void> {
-  if (gone(n)) return;
-  const exited = new Promise((r) => n.proc.once('exit', r));
-  n.proc.kill('SIGTERM');
-  await exited;
+  await signalAndWait(n.proc, 'SIGTERM');
 }
 
 /** The admin's client, pointed at one node or another per call (tokens live in the shared database). */

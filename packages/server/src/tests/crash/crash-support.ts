@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testDatabaseFor } from '../../test-support/harness.js';
 import { requestAt } from '../../test-support/http.js';
+import { signalAndWait } from '../../test-support/processes.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 
@@ -50,18 +51,12 @@ export async function startChild(dataDir: string, driver: 'raw' | 'qcow2', env: 
 }
 
 export async function kill(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const exited = new Promise((r) => c.proc.once('exit', r));
-  c.proc.kill('SIGKILL');
-  await exited;
+  await signalAndWait(c.proc, 'SIGKILL');
 }
 
 /** A clean stop: SIGTERM, and the server closes (tasks keep their rows for the next start). */
 export async function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const exited = new Promise((r) => c.proc.once('exit', r));
-  c.proc.kill('SIGTERM');
-  await exited;
+  await signalAndWait(c.proc, 'SIGTERM');
 }
 
 /** The bootstrap admin of `serve-entry.ts`, scoped to its project; block storage paths are relative to it. */
