@@ -563,7 +563,8 @@ function Work({
           return (
             <li key={b.id} data-backup={b.name ?? b.id} data-status={b.status} data-via={s !== undefined ? 'stream' : 'poll'}>
               Backup {b.name ?? b.id.slice(0, 8)} of {volName(b.volume_id)}: {RUNNING_BACKUP.has(b.status) ? b.status : `finished (${b.status})`}
-              {p ? ` (${bytes(p.bytes_done)} of ${bytes(p.bytes_total)})` : ''}{' '}
+              {/* The byte count comes from the last poll: beside a bar the stream moves, only the total is current. */}
+              {p ? (s !== undefined ? ` (${bytes(p.bytes_total)})` : ` (${bytes(p.bytes_done)} of ${bytes(p.bytes_total)})`) : ''}{' '}
               <Bar value={s !== undefined ? s / 100 : (p?.fraction ?? 0)} label={`progress of ${b.name ?? b.id}`} />
             </li>
           );
@@ -903,18 +904,26 @@ function Repository({ client, live, listen }: { client: Client; live: boolean; l
           ))}
         </ul>
       )}
-      {history && history.samples.length > 0 && <Chart history={history} />}
+      {history && (history.samples.length > 0 || stats) && <Chart history={history} now={stats ?? null} />}
     </section>
   );
 }
 
+/** A time on the chart's axis: with seconds when the chart spans less than an hour. */
+function tick(ms: number, span: number): string {
+  return span < 3600000 ? `${new Date(ms).toISOString().slice(11, 19)} UTC` : utc(ms);
+}
+
 /** Stored (and logical) bytes over time as lines, each finished backup's throughput as a bar beneath them. */
-function Chart({ history }: { history: RepoHistory }) {
+function Chart({ history, now }: { history: RepoHistory; now: RepoStats | null }) {
   const w = 600;
   const h = 180;
   const top = 10;
   const plot = 110; // height of the bytes area; the throughput bars sit under it
-  const samples = history.samples;
+  // Samples are taken now and then; the counters as they are now end the lines.
+  const samples = now
+    ? [...history.samples, { at: new Date().toISOString(), logical_bytes: now.logical_bytes, stored_bytes: now.stored_bytes, chunk_count: now.chunk_count }]
+    : history.samples;
   const times = [...samples.map((s) => parseTime(s.at)), ...history.backups.map((b) => parseTime(b.finished_at))];
   const t0 = Math.min(...times);
   const t1 = Math.max(t0 + 1000, ...times);
@@ -930,7 +939,7 @@ function Chart({ history }: { history: RepoHistory }) {
   const tpMax = Math.max(1, ...history.backups.map((b) => b.bytes_per_second));
   const tpBase = h - 14;
   return (
-    <figure data-testid="repo-chart">
+    <figure data-testid="repo-chart" class="chart">
       <svg viewBox={`0 0 ${w} ${h}`} width="100%" role="img" aria-label="Stored bytes and backup throughput over time">
         <line x1="30" y1={top + plot} x2={w - 10} y2={top + plot} class="axis" />
         <line x1="30" y1={tpBase} x2={w - 10} y2={tpBase} class="axis" />
@@ -941,10 +950,10 @@ function Chart({ history }: { history: RepoHistory }) {
           return <rect key={b.id} x={Math.max(30, x(parseTime(b.finished_at)) - 3)} y={tpBase - bh} width="6" height={bh} class="tp" />;
         })}
         <text x="30" y={h - 2} class="tick">
-          {utc(t0)}
+          {tick(t0, t1 - t0)}
         </text>
         <text x={w - 10} y={h - 2} class="tick" text-anchor="end">
-          {utc(t1)}
+          {tick(t1, t1 - t0)}
         </text>
       </svg>
       <figcaption>

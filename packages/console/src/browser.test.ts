@@ -219,6 +219,8 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     const rec = await streamRecord();
     assert.ok(rec.seen.includes(`backup:${id}`), `the stream delivered backup ${id}: ${rec.seen.join(' ')}`);
     assert.ok(Number(await page.locator('.shell').getAttribute('data-stream-events')) >= 2);
+    // Its status change came on the stream too, and refreshed the list.
+    await waitFor(async () => (await item.getAttribute('data-status')) === 'available', 'the finished backup shown as available', 20000);
     await shoot('running-work');
 
     await page.getByRole('link', { name: 'Protection' }).click();
