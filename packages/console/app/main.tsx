@@ -23,6 +23,7 @@ import {
   type Volume,
 } from './api.js';
 import { age, bytes, maintenanceInWords, nextRun, parseTime, retentionInWords, RUNNING_BACKUP, RUNNING_SNAPSHOT, RUNNING_VOLUME, scheduleInWords, utc } from './format.js';
+import { type ChangeEvent, ChangeStream, type StreamRecord, type StreamState } from './events.js';
 import './style.css';
 
 // The token lives in sessionStorage: gone with the tab, never sent by the browser on its own (no cookie).
@@ -183,14 +184,14 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
   }, [client]);
 
   const running = data ? isBusy(data) : false;
-  const live = useEvents(client, refresh);
+  const { live, state: streamState, received, streamed, listen } = useEvents(client, refresh);
   useEffect(() => {
     void refresh();
   }, [refresh]);
-  // Poll what the API already exposes: quickly while something runs, slowly otherwise. With the event stream
-  // open, changes arrive as they happen; the poll then only moves progress bars and catches what a stream misses.
+  // With the stream open, changes and progress arrive as they happen, and the poll only catches what a stream
+  // misses (and the byte counts beside the bars). Without it, the API is polled: quickly while something runs.
   useEffect(() => {
-    const t = setTimeout(() => void refresh(), running ? (live ? 2000 : 1000) : live ? 30000 : 10000);
+    const t = setTimeout(() => void refresh(), running ? (live ? 5000 : 1000) : live ? 30000 : 10000);
     return () => clearTimeout(t);
   }, [data, running, live, refresh]);
 
@@ -212,7 +213,11 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
 
   const switchProject = async (id: string) => {
     try {
-      onSession(await rescope(session, id));
+      const next = await rescope(session, id);
+      onSession(next);
+      // The old token would stay good until it expires. A token from rescoping is independent of the one it came
+      // from (the server revokes by token, not by chain), so revoking the old one leaves the new one working.
+      void signOut(session).catch(() => {});
     } catch (e) {
       setError(say(e));
     }
@@ -223,7 +228,7 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
   };
 
   return (
-    <div class="shell">
+    <div class="shell" data-stream={streamState} data-stream-events={received}>
       <header>
         <strong class="brand">cinderbox</strong>
         <nav aria-label="Views">
@@ -266,11 +271,11 @@ function Console({ session, onSession }: { session: Session; onSession: (s: Sess
         ) : view === 'overview' ? (
           <Overview data={data} client={client} act={act} />
         ) : view === 'work' ? (
-          <Work data={data} client={client} act={act} onRestore={setRestoreOf} />
+          <Work data={data} client={client} act={act} onRestore={setRestoreOf} streamed={streamed} />
         ) : view === 'vaults' ? (
           <Vaults data={data} client={client} act={act} />
         ) : client.isAdmin ? (
-          <Repository client={client} />
+          <Repository client={client} live={live} listen={listen} />
         ) : (
           <p>The repository view is for administrators.</p>
         )}
@@ -306,39 +311,74 @@ function justFinished(b: Backup, now: number): boolean {
   return !RUNNING_BACKUP.has(b.status) && b.updated_at !== null && now - parseTime(b.updated_at) < 120000;
 }
 
+type Listener = (e: ChangeEvent) => void;
+
+declare global {
+  interface Window {
+    cinderboxStream?: StreamRecord;
+  }
+}
+
 /**
- * The server's change stream (GET …/cinderbox-events), where it has one. EventSource cannot send headers, so that
- * one route takes the token as ?token=. A server without the route answers 404, the stream errors before it
- * opens, and the console stays on polling alone. Returns whether the stream is open.
+ * The server's change stream for this session's project. A status change refreshes the lists (a burst of them,
+ * a checkpoint of many volumes, becomes one refresh); a progress report only moves its bar, so a running backup
+ * costs no API calls. Returns the stream's state, the last progress each backup or restore reported on it, and a
+ * way for a view to hear the events too. Reopening after a loss refreshes, since what was said meanwhile is lost.
  */
-function useEvents(client: Client, onChange: () => Promise<void>): boolean {
-  const [open, setOpen] = useState(false);
+function useEvents(client: Client, onChange: () => Promise<void>) {
+  const [state, setState] = useState<StreamState>('connecting');
+  const [received, setReceived] = useState(0);
+  const [streamed, setStreamed] = useState<Record<string, number>>({});
+  const listeners = useRef(new Set<Listener>());
+  const change = useRef(onChange);
+  change.current = onChange;
   useEffect(() => {
-    if (typeof EventSource === 'undefined') return;
-    const es = new EventSource(`/v3/${client.s.projectId}/cinderbox-events?token=${encodeURIComponent(client.s.token)}`);
+    if (typeof EventSource === 'undefined') {
+      setState('down');
+      return;
+    }
+    const record: StreamRecord = { received: 0, seen: [] };
+    window.cinderboxStream = record;
+    const statuses = new Map<string, string>();
     let pending: ReturnType<typeof setTimeout> | null = null;
-    let opened = false;
-    es.onopen = () => {
-      opened = true;
-      setOpen(true);
+    const soon = () => {
+      if (pending === null) pending = setTimeout(() => ((pending = null), void change.current()), 250);
     };
-    es.onerror = () => {
-      // Given up when it never opened (no such route) or the server refused it; after an open the browser retries.
-      if (es.readyState === EventSource.CLOSED || !opened) {
-        es.close();
-        setOpen(false);
-      }
-    };
-    es.addEventListener('change', () => {
-      // A burst of changes (a checkpoint of many volumes) becomes one refresh.
-      if (pending === null) pending = setTimeout(() => ((pending = null), void onChange()), 250);
+    let wasDown = false;
+    const stream = new ChangeStream(`/v3/${client.s.projectId}/cinderbox-events?token=${encodeURIComponent(client.s.token)}`, {
+      state: (s) => {
+        setState(s);
+        if (s === 'down') wasDown = true;
+        if (s === 'open' && wasDown) soon();
+      },
+      event: (e) => {
+        record.received++;
+        record.seen.push(`${e.type}:${e.id}`);
+        if (record.seen.length > 500) record.seen.shift();
+        setReceived(record.received);
+        const key = `${e.type}:${e.id}`;
+        if (statuses.get(key) !== e.status) {
+          statuses.set(key, e.status);
+          soon();
+        }
+        if ((e.type === 'backup' || e.type === 'restore') && e.progress !== null) {
+          const pct = e.progress;
+          setStreamed((m) => (m[e.id] === pct ? m : { ...m, [e.id]: pct }));
+        }
+        for (const l of listeners.current) l(e);
+      },
     });
+    stream.start();
     return () => {
       if (pending !== null) clearTimeout(pending);
-      es.close();
+      stream.stop();
     };
   }, [client]);
-  return open;
+  const listen = useCallback((l: Listener) => {
+    listeners.current.add(l);
+    return () => void listeners.current.delete(l);
+  }, []);
+  return { live: state === 'open', state, received, streamed, listen };
 }
 
 function isBusy(d: Data): boolean {
@@ -488,7 +528,19 @@ function Bar({ value, label }: { value: number; label: string }) {
   );
 }
 
-function Work({ data, client, act, onRestore }: { data: Data; client: Client; act: Act; onRestore: (b: Backup) => void }) {
+function Work({
+  data,
+  client,
+  act,
+  onRestore,
+  streamed,
+}: {
+  data: Data;
+  client: Client;
+  act: Act;
+  onRestore: (b: Backup) => void;
+  streamed: Record<string, number>;
+}) {
   const now = data.loadedAt;
   const volName = (id: string) => data.volumes.find((v) => v.id === id)?.name || id.slice(0, 8);
   const runningBackups = data.backups.filter((b) => RUNNING_BACKUP.has(b.status) || justFinished(b, now));
@@ -506,10 +558,14 @@ function Work({ data, client, act, onRestore }: { data: Data; client: Client; ac
       <ul class="running" data-testid="running">
         {runningBackups.map((b) => {
           const p = data.progress[b.id];
+          // The stream's figure wins: it is newer than the last poll whenever the stream is open.
+          const s = streamed[b.id];
           return (
-            <li key={b.id} data-backup={b.name ?? b.id} data-status={b.status}>
+            <li key={b.id} data-backup={b.name ?? b.id} data-status={b.status} data-via={s !== undefined ? 'stream' : 'poll'}>
               Backup {b.name ?? b.id.slice(0, 8)} of {volName(b.volume_id)}: {RUNNING_BACKUP.has(b.status) ? b.status : `finished (${b.status})`}
-              {p ? ` (${bytes(p.bytes_done)} of ${bytes(p.bytes_total)})` : ''} <Bar value={p?.fraction ?? 0} label={`progress of ${b.name ?? b.id}`} />
+              {/* The byte count comes from the last poll: beside a bar the stream moves, only the total is current. */}
+              {p ? (s !== undefined ? ` (${bytes(p.bytes_total)})` : ` (${bytes(p.bytes_done)} of ${bytes(p.bytes_total)})`) : ''}{' '}
+              <Bar value={s !== undefined ? s / 100 : (p?.fraction ?? 0)} label={`progress of ${b.name ?? b.id}`} />
             </li>
           );
         })}
@@ -714,7 +770,7 @@ function Timeline({ items, now }: { items: CbrBackup[]; now: number }) {
   );
 }
 
-function Repository({ client }: { client: Client }) {
+function Repository({ client, live, listen }: { client: Client; live: boolean; listen: (l: Listener) => () => void }) {
   const [stats, setStats] = useState<RepoStats | null | undefined>(undefined);
   const [history, setHistory] = useState<RepoHistory | null>(null);
   const [jobs, setJobs] = useState<RepoJob[] | null>(null);
@@ -734,12 +790,26 @@ function Repository({ client }: { client: Client }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // A job's progress comes on the stream and moves its bar in place; its end (or a finished backup, which changes
+  // the numbers) reloads the panel.
+  useEffect(
+    () =>
+      listen((e) => {
+        if (e.type === 'repo-job' && e.status === 'running') {
+          setJobs((js) => js && js.map((j) => (j.id === e.id ? { ...j, progress: Math.max(j.progress, e.progress ?? 0) } : j)));
+        } else if (e.type === 'repo-job' || (e.type === 'backup' && (e.status === 'available' || e.status === 'deleted'))) {
+          void load();
+        }
+      }),
+    [listen, load],
+  );
   const jobRunning = jobs?.some((j) => j.status === 'running') ?? false;
+  // Polling stands in while the stream is down, and checks slowly beside it in case an event was lost.
   useEffect(() => {
     if (!jobRunning) return;
-    const t = setTimeout(() => void load(), 1000);
+    const t = setTimeout(() => void load(), live ? 5000 : 1000);
     return () => clearTimeout(t);
-  }, [jobs, jobRunning, load]);
+  }, [jobs, jobRunning, live, load]);
 
   const start = async (kind: 'verify' | 'gc') => {
     setError(null);
@@ -750,6 +820,8 @@ function Repository({ client }: { client: Client }) {
       if (job === null) {
         // No jobs route on this server: the synchronous call answers when the work is done.
         setResult(maintenanceInWords(kind, await client.runRepoNow(kind, {})));
+      } else {
+        setJobs((js) => [job, ...(js ?? []).filter((j) => j.id !== job.id)]);
       }
       await load();
     } catch (e) {
@@ -758,7 +830,8 @@ function Repository({ client }: { client: Client }) {
       setBusy(false);
     }
   };
-  const saved = stats && stats.logical_bytes > 0 ? 1 - stats.stored_bytes / stats.logical_bytes : 0;
+  const saved = stats && stats.logical_bytes > 0 ? Math.max(0, 1 - stats.stored_bytes / stats.logical_bytes) : 0;
+  const lv = stats?.last_verify;
   return (
     <section aria-labelledby="repo-title">
       <h1 id="repo-title">Repository</h1>
@@ -767,24 +840,44 @@ function Repository({ client }: { client: Client }) {
           {error}
         </p>
       )}
+      {stats === null && <p>This server does not report repository statistics.</p>}
       {stats && (
-        <ul class="counts">
-          <li>
-            <b>{bytes(stats.logical_bytes)}</b> backed up
-          </li>
-          <li>
-            <b>{bytes(stats.stored_bytes)}</b> stored ({Math.round(saved * 100)} % saved by dedup and compression)
-          </li>
-          <li>
-            <b>{stats.chunk_count}</b> chunks, <b>{stats.backup_count}</b> backups
-          </li>
-          <li>
-            Last verify:{' '}
-            {stats.last_verify
-              ? `${stats.last_verify.ok ? 'ok' : `${stats.last_verify.errors} errors`} ${age(stats.last_verify.at, Date.now())}${stats.last_verify.message ? ` (${stats.last_verify.message})` : ''}`
-              : 'never'}
-          </li>
-        </ul>
+        <>
+          <ul class="counts" data-testid="repo-stats" data-logical={stats.logical_bytes} data-stored={stats.stored_bytes} data-chunks={stats.chunk_count}>
+            <li>
+              <b>{bytes(stats.logical_bytes)}</b> backed up
+            </li>
+            <li>
+              <b>{bytes(stats.stored_bytes)}</b> stored
+            </li>
+            <li>
+              <b data-testid="repo-saved">{Math.round(saved * 100)} %</b> saved by dedup and compression ({bytes(Math.max(0, stats.logical_bytes - stats.stored_bytes))})
+            </li>
+            <li>
+              <b>{stats.chunk_count}</b> chunks, <b>{stats.backup_count}</b> backups
+            </li>
+          </ul>
+          <p class="savings" aria-hidden="true">
+            <span style={{ width: `${stats.logical_bytes > 0 ? Math.min(100, (stats.stored_bytes / stats.logical_bytes) * 100) : 0}%` }} />
+          </p>
+          <p data-testid="last-verify">
+            Last verify of {stats.target} ({stats.driver}):{' '}
+            {lv ? (
+              <>
+                <b class={lv.ok ? 'good' : 'bad'}>{lv.ok ? 'ok' : `${lv.errors} errors`}</b> {age(lv.at, Date.now())}, {lv.checked} {lv.full ? 'chunks read and hashed' : 'chunks checked'}
+                {lv.message ? ` (${lv.message})` : ''}
+              </>
+            ) : (
+              'never'
+            )}
+            {stats.last_gc && (
+              <>
+                ; last garbage collection {age(stats.last_gc.at, Date.now())} freed {bytes(stats.last_gc.freed_bytes)} ({stats.last_gc.removed_chunks} chunks)
+              </>
+            )}
+            .
+          </p>
+        </>
       )}
       <div class="buttons">
         <button disabled={busy || jobRunning} onClick={() => void start('verify')}>
@@ -793,7 +886,7 @@ function Repository({ client }: { client: Client }) {
         <button disabled={busy || jobRunning} onClick={() => void start('gc')}>
           Collect garbage
         </button>
-        {busy && <span role="status">Working…</span>}
+        {busy && <span role="status">Starting…</span>}
       </div>
       {result && (
         <p class="result" role="status">
@@ -801,42 +894,70 @@ function Repository({ client }: { client: Client }) {
         </p>
       )}
       {jobs && jobs.length > 0 && (
-        <ul class="running">
+        <ul class="running" data-testid="repo-jobs">
           {jobs.slice(0, 5).map((j) => (
-            <li key={j.id}>
-              {j.kind} on {j.target}: {j.status} <Bar value={j.progress / 100} label={`${j.kind} progress`} />{' '}
-              {j.error ?? (j.status === 'succeeded' ? maintenanceInWords(j.kind, j.result) : '')}
+            <li key={j.id} data-job={j.kind} data-status={j.status}>
+              {j.kind === 'verify' ? 'Verify' : 'Garbage collection'} on {j.target}, started {age(j.started_at, Date.now())}: {j.status}{' '}
+              <Bar value={j.progress / 100} label={`${j.kind} progress`} />{' '}
+              <span class="job-result">{j.error ?? (j.status === 'succeeded' ? maintenanceInWords(j.kind, j.result) : '')}</span>
             </li>
           ))}
         </ul>
       )}
-      {history && history.samples.length > 1 && <Chart history={history} />}
+      {history && (history.samples.length > 0 || stats) && <Chart history={history} now={stats ?? null} />}
     </section>
   );
 }
 
-/** Stored bytes over time as a line, each finished backup's throughput as a bar beneath it. */
-function Chart({ history }: { history: RepoHistory }) {
+/** A time on the chart's axis: with seconds when the chart spans less than an hour. */
+function tick(ms: number, span: number): string {
+  return span < 3600000 ? `${new Date(ms).toISOString().slice(11, 19)} UTC` : utc(ms);
+}
+
+/** Stored (and logical) bytes over time as lines, each finished backup's throughput as a bar beneath them. */
+function Chart({ history, now }: { history: RepoHistory; now: RepoStats | null }) {
   const w = 600;
-  const h = 160;
-  const pts = history.samples.map((s) => [parseTime(s.at), s.stored_bytes] as const);
-  const t0 = pts[0]![0];
-  const t1 = Math.max(t0 + 1, pts[pts.length - 1]![0]);
-  const yMax = Math.max(1, ...pts.map((p) => p[1]));
-  const x = (t: number) => ((t - t0) / (t1 - t0)) * w;
-  const line = pts.map(([t, v], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${(h - 40 - (v / yMax) * (h - 50)).toFixed(1)}`).join(' ');
+  const h = 180;
+  const top = 10;
+  const plot = 110; // height of the bytes area; the throughput bars sit under it
+  // Samples are taken now and then; the counters as they are now end the lines.
+  const samples = now
+    ? [...history.samples, { at: new Date().toISOString(), logical_bytes: now.logical_bytes, stored_bytes: now.stored_bytes, chunk_count: now.chunk_count }]
+    : history.samples;
+  const times = [...samples.map((s) => parseTime(s.at)), ...history.backups.map((b) => parseTime(b.finished_at))];
+  const t0 = Math.min(...times);
+  const t1 = Math.max(t0 + 1000, ...times);
+  const yMax = Math.max(1, ...samples.map((s) => Math.max(s.stored_bytes, s.logical_bytes)));
+  const x = (t: number) => 30 + ((t - t0) / (t1 - t0)) * (w - 40);
+  const y = (v: number) => top + plot - (v / yMax) * plot;
+  const path = (pick: (s: RepoHistory['samples'][number]) => number) => {
+    // One sample is a level line from it to the right edge, so a fresh repository still draws something.
+    const pts = samples.map((s) => [x(parseTime(s.at)), y(pick(s))] as const);
+    if (pts.length === 1) pts.push([w - 10, pts[0]![1]]);
+    return pts.map(([px, py], i) => `${i ? 'L' : 'M'}${px.toFixed(1)},${py.toFixed(1)}`).join(' ');
+  };
   const tpMax = Math.max(1, ...history.backups.map((b) => b.bytes_per_second));
+  const tpBase = h - 14;
   return (
-    <figure>
+    <figure data-testid="repo-chart" class="chart">
       <svg viewBox={`0 0 ${w} ${h}`} width="100%" role="img" aria-label="Stored bytes and backup throughput over time">
-        <path d={line} class="line" />
+        <line x1="30" y1={top + plot} x2={w - 10} y2={top + plot} class="axis" />
+        <line x1="30" y1={tpBase} x2={w - 10} y2={tpBase} class="axis" />
+        <path d={path((s) => s.logical_bytes)} class="line logical" />
+        <path d={path((s) => s.stored_bytes)} class="line" />
         {history.backups.map((b) => {
-          const bh = (b.bytes_per_second / tpMax) * 30;
-          return <rect key={b.id} x={Math.max(0, x(parseTime(b.finished_at)) - 2)} y={h - bh} width="4" height={bh} class="tp" />;
+          const bh = Math.max(2, (b.bytes_per_second / tpMax) * 36);
+          return <rect key={b.id} x={Math.max(30, x(parseTime(b.finished_at)) - 3)} y={tpBase - bh} width="6" height={bh} class="tp" />;
         })}
+        <text x="30" y={h - 2} class="tick">
+          {tick(t0, t1 - t0)}
+        </text>
+        <text x={w - 10} y={h - 2} class="tick" text-anchor="end">
+          {tick(t1, t1 - t0)}
+        </text>
       </svg>
       <figcaption>
-        Stored bytes (line, up to {bytes(yMax)}) and backup throughput (bars, up to {bytes(tpMax)}/s)
+        Stored bytes (solid line) beside logical bytes (dashed), up to {bytes(yMax)}; each backup's throughput (bars, up to {bytes(tpMax)}/s).
       </figcaption>
     </figure>
   );

@@ -85,6 +85,15 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  /** What the page's event stream has delivered so far (main.tsx keeps it on window.cinderboxStream). */
+  async function streamRecord(): Promise<{ received: number; seen: string[] }> {
+    return (await page.evaluate('window.cinderboxStream ?? { received: 0, seen: [] }')) as { received: number; seen: string[] };
+  }
+
+  async function streamOpen(): Promise<void> {
+    await page.locator('.shell[data-stream="open"]').waitFor();
+  }
+
   async function confirm(): Promise<void> {
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
   }
@@ -107,6 +116,21 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
       body: data,
     });
     assert.equal(put.status, 200, await put.text());
+    // And some that compress (log-like lines, no two 4 MiB chunks alike), so the repository stores less than it holds.
+    const lines: string[] = [];
+    let length = 0;
+    for (let i = 0; length < 8 * 1024 * 1024; i++) {
+      const line = `${String(i).padStart(8, '0')} INFO volume alice-data wrote block ${i * 7919}\n`;
+      lines.push(line);
+      length += line.length;
+    }
+    const text = Buffer.from(lines.join('')).subarray(0, 8 * 1024 * 1024);
+    const put2 = await fetch(`${ts.url}/v3/${alice.projectId}/volumes/${aliceVolume}/cinderbox-data`, {
+      method: 'PUT',
+      headers: { 'X-Auth-Token': alice.token, 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes ${data.length}-${data.length + text.length - 1}/${1024 ** 3}` },
+      body: text,
+    });
+    assert.equal(put2.status, 200, await put2.text());
     const bobVolume = await createVolume(ts, bob, 'bob-secret');
     await waitVolume(ts, bob, bobVolume, 'available');
     const vault = await createVault(ts, alice, 'alice-vault', [aliceVolume]);
@@ -167,9 +191,10 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     assert.deepEqual(await context.cookies(), []);
   });
 
-  test('an unprotected volume stands out, and becomes protected after a backup whose progress reaches 100 %', async () => {
+  test('an unprotected volume stands out, and becomes protected after a backup whose progress reaches 100 % over the event stream', async () => {
     const row = page.locator('tr[data-volume="alice-data"]');
     await row.waitFor();
+    await streamOpen();
     assert.equal(await row.getAttribute('data-protected'), 'no');
     assert.equal(await page.getByTestId('count-stale').innerText(), '1');
     await shoot('overview-unprotected');
@@ -186,6 +211,16 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
       return pct === '100';
     }, 'the backup\'s bar at 100 %', 60000);
     console.log(`# progress values seen: ${[...seen].join(', ')}`);
+    // The bar was moved by the stream (polling would leave data-via="poll"), which carried this backup's events.
+    const item = page.locator('[data-testid="running"] li[data-backup^="console-"]').first();
+    assert.equal(await item.getAttribute('data-via'), 'stream');
+    const backups = await ts.request('GET', `/v3/${alice.projectId}/backups/detail`, { token: alice.token });
+    const id = (backups.body.backups as { id: string; name: string }[]).find((b) => b.name.startsWith('console-'))!.id;
+    const rec = await streamRecord();
+    assert.ok(rec.seen.includes(`backup:${id}`), `the stream delivered backup ${id}: ${rec.seen.join(' ')}`);
+    assert.ok(Number(await page.locator('.shell').getAttribute('data-stream-events')) >= 2);
+    // Its status change came on the stream too, and refreshed the list.
+    await waitFor(async () => (await item.getAttribute('data-status')) === 'available', 'the finished backup shown as available', 20000);
     await shoot('running-work');
 
     await page.getByRole('link', { name: 'Protection' }).click();
@@ -208,7 +243,28 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     await waitFor(async () => (await restored.locator('td').nth(1).innerText()) === 'available', 'restored volume available', 60000);
   });
 
+  test('Escape closes the confirmation and restore dialogs without doing anything', async () => {
+    await page.getByRole('link', { name: 'Protection' }).click();
+    const row = page.locator('tr[data-volume="alice-data"]');
+    const volumes = async () => (await ts.request('GET', `/v3/${alice.projectId}/volumes/detail`, { token: alice.token })).body.volumes.length as number;
+    const before = await volumes();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    assert.equal(await volumes(), before);
+    assert.equal(await row.count(), 1);
+
+    await page.getByRole('link', { name: 'Running work' }).click();
+    await page.locator('table[data-testid="backups"] tr[data-status="available"]').first().getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    assert.equal(await volumes(), before);
+  });
+
   test('an API refusal is shown as a message in words', async () => {
+    await page.getByRole('link', { name: 'Protection' }).click();
     const row = page.locator('tr[data-volume="alice-data"]');
     await row.getByRole('button', { name: 'Snapshot' }).click();
     await confirm();
@@ -263,12 +319,23 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     // The switcher lists the projects it found at sign-in: reload to pick up the new grant.
     await page.goto(`${ts.url}/console/#/overview`);
     await page.reload();
+    const tokenNow = async () => (await page.evaluate('JSON.parse(sessionStorage.getItem("cinderbox.session")).token')) as string;
+    const validity = async (t: string) => (await ts.request('GET', '/identity/v3/auth/tokens', { token: ts.adminToken, headers: { 'X-Subject-Token': t } })).status;
+    const t1 = await tokenNow();
     await page.getByRole('combobox', { name: 'Project' }).selectOption({ label: 'alice-two' });
     await page.locator('tr[data-volume="two-vol"]').waitFor();
     assert.equal(await page.locator('tr[data-volume="alice-data"]').count(), 0);
+    // The switch revoked the token it came from; the new one, made from it, still works.
+    const t2 = await tokenNow();
+    assert.notEqual(t2, t1);
+    await waitFor(async () => (await validity(t1)) === 404, 'the previous project\'s token revoked');
+    assert.equal(await validity(t2), 200);
     await page.getByRole('combobox', { name: 'Project' }).selectOption({ label: 'alice' });
     await page.locator('tr[data-volume="alice-data"]').waitFor();
     assert.equal(await page.locator('tr[data-volume="two-vol"]').count(), 0);
+    const t3 = await tokenNow();
+    await waitFor(async () => (await validity(t2)) === 404, 'the alice-two token revoked');
+    assert.equal(await validity(t3), 200);
   });
 
   test('at phone width the overview reads without sideways scrolling', async () => {
@@ -298,19 +365,101 @@ describe('web console in Chromium', { skip: missing ?? false }, () => {
     const names = await page.locator('tr[data-volume]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-volume')));
     assert.deepEqual(names, ['bob-secret']);
     assert.equal(await page.getByRole('link', { name: 'Repository' }).count(), 0);
+    // Typing the address of the repository view shows no panel and asks the server nothing about the repository.
+    const repoCalls: string[] = [];
+    const seeRepo = (r: { url(): string }) => void (r.url().includes('cinderbox-repo') && repoCalls.push(r.url()));
+    page.on('request', seeRepo);
+    await page.goto(`${ts.url}/console/#/repository`);
+    await page.getByText('The repository view is for administrators.').waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Repository' }).count(), 0);
+    page.off('request', seeRepo);
+    assert.deepEqual(repoCalls, []);
+
+    // Alice's changes never reach bob's stream: a change of alice's, then one of bob's. The stream keeps order,
+    // so once bob's arrives, alice's would have arrived before it.
+    await streamOpen();
+    const aliceVol = await createVolume(ts, alice, 'alice-while-bob-watches');
+    await waitVolume(ts, alice, aliceVol, 'available');
+    const bobVol = await createVolume(ts, bob, 'bob-second');
+    await waitFor(async () => (await streamRecord()).seen.includes(`volume:${bobVol}`), 'bob\'s own change on his stream');
+    const rec = await streamRecord();
+    assert.ok(!rec.seen.some((s) => s.endsWith(aliceVol) || s.endsWith(aliceVolume)), `bob's stream carried alice's changes: ${rec.seen.join(' ')}`);
     await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
-  test('an admin sees the repository view and can start a verify, reported in words', async () => {
+  test('an admin sees the repository\'s real numbers (compressible data stored smaller) and its history chart', async () => {
     await signIn('admin', ADMIN_PASSWORD, 'admin');
     await page.getByRole('link', { name: 'Repository' }).click();
     await page.getByRole('heading', { name: 'Repository' }).waitFor();
-    await page.getByRole('button', { name: 'Verify repository' }).click();
-    // With the jobs route the job is listed; without it, the synchronous verify's report is printed.
-    await page.locator('p.result, ul.running li').first().waitFor({ timeout: 30000 });
-    assert.match(await page.locator('p.result, ul.running li').first().innerText(), /verify|Verify/);
-    await shoot('repository');
+    const stats = page.getByTestId('repo-stats');
+    await stats.waitFor();
+    // The vault's checkpoint (an earlier test) may still be adding its backup: the page is reloaded until it shows
+    // what the API says.
+    let logical = 0;
+    let stored = 0;
+    await waitFor(async () => {
+      const api = (await ts.request('GET', `/v3/${ts.adminProjectId}/cinderbox-repo/stats`, { token: ts.adminToken })).body.repository;
+      logical = Number(await stats.getAttribute('data-logical'));
+      stored = Number(await stats.getAttribute('data-stored'));
+      if (logical === api.logical_bytes && stored === api.stored_bytes) return true;
+      await page.reload();
+      await stats.waitFor();
+      return false;
+    }, 'the page showing the API\'s repository numbers', 60000);
+    assert.ok(logical >= 16 * 1024 * 1024, `logical ${logical}: alice's 16 MiB were backed up`);
+    assert.ok(stored > 0 && stored < logical, `stored ${stored} < logical ${logical}`);
+    assert.ok(Number(await stats.getAttribute('data-chunks')) > 0);
+    assert.match(await page.getByTestId('repo-saved').innerText(), /^[1-9]\d? %$/);
+    assert.match(await page.getByTestId('last-verify').innerText(), /Last verify of .*: never/);
+    await page.getByTestId('repo-chart').waitFor();
+    assert.ok((await page.locator('[data-testid="repo-chart"] rect.tp').count()) >= 1, 'a throughput bar for the backup');
+  });
 
+  test('a verify started from the button runs as a job whose bar reaches 100 % and whose result is shown', async () => {
+    await streamOpen();
+    const before = (await streamRecord()).received;
+    await page.getByRole('button', { name: 'Verify repository' }).click();
+    const job = page.locator('[data-testid="repo-jobs"] li[data-job="verify"]').first();
+    await job.waitFor();
+    await waitFor(async () => (await job.getAttribute('data-status')) !== 'running', 'the verify job finished', 60000);
+    assert.equal(await job.getAttribute('data-status'), 'succeeded');
+    assert.equal(await job.locator('progress').getAttribute('data-pct'), '100');
+    assert.match(await job.locator('.job-result').innerText(), /^Verify on \S+: ok, \d+ manifests and [1-9]\d* chunks .* checked, no problems\.$/);
+    // The panel heard the job's end on the stream, and the stats now carry the verify.
+    const rec = await streamRecord();
+    assert.ok(rec.received > before && rec.seen.some((s) => s.startsWith('repo-job:')), `repo-job events on the stream: ${rec.seen.join(' ')}`);
+    await waitFor(async () => /: ok /.test(await page.getByTestId('last-verify').innerText()), 'last verify ok');
+    await shoot('repository');
+  });
+
+  test('a refused event stream is retried with backoff, and once it is back the page catches up and hears changes on it', async () => {
+    // Until `refusing` is cleared, the stream is answered 503, as a proxy in front of a restarting server would.
+    let refusing = true;
+    let refused = 0;
+    await page.route('**/cinderbox-events*', (route) => {
+      if (!refusing) return route.fallback();
+      refused++;
+      return route.fulfill({ status: 503, headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    });
+    try {
+      await page.goto(`${ts.url}/console/#/overview`);
+      await page.reload();
+      await page.locator('.shell[data-stream="down"]').waitFor();
+      const admin = { token: ts.adminToken, projectId: ts.adminProjectId };
+      const missed = await createVolume(ts, admin, 'made-while-refused');
+      await waitFor(async () => refused >= 2, 'the page trying the stream again');
+      refusing = false;
+      await streamOpen();
+      // What the stream never carried is picked up (the reopened stream refreshes; the fallback polling would too)...
+      await page.locator('tr[data-volume="made-while-refused"]').waitFor({ timeout: 30000 });
+      await waitVolume(ts, admin, missed, 'available');
+      // ...and the reopened stream is the real one: a later change arrives on it.
+      const next = await createVolume(ts, admin, 'made-after-reconnect');
+      await waitFor(async () => (await streamRecord()).seen.includes(`volume:${next}`), 'a change on the reopened stream', 30000);
+      await waitVolume(ts, admin, next, 'available');
+    } finally {
+      await page.unroute('**/cinderbox-events*');
+    }
   });
 
   test('the views are usable from the keyboard: Tab reaches a view link and Enter opens it', async () => {
