@@ -357,11 +357,15 @@ function isSharedBackend(b: BackendConfig): boolean {
 }
 
 /**
- * The node a new volume on `backend` goes to, or null when none may take it (none has room). A clone (or a volume from a
+ * The node a new volume on `backend` goes to, or null when none may take it (no enabled, up node serves the backend, or
+ * a node-local source's node does not). Nodes with room come first (see the capacity rule below). A clone (or a volume from a
  * snapshot) of a node-local volume is made by its source's node, so it goes there or nowhere; on a shared backend
  * the source's node is preferred but any will do. Otherwise the node with the fewest gigabytes already placed on
  * that backend wins (Cinder's allocated-capacity weigher), this node on a tie (no hop for its first task).
  */
+/** Cinder's `max_over_subscription_ratio` default: thin pools may promise 20 times their free space. */
+const MAX_OVER_SUBSCRIPTION_RATIO = 20;
+
 function pickNode(
   hosts: readonly { node: string; backend: string; allocatedGb: number; freeGb: number | null }[],
   backend: BackendConfig,
@@ -370,9 +374,14 @@ function pickNode(
   shared: boolean,
   sizeGb: number,
 ): string | null {
-  // Cinder's capacity filter: a pool whose last report shows less free space than the volume is passed over (a
-  // shared RBD pool reports the same for every node, and an unreported one is not held against its node).
-  const candidates = hosts.filter((h) => h.backend === backend.name && (shared || h.freeGb === null || h.freeGb >= sizeGb));
+  // Cinder's capacity filter for thin pools (raw sparse files and qcow2 allocate nothing at create): a pool passes
+  // when its last reported free space times the over-subscription ratio holds the volume (a shared RBD pool reports
+  // the same for every node, and an unreported one is not held against its node). Unlike Cinder, a create is not
+  // refused when no pool passes: a thin volume costs nothing until written, and a write that finds the disk full
+  // fails cleanly (tests/full-disk), so the filter prefers the nodes with room and otherwise keeps the others.
+  const onBackend = hosts.filter((h) => h.backend === backend.name);
+  const roomy = onBackend.filter((h) => shared || h.freeGb === null || h.freeGb * MAX_OVER_SUBSCRIPTION_RATIO >= sizeGb);
+  const candidates = roomy.length > 0 ? roomy : onBackend;
   if (sourceHost !== null) {
     const sourceNode = sourceHost.split('@')[0]!;
     if (candidates.some((h) => h.node === sourceNode)) return sourceNode;
