@@ -58,6 +58,8 @@ const RUNS = Number(args.runs);
 const here = dirname(fileURLToPath(import.meta.url));
 const scripts = join(here, '..', '..', 'scripts');
 
+// The driver's librbd path is opt-in (LIBRBD_OPT_IN); the bench measures it, so it opts in.
+process.env.CINDERBOX_RBD_ADDON ??= 'on';
 const lib = loadLibrbd();
 if (!lib.addon) {
   console.error(`bench/rbd: the librbd addon is not built (${lib.error}); run npm run setup with librbd-dev and librados-dev installed`);

@@ -62,7 +62,7 @@ if ('skip' in made) {
     },
   };
   // Through librbd when the addon is built, then the rbd tool alone (what a machine without librbd-dev runs).
-  runVolumeDriverConformance(loadLibrbd().addon ? 'rbd (librbd)' : 'rbd (rbd tool; librbd addon not built)', open, conformanceOptions);
+  runVolumeDriverConformance(loadLibrbd().addon ? 'rbd (librbd)' : `rbd (rbd tool: ${loadLibrbd().error ?? 'no librbd'})`, open, conformanceOptions);
   if (toolPool) runVolumeDriverConformance('rbd (rbd tool)', openTool, conformanceOptions);
 
   describe('rbd driver specifics', () => {
