@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestAt } from '../../test-support/http.js';
-import { signalAndWait } from '../../test-support/processes.js';
+import { listeningUrl, signalAndWait } from '../../test-support/processes.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'node-entry.ts');
 export const ADMIN_PASSWORD = 'cluster-test-admin';
@@ -58,21 +58,7 @@ export async function startNode(name: string, dataDir: string, env: ClusterEnv):
   proc.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-20_000);
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const refused = /REFUSED (.*)/.exec(buf);
-      if (refused) return reject(new Error(refused[1]));
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (!m) return;
-      proc.stdout!.off('data', onData);
-      proc.stdout!.resume();
-      resolve(m[1]!);
-    };
-    proc.stdout!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`node ${name} exited early with ${code}: ${err.slice(-2000)}`)));
-  });
+  const url = await listeningUrl(proc, (code) => `node ${name} exited early with ${code}: ${err.slice(-2000)}`);
   return { name, dataDir, proc, url, log: () => err };
 }
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testDatabaseFor } from '../../test-support/harness.js';
 import { requestAt } from '../../test-support/http.js';
-import { signalAndWait } from '../../test-support/processes.js';
+import { listeningUrl, signalAndWait } from '../../test-support/processes.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'serve-entry.ts');
 
@@ -33,20 +33,7 @@ export async function startChild(dataDir: string, driver: 'raw' | 'qcow2', env: 
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env, CINDERBOX_VOLUME_DRIVER: driver, ...database },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (!m) return;
-      // The pipe is still drained (a full pipe would block the child's logging), but no longer kept.
-      proc.stdout!.off('data', onData);
-      proc.stdout!.resume();
-      resolve(m[1]!);
-    };
-    proc.stdout!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
-  });
+  const url = await listeningUrl(proc, (code) => `server exited early with ${code}`);
   return { proc, url, ...(databaseUrl ? { databaseUrl } : {}) };
 }
 
