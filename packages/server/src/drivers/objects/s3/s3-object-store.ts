@@ -333,23 +333,33 @@ export class S3ObjectStore implements ObjectStore {
    * Reads the object into `into` as its bytes arrive and returns its size (the repository's restore and verify
    * read chunks into shared buffers this way): no per-object allocation or copies of the whole body. When the
    * object is larger than `into`, the rest is read and counted, not kept.
+   *
+   * The body arrives in socket-sized parts (64 KiB: 64 per chunk); a 'data' listener copies each one where an
+   * async iterator would add a promise and a microtask round per part, which was a measurable share of restore CPU
+   * on a 2-core host that radosgw shares (bench/backup/s3-get.ts).
    */
   async getInto(key: string, into: Uint8Array): Promise<number> {
     const body = await this.getBody(key);
-    let size = 0;
+    const stream: Readable =
+      body instanceof Readable ? body : Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
     try {
-      const stream: AsyncIterable<Uint8Array> =
-        body instanceof Readable
-          ? body
-          : Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
-      for await (const part of stream) {
-        if (size < into.length) into.set(part.subarray(0, into.length - size), size);
-        size += part.length;
-      }
+      return await new Promise<number>((resolve, reject) => {
+        let size = 0;
+        stream.on('data', (part: Uint8Array) => {
+          if (size < into.length) into.set(part.length <= into.length - size ? part : part.subarray(0, into.length - size), size);
+          size += part.length;
+        });
+        stream.once('end', () => resolve(size));
+        stream.once('error', reject);
+        // A socket closed before the body ended emits 'aborted'/'close' without 'end' on some Node versions.
+        stream.once('close', () => {
+          if (!stream.readableEnded) reject(Object.assign(new Error('the connection closed before the body ended'), { code: 'ECONNRESET' }));
+        });
+      });
     } catch (e) {
+      stream.destroy();
       throw this.fail(e, 'read', key);
     }
-    return size;
   }
 
   async getStream(key: string): Promise<NodeJS.ReadableStream> {
