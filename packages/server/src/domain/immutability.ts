@@ -26,3 +26,18 @@ export function lockedUntilFor(now: string, ...days: Array<number | null | undef
 export function isLocked(b: { locked_until: string | null; locator: string | null }, now: string): boolean {
   return b.locator !== null && b.locked_until !== null && b.locked_until > now;
 }
+
+const HOUR_MS = 3600 * 1000;
+
+/**
+ * The retention actually set on the store for a backup that must stay until `until`: rounded up to the next
+ * multiple of a step of a quarter of the remaining period (whole hours, at least one hour, at most 7 days). Chained
+ * incrementals inside one step then find the chunks they share with their parent already held long enough and
+ * extend nothing but their new chunks (BackupRepository.retain); the price is holding objects on the store at most
+ * one step (≤ 25 %, ≤ 7 days) past `locked_until`. The API's own refusal still ends at `locked_until`.
+ */
+export function storeRetentionEnd(until: Date, now: Date = new Date()): Date {
+  const period = Math.max(0, until.getTime() - now.getTime());
+  const step = Math.min(7 * DAY_MS, Math.max(HOUR_MS, Math.round(period / 4 / HOUR_MS) * HOUR_MS));
+  return new Date(Math.ceil(until.getTime() / step) * step);
+}
