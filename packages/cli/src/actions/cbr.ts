@@ -50,6 +50,8 @@ export async function vaultCreate(ctx: ActionContext): Promise<void> {
       autoBind: o.autoBind === true ? true : undefined,
       bindRules: bindRules(o.bindTag),
       autoExpand: o.autoExpand === true ? true : undefined,
+      backupTarget: str(o.backupTarget),
+      lockDays: num(o.lockDays),
       billing: {
         consistentLevel: str(o.consistentLevel) ?? 'crash_consistent',
         objectType: 'disk',

@@ -19,7 +19,7 @@ export function registerBackup(program: Command): void {
         .option('--snapshot <snapshot>', 'back up this snapshot of the volume (name or ID)')
         .option('--incremental', 'incremental backup')
         .option('--force', 'back up an in-use volume')
-        .option('--container <container>', 'backup container')
+        .option('--container <container>', 'backup container; the name of a backup target (serve --backup-target) stores the backup there')
         .option('--property <key=value>', 'metadata (repeatable; microversion 3.43)', keyValue),
       'show',
     ),

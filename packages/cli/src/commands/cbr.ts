@@ -40,7 +40,9 @@ function registerVault(program: Command): void {
       .option('--consistent-level <level>', 'consistency level', 'crash_consistent')
       .option('--auto-bind', 'bind new volumes matching the bind rules automatically')
       .option('--bind-tag <key=value>', 'bind rule: new volumes with this metadata (empty value: any) (repeatable)', collect)
-      .option('--auto-expand', 'grow the vault when it is full'),
+      .option('--auto-expand', 'grow the vault when it is full')
+      .option('--backup-target <name>', "backup target of the vault's backups (serve --backup-target; default: the server's default)")
+      .option('--lock-days <days>', 'immutable backups: each backup cannot be deleted for this many days (1-36500)', positiveInt),
     'show',
   ).action(act('vaultCreate'));
 
