@@ -43,6 +43,13 @@ test('vault create --backup-target --lock-days: the vault says so, and an unknow
   assert.equal(plain.backup_target, 'default');
   assert.equal(plain.lock_days, null);
 
+  // A replication vault needs regions (serve --region), which this server has none of: the server's refusal.
+  const replication = await cli.run(['vault', 'create', 'x', '--size', '10', '--protect-type', 'replication']);
+  assert.equal(replication.code, 1);
+  assert.match(replication.stderr, /Replication vaults are not supported/);
+  const badType = await cli.run(['vault', 'create', 'x', '--size', '10', '--protect-type', 'archive']);
+  assert.equal(badType.code, 2);
+
   const unknown = await cli.run(['vault', 'create', 'x', '--size', '10', '--backup-target', 'nowhere']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /backup_target "nowhere" is not a configured backup target/);

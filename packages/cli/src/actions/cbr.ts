@@ -55,7 +55,7 @@ export async function vaultCreate(ctx: ActionContext): Promise<void> {
       billing: {
         consistentLevel: str(o.consistentLevel) ?? 'crash_consistent',
         objectType: 'disk',
-        protectType: 'backup',
+        protectType: str(o.protectType) ?? 'backup',
         size: num(o.size),
       },
     }),

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { collect, lazy, nonNegativeInt, positiveInt, withOutput, withWait } from './common.js';
 
 const act = (name: string) => lazy(() => import('../actions/cbr.js'), name);
@@ -42,7 +42,12 @@ function registerVault(program: Command): void {
       .option('--bind-tag <key=value>', 'bind rule: new volumes with this metadata (empty value: any) (repeatable)', collect)
       .option('--auto-expand', 'grow the vault when it is full')
       .option('--backup-target <name>', "backup target of the vault's backups (serve --backup-target; default: the server's default)")
-      .option('--lock-days <days>', 'immutable backups: each backup cannot be deleted for this many days (1-36500)', positiveInt),
+      .option('--lock-days <days>', 'immutable backups: each backup cannot be deleted for this many days (1-36500)', positiveInt)
+      .addOption(
+        new Option('--protect-type <type>', 'backup: protects volumes; replication: only receives replicas from another region')
+          .choices(['backup', 'replication'])
+          .default('backup'),
+      ),
     'show',
   ).action(act('vaultCreate'));
 

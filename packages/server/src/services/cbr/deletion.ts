@@ -27,6 +27,11 @@ export async function startDeleteTx(
   await transit(cbrBackupLifecycle, 'delete', b.id, backupNotFound(b.id), (from, to) =>
     c.stores.backups.transition(tx, b.id, from, to, { updated_at: c.now() }),
   );
+  // Checked after the guarded move, which orders this with replication's touch of the same row: a source being
+  // copied stays until its replicas are made (the copy reads its manifest and chunks), then it can go.
+  const copying = (await c.stores.backups.replicasOf(tx, [b.id])).find((r) => r.status === 'protecting');
+  if (copying)
+    throw refused('6216', `Backup ${b.id} is being replicated (replication record ${copying.replication_record_id ?? copying.id}); delete it once the copy ends.`);
   const vault = await c.stores.vaults.byId(tx, b.vault_id);
   const logId = await oplogs.record(tx, {
     projectId: b.project_id,

@@ -10,12 +10,16 @@ import type { cbrContract } from '@cinderbox/api-schema';
 import type { AuthContext } from '../../domain/auth-context.js';
 import { type CbrBackup, cbrBackupLifecycle, type Checkpoint, checkpointLifecycle, vaultLifecycle } from '../../domain/cbr.js';
 import { failureReport } from '../../domain/errors.js';
+import { isLocked, lockedUntilFor } from '../../domain/immutability.js';
 import { ensureAllowed, fromStatuses } from '../../domain/lifecycle.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { TaskHandler } from '../../domain/ports/task-queue.js';
+import { parseStoredTime } from '../../domain/time.js';
 import { type CbrContext, DISK_PROVIDER_ID, type Enqueue, UUID_RE } from './context.js';
+import { startDeleteTx } from './deletion.js';
 import { backupNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
+import { expiredBackups, parseRetention } from './retention.js';
 import { expandToFit } from './vaults.js';
 
 /** A region as configured: its name and the backup target its vaults are on. */
@@ -97,6 +101,11 @@ export class ReplicationService {
     private readonly regions: readonly Region[],
   ) {}
 
+  /** Whether any region is configured (`serve --region`): without, nothing can be replicated anywhere. */
+  get enabled(): boolean {
+    return this.regions.length > 0;
+  }
+
   /** `GET /replication-capabilities`: every region and the regions its backups can be replicated to. */
   capabilities(): { regions: { name: string; replication_destinations: string[] }[] } {
     return {
@@ -142,7 +151,15 @@ export class ReplicationService {
   }
 
   /** The destination checkpoint the replicas of one request belong to. */
-  private async checkpoint(tx: Scope, dest: Destination, name: string, description: string, incremental: boolean, auto: boolean): Promise<string> {
+  private async checkpoint(
+    tx: Scope,
+    dest: Destination,
+    name: string,
+    description: string,
+    incremental: boolean,
+    auto: boolean,
+    policyId: string | null = null,
+  ): Promise<string> {
     const row: Checkpoint = {
       id: randomUUID(),
       project_id: dest.projectId,
@@ -152,7 +169,8 @@ export class ReplicationService {
       description,
       incremental,
       auto_trigger: auto,
-      policy_id: null,
+      // A replication policy's run: its retention applies to the replicas once the restore point ends (settle).
+      policy_id: policyId,
       retention_duration: -1,
       skipped: [],
       created_at: this.c.now(),
@@ -169,17 +187,25 @@ export class ReplicationService {
     src: CbrBackup,
     dest: Destination,
     checkpointId: string,
-    naming: { name: string; description: string; auto: boolean },
+    naming: { name: string; description: string; auto: boolean; policyId?: string | null },
   ): Promise<CbrBackup> {
+    // A guarded touch of the source row: it orders this transaction with a racing delete (deletion.ts refuses to
+    // delete a backup that has a replica being copied, and this refuses a source already being deleted).
+    const held = await this.c.stores.backups.transition(tx, src.id, ['available'], null, { updated_at: src.updated_at });
+    if (!held.ok) throw refused('6216', `Backup ${src.id} is ${held.reason === 'gone' ? 'gone' : held.status}; only available backups can be replicated.`);
     const sourceVault = await this.c.stores.vaults.byId(tx, src.vault_id);
+    const destVault = await this.c.stores.vaults.byId(tx, dest.vaultId);
     const now = this.c.now();
+    // Immutable as long as its source, and as the destination vault or target locks what it holds (the longer).
+    const destLock = lockedUntilFor(now, destVault?.lock_days, this.c.targets.info(dest.region.target)?.lockDays);
+    const lockedUntil = [src.locked_until, destLock].reduce<string | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
     const replica: CbrBackup = {
       ...src,
       id: randomUUID(),
       project_id: dest.projectId,
       vault_id: dest.vaultId,
       checkpoint_id: checkpointId,
-      policy_id: null,
+      policy_id: naming.policyId ?? null,
       name: naming.name,
       description: naming.description,
       image_type: 'replication',
@@ -200,6 +226,7 @@ export class ReplicationService {
       cbt_base_id: null,
       cbt_base_usable: false,
       backup_target: dest.region.target,
+      locked_until: lockedUntil,
       replication_record_id: randomUUID(),
       source_backup_id: src.id,
       source_project_id: src.project_id,
@@ -269,7 +296,13 @@ export class ReplicationService {
   }
 
   /** `replicateVault` in the caller's transaction (a replication policy's scheduled run). */
-  async replicateVaultTx(tx: Scope, enqueue: Enqueue, projectId: string, input: cbrContract.CheckpointReplicate): Promise<CheckpointReplication> {
+  async replicateVaultTx(
+    tx: Scope,
+    enqueue: Enqueue,
+    projectId: string,
+    input: cbrContract.CheckpointReplicate,
+    policyId: string | null = null,
+  ): Promise<CheckpointReplication> {
     const vaultId = input.vault_id;
     const auto = input.auto_trigger === true;
     {
@@ -284,9 +317,9 @@ export class ReplicationService {
       const pending = candidates.filter((b) => !done.has(b.id)).sort((a, b) => a.created_at.localeCompare(b.created_at));
       const out: CheckpointReplication['backups'] = [];
       if (pending.length > 0) {
-        const checkpointId = await this.checkpoint(tx, dest, `replication-${vault.name}`.slice(0, 64), '', true, auto);
+        const checkpointId = await this.checkpoint(tx, dest, `replication-${vault.name}`.slice(0, 64), '', true, auto, policyId);
         for (const b of pending) {
-          const replica = await this.startTx(tx, enqueue, b, dest, checkpointId, { name: b.name, description: b.description, auto });
+          const replica = await this.startTx(tx, enqueue, b, dest, checkpointId, { name: b.name, description: b.description, auto, policyId });
           out.push({ backup_id: b.id, replication_record_id: replica.replication_record_id! });
         }
       }
@@ -343,14 +376,53 @@ async function move(c: CbrContext, scope: Scope, id: string, action: 'complete' 
   return t.ok;
 }
 
-/** Ends the destination restore point once none of its replicas is still copying (in the replica's transaction). */
-async function settle(c: CbrContext, scope: Scope, checkpointId: string): Promise<void> {
+/**
+ * Ends the destination restore point once none of its replicas is still copying (in the replica's transaction).
+ * Returns what a replication policy's retention then applies to (the vault and policy), when it ended a policy run.
+ */
+async function settle(c: CbrContext, scope: Scope, checkpointId: string): Promise<{ vaultId: string; policyId: string } | null> {
   const rows = await c.stores.backups.ofCheckpoint(scope, checkpointId);
-  if (rows.some((r) => r.status === 'protecting')) return;
+  if (rows.some((r) => r.status === 'protecting')) return null;
   const action = rows.some((r) => r.status !== 'error') ? 'complete' : 'fail';
-  await c.stores.checkpoints.transition(scope, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
+  const t = await c.stores.checkpoints.transition(scope, checkpointId, fromStatuses(checkpointLifecycle, action), checkpointLifecycle.actions[action].to!, {
     updated_at: c.now(),
   });
+  return t.ok && t.record.policy_id ? { vaultId: t.record.vault_id, policyId: t.record.policy_id } : null;
+}
+
+/**
+ * A replication policy's retention (max_backups, retention_duration_days, long-term counts) over the replicas its
+ * runs made in the destination vault, per resource, as a backup policy's over its automatic backups: replicas
+ * made by hand or by another policy are not pruned, the newest is always kept, and locked ones wait for their lock.
+ */
+export async function applyReplicaRetention(c: CbrContext, oplogs: OperationLogs, vaultId: string, policyId: string): Promise<string[]> {
+  const policy = await c.stores.policies.byId(c.root, policyId);
+  if (!policy) return [];
+  const rules = parseRetention(policy.operation_definition);
+  const mine = (await c.stores.backups.ofVault(c.root, vaultId)).filter(
+    (b) => b.image_type === 'replication' && b.policy_id === policyId && b.status === 'available',
+  );
+  const byResource = new Map<string, CbrBackup[]>();
+  for (const b of mine) byResource.set(b.resource_id, [...(byResource.get(b.resource_id) ?? []), b]);
+  const now = c.nowDate();
+  const doomed = [...byResource.values()].flatMap((list) =>
+    expiredBackups(
+      list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b, c.now()) })),
+      rules,
+      now,
+    ),
+  );
+  const deleted: string[] = [];
+  for (const id of doomed) {
+    const b = mine.find((x) => x.id === id)!;
+    try {
+      await c.inTx((tx, enqueue) => startDeleteTx(c, oplogs, tx, enqueue, b, policyId));
+      deleted.push(id);
+    } catch (err) {
+      c.logger.warn({ err, backup: id }, 'replication retention could not delete a replica');
+    }
+  }
+  return deleted;
 }
 
 /** The copy task: source backup → destination repository, then the replica commits with what the copy added. */
@@ -383,7 +455,11 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
           }
         },
       });
+      // Locked on the destination store before the replica is reported available, as a backup is (backup-tasks).
+      if (r.locked_until !== null) await c.repoOf(r).retain(result.locator, parseStoredTime(r.locked_until));
       const s = result.stats;
+      // Set inside the transaction (a holder, so the compiler does not narrow it to its initial null).
+      const settled: { ended: Awaited<ReturnType<typeof settle>> } = { ended: null };
       const committed = await c.metadata.transaction(async (tx) => {
         // What the copy added counts against the destination vault, as a backup's new chunks do.
         const vault = await c.stores.vaults.byId(tx, r.vault_id);
@@ -401,10 +477,11 @@ export function replicationTaskHandler(c: CbrContext, oplogs: OperationLogs, scr
         });
         if (ok) {
           await oplogs.finish(tx, task.payload.logId, { ok: true });
-          await settle(c, tx, r.checkpoint_id);
+          settled.ended = await settle(c, tx, r.checkpoint_id);
         }
         return ok;
       });
+      if (settled.ended) await applyReplicaRetention(c, oplogs, settled.ended.vaultId, settled.ended.policyId);
       if (committed === true) return;
       // The manifest goes before the replica reads `error`, so nobody sees a failed replica with data behind it (a
       // crash in between leaves the row protecting: `fail` removes the manifest then).

@@ -91,7 +91,7 @@ export class CbrScheduler {
             destination_region: String(policy.operation_definition.destination_region),
             destination_project_id: String(policy.operation_definition.destination_project_id),
             auto_trigger: true,
-          });
+          }, policy.id);
           return true;
         }
         await this.checkpoints.createTx(tx, enqueue, policy.project_id, vaultId, { auto_trigger: true }, schedule);

@@ -153,7 +153,7 @@ export class VaultService {
    */
   async autoBind(tx: Scope, volume: { id: string; project_id: string; name: string | null }, metadata: Record<string, string>): Promise<string | null> {
     const candidates = (await this.vaults.list(tx, volume.project_id, {}))
-      .filter((v) => v.auto_bind && v.status === 'available' && v.object_type === 'disk' && matchesBindRules(v.bind_rules, metadata))
+      .filter((v) => v.auto_bind && v.status === 'available' && v.object_type === 'disk' && v.protect_type === 'backup' && matchesBindRules(v.bind_rules, metadata))
       .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1));
     for (const v of candidates) {
       if ((await this.vaults.countResources(tx, v.id)) >= MAX_VAULT_RESOURCES) continue;
@@ -177,6 +177,9 @@ export class VaultService {
   private async addResourcesTx(tx: Scope, vault: Vault, raw: ResourceInput[]): Promise<string[]> {
     const seen = new Set<string>();
     const rows: VaultResource[] = [];
+    // A replication vault only receives replicas (OTC: it protects no resource of its own).
+    if (vault.protect_type === 'replication' && raw.length > 0)
+      throw refused('6102', `Vault ${vault.id} is a replication vault: it holds replicas of other vaults' backups, not resources.`);
     for (const r of raw) {
       if (r.type === SERVER_TYPE)
         throw refused('6102', 'Servers (OS::Nova::Server) cannot be protected: this cloud has no compute service. Use disk vaults.');
@@ -215,6 +218,9 @@ export class VaultService {
     const p = await this.policies.row(tx, vault.project_id, policyId);
     // A replication policy goes on the backup vault whose backups it copies, with the vault they go to.
     const replicationOfBackups = p.operation_type === 'replication' && vault.protect_type === 'backup' && this.replication;
+    // A replication vault is only ever a destination: it has nothing to back up, and replicas are not replicated.
+    if (vault.protect_type === 'replication')
+      throw refused('6127', `Vault ${vault.id} is a replication vault: policies go on the backup vault whose backups are replicated to it.`);
     if (p.operation_type !== vault.protect_type && !replicationOfBackups)
       throw refused('6127', `A ${p.operation_type} policy cannot be applied to a ${vault.protect_type} vault.`);
     const destination = replicationOfBackups
@@ -242,8 +248,10 @@ export class VaultService {
       throw refused('6116', 'Object type server is not supported: this cloud has no compute service. Use object_type disk.');
     if (objectType !== 'disk') throw refused('6116', `Object type ${objectType} is not supported (use disk).`);
     const protectType = b.protect_type ?? b.operation_type;
-    if (protectType === 'replication') throw refused('6116', 'Replication vaults are not supported: this cloud has a single region.');
-    if (protectType !== 'backup') throw refused('6116', 'billing.protect_type must be backup.');
+    if (protectType === 'replication') {
+      if (!this.replication?.enabled) throw refused('6116', 'Replication vaults are not supported: this cloud has a single region (serve --region NAME=TARGET).');
+      if (input.auto_bind) throw refused('6116', 'A replication vault cannot auto-bind resources: it holds replicas only.');
+    } else if (protectType !== 'backup') throw refused('6116', 'billing.protect_type must be backup or replication.');
     const consistent = b.consistent_level ?? 'crash_consistent';
     if (consistent !== 'crash_consistent')
       throw refused('6116', 'Only crash_consistent backups are supported for disks.');
@@ -269,7 +277,7 @@ export class VaultService {
       description,
       status: 'available',
       object_type: 'disk',
-      protect_type: 'backup',
+      protect_type: protectType,
       consistent_level: 'crash_consistent',
       cloud_type: 'public',
       charging_mode: 'post_paid',
@@ -310,6 +318,8 @@ export class VaultService {
           set.size = size;
         }
       }
+      if (input.auto_bind === true && v.protect_type === 'replication')
+        throw refused('6116', 'A replication vault cannot auto-bind resources: it holds replicas only.');
       if (input.auto_bind !== undefined) set.auto_bind = input.auto_bind;
       if (input.bind_rules !== undefined) set.bind_rules = bindRules(input.bind_rules);
       if (input.auto_expand !== undefined) set.auto_expand = input.auto_expand;
