@@ -5,7 +5,8 @@
  *   - "getInto": S3ObjectStore.getInto as it is now,
  *   - "raw http": one SigV4-signed node:http GET per object, no SDK middleware: the server's GET ceiling with the
  *     thinnest client, what no SDK-based path can beat.
- * Prints MiB/s and client CPU s per GiB fetched (user+sys of this process) and the load average.
+ * Then PUTs of the same objects with the SDK's `Expect: 100-continue` and without (the store's default now).
+ * Prints MiB/s and client CPU s per GiB moved (user+sys of this process) and the load average.
  *
  *   CINDERBOX_TEST_S3_ENDPOINT=… _ACCESS_KEY=… _SECRET_KEY=… node --import tsx bench/backup/s3-get.ts
  *     [--mib 192] [--in-flight 10] [--rounds 4]
@@ -124,11 +125,39 @@ try {
     }
     loads.push(loadavg()[0] ?? 0);
   }
+  // PUTs of the same objects with and without `Expect: 100-continue` (S3ObjectStoreOptions.expectContinue),
+  // interleaved the same way; overwrite, so that every PUT sends its body.
+  const expecting = new S3ObjectStore({ bucket: store.bucket, prefix: 'g', endpoint, region, credentials, expectContinue: true });
+  const puts = new Map<string, { s: number; cpu: number; bytes: number }>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, s] of [
+      ['PUT, Expect: 100-continue (SDK default)', expecting],
+      ['PUT, no Expect (now)', store],
+    ] as const) {
+      let next = 0;
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < N) await s.put(`o/${next++}`, data, { overwrite: true });
+        }),
+      );
+      const c = process.cpuUsage(c0);
+      const t = puts.get(name) ?? { s: 0, cpu: 0, bytes: 0 };
+      t.s += Number(process.hrtime.bigint() - t0) / 1e9;
+      t.cpu += (c.user + c.system) / 1e6;
+      t.bytes += N * OBJ;
+      puts.set(name, t);
+    }
+  }
+  expecting.destroy();
+  for (const [name, t] of puts) totals.set(name, t);
+
   console.log(`${N} objects of 4 MiB, ${IN_FLIGHT} GETs in flight, ${ROUNDS} interleaved rounds; load (1 min) ${loads.map((l) => l.toFixed(1)).join(', ')}`);
-  console.log('| read path           | MiB/s | client CPU s/GiB |');
-  console.log('|---------------------|-------|------------------|');
+  console.log('| path                                    | MiB/s | client CPU s/GiB |');
+  console.log('|-----------------------------------------|-------|------------------|');
   for (const [name, t] of totals) {
-    console.log(`| ${name.padEnd(19)} | ${(t.bytes / MiB / t.s).toFixed(0).padStart(5)} | ${(t.cpu / (t.bytes / 1024 / MiB)).toFixed(2).padStart(16)} |`);
+    console.log(`| ${name.padEnd(39)} | ${(t.bytes / MiB / t.s).toFixed(0).padStart(5)} | ${(t.cpu / (t.bytes / 1024 / MiB)).toFixed(2).padStart(16)} |`);
   }
 } finally {
   for (let i = 0; i < N; i++) await store.delete(`o/${i}`).catch(() => false);

@@ -7,7 +7,7 @@
  * volume (user+sys of this process, chunk workers included), the S3/fs ratio and the load average.
  *
  *   CINDERBOX_TEST_S3_ENDPOINT=… _ACCESS_KEY=… _SECRET_KEY=… node --import tsx bench/backup/s3-restore.ts
- *     [--mib 256] [--rounds 3] [--dir /var/tmp/cbx-bench-s3-restore]
+ *     [--mib 256] [--rounds 3] [--dir /var/tmp/cbx-bench-s3-restore] [--s3-workers N]
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     mib: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
     dir: { type: 'string', default: '/var/tmp/cbx-bench-s3-restore' },
+    /** Chunk workers of the S3 repository (chunks in flight: 4 per worker + 2); the fs one keeps the default. */
+    's3-workers': { type: 'string' },
   },
 });
 const MiB = 1024 * 1024;
@@ -69,7 +71,11 @@ async function asyncIterGetInto(key: string, into: Uint8Array): Promise<number> 
 }
 
 const fsRepo = await BackupRepository.open({ store: new FsObjectStore(join(DIR, 'repo')), ...chunkWorkerAddon() });
-const s3Repo = await BackupRepository.open({ store: s3, ...chunkWorkerAddon() });
+const s3Repo = await BackupRepository.open({
+  store: s3,
+  ...chunkWorkerAddon(),
+  ...(args['s3-workers'] ? { workers: Number(args['s3-workers']) } : {}),
+});
 try {
   await fsRepo.warmUp();
   await s3Repo.warmUp();

@@ -77,6 +77,13 @@ export interface S3ObjectStoreOptions {
    * with s3:BypassGovernanceRetention can.
    */
   objectLock?: { mode: 'COMPLIANCE' | 'GOVERNANCE' };
+  /**
+   * Send `Expect: 100-continue` on PUTs of 2 MiB or more (the SDK's default). Off by default: the SDK's node handler
+   * opens a fresh, non-keep-alive connection for every such request and waits a round trip before the body, which
+   * costs a connection per stored chunk; what it saves is the upload of a body the server refuses, and our refusals
+   * (412 on a chunk that exists) are mostly avoided by the chunk index before any request.
+   */
+  expectContinue?: boolean;
 }
 
 export type S3FailureReason = 'auth' | 'unavailable' | 'bucket' | 'io';
@@ -154,9 +161,12 @@ export class S3ObjectStore implements ObjectStore {
         connectionTimeout: opts.connectTimeoutMs ?? 5000,
         requestTimeout: opts.requestTimeoutMs ?? 30_000,
       },
-      // Checksums only where S3 requires them: radosgw 16 predates the newer default (CRC32 trailers).
+      // Checksums only where S3 requires them: radosgw 16 predates the newer default (CRC32 trailers), and a CRC32
+      // over every body would only repeat what the repository checks anyway: a chunk's name is the hash of its
+      // content, verified on every restore, and a manifest ends with its own SHA-256 (an HMAC when encrypted).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      expectContinueHeader: opts.expectContinue === true ? 2 * 1024 * 1024 : false,
     };
     if (opts.endpoint) {
       config.endpoint = opts.endpoint;
