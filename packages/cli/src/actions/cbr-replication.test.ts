@@ -36,18 +36,10 @@ test('cbr-replication: capabilities, a backup and a vault replicated into a vaul
   ]);
   await cli.json(['volume', 'create', '--size', '1', 'rdisk', '--wait']);
   await cli.json(['vault', 'create', 'home', '--size', '10', '--resource', 'rdisk']);
-  const remote = await ts.request('POST', `/cbr/v3/${ts.adminProjectId}/vaults`, {
-    token: ts.adminToken,
-    body: {
-      vault: {
-        name: 'remote',
-        billing: { consistent_level: 'crash_consistent', object_type: 'disk', protect_type: 'backup', size: 10 },
-        resources: [],
-        backup_target: 'nas',
-      },
-    },
-  });
-  assert.equal(remote.status, 200, remote.text);
+  // The destination: a replication vault (OTC's kind for replicas only) on the other region's target.
+  const remote = await cli.json(['vault', 'create', 'remote', '--size', '10', '--backup-target', 'nas', '--protect-type', 'replication']);
+  assert.equal(remote.backup_target, 'nas');
+  assert.equal(remote.billing.protect_type, 'replication');
   const cp = await cli.json(['checkpoint', 'create', 'home', '--wait']);
   const [b] = await cli.json(['cbr-backup', 'list', '--checkpoint', cp.id]);
   const r = await cli.json(['cbr-replication', 'backup', b.ID, '--region', 'away', '--vault', 'remote', '--name', 'copy']);

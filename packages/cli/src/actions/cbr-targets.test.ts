@@ -67,7 +67,8 @@ test('backup create --container TARGET: the backup lands on that target with its
   assert.equal(b.status, 'available');
   assert.equal(b.container, 'vaulted');
   const until = Date.parse(b.locked_until);
-  assert.ok(until > Date.now() + 2 * DAY_MS - 600_000 && until <= Date.now() + 2 * DAY_MS, b.locked_until);
+  // Two days, rounded up to the lock's step (12 h for two days).
+  assert.ok(until > Date.now() + 2 * DAY_MS - 600_000 && until <= Date.now() + 2 * DAY_MS + 12 * 3_600_000, b.locked_until);
   const del = await cli.run(['backup', 'delete', 'kept']);
   assert.equal(del.code, 1);
   assert.match(del.stderr, /is immutable until/);

@@ -48,7 +48,8 @@ describe('immutable backups on a directory target and the data directory', () =>
     const id = await api.backup(admin, { volume_id: volume, container: 'vaulted' });
     const b = await api.backupStatus(admin, id, 'available');
     const until = Date.parse(b.locked_until);
-    assert.ok(until >= before + 2 * DAY_MS - 1000 && until <= Date.now() + 2 * DAY_MS, b.locked_until);
+    // Two days, rounded up to the lock's step (12 h for two days: see lockedUntilFor).
+    assert.ok(until >= before + 2 * DAY_MS - 1000 && until <= Date.now() + 2 * DAY_MS + 12 * 3_600_000, b.locked_until);
     // Backups elsewhere carry no lock and no field.
     const free = await api.backup(admin, { volume_id: volume, container: 'nightly' });
     assert.equal((await api.backupStatus(admin, free, 'available')).locked_until, undefined);
@@ -159,13 +160,14 @@ describe('retention policies and immutable backups (injected clock)', () => {
         await ts.server.tasks.idle();
         left.push((await backupsOf(ts, me, `vault_id=${v.body.vault.id}`)).map((b) => b.created_at.slice(0, 10)).sort());
       }
-      // Each backup is locked for two days (01:01 + 2 days): max_backups 1 deletes it only on the run after that.
-      // (Two layers keep it: retention.ts leaves locked backups out, and the delete itself refuses them.)
+      // Each backup is locked for two days rounded up to the 12 h step (01:01 + 2 days → 12:00): max_backups 1
+      // deletes it only on the first run after that, three days after it was made. (Two layers keep it:
+      // retention.ts leaves locked backups out, and the delete itself refuses them.)
       assert.deepEqual(left, [
         ['2030-01-07'],
         ['2030-01-07', '2030-01-08'],
-        ['2030-01-08', '2030-01-09'],
-        ['2030-01-09', '2030-01-10'],
+        ['2030-01-07', '2030-01-08', '2030-01-09'],
+        ['2030-01-08', '2030-01-09', '2030-01-10'],
       ]);
     } finally {
       await ts.close();

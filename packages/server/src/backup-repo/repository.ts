@@ -22,7 +22,6 @@ import { type FileHandle, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { storeRetentionEnd } from '../domain/immutability.js';
 import type { ObjectStore } from '../domain/ports/object-store.js';
 import type { Extent } from '../domain/ports/volume-driver.js';
 import { Bounded, chunkMapOf } from './bounded.js';
@@ -1166,33 +1165,26 @@ export class BackupRepository implements BackupStore {
   }
 
   /**
-   * Puts a backup's chunks and manifest under retention until at least `until` (an immutable target). The
-   * retention set is storeRetentionEnd(until), a little later, so that the next incrementals mostly find their
-   * shared chunks held already. The manifest is locked last, and only ever to a date every chunk it names is held
-   * to: so a locked manifest vouches for its chunks, and an incremental whose parent's manifest is held to `until` or
-   * later skips the chunks it shares with the parent (one HEAD and one GET instead of a PutObjectRetention per
-   * chunk). Nothing is ever shortened: S3 refuses that under Object Lock (COMPLIANCE always; GOVERNANCE without
-   * bypass), and an operator who bypasses GOVERNANCE to shorten a parent's chunks voids what its manifest vouches.
+   * Puts a backup's chunks and manifest under retention until `until` (an immutable target). The manifest is locked
+   * last, once every chunk it names is held at least that long, so a locked manifest vouches for its chunks: an
+   * incremental whose parent's manifest is held to `until` or later skips the chunks it shares with the parent (a
+   * HEAD and a GET instead of a PutObjectRetention per chunk). lockedUntilFor rounds lock ends so that backups
+   * made within one step share theirs, which makes that the usual case. Nothing is ever shortened: S3 refuses that
+   * under Object Lock (COMPLIANCE always; GOVERNANCE without bypass).
    */
   async retain(locator: string, until: Date): Promise<{ objects: number }> {
     const store = this.store;
     if (!store.retain) return { objects: 0 };
     const m = await this.readManifest(locator);
-    const lockTo = storeRetentionEnd(until);
-    let manifestUntil = lockTo;
     let shared: Set<string> | undefined;
     const parent = m.header.parent;
     if (parent) {
       try {
         const held = (await store.head(manifestKey(parent)))?.retainUntil;
-        if (held && held.getTime() >= until.getTime()) {
-          shared = new Set((await this.readManifest(parent)).ids());
-          if (held.getTime() < lockTo.getTime()) manifestUntil = held;
-        }
+        if (held && held.getTime() >= until.getTime()) shared = new Set((await this.readManifest(parent)).ids());
       } catch {
         // The parent is gone or unreadable: it vouches for nothing, every chunk is extended.
         shared = undefined;
-        manifestUntil = lockTo;
       }
     }
     // Chunks first: a manifest locked while a chunk it names could still be deleted would promise too much.
@@ -1201,13 +1193,13 @@ export class BackupRepository implements BackupStore {
     for (const id of m.ids()) {
       if (shared?.has(id)) continue;
       await inflight.add(async () => {
-        await store.retain!(chunkKey(id), lockTo);
+        await store.retain!(chunkKey(id), until);
         objects++;
       });
       if (inflight.failed) break;
     }
     await inflight.drain();
-    await store.retain(manifestKey(locator), manifestUntil);
+    await store.retain(manifestKey(locator), until);
     return { objects: objects + 1 };
   }
 

@@ -11,11 +11,26 @@ const DAY_MS = 24 * 3600 * 1000;
 /** Upper bound of lock days (100 years), for the API and target URLs alike. */
 export const MAX_LOCK_DAYS = 36500;
 
-/** The retention end of a backup created at `now` (stored time) with these lock periods; null when none applies. */
+const HOUR_MS = 3600 * 1000;
+
+/**
+ * The retention end of a backup created at `now` (stored time) with these lock periods; null when none applies.
+ * `now` + the longest period, rounded up to a multiple of a step of a quarter of that period (whole hours, at
+ * least one hour, at most 7 days): backups made within one step share their end, so on an Object Lock store an
+ * incremental finds the chunks it shares with its parent already held to its own date and extends only its new
+ * ones (BackupRepository.retain). A lock thus lasts at least the days asked for, and at most one step longer.
+ */
 export function lockedUntilFor(now: string, ...days: Array<number | null | undefined>): string | null {
   const d = Math.max(0, ...days.map((x) => x ?? 0));
   if (d <= 0) return null;
-  return storedTime(new Date(parseStoredTime(now).getTime() + d * DAY_MS));
+  const period = d * DAY_MS;
+  const step = lockStep(period);
+  return storedTime(new Date(Math.ceil((parseStoredTime(now).getTime() + period) / step) * step));
+}
+
+/** The rounding step of a lock period (see lockedUntilFor). */
+export function lockStep(periodMs: number): number {
+  return Math.min(7 * DAY_MS, Math.max(HOUR_MS, Math.round(periodMs / 4 / HOUR_MS) * HOUR_MS));
 }
 
 /**
@@ -25,19 +40,4 @@ export function lockedUntilFor(now: string, ...days: Array<number | null | undef
  */
 export function isLocked(b: { locked_until: string | null; locator: string | null }, now: string): boolean {
   return b.locator !== null && b.locked_until !== null && b.locked_until > now;
-}
-
-const HOUR_MS = 3600 * 1000;
-
-/**
- * The retention actually set on the store for a backup that must stay until `until`: rounded up to the next
- * multiple of a step of a quarter of the remaining period (whole hours, at least one hour, at most 7 days). Chained
- * incrementals inside one step then find the chunks they share with their parent already held long enough and
- * extend nothing but their new chunks (BackupRepository.retain); the price is holding objects on the store at most
- * one step (≤ 25 %, ≤ 7 days) past `locked_until`. The API's own refusal still ends at `locked_until`.
- */
-export function storeRetentionEnd(until: Date, now: Date = new Date()): Date {
-  const period = Math.max(0, until.getTime() - now.getTime());
-  const step = Math.min(7 * DAY_MS, Math.max(HOUR_MS, Math.round(period / 4 / HOUR_MS) * HOUR_MS));
-  return new Date(Math.ceil(until.getTime() / step) * step);
 }

@@ -121,7 +121,11 @@ test('a replica into a vault with lock_days is immutable for that long (the long
   const [replica] = await backupsOf(ts, who, `vault_id=${dest.id}`);
   const done = await settled(replica.id);
   assert.equal(done.status, 'available');
-  assert.equal(Date.parse(done.extend_info.locked_until), t + 3 * 86_400_000);
+  // Three days from the replica's creation, rounded up to the lock's step (18 h for three days).
+  const lu = done.extend_info.locked_until as string;
+  const until = Date.parse(lu.endsWith('Z') ? lu : `${lu}Z`);
+  assert.ok(until >= t + 3 * 86_400_000 && until < t + 3 * 86_400_000 + 18 * 3_600_000, done.extend_info.locked_until);
+  assert.equal(until % (18 * 3_600_000), 0);
   const del = await cbr(ts, who, 'DELETE', `/backups/${replica.id}`);
   assert.equal(del.status, 400, del.text);
   assert.equal(del.body.error_code, 'BackupService.6201');

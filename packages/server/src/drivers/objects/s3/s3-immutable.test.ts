@@ -25,7 +25,7 @@ import { cbr, checkpoint } from '../../../api/cbr/test-support/cbr.js';
 import { randomBytes } from '../../../backup-repo/test-support/fixtures.js';
 import { startTestServer, type TestServer } from '../../../test-support/harness.js';
 import { openBackupRepository } from '../../../wiring.js';
-import { storeRetentionEnd } from '../../../domain/immutability.js';
+import { lockStep } from '../../../domain/immutability.js';
 import { countRequests } from './request-counter.js';
 import { S3ObjectStore } from './s3-object-store.js';
 import { emptyAndClose, freshS3Store, s3Unavailable, skipOrFailWithoutS3, TEST_BUCKET, testS3Options } from './test-env.js';
@@ -108,15 +108,13 @@ if (s3Unavailable) {
         const manifest = `${p}/backups/immut/${first}.manifest`;
         const head = await client.send(new HeadObjectCommand({ Bucket: LOCK_BUCKET, Key: manifest }));
         assert.equal(head.ObjectLockMode, 'GOVERNANCE');
-        // Held at least to locked_until, at most one rounding step (≤ 7 days, a quarter of the period) longer.
-        const held1 = head.ObjectLockRetainUntilDate!.getTime();
-        assert.ok(held1 >= until1 && held1 <= until1 + DAY_MS / 4 + 3_600_000, `${new Date(held1).toISOString()} vs ${b1.locked_until}`);
+        assert.equal(head.ObjectLockRetainUntilDate!.getTime(), until1);
         const chunks = (await client.send(new ListObjectVersionsCommand({ Bucket: LOCK_BUCKET, Prefix: `${p}/chunks/` }))).Versions ?? [];
         assert.equal(chunks.length, 1, 'one non-zero chunk');
         const chunk = chunks[0]!.Key!;
         const retention = async (key: string) =>
           (await client.send(new GetObjectRetentionCommand({ Bucket: LOCK_BUCKET, Key: key }))).Retention!.RetainUntilDate!.getTime();
-        assert.equal(await retention(chunk), held1);
+        assert.equal(await retention(chunk), until1);
 
         // Removing the locked version itself (not hiding it behind a delete marker) is refused by radosgw.
         await assert.rejects(
@@ -132,8 +130,9 @@ if (s3Unavailable) {
         const second = await api.backup(admin, { volume_id: volume, container: 'immut' });
         const b2 = await api.backupStatus(admin, second, 'available');
         const until2 = Date.parse(b2.locked_until);
-        assert.ok(until2 > until1);
-        assert.ok((await retention(chunk)) >= until2);
+        // Lock ends are rounded to a step (6 h for one day): a backup minutes later usually shares the first's.
+        assert.ok(until2 >= until1);
+        assert.equal(await retention(chunk), until2);
         const versions = (await client.send(new ListObjectVersionsCommand({ Bucket: LOCK_BUCKET, Prefix: chunk }))).Versions ?? [];
         assert.equal(versions.length, 1, 'the chunk was not written again');
 
@@ -170,7 +169,7 @@ if (s3Unavailable) {
       }
     });
 
-    test('a locked incremental extends only its new chunks while its parent is held long enough; every chunk it needs stays held to its date', async () => {
+    test('a locked incremental extends only its new chunks while its parent is held to its date; every chunk it needs stays held to it', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'cbx-s3-imm-'));
       const store = new S3ObjectStore(testS3Options({ bucket: LOCK_BUCKET, prefix: prefix(), objectLock: { mode: 'GOVERNANCE' } }));
       const counts = countRequests(store.client);
@@ -178,37 +177,37 @@ if (s3Unavailable) {
       const CH = 4 * 1024 * 1024;
       const held = async (key: string) =>
         (await client.send(new GetObjectRetentionCommand({ Bucket: LOCK_BUCKET, Key: store.objectName(key) }))).Retention!.RetainUntilDate!.getTime();
+      const chunksHeld = async (locator: string, until: Date) => {
+        for (const id of (await repo.readManifest(locator)).ids()) assert.ok((await held(`chunks/${id.slice(0, 2)}/${id}`)) >= until.getTime(), id);
+        assert.equal(await held(`backups/${locator}.manifest`), until.getTime());
+      };
       try {
         const src = join(dir, 'vol');
         const vol = randomBytes(8 * CH);
         await writeFile(src, vol);
         const full = await repo.backup({ id: 'full', container: 'c', sourcePath: src });
-        const t0 = Date.now();
-        const until0 = new Date(t0 + 10 * DAY_MS);
+        // A 10-day lock: ends are rounded to 60 h steps, so the next backups (same step) share this end.
+        const until = new Date(Math.ceil((Date.now() + 10 * DAY_MS) / lockStep(10 * DAY_MS)) * lockStep(10 * DAY_MS));
         counts.reset();
-        assert.equal((await repo.retain(full.locator, until0)).objects, 9, 'eight chunks and the manifest');
+        assert.equal((await repo.retain(full.locator, until)).objects, 9, 'eight chunks and the manifest');
         assert.equal(counts.of('PutObjectRetention'), 9);
 
-        // An hour later, one chunk changed: only it and the manifest are extended.
+        // One chunk changed, same lock end: only it and the manifest are locked.
         randomBytes(CH).copy(vol, 3 * CH);
         await writeFile(src, vol);
         const inc = await repo.backup({ id: 'inc', container: 'c', sourcePath: src, parent: full.locator });
-        const until1 = new Date(t0 + 10 * DAY_MS + 3_600_000);
         counts.reset();
-        assert.equal((await repo.retain(inc.locator, until1)).objects, 2, 'the new chunk and the manifest');
+        assert.equal((await repo.retain(inc.locator, until)).objects, 2, 'the new chunk and the manifest');
         assert.equal(counts.of('PutObjectRetention'), 2);
-        const m1 = await repo.readManifest(inc.locator);
-        for (const id of m1.ids()) assert.ok((await held(`chunks/${id.slice(0, 2)}/${id}`)) >= until1.getTime(), id);
-        assert.ok((await held(`backups/${inc.locator}.manifest`)) >= until1.getTime());
+        await chunksHeld(inc.locator, until);
 
-        // Past what the parent is held to: every chunk is extended again (none may fall short of the new date).
-        const until2 = new Date(storeRetentionEnd(until1).getTime() + 3_600_000);
+        // The next step's end, past what the parent is held to: every chunk is extended (none may fall short).
+        const later = new Date(until.getTime() + lockStep(10 * DAY_MS));
         const inc2 = await repo.backup({ id: 'inc2', container: 'c', sourcePath: src, parent: inc.locator });
         counts.reset();
-        assert.equal((await repo.retain(inc2.locator, until2)).objects, 9);
+        assert.equal((await repo.retain(inc2.locator, later)).objects, 9);
         assert.equal(counts.of('PutObjectRetention'), 9);
-        for (const id of (await repo.readManifest(inc2.locator)).ids())
-          assert.ok((await held(`chunks/${id.slice(0, 2)}/${id}`)) >= until2.getTime(), id);
+        await chunksHeld(inc2.locator, later);
       } finally {
         await repo.close();
         store.destroy();
