@@ -39,6 +39,11 @@ export interface StartOptions {
   cbr?: Partial<CbrOptions>;
   /** The web console's built files (default: packages/console/dist beside this package); tests build their own. */
   consoleDir?: string;
+  /**
+   * Called after the server shut itself down because another process took over its node name while it stalled.
+   * Default: the process exits with status 1 (what `serve` wants: a supervisor may restart it under a free name).
+   */
+  onNodeNameLost?: () => void;
 }
 
 export interface RunningServer {
@@ -59,6 +64,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function exitAfterNameLost(): void {
+  process.exit(1);
+}
+
 /**
  * The composition root: opens the adapters (through wiring.ts) and hands them to the services as ports. No other
  * module chooses an adapter.
@@ -73,6 +82,11 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
   await tightenDataDir(configIn.dataDir, logger);
   const lock = await acquireDataDirLock(configIn.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
+  let closing: Promise<void> | null = null;
+  const shutdown = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const c of closers) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    })());
   try {
     // First, so a wrong backup key or an unusable backup target refuses before anything else is touched. Opening
     // sweeps the temporaries of writers that crashed; closed after the tasks that use them stop.
@@ -112,6 +126,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       pollMs: config.taskPollMs,
       config,
       declinedKinds: () => registry?.declinedTaskKinds() ?? [],
+      paused: () => registry !== null && !registry.mayTakeWork(),
     });
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
@@ -131,6 +146,15 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       clock,
       config,
       logger,
+      // A process that stalled past the down time and finds its name taken stops at once: the new holder runs this
+      // node's local tasks and writes its heartbeats now; going on would run them twice.
+      onNodeNameLost: () => {
+        void (async () => {
+          await tasks.stop().catch(() => {});
+          await shutdown();
+          (opts.onNodeNameLost ?? exitAfterNameLost)();
+        })();
+      },
       // Nodes compare their default targets' repository ids at start (a node-local one among shared ones warns).
       ...(defaultTarget
         ? {
@@ -227,7 +251,6 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       adminPassword: bootstrap?.adminPassword ?? null,
     });
 
-    let closed = false;
     return {
       url,
       port,
@@ -239,11 +262,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       tasks,
       serviceRegistry,
       routes: routeInventory(app),
-      async close() {
-        if (closed) return;
-        closed = true;
-        for (const c of closers) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
-      },
+      close: shutdown,
     };
   } catch (err) {
     for (const c of closers) await c().catch(() => {});
