@@ -22,6 +22,7 @@ import { type CbrOptions, type CbrServices, createCbrServices } from './services
 import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
 import { ServiceRegistry } from './services/service-registry.js';
+import { ClusterWriteBarrier } from './services/cluster-barrier.js';
 import { QuotaSetService } from './services/quota-sets.js';
 import { ChangeEvents, observeBackupProgress, observeChanges } from './services/events.js';
 import { RepoJobs } from './services/repository/repo-jobs.js';
@@ -188,6 +189,25 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       blockSources,
       availability: serviceRegistry,
     });
+    if (feed) {
+      // Nodes sharing the store also write shared (RBD) volumes through their own data API: group snapshots and
+      // checkpoints hold those writes through the cluster's barrier, not only this process's gates.
+      const gates = services.core.writeGates;
+      const barrier = new ClusterWriteBarrier({
+        store,
+        services: metadata.services,
+        feed,
+        gates,
+        node: config.serviceHost,
+        liveNodes: async () =>
+          (await serviceRegistry.entries()).filter((s) => s.binary === 'cinder-scheduler' && s.state === 'up').map((s) => s.host),
+        clock,
+        logger,
+      });
+      barrier.start();
+      gates.acrossNodes = (ids, fn) => barrier.hold(ids, fn);
+      closers.unshift(() => barrier.stop());
+    }
     // Replication between repositories of different formats goes through volume-sized temporaries here; one left
     // by a crash belongs to a copy that was failed, not resumed, so whatever is there at start is garbage.
     const replicationScratch = join(config.dataDir, 'replication-tmp');

@@ -63,6 +63,8 @@ export interface ServiceStore {
   openBarrier(scope: Scope, barrier: { id: string; node: string; volumeIds: readonly string[]; expiresAt: string }): Promise<void>;
   /** Barriers not lifted and not expired at `now`, with their volumes. */
   activeBarriers(scope: Scope, now: string): Promise<{ id: string; node: string; volumeIds: string[]; expiresAt: string }[]>;
+  /** Moves a standing barrier's expiry (its raiser is still taking the snapshots). */
+  renewBarrier(scope: Scope, id: string, expiresAt: string): Promise<void>;
   /** A node says its in-flight writes to the barrier's volumes have drained and new ones wait. */
   ackBarrier(scope: Scope, id: string, node: string, now: string): Promise<void>;
   /** The nodes that acknowledged barrier `id`. */

@@ -461,7 +461,7 @@ export class GroupService {
     // Uploads in flight to the members finish before their status is checked (rather than refuse the group
     // snapshot because a member is `uploading`); the task closes the gates again for the snapshots themselves.
     const known = UUID_RE.test(input.groupId) ? await this.repo.members(core.store.root, input.groupId) : [];
-    return core.writeGates.hold(known, () => this.recordSnapshot(ctx, projectId, input));
+    return core.writeGates.holdAcrossNodes(known, () => this.recordSnapshot(ctx, projectId, input));
   }
 
   private recordSnapshot(
@@ -597,7 +597,7 @@ export function groupTaskHandlers(core: Core): TaskHandler<GroupSnapshotCreatePa
       const gs = await repo.snapshot(root, task.resourceId);
       if (!gs || gs.status !== 'creating') return;
       const { members } = task.payload;
-      await core.writeGates.hold(
+      await core.writeGates.holdAcrossNodes(
         members.map((m) => m.volumeId),
         async () => {
           for (const m of members) await core.driver(m.driver).createSnapshot(m.volumeId, m.snapshotId, { signal });

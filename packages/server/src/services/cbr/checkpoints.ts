@@ -101,7 +101,7 @@ export class CheckpointService {
     // skipped as `uploading`); once claimed, a disk takes no upload until the checkpoint's freeze gives it back.
     const vault = UUID_RE.test(vaultId) ? await this.c.stores.vaults.get(this.c.root, projectId, vaultId) : undefined;
     const disks = vault ? (await this.c.stores.vaults.resources(this.c.root, [vault.id])).map((r) => r.resource_id) : [];
-    const row = await this.c.core.writeGates.hold(disks, () =>
+    const row = await this.c.core.writeGates.holdAcrossNodes(disks, () =>
       this.c.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null)),
     );
     return this.record(row);

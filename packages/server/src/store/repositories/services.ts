@@ -130,6 +130,10 @@ export const serviceRepository: ServiceStore = {
     return [...out.values()];
   },
 
+  async renewBarrier(scope, id, expiresAt) {
+    await executor(scope).updateTable('write_barriers').set({ expires_at: expiresAt }).where('id', '=', id).execute();
+  },
+
   async ackBarrier(scope, id, node, now) {
     await executor(scope)
       .insertInto('write_barrier_acks')
