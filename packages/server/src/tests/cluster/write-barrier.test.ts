@@ -45,6 +45,8 @@ if (!pgAdmin) {
         databaseUrl,
         backends: `local:raw,ceph:rbd:${pool.pool}?conf=${pool.conf}`,
         backupTargets: `shared=file://${target}`,
+        // Longer than the barrier's ack wait (10 s), so a stalled node still counts as live when the wait ends.
+        extraEnv: { CINDERBOX_SERVICE_DOWN_SECONDS: '30' },
       };
       for (const name of ['A', 'B']) dirs.push(await mkdtemp(join(tmpdir(), `cinderbox-barrier-${name}-`)));
       nodes.A = await startNode('A', dirs[1]!, env);
@@ -59,6 +61,9 @@ if (!pgAdmin) {
       pool?.remove();
       for (const d of dirs) await rm(d, { recursive: true, force: true });
     });
+
+    let groupId = '';
+    let vols: string[] = [];
 
     /** Writes sequence `n` as the first block of volume `id` through `node`. */
     const stamp = async (node: ClusterNode, id: string, n: number): Promise<void> => {
@@ -85,13 +90,14 @@ if (!pgAdmin) {
       const A = nodes.A!;
       const B = nodes.B!;
       const type = (await api.ok(A, 'POST', '/types', { volume_type: { name: 'ceph', extra_specs: { volume_backend_name: 'ceph' } } })).volume_type;
-      const vols: string[] = [];
+      vols = [];
       for (let i = 0; i < 2; i++) vols.push((await api.ok(A, 'POST', '/volumes', { volume: { size: 1, volume_type: type.id } })).volume.id);
       for (const id of vols) await api.until(A, 'volumes', id, 'available');
       const gtype = (await api.ok(A, 'POST', '/group_types', { group_type: { name: 'lockstep' } })).group_type;
       const group = (await api.ok(A, 'POST', '/groups', { group: { group_type: gtype.id, volume_types: [type.id] } })).group;
       await api.poll(async () => (await api.ok(A, 'GET', `/groups/${group.id}`)).group.status === 'available', 'group available');
       await api.ok(A, 'PUT', `/groups/${group.id}`, { group: { add_volumes: vols.join(',') } });
+      groupId = group.id;
 
       let running = true;
       let written = 0;
@@ -133,6 +139,36 @@ if (!pgAdmin) {
         await writer;
       }
       assert.ok(written > 15, `writes went on through B across the snapshots (${written})`);
+    });
+
+    test('a live node that cannot acknowledge (SIGSTOPped) makes the group snapshot fail with a 400 naming it, nothing recorded; once it runs again, writes and snapshots go on', async (t) => {
+      if (skip) return t.skip(`no RBD backend: ${skip}`);
+      assert.ok(groupId, 'the lockstep scenario made the group');
+      const A = nodes.A!;
+      const B = nodes.B!;
+      const count = async () =>
+        (await api.ok(A, 'GET', '/group_snapshots')).group_snapshots.filter((g: any) => g.group_id === groupId).length;
+      const before = await count();
+      B.proc.kill('SIGSTOP');
+      let refused: { status: number; text: string; body: any };
+      try {
+        refused = await api.call(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } });
+      } finally {
+        B.proc.kill('SIGCONT');
+      }
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.body.badRequest.message, /^Invalid input received: writes through node B could not be held for a consistent point in time \(no acknowledgement within 10 s\); try again\.$/);
+      assert.equal(await count(), before, 'no group snapshot recorded');
+      for (const id of vols) assert.equal((await api.ok(A, 'GET', `/volumes/${id}`)).volume.status, 'available');
+      // The barrier was lifted: B's gates reopen and its writes go through; a new group snapshot is taken.
+      await stamp(B, vols[0]!, 1_000_000);
+      await stamp(B, vols[1]!, 1_000_000);
+      const gs = (await api.ok(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } })).group_snapshot;
+      await api.poll(async () => {
+        const s = (await api.ok(A, 'GET', `/group_snapshots/${gs.id}`)).group_snapshot.status;
+        if (s === 'error') throw new Error('group snapshot went error');
+        return s === 'available';
+      }, 'group snapshot available');
     });
   });
 }
