@@ -88,8 +88,9 @@ export function isSharedBackend(backends: readonly Pick<BackendConfig, 'name' | 
 
 /**
  * The nodes whose local backends hold some of `volumes` (sorted, distinct). Work that must see all of them at one
- * point in time (a group snapshot, a CBR checkpoint of several disks) closes their write gates, which live in
- * one process: it cannot span two of these nodes. Volumes on a shared backend belong to no node.
+ * point in time (a group snapshot, a CBR checkpoint of several disks) runs on one node, which reads only its own
+ * local files: it cannot span two of these nodes. Volumes on a shared backend belong to no node (writes to them
+ * through other nodes are held by the cluster's write barrier, services/cluster-barrier.ts).
  */
 export function nodesOfLocalVolumes(
   volumes: readonly { host: string | null; driver: string }[],

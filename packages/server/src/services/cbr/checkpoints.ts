@@ -150,7 +150,7 @@ export class CheckpointService {
       if (nodes.length > 1)
         throw refused(
           '6116',
-          `The disks of vault ${v.id} are on the local backends of several nodes (${nodes.join(', ')}); a checkpoint of several disks needs their local disks on one node (disks on a shared backend such as RBD may join them), since no write barrier spans nodes. Back the disks up one at a time (parameters.resources), or keep one node's local disks per vault.`,
+          `The disks of vault ${v.id} are on the local backends of several nodes (${nodes.join(', ')}); a checkpoint of several disks needs their local disks on one node (disks on a shared backend such as RBD may join them), since one node takes all the snapshots and another node's local files are out of its reach. Back the disks up one at a time (parameters.resources), or keep one node's local disks per vault.`,
         );
     }
     const used = await this.c.usedBytes(tx, v.id);
