@@ -22,6 +22,7 @@ import { type CbrOptions, type CbrServices, createCbrServices } from './services
 import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
 import { ServiceRegistry } from './services/service-registry.js';
+import { ClusterWriteBarrier } from './services/cluster-barrier.js';
 import { QuotaSetService } from './services/quota-sets.js';
 import { ChangeEvents, observeBackupProgress, observeChanges } from './services/events.js';
 import { RepoJobs } from './services/repository/repo-jobs.js';
@@ -39,6 +40,11 @@ export interface StartOptions {
   cbr?: Partial<CbrOptions>;
   /** The web console's built files (default: packages/console/dist beside this package); tests build their own. */
   consoleDir?: string;
+  /**
+   * Called after the server shut itself down because another process took over its node name while it stalled.
+   * Default: the process exits with status 1 (what `serve` wants: a supervisor may restart it under a free name).
+   */
+  onNodeNameLost?: () => void;
 }
 
 export interface RunningServer {
@@ -59,6 +65,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function exitAfterNameLost(): void {
+  process.exit(1);
+}
+
 /**
  * The composition root: opens the adapters (through wiring.ts) and hands them to the services as ports. No other
  * module chooses an adapter.
@@ -73,6 +83,11 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
   await tightenDataDir(configIn.dataDir, logger);
   const lock = await acquireDataDirLock(configIn.dataDir);
   const closers: (() => Promise<void>)[] = [async () => lock.release()];
+  let closing: Promise<void> | null = null;
+  const shutdown = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const c of closers) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    })());
   try {
     // First, so a wrong backup key or an unusable backup target refuses before anything else is touched. Opening
     // sweeps the temporaries of writers that crashed; closed after the tasks that use them stop.
@@ -112,6 +127,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       pollMs: config.taskPollMs,
       config,
       declinedKinds: () => registry?.declinedTaskKinds() ?? [],
+      paused: () => registry !== null && !registry.mayTakeWork(),
     });
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
@@ -131,6 +147,15 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       clock,
       config,
       logger,
+      // A process that stalled past the down time and finds its name taken stops at once: the new holder runs this
+      // node's local tasks and writes its heartbeats now; going on would run them twice.
+      onNodeNameLost: () => {
+        void (async () => {
+          await tasks.stop().catch(() => {});
+          await shutdown();
+          (opts.onNodeNameLost ?? exitAfterNameLost)();
+        })();
+      },
       // Nodes compare their default targets' repository ids at start (a node-local one among shared ones warns).
       ...(defaultTarget
         ? {
@@ -164,6 +189,25 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       blockSources,
       availability: serviceRegistry,
     });
+    if (feed) {
+      // Nodes sharing the store also write shared (RBD) volumes through their own data API: group snapshots and
+      // checkpoints hold those writes through the cluster's barrier, not only this process's gates.
+      const gates = services.core.writeGates;
+      const barrier = new ClusterWriteBarrier({
+        store,
+        services: metadata.services,
+        feed,
+        gates,
+        node: config.serviceHost,
+        liveNodes: async () =>
+          (await serviceRegistry.entries()).filter((s) => s.binary === 'cinder-scheduler' && s.state === 'up').map((s) => s.host),
+        clock,
+        logger,
+      });
+      barrier.start();
+      gates.acrossNodes = (ids, fn) => barrier.hold(ids, fn);
+      closers.unshift(() => barrier.stop());
+    }
     // Replication between repositories of different formats goes through volume-sized temporaries here; one left
     // by a crash belongs to a copy that was failed, not resumed, so whatever is there at start is garbage.
     const replicationScratch = join(config.dataDir, 'replication-tmp');
@@ -227,7 +271,6 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       adminPassword: bootstrap?.adminPassword ?? null,
     });
 
-    let closed = false;
     return {
       url,
       port,
@@ -239,11 +282,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       tasks,
       serviceRegistry,
       routes: routeInventory(app),
-      async close() {
-        if (closed) return;
-        closed = true;
-        for (const c of closers) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
-      },
+      close: shutdown,
     };
   } catch (err) {
     for (const c of closers) await c().catch(() => {});

@@ -116,6 +116,7 @@ export function openTaskQueue(
     pollMs?: number;
     config?: Pick<ServerConfig, 'serviceHost' | 'backends'>;
     declinedKinds?: () => readonly string[];
+    paused?: () => boolean;
   },
 ): TaskEngine {
   const { config, ...rest } = opts;

@@ -109,6 +109,60 @@ describe('node names at start', () => {
 
 
 
+  test('a holder that stalled past the down time and was replaced: its next heartbeat writes nothing, it stops taking work and says so once', async (t) => {
+    // Two live holders of node names on one store is the PostgreSQL case (SQLite refuses a second node outright).
+    if (database.kind !== 'postgres') return t.skip('several nodes on one store need PostgreSQL (CINDERBOX_TEST_DATABASE_URL)');
+    const lines: string[] = [];
+    let lostCalls = 0;
+    const stale = new ServiceRegistry({
+      store: metadata.store,
+      services: metadata.services,
+      instance: `stale ${process.pid} ${hostname()}`,
+      clock: systemClock,
+      config: {
+        serviceHost: 'n6',
+        availabilityZone: 'nova',
+        backends: [{ name: 'b1', driver: 'raw' } as never],
+        serviceDownSeconds: 60,
+        database: { kind: 'postgres', url: 'x' },
+      },
+      logger: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }),
+      onNodeNameLost: () => void lostCalls++,
+    });
+    await stale.checkNodeName();
+    await stale.heartbeat();
+    assert.equal(stale.mayTakeWork(), true);
+    // Its beats age past the down time (as while SIGSTOPped); a new process then claims the name.
+    const old = storedTime(new Date(Date.now() - 3600_000));
+    await metadata.services.heartbeat(metadata.store.root, 'n6', 'cinder-scheduler', 'nova', old, stale.instance);
+    const fresh = registry('n6', metadata, `fresh ${process.pid} ${hostname()}`);
+    await fresh.checkNodeName();
+    await fresh.heartbeat();
+    const before = await metadata.services.list(metadata.store.root);
+
+    await stale.heartbeat();
+    assert.equal(stale.holdsNodeName, false);
+    assert.equal(stale.mayTakeWork(), false);
+    assert.equal(lostCalls, 1);
+    const after = await metadata.services.list(metadata.store.root);
+    assert.deepEqual(
+      after.filter((r) => r.host.startsWith('n6')),
+      before.filter((r) => r.host.startsWith('n6')),
+      'the stale heartbeat changed no row of the node',
+    );
+    assert.equal((await metadata.services.get(metadata.store.root, 'n6', 'cinder-scheduler'))?.instance, fresh.instance);
+    assert.equal(lines.length, 1, lines.join(''));
+    assert.match(
+      (JSON.parse(lines[0]!) as { msg: string }).msg,
+      new RegExp(`^node name "n6" was taken over by process ${process.pid} on .* this process stops taking tasks and shuts down$`),
+    );
+    // Later beats of the stale one stay silent and harmless; the new holder's go on.
+    await stale.heartbeat();
+    assert.equal(lostCalls, 1);
+    await fresh.heartbeat();
+    assert.equal(fresh.holdsNodeName, true);
+  });
+
   test('a node whose default backup target is another repository than a live node’s warns at start, naming both', async () => {
     const shared = { name: 'shared', repoId: 'repo-1', location: 'file:///srv/backups' };
     const first = registry('bt1', metadata, undefined, shared);

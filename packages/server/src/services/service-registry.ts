@@ -88,8 +88,9 @@ export function isSharedBackend(backends: readonly Pick<BackendConfig, 'name' | 
 
 /**
  * The nodes whose local backends hold some of `volumes` (sorted, distinct). Work that must see all of them at one
- * point in time (a group snapshot, a CBR checkpoint of several disks) closes their write gates, which live in
- * one process: it cannot span two of these nodes. Volumes on a shared backend belong to no node.
+ * point in time (a group snapshot, a CBR checkpoint of several disks) runs on one node, which reads only its own
+ * local files: it cannot span two of these nodes. Volumes on a shared backend belong to no node (writes to them
+ * through other nodes are held by the cluster's write barrier, services/cluster-barrier.ts).
  */
 export function nodesOfLocalVolumes(
   volumes: readonly { host: string | null; driver: string }[],
@@ -144,6 +145,8 @@ export class ServiceRegistry {
       logger: Logger;
       /** Who claims the node name; tests racing two claimants in one process give each its own. */
       instance?: string;
+      /** Called once when a heartbeat finds the node name held by another process (this one must stop working). */
+      onNodeNameLost?: () => void;
       /** This node's default backup target, recorded in its backup service's row and compared with other nodes'. */
       backupTarget?: BackupTargetIdentity;
     },
@@ -185,9 +188,15 @@ export class ServiceRegistry {
   }
 
   async heartbeat(): Promise<void> {
+    if (this.lostTo !== null) return;
     const now = this.now();
     const capacity = await this.capacity();
-    await this.deps.store.transaction(async (tx) => {
+    const node = this.deps.config.serviceHost;
+    const held = await this.deps.store.transaction(async (tx) => {
+      // The scheduler row carries the claim: stamped only while it still names this process, and in the same
+      // transaction as the other rows, so a woken process that lost the name writes none of them. The row lock
+      // this update takes also orders it against a racing claim (which then sees a fresh beat and fails).
+      if (!(await this.deps.services.beatIfHeld(tx, node, this.instance, now))) return false;
       for (const s of this.ownServices())
         await this.deps.services.heartbeat(
           tx,
@@ -198,13 +207,51 @@ export class ServiceRegistry {
           this.instance,
           s.binary === 'cinder-volume' ? capacity : null,
         );
+      return true;
     });
+    if (!held) {
+      const holder = await this.deps.services.get(this.deps.store.root, node, 'cinder-scheduler').catch(() => null);
+      this.nameLost(holder?.instance ?? null);
+      return;
+    }
+    this.lastBeatMs = performance.now();
     // Read back at each beat, so a disable through another node's API reaches this node within one interval.
     const own = await this.deps.services.get(this.deps.store.root, this.deps.config.serviceHost, 'cinder-backup');
     this.backupDisabled = own?.disabled ?? false;
   }
 
   private backupDisabled = false;
+  /** Monotonic time of the last beat that found the name still held (a stall shows as a gap, SIGSTOP included). */
+  private lastBeatMs = performance.now();
+  /** Set once another process is found holding this node's name: the `instance` it holds (or '' unknown). */
+  private lostTo: string | null = null;
+
+  /** Whether this process still holds the node name; false for good once another process was found holding it. */
+  get holdsNodeName(): boolean {
+    return this.lostTo === null;
+  }
+
+  /**
+   * Whether this process may take work now: it holds the name, and its last confirmed beat is younger than the
+   * down time. After a stall (a paused VM, SIGSTOP, a long GC) another process may already hold the name, so no
+   * task is claimed until a beat confirms it again (or finds it lost).
+   */
+  mayTakeWork(): boolean {
+    return this.lostTo === null && performance.now() - this.lastBeatMs < this.downSeconds * 1000;
+  }
+
+  private nameLost(holder: string | null): void {
+    if (this.lostTo !== null) return;
+    this.lostTo = holder ?? '';
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const [, pid, host] = (holder ?? '').split(' ');
+    const who = holder ? `process ${pid} on ${host}` : 'another process';
+    this.deps.logger.fatal(
+      `node name ${JSON.stringify(this.deps.config.serviceHost)} was taken over by ${who} while this process (${this.instance.split(' ')[1]}) was not heartbeating (stalled past the ${this.downSeconds} s down time): this process stops taking tasks and shuts down`,
+    );
+    this.deps.onNodeNameLost?.();
+  }
 
   /**
    * Task kinds this node does not take when any node may run them: backups, restores and backup deletes while

@@ -49,6 +49,8 @@ export const COPIED_TABLES = [
   'volume_type_encryption',
   'default_volume_types',
   'services',
+  'write_barriers',
+  'write_barrier_acks',
   'quota_classes',
   'group_types',
   'group_type_specs',

@@ -42,6 +42,8 @@ export interface Database {
   volume_type_encryption: VolumeTypeEncryptionTable;
   default_volume_types: DefaultVolumeTypeTable;
   services: ServiceTable;
+  write_barriers: WriteBarrierTable;
+  write_barrier_acks: WriteBarrierAckTable;
   quota_classes: QuotaClassTable;
   group_types: GroupTypeTable;
   group_type_specs: GroupTypeSpecTable;
@@ -575,6 +577,23 @@ export interface QosSpecsKeyTable {
   specs_id: string;
   key: string;
   value: string | null;
+}
+
+/** A cross-node write barrier on one volume (0025): writes through every node's data API wait while it stands. */
+export interface WriteBarrierTable {
+  id: string;
+  volume_id: string;
+  /** The node that raised it (the one taking the snapshots). */
+  node: string;
+  /** After this a barrier left by a dead node is ignored, and removed by the next lift. */
+  expires_at: string;
+}
+
+/** A node's acknowledgement that its writes to a barrier's volumes drained (0025). */
+export interface WriteBarrierAckTable {
+  barrier_id: string;
+  node: string;
+  acked_at: string;
 }
 
 export interface ServiceTable {

@@ -20,6 +20,8 @@ export interface TaskEngineOptions {
   route?: TaskRouter;
   /** Kinds of unbound tasks this node does not take right now (its backup service is disabled). */
   declinedKinds?: () => readonly string[];
+  /** True while this node must claim nothing (its hold on the node name is unconfirmed or lost). */
+  paused?: () => boolean;
 }
 
 /**
@@ -58,7 +60,8 @@ export class TaskEngine implements TaskQueue {
   }
 
   dispatch(taskId: string): void {
-    if (this.stopping || this.running.has(taskId) || this.claiming.has(taskId)) return;
+    // A paused node leaves it pending: another node's poll (or this one's, once unpaused) claims it.
+    if (this.stopping || this.opts.paused?.() || this.running.has(taskId) || this.claiming.has(taskId)) return;
     const claim = (async () => {
       try {
         // A task bound to another node (or declined here) is left pending: its node's poll claims it.
@@ -121,6 +124,7 @@ export class TaskEngine implements TaskQueue {
 
   private pollOnce(): Promise<void> {
     if (this.stopping || this.polling) return this.polling ?? Promise.resolve();
+    if (this.opts.paused?.()) return Promise.resolve();
     this.polling = (async () => {
       try {
         const may = this.eligibility();

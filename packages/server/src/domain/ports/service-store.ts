@@ -53,6 +53,24 @@ export interface ServiceStore {
     scope: Scope,
     claim: { host: string; zone: string; now: string; instance: string; staleBefore: string; deadInstance: string | null },
   ): Promise<boolean>;
+  /**
+   * Stamps the node's scheduler row only while `instance` still holds it: false once another process has claimed
+   * the name (this one stalled past the down time), so a woken process cannot overwrite the new holder's beats.
+   * True when the row does not exist yet (no process claimed the name).
+   */
+  beatIfHeld(scope: Scope, host: string, instance: string, now: string): Promise<boolean>;
+  /** Records a cross-node write barrier: one row per volume, lifted by `liftBarrier` or ignored after `expiresAt`. */
+  openBarrier(scope: Scope, barrier: { id: string; node: string; volumeIds: readonly string[]; expiresAt: string }): Promise<void>;
+  /** Barriers not lifted and not expired at `now`, with their volumes. */
+  activeBarriers(scope: Scope, now: string): Promise<{ id: string; node: string; volumeIds: string[]; expiresAt: string }[]>;
+  /** Moves a standing barrier's expiry (its raiser is still taking the snapshots). */
+  renewBarrier(scope: Scope, id: string, expiresAt: string): Promise<void>;
+  /** A node says its in-flight writes to the barrier's volumes have drained and new ones wait. */
+  ackBarrier(scope: Scope, id: string, node: string, now: string): Promise<void>;
+  /** The nodes that acknowledged barrier `id`. */
+  barrierAcks(scope: Scope, id: string): Promise<string[]>;
+  /** Removes the barrier, its acks, and any barrier that expired before `now` (one left by a dead node). */
+  liftBarrier(scope: Scope, id: string, now: string): Promise<void>;
   /** Records the default backup target of a node's backup service (`host` = the node). */
   setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null): Promise<void>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */

@@ -461,7 +461,7 @@ export class GroupService {
     // Uploads in flight to the members finish before their status is checked (rather than refuse the group
     // snapshot because a member is `uploading`); the task closes the gates again for the snapshots themselves.
     const known = UUID_RE.test(input.groupId) ? await this.repo.members(core.store.root, input.groupId) : [];
-    return core.writeGates.hold(known, () => this.recordSnapshot(ctx, projectId, input));
+    return core.writeGates.holdAcrossNodes(known, () => this.recordSnapshot(ctx, projectId, input));
   }
 
   private recordSnapshot(
@@ -479,14 +479,14 @@ export class GroupService {
       const members = await this.repo.members(tx, g.id);
       if (members.length === 0) throw badRequest(`Invalid group: Group ${g.id} contains no volumes.`);
       if (core.deps.config.database.kind === 'postgres') {
-        // The snapshots of a group are one point in time because the task closes every member's write gate
-        // first; gates live in one node's process, and another node's local files are out of its reach, so a
-        // group whose local volumes sit on several nodes is refused before anything is recorded.
+        // One node's task takes every member's snapshot (behind the cluster's write barrier for writes through
+        // other nodes); another node's local files are out of its reach, so a group whose local volumes sit on
+        // several nodes is refused before anything is recorded.
         const rows = (await Promise.all(members.map((vid) => core.volumeRow(tx, vid)))).filter((v): v is Volume => !!v);
         const nodes = nodesOfLocalVolumes(rows, core.deps.config.backends);
         if (nodes.length > 1)
           throw badRequest(
-            `Invalid group: Group ${g.id} has volumes on the local backends of several nodes (${nodes.join(', ')}); a group snapshot needs its local volumes on one node (volumes on a shared backend such as RBD may join them): no write barrier spans nodes.`,
+            `Invalid group: Group ${g.id} has volumes on the local backends of several nodes (${nodes.join(', ')}); a group snapshot needs its local volumes on one node (volumes on a shared backend such as RBD may join them): one node takes all the snapshots, and another node's local files are out of its reach.`,
           );
       }
       const gs: GroupSnapshot = {
@@ -597,7 +597,7 @@ export function groupTaskHandlers(core: Core): TaskHandler<GroupSnapshotCreatePa
       const gs = await repo.snapshot(root, task.resourceId);
       if (!gs || gs.status !== 'creating') return;
       const { members } = task.payload;
-      await core.writeGates.hold(
+      await core.writeGates.holdAcrossNodes(
         members.map((m) => m.volumeId),
         async () => {
           for (const m of members) await core.driver(m.driver).createSnapshot(m.volumeId, m.snapshotId, { signal });

@@ -9,8 +9,9 @@
  * in the order the writers issued them (a client writing A then B never gets B's write into the snapshot
  * without A's).
  *
- * The gates live in the server process, as the data API's writes do: a server is the one writer of its volumes'
- * bytes through this API. Writes that bypass the API (a guest on an attached volume) are outside it, as in
+ * The gates live in the server process. On a cluster, a shared (RBD) volume is also written through the other
+ * nodes' data API: {@link WriteGates.holdAcrossNodes} then raises the cluster's write barrier too
+ * (services/cluster-barrier.ts), which closes the same gates in every live node's process. Writes that bypass the API (a guest on an attached volume) are outside it, as in
  * Cinder, where a group snapshot of attached volumes is only as consistent as the guest makes it.
  *
  * Barriers run one after another (they are rare and short next to writes); a gate closed by two opens when
@@ -61,6 +62,47 @@ export class WriteGates {
       else this.inFlight.delete(volumeId);
       this.wake();
     }
+  }
+
+  /**
+   * Closes the gates of `volumeIds` until the returned function is called (once; later calls do nothing). For a
+   * barrier raised by another node (the cluster's write barrier), which waits with {@link drained} and then acks.
+   */
+  close(volumeIds: readonly string[]): () => void {
+    const ids = [...new Set(volumeIds)];
+    for (const id of ids) this.closed.set(id, (this.closed.get(id) ?? 0) + 1);
+    let open = false;
+    return () => {
+      if (open) return;
+      open = true;
+      for (const id of ids) {
+        const n = (this.closed.get(id) ?? 1) - 1;
+        if (n > 0) this.closed.set(id, n);
+        else this.closed.delete(id);
+      }
+      this.wake();
+    };
+  }
+
+  /** Resolves once no write to any of `volumeIds` is past its gate. */
+  drained(volumeIds: readonly string[]): Promise<void> {
+    return this.until(() => volumeIds.every((id) => this.writing(id) === 0));
+  }
+
+  /**
+   * Set on a node of a cluster (a shared PostgreSQL store): extends {@link holdAcrossNodes} to the data API of
+   * every live node, whose writes to a shared (RBD) volume this process's gates cannot see.
+   */
+  acrossNodes: (<T>(volumeIds: readonly string[], fn: () => Promise<T>) => Promise<T>) | null = null;
+
+  /**
+   * {@link hold}, and on a cluster also the write barrier every other live node honours: for snapshots that
+   * must be one point in time (group snapshots, CBR checkpoints of several disks).
+   */
+  holdAcrossNodes<T>(volumeIds: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const across = this.acrossNodes;
+    if (!across || volumeIds.length === 0) return this.hold(volumeIds, fn);
+    return this.hold(volumeIds, () => across(volumeIds, fn));
   }
 
   /**

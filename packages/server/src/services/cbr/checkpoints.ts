@@ -101,7 +101,7 @@ export class CheckpointService {
     // skipped as `uploading`); once claimed, a disk takes no upload until the checkpoint's freeze gives it back.
     const vault = UUID_RE.test(vaultId) ? await this.c.stores.vaults.get(this.c.root, projectId, vaultId) : undefined;
     const disks = vault ? (await this.c.stores.vaults.resources(this.c.root, [vault.id])).map((r) => r.resource_id) : [];
-    const row = await this.c.core.writeGates.hold(disks, () =>
+    const row = await this.c.core.writeGates.holdAcrossNodes(disks, () =>
       this.c.inTx((tx, enqueue) => this.createTx(tx, enqueue, projectId, vaultId, params, null)),
     );
     return this.record(row);
@@ -150,7 +150,7 @@ export class CheckpointService {
       if (nodes.length > 1)
         throw refused(
           '6116',
-          `The disks of vault ${v.id} are on the local backends of several nodes (${nodes.join(', ')}); a checkpoint of several disks needs their local disks on one node (disks on a shared backend such as RBD may join them), since no write barrier spans nodes. Back the disks up one at a time (parameters.resources), or keep one node's local disks per vault.`,
+          `The disks of vault ${v.id} are on the local backends of several nodes (${nodes.join(', ')}); a checkpoint of several disks needs their local disks on one node (disks on a shared backend such as RBD may join them), since one node takes all the snapshots and another node's local files are out of its reach. Back the disks up one at a time (parameters.resources), or keep one node's local disks per vault.`,
         );
     }
     const used = await this.c.usedBytes(tx, v.id);

@@ -278,7 +278,7 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         }
       }
       try {
-        await core.writeGates.hold(
+        await core.writeGates.holdAcrossNodes(
           rows.map((b) => b.resource_id),
           async () => {
             for (const b of rows) await freezeHidden(core.driver(b.driver), b.resource_id, b.snapshot_id, signal);

@@ -96,6 +96,65 @@ export const serviceRepository: ServiceStore = {
     return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
   },
 
+  async beatIfHeld(scope, host, instance, now) {
+    const res = await executor(scope)
+      .updateTable('services')
+      .set({ updated_at: now })
+      .where('host', '=', host)
+      .where('binary', '=', 'cinder-scheduler')
+      .where('instance', '=', instance)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) > 0) return true;
+    // No row at all: nobody claimed the name (the heartbeat that follows creates it); a row naming another
+    // process, or none (its holder stopped cleanly after taking over), is a name this process no longer holds.
+    const row = await executor(scope).selectFrom('services').select('host').where('host', '=', host).where('binary', '=', 'cinder-scheduler').executeTakeFirst();
+    return row === undefined;
+  },
+
+  async openBarrier(scope, b) {
+    if (b.volumeIds.length === 0) return;
+    await executor(scope)
+      .insertInto('write_barriers')
+      .values([...new Set(b.volumeIds)].map((volume_id) => ({ id: b.id, volume_id, node: b.node, expires_at: b.expiresAt })))
+      .execute();
+  },
+
+  async activeBarriers(scope, now) {
+    const rows = await executor(scope).selectFrom('write_barriers').selectAll().where('expires_at', '>', now).orderBy('id').execute();
+    const out = new Map<string, { id: string; node: string; volumeIds: string[]; expiresAt: string }>();
+    for (const r of rows) {
+      const b = out.get(r.id) ?? { id: r.id, node: r.node, volumeIds: [], expiresAt: r.expires_at };
+      b.volumeIds.push(r.volume_id);
+      out.set(r.id, b);
+    }
+    return [...out.values()];
+  },
+
+  async renewBarrier(scope, id, expiresAt) {
+    await executor(scope).updateTable('write_barriers').set({ expires_at: expiresAt }).where('id', '=', id).execute();
+  },
+
+  async ackBarrier(scope, id, node, now) {
+    await executor(scope)
+      .insertInto('write_barrier_acks')
+      .values({ barrier_id: id, node, acked_at: now })
+      .onConflict((oc) => oc.columns(['barrier_id', 'node']).doNothing())
+      .execute();
+  },
+
+  async barrierAcks(scope, id) {
+    const rows = await executor(scope).selectFrom('write_barrier_acks').select('node').where('barrier_id', '=', id).execute();
+    return rows.map((r) => r.node);
+  },
+
+  async liftBarrier(scope, id, now) {
+    const db = executor(scope);
+    const expired = (await db.selectFrom('write_barriers').select('id').distinct().where('expires_at', '<=', now).execute()).map((r) => r.id);
+    const ids = [id, ...expired];
+    await db.deleteFrom('write_barrier_acks').where('barrier_id', 'in', ids).execute();
+    await db.deleteFrom('write_barriers').where('id', 'in', ids).execute();
+  },
+
   async setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null) {
     const text = target ? JSON.stringify({ name: target.name, repo_id: target.repoId, location: target.location }) : null;
     await executor(scope).updateTable('services').set({ backup_target: text }).where('host', '=', host).where('binary', '=', 'cinder-backup').execute();

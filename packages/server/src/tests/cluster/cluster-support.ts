@@ -31,6 +31,8 @@ export interface ClusterNode {
   url: string;
   /** stderr of the child, for failure messages. */
   log(): string;
+  /** The tail of the child's stdout (its pino log lines, after `LISTENING`). */
+  out(): string;
 }
 
 /** Starts node `name`; resolves with its URL, or rejects with the refusal the node printed. */
@@ -58,8 +60,12 @@ export async function startNode(name: string, dataDir: string, env: ClusterEnv):
   proc.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-20_000);
   });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  });
   const url = await listeningUrl(proc, (code) => `node ${name} exited early with ${code}: ${err.slice(-2000)}`);
-  return { name, dataDir, proc, url, log: () => err };
+  return { name, dataDir, proc, url, log: () => err, out: () => out };
 }
 
 export async function killNode(n: ClusterNode): Promise<void> {
