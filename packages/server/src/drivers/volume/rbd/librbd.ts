@@ -30,8 +30,10 @@ export interface RbdAddon {
   closePool(pool: PoolHandle): Promise<void>;
   poolStat(cluster: ClusterHandle, pool: PoolHandle): Promise<{ poolBytes: number; poolObjects: number; clusterKb: number; clusterKbUsed: number; clusterKbAvail: number }>;
   monCommand(cluster: ClusterHandle, json: string): Promise<{ rc: number; out: string; status: string }>;
-  open(pool: PoolHandle, image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle>;
-  close(image: ImageHandle): Promise<void>;
+  /** ETIMEDOUT when librbd has not opened the image within `timeoutMs` (the open is then abandoned, see rbd_io.c). */
+  open(pool: PoolHandle, image: string, snap: string | null, readOnly: boolean, timeoutMs?: number): Promise<ImageHandle>;
+  /** The handle is closed for this side even when the close times out (ETIMEDOUT). */
+  close(image: ImageHandle, timeoutMs?: number): Promise<void>;
   size(image: ImageHandle): Promise<number>;
   flush(image: ImageHandle): Promise<void>;
   snapList(image: ImageHandle): Promise<{ name: string; id: number; size: number }[]>;
@@ -72,13 +74,20 @@ export function loadLibrbdAddon(): { addon: RbdAddon | null; error?: string } {
   if (process.env.CINDERBOX_RBD_ADDON === 'off') return (state = { addon: null, error: 'CINDERBOX_RBD_ADDON=off' });
   try {
     const addon = createRequire(import.meta.url)(RBD_ADDON_PATH) as RbdAddon;
-    state = addon.abiVersion === 1 ? { addon } : { addon: null, error: `unexpected rbd_io ABI ${String(addon.abiVersion)}` };
+    state = addon.abiVersion === 2 ? { addon } : { addon: null, error: `unexpected rbd_io ABI ${String(addon.abiVersion)}` };
   } catch (e) {
     // Not built (no librbd-dev at setup) or librbd.so missing at run time.
     state = { addon: null, error: `${RBD_ADDON_PATH}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
   }
   return state;
 }
+
+/**
+ * How long an image open or close may take before it is reported as ETIMEDOUT and abandoned. Milliseconds normally,
+ * seconds on a loaded cluster; librbd's own synchronous calls have no deadline at all, and one that never returns
+ * pins a libuv pool thread for the life of the process.
+ */
+export const OPEN_TIMEOUT_MS = Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) > 0 ? Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) : 60_000;
 
 /** Bytes per librbd read or write call: one default RBD object, so a call is one OSD op. */
 export const IO_BYTES = 4 * 1024 * 1024;
@@ -133,9 +142,14 @@ export class LibrbdPool {
     });
   }
 
-  /** Opens image (at snap, read-only when asked); the caller closes it with addon.close. */
+  /** Opens image (at snap, read-only when asked); the caller closes it with close(). */
   open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
-    return this.addon.open(this.pool, image, snap, readOnly);
+    return this.addon.open(this.pool, image, snap, readOnly, OPEN_TIMEOUT_MS);
+  }
+
+  /** Closes an image open() gave. */
+  close(img: ImageHandle): Promise<void> {
+    return this.addon.close(img, OPEN_TIMEOUT_MS);
   }
 
   /** Opens image (at snap, read-only when asked), runs fn, closes it whatever happens. */
@@ -144,7 +158,7 @@ export class LibrbdPool {
     try {
       return await fn(img);
     } finally {
-      await this.addon.close(img);
+      await this.close(img);
     }
   }
 

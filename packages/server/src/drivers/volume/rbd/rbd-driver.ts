@@ -590,7 +590,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       try {
         yield* lib.readRanges(img, wanted.map((r) => ({ offset: r.offset, length: r.end - r.offset })));
       } finally {
-        await lib.addon.close(img);
+        await lib.close(img);
       }
       return;
     }
@@ -709,7 +709,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       await inFlight;
     } finally {
       await inFlight.catch(() => {});
-      await lib.addon.close(img);
+      await lib.close(img);
     }
     if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
     return pos - offset;
@@ -743,7 +743,7 @@ export class RbdVolumeDriver implements VolumeDriver {
             for (let done = 0; done < piece.data.length; ) done += (await fh.write(piece.data, done, piece.data.length - done, piece.offset + done)).bytesWritten;
           }
         } finally {
-          await lib.addon.close(img);
+          await lib.close(img);
         }
       } else for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
         opts.signal?.throwIfAborted();
@@ -839,7 +839,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     } finally {
       await inFlight.catch(() => {});
       await file.close();
-      await lib.addon.close(img);
+      await lib.close(img);
     }
   }
 
