@@ -253,6 +253,13 @@ static int bounded_close(rbd_image_t image, uint64_t timeout_ms) {
   return rc;
 }
 
+static int no_progress(uint64_t done, uint64_t total, void *arg) {
+  (void)done;
+  (void)total;
+  (void)arg;
+  return 0;
+}
+
 static void do_connect(job_t *j) {
   cluster_t *c = calloc(1, sizeof *c);
   if (!c) {
@@ -390,8 +397,8 @@ static void execute(napi_env env, void *data) {
       rc = rbd_diff_iterate2(j->image->image, j->s1 && *j->s1 ? j->s1 : NULL, j->a, j->b, 1, (uint8_t)j->flag, diff_cb, j);
       break;
     case OP_SNAP_CREATE:
-      j->call = "rbd_snap_create";
-      rc = rbd_snap_create(j->image->image, j->s1);
+      j->call = "rbd_snap_create2";
+      rc = rbd_snap_create2(j->image->image, j->s1, (uint32_t)j->b, no_progress, NULL);
       break;
     case OP_SNAP_LIST: {
       j->call = "rbd_snap_list";
@@ -748,8 +755,8 @@ static napi_value js_mon_command(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-/* An optional deadline in milliseconds (absent or undefined: none). */
-static int get_timeout(napi_env env, size_t argc, napi_value *argv, size_t i, uint64_t *out) {
+/* An optional number (a deadline in ms, flags): absent, undefined or null is 0. */
+static int get_optional_u64(napi_env env, size_t argc, napi_value *argv, size_t i, uint64_t *out) {
   *out = 0;
   if (argc <= i) return 0;
   napi_valuetype t;
@@ -765,7 +772,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (!j) return bad(env, NULL, "rbd_io: out of memory");
   bool ro = false;
   if (argc < 4 || get_external(env, argv[0], (void **)&j->pool) || get_string(env, argv[1], &j->s1) || !j->s1 ||
-      get_string(env, argv[2], &j->s2) || napi_get_value_bool(env, argv[3], &ro) != napi_ok || get_timeout(env, argc, argv, 4, &j->b))
+      get_string(env, argv[2], &j->s2) || napi_get_value_bool(env, argv[3], &ro) != napi_ok || get_optional_u64(env, argc, argv, 4, &j->b))
     return bad(env, j, "rbd_io: open(pool, image, snap, readOnly, timeoutMs?)");
   j->flag = ro;
   if (!j->pool->open) return closed(env, j, "rbd_open");
@@ -792,7 +799,7 @@ static job_t *image_job(napi_env env, napi_value v, op_t op) {
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS(2);
   job_t *j = argc >= 1 ? image_job(env, argv[0], OP_CLOSE) : NULL;
-  if (!j || get_timeout(env, argc, argv, 1, &j->b)) return bad(env, j, "rbd_io: close(image, timeoutMs?)");
+  if (!j || get_optional_u64(env, argc, argv, 1, &j->b)) return bad(env, j, "rbd_io: close(image, timeoutMs?)");
   if (!j->image->open) return closed(env, j, "rbd_close");
   j->image->open = 0;
   return queue(env, j);
@@ -822,11 +829,13 @@ static napi_value js_snap_list(napi_env env, napi_callback_info info) {
   return image_call(env, info, OP_SNAP_LIST, "rbd_io: snapList(image)", "rbd_snap_list");
 }
 
-/* snapCreate(image, name) */
+/* snapCreate(image, name, flags?: RBD_SNAP_CREATE_* bits) */
 static napi_value js_snap_create(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   job_t *j = argc >= 2 ? image_job(env, argv[0], OP_SNAP_CREATE) : NULL;
-  if (!j || get_string(env, argv[1], &j->s1) || !j->s1) return bad(env, j, "rbd_io: snapCreate(image, name)");
+  if (!j || get_string(env, argv[1], &j->s1) || !j->s1 || get_optional_u64(env, argc, argv, 2, &j->b) ||
+      (j->b & ~(uint64_t)(RBD_SNAP_CREATE_SKIP_QUIESCE | RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR)) != 0)
+    return bad(env, j, "rbd_io: snapCreate(image, name, flags?)");
   if (!j->image->open) return closed(env, j, "rbd_snap_create");
   return queue(env, j);
 }

@@ -119,6 +119,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
   private libPool: Promise<LibrbdPool | null> | undefined;
   private libFailedAt: number | undefined;
+  private libPoolNow: LibrbdPool | undefined;
   /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
   librbdUnavailable: string | undefined;
 
@@ -139,6 +140,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       this.libFailedAt = undefined;
       this.libPool = undefined;
     }
+    // A call timed out on this connection (LibrbdPool.stale): the next one gets a fresh client.
+    if (this.libPoolNow?.stale) {
+      this.libPoolNow = undefined;
+      this.libPool = undefined;
+    }
     this.libPool ??= (async () => {
       if (this.opts.librbd === false) {
         this.librbdUnavailable = 'librbd switched off for this backend';
@@ -150,7 +156,7 @@ export class RbdVolumeDriver implements VolumeDriver {
         return null;
       }
       try {
-        return await LibrbdPool.connect(addon, this.opts, this.pool);
+        return (this.libPoolNow = await LibrbdPool.connect(addon, this.opts, this.pool));
       } catch (e) {
         this.librbdUnavailable = `librbd cannot reach pool ${this.pool}: ${(e as Error).message}`;
         this.libFailedAt = Date.now();
