@@ -232,8 +232,8 @@ async function sharedCluster(): Promise<void> {
 /**
  * Snapshot create → available on a cluster of the bench's own, the monitor's Paxos timing at Ceph's defaults
  * (paxos_propose_interval 1 s, paxos_min_wait 0.05 s) and as scripts/start-ceph.sh now sets it (`--paxos-interval`,
- * `--paxos-min-wait`), interleaved run by run so both see the same machine load. `ceph tell` changes the running
- * monitor (it outranks ceph.conf, where start-ceph.sh put the tuned values).
+ * `--paxos-min-wait`), interleaved run by run so both see the same machine load. The bench changes the running
+ * monitor through its admin socket (a runtime override outranks ceph.conf, where start-ceph.sh put the tuned values).
  */
 async function ownCluster(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cbx-bench-ceph-'));
@@ -264,9 +264,12 @@ async function ownCluster(): Promise<void> {
       default: { interval: '1', minWait: '0.05' },
       tuned: { interval: String(args['paxos-interval']), minWait: String(args['paxos-min-wait']) },
     };
+    // Through the monitor's admin socket: a runtime override like `ceph tell`, but local (a busy young monitor
+    // answered `ceph tell` with "problem getting command descriptions").
+    const asok = join(dir, 'run', 'mon.a.asok');
     const apply = (k: keyof typeof settings) => {
-      ceph('tell', 'mon.a', 'config', 'set', 'paxos_propose_interval', settings[k].interval);
-      ceph('tell', 'mon.a', 'config', 'set', 'paxos_min_wait', settings[k].minWait);
+      for (const [name, value] of [['paxos_propose_interval', settings[k].interval], ['paxos_min_wait', settings[k].minWait]] as const)
+        execFileSync('ceph', ['--admin-daemon', asok, 'config', 'set', name, value], { stdio: 'ignore' });
     };
     const runs: Record<string, number[]> = {};
     const add = (k: string, xs: number[]) => (runs[k] ??= []).push(...xs);

@@ -64,8 +64,9 @@ let state: { addon: RbdAddon | null; error?: string } | undefined;
  * never returned while ten snapshots of the image were taken and cloned at once (the suite then timed out).
  * Reproduced with bench/rbd/stress-snap-clone.ts (about one iteration in twenty under load 20): the open waited on
  * librados' completion thread, itself blocked for good in a librbd callback on a mutex whose memory held garbage
- * (freed and reused). Opens and closes now have a deadline and a timed-out connection is replaced (OPEN_TIMEOUT_MS,
- * LibrbdPool.stale), but the librbd fault is not pinned down, so the path stays opt-in.
+ * (freed and reused). With deadlines on opens and closes (OPEN_TIMEOUT_MS, LibrbdPool.stale) and one diff at a time
+ * per handle, one stress run then died of SIGSEGV in its first iteration: memory is being freed under librbd, the
+ * culprit (librbd itself or a handle discipline of ours) is not pinned down, so the path stays opt-in.
  */
 export const LIBRBD_OPT_IN =
   'the librbd path is opt-in (CINDERBOX_RBD_ADDON=on): an rbd_open at a snapshot once hung under concurrent snapshots and clones';
