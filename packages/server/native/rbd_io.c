@@ -14,6 +14,8 @@
  * freed by the finalizer when JS drops the handle).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,150 @@ static int diff_cb(uint64_t offset, size_t len, int exists, void *arg) {
   return 0;
 }
 
+/*
+ * Bounded open and close. librbd's synchronous rbd_open/rbd_close wait on a condition variable with no deadline; in
+ * one CI run a read-only open at a snapshot never returned and pinned a libuv pool thread (and the suite) for good.
+ * Here the asynchronous calls are used and the pool thread waits at most `timeout_ms`; past that the call is
+ * reported as ETIMEDOUT and abandoned: the waiter is shared with librbd's completion callback (two references),
+ * and whichever side lets go last frees it. An open that completes after it was abandoned is closed on a thread of
+ * its own (never in librbd's callback, which runs on librbd's own threads and must not block on librbd).
+ */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, abandoned, refs, is_open;
+  int rc;
+  rbd_image_t image; /* filled by librbd when an open completes: must outlive the worker's wait */
+} waiter_t;
+
+static waiter_t *waiter_new(int is_open) {
+  waiter_t *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  w->refs = 2;
+  w->is_open = is_open;
+  return w;
+}
+
+static void waiter_put(waiter_t *w) {
+  pthread_mutex_lock(&w->mu);
+  int last = --w->refs == 0;
+  pthread_mutex_unlock(&w->mu);
+  if (last) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+  }
+}
+
+static void *close_late(void *arg) {
+  rbd_close((rbd_image_t)arg);
+  return NULL;
+}
+
+static void waiter_cb(rbd_completion_t c, void *arg) {
+  waiter_t *w = arg;
+  int rc = (int)rbd_aio_get_return_value(c);
+  rbd_aio_release(c);
+  pthread_mutex_lock(&w->mu);
+  w->rc = rc;
+  w->done = 1;
+  int late = w->abandoned;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  if (late && w->is_open && rc >= 0) {
+    /* Nobody will use this image: close it so its watch and memory do not outlive the call. */
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, close_late, w->image) != 0) fprintf(stderr, "rbd_io: cannot close an image opened after its call timed out\n");
+    pthread_attr_destroy(&a);
+  }
+  waiter_put(w);
+}
+
+/* Waits for w until timeout_ms (0: no deadline); -ETIMEDOUT abandons the call. */
+static int waiter_wait(waiter_t *w, uint64_t timeout_ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += (time_t)(timeout_ms / 1000);
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&w->mu);
+  while (!w->done) {
+    if (timeout_ms == 0) pthread_cond_wait(&w->cv, &w->mu);
+    else if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && !w->done) break;
+  }
+  int rc = w->done ? w->rc : -ETIMEDOUT;
+  if (!w->done) w->abandoned = 1;
+  pthread_mutex_unlock(&w->mu);
+  return rc;
+}
+
+/* rbd_aio_open(_read_only) with a deadline; on success *out is the image. */
+static int bounded_open(rados_ioctx_t io, const char *name, const char *snap, int ro, uint64_t timeout_ms, rbd_image_t *out) {
+  waiter_t *w = waiter_new(1);
+  if (!w) return -ENOMEM;
+  rbd_completion_t c;
+  int rc = rbd_aio_create_completion(w, waiter_cb, &c);
+  if (rc < 0) {
+    w->refs = 1;
+    waiter_put(w);
+    return rc;
+  }
+  rc = ro ? rbd_aio_open_read_only(io, name, &w->image, snap, c) : rbd_aio_open(io, name, &w->image, snap, c);
+  if (rc < 0) {
+    /* Not started: the callback will never run. */
+    rbd_aio_release(c);
+    w->refs = 1;
+    waiter_put(w);
+    return rc;
+  }
+  rc = waiter_wait(w, timeout_ms);
+  if (rc >= 0) *out = w->image;
+  waiter_put(w);
+  return rc;
+}
+
+/* rbd_aio_close with a deadline; a close that times out finishes (or not) on librbd's side. */
+static int bounded_close(rbd_image_t image, uint64_t timeout_ms) {
+  waiter_t *w = waiter_new(0);
+  if (!w) return -ENOMEM;
+  rbd_completion_t c;
+  int rc = rbd_aio_create_completion(w, waiter_cb, &c);
+  if (rc < 0) {
+    w->refs = 1;
+    waiter_put(w);
+    return rc;
+  }
+  rc = rbd_aio_close(image, c);
+  if (rc < 0) {
+    rbd_aio_release(c);
+    w->refs = 1;
+    waiter_put(w);
+    return rc;
+  }
+  rc = waiter_wait(w, timeout_ms);
+  waiter_put(w);
+  return rc;
+}
+
+static int no_progress(uint64_t done, uint64_t total, void *arg) {
+  (void)done;
+  (void)total;
+  (void)arg;
+  return 0;
+}
+
 static void do_connect(job_t *j) {
   cluster_t *c = calloc(1, sizeof *c);
   if (!c) {
@@ -186,8 +332,8 @@ static void execute(napi_env env, void *data) {
         break;
       }
       const char *snap = j->s2 && *j->s2 ? j->s2 : NULL;
-      j->call = j->flag ? "rbd_open_read_only" : "rbd_open";
-      rc = j->flag ? rbd_open_read_only(j->pool->io, j->s1, &im->image, snap) : rbd_open(j->pool->io, j->s1, &im->image, snap);
+      j->call = j->flag ? "rbd_aio_open_read_only" : "rbd_aio_open";
+      rc = bounded_open(j->pool->io, j->s1, snap, j->flag, j->b, &im->image);
       if (rc < 0) free(im);
       else {
         im->open = 1;
@@ -196,8 +342,8 @@ static void execute(napi_env env, void *data) {
       break;
     }
     case OP_CLOSE:
-      j->call = "rbd_close";
-      rc = rbd_close(j->image->image);
+      j->call = "rbd_aio_close";
+      rc = bounded_close(j->image->image, j->b);
       break;
     case OP_READ: {
       j->call = "rbd_read2";
@@ -251,8 +397,8 @@ static void execute(napi_env env, void *data) {
       rc = rbd_diff_iterate2(j->image->image, j->s1 && *j->s1 ? j->s1 : NULL, j->a, j->b, 1, (uint8_t)j->flag, diff_cb, j);
       break;
     case OP_SNAP_CREATE:
-      j->call = "rbd_snap_create";
-      rc = rbd_snap_create(j->image->image, j->s1);
+      j->call = "rbd_snap_create2";
+      rc = rbd_snap_create2(j->image->image, j->s1, (uint32_t)j->b, no_progress, NULL);
       break;
     case OP_SNAP_LIST: {
       j->call = "rbd_snap_list";
@@ -609,15 +755,25 @@ static napi_value js_mon_command(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-/* open(pool, image, snap: string|null, readOnly: boolean) → Image */
+/* An optional number (a deadline in ms, flags): absent, undefined or null is 0. */
+static int get_optional_u64(napi_env env, size_t argc, napi_value *argv, size_t i, uint64_t *out) {
+  *out = 0;
+  if (argc <= i) return 0;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[i], &t) != napi_ok) return -1;
+  if (t == napi_undefined || t == napi_null) return 0;
+  return get_u64(env, argv[i], out);
+}
+
+/* open(pool, image, snap: string|null, readOnly: boolean, timeoutMs?: number) → Image; ETIMEDOUT past the deadline */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   job_t *j = new_job(OP_OPEN);
   if (!j) return bad(env, NULL, "rbd_io: out of memory");
   bool ro = false;
   if (argc < 4 || get_external(env, argv[0], (void **)&j->pool) || get_string(env, argv[1], &j->s1) || !j->s1 ||
-      get_string(env, argv[2], &j->s2) || napi_get_value_bool(env, argv[3], &ro) != napi_ok)
-    return bad(env, j, "rbd_io: open(pool, image, snap, readOnly)");
+      get_string(env, argv[2], &j->s2) || napi_get_value_bool(env, argv[3], &ro) != napi_ok || get_optional_u64(env, argc, argv, 4, &j->b))
+    return bad(env, j, "rbd_io: open(pool, image, snap, readOnly, timeoutMs?)");
   j->flag = ro;
   if (!j->pool->open) return closed(env, j, "rbd_open");
   CHECK(env, napi_create_reference(env, argv[0], 1, &j->keep));
@@ -639,11 +795,11 @@ static job_t *image_job(napi_env env, napi_value v, op_t op) {
   return j;
 }
 
-/* close(image) */
+/* close(image, timeoutMs?: number): ETIMEDOUT past the deadline, the handle closed for JS either way */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  ARGS(2);
   job_t *j = argc >= 1 ? image_job(env, argv[0], OP_CLOSE) : NULL;
-  if (!j) return bad(env, NULL, "rbd_io: close(image)");
+  if (!j || get_optional_u64(env, argc, argv, 1, &j->b)) return bad(env, j, "rbd_io: close(image, timeoutMs?)");
   if (!j->image->open) return closed(env, j, "rbd_close");
   j->image->open = 0;
   return queue(env, j);
@@ -673,11 +829,13 @@ static napi_value js_snap_list(napi_env env, napi_callback_info info) {
   return image_call(env, info, OP_SNAP_LIST, "rbd_io: snapList(image)", "rbd_snap_list");
 }
 
-/* snapCreate(image, name) */
+/* snapCreate(image, name, flags?: RBD_SNAP_CREATE_* bits) */
 static napi_value js_snap_create(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   job_t *j = argc >= 2 ? image_job(env, argv[0], OP_SNAP_CREATE) : NULL;
-  if (!j || get_string(env, argv[1], &j->s1) || !j->s1) return bad(env, j, "rbd_io: snapCreate(image, name)");
+  if (!j || get_string(env, argv[1], &j->s1) || !j->s1 || get_optional_u64(env, argc, argv, 2, &j->b) ||
+      (j->b & ~(uint64_t)(RBD_SNAP_CREATE_SKIP_QUIESCE | RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR)) != 0)
+    return bad(env, j, "rbd_io: snapCreate(image, name, flags?)");
   if (!j->image->open) return closed(env, j, "rbd_snap_create");
   return queue(env, j);
 }
@@ -763,7 +921,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value version, abi;
   CHECK(env, napi_create_string_utf8(env, v, NAPI_AUTO_LENGTH, &version));
   CHECK(env, napi_set_named_property(env, exports, "librbdVersion", version));
-  CHECK(env, napi_create_int32(env, 1, &abi));
+  CHECK(env, napi_create_int32(env, 2, &abi));
   CHECK(env, napi_set_named_property(env, exports, "abiVersion", abi));
   return exports;
 }

@@ -163,6 +163,29 @@ if ('skip' in made) {
       await lib.deleteVolume(vol);
     });
 
+    it('abandons an open that misses its deadline with ETIMEDOUT, and closes the image once librbd opens it', async () => {
+      const p = await LibrbdPool.connect(addon!, { conf }, pool);
+      const vol = randomUUID();
+      await lib.createVolume(vol, MiB);
+      const image = `volume-${vol}`;
+      // A read-write open registers a watch on the header (several OSD round trips): it cannot finish in 1 ms.
+      await assert.rejects(addon!.open(p.pool, image, null, false, 1), { code: 'ETIMEDOUT' });
+      // The late open is closed on its own: its watch goes away (`rbd status` lists the header's watchers).
+      const watchers = () => (JSON.parse(execFileSync('rbd', ['--conf', conf, 'status', '--format', 'json', `${pool}/${image}`], { encoding: 'utf8' })) as { watchers: unknown[] }).watchers;
+      let left = watchers();
+      for (let i = 0; i < 60 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        left = watchers();
+      }
+      assert.deepEqual(left, [], 'the abandoned open was closed');
+      // The handle path still works afterwards, and deadlines are checked like any other argument.
+      const img = await addon!.open(p.pool, image, null, true, 60_000);
+      assert.equal(await addon!.size(img), MiB);
+      await addon!.close(img, 60_000);
+      assert.throws(() => addon!.open(p.pool, image, null, true, -1), TypeError);
+      await lib.deleteVolume(vol);
+    });
+
     it('reports the pool capacity as ceph df does, or null when the cluster reports no usage', async () => {
       const df = execFileSync('ceph', ['--conf', conf, 'df', '--format', 'json'], { encoding: 'utf8' });
       const expected = poolCapacity(df, pool);

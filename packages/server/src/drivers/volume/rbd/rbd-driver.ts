@@ -119,6 +119,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
   private libPool: Promise<LibrbdPool | null> | undefined;
   private libFailedAt: number | undefined;
+  private libPoolNow: LibrbdPool | undefined;
   /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
   librbdUnavailable: string | undefined;
 
@@ -139,6 +140,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       this.libFailedAt = undefined;
       this.libPool = undefined;
     }
+    // A call timed out on this connection (LibrbdPool.stale): the next one gets a fresh client.
+    if (this.libPoolNow?.stale) {
+      this.libPoolNow = undefined;
+      this.libPool = undefined;
+    }
     this.libPool ??= (async () => {
       if (this.opts.librbd === false) {
         this.librbdUnavailable = 'librbd switched off for this backend';
@@ -150,7 +156,7 @@ export class RbdVolumeDriver implements VolumeDriver {
         return null;
       }
       try {
-        return await LibrbdPool.connect(addon, this.opts, this.pool);
+        return (this.libPoolNow = await LibrbdPool.connect(addon, this.opts, this.pool));
       } catch (e) {
         this.librbdUnavailable = `librbd cannot reach pool ${this.pool}: ${(e as Error).message}`;
         this.libFailedAt = Date.now();
@@ -590,7 +596,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       try {
         yield* lib.readRanges(img, wanted.map((r) => ({ offset: r.offset, length: r.end - r.offset })));
       } finally {
-        await lib.addon.close(img);
+        await lib.close(img);
       }
       return;
     }
@@ -709,7 +715,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       await inFlight;
     } finally {
       await inFlight.catch(() => {});
-      await lib.addon.close(img);
+      await lib.close(img);
     }
     if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
     return pos - offset;
@@ -743,7 +749,7 @@ export class RbdVolumeDriver implements VolumeDriver {
             for (let done = 0; done < piece.data.length; ) done += (await fh.write(piece.data, done, piece.data.length - done, piece.offset + done)).bytesWritten;
           }
         } finally {
-          await lib.addon.close(img);
+          await lib.close(img);
         }
       } else for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
         opts.signal?.throwIfAborted();
@@ -839,7 +845,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     } finally {
       await inFlight.catch(() => {});
       await file.close();
-      await lib.addon.close(img);
+      await lib.close(img);
     }
   }
 
