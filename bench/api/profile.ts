@@ -70,6 +70,8 @@ export function categorise(profile: CpuProfile): { categories: [string, number][
   }
   const key = (n: ProfileNode) => `${n.callFrame.url} ${n.callFrame.functionName}`;
   const classify = (id: number): string => {
+    // The profiler's own collection at the end is the bench's, not the server's.
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur)!.callFrame.url.includes('bench/api/profile')) return 'idle';
     // Builtins (no url) take their caller's category: a Map lookup inside the router is routing.
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;

@@ -24,8 +24,8 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     /** Path prefix for CPU profiles of the current server under wrk; none taken without it. */
     profile: { type: 'string' },
+    /** A source tree whose server is measured as `before` (see VARIANTS). */
+    'baseline-tree': { type: 'string' },
     samples: { type: 'string', default: '20' },
     stores: { type: 'string', default: 'sqlite,postgres' },
     'database-url': { type: 'string' },
@@ -64,13 +66,29 @@ interface WrkResult {
 }
 
 /**
- * Server configurations compared in one run. `baseline` switches off, through their environment switches, the
- * read fast paths added for issue #21 (compiled response serialisers); `current` is the server as shipped.
+ * Server configurations compared in one run: `before` is the server of another source tree (--baseline-tree: a
+ * checkout of the commit to compare against, e.g. `git archive <rev> | tar -x -C DIR` with node_modules linked
+ * in), started from that tree's own modules on the same data; `compiled` switches on the compiled response
+ * serialisers (api/block-storage/response-schemas.ts); `current` is this tree as shipped.
  */
-const VARIANTS: Record<string, Record<string, string>> = {
-  baseline: { CINDERBOX_API_COMPILED_SERIALIZERS: 'off' },
-  current: {},
-};
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+  tree?: string;
+}
+const VARIANTS: Variant[] = [
+  ...(args['baseline-tree'] ? [{ name: 'before', env: {}, tree: resolve(args['baseline-tree']) }] : []),
+  { name: 'current', env: {} },
+  { name: 'compiled', env: { CINDERBOX_API_COMPILED_SERIALIZERS: 'on' } },
+];
+const ANCHOR = VARIANTS[0]!.name;
+
+type StartTestServer = typeof startTestServer;
+async function starterOf(v: Variant): Promise<StartTestServer> {
+  if (!v.tree) return startTestServer;
+  const mod = (await import(pathToFileURL(join(v.tree, 'packages/server/src/test-support/harness.ts')).href)) as { startTestServer: StartTestServer };
+  return mod.startTestServer;
+}
 
 interface Pair {
   single: WrkResult;
@@ -225,17 +243,21 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
 
     const variants = new Map<string, Pair[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, env] of Object.entries(VARIANTS)) {
+      for (const v of VARIANTS) {
         await ts.close({ keepData: true });
-        ts = await withEnv(env, start);
+        const startVariant = await starterOf(v);
+        ts = await withEnv(v.env, () => startVariant({ logLevel: 'error', database }, dir));
         token = ts.adminToken;
         const r = await measure(ts.url, token);
-        variants.set(name, [...(variants.get(name) ?? []), r]);
-        process.stderr.write(`${kind}: round ${round + 1} ${name}: ${r.single.rps.toFixed(0)} / ${r.page.rps.toFixed(0)} req/s\n`);
+        variants.set(v.name, [...(variants.get(v.name) ?? []), r]);
+        process.stderr.write(`${kind}: round ${round + 1} ${v.name}: ${r.single.rps.toFixed(0)} / ${r.page.rps.toFixed(0)} req/s (load ${loadavg()[0]!.toFixed(1)})\n`);
       }
     }
+    // Back to `current` for the profile and the create timing.
+    await ts.close({ keepData: true });
+    ts = await start();
+    token = ts.adminToken;
     if (args.profile) {
-      // The last server started is `current`.
       const one = await profiled(`${args.profile}-${kind}-single.cpuprofile`, () => wrk(`${ts.url}${singlePath}`, token));
       printProfile(`${kind}: GET one snapshot, profiled (${one.result.rps.toFixed(0)} req/s)`, one.profile);
       const page = await profiled(`${args.profile}-${kind}-page.cpuprofile`, () => wrk(`${ts.url}${pagePath}`, token));
@@ -304,8 +326,8 @@ async function main() {
   }
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
   const lat = (w: WrkResult) => `${w.p50} / ${w.p99}`;
-  const names = Object.keys(VARIANTS);
-  const rows = [['measure', 'store', 'bare node:http', ...names, 'current / baseline', 'current / bare', 'target (issue #21)']];
+  const names = VARIANTS.map((v) => v.name);
+  const rows = [['measure', 'store', 'bare node:http', ...names, `current / ${ANCHOR}`, 'current / bare', 'target (issue #21)']];
   for (const [kind, r] of results) {
     const store = kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
     const v = (n: string) => r.variants.get(n)!;
@@ -313,15 +335,15 @@ async function main() {
       ['GET snapshot', (x: Pair) => x.single, '>= 12000 req/s, p99 < 10ms'],
       [`GET detail?limit=100 (${N} snaps)`, (x: Pair) => x.page, '>= 3000 req/s, p99 < 10ms'],
     ] as const) {
-      rows.push([`${what} req/s`, store, f(r.bare).rps.toFixed(0), ...names.map((n) => f(v(n)).rps.toFixed(0)), pct(f(v('current')).rps, f(v('baseline')).rps), pct(f(v('current')).rps, f(r.bare).rps), target]);
+      rows.push([`${what} req/s`, store, f(r.bare).rps.toFixed(0), ...names.map((n) => f(v(n)).rps.toFixed(0)), pct(f(v('current')).rps, f(v(ANCHOR)).rps), pct(f(v('current')).rps, f(r.bare).rps), target]);
       rows.push([`${what} p50 / p99`, store, lat(f(r.bare)), ...names.map((n) => lat(f(v(n)))), '', '', '']);
     }
-    rows.push([`snapshot create->available median (${r.snapshotMethod})`, store, '', '', `${r.createMedianMs.toFixed(1)} ms`, '', '', '<= 50 ms (reflink)']);
-    rows.push([`seeding ${N} snapshots (16 clients)`, store, '', '', `${r.seedSeconds.toFixed(1)} s`, '', '', '']);
+    rows.push([`snapshot create->available median (${r.snapshotMethod})`, store, '', ...names.map((n) => (n === 'current' ? `${r.createMedianMs.toFixed(1)} ms` : '')), '', '', '<= 50 ms (reflink)']);
+    rows.push([`seeding ${N} snapshots (16 clients)`, store, '', ...names.map((n) => (n === 'current' ? `${r.seedSeconds.toFixed(1)} s` : '')), '', '', '']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  console.log(`\nwrk -t1 -c${CONNS} -d${DURATION}s on loopback, server, database and load generator on the same ${cpus().length} cores; ${ROUNDS} rounds of ${names.join(' / ')} alternating (req/s: mean; latencies: last round); baseline = ${JSON.stringify(VARIANTS.baseline)}; loadavg at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`\nwrk -t1 -c${CONNS} -d${DURATION}s on loopback, server, database and load generator on the same ${cpus().length} cores; ${ROUNDS} rounds of ${names.join(' / ')} alternating (req/s: mean; latencies: last round); ${VARIANTS.map((v) => `${v.name} = ${v.tree ?? 'this tree'}${Object.keys(v.env).length ? ` with ${JSON.stringify(v.env)}` : ''}`).join('; ')}; loadavg at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (results.has('postgres')) console.log(`PostgreSQL reached at ${redactedDatabaseUrl(pgUrlUsed)}`);
 }
 
