@@ -61,6 +61,11 @@ const STORES = args.stores.split(',').map((s) => s.trim()) as ('sqlite' | 'postg
 
 interface WrkResult {
   rps: number;
+  /**
+   * CPU time this process (the server; the bench itself idles meanwhile) spent per answered request. On a
+   * shared, loaded machine req/s mostly measures the scheduler's share; CPU per request is what a change buys.
+   */
+  cpuUs: number;
   p50: string;
   p99: string;
 }
@@ -104,15 +109,19 @@ interface StoreResult {
 }
 
 async function wrk(url: string, token: string): Promise<WrkResult> {
+  const cpu0 = process.cpuUsage();
   const { stdout } = await run('wrk', ['-t1', `-c${CONNS}`, `-d${DURATION}s`, '--latency', '-H', `X-Auth-Token: ${token}`, url], {
     maxBuffer: 1 << 20,
   });
+  const cpu = process.cpuUsage(cpu0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 'NaN');
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 'NaN');
+  const cpuUs = (cpu.user + cpu.system) / requests;
   const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
   const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses for ${url}`);
-  return { rps, p50, p99 };
+  return { rps, p50, p99, cpuUs };
 }
 
 /** The PostgreSQL server to bench against: the caller's, or the loopback test cluster. */
@@ -250,7 +259,9 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
         token = ts.adminToken;
         const r = await measure(ts.url, token);
         variants.set(v.name, [...(variants.get(v.name) ?? []), r]);
-        process.stderr.write(`${kind}: round ${round + 1} ${v.name}: ${r.single.rps.toFixed(0)} / ${r.page.rps.toFixed(0)} req/s (load ${loadavg()[0]!.toFixed(1)})\n`);
+        process.stderr.write(
+          `${kind}: round ${round + 1} ${v.name}: ${r.single.rps.toFixed(0)} / ${r.page.rps.toFixed(0)} req/s, ${r.single.cpuUs.toFixed(0)} / ${r.page.cpuUs.toFixed(0)} CPU µs/req (load ${loadavg()[0]!.toFixed(1)})\n`,
+        );
       }
     }
     // Back to `current` for the profile and the create timing.
@@ -293,6 +304,7 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     const mean = (rs: Pair[]): Pair => {
       const avg = (f: (r: Pair) => WrkResult): WrkResult => ({
         rps: rs.reduce((a, r) => a + f(r).rps, 0) / rs.length,
+        cpuUs: rs.reduce((a, r) => a + f(r).cpuUs, 0) / rs.length,
         // Latencies of the last round: wrk gives percentiles, which do not average.
         p50: f(rs[rs.length - 1]!).p50,
         p99: f(rs[rs.length - 1]!).p99,
@@ -337,6 +349,7 @@ async function main() {
     ] as const) {
       rows.push([`${what} req/s`, store, f(r.bare).rps.toFixed(0), ...names.map((n) => f(v(n)).rps.toFixed(0)), pct(f(v('current')).rps, f(v(ANCHOR)).rps), pct(f(v('current')).rps, f(r.bare).rps), target]);
       rows.push([`${what} p50 / p99`, store, lat(f(r.bare)), ...names.map((n) => lat(f(v(n)))), '', '', '']);
+      rows.push([`${what} server CPU µs/req`, store, f(r.bare).cpuUs.toFixed(0), ...names.map((n) => f(v(n)).cpuUs.toFixed(0)), pct(f(v('current')).cpuUs, f(v(ANCHOR)).cpuUs), pct(f(v('current')).cpuUs, f(r.bare).cpuUs), '']);
     }
     rows.push([`snapshot create->available median (${r.snapshotMethod})`, store, '', ...names.map((n) => (n === 'current' ? `${r.createMedianMs.toFixed(1)} ms` : '')), '', '', '<= 50 ms (reflink)']);
     rows.push([`seeding ${N} snapshots (16 clients)`, store, '', ...names.map((n) => (n === 'current' ? `${r.seedSeconds.toFixed(1)} s` : '')), '', '', '']);
