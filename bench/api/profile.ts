@@ -51,10 +51,10 @@ const CATEGORIES: [string, RegExp][] = [
   ['idle', /^ \((idle)\)$/],
   ['GC', /^ \((garbage collector)\)$/],
   ['token check', /services\/identity\/|token-cache|hashToken|authenticate/],
+  ['logging', /pino|thread-stream|sonic-boom/],
   ['serialisation', /fast-json-stringify|serializ|\bstringify$|fast-json|\basJson|\banon\d*$/],
   ['query', /\/store\/|kysely|better-sqlite3|\/pg\/|pg-protocol|pg-pool|\bStatement\b/],
   ['view building', /api\/block-storage\/views|api\/block-storage\/common|services\/block-storage\//],
-  ['logging', /pino|thread-stream|sonic-boom/],
   ['routing / hooks', /fastify|find-my-way|avvio|light-my-request|api\/common\/|api\/block-storage\//],
   ['HTTP / sockets (node core)', /^node:|^internal\/| \(program\)$|\bwriteGeneric|\bwritev?$|onStreamRead|\bParser/],
 ];
@@ -76,7 +76,9 @@ export function categorise(profile: CpuProfile): { categories: [string, number][
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;
       const k = key(n);
-      if (n.callFrame.url === '' && !/^ \(|stringify$|^ (parse|digest|update|createHash|randomUUID)$/.test(k)) continue;
+      if (n.callFrame.url === '' && !/^ \(|stringify$/.test(k)) continue;
+      // Hashing is charged to whoever hashes (the token check, mostly), not to node core.
+      if (n.callFrame.url.startsWith('node:internal/crypto')) continue;
       for (const [name, re] of CATEGORIES) if (re.test(k)) return name;
       if (n.callFrame.url !== '') return 'other';
     }

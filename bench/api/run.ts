@@ -43,8 +43,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     /** Path prefix for CPU profiles of the current server under wrk; none taken without it. */
     profile: { type: 'string' },
-    /** A source tree whose server is measured as `before` (see VARIANTS). */
-    'baseline-tree': { type: 'string' },
+    /** NAME=DIR: a source tree whose server is measured as variant NAME (see VARIANTS); repeatable. */
+    tree: { type: 'string', multiple: true, default: [] },
     samples: { type: 'string', default: '20' },
     stores: { type: 'string', default: 'sqlite,postgres' },
     'database-url': { type: 'string' },
@@ -71,9 +71,9 @@ interface WrkResult {
 }
 
 /**
- * Server configurations compared in one run: `before` is the server of another source tree (--baseline-tree: a
+ * Server configurations compared in one run: each --tree NAME=DIR is the server of another source tree (a
  * checkout of the commit to compare against, e.g. `git archive <rev> | tar -x -C DIR` with node_modules linked
- * in), started from that tree's own modules on the same data; `compiled` switches on the compiled response
+ * in), started from that tree's own modules on the same data, the first of them the anchor of the ratios; `compiled` switches on the compiled response
  * serialisers (api/block-storage/response-schemas.ts); `current` is this tree as shipped.
  */
 interface Variant {
@@ -82,7 +82,11 @@ interface Variant {
   tree?: string;
 }
 const VARIANTS: Variant[] = [
-  ...(args['baseline-tree'] ? [{ name: 'before', env: {}, tree: resolve(args['baseline-tree']) }] : []),
+  ...args.tree.map((t) => {
+    const [name, dir] = t.split('=') as [string, string | undefined];
+    if (!dir) throw new Error(`--tree ${t}: expected NAME=DIR`);
+    return { name, env: {}, tree: resolve(dir) };
+  }),
   { name: 'current', env: {} },
   { name: 'compiled', env: { CINDERBOX_API_COMPILED_SERIALIZERS: 'on' } },
 ];
