@@ -2,7 +2,8 @@
  * CPU profile of this process (the bench runs the server in-process) while wrk loads it, and where the
  * self time went, by category. The raw profile is written as a .cpuprofile (Chrome DevTools, speedscope).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { Session } from 'node:inspector/promises';
 
 interface CallFrame {
@@ -106,4 +107,9 @@ export function printProfile(title: string, profile: CpuProfile): void {
   for (const [c, us] of categories) console.log(`  ${c.padEnd(28)} ${(us / 1000).toFixed(0).padStart(7)} ms  ${((us / 1000 / totalMs) * 100).toFixed(1).padStart(5)} %`);
   console.log('  top self time:');
   for (const [f, us] of top) console.log(`    ${((us / 1000 / totalMs) * 100).toFixed(1).padStart(5)} %  ${f}`);
+}
+
+// `node --import tsx bench/api/profile.ts FILE.cpuprofile…`: summarise profiles already written.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const file of process.argv.slice(2)) printProfile(file, JSON.parse(await readFile(file, 'utf8')) as CpuProfile);
 }
