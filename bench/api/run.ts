@@ -14,10 +14,12 @@
  * project; snapshot create → available on a 1 GiB volume (median of --samples, with 256 MiB written).
  *
  * Anchors, in the same run: a bare node:http server in this process answering the same bytes (the ceiling of
- * node and loopback here), and the server with its read fast paths switched off (VARIANTS below) — restarted on
- * the same data, alternating with the current configuration for --rounds rounds so that the machine's load
- * falls on both alike.
+ * node and loopback here), and other server variants (VARIANTS below: other source trees, switches) — each
+ * restarted on the same data, alternating for --rounds rounds so that the machine's load falls on all alike.
+ * Beside req/s, the server's CPU time per request: on a shared machine it is the steadier figure.
  *
+ *   git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
+ *   npm run bench:api -- --tree before=/tmp/base   # that commit's server too, alternating with this one
  *   npm run bench:api -- --profile /tmp/api   # also CPU-profiles the current server under wrk, writes
  *                                             # /tmp/api-{store}-{single,page}.cpuprofile and prints where it went
  */
