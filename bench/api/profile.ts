@@ -79,7 +79,7 @@ export function categorise(profile: CpuProfile): { categories: [string, number][
       const k = key(n);
       if (n.callFrame.url === '' && !/^ \(|stringify$/.test(k)) continue;
       // Hashing is charged to whoever hashes (the token check, mostly), not to node core.
-      if (n.callFrame.url.startsWith('node:internal/crypto')) continue;
+      if (/^node:(internal\/)?crypto/.test(n.callFrame.url)) continue;
       for (const [name, re] of CATEGORIES) if (re.test(k)) return name;
       if (n.callFrame.url !== '') return 'other';
     }
