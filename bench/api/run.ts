@@ -12,22 +12,41 @@
  *
  * Measures: GET /v3/{p}/snapshots/{id}; GET /v3/{p}/snapshots/detail?limit=100 with N snapshots in the
  * project; snapshot create → available on a 1 GiB volume (median of --samples, with 256 MiB written).
+ *
+ * Anchors, in the same run: a bare node:http server in this process answering the same bytes (the ceiling of
+ * node and loopback here), and other server variants (VARIANTS below: other source trees, switches) — each
+ * restarted on the same data, alternating for --rounds rounds so that the machine's load falls on all alike.
+ * Beside req/s, the server's CPU time per request: on a shared machine it is the steadier figure.
+ *
+ *   git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
+ *   npm run bench:api -- --tree before=/tmp/base   # that commit's server too, alternating with this one
+ *   npm run bench:api -- --profile /tmp/api   # also CPU-profiles the current server under wrk, writes
+ *                                             # /tmp/api-{store}-{single,page}.cpuprofile and prints where it went
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type DatabaseConfig, redactedDatabaseUrl } from '../../packages/server/src/config/config.js';
-import { createTestDatabase, dropTestDatabase, startTestServer } from '../../packages/server/src/test-support/harness.js';
+import { createTestDatabase, dropTestDatabase, startTestServer, type TestServer } from '../../packages/server/src/test-support/harness.js';
+import { printProfile, profiled } from './profile.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
     snapshots: { type: 'string', default: '10000' },
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
+    connections: { type: 'string', default: '10' },
+    /** Alternations of baseline and current server per store. */
+    rounds: { type: 'string', default: '2' },
+    /** Path prefix for CPU profiles of the current server under wrk; none taken without it. */
+    profile: { type: 'string' },
+    /** NAME=DIR: a source tree whose server is measured as variant NAME (see VARIANTS); repeatable. */
+    tree: { type: 'string', multiple: true, default: [] },
     samples: { type: 'string', default: '20' },
     stores: { type: 'string', default: 'sqlite,postgres' },
     'database-url': { type: 'string' },
@@ -39,32 +58,76 @@ const N = Number(args.snapshots);
 const DURATION = Number(args.duration);
 const CONNS = Number(args.connections);
 const SAMPLES = Number(args.samples);
+const ROUNDS = Number(args.rounds);
 const STORES = args.stores.split(',').map((s) => s.trim()) as ('sqlite' | 'postgres')[];
 
 interface WrkResult {
   rps: number;
+  /**
+   * CPU time this process (the server; the bench itself idles meanwhile) spent per answered request. On a
+   * shared, loaded machine req/s mostly measures the scheduler's share; CPU per request is what a change buys.
+   */
+  cpuUs: number;
   p50: string;
   p99: string;
 }
 
-interface StoreResult {
+/**
+ * Server configurations compared in one run: each --tree NAME=DIR is the server of another source tree (a
+ * checkout of the commit to compare against, e.g. `git archive <rev> | tar -x -C DIR` with node_modules linked
+ * in), started from that tree's own modules on the same data, the first of them the anchor of the ratios; `compiled` switches on the compiled response
+ * serialisers (api/block-storage/response-schemas.ts); `current` is this tree as shipped.
+ */
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+  tree?: string;
+}
+const VARIANTS: Variant[] = [
+  ...args.tree.map((t) => {
+    const [name, dir] = t.split('=') as [string, string | undefined];
+    if (!dir) throw new Error(`--tree ${t}: expected NAME=DIR`);
+    return { name, env: {}, tree: resolve(dir) };
+  }),
+  { name: 'current', env: {} },
+  { name: 'compiled', env: { CINDERBOX_API_COMPILED_SERIALIZERS: 'on' } },
+];
+const ANCHOR = VARIANTS[0]!.name;
+
+type StartTestServer = typeof startTestServer;
+async function starterOf(v: Variant): Promise<StartTestServer> {
+  if (!v.tree) return startTestServer;
+  const mod = (await import(pathToFileURL(join(v.tree, 'packages/server/src/test-support/harness.ts')).href)) as { startTestServer: StartTestServer };
+  return mod.startTestServer;
+}
+
+interface Pair {
   single: WrkResult;
   page: WrkResult;
+}
+
+interface StoreResult {
+  bare: Pair;
+  variants: Map<string, Pair>;
   createMedianMs: number;
   snapshotMethod: string;
   seedSeconds: number;
 }
 
 async function wrk(url: string, token: string): Promise<WrkResult> {
+  const cpu0 = process.cpuUsage();
   const { stdout } = await run('wrk', ['-t1', `-c${CONNS}`, `-d${DURATION}s`, '--latency', '-H', `X-Auth-Token: ${token}`, url], {
     maxBuffer: 1 << 20,
   });
+  const cpu = process.cpuUsage(cpu0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 'NaN');
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 'NaN');
+  const cpuUs = (cpu.user + cpu.system) / requests;
   const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
   const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
   if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses for ${url}`);
-  return { rps, p50, p99 };
+  return { rps, p50, p99, cpuUs };
 }
 
 /** The PostgreSQL server to bench against: the caller's, or the loopback test cluster. */
@@ -84,6 +147,35 @@ async function postgresAdminUrl(): Promise<string> {
 
 let pgUrlUsed = '';
 
+/** node:http answering fixed bytes with the headers a cinderbox answer carries: the ceiling for this machine. */
+async function bareServer(bodies: Map<string, string>): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    res.writeHead(body === undefined ? 404 : 200, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-openstack-request-id': 'req-00000000-0000-4000-8000-000000000000',
+      'openstack-api-version': 'volume 3.0',
+      vary: 'OpenStack-API-Version',
+    });
+    res.end(body ?? '{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
   const dir = await mkdtemp(join(tmpdir(), `cinderbox-bench-${kind}-`));
   let database: DatabaseConfig = { kind: 'sqlite' };
@@ -95,9 +187,10 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     database = { kind: 'postgres', url };
     dropDb = () => dropTestDatabase(admin, url);
   }
-  const ts = await startTestServer({ logLevel: 'error', database }, dir);
+  const start = () => startTestServer({ logLevel: 'error', database }, dir);
+  let ts: TestServer = await start();
   try {
-    const token = ts.adminToken;
+    let token = ts.adminToken;
     const p = ts.adminProjectId;
     const q = await ts.request('PUT', `/v3/${p}/os-quota-sets/${p}`, { token, body: { quota_set: { snapshots: -1, gigabytes: -1, volumes: -1 } } });
     if (q.status !== 200) throw new Error(`quota update: ${q.status} ${q.text}`);
@@ -142,8 +235,51 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     const seedSeconds = (Date.now() - t0) / 1000;
     process.stderr.write(`${kind}: seeded ${N} snapshots in ${seedSeconds.toFixed(1)} s\n`);
 
-    const single = await wrk(`${ts.url}/v3/${p}/snapshots/${firstSnap}`, token);
-    const page = await wrk(`${ts.url}/v3/${p}/snapshots/detail?limit=100`, token);
+    const singlePath = `/v3/${p}/snapshots/${firstSnap}`;
+    const pagePath = `/v3/${p}/snapshots/detail?limit=100`;
+    const measure = async (url: string, tok: string): Promise<Pair> => ({
+      single: await wrk(`${url}${singlePath}`, tok),
+      page: await wrk(`${url}${pagePath}`, tok),
+    });
+
+    // The bare server answers the very bytes cinderbox sends.
+    const bodyOf = async (path: string) => {
+      const r = await fetch(`${ts.url}${path}`, { headers: { 'X-Auth-Token': token } });
+      if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+      return r.text();
+    };
+    const bare = await bareServer(new Map([[singlePath, await bodyOf(singlePath)], [pagePath, await bodyOf(pagePath)]]));
+    let bareResult: Pair;
+    try {
+      bareResult = await measure(bare.url, token);
+    } finally {
+      await new Promise((r) => bare.server.close(r));
+    }
+
+    const variants = new Map<string, Pair[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of VARIANTS) {
+        await ts.close({ keepData: true });
+        const startVariant = await starterOf(v);
+        ts = await withEnv(v.env, () => startVariant({ logLevel: 'error', database }, dir));
+        token = ts.adminToken;
+        const r = await measure(ts.url, token);
+        variants.set(v.name, [...(variants.get(v.name) ?? []), r]);
+        process.stderr.write(
+          `${kind}: round ${round + 1} ${v.name}: ${r.single.rps.toFixed(0)} / ${r.page.rps.toFixed(0)} req/s, ${r.single.cpuUs.toFixed(0)} / ${r.page.cpuUs.toFixed(0)} CPU µs/req (load ${loadavg()[0]!.toFixed(1)})\n`,
+        );
+      }
+    }
+    // Back to `current` for the profile and the create timing.
+    await ts.close({ keepData: true });
+    ts = await start();
+    token = ts.adminToken;
+    if (args.profile) {
+      const one = await profiled(`${args.profile}-${kind}-single.cpuprofile`, () => wrk(`${ts.url}${singlePath}`, token));
+      printProfile(`${kind}: GET one snapshot, profiled (${one.result.rps.toFixed(0)} req/s)`, one.profile);
+      const page = await profiled(`${args.profile}-${kind}-page.cpuprofile`, () => wrk(`${ts.url}${pagePath}`, token));
+      printProfile(`${kind}: GET detail?limit=100, profiled (${page.result.rps.toFixed(0)} req/s)`, page.profile);
+    }
 
     // Snapshot create → available on a 1 GiB volume with 256 MiB of data.
     const v2 = await ts.request('POST', `/v3/${p}/volumes`, { token, body: { volume: { size: 1, name: 'bench-data' } } });
@@ -171,7 +307,20 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     const median = times[Math.floor(times.length / 2)]!;
     const driver = [...ts.server.services.drivers.values()][0]!;
 
-    return { single, page, createMedianMs: median, snapshotMethod: driver.capabilities.snapshotMethod, seedSeconds };
+    const mean = (rs: Pair[]): Pair => {
+      const avg = (f: (r: Pair) => WrkResult): WrkResult => ({
+        rps: rs.reduce((a, r) => a + f(r).rps, 0) / rs.length,
+        cpuUs: rs.reduce((a, r) => a + f(r).cpuUs, 0) / rs.length,
+        // Latencies of the last round: wrk gives percentiles, which do not average.
+        p50: f(rs[rs.length - 1]!).p50,
+        p99: f(rs[rs.length - 1]!).p99,
+      });
+      return { single: avg((r) => r.single), page: avg((r) => r.page) };
+    };
+    return {
+      bare: bareResult,
+      variants: new Map([...variants].map(([k, v]) => [k, mean(v)])),
+      createMedianMs: median, snapshotMethod: driver.capabilities.snapshotMethod, seedSeconds };
   } finally {
     await ts.close();
     await dropDb().catch(() => {});
@@ -193,30 +342,28 @@ async function main() {
     if (kind !== 'sqlite' && kind !== 'postgres') throw new Error(`--stores: unknown store ${kind}`);
     results.set(kind, await benchStore(kind));
   }
-  const sq = results.get('sqlite');
-  const pg = results.get('postgres');
-  const ratio = (f: (r: StoreResult) => number) => (sq && pg ? `${((f(pg) / f(sq)) * 100).toFixed(0)} %` : '');
-  const cell = (r: StoreResult | undefined, f: (r: StoreResult) => string) => (r ? f(r) : '-');
-  const rows = [
-    ['measure', 'SQLite', 'PostgreSQL', 'PG / SQLite', 'target', 'Cinder 21 (same machine kind)'],
-    ['GET snapshot req/s', cell(sq, (r) => r.single.rps.toFixed(0)), cell(pg, (r) => r.single.rps.toFixed(0)), ratio((r) => r.single.rps), 'SQLite >= 7500, PG >= 50 %', '200-330'],
-    ['GET snapshot p50 / p99', cell(sq, (r) => `${r.single.p50} / ${r.single.p99}`), cell(pg, (r) => `${r.single.p50} / ${r.single.p99}`), '', '', ''],
-    [`GET detail?limit=100 req/s (${N} snaps)`, cell(sq, (r) => r.page.rps.toFixed(0)), cell(pg, (r) => r.page.rps.toFixed(0)), ratio((r) => r.page.rps), 'SQLite >= 1300, PG >= 50 %', '50-98'],
-    ['GET detail p50 / p99', cell(sq, (r) => `${r.page.p50} / ${r.page.p99}`), cell(pg, (r) => `${r.page.p50} / ${r.page.p99}`), '', '', ''],
-    [
-      `snapshot create->available median (${(sq ?? pg)!.snapshotMethod})`,
-      cell(sq, (r) => `${r.createMedianMs.toFixed(1)} ms`),
-      cell(pg, (r) => `${r.createMedianMs.toFixed(1)} ms`),
-      '',
-      '<= 50 ms (reflink)',
-      '340 ms',
-    ],
-    [`seeding ${N} snapshots (16 clients)`, cell(sq, (r) => `${r.seedSeconds.toFixed(1)} s`), cell(pg, (r) => `${r.seedSeconds.toFixed(1)} s`), '', '', ''],
-  ];
+  const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+  const lat = (w: WrkResult) => `${w.p50} / ${w.p99}`;
+  const names = VARIANTS.map((v) => v.name);
+  const rows = [['measure', 'store', 'bare node:http', ...names, `current / ${ANCHOR}`, 'current / bare', 'target (issue #21)']];
+  for (const [kind, r] of results) {
+    const store = kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    const v = (n: string) => r.variants.get(n)!;
+    for (const [what, f, target] of [
+      ['GET snapshot', (x: Pair) => x.single, '>= 12000 req/s, p99 < 10ms'],
+      [`GET detail?limit=100 (${N} snaps)`, (x: Pair) => x.page, '>= 3000 req/s, p99 < 10ms'],
+    ] as const) {
+      rows.push([`${what} req/s`, store, f(r.bare).rps.toFixed(0), ...names.map((n) => f(v(n)).rps.toFixed(0)), pct(f(v('current')).rps, f(v(ANCHOR)).rps), pct(f(v('current')).rps, f(r.bare).rps), target]);
+      rows.push([`${what} p50 / p99`, store, lat(f(r.bare)), ...names.map((n) => lat(f(v(n)))), '', '', '']);
+      rows.push([`${what} server CPU µs/req`, store, f(r.bare).cpuUs.toFixed(0), ...names.map((n) => f(v(n)).cpuUs.toFixed(0)), pct(f(v('current')).cpuUs, f(v(ANCHOR)).cpuUs), pct(f(v('current')).cpuUs, f(r.bare).cpuUs), '']);
+    }
+    rows.push([`snapshot create->available median (${r.snapshotMethod})`, store, '', ...names.map((n) => (n === 'current' ? `${r.createMedianMs.toFixed(1)} ms` : '')), '', '', '<= 50 ms (reflink)']);
+    rows.push([`seeding ${N} snapshots (16 clients)`, store, '', ...names.map((n) => (n === 'current' ? `${r.seedSeconds.toFixed(1)} s` : '')), '', '', '']);
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  console.log(`\nwrk -t1 -c${CONNS} -d${DURATION}s on loopback, server, database and load generator on the same ${cpus().length} cores`);
-  if (pg) console.log(`PostgreSQL reached at ${redactedDatabaseUrl(pgUrlUsed)}`);
+  console.log(`\nwrk -t1 -c${CONNS} -d${DURATION}s on loopback, server, database and load generator on the same ${cpus().length} cores; ${ROUNDS} rounds of ${names.join(' / ')} alternating (req/s: mean; latencies: last round); ${VARIANTS.map((v) => `${v.name} = ${v.tree ?? 'this tree'}${Object.keys(v.env).length ? ` with ${JSON.stringify(v.env)}` : ''}`).join('; ')}; loadavg at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (results.has('postgres')) console.log(`PostgreSQL reached at ${redactedDatabaseUrl(pgUrlUsed)}`);
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { hashToken, TOKEN_RECHECK_MS } from '../../services/identity/tokens.js';
 import { ADMIN_PASSWORD, passwordAuth, projectScope, startIdentityServer, type IdentityTestServer } from './test-support/server.js';
 
 const KEYSTONE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -340,6 +341,23 @@ describe('token validation and revocation', () => {
     assert.equal((await s.request('GET', '/identity/v3/auth/projects', { token: t3 })).status, 200);
     assert.equal((await s.request('DELETE', `/identity/v3/projects/${m.projectId}`, { token: adminToken })).status, 204);
     assert.equal((await s.request('GET', '/identity/v3/auth/projects', { token: t3 })).status, 401);
+  });
+
+  test('a revoke made by another node is seen once the cached validation is rechecked', async () => {
+    let now = Date.now();
+    const clocked = await startIdentityServer({}, { clock: { now: () => new Date(now) } });
+    try {
+      const res = await clocked.request('POST', '/identity/v3/auth/tokens', { body: passwordAuth('admin', ADMIN_PASSWORD, projectScope('admin')) });
+      const t = res.headers.get('x-subject-token')!;
+      assert.equal((await clocked.request('GET', '/identity/v3/auth/projects', { token: t })).status, 200);
+      // Another node sharing the store revokes it: only the row changes, this process is not told.
+      await clocked.db.updateTable('tokens').set({ revoked: 1 }).where('token_hash', '=', hashToken(t)).execute();
+      assert.equal((await clocked.request('GET', '/identity/v3/auth/projects', { token: t })).status, 200, 'still trusted from the cache');
+      now += TOKEN_RECHECK_MS;
+      assert.equal((await clocked.request('GET', '/identity/v3/auth/projects', { token: t })).status, 401);
+    } finally {
+      await clocked.close();
+    }
   });
 
   test('an expired token is rejected even when cached', async () => {

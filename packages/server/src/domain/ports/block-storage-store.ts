@@ -81,8 +81,14 @@ export interface VolumesRepository {
 export interface SnapshotsRepository {
   /** A snapshot the API may show (internal ones never are). */
   get(scope: Scope, id: string): Promise<Snapshot | undefined>;
-  /** The snapshot with its metadata in one round trip (the GET path: each query is a round trip on PostgreSQL). */
-  getWithMetadata(scope: Scope, id: string): Promise<{ snapshot: Snapshot; metadata: Record<string, string> } | undefined>;
+  /**
+   * The snapshot with its metadata and group snapshot in one round trip (the GET path: each query is a round
+   * trip on PostgreSQL).
+   */
+  getWithMetadata(
+    scope: Scope,
+    id: string,
+  ): Promise<{ snapshot: Snapshot; metadata: Record<string, string>; groupSnapshotId: string | null } | undefined>;
   insert(scope: Scope, snapshot: Snapshot): Promise<void>;
   update(scope: Scope, id: string, changes: SnapshotChanges): Promise<Snapshot | undefined>;
   transition(

@@ -108,8 +108,7 @@ export class SnapshotService {
   async get(ctx: AuthContext, id: string): Promise<SnapshotRecord> {
     const found = UUID_RE.test(id) ? await this.core.repos.snapshots.getWithMetadata(this.core.store.root, id) : undefined;
     if (!found || !canSee(ctx, found.snapshot.project_id)) throw notFound(`Snapshot ${id} could not be found.`);
-    const groupSnapshotId = (await this.core.repos.groups.groupSnapshotsOf(this.core.store.root, [id])).get(id) ?? null;
-    return { ...found, groupSnapshotId };
+    return found;
   }
 
   async list(ctx: AuthContext, mv: Microversion, req: ListRequest): Promise<ListResult<SnapshotRecord>> {

@@ -33,6 +33,15 @@ export interface AuthRequest {
   source?: string;
 }
 
+/**
+ * How long a validated token is trusted without looking at the store again. A revoke, disable, delete or role
+ * change made through this process drops the cached entries at once (revoke, forgetUser, forgetProject); one
+ * made through another node of a cluster is only seen here when the entry is rechecked, so this bounds how long
+ * such a token keeps working on this node. At a few seconds the recheck is one store read per token per interval,
+ * nothing next to the reads it saves under load.
+ */
+export const TOKEN_RECHECK_MS = 5_000;
+
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 // One message for every credential failure, so a caller cannot tell a wrong password from an unknown user.
@@ -52,7 +61,7 @@ export class TokenService implements TokenInvalidation {
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
     private readonly passwords: PasswordHasher,
-    cache = new TokenCache(10_000, 60_000),
+    cache = new TokenCache(10_000, TOKEN_RECHECK_MS),
     private readonly throttle: LoginThrottle | null = null,
   ) {
     this.cache = cache;

@@ -7,6 +7,7 @@ import type { Snapshot } from '../../domain/snapshot.js';
 import { openTestDatabase } from '../../test-support/harness.js';
 import type { OpenedDatabase } from '../database.js';
 import { asScope } from '../metadata-store.js';
+import { groupsRepository } from './groups.js';
 import { writeMetadata } from './metadata.js';
 import { snapshotsRepository } from './snapshots.js';
 
@@ -63,5 +64,13 @@ describe('snapshot repository: the snapshot and its metadata in one query', () =
     assert.equal(bare?.snapshot.name, 'without-md');
     assert.equal(await snapshotsRepository.getWithMetadata(scope, 'hidden'), undefined);
     assert.equal(await snapshotsRepository.getWithMetadata(scope, 'nope'), undefined);
+  });
+
+  test('the group snapshot comes with the row, as the group repository records it', async () => {
+    const scope = asScope(database.db);
+    assert.equal((await snapshotsRepository.getWithMetadata(scope, 'without-md'))?.groupSnapshotId, null);
+    await groupsRepository.setGroupSnapshot(scope, ['with-md'], 'gs-1');
+    assert.equal((await snapshotsRepository.getWithMetadata(scope, 'with-md'))?.groupSnapshotId, 'gs-1');
+    assert.deepEqual(await groupsRepository.groupSnapshotsOf(scope, ['with-md', 'without-md']), new Map([['with-md', 'gs-1']]));
   });
 });

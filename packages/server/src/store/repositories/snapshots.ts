@@ -65,7 +65,8 @@ export const snapshotsRepository: SnapshotsRepository = {
     if (!first) return undefined;
     const metadata: Record<string, string> = {};
     for (const r of rows) if (r.md_key !== null) setOwn(metadata, r.md_key, r.md_value ?? '');
-    return { snapshot: toSnapshot(first), metadata };
+    // The group snapshot is a column of the same row; reading it here spares the GET a second query.
+    return { snapshot: toSnapshot(first), metadata, groupSnapshotId: first.group_snapshot_id ?? null };
   },
   async insert(scope, s) {
     await executor(scope)
