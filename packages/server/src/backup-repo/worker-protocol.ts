@@ -73,10 +73,20 @@ export type WorkerRequest =
   | { seq: number; op: 'release'; path: string };
 
 export type WorkerReply =
-  | { seq: number; kind: 'zero'; readBytes: number }
-  | { seq: number; kind: 'same'; id: string; readBytes: number }
+  /** readMs: from asking for the source bytes to having them (thread-pool queue + disk); computeMs: the rest. */
+  | { seq: number; kind: 'zero'; readBytes: number; readMs?: number; computeMs?: number }
+  | { seq: number; kind: 'same'; id: string; readBytes: number; readMs?: number; computeMs?: number }
   /** The chunk object is the first `objectLength` bytes of the request's slot. */
-  | { seq: number; kind: 'data'; id: string; objectLength: number; readBytes: number; codec: number }
+  | {
+      seq: number;
+      kind: 'data';
+      id: string;
+      objectLength: number;
+      readBytes: number;
+      codec: number;
+      readMs?: number;
+      computeMs?: number;
+    }
   | { seq: number; kind: 'ok' }
   | { seq: number; kind: 'error'; code: string; message: string };
 
