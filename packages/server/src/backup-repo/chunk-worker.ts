@@ -74,10 +74,10 @@ const ioFree: Buffer[] = Array.from({ length: IO_DEPTH }, () =>
 const payloadAt = payloadOffset(encKey !== undefined);
 
 function slot(i: number, length = init.slotSize): Buffer {
-  if (!(i >= 0) || (i + 1) * init.slotSize > init.slots.byteLength || length > init.slotSize) {
+  if (!(i >= 0) || init.slotBase + (i + 1) * init.slotStride > init.slots.byteLength || length > init.slotSize) {
     throw new Error(`bad slot ${i}/${length}`);
   }
-  return Buffer.from(init.slots, i * init.slotSize, length);
+  return Buffer.from(init.slots, init.slotBase + i * init.slotStride, length);
 }
 class ChunkError extends Error {
   constructor(
