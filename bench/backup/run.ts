@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
  *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache] [--target fs,s3]
- *     [--no-index] [--runs N]
+ *     [--no-index] [--runs N [--direct-writes on,off]]
  *
  * --target s3 runs every volume against the filesystem and an S3 server (radosgw) in the same run and prints them
  * side by side: MiB/s, objects written and requests per GiB of volume for the full backup, the 1 % incremental and
@@ -72,6 +72,8 @@ const { values: args } = parseArgs({
      * median, the spread against ±15 %, CPU s/GiB and fsyncs/GiB, and restore against the disk's write speed.
      */
     runs: { type: 'string' },
+    /** Steadiness mode: chunk writes of the fs store, on = O_DIRECT (default), off = buffered; "on,off" runs both. */
+    'direct-writes': { type: 'string', default: 'on' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
@@ -701,6 +703,8 @@ function diskWriteMiBs(bytes: number): number {
   return Math.ceil(bytes / CHUNK) * 4 / s;
 }
 
+const DIRECT_MODES = (args['direct-writes'] as string).split(',');
+for (const m of DIRECT_MODES) if (m !== 'on' && m !== 'off') throw new Error(`--direct-writes: ${m} is not on or off`);
 const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
 const median = (xs: number[]) => {
   const v = [...xs].sort((a, b) => a - b);
@@ -724,13 +728,14 @@ async function steadyCinderbox(
   source: string,
   dataBytes: number,
   compression: Compression,
+  directWrites: boolean,
 ): Promise<SteadyRun & { restoreMiBs: number; detail: string }> {
   const work = join(DIR, `steady-${name}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const vol = join(work, 'vol.raw');
   sh(`cp --sparse=always ${source} ${vol}`);
-  const store = new FsObjectStore(join(work, 'repo'));
+  const store = new FsObjectStore(join(work, 'repo'), { directWrites });
   const repo = await BackupRepository.open({
     store,
     ...(WORKERS ? { workers: WORKERS } : {}),
@@ -829,14 +834,17 @@ async function runSteadiness(
     const results = new Map<string, SteadyRun[]>();
     const push = (tool: string, r: SteadyRun) => results.set(tool, [...(results.get(tool) ?? []), r]);
     for (let i = 0; i < n; i++) {
-      const cbx = await steadyCinderbox(name, path, data, compression);
-      cbx.diskWriteMiBs = diskWriteMiBs(SIZE);
-      push(`cinderbox ${compression}`, cbx);
-      console.log(
-        `${name} run ${i + 1}/${n}: cinderbox full ${cbx.fullMiBs.toFixed(0)} MiB/s, restore ${cbx.restoreMiBs.toFixed(0)} ` +
-          `MiB/s, disk write ${cbx.diskWriteMiBs.toFixed(0)} MiB/s (load ${cbx.load}); ${cbx.detail}`,
-      );
-      details.push(`${name} run ${i + 1}: ${cbx.detail}`);
+      for (const mode of DIRECT_MODES) {
+        const tool = `cinderbox ${compression}${mode === 'off' ? ' buffered' : ''}`;
+        const cbx = await steadyCinderbox(name, path, data, compression, mode === 'on');
+        cbx.diskWriteMiBs = diskWriteMiBs(SIZE);
+        push(tool, cbx);
+        console.log(
+          `${name} run ${i + 1}/${n}: ${tool} full ${cbx.fullMiBs.toFixed(0)} MiB/s, restore ${cbx.restoreMiBs.toFixed(0)} ` +
+            `MiB/s, disk write ${cbx.diskWriteMiBs.toFixed(0)} MiB/s (load ${cbx.load}); ${cbx.detail}`,
+        );
+        details.push(`${name} run ${i + 1} ${tool}: ${cbx.detail}`);
+      }
       for (const tool of anchors) {
         try {
           const r = await steadyAnchor(tool, name, path, data);
