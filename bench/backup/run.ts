@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
  *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache] [--target fs,s3]
- *     [--no-index]
+ *     [--no-index] [--runs N [--direct-writes on,off]]
  *
  * --target s3 runs every volume against the filesystem and an S3 server (radosgw) in the same run and prints them
  * side by side: MiB/s, objects written and requests per GiB of volume for the full backup, the 1 % incremental and
@@ -21,6 +21,12 @@
  * Volumes (S = size): "mixed" = S/4 hole, S/2 compressible (a tar of /usr), S/4 random;
  * "dense" = no holes, compressible and random data alternating every 256 MiB;
  * "compressible" = no holes, all compressible (a tar of /usr): the case the ≥ 450 MiB/s target names.
+ *
+ * --runs N (steadiness, issue #21 item 3) replaces the rows above: per volume, N rounds of {cinderbox full backup
+ * + restore, the disk's O_DIRECT write speed, restic full, borg full}, interleaved so every tool meets the same
+ * load; then a table of MiB/s per run, median and spread (target: every run within ±15 % of the median), CPU
+ * s/GiB, fsyncs/GiB (fs store counters: chunk data syncs + directory syncs), where the chunks' time went (read
+ * wait / compute / store, ms per chunk) and restore as a share of the disk's write speed (target ≥ 90 %).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
@@ -60,6 +66,14 @@ const { values: args } = parseArgs({
     /** Comma-separated targets: fs (default), s3 (radosgw; implies fs too, for the side-by-side figures). */
     target: { type: 'string', default: 'fs' },
     'no-index': { type: 'boolean', default: false },
+    /**
+     * Steadiness mode: N consecutive full backups (fresh repository each) and restores per volume, with restic and
+     * borg run in the same loop and the disk's write speed probed between runs; prints MiB/s per run, the
+     * median, the spread against ±15 %, CPU s/GiB and fsyncs/GiB, and restore against the disk's write speed.
+     */
+    runs: { type: 'string' },
+    /** Steadiness mode: chunk writes of the fs store, on = O_DIRECT (default), off = buffered; "on,off" runs both. */
+    'direct-writes': { type: 'string', default: 'on' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
@@ -678,6 +692,213 @@ function printRatios(): void {
   if (lines.length > 0) console.log(`\n${lines.join('\n')}`);
 }
 
+
+/** The disk's sequential write speed right now: `bytes` written O_DIRECT in 4 MiB blocks, then fdatasync. */
+function diskWriteMiBs(bytes: number): number {
+  const out = join(DIR, 'write-probe.bin');
+  const t0 = process.hrtime.bigint();
+  sh(`dd if=/dev/zero of=${out} bs=4M count=${Math.ceil(bytes / CHUNK)} oflag=direct conv=fdatasync status=none`);
+  const s = secs(t0);
+  sh(`rm -f ${out}`);
+  return Math.ceil(bytes / CHUNK) * 4 / s;
+}
+
+const DIRECT_MODES = (args['direct-writes'] as string).split(',');
+for (const m of DIRECT_MODES) if (m !== 'on' && m !== 'off') throw new Error(`--direct-writes: ${m} is not on or off`);
+const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+};
+
+interface SteadyRun {
+  fullMiBs: number;
+  cpuPerGiB: number;
+  fsyncsPerGiB?: number;
+  restoreMiBs?: number;
+  diskWriteMiBs?: number;
+  detail?: string;
+  load: string;
+}
+
+/** One cinderbox full backup into a fresh repository and its restore; counters from the store and repository. */
+async function steadyCinderbox(
+  name: string,
+  source: string,
+  dataBytes: number,
+  compression: Compression,
+  directWrites: boolean,
+): Promise<SteadyRun & { restoreMiBs: number; detail: string }> {
+  const work = join(DIR, `steady-${name}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const vol = join(work, 'vol.raw');
+  sh(`cp --sparse=always ${source} ${vol}`);
+  const store = new FsObjectStore(join(work, 'repo'), { directWrites });
+  const repo = await BackupRepository.open({
+    store,
+    ...(WORKERS ? { workers: WORKERS } : {}),
+    ...chunkWorkerAddon(),
+    compression,
+    ...(args['no-index'] ? {} : { indexDir: join(work, 'index') }),
+  });
+  await repo.warmUp();
+  try {
+    dropCache(vol);
+    const load = loadAvg();
+    const k0 = { ...store.counters };
+    const p0 = { ...repo.profile };
+    let t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    const full = await repo.backup({
+      id: 'full',
+      container: 'bench',
+      sourcePath: vol,
+      allocatedExtents: await sparseIo().dataExtents(vol),
+    });
+    const fullS = secs(t0);
+    const cpu = cpuSecs(c0);
+    const k = store.counters;
+    const p = repo.profile;
+    const chunks = p.chunksRead - p0.chunksRead || 1;
+    const syncs = k.dataSyncs - k0.dataSyncs + (k.dirSyncs - k0.dirSyncs);
+    const codecs = full.stats.codecs;
+    const detail =
+      `read ${((p.readMs - p0.readMs) / chunks).toFixed(0)} / compute ${((p.computeMs - p0.computeMs) / chunks).toFixed(0)} / ` +
+      `store ${((p.storeMs - p0.storeMs) / full.stats.newChunks || 0).toFixed(0)} ms per chunk, ` +
+      `sync ${((k.syncMs - k0.syncMs) / (k.dataSyncs - k0.dataSyncs || 1)).toFixed(0)} ms, ` +
+      `${codecs?.zstd ?? 0} zstd/${codecs?.lz4 ?? 0} lz4/${codecs?.raw ?? 0} raw, ` +
+      `${((k.bytesWritten - k0.bytesWritten) / MiB).toFixed(0)} MiB written`;
+    const out = join(work, 'restored.raw');
+    t0 = process.hrtime.bigint();
+    await repo.restore({ locator: full.locator, targetPath: out, targetIsFresh: true });
+    const restoreS = secs(t0);
+    return {
+      fullMiBs: SIZE / MiB / fullS,
+      cpuPerGiB: cpu / (dataBytes / GiB),
+      fsyncsPerGiB: syncs / (dataBytes / GiB),
+      restoreMiBs: SIZE / MiB / restoreS,
+      detail,
+      load,
+    };
+  } finally {
+    await repo.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** One full backup by restic or borg into a fresh repository (settings as in runAnchor). */
+async function steadyAnchor(tool: 'restic' | 'borg', name: string, source: string, dataBytes: number) {
+  const work = join(DIR, `steady-${tool}-${name}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const vol = join(work, 'vol.raw');
+  sh(`cp --sparse=always ${source} ${vol}`);
+  const repo = join(work, 'repo');
+  const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
+  try {
+    if (tool === 'restic') timed(['restic', 'init', '--repository-version', '2'], env);
+    else timed(['borg', 'init', '-e', 'none', repo], env);
+    dropCache(vol);
+    const load = loadAvg();
+    const r =
+      tool === 'restic'
+        ? timed(['restic', 'backup', '--compression', 'auto', vol], env)
+        : timed(
+            ['borg', 'create', '--sparse', '--chunker-params', 'fixed,4194304', '--compression', 'zstd,1', `${repo}::full`, vol],
+            env,
+          );
+    return { fullMiBs: SIZE / MiB / r.s, cpuPerGiB: r.cpu / (dataBytes / GiB), load } satisfies SteadyRun;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function runSteadiness(
+  volumes: ReadonlyArray<readonly [string, string]>,
+  dataBytes: Record<string, number>,
+  n: number,
+): Promise<void> {
+  const compression = COMPRESSION[0] ?? 'auto';
+  const anchors = args['no-anchors'] ? [] : (['restic', 'borg'] as const).filter((t) => have(t));
+  if (!args['no-anchors']) {
+    for (const t of ['restic', 'borg'] as const) {
+      if (!anchors.includes(t)) console.log(`${t} not installed (apt-get install -y ${t === 'borg' ? 'borgbackup' : 'restic'}); skipped`);
+    }
+  }
+  const lines: string[] = [];
+  const details: string[] = [];
+  for (const [name, path] of volumes) {
+    const data = dataBytes[name] ?? SIZE;
+    const results = new Map<string, SteadyRun[]>();
+    const push = (tool: string, r: SteadyRun) => results.set(tool, [...(results.get(tool) ?? []), r]);
+    for (let i = 0; i < n; i++) {
+      for (const mode of DIRECT_MODES) {
+        const tool = `cinderbox ${compression}${mode === 'off' ? ' buffered' : ''}`;
+        const cbx = await steadyCinderbox(name, path, data, compression, mode === 'on');
+        cbx.diskWriteMiBs = diskWriteMiBs(SIZE);
+        push(tool, cbx);
+        console.log(
+          `${name} run ${i + 1}/${n}: ${tool} full ${cbx.fullMiBs.toFixed(0)} MiB/s, restore ${cbx.restoreMiBs.toFixed(0)} ` +
+            `MiB/s, disk write ${cbx.diskWriteMiBs.toFixed(0)} MiB/s (load ${cbx.load}); ${cbx.detail}`,
+        );
+        details.push(`${name} run ${i + 1} ${tool}: ${cbx.detail}`);
+      }
+      for (const tool of anchors) {
+        try {
+          const r = await steadyAnchor(tool, name, path, data);
+          push(tool, r);
+          console.log(`${name} run ${i + 1}/${n}: ${tool} full ${r.fullMiBs.toFixed(0)} MiB/s (load ${r.load})`);
+        } catch (e) {
+          console.log(`${tool} ${name} failed: ${(e as Error).message.slice(0, 400)}`);
+        }
+      }
+    }
+    for (const [tool, rs] of results) {
+      const full = rs.map((r) => r.fullMiBs);
+      const med = median(full);
+      const worst = Math.max(...full.map((x) => Math.abs(x - med) / med));
+      const row = [
+        name,
+        tool,
+        full.map((x) => x.toFixed(0)).join(' '),
+        med.toFixed(0),
+        `${((100 * (Math.min(...full) - med)) / med).toFixed(0)} / +${((100 * (Math.max(...full) - med)) / med).toFixed(0)} %`,
+        worst <= 0.15 ? 'yes' : 'NO',
+        tool.startsWith('cinderbox') ? (med >= 450 ? 'yes' : 'NO') : '-',
+        median(rs.map((r) => r.cpuPerGiB)).toFixed(2),
+        rs[0]?.fsyncsPerGiB === undefined ? '-' : median(rs.map((r) => r.fsyncsPerGiB ?? 0)).toFixed(0),
+      ];
+      const restores = rs.filter((r) => r.restoreMiBs !== undefined && r.diskWriteMiBs !== undefined);
+      if (restores.length > 0) {
+        const rMed = median(restores.map((r) => r.restoreMiBs ?? 0));
+        const dMed = median(restores.map((r) => r.diskWriteMiBs ?? 0));
+        row.push(
+          restores.map((r) => (r.restoreMiBs ?? 0).toFixed(0)).join(' '),
+          dMed.toFixed(0),
+          `${((100 * rMed) / dMed).toFixed(0)} %${rMed >= 0.9 * dMed ? '' : ' (NOT ≥ 90)'}`,
+        );
+      } else row.push('-', '-', '-');
+      row.push(rs.map((r) => r.load).join(' '));
+      lines.push(`| ${row.join(' | ')} |`);
+    }
+  }
+  console.log(
+    `\nsteadiness: ${n} consecutive full backups per tool, volume size ${SIZE / MiB} MiB, fresh repository each, ` +
+      'source cache dropped; MiB/s of volume size; spread = (min, max) vs the median, target every run within ' +
+      '±15 %; CPU s/GiB of data (user+sys, workers incl.; anchors: the child process); fsyncs/GiB = chunk data ' +
+      'syncs + directory syncs of the fs store per GiB of data; restore vs the disk\'s O_DIRECT write speed ' +
+      '(dd 4 MiB + fdatasync, probed after each run), target ≥ 90 %; load = 1-min load average at each run',
+  );
+  console.log(
+    '| volume | tool | full MiB/s per run | median | spread | ±15 % | ≥ 450 | CPU s/GiB | fsyncs/GiB | restore MiB/s per run | disk write MiB/s | restore/disk | load |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const l of lines) console.log(l);
+  console.log(`\nwhere the chunks' time went (ms per chunk, summed over chunks in flight):\n${details.join('\n')}`);
+}
+
 const { mixed, dense, compressible, dataBytes } = await buildVolumes();
 const volumes = (
   [
@@ -686,6 +907,12 @@ const volumes = (
     ['compressible', compressible],
   ] as const
 ).filter(([name]) => !ONLY || ONLY.includes(name));
+if (args.runs !== undefined) {
+  const n = Number(args.runs);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: ${args.runs} is not a positive integer`);
+  await runSteadiness(volumes, dataBytes, n);
+  process.exit(0);
+}
 for (const [name, path] of volumes) {
   for (const compression of COMPRESSION) {
     for (const target of TARGETS) await runCinderbox(name, path, dataBytes[name] ?? SIZE, compression, target);

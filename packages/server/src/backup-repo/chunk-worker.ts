@@ -74,10 +74,10 @@ const ioFree: Buffer[] = Array.from({ length: IO_DEPTH }, () =>
 const payloadAt = payloadOffset(encKey !== undefined);
 
 function slot(i: number, length = init.slotSize): Buffer {
-  if (!(i >= 0) || (i + 1) * init.slotSize > init.slots.byteLength || length > init.slotSize) {
+  if (!(i >= 0) || init.slotBase + (i + 1) * init.slotStride > init.slots.byteLength || length > init.slotSize) {
     throw new Error(`bad slot ${i}/${length}`);
   }
-  return Buffer.from(init.slots, i * init.slotSize, length);
+  return Buffer.from(init.slots, init.slotBase + i * init.slotStride, length);
 }
 class ChunkError extends Error {
   constructor(
@@ -251,7 +251,17 @@ function pump(): void {
  */
 async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Promise<WorkerReply> {
   try {
-    if (req.op === 'encode') return encode(req, buf, await readChunk(req, buf));
+    if (req.op === 'encode') {
+      const t0 = performance.now();
+      const n = await readChunk(req, buf);
+      const t1 = performance.now();
+      const reply = encode(req, buf, n);
+      if (reply.kind === 'zero' || reply.kind === 'same' || reply.kind === 'data') {
+        reply.readMs = t1 - t0;
+        reply.computeMs = performance.now() - t1;
+      }
+      return reply;
+    }
     // Decoded synchronously into `buf`, which then stays busy until its write is done.
     const plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
     await writeChunk(plain, buf, req);

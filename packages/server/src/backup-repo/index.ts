@@ -2,6 +2,7 @@ export { isRepoError, RepoError, type RepoErrorCode } from './errors.js';
 export { type BackupStats, Manifest, type ManifestHeader, makeLocator, parseLocator } from './manifest.js';
 export {
   type BackupOptions,
+  type BackupProfile,
   BackupRepository,
   type BackupResult,
   type Compression,

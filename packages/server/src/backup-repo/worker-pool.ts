@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WorkerInit, WorkerReply, WorkerTask } from './worker-protocol.js';
+import { DIRECT_IO_ALIGNMENT, type WorkerInit, type WorkerReply, type WorkerTask } from './worker-protocol.js';
 
 const SOURCE_MODE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(SOURCE_MODE ? './chunk-worker.ts' : './chunk-worker.js', import.meta.url);
@@ -65,7 +65,15 @@ interface Slot {
   dead: boolean;
 }
 
-export type PoolInit = Omit<WorkerInit, 'slots' | 'slotSize' | 'requireFrom'>;
+export type PoolInit = Omit<WorkerInit, 'slots' | 'slotSize' | 'slotBase' | 'slotStride' | 'requireFrom'>;
+
+const PAGE = DIRECT_IO_ALIGNMENT;
+/**
+ * Where a large SharedArrayBuffer's memory is expected to be page-aligned: V8 takes it from calloc, which glibc
+ * serves from mmap for sizes this large, past its 16-byte chunk header. Only a guess about the address: a wrong
+ * one costs the fs store one refused O_DIRECT write, after which it writes these slots through the page cache.
+ */
+const EXPECTED_PAGE_OFFSET = (PAGE - 16) % PAGE;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -85,13 +93,20 @@ export class WorkerPool {
     readonly bufferSize: number,
     buffers: number,
   ) {
-    this.init = { ...init, slots: new SharedArrayBuffer(bufferSize * buffers), slotSize: bufferSize };
+    const slotStride = Math.ceil(bufferSize / PAGE) * PAGE;
+    this.init = {
+      ...init,
+      slots: new SharedArrayBuffer(EXPECTED_PAGE_OFFSET + slotStride * buffers),
+      slotSize: bufferSize,
+      slotBase: EXPECTED_PAGE_OFFSET,
+      slotStride,
+    };
     for (let i = 0; i < buffers; i++) this.freeBuffers.push(i);
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   get buffers(): number {
-    return this.init.slots.byteLength / this.bufferSize;
+    return Math.floor((this.init.slots.byteLength - this.init.slotBase) / this.init.slotStride);
   }
 
   /** Waits for a free shared buffer; give it back with releaseBuffer once no task uses it any more. */
@@ -109,7 +124,7 @@ export class WorkerPool {
 
   /** The first `length` bytes of shared buffer `i` (a view, no copy). */
   buffer(i: number, length = this.bufferSize): Buffer {
-    return Buffer.from(this.init.slots, i * this.bufferSize, length);
+    return Buffer.from(this.init.slots, this.init.slotBase + i * this.init.slotStride, length);
   }
 
   get workers(): number {

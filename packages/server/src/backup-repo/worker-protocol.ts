@@ -18,6 +18,13 @@ export interface WorkerInit {
    */
   slots: SharedArrayBuffer;
   slotSize: number;
+  /**
+   * Slot i starts at slotBase + i × slotStride. The stride is a multiple of DIRECT_IO_ALIGNMENT with room past
+   * the largest object, and the base is where the allocator's memory is expected to be page-aligned, so the fs
+   * store can write a chunk object straight from its slot with O_DIRECT (no copy into the page cache).
+   */
+  slotBase: number;
+  slotStride: number;
   /** Module URL from which native dependencies resolve (the worker may run from a generated bundle). */
   requireFrom?: string;
   /** Path of the sparse-io addon (aligned memory for O_DIRECT, readahead hints); absent when it is not built. */
@@ -73,10 +80,20 @@ export type WorkerRequest =
   | { seq: number; op: 'release'; path: string };
 
 export type WorkerReply =
-  | { seq: number; kind: 'zero'; readBytes: number }
-  | { seq: number; kind: 'same'; id: string; readBytes: number }
+  /** readMs: from asking for the source bytes to having them (thread-pool queue + disk); computeMs: the rest. */
+  | { seq: number; kind: 'zero'; readBytes: number; readMs?: number; computeMs?: number }
+  | { seq: number; kind: 'same'; id: string; readBytes: number; readMs?: number; computeMs?: number }
   /** The chunk object is the first `objectLength` bytes of the request's slot. */
-  | { seq: number; kind: 'data'; id: string; objectLength: number; readBytes: number; codec: number }
+  | {
+      seq: number;
+      kind: 'data';
+      id: string;
+      objectLength: number;
+      readBytes: number;
+      codec: number;
+      readMs?: number;
+      computeMs?: number;
+    }
   | { seq: number; kind: 'ok' }
   | { seq: number; kind: 'error'; code: string; message: string };
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,44 @@ test('fs store: the reserved tmp/ namespace is neither writable nor listed', asy
     const keys: string[] = [];
     for await (const o of store.list('')) keys.push(o.key);
     assert.deepEqual(keys, ['a']);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('fs store: large page-aligned objects go past the page cache, the rest buffered, both byte-exact', async () => {
+  // /var/tmp: a disk filesystem (O_DIRECT), where /tmp may be tmpfs.
+  const root = await mkdtemp(join('/var/tmp', 'cbx-objstore-direct-'));
+  try {
+    const store = new FsObjectStore(root);
+    // Laid out like the backup workers' slots: a large SharedArrayBuffer, views 4080 bytes in (glibc's mmap
+    // chunks start 16 bytes into a page) with page-rounded room behind them.
+    const sab = new SharedArrayBuffer(40 * 1024 * 1024);
+    const length = 3 * 1024 * 1024 + 1234;
+    const aligned = Buffer.from(sab, 4080, length);
+    const content = randomBytes(length);
+    content.copy(aligned);
+    // Bytes past the object that an O_DIRECT write rounds up to: they must not end up in the object.
+    Buffer.from(sab, 4080 + length, 4096).fill(0xee);
+    let released = 0;
+    await store.put('chunks/aa/one', aligned, { onDataReleased: () => released++ });
+    assert.equal(released, 1);
+    assert.deepEqual(await store.get('chunks/aa/one'), content);
+    assert.equal((await store.head('chunks/aa/one'))?.size, length);
+    const fsType = spawnSync('stat', ['-f', '-c', '%T', root], { encoding: 'utf8' }).stdout.trim();
+    if (fsType === 'ext2/ext3' || fsType === 'xfs' || fsType === 'btrfs') assert.equal(store.counters.directWrites, 1);
+
+    // 16 bytes off the page: the direct write is refused, the object is written buffered, the buffer remembered.
+    const other = new SharedArrayBuffer(40 * 1024 * 1024);
+    const off = Buffer.from(other, 4096, length);
+    content.copy(off);
+    await store.put('chunks/bb/two', off);
+    await store.put('chunks/bb/three', off);
+    assert.deepEqual(await store.get('chunks/bb/two'), content);
+    assert.deepEqual(await store.get('chunks/bb/three'), content);
+    assert.ok(store.counters.directWrites <= 1);
+    assert.equal(store.counters.objectsWritten, 3);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

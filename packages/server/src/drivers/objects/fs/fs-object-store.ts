@@ -5,7 +5,7 @@
  * §2.4). The first key segment "tmp" is reserved for temporaries.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants as fsConstants, createReadStream } from 'node:fs';
 import { link, mkdir, open, opendir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -19,6 +19,9 @@ import {
 } from '../../../domain/ports/object-store.js';
 
 const TMP = 'tmp';
+const DIRECT_ALIGN = 4096;
+/** Smaller objects (manifests, leases, config) are not worth a second descriptor kind. */
+const DIRECT_MIN_BYTES = 256 * 1024;
 /** Temporaries of live processes on other hosts (shared filesystems) are only swept after this long. */
 const FOREIGN_TMP_MAX_AGE_MS = 24 * 3600 * 1000;
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
@@ -26,6 +29,31 @@ const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
 export interface FsObjectStoreOptions {
   /** Skip fdatasync/fsync (tests of logic only; never in production). Default false. */
   unsafeNoSync?: boolean;
+  /** Write large page-aligned objects with O_DIRECT (see writeDirect). Default true. */
+  directWrites?: boolean;
+  /**
+   * Object data syncs running at once (default: no limit). Each holds a libuv pool thread for the whole flush,
+   * and that pool also serves the backup workers' source reads. Measured on the loaded 2-core machine, a cap of 2
+   * did not shorten those reads (the disk, not the pool queue, made them slow) and stretched each put, so the
+   * default stays unbounded; the option is there for A/B runs on other machines.
+   */
+  maxConcurrentSyncs?: number;
+}
+
+/** What the store did since it was created (benchmarks and profiles; counts do not depend on the machine's load). */
+export interface FsStoreCounters {
+  /** Objects created (tmp file written and published). */
+  objectsWritten: number;
+  bytesWritten: number;
+  /** Objects written with O_DIRECT, past the page cache. */
+  directWrites: number;
+  /** fdatasync of object data. */
+  dataSyncs: number;
+  /** fsync of directories (batched in flush). */
+  dirSyncs: number;
+  /** Time spent in data syncs, summed over concurrent ones, and waiting for a free sync slot. */
+  syncMs: number;
+  syncQueueMs: number;
 }
 
 export class FsObjectStore implements ObjectStore {
@@ -34,6 +62,21 @@ export class FsObjectStore implements ObjectStore {
   private readonly knownDirs = new Set<string>();
   private dirtyDirs = new Set<string>();
   private readonly sync: boolean;
+  private direct: boolean;
+  /** Memory an O_DIRECT write refused (not page-aligned where expected): written buffered from then on. */
+  private readonly misaligned = new WeakSet<ArrayBufferLike>();
+  private readonly syncSlots: number;
+  private syncsRunning = 0;
+  private readonly syncWaiters: Array<() => void> = [];
+  readonly counters: FsStoreCounters = {
+    objectsWritten: 0,
+    bytesWritten: 0,
+    directWrites: 0,
+    dataSyncs: 0,
+    dirSyncs: 0,
+    syncMs: 0,
+    syncQueueMs: 0,
+  };
 
   constructor(
     readonly root: string,
@@ -42,6 +85,28 @@ export class FsObjectStore implements ObjectStore {
     this.description = `fs:${root}`;
     this.tmpDir = join(root, TMP);
     this.sync = !opts.unsafeNoSync;
+    this.direct = opts.directWrites ?? true;
+    this.syncSlots = Math.max(1, opts.maxConcurrentSyncs ?? Number.POSITIVE_INFINITY);
+  }
+
+  private async dataSync(fh: { datasync(): Promise<void> }): Promise<void> {
+    const queued = performance.now();
+    if (this.syncsRunning >= this.syncSlots) {
+      await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+    } else this.syncsRunning++;
+    const started = performance.now();
+    try {
+      await fh.datasync();
+    } finally {
+      const c = this.counters;
+      c.dataSyncs++;
+      c.syncMs += performance.now() - started;
+      c.syncQueueMs += started - queued;
+      // The slot passes straight to the next waiter (the running count stays), or is freed.
+      const next = this.syncWaiters.shift();
+      if (next) next();
+      else this.syncsRunning--;
+    }
   }
 
   private path(key: string): string {
@@ -82,18 +147,20 @@ export class FsObjectStore implements ObjectStore {
     await this.ensureDir(this.tmpDir);
     const tmp = this.tmpName();
     try {
-      const fh = await open(tmp, 'wx');
-      try {
-        let done = 0;
-        while (done < data.length) {
-          const { bytesWritten } = await fh.write(data, done, data.length - done, null);
-          done += bytesWritten;
+      if (!(await this.writeDirect(tmp, data, opts))) {
+        const fh = await open(tmp, 'w');
+        try {
+          let done = 0;
+          while (done < data.length) {
+            const { bytesWritten } = await fh.write(data, done, data.length - done, null);
+            done += bytesWritten;
+          }
+          // The bytes are in the page cache now: the sync below does not need the caller's buffer.
+          opts.onDataReleased?.();
+          if (this.sync) await this.dataSync(fh);
+        } finally {
+          await fh.close();
         }
-        // The bytes are in the page cache now: the sync below does not need the caller's buffer.
-        opts.onDataReleased?.();
-        if (this.sync) await fh.datasync();
-      } finally {
-        await fh.close();
       }
       const dir = dirname(final);
       await this.ensureDir(dir);
@@ -121,10 +188,68 @@ export class FsObjectStore implements ObjectStore {
           }
         }
       }
-      if (!existed) this.dirtyDirs.add(dir);
+      if (!existed) {
+        this.dirtyDirs.add(dir);
+        this.counters.objectsWritten++;
+        this.counters.bytesWritten += data.length;
+      }
       return { existed };
     } finally {
       await unlink(tmp).catch(() => {});
+    }
+  }
+
+  /**
+   * Writes `data` into the new file `tmp` with O_DIRECT when it is large and its memory looks page-aligned with
+   * a page-rounded tail inside the same ArrayBuffer (the backup workers' slots are laid out so): the bytes go
+   * from the caller's memory to the disk, skipping the copy into the page cache (about a tenth of a backup's CPU
+   * on the 2-core reference machine) and the write-back the sync would then wait for. The file is written
+   * rounded up to whole pages and truncated back, then synced. Returns false, with `tmp` created empty, when it
+   * did not write (the caller writes buffered); a refused alignment is remembered per ArrayBuffer.
+   */
+  private async writeDirect(tmp: string, data: Uint8Array, opts: PutOptions): Promise<boolean> {
+    const padded = Math.ceil(data.length / DIRECT_ALIGN) * DIRECT_ALIGN;
+    if (
+      !this.direct ||
+      data.length < DIRECT_MIN_BYTES ||
+      data.byteOffset + padded > data.buffer.byteLength ||
+      this.misaligned.has(data.buffer)
+    ) {
+      return false;
+    }
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DIRECT, 0o666);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      // The filesystem does not do O_DIRECT (tmpfs, some FUSE): never again for this store.
+      this.direct = false;
+      return false;
+    }
+    try {
+      const view = new Uint8Array(data.buffer, data.byteOffset, padded);
+      try {
+        for (let done = 0; done < padded; ) {
+          const { bytesWritten } = await fh.write(view, done, padded - done, done);
+          // A short direct write ends at an unaligned place (disk full is the usual cause): finish buffered.
+          if (bytesWritten % DIRECT_ALIGN !== 0 || bytesWritten === 0) {
+            throw Object.assign(new Error('short direct write'), { code: 'EINVAL' });
+          }
+          done += bytesWritten;
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        this.misaligned.add(data.buffer);
+        await fh.truncate(0);
+        return false;
+      }
+      opts.onDataReleased?.();
+      await fh.truncate(data.length);
+      this.counters.directWrites++;
+      if (this.sync) await this.dataSync(fh);
+      return true;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -248,6 +373,7 @@ export class FsObjectStore implements ObjectStore {
           const fh = await open(d, 'r');
           try {
             await fh.sync();
+            this.counters.dirSyncs++;
           } finally {
             await fh.close();
           }

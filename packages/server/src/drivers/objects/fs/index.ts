@@ -1,1 +1,1 @@
-export { FsObjectStore, type FsObjectStoreOptions } from './fs-object-store.js';
+export { FsObjectStore, type FsObjectStoreOptions, type FsStoreCounters } from './fs-object-store.js';
