@@ -17,12 +17,12 @@ import { parseArgs } from 'node:util';
 import type * as Sdk from '../../packages/sdk/src/index.js';
 
 const PROJECT = '7fb5eec5d02d4f459637a57f7b8258eb';
-const ID = '946c1780-ef71-4c37-9091-e8a250164f97';
+const STUB_ID = '946c1780-ef71-4c37-9091-e8a250164f97';
 
 if (process.argv.includes('--stub')) {
   const snapshot = JSON.stringify({
     snapshot: {
-      id: ID,
+      id: STUB_ID,
       created_at: '2026-12-07T11:43:46.782000',
       updated_at: '2026-12-07T11:43:49.604000',
       name: 's500',
@@ -62,23 +62,29 @@ if (process.argv.includes('--stub')) {
       gets: { type: 'string', default: '3000' },
       rounds: { type: 'string', default: '7' },
       before: { type: 'string' },
+      // A live server instead of the stub: its block-storage endpoint, a token, a snapshot id.
+      endpoint: { type: 'string' },
+      token: { type: 'string' },
+      id: { type: 'string' },
     },
   });
   const M = Number(args.gets);
-  const stub = fork(fileURLToPath(import.meta.url), ['--stub'], { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((r) => stub.once('message', (m) => r(Number(m))));
-  const endpoint = `http://127.0.0.1:${port}/v3/${PROJECT}`;
+  const stub = args.endpoint ? undefined : fork(fileURLToPath(import.meta.url), ['--stub'], { execArgv: ['--import', 'tsx'] });
+  const port = stub ? await new Promise<number>((r) => stub.once('message', (m) => r(Number(m)))) : 0;
+  const endpoint = args.endpoint ?? `http://127.0.0.1:${port}/v3/${PROJECT}`;
+  const token = args.token ?? 'tok';
+  const ID = args.id ?? STUB_ID;
   try {
     const load = async (entry: string) => {
       const sdk = (await import(pathToFileURL(resolve(entry)).href)) as typeof Sdk;
-      const conn = new sdk.Connection({ auth: { token: 'tok', endpoint }, blockStorage: { endpointOverride: endpoint } });
+      const conn = new sdk.Connection({ auth: { token, endpoint }, blockStorage: { endpointOverride: endpoint } });
       await conn.blockStorage.getSnapshot(ID);
       return conn.blockStorage;
     };
     const ours = await load(join(here, '../../packages/sdk/src/index.ts'));
     const before = args.before ? await load(args.before) : undefined;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const headers = { 'x-auth-token': 'tok', 'openstack-api-version': 'volume 3.65', accept: 'application/json' };
+    const headers = { 'x-auth-token': token, 'openstack-api-version': 'volume 3.65', accept: 'application/json' };
     const bare = () =>
       new Promise<void>((res, rej) => {
         request(`${endpoint}/snapshots/${ID}`, { agent, headers }, (r) => {
@@ -121,7 +127,7 @@ if (process.argv.includes('--stub')) {
       return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
     };
     const floor = median(cpu.get('bare node:http + JSON.parse')!);
-    const rows = [['', 'client CPU / get', 'above bare', 'wall / get (stub server)']];
+    const rows = [['', 'client CPU / get', 'above bare', `wall / get (${stub ? 'stub' : 'live'} server)`]];
     for (const [name] of variants) {
       const c = median(cpu.get(name)!);
       rows.push([name, `${c.toFixed(0)} us`, `${(c - floor).toFixed(0)} us`, `${median(wall.get(name)!).toFixed(0)} us`]);
@@ -131,6 +137,6 @@ if (process.argv.includes('--stub')) {
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
     console.log(`1-min load average: min ${Math.min(...loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (2 cores, shared)`);
   } finally {
-    stub.kill();
+    stub?.kill();
   }
 }
