@@ -1,5 +1,5 @@
 /**
- * The default terminal handler for JSON calls: node:http/https on keep-alive agents.
+ * The default terminal handler for JSON calls: keep-alive connections (the HTTP/1.1 pool for http, node:https for https).
  * @packageDocumentation
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
