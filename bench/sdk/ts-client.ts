@@ -1,13 +1,21 @@
 /**
- * @cinderbox/sdk side of bench/sdk: list every snapshot in pages, then fetch `n` of them by id, `rounds` times
- * each (the best round counts: the machine is shared). argv: server URL, admin password, n, rounds.
- * Prints one JSON line: list_ms, get_ms, get_fetch_ms, get_concurrent_ms, raw_fetch_get_ms, raw_http_get_ms, listed, max_rss_kb.
+ * @cinderbox/sdk side of bench/sdk: one round of measurements in a fresh process (auth and discovery outside
+ * the timings). argv: server URL, admin password, gets, SDK entry (default: this worktree's packages/sdk).
+ * Prints one JSON line; `*_ms` is wall time, `*_cpu_ms` this process's CPU time (user + system) over the same
+ * span, so the client's own cost is visible whatever the server does.
  */
 import { Agent, request } from 'node:http';
-import { Connection } from '../../packages/sdk/src/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Sdk from '../../packages/sdk/src/index.js';
 
-const [url, password, n, rounds = '3'] = process.argv.slice(2) as [string, string, string, string?];
-const conn = new Connection({
+const [url, password, n, entryArg] = process.argv.slice(2) as [string, string, string, string?];
+const here = dirname(fileURLToPath(import.meta.url));
+const entry = resolve(entryArg ?? join(here, '../../packages/sdk/src/index.ts'));
+// The SDK under test may be another copy (an older revision, for an A/B in the same run): load it by path.
+const sdk = (await import(pathToFileURL(entry).href)) as typeof Sdk;
+
+const conn = new sdk.Connection({
   auth: {
     authUrl: `${url}/identity/v3`,
     username: 'admin',
@@ -19,81 +27,65 @@ const conn = new Connection({
 });
 const bs = conn.blockStorage;
 await bs.getLimits(); // authenticate and discover outside the timings
-// The same SDK with every request through global fetch (undici): the transport before node:http.
-const viaFetch = new Connection({ ...conn.options, fetch: globalThis.fetch }).blockStorage;
+const viaFetch = new sdk.Connection({ ...conn.options, fetch: globalThis.fetch }).blockStorage;
 await viaFetch.getLimits();
 
-async function timed(f: () => Promise<void>): Promise<number> {
+const out: Record<string, number> = {};
+async function measure(name: string, f: () => Promise<void>): Promise<void> {
+  const cpu = process.cpuUsage();
   const t = performance.now();
   await f();
-  return performance.now() - t;
+  out[`${name}_ms`] = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  out[`${name}_cpu_ms`] = (used.user + used.system) / 1000;
 }
-const best = { list_ms: Infinity, get_ms: Infinity, get_fetch_ms: Infinity, get_concurrent_ms: Infinity, raw_fetch_get_ms: Infinity, raw_http_get_ms: Infinity };
-const keep = (k: keyof typeof best, ms: number) => {
-  best[k] = Math.min(best[k], ms);
-};
 
+// Listing as a user would write it: the SDK's default paging (the server's page size, following its links).
 let ids: string[] = [];
+await measure('list', async () => {
+  ids = [];
+  for await (const s of bs.snapshots()) ids.push(s.id as string);
+});
+const some = ids.slice(0, Number(n));
+
+// The same sequential loop once untimed, so the JIT has seen the get path before the timed rounds (the Python
+// client gets the same treatment).
+for (const id of some.slice(0, 100)) await bs.getSnapshot(id);
+await measure('get', async () => {
+  for (const id of some) await bs.getSnapshot(id);
+});
+await measure('get_fetch', async () => {
+  for (const id of some) await viaFetch.getSnapshot(id);
+});
+// 8 in flight: what an async API allows (openstacksdk's proxy calls are synchronous).
+await measure('get_concurrent', async () => {
+  const queue = [...some];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) await bs.getSnapshot(id);
+    }),
+  );
+});
+// Floor: bare node:http on one keep-alive socket, no SDK — about the server's time plus the least a client can do.
 const { endpoint } = await bs.client.info();
 const { token } = await conn.authorize();
 const headers = { 'x-auth-token': token, 'openstack-api-version': 'volume 3.65', accept: 'application/json' };
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-for (let r = 0; r < Number(rounds); r++) {
-  keep(
-    'list_ms',
-    await timed(async () => {
-      ids = [];
-      for await (const s of bs.snapshots({}, { limit: 1000 })) ids.push(s.id as string);
-    }),
-  );
-  const some = ids.slice(0, Number(n));
-  keep(
-    'get_ms',
-    await timed(async () => {
-      for (const id of some) await bs.getSnapshot(id);
-    }),
-  );
-  keep(
-    'get_fetch_ms',
-    await timed(async () => {
-      for (const id of some) await viaFetch.getSnapshot(id);
-    }),
-  );
-  // The same gets with 8 in flight: what an async SDK allows (openstacksdk's proxy calls are synchronous).
-  keep(
-    'get_concurrent_ms',
-    await timed(async () => {
-      const queue = [...some];
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          for (let id = queue.pop(); id !== undefined; id = queue.pop()) await bs.getSnapshot(id);
-        }),
-      );
-    }),
-  );
-  // Floor 1: bare global fetch (undici) of the same URLs with the same token, no SDK.
-  keep(
-    'raw_fetch_get_ms',
-    await timed(async () => {
-      for (const id of some) await (await fetch(`${endpoint}/snapshots/${id}`, { headers })).text();
-    }),
-  );
-  // Floor 2: bare node:http on one keep-alive socket (the SDK's default transport), no SDK: about the server's time.
-  keep(
-    'raw_http_get_ms',
-    await timed(async () => {
-      for (const id of some) {
-        await new Promise<void>((resolve, reject) => {
-          request(`${endpoint}/snapshots/${id}`, { agent, headers }, (res) => {
-            res.on('data', () => {});
-            res.on('end', resolve);
-          })
-            .on('error', reject)
-            .end();
+await measure('raw_http_get', async () => {
+  for (const id of some) {
+    await new Promise<void>((resolve, reject) => {
+      request(`${endpoint}/snapshots/${id}`, { agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          resolve();
         });
-      }
-    }),
-  );
-}
+      })
+        .on('error', reject)
+        .end();
+    });
+  }
+});
 agent.destroy();
-console.log(JSON.stringify({ ...best, listed: ids.length, max_rss_kb: process.resourceUsage().maxRSS }));
+console.log(JSON.stringify({ ...out, listed: ids.length, max_rss_kb: process.resourceUsage().maxRSS }));

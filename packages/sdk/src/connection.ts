@@ -56,7 +56,7 @@ export interface ConnectionOptions {
   timeoutMs?: number | undefined;
   /** Debug logger (credentials are redacted). */
   logger?: Logger | undefined;
-  /** fetch implementation. Default: node:http keep-alive agents for JSON calls, global fetch for raw/streamed bodies; when given, every request goes through it. */
+  /** fetch implementation. Default: keep-alive connections for JSON calls (a built-in HTTP/1.1 pool for http, node:https agents for https), global fetch for raw/streamed bodies; when given, every request goes through it. */
   fetch?: FetchLike | undefined;
   userAgent?: string | undefined;
   /** Fixed `X-OpenStack-Request-ID` to send on every call (default: a new id per call). */

@@ -103,6 +103,9 @@ export interface ResourceClass<R extends Resource = Resource> {
 
 interface NameIndex {
   byKey: Map<string, string>;
+  /** Response key → its field, for the keys a server body uses (hydrating a response is the hot path). */
+  byResponseKey: Map<string, FieldDef>;
+  writeOnlyWires: string[];
 }
 const INDEX = new WeakMap<object, NameIndex>();
 
@@ -110,14 +113,18 @@ function nameIndex(cls: ResourceClass<Resource>): NameIndex {
   let idx = INDEX.get(cls);
   if (!idx) {
     const byKey = new Map<string, string>();
+    const byResponseKey = new Map<string, FieldDef>();
+    const writeOnlyWires: string[] = [];
     for (const [attr, def] of Object.entries(cls.fields)) {
       byKey.set(attr, attr);
       byKey.set(snakeCase(attr), attr);
       byKey.set(def.wire, attr);
       byKey.set(def.wire.toLowerCase(), attr);
       if (def.createWire) byKey.set(def.createWire, attr);
+      if (def.writeOnly) writeOnlyWires.push(def.wire);
     }
-    idx = { byKey };
+    for (const [key, attr] of byKey) byResponseKey.set(key, cls.fields[attr] as FieldDef);
+    idx = { byKey, byResponseKey, writeOnlyWires };
     INDEX.set(cls, idx);
   }
   return idx;
@@ -300,17 +307,23 @@ export class Resource<A extends object = BaseAttributes> {
   /** Merges a server body (wire names; unknown keys kept) and clears the dirty set. @internal */
   applyServerBody(body: Record<string, unknown>): void {
     const state = this[STATE];
-    for (const [k, v] of Object.entries(body)) {
-      if (k === 'self') continue;
-      const attr = (this.cls as unknown as typeof Resource).resolveName.call(this.cls, k);
-      const wire = attr === undefined ? k : (this.#def(attr) as FieldDef).wire;
-      state.body[wire] = v;
-      if (attr !== undefined) {
-        const def = this.#def(attr) as FieldDef;
-        if (!decodeValue(def, v).ok) state.issues.push(`${attr}: cannot decode ${JSON.stringify(v)} as ${def.type}`);
+    const idx = nameIndex(this.cls);
+    for (const k in body) {
+      if (k === 'self' || !Object.hasOwn(body, k)) continue;
+      const v = body[k];
+      const def = idx.byResponseKey.get(k) ?? idx.byResponseKey.get(k.toLowerCase());
+      if (def === undefined) {
+        state.body[k] = v;
+        continue;
+      }
+      state.body[def.wire] = v;
+      // null/undefined and untyped fields always decode: skip the call on the common path.
+      if (v !== null && v !== undefined && def.type !== undefined && def.type !== 'any' && !decodeValue(def, v).ok) {
+        const attr = idx.byKey.get(k) ?? idx.byKey.get(k.toLowerCase());
+        state.issues.push(`${attr}: cannot decode ${JSON.stringify(v)} as ${def.type}`);
       }
     }
-    state.dirty.clear();
+    if (state.dirty.size > 0) state.dirty.clear();
   }
 
   /** Applies a response: unwraps the envelope, merges, clears dirty, records metadata. @internal */
@@ -320,7 +333,7 @@ export class Resource<A extends object = BaseAttributes> {
     if (echoed) this.microversion = echoed;
     let body = res.body;
     if (responseKey && isRecord(body) && isRecord(body[responseKey])) body = body[responseKey];
-    for (const def of Object.values(this.cls.fields)) if (def.writeOnly) delete this[STATE].body[def.wire];
+    for (const wire of nameIndex(this.cls).writeOnlyWires) delete this[STATE].body[wire];
     if (isRecord(body)) this.applyServerBody(body);
     else this[STATE].dirty.clear();
     return this;

@@ -81,6 +81,10 @@ export class ServiceClient {
   readonly #auth: AuthPlugin;
   readonly #logger: Logger | undefined;
   #info: Promise<ServiceInfo> | undefined;
+  /** The settled {@link info}, so a request after discovery neither awaits it nor re-negotiates. */
+  #resolved: ServiceInfo | undefined;
+  /** Negotiated microversion per resource cap ('' = no cap), for {@link #resolved}. */
+  readonly #picked = new Map<string, string | undefined>();
 
   constructor(pipeline: Pipeline, auth: AuthPlugin, options: ServiceClientOptions, logger?: Logger) {
     this.#pipeline = pipeline;
@@ -91,10 +95,17 @@ export class ServiceClient {
 
   /** Resolves (once) the endpoint and the server's microversion range. */
   info(signal?: AbortSignal): Promise<ServiceInfo> {
-    this.#info ??= this.#resolve(signal).catch((e: unknown) => {
-      this.#info = undefined;
-      throw e;
-    });
+    this.#info ??= this.#resolve(signal).then(
+      (info) => {
+        this.#resolved = info;
+        this.#picked.clear();
+        return info;
+      },
+      (e: unknown) => {
+        this.#info = undefined;
+        throw e;
+      },
+    );
     return this.#info;
   }
 
@@ -138,6 +149,15 @@ export class ServiceClient {
     return mv !== undefined && compareMicroversions(mv, version) >= 0;
   }
 
+  #pickCached(info: ServiceInfo, cap: string | undefined): string | undefined {
+    if (info !== this.#resolved) return this.#pick(info, cap);
+    const key = cap ?? '';
+    if (this.#picked.has(key)) return this.#picked.get(key);
+    const mv = this.#pick(info, cap);
+    this.#picked.set(key, mv);
+    return mv;
+  }
+
   #pick(info: ServiceInfo, cap: string | undefined): string | undefined {
     if (!this.options.microversionService || info.maxMicroversion === undefined) return undefined;
     if (this.options.defaultMicroversion) return this.options.defaultMicroversion;
@@ -157,8 +177,8 @@ export class ServiceClient {
    * ```
    */
   async request(method: HttpMethod, path: string, options: ServiceRequestOptions = {}): Promise<HttpResponse> {
-    const info = await this.info(options.signal);
-    let mv = options.microversion ?? this.#pick(info, options.maxMicroversion);
+    const info = this.#resolved ?? (await this.info(options.signal));
+    let mv = options.microversion ?? this.#pickCached(info, options.maxMicroversion);
     if (
       options.microversion &&
       info.maxMicroversion &&

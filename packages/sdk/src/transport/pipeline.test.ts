@@ -167,3 +167,23 @@ describe('pipeline', () => {
     );
   });
 });
+
+describe('pipeline steps changed between requests', () => {
+  it('a step added or removed after a request applies to the next one (the composed chain is rebuilt)', async () => {
+    const p = createPipeline({ retry: { maxAttempts: 1 } });
+    script = [{ status: 200, body: {} }, { status: 200, body: {} }, { status: 200, body: {} }];
+    seen.length = 0;
+    await p.handle(buildRequest('GET', `${base}/a`));
+    p.use('tag', (req, next) => {
+      req.headers.set('x-tag', 'on');
+      return next(req);
+    });
+    await p.handle(buildRequest('GET', `${base}/b`));
+    assert.equal(p.remove('tag'), true);
+    await p.handle(buildRequest('GET', `${base}/c`));
+    assert.deepEqual(
+      seen.map((s) => s.headers['x-tag']),
+      [undefined, 'on', undefined],
+    );
+  });
+});

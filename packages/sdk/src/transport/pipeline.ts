@@ -45,6 +45,7 @@ export class Pipeline {
 
   /** Adds (or replaces, when the name exists) a step; appended innermost unless a position is given. */
   use(name: string, middleware: Middleware, position: StepPosition = {}): this {
+    this.#chain = undefined;
     const existing = this.#steps.findIndex((s) => s.name === name);
     if (existing >= 0) {
       this.#steps[existing] = { name, middleware };
@@ -60,6 +61,7 @@ export class Pipeline {
 
   /** Removes a step by name; returns whether it existed. */
   remove(name: string): boolean {
+    this.#chain = undefined;
     const i = this.#steps.findIndex((s) => s.name === name);
     if (i >= 0) this.#steps.splice(i, 1);
     return i >= 0;
@@ -79,14 +81,22 @@ export class Pipeline {
 
   /** Runs a request through every step and the terminal handler. */
   handle(req: HttpRequest): Promise<HttpResponse> {
-    const steps = [...this.#steps];
     if ((this.#terminal as { [ENFORCES_DEADLINE]?: boolean })[ENFORCES_DEADLINE] === true) req.context.terminalDeadline = true;
-    const dispatch = (i: number, r: HttpRequest): Promise<HttpResponse> => {
-      const step = steps[i];
-      if (!step) return this.#terminal(r);
-      return step.middleware(r, (next) => dispatch(i + 1, next));
-    };
-    return dispatch(0, req);
+    this.#chain ??= this.#compose();
+    return this.#chain(req);
+  }
+
+  /** The steps folded into one handler, rebuilt only after `use`/`remove` (not per request). */
+  #chain: Handler | undefined;
+
+  #compose(): Handler {
+    let handler: Handler = this.#terminal;
+    for (let i = this.#steps.length - 1; i >= 0; i--) {
+      const { middleware } = this.#steps[i]!;
+      const next = handler;
+      handler = (r) => middleware(r, next);
+    }
+    return handler;
   }
 }
 

@@ -78,9 +78,10 @@ export function backoffDelay(
 export function retryMiddleware(defaults: Partial<RetryPolicy> = {}, deps: RetryDeps = {}): Middleware {
   const wait = deps.sleep ?? realSleep;
   const random = deps.random ?? Math.random;
+  const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...defaults };
   return async (req, next) => {
     if (req.retry === false || isOneShotBody(req.rawBody)) return next(req);
-    const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...defaults, ...(req.retry ?? {}) };
+    const policy: RetryPolicy = req.retry ? { ...base, ...req.retry } : base;
     const idempotent = policy.idempotent ?? IDEMPOTENT.has(req.method);
     let totalDelay = 0;
     for (let attempt = 1; ; attempt++) {
