@@ -191,6 +191,10 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       }
     },
     async fail(task, cause) {
+      const s = await core.snapshotRow(root, task.resourceId);
+      // Past `creating`, the create finished and only the task row's removal was cut short (a crash right after
+      // `available`): the layer is the snapshot's, and deleting it would leave an available snapshot without data.
+      if (s && !allows(snapshotLifecycle, 'createFailed', s.status)) return;
       await core.driver(task.payload.driver).deleteSnapshot(task.payload.volumeId, task.resourceId);
       await moveWithMessage(
         core,

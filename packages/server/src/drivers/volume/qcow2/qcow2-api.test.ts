@@ -96,6 +96,40 @@ describe('qcow2 volumes through the API', { skip: qemu.available ? false : qemu.
     assert.ok((await download('volumes', vol, 'bytes=0-65535')).equals(data));
   });
 
+  it('concurrent creates on several volumes, in waves between writes: each snapshot holds its own wave\'s bytes', async () => {
+    const vols = [await newVolume(), await newVolume(), await newVolume()];
+    const waves: { seed: number; snaps: Map<string, string> }[] = [];
+    for (const seed of [11, 12, 13]) {
+      for (const [i, vol] of vols.entries()) {
+        const up = await t.request('PUT', `${base}/volumes/${vol}/cinderbox-data`, {
+          token: t.adminToken,
+          rawBody: pattern(64 * 1024, seed * 10 + i),
+          headers: { 'Content-Type': 'application/octet-stream' },
+        });
+        assert.ok(up.status >= 200 && up.status < 300, up.text);
+      }
+      // Twelve at once, four per volume: the driver takes each volume's four in one batch.
+      const snaps = new Map<string, string>();
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, k) => {
+          const vol = vols[k % vols.length]!;
+          const s = await call('POST', '/snapshots', { snapshot: { volume_id: vol, force: true } });
+          assert.equal(s.status, 202, s.text);
+          snaps.set(s.body.snapshot.id as string, vol);
+        }),
+      );
+      await snapshotsAvailable([...snaps.keys()]);
+      waves.push({ seed, snaps });
+    }
+    for (const { seed, snaps } of waves) {
+      for (const [id, vol] of snaps) {
+        const i = vols.indexOf(vol);
+        assert.deepEqual(await download('snapshots', id, 'bytes=0-65535'), pattern(64 * 1024, seed * 10 + i), `snapshot ${id} of wave ${seed}`);
+      }
+    }
+    for (const [i, vol] of vols.entries()) assert.deepEqual(await download('volumes', vol, 'bytes=0-65535'), pattern(64 * 1024, 130 + i));
+  });
+
   it('deleting the newest, an older and the only snapshot of an attached volume keeps the rest', async () => {
     const vol = await newVolume();
     const snaps: string[] = [];

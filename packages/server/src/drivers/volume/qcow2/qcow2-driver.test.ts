@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,6 +93,60 @@ describe('qcow2 driver specifics', { skip }, () => {
     assert.equal(info.length, 2, 'qemu-img resolves the chain from the active path');
     const check = JSON.parse(await qemuImg(['check', '--output=json', driver.path('volume', vol)]).catch((e) => e.stderr));
     assert.equal(check.corruptions ?? 0, 0);
+  });
+
+  it('concurrent creates on one volume are taken in one batch, each with the bytes of its point in time', async () => {
+    const vol = randomUUID();
+    const other = randomUUID();
+    await driver.createVolume(vol, 8 * MiB);
+    await driver.createVolume(other, 8 * MiB);
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 1));
+    const first = Array.from({ length: 4 }, () => randomUUID());
+    await Promise.all(first.map((s) => driver.createSnapshot(vol, s)));
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 2));
+    await qemuWrite(driver, other, 0, pattern(64 * KiB, 3));
+    // A second wave races a queue of creates on another volume (they share the directory flush).
+    const second = Array.from({ length: 4 }, () => randomUUID());
+    const others = Array.from({ length: 3 }, () => randomUUID());
+    await Promise.all([...second.map((s) => driver.createSnapshot(vol, s)), ...others.map((s) => driver.createSnapshot(other, s))]);
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 4));
+    for (const s of first) assert.deepEqual(await read('snapshot', s, 0, 64 * KiB), pattern(64 * KiB, 1), `snapshot ${s} of the first wave`);
+    for (const s of second) assert.deepEqual(await read('snapshot', s, 0, 64 * KiB), pattern(64 * KiB, 2), `snapshot ${s} of the second wave`);
+    for (const s of others) assert.deepEqual(await read('snapshot', s, 0, 64 * KiB), pattern(64 * KiB, 3));
+    assert.deepEqual(await read('volume', vol, 0, 64 * KiB), pattern(64 * KiB, 4));
+    const info = JSON.parse(await qemuImg(['info', '--output=json', '--backing-chain', driver.path('volume', vol)]));
+    assert.equal(info.length, 9, 'eight snapshot layers under the active one');
+    // Deleting from the middle of a batch merges as for any snapshot.
+    await driver.deleteSnapshot(vol, first[2]!);
+    await driver.deleteSnapshot(vol, second[0]!);
+    assert.deepEqual(await read('snapshot', first[3]!, 0, 64 * KiB), pattern(64 * KiB, 1));
+    assert.deepEqual(await read('snapshot', second[1]!, 0, 64 * KiB), pattern(64 * KiB, 2));
+    assert.deepEqual(await read('volume', vol, 0, 64 * KiB), pattern(64 * KiB, 4));
+    const check = JSON.parse(await qemuImg(['check', '--output=json', driver.path('volume', vol)]).catch((e) => e.stderr));
+    assert.equal(check.corruptions ?? 0, 0);
+  });
+
+  it('a batch refuses only its own bad requests: a taken name or an aborted create leaves the others whole', async () => {
+    const vol = randomUUID();
+    await driver.createVolume(vol, 4 * MiB);
+    await qemuWrite(driver, vol, 0, pattern(64 * KiB, 5));
+    const [a, taken, b] = [randomUUID(), randomUUID(), randomUUID()];
+    await writeFile(driver.path('snapshot', taken), 'someone else');
+    const results = await Promise.allSettled([driver.createSnapshot(vol, a), driver.createSnapshot(vol, taken), driver.createSnapshot(vol, b)]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason.code, 'EEXIST');
+    // Queued behind another create of the same batch, then aborted before the batch's turn.
+    const queued = new AbortController();
+    const late = randomUUID();
+    const blocker = driver.createSnapshot(vol, randomUUID());
+    const cancelled = assert.rejects(driver.createSnapshot(vol, late, { signal: queued.signal }), { name: 'AbortError' });
+    queued.abort();
+    await blocker;
+    await cancelled;
+    assert.equal(await stat(driver.path('snapshot', late)).catch(() => null), null, 'an aborted create leaves no layer');
+    for (const s of [a, b]) assert.deepEqual(await read('snapshot', s, 0, 64 * KiB), pattern(64 * KiB, 5));
+    assert.equal(await readFile(driver.path('snapshot', taken), 'utf8'), 'someone else');
+    assert.deepEqual((await readdir(driver.directory)).filter((n) => n.startsWith('.tmp-')), [], 'no temporaries left');
   });
 
   it('takes a snapshot in constant time at any depth and size', async () => {

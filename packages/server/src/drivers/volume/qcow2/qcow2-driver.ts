@@ -10,7 +10,7 @@
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
  */
-import { closeSync, linkSync, openSync, renameSync, statSync } from 'node:fs';
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -51,6 +51,15 @@ const STAGING = 128 * 1024 * 1024;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
+interface SnapshotRequest {
+  snapshotId: string;
+  signal: AbortSignal | undefined;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const noop = () => {};
+
 export interface Layer {
   path: string;
   format: LayerFormat;
@@ -62,6 +71,10 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   readonly directory: string;
   readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'qcow2-overlay' };
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Snapshot creates waiting for their volume's next turn (see createSnapshotBatch). */
+  private readonly pendingSnapshots = new Map<string, SnapshotRequest[]>();
+  private runningSync: Promise<void> | null = null;
+  private queuedSync: Promise<void> | null = null;
   private readonly files: BackendDirectory;
   private readonly staging: number;
 
@@ -177,34 +190,116 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   }
 
   async createSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
-    const active = this.path('volume', volumeId);
-    const snap = this.path('snapshot', snapshotId);
     opts.signal?.throwIfAborted();
-    await this.serialized(volumeId, async () => {
-      opts.signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      let batch = this.pendingSnapshots.get(volumeId);
+      if (!batch) {
+        const fresh: SnapshotRequest[] = [];
+        batch = fresh;
+        this.pendingSnapshots.set(volumeId, fresh);
+        void this.serialized(volumeId, () => {
+          // From here on, later creates of this volume form the next batch.
+          if (this.pendingSnapshots.get(volumeId) === fresh) this.pendingSnapshots.delete(volumeId);
+          return this.createSnapshotBatch(volumeId, fresh);
+        });
+      }
+      batch.push({ snapshotId, signal: opts.signal, resolve, reject });
+    });
+    opts.onProgress?.(1);
+  }
+
+  /**
+   * Takes every snapshot of `volumeId` requested while its previous mutation ran, in request order, so concurrent
+   * creates share one round of flushes instead of paying two each in turn. Each overlay is written and flushed
+   * before it is renamed onto the active path (a power cut never leaves an active layer without its header); the
+   * links and renames then run back to back, each snapshot freezing the layer the previous rename put in place, and
+   * one directory flush (shared with other volumes' creates under way) makes them all durable before any resolves.
+   * The chain after any prefix of these steps is a valid chain, as after a single create.
+   */
+  private async createSnapshotBatch(volumeId: string, batch: SnapshotRequest[]): Promise<void> {
+    const active = this.path('volume', volumeId);
+    const live = (r: SnapshotRequest) => {
+      if (!r.signal?.aborted) return true;
+      r.reject(r.signal.reason);
+      return false;
+    };
+    let todo = batch.filter(live);
+    if (todo.length === 0) return;
+    const prepared: { req: SnapshotRequest; snap: string; temp: string; existing: boolean }[] = [];
+    try {
       // Metadata calls are synchronous on this hot path (each is microseconds in the page cache, while a
-      // thread-pool round trip costs far more on a busy server); the two flushes wait asynchronously.
+      // thread-pool round trip costs far more on a busy server); the flushes wait asynchronously.
       const h = readHeaderSync(active);
       if (!h) throw codedError('EINVAL', `${basename(active)} is not a qcow2 image`);
       const current = statSync(active);
-      const existing = statSync(snap, { throwIfNoEntry: false }) ?? null;
-      // The same inode under both names is a create interrupted between link and rename: finish it.
-      if (existing && (existing.ino !== current.ino || existing.dev !== current.dev)) {
-        throw codedError('EEXIST', `${snap} already exists`);
+      for (const req of todo) {
+        const snap = this.path('snapshot', req.snapshotId);
+        const st = statSync(snap, { throwIfNoEntry: false });
+        // The same inode under both names is a create interrupted between link and rename: finish it. Only the
+        // first of a batch can be one (the active inode changes with every create).
+        if (st && (prepared.length > 0 || st.ino !== current.ino || st.dev !== current.dev)) {
+          req.reject(codedError('EEXIST', `${snap} already exists`));
+          continue;
+        }
+        prepared.push({ req, snap, temp: this.files.temporaryFor(active), existing: st !== undefined });
       }
-      const temp = this.files.temporaryFor(active);
-      try {
-        await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
-        opts.signal?.throwIfAborted();
-        if (!existing) linkSync(active, snap);
-        renameSync(temp, active);
-      } catch (e) {
-        await rm(temp, { force: true });
-        throw e;
+      const written = await Promise.allSettled(
+        prepared.map((p) => writeEmptyImage(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' })),
+      );
+      const linked: SnapshotRequest[] = [];
+      let broken: unknown = null;
+      for (const [i, p] of prepared.entries()) {
+        const w = written[i]!;
+        if (broken !== null || w.status === 'rejected' || !live(p.req)) {
+          if (broken !== null) p.req.reject(broken);
+          else if (w.status === 'rejected') p.req.reject(w.reason);
+          rmSync(p.temp, { force: true });
+          continue;
+        }
+        try {
+          if (!p.existing) linkSync(active, p.snap);
+          renameSync(p.temp, active);
+          linked.push(p.req);
+        } catch (e) {
+          rmSync(p.temp, { force: true });
+          p.req.reject(e);
+          // The chain is not where the later overlays expect it: they are refused rather than stacked on it.
+          broken = e;
+        }
       }
-      await this.files.sync();
+      todo = linked;
+      if (linked.length === 0) return;
+      await this.syncDirectory();
+      for (const r of linked) r.resolve();
+    } catch (e) {
+      for (const p of prepared) rmSync(p.temp, { force: true });
+      for (const r of todo) r.reject(e);
+    }
+  }
+
+  /**
+   * Group commit of the backend directory: a flush already under way may have started before the caller's rename,
+   * so the caller waits for the next one, which every caller arriving meanwhile shares.
+   */
+  private syncDirectory(): Promise<void> {
+    if (this.queuedSync) return this.queuedSync;
+    if (!this.runningSync) return this.startSync();
+    const queued = this.runningSync
+      .then(noop, noop)
+      .then(() => {
+        this.queuedSync = null;
+        return this.startSync();
+      });
+    this.queuedSync = queued;
+    return queued;
+  }
+
+  private startSync(): Promise<void> {
+    const running: Promise<void> = this.files.sync().finally(() => {
+      if (this.runningSync === running) this.runningSync = null;
     });
-    opts.onProgress?.(1);
+    this.runningSync = running;
+    return running;
   }
 
   /**
