@@ -10,6 +10,7 @@ import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
  * - `name` is sorted and compared as `coalesce(name, '')` (keyset pagination needs a total order): expression
  *   indexes of exactly that expression, which SQLite and PostgreSQL both match against the query.
  * - `status`: the most common filter and a common sort key; `created_at, id` follow as in the queries' tie-breaks.
+ *   Alone on volumes too, for the start-up sweep of non-terminal states across projects.
  *
  * `list_counts`: rows per (resource, project) for `with_count` of an unfiltered list, which Cinder answers with a
  * COUNT(*) of the filtered query: at 1 M snapshots that count alone cost 10× the page. Triggers keep it, in the
@@ -41,6 +42,8 @@ export const listIndexes: Migration = {
         .columns(['project_id', 'status', 'created_at', 'id'])
         .execute();
     }
+    // Start-up sweeps look for volumes in a non-terminal status across projects (an interrupted upload).
+    await db.schema.createIndex('volumes_status').on('volumes').column('status').execute();
     await createListCounts(db);
   },
 };
