@@ -18,6 +18,7 @@ import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
  * it; a filtered list still counts its rows (through the indexes above). Snapshots count only `hidden = 0`, as the
  * list shows. On PostgreSQL the counter row is locked until the writer commits: creates in one project already
  * serialise on its quota_usages row the same way, and updates that move neither project nor visibility skip it.
+ * PostgreSQL's triggers are per statement (see postgresTriggers), SQLite's per row (it updates a row in place).
  * Not in schema.ts (nor copied by `db copy`): it is derived, and the target's triggers rebuild it as rows arrive.
  */
 export const listIndexes: Migration = {
@@ -90,29 +91,34 @@ async function sqliteTriggers(db: Kysely<unknown>, table: string, visible: strin
 
 async function postgresTriggers(db: Kysely<unknown>, table: string, visible: string | null): Promise<void> {
   const fn = `cinderbox_count_${table}`;
-  // Nested IFs: PL/pgSQL does not promise to short-circuit, and OLD/NEW are unset for some operations.
+  const where = visible ? `WHERE ${visible}` : '';
+  // Statement-level, from the transition tables: one counter update per statement and project. Per row, a batch
+  // of N inserts in one transaction updated the same counter row N times, and PostgreSQL walks that row's chain
+  // of versions on each update (quadratic: `db copy` and bulk loads crawled). Updates that move no row between
+  // projects or visibility net to zero and leave the counter row (and its lock) alone.
+  const delta = (rows: string, sign: string) => `SELECT project_id, ${sign}count(*) AS n FROM ${rows} ${where} GROUP BY project_id`;
+  const apply = (parts: string[]) => `INSERT INTO list_counts (resource, project_id, n)
+      SELECT '${table}', project_id, sum(n) FROM (${parts.join(' UNION ALL ')}) d GROUP BY project_id HAVING sum(n) <> 0
+      ON CONFLICT (resource, project_id) DO UPDATE SET n = list_counts.n + excluded.n;`;
   await sql
     .raw(
       `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    IF ${visibleIn('OLD', visible)} THEN
-      UPDATE list_counts SET n = n - 1 WHERE resource = '${table}' AND project_id = OLD.project_id;
-    END IF;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    IF ${visibleIn('NEW', visible)} THEN
-      INSERT INTO list_counts (resource, project_id, n) VALUES ('${table}', NEW.project_id, 1)
-        ON CONFLICT (resource, project_id) DO UPDATE SET n = list_counts.n + 1;
-    END IF;
+  IF TG_OP = 'INSERT' THEN
+    ${apply([delta('new_rows', '')])}
+  ELSIF TG_OP = 'DELETE' THEN
+    ${apply([delta('old_rows', '-')])}
+  ELSE
+    ${apply([delta('old_rows', '-'), delta('new_rows', '')])}
   END IF;
   RETURN NULL;
 END $$`,
     )
     .execute(db);
-  const moved = `OLD.project_id IS DISTINCT FROM NEW.project_id${visible ? ' OR OLD.hidden IS DISTINCT FROM NEW.hidden' : ''}`;
-  await sql.raw(`CREATE TRIGGER ${table}_count_write AFTER INSERT OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`).execute(db);
+  // PostgreSQL allows transition tables only on single-event triggers.
+  await sql.raw(`CREATE TRIGGER ${table}_count_insert AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`).execute(db);
+  await sql.raw(`CREATE TRIGGER ${table}_count_delete AFTER DELETE ON ${table} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`).execute(db);
   await sql
-    .raw(`CREATE TRIGGER ${table}_count_update AFTER UPDATE ON ${table} FOR EACH ROW WHEN (${moved}) EXECUTE FUNCTION ${fn}()`)
+    .raw(`CREATE TRIGGER ${table}_count_update AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`)
     .execute(db);
 }
