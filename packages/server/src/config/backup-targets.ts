@@ -8,7 +8,7 @@
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATA_DIR_TARGET } from '../domain/ports/backup-targets.js';
-import { parseS3Url, type S3ObjectStoreOptions } from '../drivers/objects/s3/index.js';
+import { parseS3Url, type S3ObjectStoreOptions } from '../drivers/objects/s3/s3-options.js';
 
 /** Also a valid Cinder container name, so a backup's `container` can name a target. */
 export const TARGET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;

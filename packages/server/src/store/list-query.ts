@@ -16,10 +16,13 @@ export interface ListTableSpec {
   nullable: ReadonlySet<string>;
   /** Fixed conditions (internal snapshots are never listed). */
   base?: readonly ListFilter[];
+  /** Rows matching `base` are counted per project in `list_counts` (migration 0024). */
+  counted?: boolean;
 }
 
 export const VOLUMES_LIST: ListTableSpec = {
   table: 'volumes',
+  counted: true,
   metadataTable: 'volume_metadata',
   metadataFk: 'volume_id',
   nullable: new Set([
@@ -37,6 +40,7 @@ export const VOLUMES_LIST: ListTableSpec = {
 
 export const SNAPSHOTS_LIST: ListTableSpec = {
   table: 'snapshots',
+  counted: true,
   metadataTable: 'snapshot_metadata',
   metadataFk: 'snapshot_id',
   nullable: new Set(['name', 'description', 'volume_type_id', 'provider_location', 'updated_at']),
@@ -45,6 +49,7 @@ export const SNAPSHOTS_LIST: ListTableSpec = {
 
 export const BACKUPS_LIST: ListTableSpec = {
   table: 'backups',
+  counted: true,
   metadataTable: 'backup_metadata',
   metadataFk: 'backup_id',
   nullable: new Set([
@@ -150,12 +155,27 @@ export async function listRows(
   sel = sel.limit(q.limit);
   if (q.offset) sel = sel.offset(q.offset);
   const rows = q.limit === 0 ? [] : ((await sel.execute()) as Row[]);
-  let count: number | null = null;
-  if (q.withCount) {
-    const c = await scoped(exec, t, q.where)
-      .select((eb) => eb.fn.countAll().as('n'))
-      .executeTakeFirst();
-    count = Number((c as Row | undefined)?.n ?? 0);
-  }
+  const count = q.withCount ? await countRows(exec, t, q.where) : null;
   return { rows, count };
+}
+
+/**
+ * Cinder's count is a COUNT(*) of the filtered query. Unfiltered (the common case, and the one a full scan of a
+ * big project hurts), the trigger-kept `list_counts` answers it in one or a few rows; with filters the query is
+ * counted, through the listing indexes where a filter allows.
+ */
+async function countRows(exec: Executor, t: ListTableSpec, where: ListWhere): Promise<number> {
+  if (t.counted && where.filters.length === 0) {
+    let q = (exec as unknown as Kysely<any>)
+      .selectFrom('list_counts')
+      .select((eb) => eb.fn.sum<number | string | null>('n').as('n'))
+      .where('resource', '=', t.table);
+    if (where.projectId !== null) q = q.where('project_id', '=', where.projectId);
+    const c = await q.executeTakeFirst();
+    return Number(c?.n ?? 0);
+  }
+  const c = await scoped(exec, t, where)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst();
+  return Number((c as Row | undefined)?.n ?? 0);
 }

@@ -19,6 +19,7 @@ import { cbrReplication } from './0020-cbr-replication.js';
 import { clusterNodes } from './0021-cluster-nodes.js';
 import { repoConsole } from './0022-repo-console.js';
 import { backupTargetIdentity } from './0023-backup-target-identity.js';
+import { listIndexes } from './0024-list-indexes.js';
 import { writeBarriers } from './0025-write-barriers.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0021-cluster-nodes': clusterNodes,
   '0022-repo-console': repoConsole,
   '0023-backup-target-identity': backupTargetIdentity,
+  '0024-list-indexes': listIndexes,
   '0025-write-barriers': writeBarriers,
 };
 

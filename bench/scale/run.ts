@@ -1,0 +1,539 @@
+/**
+ * bench/scale — issue #21 item 4: one project with 1,000,000 snapshots and 10,000 volumes, and a backup repository
+ * of 1,000,000 chunks. Prints each measure against its target.
+ *
+ *   node --import tsx bench/scale/run.ts                                  # full size, SQLite then PostgreSQL
+ *   node --import tsx bench/scale/run.ts --snapshots 100000 --chunks 100000 --stores sqlite
+ *   node --import tsx bench/scale/run.ts --skip-repo | --skip-db
+ *
+ * Metadata: a short in-process server bootstraps the identity and one real volume (its row is the template of
+ * the seeded ones); the rows are then bulk-inserted through the store's Kysely handle, in transactions. A real
+ * `cinderbox serve` child is started on that data: spawn → listening is the start-up time; then the first page
+ * and a page whose marker is the row at 90 % of the collection (900,000 of 1 M) are fetched alternately (so load
+ * swings hit both alike), by the default sort (created_at desc, id desc) and by created_at asc; then with_count;
+ * the child's RSS (VmRSS, and VmHWM = peak) is read from /proc after the listings.
+ *
+ * --anchor DIR: a built checkout of another commit (e.g. git archive of main + node_modules + tsc -b) is seeded
+ * with the same rows and served alongside; requests alternate between the servers (A/B in one run, one load).
+ *
+ * PostgreSQL: CINDERBOX_BENCH_DATABASE_URL, else the loopback cluster at 127.0.0.1:55432; the bench creates and
+ * drops its own database.
+ *
+ * Repository: fs object store in a data directory of its own; chunk objects (1 MiB chunks of zeros, zstd, so each
+ * object is ~100 bytes; ids random) and manifests are written through the object-store layer in steps (a quarter,
+ * half, all of --chunks), plus 1 % unreferenced orphans per step; after each step `cinderbox repo verify --offline`
+ * and `cinderbox repo gc --offline --grace 0` run under /usr/bin/time -v (wall time, max RSS).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { sql } from 'kysely';
+import { compress } from 'zstd-napi';
+import type { DatabaseConfig } from '../../packages/server/src/config/config.js';
+import { ADMIN_PASSWORD } from '../../packages/server/src/test-support/harness.js';
+import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/fs-object-store.js';
+import { BackupRepository } from '../../packages/server/src/backup-repo/repository.js';
+import { CODEC_ZSTD, ID_BYTES, chunkKey, encodeChunkObject } from '../../packages/server/src/backup-repo/format.js';
+import { Manifest, encodeManifest, manifestKey } from '../../packages/server/src/backup-repo/manifest.js';
+
+const run = promisify(execFile);
+const { values: args } = parseArgs({
+  options: {
+    snapshots: { type: 'string', default: '1000000' },
+    volumes: { type: 'string', default: '10000' },
+    chunks: { type: 'string', default: '1000000' },
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    samples: { type: 'string', default: '15' },
+    'skip-repo': { type: 'boolean', default: false },
+    'skip-db': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    /** A checkout of another commit, built (npx tsc -b packages/cli packages/server packages/sdk): measured alongside. */
+    anchor: { type: 'string' },
+  },
+});
+const NSNAP = Number(args.snapshots);
+const NVOL = Number(args.volumes);
+const NCHUNK = Number(args.chunks);
+const SAMPLES = Number(args.samples);
+const STORES = args.stores.split(',').map((s) => s.trim()) as ('sqlite' | 'postgres')[];
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'packages/cli/bin/cinderbox.js');
+const PG_DEFAULT = 'postgres://cinderbox:cinderbox@127.0.0.1:55432/cinderbox';
+
+const load = () => loadavg()[0]!.toFixed(1);
+const log = (s: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)} load ${load()}] ${s}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface DbResult {
+  store: string;
+  variant: string;
+  seedS: number;
+  startupS: number;
+  first: number;
+  deep: number;
+  firstAsc: number;
+  deepAsc: number;
+  firstName: number;
+  deepName: number;
+  countMs: number;
+  countFilteredMs: number;
+  rssMiB: number;
+  hwmMiB: number;
+  load: string;
+}
+
+/** A tree whose server is measured: this checkout, or the --anchor one (built), for an A/B in the same run. */
+interface Variant {
+  name: string;
+  root: string;
+}
+
+/** Rows in batches inside one transaction per `perTx` rows; a batch is one multi-row INSERT. */
+async function bulkInsert(db: any, table: string, total: number, make: (i: number) => Record<string, unknown>, perBatch: number) {
+  const perTx = 50_000;
+  for (let start = 0; start < total; start += perTx) {
+    const end = Math.min(total, start + perTx);
+    await db.transaction().execute(async (tx: any) => {
+      for (let b = start; b < end; b += perBatch) {
+        const rows = [];
+        for (let i = b; i < Math.min(end, b + perBatch); i++) rows.push(make(i));
+        await tx.insertInto(table).values(rows).execute();
+      }
+    });
+    if ((start / perTx) % 4 === 3) log(`${table}: ${end}/${total}`);
+  }
+}
+
+function iso(base: number, i: number): string {
+  return new Date(base + i * 1000).toISOString();
+}
+
+async function token(url: string): Promise<{ token: string; project: string }> {
+  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } } },
+        scope: { project: { name: 'admin', domain: { id: 'default' } } },
+      },
+    }),
+  });
+  if (r.status !== 201) throw new Error(`token: ${r.status} ${await r.text()}`);
+  const body = (await r.json()) as any;
+  return { token: r.headers.get('x-subject-token')!, project: body.token.project.id };
+}
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+interface Seeded {
+  variant: Variant;
+  dir: string;
+  database: DatabaseConfig;
+  drop: () => Promise<void>;
+  seedS: number;
+}
+
+/** The same rows (ids, names, times) for every variant of a store, so their pages are the same pages. */
+const SNAP_IDS = Array.from({ length: NSNAP }, () => randomUUID());
+const VOL_IDS = Array.from({ length: NVOL }, () => randomUUID());
+const DEEP_POS = Math.floor(NSNAP * 0.9);
+// Default sort is created_at desc: position p is row NSNAP-1-p; by created_at asc it is row p. Names are
+// zero-padded row numbers, so by name asc it is row p too.
+const DEEP_DESC = SNAP_IDS[NSNAP - 1 - DEEP_POS]!;
+const DEEP_ASC = SNAP_IDS[DEEP_POS]!;
+
+/**
+ * The row after row `m` by (created_at desc, id desc): rows 2k and 2k+1 share a created_at, so it is m's partner
+ * when that one's id is smaller, else the larger id of the pair below.
+ */
+function nextByCreatedDesc(m: number): string {
+  const id = SNAP_IDS[m]!;
+  const partner = SNAP_IDS[m ^ 1];
+  if (partner !== undefined && partner < id) return partner;
+  const below = (m >> 1) - 1;
+  const [a, b] = [SNAP_IDS[2 * below]!, SNAP_IDS[2 * below + 1]];
+  return b !== undefined && b > a ? b : a;
+}
+
+/** Identity and a template volume through the variant's own server; then the rows through its store layer. */
+async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seeded> {
+  const harness = await import(join(variant.root, 'packages/server/src/test-support/harness.ts'));
+  const { openDatabase } = await import(join(variant.root, 'packages/server/src/store/database.ts'));
+  const dir = await mkdtemp(join(tmpdir(), `cinderbox-scale-${kind}-${variant.name}-`));
+  let database: DatabaseConfig = { kind: 'sqlite' };
+  let drop = async () => {};
+  if (kind === 'postgres') {
+    const admin = process.env.CINDERBOX_BENCH_DATABASE_URL ?? PG_DEFAULT;
+    const url = await harness.createTestDatabase(admin);
+    database = { kind: 'postgres', url };
+    drop = () => harness.dropTestDatabase(admin, url);
+  }
+  const ts = await harness.startTestServer({ logLevel: 'error', database }, dir);
+  let projectId: string;
+  let volumeId: string;
+  try {
+    projectId = ts.adminProjectId;
+    const v = await ts.request('POST', `/v3/${projectId}/volumes`, { token: ts.adminToken, body: { volume: { size: 1, name: 'template' } } });
+    if (v.status !== 202) throw new Error(`volume: ${v.status} ${v.text}`);
+    volumeId = v.body.volume.id;
+    await ts.server.tasks.idle();
+  } finally {
+    await ts.close();
+  }
+  const opened = await openDatabase({ dataDir: dir, database });
+  const t0 = performance.now();
+  try {
+    const db = opened.db as any;
+    const vt = await db.selectFrom('volumes').selectAll().where('id', '=', volumeId).executeTakeFirstOrThrow();
+    await db.deleteFrom('volumes').where('id', '=', volumeId).execute();
+    const base = Date.parse('2020-01-01T00:00:00Z');
+    await bulkInsert(
+      db,
+      'volumes',
+      NVOL,
+      (i) => ({ ...vt, id: VOL_IDS[i], name: `v${i}`, provider_location: `volume-${VOL_IDS[i]}`, created_at: iso(base, i), updated_at: null }),
+      // SQLite binds at most 32766 parameters per statement.
+      1000,
+    );
+    await bulkInsert(
+      db,
+      'snapshots',
+      NSNAP,
+      (i) => ({
+        id: SNAP_IDS[i],
+        project_id: projectId,
+        user_id: vt.user_id,
+        volume_id: VOL_IDS[i % NVOL],
+        name: `s${String(i).padStart(8, '0')}`,
+        description: null,
+        size: 1,
+        status: 'available',
+        progress: '100%',
+        volume_type_id: vt.volume_type_id,
+        use_quota: 1,
+        provider_location: `snap-${SNAP_IDS[i]}`,
+        hidden: 0,
+        // Every other pair shares a second, so the id tie-break is exercised.
+        created_at: iso(base + 3_600_000, Math.floor(i / 2)),
+        updated_at: null,
+      }),
+      1000,
+    );
+    // A server in service has its statistics (and, on PostgreSQL, a visibility map from autovacuum).
+    if (kind === 'postgres') await sql`vacuum analyze`.execute(db);
+    else await sql`analyze`.execute(db);
+  } finally {
+    await opened.close();
+  }
+  const seedS = (performance.now() - t0) / 1000;
+  log(`${kind}/${variant.name}: seeded ${NSNAP} snapshots, ${NVOL} volumes in ${seedS.toFixed(1)} s`);
+  return { variant, dir, database, drop, seedS };
+}
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  startupS: number;
+}
+
+async function serve(s: Seeded, kind: string): Promise<Child> {
+  const cli = join(s.variant.root, 'packages/cli/bin/cinderbox.js');
+  const started = performance.now();
+  const proc = spawn(
+    process.execPath,
+    [cli, 'serve', '--data-dir', s.dir, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', ...(kind === 'postgres' ? ['--database-url', (s.database as { url: string }).url] : [])],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    proc.on('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+  });
+  return { proc, url, startupS: (performance.now() - started) / 1000 };
+}
+
+async function stop(c: Child): Promise<void> {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+  const exited = new Promise((r) => c.proc.once('exit', r));
+  c.proc.kill('SIGTERM');
+  await exited;
+}
+
+async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promise<DbResult[]> {
+  const seeded: Seeded[] = [];
+  const children: Child[] = [];
+  try {
+    for (const v of variants) seeded.push(await seed(kind, v));
+    // Start-up, alternately per variant (three times; the median counts), the last start kept to measure on.
+    const startups: number[][] = seeded.map(() => []);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < seeded.length; i++) {
+        const c = await serve(seeded[i]!, kind);
+        startups[i]!.push(c.startupS);
+        log(`${kind}/${seeded[i]!.variant.name}: serve listening after ${c.startupS.toFixed(2)} s`);
+        if (round < 2) await stop(c);
+        else children.push(c);
+      }
+    }
+    const clients = await Promise.all(
+      children.map(async (c) => {
+        const { token: tok, project } = await token(c.url);
+        return async (path: string, mv = '3.0') => {
+          const t = performance.now();
+          const r = await fetch(`${c.url}/v3/${project}${path}`, { headers: { 'x-auth-token': tok, 'openstack-api-version': `volume ${mv}` } });
+          const body = (await r.json()) as any;
+          const ms = performance.now() - t;
+          if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(body)}`);
+          return { ms, body };
+        };
+      }),
+    );
+    const probes: [string, string, string][] = [
+      ['first', '/snapshots/detail?limit=100', '3.0'],
+      ['deep', `/snapshots/detail?limit=100&marker=${DEEP_DESC}`, '3.0'],
+      ['firstAsc', '/snapshots/detail?limit=100&sort=created_at:asc', '3.0'],
+      ['deepAsc', `/snapshots/detail?limit=100&sort=created_at:asc&marker=${DEEP_ASC}`, '3.0'],
+      ['firstName', '/snapshots/detail?limit=100&sort=display_name:asc', '3.0'],
+      ['deepName', `/snapshots/detail?limit=100&sort=display_name:asc&marker=${DEEP_ASC}`, '3.0'],
+      ['countMs', '/snapshots/detail?limit=100&with_count=true', '3.45'],
+      // Every row is available: the same count, taken by COUNT(*) of the filtered query.
+      ['countFilteredMs', '/snapshots/detail?limit=100&with_count=true&status=available', '3.45'],
+    ];
+    for (const get of clients) {
+      // What is timed is right: each deep page starts right after its marker, and the counts are exact.
+      const d = await get(`/snapshots/detail?limit=1&marker=${DEEP_DESC}`);
+      if (d.body.snapshots[0]?.id !== nextByCreatedDesc(NSNAP - 1 - DEEP_POS)) throw new Error('deep page (default sort) starts elsewhere');
+      const n = await get(`/snapshots/detail?limit=1&sort=display_name:asc&marker=${DEEP_ASC}`);
+      if (n.body.snapshots[0]?.id !== SNAP_IDS[DEEP_POS + 1]) throw new Error('deep page (by name) starts elsewhere');
+      for (const q of ['', '&status=available']) {
+        const c = await get(`/snapshots/detail?limit=1&with_count=true${q}`, '3.45');
+        if (c.body.count !== NSNAP) throw new Error(`count ${c.body.count} != ${NSNAP}`);
+      }
+    }
+    const samples = children.map(() => new Map<string, number[]>());
+    for (let i = 0; i < SAMPLES; i++) {
+      for (const [key, path, mv] of probes) {
+        for (let v = 0; v < clients.length; v++) {
+          const ms = (await clients[v]!(path, mv)).ms;
+          const m = samples[v]!;
+          m.set(key, [...(m.get(key) ?? []), ms]);
+        }
+      }
+    }
+    return children.map((c, v) => {
+      const { rss, hwm } = rssOf(c.proc.pid!);
+      const m = samples[v]!;
+      const med = (k: string) => median(m.get(k)!);
+      return {
+        store: kind,
+        variant: seeded[v]!.variant.name,
+        seedS: seeded[v]!.seedS,
+        startupS: median(startups[v]!),
+        first: med('first'),
+        deep: med('deep'),
+        firstAsc: med('firstAsc'),
+        deepAsc: med('deepAsc'),
+        firstName: med('firstName'),
+        deepName: med('deepName'),
+        countMs: med('countMs'),
+        countFilteredMs: med('countFilteredMs'),
+        rssMiB: rss,
+        hwmMiB: hwm,
+        load: load(),
+      };
+    });
+  } finally {
+    for (const c of children) await stop(c);
+    for (const s of seeded) {
+      await s.drop().catch(() => {});
+      if (!args.keep) await rm(s.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+interface RepoStep {
+  chunks: number;
+  seedS: number;
+  verifyS: number;
+  verifyMiB: number;
+  gcS: number;
+  gcMiB: number;
+  deleted: string;
+  load: string;
+}
+
+async function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<{ s: number; maxMiB: number; stdout: string }> {
+  const r = await run('/usr/bin/time', ['-v', process.execPath, CLI, ...argv], { env, maxBuffer: 64 << 20 }).catch((e) => {
+    // verify exits 4 on problems; the table must not hide that.
+    throw new Error(`${argv.join(' ')} failed: ${e.stderr ?? e}`);
+  });
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
+  const s = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+  const maxMiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
+  return { s, maxMiB, stdout: r.stdout };
+}
+
+async function benchRepo(): Promise<RepoStep[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'cinderbox-scale-repo-'));
+  const steps: RepoStep[] = [];
+  try {
+    const root = join(dir, 'repo');
+    await mkdir(root, { recursive: true });
+    // Seeding only: the bench's own writes need not survive a power cut.
+    const store = new FsObjectStore(root, { unsafeNoSync: true });
+    const CS = 1 << 20;
+    const repo = await BackupRepository.open({ store, chunkSize: CS, workers: 1 });
+    await repo.close();
+    const cfg = JSON.parse((await store.get('config')).toString('utf8')) as { repoId: string; idAlgorithm: any };
+    const payload = compress(Buffer.alloc(CS), { compressionLevel: 1 });
+    const env = { ...process.env, CINDERBOX_DATA_DIR: dir };
+    const targets = [Math.floor(NCHUNK / 4), Math.floor(NCHUNK / 2), NCHUNK];
+    let have = 0;
+    let manifests = 0;
+    for (const target of targets) {
+      const t0 = performance.now();
+      const n = target - have;
+      // One manifest per 50k chunks (a 50 GiB volume at 1 MiB chunks).
+      const per = 50_000;
+      for (let at = 0; at < n; at += per) {
+        const k = Math.min(per, n - at);
+        const entries = Buffer.alloc(k * ID_BYTES);
+        let next = 0;
+        const worker = async () => {
+          while (next < k) {
+            const i = next++;
+            const id = randomBytes(ID_BYTES);
+            id.copy(entries, i * ID_BYTES);
+            const hex = id.toString('hex');
+            await store.put(chunkKey(hex), encodeChunkObject(payload, CODEC_ZSTD, CS, undefined, hex));
+          }
+        };
+        await Promise.all(Array.from({ length: 32 }, worker));
+        const mid = `b${manifests++}`;
+        const header = {
+          format: 1 as const,
+          id: mid,
+          container: 'bench',
+          repoId: cfg.repoId,
+          size: k * CS,
+          chunkSize: CS,
+          idAlgorithm: cfg.idAlgorithm,
+          encrypted: false,
+          parent: null,
+          createdAt: new Date().toISOString(),
+          stats: { chunks: k, zeroChunks: 0, newChunks: k, reusedChunks: 0, storedBytes: k * 100, logicalBytes: k * CS, dataBytes: k * CS, readBytes: k * CS },
+          meta: {},
+        };
+        await store.put(manifestKey(`bench/${mid}`), encodeManifest(new Manifest(header, entries), undefined));
+      }
+      // Orphans (1 % of the step), which gc --grace 0 deletes.
+      for (let i = 0; i < Math.ceil(n / 100); i++) {
+        const hex = randomBytes(ID_BYTES).toString('hex');
+        await store.put(chunkKey(hex), encodeChunkObject(payload, CODEC_ZSTD, CS, undefined, hex));
+      }
+      have = target;
+      const seedS = (performance.now() - t0) / 1000;
+      log(`repo: ${have} chunks (+${seedS.toFixed(0)} s); verify`);
+      const v = await timed(['repo', 'verify', '--offline', '--data-dir', dir, '-f', 'json'], env);
+      const vr = JSON.parse(v.stdout);
+      if (vr.chunks !== have || vr.ok !== true) throw new Error(`verify: ${v.stdout.slice(0, 500)}`);
+      log(`repo: verify ${v.s.toFixed(1)} s, ${v.maxMiB.toFixed(0)} MiB; gc`);
+      const g = await timed(['repo', 'gc', '--offline', '--data-dir', dir, '--grace', '0', '-f', 'json'], env);
+      const gr = JSON.parse(g.stdout);
+      steps.push({
+        chunks: have,
+        seedS,
+        verifyS: v.s,
+        verifyMiB: v.maxMiB,
+        gcS: g.s,
+        gcMiB: g.maxMiB,
+        deleted: `${gr.deleted}/${gr.chunks}`,
+        load: load(),
+      });
+      log(`repo: gc ${g.s.toFixed(1)} s, ${g.maxMiB.toFixed(0)} MiB, deleted ${gr.deleted}`);
+    }
+  } finally {
+    if (!args.keep) await rm(dir, { recursive: true, force: true });
+  }
+  return steps;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+async function main() {
+  const out: string[] = [];
+  if (!args['skip-db']) {
+    const variants: Variant[] = [{ name: 'this', root: ROOT }];
+    if (args.anchor) variants.push({ name: 'anchor', root: resolve(args.anchor) });
+    const res: DbResult[] = [];
+    for (const k of STORES) res.push(...(await benchDb(k, variants)));
+    const ok = (b: boolean) => (b ? 'ok' : 'MISS');
+    const rows: string[][] = [];
+    const row = (what: string, target: string, f: (r: DbResult) => string, pass?: (r: DbResult) => boolean) =>
+      rows.push([what, target, ...res.map((r) => (pass ? `${f(r)} ${ok(pass(r))}` : f(r)))]);
+    const x = (a: number, b: number) => `${a.toFixed(1)} (${(a / b).toFixed(2)}x)`;
+    row('seed (s)', '-', (r) => r.seedS.toFixed(0));
+    row('serve start-up, median of 3 (s)', '<= 3', (r) => r.startupS.toFixed(2), (r) => r.startupS <= 3);
+    row('first page, default sort (ms)', '-', (r) => r.first.toFixed(1));
+    row('page at 90 %, default sort (ms)', '<= 2x first', (r) => x(r.deep, r.first), (r) => r.deep <= 2 * r.first);
+    row('first page, created_at asc (ms)', '-', (r) => r.firstAsc.toFixed(1));
+    row('page at 90 %, created_at asc (ms)', '<= 2x first', (r) => x(r.deepAsc, r.firstAsc), (r) => r.deepAsc <= 2 * r.firstAsc);
+    row('first page, name asc (ms)', '-', (r) => x(r.firstName, r.first));
+    row('page at 90 %, name asc (ms)', '<= 2x first', (r) => x(r.deepName, r.firstName), (r) => r.deepName <= 2 * r.firstName);
+    row('first page + with_count (ms)', '~ first', (r) => x(r.countMs, r.first), (r) => r.countMs <= 2 * r.first);
+    row('... + with_count, status filter (ms)', '(COUNT(*))', (r) => x(r.countFilteredMs, r.first));
+    row('server RSS after listings (MiB)', '<= 500', (r) => r.rssMiB.toFixed(0), (r) => r.rssMiB <= 500);
+    row('server peak RSS (MiB)', '<= 500', (r) => r.hwmMiB.toFixed(0), (r) => r.hwmMiB <= 500);
+    row('load (1 min) at end', '-', (r) => r.load);
+    out.push(`Metadata: ${NSNAP} snapshots, ${NVOL} volumes, one project; median of ${SAMPLES} requests per probe, interleaved across servers`);
+    out.push(table(['measure', 'target', ...res.map((r) => `${r.store}/${r.variant}`)], rows));
+  }
+  if (!args['skip-repo']) {
+    const steps = await benchRepo();
+    const first = steps[0]!;
+    out.push('');
+    out.push(`Repository (fs, 1 MiB chunks of ~100 B objects): repo verify / repo gc --grace 0, offline CLI, /usr/bin/time -v`);
+    out.push(
+      table(
+        ['chunks', 'seed s', 'verify s', 'verify s/chunk vs first', 'verify MiB', 'gc s', 'gc s/chunk vs first', 'gc MiB', 'gc deleted', 'load'],
+        steps.map((s) => [
+          String(s.chunks),
+          s.seedS.toFixed(0),
+          s.verifyS.toFixed(1),
+          ((s.verifyS / s.chunks) / (first.verifyS / first.chunks)).toFixed(2),
+          `${s.verifyMiB.toFixed(0)} ${s.verifyMiB <= 300 ? 'ok' : 'MISS'}`,
+          s.gcS.toFixed(1),
+          ((s.gcS / s.chunks) / (first.gcS / first.chunks)).toFixed(2),
+          `${s.gcMiB.toFixed(0)} ${s.gcMiB <= 300 ? 'ok' : 'MISS'}`,
+          s.deleted,
+          s.load,
+        ]),
+      ),
+    );
+    out.push('targets: verify/gc max RSS <= 300 MiB; time per chunk flat (ratio ~1) = linear');
+  }
+  console.log(out.join('\n'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
