@@ -19,6 +19,11 @@ export interface Snapshot {
   hidden: boolean;
   created_at: string;
   updated_at: string | null;
+  /**
+   * The group snapshot this one was taken in, when the snapshot was read from its row (the column is there, so
+   * listings need no second query); undefined when the object was built elsewhere and the answer is unknown.
+   */
+  group_snapshot_id?: string | null;
 }
 
 /** Cinder's `SnapshotStatus` field values; reset-status accepts exactly these. */

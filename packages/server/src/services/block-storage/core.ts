@@ -241,14 +241,16 @@ export class Core {
 
   async snapshotRecords(snapshots: Snapshot[], scope: Scope = this.store.root): Promise<SnapshotRecord[]> {
     const ids = snapshots.map((s) => s.id);
+    // Snapshots read from their rows carry their group snapshot; only the others need the lookup.
+    const unknown = snapshots.filter((s) => s.group_snapshot_id === undefined).map((s) => s.id);
     const [md, groupSnapshotOf] = await Promise.all([
       this.repos.metadata.readMany(scope, 'snapshot', ids),
-      this.repos.groups.groupSnapshotsOf(scope, ids),
+      unknown.length > 0 ? this.repos.groups.groupSnapshotsOf(scope, unknown) : new Map<string, string>(),
     ]);
     return snapshots.map((snapshot) => ({
       snapshot,
       metadata: md.get(snapshot.id) ?? {},
-      groupSnapshotId: groupSnapshotOf.get(snapshot.id) ?? null,
+      groupSnapshotId: snapshot.group_snapshot_id ?? groupSnapshotOf.get(snapshot.id) ?? null,
     }));
   }
 

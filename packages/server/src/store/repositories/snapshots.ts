@@ -26,6 +26,7 @@ export function toSnapshot(r: SnapshotTable): Snapshot {
     hidden: Boolean(r.hidden),
     created_at: r.created_at,
     updated_at: r.updated_at,
+    group_snapshot_id: r.group_snapshot_id ?? null,
   };
 }
 
