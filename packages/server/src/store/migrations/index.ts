@@ -20,6 +20,7 @@ import { clusterNodes } from './0021-cluster-nodes.js';
 import { repoConsole } from './0022-repo-console.js';
 import { backupTargetIdentity } from './0023-backup-target-identity.js';
 import { writeBarriers } from './0025-write-barriers.js';
+import { nodeApiUrl } from './0027-node-api-url.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022-repo-console': repoConsole,
   '0023-backup-target-identity': backupTargetIdentity,
   '0025-write-barriers': writeBarriers,
+  '0027-node-api-url': nodeApiUrl,
 };
 
 export const migrationProvider: MigrationProvider = {
