@@ -8,6 +8,8 @@ import { hashToken } from './identity/tokens.js';
 /** A credential for one call into another node's API, withdrawn once the call is done. */
 export interface PeerCredential {
   token: string;
+  /** The project the token is scoped to (the URL's project). */
+  projectId: string;
   release(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export function peerNodes(deps: { store: MetadataStore; services: ServiceStore; 
         expires_at: storedTime(new Date(now.getTime() + ttl * 1000)),
         revoked: false,
       });
-      return { token, release: () => deps.identity.tokens.revoke(root, hash) };
+      return { token, projectId: project.id, release: () => deps.identity.tokens.revoke(root, hash) };
     },
   };
 }

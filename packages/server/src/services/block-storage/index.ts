@@ -109,7 +109,9 @@ export function createBlockStorageServices(deps: {
   const dropBases = (driver: VolumeDriver, volumeId: string) => backupData.bases.dropVolumeBases(driver, volumeId);
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
-  for (const h of retypeTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  const [moveTask, dropMovedSourceTask] = retypeTaskHandlers(core, dropBases);
+  deps.tasks.register(moveTask);
+  deps.tasks.register(dropMovedSourceTask);
   for (const h of groupTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();
