@@ -281,8 +281,9 @@ export class RetypeService {
 
   /**
    * Where a retype's data goes when the volume's backend does not fit the new type, over every node's enabled, up
-   * volume services: those the volume's node can copy to (its own backends, shared ones anywhere; any for a volume
-   * on a shared backend), its own node first, then the least allocated. Off a cluster: this node's choice.
+   * volume services: any of them when nodes reach each other's APIs (peers), else those the volume's node can
+   * copy to (its own backends, shared ones anywhere; any for a volume on a shared backend); its own node first,
+   * then the least allocated. Off a cluster: this node's choice.
    */
   private async clusterDestination(
     tx: Scope,

@@ -136,7 +136,7 @@ if (!pgAdmin) {
       await api.poll(async () => (await filesNamed(dirs.A!, v.id)).length === 0, `A's copy of ${v.id} removed`);
     });
 
-    test('refusals keep their Cinder wording: a volume with a snapshot, and an in-use one, stay on A untouched', async () => {
+    test('refusals keep their Cinder wording: a volume with a snapshot, and an in-use one, stay on A untouched', async (t) => {
       const v = await volumeOnA('local');
       const snap = (await api.ok(A(), 'POST', '/snapshots', { snapshot: { volume_id: v.id } })).snapshot;
       await api.until(A(), 'snapshots', snap.id, 'available');
@@ -152,6 +152,7 @@ if (!pgAdmin) {
       await api.ok(A(), 'POST', `/volumes/${v.id}/action`, { 'os-attach': { instance_uuid: `00000000-0000-4000-8000-${server.slice(0, 12)}`, mountpoint: '/dev/vdb' } });
       await api.until(A(), 'volumes', v.id, 'in-use');
       const m = await api.call(B(), 'POST', `/volumes/${v.id}/action`, { 'os-migrate_volume': { host: 'B@local' } });
+      t.diagnostic(`in-use migration answered ${m.status}`);
       if (m.status === 202) {
         const back = await api.poll(async () => {
           const x = (await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume;
@@ -168,7 +169,7 @@ if (!pgAdmin) {
       assert.ok((await filesNamed(dirs.B!, v.id)).length === 0, 'nothing of it was left on B');
     });
 
-    test('B killed mid-copy: restarted, it fails the move cleanly; the volume is available on A with a message, B holds no copy', async () => {
+    test('B killed mid-copy: restarted, it fails the move cleanly; the volume is available on A with a message, B holds no copy', async (t) => {
       const v = await volumeOnA('local');
       const r = await api.call(A(), 'POST', `/volumes/${v.id}/action`, { 'os-migrate_volume': { host: 'B@local' } });
       assert.equal(r.status, 202, r.text);
@@ -180,6 +181,7 @@ if (!pgAdmin) {
         if (x['os-vol-mig-status-attr:migstat'] === 'success') return x;
         return x['os-vol-mig-status-attr:migstat'] === 'error' && x.status === 'available' ? x : null;
       }, 'move settled after B restarted', 120_000);
+      t.diagnostic(`move after the kill: ${back['os-vol-mig-status-attr:migstat']}`);
       if (back['os-vol-mig-status-attr:migstat'] === 'success') {
         // The copy finished before the kill landed: a finished move is also no half-moved volume.
         assert.equal(nodeOf(back['os-vol-host-attr:host']), 'B');
