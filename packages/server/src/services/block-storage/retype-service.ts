@@ -550,7 +550,9 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         if (!remote) await dropSource(p, v.id);
         return;
       }
-      if (copying) await core.driver(p.target!).deleteVolume(task.resourceId);
+      // Only the destination's node holds the copy; elsewhere a backend of the same name may hold the volume itself.
+      const copyHere = !p.targetNode || p.targetNode === core.deps.config.serviceHost || isSharedBackend(core.deps.config.backends, p.target!);
+      if (copying && copyHere) await core.driver(p.target!).deleteVolume(task.resourceId);
       if (!v) return;
       core.deps.logger.warn({ volume: v.id, err: cause }, 'volume retype/migration failed');
       const { action, detail } = volumeCreateFailure(cause);
