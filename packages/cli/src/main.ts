@@ -46,6 +46,7 @@ export function buildProgram(): Command {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--node-name <name>', "this node's name in a cluster sharing one PostgreSQL database: the host of its services and of its volumes' node@backend#pool (default: $CINDERBOX_NODE_NAME, else cinderbox)")
+    .option('--advertise-url <url>', "where the other nodes of a cluster reach this node's API, e.g. to move its raw/qcow2 volumes to theirs (default: $CINDERBOX_ADVERTISE_URL, else the listening address)")
     .option('--default-backup-target <name>', "where backups go that name no target (default: the first --backup-target, else `default`, the data dir's repository)")
     .option(
       '--region <NAME=TARGET>',

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { type CbrOptions, type CbrServices, createCbrServices } from './services
 import { IdentityService } from './services/identity/identity-service.js';
 import { BackendStatusService } from './services/backend-status.js';
 import { ServiceRegistry } from './services/service-registry.js';
+import { peerNodes } from './services/peer-nodes.js';
 import { ClusterWriteBarrier } from './services/cluster-barrier.js';
 import { QuotaSetService } from './services/quota-sets.js';
 import { ChangeEvents, observeBackupProgress, observeChanges } from './services/events.js';
@@ -188,6 +190,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backupTargets: targets,
       blockSources,
       availability: serviceRegistry,
+      ...(store.kind === 'postgres' ? { peers: peerNodes({ store, services: metadata.services, identity: metadata.identity, clock }) } : {}),
     });
     if (feed) {
       // Nodes sharing the store also write shared (RBD) volumes through their own data API: group snapshots and
@@ -265,6 +268,11 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const publicBase = config.publicUrl ?? url;
+    if (store.kind === 'postgres') {
+      // A wildcard listening address names no host another node could dial: the machine's name stands in for it.
+      const wildcard = config.host === '0.0.0.0' || config.host === '::';
+      await serviceRegistry.recordApiUrl(config.advertiseUrl ?? (wildcard ? `http://${hostname()}:${port}` : url));
+    }
     const cloudsYamlPath = await writeCloudsYaml(config.dataDir, {
       authUrl: `${publicBase}/identity/v3`,
       region: config.region,

@@ -16,6 +16,7 @@ export interface ServeOptions {
   defaultBackupTarget?: string;
   region?: string[];
   nodeName?: string;
+  advertiseUrl?: string;
 }
 
 /** `cinderbox serve`: starts the server on its embedded defaults and prints how to reach it. Installs nothing. */
@@ -37,6 +38,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     ...(opts.defaultBackupTarget ? { defaultBackupTarget: opts.defaultBackupTarget } : {}),
     ...(opts.region ? { regions: opts.region } : {}),
     ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+    ...(opts.advertiseUrl ? { advertiseUrl: opts.advertiseUrl } : {}),
     loginThrottle: {
       ...(opts.loginMaxFailures === undefined ? {} : { maxFailures: opts.loginMaxFailures }),
       ...(opts.loginWindow === undefined ? {} : { windowSeconds: opts.loginWindow }),

@@ -22,6 +22,11 @@ export interface ServerConfig {
   /** Base URL advertised in the catalog and links; when unset, taken from each request's scheme and Host. */
   publicUrl: string | null;
   /**
+   * Where the other nodes of a cluster reach this node's API (`serve --advertise-url`, CINDERBOX_ADVERTISE_URL);
+   * null: the listening address. They read a node-local volume's bytes through it when moving it to their node.
+   */
+  advertiseUrl: string | null;
+  /**
    * This node's name (`serve --node-name`, CINDERBOX_NODE_NAME, or the older CINDERBOX_SERVICE_HOST): the `host`
    * part of `host@backend#pool` names and of the services rows. Nodes sharing one PostgreSQL database need
    * distinct names; the node-local volumes (raw, qcow2) named after one run only there.
@@ -183,6 +188,8 @@ export interface ConfigInput {
   regions?: string[];
   /** `serve --node-name`; overrides CINDERBOX_NODE_NAME and CINDERBOX_SERVICE_HOST. */
   nodeName?: string;
+  /** `serve --advertise-url`; overrides CINDERBOX_ADVERTISE_URL. */
+  advertiseUrl?: string;
 }
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -262,6 +269,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     port: input.port ?? intFromEnv('CINDERBOX_PORT', env) ?? 8776,
     dataDir,
     publicUrl,
+    advertiseUrl: (input.advertiseUrl ?? env.CINDERBOX_ADVERTISE_URL ?? '').replace(/\/+$/, '') || null,
     serviceHost: nodeNameFrom(input.nodeName ?? (env.CINDERBOX_NODE_NAME || undefined) ?? (env.CINDERBOX_SERVICE_HOST || undefined)),
     ...serviceTimes(env),
     // On PostgreSQL other nodes enqueue work for this one (its local volumes), which only the poll picks up.

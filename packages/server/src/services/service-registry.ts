@@ -313,6 +313,14 @@ export class ServiceRegistry {
   }
 
   /**
+   * Records where the other nodes reach this node's API (its scheduler row), once it listens: they read its
+   * node-local volumes' bytes there when one moves to their node.
+   */
+  async recordApiUrl(url: string): Promise<void> {
+    await this.deps.services.setApiUrl(this.deps.store.root, this.deps.config.serviceHost, url);
+  }
+
+  /**
    * Records this node's default backup target and warns (once, at start) about every live node whose own differs:
    * a backup one node makes there cannot be restored or deleted by the other, and a node-local `file://`
    * directory looks shared only by its path. Returns the warnings (for tests); never refuses to start, since an

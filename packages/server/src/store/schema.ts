@@ -611,6 +611,8 @@ export interface ServiceTable {
   capacity: string | null;
   /** A backup service's default target as `{name, repo_id, location}` JSON (0023). */
   backup_target: string | null;
+  /** The node's API URL (0027), on its scheduler row. */
+  api_url?: string | null;
 }
 
 export interface QuotaClassTable {

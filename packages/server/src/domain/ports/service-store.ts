@@ -20,6 +20,8 @@ export interface ServiceRow {
   capacity: { totalGb: number; freeGb: number } | null;
   /** A backup service's default backup target as its node opened it; null for other services or before start. */
   backupTarget: BackupTargetIdentity | null;
+  /** A scheduler row's node API URL, where other nodes fetch its node-local volumes' bytes; null before start. */
+  apiUrl: string | null;
 }
 
 /** Which repository a node's default backup target is: nodes sharing one see the same `repoId`. */
@@ -73,6 +75,8 @@ export interface ServiceStore {
   liftBarrier(scope: Scope, id: string, now: string): Promise<void>;
   /** Records the default backup target of a node's backup service (`host` = the node). */
   setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null): Promise<void>;
+  /** Records the API URL of a node (`host` = the node) on its scheduler row. */
+  setApiUrl(scope: Scope, host: string, url: string | null): Promise<void>;
   /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
   releaseInstance(scope: Scope, instance: string): Promise<void>;
   /** False when there is no such row. */

@@ -19,6 +19,8 @@ import { WriteGates } from './write-gates.js';
 export { GiB, UUID_RE };
 
 /** The task queue as the services use it: the port, plus registering handlers (until the port has it). */
+import type { PeerNodes } from '../peer-nodes.js';
+
 export type Enqueue = (kind: string, resourceType: string, resourceId: string, payload: unknown) => Promise<void>;
 
 export interface CoreDeps {
@@ -32,6 +34,8 @@ export interface CoreDeps {
   quotas: QuotaService;
   /** The services table's view of where work may go (absent in unit tests: everything is available). */
   availability?: ServiceAvailability;
+  /** Other nodes' APIs (absent off a cluster): a volume moving between nodes' local backends is read through its node. */
+  peers?: PeerNodes;
 }
 
 /** What scheduling asks the services table (services/service-registry.ts answers). */

@@ -21,6 +21,7 @@ import { manageTaskHandlers } from './manage-tasks.js';
 import { SnapshotService } from './snapshot-service.js';
 import { blockStorageTaskHandlers } from './task-handlers.js';
 import { QosSpecsService } from './qos-specs-service.js';
+import type { PeerNodes } from '../peer-nodes.js';
 import { RetypeService, retypeTaskHandlers } from './retype-service.js';
 import { TransferService } from './transfer-service.js';
 import { AttachmentService } from './attachment-service.js';
@@ -94,6 +95,7 @@ export function createBlockStorageServices(deps: {
   /** How backups read volumes and snapshots (drivers/volume/block-source.ts). */
   blockSources: BlockSources;
   availability?: ServiceAvailability;
+  peers?: PeerNodes;
 }): BlockStorageServices {
   const core = new Core(deps);
   const backupData = new BackupDataPath({
@@ -107,7 +109,9 @@ export function createBlockStorageServices(deps: {
   const dropBases = (driver: VolumeDriver, volumeId: string) => backupData.bases.dropVolumeBases(driver, volumeId);
   for (const h of blockStorageTaskHandlers(core, dropBases)) deps.tasks.register(h);
   for (const h of manageTaskHandlers(core, dropBases)) deps.tasks.register(h);
-  for (const h of retypeTaskHandlers(core, dropBases)) deps.tasks.register(h);
+  const [moveTask, dropMovedSourceTask] = retypeTaskHandlers(core, dropBases);
+  deps.tasks.register(moveTask);
+  deps.tasks.register(dropMovedSourceTask);
   for (const h of groupTaskHandlers(core)) deps.tasks.register(h);
   const volumes = new VolumeService(core);
   const backupProgress = new BackupProgress();

@@ -12,12 +12,12 @@
  * `never`, snapshots present) are asynchronous there and are here too: the request is accepted, the task gives
  * the volume back unchanged and records why.
  *
- * Across nodes (issue #17) the copy runs on a node that reaches both ends, never through another node's API:
- * a volume on a node-local backend (raw, qcow2) is copied by its own node, so it may go to any backend of that
- * node or to a shared one (RBD) named on any node; a volume on a shared backend may go to any node's backend, the
- * task then running on the destination node (task routing reads `targetNode`). A node-local volume cannot go to
- * another node's local backend (no node reaches both directories): `os-migrate_volume` refuses that before 202,
- * and a retype picks only destinations its volume's node can reach.
+ * Across nodes (issue #17) the copy runs on the destination's node when the destination is node-local (task
+ * routing reads `targetNode`), else on the volume's node or any node for a shared source. A node-local volume
+ * going to another node's local backend is read by the destination node through the source node's data API (its
+ * URL and a short-lived admin token come from the shared database, services/peer-nodes.ts); after the switch a
+ * second task, bound to the source node, removes the source's file there. Without peers (a single node) such a
+ * move is refused before 202 as before.
  */
 import type { BackendConfig } from '../../config/config.js';
 import type { AuthContext } from '../../domain/auth-context.js';
@@ -41,6 +41,17 @@ export const MIGRATION_POLICIES = ['never', 'on-demand'] as const;
 export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];
 
 export const MOVE_TASK = 'volume.move';
+/** After a move between two nodes' local backends: the source node removes its file (bound there by routing). */
+export const DROP_MOVED_SOURCE_TASK = 'volume.move.drop-source';
+
+/**
+ * Payload of the source-removal task. Routing binds a volume task whose payload names a node-local `target` to
+ * `targetNode`: here the node and backend the source copy is left on.
+ */
+export interface DropMovedSourcePayload {
+  target: string;
+  targetNode: string;
+}
 
 /** What the move task needs; written once by the request. */
 export interface MovePayload {
@@ -54,6 +65,8 @@ export interface MovePayload {
    * makes the task run there (tasks/task-routing.ts).
    */
   targetNode?: string | null;
+  /** The node holding the volume when the request was accepted (absent off a cluster and in older payloads). */
+  sourceNode?: string | null;
   /** Why no destination was found, when some backend fits the type on a node that cannot receive the data. */
   unreachable?: string | null;
   policy: MigrationPolicy;
@@ -75,6 +88,13 @@ export interface MovePayload {
 function sameEncryption(a: VolumeTypeEncryption | null, b: VolumeTypeEncryption | null): boolean {
   if (a === null || b === null) return a === b;
   return a.provider === b.provider && a.control_location === b.control_location && a.cipher === b.cipher && a.key_size === b.key_size;
+}
+
+/** Whether the data changes place: another backend, or the same node-local backend name on another node. */
+function movesData(p: MovePayload, backends: readonly BackendConfig[]): boolean {
+  if (p.target === null) return false;
+  if (p.target !== p.source) return true;
+  return !!p.sourceNode && !!p.targetNode && p.sourceNode !== p.targetNode && !isSharedBackend(backends, p.source);
 }
 
 /** A backend as configured, or as the drivers opened it for volumes of a backend no longer configured. */
@@ -155,6 +175,7 @@ export class RetypeService {
         source: v.driver,
         target: target?.name ?? null,
         targetNode,
+        sourceNode: this.clustered() && v.host ? nodeOfVolumeHost(v.host) : null,
         unreachable,
         policy,
         holding: 'retyping',
@@ -199,7 +220,7 @@ export class RetypeService {
       ) {
         throw refusal(volumeLifecycle, 'migrate', v);
       }
-      if (dest.node !== volumeNode && !sourceShared && !isSharedBackend(backends, target.name)) {
+      if (dest.node !== volumeNode && !sourceShared && !isSharedBackend(backends, target.name) && !core.deps.peers) {
         throw badRequest(
           `Invalid volume: Volume ${v.id} is on node ${volumeNode}'s local backend ${v.driver} and cannot migrate to ${host}: node-local data moves only to another backend of node ${volumeNode} or to a shared backend (RBD), since no node reaches another node's local files.`,
         );
@@ -221,6 +242,7 @@ export class RetypeService {
         source: v.driver,
         target: fits ? target.name : null,
         targetNode: dest.node,
+        sourceNode: volumeNode,
         policy: 'on-demand',
         holding,
         previousStatus: v.status,
@@ -259,8 +281,9 @@ export class RetypeService {
 
   /**
    * Where a retype's data goes when the volume's backend does not fit the new type, over every node's enabled, up
-   * volume services: those the volume's node can copy to (its own backends, shared ones anywhere; any for a volume
-   * on a shared backend), its own node first, then the least allocated. Off a cluster: this node's choice.
+   * volume services: any of them when nodes reach each other's APIs (peers), else those the volume's node can
+   * copy to (its own backends, shared ones anywhere; any for a volume on a shared backend); its own node first,
+   * then the least allocated. Off a cluster: this node's choice.
    */
   private async clusterDestination(
     tx: Scope,
@@ -278,7 +301,7 @@ export class RetypeService {
       return b !== undefined && backendForType([b], newType, b) !== null && !(h.backend === v.driver && (sourceShared || h.node === volumeNode));
     });
     const reachable = fits
-      .filter((h) => sourceShared || h.node === volumeNode || isSharedBackend(backends, h.backend))
+      .filter((h) => sourceShared || h.node === volumeNode || isSharedBackend(backends, h.backend) || this.core.deps.peers !== undefined)
       .sort((a, b) => Number(a.node !== volumeNode) - Number(b.node !== volumeNode) || a.allocatedGb - b.allocatedGb);
     const pick = reachable[0];
     if (pick) return { target: backends.find((b) => b.name === pick.backend)!, targetNode: pick.node, unreachable: null };
@@ -327,7 +350,76 @@ async function copyVolume(source: VolumeDriver, target: VolumeDriver, volumeId: 
   }
 }
 
-export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): TaskHandler<MovePayload>[] {
+/** Blocks of the peer's stream compared against zeros: an all-zero block is left a hole on the destination. */
+const BLOCK = 1024 * 1024;
+const ZEROS = Buffer.alloc(BLOCK);
+/** Consecutive data blocks written in one call, bounding the memory a run holds. */
+const RUN_LIMIT = 16 * BLOCK;
+
+/**
+ * Copies the volume's bytes from another node's data API into a fresh object on `target`. The data API has no
+ * extent map, so every byte crosses the network, but all-zero blocks are not written: holes stay holes, and a
+ * block of zeros on the source reads back the same from a hole.
+ */
+async function copyFromPeer(
+  url: string,
+  auth: { token: string; projectId: string },
+  target: VolumeDriver,
+  volumeId: string,
+  bytes: number,
+  signal: AbortSignal,
+): Promise<void> {
+  await target.deleteVolume(volumeId);
+  await target.createVolume(volumeId, bytes);
+  const res = await fetch(`${url}/v3/${auth.projectId}/volumes/${volumeId}/cinderbox-data`, { headers: { 'X-Auth-Token': auth.token }, signal });
+  if (res.status !== 200 || !res.body) {
+    const text = await res.text().catch(() => '');
+    throw new Error(`reading volume ${volumeId} from ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  }
+  let offset = 0;
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  let run: Buffer[] = [];
+  let runStart = 0;
+  let runLength = 0;
+  const flush = async () => {
+    if (runLength === 0) return;
+    const parts = run;
+    const written = await target.writeRaw(volumeId, (async function* () { yield* parts; })(), runStart);
+    if (written !== runLength) throw new Error(`copying volume ${volumeId}: wrote ${written} of ${runLength} bytes at ${runStart}`);
+    run = [];
+    runLength = 0;
+  };
+  const block = async (b: Buffer) => {
+    const zero = b.length === BLOCK ? b.equals(ZEROS) : b.equals(ZEROS.subarray(0, b.length));
+    if (zero) await flush();
+    else {
+      if (runLength === 0) runStart = offset;
+      run.push(b);
+      runLength += b.length;
+      if (runLength >= RUN_LIMIT) await flush();
+    }
+    offset += b.length;
+  };
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    signal.throwIfAborted();
+    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    pendingLength += chunk.byteLength;
+    if (offset + pendingLength > bytes) throw new Error(`reading volume ${volumeId} from ${url}: more than its ${bytes} bytes`);
+    while (pendingLength >= BLOCK) {
+      const all = Buffer.concat(pending, pendingLength);
+      await block(all.subarray(0, BLOCK));
+      pending = [all.subarray(BLOCK)];
+      pendingLength -= BLOCK;
+    }
+  }
+  if (pendingLength > 0) await block(Buffer.concat(pending, pendingLength));
+  await flush();
+  // A source node that died mid-stream may end the body early rather than fail it: a short copy is no copy.
+  if (offset !== bytes) throw new Error(`reading volume ${volumeId} from ${url}: got ${offset} of ${bytes} bytes`);
+}
+
+export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases): [TaskHandler<MovePayload>, TaskHandler<DropMovedSourcePayload>] {
   const root = core.store.root;
 
   const event = (v: Volume, taskId: string, action: MessageActionName, detail: MessageDetailName): FailureEvent => ({
@@ -369,6 +461,7 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
       const p = task.payload;
       const v = await core.volumeRow(root, task.resourceId);
       if (!v || v.status !== p.holding || v.driver !== p.source) return;
+      if (p.sourceNode && v.host && nodeOfVolumeHost(v.host) !== p.sourceNode) return;
       try {
         if (p.target === null) {
           throw new MoveRefused(
@@ -377,7 +470,7 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
             'NO_BACKEND_AVAILABLE',
           );
         }
-        const needsCopy = p.target !== p.source;
+        const needsCopy = movesData(p, core.deps.config.backends);
         if (p.policy === 'never' && (needsCopy || p.encryptionChanged)) {
           // Cinder's scheduler: "Current backend not valid for volume … migration not allowed".
           throw new MoveRefused(`Retype of volume ${v.id} needs volume migration but migration policy is 'never'.`, 'SCHEDULE_ALLOCATE_VOLUME', 'NO_BACKEND_AVAILABLE');
@@ -396,18 +489,33 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         return;
       }
       const target = p.target!;
-      const copying = target !== p.source;
+      const backends = core.deps.config.backends;
+      const copying = movesData(p, backends);
       const here = core.deps.config.serviceHost;
+      // The source's file is in another node's data directory: read through that node, removed there afterwards.
+      const remoteSource = copying && !!p.sourceNode && p.sourceNode !== here && !isSharedBackend(backends, p.source) ? p.sourceNode : null;
       if (p.targetNode && p.targetNode !== here && !isSharedBackend(core.deps.config.backends, target))
         // Routing sends such a task to the destination's node; anywhere else the copy would land on the wrong node.
         throw new Error(`volume ${v.id} must be copied by node ${p.targetNode}, not ${here}`);
       if (copying) {
         const started = await core.repos.volumes.transition(root, v.id, [p.holding], null, { migration_status: 'migrating', updated_at: core.now() });
         if (!started.ok) return;
-        await copyVolume(core.driver(p.source), core.driver(target), v.id, v.size * 1024 ** 3, signal);
+        if (remoteSource) {
+          const peers = core.deps.peers;
+          const url = await peers?.urlOf(remoteSource);
+          if (!peers || !url) throw new Error(`node ${remoteSource}, which holds volume ${v.id}, has recorded no API URL to read it from`);
+          const credential = await peers.credential(`the move of volume ${v.id}`);
+          try {
+            await copyFromPeer(url, credential, core.driver(target), v.id, v.size * 1024 ** 3, signal);
+          } finally {
+            await credential.release().catch(() => {});
+          }
+        } else {
+          await copyVolume(core.driver(p.source), core.driver(target), v.id, v.size * 1024 ** 3, signal);
+        }
       }
       const backend = backendOf(core, target);
-      const switched = await core.store.transaction(async (tx) => {
+      const switched = await core.inTx(async (tx, enqueue) => {
         const changes: Partial<Volume> = {
           previous_status: null,
           driver: backend.name,
@@ -419,6 +527,8 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         if (p.newTypeId !== null) changes.volume_type_id = p.newTypeId;
         const moved = await core.repos.volumes.transition(tx, v.id, [p.holding], p.previousStatus, changes);
         if (moved.ok && p.purpose === 'retype' && p.useQuota) await core.releaseQuota(tx, v.project_id, perTypeQuota(p.oldTypeName, v.size));
+        // Committed with the switch, so a crash right after it still leaves the source node its removal to do.
+        if (moved.ok && remoteSource) await enqueueDropSource(enqueue, v.id, p.source, remoteSource);
         return moved.ok;
       });
       if (!switched) {
@@ -426,23 +536,50 @@ export function retypeTaskHandlers(core: Core, dropVolumeBases: DropVolumeBases)
         if (copying) await core.driver(target).deleteVolume(v.id);
         return;
       }
-      if (copying) await dropSource(p, v.id);
+      if (copying && !remoteSource) await dropSource(p, v.id);
     },
     async fail(task, cause) {
       const p = task.payload;
       const v = await core.volumeRow(root, task.resourceId);
-      const copying = p.target !== null && p.target !== p.source;
-      if (v && copying && v.driver === p.target) {
-        // The switch committed before the failure: only the source's removal was left.
-        await dropSource(p, v.id);
+      const copying = movesData(p, core.deps.config.backends);
+      const onTarget = v && v.driver === p.target && (!p.sourceNode || !p.targetNode || !v.host || nodeOfVolumeHost(v.host) === p.targetNode);
+      if (v && copying && onTarget) {
+        // The switch committed before the failure: only the source's removal was left (the switch enqueued it
+        // for a source on another node).
+        const remote = p.sourceNode && p.sourceNode !== core.deps.config.serviceHost && !isSharedBackend(core.deps.config.backends, p.source);
+        if (!remote) await dropSource(p, v.id);
         return;
       }
-      if (copying) await core.driver(p.target!).deleteVolume(task.resourceId);
+      // Only the destination's node holds the copy; elsewhere a backend of the same name may hold the volume itself.
+      const copyHere = !p.targetNode || p.targetNode === core.deps.config.serviceHost || isSharedBackend(core.deps.config.backends, p.target!);
+      if (copying && copyHere) await core.driver(p.target!).deleteVolume(task.resourceId);
       if (!v) return;
       core.deps.logger.warn({ volume: v.id, err: cause }, 'volume retype/migration failed');
       const { action, detail } = volumeCreateFailure(cause);
       await giveBack(v, p, copying ? 'error' : undefined, event(v, task.id, action, detail));
     },
   };
-  return [move];
+  async function enqueueDropSource(enqueue: (kind: string, type: string, id: string, payload: unknown) => Promise<void>, volumeId: string, source: string, node: string) {
+    const payload: DropMovedSourcePayload = { target: source, targetNode: node };
+    await enqueue(DROP_MOVED_SOURCE_TASK, 'volume', volumeId, payload);
+  }
+
+  const dropMovedSource: TaskHandler<DropMovedSourcePayload> = {
+    kind: DROP_MOVED_SOURCE_TASK,
+    // Removing a file is safe to repeat.
+    resumeAfterCrash: true,
+    async run(task) {
+      const p = task.payload;
+      const v = await core.volumeRow(root, task.resourceId);
+      // Never the volume itself: only a copy left behind on this node after the volume moved elsewhere.
+      if (v && v.driver === p.target && v.host && nodeOfVolumeHost(v.host) === core.deps.config.serviceHost) return;
+      const source = core.driver(p.target);
+      await source.deleteVolume(task.resourceId);
+      await dropVolumeBases(source, task.resourceId);
+    },
+    async fail(task, cause) {
+      core.deps.logger.warn({ volume: task.resourceId, err: cause }, 'removing a moved volume\'s source copy failed; the file stays in this node\'s data directory');
+    },
+  };
+  return [move, dropMovedSource];
 }

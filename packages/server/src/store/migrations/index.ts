@@ -21,6 +21,7 @@ import { repoConsole } from './0022-repo-console.js';
 import { backupTargetIdentity } from './0023-backup-target-identity.js';
 import { listIndexes } from './0024-list-indexes.js';
 import { writeBarriers } from './0025-write-barriers.js';
+import { nodeApiUrl } from './0027-node-api-url.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0023-backup-target-identity': backupTargetIdentity,
   '0024-list-indexes': listIndexes,
   '0025-write-barriers': writeBarriers,
+  '0027-node-api-url': nodeApiUrl,
 };
 
 export const migrationProvider: MigrationProvider = {

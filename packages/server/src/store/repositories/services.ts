@@ -16,6 +16,7 @@ function toRow(r: ServiceTable): ServiceRow {
     instance: r.instance ?? null,
     capacity: parseCapacity(r.capacity ?? null),
     backupTarget: parseBackupTarget(r.backup_target ?? null),
+    apiUrl: r.api_url ?? null,
   };
 }
 
@@ -158,6 +159,10 @@ export const serviceRepository: ServiceStore = {
   async setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null) {
     const text = target ? JSON.stringify({ name: target.name, repo_id: target.repoId, location: target.location }) : null;
     await executor(scope).updateTable('services').set({ backup_target: text }).where('host', '=', host).where('binary', '=', 'cinder-backup').execute();
+  },
+
+  async setApiUrl(scope: Scope, host: string, url: string | null) {
+    await executor(scope).updateTable('services').set({ api_url: url }).where('host', '=', host).where('binary', '=', 'cinder-scheduler').execute();
   },
 
   async releaseInstance(scope: Scope, instance: string) {
