@@ -43,6 +43,29 @@ describe('task engine', () => {
     await engine.stop();
   });
 
+  test('isQueued sees a task of that kind for that resource until it is done, and not once it failed', async () => {
+    const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    engine.register({ kind: 'held', run: () => gate, fail: async () => {} });
+    engine.register({ kind: 'fails', run: async () => Promise.reject(new Error('no')), fail: async () => {} });
+    const scope = asScope(database.db);
+    const id = await engine.enqueue(scope, { kind: 'held', resourceType: 'volume', resourceId: 'q1', payload: {} });
+    assert.equal(await engine.isQueued(scope, 'held', 'volume', 'q1'), true);
+    assert.equal(await engine.isQueued(scope, 'held', 'volume', 'q2'), false);
+    assert.equal(await engine.isQueued(scope, 'other', 'volume', 'q1'), false);
+    engine.dispatch(id);
+    assert.equal(await engine.isQueued(scope, 'held', 'volume', 'q1'), true);
+    release();
+    await engine.idle();
+    assert.equal(await engine.isQueued(scope, 'held', 'volume', 'q1'), false);
+    const failed = await engine.enqueue(scope, { kind: 'fails', resourceType: 'volume', resourceId: 'q3', payload: {} });
+    engine.dispatch(failed);
+    await engine.idle();
+    assert.equal(await engine.isQueued(scope, 'fails', 'volume', 'q3'), false);
+    await engine.stop();
+  });
+
   test('a task that throws calls fail() with the error and is kept as failed', async () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     let failedWith: Error | null = null;

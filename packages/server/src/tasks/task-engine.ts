@@ -53,6 +53,10 @@ export class TaskEngine implements TaskQueue {
     return id;
   }
 
+  isQueued(tx: TransactionHandle, kind: string, resourceType: string, resourceId: string): Promise<boolean> {
+    return this.opts.store.exists(tx, kind, resourceType, resourceId);
+  }
+
   /** What this node may claim; undefined on a single node (everything). */
   private eligibility(): TaskEligibility | undefined {
     if (!this.opts.route || this.opts.node === undefined) return undefined;

@@ -50,6 +50,8 @@ export interface TaskQueue {
   register<P>(handler: TaskHandler<P>): void;
   /** Records the task inside the caller's transaction; nothing runs until `dispatch` after commit. */
   enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string>;
+  /** Whether a task of `kind` for the resource is still recorded (not yet finished), read inside `tx`. */
+  isQueued(tx: TransactionHandle, kind: string, resourceType: string, resourceId: string): Promise<boolean>;
   /** Starts a committed task in this process (claimed with a lease so no other node runs it too). */
   dispatch(taskId: string): void;
 }

@@ -29,6 +29,8 @@ export interface TaskEligibility {
 export interface TaskStore {
   /** Inserts a pending task in `scope` (normally the caller's transaction) and returns its id. */
   insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node?: string | null): Promise<void>;
+  /** Whether a task of `kind` for this resource is pending or running (a failed one does not count), read in `scope`. */
+  exists(scope: Scope, kind: string, resourceType: string, resourceId: string): Promise<boolean>;
   /** Pending → running for this owner; null if someone else claimed it, it is gone, or `may` excludes it. */
   claim(id: string, owner: string, leaseUntil: string, now: string, may?: TaskEligibility): Promise<StoredTask | null>;
   /** Up to `limit` pending tasks `may` allows, oldest first, claimed for this owner (rows another node is claiming are skipped). */

@@ -120,11 +120,22 @@ export class RetypeService {
     return (await this.core.repos.groups.groupsOf(tx, [volumeId])).size > 0;
   }
 
+  /**
+   * A move's source copy is removed by a task on the node the volume left; a move back to that node before the
+   * task ran would have the task remove the new copy there. So a volume waits until its old copy is gone.
+   */
+  private async refuseWhileSourceDrops(tx: Scope, volumeId: string): Promise<void> {
+    if (await this.core.deps.tasks.isQueued(tx, DROP_MOVED_SOURCE_TASK, 'volume', volumeId)) {
+      throw badRequest(`Invalid volume: Volume ${volumeId} is still being removed from the node it moved away from; try again later.`);
+    }
+  }
+
   /** `os-retype`: 202 once accepted; done at once when the data stays, else by the move task. */
   async retype(ctx: AuthContext, id: string, newTypeRef: string, policy: MigrationPolicy): Promise<void> {
     const core = this.core;
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
+      await this.refuseWhileSourceDrops(tx, v.id);
       // An empty reference names no type (resolveForVolume would read it as "the default").
       if (newTypeRef === '') throw notFound('Volume type with name  could not be found.');
       const newType = await core.deps.quotas.volumeTypes.resolveForVolume(tx, ctx, newTypeRef, null);
@@ -205,6 +216,7 @@ export class RetypeService {
     const target = dest.backend;
     await core.inTx(async (tx, enqueue) => {
       const v = await core.visibleVolume(ctx, id, tx);
+      await this.refuseWhileSourceDrops(tx, v.id);
       const snaps = await core.repos.snapshots.ofVolume(tx, v.id);
       const backends = core.deps.config.backends;
       const volumeNode = this.clustered() && v.host ? nodeOfVolumeHost(v.host) : own;

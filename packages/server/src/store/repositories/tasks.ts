@@ -49,6 +49,18 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
       .where('state', '=', 'pending');
 
   return {
+    async exists(scope: Scope, kind: string, resourceType: string, resourceId: string) {
+      const row = await executor(scope)
+        .selectFrom('tasks')
+        .select('id')
+        .where('resource_type', '=', resourceType)
+        .where('resource_id', '=', resourceId)
+        .where('kind', '=', kind)
+        .where('state', 'in', ['pending', 'running'])
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
     async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node: string | null = null) {
       await executor(scope)
         .insertInto('tasks')
