@@ -18,9 +18,9 @@ import type { Logger, RetryPolicy } from './types.js';
 /** Options for {@link createPipeline}. */
 export interface PipelineOptions {
   /**
-   * fetch implementation. When absent, JSON calls go over keep-alive connections (the HTTP/1.1 pool for http,
-   * node:https agents for https; a fraction of global fetch's CPU per request) and only raw/streamed bodies use
-   * global fetch; pass `fetch` to route everything
+   * fetch implementation. When absent, JSON calls go over keep-alive connections through undici's
+   * `Agent.request` (http and https; a fraction of global fetch's CPU per request) and only raw/streamed bodies
+   * use global fetch; pass `fetch` to route everything
    * through it (e.g. a proxy-aware or instrumented fetch).
    */
   fetch?: FetchLike | undefined;

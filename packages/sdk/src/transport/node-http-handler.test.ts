@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { RequestTimeoutError } from '../errors.js';
 import { createPipeline } from './create-pipeline.js';
@@ -41,13 +41,16 @@ after(async () => {
   await new Promise((r) => server.close(r));
 });
 
-test('the default transport reuses one keep-alive connection for sequential calls and reads ids, microversion, JSON and text', async () => {
+test('the default transport reuses keep-alive connections for sequential calls and reads ids, microversion, JSON and text', async () => {
   const p = createPipeline();
   const before = connections;
   const first = await p.handle(buildRequest('POST', `${base}/a`, { body: { snapshot: { name: 'é' } }, retry: false }));
   const second = await p.handle(buildRequest('GET', `${base}/b`, { query: { limit: 2 } }));
   const text = await p.handle(buildRequest('GET', `${base}/text`));
-  assert.equal(connections - before, 1, 'one TCP connection for three calls');
+  for (let i = 0; i < 5; i++) await p.handle(buildRequest('GET', `${base}/again`));
+  // undici holds a just-freed socket back for one event-loop turn (to see a server's late FIN/bytes before
+  // reusing it), so back-to-back calls alternate between two connections rather than share one.
+  assert.ok(connections - before <= 2, `${connections - before} TCP connections for eight calls`);
   assert.deepEqual(first.body, { echo: '{"snapshot":{"name":"é"}}' });
   const sent = seen.find((s) => s.url === '/a')!;
   assert.equal(sent.headers['content-type'], 'application/json');
@@ -102,4 +105,156 @@ test('a caller abort ends the call at once with AbortError, and a call with an a
   const sentBefore = seen.length;
   await assert.rejects(p.handle(buildRequest('GET', `${base}/x`, { signal: AbortSignal.abort() })), (e: any) => e.name === 'AbortError');
   assert.equal(seen.length, sentBefore);
+});
+
+/** A raw TCP server whose every request (one per head) is answered by `answer`; records heads and connections. */
+async function rawServer(answer: (head: string, socket: Socket) => void) {
+  const heads: string[] = [];
+  let opened = 0;
+  const sockets = new Set<Socket>();
+  const raw = createTcpServer((socket) => {
+    opened++;
+    sockets.add(socket);
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, end);
+        const len = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        heads.push(head);
+        buf = buf.slice(end + 4 + len);
+        answer(head, socket);
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(raw.address() as AddressInfo).port}`,
+    heads,
+    connections: () => opened,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((r) => raw.close(r));
+    },
+  };
+}
+
+const noSleep = { sleep: async () => {} };
+
+test('chunked bodies split across writes are joined, and the connection is kept for the next call', async () => {
+  const chunky = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"a":');
+    setTimeout(() => res.end('"' + 'x'.repeat(100_000) + '"}'), 5);
+  });
+  let opened = 0;
+  chunky.on('connection', () => opened++);
+  await new Promise<void>((r) => chunky.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(chunky.address() as AddressInfo).port}/c`;
+  try {
+    const p = createPipeline({ retry: { maxAttempts: 1 } });
+    for (let i = 0; i < 4; i++) {
+      const res = await p.handle(buildRequest('GET', url));
+      assert.equal((res.body as { a: string }).a.length, 100_000);
+      assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    }
+    assert.ok(opened <= 2, `${opened} connections for four calls`);
+  } finally {
+    chunky.closeAllConnections();
+    await new Promise((r) => chunky.close(r));
+  }
+});
+
+test('a body framed by the end of the connection, an interim 1xx before the answer, and bodiless HEAD/204 answers', async () => {
+  const s = await rawServer((head, socket) => {
+    if (head.startsWith('GET /close')) socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nuntil the end');
+    else if (head.startsWith('POST /continue'))
+      socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n');
+    else if (head.startsWith('POST /hints'))
+      socket.write('HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"ok":1}');
+    else if (head.startsWith('HEAD')) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n');
+    else socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+  });
+  try {
+    const p = createPipeline({ retry: { maxAttempts: 1 } });
+    assert.equal((await p.handle(buildRequest('GET', `${s.base}/close`))).body, 'until the end');
+    const hinted = await p.handle(buildRequest('POST', `${s.base}/hints`, { body: { a: 1 } }));
+    assert.equal(hinted.status, 201);
+    assert.deepEqual(hinted.body, { ok: 1 });
+    // undici refuses a 100 Continue the request did not ask for (it never sends Expect: 100-continue), as a
+    // framing error; the hand-written client skipped it. Pinned here so a change in undici shows up.
+    await assert.rejects(p.handle(buildRequest('POST', `${s.base}/continue`, { body: { a: 1 } })), (e: any) => e.name === 'NetworkError');
+    const head = await p.handle(buildRequest('HEAD', `${s.base}/h`));
+    assert.equal(head.status, 200);
+    assert.equal(head.body, undefined);
+    const none = await p.handle(buildRequest('DELETE', `${s.base}/n`));
+    assert.equal(none.status, 204);
+    assert.match(s.heads[0]!, /^GET \/close HTTP\/1\.1\r\n/);
+    // A bodiless POST still states its length, or the server would wait for a body.
+    await p.handle(buildRequest('POST', `${s.base}/n`));
+    assert.match(s.heads.at(-1)!, /\r\ncontent-length: 0(\r\n|$)/i);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a GET whose reused socket the server closes unanswered succeeds on a fresh one; a POST is sent exactly once', async () => {
+  // Answers the first request on each connection, then closes the connection on the next one unanswered.
+  const perSocket = new WeakMap<Socket, number>();
+  const s = await rawServer((_head, socket) => {
+    const n = (perSocket.get(socket) ?? 0) + 1;
+    perSocket.set(socket, n);
+    if (n === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+    else socket.destroy();
+  });
+  try {
+    const p = createPipeline({ sleep: noSleep.sleep });
+    await p.handle(buildRequest('GET', `${s.base}/a`));
+    // Let undici's idle check pass so the next call goes out on the same, reused socket.
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await p.handle(buildRequest('GET', `${s.base}/b`));
+    assert.equal(again.status, 200);
+    assert.ok(s.connections() >= 2, 'the GET went out again on a fresh connection');
+    await new Promise((r) => setTimeout(r, 20));
+    const sent = s.heads.length;
+    await assert.rejects(p.handle(buildRequest('POST', `${s.base}/p`, { body: { x: 1 } })), (e: any) => e.name === 'NetworkError');
+    assert.equal(s.heads.length, sent + 1, 'the POST was sent exactly once');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a pooled socket on which the server sent unsolicited bytes (a 408 before hanging up) is not reused', async () => {
+  const s = await rawServer((_head, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1\r\n\r\na');
+    setTimeout(() => socket.write('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n'), 5);
+  });
+  try {
+    const p = createPipeline({ retry: { maxAttempts: 1 } });
+    await p.handle(buildRequest('GET', `${s.base}/a`));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await p.handle(buildRequest('GET', `${s.base}/b`));
+    assert.equal(second.status, 200);
+    assert.equal(second.body, 'a');
+    assert.equal(s.connections(), 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test('an abort while the body is streaming in ends the call with AbortError', async () => {
+  const s = await rawServer((_head, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"partial":');
+  });
+  try {
+    const p = createPipeline({ retry: { maxAttempts: 1 } });
+    const ac = new AbortController();
+    const pending = p.handle(buildRequest('GET', `${s.base}/slow`, { signal: ac.signal }));
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(pending, (e: any) => e.name === 'AbortError');
+  } finally {
+    await s.close();
+  }
 });

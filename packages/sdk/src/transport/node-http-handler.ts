@@ -1,28 +1,31 @@
 /**
- * The default terminal handler for JSON calls: keep-alive connections (the HTTP/1.1 pool for http, node:https for https).
+ * The default terminal handler for JSON calls: keep-alive connections through undici (http and https).
  * @packageDocumentation
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { EventEmitter } from 'node:events';
+import { Agent } from 'undici';
 import { parseBody } from './fetch-handler.js';
-import { Http1Pool } from './http1.js';
 import { ENFORCES_DEADLINE } from './pipeline.js';
 import type { Handler, HttpRequest, HttpResponse } from './types.js';
 
 /** Options for {@link createNodeHttpHandler}. */
 export interface NodeHttpHandlerOptions {
   userAgent?: string | undefined;
-  /** Idle sockets kept per host for reuse. Default 16. */
+  /**
+   * Accepted for compatibility and ignored: undici does not cap idle sockets by count; it closes each one after
+   * the server's `Keep-Alive: timeout` hint (4 s without one), which bounds them in time instead.
+   */
   maxFreeSockets?: number | undefined;
   /** Handles what this transport does not: raw/streamed bodies and streamed responses. */
   fallback: Handler;
 }
 
 /**
- * Sends JSON requests over keep-alive connections with Nagle off — plain http through {@link Http1Pool},
- * https through node:https agents — and hands raw or streamed bodies to `fallback` (the fetch handler). Per small
- * request, global fetch (undici) costs about twice the CPU of node:http, and node:http about three times that of
- * the pool (bench/sdk/client-cpu.ts).
+ * Sends JSON requests through an undici `Agent` (keep-alive, Nagle off, one pool per origin; TLS with Node's
+ * default CA store, as node:https does) with its `request()` API, and hands raw or streamed bodies to `fallback`
+ * (the fetch handler). `request()` costs about two thirds of node:http's CPU per small call and global fetch
+ * about twice node:http (bench/sdk/client-cpu.ts). Framing, 1xx, keep-alive hints, stale-socket handling and
+ * the retry of an idempotent request whose reused socket the server closed are undici's.
  *
  * @example
  * ```ts
@@ -31,96 +34,14 @@ export interface NodeHttpHandlerOptions {
  */
 export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler {
   const userAgent = options.userAgent ?? 'cinderbox-sdk';
-  const agentOptions = { keepAlive: true, maxFreeSockets: options.maxFreeSockets ?? 16, noDelay: true };
-  const httpAgent = new HttpAgent(agentOptions);
-  const httpsAgent = new HttpsAgent(agentOptions);
-  // Agents must not keep the process alive once the caller is done.
-  for (const agent of [httpAgent, httpsAgent]) {
-    agent.on('free', (socket) => socket.unref());
-  }
-  const pool = new Http1Pool({ maxFreeSockets: options.maxFreeSockets });
+  const agent = new Agent({
+    // The pipeline's deadline (timeout middleware) bounds each attempt; undici's own 300 s header/body timeouts
+    // would only cut off a call that a caller deliberately gave a longer timeout.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   const handler = (req: HttpRequest): Promise<HttpResponse> => {
     if (req.rawBody !== undefined || req.responseType === 'stream') return viaFallback(req);
-    if (req.url.startsWith('http:')) return viaPool(req);
-    return new Promise<HttpResponse>((resolveOuter, rejectOuter) => {
-      let done = () => {};
-      const resolve = (r: HttpResponse) => {
-        done();
-        resolveOuter(r);
-      };
-      const reject = (e: unknown) => {
-        done();
-        rejectOuter(e);
-      };
-      const headers: Record<string, string> = {};
-      req.headers.forEach((value, key) => {
-        headers[key] = value;
-      });
-      headers['accept'] ??= 'application/json';
-      headers['user-agent'] ??= userAgent;
-      let payload: string | undefined;
-      if (req.body !== undefined) {
-        payload = JSON.stringify(req.body);
-        headers['content-type'] ??= 'application/json';
-        headers['content-length'] = String(Buffer.byteLength(payload));
-      }
-      const https = req.url.startsWith('https:');
-      const send = https ? httpsRequest : httpRequest;
-      const outgoing = send(
-        req.url,
-        { method: req.method, headers, agent: https ? httpsAgent : httpAgent },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          // A connection lost mid-body ends the response without 'end' (the promise settles once; later calls are no-ops).
-          res.on('close', () => {
-            if (!res.complete) reject(new Error(`${req.method} ${req.url}: connection closed before the response ended`));
-          });
-          res.on('end', () => {
-            const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            resolve(toResponse(req, res.statusCode ?? 0, rawToHeaders(res.rawHeaders), text));
-          });
-        },
-      );
-      // Idle pooled sockets are unref'd (see above); one carrying a request must hold the process open.
-      outgoing.on('socket', (socket) => socket.ref());
-      outgoing.on('error', reject);
-      // One abort listener, removed when the exchange ends: http.request's own `signal` option costs about as much
-      // per call as the rest of this handler (it tracks the stream's end through extra listeners).
-      const signal = req.signal;
-      if (signal) {
-        if (signal.aborted) {
-          outgoing.destroy(abortError(signal));
-          return;
-        }
-        const onAbort = () => {
-          const e = abortError(signal);
-          outgoing.destroy(e);
-          reject(e); // also when the response is already streaming in
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        done = () => signal.removeEventListener('abort', onAbort);
-      }
-      const deadline = req.deadline;
-      if (deadline) {
-        const timer = setTimeout(() => {
-          deadline.expired = true;
-          const e = new Error(`${req.method} ${req.url}: deadline of ${deadline.ms} ms passed`);
-          outgoing.destroy(e);
-          reject(e);
-        }, deadline.ms);
-        const previous = done;
-        done = () => {
-          clearTimeout(timer);
-          previous();
-        };
-      }
-      outgoing.end(payload);
-    });
-  };
-
-  function viaPool(req: HttpRequest): Promise<HttpResponse> {
     const signal = req.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const headers: Record<string, string> = {};
@@ -129,7 +50,7 @@ export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler 
     });
     headers['accept'] ??= 'application/json';
     headers['user-agent'] ??= userAgent;
-    // The pool frames the body itself.
+    // undici frames the body and names the host itself.
     delete headers['content-length'];
     delete headers['host'];
     let payload: string | undefined;
@@ -137,36 +58,60 @@ export function createNodeHttpHandler(options: NodeHttpHandlerOptions): Handler 
       payload = JSON.stringify(req.body);
       headers['content-type'] ??= 'application/json';
     }
-    const exchange = pool.request({ method: req.method, url: new URL(req.url), headers, body: payload });
-    let cleanup = () => {};
-    if (signal) {
-      const onAbort = () => exchange.abort(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      cleanup = () => signal.removeEventListener('abort', onAbort);
-    }
-    const deadline = req.deadline;
-    if (deadline) {
-      const timer = setTimeout(() => {
-        deadline.expired = true;
-        exchange.abort(new Error(`${req.method} ${req.url}: deadline of ${deadline.ms} ms passed`));
-      }, deadline.ms);
-      const previous = cleanup;
-      cleanup = () => {
-        clearTimeout(timer);
-        previous();
+    return new Promise<HttpResponse>((resolveOuter, rejectOuter) => {
+      // An EventEmitter, not an AbortController: undici takes either, and Node's EventTarget costs tens of
+      // microseconds per call (see AttemptDeadline).
+      const cancel = new Cancel();
+      let cleanup = () => {};
+      let settled = false;
+      const settle = () => {
+        if (settled) return false;
+        settled = true;
+        cleanup();
+        return true;
       };
-    }
-    return exchange.response.then(
-      (res) => {
-        cleanup();
-        return toResponse(req, res.status, rawToHeaders(res.rawHeaders), res.body.toString('utf8'));
-      },
-      (e: unknown) => {
-        cleanup();
-        throw e;
-      },
-    );
-  }
+      // An abort or an expired deadline settles the call at once; undici then tears down the exchange.
+      const stop = (e: Error) => {
+        if (!settle()) return;
+        cancel.fire(e);
+        rejectOuter(e);
+      };
+      if (signal) {
+        const onAbort = () => stop(abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      const deadline = req.deadline;
+      if (deadline) {
+        const timer = setTimeout(() => {
+          deadline.expired = true;
+          stop(new Error(`${req.method} ${req.url}: deadline of ${deadline.ms} ms passed`));
+        }, deadline.ms);
+        const previous = cleanup;
+        cleanup = () => {
+          clearTimeout(timer);
+          previous();
+        };
+      }
+      const url = new URL(req.url);
+      agent
+        .request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: req.method,
+          headers,
+          body: payload,
+          signal: cancel,
+        })
+        .then(async (res) => {
+          const text = await res.body.text();
+          if (settle()) resolveOuter(toResponse(req, res.statusCode, toHeaders(res.headers), text));
+        })
+        .catch((e: unknown) => {
+          if (settle()) rejectOuter(e);
+        });
+    });
+  };
 
   // The fallback (fetch) takes deadlines as a signal; its timer stops once the response is in hand, so a streamed
   // download is not cut off by the per-attempt limit.
@@ -193,9 +138,27 @@ function abortError(signal: AbortSignal): Error {
   return Object.assign(new DOMException('This operation was aborted', 'AbortError'), { cause: signal.reason });
 }
 
-function rawToHeaders(raw: readonly string[]): Headers {
+/** A one-shot abort source in the shape undici accepts as `signal` (an EventEmitter with `aborted`/`reason`). */
+class Cancel extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  fire(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
   const h = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') h.append(name, value);
+    else for (const v of value) h.append(name, v);
+  }
   return h;
 }
 
