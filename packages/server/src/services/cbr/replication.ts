@@ -19,7 +19,7 @@ import { type CbrContext, DISK_PROVIDER_ID, type Enqueue, UUID_RE } from './cont
 import { startDeleteTx } from './deletion.js';
 import { backupNotFound, invalid, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
-import { expiredBackups, parseRetention } from './retention.js';
+import { expiredPerResource, parseRetention } from './retention.js';
 import { expandToFit } from './vaults.js';
 
 /** A region as configured: its name and the backup target its vaults are on. */
@@ -402,16 +402,11 @@ export async function applyReplicaRetention(c: CbrContext, oplogs: OperationLogs
   const mine = (await c.stores.backups.ofVault(c.root, vaultId)).filter(
     (b) => b.image_type === 'replication' && b.policy_id === policyId && b.status === 'available',
   );
-  const byResource = new Map<string, CbrBackup[]>();
-  for (const b of mine) byResource.set(b.resource_id, [...(byResource.get(b.resource_id) ?? []), b]);
-  const now = c.nowDate();
-  const doomed = [...byResource.values()].flatMap((list) =>
-    expiredBackups(
-      list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b, c.now()) })),
-      rules,
-      now,
-    ),
-  );
+  const doomed = expiredPerResource(mine, rules, c.nowDate(), (b) => ({
+    id: b.id,
+    createdAt: parseStoredTime(b.created_at),
+    locked: isLocked(b, c.now()),
+  }));
   const deleted: string[] = [];
   for (const id of doomed) {
     const b = mine.find((x) => x.id === id)!;

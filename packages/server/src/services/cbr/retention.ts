@@ -90,6 +90,22 @@ export function expiredBackups(backups: RetainedBackup[], r: Retention, now: Dat
   return expiredIgnoringLocks(backups, r, now).filter((id) => !locked.has(id));
 }
 
+/** `expiredBackups` for each resource's backups on their own (rules count per protected resource). */
+export function expiredPerResource<B extends { id: string; resource_id: string }>(
+  backups: readonly B[],
+  r: Retention,
+  now: Date,
+  describe: (b: B) => RetainedBackup,
+): string[] {
+  const byResource = new Map<string, B[]>();
+  for (const b of backups) {
+    const list = byResource.get(b.resource_id);
+    if (list) list.push(b);
+    else byResource.set(b.resource_id, [b]);
+  }
+  return [...byResource.values()].flatMap((list) => expiredBackups(list.map(describe), r, now));
+}
+
 function expiredIgnoringLocks(backups: RetainedBackup[], r: Retention, now: Date): string[] {
   const sorted = [...backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
   if (sorted.length <= 1) return [];

@@ -10,7 +10,7 @@ import type { CbrBackupPayload, CbrFreezePayload } from './checkpoints.js';
 import { type CbrContext, GiB } from './context.js';
 import { startDeleteTx } from './deletion.js';
 import type { OperationLogs } from './oplogs.js';
-import { expiredBackups, parseRetention } from './retention.js';
+import { expiredPerResource, parseRetention } from './retention.js';
 import { expandToFit } from './vaults.js';
 
 export interface CbrRestorePayload {
@@ -79,16 +79,11 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
     if (!policy) return;
     const rules = parseRetention(policy.operation_definition);
     const auto = (await backups.ofVault(c.root, vaultId)).filter((b) => b.auto_trigger && b.status === 'available');
-    const byResource = new Map<string, typeof auto>();
-    for (const b of auto) byResource.set(b.resource_id, [...(byResource.get(b.resource_id) ?? []), b]);
-    const now = c.nowDate();
-    const doomed = [...byResource.values()].flatMap((list) =>
-      expiredBackups(
-        list.map((b) => ({ id: b.id, createdAt: parseStoredTime(b.created_at), locked: isLocked(b, c.now()) })),
-        rules,
-        now,
-      ),
-    );
+    const doomed = expiredPerResource(auto, rules, c.nowDate(), (b) => ({
+      id: b.id,
+      createdAt: parseStoredTime(b.created_at),
+      locked: isLocked(b, c.now()),
+    }));
     for (const id of doomed) {
       const b = auto.find((x) => x.id === id)!;
       await c
