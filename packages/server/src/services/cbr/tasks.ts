@@ -337,8 +337,9 @@ export function cbrTaskHandlers(c: CbrContext, oplogs: OperationLogs): TaskHandl
         await c.disks.transition(tx, v.id, ['restoring-backup'], 'available', { previous_status: null });
         await moveBackup(c, tx, b.id, 'restored');
         await oplogs.finish(tx, p.logId, { ok: true });
+        // In the same transaction: a client that sees the volume available must find the resource usable too.
+        if (p.resourceId) await moveResource(c, tx, p.resourceId, 'restored');
       });
-      if (p.resourceId) await moveResource(c, c.root, p.resourceId, 'restored');
     },
     async fail(task, cause) {
       const p = task.payload;
