@@ -58,7 +58,8 @@ export interface ServiceStore {
   /**
    * Stamps the node's scheduler row only while `instance` still holds it: false once another process has claimed
    * the name (this one stalled past the down time), so a woken process cannot overwrite the new holder's beats.
-   * True when the row does not exist yet (no process claimed the name).
+   * True when the row does not exist yet (no process claimed the name), or names nobody (released by a clean stop:
+   * the beat takes the free name back).
    */
   beatIfHeld(scope: Scope, host: string, instance: string, now: string): Promise<boolean>;
   /** Records a cross-node write barrier: one row per volume, lifted by `liftBarrier` or ignored after `expiresAt`. */

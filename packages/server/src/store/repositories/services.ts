@@ -100,14 +100,16 @@ export const serviceRepository: ServiceStore = {
   async beatIfHeld(scope, host, instance, now) {
     const res = await executor(scope)
       .updateTable('services')
-      .set({ updated_at: now })
+      .set({ updated_at: now, instance })
       .where('host', '=', host)
       .where('binary', '=', 'cinder-scheduler')
-      .where('instance', '=', instance)
+      // A row naming nobody was released by a clean stop (this process's own, or a later holder's): the name is
+      // free, as a claim would find it, so the beat takes it back.
+      .where((eb) => eb.or([eb('instance', '=', instance), eb('instance', 'is', null)]))
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) > 0) return true;
     // No row at all: nobody claimed the name (the heartbeat that follows creates it); a row naming another
-    // process, or none (its holder stopped cleanly after taking over), is a name this process no longer holds.
+    // process is a name this process no longer holds.
     const row = await executor(scope).selectFrom('services').select('host').where('host', '=', host).where('binary', '=', 'cinder-scheduler').executeTakeFirst();
     return row === undefined;
   },
