@@ -871,12 +871,18 @@ export class RbdVolumeDriver implements VolumeDriver {
  * Runs `fn` again while it fails with EBUSY (an image another client still watches: a flatten or delete of the
  * same image in flight), for up to about 10 s.
  */
+/**
+ * Retries a call the cluster refuses because the image is busy. `rbd rm` refuses an image that still has a watch
+ * (exit status 16 is not always what the tool reports: the message is the reliable sign); a watch left by a client
+ * that went away without closing lapses after the OSDs' 30 s watch timeout, so the retries cover that.
+ */
 async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isCode(e, 'EBUSY') || attempt >= 10) throw e;
+      const busy = isCode(e, 'EBUSY') || /has watchers/.test((e as Error).message ?? '');
+      if (!busy || attempt >= 40) throw e;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
