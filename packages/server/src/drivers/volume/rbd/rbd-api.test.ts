@@ -145,7 +145,18 @@ describe('rbd volumes through the API', { skip }, () => {
     assert.equal(r.status, 200, r.text);
     const entry = (r.body.pools as { capabilities: Record<string, number | string> }[]).find((p) => p.capabilities.volume_backend_name === 'ceph');
     assert.ok(entry, r.text);
-    const df = 'skip' in made ? null : poolCapacity(execFileSync('ceph', ['--conf', made.conf, 'df', '--format', 'json'], { encoding: 'utf8' }), pool);
+    // A loaded monitor now and then refuses a command outright ("problem getting command descriptions"): ask again.
+    const cephDf = async (conf: string): Promise<string> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return execFileSync('ceph', ['--conf', conf, 'df', '--format', 'json'], { encoding: 'utf8' });
+        } catch (e) {
+          if (attempt >= 5) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    const df = 'skip' in made ? null : poolCapacity(await cephDf(made.conf), pool);
     let expected: { total: number; free: number };
     if (df) expected = df;
     else {
