@@ -191,7 +191,9 @@ function encode(req: EncodeRequest, data: Buffer, done: number): WorkerReply {
 function decode(object: Buffer, id: string, expectedLength: number, plainBuf: Buffer): Buffer {
   let plain: Buffer;
   try {
-    const parsed = parseChunkObject(object, id);
+    // No CRC pass: the plaintext is hashed against `id` below, which no damaged or misplaced object passes
+    // (both decompressors are bounds-checked, so a damaged payload cannot do worse than fail or decode wrong).
+    const parsed = parseChunkObject(object, id, false);
     const payload = decryptPayload(parsed, encKey);
     // A payload that inflates beyond the chunk size fails here (destination too small) instead of using memory.
     if (parsed.codec === CODEC_ZSTD) plain = plainBuf.subarray(0, dctx.decompress(plainBuf, payload));

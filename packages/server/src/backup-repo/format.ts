@@ -159,8 +159,11 @@ export interface ParsedChunk {
 /**
  * Structural and CRC check of the object stored under chunk id `idHex`; throws an Error whose message says what
  * is wrong. Without `idHex` (a reader that only wants the header) a version-2 CRC cannot be checked and is not.
+ * `checkCrc: false` is for a reader that decodes and re-hashes the plaintext against its id anyway (restore,
+ * full verify): that check catches everything the CRC would, and the CRC pass over the object cost about a fifth
+ * of a restore's CPU.
  */
-export function parseChunkObject(obj: Buffer, idHex?: string): ParsedChunk {
+export function parseChunkObject(obj: Buffer, idHex?: string, checkCrc = true): ParsedChunk {
   if (obj.length < CHUNK_HEADER + 4) throw new Error(`object too short (${obj.length} bytes)`);
   if (!obj.subarray(0, 4).equals(CHUNK_MAGIC)) throw new Error('bad magic');
   const version = obj[4];
@@ -173,7 +176,9 @@ export function parseChunkObject(obj: Buffer, idHex?: string): ParsedChunk {
   const expected = CHUNK_HEADER + (encrypted ? CRYPTO_OVERHEAD : 0) + payloadLength + 4;
   if (obj.length !== expected) throw new Error(`length ${obj.length} does not match header (${expected})`);
   const crcPos = obj.length - 4;
-  if (version === CHUNK_VERSION_UNBOUND) {
+  if (!checkCrc) {
+    // The caller's id check of the plaintext stands in for it.
+  } else if (version === CHUNK_VERSION_UNBOUND) {
     if (crc32(obj.subarray(0, crcPos)) >>> 0 !== obj.readUInt32BE(crcPos)) throw new Error('CRC mismatch');
   } else if (idHex !== undefined && crc32(obj.subarray(0, crcPos), idCrc(idHex)) >>> 0 !== obj.readUInt32BE(crcPos)) {
     // Bit rot and a swap look alike here; telling them apart would cost the full decode, which --full does.

@@ -698,7 +698,8 @@ export class BackupRepository implements BackupStore {
    * corrupt (and is not read whole).
    */
   private async readChunkInto(pool: WorkerPool, buf: number, id: string, locator: string, offset: number) {
-    const into = pool.buffer(buf);
+    // Page-rounded, so the fs store can read the largest chunk object (a stored-raw one) with O_DIRECT.
+    const into = pool.paddedBuffer(buf);
     let n: number;
     if (canReadInto(this.store)) {
       try {
@@ -716,7 +717,7 @@ export class BackupRepository implements BackupStore {
       n = object.length;
       if (n <= into.length) into.set(object);
     }
-    if (n > into.length) {
+    if (n > pool.bufferSize) {
       throw new RepoError('CHUNK_CORRUPT', `chunk ${id} is corrupt: ${n} bytes is larger than any chunk object`, {
         chunkId: id,
       });

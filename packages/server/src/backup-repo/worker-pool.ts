@@ -122,6 +122,14 @@ export class WorkerPool {
     else this.freeBuffers.push(i);
   }
 
+  /**
+   * Shared buffer `i` with its page-rounded tail (a view): whole pages, so an O_DIRECT read can fill it up to an
+   * object of `bufferSize` bytes without reaching into the next buffer.
+   */
+  paddedBuffer(i: number): Buffer {
+    return this.buffer(i, this.init.slotStride);
+  }
+
   /** The first `length` bytes of shared buffer `i` (a view, no copy). */
   buffer(i: number, length = this.bufferSize): Buffer {
     return Buffer.from(this.init.slots, this.init.slotBase + i * this.init.slotStride, length);

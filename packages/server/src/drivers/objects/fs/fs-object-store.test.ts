@@ -81,3 +81,35 @@ test('fs store: large page-aligned objects go past the page cache, the rest buff
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('fs store: getInto reads large objects past the page cache into aligned memory, byte-exact at every size edge', async () => {
+  const root = await mkdtemp(join('/var/tmp', 'cbx-objstore-direct-'));
+  try {
+    const store = new FsObjectStore(root);
+    const sab = new SharedArrayBuffer(16 * 1024 * 1024);
+    // A restore slot: 4080 bytes into the SharedArrayBuffer (page-aligned memory there), page-rounded length.
+    const span = 4 * 1024 * 1024 + 4096;
+    const into = Buffer.from(sab, 4080, span);
+    // Exactly whole pages, a partial last page, the whole span, larger than the span (only its size counts).
+    const sizes = [4 * 1024 * 1024, 4 * 1024 * 1024 + 57, span, span + 1, 300 * 1024 + 1];
+    for (const size of sizes) {
+      const content = randomBytes(size);
+      await store.put(`chunks/cc/${size}`, content);
+      into.fill(0xee);
+      const n = await store.getInto(`chunks/cc/${size}`, into);
+      assert.equal(n, size, `size ${size}`);
+      if (size <= span) assert.ok(into.subarray(0, size).equals(content), `content of ${size}`);
+    }
+    // A buffer whose tail page is not whole: the object that reaches into it is read buffered, still exact.
+    const ragged = Buffer.from(sab, 4080, 4 * 1024 * 1024 + 100);
+    const content = randomBytes(4 * 1024 * 1024 + 60);
+    await store.put('chunks/cc/ragged', content);
+    assert.equal(await store.getInto('chunks/cc/ragged', ragged), content.length);
+    assert.ok(ragged.subarray(0, content.length).equals(content));
+    const fsType = spawnSync('stat', ['-f', '-c', '%T', root], { encoding: 'utf8' }).stdout.trim();
+    if (fsType === 'ext2/ext3' || fsType === 'xfs' || fsType === 'btrfs') assert.ok(store.counters.directReads >= 4);
+    await assert.rejects(store.getInto('chunks/cc/missing', into), { code: 'ENOENT' });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -47,6 +47,8 @@ export interface FsStoreCounters {
   bytesWritten: number;
   /** Objects written with O_DIRECT, past the page cache. */
   directWrites: number;
+  /** Objects read into a caller's buffer with O_DIRECT (getInto), past the page cache. */
+  directReads: number;
   /** fdatasync of object data. */
   dataSyncs: number;
   /** fsync of directories (batched in flush). */
@@ -65,6 +67,8 @@ export class FsObjectStore implements ObjectStore {
   private direct: boolean;
   /** Memory an O_DIRECT write refused (not page-aligned where expected): written buffered from then on. */
   private readonly misaligned = new WeakSet<ArrayBufferLike>();
+  /** The filesystem refused an O_DIRECT read descriptor: getInto reads buffered from then on. */
+  private directReadRefused = false;
   private readonly syncSlots: number;
   private syncsRunning = 0;
   private readonly syncWaiters: Array<() => void> = [];
@@ -72,6 +76,7 @@ export class FsObjectStore implements ObjectStore {
     objectsWritten: 0,
     bytesWritten: 0,
     directWrites: 0,
+    directReads: 0,
     dataSyncs: 0,
     dirSyncs: 0,
     syncMs: 0,
@@ -262,6 +267,8 @@ export class FsObjectStore implements ObjectStore {
    * larger than `into`, returns its size with `into` holding only its beginning. Rejects with 'ENOENT' when missing.
    */
   async getInto(key: string, into: Uint8Array): Promise<number> {
+    const direct = await this.getIntoDirect(key, into);
+    if (direct !== undefined) return direct;
     const fh = await open(this.path(key), 'r');
     try {
       let done = 0;
@@ -271,6 +278,55 @@ export class FsObjectStore implements ObjectStore {
         done += bytesRead;
       }
       return (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * getInto with O_DIRECT for a large, page-aligned `into` (restore's and verify's shared slots): a chunk object
+   * read once and decoded elsewhere gains nothing from the page cache, and going through it cost a copy plus
+   * inserting and later evicting every page (a sixth of a restore's CPU on the 2-core reference machine, with
+   * other data pushed out of the cache). Reads only whole pages inside `into`; the kernel stops at the end of the
+   * file. Undefined (nothing read) where it does not apply or was refused: the caller reads buffered.
+   */
+  private async getIntoDirect(key: string, into: Uint8Array): Promise<number | undefined> {
+    const span = Math.floor(into.length / DIRECT_ALIGN) * DIRECT_ALIGN;
+    if (!this.direct || this.directReadRefused || span < DIRECT_MIN_BYTES || this.misaligned.has(into.buffer)) {
+      return undefined;
+    }
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(this.path(key), fsConstants.O_RDONLY | fsConstants.O_DIRECT);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      this.directReadRefused = true;
+      return undefined;
+    }
+    try {
+      let done = 0;
+      try {
+        while (done < span) {
+          const { bytesRead } = await fh.read(into, done, span - done, done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+          // Short of a whole page only at the end of the file.
+          if (done % DIRECT_ALIGN !== 0) break;
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        this.misaligned.add(into.buffer);
+        return undefined;
+      }
+      if (done === span) {
+        // A full span may be a larger object's beginning: one larger than `into` is the caller's to judge by its
+        // size; one whose tail fits in `into`'s last partial page is read again, buffered.
+        const { size } = await fh.stat();
+        if (size > span && size <= into.length) return undefined;
+        done = size;
+      }
+      this.counters.directReads++;
+      return done;
     } finally {
       await fh.close();
     }
