@@ -703,6 +703,27 @@ function diskWriteMiBs(bytes: number): number {
   return Math.ceil(bytes / CHUNK) * 4 / s;
 }
 
+/**
+ * What the disk allows for one restore: read the bytes the repository stores (O_DIRECT) while writing the
+ * volume's data (O_DIRECT, fdatasync), at the same time, as a restore from a repository on the same disk must.
+ * The write-only probe above leaves the reads out, so for a volume whose stored bytes are close to its size it
+ * is an anchor no restore can reach; this one is printed beside it, not instead. `source` stands in for the
+ * chunk objects (same device, sequential reads of the same size). Returns MiB/s of volume size.
+ */
+async function restoreCeiling(source: string, storedBytes: number, writtenBytes: number): Promise<number> {
+  const out = join(DIR, 'restore-probe.bin');
+  const dd = (argv: string[]) =>
+    new Promise<void>((resolve, reject) => execFile('dd', argv, (err) => (err ? reject(err) : resolve())));
+  const t0 = process.hrtime.bigint();
+  await Promise.all([
+    dd([`if=${source}`, 'of=/dev/null', 'bs=4M', `count=${Math.ceil(storedBytes / CHUNK)}`, 'iflag=direct', 'status=none']),
+    dd(['if=/dev/zero', `of=${out}`, 'bs=4M', `count=${Math.ceil(writtenBytes / CHUNK)}`, 'oflag=direct', 'conv=fdatasync', 'status=none']),
+  ]);
+  const s = secs(t0);
+  await rm(out, { force: true });
+  return SIZE / MiB / s;
+}
+
 const DIRECT_MODES = (args['direct-writes'] as string).split(',');
 for (const m of DIRECT_MODES) if (m !== 'on' && m !== 'off') throw new Error(`--direct-writes: ${m} is not on or off`);
 const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
@@ -718,6 +739,12 @@ interface SteadyRun {
   fsyncsPerGiB?: number;
   restoreMiBs?: number;
   diskWriteMiBs?: number;
+  /** User+system CPU of the restore (workers incl.) per GiB of volume size, and its peak RSS. */
+  restoreCpuPerGiB?: number;
+  restoreRssMiB?: number;
+  /** Bytes the restore read (stored chunk objects) and wrote (data, holes skipped), for restoreCeiling. */
+  storedBytes?: number;
+  restoreCeilingMiBs?: number;
   detail?: string;
   load: string;
 }
@@ -729,7 +756,7 @@ async function steadyCinderbox(
   dataBytes: number,
   compression: Compression,
   directWrites: boolean,
-): Promise<SteadyRun & { restoreMiBs: number; detail: string }> {
+): Promise<SteadyRun & { restoreMiBs: number; detail: string; storedBytes: number }> {
   const work = join(DIR, `steady-${name}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -771,10 +798,17 @@ async function steadyCinderbox(
       `${codecs?.zstd ?? 0} zstd/${codecs?.lz4 ?? 0} lz4/${codecs?.raw ?? 0} raw, ` +
       `${((k.bytesWritten - k0.bytesWritten) / MiB).toFixed(0)} MiB written`;
     const out = join(work, 'restored.raw');
+    collectGarbage();
+    resetPeakRss();
+    const rc0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     await repo.restore({ locator: full.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
+    const restoreCpu = cpuSecs(rc0);
     return {
+      restoreCpuPerGiB: restoreCpu / (SIZE / GiB),
+      restoreRssMiB: peakRssMiB(),
+      storedBytes: full.stats.storedBytes,
       fullMiBs: SIZE / MiB / fullS,
       cpuPerGiB: cpu / (dataBytes / GiB),
       fsyncsPerGiB: syncs / (dataBytes / GiB),
@@ -838,10 +872,13 @@ async function runSteadiness(
         const tool = `cinderbox ${compression}${mode === 'off' ? ' buffered' : ''}`;
         const cbx = await steadyCinderbox(name, path, data, compression, mode === 'on');
         cbx.diskWriteMiBs = diskWriteMiBs(SIZE);
+        cbx.restoreCeilingMiBs = await restoreCeiling(path, cbx.storedBytes, data);
         push(tool, cbx);
         console.log(
           `${name} run ${i + 1}/${n}: ${tool} full ${cbx.fullMiBs.toFixed(0)} MiB/s, restore ${cbx.restoreMiBs.toFixed(0)} ` +
-            `MiB/s, disk write ${cbx.diskWriteMiBs.toFixed(0)} MiB/s (load ${cbx.load}); ${cbx.detail}`,
+            `MiB/s (CPU ${(cbx.restoreCpuPerGiB ?? 0).toFixed(2)} s/GiB, peak RSS ${(cbx.restoreRssMiB ?? 0).toFixed(0)} MiB), ` +
+            `disk write ${cbx.diskWriteMiBs.toFixed(0)} MiB/s, restore ceiling ${cbx.restoreCeilingMiBs.toFixed(0)} MiB/s ` +
+            `(load ${cbx.load}); ${cbx.detail}`,
         );
         details.push(`${name} run ${i + 1} ${tool}: ${cbx.detail}`);
       }
@@ -878,8 +915,12 @@ async function runSteadiness(
           restores.map((r) => (r.restoreMiBs ?? 0).toFixed(0)).join(' '),
           dMed.toFixed(0),
           `${((100 * rMed) / dMed).toFixed(0)} %${rMed >= 0.9 * dMed ? '' : ' (NOT ≥ 90)'}`,
+          median(restores.map((r) => r.restoreCeilingMiBs ?? 0)).toFixed(0),
+          `${((100 * rMed) / median(restores.map((r) => r.restoreCeilingMiBs ?? 0))).toFixed(0)} %`,
+          median(restores.map((r) => r.restoreCpuPerGiB ?? 0)).toFixed(2),
+          Math.max(...restores.map((r) => r.restoreRssMiB ?? 0)).toFixed(0),
         );
-      } else row.push('-', '-', '-');
+      } else row.push('-', '-', '-', '-', '-', '-', '-');
       row.push(rs.map((r) => r.load).join(' '));
       lines.push(`| ${row.join(' | ')} |`);
     }
@@ -889,12 +930,15 @@ async function runSteadiness(
       'source cache dropped; MiB/s of volume size; spread = (min, max) vs the median, target every run within ' +
       '±15 %; CPU s/GiB of data (user+sys, workers incl.; anchors: the child process); fsyncs/GiB = chunk data ' +
       'syncs + directory syncs of the fs store per GiB of data; restore vs the disk\'s O_DIRECT write speed ' +
-      '(dd 4 MiB + fdatasync, probed after each run), target ≥ 90 %; load = 1-min load average at each run',
+      '(dd 4 MiB + fdatasync, probed after each run), target ≥ 90 %; restore ceiling = the stored bytes read ' +
+      '(O_DIRECT) while the data is written (O_DIRECT + fdatasync), concurrently, as a restore from a repository on ' +
+      'the same disk must (not the target, shown beside it); restore CPU s/GiB of volume size (workers incl.), peak ' +
+      'RSS of the restore; load = 1-min load average at each run',
   );
   console.log(
-    '| volume | tool | full MiB/s per run | median | spread | ±15 % | ≥ 450 | CPU s/GiB | fsyncs/GiB | restore MiB/s per run | disk write MiB/s | restore/disk | load |',
+    '| volume | tool | full MiB/s per run | median | spread | ±15 % | ≥ 450 | CPU s/GiB | fsyncs/GiB | restore MiB/s per run | disk write MiB/s | restore/disk | restore ceiling MiB/s | restore/ceiling | restore CPU s/GiB | restore peak RSS MiB | load |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of lines) console.log(l);
   console.log(`\nwhere the chunks' time went (ms per chunk, summed over chunks in flight):\n${details.join('\n')}`);
 }
