@@ -800,11 +800,17 @@ async function steadyCinderbox(
     const out = join(work, 'restored.raw');
     collectGarbage();
     resetPeakRss();
+    const r0 = { ...repo.restoreProfile };
     const rc0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     await repo.restore({ locator: full.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
     const restoreCpu = cpuSecs(rc0);
+    const rp = repo.restoreProfile;
+    const per = (k: keyof typeof rp) => ((rp[k] - r0[k]) / (rp.chunks - r0.chunks || 1)).toFixed(1);
+    const restoreDetail =
+      `; restore ms per chunk: slot ${per('slotMs')} / fetch ${per('fetchMs')} / worker queue ${per('queueMs')} / ` +
+      `compute ${per('computeMs')} / write ${per('writeMs')}, final sync ${(rp.syncMs - r0.syncMs).toFixed(0)} ms`;
     return {
       restoreCpuPerGiB: restoreCpu / (SIZE / GiB),
       restoreRssMiB: peakRssMiB(),
@@ -813,7 +819,7 @@ async function steadyCinderbox(
       cpuPerGiB: cpu / (dataBytes / GiB),
       fsyncsPerGiB: syncs / (dataBytes / GiB),
       restoreMiBs: SIZE / MiB / restoreS,
-      detail,
+      detail: detail + restoreDetail,
       load,
     };
   } finally {

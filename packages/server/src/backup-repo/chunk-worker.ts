@@ -232,6 +232,8 @@ let checkBuf: Buffer | undefined;
 
 /** Requests that need an I/O buffer, in arrival order; started as buffers come free. */
 const waiting: Array<EncodeRequest | RestoreRequest> = [];
+/** When each waiting request arrived (restore profile). */
+const arrived = new WeakMap<EncodeRequest | RestoreRequest, number>();
 
 function pump(): void {
   for (;;) {
@@ -265,9 +267,17 @@ async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Pro
       return reply;
     }
     // Decoded synchronously into `buf`, which then stays busy until its write is done.
+    const t0 = performance.now();
     const plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
+    const t1 = performance.now();
     await writeChunk(plain, buf, req);
-    return { seq: req.seq, kind: 'ok' };
+    return {
+      seq: req.seq,
+      kind: 'ok',
+      waitMs: t0 - (arrived.get(req) ?? t0),
+      computeMs: t1 - t0,
+      writeMs: performance.now() - t1,
+    };
   } finally {
     ioFree.push(buf);
     // Later in this turn, so the reply above goes out before the next chunk's compute starts.
@@ -299,6 +309,7 @@ function handle(req: Exclude<WorkerRequest, EncodeRequest | RestoreRequest>): Wo
 
 parentPort?.on('message', (req: WorkerRequest) => {
   if (req.op === 'encode' || req.op === 'restore') {
+    arrived.set(req, performance.now());
     waiting.push(req);
     pump();
     return;

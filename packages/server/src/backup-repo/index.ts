@@ -3,6 +3,7 @@ export { type BackupStats, Manifest, type ManifestHeader, makeLocator, parseLoca
 export {
   type BackupOptions,
   type BackupProfile,
+  type RestoreProfile,
   BackupRepository,
   type BackupResult,
   type Compression,

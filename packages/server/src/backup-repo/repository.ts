@@ -198,8 +198,34 @@ export interface BackupProfile {
   storeMs: number;
 }
 
+/** Where restores spent their time, summed over chunks (in flight at once, so they exceed wall time). */
+export interface RestoreProfile {
+  chunks: number;
+  /** Waiting for a free shared buffer (all in use by earlier chunks). */
+  slotMs: number;
+  /** Fetching the chunk object from the store. */
+  fetchMs: number;
+  /** Queued in a worker behind earlier chunks. */
+  queueMs: number;
+  /** Authenticate, decompress, re-hash. */
+  computeMs: number;
+  /** Writing the plaintext into the target. */
+  writeMs: number;
+  /** The final sync of the target. */
+  syncMs: number;
+}
+
 export class BackupRepository implements BackupStore {
   readonly profile: BackupProfile = { chunksRead: 0, readMs: 0, computeMs: 0, storeMs: 0 };
+  readonly restoreProfile: RestoreProfile = {
+    chunks: 0,
+    slotMs: 0,
+    fetchMs: 0,
+    queueMs: 0,
+    computeMs: 0,
+    writeMs: 0,
+    syncMs: 0,
+  };
   private pool: WorkerPool | undefined;
   private readonly active = new Set<ActiveBackup>();
   /** Chunk deletions in progress (by GC), so a backup reusing one of them waits and then rewrites it. */
@@ -800,10 +826,15 @@ export class BackupRepository implements BackupStore {
         }
         await flushZeros();
         await inflight.add(async () => {
+          const rp = this.restoreProfile;
+          const t0 = performance.now();
           const buf = await pool.acquireBuffer();
+          const t1 = performance.now();
+          rp.slotMs += t1 - t0;
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
             const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
+            rp.fetchMs += performance.now() - t1;
             reply = await pool.run({
               op: 'restore',
               slot: buf,
@@ -822,6 +853,12 @@ export class BackupRepository implements BackupStore {
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
             throw Object.assign(new Error(message), { code: reply.code });
           }
+          if (reply.kind === 'ok') {
+            rp.chunks++;
+            rp.queueMs += reply.waitMs ?? 0;
+            rp.computeMs += reply.computeMs ?? 0;
+            rp.writeMs += reply.writeMs ?? 0;
+          }
           result.dataBytes += length;
           progress(length);
         });
@@ -833,7 +870,9 @@ export class BackupRepository implements BackupStore {
       await windowFlush;
       if (windowError !== undefined) throw windowError;
       // Also the disk's cache flush for the direct writes: durable when this returns.
+      const syncStart = performance.now();
       await fh.sync();
+      this.restoreProfile.syncMs += performance.now() - syncStart;
       return result;
     } finally {
       await inflight.drain().catch(() => {});

@@ -94,7 +94,11 @@ export type WorkerReply =
       readMs?: number;
       computeMs?: number;
     }
-  | { seq: number; kind: 'ok' }
+  /**
+   * Restore: waitMs from the request's arrival to the worker taking it up (its own queue: earlier chunks' decode
+   * and writes), computeMs decoding and verifying, writeMs the target write.
+   */
+  | { seq: number; kind: 'ok'; waitMs?: number; computeMs?: number; writeMs?: number }
   | { seq: number; kind: 'error'; code: string; message: string };
 
 /** Requests without their sequence number (the pool assigns it). */
