@@ -390,7 +390,7 @@ export class ServiceRegistry {
     const warnings: string[] = [];
     for (const r of await this.deps.services.list(this.deps.store.root)) {
       const other = r.backupTarget;
-      if (r.binary !== 'cinder-backup' || r.host === node || !other) continue;
+      if (r.binary !== 'cinder-backup' || r.host === node || !other || r.stoppedAt !== null) continue;
       if (Math.abs(nowMs - Date.parse(r.updatedAt ?? r.createdAt)) > this.downSeconds * 1000) continue;
       if (other.name === own.name && other.repoId === own.repoId) continue;
       const fileHint = [own, other].some((t) => t.location.startsWith('file:'))

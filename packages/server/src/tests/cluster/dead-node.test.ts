@@ -124,7 +124,9 @@ if (!pgAdmin) {
       if (skip) return t.skip(`no RBD backend: ${skip}`);
       await groupSnapshot(); // B acks: it is back after the SIGCONT
       await killNode(nodes.B!);
+      const killed = Date.now();
       await downBeforeItsHeartbeatAged('SIGKILL');
+      t.diagnostic(`B read down through A ${((Date.now() - killed) / 1000).toFixed(1)} s after its SIGKILL (down time ${DOWN_SECONDS} s)`);
       // Through A's barrier, which no longer waits for B's ack (the wait would refuse after 10 s with a 400).
       const r = await api.call(nodes.A!, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } });
       assert.equal(r.status, 202, r.text);
@@ -133,6 +135,7 @@ if (!pgAdmin) {
         if (s === 'error') throw new Error('group snapshot went error');
         return s === 'available';
       }, 'group snapshot available');
+      t.diagnostic(`a group snapshot through A was available ${((Date.now() - killed) / 1000).toFixed(1)} s after B's SIGKILL`);
     });
 
     test('restarted under its name, the node is up again and acks; stopped cleanly, it reads down at once', async (t) => {
