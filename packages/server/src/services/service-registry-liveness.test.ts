@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,21 @@ describe('liveness of other nodes’ processes', () => {
     await signalAndWait(proc, 'SIGKILL');
     assert.equal(instanceKnownDead(instance), true, 'SIGKILLed');
     assert.equal(instanceKnownDead(`${uuid} ${pid} ${host}`), true, 'SIGKILLed, in the older three-field form');
+  });
+
+  test('a killed process its parent has not reaped (a zombie) is dead', async (t) => {
+    if (!linux) return t.skip('pids and start times are read from /proc');
+    // The shell becomes `sleep`, which never reaps the background child it inherited.
+    const parent = spawn('sh', ['-c', 'sleep 1000 & echo $!; exec sleep 1000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(parent);
+    const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+    const [, , host, identity] = registry('probe').instance.split(' ');
+    const instance = `zombie ${pid} ${host} ${identity} ${processStartTime(pid)}`;
+    assert.equal(instanceKnownDead(instance), false, 'alive');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'a zombie now');
+    assert.equal(instanceKnownDead(instance), true, 'a zombie runs no more');
   });
 
   test('rows of a dead process read down at once and are recorded stopped, only while they still name it', async (t) => {

@@ -38,16 +38,23 @@ function readText(path: string): string | null {
   }
 }
 
-/**
- * A process's start time in clock ticks since boot (`/proc/PID/stat` field 22): with the pid it names one process
- * of a boot, so a later process that got the same pid is not mistaken for it. Null off Linux or once it is gone.
- */
-export function processStartTime(pid: number): string | null {
+/** A process's state letter and start time (`/proc/PID/stat` fields 3 and 22); null off Linux or once it is gone. */
+function processStat(pid: number): { state: string; started: string } | null {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === null) return null;
   // Field 2 (the command name) is in parentheses and may itself hold spaces and ')': count from the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[22 - 3] ?? null;
+  const state = fields[3 - 3];
+  const started = fields[22 - 3];
+  return state && started ? { state, started } : null;
+}
+
+/**
+ * A process's start time in clock ticks since boot: with the pid it names one process of a boot, so a later
+ * process that got the same pid is not mistaken for it. Null off Linux or once it is gone.
+ */
+export function processStartTime(pid: number): string | null {
+  return processStat(pid)?.started ?? null;
 }
 
 /**
@@ -83,13 +90,16 @@ export function instanceKnownDead(instance: string): boolean {
     // Written before the host identity was recorded: the pid is all there is (this process's own is alive).
     return pid !== process.pid && !processAlive(pid);
   }
-  if (identity === '-' || identity !== HOST_IDENTITY) return false;
+  if (identity !== HOST_IDENTITY) return false;
+  // No /proc here (both sides wrote '-'): the pid alone, as for the older form.
   if (started === undefined || started === '-') return pid !== process.pid && !processAlive(pid);
   if (pid === process.pid) return started !== OWN_START_TIME;
   if (!processAlive(pid)) return true;
-  const now = processStartTime(pid);
+  const now = processStat(pid);
   // Unreadable while kill(0) found it: it exited in between (or /proc hides it); ask once more.
-  return now === null ? !processAlive(pid) : now !== started;
+  if (now === null) return !processAlive(pid);
+  // A zombie (killed, not yet reaped by its parent) still answers kill(0) but runs no more.
+  return now.started !== started || now.state === 'Z' || now.state === 'X';
 }
 
 /**
@@ -424,8 +434,8 @@ export class ServiceRegistry {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.beating;
-    // The rows stay, recorded stopped: they read `down` at once (no barrier waits for this node's ack, no task is
-    // bound to a node that is gone) and the name is free now.
+    // The rows stay, recorded stopped: they read `down` at once (no barrier waits for this node's ack, no node
+    // schedules onto it) and the name is free now.
     await this.deps.services
       .releaseInstance(this.deps.store.root, this.instance, this.now())
       .catch((err) => this.deps.logger.warn({ err }, 'releasing the node name failed'));
