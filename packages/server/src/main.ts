@@ -190,7 +190,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       backupTargets: targets,
       blockSources,
       availability: serviceRegistry,
-      ...(store.kind === 'postgres' ? { peers: peerNodes({ store, services: metadata.services, identity: metadata.identity, clock }) } : {}),
+      ...(store.kind === 'postgres' ? { peers: peerNodes({ store, services: metadata.services, tokens: identity.tokens }) } : {}),
     });
     if (feed) {
       // Nodes sharing the store also write shared (RBD) volumes through their own data API: group snapshots and

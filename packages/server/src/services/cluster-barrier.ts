@@ -33,6 +33,15 @@ interface Applied {
  *
  * Safety rests on the acks, not on the feed: a node that missed the announcement does not ack, and the snapshot
  * fails rather than be taken while that node still writes.
+ *
+ * A node is left out of the acks only once it is known not to write: its services read down, either because its
+ * process is known gone (stopped cleanly, or a process of the reading node's machine whose pid is gone: see
+ * service-registry.ts) or because its heartbeat is older than the whole down time. A node of another machine whose
+ * heartbeat is merely late (two intervals, say) is still waited for: it may only be stopped or slow (SIGSTOP, a
+ * paused VM, a partition), and when it resumes it finishes the writes it had already let past its gates, and may
+ * take new ones before its next barrier read, with nothing on that path checking its heartbeat (its guard against a
+ * stall, `mayTakeWork`, holds back task claims only, and only after the down time). Taking the snapshot without its
+ * ack would then capture some volumes before and some after such a write.
  */
 export class ClusterWriteBarrier {
   private readonly applied = new Map<string, Applied>();

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import type { IdentityStore } from '../domain/ports/identity-store.js';
+import { DomainError } from '../domain/errors.js';
 import type { MetadataStore } from '../domain/ports/metadata-store.js';
 import type { ServiceStore } from '../domain/ports/service-store.js';
-import { storedTime, type Clock } from '../domain/time.js';
-import { hashToken } from './identity/tokens.js';
+import type { TokenService } from './identity/tokens.js';
 
 /** A credential for one call into another node's API, withdrawn once the call is done. */
 export interface PeerCredential {
@@ -21,13 +19,16 @@ export interface PeerNodes {
   credential(purpose: string): Promise<PeerCredential>;
 }
 
+/** What peers need of the token service (services/identity/tokens.ts). */
+export type PeerTokens = Pick<TokenService, 'issueServiceToken' | 'revoke'>;
+
 /**
- * Peers read over the shared database. Nodes share the token table, so a token this node writes is valid on every
- * node: no secret has to be configured between them. It is scoped to the bootstrap `admin` project (the only
- * identity every cluster is known to have), lives no longer than `ttlSeconds`, and is revoked as soon as the copy
- * ends; only its hash is stored.
+ * Peers read over the shared database. The credential is a service token of the token service (the bootstrap admin
+ * scoped to its `admin` project, valid on every node since nodes share the token table), lives no longer than
+ * `ttlSeconds`, and is revoked through the token service as soon as the copy ends, so this process's token cache
+ * forgets it at once too.
  */
-export function peerNodes(deps: { store: MetadataStore; services: ServiceStore; identity: IdentityStore; clock: Clock; ttlSeconds?: number }): PeerNodes {
+export function peerNodes(deps: { store: MetadataStore; services: ServiceStore; tokens: PeerTokens; ttlSeconds?: number }): PeerNodes {
   const ttl = deps.ttlSeconds ?? 3600;
   return {
     async urlOf(node) {
@@ -35,26 +36,19 @@ export function peerNodes(deps: { store: MetadataStore; services: ServiceStore; 
       return row?.apiUrl ?? null;
     },
     async credential(purpose) {
-      const root = deps.store.root;
-      const domain = await deps.identity.domains.byId(root, 'default');
-      const user = domain ? await deps.identity.users.byName(root, 'default', 'admin') : null;
-      const project = domain ? await deps.identity.projects.byName(root, 'default', 'admin') : null;
-      if (!user?.enabled || !project?.enabled) throw new Error(`no enabled bootstrap admin user and project to authenticate ${purpose} to another node`);
-      const token = randomBytes(32).toString('base64url');
-      const hash = hashToken(token);
-      const now = deps.clock.now();
-      await deps.identity.tokens.insert(root, {
-        token_hash: hash,
-        user_id: user.id,
-        project_id: project.id,
-        methods: ['token'],
-        audit_id: randomBytes(16).toString('base64url').slice(0, 22),
-        parent_audit_id: null,
-        issued_at: storedTime(now),
-        expires_at: storedTime(new Date(now.getTime() + ttl * 1000)),
-        revoked: false,
-      });
-      return { token, projectId: project.id, release: () => deps.identity.tokens.revoke(root, hash) };
+      const { token, projectId, auth } = await deps.tokens.issueServiceToken(purpose, ttl);
+      return {
+        token,
+        projectId,
+        async release() {
+          try {
+            await deps.tokens.revoke(auth, token);
+          } catch (e) {
+            // Already expired or revoked (a user or project change revokes its tokens): nothing is left to withdraw.
+            if (!(e instanceof DomainError && e.status === 404)) throw e;
+          }
+        },
+      };
     },
   };
 }

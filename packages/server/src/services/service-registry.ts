@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -29,22 +30,84 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/**
- * Whether the process that wrote `instance` may still run. Only a process of this machine can be checked (its pid
- * is gone: a kill -9 or a crash); one elsewhere counts as alive until its heartbeat is older than the down time.
- */
-function instanceMayRun(instance: string): boolean {
-  const [, pid, host] = instance.split(' ');
-  if (host !== hostname()) return true;
-  const n = Number(pid);
-  return !(Number.isInteger(n) && n > 0 && n !== process.pid && !processAlive(n));
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** A process's state letter and start time (`/proc/PID/stat` fields 3 and 22); null off Linux or once it is gone. */
+function processStat(pid: number): { state: string; started: string } | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === null) return null;
+  // Field 2 (the command name) is in parentheses and may itself hold spaces and ')': count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[3 - 3];
+  const started = fields[22 - 3];
+  return state && started ? { state, started } : null;
 }
 
 /**
- * This process, as written in the rows it heartbeats. One per process, so the early check in `main.ts` and the
- * registry that then heartbeats are the same claimant of the node name.
+ * A process's start time in clock ticks since boot: with the pid it names one process of a boot, so a later
+ * process that got the same pid is not mistaken for it. Null off Linux or once it is gone.
  */
-const PROCESS_INSTANCE = `${randomUUID()} ${process.pid} ${hostname()}`;
+export function processStartTime(pid: number): string | null {
+  return processStat(pid)?.started ?? null;
+}
+
+/**
+ * Which machine and pid namespace this process runs in: the hostname, the boot id (a machine renamed or another one
+ * given the same hostname does not match it) and the pid namespace (containers on one kernel share the boot id but
+ * not their pids). Only a process whose recorded identity equals this one can be checked by its pid.
+ */
+const HOST_NAME = hostname();
+const HOST_IDENTITY = (() => {
+  const boot = readText('/proc/sys/kernel/random/boot_id');
+  let pidns: string | null = null;
+  try {
+    pidns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+  } catch {
+    pidns = null;
+  }
+  return boot && pidns ? `${boot}/${pidns}` : '-';
+})();
+const OWN_START_TIME = processStartTime(process.pid) ?? '-';
+
+/**
+ * Whether the process that wrote `instance` is known to be gone: it ran on this machine, in this pid namespace and
+ * this boot, and its pid is gone or now belongs to a process started at another time (a kill -9, a crash, an OOM
+ * kill). A process of another machine cannot be checked and is never known dead here (its heartbeat ages instead);
+ * neither is one that is only stopped (SIGSTOP) or slow: its pid still names it.
+ */
+export function instanceKnownDead(instance: string): boolean {
+  const [, pidText, host, identity, started] = instance.split(' ');
+  if (host !== HOST_NAME) return false;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (identity === undefined) {
+    // Written before the host identity was recorded: the pid is all there is (this process's own is alive).
+    return pid !== process.pid && !processAlive(pid);
+  }
+  if (identity !== HOST_IDENTITY) return false;
+  // No /proc here (both sides wrote '-'): the pid alone, as for the older form.
+  if (started === undefined || started === '-') return pid !== process.pid && !processAlive(pid);
+  if (pid === process.pid) return started !== OWN_START_TIME;
+  if (!processAlive(pid)) return true;
+  const now = processStat(pid);
+  // Unreadable while kill(0) found it: it exited in between (or /proc hides it); ask once more.
+  if (now === null) return !processAlive(pid);
+  // A zombie (killed, not yet reaped by its parent) still answers kill(0) but runs no more.
+  return now.started !== started || now.state === 'Z' || now.state === 'X';
+}
+
+/**
+ * This process, as written in the rows it heartbeats (`<uuid> <pid> <hostname> <boot id/pid namespace> <start>`).
+ * One per process, so the early check in `main.ts` and the registry that then heartbeats are the same claimant of
+ * the node name.
+ */
+const PROCESS_INSTANCE = `${randomUUID()} ${process.pid} ${HOST_NAME} ${HOST_IDENTITY} ${OWN_START_TIME}`;
 
 export interface ServiceEntry {
   binary: ServiceBinary;
@@ -215,6 +278,8 @@ export class ServiceRegistry {
       return;
     }
     this.lastBeatMs = performance.now();
+    // Every node sweeps at each beat, so a dead peer of this machine is recorded down even while nobody lists.
+    await this.entries().catch((err) => this.deps.logger.warn({ err }, 'checking the other nodes of this machine failed'));
     // Read back at each beat, so a disable through another node's API reaches this node within one interval.
     const own = await this.deps.services.get(this.deps.store.root, this.deps.config.serviceHost, 'cinder-backup');
     this.backupDisabled = own?.disabled ?? false;
@@ -286,7 +351,7 @@ export class ServiceRegistry {
     for (const r of await this.deps.services.list(this.deps.store.root)) {
       if (r.binary !== 'cinder-scheduler' || !r.instance || r.instance === this.instance) continue;
       const { age, who } = describe(r);
-      const mayRun = instanceMayRun(r.instance);
+      const mayRun = !instanceKnownDead(r.instance);
       if (r.host === node && !mayRun) deadInstance = r.instance;
       if (age > this.downSeconds || !mayRun) continue;
       if (r.host === node) throw inUse(r);
@@ -335,7 +400,7 @@ export class ServiceRegistry {
     const warnings: string[] = [];
     for (const r of await this.deps.services.list(this.deps.store.root)) {
       const other = r.backupTarget;
-      if (r.binary !== 'cinder-backup' || r.host === node || !other) continue;
+      if (r.binary !== 'cinder-backup' || r.host === node || !other || r.stoppedAt !== null) continue;
       if (Math.abs(nowMs - Date.parse(r.updatedAt ?? r.createdAt)) > this.downSeconds * 1000) continue;
       if (other.name === own.name && other.repoId === own.repoId) continue;
       const fileHint = [own, other].some((t) => t.location.startsWith('file:'))
@@ -369,15 +434,16 @@ export class ServiceRegistry {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.beating;
-    // The rows stay (the services read `down` once their heartbeat ages, as Cinder's do); the name is free now.
+    // The rows stay, recorded stopped: they read `down` at once (no barrier waits for this node's ack, no node
+    // schedules onto it) and the name is free now.
     await this.deps.services
-      .releaseInstance(this.deps.store.root, this.instance)
+      .releaseInstance(this.deps.store.root, this.instance, this.now())
       .catch((err) => this.deps.logger.warn({ err }, 'releasing the node name failed'));
   }
 
   private entry(r: ServiceRow, nowMs: number): ServiceEntry {
     const seen = Date.parse(r.updatedAt ?? r.createdAt);
-    const alive = Math.abs(nowMs - seen) <= this.downSeconds * 1000;
+    const alive = r.stoppedAt === null && Math.abs(nowMs - seen) <= this.downSeconds * 1000;
     return {
       binary: r.binary,
       host: r.host,
@@ -393,7 +459,38 @@ export class ServiceRegistry {
 
   async entries(scope: Scope = this.deps.store.root): Promise<ServiceEntry[]> {
     const nowMs = this.deps.clock.now().getTime();
-    return (await this.deps.services.list(scope)).map((r) => this.entry(r, nowMs)).sort(creationOrder);
+    const rows = await this.markDeadPeers(await this.deps.services.list(scope), scope);
+    return rows.map((r) => this.entry(r, nowMs)).sort(creationOrder);
+  }
+
+  /**
+   * Rows whose process is known dead (a process of this machine whose pid is gone: see {@link instanceKnownDead})
+   * read as stopped now, rather than up until their heartbeat is older than the down time. Read through the root
+   * scope, the rows are also recorded stopped, guarded by the dead process's `instance` (so rows a restarted node
+   * claimed meanwhile stay its own); inside a caller's transaction they are only shown down, so this read takes no
+   * row locks there (the next root read or heartbeat records them).
+   */
+  private async markDeadPeers(rows: ServiceRow[], scope: Scope): Promise<ServiceRow[]> {
+    const dead = new Set<string>();
+    for (const r of rows)
+      if (r.instance && r.instance !== this.instance && r.stoppedAt === null && !dead.has(r.instance) && instanceKnownDead(r.instance))
+        dead.add(r.instance);
+    if (dead.size === 0) return rows;
+    const now = this.now();
+    if (scope === this.deps.store.root) {
+      for (const instance of dead) {
+        const n = await this.deps.services.releaseInstance(scope, instance, now).catch((err) => {
+          this.deps.logger.warn({ err }, 'recording a dead node stopped failed');
+          return 0;
+        });
+        if (n > 0) {
+          const [, pid, host] = instance.split(' ');
+          const nodes = [...new Set(rows.filter((r) => r.instance === instance).map((r) => nodeOfVolumeHost(r.host)))];
+          this.deps.logger.warn(`node ${nodes.join(', ')} (process ${pid} on ${host}) is gone: its services are down`);
+        }
+      }
+    }
+    return rows.map((r) => (r.instance && dead.has(r.instance) ? { ...r, instance: null, stoppedAt: now } : r));
   }
 
   async list(ctx: AuthContext, filters: { host?: string; binary?: string } = {}): Promise<ServiceEntry[]> {

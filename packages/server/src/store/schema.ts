@@ -613,6 +613,8 @@ export interface ServiceTable {
   backup_target: string | null;
   /** The node's API URL (0027), on its scheduler row. */
   api_url?: string | null;
+  /** When its process stopped cleanly or was found dead (0028): the row is `down` whatever its heartbeat's age. */
+  stopped_at?: string | null;
 }
 
 export interface QuotaClassTable {

@@ -22,6 +22,8 @@ export interface ServiceRow {
   backupTarget: BackupTargetIdentity | null;
   /** A scheduler row's node API URL, where other nodes fetch its node-local volumes' bytes; null before start. */
   apiUrl: string | null;
+  /** When the process that heartbeated it stopped cleanly or was found dead: the row is down whatever its age. */
+  stoppedAt: string | null;
 }
 
 /** Which repository a node's default backup target is: nodes sharing one see the same `repoId`. */
@@ -78,8 +80,12 @@ export interface ServiceStore {
   setBackupTarget(scope: Scope, host: string, target: BackupTargetIdentity | null): Promise<void>;
   /** Records the API URL of a node (`host` = the node) on its scheduler row. */
   setApiUrl(scope: Scope, host: string, url: string | null): Promise<void>;
-  /** Clears `instance` on the rows this process wrote (a clean stop: the name may be taken at once). */
-  releaseInstance(scope: Scope, instance: string): Promise<void>;
+  /**
+   * Clears `instance` on the rows it names and records them stopped at `now` (a clean stop, or a process found
+   * dead): the name may be taken at once and the rows read down. Guarded by `instance` alone, so rows a newer
+   * process claimed meanwhile are untouched. Returns how many rows it changed.
+   */
+  releaseInstance(scope: Scope, instance: string, now: string): Promise<number>;
   /** False when there is no such row. */
   setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null): Promise<boolean>;
   /** Freezes or thaws a volume service (Cinder also disables it with reason `frozen` and re-enables on thaw). */

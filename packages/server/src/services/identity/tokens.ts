@@ -120,19 +120,7 @@ export class TokenService implements TokenInvalidation {
       projectRef = { id: project.id, name: project.name, domain: { id: domain.id, name: domain.name } };
     }
 
-    const token = randomBytes(32).toString('base64url');
-    const row: TokenRecord = {
-      token_hash: hashToken(token),
-      user_id: user.id,
-      project_id: project?.id ?? null,
-      methods,
-      audit_id: randomBytes(16).toString('base64url').slice(0, 22),
-      parent_audit_id: parentAuditId,
-      issued_at: storedTime(now),
-      expires_at: expiresAt,
-      revoked: false,
-    };
-    await this.repo.tokens.insert(root, row);
+    const { token, row } = await this.insertToken({ userId: user.id, projectId: project?.id ?? null, methods, parentAuditId, now, expiresAt });
     return {
       token,
       methods,
@@ -143,6 +131,63 @@ export class TokenService implements TokenInvalidation {
       project: projectRef,
       roles,
     };
+  }
+
+  /**
+   * A token for this service's own calls to another node of the cluster (nodes share the token table, so it is valid
+   * on every node and no secret is configured between them): the bootstrap `admin` user scoped to the `admin`
+   * project of the default domain (the one identity every cluster has), living `ttlSeconds` at most. Issued with
+   * the same checks a login makes (enabled user, project and domains, a role on the project); the caller revokes it
+   * through {@link revoke} once its call is done. `purpose` only explains a refusal.
+   */
+  async issueServiceToken(purpose: string, ttlSeconds: number): Promise<{ token: string; projectId: string; auth: AuthContext }> {
+    const root = this.store.root;
+    const domain = await this.repo.domains.byId(root, 'default');
+    const user = domain?.enabled ? await this.repo.users.byName(root, domain.id, 'admin') : null;
+    const project = domain?.enabled ? await this.repo.projects.byName(root, domain.id, 'admin') : null;
+    const refused = () => new Error(`no enabled bootstrap admin user with a role on an enabled admin project to authenticate ${purpose} to another node`);
+    if (!user?.enabled || !project?.enabled) throw refused();
+    const now = this.clock.now();
+    const { token, row } = await this.insertToken({
+      userId: user.id,
+      projectId: project.id,
+      methods: ['token'],
+      parentAuditId: null,
+      now,
+      expiresAt: storedTime(new Date(now.getTime() + ttlSeconds * 1000)),
+    });
+    // Resolved as any presented token would be: a user without the admin role there gets a token that cannot act.
+    const resolved = await this.resolve(row.token_hash, now);
+    if (!resolved?.auth.isAdmin) {
+      await this.repo.tokens.revoke(root, row.token_hash);
+      throw refused();
+    }
+    return { token, projectId: project.id, auth: resolved.auth };
+  }
+
+  /** The one place a token row is built: a random secret, of which only the hash is stored, and a fresh audit id. */
+  private async insertToken(t: {
+    userId: string;
+    projectId: string | null;
+    methods: string[];
+    parentAuditId: string | null;
+    now: Date;
+    expiresAt: string;
+  }): Promise<{ token: string; row: TokenRecord }> {
+    const token = randomBytes(32).toString('base64url');
+    const row: TokenRecord = {
+      token_hash: hashToken(token),
+      user_id: t.userId,
+      project_id: t.projectId,
+      methods: t.methods,
+      audit_id: randomBytes(16).toString('base64url').slice(0, 22),
+      parent_audit_id: t.parentAuditId,
+      issued_at: storedTime(t.now),
+      expires_at: t.expiresAt,
+      revoked: false,
+    };
+    await this.repo.tokens.insert(this.store.root, row);
+    return { token, row };
   }
 
   /** GET/HEAD /auth/tokens: the subject's current view; a token's owner or an admin may look. */

@@ -17,6 +17,7 @@ function toRow(r: ServiceTable): ServiceRow {
     capacity: parseCapacity(r.capacity ?? null),
     backupTarget: parseBackupTarget(r.backup_target ?? null),
     apiUrl: r.api_url ?? null,
+    stoppedAt: r.stopped_at ?? null,
   };
 }
 
@@ -57,8 +58,8 @@ export const serviceRepository: ServiceStore = {
     const cap = capacity ? JSON.stringify({ total_gb: capacity.totalGb, free_gb: capacity.freeGb }) : null;
     await executor(scope)
       .insertInto('services')
-      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance, capacity: cap })
-      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance, capacity: cap }))
+      .values({ host, binary, availability_zone: zone, disabled: 0, disabled_reason: null, frozen: 0, created_at: now, updated_at: now, instance, capacity: cap, stopped_at: null })
+      .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ updated_at: now, availability_zone: zone, instance, capacity: cap, stopped_at: null }))
       .execute();
   },
 
@@ -78,11 +79,12 @@ export const serviceRepository: ServiceStore = {
         updated_at: c.now,
         instance: c.instance,
         capacity: null,
+        stopped_at: null,
       })
       .onConflict((oc) =>
         oc
           .columns(['host', 'binary'])
-          .doUpdateSet({ instance: c.instance, updated_at: c.now, availability_zone: c.zone })
+          .doUpdateSet({ instance: c.instance, updated_at: c.now, availability_zone: c.zone, stopped_at: null })
           .where((eb) =>
             eb.or([
               eb('services.instance', 'is', null),
@@ -100,7 +102,7 @@ export const serviceRepository: ServiceStore = {
   async beatIfHeld(scope, host, instance, now) {
     const res = await executor(scope)
       .updateTable('services')
-      .set({ updated_at: now, instance })
+      .set({ updated_at: now, instance, stopped_at: null })
       .where('host', '=', host)
       .where('binary', '=', 'cinder-scheduler')
       // A row naming nobody was released by a clean stop (this process's own, or a later holder's): the name is
@@ -167,8 +169,9 @@ export const serviceRepository: ServiceStore = {
     await executor(scope).updateTable('services').set({ api_url: url }).where('host', '=', host).where('binary', '=', 'cinder-scheduler').execute();
   },
 
-  async releaseInstance(scope: Scope, instance: string) {
-    await executor(scope).updateTable('services').set({ instance: null }).where('instance', '=', instance).execute();
+  async releaseInstance(scope: Scope, instance: string, now: string) {
+    const res = await executor(scope).updateTable('services').set({ instance: null, stopped_at: now }).where('instance', '=', instance).executeTakeFirst();
+    return Number(res.numUpdatedRows);
   },
 
   async setDisabled(scope: Scope, host: string, binary: string, disabled: boolean, reason: string | null) {
