@@ -3,9 +3,9 @@
  * counts. The services decide which filters and sort keys a caller may use (Cinder's rules) and hand over a
  * `ListQuery` in field names; this module turns it into SQL.
  */
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { ListFilter, ListOrder, ListQuery, ListWhere } from '../domain/ports/block-storage-store.js';
 import type { Executor } from './database.js';
+import { Params, dialectOf, ident, runRaw } from './raw-sql.js';
 
 export interface ListTableSpec {
   table: 'volumes' | 'snapshots' | 'backups' | 'messages';
@@ -70,10 +70,14 @@ export const MESSAGES_LIST: ListTableSpec = {
 };
 
 type Row = Record<string, unknown>;
-type AnyEb = ExpressionBuilder<any, any>;
 
-function colExpr(t: ListTableSpec, column: string): Expression<any> {
-  return t.nullable.has(column) ? sql`coalesce(${sql.ref(column)}, '')` : sql.ref(column);
+/** `table.column` or `column`, each part quoted. */
+function ref(name: string): string {
+  return name.split('.').map(ident).join('.');
+}
+
+function colExpr(t: ListTableSpec, column: string): string {
+  return t.nullable.has(column) ? `coalesce(${ref(column)}, '')` : ref(column);
 }
 
 function escapeLike(v: string): string {
@@ -83,41 +87,43 @@ function escapeLike(v: string): string {
 /** Flags are booleans in the domain and 0/1 in the tables. */
 const stored = (v: string | number | boolean) => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
-function applyFilter(t: ListTableSpec, eb: AnyEb, f: ListFilter): Expression<SqlBool> {
+const CMP_OPS = new Set(['<', '<=', '>', '>=', '=', '<>']);
+
+function applyFilter(t: ListTableSpec, p: Params, f: ListFilter): string {
   switch (f.kind) {
     case 'eq':
-      return eb(sql.ref(f.column), '=', stored(f.value));
+      return `${ref(f.column)} = ${p.add(stored(f.value))}`;
     case 'like':
       // Case-insensitive on both stores, as Cinder's LIKE is on MySQL and SQLite's is by itself; PostgreSQL's
       // LIKE compares case, so both sides are lowered.
-      return sql<SqlBool>`lower(${sql.ref(f.column)}) like lower(${`%${escapeLike(f.value)}%`}) escape '\\'`;
+      return `lower(${ref(f.column)}) like lower(${p.add(`%${escapeLike(f.value)}%`)}) escape '\\'`;
     case 'cmp':
-      return eb(sql.ref(f.column), f.op, f.value);
+      if (!CMP_OPS.has(f.op)) throw new Error(`list filter: unknown operator ${String(f.op)}`);
+      return `${ref(f.column)} ${f.op} ${p.add(f.value)}`;
     case 'metadata': {
-      if (!t.metadataTable || !t.metadataFk) return sql<SqlBool>`1 = 0`;
-      const conds = Object.entries(f.items).map(([k, v]) =>
-        eb.exists(
-          eb
-            .selectFrom(`${t.metadataTable} as md`)
-            .select(sql.lit(1).as('one'))
-            .where(sql.ref(`md.${t.metadataFk}`), '=', sql.ref(`${t.table}.id`))
-            .where('md.key', '=', k)
-            .where('md.value', '=', v),
-        ),
+      if (!t.metadataTable || !t.metadataFk) return '1 = 0';
+      const conds = Object.entries(f.items).map(
+        ([k, v]) =>
+          `exists (select 1 as "one" from ${ident(t.metadataTable!)} as "md" where "md".${ident(t.metadataFk!)} = ${ref(`${t.table}.id`)} and "md"."key" = ${p.add(k)} and "md"."value" = ${p.add(v)})`,
       );
-      return conds.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(conds);
+      return conds.length === 0 ? '1 = 1' : `(${conds.join(' and ')})`;
     }
     case 'none':
-      return sql<SqlBool>`1 = 0`;
+      return '1 = 0';
   }
 }
 
-function scoped(exec: Executor, t: ListTableSpec, where: ListWhere) {
-  let q = (exec as unknown as Kysely<any>).selectFrom(t.table);
-  if (where.projectId !== null) q = q.where(`${t.table}.project_id`, '=', where.projectId);
-  for (const f of t.base ?? []) q = q.where((eb) => applyFilter(t, eb, f));
-  for (const f of where.filters) q = q.where((eb) => applyFilter(t, eb, f));
-  return q;
+/** The WHERE conditions of a listing, parameters added to `p` in text order. */
+function scoped(t: ListTableSpec, p: Params, where: ListWhere): string[] {
+  const conds: string[] = [];
+  if (where.projectId !== null) conds.push(`${ref(`${t.table}.project_id`)} = ${p.add(where.projectId)}`);
+  for (const f of t.base ?? []) conds.push(applyFilter(t, p, f));
+  for (const f of where.filters) conds.push(applyFilter(t, p, f));
+  return conds;
+}
+
+function whereClause(conds: readonly string[]): string {
+  return conds.length === 0 ? '' : ` where ${conds.map((c) => `(${c})`).join(' and ')}`;
 }
 
 /**
@@ -125,36 +131,45 @@ function scoped(exec: Executor, t: ListTableSpec, where: ListWhere) {
  * scan whatever its depth. The condition is written `k1 <= v1 AND (k1 < v1 OR (...))` so the leading key
  * still bounds an index scan.
  */
-function keyset(t: ListTableSpec, eb: AnyEb, order: readonly ListOrder[], marker: Row, i = 0): Expression<SqlBool> {
+function keyset(t: ListTableSpec, p: Params, order: readonly ListOrder[], marker: Row, i = 0): string {
   const o = order[i]!;
   const raw = marker[o.column];
   const v = t.nullable.has(o.column) ? (raw ?? '') : raw;
   const strict = o.dir === 'desc' ? '<' : '>';
   const loose = o.dir === 'desc' ? '<=' : '>=';
   const expr = colExpr(t, o.column);
-  if (i === order.length - 1) return eb(expr, strict, v);
-  return eb.and([eb(expr, loose, v), eb.or([eb(expr, strict, v), keyset(t, eb, order, marker, i + 1)])]);
+  if (i === order.length - 1) return `${expr} ${strict} ${p.add(v)}`;
+  const first = `${expr} ${loose} ${p.add(v)}`;
+  const tight = `${expr} ${strict} ${p.add(v)}`;
+  return `(${first} and (${tight} or ${keyset(t, p, order, marker, i + 1)}))`;
 }
 
-/** One page of rows; null when the marker is not a row the caller could list. */
+/**
+ * One page of rows; null when the marker is not a row the caller could list. The SQL is written here, not built
+ * by kysely: a page runs up to three of these per request, and their text depends only on the query's shape.
+ */
 export async function listRows(
   exec: Executor,
   t: ListTableSpec,
   q: ListQuery,
 ): Promise<{ rows: Row[]; count: number | null } | null> {
-  let sel = scoped(exec, t, q.where).selectAll(t.table);
+  const dialect = dialectOf(exec);
+  const table = ident(t.table);
+  const p = new Params(dialect);
+  const conds = scoped(t, p, q.where);
   if (q.marker !== null) {
-    const m = (await scoped(exec, t, { projectId: q.where.projectId, filters: [] })
-      .selectAll(t.table)
-      .where(`${t.table}.id`, '=', q.marker)
-      .executeTakeFirst()) as Row | undefined;
+    const mp = new Params(dialect);
+    const mconds = scoped(t, mp, { projectId: q.where.projectId, filters: [] });
+    mconds.push(`${ref(`${t.table}.id`)} = ${mp.add(q.marker)}`);
+    const m = (await runRaw<Row>(exec, `select ${table}.* from ${table}${whereClause(mconds)} limit 1`, mp.values))[0];
     if (!m) return null;
-    sel = sel.where((eb) => keyset(t, eb, q.order, m));
+    conds.push(keyset(t, p, q.order, m));
   }
-  for (const o of q.order) sel = sel.orderBy(colExpr(t, o.column), o.dir);
-  sel = sel.limit(q.limit);
-  if (q.offset) sel = sel.offset(q.offset);
-  const rows = q.limit === 0 ? [] : ((await sel.execute()) as Row[]);
+  let text = `select ${table}.* from ${table}${whereClause(conds)} order by ${q.order
+    .map((o) => `${colExpr(t, o.column)} ${o.dir === 'desc' ? 'desc' : 'asc'}`)
+    .join(', ')} limit ${p.add(q.limit)}`;
+  if (q.offset) text += ` offset ${p.add(q.offset)}`;
+  const rows = q.limit === 0 ? [] : await runRaw<Row>(exec, text, p.values);
   const count = q.withCount ? await countRows(exec, t, q.where) : null;
   return { rows, count };
 }
@@ -165,17 +180,14 @@ export async function listRows(
  * counted, through the listing indexes where a filter allows.
  */
 async function countRows(exec: Executor, t: ListTableSpec, where: ListWhere): Promise<number> {
+  const p = new Params(dialectOf(exec));
   if (t.counted && where.filters.length === 0) {
-    let q = (exec as unknown as Kysely<any>)
-      .selectFrom('list_counts')
-      .select((eb) => eb.fn.sum<number | string | null>('n').as('n'))
-      .where('resource', '=', t.table);
-    if (where.projectId !== null) q = q.where('project_id', '=', where.projectId);
-    const c = await q.executeTakeFirst();
+    const conds = [`"resource" = ${p.add(t.table)}`];
+    if (where.projectId !== null) conds.push(`"project_id" = ${p.add(where.projectId)}`);
+    const c = (await runRaw<{ n: number | string | null }>(exec, `select sum("n") as "n" from "list_counts"${whereClause(conds)}`, p.values))[0];
     return Number(c?.n ?? 0);
   }
-  const c = await scoped(exec, t, where)
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirst();
-  return Number((c as Row | undefined)?.n ?? 0);
+  const table = ident(t.table);
+  const c = (await runRaw<{ n: number | string | null }>(exec, `select count(*) as "n" from ${table}${whereClause(scoped(t, p, where))}`, p.values))[0];
+  return Number(c?.n ?? 0);
 }

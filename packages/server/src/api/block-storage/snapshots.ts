@@ -6,7 +6,6 @@ import { authOf, mvOf, nextLinks, parseAction, parseListRequest, pathId } from '
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { snapshotCreate, snapshotResetStatusAction, snapshotUpdate, updateSnapshotStatusAction } from '@cinderbox/api-schema';
-import { responseOptions } from './response-schemas.js';
 import { snapshotDetailView, snapshotSummaryView } from './views.js';
 
 type Body = Record<string, unknown>;
@@ -54,10 +53,10 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
     if (res.count !== null) out.count = res.count;
     return out;
   };
-  scope.get('/snapshots', responseOptions.snapshotList(), list(false));
-  scope.get('/snapshots/detail', responseOptions.snapshotList(), list(true));
+  scope.get('/snapshots', list(false));
+  scope.get('/snapshots/detail', list(true));
 
-  scope.get('/snapshots/:id', responseOptions.snapshotShow(), async (req) => {
+  scope.get('/snapshots/:id', async (req) => {
     const rec = await snapshots.get(authOf(req), pathId(req, 'Snapshot'));
     return { snapshot: detail(req, rec, true) };
   });

@@ -6,7 +6,6 @@ import { parseBoolean, schemaFor, validateBody } from '../common/validation.js';
 import { authOf, mvOf, nextLinks, parseListRequest, pathId, queryFilters, selfLinks } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
-import { responseOptions } from './response-schemas.js';
 import { metadataBody, volumeCreateBodies, volumeUpdateBodies } from '@cinderbox/api-schema';
 import { volumeDetailView, volumeSummaryView } from './views.js';
 import { registerVolumeActionRoutes } from './volume-actions.js';
@@ -107,8 +106,8 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     if (res.count !== null) out.count = res.count;
     return out;
   };
-  scope.get('/volumes', responseOptions.volumeList(), list(false));
-  scope.get('/volumes/detail', responseOptions.volumeListDetail(), list(true));
+  scope.get('/volumes', list(false));
+  scope.get('/volumes/detail', list(true));
 
   scope.get('/volumes/summary', async (req) => {
     const mv = mvOf(req);
@@ -119,7 +118,7 @@ export function registerVolumeRoutes(scope: FastifyInstance, deps: BlockStorageD
     return { 'volume-summary': summary };
   });
 
-  scope.get('/volumes/:id', responseOptions.volumeShow(), async (req) => {
+  scope.get('/volumes/:id', async (req) => {
     const rec = await volumes.get(authOf(req), pathId(req, 'Volume'));
     return { volume: volumeView(req, rec, true) };
   });

@@ -14,6 +14,7 @@ import { guardedTransition } from '../guarded.js';
 import { executor } from '../metadata-store.js';
 import type { BackupTable } from '../schema.js';
 import { deleteAllMetadata, readMetadata, readMetadataMany, writeMetadata } from './metadata.js';
+import { Params, dialectOf, runRaw } from '../raw-sql.js';
 
 /** PostgreSQL hands bigint columns back as strings; SQLite as numbers. */
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -191,8 +192,11 @@ export function createBackupsStore(): BackupsStore {
 
     async withDependents(scope, ids) {
       if (ids.length === 0) return new Set();
-      const rows = await db(scope).selectFrom('backups').select('parent_id').where('parent_id', 'in', [...ids]).execute();
-      return new Set(rows.map((r) => r.parent_id!));
+      // One statement whatever the page size (store/raw-sql.ts): the detail list asks this for every page.
+      const exec = db(scope);
+      const p = new Params(dialectOf(exec));
+      const rows = await runRaw<{ parent_id: string }>(exec, `select "parent_id" from "backups" where ${p.inList('"parent_id"', ids)}`, p.values);
+      return new Set(rows.map((r) => r.parent_id));
     },
 
     async latestForIncremental(scope, q) {

@@ -6,6 +6,7 @@ import { guardedTransition } from '../guarded.js';
 import { executor } from '../metadata-store.js';
 import type { GroupTable, GroupTypeTable } from '../schema.js';
 import { isUniqueViolation } from './identity.js';
+import { Params, dialectOf, runRaw } from '../raw-sql.js';
 
 async function withSpecs(scope: Scope, rows: GroupTypeTable[]): Promise<GroupType[]> {
   if (rows.length === 0) return [];
@@ -149,12 +150,14 @@ export const groupsRepository: GroupsRepository = {
   async groupsOf(scope, volumeIds) {
     const out = new Map<string, string>();
     if (volumeIds.length === 0) return out;
-    const rows = await executor(scope)
-      .selectFrom('volumes')
-      .select(['id', 'group_id'])
-      .where('id', 'in', [...volumeIds])
-      .where('group_id', 'is not', null)
-      .execute();
+    // One statement whatever the page size (store/raw-sql.ts): the volume detail list asks this for every page.
+    const exec = executor(scope);
+    const p = new Params(dialectOf(exec));
+    const rows = await runRaw<{ id: string; group_id: string | null }>(
+      exec,
+      `select "id", "group_id" from "volumes" where ${p.inList('"id"', volumeIds)} and "group_id" is not null`,
+      p.values,
+    );
     for (const r of rows) if (r.group_id) out.set(r.id, r.group_id);
     return out;
   },

@@ -3,6 +3,7 @@ import type { MetadataKind, MetadataRepository } from '../../domain/ports/block-
 import type { Executor } from '../database.js';
 import { executor } from '../metadata-store.js';
 import { prepared } from '../prepared.js';
+import { Params, dialectOf, ident, runRaw } from '../raw-sql.js';
 import { setOwn } from '../../domain/own.js';
 
 const TABLES: Record<MetadataKind, { table: string; fk: string }> = {
@@ -42,15 +43,17 @@ export async function readMetadataMany(
   const out = new Map<string, Record<string, string>>();
   for (const id of ownerIds) out.set(id, {});
   if (ownerIds.length === 0) return out;
-  const rows = await untyped(exec)
-    .selectFrom(t.table)
-    .select([t.fk, 'key', 'value'])
-    .where(t.fk, 'in', [...ownerIds])
-    .orderBy('key')
-    .execute();
+  // The ids travel as one parameter, so a page of any size runs the same prepared statement.
+  const p = new Params(dialectOf(exec));
+  const where = p.inList(ident(t.fk), ownerIds);
+  const rows = await runRaw<{ owner: string; key: string; value: string }>(
+    exec,
+    `select ${ident(t.fk)} as "owner", "key", "value" from ${ident(t.table)} where ${where} order by "key"`,
+    p.values,
+  );
   for (const r of rows) {
-    const m = out.get(r[t.fk] as string);
-    if (m) m[r.key as string] = r.value as string;
+    const m = out.get(r.owner);
+    if (m) setOwn(m, r.key, r.value);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import type { AttachmentChanges, AttachmentsRepository } from '../../domain/port
 import type { VolumeAttachment } from '../../domain/volume.js';
 import { executor } from '../metadata-store.js';
 import type { VolumeAttachmentTable } from '../schema.js';
+import { Params, dialectOf, runRaw } from '../raw-sql.js';
 
 function parsed(text: string | null): unknown {
   if (text === null) return null;
@@ -44,13 +45,14 @@ const ATTACHMENT_COLUMNS = [
 export const attachmentsRepository: AttachmentsRepository = {
   async attachedTo(scope, volumeIds) {
     if (volumeIds.length === 0) return [];
-    const rows = await executor(scope)
-      .selectFrom('volume_attachments')
-      .selectAll()
-      .where('volume_id', 'in', [...volumeIds])
-      .where('attach_status', '=', 'attached')
-      .orderBy('attached_at')
-      .execute();
+    // One statement whatever the page size (store/raw-sql.ts): the volume detail list asks this for every page.
+    const exec = executor(scope);
+    const p = new Params(dialectOf(exec));
+    const rows = await runRaw<VolumeAttachmentTable>(
+      exec,
+      `select * from "volume_attachments" where ${p.inList('"volume_id"', volumeIds)} and "attach_status" = 'attached' order by "attached_at"`,
+      p.values,
+    );
     return rows.map(toAttachment);
   },
   async ofVolume(scope, volumeId) {
