@@ -260,6 +260,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const prepared: { req: SnapshotRequest; snap: string; temp: string; existing: boolean }[] = [];
     const handles: FileHandle[] = [];
     const claims: string[] = [];
+    let flushing = false;
     const dropClaims = () => {
       for (const c of claims.splice(0)) rmSync(c, { force: true });
     };
@@ -324,7 +325,13 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       todo = linked;
       if (linked.length > 0) {
         await this.beforeSnapshotFlush?.();
+        flushing = true;
         await Promise.all([this.syncDirectory(), ...handles.map((fh) => fh.datasync())]);
+        flushing = false;
+        // Every layer is durable: the claims have nothing left to describe (gone before the creates resolve, so
+        // a caller sees the directory as it stays). Their removal need not be flushed: a claim that comes back
+        // names whole files and recovery drops it.
+        dropClaims();
         for (const r of linked) r.resolve();
       }
     } catch (e) {
@@ -332,9 +339,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       for (const r of todo) r.reject(e);
     } finally {
       await Promise.all(handles.map((fh) => fh.close().catch(noop)));
-      // Every layer is durable (or was never renamed into place): the claims have nothing left to describe. Their
-      // removal need not be flushed (a claim that comes back names a whole file and recovery drops it).
-      dropClaims();
+      // After a failed flush the claims stay for the next start to check the renamed layers against; otherwise
+      // nothing was renamed into place and they go.
+      if (!flushing) dropClaims();
     }
   }
 
