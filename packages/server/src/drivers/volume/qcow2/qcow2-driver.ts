@@ -261,9 +261,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const handles: FileHandle[] = [];
     const claims: string[] = [];
     let flushing = false;
-    const dropClaims = () => {
-      for (const c of claims.splice(0)) rmSync(c, { force: true });
-    };
+    // Side by side on the thread pool: an unlink can wait for a journal commit, which must not stall the loop.
+    const dropClaims = () => Promise.all(claims.splice(0).map((c) => rm(c, { force: true }))).then(noop, noop);
     try {
       // Metadata calls are synchronous on this hot path (each is microseconds in the page cache, while a
       // thread-pool round trip costs far more on a busy server); the creates and flushes wait asynchronously.
@@ -287,9 +286,19 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         prepared.map(async (p, i) => {
           const next = prepared[i + 1];
           const claim = join(this.directory, claimName(h.size, basename(p.snap), [basename(active), ...(next ? [basename(next.snap)] : [])]));
-          await (await open(claim, 'w', 0o600)).close();
-          claims.push(claim);
-          handles.push(await writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }));
+          // Both only need to be done before the link and rename, so they are made side by side; each is
+          // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
+          const [c, o] = await Promise.allSettled([
+            open(claim, 'w', 0o600).then((fh) => {
+              claims.push(claim);
+              return fh.close();
+            }),
+            writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }).then((fh) => {
+              handles.push(fh);
+            }),
+          ]);
+          if (c.status === 'rejected') throw c.reason;
+          if (o.status === 'rejected') throw o.reason;
         }),
       );
       const linked: SnapshotRequest[] = [];
@@ -328,10 +337,10 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         flushing = true;
         await Promise.all([this.syncDirectory(), ...handles.map((fh) => fh.datasync())]);
         flushing = false;
-        // Every layer is durable: the claims have nothing left to describe (gone before the creates resolve, so
-        // a caller sees the directory as it stays). Their removal need not be flushed: a claim that comes back
-        // names whole files and recovery drops it.
-        dropClaims();
+        // Every layer is durable: the claims have nothing left to describe. They go before the creates resolve (a
+        // caller sees the directory as it stays), unflushed: a claim that comes back after a crash names whole
+        // files, and recovery drops it.
+        await dropClaims();
         for (const r of linked) r.resolve();
       }
     } catch (e) {
@@ -339,9 +348,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       for (const r of todo) r.reject(e);
     } finally {
       await Promise.all(handles.map((fh) => fh.close().catch(noop)));
-      // After a failed flush the claims stay for the next start to check the renamed layers against; otherwise
-      // nothing was renamed into place and they go.
-      if (!flushing) dropClaims();
+      // Nothing was renamed into place, or the claims are gone already. After a failed flush they stay, for the
+      // next start to check the renamed layers against.
+      if (!flushing) await dropClaims();
     }
   }
 
