@@ -10,8 +10,8 @@
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
  */
-import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
@@ -229,7 +229,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
    * directory are flushed concurrently (one flush latency, not two in series), shared with other volumes' creates
    * under way, before any create resolves. The chain after any prefix of the links and renames is a valid chain.
    *
-   * Durability argument. Before its overlay is written, each create leaves a claim (an empty file whose name says
+   * Durability argument. Before its overlay is renamed, each create leaves a claim (a symlink whose name says
    * "the layer at these names is an empty overlay of this size on this backing", see claimName). The claim's
    * create returns before the link and rename are issued; directory operations reach the journal in the order
    * they were made (ext4 and XFS log metadata in order; the previous design already relied on the link being durable
@@ -289,9 +289,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
           // Both only need to be done before the link and rename, so they are made side by side; each is
           // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
           const [c, o] = await Promise.allSettled([
-            open(claim, 'w', 0o600).then((fh) => {
+            // A symlink: one call makes it (no descriptor to close), and its name is all a claim says.
+            symlink(CLAIM_TARGET, claim).then(() => {
               claims.push(claim);
-              return fh.close();
             }),
             writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }).then((fh) => {
               handles.push(fh);
@@ -317,7 +317,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
             // A create was left out: the overlay now in place is frozen under this create's name, not the one its
             // claim names, so it gets a claim for that name first (rare: an abort or a failed write mid-batch).
             const claim = join(this.directory, claimName(h.size, basename(prepared[lastLinked]!.snap), [basename(p.snap)]));
-            closeSync(openSync(claim, 'w', 0o600));
+            symlinkSync(CLAIM_TARGET, claim);
             claims.push(claim);
           }
           if (!p.existing) linkSync(active, p.snap);
@@ -962,6 +962,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
 }
 
 const CLAIM_PREFIX = '.overlay+';
+/** What a claim symlink points at: nothing (recovery reads names only, and nothing follows the link). */
+const CLAIM_TARGET = 'claim';
 
 /**
  * The name of a claim: `.overlay+<size>+<backing>+<location>[+<location>]`. Layer names hold no '+' (ids are
