@@ -10,8 +10,8 @@
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
  */
-import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
@@ -27,7 +27,17 @@ import type {
 import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName, leaveOpen, manageRefName } from '../backend-directory.js';
 import { alignExtents, mergeExtents } from '../extent-diff.js';
 import { isUnsupportedError, sparseIo } from '../sparse-io.js';
-import { type LayerFormat, readHeader, readHeaderSync, writeEmptyImage } from './qcow2-format.js';
+import {
+  isTornOverlay,
+  type LayerFormat,
+  OVERLAY_PROBE,
+  parseHeader,
+  type Qcow2Header,
+  readHeader,
+  readHeaderSync,
+  writeEmptyImage,
+  writeEmptyImageUnflushed,
+} from './qcow2-format.js';
 import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
 import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
 import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
@@ -38,6 +48,8 @@ export interface Qcow2VolumeDriverOptions {
   directory: string;
   /** Most bytes an upload or restore stages in a raw temporary at a time (default 128 MiB; tests use less). */
   stagingBytes?: number;
+  /** Called after a snapshot batch's renames, before its flushes: where a test stands in for a power cut. */
+  beforeSnapshotFlush?: () => Promise<void>;
 }
 
 const BASE_PREFIX = '.base-';
@@ -77,8 +89,10 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   private queuedSync: Promise<void> | null = null;
   private readonly files: BackendDirectory;
   private readonly staging: number;
+  private readonly beforeSnapshotFlush: (() => Promise<void>) | undefined;
 
   constructor(opts: Qcow2VolumeDriverOptions) {
+    this.beforeSnapshotFlush = opts.beforeSnapshotFlush;
     this.name = opts.name;
     this.directory = opts.directory;
     this.staging = roundUp(Math.max(512, opts.stagingBytes ?? STAGING), 512);
@@ -210,11 +224,29 @@ export class Qcow2VolumeDriver implements VolumeDriver {
 
   /**
    * Takes every snapshot of `volumeId` requested while its previous mutation ran, in request order, so concurrent
-   * creates share one round of flushes instead of paying two each in turn. Each overlay is written and flushed
-   * before it is renamed onto the active path (a power cut never leaves an active layer without its header); the
-   * links and renames then run back to back, each snapshot freezing the layer the previous rename put in place, and
-   * one directory flush (shared with other volumes' creates under way) makes them all durable before any resolves.
-   * The chain after any prefix of these steps is a valid chain, as after a single create.
+   * creates share one round of flushes. The overlays are written but not flushed; the links and renames run back
+   * to back, each snapshot freezing the layer the previous rename put in place; then the overlays' data and the
+   * directory are flushed concurrently (one flush latency, not two in series), shared with other volumes' creates
+   * under way, before any create resolves. The chain after any prefix of the links and renames is a valid chain.
+   *
+   * Durability argument. Before its overlay is renamed, each create leaves a claim (a symlink whose name says
+   * "the layer at these names is an empty overlay of this size on this backing", see claimName). The claim's
+   * create returns before the link and rename are issued; directory operations reach the journal in the order
+   * they were made (ext4 and XFS log metadata in order; the previous design already relied on the link being durable
+   * whenever the rename is), so whenever a power cut keeps a rename or link that gives an overlay a layer name, it
+   * keeps the overlay's claim too. Crash points:
+   * - before the link / rename: the active layer is the old, durable one; a claim may be left with a location
+   *   holding another, whole file (its header reads fine) or nothing, and recovery only drops it.
+   * - between link and rename: the same old inode under two names, as in an interrupted create (the snapshot
+   *   task's crash handler deletes the snapshot).
+   * - after the rename, before both flushes return: the overlay's bytes may be lost (zero length, zeros, a header
+   *   without its refcount structures), in the active layer or in a snapshot taken later in the same batch. Its
+   *   claim is durable, so recovery at start (sweepTemporaries, before any task or request) rewrites the layer from
+   *   the claim: an empty overlay is fully determined by its backing name and size, so the rewritten layer reads
+   *   exactly the bytes the lost one did (those of the layer it sits on). No create of the batch had resolved, so
+   *   their snapshots all fail and are deleted afterwards.
+   * - after both flushes: every layer is durable; a claim left behind (its removal was not flushed) names a whole
+   *   file and is dropped.
    */
   private async createSnapshotBatch(volumeId: string, batch: SnapshotRequest[]): Promise<void> {
     const active = this.path('volume', volumeId);
@@ -226,9 +258,14 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     let todo = batch.filter(live);
     if (todo.length === 0) return;
     const prepared: { req: SnapshotRequest; snap: string; temp: string; existing: boolean }[] = [];
+    const handles: FileHandle[] = [];
+    const claims: string[] = [];
+    let flushing = false;
+    // Side by side on the thread pool: an unlink can wait for a journal commit, which must not stall the loop.
+    const dropClaims = () => Promise.all(claims.splice(0).map((c) => rm(c, { force: true }))).then(noop, noop);
     try {
       // Metadata calls are synchronous on this hot path (each is microseconds in the page cache, while a
-      // thread-pool round trip costs far more on a busy server); the flushes wait asynchronously.
+      // thread-pool round trip costs far more on a busy server); the creates and flushes wait asynchronously.
       const h = readHeaderSync(active);
       if (!h) throw codedError('EINVAL', `${basename(active)} is not a qcow2 image`);
       const current = statSync(active);
@@ -243,11 +280,30 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         }
         prepared.push({ req, snap, temp: this.files.temporaryFor(active), existing: st !== undefined });
       }
+      // Each overlay ends up as the active layer and, when a later create of this batch freezes it, as that
+      // create's snapshot: its claim names both places.
       const written = await Promise.allSettled(
-        prepared.map((p) => writeEmptyImage(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' })),
+        prepared.map(async (p, i) => {
+          const next = prepared[i + 1];
+          const claim = join(this.directory, claimName(h.size, basename(p.snap), [basename(active), ...(next ? [basename(next.snap)] : [])]));
+          // Both only need to be done before the link and rename, so they are made side by side; each is
+          // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
+          const [c, o] = await Promise.allSettled([
+            // A symlink: one call makes it (no descriptor to close), and its name is all a claim says.
+            symlink(CLAIM_TARGET, claim).then(() => {
+              claims.push(claim);
+            }),
+            writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }).then((fh) => {
+              handles.push(fh);
+            }),
+          ]);
+          if (c.status === 'rejected') throw c.reason;
+          if (o.status === 'rejected') throw o.reason;
+        }),
       );
       const linked: SnapshotRequest[] = [];
       let broken: unknown = null;
+      let lastLinked = -1;
       for (const [i, p] of prepared.entries()) {
         const w = written[i]!;
         if (broken !== null || w.status === 'rejected' || !live(p.req)) {
@@ -257,9 +313,17 @@ export class Qcow2VolumeDriver implements VolumeDriver {
           continue;
         }
         try {
+          if (lastLinked >= 0 && lastLinked !== i - 1) {
+            // A create was left out: the overlay now in place is frozen under this create's name, not the one its
+            // claim names, so it gets a claim for that name first (rare: an abort or a failed write mid-batch).
+            const claim = join(this.directory, claimName(h.size, basename(prepared[lastLinked]!.snap), [basename(p.snap)]));
+            symlinkSync(CLAIM_TARGET, claim);
+            claims.push(claim);
+          }
           if (!p.existing) linkSync(active, p.snap);
           renameSync(p.temp, active);
           linked.push(p.req);
+          lastLinked = i;
         } catch (e) {
           rmSync(p.temp, { force: true });
           p.req.reject(e);
@@ -268,12 +332,25 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         }
       }
       todo = linked;
-      if (linked.length === 0) return;
-      await this.syncDirectory();
-      for (const r of linked) r.resolve();
+      if (linked.length > 0) {
+        await this.beforeSnapshotFlush?.();
+        flushing = true;
+        await Promise.all([this.syncDirectory(), ...handles.map((fh) => fh.datasync())]);
+        flushing = false;
+        // Every layer is durable: the claims have nothing left to describe. They go before the creates resolve (a
+        // caller sees the directory as it stays), unflushed: a claim that comes back after a crash names whole
+        // files, and recovery drops it.
+        await dropClaims();
+        for (const r of linked) r.resolve();
+      }
     } catch (e) {
       for (const p of prepared) rmSync(p.temp, { force: true });
       for (const r of todo) r.reject(e);
+    } finally {
+      await Promise.all(handles.map((fh) => fh.close().catch(noop)));
+      // Nothing was renamed into place, or the claims are gone already. After a failed flush they stay, for the
+      // next start to check the renamed layers against.
+      if (!flushing) await dropClaims();
     }
   }
 
@@ -800,9 +877,110 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return h ? h.size : fileSize;
   }
 
+  /** Also repairs the overlays a power cut tore before their flush (see createSnapshotBatch). */
   async sweepTemporaries(): Promise<void> {
     await this.files.sweepTemporaries();
+    await this.repairTornOverlays();
   }
+
+  /**
+   * Rewrites every layer a claim names that is not a whole empty overlay while its length says it was one, from
+   * the claim's (size, backing). A claim only fits a layer whose backing exists and has no whole layer on it
+   * already (a claim left by an earlier, completed batch names a backing that has its child), and, when the layer's
+   * header survived, only the claim that header agrees with. Snapshot layers are repaired before the active one, so
+   * a layer both names still hold (a create cut between its link and its rename) comes back as one line.
+   */
+  async repairTornOverlays(): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.directory);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+    const claims = entries.flatMap((n) => {
+      const c = parseClaim(n);
+      return c ? [c] : [];
+    });
+    if (claims.length === 0) return [];
+    const names = new Set(claims.flatMap((c) => [c.backing, ...c.locations]));
+    const layers = new Map<string, { torn: boolean; header: Qcow2Header | null }>();
+    for (const n of names) {
+      const fh = await open(join(this.directory, n), 'r').catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+      if (!fh) continue;
+      try {
+        const buf = Buffer.alloc(OVERLAY_PROBE);
+        const { bytesRead } = await fh.read(buf, 0, OVERLAY_PROBE, 0);
+        const probe = buf.subarray(0, bytesRead);
+        let header: Qcow2Header | null = null;
+        try {
+          header = parseHeader(probe);
+        } catch {
+          header = null;
+        }
+        layers.set(n, { torn: isTornOverlay(probe, (await fh.stat()).size), header });
+      } finally {
+        await fh.close();
+      }
+    }
+    const hasChild = new Set<string>();
+    for (const l of layers.values()) if (!l.torn && l.header?.backingFile) hasChild.add(l.header.backingFile);
+    const torn = [...layers].filter(([, l]) => l.torn).map(([n]) => n);
+    torn.sort((a, b) => Number(a.startsWith('volume-')) - Number(b.startsWith('volume-')) || a.localeCompare(b));
+    const repaired: string[] = [];
+    for (const n of torn) {
+      const h = layers.get(n)!.header;
+      const claim = claims
+        .filter(
+          (c) =>
+            c.locations.includes(n) &&
+            c.backing !== n &&
+            layers.has(c.backing) &&
+            !hasChild.has(c.backing) &&
+            (h === null || (h.backingFile === c.backing && h.size === c.size)),
+        )
+        .sort((a, b) => a.backing.localeCompare(b.backing))[0];
+      if (!claim) continue;
+      const path = join(this.directory, n);
+      const temp = this.files.temporaryFor(path);
+      try {
+        await writeEmptyImage(temp, claim.size, { file: claim.backing, format: 'qcow2' });
+        await rename(temp, path);
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw e;
+      }
+      layers.set(n, { torn: false, header: { size: claim.size, clusterSize: CLUSTER, backingFile: claim.backing, backingFormat: 'qcow2' } });
+      hasChild.add(claim.backing);
+      repaired.push(n);
+    }
+    // The repairs are durable before the claims go: a claim that outlives a crash here is simply used again.
+    if (repaired.length > 0) await this.files.sync();
+    await Promise.all(claims.map((c) => rm(join(this.directory, c.name), { force: true })));
+    return repaired;
+  }
+}
+
+const CLAIM_PREFIX = '.overlay+';
+/** What a claim symlink points at: nothing (recovery reads names only, and nothing follows the link). */
+const CLAIM_TARGET = 'claim';
+
+/**
+ * The name of a claim: `.overlay+<size>+<backing>+<location>[+<location>]`. Layer names hold no '+' (ids are
+ * UUIDs), and the longest claim (two snapshot names and a volume name) stays far below NAME_MAX.
+ */
+function claimName(size: number, backing: string, locations: string[]): string {
+  return `${CLAIM_PREFIX}${size}+${backing}+${locations.join('+')}`;
+}
+
+function parseClaim(name: string): { name: string; size: number; backing: string; locations: string[] } | null {
+  if (!name.startsWith(CLAIM_PREFIX)) return null;
+  const [size, backing, ...locations] = name.slice(CLAIM_PREFIX.length).split('+');
+  const layerName = (n: string | undefined): n is string => !!n && /^(volume-|_snapshot-)[^/\\\0]+$/.test(n);
+  if (!size || !/^\d+$/.test(size) || !layerName(backing) || locations.length === 0 || !locations.every(layerName)) return null;
+  const bytes = Number(size);
+  if (!Number.isSafeInteger(bytes) || bytes % 512 !== 0) return null;
+  return { name, size: bytes, backing, locations };
 }
 
 async function* preadChunks(read: Reader, length: number, position: number): AsyncGenerator<Buffer> {

@@ -5,7 +5,7 @@
  * Layout reference: docs/interop/qcow2.txt in the QEMU sources (version 3 header, 16-bit refcounts).
  */
 import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 const HEADER_LENGTH = 104;
@@ -173,6 +173,60 @@ export async function writeEmptyImage(
     await fh.close();
   }
 }
+
+/**
+ * Creates `path` (must not exist) as an empty overlay and returns it still open and not flushed: the caller makes
+ * it durable later (fdatasync on the handle, which follows the inode through renames) and closes it.
+ */
+export async function writeEmptyImageUnflushed(
+  path: string,
+  size: number,
+  backing: { file: string; format: LayerFormat },
+): Promise<FileHandle> {
+  const img = emptyImage(size, backing);
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    for (const w of img.writes) {
+      for (let done = 0; done < w.data.length; ) done += writeSync(fh.fd, w.data, done, w.data.length - done, w.offset + done);
+    }
+    ftruncateSync(fh.fd, img.length);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return fh;
+}
+
+/**
+ * Whether `buf` (the first bytes of a file `length` bytes long) is NOT a complete empty overlay as emptyImage
+ * writes one, while its length says it could have been meant as one: the file is no longer than an empty image
+ * and its header is missing or torn, or its header is whole but the refcount structures are not. A file any
+ * cluster was ever written to is longer than the empty image, so an image in use never reads as torn.
+ */
+export function isTornOverlay(buf: Buffer, length: number): boolean {
+  let h: Qcow2Header | null;
+  try {
+    h = parseHeader(buf);
+  } catch {
+    h = null;
+  }
+  if (!h) return length <= MAX_EMPTY_LENGTH;
+  if (h.size % 512 !== 0 || h.clusterSize !== CLUSTER) return false;
+  let img: ReturnType<typeof emptyImage>;
+  try {
+    img = emptyImage(h.size, h.backingFile === null ? null : { file: h.backingFile, format: h.backingFormat === 'raw' ? 'raw' : 'qcow2' });
+  } catch {
+    return false;
+  }
+  if (length > img.length) return false;
+  if (length < img.length) return true;
+  return img.writes.some((w) => buf.length < w.offset + w.data.length || !buf.subarray(w.offset, w.offset + w.data.length).equals(w.data));
+}
+
+/** No empty image emptyImage makes is longer (one refcount block's worth of metadata clusters). */
+export const MAX_EMPTY_LENGTH = (CLUSTER / 2) * CLUSTER;
+/** Bytes to read for isTornOverlay: the header, refcount table and refcount block clusters. */
+export const OVERLAY_PROBE = 3 * CLUSTER;
 
 /** Reads the header of `path` synchronously (one small page-cache read); null when the file is not qcow2. */
 export function readHeaderSync(path: string): Qcow2Header | null {
