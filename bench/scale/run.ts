@@ -80,6 +80,12 @@ interface DbResult {
   deepAsc: number;
   firstName: number;
   deepName: number;
+  firstStatus: number;
+  deepStatus: number;
+  firstMixed: number;
+  deepMixed: number;
+  firstMixedName: number;
+  deepMixedName: number;
   countMs: number;
   countFilteredMs: number;
   rssMiB: number;
@@ -147,23 +153,40 @@ interface Seeded {
 const SNAP_IDS = Array.from({ length: NSNAP }, () => randomUUID());
 const VOL_IDS = Array.from({ length: NVOL }, () => randomUUID());
 const DEEP_POS = Math.floor(NSNAP * 0.9);
-// Default sort is created_at desc: position p is row NSNAP-1-p; by created_at asc it is row p. Names are
-// zero-padded row numbers, so by name asc it is row p too.
-const DEEP_DESC = SNAP_IDS[NSNAP - 1 - DEEP_POS]!;
-const DEEP_ASC = SNAP_IDS[DEEP_POS]!;
+
+/** Row `i`'s created_at is second floor(i / 2) (see seed), so rows 2k and 2k+1 tie and the id decides. */
+const createdRank = (i: number) => i >> 1;
 
 /**
- * The row after row `m` by (created_at desc, id desc): rows 2k and 2k+1 share a created_at, so it is m's partner
- * when that one's id is smaller, else the larger id of the pair below.
+ * Row numbers in a sort's order: every seeded row is `available`, so a status-led sort is its created_at/id
+ * tail; names are zero-padded row numbers. Ids compare as the databases compare them (lowercase hex, hyphens at
+ * the same places).
  */
-function nextByCreatedDesc(m: number): string {
-  const id = SNAP_IDS[m]!;
-  const partner = SNAP_IDS[m ^ 1];
-  if (partner !== undefined && partner < id) return partner;
-  const below = (m >> 1) - 1;
-  const [a, b] = [SNAP_IDS[2 * below]!, SNAP_IDS[2 * below + 1]];
-  return b !== undefined && b > a ? b : a;
+function rowsIn(createdDir: 1 | -1, idDir: 1 | -1): Int32Array {
+  const rows = Int32Array.from({ length: NSNAP }, (_, i) => i);
+  return rows.sort((a, b) => {
+    const c = createdRank(a) - createdRank(b);
+    if (c !== 0) return createdDir * c;
+    return idDir * (SNAP_IDS[a]! < SNAP_IDS[b]! ? -1 : SNAP_IDS[a]! > SNAP_IDS[b]! ? 1 : 0);
+  });
 }
+
+/** The marker (the row at 90 % of the sort) and the row the next page must start with. */
+function deepOf(rows: Int32Array): { marker: string; next: string } {
+  return { marker: SNAP_IDS[rows[DEEP_POS]!]!, next: SNAP_IDS[rows[DEEP_POS + 1]!]! };
+}
+
+const DEEP = {
+  // Default: created_at desc, id desc.
+  desc: deepOf(rowsIn(-1, -1)),
+  // created_at asc (and status:asc, whose tie-breaks follow its direction: status, created_at asc, id asc).
+  asc: deepOf(rowsIn(1, 1)),
+  // status:asc,created_at:desc — Cinder appends id in the first key's direction: (status, created_at desc, id asc).
+  mixed: deepOf(rowsIn(-1, 1)),
+  // display_name:desc,created_at:asc: names are unique and in row order, so position p is row NSNAP-1-p.
+  mixedName: { marker: SNAP_IDS[NSNAP - 1 - DEEP_POS]!, next: SNAP_IDS[NSNAP - 2 - DEEP_POS]! },
+  name: { marker: SNAP_IDS[DEEP_POS]!, next: SNAP_IDS[DEEP_POS + 1]! },
+};
 
 /** Identity and a template volume through the variant's own server; then the rows through its store layer. */
 async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seeded> {
@@ -302,23 +325,29 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         };
       }),
     );
+    const sorts: [string, string, keyof typeof DEEP][] = [
+      ['', '', 'desc'],
+      ['Asc', 'sort=created_at:asc&', 'asc'],
+      ['Name', 'sort=display_name:asc&', 'name'],
+      ['Status', 'sort=status:asc&', 'asc'],
+      ['Mixed', 'sort=status:asc,created_at:desc&', 'mixed'],
+      ['MixedName', 'sort=display_name:desc,created_at:asc&', 'mixedName'],
+    ];
     const probes: [string, string, string][] = [
-      ['first', '/snapshots/detail?limit=100', '3.0'],
-      ['deep', `/snapshots/detail?limit=100&marker=${DEEP_DESC}`, '3.0'],
-      ['firstAsc', '/snapshots/detail?limit=100&sort=created_at:asc', '3.0'],
-      ['deepAsc', `/snapshots/detail?limit=100&sort=created_at:asc&marker=${DEEP_ASC}`, '3.0'],
-      ['firstName', '/snapshots/detail?limit=100&sort=display_name:asc', '3.0'],
-      ['deepName', `/snapshots/detail?limit=100&sort=display_name:asc&marker=${DEEP_ASC}`, '3.0'],
+      ...sorts.flatMap(([k, q, d]): [string, string, string][] => [
+        [`first${k}`, `/snapshots/detail?${q}limit=100`, '3.0'],
+        [`deep${k}`, `/snapshots/detail?${q}limit=100&marker=${DEEP[d].marker}`, '3.0'],
+      ]),
       ['countMs', '/snapshots/detail?limit=100&with_count=true', '3.45'],
       // Every row is available: the same count, taken by COUNT(*) of the filtered query.
       ['countFilteredMs', '/snapshots/detail?limit=100&with_count=true&status=available', '3.45'],
     ];
     for (const get of clients) {
       // What is timed is right: each deep page starts right after its marker, and the counts are exact.
-      const d = await get(`/snapshots/detail?limit=1&marker=${DEEP_DESC}`);
-      if (d.body.snapshots[0]?.id !== nextByCreatedDesc(NSNAP - 1 - DEEP_POS)) throw new Error('deep page (default sort) starts elsewhere');
-      const n = await get(`/snapshots/detail?limit=1&sort=display_name:asc&marker=${DEEP_ASC}`);
-      if (n.body.snapshots[0]?.id !== SNAP_IDS[DEEP_POS + 1]) throw new Error('deep page (by name) starts elsewhere');
+      for (const [k, q, d] of sorts) {
+        const r = await get(`/snapshots/detail?${q}limit=1&marker=${DEEP[d].marker}`);
+        if (r.body.snapshots[0]?.id !== DEEP[d].next) throw new Error(`deep page (${k || 'default'} sort) starts elsewhere`);
+      }
       for (const q of ['', '&status=available']) {
         const c = await get(`/snapshots/detail?limit=1&with_count=true${q}`, '3.45');
         if (c.body.count !== NSNAP) throw new Error(`count ${c.body.count} != ${NSNAP}`);
@@ -349,6 +378,12 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         deepAsc: med('deepAsc'),
         firstName: med('firstName'),
         deepName: med('deepName'),
+        firstStatus: med('firstStatus'),
+        deepStatus: med('deepStatus'),
+        firstMixed: med('firstMixed'),
+        deepMixed: med('deepMixed'),
+        firstMixedName: med('firstMixedName'),
+        deepMixedName: med('deepMixedName'),
         countMs: med('countMs'),
         countFilteredMs: med('countFilteredMs'),
         rssMiB: rss,
@@ -498,6 +533,12 @@ async function main() {
     row('page at 90 %, created_at asc (ms)', '<= 2x first', (r) => x(r.deepAsc, r.firstAsc), (r) => r.deepAsc <= 2 * r.firstAsc);
     row('first page, name asc (ms)', '-', (r) => x(r.firstName, r.first));
     row('page at 90 %, name asc (ms)', '<= 2x first', (r) => x(r.deepName, r.firstName), (r) => r.deepName <= 2 * r.firstName);
+    row('first page, status asc (ms)', '-', (r) => x(r.firstStatus, r.first));
+    row('page at 90 %, status asc (ms)', '<= 2x first', (r) => x(r.deepStatus, r.firstStatus), (r) => r.deepStatus <= 2 * r.firstStatus);
+    row('first page, status:asc,created_at:desc', '~ first', (r) => x(r.firstMixed, r.first), (r) => r.firstMixed <= 2 * r.first);
+    row('page at 90 %, status:asc,created_at:desc', '<= 2x first', (r) => x(r.deepMixed, r.firstMixed), (r) => r.deepMixed <= 2 * r.firstMixed);
+    row('first page, name:desc,created_at:asc', '~ first', (r) => x(r.firstMixedName, r.first), (r) => r.firstMixedName <= 2 * r.first);
+    row('page at 90 %, name:desc,created_at:asc', '<= 2x first', (r) => x(r.deepMixedName, r.firstMixedName), (r) => r.deepMixedName <= 2 * r.firstMixedName);
     row('first page + with_count (ms)', '~ first', (r) => x(r.countMs, r.first), (r) => r.countMs <= 2 * r.first);
     row('... + with_count, status filter (ms)', '(COUNT(*))', (r) => x(r.countFilteredMs, r.first));
     row('server RSS after listings (MiB)', '<= 500', (r) => r.rssMiB.toFixed(0), (r) => r.rssMiB <= 500);

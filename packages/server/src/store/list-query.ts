@@ -4,7 +4,7 @@
  * `ListQuery` in field names; this module turns it into SQL.
  */
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
-import type { ListFilter, ListOrder, ListQuery, ListWhere } from '../domain/ports/block-storage-store.js';
+import type { ListFilter, ListQuery, ListWhere } from '../domain/ports/block-storage-store.js';
 import type { Executor } from './database.js';
 
 export interface ListTableSpec {
@@ -121,19 +121,32 @@ function scoped(exec: Executor, t: ListTableSpec, where: ListWhere) {
 }
 
 /**
- * Keyset pagination: the marker row's sort values bound the next page, so a page costs an index range
- * scan whatever its depth. The condition is written `k1 <= v1 AND (k1 < v1 OR (...))` so the leading key
- * still bounds an index scan.
+ * Keyset pagination: the rows after the marker, in the list's order, are the disjoint ranges "equal on the first i
+ * sort keys and strictly after the marker on key i", deepest i first. Each range is queried on its own, ordered
+ * and limited, and the union (at most keys × limit rows) is ordered again. Each range is then an index range
+ * scan of at most `limit` rows, whatever the page's depth and however many rows share the leading key: a single
+ * `k1 >= v1 AND (k1 > v1 OR ...)` condition bounds only k1, so on a low-cardinality leading key (status, or the
+ * '' of unnamed rows) a deep page read and dropped every row of the marker's group before it. A row-value
+ * comparison would be one range, but only where every key sorts the same way; this shape also serves the
+ * mixed-direction sorts that have an index of their own (migration 0029).
  */
-function keyset(t: ListTableSpec, eb: AnyEb, order: readonly ListOrder[], marker: Row, i = 0): Expression<SqlBool> {
-  const o = order[i]!;
-  const raw = marker[o.column];
-  const v = t.nullable.has(o.column) ? (raw ?? '') : raw;
-  const strict = o.dir === 'desc' ? '<' : '>';
-  const loose = o.dir === 'desc' ? '<=' : '>=';
-  const expr = colExpr(t, o.column);
-  if (i === order.length - 1) return eb(expr, strict, v);
-  return eb.and([eb(expr, loose, v), eb.or([eb(expr, strict, v), keyset(t, eb, order, marker, i + 1)])]);
+function afterMarker(exec: Executor, t: ListTableSpec, q: ListQuery, marker: Row) {
+  const db = exec as unknown as Kysely<any>;
+  const fetch = q.limit + (q.offset ?? 0);
+  const value = (column: string) => (t.nullable.has(column) ? (marker[column] ?? '') : marker[column]);
+  const ranges = q.order.map((o, i) => {
+    let r = scoped(exec, t, q.where).selectAll(t.table);
+    for (const e of q.order.slice(0, i)) r = r.where(colExpr(t, e.column), '=', value(e.column));
+    r = r.where(colExpr(t, o.column), o.dir === 'desc' ? '<' : '>', value(o.column));
+    for (const e of q.order) r = r.orderBy(colExpr(t, e.column), e.dir);
+    // SQLite takes ORDER BY/LIMIT in a compound's member only inside a subquery.
+    return db.selectFrom(r.limit(fetch).as(`r${i}`)).selectAll();
+  });
+  let all = ranges[ranges.length - 1]!;
+  for (let i = ranges.length - 2; i >= 0; i--) all = all.unionAll(ranges[i]!);
+  let sel = db.selectFrom(all.as('after_marker')).selectAll();
+  for (const o of q.order) sel = sel.orderBy(colExpr(t, o.column), o.dir);
+  return sel;
 }
 
 /** One page of rows; null when the marker is not a row the caller could list. */
@@ -149,9 +162,10 @@ export async function listRows(
       .where(`${t.table}.id`, '=', q.marker)
       .executeTakeFirst()) as Row | undefined;
     if (!m) return null;
-    sel = sel.where((eb) => keyset(t, eb, q.order, m));
+    sel = afterMarker(exec, t, q, m) as unknown as typeof sel;
+  } else {
+    for (const o of q.order) sel = sel.orderBy(colExpr(t, o.column), o.dir);
   }
-  for (const o of q.order) sel = sel.orderBy(colExpr(t, o.column), o.dir);
   sel = sel.limit(q.limit);
   if (q.offset) sel = sel.offset(q.offset);
   const rows = q.limit === 0 ? [] : ((await sel.execute()) as Row[]);

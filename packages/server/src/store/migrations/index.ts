@@ -22,6 +22,7 @@ import { backupTargetIdentity } from './0023-backup-target-identity.js';
 import { listIndexes } from './0024-list-indexes.js';
 import { writeBarriers } from './0025-write-barriers.js';
 import { nodeApiUrl } from './0027-node-api-url.js';
+import { mixedSortIndexes } from './0029-mixed-sort-indexes.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0024-list-indexes': listIndexes,
   '0025-write-barriers': writeBarriers,
   '0027-node-api-url': nodeApiUrl,
+  '0029-mixed-sort-indexes': mixedSortIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
