@@ -10,8 +10,12 @@
  * the seeded ones); the rows are then bulk-inserted through the store's Kysely handle, in transactions. A real
  * `cinderbox serve` child is started on that data: spawn → listening is the start-up time; then the first page
  * and a page whose marker is the row at 90 % of the collection (900,000 of 1 M) are fetched alternately (so load
- * swings hit both alike), by the default sort (created_at desc, id desc) and by created_at asc; then with_count;
- * the child's RSS (VmRSS, and VmHWM = peak) is read from /proc after the listings.
+ * swings hit both alike), by the default sort (created_at desc, id desc), created_at asc, name asc, status asc
+ * (every seeded row is `available`: one run of ties as long as the project), and two mixed-direction sorts,
+ * status:asc,created_at:desc (indexed, migration 0029) and name:desc,created_at:asc (not indexed: see 0029);
+ * then with_count; the child's RSS (VmRSS, and VmHWM = peak) is read from /proc after the listings. Last, with
+ * the servers stopped, more snapshots are inserted in rounds alternating between variants: the write cost of
+ * the listing indexes.
  *
  * --anchor DIR: a built checkout of another commit (e.g. git archive of main + node_modules + tsc -b) is seeded
  * with the same rows and served alongside; requests alternate between the servers (A/B in one run, one load).
@@ -88,6 +92,7 @@ interface DbResult {
   deepMixedName: number;
   countMs: number;
   countFilteredMs: number;
+  insertMs: number;
   rssMiB: number;
   hwmMiB: number;
   load: string;
@@ -147,6 +152,8 @@ interface Seeded {
   database: DatabaseConfig;
   drop: () => Promise<void>;
   seedS: number;
+  /** Times inserting `n` more snapshots (ids and names of their own) into the seeded project, ms per 1000 rows. */
+  insertMs: (n: number) => Promise<number>;
 }
 
 /** The same rows (ids, names, times) for every variant of a store, so their pages are the same pages. */
@@ -213,6 +220,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
   } finally {
     await ts.close();
   }
+  let snapshotRow: (i: number, id: string) => Record<string, unknown> = () => ({});
   const opened = await openDatabase({ dataDir: dir, database });
   const t0 = performance.now();
   try {
@@ -228,12 +236,8 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
       // SQLite binds at most 32766 parameters per statement.
       1000,
     );
-    await bulkInsert(
-      db,
-      'snapshots',
-      NSNAP,
-      (i) => ({
-        id: SNAP_IDS[i],
+    snapshotRow = (i, id) => ({
+        id,
         project_id: projectId,
         user_id: vt.user_id,
         volume_id: VOL_IDS[i % NVOL],
@@ -249,9 +253,8 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
         // Every other pair shares a second, so the id tie-break is exercised.
         created_at: iso(base + 3_600_000, Math.floor(i / 2)),
         updated_at: null,
-      }),
-      1000,
-    );
+      });
+    await bulkInsert(db, 'snapshots', NSNAP, (i) => snapshotRow(i, SNAP_IDS[i]!), 1000);
     // A server in service has its statistics (and, on PostgreSQL, a visibility map from autovacuum).
     if (kind === 'postgres') await sql`vacuum analyze`.execute(db);
     else await sql`analyze`.execute(db);
@@ -260,7 +263,21 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
   }
   const seedS = (performance.now() - t0) / 1000;
   log(`${kind}/${variant.name}: seeded ${NSNAP} snapshots, ${NVOL} volumes in ${seedS.toFixed(1)} s`);
-  return { variant, dir, database, drop, seedS };
+  // Rows past the seeded ones (created later, so the listing's pages are untouched); the count probes ran before.
+  let extra = NSNAP;
+  const insertMs = async (n: number) => {
+    const o = await openDatabase({ dataDir: dir, database });
+    try {
+      const from = extra;
+      extra += n;
+      const t = performance.now();
+      await bulkInsert(o.db, 'snapshots', n, (i) => snapshotRow(from + i, randomUUID()), 500);
+      return ((performance.now() - t) / n) * 1000;
+    } finally {
+      await o.close();
+    }
+  };
+  return { variant, dir, database, drop, seedS, insertMs };
 }
 
 interface Child {
@@ -363,7 +380,7 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         }
       }
     }
-    return children.map((c, v) => {
+    const results = children.map((c, v) => {
       const { rss, hwm } = rssOf(c.proc.pid!);
       const m = samples[v]!;
       const med = (k: string) => median(m.get(k)!);
@@ -386,11 +403,22 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         deepMixedName: med('deepMixedName'),
         countMs: med('countMs'),
         countFilteredMs: med('countFilteredMs'),
+        insertMs: 0,
         rssMiB: rss,
         hwmMiB: hwm,
         load: load(),
       };
     });
+    for (const c of children) await stop(c);
+    // Write cost of the listing indexes: snapshots inserted in rounds alternating between the variants (same load),
+    // in multi-row batches as the seed does; after the listings, so the counts checked above held, and with the
+    // servers stopped, as a SQLite database takes no second writer while its server runs.
+    const inserts: number[][] = seeded.map(() => []);
+    for (let round = 0; round < 4; round++) {
+      for (let v = 0; v < seeded.length; v++) inserts[v]!.push(await seeded[v]!.insertMs(Math.max(1000, Math.floor(NSNAP / 40))));
+    }
+    results.forEach((r, v) => (r.insertMs = median(inserts[v]!)));
+    return results;
   } finally {
     for (const c of children) await stop(c);
     for (const s of seeded) {
@@ -541,6 +569,7 @@ async function main() {
     row('page at 90 %, name:desc,created_at:asc', '<= 2x first', (r) => x(r.deepMixedName, r.firstMixedName), (r) => r.deepMixedName <= 2 * r.firstMixedName);
     row('first page + with_count (ms)', '~ first', (r) => x(r.countMs, r.first), (r) => r.countMs <= 2 * r.first);
     row('... + with_count, status filter (ms)', '(COUNT(*))', (r) => x(r.countFilteredMs, r.first));
+    row('snapshot insert, ms per 1000 rows (median of 4)', '-', (r) => r.insertMs.toFixed(0));
     row('server RSS after listings (MiB)', '<= 500', (r) => r.rssMiB.toFixed(0), (r) => r.rssMiB <= 500);
     row('server peak RSS (MiB)', '<= 500', (r) => r.hwmMiB.toFixed(0), (r) => r.hwmMiB <= 500);
     row('load (1 min) at end', '-', (r) => r.load);
