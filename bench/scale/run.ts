@@ -78,6 +78,7 @@ interface DbResult {
   variant: string;
   seedS: number;
   startupS: number;
+  startupEmptyS: number;
   first: number;
   deep: number;
   firstAsc: number;
@@ -196,7 +197,8 @@ const DEEP = {
 };
 
 /** Identity and a template volume through the variant's own server; then the rows through its store layer. */
-async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seeded> {
+/** `empty`: identity and the template volume only, to tell start-up's data-bound part from its fixed cost. */
+async function seed(kind: 'sqlite' | 'postgres', variant: Variant, empty = false): Promise<Seeded> {
   const harness = await import(join(variant.root, 'packages/server/src/test-support/harness.ts'));
   const { openDatabase } = await import(join(variant.root, 'packages/server/src/store/database.ts'));
   const dir = await mkdtemp(join(tmpdir(), `cinderbox-scale-${kind}-${variant.name}-`));
@@ -206,7 +208,10 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     const admin = process.env.CINDERBOX_BENCH_DATABASE_URL ?? PG_DEFAULT;
     const url = await harness.createTestDatabase(admin);
     database = { kind: 'postgres', url };
-    drop = () => harness.dropTestDatabase(admin, url);
+    drop = async () => {
+      if (args.keep) log(`kept ${url} (drop it: dropTestDatabase in packages/server/src/test-support/harness.ts)`);
+      else await harness.dropTestDatabase(admin, url);
+    };
   }
   const ts = await harness.startTestServer({ logLevel: 'error', database }, dir);
   let projectId: string;
@@ -228,7 +233,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     const vt = await db.selectFrom('volumes').selectAll().where('id', '=', volumeId).executeTakeFirstOrThrow();
     await db.deleteFrom('volumes').where('id', '=', volumeId).execute();
     const base = Date.parse('2020-01-01T00:00:00Z');
-    await bulkInsert(
+    if (!empty) await bulkInsert(
       db,
       'volumes',
       NVOL,
@@ -254,7 +259,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
         created_at: iso(base + 3_600_000, Math.floor(i / 2)),
         updated_at: null,
       });
-    await bulkInsert(db, 'snapshots', NSNAP, (i) => snapshotRow(i, SNAP_IDS[i]!), 1000);
+    if (!empty) await bulkInsert(db, 'snapshots', NSNAP, (i) => snapshotRow(i, SNAP_IDS[i]!), 1000);
     // A server in service has its statistics (and, on PostgreSQL, a visibility map from autovacuum).
     if (kind === 'postgres') await sql`vacuum analyze`.execute(db);
     else await sql`analyze`.execute(db);
@@ -262,7 +267,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     await opened.close();
   }
   const seedS = (performance.now() - t0) / 1000;
-  log(`${kind}/${variant.name}: seeded ${NSNAP} snapshots, ${NVOL} volumes in ${seedS.toFixed(1)} s`);
+  log(`${kind}/${variant.name}: seeded ${empty ? 0 : NSNAP} snapshots, ${empty ? 0 : NVOL} volumes in ${seedS.toFixed(1)} s (${dir})`);
   // Rows past the seeded ones (created later, so the listing's pages are untouched); the count probes ran before.
   let extra = NSNAP;
   const insertMs = async (n: number) => {
@@ -315,12 +320,21 @@ async function stop(c: Child): Promise<void> {
 
 async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promise<DbResult[]> {
   const seeded: Seeded[] = [];
+  const extra: Seeded[] = [];
   const children: Child[] = [];
   try {
     for (const v of variants) seeded.push(await seed(kind, v));
-    // Start-up, alternately per variant (three times; the median counts), the last start kept to measure on.
+    // Start-up, alternately per variant (three times; the median counts), the last start kept to measure on; each
+    // round also starts this tree on an empty database of the same store, so the same load shows what is data-bound.
+    const empty = await seed(kind, { name: 'empty', root: ROOT }, true);
+    extra.push(empty);
+    const startupsEmpty: number[] = [];
     const startups: number[][] = seeded.map(() => []);
     for (let round = 0; round < 3; round++) {
+      const e = await serve(empty, kind);
+      startupsEmpty.push(e.startupS);
+      log(`${kind}/empty: serve listening after ${e.startupS.toFixed(2)} s`);
+      await stop(e);
       for (let i = 0; i < seeded.length; i++) {
         const c = await serve(seeded[i]!, kind);
         startups[i]!.push(c.startupS);
@@ -389,6 +403,7 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         variant: seeded[v]!.variant.name,
         seedS: seeded[v]!.seedS,
         startupS: median(startups[v]!),
+        startupEmptyS: median(startupsEmpty),
         first: med('first'),
         deep: med('deep'),
         firstAsc: med('firstAsc'),
@@ -421,7 +436,7 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
     return results;
   } finally {
     for (const c of children) await stop(c);
-    for (const s of seeded) {
+    for (const s of [...seeded, ...extra]) {
       await s.drop().catch(() => {});
       if (!args.keep) await rm(s.dir, { recursive: true, force: true });
     }
@@ -555,6 +570,7 @@ async function main() {
     const x = (a: number, b: number) => `${a.toFixed(1)} (${(a / b).toFixed(2)}x)`;
     row('seed (s)', '-', (r) => r.seedS.toFixed(0));
     row('serve start-up, median of 3 (s)', '<= 3', (r) => r.startupS.toFixed(2), (r) => r.startupS <= 3);
+    row('... same tree, empty database (s)', '-', (r) => r.startupEmptyS.toFixed(2));
     row('first page, default sort (ms)', '-', (r) => r.first.toFixed(1));
     row('page at 90 %, default sort (ms)', '<= 2x first', (r) => x(r.deep, r.first), (r) => r.deep <= 2 * r.first);
     row('first page, created_at asc (ms)', '-', (r) => r.firstAsc.toFixed(1));
