@@ -10,8 +10,12 @@
  * the seeded ones); the rows are then bulk-inserted through the store's Kysely handle, in transactions. A real
  * `cinderbox serve` child is started on that data: spawn → listening is the start-up time; then the first page
  * and a page whose marker is the row at 90 % of the collection (900,000 of 1 M) are fetched alternately (so load
- * swings hit both alike), by the default sort (created_at desc, id desc) and by created_at asc; then with_count;
- * the child's RSS (VmRSS, and VmHWM = peak) is read from /proc after the listings.
+ * swings hit both alike), by the default sort (created_at desc, id desc), created_at asc, name asc, status asc
+ * (every seeded row is `available`: one run of ties as long as the project), and two mixed-direction sorts,
+ * status:asc,created_at:desc (indexed, migration 0029) and name:desc,created_at:asc (not indexed: see 0029);
+ * then with_count; the child's RSS (VmRSS, and VmHWM = peak) is read from /proc after the listings. Last, with
+ * the servers stopped, more snapshots are inserted in rounds alternating between variants: the write cost of
+ * the listing indexes.
  *
  * --anchor DIR: a built checkout of another commit (e.g. git archive of main + node_modules + tsc -b) is seeded
  * with the same rows and served alongside; requests alternate between the servers (A/B in one run, one load).
@@ -74,14 +78,22 @@ interface DbResult {
   variant: string;
   seedS: number;
   startupS: number;
+  startupEmptyS: number;
   first: number;
   deep: number;
   firstAsc: number;
   deepAsc: number;
   firstName: number;
   deepName: number;
+  firstStatus: number;
+  deepStatus: number;
+  firstMixed: number;
+  deepMixed: number;
+  firstMixedName: number;
+  deepMixedName: number;
   countMs: number;
   countFilteredMs: number;
+  insertMs: number;
   rssMiB: number;
   hwmMiB: number;
   load: string;
@@ -141,32 +153,52 @@ interface Seeded {
   database: DatabaseConfig;
   drop: () => Promise<void>;
   seedS: number;
+  /** Times inserting `n` more snapshots (ids and names of their own) into the seeded project, ms per 1000 rows. */
+  insertMs: (n: number) => Promise<number>;
 }
 
 /** The same rows (ids, names, times) for every variant of a store, so their pages are the same pages. */
 const SNAP_IDS = Array.from({ length: NSNAP }, () => randomUUID());
 const VOL_IDS = Array.from({ length: NVOL }, () => randomUUID());
 const DEEP_POS = Math.floor(NSNAP * 0.9);
-// Default sort is created_at desc: position p is row NSNAP-1-p; by created_at asc it is row p. Names are
-// zero-padded row numbers, so by name asc it is row p too.
-const DEEP_DESC = SNAP_IDS[NSNAP - 1 - DEEP_POS]!;
-const DEEP_ASC = SNAP_IDS[DEEP_POS]!;
+
+/** Row `i`'s created_at is second floor(i / 2) (see seed), so rows 2k and 2k+1 tie and the id decides. */
+const createdRank = (i: number) => i >> 1;
 
 /**
- * The row after row `m` by (created_at desc, id desc): rows 2k and 2k+1 share a created_at, so it is m's partner
- * when that one's id is smaller, else the larger id of the pair below.
+ * Row numbers in a sort's order: every seeded row is `available`, so a status-led sort is its created_at/id
+ * tail; names are zero-padded row numbers. Ids compare as the databases compare them (lowercase hex, hyphens at
+ * the same places).
  */
-function nextByCreatedDesc(m: number): string {
-  const id = SNAP_IDS[m]!;
-  const partner = SNAP_IDS[m ^ 1];
-  if (partner !== undefined && partner < id) return partner;
-  const below = (m >> 1) - 1;
-  const [a, b] = [SNAP_IDS[2 * below]!, SNAP_IDS[2 * below + 1]];
-  return b !== undefined && b > a ? b : a;
+function rowsIn(createdDir: 1 | -1, idDir: 1 | -1): Int32Array {
+  const rows = Int32Array.from({ length: NSNAP }, (_, i) => i);
+  return rows.sort((a, b) => {
+    const c = createdRank(a) - createdRank(b);
+    if (c !== 0) return createdDir * c;
+    return idDir * (SNAP_IDS[a]! < SNAP_IDS[b]! ? -1 : SNAP_IDS[a]! > SNAP_IDS[b]! ? 1 : 0);
+  });
 }
 
+/** The marker (the row at 90 % of the sort) and the row the next page must start with. */
+function deepOf(rows: Int32Array): { marker: string; next: string } {
+  return { marker: SNAP_IDS[rows[DEEP_POS]!]!, next: SNAP_IDS[rows[DEEP_POS + 1]!]! };
+}
+
+const DEEP = {
+  // Default: created_at desc, id desc.
+  desc: deepOf(rowsIn(-1, -1)),
+  // created_at asc (and status:asc, whose tie-breaks follow its direction: status, created_at asc, id asc).
+  asc: deepOf(rowsIn(1, 1)),
+  // status:asc,created_at:desc — Cinder appends id in the first key's direction: (status, created_at desc, id asc).
+  mixed: deepOf(rowsIn(-1, 1)),
+  // display_name:desc,created_at:asc: names are unique and in row order, so position p is row NSNAP-1-p.
+  mixedName: { marker: SNAP_IDS[NSNAP - 1 - DEEP_POS]!, next: SNAP_IDS[NSNAP - 2 - DEEP_POS]! },
+  name: { marker: SNAP_IDS[DEEP_POS]!, next: SNAP_IDS[DEEP_POS + 1]! },
+};
+
 /** Identity and a template volume through the variant's own server; then the rows through its store layer. */
-async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seeded> {
+/** `empty`: identity and the template volume only, to tell start-up's data-bound part from its fixed cost. */
+async function seed(kind: 'sqlite' | 'postgres', variant: Variant, empty = false): Promise<Seeded> {
   const harness = await import(join(variant.root, 'packages/server/src/test-support/harness.ts'));
   const { openDatabase } = await import(join(variant.root, 'packages/server/src/store/database.ts'));
   const dir = await mkdtemp(join(tmpdir(), `cinderbox-scale-${kind}-${variant.name}-`));
@@ -176,7 +208,10 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     const admin = process.env.CINDERBOX_BENCH_DATABASE_URL ?? PG_DEFAULT;
     const url = await harness.createTestDatabase(admin);
     database = { kind: 'postgres', url };
-    drop = () => harness.dropTestDatabase(admin, url);
+    drop = async () => {
+      if (args.keep) log(`kept ${url} (drop it: dropTestDatabase in packages/server/src/test-support/harness.ts)`);
+      else await harness.dropTestDatabase(admin, url);
+    };
   }
   const ts = await harness.startTestServer({ logLevel: 'error', database }, dir);
   let projectId: string;
@@ -190,6 +225,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
   } finally {
     await ts.close();
   }
+  let snapshotRow: (i: number, id: string) => Record<string, unknown> = () => ({});
   const opened = await openDatabase({ dataDir: dir, database });
   const t0 = performance.now();
   try {
@@ -197,7 +233,7 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     const vt = await db.selectFrom('volumes').selectAll().where('id', '=', volumeId).executeTakeFirstOrThrow();
     await db.deleteFrom('volumes').where('id', '=', volumeId).execute();
     const base = Date.parse('2020-01-01T00:00:00Z');
-    await bulkInsert(
+    if (!empty) await bulkInsert(
       db,
       'volumes',
       NVOL,
@@ -205,12 +241,8 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
       // SQLite binds at most 32766 parameters per statement.
       1000,
     );
-    await bulkInsert(
-      db,
-      'snapshots',
-      NSNAP,
-      (i) => ({
-        id: SNAP_IDS[i],
+    snapshotRow = (i, id) => ({
+        id,
         project_id: projectId,
         user_id: vt.user_id,
         volume_id: VOL_IDS[i % NVOL],
@@ -226,9 +258,8 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
         // Every other pair shares a second, so the id tie-break is exercised.
         created_at: iso(base + 3_600_000, Math.floor(i / 2)),
         updated_at: null,
-      }),
-      1000,
-    );
+      });
+    if (!empty) await bulkInsert(db, 'snapshots', NSNAP, (i) => snapshotRow(i, SNAP_IDS[i]!), 1000);
     // A server in service has its statistics (and, on PostgreSQL, a visibility map from autovacuum).
     if (kind === 'postgres') await sql`vacuum analyze`.execute(db);
     else await sql`analyze`.execute(db);
@@ -236,8 +267,22 @@ async function seed(kind: 'sqlite' | 'postgres', variant: Variant): Promise<Seed
     await opened.close();
   }
   const seedS = (performance.now() - t0) / 1000;
-  log(`${kind}/${variant.name}: seeded ${NSNAP} snapshots, ${NVOL} volumes in ${seedS.toFixed(1)} s`);
-  return { variant, dir, database, drop, seedS };
+  log(`${kind}/${variant.name}: seeded ${empty ? 0 : NSNAP} snapshots, ${empty ? 0 : NVOL} volumes in ${seedS.toFixed(1)} s (${dir})`);
+  // Rows past the seeded ones (created later, so the listing's pages are untouched); the count probes ran before.
+  let extra = NSNAP;
+  const insertMs = async (n: number) => {
+    const o = await openDatabase({ dataDir: dir, database });
+    try {
+      const from = extra;
+      extra += n;
+      const t = performance.now();
+      await bulkInsert(o.db, 'snapshots', n, (i) => snapshotRow(from + i, randomUUID()), 500);
+      return ((performance.now() - t) / n) * 1000;
+    } finally {
+      await o.close();
+    }
+  };
+  return { variant, dir, database, drop, seedS, insertMs };
 }
 
 interface Child {
@@ -275,12 +320,21 @@ async function stop(c: Child): Promise<void> {
 
 async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promise<DbResult[]> {
   const seeded: Seeded[] = [];
+  const extra: Seeded[] = [];
   const children: Child[] = [];
   try {
     for (const v of variants) seeded.push(await seed(kind, v));
-    // Start-up, alternately per variant (three times; the median counts), the last start kept to measure on.
+    // Start-up, alternately per variant (three times; the median counts), the last start kept to measure on; each
+    // round also starts this tree on an empty database of the same store, so the same load shows what is data-bound.
+    const empty = await seed(kind, { name: 'empty', root: ROOT }, true);
+    extra.push(empty);
+    const startupsEmpty: number[] = [];
     const startups: number[][] = seeded.map(() => []);
     for (let round = 0; round < 3; round++) {
+      const e = await serve(empty, kind);
+      startupsEmpty.push(e.startupS);
+      log(`${kind}/empty: serve listening after ${e.startupS.toFixed(2)} s`);
+      await stop(e);
       for (let i = 0; i < seeded.length; i++) {
         const c = await serve(seeded[i]!, kind);
         startups[i]!.push(c.startupS);
@@ -302,23 +356,29 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         };
       }),
     );
+    const sorts: [string, string, keyof typeof DEEP][] = [
+      ['', '', 'desc'],
+      ['Asc', 'sort=created_at:asc&', 'asc'],
+      ['Name', 'sort=display_name:asc&', 'name'],
+      ['Status', 'sort=status:asc&', 'asc'],
+      ['Mixed', 'sort=status:asc,created_at:desc&', 'mixed'],
+      ['MixedName', 'sort=display_name:desc,created_at:asc&', 'mixedName'],
+    ];
     const probes: [string, string, string][] = [
-      ['first', '/snapshots/detail?limit=100', '3.0'],
-      ['deep', `/snapshots/detail?limit=100&marker=${DEEP_DESC}`, '3.0'],
-      ['firstAsc', '/snapshots/detail?limit=100&sort=created_at:asc', '3.0'],
-      ['deepAsc', `/snapshots/detail?limit=100&sort=created_at:asc&marker=${DEEP_ASC}`, '3.0'],
-      ['firstName', '/snapshots/detail?limit=100&sort=display_name:asc', '3.0'],
-      ['deepName', `/snapshots/detail?limit=100&sort=display_name:asc&marker=${DEEP_ASC}`, '3.0'],
+      ...sorts.flatMap(([k, q, d]): [string, string, string][] => [
+        [`first${k}`, `/snapshots/detail?${q}limit=100`, '3.0'],
+        [`deep${k}`, `/snapshots/detail?${q}limit=100&marker=${DEEP[d].marker}`, '3.0'],
+      ]),
       ['countMs', '/snapshots/detail?limit=100&with_count=true', '3.45'],
       // Every row is available: the same count, taken by COUNT(*) of the filtered query.
       ['countFilteredMs', '/snapshots/detail?limit=100&with_count=true&status=available', '3.45'],
     ];
     for (const get of clients) {
       // What is timed is right: each deep page starts right after its marker, and the counts are exact.
-      const d = await get(`/snapshots/detail?limit=1&marker=${DEEP_DESC}`);
-      if (d.body.snapshots[0]?.id !== nextByCreatedDesc(NSNAP - 1 - DEEP_POS)) throw new Error('deep page (default sort) starts elsewhere');
-      const n = await get(`/snapshots/detail?limit=1&sort=display_name:asc&marker=${DEEP_ASC}`);
-      if (n.body.snapshots[0]?.id !== SNAP_IDS[DEEP_POS + 1]) throw new Error('deep page (by name) starts elsewhere');
+      for (const [k, q, d] of sorts) {
+        const r = await get(`/snapshots/detail?${q}limit=1&marker=${DEEP[d].marker}`);
+        if (r.body.snapshots[0]?.id !== DEEP[d].next) throw new Error(`deep page (${k || 'default'} sort) starts elsewhere`);
+      }
       for (const q of ['', '&status=available']) {
         const c = await get(`/snapshots/detail?limit=1&with_count=true${q}`, '3.45');
         if (c.body.count !== NSNAP) throw new Error(`count ${c.body.count} != ${NSNAP}`);
@@ -334,7 +394,7 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         }
       }
     }
-    return children.map((c, v) => {
+    const results = children.map((c, v) => {
       const { rss, hwm } = rssOf(c.proc.pid!);
       const m = samples[v]!;
       const med = (k: string) => median(m.get(k)!);
@@ -343,22 +403,40 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         variant: seeded[v]!.variant.name,
         seedS: seeded[v]!.seedS,
         startupS: median(startups[v]!),
+        startupEmptyS: median(startupsEmpty),
         first: med('first'),
         deep: med('deep'),
         firstAsc: med('firstAsc'),
         deepAsc: med('deepAsc'),
         firstName: med('firstName'),
         deepName: med('deepName'),
+        firstStatus: med('firstStatus'),
+        deepStatus: med('deepStatus'),
+        firstMixed: med('firstMixed'),
+        deepMixed: med('deepMixed'),
+        firstMixedName: med('firstMixedName'),
+        deepMixedName: med('deepMixedName'),
         countMs: med('countMs'),
         countFilteredMs: med('countFilteredMs'),
+        insertMs: 0,
         rssMiB: rss,
         hwmMiB: hwm,
         load: load(),
       };
     });
+    for (const c of children) await stop(c);
+    // Write cost of the listing indexes: snapshots inserted in rounds alternating between the variants (same load),
+    // in multi-row batches as the seed does; after the listings, so the counts checked above held, and with the
+    // servers stopped, as a SQLite database takes no second writer while its server runs.
+    const inserts: number[][] = seeded.map(() => []);
+    for (let round = 0; round < 4; round++) {
+      for (let v = 0; v < seeded.length; v++) inserts[v]!.push(await seeded[v]!.insertMs(Math.max(1000, Math.floor(NSNAP / 40))));
+    }
+    results.forEach((r, v) => (r.insertMs = median(inserts[v]!)));
+    return results;
   } finally {
     for (const c of children) await stop(c);
-    for (const s of seeded) {
+    for (const s of [...seeded, ...extra]) {
       await s.drop().catch(() => {});
       if (!args.keep) await rm(s.dir, { recursive: true, force: true });
     }
@@ -492,14 +570,22 @@ async function main() {
     const x = (a: number, b: number) => `${a.toFixed(1)} (${(a / b).toFixed(2)}x)`;
     row('seed (s)', '-', (r) => r.seedS.toFixed(0));
     row('serve start-up, median of 3 (s)', '<= 3', (r) => r.startupS.toFixed(2), (r) => r.startupS <= 3);
+    row('... same tree, empty database (s)', '-', (r) => r.startupEmptyS.toFixed(2));
     row('first page, default sort (ms)', '-', (r) => r.first.toFixed(1));
     row('page at 90 %, default sort (ms)', '<= 2x first', (r) => x(r.deep, r.first), (r) => r.deep <= 2 * r.first);
     row('first page, created_at asc (ms)', '-', (r) => r.firstAsc.toFixed(1));
     row('page at 90 %, created_at asc (ms)', '<= 2x first', (r) => x(r.deepAsc, r.firstAsc), (r) => r.deepAsc <= 2 * r.firstAsc);
     row('first page, name asc (ms)', '-', (r) => x(r.firstName, r.first));
     row('page at 90 %, name asc (ms)', '<= 2x first', (r) => x(r.deepName, r.firstName), (r) => r.deepName <= 2 * r.firstName);
+    row('first page, status asc (ms)', '-', (r) => x(r.firstStatus, r.first));
+    row('page at 90 %, status asc (ms)', '<= 2x first', (r) => x(r.deepStatus, r.firstStatus), (r) => r.deepStatus <= 2 * r.firstStatus);
+    row('first page, status:asc,created_at:desc', '~ first', (r) => x(r.firstMixed, r.first), (r) => r.firstMixed <= 2 * r.first);
+    row('page at 90 %, status:asc,created_at:desc', '<= 2x first', (r) => x(r.deepMixed, r.firstMixed), (r) => r.deepMixed <= 2 * r.firstMixed);
+    row('first page, name:desc,created_at:asc', '~ first', (r) => x(r.firstMixedName, r.first), (r) => r.firstMixedName <= 2 * r.first);
+    row('page at 90 %, name:desc,created_at:asc', '<= 2x first', (r) => x(r.deepMixedName, r.firstMixedName), (r) => r.deepMixedName <= 2 * r.firstMixedName);
     row('first page + with_count (ms)', '~ first', (r) => x(r.countMs, r.first), (r) => r.countMs <= 2 * r.first);
     row('... + with_count, status filter (ms)', '(COUNT(*))', (r) => x(r.countFilteredMs, r.first));
+    row('snapshot insert, ms per 1000 rows (median of 4)', '-', (r) => r.insertMs.toFixed(0));
     row('server RSS after listings (MiB)', '<= 500', (r) => r.rssMiB.toFixed(0), (r) => r.rssMiB <= 500);
     row('server peak RSS (MiB)', '<= 500', (r) => r.hwmMiB.toFixed(0), (r) => r.hwmMiB <= 500);
     row('load (1 min) at end', '-', (r) => r.load);

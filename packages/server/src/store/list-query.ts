@@ -127,21 +127,36 @@ function whereClause(conds: readonly string[]): string {
 }
 
 /**
- * Keyset pagination: the marker row's sort values bound the next page, so a page costs an index range
- * scan whatever its depth. The condition is written `k1 <= v1 AND (k1 < v1 OR (...))` so the leading key
- * still bounds an index scan.
+ * Keyset pagination: the rows after the marker, in the list's order, are the disjoint ranges "equal on the first i
+ * sort keys and strictly after the marker on key i". Each range is queried on its own, ordered and limited, and the
+ * union (at most keys × (limit + offset) rows) is ordered again. Each range is then an index range scan of at most
+ * a page, whatever the page's depth and however many rows share the leading key: a single
+ * `k1 >= v1 AND (k1 > v1 OR ...)` condition bounds only k1, so on a low-cardinality leading key (status, or the
+ * '' of unnamed rows) a deep page read and dropped every row of the marker's group before it. A row-value
+ * comparison would be one range, but only where every key sorts the same way; this shape also serves the
+ * mixed-direction sorts that have an index of their own (migration 0029).
  */
-function keyset(t: ListTableSpec, p: Params, order: readonly ListOrder[], marker: Row, i = 0): string {
-  const o = order[i]!;
-  const raw = marker[o.column];
-  const v = t.nullable.has(o.column) ? (raw ?? '') : raw;
-  const strict = o.dir === 'desc' ? '<' : '>';
-  const loose = o.dir === 'desc' ? '<=' : '>=';
-  const expr = colExpr(t, o.column);
-  if (i === order.length - 1) return `${expr} ${strict} ${p.add(v)}`;
-  const first = `${expr} ${loose} ${p.add(v)}`;
-  const tight = `${expr} ${strict} ${p.add(v)}`;
-  return `(${first} and (${tight} or ${keyset(t, p, order, marker, i + 1)}))`;
+function afterMarker(t: ListTableSpec, p: Params, q: ListQuery, marker: Row): string {
+  const table = ident(t.table);
+  const value = (column: string) => (t.nullable.has(column) ? (marker[column] ?? '') : marker[column]);
+  const fetch = q.limit + (q.offset ?? 0);
+  const ranges: string[] = [];
+  // Deepest range first: the union is re-sorted anyway; parameters are added in text order (SQLite's `?`).
+  for (let i = q.order.length - 1; i >= 0; i--) {
+    const o = q.order[i]!;
+    const conds = scoped(t, p, q.where);
+    for (const e of q.order.slice(0, i)) conds.push(`${colExpr(t, e.column)} = ${p.add(value(e.column))}`);
+    conds.push(`${colExpr(t, o.column)} ${o.dir === 'desc' ? '<' : '>'} ${p.add(value(o.column))}`);
+    // SQLite takes ORDER BY/LIMIT in a compound's member only inside a subquery.
+    ranges.push(
+      `select * from (select ${table}.* from ${table}${whereClause(conds)} order by ${orderBy(t, q.order)} limit ${p.add(fetch)}) as "r${i}"`,
+    );
+  }
+  return `select * from (${ranges.join(' union all ')}) as "after_marker"`;
+}
+
+function orderBy(t: ListTableSpec, order: readonly ListOrder[]): string {
+  return order.map((o) => `${colExpr(t, o.column)} ${o.dir === 'desc' ? 'desc' : 'asc'}`).join(', ');
 }
 
 /**
@@ -156,18 +171,19 @@ export async function listRows(
   const dialect = dialectOf(exec);
   const table = ident(t.table);
   const p = new Params(dialect);
-  const conds = scoped(t, p, q.where);
+  let text: string;
   if (q.marker !== null) {
     const mp = new Params(dialect);
     const mconds = scoped(t, mp, { projectId: q.where.projectId, filters: [] });
     mconds.push(`${ref(`${t.table}.id`)} = ${mp.add(q.marker)}`);
     const m = (await runRaw<Row>(exec, `select ${table}.* from ${table}${whereClause(mconds)} limit 1`, mp.values))[0];
     if (!m) return null;
-    conds.push(keyset(t, p, q.order, m));
+    text = afterMarker(t, p, q, m);
+  } else {
+    text = `select ${table}.* from ${table}${whereClause(scoped(t, p, q.where))}`;
   }
-  let text = `select ${table}.* from ${table}${whereClause(conds)} order by ${q.order
-    .map((o) => `${colExpr(t, o.column)} ${o.dir === 'desc' ? 'desc' : 'asc'}`)
-    .join(', ')} limit ${p.add(q.limit)}`;
+  // Sort columns are bare names, so the same ORDER BY reads the union's columns after a marker.
+  text += ` order by ${orderBy(t, q.order)} limit ${p.add(q.limit)}`;
   if (q.offset) text += ` offset ${p.add(q.offset)}`;
   const rows = q.limit === 0 ? [] : await runRaw<Row>(exec, text, p.values);
   const count = q.withCount ? await countRows(exec, t, q.where) : null;

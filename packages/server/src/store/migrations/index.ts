@@ -23,6 +23,7 @@ import { listIndexes } from './0024-list-indexes.js';
 import { writeBarriers } from './0025-write-barriers.js';
 import { nodeApiUrl } from './0027-node-api-url.js';
 import { serviceStoppedAt } from './0028-service-stopped-at.js';
+import { mixedSortIndexes } from './0029-mixed-sort-indexes.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0025-write-barriers': writeBarriers,
   '0027-node-api-url': nodeApiUrl,
   '0028-service-stopped-at': serviceStoppedAt,
+  '0029-mixed-sort-indexes': mixedSortIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
