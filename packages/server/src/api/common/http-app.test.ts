@@ -67,7 +67,7 @@ test('a cached token is admitted without a lookup; an uncached one is looked up;
   const r = await call('GET', '/v3/p1/volumes/v', 'nobody');
   assert.equal(r.status, 401);
   // Cinder's fault shape: { <fault name>: { code, message } }.
-  assert.equal((Object.values(await r.json())[0] as { code: number }).code, 401);
+  assert.equal((Object.values((await r.json()) as Record<string, { code: number }>)[0])?.code, 401);
   assert.equal((await call('GET', '/v3/p1/volumes/v')).status, 401);
   // The project in the URL must be the token's, on either path.
   assert.equal((await call('GET', '/v3/p2/volumes/v', 'member')).status, 400);
