@@ -18,4 +18,9 @@ export interface AuthContext {
 export interface TokenValidator {
   /** Resolves a token; returns null when it is unknown, expired or revoked. Cached: no store query on a hit. */
   validate(token: string): Promise<AuthContext | null>;
+  /**
+   * The context of a token already validated and cached, or null (then `validate` decides): lets the request
+   * path skip a promise per request. Same revocation semantics as `validate`.
+   */
+  cached?(token: string): AuthContext | null;
 }

@@ -351,9 +351,10 @@ function actionName(body: unknown): string | undefined {
 }
 
 /**
- * Classifies every route as it is registered (kept in an inventory the role-matrix test walks) and refuses
- * writes by callers that may only read. Must be installed after the hook that authenticates: it reads
- * `request.cb.auth`.
+ * Records each route's policy as it is registered, and refuses, before any handler runs, writes by callers that
+ * may only read. The write check runs inside the request hook that authenticates (checkRoutePolicy, called by
+ * http-app once `request.cb.auth` is set): one hook per request instead of two. Actions are told apart by their
+ * body, so the routes that take them, and only those, get a preValidation hook of their own.
  */
 export function installAccessPolicy(app: FastifyInstance): void {
   const routes: RouteInfo[] = [];
@@ -366,28 +367,35 @@ export function installAccessPolicy(app: FastifyInstance): void {
     // One policy per route: a GET+POST route would let the write through as a read.
     if (policies.some((p) => p !== policies[0])) throw new Error(`${methods.join('+')} ${opts.url}: register one route per method`);
     opts.config = { ...opts.config, access: policies[0]! };
+    if (policies[0]!.access === 'action') {
+      const own = opts.preValidation;
+      opts.preValidation = [checkAction, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])] as RouteOptions['preValidation'];
+    }
     methods.forEach((m, i) => routes.push({ method: m, url: opts.url, policy: policies[i]! }));
   });
+}
 
-  app.addHook('onRequest', async (request, reply) => {
-    const policy = request.routeOptions.config.access;
-    const auth = request.cb.auth;
-    if (!policy || !auth) return; // public or unknown route
-    if ((policy.access === 'write' || policy.access === 'admin') && !canWrite(auth)) {
-      throw refuse(request, reply, policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url));
-    }
-  });
+/**
+ * Throws the refusal when the authenticated caller may not use this route at all (a write or admin route for a
+ * read-only caller). Called by the request hook right after authentication.
+ */
+export function checkRoutePolicy(request: FastifyRequest, reply: FastifyReply): void {
+  const policy = request.routeOptions.config.access;
+  const auth = request.cb.auth;
+  if (!policy || !auth) return; // public or unknown route
+  if ((policy.access === 'write' || policy.access === 'admin') && !canWrite(auth)) {
+    throw refuse(request, reply, policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url));
+  }
+}
 
-  // Actions are told apart by their body, so they are checked once it is parsed — still before any handler runs.
-  app.addHook('preValidation', async (request, reply) => {
-    const policy = request.routeOptions.config.access;
-    const auth = request.cb.auth;
-    if (policy?.access !== 'action' || !auth || canWrite(auth)) return;
-    const name = actionName(request.body);
-    const action = name === undefined ? undefined : policy.actions?.[name];
-    if (action?.access === 'read') return;
-    throw refuse(request, reply, action?.rule ?? policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url));
-  });
+function checkAction(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+  const policy = request.routeOptions.config.access;
+  const auth = request.cb.auth;
+  if (policy?.access !== 'action' || !auth || canWrite(auth)) return done();
+  const name = actionName(request.body);
+  const action = name === undefined ? undefined : policy.actions?.[name];
+  if (action?.access === 'read') return done();
+  done(refuse(request, reply, action?.rule ?? policy.rule ?? fallbackRule(request.method, request.routeOptions.url ?? request.url)));
 }
 
 export function routeInventory(app: FastifyInstance): RouteInfo[] {

@@ -45,6 +45,10 @@ export class IdentityService implements TokenValidator {
     this.roles = new RoleDirectory(store, repo, this.tokens);
   }
 
+  cached(token: string): AuthContext | null {
+    return this.tokens.cached(token);
+  }
+
   validate(token: string): Promise<AuthContext | null> {
     return this.tokens.validate(token);
   }

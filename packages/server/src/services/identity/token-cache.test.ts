@@ -57,3 +57,26 @@ test('contexts are dropped by user and by project', () => {
   assert.equal(c.get('u2p2', now), null);
   assert.ok(c.get('u2p1', now));
 });
+
+test('an entry kept by the raw token is dropped by its hash, and only that entry', () => {
+  const c = new TokenCache(10, 60_000);
+  c.set('raw-1', ctx('u1'), now, c.snapshot(), 'hash-1');
+  c.set('raw-2', ctx('u2'), now, c.snapshot(), 'hash-2');
+  c.drop('raw-1'); // the raw token is not the name a revoke uses
+  assert.ok(c.get('raw-1', now));
+  c.drop('hash-1');
+  assert.equal(c.get('raw-1', now), null);
+  assert.ok(c.get('raw-2', now));
+  assert.equal(c.size, 1);
+});
+
+test('a token in constant use survives any churn of others', () => {
+  const c = new TokenCache(4, 60_000);
+  c.set('busy', ctx('busy'), now, c.snapshot());
+  for (let i = 0; i < 50; i++) {
+    c.set(`other-${i}`, ctx(`o${i}`), now, c.snapshot());
+    assert.ok(c.get('busy', now), `evicted after ${i + 1} others`);
+  }
+  assert.equal(c.size, 4);
+  assert.equal(c.get('other-0', now), null);
+});

@@ -67,16 +67,24 @@ export class TokenService implements TokenInvalidation {
     this.cache = cache;
   }
 
+  /**
+   * The auth hook's fast case: the cached context of a token, or null, synchronously. Cached by the raw token
+   * (a hit hashes nothing); revoke() drops the entry by its hash all the same.
+   */
+  cached(token: string): AuthContext | null {
+    return this.cache.get(token, this.clock.now());
+  }
+
   /** The auth hook's path: a cache hit does no store query. */
   async validate(token: string): Promise<AuthContext | null> {
-    const hash = hashToken(token);
     const now = this.clock.now();
-    const hit = this.cache.get(hash, now);
+    const hit = this.cache.get(token, now);
     if (hit) return hit;
+    const hash = hashToken(token);
     const generation = this.cache.snapshot();
     const resolved = await this.resolve(hash, now);
     if (!resolved) return null;
-    this.cache.set(hash, resolved.auth, now, generation);
+    this.cache.set(token, resolved.auth, now, generation, hash);
     return resolved.auth;
   }
 
