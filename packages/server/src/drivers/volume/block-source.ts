@@ -73,7 +73,8 @@ async function openBlockSource(
       let expected = 0;
       for (const r of runs) expected += r.length;
       let got = 0;
-      for await (const piece of driver.readRawRanges(kind, id, runs)) {
+      // The base of the changed extents lets a driver stream just what changed since it (RBD without librbd).
+      for await (const piece of driver.readRawRanges(kind, id, runs, since ? { since } : {})) {
         opts.signal?.throwIfAborted();
         await write(piece.data, piece.offset);
         got += piece.data.length;

@@ -31,6 +31,7 @@ import type {
   ImportTarget,
   ObjectInfo,
   ProgressOptions,
+  ReadRangesOptions,
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
@@ -38,7 +39,7 @@ import { checkSize, codedError, leaveOpen, manageRefName } from '../backend-dire
 import { mergeExtents } from '../extent-diff.js';
 import { sparseIo } from '../sparse-io.js';
 import { IO_BYTES, LibrbdPool, loadLibrbd } from './librbd.js';
-import { connectionArgs, diffHeader, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
+import { connectionArgs, diffHeader, type DiffRecord, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
 
 export interface RbdVolumeDriverOptions extends RbdConnection {
   /** Backend name (volume_backend_name). */
@@ -580,10 +581,18 @@ export class RbdVolumeDriver implements VolumeDriver {
   }
 
   /**
-   * The ranges' bytes from one `rbd export-diff` of the object (its data records, in offset order), zeros filled
-   * in between. One pass over the object's allocated data serves every range.
+   * The ranges' bytes. Through librbd just those ranges are read. Through the tool, one `rbd export-diff` of the
+   * object serves every range (zeros filled in between); with `since` (a snapshot of the same image the caller
+   * knows nothing changed from outside the ranges' changed parts), `rbd export-diff --from-snap --whole-object`
+   * streams only the objects changed since then, and only what those whole objects leave uncovered (a chunk
+   * larger than an object, an image without fast-diff) comes from a second, full pass.
    */
-  async *readRawRanges(kind: 'volume' | 'snapshot', id: string, ranges: Extent[]): AsyncIterable<{ offset: number; data: Buffer }> {
+  async *readRawRanges(
+    kind: 'volume' | 'snapshot',
+    id: string,
+    ranges: Extent[],
+    opts: ReadRangesOptions = {},
+  ): AsyncIterable<{ offset: number; data: Buffer }> {
     const at = await this.mustLocate(kind, id);
     const wanted = ranges
       .map((r) => ({ offset: r.offset, end: Math.min(at.size, r.offset + r.length) }))
@@ -600,39 +609,17 @@ export class RbdVolumeDriver implements VolumeDriver {
       }
       return;
     }
-    let ri = 0;
-    let cursor = wanted[0]!.offset;
-    const zeros = function* (from: number, to: number) {
-      for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
-    };
-    for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
-      if (rec.kind !== 'w') continue;
-      const recEnd = rec.offset + rec.data.length;
-      while (ri < wanted.length) {
-        const r = wanted[ri]!;
-        if (r.end <= rec.offset) {
-          yield* zeros(cursor, r.end);
-          ri++;
-          if (ri < wanted.length) cursor = wanted[ri]!.offset;
-          continue;
-        }
-        if (r.offset >= recEnd) break;
-        const from = Math.max(cursor, rec.offset);
-        if (from > cursor) yield* zeros(cursor, from);
-        const to = Math.min(r.end, recEnd);
-        if (to > from) yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
-        cursor = Math.max(cursor, to);
-        if (cursor >= r.end) {
-          ri++;
-          if (ri < wanted.length) cursor = wanted[ri]!.offset;
-        } else break;
-      }
-      if (ri >= wanted.length) break;
+    const spec = this.spec(at.image, at.snap);
+    const since = opts.since;
+    if (since === undefined) {
+      yield* coverRanges(this.cli.exportDiff(spec), wanted, null);
+      return;
     }
-    for (; ri < wanted.length; ri++) {
-      yield* zeros(cursor, wanted[ri]!.end);
-      if (ri + 1 < wanted.length) cursor = wanted[ri + 1]!.offset;
-    }
+    // Whole objects: the fine-grained diff reports only the written bytes, which would leave the rest of each
+    // backup chunk unknown (the engine stores whole chunks).
+    const gaps: { offset: number; end: number }[] = [];
+    yield* coverRanges(this.cli.exportDiff(spec, { fromSnap: this.snapName(since.snapshotId), wholeObject: true }), wanted, gaps);
+    if (gaps.length > 0) yield* coverRanges(this.cli.exportDiff(spec), gaps, null);
   }
 
   async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
@@ -885,6 +872,66 @@ async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
       if (!busy || attempt >= 40) throw e;
       await new Promise((r) => setTimeout(r, 1000));
     }
+  }
+}
+
+/**
+ * The bytes of `wanted` (sorted, disjoint) from diff records in offset order: data records' bytes, zeroed records
+ * as zeros. What no record covers is zeros when `gaps` is null (a diff from the image's creation: no record means
+ * never written), else it is collected into `gaps` for the caller to read otherwise (a diff since a snapshot: no
+ * record means unchanged, not zero).
+ */
+async function* coverRanges(
+  records: AsyncIterable<DiffRecord>,
+  wanted: { offset: number; end: number }[],
+  gaps: { offset: number; end: number }[] | null,
+): AsyncGenerator<{ offset: number; data: Buffer }> {
+  let ri = 0;
+  let cursor = wanted[0]!.offset;
+  const zeros = function* (from: number, to: number) {
+    for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
+  };
+  const uncovered = function* (from: number, to: number) {
+    if (to <= from) return;
+    if (gaps === null) {
+      yield* zeros(from, to);
+      return;
+    }
+    const last = gaps[gaps.length - 1];
+    if (last && last.end === from) last.end = to;
+    else gaps.push({ offset: from, end: to });
+  };
+  const advance = () => {
+    ri++;
+    if (ri < wanted.length) cursor = wanted[ri]!.offset;
+  };
+  for await (const rec of records) {
+    if (rec.kind === 's') continue;
+    const recEnd = rec.offset + (rec.kind === 'w' ? rec.data.length : rec.length);
+    while (ri < wanted.length) {
+      const r = wanted[ri]!;
+      if (r.end <= rec.offset) {
+        yield* uncovered(cursor, r.end);
+        advance();
+        continue;
+      }
+      if (r.offset >= recEnd) break;
+      const from = Math.max(cursor, rec.offset);
+      yield* uncovered(cursor, from);
+      const to = Math.min(r.end, recEnd);
+      if (to > from) {
+        if (rec.kind === 'w') yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
+        else yield* zeros(from, to);
+      }
+      cursor = Math.max(cursor, to);
+      if (cursor >= r.end) advance();
+      else break;
+    }
+    if (ri >= wanted.length) break;
+  }
+  while (ri < wanted.length) {
+    yield* uncovered(cursor, wanted[ri]!.end);
+    advance();
   }
 }
 
