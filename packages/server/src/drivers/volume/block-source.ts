@@ -24,9 +24,11 @@ async function openBlockSource(
   opts: BlockSourceOptions,
 ): Promise<BlockSource> {
   const since = opts.changedSince && kind === 'snapshot' ? opts.changedSince : undefined;
-  // The three questions at once: on a driver that answers each with a tool process (RBD without librbd) they
-  // are most of an incremental's time. The size is only needed when the changes are known; a failure to get it
-  // counts only then.
+  // Raw files are read in place; raw objects that are no files (RBD images) offer readRawRanges instead.
+  const inPlace = driver.format === 'raw' && !driver.readRawRanges;
+  // The questions at once: on a driver that answers each with a tool process (RBD without librbd) they are most
+  // of an incremental's time. The size is only needed when the changes are known and read by range; a failure to
+  // get it counts only then.
   const [allocatedExtents, changed, stat] = await Promise.all([
     driver.allocatedExtents(kind, id),
     since
@@ -36,10 +38,9 @@ async function openBlockSource(
           return null;
         })
       : null,
-    since ? driver.stat(kind, id).then((info) => ({ info }), (error: unknown) => ({ error })) : undefined,
+    since && !inPlace ? driver.stat(kind, id).then((info) => ({ info }), (error: unknown) => ({ error })) : undefined,
   ]);
-  // Raw files are read in place; raw objects that are no files (RBD images) offer readRawRanges instead.
-  if (changed === null || (driver.format === 'raw' && !driver.readRawRanges)) {
+  if (changed === null || inPlace) {
     const exported = await driver.exportRaw(kind, id, opts.signal ? { signal: opts.signal } : {});
     return {
       path: exported.path,

@@ -167,6 +167,27 @@ export class RbdVolumeDriver implements VolumeDriver {
     return this.libPool;
   }
 
+  /**
+   * Runs librbd's metadata questions (size, allocation, diff) about one image or snapshot one after another. A
+   * backup source asks them at once, which only the tool path gains from (a process each); on librbd each opens
+   * the image, and concurrent read-only opens at a snapshot are where the addon's hang was seen (wip-rbdfault), so
+   * those keep their old order. Other objects are not held up.
+   */
+  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.libQuestions.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.libQuestions.set(key, settled);
+    void settled.then(() => {
+      if (this.libQuestions.get(key) === settled) this.libQuestions.delete(key);
+    });
+    return run;
+  }
+
+  private readonly libQuestions = new Map<string, Promise<void>>();
+
   private spec(image: string, snap?: string): string {
     return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
   }
@@ -257,7 +278,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   /** Size of the image or snapshot, or null when absent: librbd when connected (no process), else `rbd info`. */
   private async sizeOf(image: string, snap?: string): Promise<number | null> {
     const lib = await this.lib();
-    if (lib) return lib.size(image, snap);
+    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
     return (await this.info(image, snap))?.size ?? null;
   }
 
@@ -476,7 +497,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    */
   private async dataExtents(image: string, snap?: string, exact = false): Promise<Extent[]> {
     const lib = await this.lib();
-    if (lib) return lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact));
+    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
     // Not exact: whole objects from the object map (fast-diff), as librbd gives them, instead of asking the OSDs
     // about every object of the image.
     const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.spec(image, snap)]);
@@ -864,7 +885,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
     const lib = await this.lib();
     if (lib) {
-      const rows = await lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true));
+      const rows = await this.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
       return mergeExtents(rows);
     }
     const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
