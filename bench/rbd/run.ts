@@ -155,6 +155,8 @@ interface BackupRun {
   repo: BackupRepository;
   full?: string;
   figures: BackupFigures;
+  /** Why the path gave no figures (its other steps are skipped). */
+  failed?: string;
 }
 
 /** A full backup of base1 into the run's own repository. */
@@ -200,13 +202,15 @@ async function incrementalBackup(run: BackupRun, vol: string, base1: string, bas
  * chunks, later ones find them stored (the same for every path).
  */
 async function backupComparison(fast: RbdVolumeDriver, tool: RbdVolumeDriver, vol: string, work: string): Promise<void> {
+  // Snapshots and changes through the tool: a librbd open that hangs (the addon's open issue, wip-rbdfault) then
+  // costs only the librbd row, not the comparison.
   const base1 = randomUUID();
-  await fast.createSnapshot(vol, base1);
+  await tool.createSnapshot(vol, base1);
   const changedPieces = Math.max(1, Math.round(CHANGED / MiB));
-  for (let i = 0; i < changedPieces; i++) await fast.writeRaw(vol, Readable.from([randomBytes(MiB)]), randomInt(SIZE / MiB) * MiB);
+  for (let i = 0; i < changedPieces; i++) await tool.writeRaw(vol, Readable.from([randomBytes(MiB)]), randomInt(SIZE / MiB) * MiB);
   const base2 = randomUUID();
   const t0 = process.hrtime.bigint();
-  await fast.createSnapshot(vol, base2);
+  await tool.createSnapshot(vol, base2);
   const snapS = secs(t0);
   const runs: BackupRun[] = [];
   for (const [label, driver] of [
@@ -219,18 +223,26 @@ async function backupComparison(fast: RbdVolumeDriver, tool: RbdVolumeDriver, vo
     runs.push({ label, driver, repo, figures: { fullS: 0, fullRead: 0, inc: [], incRead: 0 } });
   }
   try {
-    for (const run of runs) await fullBackup(run, base1);
-    for (let i = 0; i < INC_RUNS; i++) for (const run of runs) await incrementalBackup(run, vol, base1, base2, i);
+    const attempt = async (run: BackupRun, step: () => Promise<void>) => {
+      if (run.failed) return;
+      await step().catch((e: unknown) => (run.failed = (e as Error).message));
+    };
+    for (const run of runs) await attempt(run, () => fullBackup(run, base1));
+    for (let i = 0; i < INC_RUNS; i++) for (const run of runs) await attempt(run, () => incrementalBackup(run, vol, base1, base2, i));
   } finally {
     for (const run of runs) await run.repo.close();
   }
-  console.log(`\nincremental base snapshot (librbd): ${(snapS * 1000).toFixed(0)} ms`);
+  console.log(`\nincremental base snapshot (rbd tool): ${(snapS * 1000).toFixed(0)} ms`);
   console.log(
     `backups of a ${SIZE / 1024 / MiB} GiB image, ${changedPieces} MiB changed = ${args['changed-pct']} % (same snapshots, a repository each), ` +
       `${INC_RUNS} incrementals per path taking turns, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}:`,
   );
   console.log(`${'path'.padEnd(50)} ${'full s'.padStart(7)} ${'read MiB'.padStart(9)}   ${'inc p50 s'.padStart(9)} ${'inc max s'.padStart(9)} ${'source p50 ms'.padStart(13)} ${'read MiB'.padStart(9)}   runs (s)`);
-  for (const { label, figures: x } of runs) {
+  for (const { label, figures: x, failed } of runs) {
+    if (failed) {
+      console.log(`${label.padEnd(50)} failed: ${failed}`);
+      continue;
+    }
     const totals = x.inc.map((r) => r.s);
     const sources = x.inc.map((r) => r.sourceS * 1000);
     console.log(
