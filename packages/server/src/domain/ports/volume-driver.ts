@@ -129,9 +129,10 @@ export interface VolumeDriver {
   /**
    * Optional: the bytes of several ranges of one object (sorted, not overlapping), as pieces in order, with one
    * look at its layout for all of them. Drivers whose every read starts by mapping a chain offer it, so a
-   * caller reading many small ranges (an incremental backup) does not pay that map per range.
+   * caller reading many small ranges (an incremental backup) does not pay that map per range. With
+   * `opts.since` the pieces may come in more than one ascending pass (a caller places them by offset).
    */
-  readRawRanges?(kind: 'volume' | 'snapshot', id: string, ranges: Extent[]): AsyncIterable<{ offset: number; data: Buffer }>;
+  readRawRanges?(kind: 'volume' | 'snapshot', id: string, ranges: Extent[], opts?: ReadRangesOptions): AsyncIterable<{ offset: number; data: Buffer }>;
   /**
    * Writes the bytes of `source` into the volume from `offset` (default 0), never past its size (extra bytes are
    * an EINVAL error after the fitting part is written); resolves with the number of bytes written.
@@ -156,6 +157,16 @@ export interface VolumeDriver {
    * never missing one). null when the driver cannot tell (then a reader must compare the data itself).
    */
   changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null>;
+}
+
+/** Hints for readRawRanges; the bytes yielded are the same with or without them. */
+export interface ReadRangesOptions {
+  /**
+   * An older snapshot of the same volume, such that the ranges' bytes outside `changedExtents(since → object)`
+   * are unchanged since it: a driver that can stream what changed between two snapshots (RBD's export-diff
+   * --from-snap) reads that instead of the whole object. Drivers without such a stream ignore it.
+   */
+  since?: { volumeId: string; snapshotId: string };
 }
 
 /** A raw file a path-based writer fills for importRaw. */

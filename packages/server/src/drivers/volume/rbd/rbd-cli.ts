@@ -104,11 +104,13 @@ export class RbdCli {
   }
 
   /**
-   * The records of `rbd export-diff [--from-snap f] <spec> -`: data ('w') and zeroed ('z') ranges, in order.
+   * The records of `rbd export-diff [--from-snap f [--whole-object]] <spec> -`: data ('w') and zeroed ('z')
+   * ranges, in order. `wholeObject` reports each changed object whole (from the object map, with fast-diff).
    * Killing the tool when the consumer stops early.
    */
-  async *exportDiff(spec: string, fromSnap?: string): AsyncGenerator<DiffRecord> {
-    const args = [...connectionArgs(this.conn), 'export-diff', '--no-progress', ...(fromSnap ? ['--from-snap', fromSnap] : []), spec, '-'];
+  async *exportDiff(spec: string, opts: { fromSnap?: string; wholeObject?: boolean } = {}): AsyncGenerator<DiffRecord> {
+    const since = opts.fromSnap ? ['--from-snap', opts.fromSnap, ...(opts.wholeObject ? ['--whole-object'] : [])] : [];
+    const args = [...connectionArgs(this.conn), 'export-diff', '--no-progress', ...since, spec, '-'];
     const child = spawn(this.tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

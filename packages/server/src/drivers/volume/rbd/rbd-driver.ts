@@ -31,6 +31,7 @@ import type {
   ImportTarget,
   ObjectInfo,
   ProgressOptions,
+  ReadRangesOptions,
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
@@ -38,7 +39,7 @@ import { checkSize, codedError, leaveOpen, manageRefName } from '../backend-dire
 import { mergeExtents } from '../extent-diff.js';
 import { sparseIo } from '../sparse-io.js';
 import { IO_BYTES, LibrbdPool, loadLibrbd } from './librbd.js';
-import { connectionArgs, diffHeader, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
+import { connectionArgs, diffHeader, type DiffRecord, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
 
 export interface RbdVolumeDriverOptions extends RbdConnection {
   /** Backend name (volume_backend_name). */
@@ -166,6 +167,27 @@ export class RbdVolumeDriver implements VolumeDriver {
     return this.libPool;
   }
 
+  /**
+   * Runs librbd's metadata questions (size, allocation, diff) about one image or snapshot one after another. A
+   * backup source asks them at once, which only the tool path gains from (a process each); on librbd each opens
+   * the image, and concurrent read-only opens at a snapshot are where the addon's hang was seen (wip-rbdfault), so
+   * those keep their old order. Other objects are not held up.
+   */
+  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.libQuestions.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.libQuestions.set(key, settled);
+    void settled.then(() => {
+      if (this.libQuestions.get(key) === settled) this.libQuestions.delete(key);
+    });
+    return run;
+  }
+
+  private readonly libQuestions = new Map<string, Promise<void>>();
+
   private spec(image: string, snap?: string): string {
     return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
   }
@@ -256,7 +278,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   /** Size of the image or snapshot, or null when absent: librbd when connected (no process), else `rbd info`. */
   private async sizeOf(image: string, snap?: string): Promise<number | null> {
     const lib = await this.lib();
-    if (lib) return lib.size(image, snap);
+    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
     return (await this.info(image, snap))?.size ?? null;
   }
 
@@ -278,14 +300,26 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   /** The image holding snapshot `snapshot-<id>`, or null. */
   private async imageOfSnapshot(id: string): Promise<string | null> {
+    return (await this.findSnapshot(id))?.image ?? null;
+  }
+
+  /**
+   * The image holding snapshot `snapshot-<id>` and the snapshot's size, or null. The size comes with the look-up
+   * (the cached image is confirmed by asking for it), so a reader does not ask again: on the tool path each
+   * question is a process.
+   */
+  private async findSnapshot(id: string): Promise<{ image: string; size: number } | null> {
     const name = this.snapName(id);
     const cached = this.snapImage.get(id);
-    if (cached && (await this.sizeOf(cached, name)) !== null) return cached;
+    if (cached) {
+      const size = await this.sizeOf(cached, name);
+      if (size !== null) return { image: cached, size };
+    }
     this.snapImage.delete(id);
     const row = (await this.ls()).find((r) => r.snapshot === name);
     if (!row) return null;
     this.snapImage.set(id, row.image);
-    return row.image;
+    return { image: row.image, size: row.size };
   }
 
   async createVolume(volumeId: string, size: number): Promise<void> {
@@ -431,36 +465,42 @@ export class RbdVolumeDriver implements VolumeDriver {
     opts.onProgress?.(1);
   }
 
-  private async locate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string } | null> {
-    if (kind === 'volume') return { image: this.volumeImage(id) };
-    const image = await this.imageOfSnapshot(id);
-    return image === null ? null : { image, snap: this.snapName(id) };
+  /** Where the object is and its size, or null when it does not exist. */
+  private async locate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number } | null> {
+    if (kind === 'volume') {
+      const image = this.volumeImage(id);
+      const size = await this.sizeOf(image);
+      return size === null ? null : { image, size };
+    }
+    const found = await this.findSnapshot(id);
+    return found === null ? null : { image: found.image, snap: this.snapName(id), size: found.size };
   }
 
   private async mustLocate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number }> {
     const at = await this.locate(kind, id);
-    const size = at && (await this.sizeOf(at.image, at.snap));
-    if (!at || size === null) throw codedError('ENOENT', `${kind} ${id} does not exist in pool ${this.pool}`);
-    return { ...at, size };
+    if (!at) throw codedError('ENOENT', `${kind} ${id} does not exist in pool ${this.pool}`);
+    return at;
   }
 
   async stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null> {
     const at = await this.locate(kind, id);
-    const size = at && (await this.sizeOf(at.image, at.snap));
-    if (!at || size === null) return null;
+    if (!at) return null;
+    const size = at.size;
     const extents = await this.dataExtents(at.image, at.snap, true);
     return { size, allocated: extents.reduce((n, e) => n + e.length, 0) };
   }
 
   /**
-   * Ranges holding data, the parent's included for a clone. Through librbd at object granularity from the object
-   * map (milliseconds for a 10 GiB image), or `exact`: within those objects as the OSDs report it (what `rbd diff`
-   * gives), for stat's allocated bytes.
+   * Ranges holding data, the parent's included for a clone. At object granularity from the object map
+   * (milliseconds for a 10 GiB image: librbd's diff or `rbd diff --whole-object`), or `exact`: within those objects
+   * as the OSDs report it (what `rbd diff` gives), for stat's allocated bytes.
    */
   private async dataExtents(image: string, snap?: string, exact = false): Promise<Extent[]> {
     const lib = await this.lib();
-    if (lib) return lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact));
-    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', this.spec(image, snap)]);
+    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
+    // Not exact: whole objects from the object map (fast-diff), as librbd gives them, instead of asking the OSDs
+    // about every object of the image.
+    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.spec(image, snap)]);
     return mergeExtents(rows.filter((r) => r.exists === 'true'));
   }
 
@@ -580,10 +620,18 @@ export class RbdVolumeDriver implements VolumeDriver {
   }
 
   /**
-   * The ranges' bytes from one `rbd export-diff` of the object (its data records, in offset order), zeros filled
-   * in between. One pass over the object's allocated data serves every range.
+   * The ranges' bytes. Through librbd just those ranges are read. Through the tool, one `rbd export-diff` of the
+   * object serves every range (zeros filled in between); with `since` (a snapshot of the same image the caller
+   * knows nothing changed from outside the ranges' changed parts), `rbd export-diff --from-snap --whole-object`
+   * streams only the objects changed since then, and only what those whole objects leave uncovered (a chunk
+   * larger than an object, an image without fast-diff) comes from a second, full pass.
    */
-  async *readRawRanges(kind: 'volume' | 'snapshot', id: string, ranges: Extent[]): AsyncIterable<{ offset: number; data: Buffer }> {
+  async *readRawRanges(
+    kind: 'volume' | 'snapshot',
+    id: string,
+    ranges: Extent[],
+    opts: ReadRangesOptions = {},
+  ): AsyncIterable<{ offset: number; data: Buffer }> {
     const at = await this.mustLocate(kind, id);
     const wanted = ranges
       .map((r) => ({ offset: r.offset, end: Math.min(at.size, r.offset + r.length) }))
@@ -600,39 +648,17 @@ export class RbdVolumeDriver implements VolumeDriver {
       }
       return;
     }
-    let ri = 0;
-    let cursor = wanted[0]!.offset;
-    const zeros = function* (from: number, to: number) {
-      for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
-    };
-    for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
-      if (rec.kind !== 'w') continue;
-      const recEnd = rec.offset + rec.data.length;
-      while (ri < wanted.length) {
-        const r = wanted[ri]!;
-        if (r.end <= rec.offset) {
-          yield* zeros(cursor, r.end);
-          ri++;
-          if (ri < wanted.length) cursor = wanted[ri]!.offset;
-          continue;
-        }
-        if (r.offset >= recEnd) break;
-        const from = Math.max(cursor, rec.offset);
-        if (from > cursor) yield* zeros(cursor, from);
-        const to = Math.min(r.end, recEnd);
-        if (to > from) yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
-        cursor = Math.max(cursor, to);
-        if (cursor >= r.end) {
-          ri++;
-          if (ri < wanted.length) cursor = wanted[ri]!.offset;
-        } else break;
-      }
-      if (ri >= wanted.length) break;
+    const spec = this.spec(at.image, at.snap);
+    const since = opts.since;
+    if (since === undefined) {
+      yield* coverRanges(this.cli.exportDiff(spec), wanted, null);
+      return;
     }
-    for (; ri < wanted.length; ri++) {
-      yield* zeros(cursor, wanted[ri]!.end);
-      if (ri + 1 < wanted.length) cursor = wanted[ri + 1]!.offset;
-    }
+    // Whole objects: the fine-grained diff reports only the written bytes, which would leave the rest of each
+    // backup chunk unknown (the engine stores whole chunks).
+    const gaps: { offset: number; end: number }[] = [];
+    yield* coverRanges(this.cli.exportDiff(spec, { fromSnap: this.snapName(since.snapshotId), wholeObject: true }), wanted, gaps);
+    if (gaps.length > 0) yield* coverRanges(this.cli.exportDiff(spec), gaps, null);
   }
 
   async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
@@ -859,7 +885,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
     const lib = await this.lib();
     if (lib) {
-      const rows = await lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true));
+      const rows = await this.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
       return mergeExtents(rows);
     }
     const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
@@ -885,6 +911,66 @@ async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
       if (!busy || attempt >= 40) throw e;
       await new Promise((r) => setTimeout(r, 1000));
     }
+  }
+}
+
+/**
+ * The bytes of `wanted` (sorted, disjoint) from diff records in offset order: data records' bytes, zeroed records
+ * as zeros. What no record covers is zeros when `gaps` is null (a diff from the image's creation: no record means
+ * never written), else it is collected into `gaps` for the caller to read otherwise (a diff since a snapshot: no
+ * record means unchanged, not zero).
+ */
+async function* coverRanges(
+  records: AsyncIterable<DiffRecord>,
+  wanted: { offset: number; end: number }[],
+  gaps: { offset: number; end: number }[] | null,
+): AsyncGenerator<{ offset: number; data: Buffer }> {
+  let ri = 0;
+  let cursor = wanted[0]!.offset;
+  const zeros = function* (from: number, to: number) {
+    for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
+  };
+  const uncovered = function* (from: number, to: number) {
+    if (to <= from) return;
+    if (gaps === null) {
+      yield* zeros(from, to);
+      return;
+    }
+    const last = gaps[gaps.length - 1];
+    if (last && last.end === from) last.end = to;
+    else gaps.push({ offset: from, end: to });
+  };
+  const advance = () => {
+    ri++;
+    if (ri < wanted.length) cursor = wanted[ri]!.offset;
+  };
+  for await (const rec of records) {
+    if (rec.kind === 's') continue;
+    const recEnd = rec.offset + (rec.kind === 'w' ? rec.data.length : rec.length);
+    while (ri < wanted.length) {
+      const r = wanted[ri]!;
+      if (r.end <= rec.offset) {
+        yield* uncovered(cursor, r.end);
+        advance();
+        continue;
+      }
+      if (r.offset >= recEnd) break;
+      const from = Math.max(cursor, rec.offset);
+      yield* uncovered(cursor, from);
+      const to = Math.min(r.end, recEnd);
+      if (to > from) {
+        if (rec.kind === 'w') yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
+        else yield* zeros(from, to);
+      }
+      cursor = Math.max(cursor, to);
+      if (cursor >= r.end) advance();
+      else break;
+    }
+    if (ri >= wanted.length) break;
+  }
+  while (ri < wanted.length) {
+    yield* uncovered(cursor, wanted[ri]!.end);
+    advance();
   }
 }
 
