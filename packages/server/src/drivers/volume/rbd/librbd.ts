@@ -99,6 +99,28 @@ export function loadLibrbdAddon(): { addon: RbdAddon | null; error?: string } {
  */
 export const OPEN_TIMEOUT_MS = Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) > 0 ? Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) : 60_000;
 
+/**
+ * How long after librbd reports an image open before the image may be closed. librbd's ImageState queues the
+ * caller's open callback and only then takes its own mutex again (complete_action_unlock); a read-only image closes
+ * in a few work-queue hops and no OSD round trip, so an open, a size and a close in quick succession could free the
+ * ImageState before that io_context_pool thread got the CPU back under load: it then locked freed memory (the hang
+ * of issue #17, or SIGSEGV). Shown under ASan with freed memory filled: std::system_error (EINVAL) from that lock,
+ * the ImageCtx freed by the close's finisher thread. A read-only handle has no watch and no lock, so nobody can tell
+ * when it goes: its close is deferred and the caller does not wait. A read-write close (it drops a watch and maybe
+ * the exclusive lock, which the next `rbd` command needs) is awaited, after RW_CLOSE_GRACE_MS at least; it takes OSD
+ * round trips of its own besides.
+ */
+export const CLOSE_GRACE_MS =
+  Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) >= 0 && process.env.CINDERBOX_RBD_CLOSE_GRACE_MS ? Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) : 2_000;
+export const RW_CLOSE_GRACE_MS = Math.min(CLOSE_GRACE_MS, 250);
+
+/** When each handle LibrbdPool.open gave was opened, and how. */
+const opened = new WeakMap<ImageHandle, { at: number; readOnly: boolean }>();
+/** Deferred read-only closes not yet done: shutdownLibrbd waits for them (a pool must outlive its images). */
+const pendingCloses = new Set<Promise<void>>();
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Bytes per librbd read or write call: one default RBD object, so a call is one OSD op. */
 export const IO_BYTES = 4 * 1024 * 1024;
 /** Reads in flight per range walk: enough to keep the OSD busy while the caller consumes the previous ones. */
@@ -126,6 +148,7 @@ function remembered<T>(map: Map<string, Promise<T>>, key: string, make: () => Pr
 
 /** Shuts every shared connection down (the bench's end; a server keeps them until it exits). */
 export async function shutdownLibrbd(): Promise<void> {
+  while (pendingCloses.size > 0) await Promise.allSettled([...pendingCloses]);
   const all = [...pools.values()];
   const cs = [...clusters.values()];
   pools.clear();
@@ -180,13 +203,31 @@ export class LibrbdPool {
   }
 
   /** Opens image (at snap, read-only when asked); the caller closes it with close(). */
-  open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
-    return this.watch(this.addon.open(this.pool, image, snap, readOnly, OPEN_TIMEOUT_MS));
+  async open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
+    const img = await this.watch(this.addon.open(this.pool, image, snap, readOnly, OPEN_TIMEOUT_MS));
+    opened.set(img, { at: performance.now(), readOnly });
+    return img;
   }
 
-  /** Closes an image open() gave. */
-  close(img: ImageHandle): Promise<void> {
-    return this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
+  /**
+   * Closes an image open() gave, never sooner than CLOSE_GRACE_MS (read-only: deferred, the caller goes on) or
+   * RW_CLOSE_GRACE_MS (read-write: awaited) after its open. The handle must not be used once this is called.
+   */
+  async close(img: ImageHandle): Promise<void> {
+    const o = opened.get(img);
+    opened.delete(img);
+    const wait = o ? o.at + (o.readOnly ? CLOSE_GRACE_MS : RW_CLOSE_GRACE_MS) - performance.now() : 0;
+    if (wait > 0 && o?.readOnly) {
+      const later: Promise<void> = delay(wait)
+        .then(() => this.watch(this.addon.close(img, OPEN_TIMEOUT_MS)))
+        // Nobody awaits it: a timeout has marked the pool stale (watch), anything else leaves a read-only handle.
+        .catch(() => {})
+        .finally(() => pendingCloses.delete(later));
+      pendingCloses.add(later);
+      return;
+    }
+    if (wait > 0) await delay(wait);
+    await this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
   }
 
   /** Opens image (at snap, read-only when asked), runs fn, closes it whatever happens. */
