@@ -5,8 +5,8 @@
  * and other clients did meanwhile, and no exclusive lock is held between calls). Every call runs on the libuv
  * thread pool.
  *
- * The driver uses it only when asked (`CINDERBOX_RBD_ADDON=on`, see LIBRBD_OPT_IN). Without it (not asked, no librbd
- * headers at build time, or CINDERBOX_RBD_ADDON=off) `loadLibrbd()` says why and the driver uses the `rbd` tool.
+ * The driver uses it whenever it loads. Without it (no librbd headers at build time, librbd missing at run time, or
+ * CINDERBOX_RBD_ADDON=off) `loadLibrbd()` says why and the driver uses the `rbd` tool.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -60,25 +60,23 @@ export const RBD_ADDON_PATH =
 let state: { addon: RbdAddon | null; error?: string } | undefined;
 
 /**
- * Why the driver stays on the `rbd` tool unless told otherwise. In one CI run a read-only `rbd_open` at a snapshot
- * never returned while ten snapshots of the image were taken and cloned at once (the suite then timed out).
- * Reproduced with bench/rbd/stress-snap-clone.ts (about one iteration in twenty under load 20): the open waited on
- * librados' completion thread, itself blocked for good in a librbd callback on a mutex whose memory held garbage
- * (freed and reused). With deadlines on opens and closes (OPEN_TIMEOUT_MS, LibrbdPool.stale) and one diff at a time
- * per handle, one stress run then died of SIGSEGV in its first iteration: memory is being freed under librbd, the
- * culprit (librbd itself or a handle discipline of ours) is not pinned down, so the path stays opt-in.
+ * The addon unless `CINDERBOX_RBD_ADDON=off`, or null and the reason. It was opt-in while a read-only open at a
+ * snapshot hung now and then under concurrent snapshots and clones (issue #17): librbd's own tail after an open,
+ * raced by a close that came too soon (see CLOSE_GRACE_MS). A build without the addon says once, on stderr, that
+ * rbd backends use the `rbd` tool.
  */
-export const LIBRBD_OPT_IN =
-  'the librbd path is opt-in (CINDERBOX_RBD_ADDON=on): an rbd_open at a snapshot once hung under concurrent snapshots and clones';
-
-/** The addon when the driver may use it (`CINDERBOX_RBD_ADDON=on`, or the addon's path), or null and the reason. */
 export function loadLibrbd(): { addon: RbdAddon | null; error?: string } {
   const mode = process.env.CINDERBOX_RBD_ADDON;
-  if (mode === undefined || mode === '') return { addon: null, error: LIBRBD_OPT_IN };
-  return loadLibrbdAddon();
+  const loaded = loadLibrbdAddon();
+  if (!loaded.addon && mode !== 'off' && !warned) {
+    warned = true;
+    console.warn(`cinderbox: rbd backends use the rbd tool: the librbd addon is not available (${loaded.error ?? 'unknown'})`);
+  }
+  return loaded;
 }
+let warned = false;
 
-/** The addon whatever the opt-in (its own tests and the bench), or null and the reason. */
+/** The addon (or null and the reason), without the warning: its own tests and the benches. */
 export function loadLibrbdAddon(): { addon: RbdAddon | null; error?: string } {
   if (state) return state;
   if (process.env.CINDERBOX_RBD_ADDON === 'off') return (state = { addon: null, error: 'CINDERBOX_RBD_ADDON=off' });
