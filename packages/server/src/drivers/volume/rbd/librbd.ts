@@ -105,12 +105,13 @@ export const OPEN_TIMEOUT_MS = Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS)
  * of issue #17, or SIGSEGV). Shown under ASan with freed memory filled: std::system_error (EINVAL) from that lock,
  * the ImageCtx freed by the close's finisher thread. A read-only handle has no watch and no lock, so nobody can tell
  * when it goes: its close is deferred and the caller does not wait. A read-write close (it drops a watch and maybe
- * the exclusive lock, which the next `rbd` command needs) is awaited, after RW_CLOSE_GRACE_MS at least; it takes OSD
- * round trips of its own besides.
+ * the exclusive lock, which the next `rbd` command needs) is awaited, after RW_CLOSE_GRACE_MS at least.
  */
 export const CLOSE_GRACE_MS =
   Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) >= 0 && process.env.CINDERBOX_RBD_CLOSE_GRACE_MS ? Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) : 2_000;
-export const RW_CLOSE_GRACE_MS = Math.min(CLOSE_GRACE_MS, 250);
+// Small: a read-write close is awaited (snapshot create is ~50 ms in all; 250 ms here made it 285 ms), and its own
+// unwatch and lock release are OSD round trips that the racing thread would have to sleep through as well.
+export const RW_CLOSE_GRACE_MS = Math.min(CLOSE_GRACE_MS, 50);
 
 /** When each handle LibrbdPool.open gave was opened, and how. */
 const opened = new WeakMap<ImageHandle, { at: number; readOnly: boolean }>();
