@@ -2,9 +2,15 @@
  * bench/rbd/stress-snap-clone.ts — the conformance scenario that once hung the librbd path (ten concurrent snapshots
  * of one volume, each read back, then five concurrent clones of them, each read), in a loop, through the librbd
  * driver on a throwaway pool. An iteration that takes longer than --stall-s prints the process id and keeps the
- * process alive so a debugger can be attached (`gdb -p PID -batch -ex 'thread apply all bt'`).
+ * process alive so a debugger can be attached (`gdb -p PID -batch -ex 'thread apply all bt'`). SIGINT or SIGTERM
+ * stops after the running iteration and still removes the pool.
  *
- *   CINDERBOX_RBD_ADDON=on node --import tsx bench/rbd/stress-snap-clone.ts [--iterations 50] [--stall-s 120]
+ *   node --import tsx bench/rbd/stress-snap-clone.ts [--iterations 50] [--stall-s 120]
+ *
+ * Issue #17 was found with it: the addon built with -fsanitize=address, freed memory filled
+ * (LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:max_free_fill_size=4096:free_fill_byte=190,
+ * CINDERBOX_RBD_ADDON=<that rbd_io.node>, LD_PRELOAD dropped from process.env before the ceph tools run), a close
+ * too soon after its open ended the first iteration with std::system_error (EINVAL) from a lock on freed memory.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -61,8 +67,15 @@ async function iteration(): Promise<void> {
 
 const stallMs = Number(args['stall-s']) * 1000;
 let ok = 0;
+let stop = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    console.log(`${sig}: stopping after this iteration`);
+    stop = true;
+  });
+}
 try {
-  for (let i = 0; i < Number(args.iterations); i++) {
+  for (let i = 0; i < Number(args.iterations) && !stop; i++) {
     const t0 = Date.now();
     const watchdog = setInterval(() => {
       if (Date.now() - t0 > stallMs) {

@@ -24,20 +24,29 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
+/*
+ * Children counts (pools of a cluster, images of a pool) are kept on the JS thread only. A pool with images librbd
+ * still holds, or a cluster with pools, refuses to go away (EBUSY): rados_ioctx_destroy or rados_shutdown under a
+ * live ImageCtx frees what librados' io_context_pool threads are about to run.
+ */
 typedef struct {
   rados_t cluster;
   int connected;
+  int pools;
 } cluster_t;
 
 typedef struct {
   rados_ioctx_t io;
   int open;
+  int images; /* opened and not yet closed by librbd (a close that timed out keeps counting) */
+  cluster_t *cluster;
   napi_ref cluster_ref; /* keeps the cluster handle alive while the pool is */
 } pool_t;
 
 typedef struct {
   rbd_image_t image;
   int open;
+  pool_t *pool;
   napi_ref pool_ref;
 } image_t;
 
@@ -157,7 +166,20 @@ static void waiter_put(waiter_t *w) {
   }
 }
 
+/*
+ * How long after librbd reported an open before that image may be closed. librbd's ImageState completes the open
+ * (queues the caller's callback) and only then takes its own mutex again (complete_action_unlock); a read-only
+ * image closes in a few work-queue hops, so a close issued right away can free the ImageState before that thread
+ * relocks it: a lock on freed memory in io_context_pool (the hang), or SIGSEGV. Caught under ASan with freed memory
+ * filled (std::system_error EINVAL from that lock, ImageCtx freed by the close's finisher). The JS side
+ * (librbd.ts, CLOSE_GRACE_MS) keeps the same distance for the closes it issues.
+ */
+#define LATE_CLOSE_GRACE_MS 2000
+
 static void *close_late(void *arg) {
+  struct timespec t = {LATE_CLOSE_GRACE_MS / 1000, (LATE_CLOSE_GRACE_MS % 1000) * 1000000L};
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+  }
   rbd_close((rbd_image_t)arg);
   return NULL;
 }
@@ -513,6 +535,19 @@ static napi_value num(napi_env env, double v) {
 static void complete(napi_env env, napi_status status, void *data) {
   job_t *j = data;
   napi_value result = NULL;
+  int ran = status == napi_ok;
+  /* Children counts: see cluster_t. */
+  if (ran && j->op == OP_POOL && j->rc >= 0) {
+    j->new_pool->cluster = j->cluster;
+    j->cluster->pools++;
+  }
+  if (ran && j->op == OP_POOL_CLOSE && j->pool->cluster) j->pool->cluster->pools--;
+  if (ran && j->op == OP_OPEN && j->rc >= 0) {
+    j->new_image->pool = j->pool;
+    j->pool->images++;
+  }
+  /* Only a close librbd finished lets go of the image: one that timed out may still be running. */
+  if (ran && j->op == OP_CLOSE && j->rc >= 0 && j->image->pool) j->image->pool->images--;
   if (status != napi_ok || j->rc < 0) {
     napi_reject_deferred(env, j->deferred, make_error(env, status != napi_ok ? -EIO : j->rc, j->call));
   } else {
@@ -659,12 +694,12 @@ static napi_value bad(napi_env env, job_t *j, const char *usage) {
   return NULL;
 }
 
-/* A promise already rejected with EBADF: the handle was closed. */
-static napi_value closed(napi_env env, job_t *j, const char *call) {
+/* A promise already rejected with rc; the job is dropped. */
+static napi_value rejected(napi_env env, job_t *j, int rc, const char *call) {
   napi_deferred d;
   napi_value promise;
   CHECK(env, napi_create_promise(env, &d, &promise));
-  napi_reject_deferred(env, d, make_error(env, -EBADF, call));
+  napi_reject_deferred(env, d, make_error(env, rc, call));
   if (j->keep) napi_delete_reference(env, j->keep);
   if (j->keep2) napi_delete_reference(env, j->keep2);
   free(j->s1);
@@ -672,6 +707,11 @@ static napi_value closed(napi_env env, job_t *j, const char *call) {
   free(j->s3);
   free(j);
   return promise;
+}
+
+/* EBADF: the handle was closed. */
+static napi_value closed(napi_env env, job_t *j, const char *call) {
+  return rejected(env, j, -EBADF, call);
 }
 
 static job_t *new_job(op_t op) {
@@ -695,13 +735,14 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-/* shutdown(cluster): closes the connection (every pool and image of it must be closed first). */
+/* shutdown(cluster): closes the connection; EBUSY while a pool of it is open. */
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   ARGS(1);
   job_t *j = new_job(OP_SHUTDOWN);
   if (!j) return bad(env, NULL, "rbd_io: out of memory");
   if (argc < 1 || get_external(env, argv[0], (void **)&j->cluster)) return bad(env, j, "rbd_io: shutdown(cluster)");
   if (!j->cluster->connected) return closed(env, j, "rados_shutdown");
+  if (j->cluster->pools > 0) return rejected(env, j, -EBUSY, "rados_shutdown");
   j->cluster->connected = 0;
   CHECK(env, napi_create_reference(env, argv[0], 1, &j->keep));
   return queue(env, j);
@@ -719,13 +760,14 @@ static napi_value js_open_pool(napi_env env, napi_callback_info info) {
   return queue(env, j);
 }
 
-/* closePool(pool) */
+/* closePool(pool): EBUSY while librbd holds an image of it (opened, and not closed or its close timed out) */
 static napi_value js_close_pool(napi_env env, napi_callback_info info) {
   ARGS(1);
   job_t *j = new_job(OP_POOL_CLOSE);
   if (!j) return bad(env, NULL, "rbd_io: out of memory");
   if (argc < 1 || get_external(env, argv[0], (void **)&j->pool)) return bad(env, j, "rbd_io: closePool(pool)");
   if (!j->pool->open) return closed(env, j, "rados_ioctx_destroy");
+  if (j->pool->images > 0) return rejected(env, j, -EBUSY, "rados_ioctx_destroy");
   j->pool->open = 0;
   CHECK(env, napi_create_reference(env, argv[0], 1, &j->keep));
   return queue(env, j);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Extent } from '../../../domain/ports/volume-driver.js';
-import { LibrbdPool, loadLibrbdAddon } from './librbd.js';
+import { CLOSE_GRACE_MS, LibrbdPool, loadLibrbdAddon, RW_CLOSE_GRACE_MS, type ImageHandle, type RbdAddon } from './librbd.js';
 import { createRbdVolumeDriver, poolCapacity, type RbdVolumeDriver } from './rbd-driver.js';
 import { makeTestPool } from './test-support.js';
 
@@ -38,8 +38,63 @@ describe('poolCapacity (ceph df --format json)', () => {
   });
 });
 
-// The driver's librbd path is opt-in (LIBRBD_OPT_IN): these tests are that path's, so they opt in.
-process.env.CINDERBOX_RBD_ADDON ??= 'on';
+describe('LibrbdPool close discipline (an addon that records its calls)', () => {
+  // What the fake stands for is librbd's tail: the thread that reported an open still touches the ImageState for a
+  // moment, so a close must not follow the open closely (issue #17). Times are read back, not raced.
+  function recorder() {
+    const calls: { op: string; at: number; img?: ImageHandle }[] = [];
+    let n = 0;
+    const fake = {
+      abiVersion: 2,
+      librbdVersion: 'fake',
+      connect: async () => ({}) as never,
+      openPool: async () => ({}) as never,
+      open: async () => {
+        const img = { n: n++ } as unknown as ImageHandle;
+        calls.push({ op: 'open', at: performance.now(), img });
+        return img;
+      },
+      close: async (img: ImageHandle) => {
+        calls.push({ op: 'close', at: performance.now(), img });
+      },
+    } as unknown as RbdAddon;
+    return { calls, fake };
+  }
+  const conn = () => ({ conf: `/fake/${randomUUID()}.conf` });
+
+  it('defers a read-only close until the grace has passed since the open, without holding the caller', async () => {
+    const { calls, fake } = recorder();
+    const p = await LibrbdPool.connect(fake, conn(), 'p');
+    const img = await p.open('img', 'snap', true);
+    await p.close(img);
+    assert.deepEqual(calls.map((c) => c.op), ['open'], 'close returned before librbd was asked to close');
+    for (let i = 0; i < 100 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(calls.map((c) => c.op), ['open', 'close']);
+    assert.equal(calls[1]!.img, img);
+    assert.ok(calls[1]!.at - calls[0]!.at >= CLOSE_GRACE_MS - 1, `closed ${calls[1]!.at - calls[0]!.at} ms after the open`);
+  });
+
+  it('awaits a read-write close, issued no sooner than its own grace', async () => {
+    const { calls, fake } = recorder();
+    const p = await LibrbdPool.connect(fake, conn(), 'p');
+    const img = await p.open('img', null, false);
+    await p.close(img);
+    assert.deepEqual(calls.map((c) => c.op), ['open', 'close'], 'the caller waited for the close');
+    assert.ok(calls[1]!.at - calls[0]!.at >= RW_CLOSE_GRACE_MS - 1, `closed ${calls[1]!.at - calls[0]!.at} ms after the open`);
+  });
+
+  it('closes at once a handle opened longer ago than the grace', async () => {
+    const { calls, fake } = recorder();
+    const p = await LibrbdPool.connect(fake, conn(), 'p');
+    const img = await p.open('img', 'snap', true);
+    await new Promise((r) => setTimeout(r, CLOSE_GRACE_MS + 10));
+    await p.close(img);
+    assert.deepEqual(calls.map((c) => c.op), ['open', 'close']);
+  });
+});
+
+// These tests are the librbd path's: a run with CINDERBOX_RBD_ADDON=off still tests the addon itself.
+if (process.env.CINDERBOX_RBD_ADDON === 'off') delete process.env.CINDERBOX_RBD_ADDON;
 const { addon, error } = loadLibrbdAddon();
 // CI builds the addon (install-test-deps installs librbd-dev): there its absence is a failure, not a skip.
 if (!addon && process.env.CINDERBOX_TEST_RBD === 'require') throw new Error(`CINDERBOX_TEST_RBD=require but the librbd addon is not built: ${error}`);
@@ -183,6 +238,25 @@ if ('skip' in made) {
       assert.equal(await addon!.size(img), MiB);
       await addon!.close(img, 60_000);
       assert.throws(() => addon!.open(p.pool, image, null, true, -1), TypeError);
+      await lib.deleteVolume(vol);
+    });
+
+    it('keeps a pool while librbd holds an image of it, and a cluster while it has a pool (EBUSY, not a use-after-free)', async () => {
+      const vol = randomUUID();
+      await lib.createVolume(vol, MiB);
+      // A connection of this test's own: the shared one stays with the driver.
+      const cluster = await addon!.connect(conf, null, null);
+      const p = await addon!.openPool(cluster, pool);
+      const img = await addon!.open(p, `volume-${vol}`, null, true, 60_000);
+      await assert.rejects(addon!.closePool(p), { code: 'EBUSY' });
+      await assert.rejects(addon!.shutdown(cluster), { code: 'EBUSY' });
+      // Both still work: the refusals changed nothing.
+      assert.equal(await addon!.size(img), MiB);
+      await addon!.close(img, 60_000);
+      await assert.rejects(addon!.shutdown(cluster), { code: 'EBUSY' });
+      await addon!.closePool(p);
+      await addon!.shutdown(cluster);
+      await assert.rejects(addon!.shutdown(cluster), { code: 'EBADF' });
       await lib.deleteVolume(vol);
     });
 

@@ -5,8 +5,8 @@
  * and other clients did meanwhile, and no exclusive lock is held between calls). Every call runs on the libuv
  * thread pool.
  *
- * The driver uses it only when asked (`CINDERBOX_RBD_ADDON=on`, see LIBRBD_OPT_IN). Without it (not asked, no librbd
- * headers at build time, or CINDERBOX_RBD_ADDON=off) `loadLibrbd()` says why and the driver uses the `rbd` tool.
+ * The driver uses it whenever it loads. Without it (no librbd headers at build time, librbd missing at run time, or
+ * CINDERBOX_RBD_ADDON=off) `loadLibrbd()` says why and the driver uses the `rbd` tool.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -60,25 +60,23 @@ export const RBD_ADDON_PATH =
 let state: { addon: RbdAddon | null; error?: string } | undefined;
 
 /**
- * Why the driver stays on the `rbd` tool unless told otherwise. In one CI run a read-only `rbd_open` at a snapshot
- * never returned while ten snapshots of the image were taken and cloned at once (the suite then timed out).
- * Reproduced with bench/rbd/stress-snap-clone.ts (about one iteration in twenty under load 20): the open waited on
- * librados' completion thread, itself blocked for good in a librbd callback on a mutex whose memory held garbage
- * (freed and reused). With deadlines on opens and closes (OPEN_TIMEOUT_MS, LibrbdPool.stale) and one diff at a time
- * per handle, one stress run then died of SIGSEGV in its first iteration: memory is being freed under librbd, the
- * culprit (librbd itself or a handle discipline of ours) is not pinned down, so the path stays opt-in.
+ * The addon unless `CINDERBOX_RBD_ADDON=off`, or null and the reason. It was opt-in while a read-only open at a
+ * snapshot hung now and then under concurrent snapshots and clones (issue #17): librbd's own tail after an open,
+ * raced by a close that came too soon (see CLOSE_GRACE_MS). A build without the addon says once, on stderr, that
+ * rbd backends use the `rbd` tool.
  */
-export const LIBRBD_OPT_IN =
-  'the librbd path is opt-in (CINDERBOX_RBD_ADDON=on): an rbd_open at a snapshot once hung under concurrent snapshots and clones';
-
-/** The addon when the driver may use it (`CINDERBOX_RBD_ADDON=on`, or the addon's path), or null and the reason. */
 export function loadLibrbd(): { addon: RbdAddon | null; error?: string } {
   const mode = process.env.CINDERBOX_RBD_ADDON;
-  if (mode === undefined || mode === '') return { addon: null, error: LIBRBD_OPT_IN };
-  return loadLibrbdAddon();
+  const loaded = loadLibrbdAddon();
+  if (!loaded.addon && mode !== 'off' && !warned) {
+    warned = true;
+    console.warn(`cinderbox: rbd backends use the rbd tool: the librbd addon is not available (${loaded.error ?? 'unknown'})`);
+  }
+  return loaded;
 }
+let warned = false;
 
-/** The addon whatever the opt-in (its own tests and the bench), or null and the reason. */
+/** The addon (or null and the reason), without the warning: its own tests and the benches. */
 export function loadLibrbdAddon(): { addon: RbdAddon | null; error?: string } {
   if (state) return state;
   if (process.env.CINDERBOX_RBD_ADDON === 'off') return (state = { addon: null, error: 'CINDERBOX_RBD_ADDON=off' });
@@ -98,6 +96,29 @@ export function loadLibrbdAddon(): { addon: RbdAddon | null; error?: string } {
  * pins a libuv pool thread for the life of the process.
  */
 export const OPEN_TIMEOUT_MS = Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) > 0 ? Number(process.env.CINDERBOX_RBD_OPEN_TIMEOUT_MS) : 60_000;
+
+/**
+ * How long after librbd reports an image open before the image may be closed. librbd's ImageState queues the
+ * caller's open callback and only then takes its own mutex again (complete_action_unlock); a read-only image closes
+ * in a few work-queue hops and no OSD round trip, so an open, a size and a close in quick succession could free the
+ * ImageState before that io_context_pool thread got the CPU back under load: it then locked freed memory (the hang
+ * of issue #17, or SIGSEGV). Shown under ASan with freed memory filled: std::system_error (EINVAL) from that lock,
+ * the ImageCtx freed by the close's finisher thread. A read-only handle has no watch and no lock, so nobody can tell
+ * when it goes: its close is deferred and the caller does not wait. A read-write close (it drops a watch and maybe
+ * the exclusive lock, which the next `rbd` command needs) is awaited, after RW_CLOSE_GRACE_MS at least.
+ */
+export const CLOSE_GRACE_MS =
+  Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) >= 0 && process.env.CINDERBOX_RBD_CLOSE_GRACE_MS ? Number(process.env.CINDERBOX_RBD_CLOSE_GRACE_MS) : 2_000;
+// Small: a read-write close is awaited (snapshot create is ~50 ms in all; 250 ms here made it 285 ms), and its own
+// unwatch and lock release are OSD round trips that the racing thread would have to sleep through as well.
+export const RW_CLOSE_GRACE_MS = Math.min(CLOSE_GRACE_MS, 50);
+
+/** When each handle LibrbdPool.open gave was opened, and how. */
+const opened = new WeakMap<ImageHandle, { at: number; readOnly: boolean }>();
+/** Deferred read-only closes not yet done: shutdownLibrbd waits for them (a pool must outlive its images). */
+const pendingCloses = new Set<Promise<void>>();
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Bytes per librbd read or write call: one default RBD object, so a call is one OSD op. */
 export const IO_BYTES = 4 * 1024 * 1024;
@@ -126,6 +147,7 @@ function remembered<T>(map: Map<string, Promise<T>>, key: string, make: () => Pr
 
 /** Shuts every shared connection down (the bench's end; a server keeps them until it exits). */
 export async function shutdownLibrbd(): Promise<void> {
+  while (pendingCloses.size > 0) await Promise.allSettled([...pendingCloses]);
   const all = [...pools.values()];
   const cs = [...clusters.values()];
   pools.clear();
@@ -180,13 +202,31 @@ export class LibrbdPool {
   }
 
   /** Opens image (at snap, read-only when asked); the caller closes it with close(). */
-  open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
-    return this.watch(this.addon.open(this.pool, image, snap, readOnly, OPEN_TIMEOUT_MS));
+  async open(image: string, snap: string | null, readOnly: boolean): Promise<ImageHandle> {
+    const img = await this.watch(this.addon.open(this.pool, image, snap, readOnly, OPEN_TIMEOUT_MS));
+    opened.set(img, { at: performance.now(), readOnly });
+    return img;
   }
 
-  /** Closes an image open() gave. */
-  close(img: ImageHandle): Promise<void> {
-    return this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
+  /**
+   * Closes an image open() gave, never sooner than CLOSE_GRACE_MS (read-only: deferred, the caller goes on) or
+   * RW_CLOSE_GRACE_MS (read-write: awaited) after its open. The handle must not be used once this is called.
+   */
+  async close(img: ImageHandle): Promise<void> {
+    const o = opened.get(img);
+    opened.delete(img);
+    const wait = o ? o.at + (o.readOnly ? CLOSE_GRACE_MS : RW_CLOSE_GRACE_MS) - performance.now() : 0;
+    if (wait > 0 && o?.readOnly) {
+      const later: Promise<void> = delay(wait)
+        .then(() => this.watch(this.addon.close(img, OPEN_TIMEOUT_MS)))
+        // Nobody awaits it: a timeout has marked the pool stale (watch), anything else leaves a read-only handle.
+        .catch(() => {})
+        .finally(() => pendingCloses.delete(later));
+      pendingCloses.add(later);
+      return;
+    }
+    if (wait > 0) await delay(wait);
+    await this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
   }
 
   /** Opens image (at snap, read-only when asked), runs fn, closes it whatever happens. */
