@@ -161,13 +161,8 @@ export async function writeEmptyImage(
   backing: { file: string; format: LayerFormat } | null,
   sync = true,
 ): Promise<void> {
-  const img = emptyImage(size, backing);
-  const fh = await open(path, 'wx', 0o600);
+  const fh = await writeEmptyImageUnflushed(path, size, backing);
   try {
-    for (const w of img.writes) {
-      for (let done = 0; done < w.data.length; ) done += writeSync(fh.fd, w.data, done, w.data.length - done, w.offset + done);
-    }
-    ftruncateSync(fh.fd, img.length);
     if (sync) await fh.datasync();
   } finally {
     await fh.close();
@@ -181,7 +176,7 @@ export async function writeEmptyImage(
 export async function writeEmptyImageUnflushed(
   path: string,
   size: number,
-  backing: { file: string; format: LayerFormat },
+  backing: { file: string; format: LayerFormat } | null,
 ): Promise<FileHandle> {
   const img = emptyImage(size, backing);
   const fh = await open(path, 'wx', 0o600);
