@@ -309,8 +309,9 @@ async function sharedCluster(): Promise<void> {
 async function ownCluster(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cbx-bench-ceph-'));
   const port = 20000 + randomInt(20000);
-  // memstore holds every written byte in RAM, about twice over.
-  const memstore = Math.max(512 * MiB, 2 * WRITTEN + 256 * MiB);
+  // memstore holds every written byte in RAM, about twice over, and the backup rounds add their changed data, clones
+  // and restores on top: a full OSD blocks every write (and an export-diff behind it) instead of failing it.
+  const memstore = Math.max(2048 * MiB, 4 * WRITTEN + 1024 * MiB);
   const env = { ...process.env, CINDERBOX_CEPH_MON_PORT: String(port), CINDERBOX_CEPH_RGW_PORT: String(port + 1), CINDERBOX_CEPH_MEMSTORE_BYTES: String(memstore) };
   const conf = join(dir, 'ceph.conf');
   const ceph = (...a: string[]) => execFileSync('ceph', ['--conf', conf, '--connect-timeout', '15', ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
