@@ -83,6 +83,18 @@ describe('LibrbdPool close discipline (an addon that records its calls)', () => 
     assert.ok(calls[1]!.at - calls[0]!.at >= RW_CLOSE_GRACE_MS - 1, `closed ${calls[1]!.at - calls[0]!.at} ms after the open`);
   });
 
+  it('hands a read-write close off with closeSoon: the caller goes on, the grace holds, settled() waits for it', async () => {
+    const { calls, fake } = recorder();
+    const p = await LibrbdPool.connect(fake, conn(), 'p');
+    const img = await p.open('img', null, false);
+    p.closeSoon(img);
+    assert.deepEqual(calls.map((c) => c.op), ['open'], 'closeSoon returned before librbd was asked to close');
+    await p.settled();
+    assert.deepEqual(calls.map((c) => c.op), ['open', 'close'], 'settled() resolved only after the close');
+    assert.equal(calls[1]!.img, img);
+    assert.ok(calls[1]!.at - calls[0]!.at >= RW_CLOSE_GRACE_MS - 1, `closed ${calls[1]!.at - calls[0]!.at} ms after the open`);
+  });
+
   it('closes at once a handle opened longer ago than the grace', async () => {
     const { calls, fake } = recorder();
     const p = await LibrbdPool.connect(fake, conn(), 'p');

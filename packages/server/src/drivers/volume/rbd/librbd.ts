@@ -115,7 +115,7 @@ export const RW_CLOSE_GRACE_MS = Math.min(CLOSE_GRACE_MS, 50);
 
 /** When each handle LibrbdPool.open gave was opened, and how. */
 const opened = new WeakMap<ImageHandle, { at: number; readOnly: boolean }>();
-/** Deferred read-only closes not yet done: shutdownLibrbd waits for them (a pool must outlive its images). */
+/** Closes not yet done (read-only ones deferred, read-write ones closeSoon handed off): shutdownLibrbd waits for them (a pool must outlive its images). */
 const pendingCloses = new Set<Promise<void>>();
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -167,6 +167,9 @@ export class LibrbdPool {
    * blocked thread.
    */
   stale = false;
+
+  /** Read-write closes closeSoon handed off and not yet done. */
+  private readonly settling = new Set<Promise<void>>();
 
   private constructor(
     readonly addon: RbdAddon,
@@ -227,6 +230,27 @@ export class LibrbdPool {
     }
     if (wait > 0) await delay(wait);
     await this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
+  }
+
+  /**
+   * Closes a read-write handle like close() without the caller waiting. The close still keeps its grace after the
+   * open; settled() waits for it, and so does shutdownLibrbd.
+   */
+  closeSoon(img: ImageHandle): void {
+    const p: Promise<void> = this.close(img)
+      // A close that timed out has marked the pool stale (watch); anything else leaves the handle to the process.
+      .catch(() => {})
+      .finally(() => {
+        this.settling.delete(p);
+        pendingCloses.delete(p);
+      });
+    this.settling.add(p);
+    pendingCloses.add(p);
+  }
+
+  /** Resolves once every close closeSoon handed off has run. */
+  async settled(): Promise<void> {
+    while (this.settling.size > 0) await Promise.allSettled([...this.settling]);
   }
 
   /** Opens image (at snap, read-only when asked), runs fn, closes it whatever happens. */

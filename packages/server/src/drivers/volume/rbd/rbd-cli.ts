@@ -44,13 +44,20 @@ function codeOf(stderr: string): string {
 }
 
 export class RbdCli {
+  /**
+   * Awaited before every command: the driver's read-write librbd closes still under way (a snapshot create hands
+   * its close off), so the tool never meets this process's own watch or exclusive lock on an image.
+   */
+  ready: () => Promise<void> = () => Promise.resolve();
+
   constructor(
     private readonly conn: RbdConnection,
     private readonly tool = 'rbd',
   ) {}
 
   /** Runs one rbd command; rejects with the tool's stderr and a code. */
-  run(args: string[], opts: { input?: Buffer } = {}): Promise<string> {
+  async run(args: string[], opts: { input?: Buffer } = {}): Promise<string> {
+    await this.ready();
     return new Promise((resolve, reject) => {
       const child = execFile(
         this.tool,
@@ -72,7 +79,8 @@ export class RbdCli {
   }
 
   /** `rbd import-diff - <spec>` fed from `stream` (diff v1 records). */
-  importDiff(spec: string, stream: AsyncIterable<Buffer>): Promise<void> {
+  async importDiff(spec: string, stream: AsyncIterable<Buffer>): Promise<void> {
+    await this.ready();
     return new Promise((resolve, reject) => {
       const child = spawn(this.tool, [...connectionArgs(this.conn), 'import-diff', '--no-progress', '-', spec], {
         stdio: ['pipe', 'ignore', 'pipe'],
@@ -110,6 +118,7 @@ export class RbdCli {
    */
   async *exportDiff(spec: string, opts: { fromSnap?: string; wholeObject?: boolean } = {}): AsyncGenerator<DiffRecord> {
     const since = opts.fromSnap ? ['--from-snap', opts.fromSnap, ...(opts.wholeObject ? ['--whole-object'] : [])] : [];
+    await this.ready();
     const args = [...connectionArgs(this.conn), 'export-diff', '--no-progress', ...since, spec, '-'];
     const child = spawn(this.tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
