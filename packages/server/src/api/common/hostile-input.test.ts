@@ -120,7 +120,13 @@ describe('hostile input over HTTP', () => {
     });
     assert.equal(v.status, 202, v.text);
     const id = v.body.volume.id;
-    assert.deepEqual(v.body.volume.metadata, { constructor: 'c', toString: 't', __proto__: 'p' });
+    // JSON.parse, not a literal: `__proto__: 'p'` in an object literal sets a prototype instead of an own key, and an
+    // expectation written that way passed while the key was being dropped.
+    assert.deepEqual(v.body.volume.metadata, JSON.parse('{"constructor": "c", "toString": "t", "__proto__": "p"}'));
+    assert.ok(Object.hasOwn(v.body.volume.metadata, '__proto__'), 'the __proto__ key is an ordinary key of the answer');
+    const proto = await t.request('GET', `/v3/${member.projectId}/volumes/${id}/metadata/__proto__`, { token: member.token });
+    assert.equal(proto.status, 200, proto.text);
+    assert.equal(proto.body.meta.__proto__, 'p');
     const one = await t.request('GET', `/v3/${member.projectId}/volumes/${id}/metadata/toString`, { token: member.token });
     assert.equal(one.status, 200, one.text);
     assert.deepEqual(one.body, { meta: { toString: 't' } });
