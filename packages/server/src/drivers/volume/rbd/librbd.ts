@@ -119,6 +119,13 @@ const opened = new WeakMap<ImageHandle, { at: number; readOnly: boolean }>();
 const pendingCloses = new Set<Promise<void>>();
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves once performance.now() has reached `at`. A timer alone can fire a millisecond or so early by that clock
+ * (libuv measures from its cached loop time), and the grace is a floor.
+ */
+async function until(at: number): Promise<void> {
+  for (let left = at - performance.now(); left > 0; left = at - performance.now()) await delay(Math.ceil(left));
+}
 
 /** Bytes per librbd read or write call: one default RBD object, so a call is one OSD op. */
 export const IO_BYTES = 4 * 1024 * 1024;
@@ -218,9 +225,10 @@ export class LibrbdPool {
   async close(img: ImageHandle): Promise<void> {
     const o = opened.get(img);
     opened.delete(img);
-    const wait = o ? o.at + (o.readOnly ? CLOSE_GRACE_MS : RW_CLOSE_GRACE_MS) - performance.now() : 0;
+    const notBefore = o ? o.at + (o.readOnly ? CLOSE_GRACE_MS : RW_CLOSE_GRACE_MS) : 0;
+    const wait = notBefore - performance.now();
     if (wait > 0 && o?.readOnly) {
-      const later: Promise<void> = delay(wait)
+      const later: Promise<void> = until(notBefore)
         .then(() => this.watch(this.addon.close(img, OPEN_TIMEOUT_MS)))
         // Nobody awaits it: a timeout has marked the pool stale (watch), anything else leaves a read-only handle.
         .catch(() => {})
@@ -228,7 +236,7 @@ export class LibrbdPool {
       pendingCloses.add(later);
       return;
     }
-    if (wait > 0) await delay(wait);
+    if (wait > 0) await until(notBefore);
     await this.watch(this.addon.close(img, OPEN_TIMEOUT_MS));
   }
 
