@@ -6,16 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
-import { ClusterApi, type ClusterEnv, type ClusterNode, killNode, nodeOf, startNode } from './cluster-support.js';
+import { type ClusterNode, killNode, nodeOf, TestCluster, withPostgres } from './cluster-support.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL;
 
 /** Files under `dir` whose name contains `id` (a volume's file, whatever the driver's layout). */
 async function filesNamed(dir: string, id: string): Promise<string[]> {
@@ -23,48 +19,19 @@ async function filesNamed(dir: string, id: string): Promise<string[]> {
   return all.filter((f) => f.includes(id));
 }
 
-if (!pgAdmin) {
-  test('moving local volumes between cluster nodes', (t) => {
-    if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail('CINDERBOX_TEST_PG=require, but CINDERBOX_TEST_POSTGRES_URL is not set');
-    t.skip('no PostgreSQL: CINDERBOX_TEST_POSTGRES_URL is not set');
-  });
-} else {
+withPostgres('moving local volumes between cluster nodes', ['CINDERBOX_TEST_POSTGRES_URL'], (pgAdmin) => {
   describe('moving local volumes between cluster nodes (A, B on one PostgreSQL)', { timeout: 600_000 }, () => {
-    let env: ClusterEnv;
-    let databaseUrl = '';
-    let sharedDir = '';
-    const dirs: Record<string, string> = {};
-    const nodes: Record<string, ClusterNode> = {};
-    const api = new ClusterApi();
-    const A = () => nodes.A!;
-    const B = () => nodes.B!;
+    const cluster = new TestCluster(pgAdmin, { label: 'move', backends: 'local:raw,fast:qcow2' });
+    const { api } = cluster;
+    const A = () => cluster.node('A');
+    const B = () => cluster.node('B');
 
     before(async () => {
-      databaseUrl = await createTestDatabase(pgAdmin);
-      sharedDir = await mkdtemp(join(tmpdir(), 'cinderbox-move-target-'));
-      env = { databaseUrl, backends: 'local:raw,fast:qcow2', backupTargets: `shared=file://${sharedDir}` };
-      for (const name of ['A', 'B']) dirs[name] = await mkdtemp(join(tmpdir(), `cinderbox-move-${name}-`));
-      nodes.A = await startNode('A', dirs.A!, env);
-      nodes.B = await startNode('B', dirs.B!, env);
-      await api.login(A());
+      await cluster.setUp();
+      await cluster.boot('A', 'B');
     });
 
-    after(async () => {
-      for (const n of Object.values(nodes)) await killNode(n);
-      if (databaseUrl) await dropTestDatabase(pgAdmin, databaseUrl).catch(() => {});
-      if (sharedDir) await rm(sharedDir, { recursive: true, force: true });
-      for (const d of Object.values(dirs)) await rm(d, { recursive: true, force: true });
-    });
-
-    /** Writes `data` at `offset` of a volume through `node`. */
-    const writeAt = async (node: ClusterNode, id: string, offset: number, data: Buffer) => {
-      const r = await fetch(`${node.url}/v3/${api.projectId}/volumes/${id}/cinderbox-data`, {
-        method: 'PUT',
-        headers: { 'X-Auth-Token': api.token, 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes ${offset}-${offset + data.length - 1}/*` },
-        body: data,
-      });
-      assert.ok(r.ok, `upload through ${node.name}: ${r.status} ${await r.text()}`);
-    };
+    after(() => cluster.tearDown());
 
     /** SHA-256 of the whole volume, read through `node`. */
     const wholeDigest = async (node: ClusterNode, id: string): Promise<string> => {
@@ -87,9 +54,9 @@ if (!pgAdmin) {
         const v = (await api.ok(B(), 'POST', '/volumes', { volume: { size: 1, ...(type ? { volume_type: type } : {}) } })).volume;
         const ready = await api.until(B(), 'volumes', v.id, 'available');
         assert.equal(ready['os-vol-host-attr:host'], `A@${backend}#${backend}`);
-        await writeAt(A(), v.id, 0, randomBytes(3 * MiB));
+        await api.upload(A(), v.id, randomBytes(3 * MiB));
         // Far from the first write, not on a block boundary: the holes between stay holes, both ends arrive.
-        await writeAt(A(), v.id, 700 * MiB + 12345, randomBytes(2 * MiB));
+        await api.upload(A(), v.id, randomBytes(2 * MiB), 700 * MiB + 12345);
         return { id: v.id, digest: await wholeDigest(A(), v.id) };
       } finally {
         await api.setService(A(), `B@${backend}`, 'cinder-volume', true);
@@ -105,15 +72,15 @@ if (!pgAdmin) {
 
     test("os-migrate_volume A@local → B@local (through A): B copies it from A's API, bytes identical, A's file gone, host updated", async () => {
       const v = await volumeOnA('local');
-      assert.ok((await filesNamed(dirs.A!, v.id)).length > 0, "the volume's file is in A's data directory");
+      assert.ok((await filesNamed(cluster.dir('A'), v.id)).length > 0, "the volume's file is in A's data directory");
       const r = await api.call(A(), 'POST', `/volumes/${v.id}/action`, { 'os-migrate_volume': { host: 'B@local#local' } });
       assert.equal(r.status, 202, r.text);
       const moved = await settled(v.id, (x) => x['os-vol-mig-status-attr:migstat'] === 'success' && x.status === 'available', `migration of ${v.id}`);
       assert.equal(moved['os-vol-host-attr:host'], 'B@local#local');
       assert.equal(await wholeDigest(B(), v.id), v.digest);
       // The source's removal is a task of A's, after the switch.
-      await api.poll(async () => (await filesNamed(dirs.A!, v.id)).length === 0, `A's copy of ${v.id} removed`);
-      assert.ok((await filesNamed(dirs.B!, v.id)).length > 0);
+      await api.poll(async () => (await filesNamed(cluster.dir('A'), v.id)).length === 0, `A's copy of ${v.id} removed`);
+      assert.ok((await filesNamed(cluster.dir('B'), v.id)).length > 0);
       // Its bytes are now B's: A refuses to serve them and names B.
       const viaA = await fetch(`${A().url}/v3/${api.projectId}/volumes/${v.id}/cinderbox-data`, { headers: { 'X-Auth-Token': api.token, Range: 'bytes=0-0' } });
       assert.equal(viaA.status, 400);
@@ -133,7 +100,7 @@ if (!pgAdmin) {
         await api.setService(A(), 'A@fast', 'cinder-volume', true);
       }
       assert.equal(await wholeDigest(B(), v.id), v.digest);
-      await api.poll(async () => (await filesNamed(dirs.A!, v.id)).length === 0, `A's copy of ${v.id} removed`);
+      await api.poll(async () => (await filesNamed(cluster.dir('A'), v.id)).length === 0, `A's copy of ${v.id} removed`);
     });
 
     test('refusals keep their Cinder wording: a volume with a snapshot, and an in-use one, stay on A untouched', async (t) => {
@@ -166,7 +133,7 @@ if (!pgAdmin) {
         assert.match(m.body.badRequest.message, /^Invalid volume: /);
       }
       assert.equal(await wholeDigest(A(), v.id), v.digest);
-      assert.ok((await filesNamed(dirs.B!, v.id)).length === 0, 'nothing of it was left on B');
+      assert.ok((await filesNamed(cluster.dir('B'), v.id)).length === 0, 'nothing of it was left on B');
     });
 
     test('B killed mid-copy: restarted, it fails the move cleanly; the volume is available on A with a message, B holds no copy', async (t) => {
@@ -175,7 +142,7 @@ if (!pgAdmin) {
       assert.equal(r.status, 202, r.text);
       await api.poll(async () => (await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume['os-vol-mig-status-attr:migstat'] === 'migrating', 'copy started', 120_000);
       await killNode(B());
-      nodes.B = await startNode('B', dirs.B!, env);
+      await cluster.start('B');
       const back = await api.poll(async () => {
         const x = (await api.ok(A(), 'GET', `/volumes/${v.id}`)).volume;
         if (x['os-vol-mig-status-attr:migstat'] === 'success') return x;
@@ -190,9 +157,9 @@ if (!pgAdmin) {
       }
       assert.equal(back['os-vol-host-attr:host'], 'A@local#local');
       assert.equal(await wholeDigest(A(), v.id), v.digest);
-      assert.deepEqual(await filesNamed(dirs.B!, v.id), []);
+      assert.deepEqual(await filesNamed(cluster.dir('B'), v.id), []);
       const msgs = (await api.ok(A(), 'GET', `/messages?resource_uuid=${v.id}`)).messages as unknown[];
       assert.ok(msgs.length > 0, 'a user message records the failed move');
     });
   });
-}
+});

@@ -6,14 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
-import { ClusterApi, type ClusterEnv, type ClusterNode, DOWN_SECONDS, killNode, startNode } from './cluster-support.js';
+import { DOWN_SECONDS, TestCluster, withPostgres } from './cluster-support.js';
 
-const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL ?? process.env.CINDERBOX_TEST_DATABASE_URL;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file name under `dir`, recursively. */
@@ -22,48 +17,25 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.map(String);
 }
 
-if (!pgAdmin) {
-  test('node-name takeover after a stall', (t) => {
-    if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail('CINDERBOX_TEST_PG=require, but no PostgreSQL URL is set');
-    t.skip('no PostgreSQL: CINDERBOX_TEST_POSTGRES_URL / CINDERBOX_TEST_DATABASE_URL is not set');
-  });
-} else {
+withPostgres('node-name takeover after a stall', ['CINDERBOX_TEST_POSTGRES_URL', 'CINDERBOX_TEST_DATABASE_URL'], (pgAdmin) => {
   describe('node-name takeover after a stall (2 child nodes on one PostgreSQL)', { timeout: 180_000 }, () => {
-    let databaseUrl = '';
-    let env: ClusterEnv;
-    const dirs: string[] = [];
-    const nodes: ClusterNode[] = [];
-    const api = new ClusterApi();
+    const cluster = new TestCluster(pgAdmin, { label: 'takeover', backends: 'local:raw' });
+    const { api } = cluster;
 
-    before(async () => {
-      databaseUrl = await createTestDatabase(pgAdmin);
-      const target = await mkdtemp(join(tmpdir(), 'cinderbox-takeover-target-'));
-      dirs.push(target);
-      env = { databaseUrl, backends: 'local:raw', backupTargets: `shared=file://${target}` };
-    });
+    before(() => cluster.setUp());
 
-    after(async () => {
-      for (const n of nodes) {
-        if (n.proc.signalCode === null && n.proc.exitCode === null) n.proc.kill('SIGCONT');
-        await killNode(n);
-      }
-      if (databaseUrl) await dropTestDatabase(pgAdmin, databaseUrl).catch(() => {});
-      for (const d of dirs) await rm(d, { recursive: true, force: true });
-    });
+    after(() => cluster.tearDown());
 
     test('SIGSTOP past the down time, a new process claims the name, SIGCONT: the old one writes nothing, takes no task and exits 1 naming the new holder', async () => {
-      const dirOld = await mkdtemp(join(tmpdir(), 'cinderbox-takeover-old-'));
-      const dirNew = await mkdtemp(join(tmpdir(), 'cinderbox-takeover-new-'));
-      dirs.push(dirOld, dirNew);
-      const old = await startNode('X', dirOld, env);
-      nodes.push(old);
+      const dirOld = cluster.dir('old');
+      const dirNew = cluster.dir('new');
+      const old = await cluster.start('X', dirOld);
       await api.login(old);
 
       old.proc.kill('SIGSTOP');
       // Its heartbeats age past the down time; a second process under the same name may then claim it.
       await sleep((DOWN_SECONDS + 2) * 1000);
-      const fresh = await startNode('X', dirNew, env);
-      nodes.push(fresh);
+      const fresh = await cluster.start('X', dirNew);
       const exited = new Promise<number | null>((r) => old.proc.once('exit', (code) => r(code)));
 
       // Work bound to node X is queued while the old process wakes: only the new holder may run it.
@@ -102,4 +74,4 @@ if (!pgAdmin) {
       assert.equal(fresh.proc.exitCode, null, 'the new holder keeps running');
     });
   });
-}
+});

@@ -6,61 +6,30 @@
  * Two child nodes on one PostgreSQL database and the test Ceph; without Ceph (RBD) the test skips with the reason.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeTestPool, type TestPool } from '../../drivers/volume/rbd/test-support.js';
-import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
-import { ClusterApi, type ClusterEnv, type ClusterNode, killNode, startNode } from './cluster-support.js';
+import { type ClusterNode, TestCluster, whileStopped, withPostgres } from './cluster-support.js';
 
-const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL ?? process.env.CINDERBOX_TEST_DATABASE_URL;
 const BLOCK = 4096;
 
-if (!pgAdmin) {
-  test('cluster write barrier', (t) => {
-    if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail('CINDERBOX_TEST_PG=require, but no PostgreSQL URL is set');
-    t.skip('no PostgreSQL: CINDERBOX_TEST_POSTGRES_URL / CINDERBOX_TEST_DATABASE_URL is not set');
-  });
-} else {
+withPostgres('cluster write barrier', ['CINDERBOX_TEST_POSTGRES_URL', 'CINDERBOX_TEST_DATABASE_URL'], (pgAdmin) => {
   describe('cluster write barrier: group snapshots of RBD volumes hold writes through every node', { timeout: 300_000 }, () => {
-    let databaseUrl = '';
-    let pool: TestPool | null = null;
-    let skip = '';
-    const dirs: string[] = [];
-    const nodes: Record<string, ClusterNode> = {};
-    const api = new ClusterApi();
+    const cluster = new TestCluster(pgAdmin, {
+      label: 'barrier',
+      backends: 'local:raw',
+      rbd: true,
+      // Longer than the barrier's ack wait (10 s), so a stalled node still counts as live when the wait ends.
+      extraEnv: { CINDERBOX_SERVICE_DOWN_SECONDS: '30' },
+    });
+    const { api } = cluster;
 
     before(async () => {
-      const made = makeTestPool('barrier');
-      if ('skip' in made) {
-        skip = made.skip;
-        return;
-      }
-      pool = made;
-      databaseUrl = await createTestDatabase(pgAdmin);
-      const target = await mkdtemp(join(tmpdir(), 'cinderbox-barrier-target-'));
-      dirs.push(target);
-      const env: ClusterEnv = {
-        databaseUrl,
-        backends: `local:raw,ceph:rbd:${pool.pool}?conf=${pool.conf}`,
-        backupTargets: `shared=file://${target}`,
-        // Longer than the barrier's ack wait (10 s), so a stalled node still counts as live when the wait ends.
-        extraEnv: { CINDERBOX_SERVICE_DOWN_SECONDS: '30' },
-      };
-      for (const name of ['A', 'B']) dirs.push(await mkdtemp(join(tmpdir(), `cinderbox-barrier-${name}-`)));
-      nodes.A = await startNode('A', dirs[1]!, env);
-      nodes.B = await startNode('B', dirs[2]!, env);
-      await api.login(nodes.A);
-      await api.ok(nodes.A, 'PUT', `/os-quota-sets/${api.projectId}`, { quota_set: { volumes: 100, snapshots: 100, gigabytes: 1000 } });
+      await cluster.setUp();
+      if (cluster.skip) return;
+      await cluster.boot('A', 'B');
+      await api.raiseQuotas(cluster.node('A'));
     });
 
-    after(async () => {
-      for (const n of Object.values(nodes)) await killNode(n);
-      if (databaseUrl) await dropTestDatabase(pgAdmin, databaseUrl).catch(() => {});
-      pool?.remove();
-      for (const d of dirs) await rm(d, { recursive: true, force: true });
-    });
+    after(() => cluster.tearDown());
 
     let groupId = '';
     let vols: string[] = [];
@@ -86,18 +55,12 @@ if (!pgAdmin) {
     };
 
     test('writes in lockstep through B while A takes group snapshots: every snapshot holds one cut of the writer’s order', async (t) => {
-      if (skip) return t.skip(`no RBD backend: ${skip}`);
-      const A = nodes.A!;
-      const B = nodes.B!;
-      const type = (await api.ok(A, 'POST', '/types', { volume_type: { name: 'ceph', extra_specs: { volume_backend_name: 'ceph' } } })).volume_type;
-      vols = [];
-      for (let i = 0; i < 2; i++) vols.push((await api.ok(A, 'POST', '/volumes', { volume: { size: 1, volume_type: type.id } })).volume.id);
-      for (const id of vols) await api.until(A, 'volumes', id, 'available');
-      const gtype = (await api.ok(A, 'POST', '/group_types', { group_type: { name: 'lockstep' } })).group_type;
-      const group = (await api.ok(A, 'POST', '/groups', { group: { group_type: gtype.id, volume_types: [type.id] } })).group;
-      await api.poll(async () => (await api.ok(A, 'GET', `/groups/${group.id}`)).group.status === 'available', 'group available');
-      await api.ok(A, 'PUT', `/groups/${group.id}`, { group: { add_volumes: vols.join(',') } });
-      groupId = group.id;
+      if (cluster.skip) return t.skip(`no RBD backend: ${cluster.skip}`);
+      const A = cluster.node('A');
+      const B = cluster.node('B');
+      const made = await api.rbdGroup(A, 'lockstep');
+      vols = made.volumes;
+      groupId = made.groupId;
 
       let running = true;
       let written = 0;
@@ -113,18 +76,13 @@ if (!pgAdmin) {
         for (let round = 0; round < 3; round++) {
           const from = written;
           await api.poll(async () => written >= from + 5, 'the writer through B progresses', 60_000);
-          const gs = (await api.ok(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: group.id } })).group_snapshot;
-          await api.poll(async () => {
-            const s = (await api.ok(A, 'GET', `/group_snapshots/${gs.id}`)).group_snapshot.status;
-            if (s === 'error') throw new Error('group snapshot went error');
-            return s === 'available';
-          }, 'group snapshot available');
-          const snaps = (await api.ok(A, 'GET', '/snapshots/detail')).snapshots.filter((s: any) => s.group_snapshot_id === gs.id);
+          const gsId = await api.groupSnapshot(A, groupId);
+          const snaps = (await api.ok(A, 'GET', '/snapshots/detail')).snapshots.filter((s: any) => s.group_snapshot_id === gsId);
           assert.equal(snaps.length, 2);
           const seq: Record<string, number> = {};
           for (const s of snaps) {
             // Read back as a clone of the member snapshot (through A; the bytes are RBD's).
-            const clone = (await api.ok(A, 'POST', '/volumes', { volume: { size: 1, snapshot_id: s.id, volume_type: type.id } })).volume;
+            const clone = (await api.ok(A, 'POST', '/volumes', { volume: { size: 1, snapshot_id: s.id, volume_type: made.typeId } })).volume;
             await api.until(A, 'volumes', clone.id, 'available');
             seq[s.volume_id] = await sequenceOf(A, clone.id);
           }
@@ -142,20 +100,14 @@ if (!pgAdmin) {
     });
 
     test('a live node that cannot acknowledge (SIGSTOPped) makes the group snapshot fail with a 400 naming it, nothing recorded; once it runs again, writes and snapshots go on', async (t) => {
-      if (skip) return t.skip(`no RBD backend: ${skip}`);
+      if (cluster.skip) return t.skip(`no RBD backend: ${cluster.skip}`);
       assert.ok(groupId, 'the lockstep scenario made the group');
-      const A = nodes.A!;
-      const B = nodes.B!;
+      const A = cluster.node('A');
+      const B = cluster.node('B');
       const count = async () =>
         (await api.ok(A, 'GET', '/group_snapshots')).group_snapshots.filter((g: any) => g.group_id === groupId).length;
       const before = await count();
-      B.proc.kill('SIGSTOP');
-      let refused: { status: number; text: string; body: any };
-      try {
-        refused = await api.call(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } });
-      } finally {
-        B.proc.kill('SIGCONT');
-      }
+      const refused = await whileStopped(B, () => api.call(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } }));
       assert.equal(refused.status, 400, refused.text);
       assert.match(refused.body.badRequest.message, /^Invalid input received: writes through node B could not be held for a consistent point in time \(no acknowledgement within 10 s\); try again\.$/);
       assert.equal(await count(), before, 'no group snapshot recorded');
@@ -163,12 +115,7 @@ if (!pgAdmin) {
       // The barrier was lifted: B's gates reopen and its writes go through; a new group snapshot is taken.
       await stamp(B, vols[0]!, 1_000_000);
       await stamp(B, vols[1]!, 1_000_000);
-      const gs = (await api.ok(A, 'POST', '/group_snapshots', { group_snapshot: { group_id: groupId } })).group_snapshot;
-      await api.poll(async () => {
-        const s = (await api.ok(A, 'GET', `/group_snapshots/${gs.id}`)).group_snapshot.status;
-        if (s === 'error') throw new Error('group snapshot went error');
-        return s === 'available';
-      }, 'group snapshot available');
+      await api.groupSnapshot(A, groupId);
     });
   });
-}
+});
