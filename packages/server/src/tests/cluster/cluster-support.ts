@@ -247,7 +247,7 @@ export function withPostgres(title: string, vars: readonly PostgresVar[], body: 
   const names = vars.join(' / ');
   test(title, (t) => {
     if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail(`CINDERBOX_TEST_PG=require, but ${names} is not set`);
-    t.skip(`no PostgreSQL: ${names} is not set`);
+    t.skip(`no PostgreSQL: ${names} is not set (scripts/test.sh starts one with scripts/start-postgres.sh)`);
   });
 }
 
@@ -256,8 +256,11 @@ export interface ClusterOptions {
   label: string;
   /** Node-local backends as CINDERBOX_VOLUME_BACKENDS, named alike on every node. */
   backends: string;
-  /** Adds a shared RBD backend `ceph` on a throwaway pool of the test Ceph; without one, `skip` says why. */
-  rbd?: boolean;
+  /**
+   * Adds a shared RBD backend `ceph` on a throwaway pool of the test Ceph. Without Ceph, `skip` says why, and setUp()
+   * stops there (`true`) or goes on without the backend (`'optional'`: the scenarios that need it look at `pool`).
+   */
+  rbd?: boolean | 'optional';
   extraEnv?: Record<string, string>;
 }
 
@@ -283,23 +286,26 @@ export class TestCluster {
     private readonly opts: ClusterOptions,
   ) {}
 
-  async setUp(): Promise<void> {
+  /** `backupTargets` replaces the shared target directory (an S3 bucket, say; its credentials go in `extraEnv`). */
+  async setUp(target: { backupTargets?: string; extraEnv?: Record<string, string> } = {}): Promise<void> {
     let backends = this.opts.backends;
     if (this.opts.rbd) {
       const made = makeTestPool(this.opts.label);
       if ('skip' in made) {
         this.skip = made.skip;
-        return;
+        if (this.opts.rbd !== 'optional') return;
+      } else {
+        this.pool = made;
+        backends += `,ceph:rbd:${made.pool}?conf=${made.conf}`;
       }
-      this.pool = made;
-      backends += `,ceph:rbd:${made.pool}?conf=${made.conf}`;
     }
     this.databaseUrl = await createTestDatabase(this.pgAdmin);
+    const extraEnv = { ...this.opts.extraEnv, ...target.extraEnv };
     this.env = {
       databaseUrl: this.databaseUrl,
       backends,
-      backupTargets: `shared=file://${this.dir('target')}`,
-      ...(this.opts.extraEnv ? { extraEnv: this.opts.extraEnv } : {}),
+      backupTargets: target.backupTargets ?? `shared=file://${this.dir('target')}`,
+      ...(Object.keys(extraEnv).length > 0 ? { extraEnv } : {}),
     };
   }
 

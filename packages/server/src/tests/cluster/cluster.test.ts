@@ -12,84 +12,54 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { emptyAndClose, freshS3Store, s3Unavailable, testS3Options } from '../../drivers/objects/s3/test-env.js';
-import { makeTestPool, type TestPool } from '../../drivers/volume/rbd/test-support.js';
 import type { S3ObjectStore } from '../../drivers/objects/s3/index.js';
-import { createTestDatabase, dropTestDatabase } from '../../test-support/harness.js';
 import { Cli, cloudEntry, cloudEnv, missingTools, OPENSTACK, writeClouds } from '../clients/test-support/support.js';
-import { ADMIN_PASSWORD, ClusterApi, type ClusterEnv, type ClusterNode, DOWN_SECONDS, killNode, nodeOf, startNode, stopNode } from './cluster-support.js';
+import { ADMIN_PASSWORD, type ClusterNode, DOWN_SECONDS, killNode, nodeOf, stopNode, TestCluster, withPostgres } from './cluster-support.js';
 
 const MiB = 1024 * 1024;
-const pgAdmin = process.env.CINDERBOX_TEST_POSTGRES_URL;
 
-if (!pgAdmin) {
-  test('cinderbox cluster (3 nodes on one PostgreSQL)', (t) => {
-    if (process.env.CINDERBOX_TEST_PG === 'require') assert.fail('CINDERBOX_TEST_PG=require, but CINDERBOX_TEST_POSTGRES_URL is not set');
-    t.skip('no PostgreSQL: CINDERBOX_TEST_POSTGRES_URL is not set (scripts/test.sh starts one with scripts/start-postgres.sh)');
-  });
-} else {
+withPostgres('cinderbox cluster (3 nodes on one PostgreSQL)', ['CINDERBOX_TEST_POSTGRES_URL'], (pgAdmin) => {
   describe('cinderbox cluster: 3 nodes on one PostgreSQL and one backup target', { timeout: 300_000 }, () => {
-    let env: ClusterEnv;
-    let databaseUrl = '';
+    const cluster = new TestCluster(pgAdmin, { label: 'cluster', backends: 'local:raw', rbd: 'optional' });
+    const { api } = cluster;
     let seed: S3ObjectStore | null = null;
-    let sharedDir: string | null = null;
-    let pool: TestPool | null = null;
-    const dirs: Record<string, string> = {};
-    const nodes: Record<string, ClusterNode> = {};
-    const api = new ClusterApi();
-    const A = () => nodes.A!;
-    const B = () => nodes.B!;
-    const C = () => nodes.C!;
-    const byName = (name: string) => nodes[name]!;
+    const A = () => cluster.node('A');
+    const B = () => cluster.node('B');
+    const C = () => cluster.node('C');
+    const byName = (name: string) => cluster.node(name);
     // Set by the first scenario: a backup on the shared target and the content it holds.
     let earlyBackup = '';
     let earlyDigest = '';
 
     const start = async (name: string) => {
-      nodes[name] = await startNode(name, dirs[name]!, env);
+      await cluster.start(name);
     };
 
     before(async () => {
-      databaseUrl = await createTestDatabase(pgAdmin);
-      let backupTargets: string;
-      const extraEnv: Record<string, string> = {};
       if (!s3Unavailable) {
         seed = await freshS3Store();
         const s3 = testS3Options({ prefix: seed.prefix });
-        backupTargets = `shared=s3://${s3.bucket}/${seed.prefix.replace(/\/$/, '')}?endpoint=${s3.endpoint}&region=${s3.region}`;
-        extraEnv.AWS_ACCESS_KEY_ID = s3.credentials?.accessKeyId ?? '';
-        extraEnv.AWS_SECRET_ACCESS_KEY = s3.credentials?.secretAccessKey ?? '';
+        await cluster.setUp({
+          backupTargets: `shared=s3://${s3.bucket}/${seed.prefix.replace(/\/$/, '')}?endpoint=${s3.endpoint}&region=${s3.region}`,
+          extraEnv: { AWS_ACCESS_KEY_ID: s3.credentials?.accessKeyId ?? '', AWS_SECRET_ACCESS_KEY: s3.credentials?.secretAccessKey ?? '' },
+        });
       } else {
-        sharedDir = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-target-'));
-        backupTargets = `shared=file://${sharedDir}`;
+        await cluster.setUp();
         console.log(`# cluster suite: backup target is a shared directory (${s3Unavailable})`);
       }
-      const made = makeTestPool('cluster');
-      if ('skip' in made) console.log(`# cluster suite: no RBD backend, RBD scenarios skip (${made.skip})`);
-      else pool = made;
-      env = {
-        databaseUrl,
-        backends: pool ? `local:raw,ceph:rbd:${pool.pool}?conf=${pool.conf}` : 'local:raw',
-        backupTargets,
-        extraEnv,
-      };
-      for (const name of ['A', 'B', 'C']) dirs[name] = await mkdtemp(join(tmpdir(), `cinderbox-cluster-${name}-`));
+      if (cluster.skip) console.log(`# cluster suite: no RBD backend, RBD scenarios skip (${cluster.skip})`);
       // The first migrates the database and bootstraps the admin; the others then start together.
       await start('A');
       await Promise.all([start('B'), start('C')]);
       await api.login(A());
       // The scenarios make more volumes, snapshots and backups than the default quotas allow one project.
-      const limits = { volumes: 100, snapshots: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 };
-      await api.ok(A(), 'PUT', `/os-quota-sets/${api.projectId}`, { quota_set: limits });
-      if (pool) await api.ok(A(), 'POST', '/types', { volume_type: { name: 'ceph', extra_specs: { volume_backend_name: 'ceph' } } });
+      await api.raiseQuotas(A(), { volumes: 100, snapshots: 100, backups: 100, gigabytes: 1000, backup_gigabytes: 1000 });
+      if (cluster.pool) await api.ok(A(), 'POST', '/types', { volume_type: { name: 'ceph', extra_specs: { volume_backend_name: 'ceph' } } });
     });
 
     after(async () => {
-      for (const n of Object.values(nodes)) await killNode(n);
-      if (databaseUrl) await dropTestDatabase(pgAdmin, databaseUrl).catch(() => {});
+      await cluster.tearDown();
       if (seed) await emptyAndClose(seed).catch(() => {});
-      if (sharedDir) await rm(sharedDir, { recursive: true, force: true });
-      pool?.remove();
-      for (const d of Object.values(dirs)) await rm(d, { recursive: true, force: true });
     });
 
     /** A 1 GiB volume created through `via` (on the type's backend), once available. */
@@ -133,13 +103,8 @@ if (!pgAdmin) {
     });
 
     test("a second process under a live node's name is refused, naming the live process; the first keeps running", async () => {
-      const other = await mkdtemp(join(tmpdir(), 'cinderbox-cluster-dup-'));
-      try {
-        await assert.rejects(startNode('B', other, env), /node name "B" is in use by a live node \(process \d+ on \S+, last heartbeat \d+ s ago\)/);
-        assert.equal((await api.call(B(), 'GET', '/volumes')).status, 200);
-      } finally {
-        await rm(other, { recursive: true, force: true });
-      }
+      await assert.rejects(cluster.start('B', cluster.dir('dup')), /node name "B" is in use by a live node \(process \d+ on \S+, last heartbeat \d+ s ago\)/);
+      assert.equal((await api.call(B(), 'GET', '/volumes')).status, 200);
     });
 
     test('create through A, snapshot through B, back up through C, restore through A: the restored bytes are the original ones', async () => {
@@ -150,7 +115,7 @@ if (!pgAdmin) {
       earlyDigest = await api.digest(owner, vol.id);
 
       // Another node answers for the volume's metadata, and refuses its bytes naming the node that has them.
-      const elsewhere = Object.values(nodes).find((n) => n.name !== owner.name)!;
+      const elsewhere = Object.values(cluster.nodes).find((n) => n.name !== owner.name)!;
       assert.equal((await api.ok(elsewhere, 'GET', `/volumes/${vol.id}`)).volume.id, vol.id);
       const refused = await api.call(elsewhere, 'GET', `/volumes/${vol.id}/cinderbox-data`);
       assert.equal(refused.status, 400);
@@ -169,7 +134,7 @@ if (!pgAdmin) {
     });
 
     test('RBD: a volume made through A, backed up through C and restored through B reads the same through every node', async (t) => {
-      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      if (!cluster.pool) return t.skip('no Ceph cluster reachable for an RBD backend');
       const vol = await newVolume(A(), 'ceph');
       const data = randomBytes(4 * MiB);
       await api.upload(B(), vol.id, data);
@@ -246,7 +211,7 @@ if (!pgAdmin) {
     };
 
     test('RBD: os-migrate_volume from A’s local backend to RBD named on B, then to C’s local backend (copied by C): the bytes follow', async (t) => {
-      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      if (!cluster.pool) return t.skip('no RBD backend (Ceph unreachable)');
       const a = await onlyOn('A', () => newVolume(B()));
       const data = randomBytes(MiB);
       await api.upload(A(), a.id, data);
@@ -260,7 +225,7 @@ if (!pgAdmin) {
     });
 
     test('RBD: os-retype (on-demand) of an RBD volume to a local type while only C’s local backend is enabled: C copies it, the bytes follow', async (t) => {
-      if (!pool) return t.skip('no RBD backend (Ceph unreachable)');
+      if (!cluster.pool) return t.skip('no RBD backend (Ceph unreachable)');
       const v = await newVolume(A(), 'ceph');
       const data = randomBytes(MiB);
       await api.upload(B(), v.id, data);
@@ -314,7 +279,7 @@ if (!pgAdmin) {
     });
 
     test('RBD: SIGKILL of B during a backup it runs: another node fails it once the lease expires; the volume is usable again', async (t) => {
-      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      if (!cluster.pool) return t.skip('no Ceph cluster reachable for an RBD backend');
       const vol = await newVolume(B(), 'ceph');
       await api.upload(B(), vol.id, randomBytes(64 * MiB));
       const backup = (await api.ok(B(), 'POST', '/backups', { backup: { volume_id: vol.id } })).backup;
@@ -338,7 +303,7 @@ if (!pgAdmin) {
     });
 
     test('RBD: SIGKILL of B right after it accepted a clone: the clone and its source end in consistent states', async (t) => {
-      if (!pool) return t.skip('no Ceph cluster reachable for an RBD backend');
+      if (!cluster.pool) return t.skip('no Ceph cluster reachable for an RBD backend');
       const src = await newVolume(A(), 'ceph');
       const clone = (await api.ok(B(), 'POST', '/volumes', { volume: { size: 1, source_volid: src.id } })).volume;
       await killNode(B());
@@ -385,7 +350,7 @@ if (!pgAdmin) {
         async () => {
           const mine = (await api.services(A())).filter((s) => s.host === 'C' || s.host.startsWith('C@'));
           // Scheduler, backup and one volume service per backend.
-          return mine.length === (pool ? 4 : 3) && mine.every((s) => s.state === 'down');
+          return mine.length === (cluster.pool ? 4 : 3) && mine.every((s) => s.state === 'down');
         },
         'C down',
         (DOWN_SECONDS + 3) * 1000,
@@ -401,4 +366,4 @@ if (!pgAdmin) {
       await api.until(A(), 'snapshots', snap.id, 'available');
     });
   });
-}
+});
