@@ -95,3 +95,44 @@ test('cinderbox serve --backup-target: a file target is listed; an unreachable S
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('cinderbox serve without --port/--data-dir takes CINDERBOX_PORT and CINDERBOX_DATA_DIR from the environment', async (t) => {
+  if (!built) {
+    t.skip('the CLI and server are not built (npm run build); this test runs the compiled launcher');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'cinderbox-serve-env-'));
+  // A free port: listen on 0, read it, close, hand it over (a race with another process is possible but harmless:
+  // the start then fails and the test says so).
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [bin, 'serve'], {
+    env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '', CINDERBOX_PORT: String(port), CINDERBOX_DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('OS_CLOUD=cinderbox')) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`serve did not start: ${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}\\b`));
+    assert.ok(out.includes(`data dir:  ${dir}`), out);
+    assert.ok(existsSync(join(dir, 'clouds.yaml')), 'the data dir from the environment is used');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 0, err);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,11 +1,11 @@
 import { BLOCK_STORAGE_MAX_MICROVERSION, BLOCK_STORAGE_MIN_MICROVERSION } from '@cinderbox/api-schema';
 
 export interface ServeOptions {
-  host: string;
-  port: number;
-  dataDir: string;
+  host?: string;
+  port?: number;
+  dataDir?: string;
   publicUrl?: string;
-  logLevel: string;
+  logLevel?: string;
   databaseUrl?: string;
   loginMaxFailures?: number;
   loginWindow?: number;
@@ -27,11 +27,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   } catch (err) {
     throw new Error(`the server package is not installed or not built (run npm run setup): ${(err as Error).message}`);
   }
+  // Flags left out fall through to loadConfig, which reads CINDERBOX_HOST/_PORT/_DATA_DIR/_LOG_LEVEL before its
+  // own defaults: a commander default here would shadow the environment.
   const config = server.loadConfig({
-    host: opts.host,
-    port: opts.port,
-    dataDir: opts.dataDir,
-    logLevel: opts.logLevel,
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.backupTarget ? { backupTargets: opts.backupTarget } : {}),
