@@ -109,6 +109,34 @@ describe('node names at start', () => {
 
 
 
+  test('a claim that waits out a statement timeout on a row a stalled holder keeps locked is tried again, then succeeds', async (t) => {
+    if (database.kind !== 'postgres') return t.skip('row locks held across statements are the PostgreSQL case (CINDERBOX_TEST_DATABASE_URL)');
+    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(database.db);
+    const url = new URL(process.env.CINDERBOX_TEST_DATABASE_URL!);
+    url.pathname = `/${rows[0]!.name}`;
+    // The claimant's statements are cancelled after 300 ms, as a 30 s statement timeout would be by a longer stall.
+    const second = await openDatabase({ dataDir: dir, database: { kind: 'postgres', url: url.toString(), statementTimeoutMs: 300 } });
+    try {
+      // A stale holder (its beat an hour old) frozen in the middle of its heartbeat's transaction: the row stays locked.
+      const old = storedTime(new Date(Date.now() - 3600_000));
+      await metadata.services.heartbeat(metadata.store.root, 'n7', 'cinder-scheduler', 'nova', old, `frozen 1 elsewhere`);
+      let released = 0;
+      const holder = database.db.transaction().execute(async (tx) => {
+        await sql`select 1 from services where host = 'n7' and "binary" = 'cinder-scheduler' for update`.execute(tx);
+        await new Promise((r) => setTimeout(r, 1_000));
+        released = performance.now();
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await registry('n7', metadataOver(second), `fresh7 ${process.pid} ${hostname()}`).checkNodeName();
+      await holder;
+      assert.ok(released > 0, 'the claim went through only after the holder let the row go');
+      const row = await metadata.services.get(metadata.store.root, 'n7', 'cinder-scheduler');
+      assert.equal(row?.instance, `fresh7 ${process.pid} ${hostname()}`);
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a holder that stalled past the down time and was replaced: its next heartbeat writes nothing, it stops taking work and says so once', async (t) => {
     // Two live holders of node names on one store is the PostgreSQL case (SQLite refuses a second node outright).
     if (database.kind !== 'postgres') return t.skip('several nodes on one store need PostgreSQL (CINDERBOX_TEST_DATABASE_URL)');

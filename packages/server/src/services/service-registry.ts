@@ -363,14 +363,30 @@ export class ServiceRegistry {
     }
     // The read above only explains; the claim itself is one guarded statement, so of two processes starting under
     // one name at the same instant exactly one gets it (the other may have read the row before either wrote).
-    const claimed = await this.deps.services.claimNode(this.deps.store.root, {
-      host: node,
-      zone: this.deps.config.availabilityZone,
-      now: storedTime(new Date(nowMs)),
-      instance: this.instance,
-      staleBefore: storedTime(new Date(nowMs - this.downSeconds * 1000)),
-      deadInstance,
-    });
+    const claim = () =>
+      this.deps.services.claimNode(this.deps.store.root, {
+        host: node,
+        zone: this.deps.config.availabilityZone,
+        now: storedTime(new Date(nowMs)),
+        instance: this.instance,
+        staleBefore: storedTime(new Date(nowMs - this.downSeconds * 1000)),
+        deadInstance,
+      });
+    // A holder stalled inside its heartbeat's transaction (SIGSTOP, a paused VM) keeps that row locked until
+    // PostgreSQL ends its session for idling in a transaction (idle_in_transaction_session_timeout, ≥ 60 s), which
+    // can outlast one statement timeout: a claim cancelled that way is tried again, not refused, until the stalled
+    // session must have been ended.
+    const lockWaitUntil = performance.now() + 120_000;
+    let claimed: boolean;
+    for (;;) {
+      try {
+        claimed = await claim();
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '57014' || performance.now() > lockWaitUntil) throw err;
+        this.deps.logger.warn({ node }, 'claiming the node name waited a statement timeout on a row another process holds locked; trying again');
+      }
+    }
     if (!claimed) {
       const holder = await this.deps.services.get(this.deps.store.root, node, 'cinder-scheduler');
       throw inUse(holder ?? { instance: '? ? ?', updatedAt: null, createdAt: storedTime(new Date(nowMs)) } as ServiceRow);
