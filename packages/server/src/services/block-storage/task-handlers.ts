@@ -167,6 +167,9 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
     kind: 'snapshot.create',
     // After a crash: failed, not resumed: the snapshot's point in time is gone with the crash: error (Cinder's init_host does the same), never a later point.
     resumeAfterCrash: false,
+    // Claimed in the create's own transaction: a separate claim statement (a commit, a round trip on PostgreSQL)
+    // sat between the API's commit and the driver on every create.
+    claimOnEnqueue: true,
     async run(task, { signal }) {
       const id = task.resourceId;
       const s = await core.snapshotRow(root, id);
