@@ -10,11 +10,10 @@
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
  */
-import { close, closeSync, fdatasync, linkSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type {
   BackendObject,
   DriverCapabilities,
@@ -37,7 +36,7 @@ import {
   readHeader,
   readHeaderSync,
   writeEmptyImage,
-  writeEmptyImageUnflushedSync,
+  writeEmptyImageUnflushed,
 } from './qcow2-format.js';
 import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
 import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
@@ -259,7 +258,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     let todo = batch.filter(live);
     if (todo.length === 0) return;
     const prepared: { req: SnapshotRequest; snap: string; temp: string; existing: boolean }[] = [];
-    const fds: number[] = [];
+    const handles: FileHandle[] = [];
     const claims: string[] = [];
     let flushing = false;
     // Side by side on the thread pool: an unlink can wait for a journal commit, which must not stall the loop.
@@ -282,23 +281,26 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         prepared.push({ req, snap, temp: this.files.temporaryFor(active), existing: st !== undefined });
       }
       // Each overlay ends up as the active layer and, when a later create of this batch freezes it, as that
-      // create's snapshot: its claim names both places. Claim and overlay are made on this thread, like the
-      // links and renames: page-cache metadata and a few KiB of writes, where two thread-pool round trips (a
-      // symlink and an open, side by side) cost each create ~0.3 ms before its flush on a loaded machine. Each is
-      // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
-      const written = prepared.map((p, i): PromiseSettledResult<void> => {
-        const next = prepared[i + 1];
-        const claim = join(this.directory, claimName(h.size, basename(p.snap), [basename(active), ...(next ? [basename(next.snap)] : [])]));
-        try {
-          // A symlink: one call makes it (no descriptor to close), and its name is all a claim says.
-          symlinkSync(CLAIM_TARGET, claim);
-          claims.push(claim);
-          fds.push(writeEmptyImageUnflushedSync(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }));
-          return { status: 'fulfilled', value: undefined };
-        } catch (e) {
-          return { status: 'rejected', reason: e };
-        }
-      });
+      // create's snapshot: its claim names both places.
+      const written = await Promise.allSettled(
+        prepared.map(async (p, i) => {
+          const next = prepared[i + 1];
+          const claim = join(this.directory, claimName(h.size, basename(p.snap), [basename(active), ...(next ? [basename(next.snap)] : [])]));
+          // Both only need to be done before the link and rename, so they are made side by side; each is
+          // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
+          const [c, o] = await Promise.allSettled([
+            // A symlink: one call makes it (no descriptor to close), and its name is all a claim says.
+            symlink(CLAIM_TARGET, claim).then(() => {
+              claims.push(claim);
+            }),
+            writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }).then((fh) => {
+              handles.push(fh);
+            }),
+          ]);
+          if (c.status === 'rejected') throw c.reason;
+          if (o.status === 'rejected') throw o.reason;
+        }),
+      );
       const linked: SnapshotRequest[] = [];
       let broken: unknown = null;
       let lastLinked = -1;
@@ -333,7 +335,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       if (linked.length > 0) {
         await this.beforeSnapshotFlush?.();
         flushing = true;
-        await Promise.all([this.syncDirectory(), ...fds.map((fd) => fdatasyncAsync(fd))]);
+        await Promise.all([this.syncDirectory(), ...handles.map((fh) => fh.datasync())]);
         flushing = false;
         // Every layer is durable: the claims have nothing left to describe. They go before the creates resolve (a
         // caller sees the directory as it stays), unflushed: a claim that comes back after a crash names whole
@@ -353,7 +355,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       for (const p of prepared) rmSync(p.temp, { force: true });
       for (const r of todo) r.reject(e);
     } finally {
-      await Promise.all(fds.map((fd) => closeAsync(fd).catch(noop)));
+      await Promise.all(handles.map((fh) => fh.close().catch(noop)));
       // Nothing was renamed into place, or the claims are gone already. After a failed flush they stay, for the
       // next start to check the renamed layers against.
       if (!flushing) await dropClaims();
@@ -966,9 +968,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return repaired;
   }
 }
-
-const fdatasyncAsync = promisify(fdatasync);
-const closeAsync = promisify(close);
 
 const CLAIM_PREFIX = '.overlay+';
 /** What a claim symlink points at: nothing (recovery reads names only, and nothing follows the link). */

@@ -193,26 +193,6 @@ export async function writeEmptyImageUnflushed(
 }
 
 /**
- * writeEmptyImageUnflushed on the calling thread, returning the descriptor (the caller flushes and closes it): for
- * the snapshot path, where open + a few page-cache writes take microseconds and a thread-pool round trip for the
- * open costs a create far more on a busy server.
- */
-export function writeEmptyImageUnflushedSync(path: string, size: number, backing: { file: string; format: LayerFormat } | null): number {
-  const img = emptyImage(size, backing);
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    for (const w of img.writes) {
-      for (let done = 0; done < w.data.length; ) done += writeSync(fd, w.data, done, w.data.length - done, w.offset + done);
-    }
-    ftruncateSync(fd, img.length);
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  return fd;
-}
-
-/**
  * Whether `buf` (the first bytes of a file `length` bytes long) is NOT a complete empty overlay as emptyImage
  * writes one, while its length says it could have been meant as one: the file is no longer than an empty image
  * and its header is missing or torn, or its header is whole but the refcount structures are not. A file any
