@@ -179,6 +179,10 @@ export function blockStorageTaskHandlers(core: Core, dropVolumeBases: DropVolume
       let lastAt = 0;
       let writing: Promise<unknown> = Promise.resolve();
       const onProgress = (f: number) => {
+        // Done: the 'created' step writes 100% in the statement that makes it available. A driver that reports
+        // completion (qcow2 does, once its flush returns) otherwise cost a create a 99% update, its commit and
+        // its event, between the flush and 'available'.
+        if (f >= 1) return;
         const pct = Math.min(99, Math.floor(f * 100));
         const now = Date.now();
         if (pct <= lastPct || now - lastAt < PROGRESS_INTERVAL_MS) return;
