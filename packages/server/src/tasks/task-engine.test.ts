@@ -97,6 +97,30 @@ describe('task engine', () => {
     await engine.stop();
   });
 
+  test('a claimOnEnqueue task whose node died between its commit and its dispatch is failed at the next start, not run late', async () => {
+    const dead = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
+    const handler = (ran: string[], failed: string[]) => ({
+      kind: 'quick-crash',
+      claimOnEnqueue: true,
+      resumeAfterCrash: false,
+      run: async (t: TaskRecord) => void ran.push(t.resourceId),
+      fail: async (t: TaskRecord) => void failed.push(t.resourceId),
+    });
+    dead.register(handler([], []));
+    const id = await dead.enqueue(asScope(database.db), { kind: 'quick-crash', resourceType: 'x', resourceId: 'k1', payload: {} });
+    // No dispatch: the process is gone (a SIGKILL right after the commit).
+    const ran: string[] = [];
+    const failed: string[] = [];
+    const next = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
+    next.register(handler(ran, failed));
+    await next.start(true);
+    await next.idle();
+    assert.deepEqual(ran, [], 'the point in time a create was for is gone: not run later');
+    assert.deepEqual(failed, ['k1']);
+    assert.equal(await database.db.selectFrom('tasks').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+    await next.stop();
+  });
+
   test('isQueued sees a task of that kind for that resource until it is done, and not once it failed', async () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     let release!: () => void;
