@@ -10,7 +10,9 @@
  * announces the snapshot `available` (the API's push notification; a client polling GET sees it one round trip
  * later). Volumes are sparse with `--write-mib` written through the upload extension first. The concurrent scenario
  * fires `--concurrent` creates at once spread over `--concurrent-volumes` volumes and reports the wall time until
- * every one is available (`--rounds` times; the best and worst are printed).
+ * every one is available (`--rounds` times; the best and worst are printed). `CPU p50` is the median CPU time
+ * (user + system, all threads of this process) per one-client create: on a shared, loaded machine the fairest
+ * figure, since the wall time mostly measures the others' disk and CPU.
  *
  * `--baseline <dir>` takes a checkout of the server to compare with (e.g. `git archive <commit> | tar -x -C dir`,
  * plus a `node_modules` symlink): both servers run in this process and their samples are interleaved, so both
@@ -190,12 +192,19 @@ async function newVolume(b: Bench, size: number, write: boolean): Promise<string
   return id;
 }
 
-/** One client's create → available, in ms. */
-async function createOnce(b: Bench, volumeId: string): Promise<number> {
+/**
+ * One client's create → available, in ms, and the CPU this process spent meanwhile (user + system, every thread):
+ * samples run one at a time, so it is this server's work for one create plus the client's, which is the same for
+ * every column. Under a shared machine's load the wall time mostly measures the others; the CPU much less.
+ */
+async function createOnce(b: Bench, volumeId: string): Promise<{ ms: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const s = await b.t.request('POST', `${b.base}/snapshots`, { token: b.t.adminToken, body: { snapshot: { volume_id: volumeId } } });
   if (s.status !== 202) throw new Error(`snapshot: ${s.status} ${s.text}`);
-  return (await b.events.available(s.body.snapshot.id as string)) - t0;
+  const ms = (await b.events.available(s.body.snapshot.id as string)) - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpu: (c.user + c.system) / 1000 };
 }
 
 /** `CONCURRENT` creates fired at once over `volumes`; ms until the last is available. */
@@ -225,6 +234,8 @@ interface Row {
   what: string;
   p50: number;
   p99: number;
+  /** Median CPU ms per create (one-client rows only). */
+  cpu?: number;
   load: string;
 }
 const rows: Row[] = [];
@@ -239,12 +250,19 @@ async function measure(driverLabel: string, driver: VolumeDriverKind, dataDir?: 
       if (args.settle) execFileSync('sync');
       for (const b of benches) await createOnce(b, vols.get(b)!); // warm-up, not counted
       const times = new Map<Bench, number[]>(benches.map((b) => [b, []]));
+      const cpus = new Map<Bench, number[]>(benches.map((b) => [b, []]));
       // Interleaved, so a burst of load on the shared machine hits both columns alike.
-      for (let i = 0; i < SAMPLES; i++) for (const b of benches) times.get(b)!.push(await createOnce(b, vols.get(b)!));
+      for (let i = 0; i < SAMPLES; i++)
+        for (const b of benches) {
+          const r = await createOnce(b, vols.get(b)!);
+          times.get(b)!.push(r.ms);
+          cpus.get(b)!.push(r.cpu);
+        }
       for (const b of benches) {
         const ms = times.get(b)!;
-        rows.push({ driver: driverLabel, variant: b.label, what: `${size} GiB, one client`, p50: pct(ms, 50), p99: pct(ms, 99), load: la() });
-        process.stderr.write(`${driverLabel} ${b.label} ${size} GiB: p50 ${pct(ms, 50).toFixed(1)} ms p99 ${pct(ms, 99).toFixed(1)} ms (load ${la()})\n`);
+        const cpu = pct(cpus.get(b)!, 50);
+        rows.push({ driver: driverLabel, variant: b.label, what: `${size} GiB, one client`, p50: pct(ms, 50), p99: pct(ms, 99), cpu, load: la() });
+        process.stderr.write(`${driverLabel} ${b.label} ${size} GiB: p50 ${pct(ms, 50).toFixed(1)} ms p99 ${pct(ms, 99).toFixed(1)} ms, CPU ${cpu.toFixed(2)} ms (load ${la()})\n`);
       }
     }
     if (CONCURRENT > 0) {
@@ -318,11 +336,11 @@ process.stdout.write(
     `${args.settle ? ', flushed before sampling' : ''}; ${SAMPLES} samples per size\n`,
 );
 process.stdout.write(
-  `${'driver'.padEnd(18)}${'server'.padEnd(11)}${'scenario'.padEnd(52)}${'p50/best'.padStart(10)}${'p99/worst'.padStart(11)}${'vs Cinder'.padStart(11)}  target  load at the end\n`,
+  `${'driver'.padEnd(18)}${'server'.padEnd(11)}${'scenario'.padEnd(52)}${'p50/best'.padStart(10)}${'p99/worst'.padStart(11)}${'CPU p50'.padStart(9)}${'vs Cinder'.padStart(11)}  target  load at the end\n`,
 );
 for (const r of rows) {
   process.stdout.write(
-    `${r.driver.padEnd(18)}${r.variant.padEnd(11)}${r.what.padEnd(52)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(11)}` +
+    `${r.driver.padEnd(18)}${r.variant.padEnd(11)}${r.what.padEnd(52)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(11)}${(r.cpu === undefined ? '-' : r.cpu.toFixed(2)).padStart(9)}` +
       `${(r.what.includes('at once') ? '-' : `${(CINDER_MS / r.p50).toFixed(0)}x`).padStart(11)}  ${ok(r).padEnd(6)}  ${r.load}\n`,
   );
 }

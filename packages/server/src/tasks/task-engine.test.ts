@@ -43,6 +43,84 @@ describe('task engine', () => {
     await engine.stop();
   });
 
+  test('a claimOnEnqueue task is stored running under this node and runs on dispatch without a claim', async () => {
+    let paused = false;
+    const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30, paused: () => paused });
+    const seen: TaskRecord[] = [];
+    let rowWhileRunning: { state: string; owner: string | null; attempts: number | string } | undefined;
+    engine.register<{ n: number }>({
+      kind: 'quick',
+      claimOnEnqueue: true,
+      run: async (t) => {
+        seen.push(t);
+        rowWhileRunning = await database.db.selectFrom('tasks').select(['state', 'owner', 'attempts']).where('id', '=', t.id).executeTakeFirst();
+      },
+      fail: async () => assert.fail('fail() called'),
+    });
+    const scope = asScope(database.db);
+    const id = await engine.enqueue(scope, { kind: 'quick', resourceType: 'x', resourceId: 'c1', payload: { n: 1 } });
+    const stored = await database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(stored.state, 'running', 'inserted claimed');
+    assert.equal(stored.owner, engine.nodeId);
+    engine.dispatch(id);
+    engine.dispatch(id);
+    await engine.idle();
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0]?.payload, { n: 1 });
+    assert.equal(seen[0]?.attempts, 1);
+    assert.equal(rowWhileRunning?.state, 'running');
+    assert.equal(await database.db.selectFrom('tasks').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+
+    // Paused between the insert and the dispatch: handed back to pending, not run and not left to a lease expiry.
+    const held = await engine.enqueue(scope, { kind: 'quick', resourceType: 'x', resourceId: 'c2', payload: { n: 2 } });
+    paused = true;
+    engine.dispatch(held);
+    await engine.idle();
+    assert.equal(seen.length, 1, 'a paused node ran it');
+    const back = await database.db.selectFrom('tasks').selectAll().where('id', '=', held).executeTakeFirstOrThrow();
+    assert.equal(back.state, 'pending');
+    assert.equal(back.owner, null);
+    assert.equal(Number(back.attempts), 0);
+    paused = false;
+    engine.dispatch(held);
+    await engine.idle();
+    assert.equal(seen.length, 2, 'claimed and run once unpaused');
+
+    // Enqueued while paused: inserted pending, as any task.
+    paused = true;
+    const later = await engine.enqueue(scope, { kind: 'quick', resourceType: 'x', resourceId: 'c3', payload: { n: 3 } });
+    assert.equal((await database.db.selectFrom('tasks').select('state').where('id', '=', later).executeTakeFirstOrThrow()).state, 'pending');
+    paused = false;
+    engine.dispatch(later);
+    await engine.idle();
+    assert.equal(seen.length, 3);
+    await engine.stop();
+  });
+
+  test('a claimOnEnqueue task whose node died between its commit and its dispatch is failed at the next start, not run late', async () => {
+    const dead = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
+    const handler = (ran: string[], failed: string[]) => ({
+      kind: 'quick-crash',
+      claimOnEnqueue: true,
+      resumeAfterCrash: false,
+      run: async (t: TaskRecord) => void ran.push(t.resourceId),
+      fail: async (t: TaskRecord) => void failed.push(t.resourceId),
+    });
+    dead.register(handler([], []));
+    const id = await dead.enqueue(asScope(database.db), { kind: 'quick-crash', resourceType: 'x', resourceId: 'k1', payload: {} });
+    // No dispatch: the process is gone (a SIGKILL right after the commit).
+    const ran: string[] = [];
+    const failed: string[] = [];
+    const next = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
+    next.register(handler(ran, failed));
+    await next.start(true);
+    await next.idle();
+    assert.deepEqual(ran, [], 'the point in time a create was for is gone: not run later');
+    assert.deepEqual(failed, ['k1']);
+    assert.equal(await database.db.selectFrom('tasks').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+    await next.stop();
+  });
+
   test('isQueued sees a task of that kind for that resource until it is done, and not once it failed', async () => {
     const engine = engineOn({ clock: systemClock, logger, leaseSeconds: 30 });
     let release!: () => void;

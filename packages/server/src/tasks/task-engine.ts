@@ -36,6 +36,11 @@ export class TaskEngine implements TaskQueue {
   private readonly running = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   /** Dispatches whose claim is in flight (a second dispatch of the same id is a no-op meanwhile). */
   private readonly claiming = new Map<string, Promise<void>>();
+  /**
+   * Tasks inserted already claimed by this node (a kind with `claimOnEnqueue`), until their dispatch. An entry
+   * whose transaction rolled back is never dispatched: the poll drops it once its lease has ended.
+   */
+  private readonly preclaimed = new Map<string, StoredTask>();
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private stopping = false;
@@ -49,6 +54,12 @@ export class TaskEngine implements TaskQueue {
   async enqueue<P>(tx: TransactionHandle, task: NewTask<P>): Promise<string> {
     const id = randomUUID();
     const node = this.opts.route ? await this.opts.route(tx, task as NewTask<unknown>) : null;
+    if (this.handlers.get(task.kind)?.claimOnEnqueue && this.mayRunHere(task.kind, node)) {
+      const leaseUntil = this.leaseUntil();
+      await this.opts.store.insert(tx, id, task, this.now(), node, { owner: this.nodeId, leaseUntil });
+      this.preclaimed.set(id, { id, ...(task as NewTask<unknown>), attempts: 1, state: 'running', owner: this.nodeId, leaseUntil, node });
+      return id;
+    }
     await this.opts.store.insert(tx, id, task, this.now(), node);
     return id;
   }
@@ -63,7 +74,27 @@ export class TaskEngine implements TaskQueue {
     return { node: this.opts.node, declinedKinds: this.opts.declinedKinds?.() ?? [] };
   }
 
+  /** Whether this node would claim a task of `kind` bound to `node` right now. */
+  private mayRunHere(kind: string, node: string | null): boolean {
+    if (this.stopping || this.opts.paused?.()) return false;
+    const may = this.eligibility();
+    if (!may) return true;
+    return node === null ? !may.declinedKinds.includes(kind) : node === may.node;
+  }
+
   dispatch(taskId: string): void {
+    const pre = this.preclaimed.get(taskId);
+    if (pre) {
+      this.preclaimed.delete(taskId);
+      if (!this.stopping && !this.opts.paused?.()) return this.execute(pre);
+      // Paused or stopping since the insert: handed back to pending, for whichever node (or start) runs it next.
+      const release = this.opts.store
+        .release(taskId, this.nodeId, this.now())
+        .catch((err: unknown) => this.opts.logger.error({ err, task: taskId }, 'releasing a task claimed at enqueue failed; its lease expiry recovers it'))
+        .finally(() => this.claiming.delete(taskId));
+      this.claiming.set(taskId, release);
+      return;
+    }
     // A paused node leaves it pending: another node's poll (or this one's, once unpaused) claims it.
     if (this.stopping || this.opts.paused?.() || this.running.has(taskId) || this.claiming.has(taskId)) return;
     const claim = (async () => {
@@ -131,6 +162,8 @@ export class TaskEngine implements TaskQueue {
     if (this.opts.paused?.()) return Promise.resolve();
     this.polling = (async () => {
       try {
+        const now = this.now();
+        for (const [id, t] of this.preclaimed) if (t.leaseUntil !== null && t.leaseUntil < now) this.preclaimed.delete(id);
         const may = this.eligibility();
         for (const task of await this.opts.store.listRunning(this.now(), 100, may)) {
           if (!this.running.has(task.id)) await this.recoverOrphan(task);

@@ -29,6 +29,13 @@ export interface TaskHandler<P = unknown> {
    * leave the resource in `error_deleting`. `fail` still runs if the run itself throws.
    */
   resumeAfterCrash?: boolean;
+  /**
+   * Whether a task this node may run is inserted already claimed by it (running, under its lease), so its
+   * dispatch after commit starts it at once instead of claiming it in a statement (and commit) of its own: for
+   * short work a client waits on (snapshot create). A claimed task whose dispatch never comes is recovered as an
+   * orphan once its lease ends (`fail`, or a rerun when resumable), not run late from `pending`.
+   */
+  claimOnEnqueue?: boolean;
 }
 
 export interface NewTask<P = unknown> {

@@ -27,8 +27,20 @@ export interface TaskEligibility {
  * Every claim is one atomic statement: of two nodes claiming the same task, one gets it and the other null.
  */
 export interface TaskStore {
-  /** Inserts a pending task in `scope` (normally the caller's transaction) and returns its id. */
-  insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node?: string | null): Promise<void>;
+  /**
+   * Inserts a task in `scope` (normally the caller's transaction): pending, or with `claim` already running under
+   * that owner and lease (its first attempt).
+   */
+  insert(
+    scope: Scope,
+    id: string,
+    task: NewTask<unknown>,
+    now: string,
+    node?: string | null,
+    claim?: { owner: string; leaseUntil: string },
+  ): Promise<void>;
+  /** Running → pending, if it still runs under `owner` (a claim made at insert that this node cannot run now). */
+  release(id: string, owner: string, now: string): Promise<void>;
   /** Whether a task of `kind` for this resource is pending or running (a failed one does not count), read in `scope`. */
   exists(scope: Scope, kind: string, resourceType: string, resourceId: string): Promise<boolean>;
   /** Pending → running for this owner; null if someone else claimed it, it is gone, or `may` excludes it. */

@@ -61,7 +61,7 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
         .executeTakeFirst();
       return row !== undefined;
     },
-    async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node: string | null = null) {
+    async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node: string | null = null, claim?: { owner: string; leaseUntil: string }) {
       await executor(scope)
         .insertInto('tasks')
         .values({
@@ -70,15 +70,25 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
           resource_type: task.resourceType,
           resource_id: task.resourceId,
           payload: JSON.stringify(task.payload ?? {}),
-          state: 'pending',
-          owner: null,
-          lease_until: null,
+          state: claim ? 'running' : 'pending',
+          owner: claim?.owner ?? null,
+          lease_until: claim?.leaseUntil ?? null,
           node,
-          attempts: 0,
+          attempts: claim ? 1 : 0,
           last_error: null,
           created_at: now,
           updated_at: now,
         })
+        .execute();
+    },
+
+    async release(id, owner, now) {
+      await db
+        .updateTable('tasks')
+        .set((eb) => ({ state: 'pending', owner: null, lease_until: null, attempts: eb('attempts', '-', 1), updated_at: now }))
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .where('owner', '=', owner)
         .execute();
     },
 

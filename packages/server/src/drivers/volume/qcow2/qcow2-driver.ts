@@ -339,8 +339,16 @@ export class Qcow2VolumeDriver implements VolumeDriver {
         flushing = false;
         // Every layer is durable: the claims have nothing left to describe. They go before the creates resolve (a
         // caller sees the directory as it stays), unflushed: a claim that comes back after a crash names whole
-        // files, and recovery drops it.
-        await dropClaims();
+        // files, and recovery drops it. Synchronously, like the links and renames: the thread-pool round trip of
+        // an async unlink cost each create 0.3-1 ms after its flush on a loaded machine (bench/snapshot trace),
+        // while unlinking a symlink just after the journal committed is microseconds.
+        for (const c of claims.splice(0)) {
+          try {
+            rmSync(c, { force: true });
+          } catch {
+            // The layers are durable already: a claim left behind is dropped at the next start.
+          }
+        }
         for (const r of linked) r.resolve();
       }
     } catch (e) {
