@@ -2,6 +2,7 @@
  * Auth middleware: adds `X-Auth-Token`, re-authenticates once on 401.
  * @packageDocumentation
  */
+import { HeaderMap } from '../headers.js';
 import { isOneShotBody } from '../request.js';
 import type { Middleware } from '../types.js';
 
@@ -35,7 +36,7 @@ export function authMiddleware(provider: TokenProvider): Middleware {
   return async (req, next) => {
     if (req.skipAuth) return next(req);
     const token = await provider.getToken(req.signal);
-    const first = { ...req, headers: new Headers(req.headers) };
+    const first = { ...req, headers: new HeaderMap(req.headers) };
     first.headers.set('x-auth-token', token);
     const res = await next(first);
     if (res.status !== 401 || !provider.canReauthenticate) return res;
@@ -43,7 +44,7 @@ export function authMiddleware(provider: TokenProvider): Middleware {
     // A streamed body has been consumed: report the 401; the next call authenticates afresh.
     if (isOneShotBody(req.rawBody)) return res;
     const fresh = await provider.getToken(req.signal);
-    const second = { ...req, headers: new Headers(req.headers) };
+    const second = { ...req, headers: new HeaderMap(req.headers) };
     second.headers.set('x-auth-token', fresh);
     return next(second);
   };
