@@ -97,11 +97,15 @@ try {
   const entries: Array<[string, string]> = [['ours', resolve(join(self, '../../../packages/sdk/src/index.ts'))]];
   if (args.before) entries.push(['before', resolve(args.before)]);
   const run = promisify(execFile);
+  // e.g. BENCH_TS_NODE_ARGS='--trace-deopt' (the child's stdout ends with the JSON line; the rest is V8's trace).
+  const nodeArgs = (process.env.BENCH_TS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const trace = process.env.BENCH_TRACE_OUT;
   for (let r = 0; r < Number(args.rounds); r++) {
     for (let i = 0; i < entries.length; i++) {
       const [name, entry] = entries[(i + r) % entries.length]!;
-      const argv = ['--import', 'tsx', self, '--child', ts.url, ADMIN_PASSWORD, String(M), entry, ...(args['cpu-prof'] ? [args['cpu-prof']] : [])];
-      const { stdout } = await run(process.execPath, argv, { maxBuffer: 1 << 22 });
+      const argv = [...nodeArgs, '--import', 'tsx', self, '--child', ts.url, ADMIN_PASSWORD, String(M), entry, ...(args['cpu-prof'] ? [args['cpu-prof']] : [])];
+      const { stdout } = await run(process.execPath, argv, { maxBuffer: 1 << 28 });
+      if (trace) writeFileSync(`${trace}.${name}.${r + 1}`, stdout);
       const res = JSON.parse(stdout.trim().split('\n').pop()!) as { blocks: Array<{ cpu_us: number; wall_us: number }>; wall_ms: number; cpu_ms: number; gets: number };
       console.log(`${name} round ${r + 1}: ${res.gets} gets, wall ${res.wall_ms.toFixed(0)} ms, CPU ${((res.cpu_ms * 1000) / res.gets).toFixed(0)} us/get, load ${loadavg()[0]!.toFixed(2)}`);
       console.log(`  per block of 100, CPU us/get: ${res.blocks.map((b) => b.cpu_us.toFixed(0)).join(' ')}`);
