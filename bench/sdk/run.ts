@@ -14,6 +14,7 @@
  *   node --import tsx bench/sdk/run.ts --snapshots 2000 --gets 200 --rounds 3
  *   git archive <rev> packages/sdk/src | tar -x -C node_modules/.sdk-before
  *   node --import tsx bench/sdk/run.ts --before node_modules/.sdk-before/packages/sdk/src/index.ts
+ * (copy packages/sdk/package.json next to the copy's src/, so its sources load as ES modules).
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -30,6 +31,9 @@ const { values: args } = parseArgs({
     gets: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
     before: { type: 'string' },
+    // Another copy for the `@cinderbox/sdk` column (default: this worktree), e.g. a frozen snapshot of it, so
+    // the worktree can change while a long run goes on.
+    ours: { type: 'string' },
   },
 });
 const N = Number(args.snapshots);
@@ -100,7 +104,7 @@ try {
     client(process.execPath, [...nodeArgs, '--import', 'tsx', join(here, 'ts-client.ts'), ts.url, ADMIN_PASSWORD, String(M), ...(entry ? [resolve(entry)] : [])]);
   const clients: Array<[string, () => Promise<Result>]> = [
     ['openstacksdk', py],
-    ['ours', tsClient()],
+    ['ours', tsClient(args.ours)],
     ...(args.before ? ([['before', tsClient(args.before)]] as Array<[string, () => Promise<Result>]>) : []),
   ];
   const results = new Map<string, Result[]>(clients.map(([k]) => [k, []]));
