@@ -11,9 +11,17 @@ const BAD_VALUE = /[\r\n\0]/;
 type KeysIterator = ReturnType<Headers['keys']>;
 type EntriesIterator = ReturnType<Headers['entries']>;
 
+// Names already checked, as given → lower-cased: the pipeline sets the same few on every call. Bounded, since
+// callers may pass names of their own.
+const CHECKED = new Map<string, string>();
+
 function checkName(name: string): string {
+  const known = CHECKED.get(name);
+  if (known !== undefined) return known;
   if (!NAME.test(name)) throw new TypeError(`invalid header name: ${JSON.stringify(name)}`);
-  return name.toLowerCase();
+  const key = name.toLowerCase();
+  if (CHECKED.size < 256) CHECKED.set(name, key);
+  return key;
 }
 
 function normalizeValue(name: string, value: string): string {
