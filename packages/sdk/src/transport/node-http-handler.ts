@@ -23,10 +23,11 @@ export interface NodeHttpHandlerOptions {
 
 /**
  * Sends JSON requests through an undici `Agent` (keep-alive, Nagle off, one pool per origin; TLS with Node's
- * default CA store, as node:https does) with its `request()` API, and hands raw or streamed bodies to `fallback`
- * (the fetch handler). `request()` costs about two thirds of node:http's CPU per small call and global fetch
- * about twice node:http (bench/sdk/client-cpu.ts). Framing, 1xx, keep-alive hints, stale-socket handling and
- * the retry of an idempotent request whose reused socket the server closed are undici's.
+ * default CA store, as node:https does) with its `dispatch()` callback API, and hands raw or streamed bodies to
+ * `fallback` (the fetch handler). `dispatch()` spares the per-call response stream, async resource and abort
+ * emitter that `request()` builds: a whole `getSnapshot` then costs about what bare node:http does for the same
+ * GET, and global fetch about twice that (bench/sdk/client-cpu.ts). Framing, 1xx, keep-alive hints, stale-socket
+ * handling and the retry of an idempotent request whose reused socket the server closed are undici's.
  *
  * @example
  * ```ts
