@@ -6,14 +6,15 @@
  * Every round starts each client in a fresh process (auth and discovery outside the timings) and alternates
  * which client goes first; the table shows medians over the rounds, with wall time and the client process's own
  * CPU time (so the client's cost per request shows whatever the server does). Extra TS-only rows: the same gets
- * with 8 in flight, the SDK over global fetch, and bare node:http (the server's time plus the least a client
- * can do). With `--before <path to an SDK index.ts>` a third column runs another copy of the SDK in the same
+ * with 8 in flight, the SDK over global fetch, and bare node:http and bare undici `request()` (the server's time
+ * plus the least a client can do; the later in the same process, so warmer). With `--before <path to an SDK index.ts>` a third column runs another copy of the SDK in the same
  * rounds (an A/B on the same server under the same load).
  *
  *   node --import tsx bench/sdk/run.ts                        # N=10000, M=1000, 5 rounds
  *   node --import tsx bench/sdk/run.ts --snapshots 2000 --gets 200 --rounds 3
  *   git archive <rev> packages/sdk/src | tar -x -C node_modules/.sdk-before
  *   node --import tsx bench/sdk/run.ts --before node_modules/.sdk-before/packages/sdk/src/index.ts
+ * (copy packages/sdk/package.json next to the copy's src/, so its sources load as ES modules).
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -30,6 +31,9 @@ const { values: args } = parseArgs({
     gets: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
     before: { type: 'string' },
+    // Another copy for the `@cinderbox/sdk` column (default: this worktree), e.g. a frozen snapshot of it, so
+    // the worktree can change while a long run goes on.
+    ours: { type: 'string' },
   },
 });
 const N = Number(args.snapshots);
@@ -100,7 +104,7 @@ try {
     client(process.execPath, [...nodeArgs, '--import', 'tsx', join(here, 'ts-client.ts'), ts.url, ADMIN_PASSWORD, String(M), ...(entry ? [resolve(entry)] : [])]);
   const clients: Array<[string, () => Promise<Result>]> = [
     ['openstacksdk', py],
-    ['ours', tsClient()],
+    ['ours', tsClient(args.ours)],
     ...(args.before ? ([['before', tsClient(args.before)]] as Array<[string, () => Promise<Result>]>) : []),
   ];
   const results = new Map<string, Result[]>(clients.map(([k]) => [k, []]));
@@ -139,11 +143,13 @@ try {
     row(`get ${M} by id, sequential, wall`, ms(pyGet), ms(med('ours', 'get_ms')), b('get_ms', ms), ratio(pyGet, med('ours', 'get_ms')), verdict(pyGet / med('ours', 'get_ms'))),
     row(`get ${M} by id, 8 in flight, wall`, '(sync API)', ms(med('ours', 'get_concurrent_ms')), b('get_concurrent_ms', ms), ratio(pyGet, med('ours', 'get_concurrent_ms')), '(separate)'),
     row(`get ${M} by id, SDK over global fetch`, '', ms(med('ours', 'get_fetch_ms')), b('get_fetch_ms', ms), ratio(pyGet, med('ours', 'get_fetch_ms')), ''),
-    row(`get ${M}, bare node:http (floor)`, '', ms(med('ours', 'raw_http_get_ms')), b('raw_http_get_ms', ms), '', ''),
+    row(`get ${M}, bare node:http (floor)`, '', ms(med('ours', 'raw_http_get_ms')), b('raw_http_get_ms', ms), ratio(pyGet, med('ours', 'raw_http_get_ms')), ''),
+    row(`get ${M}, bare undici request (floor)`, '', ms(med('ours', 'undici_get_ms')), b('undici_get_ms', ms), ratio(pyGet, med('ours', 'undici_get_ms')), ''),
     row('client CPU per listed snapshot', us((med('openstacksdk', 'list_cpu_ms') * 1000) / N), us((med('ours', 'list_cpu_ms') * 1000) / N), b('list_cpu_ms', (x) => us((x * 1000) / N)), ratio(med('openstacksdk', 'list_cpu_ms'), med('ours', 'list_cpu_ms')), ''),
     row('client CPU per get (sequential)', us((med('openstacksdk', 'get_cpu_ms') * 1000) / M), us((med('ours', 'get_cpu_ms') * 1000) / M), b('get_cpu_ms', (x) => us((x * 1000) / M)), ratio(med('openstacksdk', 'get_cpu_ms'), med('ours', 'get_cpu_ms')), ''),
     row('client CPU per get, 8 in flight', '', us((med('ours', 'get_concurrent_cpu_ms') * 1000) / M), b('get_concurrent_cpu_ms', (x) => us((x * 1000) / M)), '', ''),
     row('client CPU per get, bare node:http', '', us((med('ours', 'raw_http_get_cpu_ms') * 1000) / M), b('raw_http_get_cpu_ms', (x) => us((x * 1000) / M)), '', ''),
+    row('client CPU per get, bare undici', '', us((med('ours', 'undici_get_cpu_ms') * 1000) / M), b('undici_get_cpu_ms', (x) => us((x * 1000) / M)), '', ''),
     row('peak RSS (client process)', `${(med('openstacksdk', 'max_rss_kb') / 1024).toFixed(0)} MiB`, `${(med('ours', 'max_rss_kb') / 1024).toFixed(0)} MiB`, b('max_rss_kb', (x) => `${(x / 1024).toFixed(0)} MiB`), '', ''),
   ];
   console.log(`medians of ${R} interleaved rounds (each client in a fresh process per round; order rotated)`);

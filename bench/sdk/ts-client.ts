@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Pool } from 'undici';
 import type * as Sdk from '../../packages/sdk/src/index.js';
 
 const [url, password, n, entryArg] = process.argv.slice(2) as [string, string, string, string?];
@@ -88,4 +89,15 @@ await measure('raw_http_get', async () => {
   }
 });
 agent.destroy();
+// Floor through undici (what the SDK's JSON transport is built on): one keep-alive connection, `request()` and
+// `body.json()`, no SDK layers.
+const origin = new URL(endpoint);
+const pool = new Pool(origin.origin, { connections: 1 });
+await measure('undici_get', async () => {
+  for (const id of some) {
+    const res = await pool.request({ path: `${origin.pathname}/snapshots/${id}`, method: 'GET', headers });
+    await res.body.json();
+  }
+});
+await pool.close();
 console.log(JSON.stringify({ ...out, listed: ids.length, max_rss_kb: process.resourceUsage().maxRSS }));

@@ -188,6 +188,11 @@ export class KeystoneAuth implements AuthPlugin {
     return (await this.getAccess(signal)).token;
   }
 
+  currentToken(): string | undefined {
+    const current = this.#access;
+    return current && !this.#expiring(current) ? current.token : undefined;
+  }
+
   invalidate(token: string): void {
     if (this.#access?.token === token) this.#access = undefined;
   }
@@ -259,6 +264,10 @@ export class StaticTokenAuth implements AuthPlugin {
   }
 
   async getToken(): Promise<string> {
+    return this.#token;
+  }
+
+  currentToken(): string {
     return this.#token;
   }
 

@@ -130,6 +130,28 @@ function nameIndex(cls: ResourceClass<Resource>): NameIndex {
   return idx;
 }
 
+/** Whether `v` (not null) is already of the declared type, so decoding it cannot fail. */
+function plainlyDecodes(type: FieldDef['type'], v: unknown): boolean {
+  switch (type) {
+    case undefined:
+    case 'any':
+      return true;
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+    case 'number':
+      return typeof v === 'number' && !Number.isNaN(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'object':
+      return typeof v === 'object' && !Array.isArray(v);
+    case 'array':
+      return Array.isArray(v);
+    default:
+      return false;
+  }
+}
+
 function installAccessors(cls: ResourceClass<Resource>): void {
   const proto = cls.prototype as Record<PropertyKey, unknown>;
   if (Object.hasOwn(proto, INSTALLED)) return;
@@ -317,8 +339,9 @@ export class Resource<A extends object = BaseAttributes> {
         continue;
       }
       state.body[def.wire] = v;
-      // null/undefined and untyped fields always decode: skip the call on the common path.
-      if (v !== null && v !== undefined && def.type !== undefined && def.type !== 'any' && !decodeValue(def, v).ok) {
+      // null/undefined, untyped fields and values already of the declared JSON type always decode: only the rest
+      // go through decodeValue (which allocates its result).
+      if (v !== null && v !== undefined && !plainlyDecodes(def.type, v) && !decodeValue(def, v).ok) {
         const attr = idx.byKey.get(k) ?? idx.byKey.get(k.toLowerCase());
         state.issues.push(`${attr}: cannot decode ${JSON.stringify(v)} as ${def.type}`);
       }

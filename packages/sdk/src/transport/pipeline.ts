@@ -2,6 +2,7 @@
  * The named middleware stack (smithy/octokit style).
  * @packageDocumentation
  */
+import { HeaderMap } from './headers.js';
 import type { Handler, HttpRequest, HttpResponse, Middleware } from './types.js';
 
 /**
@@ -102,5 +103,5 @@ export class Pipeline {
 
 /** Clones a request with fresh headers so a retry cannot see a previous attempt's mutations. @internal */
 export function cloneRequest(req: HttpRequest, patch: Partial<HttpRequest> = {}): HttpRequest {
-  return { ...req, headers: new Headers(req.headers), ...patch };
+  return { ...req, headers: new HeaderMap(req.headers), ...patch };
 }

@@ -2,6 +2,7 @@
  * Builds pipeline requests from call options.
  * @packageDocumentation
  */
+import { HeaderMap } from './headers.js';
 import type { CallOptions, HttpMethod, HttpRequest, RawBody, ResponseType } from './types.js';
 
 /** Query values; arrays repeat the key, undefined is skipped. */
@@ -53,7 +54,7 @@ export function withQuery(url: string, query: Record<string, QueryValue> | undef
  * ```
  */
 export function buildRequest(method: HttpMethod, url: string, init: BuildRequestInit = {}): HttpRequest {
-  const headers = new Headers(init.headers);
+  const headers = new HeaderMap(init.headers);
   if (init.requestId) headers.set('x-openstack-request-id', init.requestId);
   return {
     method,
