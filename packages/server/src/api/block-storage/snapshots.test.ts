@@ -312,9 +312,12 @@ describe('snapshot metadata, actions, deletion and policy', () => {
 });
 
 describe('snapshot detail list rendered by the store', () => {
-  const who = () => alice;
+  let carol: Who;
+  const who = () => carol;
   let ids: string[];
   before(async () => {
+    // A project of its own: the suites before fill alice's snapshot quota.
+    carol = await t.createMember('carol');
     const vol = await createVolume(who());
     // JSON text, not a literal: `__proto__` must reach the server as an ordinary key.
     const hostile = JSON.parse(
