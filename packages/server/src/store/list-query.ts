@@ -211,8 +211,10 @@ function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField): string {
   const col = `"p".${ident(f.column)}`;
   switch (f.as) {
     case 'text':
-    case 'int':
       return col;
+    case 'int':
+      // The object path reads these through Number(); a value SQLite happened to store as text must not come out quoted.
+      return dialect === 'postgres' ? col : `cast(${col} as integer)`;
     case 'bool':
       // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it.
       return dialect === 'postgres' ? `(${col} <> 0)` : `json(iif(${col}, 'true', 'false'))`;
