@@ -310,3 +310,60 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     assert.equal((await g('name~=s', '3.34')).body.snapshots.length, 3);
   });
 });
+
+describe('snapshot detail list rendered by the store', () => {
+  let carol: Who;
+  const who = () => carol;
+  let ids: string[];
+  before(async () => {
+    // A project of its own: the suites before fill alice's snapshot quota.
+    carol = await t.createMember('carol');
+    const vol = await createVolume(who());
+    // JSON text, not a literal: `__proto__` must reach the server as an ordinary key.
+    const hostile = JSON.parse(
+      '{"__proto__": "p", "constructor": "c", "10": "ten", "9": "nine", "a:b.c-d_e": "q\\"uo\\\\te \\u0001\\n\\t\\u001f é ✓ 😀"}',
+    );
+    ids = [
+      await createSnapshot(who(), vol, { name: 'a "quoted" \\ name', description: 'd é ✓ </script>', metadata: hostile }),
+      await createSnapshot(who(), vol, {}),
+      await createSnapshot(who(), vol, { name: 'plain', metadata: { k: 'v' } }),
+    ];
+  });
+
+  for (const mv of ['3.0', '3.14', '3.41', '3.64', '3.65', '3.70']) {
+    test(`at ${mv}: each item is the body GET shows, keys in the same order`, async () => {
+      const list = await t.request('GET', `/v3/${who().projectId}/snapshots/detail`, { token: who().token, mv });
+      assert.equal(list.status, 200, list.text);
+      assert.match(list.headers.get('content-type') ?? '', /^application\/json; charset=utf-8$/);
+      for (const id of ids) {
+        const item = list.body.snapshots.find((s: { id: string }) => s.id === id);
+        assert.ok(item, `${id} listed`);
+        const one = await t.request('GET', `/v3/${who().projectId}/snapshots/${id}`, { token: who().token, mv });
+        assert.deepEqual(item, one.body.snapshot);
+        assert.deepEqual(Object.keys(item), Object.keys(one.body.snapshot));
+      }
+      const first = list.body.snapshots.find((s: { id: string }) => s.id === ids[0]);
+      assert.ok(Object.hasOwn(first.metadata, '__proto__'), 'the __proto__ key is an own key of the listed metadata');
+      assert.equal(first.metadata['a:b.c-d_e'], 'q"uo\\te \u0001\n\t\u001f é ✓ 😀');
+    });
+  }
+
+  test('pages after a marker, sorted, with links and count, match the unpaged list', async () => {
+    const all = await t.request('GET', `/v3/${who().projectId}/snapshots/detail?sort=name:asc`, { token: who().token, mv: '3.65' });
+    assert.equal(all.status, 200, all.text);
+    const seen: unknown[] = [];
+    let url: string | null = `/v3/${who().projectId}/snapshots/detail?sort=name:asc&limit=2&with_count=true`;
+    while (url) {
+      const page = await t.request('GET', url, { token: who().token, mv: '3.65' });
+      assert.equal(page.status, 200, page.text);
+      assert.equal(page.body.count, all.body.snapshots.length);
+      seen.push(...page.body.snapshots);
+      const next: string | undefined = page.body.snapshots_links?.[0]?.href;
+      url = next ? next.slice(next.indexOf('/v3/')) : null;
+    }
+    assert.deepEqual(seen, all.body.snapshots);
+    const bad = await t.request('GET', `/v3/${who().projectId}/snapshots/detail?marker=00000000-0000-4000-8000-000000000000`, { token: who().token });
+    assert.equal(bad.status, 404, bad.text);
+    assert.ok(bad.body.itemNotFound, bad.text);
+  });
+});

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import { checkMetadataProperties, type SnapshotRecord } from '../../services/block-storage/index.js';
 import { parseBoolean, validateBody } from '../common/validation.js';
@@ -6,7 +6,7 @@ import { authOf, mvOf, nextLinks, parseAction, parseListRequest, pathId } from '
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { snapshotCreate, snapshotResetStatusAction, snapshotUpdate, updateSnapshotStatusAction } from '@cinderbox/api-schema';
-import { snapshotDetailView, snapshotSummaryView } from './views.js';
+import { snapshotDetailFields, snapshotDetailView, snapshotSummaryView } from './views.js';
 
 type Body = Record<string, unknown>;
 
@@ -37,7 +37,8 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
     return { snapshot: detail(req, rec, false) };
   });
 
-  const list = (isDetail: boolean) => async (req: FastifyRequest) => {
+  const list = (isDetail: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    if (isDetail) return detailPage(req, reply);
     const res = await snapshots.list(authOf(req), mvOf(req), parseListRequest(req));
     const out: Record<string, unknown> = {
       snapshots: res.items.map((r) => (isDetail ? detail(req, r, true) : snapshotSummaryView(r))),
@@ -52,6 +53,20 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
     if (links) out.snapshots_links = links;
     if (res.count !== null) out.count = res.count;
     return out;
+  };
+  /**
+   * The detail list as text: the store renders each snapshot's JSON (snapshotDetailFields), this adds the page's
+   * frame. The same body as the object path, without building 100 views and serialising them.
+   */
+  const detailPage = async (req: FastifyRequest, reply: FastifyReply) => {
+    const res = await snapshots.listJson(authOf(req), mvOf(req), parseListRequest(req), snapshotDetailFields(mvOf(req)));
+    let body = `{"snapshots":[${res.items.join(',')}]`;
+    const links = nextLinks(req, 'snapshots', true, res.ids, res.limit);
+    if (links) body += `,"snapshots_links":${JSON.stringify(links)}`;
+    if (res.count !== null) body += `,"count":${res.count}`;
+    // With a JSON content type set, fastify sends a string as it is.
+    reply.type('application/json; charset=utf-8');
+    return `${body}}`;
   };
   scope.get('/snapshots', list(false));
   scope.get('/snapshots/detail', list(true));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SnapshotRecord, VolumeRecord } from '../../services/block-storage/index.js';
+import type { JsonField, SnapshotRecord, VolumeRecord } from '../../services/block-storage/index.js';
 import type { ResourceSummary, SnapshotBody, VolumeAttachment, VolumeBody } from '@cinderbox/api-schema';
 import type { Static } from 'typebox';
 import type { ApiVersion } from '../common/api-version.js';
@@ -166,4 +166,38 @@ export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended
     v['os-extended-snapshot-attributes:project_id'] = rec.snapshot.project_id;
   }
   return v;
+}
+
+const SNAPSHOT_BASE_FIELDS: readonly JsonField[] = [
+  { key: 'id', column: 'id', as: 'text' },
+  { key: 'created_at', column: 'created_at', as: 'text' },
+  { key: 'updated_at', column: 'updated_at', as: 'text' },
+  { key: 'name', column: 'name', as: 'text' },
+  { key: 'description', column: 'description', as: 'text' },
+  { key: 'volume_id', column: 'volume_id', as: 'text' },
+  { key: 'status', column: 'status', as: 'text' },
+  { key: 'size', column: 'size', as: 'int' },
+  { key: 'metadata', as: 'metadata' },
+];
+const snapshotFieldsCache = new Map<string, readonly JsonField[]>();
+
+/**
+ * `snapshotDetailView(rec, mv, true)` as fields the store renders to JSON text (the detail list): the same keys in
+ * the same order, gated by the same microversions; views.test.ts holds the two to the same bodies.
+ */
+export function snapshotDetailFields(mv: ApiVersion): readonly JsonField[] {
+  const gates = `${mv.atLeast('3.14')}${mv.atLeast('3.41')}${mv.atLeast('3.65')}`;
+  let f = snapshotFieldsCache.get(gates);
+  if (!f) {
+    f = [
+      ...SNAPSHOT_BASE_FIELDS,
+      ...(mv.atLeast('3.14') ? [{ key: 'group_snapshot_id', column: 'group_snapshot_id', as: 'text' } as const] : []),
+      ...(mv.atLeast('3.41') ? [{ key: 'user_id', column: 'user_id', as: 'text' } as const] : []),
+      ...(mv.atLeast('3.65') ? [{ key: 'consumes_quota', column: 'use_quota', as: 'bool' } as const] : []),
+      { key: 'os-extended-snapshot-attributes:progress', column: 'progress', as: 'text' },
+      { key: 'os-extended-snapshot-attributes:project_id', column: 'project_id', as: 'text' },
+    ];
+    snapshotFieldsCache.set(gates, f);
+  }
+  return f;
 }

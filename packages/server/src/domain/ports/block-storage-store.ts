@@ -47,6 +47,20 @@ export interface ListQuery {
 
 export type ListOutcome<R> = { ok: true; items: R[]; count: number | null } | { ok: false; reason: 'marker' };
 
+/**
+ * One key of a list page's item that the store renders as JSON text: a column of the resource's row as a string,
+ * integer or boolean, or the resource's metadata as an object. Views name these from fixed tables, never from a
+ * request.
+ */
+export type JsonField =
+  | { key: string; column: string; as: 'text' | 'int' | 'bool' }
+  | { key: string; as: 'metadata' };
+
+/** A list page as JSON text: each item one object's text, in page order, with its id (for the next link). */
+export type JsonListOutcome =
+  | { ok: true; ids: string[]; items: string[]; count: number | null }
+  | { ok: false; reason: 'marker' };
+
 // ---- repositories ----
 
 export type VolumeChanges = Partial<Omit<Volume, 'id'>>;
@@ -101,6 +115,8 @@ export interface SnapshotsRepository {
   /** Forgets the snapshot: row and metadata. The removed record, if there was one. */
   remove(scope: Scope, id: string): Promise<Snapshot | undefined>;
   list(scope: Scope, q: ListQuery): Promise<ListOutcome<Snapshot>>;
+  /** The same page as `list`, each item rendered by the database as the JSON object `fields` describe. */
+  listJson(scope: Scope, q: ListQuery, fields: readonly JsonField[]): Promise<JsonListOutcome>;
   /** Every snapshot of a volume (a volume delete looks at all of them). */
   ofVolume(scope: Scope, volumeId: string): Promise<Snapshot[]>;
   /** The newest snapshot of a volume the API shows (revert goes only to it). */

@@ -32,6 +32,7 @@ import { VolumeService } from './volume-service.js';
 export type { SnapshotCreateInput } from './snapshot-service.js';
 export { checkMetadataProperties } from './snapshot-service.js';
 export type { ListRequest, ListResult, Microversion, SnapshotRecord, SortSpec, VolumeRecord } from './types.js';
+export type { JsonField } from '../../domain/ports/block-storage-store.js';
 export { MAX_LIMIT } from './types.js';
 export type { AttachInput, ConnectionInfo } from './volume-actions.js';
 export type { ByteSource, UploadRange } from './volume-data.js';

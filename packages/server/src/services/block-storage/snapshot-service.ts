@@ -18,6 +18,7 @@ import { listQuery } from './listing.js';
 import { snapshotFilterPolicy, snapshotSort } from './snapshot-filters.js';
 import type { ListRequest, ListResult, Microversion, SnapshotRecord } from './types.js';
 import { getOwn, setOwn } from '../../domain/own.js';
+import type { JsonField } from '../../domain/ports/block-storage-store.js';
 
 export interface SnapshotCreateInput {
   volumeId: string | null;
@@ -117,6 +118,20 @@ export class SnapshotService {
     const page = await this.core.repos.snapshots.list(this.core.store.root, q);
     if (!page.ok) throw notFound(`Snapshot ${req.marker} could not be found.`);
     return { items: await this.core.snapshotRecords(page.items), count: page.count, limit: q.limit };
+  }
+
+  /** The page `list` gives, each item already JSON text of the view `fields` describe (the detail list's path). */
+  async listJson(
+    ctx: AuthContext,
+    mv: Microversion,
+    req: ListRequest,
+    fields: readonly JsonField[],
+  ): Promise<ListResult<string> & { ids: string[] }> {
+    const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
+    const q = listQuery(snapshotSort(mv.atLeast('3.30')), where, req);
+    const page = await this.core.repos.snapshots.listJson(this.core.store.root, q, fields);
+    if (!page.ok) throw notFound(`Snapshot ${req.marker} could not be found.`);
+    return { items: page.items, ids: page.ids, count: page.count, limit: q.limit };
   }
 
   async update(
