@@ -25,6 +25,23 @@ test('clouds.yaml is YAML a parser reads back as written, and a restart keeps th
   }
 });
 
+test('passwords YAML would read as another type or another string round-trip: plain only when it reads back the same', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cbx-clouds-'));
+  try {
+    for (const pw of ['Xy3_kP9-qL2mN8vR', 'true', 'no', '12345', '0x1F', 'a: b', 'ends:', 'hash #x', '-dash', '~', 'null', "it's"]) {
+      const input = { authUrl: 'http://127.0.0.1:1/identity/v3', region: 'RegionOne', adminPassword: pw };
+      const path = await writeCloudsYaml(dir, input);
+      assert.equal(parse(await readFile(path, 'utf8')).clouds.cinderbox.auth.password, pw, pw);
+      await writeCloudsYaml(dir, { ...input, adminPassword: null });
+      assert.equal(parse(await readFile(path, 'utf8')).clouds.cinderbox.auth.password, pw, `${pw} after a restart`);
+    }
+    // URLs stay unquoted (people read this file).
+    assert.match(await readFile(join(dir, 'clouds.yaml'), 'utf8'), /^ {6}auth_url: http:\/\/127\.0\.0\.1:1\/identity\/v3$/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a clouds.yaml edited into another shape is still read for the password', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cbx-clouds-'));
   try {
