@@ -58,6 +58,8 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** A checkout of another commit, built (npx tsc -b packages/cli packages/server packages/sdk): measured alongside. */
     anchor: { type: 'string' },
+    /** Start-up rounds (each: the empty database and every seeded variant, in an order that rotates per round). */
+    'startup-rounds': { type: 'string', default: '3' },
   },
 });
 const NSNAP = Number(args.snapshots);
@@ -79,6 +81,12 @@ interface DbResult {
   seedS: number;
   startupS: number;
   startupEmptyS: number;
+  /** CPU (user + system, the server's and its children's) from spawn to listening: the figure load moves least. */
+  startupCpuMs: number;
+  startupEmptyCpuMs: number;
+  /** startServer's own part (after the modules loaded) up to listening, from CINDERBOX_STARTUP_TRACE: what could be data-bound. */
+  startupOwnMs: number;
+  startupEmptyOwnMs: number;
   first: number;
   deep: number;
   firstAsc: number;
@@ -289,6 +297,15 @@ interface Child {
   proc: ChildProcess;
   url: string;
   startupS: number;
+  cpuMs: number;
+  /** From startServer's first mark to its last (NaN for a tree without the trace). */
+  ownMs: number;
+}
+
+/** utime + stime + cutime + cstime of a live process, ms (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
 }
 
 async function serve(s: Seeded, kind: string): Promise<Child> {
@@ -297,8 +314,28 @@ async function serve(s: Seeded, kind: string): Promise<Child> {
   const proc = spawn(
     process.execPath,
     [cli, 'serve', '--data-dir', s.dir, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', ...(kind === 'postgres' ? ['--database-url', (s.database as { url: string }).url] : [])],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CINDERBOX_STARTUP_TRACE: '1' } },
   );
+  let ownMs = NaN;
+  let traced: () => void = () => {};
+  const traceSeen = new Promise<void>((r) => (traced = r));
+  let errBuf = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    errBuf += d.toString();
+    let nl: number;
+    while ((nl = errBuf.indexOf('\n')) >= 0) {
+      const line = errBuf.slice(0, nl);
+      errBuf = errBuf.slice(nl + 1);
+      const t = /startup-trace: (.*)/.exec(line);
+      if (!t) {
+        process.stderr.write(`${line}\n`);
+        continue;
+      }
+      const ms = t[1]!.split(', ').map((m) => Number(m.split(' ')[1]));
+      ownMs = ms[ms.length - 1]! - ms[0]!;
+      traced();
+    }
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -308,7 +345,11 @@ async function serve(s: Seeded, kind: string): Promise<Child> {
     });
     proc.on('exit', (c) => reject(new Error(`serve exited with ${c}`)));
   });
-  return { proc, url, startupS: (performance.now() - started) / 1000 };
+  const startupS = (performance.now() - started) / 1000;
+  const cpuMs = cpuMsOf(proc.pid!);
+  // The trace line is written just before the listening line; a tree without it (an older anchor) has none.
+  await Promise.race([traceSeen, new Promise((r) => setTimeout(r, 500))]);
+  return { proc, url, startupS, cpuMs, ownMs };
 }
 
 async function stop(c: Child): Promise<void> {
@@ -328,21 +369,25 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
     // round also starts this tree on an empty database of the same store, so the same load shows what is data-bound.
     const empty = await seed(kind, { name: 'empty', root: ROOT }, true);
     extra.push(empty);
-    const startupsEmpty: number[] = [];
-    const startups: number[][] = seeded.map(() => []);
-    for (let round = 0; round < 3; round++) {
-      const e = await serve(empty, kind);
-      startupsEmpty.push(e.startupS);
-      log(`${kind}/empty: serve listening after ${e.startupS.toFixed(2)} s`);
-      await stop(e);
-      for (let i = 0; i < seeded.length; i++) {
-        const c = await serve(seeded[i]!, kind);
-        startups[i]!.push(c.startupS);
-        log(`${kind}/${seeded[i]!.variant.name}: serve listening after ${c.startupS.toFixed(2)} s`);
-        if (round < 2) await stop(c);
+    // The order rotates per round: right after seeding the disk is still writing the rows back, and whichever
+    // start came first paid for it (the "seeded starts slower" of an earlier run was that order, not the rows).
+    const rounds = Number(args['startup-rounds']);
+    const startupsEmpty: Child[] = [];
+    const startups: Child[][] = seeded.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      const order = [-1, ...seeded.map((_, i) => i)];
+      for (let k = 0; k < round % order.length; k++) order.push(order.shift()!);
+      for (const i of order) {
+        const c = await serve(i < 0 ? empty : seeded[i]!, kind);
+        (i < 0 ? startupsEmpty : startups[i]!).push(c);
+        const own = Number.isNaN(c.ownMs) ? '' : `, startServer ${c.ownMs.toFixed(0)} ms`;
+        log(`${kind}/${i < 0 ? 'empty' : seeded[i]!.variant.name}: serve listening after ${c.startupS.toFixed(2)} s (cpu ${c.cpuMs} ms${own})`);
+        if (round < rounds - 1 || i < 0) await stop(c);
         else children.push(c);
       }
     }
+    // children in variant order (the last round's order rotated)
+    children.sort((a, b) => startups.findIndex((s) => s.includes(a)) - startups.findIndex((s) => s.includes(b)));
     const clients = await Promise.all(
       children.map(async (c) => {
         const { token: tok, project } = await token(c.url);
@@ -402,8 +447,12 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
         store: kind,
         variant: seeded[v]!.variant.name,
         seedS: seeded[v]!.seedS,
-        startupS: median(startups[v]!),
-        startupEmptyS: median(startupsEmpty),
+        startupS: median(startups[v]!.map((c) => c.startupS)),
+        startupEmptyS: median(startupsEmpty.map((c) => c.startupS)),
+        startupCpuMs: median(startups[v]!.map((c) => c.cpuMs)),
+        startupEmptyCpuMs: median(startupsEmpty.map((c) => c.cpuMs)),
+        startupOwnMs: median(startups[v]!.map((c) => c.ownMs)),
+        startupEmptyOwnMs: median(startupsEmpty.map((c) => c.ownMs)),
         first: med('first'),
         deep: med('deep'),
         firstAsc: med('firstAsc'),
@@ -569,8 +618,14 @@ async function main() {
       rows.push([what, target, ...res.map((r) => (pass ? `${f(r)} ${ok(pass(r))}` : f(r)))]);
     const x = (a: number, b: number) => `${a.toFixed(1)} (${(a / b).toFixed(2)}x)`;
     row('seed (s)', '-', (r) => r.seedS.toFixed(0));
-    row('serve start-up, median of 3 (s)', '<= 3', (r) => r.startupS.toFixed(2), (r) => r.startupS <= 3);
+    const rounds = args['startup-rounds'];
+    const ms = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(0));
+    row(`serve start-up, median of ${rounds} (s)`, '<= 3', (r) => r.startupS.toFixed(2), (r) => r.startupS <= 3);
     row('... same tree, empty database (s)', '-', (r) => r.startupEmptyS.toFixed(2));
+    row('serve start-up CPU, spawn -> listening (ms)', '-', (r) => ms(r.startupCpuMs));
+    row('... same tree, empty database (ms)', '-', (r) => ms(r.startupEmptyCpuMs));
+    row('startServer -> listening, wall (ms, trace)', '-', (r) => ms(r.startupOwnMs));
+    row('... same tree, empty database (ms)', '-', (r) => ms(r.startupEmptyOwnMs));
     row('first page, default sort (ms)', '-', (r) => r.first.toFixed(1));
     row('page at 90 %, default sort (ms)', '<= 2x first', (r) => x(r.deep, r.first), (r) => r.deep <= 2 * r.first);
     row('first page, created_at asc (ms)', '-', (r) => r.firstAsc.toFixed(1));

@@ -67,6 +67,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * CINDERBOX_STARTUP_TRACE=1: each start-up phase's end, in ms since the process began (module loading included),
+ * written to stderr once listening — how bench/scale tells a data-bound phase from the fixed cost.
+ */
+function startupTrace(): { mark(phase: string): void; flush(): void } {
+  if (!process.env.CINDERBOX_STARTUP_TRACE) return { mark() {}, flush() {} };
+  const marks: string[] = [`startServer ${performance.now().toFixed(0)}`];
+  return {
+    mark: (phase) => void marks.push(`${phase} ${performance.now().toFixed(0)}`),
+    flush: () => void process.stderr.write(`cinderbox startup-trace: ${marks.join(', ')}\n`),
+  };
+}
+
 function exitAfterNameLost(): void {
   process.exit(1);
 }
@@ -78,6 +91,7 @@ function exitAfterNameLost(): void {
 export async function startServer(configIn: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: configIn.logLevel, redact: ['req.headers["x-auth-token"]', 'password'] });
   const clock = opts.clock ?? systemClock;
+  const trace = startupTrace();
   // Before the first file: the database, volumes, snapshots, chunks, manifests and temporaries are the server's
   // user's alone (children such as qemu-img inherit the mask).
   process.umask(DATA_UMASK);
@@ -95,26 +109,31 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     // sweeps the temporaries of writers that crashed; closed after the tasks that use them stop.
     const backupTargets = await openBackupTargets(configIn, { create: true });
     closers.unshift(() => backupTargets.close());
+    trace.mark('backupTargets');
 
     // Services write through stores that also tell the event stream what changed (services/events.ts).
     const events = new ChangeEvents(clock);
     const metadata = observeChanges(await openMetadata(configIn, logger), events);
     const database: OpenedDatabase = metadata.database;
     closers.unshift(() => database.close());
+    trace.mark('metadata');
     // Nodes sharing a PostgreSQL store pass their changes to each other's event streams.
     const feed = await openChangeFeed(configIn, logger);
     if (feed) {
       events.connect(feed);
       closers.unshift(() => feed.close());
     }
+    trace.mark('changeFeed');
     const { db } = database;
     const { store } = metadata;
     // Before the drivers and the bootstrap touch anything: a second process under a live node's name stops here.
     await new ServiceRegistry({ store, services: metadata.services, clock, config: configIn, logger }).checkNodeName();
+    trace.mark('checkNodeName');
 
     // Backends only existing volumes still name join the configured ones; the services see the result.
     const { drivers, backends } = await openDrivers(configIn, metadata, logger);
     const config: ServerConfig = { ...configIn, backends };
+    trace.mark('drivers');
 
     // Every target's repository keeps the console's counters as it works (services/repository/repo-stats.ts).
     const repoStats = new RepoStats({ store, repo: metadata.repoConsole, clock, logger });
@@ -134,6 +153,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     closers.unshift(() => tasks.stop());
     const identity = new IdentityService({ store, identityStore: metadata.identity, clock, config, logger });
     const bootstrap = await identity.bootstrap();
+    trace.mark('bootstrap');
     const quotas = new QuotaService(
       store,
       metadata.quotas,
@@ -172,6 +192,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     await serviceRegistry.start();
     registry = serviceRegistry;
     closers.unshift(() => serviceRegistry.stop());
+    trace.mark('serviceRegistry');
     if (store.kind === 'postgres' && config.defaultBackupTarget === 'default') {
       // Another node cannot read this node's data-directory repository: such backups are bound to this node.
       logger.warn('backups go to the data directory by default; with several nodes, give them a shared --backup-target');
@@ -216,6 +237,7 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     const replicationScratch = join(config.dataDir, 'replication-tmp');
     await rm(replicationScratch, { recursive: true, force: true });
     await mkdir(replicationScratch, { recursive: true, mode: 0o700 });
+    trace.mark('replicationScratch');
     // CBR runs on the block-storage core built above (one core, one set of drivers, one volume repository).
     const cbr = createCbrServices({
       core: services.core,
@@ -230,17 +252,21 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       regions: config.regions,
       scratchDir: replicationScratch,
     });
+    trace.mark('cbrServices');
     // A single SQLite node holds the data directory's lock, so whatever was running when it last stopped is orphaned.
     await tasks.start(store.kind === 'sqlite');
+    trace.mark('tasks');
     if (store.kind === 'sqlite') {
       const interrupted = await services.volumeData.recoverInterruptedUploads();
       if (interrupted.length) logger.warn({ volumes: interrupted }, 'uploads interrupted by the last stop: volumes set to error');
     }
     await cbr.scheduler.start();
+    trace.mark('cbrScheduler');
     closers.unshift(() => cbr.scheduler.stop());
     observeBackupProgress(services.backups.progressTracker, events);
     const repoJobs = new RepoJobs({ store, repo: metadata.repoConsole, targets, stats: repoStats, clock, events, node: config.serviceHost, logger });
     await repoJobs.recover(store.kind === 'sqlite');
+    trace.mark('repoJobs');
     closers.unshift(() => repoJobs.stop());
     repoStats.start();
     closers.unshift(async () => repoStats.stop());
@@ -262,7 +288,9 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
     registerCbrRoutes(app, cbr);
     registerConsoleRoutes(app, opts.consoleDir !== undefined ? { dir: opts.consoleDir } : {});
     registerOpenApiRoutes(app, SERVED_OPERATIONS);
+    trace.mark('routes');
     await app.listen({ host: config.host, port: config.port });
+    trace.mark('listen');
     closers.unshift(() => app.close());
 
     const port = (app.server.address() as AddressInfo).port;
@@ -278,6 +306,8 @@ export async function startServer(configIn: ServerConfig, opts: StartOptions = {
       region: config.region,
       adminPassword: bootstrap?.adminPassword ?? null,
     });
+    trace.mark('cloudsYaml');
+    trace.flush();
 
     return {
       url,

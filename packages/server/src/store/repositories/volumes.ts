@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { ListOutcome, VolumeChanges, VolumesRepository } from '../../domain/ports/block-storage-store.js';
 import type { Volume } from '../../domain/volume.js';
 import type { Executor } from '../database.js';
@@ -89,7 +90,15 @@ export const volumesRepository: VolumesRepository = {
     return (await q.executeTakeFirst())?.id;
   },
   async driversInUse(scope) {
-    const rows = await executor(scope).selectFrom('volumes').select('driver').distinct().orderBy('driver').execute();
+    // Run at every start: a loose index scan (one volumes_driver probe per distinct driver, migration 0031), where
+    // SELECT DISTINCT read every volume on PostgreSQL, which has no skip scan.
+    const { rows } = await sql<{ driver: string }>`
+      WITH RECURSIVE d(driver) AS (
+        SELECT min(driver) FROM volumes
+        UNION ALL
+        SELECT (SELECT min(v.driver) FROM volumes v WHERE v.driver > d.driver) FROM d WHERE d.driver IS NOT NULL
+      )
+      SELECT driver FROM d WHERE driver IS NOT NULL ORDER BY driver`.execute(executor(scope));
     return rows.map((r) => r.driver);
   },
   async idsWithStatus(scope, status) {
