@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,26 +11,39 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', 'bin', 'cinderbox.js');
 const built = existsSync(join(here, '..', 'dist', 'main.js')) && existsSync(join(here, '..', '..', 'server', 'dist', 'main.js'));
 
+/** Spawns `cinderbox serve ARGS` and waits until it prints its exports (started) or exits. */
+async function startServe(args: string[], env: NodeJS.ProcessEnv, ms = 30_000) {
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (d) => (io.out += d));
+  child.stderr.on('data', (d) => (io.err += d));
+  const deadline = Date.now() + ms;
+  while (!io.out.includes('OS_CLOUD=cinderbox') && child.exitCode === null) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      assert.fail(`serve neither started nor stopped: ${io.out}\n${io.err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, io };
+}
+
+/** SIGTERM (if still running) and the exit code. */
+async function stopServe(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode === null) child.kill('SIGTERM');
+  return new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (c) => r(c))));
+}
+
 test('cinderbox serve starts on a fresh data dir, prints the exports, writes clouds.yaml and stops cleanly on SIGTERM', async (t) => {
   if (!built) {
     t.skip('the CLI and server are not built (npm run build); this test runs the compiled launcher');
     return;
   }
   const dir = await mkdtemp(join(tmpdir(), 'cinderbox-serve-'));
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dir], {
-    env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
+  const { child, io } = await startServe(['--port', '0', '--data-dir', dir], {});
+  const { out, err } = io;
   try {
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('OS_CLOUD=cinderbox')) {
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`serve did not start: ${out}\n${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    assert.ok(out.includes('OS_CLOUD=cinderbox'), `serve did not start: ${out}\n${err}`);
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
     assert.ok(url, out);
     assert.match(out, /admin password \(shown once\): \S{16,}/);
@@ -42,9 +55,7 @@ test('cinderbox serve starts on a fresh data dir, prints the exports, writes clo
     assert.match(yaml, /has_image: false/);
     const res = await fetch(`${url}/`);
     assert.equal(res.status, 300);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    assert.equal(code, 0, err);
+    assert.equal(await stopServe(child), 0, io.err);
     assert.equal(existsSync(join(dir, 'server.lock')), false, 'the data-dir lock is released');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -59,25 +70,9 @@ test('cinderbox serve --backup-target: a file target is listed; an unreachable S
   }
   const dir = await mkdtemp(join(tmpdir(), 'cinderbox-serve-targets-'));
   const serve = async (args: string[]) => {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dir, ...args], {
-      env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 60_000;
-    while (!out.includes('OS_CLOUD=cinderbox') && child.exitCode === null) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        assert.fail(`serve neither started nor stopped: ${out}\n${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (child.exitCode === null) child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (c) => r(c))));
-    return { code, out, err };
+    const { child, io } = await startServe(['--port', '0', '--data-dir', dir, ...args], { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' }, 60_000);
+    const code = await stopServe(child);
+    return { code, out: io.out, err: io.err };
   };
   try {
     const ok = await serve(['--backup-target', `nas=file://${join(dir, 'nas')}`, '--default-backup-target', 'nas']);
@@ -111,26 +106,14 @@ test('cinderbox serve without --port/--data-dir takes CINDERBOX_PORT and CINDERB
       s.close(() => resolve(p));
     });
   });
-  const child = spawn(process.execPath, [bin, 'serve'], {
-    env: { ...process.env, CINDERBOX_ADMIN_PASSWORD: '', CINDERBOX_PORT: String(port), CINDERBOX_DATA_DIR: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
+  const { child, io } = await startServe([], { CINDERBOX_PORT: String(port), CINDERBOX_DATA_DIR: dir });
+  const { out, err } = io;
   try {
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('OS_CLOUD=cinderbox')) {
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`serve did not start: ${out}\n${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    assert.ok(out.includes('OS_CLOUD=cinderbox'), `serve did not start: ${out}\n${err}`);
     assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}\\b`));
     assert.ok(out.includes(`data dir:  ${dir}`), out);
     assert.ok(existsSync(join(dir, 'clouds.yaml')), 'the data dir from the environment is used');
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    assert.equal(code, 0, err);
+    assert.equal(await stopServe(child), 0, io.err);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
