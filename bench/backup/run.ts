@@ -38,7 +38,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -704,12 +704,33 @@ function printRatios(): void {
 }
 
 
+/**
+ * Milliseconds the device under DIR has had I/O in flight (io_ticks of /sys/dev/block/M:m/stat), so a phase's
+ * busy share shows whether it kept the disk fed or left it idle (a share well under 100 % while a restore waits
+ * on the disk means gaps in the pipeline; dd's share shows what one write at a time leaves). NaN where unknown.
+ */
+function diskBusyMs(): number {
+  try {
+    const dev = statSync(DIR).dev;
+    const major = (dev >> 8) & 0xfff;
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    return Number(readFileSync(`/sys/dev/block/${major}:${minor}/stat`, 'utf8').trim().split(/\s+/)[9]);
+  } catch {
+    return Number.NaN;
+  }
+}
+const busyShare = (busy0: number, t0: bigint) => `${((100 * (diskBusyMs() - busy0)) / (secs(t0) * 1000)).toFixed(0)} %`;
+/** Disk busy share of the last diskWriteMiBs probe. */
+let lastProbeBusy = '?';
+
 /** The disk's sequential write speed right now: `bytes` written O_DIRECT in 4 MiB blocks, then fdatasync. */
 function diskWriteMiBs(bytes: number): number {
   const out = join(DIR, 'write-probe.bin');
+  const busy0 = diskBusyMs();
   const t0 = process.hrtime.bigint();
   sh(`dd if=/dev/zero of=${out} bs=4M count=${Math.ceil(bytes / CHUNK)} oflag=direct conv=fdatasync status=none`);
   const s = secs(t0);
+  lastProbeBusy = busyShare(busy0, t0);
   sh(`rm -f ${out}`);
   return Math.ceil(bytes / CHUNK) * 4 / s;
 }
@@ -790,17 +811,22 @@ async function separateRestore(name: string, repoPath: string, locator: string, 
     await repo.warmUp();
     collectGarbage();
     const diskBefore = diskWriteMiBs(SIZE);
+    const busyBefore = lastProbeBusy;
     resetPeakRss();
     const r0 = { ...repo.restoreProfile };
     const c0 = process.cpuUsage();
+    const busy0 = diskBusyMs();
     const t0 = process.hrtime.bigint();
     await repo.restore({ locator, targetPath: out, targetIsFresh: true });
     const s = secs(t0);
+    const busy = busyShare(busy0, t0);
     const cpu = cpuSecs(c0);
     const rssMiB = peakRssMiB();
-    const detail = restoreBreakdown(r0, repo.restoreProfile);
     await rm(out, { force: true });
     const diskAfter = diskWriteMiBs(SIZE);
+    const detail =
+      `${restoreBreakdown(r0, repo.restoreProfile)}; disk busy: restore ${busy}, ` +
+      `probe before ${busyBefore}, after ${lastProbeBusy}`;
     return { restoreMiBs: SIZE / MiB / s, diskBefore, diskAfter, cpuPerGiB: cpu / (SIZE / GiB), rssMiB, detail };
   } finally {
     await repo.close();
@@ -862,11 +888,14 @@ async function steadyCinderbox(
     resetPeakRss();
     const r0 = { ...repo.restoreProfile };
     const rc0 = process.cpuUsage();
+    const busy0 = diskBusyMs();
     t0 = process.hrtime.bigint();
     await repo.restore({ locator: full.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
+    const restoreBusy = busyShare(busy0, t0);
     const restoreCpu = cpuSecs(rc0);
-    const restoreDetail = `; restore ms per chunk: ${restoreBreakdown(r0, repo.restoreProfile)}`;
+    const restoreDetail =
+      `; restore ms per chunk: ${restoreBreakdown(r0, repo.restoreProfile)}; disk busy during the restore ${restoreBusy}`;
     const sep = REPO_DIR === undefined ? undefined : await separateRestore(name, join(work, 'repo'), full.locator, directWrites);
     return {
       ...(sep ? { sep } : {}),
