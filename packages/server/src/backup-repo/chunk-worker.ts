@@ -68,34 +68,9 @@ const canDirect = typeof addon.alignedBuffer === 'function';
  * the disk instead of computing.
  */
 const IO_DEPTH = 2;
-const ioBuffer = () =>
-  canDirect ? addon.alignedBuffer!(init.chunkSize, DIRECT_IO_ALIGNMENT) : Buffer.allocUnsafeSlow(init.chunkSize);
-const ioFree: Buffer[] = Array.from({ length: IO_DEPTH }, ioBuffer);
-/**
- * Restore writes may have this many more buffers (made on the first restore): a decoded chunk then waits in the
- * thread pool's queue and starts the moment an earlier write ends, without this thread having to be scheduled
- * first (on a loaded host it often is not, and the disk idled between writes).
- */
-const RESTORE_EXTRA_DEPTH = 2;
-const restoreFree: Buffer[] = [];
-const restoreBuffers = new WeakSet<Buffer>();
-let restoreMade = 0;
-
-function takeBuffer(req: EncodeRequest | RestoreRequest): Buffer | undefined {
-  const own = ioFree.pop();
-  if (own !== undefined || req.op !== 'restore') return own;
-  const extra = restoreFree.pop();
-  if (extra !== undefined) return extra;
-  if (restoreMade >= RESTORE_EXTRA_DEPTH) return undefined;
-  restoreMade++;
-  const made = ioBuffer();
-  restoreBuffers.add(made);
-  return made;
-}
-
-function giveBack(buf: Buffer): void {
-  (restoreBuffers.has(buf) ? restoreFree : ioFree).push(buf);
-}
+const ioFree: Buffer[] = Array.from({ length: IO_DEPTH }, () =>
+  canDirect ? addon.alignedBuffer!(init.chunkSize, DIRECT_IO_ALIGNMENT) : Buffer.allocUnsafeSlow(init.chunkSize),
+);
 const payloadAt = payloadOffset(encKey !== undefined);
 
 function slot(i: number, length = init.slotSize): Buffer {
@@ -164,7 +139,7 @@ async function writeChunk(plain: Buffer, aligned: Buffer, req: RestoreRequest): 
     req.offset % DIRECT_IO_ALIGNMENT === 0 &&
     plain.length % DIRECT_IO_ALIGNMENT === 0
   ) {
-    // Restore copies a stored-raw chunk's plaintext out of its slot first (withBuffer), so this copy is a guard.
+    // A stored-raw chunk's plaintext is in the (unaligned) shared slot: one copy into aligned memory.
     const from = plain.buffer === aligned.buffer ? plain : aligned.subarray(0, plain.copy(aligned));
     try {
       await writeFull(req.directFd, from, req.offset);
@@ -263,10 +238,10 @@ const arrived = new WeakMap<EncodeRequest | RestoreRequest, number>();
 function pump(): void {
   for (;;) {
     const req = waiting[0];
-    if (req === undefined) return;
-    const buf = takeBuffer(req);
-    if (buf === undefined) return;
+    const buf = ioFree[ioFree.length - 1];
+    if (req === undefined || buf === undefined) return;
     waiting.shift();
+    ioFree.pop();
     void withBuffer(req, buf).then(
       (reply) => parentPort?.postMessage(reply),
       (e: unknown) => parentPort?.postMessage(errorReply(req.seq, e)),
@@ -293,11 +268,7 @@ async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Pro
     }
     // Decoded synchronously into `buf`, which then stays busy until its write is done.
     const t0 = performance.now();
-    let plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
-    // A stored-raw chunk's plaintext is still in the slot: into this buffer (aligned, as O_DIRECT wants anyway),
-    // so the slot can go back before the write.
-    if (plain.buffer !== buf.buffer) plain = buf.subarray(0, plain.copy(buf));
-    parentPort?.postMessage({ seq: req.seq, kind: 'slot-free' } satisfies WorkerReply);
+    const plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
     const t1 = performance.now();
     await writeChunk(plain, buf, req);
     return {
@@ -308,7 +279,7 @@ async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Pro
       writeMs: performance.now() - t1,
     };
   } finally {
-    giveBack(buf);
+    ioFree.push(buf);
     // Later in this turn, so the reply above goes out before the next chunk's compute starts.
     setImmediate(pump);
   }

@@ -831,33 +831,22 @@ export class BackupRepository implements BackupStore {
           const buf = await pool.acquireBuffer();
           const t1 = performance.now();
           rp.slotMs += t1 - t0;
-          let held = true;
-          // The slot goes back as soon as the worker has the plaintext in its own buffer, not after the write:
-          // writes are the slow step, and holding slots through them left too few to fetch ahead with.
-          const release = () => {
-            if (held) pool.releaseBuffer(buf);
-            held = false;
-          };
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
             const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
             rp.fetchMs += performance.now() - t1;
-            reply = await pool.run(
-              {
-                op: 'restore',
-                slot: buf,
-                objectLength,
-                id,
-                length,
-                fd: fh.fd,
-                offset,
-                ...(directFd !== undefined ? { directFd } : {}),
-              },
-              [],
-              release,
-            );
+            reply = await pool.run({
+              op: 'restore',
+              slot: buf,
+              objectLength,
+              id,
+              length,
+              fd: fh.fd,
+              offset,
+              ...(directFd !== undefined ? { directFd } : {}),
+            });
           } finally {
-            release();
+            pool.releaseBuffer(buf);
           }
           if (reply.kind === 'error') {
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;

@@ -57,7 +57,6 @@ function newWorker(workerData: WorkerInit): Worker {
 interface Pending {
   resolve: (reply: WorkerReply) => void;
   reject: (err: Error) => void;
-  onSlotFree?: () => void;
 }
 
 interface Slot {
@@ -146,10 +145,6 @@ export class WorkerPool {
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.seq);
       if (!p) return;
-      if (reply.kind === 'slot-free') {
-        p.onSlotFree?.();
-        return;
-      }
       slot.pending.delete(reply.seq);
       p.resolve(reply);
     });
@@ -174,18 +169,15 @@ export class WorkerPool {
     return this.slots;
   }
 
-  /**
-   * Runs one task; rejects only if the worker dies (task errors come back as replies of kind 'error').
-   * `onSlotFree` is called if the worker says it is done with the task's slot before its final reply (restore).
-   */
-  run(task: WorkerTask, transfer: ArrayBuffer[] = [], onSlotFree?: () => void): Promise<WorkerReply> {
+  /** Runs one task; rejects only if the worker dies (task errors come back as replies of kind 'error'). */
+  run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     const slots = this.live();
     let slot = slots[0] as Slot;
     for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
     const seq = ++this.seq;
     return new Promise<WorkerReply>((resolve, reject) => {
-      slot.pending.set(seq, { resolve, reject, ...(onSlotFree ? { onSlotFree } : {}) });
+      slot.pending.set(seq, { resolve, reject });
       slot.worker.ref();
       slot.worker.postMessage({ ...task, seq }, transfer);
     }).finally(() => {

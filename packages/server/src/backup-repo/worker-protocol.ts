@@ -99,12 +99,7 @@ export type WorkerReply =
    * and writes), computeMs decoding and verifying, writeMs the target write.
    */
   | { seq: number; kind: 'ok'; waitMs?: number; computeMs?: number; writeMs?: number }
-  | { seq: number; kind: 'error'; code: string; message: string }
-  /**
-   * Restore, before its final reply: the verified plaintext is in the worker's own buffer and the request's slot
-   * is no longer read, so the main thread can fetch the next chunk into it while this one is written.
-   */
-  | { seq: number; kind: 'slot-free' };
+  | { seq: number; kind: 'error'; code: string; message: string };
 
 /** Requests without their sequence number (the pool assigns it). */
 export type WorkerTask = WorkerRequest extends infer R ? (R extends { seq: number } ? Omit<R, 'seq'> : never) : never;
