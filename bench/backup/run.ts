@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/backup/run.ts [--size-gib 4] [--dir /var/tmp/cbx-bench-backup] [--workers 2] [--no-anchors]
  *     [--volumes mixed,dense,compressible] [--compression auto,zstd,lz4,none] [--warm-cache] [--target fs,s3]
- *     [--no-index] [--runs N [--direct-writes on,off]]
+ *     [--no-index] [--runs N [--direct-writes on,off] [--repo-dir /dev/shm/cbx-repo]]
  *
  * --target s3 runs every volume against the filesystem and an S3 server (radosgw) in the same run and prints them
  * side by side: MiB/s, objects written and requests per GiB of volume for the full backup, the 1 % incremental and
@@ -27,11 +27,18 @@
  * load; then a table of MiB/s per run, median and spread (target: every run within ±15 % of the median), CPU
  * s/GiB, fsyncs/GiB (fs store counters: chunk data syncs + directory syncs), where the chunks' time went (read
  * wait / compute / store, ms per chunk) and restore as a share of the disk's write speed (target ≥ 90 %).
+ *
+ * --repo-dir (steadiness mode) adds a second restore per run from a copy of the same repository in that
+ * directory, standing in for a repository on another device (production: another disk or S3), so the restore is
+ * a pure write workload on the disk. Use a tmpfs (/dev/shm) or another device; the volume and every restore
+ * target stay in --dir. The disk's write speed is probed just before and just after that restore and the
+ * restore is compared with their mean (the disk's speed drifts between probes under a shared load). The
+ * same-disk columns keep measuring what they did.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -74,10 +81,14 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     /** Steadiness mode: chunk writes of the fs store, on = O_DIRECT (default), off = buffered; "on,off" runs both. */
     'direct-writes': { type: 'string', default: 'on' },
+    /** Steadiness mode: also restore from a copy of the repository here (another device or a tmpfs). */
+    'repo-dir': { type: 'string' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
 const DIR = args.dir as string;
+const REPO_DIR = args['repo-dir'];
+if (REPO_DIR !== undefined && args.runs === undefined) throw new Error('--repo-dir needs --runs');
 const WORKERS = args.workers ? Number(args.workers) : undefined;
 const ONLY = args.volumes?.split(',');
 const COMPRESSION = (args.compression as string).split(',') as Compression[];
@@ -693,12 +704,33 @@ function printRatios(): void {
 }
 
 
+/**
+ * Milliseconds the device under DIR has had I/O in flight (io_ticks of /sys/dev/block/M:m/stat), so a phase's
+ * busy share shows whether it kept the disk fed or left it idle (a share well under 100 % while a restore waits
+ * on the disk means gaps in the pipeline; dd's share shows what one write at a time leaves). NaN where unknown.
+ */
+function diskBusyMs(): number {
+  try {
+    const dev = statSync(DIR).dev;
+    const major = (dev >> 8) & 0xfff;
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    return Number(readFileSync(`/sys/dev/block/${major}:${minor}/stat`, 'utf8').trim().split(/\s+/)[9]);
+  } catch {
+    return Number.NaN;
+  }
+}
+const busyShare = (busy0: number, t0: bigint) => `${((100 * (diskBusyMs() - busy0)) / (secs(t0) * 1000)).toFixed(0)} %`;
+/** Disk busy share of the last diskWriteMiBs probe. */
+let lastProbeBusy = '?';
+
 /** The disk's sequential write speed right now: `bytes` written O_DIRECT in 4 MiB blocks, then fdatasync. */
 function diskWriteMiBs(bytes: number): number {
   const out = join(DIR, 'write-probe.bin');
+  const busy0 = diskBusyMs();
   const t0 = process.hrtime.bigint();
   sh(`dd if=/dev/zero of=${out} bs=4M count=${Math.ceil(bytes / CHUNK)} oflag=direct conv=fdatasync status=none`);
   const s = secs(t0);
+  lastProbeBusy = busyShare(busy0, t0);
   sh(`rm -f ${out}`);
   return Math.ceil(bytes / CHUNK) * 4 / s;
 }
@@ -745,8 +777,62 @@ interface SteadyRun {
   /** Bytes the restore read (stored chunk objects) and wrote (data, holes skipped), for restoreCeiling. */
   storedBytes?: number;
   restoreCeilingMiBs?: number;
+  /** --repo-dir: the restore from the repository's copy there, and the disk's write speed just before and after. */
+  sep?: { restoreMiBs: number; diskBefore: number; diskAfter: number; cpuPerGiB: number; rssMiB: number; detail: string };
   detail?: string;
   load: string;
+}
+
+type RestoreProfile = BackupRepository['restoreProfile'];
+function restoreBreakdown(r0: RestoreProfile, rp: RestoreProfile): string {
+  const per = (k: keyof RestoreProfile) => ((rp[k] - r0[k]) / (rp.chunks - r0.chunks || 1)).toFixed(1);
+  return (
+    `slot ${per('slotMs')} / fetch ${per('fetchMs')} / worker queue ${per('queueMs')} / ` +
+    `compute ${per('computeMs')} / write ${per('writeMs')}, final sync ${(rp.syncMs - r0.syncMs).toFixed(0)} ms`
+  );
+}
+
+/**
+ * --repo-dir: copies the repository just written to REPO_DIR and restores from there into a fresh file on the
+ * disk, between two write probes. Its own repository object (own workers), as a separate server would have.
+ */
+async function separateRestore(name: string, repoPath: string, locator: string, directWrites: boolean) {
+  const copy = join(REPO_DIR as string, `cbx-bench-${process.pid}-${name}`);
+  await rm(copy, { recursive: true, force: true });
+  await mkdir(copy, { recursive: true });
+  sh(`cp -r ${repoPath} ${copy}/repo`);
+  const repo = await BackupRepository.open({
+    store: new FsObjectStore(join(copy, 'repo'), { directWrites }),
+    ...(WORKERS ? { workers: WORKERS } : {}),
+    ...chunkWorkerAddon(),
+  });
+  const out = join(DIR, `steady-${name}`, 'restored-sep.raw');
+  try {
+    await repo.warmUp();
+    collectGarbage();
+    const diskBefore = diskWriteMiBs(SIZE);
+    const busyBefore = lastProbeBusy;
+    resetPeakRss();
+    const r0 = { ...repo.restoreProfile };
+    const c0 = process.cpuUsage();
+    const busy0 = diskBusyMs();
+    const t0 = process.hrtime.bigint();
+    await repo.restore({ locator, targetPath: out, targetIsFresh: true });
+    const s = secs(t0);
+    const busy = busyShare(busy0, t0);
+    const cpu = cpuSecs(c0);
+    const rssMiB = peakRssMiB();
+    await rm(out, { force: true });
+    const diskAfter = diskWriteMiBs(SIZE);
+    const detail =
+      `${restoreBreakdown(r0, repo.restoreProfile)}; disk busy: restore ${busy}, ` +
+      `probe before ${busyBefore}, after ${lastProbeBusy}`;
+    return { restoreMiBs: SIZE / MiB / s, diskBefore, diskAfter, cpuPerGiB: cpu / (SIZE / GiB), rssMiB, detail };
+  } finally {
+    await repo.close();
+    await rm(out, { force: true });
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 /** One cinderbox full backup into a fresh repository and its restore; counters from the store and repository. */
@@ -802,16 +888,17 @@ async function steadyCinderbox(
     resetPeakRss();
     const r0 = { ...repo.restoreProfile };
     const rc0 = process.cpuUsage();
+    const busy0 = diskBusyMs();
     t0 = process.hrtime.bigint();
     await repo.restore({ locator: full.locator, targetPath: out, targetIsFresh: true });
     const restoreS = secs(t0);
+    const restoreBusy = busyShare(busy0, t0);
     const restoreCpu = cpuSecs(rc0);
-    const rp = repo.restoreProfile;
-    const per = (k: keyof typeof rp) => ((rp[k] - r0[k]) / (rp.chunks - r0.chunks || 1)).toFixed(1);
     const restoreDetail =
-      `; restore ms per chunk: slot ${per('slotMs')} / fetch ${per('fetchMs')} / worker queue ${per('queueMs')} / ` +
-      `compute ${per('computeMs')} / write ${per('writeMs')}, final sync ${(rp.syncMs - r0.syncMs).toFixed(0)} ms`;
+      `; restore ms per chunk: ${restoreBreakdown(r0, repo.restoreProfile)}; disk busy during the restore ${restoreBusy}`;
+    const sep = REPO_DIR === undefined ? undefined : await separateRestore(name, join(work, 'repo'), full.locator, directWrites);
     return {
+      ...(sep ? { sep } : {}),
       restoreCpuPerGiB: restoreCpu / (SIZE / GiB),
       restoreRssMiB: peakRssMiB(),
       storedBytes: full.stats.storedBytes,
@@ -855,6 +942,49 @@ async function steadyAnchor(tool: 'restic' | 'borg', name: string, source: strin
   }
 }
 
+/** The same-disk and the --repo-dir restores of one tool side by side, each against its own write probes. */
+function layoutRows(name: string, tool: string, rs: SteadyRun[]): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  const same = rs.map((r) => ({ mibs: r.restoreMiBs ?? 0, disk: r.diskWriteMiBs ?? 0 }));
+  const ceiling = median(rs.map((r) => r.restoreCeilingMiBs ?? 0));
+  const out = [
+    [
+      name,
+      tool,
+      'same disk',
+      same.map((r) => r.mibs.toFixed(0)).join(' '),
+      median(same.map((r) => r.mibs)).toFixed(0),
+      same.map((r) => r.disk.toFixed(0)).join(' '),
+      same.map((r) => pct(r.mibs / r.disk)).join(' '),
+      pct(median(same.map((r) => r.mibs / r.disk))),
+      ceiling.toFixed(0),
+      pct(median(same.map((r) => r.mibs)) / ceiling),
+      median(rs.map((r) => r.restoreCpuPerGiB ?? 0)).toFixed(2),
+      Math.max(...rs.map((r) => r.restoreRssMiB ?? 0)).toFixed(0),
+    ],
+  ];
+  const seps = rs.flatMap((r) => (r.sep ? [r.sep] : []));
+  if (seps.length > 0) {
+    const disk = (r: (typeof seps)[number]) => (r.diskBefore + r.diskAfter) / 2;
+    const ratio = median(seps.map((r) => r.restoreMiBs / disk(r)));
+    out.push([
+      name,
+      tool,
+      'separate device',
+      seps.map((r) => r.restoreMiBs.toFixed(0)).join(' '),
+      median(seps.map((r) => r.restoreMiBs)).toFixed(0),
+      seps.map((r) => `${r.diskBefore.toFixed(0)}/${r.diskAfter.toFixed(0)}`).join(' '),
+      seps.map((r) => pct(r.restoreMiBs / disk(r))).join(' '),
+      `${pct(ratio)}${ratio >= 0.9 ? '' : ' (NOT ≥ 90)'}`,
+      '-',
+      '-',
+      median(seps.map((r) => r.cpuPerGiB)).toFixed(2),
+      Math.max(...seps.map((r) => r.rssMiB)).toFixed(0),
+    ]);
+  }
+  return out.map((row) => `| ${row.join(' | ')} |`);
+}
+
 async function runSteadiness(
   volumes: ReadonlyArray<readonly [string, string]>,
   dataBytes: Record<string, number>,
@@ -868,6 +998,7 @@ async function runSteadiness(
     }
   }
   const lines: string[] = [];
+  const layoutLines: string[] = [];
   const details: string[] = [];
   for (const [name, path] of volumes) {
     const data = dataBytes[name] ?? SIZE;
@@ -887,6 +1018,15 @@ async function runSteadiness(
             `(load ${cbx.load}); ${cbx.detail}`,
         );
         details.push(`${name} run ${i + 1} ${tool}: ${cbx.detail}`);
+        if (cbx.sep) {
+          const line =
+            `restore from a separate device (${REPO_DIR}) ${cbx.sep.restoreMiBs.toFixed(0)} MiB/s (CPU ` +
+            `${cbx.sep.cpuPerGiB.toFixed(2)} s/GiB, peak RSS ${cbx.sep.rssMiB.toFixed(0)} MiB), disk write before ` +
+            `${cbx.sep.diskBefore.toFixed(0)} / after ${cbx.sep.diskAfter.toFixed(0)} MiB/s (load ${loadAvg()}); ` +
+            `restore ms per chunk: ${cbx.sep.detail}`;
+          console.log(`${name} run ${i + 1}/${n}: ${tool} ${line}`);
+          details.push(`${name} run ${i + 1} ${tool}: ${line}`);
+        }
       }
       for (const tool of anchors) {
         try {
@@ -929,6 +1069,7 @@ async function runSteadiness(
       } else row.push('-', '-', '-', '-', '-', '-', '-');
       row.push(rs.map((r) => r.load).join(' '));
       lines.push(`| ${row.join(' | ')} |`);
+      if (restores.length > 0) layoutLines.push(...layoutRows(name, tool, restores));
     }
   }
   console.log(
@@ -946,6 +1087,21 @@ async function runSteadiness(
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of lines) console.log(l);
+  if (layoutLines.length > 0) {
+    console.log(
+      `\nrestore by where the repository lives: "same disk" = repository in ${DIR}, on the disk the restore writes ` +
+        '(the restore reads the stored bytes while it writes: bound by the restore ceiling, not by the write probe; ' +
+        'disk write = the probe after the run, as in the table above); "separate device" = a copy of the repository ' +
+        `in ${REPO_DIR} (stands in for another disk or S3), so the disk only takes the writes; disk write = mean of ` +
+        'the probes just before and just after that restore. restore/disk = median of the per-run ratios, target ' +
+        '≥ 90 % for the separate device. Probes: dd if=/dev/zero bs=4M oflag=direct conv=fdatasync of the volume size.',
+    );
+    console.log(
+      '| volume | tool | repository | restore MiB/s per run | median | disk write MiB/s per run | restore/disk per run | restore/disk (median) | restore ceiling MiB/s (median) | restore/ceiling | restore CPU s/GiB | restore peak RSS MiB |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const l of layoutLines) console.log(l);
+  }
   console.log(`\nwhere the chunks' time went (ms per chunk, summed over chunks in flight):\n${details.join('\n')}`);
 }
 
