@@ -12,6 +12,8 @@ export interface ListTableSpec {
   /** Absent for resources without metadata (messages): a metadata filter then matches nothing. */
   metadataTable?: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
   metadataFk?: 'volume_id' | 'snapshot_id' | 'backup_id';
+  /** A trigger-kept column holding the row's metadata as a JSON object text (snapshots, migration 0032). */
+  metadataJson?: 'metadata_json';
   /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
   nullable: ReadonlySet<string>;
   /** Fixed conditions (internal snapshots are never listed). */
@@ -43,6 +45,7 @@ export const SNAPSHOTS_LIST: ListTableSpec = {
   counted: true,
   metadataTable: 'snapshot_metadata',
   metadataFk: 'snapshot_id',
+  metadataJson: 'metadata_json',
   nullable: new Set(['name', 'description', 'volume_type_id', 'provider_location', 'updated_at']),
   base: [{ kind: 'eq', column: 'hidden', value: 0 }],
 };
@@ -202,6 +205,11 @@ export async function listRows(
 function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField): string {
   if (f.as === 'metadata') {
     if (!t.metadataTable || !t.metadataFk) return dialect === 'postgres' ? `'{}'::json` : `json('{}')`;
+    // The stored text as a nested object: json() on SQLite (a bare text would be quoted), a cast on PostgreSQL.
+    if (t.metadataJson) {
+      const col = `"p".${ident(t.metadataJson)}`;
+      return dialect === 'postgres' ? `${col}::json` : `json(${col})`;
+    }
     const md = `from ${ident(t.metadataTable)} as "md" where "md".${ident(t.metadataFk)} = "p"."id"`;
     // Keys in the order the object path reads them (by key); a resource without metadata shows {}.
     return dialect === 'postgres'
