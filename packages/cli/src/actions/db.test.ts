@@ -190,6 +190,11 @@ describe('cinderbox db copy from SQLite to PostgreSQL', { skip }, () => {
     assert.match(r.stderr, new RegExp(`^copied \\d+ rows in ${COPIED_TABLES.length} tables from .*cinderbox\\.db to postgres://cinderbox:\\*\\*\\*@`, 'm'));
     assert.doesNotMatch(r.stderr, /cinderbox:cinderbox@/, 'the password is not printed');
     assert.equal(await sha256(db), sourceSha, 'the SQLite file is not written');
+    // The trigger-kept snapshots.metadata_json (migration 0032) ends right on the target, however the rows arrived.
+    assert.deepEqual(
+      (await sql(target, "select metadata_json from snapshots where metadata_json <> '{}'")).map((r: any) => JSON.parse(r.metadata_json)),
+      [{ why: 'test' }],
+    );
 
     ts = await startTestServer({ database: { kind: 'postgres', url: target }, backends: RAW }, dir);
     assert.equal(ts.server.bootstrap, null, 'the copied store is not empty: no new admin');

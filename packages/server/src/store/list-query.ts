@@ -12,6 +12,8 @@ export interface ListTableSpec {
   /** Absent for resources without metadata (messages): a metadata filter then matches nothing. */
   metadataTable?: 'volume_metadata' | 'snapshot_metadata' | 'backup_metadata';
   metadataFk?: 'volume_id' | 'snapshot_id' | 'backup_id';
+  /** A trigger-kept column holding the row's metadata as a JSON object text (snapshots, migration 0032). */
+  metadataJson?: 'metadata_json';
   /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
   nullable: ReadonlySet<string>;
   /** Fixed conditions (internal snapshots are never listed). */
@@ -43,6 +45,7 @@ export const SNAPSHOTS_LIST: ListTableSpec = {
   counted: true,
   metadataTable: 'snapshot_metadata',
   metadataFk: 'snapshot_id',
+  metadataJson: 'metadata_json',
   nullable: new Set(['name', 'description', 'volume_type_id', 'provider_location', 'updated_at']),
   base: [{ kind: 'eq', column: 'hidden', value: 0 }],
 };
@@ -164,7 +167,12 @@ function orderBy(t: ListTableSpec, order: readonly ListOrder[]): string {
  * written here, not built by kysely: a page runs up to three of these per request, and their text depends only on
  * the query's shape.
  */
-async function pageQuery(exec: Executor, t: ListTableSpec, q: ListQuery): Promise<{ text: string; p: Params } | null> {
+async function pageQuery(
+  exec: Executor,
+  t: ListTableSpec,
+  q: ListQuery,
+  firstPageColumns?: string,
+): Promise<{ text: string; p: Params; direct: boolean } | null> {
   const dialect = dialectOf(exec);
   const table = ident(t.table);
   const p = new Params(dialect);
@@ -177,12 +185,12 @@ async function pageQuery(exec: Executor, t: ListTableSpec, q: ListQuery): Promis
     if (!m) return null;
     text = afterMarker(t, p, q, m);
   } else {
-    text = `select ${table}.* from ${table}${whereClause(scoped(t, p, q.where))}`;
+    text = `select ${firstPageColumns ?? `${table}.*`} from ${table}${whereClause(scoped(t, p, q.where))}`;
   }
   // Sort columns are bare names, so the same ORDER BY reads the union's columns after a marker.
   text += ` order by ${orderBy(t, q.order)} limit ${p.add(q.limit)}`;
   if (q.offset) text += ` offset ${p.add(q.offset)}`;
-  return { text, p };
+  return { text, p, direct: q.marker === null && firstPageColumns !== undefined };
 }
 
 /** One page of rows; null when the marker is not a row the caller could list. */
@@ -198,17 +206,22 @@ export async function listRows(
   return { rows, count };
 }
 
-/** A field's value as a JSON value expression over the page row `"p"`. */
-function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField): string {
+/** A field's value as a JSON value expression over the page row `row` (a quoted table name or alias). */
+function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField, row: string): string {
   if (f.as === 'metadata') {
     if (!t.metadataTable || !t.metadataFk) return dialect === 'postgres' ? `'{}'::json` : `json('{}')`;
-    const md = `from ${ident(t.metadataTable)} as "md" where "md".${ident(t.metadataFk)} = "p"."id"`;
+    // The stored text as a nested object: json() on SQLite (a bare text would be quoted), a cast on PostgreSQL.
+    if (t.metadataJson) {
+      const col = `${row}.${ident(t.metadataJson)}`;
+      return dialect === 'postgres' ? `${col}::json` : `json(${col})`;
+    }
+    const md = `from ${ident(t.metadataTable)} as "md" where "md".${ident(t.metadataFk)} = ${row}."id"`;
     // Keys in the order the object path reads them (by key); a resource without metadata shows {}.
     return dialect === 'postgres'
       ? `coalesce((select json_object_agg("md"."key", "md"."value" order by "md"."key") ${md}), '{}'::json)`
       : `json(coalesce((select json_group_object("md"."key", "md"."value" order by "md"."key") ${md}), '{}'))`;
   }
-  const col = `"p".${ident(f.column)}`;
+  const col = `${row}.${ident(f.column)}`;
   switch (f.as) {
     case 'text':
       return col;
@@ -232,13 +245,22 @@ export async function listJsonRows(
   q: ListQuery,
   fields: readonly JsonField[],
 ): Promise<{ ids: string[]; items: string[]; count: number | null } | null> {
-  const page = await pageQuery(exec, t, q);
+  const dialect = dialectOf(exec);
+  const obj = (row: string) => {
+    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
+    return dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
+  };
+  // A first page renders its rows in the page query itself: only the `limit` rows it returns are rendered, and
+  // neither store has to hold the page in a subquery and sort it again (about a tenth of the SQLite statement).
+  // After a marker the page is a union of ranges that each fetch more rows than they keep, so it is rendered
+  // over the finished page.
+  const table = ident(t.table);
+  const page = await pageQuery(exec, t, q, `${table}."id" as "id", ${obj(table)} as "json"`);
   if (!page) return null;
-  const dialect = page.p.dialect;
-  const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f)}`).join(', ');
-  const obj = dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
   // The page's own ORDER BY again: a subquery's order is not promised to survive the outer select.
-  const text = `select "p"."id" as "id", ${obj} as "json" from (${page.text}) as "p" order by ${orderBy(t, q.order)}`;
+  const text = page.direct
+    ? page.text
+    : `select "p"."id" as "id", ${obj('"p"')} as "json" from (${page.text}) as "p" order by ${orderBy(t, q.order)}`;
   const rows = q.limit === 0 ? [] : await runRaw<{ id: string; json: string }>(exec, text, page.p.values);
   const count = q.withCount ? await countRows(exec, t, q.where) : null;
   return { ids: rows.map((r) => r.id), items: rows.map((r) => r.json), count };

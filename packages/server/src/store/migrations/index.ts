@@ -25,6 +25,7 @@ import { nodeApiUrl } from './0027-node-api-url.js';
 import { serviceStoppedAt } from './0028-service-stopped-at.js';
 import { mixedSortIndexes } from './0029-mixed-sort-indexes.js';
 import { volumesDriverIndex } from './0031-volumes-driver-index.js';
+import { snapshotMetadataJson } from './0032-snapshot-metadata-json.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0028-service-stopped-at': serviceStoppedAt,
   '0029-mixed-sort-indexes': mixedSortIndexes,
   '0031-volumes-driver-index': volumesDriverIndex,
+  '0032-snapshot-metadata-json': snapshotMetadataJson,
 };
 
 export const migrationProvider: MigrationProvider = {

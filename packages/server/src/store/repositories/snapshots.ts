@@ -7,7 +7,6 @@ import { executor } from '../metadata-store.js';
 import { prepared } from '../prepared.js';
 import type { SnapshotTable } from '../schema.js';
 import { deleteAllMetadata } from './metadata.js';
-import { setOwn } from '../../domain/own.js';
 
 export function toSnapshot(r: SnapshotTable): Snapshot {
   return {
@@ -40,17 +39,14 @@ const visibleById = prepared<{ id: string }, SnapshotTable>((db, arg) =>
   db.selectFrom('snapshots').selectAll().where('id', '=', arg('id')).where('hidden', '=', 0),
 );
 
-// One row per metadata key (one row with NULL key and value when there is none), ordered by key.
-const withMetadataById = prepared<{ id: string }, SnapshotTable & { md_key: string | null; md_value: string | null }>(
-  (db, arg) =>
-    db
-      .selectFrom('snapshots')
-      .leftJoin('snapshot_metadata', 'snapshot_metadata.snapshot_id', 'snapshots.id')
-      .selectAll('snapshots')
-      .select(['snapshot_metadata.key as md_key', 'snapshot_metadata.value as md_value'])
-      .where('snapshots.id', '=', arg('id'))
-      .where('snapshots.hidden', '=', 0)
-      .orderBy('snapshot_metadata.key'),
+// The metadata comes as the trigger-kept object text of the row itself (migration 0032, not in schema.ts, which
+// writers never set; `*` reads it): one row, no join.
+const withMetadataById = prepared<{ id: string }, SnapshotTable & { metadata_json: string }>((db, arg) =>
+  db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('id', '=', arg('id'))
+    .where('hidden', '=', 0),
 );
 
 async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
@@ -61,11 +57,10 @@ async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
 export const snapshotsRepository: SnapshotsRepository = {
   get: (scope, id) => get(executor(scope), id),
   async getWithMetadata(scope, id) {
-    const rows = await withMetadataById(executor(scope), { id });
-    const first = rows[0];
+    const first = (await withMetadataById(executor(scope), { id }))[0];
     if (!first) return undefined;
-    const metadata: Record<string, string> = {};
-    for (const r of rows) if (r.md_key !== null) setOwn(metadata, r.md_key, r.md_value ?? '');
+    // JSON.parse makes every key, `__proto__` too, an own data property, as setOwn does.
+    const metadata = JSON.parse(first.metadata_json) as Record<string, string>;
     // The group snapshot is a column of the same row; reading it here spares the GET a second query.
     return { snapshot: toSnapshot(first), metadata, groupSnapshotId: first.group_snapshot_id ?? null };
   },
