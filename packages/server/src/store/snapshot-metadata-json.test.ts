@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Snapshot } from '../domain/snapshot.js';
 import { openTestDatabase } from '../test-support/harness.js';
+import { snapshotRow } from '../test-support/rows.js';
 import type { OpenedDatabase } from './database.js';
 import { asScope, metadataStore } from './metadata-store.js';
 import { metadataRepository, readMetadata } from './repositories/metadata.js';
@@ -17,23 +18,7 @@ const onPostgres = Boolean(process.env.CINDERBOX_TEST_DATABASE_URL);
 describe('snapshots.metadata_json (migration 0032) agrees with snapshot_metadata through every kind of write', () => {
   let dir: string;
   let database: OpenedDatabase;
-  const snap = (id: string): Snapshot => ({
-    id,
-    project_id: 'p',
-    user_id: 'u',
-    volume_id: 'v',
-    name: id,
-    description: null,
-    size: 1,
-    status: 'available',
-    progress: '100%',
-    volume_type_id: null,
-    use_quota: true,
-    provider_location: null,
-    hidden: false,
-    created_at: '2026-12-07T00:00:00.000000',
-    updated_at: null,
-  });
+  const snap = (id: string): Snapshot => snapshotRow(id);
   const stored = async (id: string): Promise<string> => {
     const r = await sql<{ j: string }>`select metadata_json as j from snapshots where id = ${id}`.execute(database.db);
     assert.equal(r.rows.length, 1, `snapshot ${id} exists`);

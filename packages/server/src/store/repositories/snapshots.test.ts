@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Snapshot } from '../../domain/snapshot.js';
 import { openTestDatabase } from '../../test-support/harness.js';
+import { snapshotRow } from '../../test-support/rows.js';
 import type { OpenedDatabase } from '../database.js';
 import { asScope } from '../metadata-store.js';
 import { groupsRepository } from './groups.js';
@@ -15,23 +16,7 @@ import { snapshotsRepository } from './snapshots.js';
 describe('snapshot repository: the snapshot and its metadata in one query', () => {
   let dir: string;
   let database: OpenedDatabase;
-  const snap = (id: string, hidden: boolean): Snapshot => ({
-    id,
-    project_id: 'p',
-    user_id: 'u',
-    volume_id: 'v',
-    name: id,
-    description: null,
-    size: 1,
-    status: 'available',
-    progress: '100%',
-    volume_type_id: null,
-    use_quota: true,
-    provider_location: null,
-    hidden,
-    created_at: '2026-12-07T00:00:00.000000',
-    updated_at: null,
-  });
+  const snap = (id: string, hidden: boolean): Snapshot => snapshotRow(id, { hidden });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cinderbox-snaprepo-'));
