@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/snapshot/run.ts [--samples 50] [--sizes 1,10,100] [--write-mib 1024] [--drivers qcow2]
  *                                           [--concurrent 100] [--concurrent-volumes 10] [--rounds 2]
- *                                           [--baseline <checkout>] [--settle] [--stress 0] [--cbt-gib 0]
+ *                                           [--baseline <checkout>] [--settle] [--warmup 10] [--stress 0] [--cbt-gib 0]
  *
  * Each sample is one client: POST /snapshots, then the moment the server's event stream (`cinderbox-events`)
  * announces the snapshot `available` (the API's push notification; a client polling GET sees it one round trip
@@ -13,6 +13,9 @@
  * every one is available (`--rounds` times; the best and worst are printed). `CPU p50` is the median CPU time
  * (user + system, all threads of this process) per one-client create: on a shared, loaded machine the fairest
  * figure, since the wall time mostly measures the others' disk and CPU.
+ *
+ * Before each size's samples, `--warmup` creates per server are taken and not counted (a long-running server is
+ * warm; with one warm-up, the first size measured carried V8's tier-up over its first samples).
  *
  * `--baseline <dir>` takes a checkout of the server to compare with (e.g. `git archive <commit> | tar -x -C dir`,
  * plus a `node_modules` symlink): both servers run in this process and their samples are interleaved, so both
@@ -48,8 +51,10 @@ const { values: args } = parseArgs({
     // makes the snapshot's fsyncs wait for it otherwise).
     settle: { type: 'boolean', default: false },
     'cbt-gib': { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '10' },
   },
 });
+const WARMUP = Number(args.warmup);
 const SAMPLES = Number(args.samples);
 const SIZES = args.sizes.split(',').map(Number);
 const WRITE = Number(args['write-mib']) * 1024 * 1024;
@@ -248,7 +253,7 @@ async function measure(driverLabel: string, driver: VolumeDriverKind, dataDir?: 
       const vols = new Map<Bench, string>();
       for (const b of benches) vols.set(b, await newVolume(b, size, true));
       if (args.settle) execFileSync('sync');
-      for (const b of benches) await createOnce(b, vols.get(b)!); // warm-up, not counted
+      for (let i = 0; i < WARMUP; i++) for (const b of benches) await createOnce(b, vols.get(b)!); // not counted
       const times = new Map<Bench, number[]>(benches.map((b) => [b, []]));
       const cpus = new Map<Bench, number[]>(benches.map((b) => [b, []]));
       // Interleaved, so a burst of load on the shared machine hits both columns alike.
