@@ -135,6 +135,8 @@ export async function startTestServer(
     server = await startServer(config, startOptions);
   } catch (err) {
     await dropDatabase().catch(() => {});
+    // A start that fails (the tests of refused starts) leaves no directory behind that the harness made.
+    if (!dataDir) await rm(dir, { recursive: true, force: true }).catch(() => {});
     throw err;
   }
   const url = server.url;
