@@ -139,6 +139,14 @@ export type DatabaseConfig =
 
 export const DATABASE_DEFAULTS = { poolSize: 10, statementTimeoutMs: 30_000, connectTimeoutMs: 5_000 } as const;
 
+/**
+ * How long PostgreSQL lets a session sit idle inside a transaction before it ends it (a bug or a hung peer): never
+ * shorter than the statement timeout. Whoever waits on a row lock such a session holds can wait this long.
+ */
+export function idleInTransactionTimeoutMs(statementTimeoutMs: number): number {
+  return Math.max(statementTimeoutMs, 60_000);
+}
+
 /** `postgres://…` / `postgresql://…` selects PostgreSQL; empty or `sqlite` the embedded store; anything else is refused. */
 export function databaseFromUrl(url: string | undefined, env: NodeJS.ProcessEnv = {}): DatabaseConfig {
   if (url === undefined || url === '' || url === 'sqlite') {

@@ -3,7 +3,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { BackendConfig, ServerConfig } from '../config/config.js';
+import { type BackendConfig, DATABASE_DEFAULTS, idleInTransactionTimeoutMs, type ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
@@ -373,10 +373,12 @@ export class ServiceRegistry {
         deadInstance,
       });
     // A holder stalled inside its heartbeat's transaction (SIGSTOP, a paused VM) keeps that row locked until
-    // PostgreSQL ends its session for idling in a transaction (idle_in_transaction_session_timeout, ≥ 60 s), which
-    // can outlast one statement timeout: a claim cancelled that way is tried again, not refused, until the stalled
-    // session must have been ended.
-    const lockWaitUntil = performance.now() + 120_000;
+    // PostgreSQL ends its session for idling in a transaction (idle_in_transaction_session_timeout), which can
+    // outlast one statement timeout: a claim cancelled that way is tried again, not refused, until the stalled
+    // session must have been ended (that timeout, plus one statement's worth for the claim that then runs).
+    const db = this.deps.config.database;
+    const statementMs = (db?.kind === 'postgres' ? db.statementTimeoutMs : undefined) ?? DATABASE_DEFAULTS.statementTimeoutMs;
+    const lockWaitUntil = performance.now() + idleInTransactionTimeoutMs(statementMs) + statementMs;
     let claimed: boolean;
     for (;;) {
       try {

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, PostgresDialect, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { DATABASE_DEFAULTS, redactedDatabaseUrl, type DatabaseConfig, type ServerConfig } from '../config/config.js';
+import { DATABASE_DEFAULTS, idleInTransactionTimeoutMs, redactedDatabaseUrl, type DatabaseConfig, type ServerConfig } from '../config/config.js';
 import { migrationProvider } from './migrations/index.js';
 import { DEFAULT_RESERVE_BYTES, isSqliteFull, MetadataReserve, RESERVE_FILE } from './metadata-reserve.js';
 import type { Database } from './schema.js';
@@ -208,7 +208,7 @@ async function openPostgres(
     idleTimeoutMillis: 30_000,
     statement_timeout: statementTimeout,
     // Idle in a transaction longer than this means a bug or a hung peer: let the server end that session.
-    idle_in_transaction_session_timeout: Math.max(statementTimeout, 60_000),
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs(statementTimeout),
     application_name: 'cinderbox',
   });
   const naming = { enabled: false };
