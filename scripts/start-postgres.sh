@@ -40,6 +40,9 @@ if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname = 'cinderbox'")" !
   # CREATEDB: each test server gets a database of its own.
   "${psql[@]}" -c "create role cinderbox login createdb password 'cinderbox'"
 fi
+# DROP DATABASE ... WITH (FORCE) terminates whatever is connected to a test database, which can be an autovacuum
+# worker; only a member of pg_signal_backend may terminate a backend it does not own.
+"${psql[@]}" -c "grant pg_signal_backend to cinderbox" || echo "start-postgres: could not grant pg_signal_backend; test databases may be slow to drop" >&2
 if [ "$("${psql[@]}" -c "select 1 from pg_database where datname = 'cinderbox'")" != 1 ]; then
   "${psql[@]}" -c "create database cinderbox owner cinderbox"
 fi

@@ -80,7 +80,19 @@ export async function dropTestDatabase(adminUrl: string, testUrl: string): Promi
   await client.connect();
   try {
     // FORCE: a connection the server under test leaked must not keep the database (and the cluster's disk) alive.
-    await client.query(`drop database if exists ${name} with (force)`);
+    // An autovacuum worker on the database can only be terminated by a member of pg_signal_backend (42501), and
+    // one that starts between the termination and the drop makes the drop fail as in use (55006); either is
+    // gone within moments, so those two are retried on a cluster whose role lacks that grant.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 20 || (code !== '42501' && code !== '55006')) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   } finally {
     await client.end();
   }
