@@ -19,7 +19,6 @@
  * Without the addon everything goes through the tool: bytes through its diff streams (export-diff /
  * import-diff), changed extents through `rbd diff --from-snap`.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat as fsStat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,8 +37,12 @@ import type {
 import { checkSize, codedError, leaveOpen, manageRefName } from '../backend-directory.js';
 import { mergeExtents } from '../extent-diff.js';
 import { sparseIo } from '../sparse-io.js';
-import { IO_BYTES, LibrbdPool, loadLibrbd } from './librbd.js';
-import { connectionArgs, diffHeader, type DiffRecord, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
+import { cephDf, poolCapacity, readMonitors } from './ceph-cluster.js';
+import type { LibrbdPool } from './librbd.js';
+import { LibrbdAccess } from './librbd-access.js';
+import { commitLib, exportLib, readRangesLib, writeRawLib } from './librbd-io.js';
+import { RbdCli, type RbdConnection } from './rbd-cli.js';
+import { commitTool, exportTool, readRangesTool, writeRawTool, zeroRangeTool } from './rbd-tool-io.js';
 
 export interface RbdVolumeDriverOptions extends RbdConnection {
   /** Backend name (volume_backend_name). */
@@ -68,13 +71,9 @@ export interface RbdConnectionInfo {
   data: Record<string, unknown>;
 }
 
-/** How long the tool path serves a backend whose cluster librbd could not reach before librbd is tried again. */
-const LIBRBD_RETRY_MS = 30_000;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TEMP_PREFIX = '.tmp-';
 const CLONE_SNAP_SUFFIX = '.clone_snap';
-/** Bytes per import-diff data record. */
-const RECORD_BYTES = 4 * 1024 * 1024;
 
 function checkId(id: string): void {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
@@ -118,76 +117,26 @@ export class RbdVolumeDriver implements VolumeDriver {
   /** Which image holds a snapshot (snapshots are looked up by id alone in some calls). */
   private readonly snapImage = new Map<string, string>();
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
-  private libPool: Promise<LibrbdPool | null> | undefined;
-  private libFailedAt: number | undefined;
-  private libPoolNow: LibrbdPool | undefined;
-  /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
-  librbdUnavailable: string | undefined;
+  private readonly librbd: LibrbdAccess;
 
   constructor(private readonly opts: RbdVolumeDriverOptions) {
     this.name = opts.name;
     this.pool = opts.pool;
     this.directory = opts.directory;
     this.cli = new RbdCli(opts);
-    this.cli.ready = () => this.libPoolNow?.settled() ?? Promise.resolve();
+    this.librbd = new LibrbdAccess(opts, opts.pool, opts.librbd !== false);
+    this.cli.ready = () => this.librbd.settled();
   }
 
-  /**
-   * The backend's librbd connection, made on first use and kept; null (the tool path) when the addon is not
-   * built, is switched off, or cannot connect (the tool then says why on the call that needs the cluster).
-   */
+  /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
+  get librbdUnavailable(): string | undefined {
+    return this.librbd.unavailable;
+  }
+
+  /** The backend's librbd connection, or null: the hot paths then take the `rbd` tool (LibrbdAccess says when). */
   lib(): Promise<LibrbdPool | null> {
-    // A cluster that could not be reached is tried again after a while, not on every call.
-    if (this.libFailedAt !== undefined && Date.now() - this.libFailedAt > LIBRBD_RETRY_MS) {
-      this.libFailedAt = undefined;
-      this.libPool = undefined;
-    }
-    // A call timed out on this connection (LibrbdPool.stale): the next one gets a fresh client.
-    if (this.libPoolNow?.stale) {
-      this.libPoolNow = undefined;
-      this.libPool = undefined;
-    }
-    this.libPool ??= (async () => {
-      if (this.opts.librbd === false) {
-        this.librbdUnavailable = 'librbd switched off for this backend';
-        return null;
-      }
-      const { addon, error } = loadLibrbd();
-      if (!addon) {
-        this.librbdUnavailable = error ?? 'rbd_io addon not loaded';
-        return null;
-      }
-      try {
-        return (this.libPoolNow = await LibrbdPool.connect(addon, this.opts, this.pool));
-      } catch (e) {
-        this.librbdUnavailable = `librbd cannot reach pool ${this.pool}: ${(e as Error).message}`;
-        this.libFailedAt = Date.now();
-        return null;
-      }
-    })();
-    return this.libPool;
+    return this.librbd.get();
   }
-
-  /**
-   * Runs librbd's metadata questions (size, allocation, diff) about one image or snapshot one after another. A
-   * backup source asks them at once, which only the tool path gains from (a process each); on librbd each opens
-   * the image, and concurrent read-only opens at a snapshot are where the addon's hang was seen (wip-rbdfault), so
-   * those keep their old order. Other objects are not held up.
-   */
-  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.libQuestions.get(key) ?? Promise.resolve()).then(fn, fn);
-    const settled = run.then(
-      () => {},
-      () => {},
-    );
-    this.libQuestions.set(key, settled);
-    void settled.then(() => {
-      if (this.libQuestions.get(key) === settled) this.libQuestions.delete(key);
-    });
-    return run;
-  }
-
-  private readonly libQuestions = new Map<string, Promise<void>>();
 
   private spec(image: string, snap?: string): string {
     return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
@@ -233,24 +182,7 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   /** Reads the monitor addresses once (Cinder's _get_mon_addrs: `ceph mon dump`); none when ceph is not reachable. */
   async loadMonitors(): Promise<void> {
-    const out = await new Promise<string>((resolve) => {
-      execFile('ceph', [...connectionArgs(this.opts), 'mon', 'dump', '--format', 'json', '--connect-timeout', '10'], { timeout: 15_000 }, (err, stdout) =>
-        resolve(err ? '' : stdout),
-      );
-    });
-    if (!out) return;
-    try {
-      const dump = JSON.parse(out.slice(out.indexOf('{'))) as { mons?: { addr?: string }[] };
-      for (const m of dump.mons ?? []) {
-        const addr = (m.addr ?? '').split('/')[0] ?? '';
-        const i = addr.lastIndexOf(':');
-        if (i <= 0) continue;
-        this.monitors.hosts.push(addr.slice(0, i).replace(/^\[|\]$/g, ''));
-        this.monitors.ports.push(addr.slice(i + 1));
-      }
-    } catch {
-      // An unreadable dump leaves the lists empty; consumers then use their own ceph.conf.
-    }
+    this.monitors = await readMonitors(this.opts);
   }
 
   /** The pool's capacity as `ceph df` reports it (Cinder's _get_usage_info); null when unknown. */
@@ -261,9 +193,7 @@ export class RbdVolumeDriver implements VolumeDriver {
           (r) => (r.rc === 0 ? r.out : ''),
           () => '',
         )
-      : await new Promise<string>((resolve) => {
-          execFile('ceph', [...connectionArgs(this.opts), 'df', '--format', 'json', '--connect-timeout', '10'], { timeout: 15_000 }, (err, stdout) => resolve(err ? '' : stdout));
-        });
+      : await cephDf(this.opts);
     return poolCapacity(out, this.pool);
   }
 
@@ -279,7 +209,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   /** Size of the image or snapshot, or null when absent: librbd when connected (no process), else `rbd info`. */
   private async sizeOf(image: string, snap?: string): Promise<number | null> {
     const lib = await this.lib();
-    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
+    if (lib) return this.librbd.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
     return (await this.info(image, snap))?.size ?? null;
   }
 
@@ -508,7 +438,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    */
   private async dataExtents(image: string, snap?: string, exact = false): Promise<Extent[]> {
     const lib = await this.lib();
-    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
+    if (lib) return this.librbd.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
     // Not exact: whole objects from the object map (fast-diff), as librbd gives them, instead of asking the OSDs
     // about every object of the image.
     const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.spec(image, snap)]);
@@ -532,8 +462,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       await lib.withImage(image, null, false, (img) => lib.addon.writeZeroes(img, offset, end - offset));
       return;
     }
-    // A 'z' record is a discard that librbd turns into written zeros where it cannot drop whole objects.
-    await this.cli.importDiff(this.spec(image), toAsync([diffHeader(), zeroRecord(offset, end - offset), END_RECORD]));
+    await zeroRangeTool(this.cli, this.spec(image), offset, end - offset);
   }
 
   /**
@@ -649,27 +578,8 @@ export class RbdVolumeDriver implements VolumeDriver {
       .filter((r) => r.end > r.offset);
     if (wanted.length === 0) return;
     const lib = await this.lib();
-    if (lib) {
-      // librbd reads just the ranges (holes come back as zeros): an incremental reads what changed, nothing else.
-      const img = await lib.open(at.image, at.snap ?? null, true);
-      try {
-        yield* lib.readRanges(img, wanted.map((r) => ({ offset: r.offset, length: r.end - r.offset })));
-      } finally {
-        await lib.close(img);
-      }
-      return;
-    }
-    const spec = this.spec(at.image, at.snap);
-    const since = opts.since;
-    if (since === undefined) {
-      yield* coverRanges(this.cli.exportDiff(spec), wanted, null);
-      return;
-    }
-    // Whole objects: the fine-grained diff reports only the written bytes, which would leave the rest of each
-    // backup chunk unknown (the engine stores whole chunks).
-    const gaps: { offset: number; end: number }[] = [];
-    yield* coverRanges(this.cli.exportDiff(spec, { fromSnap: this.snapName(since.snapshotId), wholeObject: true }), wanted, gaps);
-    if (gaps.length > 0) yield* coverRanges(this.cli.exportDiff(spec), gaps, null);
+    if (lib) yield* readRangesLib(lib, at.image, at.snap, wanted);
+    else yield* readRangesTool(this.cli, this.spec(at.image, at.snap), wanted, opts.since && this.snapName(opts.since.snapshotId));
   }
 
   async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
@@ -677,85 +587,8 @@ export class RbdVolumeDriver implements VolumeDriver {
     const image = this.volumeImage(volumeId);
     const lib = await this.lib();
     const size = await this.mustSize(image);
-    if (lib) return this.writeRawLib(lib, image, volumeId, size, source, offset);
-    let pos = offset;
-    let overflow = false;
-    const records = async function* () {
-      yield diffHeader();
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      let pendingAt = pos;
-      const flush = function* () {
-        if (pendingBytes > 0) yield* writeRecord(pendingAt, Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-        pendingAt = pos;
-      };
-      for await (const chunk of leaveOpen(source)) {
-        const n = Math.min(Math.max(0, size - pos), chunk.length);
-        if (n > 0) {
-          pending.push(chunk.subarray(0, n));
-          pendingBytes += n;
-          pos += n;
-        }
-        if (n < chunk.length) {
-          overflow = true;
-          break;
-        }
-        if (pendingBytes >= RECORD_BYTES) yield* flush();
-      }
-      yield* flush();
-      yield END_RECORD;
-    };
-    await this.cli.importDiff(this.spec(image), records());
-    if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
-    return pos - offset;
-  }
-
-  /** writeRaw through librbd: the source's bytes gathered into IO_BYTES writes, one in flight while the next fills. */
-  private async writeRawLib(lib: LibrbdPool, image: string, volumeId: string, size: number, source: AsyncIterable<Buffer>, offset: number): Promise<number> {
-    const img = await lib.open(image, null, false);
-    let pos = offset;
-    let overflow = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let pendingAt = pos;
-    let inFlight: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      const at = pendingAt;
-      pending = [];
-      pendingBytes = 0;
-      pendingAt = pos;
-      await inFlight;
-      inFlight = lib.addon.write(img, at, data);
-      // Observed here; awaited at the next flush or at the end.
-      inFlight.catch(() => {});
-    };
-    try {
-      for await (const chunk of leaveOpen(source)) {
-        const n = Math.min(Math.max(0, size - pos), chunk.length);
-        if (n > 0) {
-          // Copied: a source may reuse its buffer once the iterator moves on, and the write is still in flight.
-          pending.push(Buffer.from(chunk.subarray(0, n)));
-          pendingBytes += n;
-          pos += n;
-        }
-        if (n < chunk.length) {
-          overflow = true;
-          break;
-        }
-        if (pendingBytes >= IO_BYTES) await flush();
-      }
-      await flush();
-      await inFlight;
-    } finally {
-      await inFlight.catch(() => {});
-      await lib.close(img);
-    }
-    if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
-    return pos - offset;
+    if (lib) return writeRawLib(lib, image, volumeId, size, source, offset);
+    return writeRawTool(this.cli, this.spec(image), volumeId, size, source, offset);
   }
 
   private temporary(what: string): string {
@@ -775,24 +608,8 @@ export class RbdVolumeDriver implements VolumeDriver {
     const lib = await this.lib();
     try {
       await fh.truncate(at.size);
-      if (lib) {
-        // The allocated extents from the object map, then only those bytes.
-        const img = await lib.open(at.image, at.snap ?? null, true);
-        try {
-          const extents = await lib.allocated(img, false);
-          for await (const piece of lib.readRanges(img, extents)) {
-            opts.signal?.throwIfAborted();
-            if (isZero(piece.data)) continue;
-            for (let done = 0; done < piece.data.length; ) done += (await fh.write(piece.data, done, piece.data.length - done, piece.offset + done)).bytesWritten;
-          }
-        } finally {
-          await lib.close(img);
-        }
-      } else for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
-        opts.signal?.throwIfAborted();
-        if (rec.kind !== 'w') continue;
-        for (let done = 0; done < rec.data.length; ) done += (await fh.write(rec.data, done, rec.data.length - done, rec.offset + done)).bytesWritten;
-      }
+      if (lib) await exportLib(lib, at.image, at.snap, fh, opts);
+      else await exportTool(this.cli, this.spec(at.image, at.snap), fh, opts);
       await fh.close();
     } catch (e) {
       await fh.close().catch(() => {});
@@ -817,73 +634,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       const { size: fileSize } = await fsStat(path);
       const end = Math.min(size, fileSize);
       const lib = await this.lib();
-      if (lib) {
-        await this.commitLib(lib, image, path, extents, end, opts);
-        opts.onProgress?.(1);
-        return;
-      }
-      const records = async function* () {
-        yield diffHeader();
-        const file = await open(path, 'r');
-        try {
-          let cursor = 0;
-          for (const e of extents) {
-            const from = Math.min(e.offset, end);
-            const to = Math.min(e.offset + e.length, end);
-            if (from > cursor) yield zeroRecord(cursor, from - cursor);
-            for (let o = from; o < to; o += RECORD_BYTES) {
-              opts.signal?.throwIfAborted();
-              const buf = Buffer.alloc(Math.min(RECORD_BYTES, to - o));
-              const { bytesRead } = await file.read(buf, 0, buf.length, o);
-              yield* writeRecord(o, buf.subarray(0, bytesRead));
-            }
-            cursor = Math.max(cursor, to);
-          }
-          if (end > cursor) yield zeroRecord(cursor, end - cursor);
-          yield END_RECORD;
-        } finally {
-          await file.close();
-        }
-      };
-      await this.cli.importDiff(this.spec(image), records());
+      if (lib) await commitLib(lib, image, path, extents, end, opts);
+      else await commitTool(this.cli, this.spec(image), path, extents, end, opts);
       opts.onProgress?.(1);
     };
     return { path, commit, release };
-  }
-
-  /** A restore's staged file into the image: its data extents written, the gaps zeroed (whole objects dropped). */
-  private async commitLib(lib: LibrbdPool, image: string, path: string, extents: Extent[], end: number, opts: ProgressOptions): Promise<void> {
-    const img = await lib.open(image, null, false);
-    const file = await open(path, 'r');
-    let inFlight: Promise<void> = Promise.resolve();
-    // One write in flight while the next piece is read from the file.
-    const send = async (p: Promise<void>) => {
-      await inFlight;
-      inFlight = p;
-      inFlight.catch(() => {});
-    };
-    try {
-      let cursor = 0;
-      for (const e of extents) {
-        const from = Math.min(e.offset, end);
-        const to = Math.min(e.offset + e.length, end);
-        if (from > cursor) await send(lib.addon.writeZeroes(img, cursor, from - cursor));
-        for (let o = from; o < to; o += IO_BYTES) {
-          opts.signal?.throwIfAborted();
-          const buf = Buffer.allocUnsafe(Math.min(IO_BYTES, to - o));
-          const { bytesRead } = await file.read(buf, 0, buf.length, o);
-          await send(lib.addon.write(img, o, buf.subarray(0, bytesRead)));
-        }
-        cursor = Math.max(cursor, to);
-      }
-      if (end > cursor) await send(lib.addon.writeZeroes(img, cursor, end - cursor));
-      await inFlight;
-      await lib.addon.flush(img);
-    } finally {
-      await inFlight.catch(() => {});
-      await file.close();
-      await lib.close(img);
-    }
   }
 
   /**
@@ -896,7 +651,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
     const lib = await this.lib();
     if (lib) {
-      const rows = await this.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
+      const rows = await this.librbd.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
       return mergeExtents(rows);
     }
     const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
@@ -904,10 +659,6 @@ export class RbdVolumeDriver implements VolumeDriver {
   }
 }
 
-/**
- * Runs `fn` again while it fails with EBUSY (an image another client still watches: a flatten or delete of the
- * same image in flight), for up to about 10 s.
- */
 /**
  * Retries a call the cluster refuses because the image is busy. `rbd rm` refuses an image that still has a watch
  * (exit status 16 is not always what the tool reports: the message is the reliable sign); a watch left by a client
@@ -923,96 +674,6 @@ async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-}
-
-/**
- * The bytes of `wanted` (sorted, disjoint) from diff records in offset order: data records' bytes, zeroed records
- * as zeros. What no record covers is zeros when `gaps` is null (a diff from the image's creation: no record means
- * never written), else it is collected into `gaps` for the caller to read otherwise (a diff since a snapshot: no
- * record means unchanged, not zero).
- */
-async function* coverRanges(
-  records: AsyncIterable<DiffRecord>,
-  wanted: { offset: number; end: number }[],
-  gaps: { offset: number; end: number }[] | null,
-): AsyncGenerator<{ offset: number; data: Buffer }> {
-  let ri = 0;
-  let cursor = wanted[0]!.offset;
-  const zeros = function* (from: number, to: number) {
-    for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
-  };
-  const uncovered = function* (from: number, to: number) {
-    if (to <= from) return;
-    if (gaps === null) {
-      yield* zeros(from, to);
-      return;
-    }
-    const last = gaps[gaps.length - 1];
-    if (last && last.end === from) last.end = to;
-    else gaps.push({ offset: from, end: to });
-  };
-  const advance = () => {
-    ri++;
-    if (ri < wanted.length) cursor = wanted[ri]!.offset;
-  };
-  for await (const rec of records) {
-    if (rec.kind === 's') continue;
-    const recEnd = rec.offset + (rec.kind === 'w' ? rec.data.length : rec.length);
-    while (ri < wanted.length) {
-      const r = wanted[ri]!;
-      if (r.end <= rec.offset) {
-        yield* uncovered(cursor, r.end);
-        advance();
-        continue;
-      }
-      if (r.offset >= recEnd) break;
-      const from = Math.max(cursor, rec.offset);
-      yield* uncovered(cursor, from);
-      const to = Math.min(r.end, recEnd);
-      if (to > from) {
-        if (rec.kind === 'w') yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
-        else yield* zeros(from, to);
-      }
-      cursor = Math.max(cursor, to);
-      if (cursor >= r.end) advance();
-      else break;
-    }
-    if (ri >= wanted.length) break;
-  }
-  while (ri < wanted.length) {
-    yield* uncovered(cursor, wanted[ri]!.end);
-    advance();
-  }
-}
-
-const ZEROS = Buffer.alloc(IO_BYTES);
-
-function isZero(buf: Buffer): boolean {
-  return buf.length <= ZEROS.length ? buf.equals(ZEROS.subarray(0, buf.length)) : buf.every((b) => b === 0);
-}
-
-/**
- * A pool's capacity from `ceph df --format json` (Cinder's _get_usage_info reads the same): stored plus
- * max_avail as the total. Null when the pool is missing or the cluster reports no usage at all (no ceph-mgr
- * aggregates the OSDs' statistics: every figure is 0), which is "unknown", not "full".
- */
-export function poolCapacity(dfJson: string, pool: string): { total: number; free: number } | null {
-  try {
-    const df = JSON.parse(dfJson) as {
-      stats?: { total_bytes?: number };
-      pools?: { name: string; stats: { max_avail: number; bytes_used?: number; stored?: number } }[];
-    };
-    const p = df.pools?.find((x) => x.name === pool);
-    if (!p || !(Number(df.stats?.total_bytes) > 0)) return null;
-    const used = p.stats.stored ?? p.stats.bytes_used ?? 0;
-    return { total: used + p.stats.max_avail, free: p.stats.max_avail };
-  } catch {
-    return null;
-  }
-}
-
-async function* toAsync(parts: Buffer[]): AsyncGenerator<Buffer> {
-  for (const p of parts) yield p;
 }
 
 /** Checks that the pool answers (so a misconfigured backend fails at start, not at the first volume). */
