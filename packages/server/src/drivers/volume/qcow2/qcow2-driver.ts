@@ -9,6 +9,9 @@
  * (never probed). Raw images adopted through manage become a hidden raw bottom layer `.base-<id>` under a qcow2
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
+ *
+ * Snapshot creates (batched, with their crash recovery) are qcow2-snapshot-batch.ts and qcow2-claims.ts; reading
+ * the chain's headers and maps is qcow2-chain.ts, its bytes qcow2-read.ts.
  */
 import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -29,9 +32,9 @@ import { KeyedQueue } from '../keyed-queue.js';
 import { isUnsupportedError, sparseIo } from '../sparse-io.js';
 import { BASE_PREFIX, type Layer, Qcow2Chains } from './qcow2-chain.js';
 import { repairTornOverlays } from './qcow2-claims.js';
-import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
 import { readHeader, writeEmptyImage } from './qcow2-format.js';
 import type { ChainMap } from './qcow2-map.js';
+import { ChainReader } from './qcow2-read.js';
 import { SnapshotBatches } from './qcow2-snapshot-batch.js';
 import { qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
 
@@ -45,7 +48,6 @@ export interface Qcow2VolumeDriverOptions {
   beforeSnapshotFlush?: () => Promise<void>;
 }
 
-const READ_CHUNK = 1024 * 1024;
 /**
  * The window: 128 MiB keeps a restore about as fast as one whole-volume conversion was (each window costs a
  * qemu-img start; 64 MiB measured ~30 % slower on a loaded machine) while bounding the temporary space.
@@ -65,6 +67,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   private readonly staging: number;
   private readonly snapshots: SnapshotBatches;
   private readonly layers: Qcow2Chains;
+  private readonly reader: ChainReader;
 
   constructor(opts: Qcow2VolumeDriverOptions) {
     this.name = opts.name;
@@ -72,6 +75,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     this.staging = roundUp(Math.max(512, opts.stagingBytes ?? STAGING), 512);
     this.files = new BackendDirectory(opts.directory);
     this.layers = new Qcow2Chains(opts.directory);
+    this.reader = new ChainReader(this.layers, this.files);
     this.snapshots = new SnapshotBatches(this.files, this.locks, opts.beforeSnapshotFlush);
   }
 
@@ -290,7 +294,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   // ---- raw bytes ----
 
   readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable {
-    return Readable.from(this.rawChunks(this.path(kind, id), start, end));
+    return Readable.from(this.reader.chunks(this.path(kind, id), start, end));
   }
 
   /** Every range through one chain map (the map, not the reads, dominates small ranges of a large volume). */
@@ -300,7 +304,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     try {
       for (const r of ranges) {
         let offset = r.offset;
-        for await (const data of this.mappedChunks(path, m, r.offset, r.offset + r.length - 1)) {
+        for await (const data of this.reader.mappedChunks(path, m, r.offset, r.offset + r.length - 1)) {
           yield { offset, data };
           offset += data.length;
         }
@@ -310,82 +314,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
   }
 
-  /**
-   * Reads the chain's bytes through its allocation map: data clusters by pread at their host offset in the layer
-   * file that holds them, zeros for the rest. Clusters without a plain host offset (compressed) are read through
-   * a temporary raw export instead.
-   */
-  private async *rawChunks(path: string, start: number, end: number): AsyncGenerator<Buffer> {
-    const m = await this.chainMap(path, true);
-    try {
-      yield* this.mappedChunks(path, m, start, end);
-    } finally {
-      m.close?.();
-    }
-  }
-
-  private async *mappedChunks(path: string, m: ChainMap, start: number, end: number): AsyncGenerator<Buffer> {
-    const last = Math.min(end, m.size - 1);
-    if (last < start) return;
-    if (m.entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
-      const exported = await this.exportFile(path, {}, true);
-      try {
-        const fh = await open(exported, 'r');
-        try {
-          yield* preadChunks(async (b, o, l, p) => (await fh.read(b, o, l, p)).bytesRead, last + 1 - start, start);
-        } finally {
-          await fh.close();
-        }
-      } finally {
-        await rm(exported, { force: true });
-      }
-      return;
-    }
-    const readers = new Map<number, Awaited<ReturnType<typeof layerReader>>>();
-    try {
-      for (const e of m.entries) {
-        const from = Math.max(start, e.start);
-        const to = Math.min(last + 1, e.start + e.length);
-        if (to <= from) continue;
-        if (!e.data || e.offset === undefined) {
-          for (let pos = from; pos < to; pos += READ_CHUNK) yield Buffer.alloc(Math.min(READ_CHUNK, to - pos));
-          continue;
-        }
-        let r = readers.get(e.depth);
-        if (!r) {
-          r = await layerReader(m, e.depth);
-          readers.set(e.depth, r);
-        }
-        yield* preadChunks(r.read, to - from, e.offset + (from - e.start));
-      }
-    } finally {
-      for (const r of readers.values()) await r.done();
-    }
-  }
-
-  /**
-   * A sparse raw temporary holding the chain's bytes: copied natively from the layer files at their mapped host
-   * offsets, or converted by qemu-img when some cluster has no plain host offset (compressed, encrypted).
-   */
-  private async exportFile(source: string, opts: ProgressOptions = {}, viaQemu = false): Promise<string> {
-    const temp = this.files.temporaryFor(source);
-    try {
-      const m = viaQemu ? null : await this.chainMap(source, true);
-      try {
-        if (m && exportable(m)) await copyMapped(m, temp, opts);
-        else await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], opts.signal);
-      } finally {
-        m?.close?.();
-      }
-    } catch (e) {
-      await rm(temp, { force: true });
-      throw e;
-    }
-    return temp;
-  }
-
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
-    const path = await this.exportFile(this.path(kind, id), opts);
+    const path = await this.reader.exportFile(this.path(kind, id), opts);
     opts.onProgress?.(1);
     return { path, release: () => rm(path, { force: true }) };
   }
@@ -594,21 +524,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   /** The layers a power cut tore that claims name, rewritten (see qcow2-claims.ts); their names. */
   repairTornOverlays(): Promise<string[]> {
     return repairTornOverlays(this.files);
-  }
-}
-
-async function* preadChunks(read: Reader, length: number, position: number): AsyncGenerator<Buffer> {
-  for (let done = 0; done < length; ) {
-    const want = Math.min(READ_CHUNK, length - done);
-    const buf = Buffer.alloc(want);
-    let got = 0;
-    while (got < want) {
-      const bytesRead = await read(buf, got, want - got, position + done + got);
-      if (bytesRead === 0) break; // past the end of a raw base: zeros
-      got += bytesRead;
-    }
-    yield buf;
-    done += want;
   }
 }
 
