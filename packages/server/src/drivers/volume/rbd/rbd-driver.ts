@@ -18,6 +18,10 @@
  * work they start, and the tool's own sequencing (flatten progress, trash handling) is what Cinder's users know.
  * Without the addon everything goes through the tool: bytes through its diff streams (export-diff /
  * import-diff), changed extents through `rbd diff --from-snap`.
+ *
+ * This module keeps the driver's decisions (which path, which names, what a clone or delete must do first); the
+ * byte paths are librbd-io.ts and rbd-tool-io.ts, the connection librbd-access.ts, the pool's names and look-ups
+ * rbd-pool-objects.ts, and what the cluster reports ceph-cluster.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat as fsStat } from 'node:fs/promises';
@@ -42,6 +46,7 @@ import type { LibrbdPool } from './librbd.js';
 import { LibrbdAccess } from './librbd-access.js';
 import { commitLib, exportLib, readRangesLib, writeRawLib } from './librbd-io.js';
 import { RbdCli, type RbdConnection } from './rbd-cli.js';
+import { isCode, type Located, RbdPoolObjects } from './rbd-pool-objects.js';
 import { commitTool, exportTool, readRangesTool, writeRawTool, zeroRangeTool } from './rbd-tool-io.js';
 
 export interface RbdVolumeDriverOptions extends RbdConnection {
@@ -71,13 +76,8 @@ export interface RbdConnectionInfo {
   data: Record<string, unknown>;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TEMP_PREFIX = '.tmp-';
 const CLONE_SNAP_SUFFIX = '.clone_snap';
-
-function checkId(id: string): void {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
-}
 
 /** RBD image and snapshot names a manage reference may give: no pool or snapshot separators, nothing hidden. */
 function checkForeignName(name: string): void {
@@ -87,24 +87,10 @@ function checkForeignName(name: string): void {
   }
 }
 
-const isCode = (e: unknown, ...codes: string[]) => codes.includes((e as { code?: string } | null)?.code ?? '');
-
-interface ImageInfo {
-  size: number;
-  parent?: { pool: string; image: string; snapshot: string };
-}
-
 interface SnapRow {
   name: string;
   size: number;
   protected: string;
-}
-
-interface LsRow {
-  image: string;
-  size: number;
-  snapshot?: string;
-  protected?: string;
 }
 
 export class RbdVolumeDriver implements VolumeDriver {
@@ -114,10 +100,9 @@ export class RbdVolumeDriver implements VolumeDriver {
   readonly pool: string;
   readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'rbd-snapshot' };
   readonly cli: RbdCli;
-  /** Which image holds a snapshot (snapshots are looked up by id alone in some calls). */
-  private readonly snapImage = new Map<string, string>();
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
   private readonly librbd: LibrbdAccess;
+  private readonly objects: RbdPoolObjects;
 
   constructor(private readonly opts: RbdVolumeDriverOptions) {
     this.name = opts.name;
@@ -126,6 +111,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     this.cli = new RbdCli(opts);
     this.librbd = new LibrbdAccess(opts, opts.pool, opts.librbd !== false);
     this.cli.ready = () => this.librbd.settled();
+    this.objects = new RbdPoolObjects(opts.pool, this.cli, this.librbd);
   }
 
   /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
@@ -138,23 +124,9 @@ export class RbdVolumeDriver implements VolumeDriver {
     return this.librbd.get();
   }
 
-  private spec(image: string, snap?: string): string {
-    return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
-  }
-
-  private volumeImage(id: string): string {
-    checkId(id);
-    return `volume-${id}`;
-  }
-
-  private snapName(id: string): string {
-    checkId(id);
-    return `snapshot-${id}`;
-  }
-
   path(kind: 'volume' | 'snapshot', id: string): string {
     // Not a file: an identifier for the object (callers compare it; readers go through readRaw/exportRaw).
-    return kind === 'volume' ? `rbd:${this.spec(this.volumeImage(id))}` : `rbd:${this.pool}/@${this.snapName(id)}`;
+    return kind === 'volume' ? `rbd:${this.objects.spec(this.objects.volumeImage(id))}` : `rbd:${this.pool}/@${this.objects.snapName(id)}`;
   }
 
   volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat } {
@@ -166,7 +138,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     return {
       driver_volume_type: 'rbd',
       data: {
-        name: this.spec(this.volumeImage(volumeId)),
+        name: this.objects.spec(this.objects.volumeImage(volumeId)),
         hosts: this.monitors.hosts,
         ports: this.monitors.ports,
         cluster_name: 'ceph',
@@ -197,76 +169,20 @@ export class RbdVolumeDriver implements VolumeDriver {
     return poolCapacity(out, this.pool);
   }
 
-  private async info(image: string, snap?: string): Promise<ImageInfo | null> {
-    try {
-      return await this.cli.json<ImageInfo>(['info', this.spec(image, snap)]);
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return null;
-      throw e;
-    }
-  }
-
-  /** Size of the image or snapshot, or null when absent: librbd when connected (no process), else `rbd info`. */
-  private async sizeOf(image: string, snap?: string): Promise<number | null> {
-    const lib = await this.lib();
-    if (lib) return this.librbd.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
-    return (await this.info(image, snap))?.size ?? null;
-  }
-
-  private async mustSize(image: string, snap?: string): Promise<number> {
-    const size = await this.sizeOf(image, snap);
-    if (size === null) throw codedError('ENOENT', `${this.spec(image, snap)} does not exist`);
-    return size;
-  }
-
-  private async mustInfo(image: string, snap?: string): Promise<ImageInfo> {
-    const i = await this.info(image, snap);
-    if (!i) throw codedError('ENOENT', `${this.spec(image, snap)} does not exist`);
-    return i;
-  }
-
-  private async ls(): Promise<LsRow[]> {
-    return this.cli.json<LsRow[]>(['ls', '-l', this.pool]);
-  }
-
-  /** The image holding snapshot `snapshot-<id>`, or null. */
-  private async imageOfSnapshot(id: string): Promise<string | null> {
-    return (await this.findSnapshot(id))?.image ?? null;
-  }
-
-  /**
-   * The image holding snapshot `snapshot-<id>` and the snapshot's size, or null. The size comes with the look-up
-   * (the cached image is confirmed by asking for it), so a reader does not ask again: on the tool path each
-   * question is a process.
-   */
-  private async findSnapshot(id: string): Promise<{ image: string; size: number } | null> {
-    const name = this.snapName(id);
-    const cached = this.snapImage.get(id);
-    if (cached) {
-      const size = await this.sizeOf(cached, name);
-      if (size !== null) return { image: cached, size };
-    }
-    this.snapImage.delete(id);
-    const row = (await this.ls()).find((r) => r.snapshot === name);
-    if (!row) return null;
-    this.snapImage.set(id, row.image);
-    return { image: row.image, size: row.size };
-  }
-
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
     const objectSize = this.opts.objectSize ? ['--object-size', `${this.opts.objectSize}B`] : [];
-    await this.cli.run(['create', '--size', `${size}B`, ...objectSize, this.spec(this.volumeImage(volumeId))]);
+    await this.cli.run(['create', '--size', `${size}B`, ...objectSize, this.objects.spec(this.objects.volumeImage(volumeId))]);
   }
 
   async deleteVolume(volumeId: string): Promise<void> {
-    const image = this.volumeImage(volumeId);
-    const info = await this.info(image);
+    const image = this.objects.volumeImage(volumeId);
+    const info = await this.objects.info(image);
     if (!info) return;
-    const snaps = await this.cli.json<SnapRow[]>(['snap', 'ls', this.spec(image)]);
+    const snaps = await this.cli.json<SnapRow[]>(['snap', 'ls', this.objects.spec(image)]);
     for (const s of snaps) await this.removeSnapshot(image, s.name);
     try {
-      await retryBusy(() => this.cli.run(['rm', '--no-progress', this.spec(image)]));
+      await retryBusy(() => this.cli.run(['rm', '--no-progress', this.objects.spec(image)]));
     } catch (e) {
       if (!isCode(e, 'ENOENT')) throw e;
     }
@@ -280,7 +196,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   private async removeSnapshot(image: string, snap: string): Promise<void> {
     let children: { pool: string; pool_namespace?: string; image: string }[];
     try {
-      children = await this.cli.json(['children', this.spec(image, snap)]);
+      children = await this.cli.json(['children', this.objects.spec(image, snap)]);
     } catch (e) {
       if (isCode(e, 'ENOENT')) return;
       throw e;
@@ -293,26 +209,26 @@ export class RbdVolumeDriver implements VolumeDriver {
       });
     }
     // EBUSY: a child still being removed by a concurrent delete (it was listed, then its flatten found it gone).
-    await retryBusy(() => this.cli.run(['snap', 'unprotect', this.spec(image, snap)])).catch((e: unknown) => {
+    await retryBusy(() => this.cli.run(['snap', 'unprotect', this.objects.spec(image, snap)])).catch((e: unknown) => {
       if (!isCode(e, 'EINVAL', 'ENOENT') && !/already unprotected/.test((e as Error).message)) throw e;
     });
-    await this.cli.run(['snap', 'rm', '--no-progress', this.spec(image, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'rm', '--no-progress', this.objects.spec(image, snap)]).catch((e: unknown) => {
       if (!isCode(e, 'ENOENT')) throw e;
     });
   }
 
   async extendVolume(volumeId: string, newSize: number): Promise<void> {
     checkSize(newSize, 'new size');
-    const image = this.volumeImage(volumeId);
-    const { size } = await this.mustInfo(image);
+    const image = this.objects.volumeImage(volumeId);
+    const { size } = await this.objects.mustInfo(image);
     if (newSize < size) throw codedError('EINVAL', `cannot shrink volume ${volumeId} from ${size} to ${newSize} bytes`);
-    if (newSize > size) await this.cli.run(['resize', '--no-progress', '--size', `${newSize}B`, this.spec(image)]);
+    if (newSize > size) await this.cli.run(['resize', '--no-progress', '--size', `${newSize}B`, this.objects.spec(image)]);
   }
 
   async createSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
-    const image = this.volumeImage(volumeId);
-    const snap = this.snapName(snapshotId);
+    const image = this.objects.volumeImage(volumeId);
+    const snap = this.objects.snapName(snapshotId);
     const lib = await this.lib();
     // Either way the time is the monitor's: librbd asks it for a self-managed snapshot id (a Paxos commit).
     if (lib) {
@@ -326,34 +242,34 @@ export class RbdVolumeDriver implements VolumeDriver {
         throw e;
       }
       lib.closeSoon(img);
-    } else await this.cli.run(['snap', 'create', '--no-progress', this.spec(image, snap)]);
-    this.snapImage.set(snapshotId, image);
+    } else await this.cli.run(['snap', 'create', '--no-progress', this.objects.spec(image, snap)]);
+    this.objects.remember(snapshotId, image);
     opts.onProgress?.(1);
   }
 
   async deleteSnapshot(volumeId: string, snapshotId: string): Promise<void> {
-    this.volumeImage(volumeId);
-    const image = await this.imageOfSnapshot(snapshotId);
+    this.objects.volumeImage(volumeId);
+    const image = await this.objects.imageOfSnapshot(snapshotId);
     if (image === null) return;
-    await this.removeSnapshot(image, this.snapName(snapshotId));
-    this.snapImage.delete(snapshotId);
+    await this.removeSnapshot(image, this.objects.snapName(snapshotId));
+    this.objects.forget(snapshotId);
   }
 
   /** Clones image@snap into a new volume image grown to `size`; the new image is removed if a later step fails. */
   private async cloneInto(image: string, snap: string, target: string, size: number, opts: ProgressOptions): Promise<void> {
-    const { size: snapSize } = await this.mustInfo(image, snap);
+    const { size: snapSize } = await this.objects.mustInfo(image, snap);
     if (size < snapSize) throw codedError('EINVAL', `size ${size} is smaller than the source's ${snapSize} bytes`);
     opts.signal?.throwIfAborted();
-    await this.cli.run(['snap', 'protect', this.spec(image, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'protect', this.objects.spec(image, snap)]).catch((e: unknown) => {
       // EBUSY: already protected (another clone of it).
       if (!isCode(e, 'EBUSY')) throw e;
     });
-    await this.cli.run(['clone', this.spec(image, snap), this.spec(target)]);
+    await this.cli.run(['clone', this.objects.spec(image, snap), this.objects.spec(target)]);
     try {
       opts.signal?.throwIfAborted();
-      if (size > snapSize) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.spec(target)]);
+      if (size > snapSize) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.objects.spec(target)]);
     } catch (e) {
-      await this.cli.run(['rm', '--no-progress', this.spec(target)]).catch(() => {});
+      await this.cli.run(['rm', '--no-progress', this.objects.spec(target)]).catch(() => {});
       throw e;
     }
     opts.onProgress?.(1);
@@ -361,24 +277,24 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   async createVolumeFromSnapshot(snapshotId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
     checkSize(size);
-    const target = this.volumeImage(volumeId);
+    const target = this.objects.volumeImage(volumeId);
     opts.signal?.throwIfAborted();
-    const image = await this.imageOfSnapshot(snapshotId);
+    const image = await this.objects.imageOfSnapshot(snapshotId);
     if (image === null) throw codedError('ENOENT', `snapshot ${snapshotId} does not exist in pool ${this.pool}`);
-    await this.cloneInto(image, this.snapName(snapshotId), target, size, opts);
+    await this.cloneInto(image, this.objects.snapName(snapshotId), target, size, opts);
   }
 
   async cloneVolume(sourceVolumeId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
     checkSize(size);
-    const source = this.volumeImage(sourceVolumeId);
-    const target = this.volumeImage(volumeId);
+    const source = this.objects.volumeImage(sourceVolumeId);
+    const target = this.objects.volumeImage(volumeId);
     opts.signal?.throwIfAborted();
-    const { size: sourceSize } = await this.mustInfo(source);
+    const { size: sourceSize } = await this.objects.mustInfo(source);
     if (size < sourceSize) throw codedError('EINVAL', `size ${size} is smaller than the source's ${sourceSize} bytes`);
-    if (await this.info(target)) throw codedError('EEXIST', `${this.spec(target)} already exists`);
+    if (await this.objects.info(target)) throw codedError('EEXIST', `${this.objects.spec(target)} already exists`);
     const snap = `${target}${CLONE_SNAP_SUFFIX}`;
     // A replay after a crash finds the clone snapshot already there.
-    await this.cli.run(['snap', 'create', '--no-progress', this.spec(source, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'create', '--no-progress', this.objects.spec(source, snap)]).catch((e: unknown) => {
       if (!isCode(e, 'EEXIST')) throw e;
     });
     try {
@@ -395,36 +311,19 @@ export class RbdVolumeDriver implements VolumeDriver {
    * generic revert leaves it.
    */
   async revertToSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
-    const image = this.volumeImage(volumeId);
-    const snap = this.snapName(snapshotId);
-    const { size } = await this.mustInfo(image);
-    await this.mustInfo(image, snap);
+    const image = this.objects.volumeImage(volumeId);
+    const snap = this.objects.snapName(snapshotId);
+    const { size } = await this.objects.mustInfo(image);
+    await this.objects.mustInfo(image, snap);
     opts.signal?.throwIfAborted();
-    await this.cli.run(['snap', 'rollback', '--no-progress', this.spec(image, snap)]);
-    const after = await this.mustInfo(image);
-    if (after.size < size) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.spec(image)]);
+    await this.cli.run(['snap', 'rollback', '--no-progress', this.objects.spec(image, snap)]);
+    const after = await this.objects.mustInfo(image);
+    if (after.size < size) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.objects.spec(image)]);
     opts.onProgress?.(1);
   }
 
-  /** Where the object is and its size, or null when it does not exist. */
-  private async locate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number } | null> {
-    if (kind === 'volume') {
-      const image = this.volumeImage(id);
-      const size = await this.sizeOf(image);
-      return size === null ? null : { image, size };
-    }
-    const found = await this.findSnapshot(id);
-    return found === null ? null : { image: found.image, snap: this.snapName(id), size: found.size };
-  }
-
-  private async mustLocate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number }> {
-    const at = await this.locate(kind, id);
-    if (!at) throw codedError('ENOENT', `${kind} ${id} does not exist in pool ${this.pool}`);
-    return at;
-  }
-
   async stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null> {
-    const at = await this.locate(kind, id);
+    const at = await this.objects.locate(kind, id);
     if (!at) return null;
     const size = at.size;
     const extents = await this.dataExtents(at.image, at.snap, true);
@@ -438,31 +337,31 @@ export class RbdVolumeDriver implements VolumeDriver {
    */
   private async dataExtents(image: string, snap?: string, exact = false): Promise<Extent[]> {
     const lib = await this.lib();
-    if (lib) return this.librbd.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
+    if (lib) return this.librbd.oneAtATime(this.objects.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
     // Not exact: whole objects from the object map (fast-diff), as librbd gives them, instead of asking the OSDs
     // about every object of the image.
-    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.spec(image, snap)]);
+    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.objects.spec(image, snap)]);
     return mergeExtents(rows.filter((r) => r.exists === 'true'));
   }
 
   async allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     return this.dataExtents(at.image, at.snap);
   }
 
   async zeroRange(volumeId: string, offset: number, length: number): Promise<void> {
     checkSize(offset, 'offset');
     checkSize(length, 'length');
-    const image = this.volumeImage(volumeId);
+    const image = this.objects.volumeImage(volumeId);
     const lib = await this.lib();
-    const size = await this.mustSize(image);
+    const size = await this.objects.mustSize(image);
     const end = Math.min(size, offset + length);
     if (end <= offset) return;
     if (lib) {
       await lib.withImage(image, null, false, (img) => lib.addon.writeZeroes(img, offset, end - offset));
       return;
     }
-    await zeroRangeTool(this.cli, this.spec(image), offset, end - offset);
+    await zeroRangeTool(this.cli, this.objects.spec(image), offset, end - offset);
   }
 
   /**
@@ -470,13 +369,13 @@ export class RbdVolumeDriver implements VolumeDriver {
    * RBD manage references give them). The `.clone_snap` snapshots that volume clones hang from are internal.
    */
   async listObjects(): Promise<BackendObject[]> {
-    return (await this.ls())
+    return (await this.objects.ls())
       .filter((r) => !r.snapshot?.endsWith(CLONE_SNAP_SUFFIX))
       .map((r) => (r.snapshot === undefined ? { name: r.image, size: r.size, kind: 'volume' as const } : { name: r.snapshot, size: r.size, kind: 'snapshot' as const }));
   }
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
-    return kind === 'volume' ? this.volumeImage(id) : this.snapName(id);
+    return kind === 'volume' ? this.objects.volumeImage(id) : this.objects.snapName(id);
   }
 
   validateManageRef(ref: unknown): string {
@@ -487,7 +386,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    * What a reference names: an image, or a snapshot given by its name (unique in the pool) or as `image@snap`.
    * A snapshot name used on several images is ambiguous (EINVAL): name it `image@snap`.
    */
-  private async resolve(name: string): Promise<{ image: string; snap?: string; size: number } | null> {
+  private async resolve(name: string): Promise<Located | null> {
     const at = name.indexOf('@');
     if (at >= 0) {
       const image = name.slice(0, at);
@@ -495,11 +394,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       checkForeignName(image);
       checkForeignName(snap);
       if (snap.includes('@')) throw codedError('EINVAL', `${JSON.stringify(name)} is not image@snapshot`);
-      const info = await this.info(image, snap);
+      const info = await this.objects.info(image, snap);
       return info ? { image, snap, size: info.size } : null;
     }
     checkForeignName(name);
-    const rows = await this.ls();
+    const rows = await this.objects.ls();
     const image = rows.find((r) => r.snapshot === undefined && r.image === name);
     if (image) return { image: name, size: image.size };
     const snaps = rows.filter((r) => r.snapshot === name);
@@ -524,21 +423,21 @@ export class RbdVolumeDriver implements VolumeDriver {
       if (source?.snap !== undefined) throw codedError('EINVAL', `${name} is a snapshot, not an image`);
       if (name === target && source) return;
       if (!source) {
-        if (await this.info(target)) return;
+        if (await this.objects.info(target)) return;
         throw codedError('ENOENT', `image ${name} does not exist in pool ${this.pool}`);
       }
-      await this.cli.run(['mv', this.spec(name), this.spec(target)]);
+      await this.cli.run(['mv', this.objects.spec(name), this.objects.spec(target)]);
       return;
     }
     if (source && source.snap === undefined) throw codedError('EINVAL', `${name} is an image, not a snapshot`);
     if (!source) {
-      if (await this.imageOfSnapshot(id)) return;
+      if (await this.objects.imageOfSnapshot(id)) return;
       throw codedError('ENOENT', `snapshot ${name} does not exist in pool ${this.pool}`);
     }
     if (source.snap === target) return;
-    if (await this.info(source.image, target)) throw codedError('EEXIST', `${this.spec(source.image, target)} already exists`);
-    await this.cli.run(['snap', 'rename', this.spec(source.image, source.snap), this.spec(source.image, target)]);
-    this.snapImage.set(id, source.image);
+    if (await this.objects.info(source.image, target)) throw codedError('EEXIST', `${this.objects.spec(source.image, target)} already exists`);
+    await this.cli.run(['snap', 'rename', this.objects.spec(source.image, source.snap), this.objects.spec(source.image, target)]);
+    this.objects.remember(id, source.image);
   }
 
   async sweepTemporaries(): Promise<void> {
@@ -550,7 +449,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const self = this;
     return Readable.from(
       (async function* () {
-        const { size } = await self.mustLocate(kind, id);
+        const { size } = await self.objects.mustLocate(kind, id);
         const last = Math.min(end, size - 1);
         if (last < start) return;
         for await (const p of self.readRawRanges(kind, id, [{ offset: start, length: last - start + 1 }])) yield p.data;
@@ -572,23 +471,23 @@ export class RbdVolumeDriver implements VolumeDriver {
     ranges: Extent[],
     opts: ReadRangesOptions = {},
   ): AsyncIterable<{ offset: number; data: Buffer }> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     const wanted = ranges
       .map((r) => ({ offset: r.offset, end: Math.min(at.size, r.offset + r.length) }))
       .filter((r) => r.end > r.offset);
     if (wanted.length === 0) return;
     const lib = await this.lib();
     if (lib) yield* readRangesLib(lib, at.image, at.snap, wanted);
-    else yield* readRangesTool(this.cli, this.spec(at.image, at.snap), wanted, opts.since && this.snapName(opts.since.snapshotId));
+    else yield* readRangesTool(this.cli, this.objects.spec(at.image, at.snap), wanted, opts.since && this.objects.snapName(opts.since.snapshotId));
   }
 
   async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
     checkSize(offset, 'offset');
-    const image = this.volumeImage(volumeId);
+    const image = this.objects.volumeImage(volumeId);
     const lib = await this.lib();
-    const size = await this.mustSize(image);
+    const size = await this.objects.mustSize(image);
     if (lib) return writeRawLib(lib, image, volumeId, size, source, offset);
-    return writeRawTool(this.cli, this.spec(image), volumeId, size, source, offset);
+    return writeRawTool(this.cli, this.objects.spec(image), volumeId, size, source, offset);
   }
 
   private temporary(what: string): string {
@@ -600,7 +499,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    * pipe; `rbd export` would read every object of a thin image).
    */
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     opts.signal?.throwIfAborted();
     await mkdir(this.directory, { recursive: true });
     const path = this.temporary(`export-${id}`);
@@ -609,7 +508,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     try {
       await fh.truncate(at.size);
       if (lib) await exportLib(lib, at.image, at.snap, fh, opts);
-      else await exportTool(this.cli, this.spec(at.image, at.snap), fh, opts);
+      else await exportTool(this.cli, this.objects.spec(at.image, at.snap), fh, opts);
       await fh.close();
     } catch (e) {
       await fh.close().catch(() => {});
@@ -622,8 +521,8 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   /** A sparse temporary of the volume's size; commit() sends its data extents and zeroes the rest. */
   async importRaw(volumeId: string): Promise<ImportTarget> {
-    const image = this.volumeImage(volumeId);
-    const size = await this.mustSize(image);
+    const image = this.objects.volumeImage(volumeId);
+    const size = await this.objects.mustSize(image);
     await mkdir(this.directory, { recursive: true });
     const path = this.temporary(`import-${volumeId}`);
     const fh = await open(path, 'wx', 0o600);
@@ -635,7 +534,7 @@ export class RbdVolumeDriver implements VolumeDriver {
       const end = Math.min(size, fileSize);
       const lib = await this.lib();
       if (lib) await commitLib(lib, image, path, extents, end, opts);
-      else await commitTool(this.cli, this.spec(image), path, extents, end, opts);
+      else await commitTool(this.cli, this.objects.spec(image), path, extents, end, opts);
       opts.onProgress?.(1);
     };
     return { path, commit, release };
@@ -646,15 +545,15 @@ export class RbdVolumeDriver implements VolumeDriver {
    * map's fast-diff, one read per snapshot instead of a question per object), or `rbd diff --from-snap`.
    */
   async changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null> {
-    const image = this.volumeImage(volumeId);
-    const from = this.snapName(fromSnapshotId);
-    const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
+    const image = this.objects.volumeImage(volumeId);
+    const from = this.objects.snapName(fromSnapshotId);
+    const to = toSnapshotId === null ? undefined : this.objects.snapName(toSnapshotId);
     const lib = await this.lib();
     if (lib) {
-      const rows = await this.librbd.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
+      const rows = await this.librbd.oneAtATime(this.objects.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
       return mergeExtents(rows);
     }
-    const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
+    const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.objects.spec(image, to)]);
     return mergeExtents(rows.map((r) => ({ offset: r.offset, length: r.length })));
   }
 }
