@@ -28,24 +28,19 @@
  * half, all of --chunks), plus 1 % unreferenced orphans per step; after each step `cinderbox repo verify --offline`
  * and `cinderbox repo gc --offline --grace 0` run under /usr/bin/time -v (wall time, max RSS).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { compress } from 'zstd-napi';
 import type { DatabaseConfig } from '../../packages/server/src/config/config.js';
 import { ADMIN_PASSWORD } from '../../packages/server/src/test-support/harness.js';
-import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/fs-object-store.js';
-import { BackupRepository } from '../../packages/server/src/backup-repo/repository.js';
-import { CODEC_ZSTD, ID_BYTES, chunkKey, encodeChunkObject } from '../../packages/server/src/backup-repo/format.js';
-import { Manifest, encodeManifest, manifestKey } from '../../packages/server/src/backup-repo/manifest.js';
+import { benchRepo } from './repo.js';
 
-const run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
     snapshots: { type: 'string', default: '1000000' },
@@ -492,113 +487,6 @@ async function benchDb(kind: 'sqlite' | 'postgres', variants: Variant[]): Promis
   }
 }
 
-interface RepoStep {
-  chunks: number;
-  seedS: number;
-  verifyS: number;
-  verifyMiB: number;
-  gcS: number;
-  gcMiB: number;
-  deleted: string;
-  load: string;
-}
-
-async function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<{ s: number; maxMiB: number; stdout: string }> {
-  const r = await run('/usr/bin/time', ['-v', process.execPath, CLI, ...argv], { env, maxBuffer: 64 << 20 }).catch((e) => {
-    // verify exits 4 on problems; the table must not hide that.
-    throw new Error(`${argv.join(' ')} failed: ${e.stderr ?? e}`);
-  });
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
-  const s = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-  const maxMiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
-  return { s, maxMiB, stdout: r.stdout };
-}
-
-async function benchRepo(): Promise<RepoStep[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'cinderbox-scale-repo-'));
-  const steps: RepoStep[] = [];
-  try {
-    const root = join(dir, 'repo');
-    await mkdir(root, { recursive: true });
-    // Seeding only: the bench's own writes need not survive a power cut.
-    const store = new FsObjectStore(root, { unsafeNoSync: true });
-    const CS = 1 << 20;
-    const repo = await BackupRepository.open({ store, chunkSize: CS, workers: 1 });
-    await repo.close();
-    const cfg = JSON.parse((await store.get('config')).toString('utf8')) as { repoId: string; idAlgorithm: any };
-    const payload = compress(Buffer.alloc(CS), { compressionLevel: 1 });
-    const env = { ...process.env, CINDERBOX_DATA_DIR: dir };
-    const targets = [Math.floor(NCHUNK / 4), Math.floor(NCHUNK / 2), NCHUNK];
-    let have = 0;
-    let manifests = 0;
-    for (const target of targets) {
-      const t0 = performance.now();
-      const n = target - have;
-      // One manifest per 50k chunks (a 50 GiB volume at 1 MiB chunks).
-      const per = 50_000;
-      for (let at = 0; at < n; at += per) {
-        const k = Math.min(per, n - at);
-        const entries = Buffer.alloc(k * ID_BYTES);
-        let next = 0;
-        const worker = async () => {
-          while (next < k) {
-            const i = next++;
-            const id = randomBytes(ID_BYTES);
-            id.copy(entries, i * ID_BYTES);
-            const hex = id.toString('hex');
-            await store.put(chunkKey(hex), encodeChunkObject(payload, CODEC_ZSTD, CS, undefined, hex));
-          }
-        };
-        await Promise.all(Array.from({ length: 32 }, worker));
-        const mid = `b${manifests++}`;
-        const header = {
-          format: 1 as const,
-          id: mid,
-          container: 'bench',
-          repoId: cfg.repoId,
-          size: k * CS,
-          chunkSize: CS,
-          idAlgorithm: cfg.idAlgorithm,
-          encrypted: false,
-          parent: null,
-          createdAt: new Date().toISOString(),
-          stats: { chunks: k, zeroChunks: 0, newChunks: k, reusedChunks: 0, storedBytes: k * 100, logicalBytes: k * CS, dataBytes: k * CS, readBytes: k * CS },
-          meta: {},
-        };
-        await store.put(manifestKey(`bench/${mid}`), encodeManifest(new Manifest(header, entries), undefined));
-      }
-      // Orphans (1 % of the step), which gc --grace 0 deletes.
-      for (let i = 0; i < Math.ceil(n / 100); i++) {
-        const hex = randomBytes(ID_BYTES).toString('hex');
-        await store.put(chunkKey(hex), encodeChunkObject(payload, CODEC_ZSTD, CS, undefined, hex));
-      }
-      have = target;
-      const seedS = (performance.now() - t0) / 1000;
-      log(`repo: ${have} chunks (+${seedS.toFixed(0)} s); verify`);
-      const v = await timed(['repo', 'verify', '--offline', '--data-dir', dir, '-f', 'json'], env);
-      const vr = JSON.parse(v.stdout);
-      if (vr.chunks !== have || vr.ok !== true) throw new Error(`verify: ${v.stdout.slice(0, 500)}`);
-      log(`repo: verify ${v.s.toFixed(1)} s, ${v.maxMiB.toFixed(0)} MiB; gc`);
-      const g = await timed(['repo', 'gc', '--offline', '--data-dir', dir, '--grace', '0', '-f', 'json'], env);
-      const gr = JSON.parse(g.stdout);
-      steps.push({
-        chunks: have,
-        seedS,
-        verifyS: v.s,
-        verifyMiB: v.maxMiB,
-        gcS: g.s,
-        gcMiB: g.maxMiB,
-        deleted: `${gr.deleted}/${gr.chunks}`,
-        load: load(),
-      });
-      log(`repo: gc ${g.s.toFixed(1)} s, ${g.maxMiB.toFixed(0)} MiB, deleted ${gr.deleted}`);
-    }
-  } finally {
-    if (!args.keep) await rm(dir, { recursive: true, force: true });
-  }
-  return steps;
-}
-
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
@@ -648,7 +536,7 @@ async function main() {
     out.push(table(['measure', 'target', ...res.map((r) => `${r.store}/${r.variant}`)], rows));
   }
   if (!args['skip-repo']) {
-    const steps = await benchRepo();
+    const steps = await benchRepo({ chunks: NCHUNK, keep: args.keep, cli: CLI, log });
     const first = steps[0]!;
     out.push('');
     out.push(`Repository (fs, 1 MiB chunks of ~100 B objects): repo verify / repo gc --grace 0, offline CLI, /usr/bin/time -v`);

@@ -7,7 +7,8 @@ import type { VolumeDriver } from '../domain/ports/volume-driver.js';
 import type { HostUsage, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
 import { BACKEND_STORAGE_PROTOCOL, BACKEND_VENDOR_NAME } from '../domain/volume-type.js';
-import { hostMatches, type ServiceEntry, type ServiceRegistry } from './service-registry.js';
+import { hostMatches } from './service-hosts.js';
+import type { ServiceEntry, ServiceRegistry } from './service-registry.js';
 
 
 export interface PoolEntry {

@@ -18,7 +18,8 @@ import type { OpenedDatabase } from '../store/database.js';
 import { openTestDatabase } from '../test-support/harness.js';
 import { signalAndWait } from '../test-support/processes.js';
 import { metadataOver, type OpenedMetadata } from '../wiring.js';
-import { instanceKnownDead, processStartTime, ServiceRegistry } from './service-registry.js';
+import { instanceKnownDead, processStartTime } from './process-liveness.js';
+import { ServiceRegistry } from './service-registry.js';
 
 const linux = process.platform === 'linux';
 

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { type BackendConfig, DATABASE_DEFAULTS, idleInTransactionTimeoutMs, type ServerConfig } from '../config/config.js';
+import { DATABASE_DEFAULTS, idleInTransactionTimeoutMs, type ServerConfig } from '../config/config.js';
 import type { AuthContext } from '../domain/auth-context.js';
 import { badRequest, notFound, policyForbidden } from '../domain/errors.js';
 import type { MetadataStore, Scope } from '../domain/ports/metadata-store.js';
 import type { BackupTargetIdentity, ServiceBinary, ServiceRow, ServiceStore } from '../domain/ports/service-store.js';
 import { storedTime, type Clock } from '../domain/time.js';
+import { LogLevels } from './log-levels.js';
+import { instanceKnownDead, PROCESS_INSTANCE } from './process-liveness.js';
+import { hostMatches, nodeOfVolumeHost, serviceHostOf } from './service-hosts.js';
 
 /** How often a running node stamps its services' `updated_at` (Cinder's `report_interval` default). */
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
@@ -21,94 +21,6 @@ export interface SchedulableHost {
   backend: string;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-/** A process's state letter and start time (`/proc/PID/stat` fields 3 and 22); null off Linux or once it is gone. */
-function processStat(pid: number): { state: string; started: string } | null {
-  const stat = readText(`/proc/${pid}/stat`);
-  if (stat === null) return null;
-  // Field 2 (the command name) is in parentheses and may itself hold spaces and ')': count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[3 - 3];
-  const started = fields[22 - 3];
-  return state && started ? { state, started } : null;
-}
-
-/**
- * A process's start time in clock ticks since boot: with the pid it names one process of a boot, so a later
- * process that got the same pid is not mistaken for it. Null off Linux or once it is gone.
- */
-export function processStartTime(pid: number): string | null {
-  return processStat(pid)?.started ?? null;
-}
-
-/**
- * Which machine and pid namespace this process runs in: the hostname, the boot id (a machine renamed or another one
- * given the same hostname does not match it) and the pid namespace (containers on one kernel share the boot id but
- * not their pids). Only a process whose recorded identity equals this one can be checked by its pid.
- */
-const HOST_NAME = hostname();
-const HOST_IDENTITY = (() => {
-  const boot = readText('/proc/sys/kernel/random/boot_id');
-  let pidns: string | null = null;
-  try {
-    pidns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
-  } catch {
-    pidns = null;
-  }
-  return boot && pidns ? `${boot}/${pidns}` : '-';
-})();
-const OWN_START_TIME = processStartTime(process.pid) ?? '-';
-
-/**
- * Whether the process that wrote `instance` is known to be gone: it ran on this machine, in this pid namespace and
- * this boot, and its pid is gone or now belongs to a process started at another time (a kill -9, a crash, an OOM
- * kill). A process of another machine cannot be checked and is never known dead here (its heartbeat ages instead);
- * neither is one that is only stopped (SIGSTOP) or slow: its pid still names it.
- */
-export function instanceKnownDead(instance: string): boolean {
-  const [, pidText, host, identity, started] = instance.split(' ');
-  if (host !== HOST_NAME) return false;
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (identity === undefined) {
-    // Written before the host identity was recorded: the pid is all there is (this process's own is alive).
-    return pid !== process.pid && !processAlive(pid);
-  }
-  if (identity !== HOST_IDENTITY) return false;
-  // No /proc here (both sides wrote '-'): the pid alone, as for the older form.
-  if (started === undefined || started === '-') return pid !== process.pid && !processAlive(pid);
-  if (pid === process.pid) return started !== OWN_START_TIME;
-  if (!processAlive(pid)) return true;
-  const now = processStat(pid);
-  // Unreadable while kill(0) found it: it exited in between (or /proc hides it); ask once more.
-  if (now === null) return !processAlive(pid);
-  // A zombie (killed, not yet reaped by its parent) still answers kill(0) but runs no more.
-  return now.started !== started || now.state === 'Z' || now.state === 'X';
-}
-
-/**
- * This process, as written in the rows it heartbeats (`<uuid> <pid> <hostname> <boot id/pid namespace> <start>`).
- * One per process, so the early check in `main.ts` and the registry that then heartbeats are the same claimant of
- * the node name.
- */
-const PROCESS_INSTANCE = `${randomUUID()} ${process.pid} ${HOST_NAME} ${HOST_IDENTITY} ${OWN_START_TIME}`;
-
 export interface ServiceEntry {
   binary: ServiceBinary;
   host: string;
@@ -120,48 +32,6 @@ export interface ServiceEntry {
   frozen: boolean;
   /** A volume service's pool capacity at its last heartbeat. */
   capacity: { totalGb: number; freeGb: number } | null;
-}
-
-/**
- * Cinder's host filter (`db.sqlalchemy.api._filter_host`): `h` matches `h`, `h@…` and `h#…`;
- * `h@b` matches `h@b` and `h@b#…`; a value with `#` matches only itself.
- */
-export function hostMatches(host: string, wanted: string): boolean {
-  if (host === wanted) return true;
-  if (wanted.includes('#')) return false;
-  if (host.startsWith(`${wanted}#`)) return true;
-  return !wanted.includes('@') && host.startsWith(`${wanted}@`);
-}
-
-/** `node@backend#pool` → `node@backend`, the volume service's host. */
-export function serviceHostOf(volumeHost: string): string {
-  const i = volumeHost.indexOf('#');
-  return i < 0 ? volumeHost : volumeHost.slice(0, i);
-}
-
-/** `node@backend#pool` (or `node@backend`, `node`) → `node`. */
-export function nodeOfVolumeHost(host: string): string {
-  return host.split(/[@#]/)[0]!;
-}
-
-/** Whether every node reaches a backend's data (RBD: one Ceph pool); raw and qcow2 are files of one node. */
-export function isSharedBackend(backends: readonly Pick<BackendConfig, 'name' | 'driver'>[], name: string): boolean {
-  return backends.find((b) => b.name === name)?.driver === 'rbd';
-}
-
-/**
- * The nodes whose local backends hold some of `volumes` (sorted, distinct). Work that must see all of them at one
- * point in time (a group snapshot, a CBR checkpoint of several disks) runs on one node, which reads only its own
- * local files: it cannot span two of these nodes. Volumes on a shared backend belong to no node (writes to them
- * through other nodes are held by the cluster's write barrier, services/cluster-barrier.ts).
- */
-export function nodesOfLocalVolumes(
-  volumes: readonly { host: string | null; driver: string }[],
-  backends: readonly Pick<BackendConfig, 'name' | 'driver'>[],
-): string[] {
-  const nodes = new Set<string>();
-  for (const v of volumes) if (v.host && !isSharedBackend(backends, v.driver)) nodes.add(nodeOfVolumeHost(v.host));
-  return [...nodes].sort();
 }
 
 const BINARIES = ['cinder-scheduler', 'cinder-volume', 'cinder-backup'] as const;
@@ -177,15 +47,6 @@ function creationOrder(a: ServiceEntry, b: ServiceEntry): number {
   const rank = (s: ServiceEntry) => BINARIES.indexOf(s.binary);
   return cmp(node(a), node(b)) || rank(a) - rank(b) || cmp(a.host, b.host);
 }
-export const LOG_BINARIES = ['cinder-api', ...BINARIES] as const;
-
-/** Python's level names, as Cinder's get-log shows them, against pino's. */
-const PY_TO_PINO: Record<string, string> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'fatal' };
-const PINO_TO_PY: Record<string, string> = { trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL', silent: 'CRITICAL' };
-
-/** The prefix every cinderbox logger answers to: the process has one pino logger (children inherit its level). */
-const ROOT_PREFIX = 'cinder';
-
 /**
  * The `services` table as the running node keeps it: a heartbeat every {@link HEARTBEAT_INTERVAL_SECONDS}
  * seconds for each role this node runs (the scheduler, one volume service per backend, the backup service), and
@@ -195,8 +56,7 @@ const ROOT_PREFIX = 'cinder';
 export class ServiceRegistry {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
-  /** Named prefixes set through set-log, per binary (pino has no named loggers; the root one is applied). */
-  private readonly levels = new Map<string, Map<string, string>>();
+  private readonly logLevels: LogLevels;
 
   constructor(
     private readonly deps: {
@@ -215,6 +75,7 @@ export class ServiceRegistry {
     },
   ) {
     this.instance = deps.instance ?? PROCESS_INSTANCE;
+    this.logLevels = new LogLevels({ logger: deps.logger, serviceHost: deps.config.serviceHost, ownServices: () => this.ownServices() });
   }
 
   /** This process, as written in the rows it heartbeats: tells it apart from another process under the same name. */
@@ -601,62 +462,11 @@ export class ServiceRegistry {
 
   // ---- log levels (3.32) ----
 
-  private binariesFor(binary: string | null | undefined): string[] {
-    if (binary === undefined || binary === null || binary === '' || binary === '*') return [...LOG_BINARIES];
-    if ((LOG_BINARIES as readonly string[]).includes(binary)) return [binary];
-    // Cinder's schema only allows the known binaries (and '*' or empty).
-    throw badRequest(`Invalid input for field/attribute binary. Value: ${binary}. '${binary}' is not one of ${JSON.stringify(['', '*', ...LOG_BINARIES])}`);
-  }
-
-  private levelsOf(binary: string): Map<string, string> {
-    let m = this.levels.get(binary);
-    if (!m) {
-      m = new Map();
-      this.levels.set(binary, m);
-    }
-    return m;
-  }
-
-  /**
-   * Sets the level of loggers named by `prefix` for the binaries asked for. Every role runs in this process
-   * under one pino logger, so the root prefix (`cinder`, or none) changes what is logged; other prefixes are
-   * kept and read back but cannot narrow pino's output.
-   */
   setLogLevels(ctx: AuthContext, body: { binary?: string | null; server?: string | null; prefix?: string | null; level?: string | null }): void {
-    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
-    const binaries = this.binariesFor(body.binary);
-    const level = (body.level ?? '').toUpperCase();
-    const pinoLevel = PY_TO_PINO[level];
-    if (!pinoLevel) throw badRequest(`Invalid input for field/attribute level. Value: ${String(body.level)}. '${String(body.level)}' is not a 'level'`);
-    if (body.server && !this.serverMatches(body.server)) return;
-    const prefix = body.prefix ?? '';
-    for (const b of binaries) this.levelsOf(b).set(prefix === '' ? ROOT_PREFIX : prefix, level === 'WARN' ? 'WARNING' : level);
-    if (prefix === '' || ROOT_PREFIX.startsWith(prefix)) this.deps.logger.level = pinoLevel;
+    this.logLevels.setLogLevels(ctx, body);
   }
 
   getLogLevels(ctx: AuthContext, body: { binary?: string | null; server?: string | null; prefix?: string | null }): { host: string; binary: string; levels: Record<string, string> }[] {
-    if (!ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
-    const binaries = this.binariesFor(body.binary);
-    if (body.server && !this.serverMatches(body.server)) return [];
-    const prefix = body.prefix ?? '';
-    const root = PINO_TO_PY[this.deps.logger.level] ?? 'INFO';
-    const node = this.deps.config.serviceHost;
-    const hostsOf = (b: string): string[] =>
-      b === 'cinder-volume' ? this.ownServices().filter((s) => s.binary === b).map((s) => s.host) : [node];
-    const out: { host: string; binary: string; levels: Record<string, string> }[] = [];
-    for (const b of binaries) {
-      const levels: Record<string, string> = {};
-      for (const [p, l] of [[ROOT_PREFIX, root] as const, ...this.levelsOf(b)]) {
-        if (p === ROOT_PREFIX) {
-          if (ROOT_PREFIX.startsWith(prefix)) levels[ROOT_PREFIX] = root;
-        } else if (p.startsWith(prefix)) levels[p] = l;
-      }
-      for (const host of hostsOf(b)) out.push({ host, binary: b, levels: { ...levels } });
-    }
-    return out;
-  }
-
-  private serverMatches(server: string): boolean {
-    return this.ownServices().some((s) => hostMatches(s.host, server));
+    return this.logLevels.getLogLevels(ctx, body);
   }
 }

@@ -18,7 +18,7 @@ import type { TaskHandler } from '../../domain/ports/task-queue.js';
 import type { Volume } from '../../domain/volume.js';
 import { callerProject, canSee, requireAdmin } from './access.js';
 import { type Core, UUID_RE } from './core.js';
-import { nodesOfLocalVolumes } from '../service-registry.js';
+import { nodesOfLocalVolumes } from '../service-hosts.js';
 import { recordMessageQuietly } from './message-service.js';
 import type { VolumeService } from './volume-service.js';
 

@@ -34,7 +34,7 @@ import { requireAdmin } from './access.js';
 import type { Core } from './core.js';
 import { backendNamed } from './manageable.js';
 import { moveWithMessage } from './message-service.js';
-import { isSharedBackend, nodeOfVolumeHost } from '../service-registry.js';
+import { isSharedBackend, nodeOfVolumeHost } from '../service-hosts.js';
 import type { DropVolumeBases } from './task-handlers.js';
 
 export const MIGRATION_POLICIES = ['never', 'on-demand'] as const;

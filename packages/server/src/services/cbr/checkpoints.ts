@@ -18,7 +18,7 @@ import { type CbrContext, DISK_TYPE, type Enqueue, UUID_RE } from './context.js'
 import { checkpointNotFound, refused, transit, vaultNotFound } from './errors.js';
 import type { OperationLogs } from './oplogs.js';
 import { parseRetention } from './retention.js';
-import { nodesOfLocalVolumes } from '../service-registry.js';
+import { nodesOfLocalVolumes } from '../service-hosts.js';
 
 export type { SkippedResource };
 

@@ -9,9 +9,11 @@
  * (never probed). Raw images adopted through manage become a hidden raw bottom layer `.base-<id>` under a qcow2
  * overlay, so the active path is always qcow2. Mutations of one volume's chain are serialized inside the driver;
  * readers open the chain with force-share (-U) and never block them.
+ *
+ * Snapshot creates (batched, with their crash recovery) are qcow2-snapshot-batch.ts and qcow2-claims.ts; reading
+ * the chain's headers and maps is qcow2-chain.ts, its bytes qcow2-read.ts.
  */
-import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
@@ -24,23 +26,17 @@ import type {
   VolumeDriver,
   VolumeFormat,
 } from '../../../domain/ports/volume-driver.js';
-import { BackendDirectory, checkSize, codedError, exists, isNotFound, isPlainName, leaveOpen, manageRefName } from '../backend-directory.js';
-import { alignExtents, mergeExtents } from '../extent-diff.js';
+import { BackendDirectory, checkSize, codedError, exists, isNotFound, leaveOpen, manageRefName } from '../backend-directory.js';
+import { mergeExtents } from '../extent-diff.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { isUnsupportedError, sparseIo } from '../sparse-io.js';
-import {
-  isTornOverlay,
-  type LayerFormat,
-  OVERLAY_PROBE,
-  parseHeader,
-  type Qcow2Header,
-  readHeader,
-  readHeaderSync,
-  writeEmptyImage,
-  writeEmptyImageUnflushed,
-} from './qcow2-format.js';
-import { copyMapped, exportable, layerReader, type Reader } from './qcow2-export.js';
-import { type ChainMap, chainMap, layerAllocation, Unsupported } from './qcow2-map.js';
-import { map, qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
+import { BASE_PREFIX, type Layer, Qcow2Chains } from './qcow2-chain.js';
+import { repairTornOverlays } from './qcow2-claims.js';
+import { readHeader, writeEmptyImage } from './qcow2-format.js';
+import type { ChainMap } from './qcow2-map.js';
+import { ChainReader } from './qcow2-read.js';
+import { SnapshotBatches } from './qcow2-snapshot-batch.js';
+import { qemuImg, qemuIo, topOnly, withBackingOnly } from './qemu.js';
 
 export interface Qcow2VolumeDriverOptions {
   /** Backend name (volume_backend_name). */
@@ -52,9 +48,6 @@ export interface Qcow2VolumeDriverOptions {
   beforeSnapshotFlush?: () => Promise<void>;
 }
 
-const BASE_PREFIX = '.base-';
-const CLUSTER = 64 * 1024;
-const READ_CHUNK = 1024 * 1024;
 /**
  * The window: 128 MiB keeps a restore about as fast as one whole-volume conversion was (each window costs a
  * qemu-img start; 64 MiB measured ~30 % slower on a loaded machine) while bounding the temporary space.
@@ -63,40 +56,27 @@ const STAGING = 128 * 1024 * 1024;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
-interface SnapshotRequest {
-  snapshotId: string;
-  signal: AbortSignal | undefined;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
-const noop = () => {};
-
-export interface Layer {
-  path: string;
-  format: LayerFormat;
-}
-
 export class Qcow2VolumeDriver implements VolumeDriver {
   readonly name: string;
   readonly format: VolumeFormat = 'qcow2';
   readonly directory: string;
   readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'qcow2-overlay' };
-  private readonly locks = new Map<string, Promise<unknown>>();
-  /** Snapshot creates waiting for their volume's next turn (see createSnapshotBatch). */
-  private readonly pendingSnapshots = new Map<string, SnapshotRequest[]>();
-  private runningSync: Promise<void> | null = null;
-  private queuedSync: Promise<void> | null = null;
+  /** Mutations of one volume's chain, one at a time. */
+  private readonly locks = new KeyedQueue();
   private readonly files: BackendDirectory;
   private readonly staging: number;
-  private readonly beforeSnapshotFlush: (() => Promise<void>) | undefined;
+  private readonly snapshots: SnapshotBatches;
+  private readonly layers: Qcow2Chains;
+  private readonly reader: ChainReader;
 
   constructor(opts: Qcow2VolumeDriverOptions) {
-    this.beforeSnapshotFlush = opts.beforeSnapshotFlush;
     this.name = opts.name;
     this.directory = opts.directory;
     this.staging = roundUp(Math.max(512, opts.stagingBytes ?? STAGING), 512);
     this.files = new BackendDirectory(opts.directory);
+    this.layers = new Qcow2Chains(opts.directory);
+    this.reader = new ChainReader(this.layers, this.files);
+    this.snapshots = new SnapshotBatches(this.files, this.locks, opts.beforeSnapshotFlush);
   }
 
   path(kind: 'volume' | 'snapshot', id: string): string {
@@ -113,17 +93,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
 
   /** Runs `fn` after every earlier mutation of the same volume has settled. */
   private serialized<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(volumeId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.then(
-      () => {},
-      () => {},
-    );
-    this.locks.set(volumeId, settled);
-    void settled.then(() => {
-      if (this.locks.get(volumeId) === settled) this.locks.delete(volumeId);
-    });
-    return next;
+    return this.locks.run(volumeId, fn);
   }
 
   /** Puts `temp` at `target` unless `target` exists (link refuses to replace), then drops the temporary name. */
@@ -139,33 +109,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     await this.files.sync();
   }
 
-  /** The qcow2 header of an active or snapshot layer; ENOENT when missing, EINVAL when not qcow2. */
-  private async header(path: string) {
-    const h = await readHeader(path);
-    if (!h) throw codedError('EINVAL', `${basename(path)} is not a qcow2 image`);
-    return h;
-  }
-
-  /** Resolves a stored backing reference; only plain names in this directory are followed. */
-  private backingPath(ref: string): string {
-    if (!isPlainName(ref) && !ref.startsWith(BASE_PREFIX)) throw codedError('EINVAL', `unsafe backing reference ${ref}`);
-    if (/[/\\\0]/.test(ref)) throw codedError('EINVAL', `unsafe backing reference ${ref}`);
-    return join(this.directory, ref);
-  }
-
   /** The chain from `top` down to its base: [top, backing, backing's backing, …]. Reads headers only. */
-  async chain(top: string): Promise<Layer[]> {
-    const out: Layer[] = [{ path: top, format: 'qcow2' }];
-    for (let cur = top; ; ) {
-      const h = await this.header(cur);
-      if (!h.backingFile) return out;
-      const format: LayerFormat = h.backingFormat === 'raw' ? 'raw' : 'qcow2';
-      const next = this.backingPath(h.backingFile);
-      out.push({ path: next, format });
-      if (format === 'raw') return out;
-      if (out.length > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
-      cur = next;
-    }
+  chain(top: string): Promise<Layer[]> {
+    return this.layers.chain(top);
   }
 
   // ---- lifecycle ----
@@ -197,7 +143,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     checkSize(newSize, 'new size');
     const active = this.path('volume', volumeId);
     await this.serialized(volumeId, async () => {
-      const { size } = await this.header(active);
+      const { size } = await this.layers.header(active);
       if (newSize < size) throw codedError('EINVAL', `cannot shrink volume ${volumeId} from ${size} to ${newSize} bytes`);
       if (newSize > size) await qemuImg(['resize', '-q', topOnly(active), String(roundUp(newSize, 512))]);
     });
@@ -205,186 +151,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
 
   async createSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
-    await new Promise<void>((resolve, reject) => {
-      let batch = this.pendingSnapshots.get(volumeId);
-      if (!batch) {
-        const fresh: SnapshotRequest[] = [];
-        batch = fresh;
-        this.pendingSnapshots.set(volumeId, fresh);
-        void this.serialized(volumeId, () => {
-          // From here on, later creates of this volume form the next batch.
-          if (this.pendingSnapshots.get(volumeId) === fresh) this.pendingSnapshots.delete(volumeId);
-          return this.createSnapshotBatch(volumeId, fresh);
-        });
-      }
-      batch.push({ snapshotId, signal: opts.signal, resolve, reject });
-    });
+    await this.snapshots.create(volumeId, snapshotId, opts.signal);
     opts.onProgress?.(1);
-  }
-
-  /**
-   * Takes every snapshot of `volumeId` requested while its previous mutation ran, in request order, so concurrent
-   * creates share one round of flushes. The overlays are written but not flushed; the links and renames run back
-   * to back, each snapshot freezing the layer the previous rename put in place; then the overlays' data and the
-   * directory are flushed concurrently (one flush latency, not two in series), shared with other volumes' creates
-   * under way, before any create resolves. The chain after any prefix of the links and renames is a valid chain.
-   *
-   * Durability argument. Before its overlay is renamed, each create leaves a claim (a symlink whose name says
-   * "the layer at these names is an empty overlay of this size on this backing", see claimName). The claim's
-   * create returns before the link and rename are issued; directory operations reach the journal in the order
-   * they were made (ext4 and XFS log metadata in order; the previous design already relied on the link being durable
-   * whenever the rename is), so whenever a power cut keeps a rename or link that gives an overlay a layer name, it
-   * keeps the overlay's claim too. Crash points:
-   * - before the link / rename: the active layer is the old, durable one; a claim may be left with a location
-   *   holding another, whole file (its header reads fine) or nothing, and recovery only drops it.
-   * - between link and rename: the same old inode under two names, as in an interrupted create (the snapshot
-   *   task's crash handler deletes the snapshot).
-   * - after the rename, before both flushes return: the overlay's bytes may be lost (zero length, zeros, a header
-   *   without its refcount structures), in the active layer or in a snapshot taken later in the same batch. Its
-   *   claim is durable, so recovery at start (sweepTemporaries, before any task or request) rewrites the layer from
-   *   the claim: an empty overlay is fully determined by its backing name and size, so the rewritten layer reads
-   *   exactly the bytes the lost one did (those of the layer it sits on). No create of the batch had resolved, so
-   *   their snapshots all fail and are deleted afterwards.
-   * - after both flushes: every layer is durable; a claim left behind (its removal was not flushed) names a whole
-   *   file and is dropped.
-   */
-  private async createSnapshotBatch(volumeId: string, batch: SnapshotRequest[]): Promise<void> {
-    const active = this.path('volume', volumeId);
-    const live = (r: SnapshotRequest) => {
-      if (!r.signal?.aborted) return true;
-      r.reject(r.signal.reason);
-      return false;
-    };
-    let todo = batch.filter(live);
-    if (todo.length === 0) return;
-    const prepared: { req: SnapshotRequest; snap: string; temp: string; existing: boolean }[] = [];
-    const handles: FileHandle[] = [];
-    const claims: string[] = [];
-    let flushing = false;
-    // Side by side on the thread pool: an unlink can wait for a journal commit, which must not stall the loop.
-    const dropClaims = () => Promise.all(claims.splice(0).map((c) => rm(c, { force: true }))).then(noop, noop);
-    try {
-      // Metadata calls are synchronous on this hot path (each is microseconds in the page cache, while a
-      // thread-pool round trip costs far more on a busy server); the creates and flushes wait asynchronously.
-      const h = readHeaderSync(active);
-      if (!h) throw codedError('EINVAL', `${basename(active)} is not a qcow2 image`);
-      const current = statSync(active);
-      for (const req of todo) {
-        const snap = this.path('snapshot', req.snapshotId);
-        const st = statSync(snap, { throwIfNoEntry: false });
-        // The same inode under both names is a create interrupted between link and rename: finish it. Only the
-        // first of a batch can be one (the active inode changes with every create).
-        if (st && (prepared.length > 0 || st.ino !== current.ino || st.dev !== current.dev)) {
-          req.reject(codedError('EEXIST', `${snap} already exists`));
-          continue;
-        }
-        prepared.push({ req, snap, temp: this.files.temporaryFor(active), existing: st !== undefined });
-      }
-      // Each overlay ends up as the active layer and, when a later create of this batch freezes it, as that
-      // create's snapshot: its claim names both places.
-      const written = await Promise.allSettled(
-        prepared.map(async (p, i) => {
-          const next = prepared[i + 1];
-          const claim = join(this.directory, claimName(h.size, basename(p.snap), [basename(active), ...(next ? [basename(next.snap)] : [])]));
-          // Both only need to be done before the link and rename, so they are made side by side; each is
-          // recorded as soon as it exists, so that neither outlives the batch whatever the other does.
-          const [c, o] = await Promise.allSettled([
-            // A symlink: one call makes it (no descriptor to close), and its name is all a claim says.
-            symlink(CLAIM_TARGET, claim).then(() => {
-              claims.push(claim);
-            }),
-            writeEmptyImageUnflushed(p.temp, h.size, { file: basename(p.snap), format: 'qcow2' }).then((fh) => {
-              handles.push(fh);
-            }),
-          ]);
-          if (c.status === 'rejected') throw c.reason;
-          if (o.status === 'rejected') throw o.reason;
-        }),
-      );
-      const linked: SnapshotRequest[] = [];
-      let broken: unknown = null;
-      let lastLinked = -1;
-      for (const [i, p] of prepared.entries()) {
-        const w = written[i]!;
-        if (broken !== null || w.status === 'rejected' || !live(p.req)) {
-          if (broken !== null) p.req.reject(broken);
-          else if (w.status === 'rejected') p.req.reject(w.reason);
-          rmSync(p.temp, { force: true });
-          continue;
-        }
-        try {
-          if (lastLinked >= 0 && lastLinked !== i - 1) {
-            // A create was left out: the overlay now in place is frozen under this create's name, not the one its
-            // claim names, so it gets a claim for that name first (rare: an abort or a failed write mid-batch).
-            const claim = join(this.directory, claimName(h.size, basename(prepared[lastLinked]!.snap), [basename(p.snap)]));
-            symlinkSync(CLAIM_TARGET, claim);
-            claims.push(claim);
-          }
-          if (!p.existing) linkSync(active, p.snap);
-          renameSync(p.temp, active);
-          linked.push(p.req);
-          lastLinked = i;
-        } catch (e) {
-          rmSync(p.temp, { force: true });
-          p.req.reject(e);
-          // The chain is not where the later overlays expect it: they are refused rather than stacked on it.
-          broken = e;
-        }
-      }
-      todo = linked;
-      if (linked.length > 0) {
-        await this.beforeSnapshotFlush?.();
-        flushing = true;
-        await Promise.all([this.syncDirectory(), ...handles.map((fh) => fh.datasync())]);
-        flushing = false;
-        // Every layer is durable: the claims have nothing left to describe. They go before the creates resolve (a
-        // caller sees the directory as it stays), unflushed: a claim that comes back after a crash names whole
-        // files, and recovery drops it. Synchronously, like the links and renames: the thread-pool round trip of
-        // an async unlink cost each create 0.3-1 ms after its flush on a loaded machine (bench/snapshot trace),
-        // while unlinking a symlink just after the journal committed is microseconds.
-        for (const c of claims.splice(0)) {
-          try {
-            rmSync(c, { force: true });
-          } catch {
-            // The layers are durable already: a claim left behind is dropped at the next start.
-          }
-        }
-        for (const r of linked) r.resolve();
-      }
-    } catch (e) {
-      for (const p of prepared) rmSync(p.temp, { force: true });
-      for (const r of todo) r.reject(e);
-    } finally {
-      await Promise.all(handles.map((fh) => fh.close().catch(noop)));
-      // Nothing was renamed into place, or the claims are gone already. After a failed flush they stay, for the
-      // next start to check the renamed layers against.
-      if (!flushing) await dropClaims();
-    }
-  }
-
-  /**
-   * Group commit of the backend directory: a flush already under way may have started before the caller's rename,
-   * so the caller waits for the next one, which every caller arriving meanwhile shares.
-   */
-  private syncDirectory(): Promise<void> {
-    if (this.queuedSync) return this.queuedSync;
-    if (!this.runningSync) return this.startSync();
-    const queued = this.runningSync
-      .then(noop, noop)
-      .then(() => {
-        this.queuedSync = null;
-        return this.startSync();
-      });
-    this.queuedSync = queued;
-    return queued;
-  }
-
-  private startSync(): Promise<void> {
-    const running: Promise<void> = this.files.sync().finally(() => {
-      if (this.runningSync === running) this.runningSync = null;
-    });
-    this.runningSync = running;
-    return running;
   }
 
   /**
@@ -401,7 +169,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       if (!st) return;
       const active = this.path('volume', volumeId);
       const activeSt = await stat(active).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
-      const child = activeSt && activeSt.ino !== st.ino ? await this.childOf(active, basename(snap)) : null;
+      const child = activeSt && activeSt.ino !== st.ino ? await this.layers.childOf(active, basename(snap)) : null;
       if (child) {
         await qemuImg(['commit', '-q', '-d', withBackingOnly(child, snap)]);
         await rename(snap, child);
@@ -411,17 +179,6 @@ export class Qcow2VolumeDriver implements VolumeDriver {
       }
       await this.files.sync();
     });
-  }
-
-  /** The layer of `top`'s chain whose backing is `name`, or null when `name` is not in the chain. */
-  private async childOf(top: string, name: string): Promise<string | null> {
-    for (let cur = top; ; ) {
-      const h = await this.header(cur);
-      if (!h.backingFile) return null;
-      if (h.backingFile === name) return cur;
-      if (h.backingFormat === 'raw') return null;
-      cur = this.backingPath(h.backingFile);
-    }
   }
 
   async createVolumeFromSnapshot(snapshotId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
@@ -437,7 +194,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   /** A standalone sparse copy of `source`'s chain, grown to `size`, published at `target` (never replaced). */
   private async copyInto(source: string, target: string, size: number, opts: ProgressOptions): Promise<void> {
     opts.signal?.throwIfAborted();
-    const h = await this.header(source);
+    const h = await this.layers.header(source);
     if (size < h.size) throw codedError('EINVAL', `size ${size} is smaller than the source's ${h.size} bytes`);
     if (await exists(target)) throw codedError('EEXIST', `${target} already exists`);
     const temp = this.files.temporaryFor(target);
@@ -465,8 +222,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const snap = this.path('snapshot', snapshotId);
     opts.signal?.throwIfAborted();
     await this.serialized(volumeId, async () => {
-      await this.header(snap);
-      const h = await this.header(active);
+      await this.layers.header(snap);
+      const h = await this.layers.header(active);
       const temp = this.files.temporaryFor(active);
       try {
         await writeEmptyImage(temp, h.size, { file: basename(snap), format: 'qcow2' });
@@ -500,46 +257,14 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
   }
 
-  /**
-   * The chain's map (what `qemu-img map` reports: per extent the layer depth, data/zero and host offset), read
-   * natively from the layers' tables; images the native reader refuses (subclusters, encryption, external data,
-   * damage) go through qemu-img.
-   */
-  async chainMap(top: string, keepOpen = false): Promise<ChainMap> {
-    try {
-      return await chainMap(
-        top,
-        (ref, format) => ({ path: this.backingPath(ref), format: format === 'raw' ? 'raw' : 'qcow2' }),
-        (raw) => map(topOnly(raw, 'raw')),
-        { keepOpen },
-      );
-    } catch (e) {
-      if (!(e instanceof Unsupported)) throw e;
-      // Host offsets of such images may point into an external data file: readers go through qemu-img instead.
-      const entries = (await map(top, 'qcow2')).map(({ offset: _offset, ...rest }) => rest);
-      const layers = await this.chain(top);
-      return { layers, size: (await this.header(top)).size, entries };
-    }
+  /** The chain's map (what `qemu-img map` reports), see Qcow2Chains.map. */
+  chainMap(top: string, keepOpen = false): Promise<ChainMap> {
+    return this.layers.map(top, keepOpen);
   }
 
   async allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]> {
     const { entries } = await this.chainMap(this.path(kind, id));
     return mergeExtents(entries.filter((e) => e.data).map((e) => ({ offset: e.start, length: e.length })));
-  }
-
-  /**
-   * The clusters allocated (data, zero or compressed) in one layer on its own, natively or through qemu-img, and
-   * the layer's backing reference.
-   */
-  private async layerExtents(layer: string): Promise<{ extents: Extent[]; backingFile: string | null; backingFormat: string | null }> {
-    try {
-      return await layerAllocation(layer);
-    } catch (e) {
-      if (!(e instanceof Unsupported)) throw e;
-      const { backingFile, backingFormat } = await this.header(layer);
-      const extents = (await map(topOnly(layer))).filter((m) => m.present).map((m) => ({ offset: m.start, length: m.length }));
-      return { extents, backingFile, backingFormat };
-    }
   }
 
   /**
@@ -549,30 +274,9 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   async changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null> {
     const fromName = this.objectName('snapshot', fromSnapshotId);
     const top = toSnapshotId === null ? this.path('volume', volumeId) : this.path('snapshot', toSnapshotId);
-    const topHeader = await this.header(top);
-    await this.header(this.path('snapshot', fromSnapshotId));
-    // A layer below the top can vanish between reading its name and opening it (a snapshot delete renamed the
-    // merged layer over the name); the chain is consistent again right after, so walk it again.
-    for (let attempt = 1; ; attempt++) {
-      const extents: Extent[] = [];
-      try {
-        for (let cur: string | null = top, depth = 0; basename(cur) !== fromName; depth++) {
-          const layer: Awaited<ReturnType<typeof this.layerExtents>> = await this.layerExtents(cur).catch((e: unknown) =>
-            depth > 0 && isNotFound(e) ? Promise.reject(Object.assign(new Error('layer moved'), { moved: e })) : Promise.reject(e),
-          );
-          for (const e of layer.extents) extents.push(e);
-          cur = layer.backingFile && layer.backingFormat !== 'raw' ? this.backingPath(layer.backingFile) : null;
-          if (cur === null) return null; // `from` is not below `to`
-          if (depth > 100_000) throw codedError('ELOOP', `backing chain of ${basename(top)} does not end`);
-        }
-      } catch (e) {
-        const moved = (e as { moved?: unknown }).moved;
-        if (moved === undefined) throw e;
-        if (attempt >= 5) throw moved;
-        continue;
-      }
-      return alignExtents(extents, CLUSTER, topHeader.size);
-    }
+    const topHeader = await this.layers.header(top);
+    await this.layers.header(this.path('snapshot', fromSnapshotId));
+    return this.layers.changedAbove(top, fromName, topHeader.size);
   }
 
   async zeroRange(volumeId: string, offset: number, length: number): Promise<void> {
@@ -580,7 +284,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     checkSize(length, 'length');
     const active = this.path('volume', volumeId);
     await this.serialized(volumeId, async () => {
-      const { size } = await this.header(active);
+      const { size } = await this.layers.header(active);
       const end = Math.min(size, offset + length);
       if (end <= offset) return;
       await qemuIo(['-f', 'qcow2', '-c', `write -q -z -u ${offset} ${end - offset}`, active]);
@@ -590,7 +294,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   // ---- raw bytes ----
 
   readRaw(kind: 'volume' | 'snapshot', id: string, start: number, end: number): Readable {
-    return Readable.from(this.rawChunks(this.path(kind, id), start, end));
+    return Readable.from(this.reader.chunks(this.path(kind, id), start, end));
   }
 
   /** Every range through one chain map (the map, not the reads, dominates small ranges of a large volume). */
@@ -600,7 +304,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     try {
       for (const r of ranges) {
         let offset = r.offset;
-        for await (const data of this.mappedChunks(path, m, r.offset, r.offset + r.length - 1)) {
+        for await (const data of this.reader.mappedChunks(path, m, r.offset, r.offset + r.length - 1)) {
           yield { offset, data };
           offset += data.length;
         }
@@ -610,82 +314,8 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     }
   }
 
-  /**
-   * Reads the chain's bytes through its allocation map: data clusters by pread at their host offset in the layer
-   * file that holds them, zeros for the rest. Clusters without a plain host offset (compressed) are read through
-   * a temporary raw export instead.
-   */
-  private async *rawChunks(path: string, start: number, end: number): AsyncGenerator<Buffer> {
-    const m = await this.chainMap(path, true);
-    try {
-      yield* this.mappedChunks(path, m, start, end);
-    } finally {
-      m.close?.();
-    }
-  }
-
-  private async *mappedChunks(path: string, m: ChainMap, start: number, end: number): AsyncGenerator<Buffer> {
-    const last = Math.min(end, m.size - 1);
-    if (last < start) return;
-    if (m.entries.some((e) => e.data && e.offset === undefined && e.start <= last && e.start + e.length > start)) {
-      const exported = await this.exportFile(path, {}, true);
-      try {
-        const fh = await open(exported, 'r');
-        try {
-          yield* preadChunks(async (b, o, l, p) => (await fh.read(b, o, l, p)).bytesRead, last + 1 - start, start);
-        } finally {
-          await fh.close();
-        }
-      } finally {
-        await rm(exported, { force: true });
-      }
-      return;
-    }
-    const readers = new Map<number, Awaited<ReturnType<typeof layerReader>>>();
-    try {
-      for (const e of m.entries) {
-        const from = Math.max(start, e.start);
-        const to = Math.min(last + 1, e.start + e.length);
-        if (to <= from) continue;
-        if (!e.data || e.offset === undefined) {
-          for (let pos = from; pos < to; pos += READ_CHUNK) yield Buffer.alloc(Math.min(READ_CHUNK, to - pos));
-          continue;
-        }
-        let r = readers.get(e.depth);
-        if (!r) {
-          r = await layerReader(m, e.depth);
-          readers.set(e.depth, r);
-        }
-        yield* preadChunks(r.read, to - from, e.offset + (from - e.start));
-      }
-    } finally {
-      for (const r of readers.values()) await r.done();
-    }
-  }
-
-  /**
-   * A sparse raw temporary holding the chain's bytes: copied natively from the layer files at their mapped host
-   * offsets, or converted by qemu-img when some cluster has no plain host offset (compressed, encrypted).
-   */
-  private async exportFile(source: string, opts: ProgressOptions = {}, viaQemu = false): Promise<string> {
-    const temp = this.files.temporaryFor(source);
-    try {
-      const m = viaQemu ? null : await this.chainMap(source, true);
-      try {
-        if (m && exportable(m)) await copyMapped(m, temp, opts);
-        else await qemuImg(['convert', '-U', '-f', 'qcow2', '-O', 'raw', source, temp], opts.signal);
-      } finally {
-        m?.close?.();
-      }
-    } catch (e) {
-      await rm(temp, { force: true });
-      throw e;
-    }
-    return temp;
-  }
-
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
-    const path = await this.exportFile(this.path(kind, id), opts);
+    const path = await this.reader.exportFile(this.path(kind, id), opts);
     opts.onProgress?.(1);
     return { path, release: () => rm(path, { force: true }) };
   }
@@ -698,7 +328,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
   async importRaw(volumeId: string): Promise<ImportTarget> {
     const active = this.path('volume', volumeId);
     if (active.includes(',')) throw codedError('EINVAL', 'backend directory names may not contain commas');
-    const { size } = await this.header(active);
+    const { size } = await this.layers.header(active);
     const temp = this.files.temporaryFor(active);
     const fh = await open(temp, 'wx', 0o600);
     await fh
@@ -753,7 +383,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     if (offset % 512 !== 0) throw codedError('EINVAL', `offset ${offset} is not a multiple of 512`);
     const active = this.path('volume', volumeId);
     if (active.includes(',')) throw codedError('EINVAL', 'backend directory names may not contain commas');
-    const { size } = await this.header(active);
+    const { size } = await this.layers.header(active);
     const temp = this.files.temporaryFor(active);
     let written = 0;
     let overflow = false;
@@ -835,7 +465,7 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     const replay = prior !== null && prior.ino === st.ino && prior.dev === st.dev;
     if (prior && !replay) throw codedError('EEXIST', `${target} already exists`);
     if (h) {
-      if (h.backingFile && (kind !== 'snapshot' || !(await exists(this.backingPath(h.backingFile))))) {
+      if (h.backingFile && (kind !== 'snapshot' || !(await exists(this.layers.backingPath(h.backingFile))))) {
         throw codedError('EINVAL', `${JSON.stringify(name)} has a backing file; only standalone images can be managed`);
       }
       if (!replay) {
@@ -885,124 +515,15 @@ export class Qcow2VolumeDriver implements VolumeDriver {
     return h ? h.size : fileSize;
   }
 
-  /** Also repairs the overlays a power cut tore before their flush (see createSnapshotBatch). */
+  /** Also repairs the overlays a power cut tore before their flush (see qcow2-snapshot-batch.ts). */
   async sweepTemporaries(): Promise<void> {
     await this.files.sweepTemporaries();
     await this.repairTornOverlays();
   }
 
-  /**
-   * Rewrites every layer a claim names that is not a whole empty overlay while its length says it was one, from
-   * the claim's (size, backing). A claim only fits a layer whose backing exists and has no whole layer on it
-   * already (a claim left by an earlier, completed batch names a backing that has its child), and, when the layer's
-   * header survived, only the claim that header agrees with. Snapshot layers are repaired before the active one, so
-   * a layer both names still hold (a create cut between its link and its rename) comes back as one line.
-   */
-  async repairTornOverlays(): Promise<string[]> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.directory);
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw e;
-    }
-    const claims = entries.flatMap((n) => {
-      const c = parseClaim(n);
-      return c ? [c] : [];
-    });
-    if (claims.length === 0) return [];
-    const names = new Set(claims.flatMap((c) => [c.backing, ...c.locations]));
-    const layers = new Map<string, { torn: boolean; header: Qcow2Header | null }>();
-    for (const n of names) {
-      const fh = await open(join(this.directory, n), 'r').catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
-      if (!fh) continue;
-      try {
-        const buf = Buffer.alloc(OVERLAY_PROBE);
-        const { bytesRead } = await fh.read(buf, 0, OVERLAY_PROBE, 0);
-        const probe = buf.subarray(0, bytesRead);
-        let header: Qcow2Header | null = null;
-        try {
-          header = parseHeader(probe);
-        } catch {
-          header = null;
-        }
-        layers.set(n, { torn: isTornOverlay(probe, (await fh.stat()).size), header });
-      } finally {
-        await fh.close();
-      }
-    }
-    const hasChild = new Set<string>();
-    for (const l of layers.values()) if (!l.torn && l.header?.backingFile) hasChild.add(l.header.backingFile);
-    const torn = [...layers].filter(([, l]) => l.torn).map(([n]) => n);
-    torn.sort((a, b) => Number(a.startsWith('volume-')) - Number(b.startsWith('volume-')) || a.localeCompare(b));
-    const repaired: string[] = [];
-    for (const n of torn) {
-      const h = layers.get(n)!.header;
-      const claim = claims
-        .filter(
-          (c) =>
-            c.locations.includes(n) &&
-            c.backing !== n &&
-            layers.has(c.backing) &&
-            !hasChild.has(c.backing) &&
-            (h === null || (h.backingFile === c.backing && h.size === c.size)),
-        )
-        .sort((a, b) => a.backing.localeCompare(b.backing))[0];
-      if (!claim) continue;
-      const path = join(this.directory, n);
-      const temp = this.files.temporaryFor(path);
-      try {
-        await writeEmptyImage(temp, claim.size, { file: claim.backing, format: 'qcow2' });
-        await rename(temp, path);
-      } catch (e) {
-        await rm(temp, { force: true });
-        throw e;
-      }
-      layers.set(n, { torn: false, header: { size: claim.size, clusterSize: CLUSTER, backingFile: claim.backing, backingFormat: 'qcow2' } });
-      hasChild.add(claim.backing);
-      repaired.push(n);
-    }
-    // The repairs are durable before the claims go: a claim that outlives a crash here is simply used again.
-    if (repaired.length > 0) await this.files.sync();
-    await Promise.all(claims.map((c) => rm(join(this.directory, c.name), { force: true })));
-    return repaired;
-  }
-}
-
-const CLAIM_PREFIX = '.overlay+';
-/** What a claim symlink points at: nothing (recovery reads names only, and nothing follows the link). */
-const CLAIM_TARGET = 'claim';
-
-/**
- * The name of a claim: `.overlay+<size>+<backing>+<location>[+<location>]`. Layer names hold no '+' (ids are
- * UUIDs), and the longest claim (two snapshot names and a volume name) stays far below NAME_MAX.
- */
-function claimName(size: number, backing: string, locations: string[]): string {
-  return `${CLAIM_PREFIX}${size}+${backing}+${locations.join('+')}`;
-}
-
-function parseClaim(name: string): { name: string; size: number; backing: string; locations: string[] } | null {
-  if (!name.startsWith(CLAIM_PREFIX)) return null;
-  const [size, backing, ...locations] = name.slice(CLAIM_PREFIX.length).split('+');
-  const layerName = (n: string | undefined): n is string => !!n && /^(volume-|_snapshot-)[^/\\\0]+$/.test(n);
-  if (!size || !/^\d+$/.test(size) || !layerName(backing) || locations.length === 0 || !locations.every(layerName)) return null;
-  const bytes = Number(size);
-  if (!Number.isSafeInteger(bytes) || bytes % 512 !== 0) return null;
-  return { name, size: bytes, backing, locations };
-}
-
-async function* preadChunks(read: Reader, length: number, position: number): AsyncGenerator<Buffer> {
-  for (let done = 0; done < length; ) {
-    const want = Math.min(READ_CHUNK, length - done);
-    const buf = Buffer.alloc(want);
-    let got = 0;
-    while (got < want) {
-      const bytesRead = await read(buf, got, want - got, position + done + got);
-      if (bytesRead === 0) break; // past the end of a raw base: zeros
-      got += bytesRead;
-    }
-    yield buf;
-    done += want;
+  /** The layers a power cut tore that claims name, rewritten (see qcow2-claims.ts); their names. */
+  repairTornOverlays(): Promise<string[]> {
+    return repairTornOverlays(this.files);
   }
 }
 

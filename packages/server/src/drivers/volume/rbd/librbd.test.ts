@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Extent } from '../../../domain/ports/volume-driver.js';
 import { CLOSE_GRACE_MS, LibrbdPool, loadLibrbdAddon, RW_CLOSE_GRACE_MS, type ImageHandle, type RbdAddon } from './librbd.js';
-import { createRbdVolumeDriver, poolCapacity, type RbdVolumeDriver } from './rbd-driver.js';
+import { poolCapacity } from './ceph-cluster.js';
+import { createRbdVolumeDriver, type RbdVolumeDriver } from './rbd-driver.js';
 import { makeTestPool } from './test-support.js';
 
 const MiB = 1024 * 1024;

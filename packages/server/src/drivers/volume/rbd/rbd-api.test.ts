@@ -11,7 +11,8 @@ import { statfs } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer, waitFor } from '../../../test-support/harness.js';
 import { MiB } from '../../../api/block-storage/test-support/backup-api.js';
-import { poolCapacity, type RbdVolumeDriver } from './rbd-driver.js';
+import { poolCapacity } from './ceph-cluster.js';
+import type { RbdVolumeDriver } from './rbd-driver.js';
 import { makeTestPool } from './test-support.js';
 
 const made = makeTestPool('api');

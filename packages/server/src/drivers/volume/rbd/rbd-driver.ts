@@ -18,8 +18,11 @@
  * work they start, and the tool's own sequencing (flatten progress, trash handling) is what Cinder's users know.
  * Without the addon everything goes through the tool: bytes through its diff streams (export-diff /
  * import-diff), changed extents through `rbd diff --from-snap`.
+ *
+ * This module keeps the driver's decisions (which path, which names, what a clone or delete must do first); the
+ * byte paths are librbd-io.ts and rbd-tool-io.ts, the connection librbd-access.ts, the pool's names and look-ups
+ * rbd-pool-objects.ts, and what the cluster reports ceph-cluster.ts.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat as fsStat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,8 +41,13 @@ import type {
 import { checkSize, codedError, leaveOpen, manageRefName } from '../backend-directory.js';
 import { mergeExtents } from '../extent-diff.js';
 import { sparseIo } from '../sparse-io.js';
-import { IO_BYTES, LibrbdPool, loadLibrbd } from './librbd.js';
-import { connectionArgs, diffHeader, type DiffRecord, END_RECORD, RbdCli, type RbdConnection, writeRecord, zeroRecord } from './rbd-cli.js';
+import { cephDf, poolCapacity, readMonitors } from './ceph-cluster.js';
+import type { LibrbdPool } from './librbd.js';
+import { LibrbdAccess } from './librbd-access.js';
+import { commitLib, exportLib, readRangesLib, writeRawLib } from './librbd-io.js';
+import { RbdCli, type RbdConnection } from './rbd-cli.js';
+import { isCode, type Located, RbdPoolObjects } from './rbd-pool-objects.js';
+import { commitTool, exportTool, readRangesTool, writeRawTool, zeroRangeTool } from './rbd-tool-io.js';
 
 export interface RbdVolumeDriverOptions extends RbdConnection {
   /** Backend name (volume_backend_name). */
@@ -68,17 +76,8 @@ export interface RbdConnectionInfo {
   data: Record<string, unknown>;
 }
 
-/** How long the tool path serves a backend whose cluster librbd could not reach before librbd is tried again. */
-const LIBRBD_RETRY_MS = 30_000;
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TEMP_PREFIX = '.tmp-';
 const CLONE_SNAP_SUFFIX = '.clone_snap';
-/** Bytes per import-diff data record. */
-const RECORD_BYTES = 4 * 1024 * 1024;
-
-function checkId(id: string): void {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw codedError('EINVAL', `invalid object id ${JSON.stringify(id)}`);
-}
 
 /** RBD image and snapshot names a manage reference may give: no pool or snapshot separators, nothing hidden. */
 function checkForeignName(name: string): void {
@@ -88,24 +87,10 @@ function checkForeignName(name: string): void {
   }
 }
 
-const isCode = (e: unknown, ...codes: string[]) => codes.includes((e as { code?: string } | null)?.code ?? '');
-
-interface ImageInfo {
-  size: number;
-  parent?: { pool: string; image: string; snapshot: string };
-}
-
 interface SnapRow {
   name: string;
   size: number;
   protected: string;
-}
-
-interface LsRow {
-  image: string;
-  size: number;
-  snapshot?: string;
-  protected?: string;
 }
 
 export class RbdVolumeDriver implements VolumeDriver {
@@ -115,97 +100,33 @@ export class RbdVolumeDriver implements VolumeDriver {
   readonly pool: string;
   readonly capabilities: DriverCapabilities = { cheapSnapshots: true, snapshotMethod: 'rbd-snapshot' };
   readonly cli: RbdCli;
-  /** Which image holds a snapshot (snapshots are looked up by id alone in some calls). */
-  private readonly snapImage = new Map<string, string>();
   private monitors: { hosts: string[]; ports: string[] } = { hosts: [], ports: [] };
-  private libPool: Promise<LibrbdPool | null> | undefined;
-  private libFailedAt: number | undefined;
-  private libPoolNow: LibrbdPool | undefined;
-  /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
-  librbdUnavailable: string | undefined;
+  private readonly librbd: LibrbdAccess;
+  private readonly objects: RbdPoolObjects;
 
   constructor(private readonly opts: RbdVolumeDriverOptions) {
     this.name = opts.name;
     this.pool = opts.pool;
     this.directory = opts.directory;
     this.cli = new RbdCli(opts);
-    this.cli.ready = () => this.libPoolNow?.settled() ?? Promise.resolve();
+    this.librbd = new LibrbdAccess(opts, opts.pool, opts.librbd !== false);
+    this.cli.ready = () => this.librbd.settled();
+    this.objects = new RbdPoolObjects(opts.pool, this.cli, this.librbd);
   }
 
-  /**
-   * The backend's librbd connection, made on first use and kept; null (the tool path) when the addon is not
-   * built, is switched off, or cannot connect (the tool then says why on the call that needs the cluster).
-   */
+  /** Why the hot paths use the `rbd` tool, when they do (for diagnostics and the bench). */
+  get librbdUnavailable(): string | undefined {
+    return this.librbd.unavailable;
+  }
+
+  /** The backend's librbd connection, or null: the hot paths then take the `rbd` tool (LibrbdAccess says when). */
   lib(): Promise<LibrbdPool | null> {
-    // A cluster that could not be reached is tried again after a while, not on every call.
-    if (this.libFailedAt !== undefined && Date.now() - this.libFailedAt > LIBRBD_RETRY_MS) {
-      this.libFailedAt = undefined;
-      this.libPool = undefined;
-    }
-    // A call timed out on this connection (LibrbdPool.stale): the next one gets a fresh client.
-    if (this.libPoolNow?.stale) {
-      this.libPoolNow = undefined;
-      this.libPool = undefined;
-    }
-    this.libPool ??= (async () => {
-      if (this.opts.librbd === false) {
-        this.librbdUnavailable = 'librbd switched off for this backend';
-        return null;
-      }
-      const { addon, error } = loadLibrbd();
-      if (!addon) {
-        this.librbdUnavailable = error ?? 'rbd_io addon not loaded';
-        return null;
-      }
-      try {
-        return (this.libPoolNow = await LibrbdPool.connect(addon, this.opts, this.pool));
-      } catch (e) {
-        this.librbdUnavailable = `librbd cannot reach pool ${this.pool}: ${(e as Error).message}`;
-        this.libFailedAt = Date.now();
-        return null;
-      }
-    })();
-    return this.libPool;
-  }
-
-  /**
-   * Runs librbd's metadata questions (size, allocation, diff) about one image or snapshot one after another. A
-   * backup source asks them at once, which only the tool path gains from (a process each); on librbd each opens
-   * the image, and concurrent read-only opens at a snapshot are where the addon's hang was seen (wip-rbdfault), so
-   * those keep their old order. Other objects are not held up.
-   */
-  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.libQuestions.get(key) ?? Promise.resolve()).then(fn, fn);
-    const settled = run.then(
-      () => {},
-      () => {},
-    );
-    this.libQuestions.set(key, settled);
-    void settled.then(() => {
-      if (this.libQuestions.get(key) === settled) this.libQuestions.delete(key);
-    });
-    return run;
-  }
-
-  private readonly libQuestions = new Map<string, Promise<void>>();
-
-  private spec(image: string, snap?: string): string {
-    return `${this.pool}/${image}${snap === undefined ? '' : `@${snap}`}`;
-  }
-
-  private volumeImage(id: string): string {
-    checkId(id);
-    return `volume-${id}`;
-  }
-
-  private snapName(id: string): string {
-    checkId(id);
-    return `snapshot-${id}`;
+    return this.librbd.get();
   }
 
   path(kind: 'volume' | 'snapshot', id: string): string {
     // Not a file: an identifier for the object (callers compare it; readers go through readRaw/exportRaw).
-    return kind === 'volume' ? `rbd:${this.spec(this.volumeImage(id))}` : `rbd:${this.pool}/@${this.snapName(id)}`;
+    return kind === 'volume' ? `rbd:${this.objects.spec(this.objects.volumeImage(id))}` : `rbd:${this.pool}/@${this.objects.snapName(id)}`;
   }
 
   volumeConnection(volumeId: string): { devicePath: string; format: VolumeFormat } {
@@ -217,7 +138,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     return {
       driver_volume_type: 'rbd',
       data: {
-        name: this.spec(this.volumeImage(volumeId)),
+        name: this.objects.spec(this.objects.volumeImage(volumeId)),
         hosts: this.monitors.hosts,
         ports: this.monitors.ports,
         cluster_name: 'ceph',
@@ -233,24 +154,7 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   /** Reads the monitor addresses once (Cinder's _get_mon_addrs: `ceph mon dump`); none when ceph is not reachable. */
   async loadMonitors(): Promise<void> {
-    const out = await new Promise<string>((resolve) => {
-      execFile('ceph', [...connectionArgs(this.opts), 'mon', 'dump', '--format', 'json', '--connect-timeout', '10'], { timeout: 15_000 }, (err, stdout) =>
-        resolve(err ? '' : stdout),
-      );
-    });
-    if (!out) return;
-    try {
-      const dump = JSON.parse(out.slice(out.indexOf('{'))) as { mons?: { addr?: string }[] };
-      for (const m of dump.mons ?? []) {
-        const addr = (m.addr ?? '').split('/')[0] ?? '';
-        const i = addr.lastIndexOf(':');
-        if (i <= 0) continue;
-        this.monitors.hosts.push(addr.slice(0, i).replace(/^\[|\]$/g, ''));
-        this.monitors.ports.push(addr.slice(i + 1));
-      }
-    } catch {
-      // An unreadable dump leaves the lists empty; consumers then use their own ceph.conf.
-    }
+    this.monitors = await readMonitors(this.opts);
   }
 
   /** The pool's capacity as `ceph df` reports it (Cinder's _get_usage_info); null when unknown. */
@@ -261,82 +165,24 @@ export class RbdVolumeDriver implements VolumeDriver {
           (r) => (r.rc === 0 ? r.out : ''),
           () => '',
         )
-      : await new Promise<string>((resolve) => {
-          execFile('ceph', [...connectionArgs(this.opts), 'df', '--format', 'json', '--connect-timeout', '10'], { timeout: 15_000 }, (err, stdout) => resolve(err ? '' : stdout));
-        });
+      : await cephDf(this.opts);
     return poolCapacity(out, this.pool);
-  }
-
-  private async info(image: string, snap?: string): Promise<ImageInfo | null> {
-    try {
-      return await this.cli.json<ImageInfo>(['info', this.spec(image, snap)]);
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return null;
-      throw e;
-    }
-  }
-
-  /** Size of the image or snapshot, or null when absent: librbd when connected (no process), else `rbd info`. */
-  private async sizeOf(image: string, snap?: string): Promise<number | null> {
-    const lib = await this.lib();
-    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.size(image, snap));
-    return (await this.info(image, snap))?.size ?? null;
-  }
-
-  private async mustSize(image: string, snap?: string): Promise<number> {
-    const size = await this.sizeOf(image, snap);
-    if (size === null) throw codedError('ENOENT', `${this.spec(image, snap)} does not exist`);
-    return size;
-  }
-
-  private async mustInfo(image: string, snap?: string): Promise<ImageInfo> {
-    const i = await this.info(image, snap);
-    if (!i) throw codedError('ENOENT', `${this.spec(image, snap)} does not exist`);
-    return i;
-  }
-
-  private async ls(): Promise<LsRow[]> {
-    return this.cli.json<LsRow[]>(['ls', '-l', this.pool]);
-  }
-
-  /** The image holding snapshot `snapshot-<id>`, or null. */
-  private async imageOfSnapshot(id: string): Promise<string | null> {
-    return (await this.findSnapshot(id))?.image ?? null;
-  }
-
-  /**
-   * The image holding snapshot `snapshot-<id>` and the snapshot's size, or null. The size comes with the look-up
-   * (the cached image is confirmed by asking for it), so a reader does not ask again: on the tool path each
-   * question is a process.
-   */
-  private async findSnapshot(id: string): Promise<{ image: string; size: number } | null> {
-    const name = this.snapName(id);
-    const cached = this.snapImage.get(id);
-    if (cached) {
-      const size = await this.sizeOf(cached, name);
-      if (size !== null) return { image: cached, size };
-    }
-    this.snapImage.delete(id);
-    const row = (await this.ls()).find((r) => r.snapshot === name);
-    if (!row) return null;
-    this.snapImage.set(id, row.image);
-    return { image: row.image, size: row.size };
   }
 
   async createVolume(volumeId: string, size: number): Promise<void> {
     checkSize(size);
     const objectSize = this.opts.objectSize ? ['--object-size', `${this.opts.objectSize}B`] : [];
-    await this.cli.run(['create', '--size', `${size}B`, ...objectSize, this.spec(this.volumeImage(volumeId))]);
+    await this.cli.run(['create', '--size', `${size}B`, ...objectSize, this.objects.spec(this.objects.volumeImage(volumeId))]);
   }
 
   async deleteVolume(volumeId: string): Promise<void> {
-    const image = this.volumeImage(volumeId);
-    const info = await this.info(image);
+    const image = this.objects.volumeImage(volumeId);
+    const info = await this.objects.info(image);
     if (!info) return;
-    const snaps = await this.cli.json<SnapRow[]>(['snap', 'ls', this.spec(image)]);
+    const snaps = await this.cli.json<SnapRow[]>(['snap', 'ls', this.objects.spec(image)]);
     for (const s of snaps) await this.removeSnapshot(image, s.name);
     try {
-      await retryBusy(() => this.cli.run(['rm', '--no-progress', this.spec(image)]));
+      await retryBusy(() => this.cli.run(['rm', '--no-progress', this.objects.spec(image)]));
     } catch (e) {
       if (!isCode(e, 'ENOENT')) throw e;
     }
@@ -350,7 +196,7 @@ export class RbdVolumeDriver implements VolumeDriver {
   private async removeSnapshot(image: string, snap: string): Promise<void> {
     let children: { pool: string; pool_namespace?: string; image: string }[];
     try {
-      children = await this.cli.json(['children', this.spec(image, snap)]);
+      children = await this.cli.json(['children', this.objects.spec(image, snap)]);
     } catch (e) {
       if (isCode(e, 'ENOENT')) return;
       throw e;
@@ -363,26 +209,26 @@ export class RbdVolumeDriver implements VolumeDriver {
       });
     }
     // EBUSY: a child still being removed by a concurrent delete (it was listed, then its flatten found it gone).
-    await retryBusy(() => this.cli.run(['snap', 'unprotect', this.spec(image, snap)])).catch((e: unknown) => {
+    await retryBusy(() => this.cli.run(['snap', 'unprotect', this.objects.spec(image, snap)])).catch((e: unknown) => {
       if (!isCode(e, 'EINVAL', 'ENOENT') && !/already unprotected/.test((e as Error).message)) throw e;
     });
-    await this.cli.run(['snap', 'rm', '--no-progress', this.spec(image, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'rm', '--no-progress', this.objects.spec(image, snap)]).catch((e: unknown) => {
       if (!isCode(e, 'ENOENT')) throw e;
     });
   }
 
   async extendVolume(volumeId: string, newSize: number): Promise<void> {
     checkSize(newSize, 'new size');
-    const image = this.volumeImage(volumeId);
-    const { size } = await this.mustInfo(image);
+    const image = this.objects.volumeImage(volumeId);
+    const { size } = await this.objects.mustInfo(image);
     if (newSize < size) throw codedError('EINVAL', `cannot shrink volume ${volumeId} from ${size} to ${newSize} bytes`);
-    if (newSize > size) await this.cli.run(['resize', '--no-progress', '--size', `${newSize}B`, this.spec(image)]);
+    if (newSize > size) await this.cli.run(['resize', '--no-progress', '--size', `${newSize}B`, this.objects.spec(image)]);
   }
 
   async createSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
-    const image = this.volumeImage(volumeId);
-    const snap = this.snapName(snapshotId);
+    const image = this.objects.volumeImage(volumeId);
+    const snap = this.objects.snapName(snapshotId);
     const lib = await this.lib();
     // Either way the time is the monitor's: librbd asks it for a self-managed snapshot id (a Paxos commit).
     if (lib) {
@@ -396,34 +242,34 @@ export class RbdVolumeDriver implements VolumeDriver {
         throw e;
       }
       lib.closeSoon(img);
-    } else await this.cli.run(['snap', 'create', '--no-progress', this.spec(image, snap)]);
-    this.snapImage.set(snapshotId, image);
+    } else await this.cli.run(['snap', 'create', '--no-progress', this.objects.spec(image, snap)]);
+    this.objects.remember(snapshotId, image);
     opts.onProgress?.(1);
   }
 
   async deleteSnapshot(volumeId: string, snapshotId: string): Promise<void> {
-    this.volumeImage(volumeId);
-    const image = await this.imageOfSnapshot(snapshotId);
+    this.objects.volumeImage(volumeId);
+    const image = await this.objects.imageOfSnapshot(snapshotId);
     if (image === null) return;
-    await this.removeSnapshot(image, this.snapName(snapshotId));
-    this.snapImage.delete(snapshotId);
+    await this.removeSnapshot(image, this.objects.snapName(snapshotId));
+    this.objects.forget(snapshotId);
   }
 
   /** Clones image@snap into a new volume image grown to `size`; the new image is removed if a later step fails. */
   private async cloneInto(image: string, snap: string, target: string, size: number, opts: ProgressOptions): Promise<void> {
-    const { size: snapSize } = await this.mustInfo(image, snap);
+    const { size: snapSize } = await this.objects.mustInfo(image, snap);
     if (size < snapSize) throw codedError('EINVAL', `size ${size} is smaller than the source's ${snapSize} bytes`);
     opts.signal?.throwIfAborted();
-    await this.cli.run(['snap', 'protect', this.spec(image, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'protect', this.objects.spec(image, snap)]).catch((e: unknown) => {
       // EBUSY: already protected (another clone of it).
       if (!isCode(e, 'EBUSY')) throw e;
     });
-    await this.cli.run(['clone', this.spec(image, snap), this.spec(target)]);
+    await this.cli.run(['clone', this.objects.spec(image, snap), this.objects.spec(target)]);
     try {
       opts.signal?.throwIfAborted();
-      if (size > snapSize) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.spec(target)]);
+      if (size > snapSize) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.objects.spec(target)]);
     } catch (e) {
-      await this.cli.run(['rm', '--no-progress', this.spec(target)]).catch(() => {});
+      await this.cli.run(['rm', '--no-progress', this.objects.spec(target)]).catch(() => {});
       throw e;
     }
     opts.onProgress?.(1);
@@ -431,24 +277,24 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   async createVolumeFromSnapshot(snapshotId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
     checkSize(size);
-    const target = this.volumeImage(volumeId);
+    const target = this.objects.volumeImage(volumeId);
     opts.signal?.throwIfAborted();
-    const image = await this.imageOfSnapshot(snapshotId);
+    const image = await this.objects.imageOfSnapshot(snapshotId);
     if (image === null) throw codedError('ENOENT', `snapshot ${snapshotId} does not exist in pool ${this.pool}`);
-    await this.cloneInto(image, this.snapName(snapshotId), target, size, opts);
+    await this.cloneInto(image, this.objects.snapName(snapshotId), target, size, opts);
   }
 
   async cloneVolume(sourceVolumeId: string, volumeId: string, size: number, opts: ProgressOptions = {}): Promise<void> {
     checkSize(size);
-    const source = this.volumeImage(sourceVolumeId);
-    const target = this.volumeImage(volumeId);
+    const source = this.objects.volumeImage(sourceVolumeId);
+    const target = this.objects.volumeImage(volumeId);
     opts.signal?.throwIfAborted();
-    const { size: sourceSize } = await this.mustInfo(source);
+    const { size: sourceSize } = await this.objects.mustInfo(source);
     if (size < sourceSize) throw codedError('EINVAL', `size ${size} is smaller than the source's ${sourceSize} bytes`);
-    if (await this.info(target)) throw codedError('EEXIST', `${this.spec(target)} already exists`);
+    if (await this.objects.info(target)) throw codedError('EEXIST', `${this.objects.spec(target)} already exists`);
     const snap = `${target}${CLONE_SNAP_SUFFIX}`;
     // A replay after a crash finds the clone snapshot already there.
-    await this.cli.run(['snap', 'create', '--no-progress', this.spec(source, snap)]).catch((e: unknown) => {
+    await this.cli.run(['snap', 'create', '--no-progress', this.objects.spec(source, snap)]).catch((e: unknown) => {
       if (!isCode(e, 'EEXIST')) throw e;
     });
     try {
@@ -465,36 +311,19 @@ export class RbdVolumeDriver implements VolumeDriver {
    * generic revert leaves it.
    */
   async revertToSnapshot(volumeId: string, snapshotId: string, opts: ProgressOptions = {}): Promise<void> {
-    const image = this.volumeImage(volumeId);
-    const snap = this.snapName(snapshotId);
-    const { size } = await this.mustInfo(image);
-    await this.mustInfo(image, snap);
+    const image = this.objects.volumeImage(volumeId);
+    const snap = this.objects.snapName(snapshotId);
+    const { size } = await this.objects.mustInfo(image);
+    await this.objects.mustInfo(image, snap);
     opts.signal?.throwIfAborted();
-    await this.cli.run(['snap', 'rollback', '--no-progress', this.spec(image, snap)]);
-    const after = await this.mustInfo(image);
-    if (after.size < size) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.spec(image)]);
+    await this.cli.run(['snap', 'rollback', '--no-progress', this.objects.spec(image, snap)]);
+    const after = await this.objects.mustInfo(image);
+    if (after.size < size) await this.cli.run(['resize', '--no-progress', '--size', `${size}B`, this.objects.spec(image)]);
     opts.onProgress?.(1);
   }
 
-  /** Where the object is and its size, or null when it does not exist. */
-  private async locate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number } | null> {
-    if (kind === 'volume') {
-      const image = this.volumeImage(id);
-      const size = await this.sizeOf(image);
-      return size === null ? null : { image, size };
-    }
-    const found = await this.findSnapshot(id);
-    return found === null ? null : { image: found.image, snap: this.snapName(id), size: found.size };
-  }
-
-  private async mustLocate(kind: 'volume' | 'snapshot', id: string): Promise<{ image: string; snap?: string; size: number }> {
-    const at = await this.locate(kind, id);
-    if (!at) throw codedError('ENOENT', `${kind} ${id} does not exist in pool ${this.pool}`);
-    return at;
-  }
-
   async stat(kind: 'volume' | 'snapshot', id: string): Promise<ObjectInfo | null> {
-    const at = await this.locate(kind, id);
+    const at = await this.objects.locate(kind, id);
     if (!at) return null;
     const size = at.size;
     const extents = await this.dataExtents(at.image, at.snap, true);
@@ -508,32 +337,31 @@ export class RbdVolumeDriver implements VolumeDriver {
    */
   private async dataExtents(image: string, snap?: string, exact = false): Promise<Extent[]> {
     const lib = await this.lib();
-    if (lib) return this.oneAtATime(this.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
+    if (lib) return this.librbd.oneAtATime(this.objects.spec(image, snap), () => lib.withImage(image, snap ?? null, true, (img) => lib.allocated(img, exact)));
     // Not exact: whole objects from the object map (fast-diff), as librbd gives them, instead of asking the OSDs
     // about every object of the image.
-    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.spec(image, snap)]);
+    const rows = await this.cli.json<{ offset: number; length: number; exists: string }[]>(['diff', ...(exact ? [] : ['--whole-object']), this.objects.spec(image, snap)]);
     return mergeExtents(rows.filter((r) => r.exists === 'true'));
   }
 
   async allocatedExtents(kind: 'volume' | 'snapshot', id: string): Promise<Extent[]> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     return this.dataExtents(at.image, at.snap);
   }
 
   async zeroRange(volumeId: string, offset: number, length: number): Promise<void> {
     checkSize(offset, 'offset');
     checkSize(length, 'length');
-    const image = this.volumeImage(volumeId);
+    const image = this.objects.volumeImage(volumeId);
     const lib = await this.lib();
-    const size = await this.mustSize(image);
+    const size = await this.objects.mustSize(image);
     const end = Math.min(size, offset + length);
     if (end <= offset) return;
     if (lib) {
       await lib.withImage(image, null, false, (img) => lib.addon.writeZeroes(img, offset, end - offset));
       return;
     }
-    // A 'z' record is a discard that librbd turns into written zeros where it cannot drop whole objects.
-    await this.cli.importDiff(this.spec(image), toAsync([diffHeader(), zeroRecord(offset, end - offset), END_RECORD]));
+    await zeroRangeTool(this.cli, this.objects.spec(image), offset, end - offset);
   }
 
   /**
@@ -541,13 +369,13 @@ export class RbdVolumeDriver implements VolumeDriver {
    * RBD manage references give them). The `.clone_snap` snapshots that volume clones hang from are internal.
    */
   async listObjects(): Promise<BackendObject[]> {
-    return (await this.ls())
+    return (await this.objects.ls())
       .filter((r) => !r.snapshot?.endsWith(CLONE_SNAP_SUFFIX))
       .map((r) => (r.snapshot === undefined ? { name: r.image, size: r.size, kind: 'volume' as const } : { name: r.snapshot, size: r.size, kind: 'snapshot' as const }));
   }
 
   objectName(kind: 'volume' | 'snapshot', id: string): string {
-    return kind === 'volume' ? this.volumeImage(id) : this.snapName(id);
+    return kind === 'volume' ? this.objects.volumeImage(id) : this.objects.snapName(id);
   }
 
   validateManageRef(ref: unknown): string {
@@ -558,7 +386,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    * What a reference names: an image, or a snapshot given by its name (unique in the pool) or as `image@snap`.
    * A snapshot name used on several images is ambiguous (EINVAL): name it `image@snap`.
    */
-  private async resolve(name: string): Promise<{ image: string; snap?: string; size: number } | null> {
+  private async resolve(name: string): Promise<Located | null> {
     const at = name.indexOf('@');
     if (at >= 0) {
       const image = name.slice(0, at);
@@ -566,11 +394,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       checkForeignName(image);
       checkForeignName(snap);
       if (snap.includes('@')) throw codedError('EINVAL', `${JSON.stringify(name)} is not image@snapshot`);
-      const info = await this.info(image, snap);
+      const info = await this.objects.info(image, snap);
       return info ? { image, snap, size: info.size } : null;
     }
     checkForeignName(name);
-    const rows = await this.ls();
+    const rows = await this.objects.ls();
     const image = rows.find((r) => r.snapshot === undefined && r.image === name);
     if (image) return { image: name, size: image.size };
     const snaps = rows.filter((r) => r.snapshot === name);
@@ -595,21 +423,21 @@ export class RbdVolumeDriver implements VolumeDriver {
       if (source?.snap !== undefined) throw codedError('EINVAL', `${name} is a snapshot, not an image`);
       if (name === target && source) return;
       if (!source) {
-        if (await this.info(target)) return;
+        if (await this.objects.info(target)) return;
         throw codedError('ENOENT', `image ${name} does not exist in pool ${this.pool}`);
       }
-      await this.cli.run(['mv', this.spec(name), this.spec(target)]);
+      await this.cli.run(['mv', this.objects.spec(name), this.objects.spec(target)]);
       return;
     }
     if (source && source.snap === undefined) throw codedError('EINVAL', `${name} is an image, not a snapshot`);
     if (!source) {
-      if (await this.imageOfSnapshot(id)) return;
+      if (await this.objects.imageOfSnapshot(id)) return;
       throw codedError('ENOENT', `snapshot ${name} does not exist in pool ${this.pool}`);
     }
     if (source.snap === target) return;
-    if (await this.info(source.image, target)) throw codedError('EEXIST', `${this.spec(source.image, target)} already exists`);
-    await this.cli.run(['snap', 'rename', this.spec(source.image, source.snap), this.spec(source.image, target)]);
-    this.snapImage.set(id, source.image);
+    if (await this.objects.info(source.image, target)) throw codedError('EEXIST', `${this.objects.spec(source.image, target)} already exists`);
+    await this.cli.run(['snap', 'rename', this.objects.spec(source.image, source.snap), this.objects.spec(source.image, target)]);
+    this.objects.remember(id, source.image);
   }
 
   async sweepTemporaries(): Promise<void> {
@@ -621,7 +449,7 @@ export class RbdVolumeDriver implements VolumeDriver {
     const self = this;
     return Readable.from(
       (async function* () {
-        const { size } = await self.mustLocate(kind, id);
+        const { size } = await self.objects.mustLocate(kind, id);
         const last = Math.min(end, size - 1);
         if (last < start) return;
         for await (const p of self.readRawRanges(kind, id, [{ offset: start, length: last - start + 1 }])) yield p.data;
@@ -643,119 +471,23 @@ export class RbdVolumeDriver implements VolumeDriver {
     ranges: Extent[],
     opts: ReadRangesOptions = {},
   ): AsyncIterable<{ offset: number; data: Buffer }> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     const wanted = ranges
       .map((r) => ({ offset: r.offset, end: Math.min(at.size, r.offset + r.length) }))
       .filter((r) => r.end > r.offset);
     if (wanted.length === 0) return;
     const lib = await this.lib();
-    if (lib) {
-      // librbd reads just the ranges (holes come back as zeros): an incremental reads what changed, nothing else.
-      const img = await lib.open(at.image, at.snap ?? null, true);
-      try {
-        yield* lib.readRanges(img, wanted.map((r) => ({ offset: r.offset, length: r.end - r.offset })));
-      } finally {
-        await lib.close(img);
-      }
-      return;
-    }
-    const spec = this.spec(at.image, at.snap);
-    const since = opts.since;
-    if (since === undefined) {
-      yield* coverRanges(this.cli.exportDiff(spec), wanted, null);
-      return;
-    }
-    // Whole objects: the fine-grained diff reports only the written bytes, which would leave the rest of each
-    // backup chunk unknown (the engine stores whole chunks).
-    const gaps: { offset: number; end: number }[] = [];
-    yield* coverRanges(this.cli.exportDiff(spec, { fromSnap: this.snapName(since.snapshotId), wholeObject: true }), wanted, gaps);
-    if (gaps.length > 0) yield* coverRanges(this.cli.exportDiff(spec), gaps, null);
+    if (lib) yield* readRangesLib(lib, at.image, at.snap, wanted);
+    else yield* readRangesTool(this.cli, this.objects.spec(at.image, at.snap), wanted, opts.since && this.objects.snapName(opts.since.snapshotId));
   }
 
   async writeRaw(volumeId: string, source: AsyncIterable<Buffer>, offset = 0): Promise<number> {
     checkSize(offset, 'offset');
-    const image = this.volumeImage(volumeId);
+    const image = this.objects.volumeImage(volumeId);
     const lib = await this.lib();
-    const size = await this.mustSize(image);
-    if (lib) return this.writeRawLib(lib, image, volumeId, size, source, offset);
-    let pos = offset;
-    let overflow = false;
-    const records = async function* () {
-      yield diffHeader();
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      let pendingAt = pos;
-      const flush = function* () {
-        if (pendingBytes > 0) yield* writeRecord(pendingAt, Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-        pendingAt = pos;
-      };
-      for await (const chunk of leaveOpen(source)) {
-        const n = Math.min(Math.max(0, size - pos), chunk.length);
-        if (n > 0) {
-          pending.push(chunk.subarray(0, n));
-          pendingBytes += n;
-          pos += n;
-        }
-        if (n < chunk.length) {
-          overflow = true;
-          break;
-        }
-        if (pendingBytes >= RECORD_BYTES) yield* flush();
-      }
-      yield* flush();
-      yield END_RECORD;
-    };
-    await this.cli.importDiff(this.spec(image), records());
-    if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
-    return pos - offset;
-  }
-
-  /** writeRaw through librbd: the source's bytes gathered into IO_BYTES writes, one in flight while the next fills. */
-  private async writeRawLib(lib: LibrbdPool, image: string, volumeId: string, size: number, source: AsyncIterable<Buffer>, offset: number): Promise<number> {
-    const img = await lib.open(image, null, false);
-    let pos = offset;
-    let overflow = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let pendingAt = pos;
-    let inFlight: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      const at = pendingAt;
-      pending = [];
-      pendingBytes = 0;
-      pendingAt = pos;
-      await inFlight;
-      inFlight = lib.addon.write(img, at, data);
-      // Observed here; awaited at the next flush or at the end.
-      inFlight.catch(() => {});
-    };
-    try {
-      for await (const chunk of leaveOpen(source)) {
-        const n = Math.min(Math.max(0, size - pos), chunk.length);
-        if (n > 0) {
-          // Copied: a source may reuse its buffer once the iterator moves on, and the write is still in flight.
-          pending.push(Buffer.from(chunk.subarray(0, n)));
-          pendingBytes += n;
-          pos += n;
-        }
-        if (n < chunk.length) {
-          overflow = true;
-          break;
-        }
-        if (pendingBytes >= IO_BYTES) await flush();
-      }
-      await flush();
-      await inFlight;
-    } finally {
-      await inFlight.catch(() => {});
-      await lib.close(img);
-    }
-    if (overflow) throw codedError('EINVAL', `data runs past the end of volume ${volumeId} (${size} bytes)`);
-    return pos - offset;
+    const size = await this.objects.mustSize(image);
+    if (lib) return writeRawLib(lib, image, volumeId, size, source, offset);
+    return writeRawTool(this.cli, this.objects.spec(image), volumeId, size, source, offset);
   }
 
   private temporary(what: string): string {
@@ -767,7 +499,7 @@ export class RbdVolumeDriver implements VolumeDriver {
    * pipe; `rbd export` would read every object of a thin image).
    */
   async exportRaw(kind: 'volume' | 'snapshot', id: string, opts: ProgressOptions = {}): Promise<{ path: string; release(): Promise<void> }> {
-    const at = await this.mustLocate(kind, id);
+    const at = await this.objects.mustLocate(kind, id);
     opts.signal?.throwIfAborted();
     await mkdir(this.directory, { recursive: true });
     const path = this.temporary(`export-${id}`);
@@ -775,24 +507,8 @@ export class RbdVolumeDriver implements VolumeDriver {
     const lib = await this.lib();
     try {
       await fh.truncate(at.size);
-      if (lib) {
-        // The allocated extents from the object map, then only those bytes.
-        const img = await lib.open(at.image, at.snap ?? null, true);
-        try {
-          const extents = await lib.allocated(img, false);
-          for await (const piece of lib.readRanges(img, extents)) {
-            opts.signal?.throwIfAborted();
-            if (isZero(piece.data)) continue;
-            for (let done = 0; done < piece.data.length; ) done += (await fh.write(piece.data, done, piece.data.length - done, piece.offset + done)).bytesWritten;
-          }
-        } finally {
-          await lib.close(img);
-        }
-      } else for await (const rec of this.cli.exportDiff(this.spec(at.image, at.snap))) {
-        opts.signal?.throwIfAborted();
-        if (rec.kind !== 'w') continue;
-        for (let done = 0; done < rec.data.length; ) done += (await fh.write(rec.data, done, rec.data.length - done, rec.offset + done)).bytesWritten;
-      }
+      if (lib) await exportLib(lib, at.image, at.snap, fh, opts);
+      else await exportTool(this.cli, this.objects.spec(at.image, at.snap), fh, opts);
       await fh.close();
     } catch (e) {
       await fh.close().catch(() => {});
@@ -805,8 +521,8 @@ export class RbdVolumeDriver implements VolumeDriver {
 
   /** A sparse temporary of the volume's size; commit() sends its data extents and zeroes the rest. */
   async importRaw(volumeId: string): Promise<ImportTarget> {
-    const image = this.volumeImage(volumeId);
-    const size = await this.mustSize(image);
+    const image = this.objects.volumeImage(volumeId);
+    const size = await this.objects.mustSize(image);
     await mkdir(this.directory, { recursive: true });
     const path = this.temporary(`import-${volumeId}`);
     const fh = await open(path, 'wx', 0o600);
@@ -817,73 +533,11 @@ export class RbdVolumeDriver implements VolumeDriver {
       const { size: fileSize } = await fsStat(path);
       const end = Math.min(size, fileSize);
       const lib = await this.lib();
-      if (lib) {
-        await this.commitLib(lib, image, path, extents, end, opts);
-        opts.onProgress?.(1);
-        return;
-      }
-      const records = async function* () {
-        yield diffHeader();
-        const file = await open(path, 'r');
-        try {
-          let cursor = 0;
-          for (const e of extents) {
-            const from = Math.min(e.offset, end);
-            const to = Math.min(e.offset + e.length, end);
-            if (from > cursor) yield zeroRecord(cursor, from - cursor);
-            for (let o = from; o < to; o += RECORD_BYTES) {
-              opts.signal?.throwIfAborted();
-              const buf = Buffer.alloc(Math.min(RECORD_BYTES, to - o));
-              const { bytesRead } = await file.read(buf, 0, buf.length, o);
-              yield* writeRecord(o, buf.subarray(0, bytesRead));
-            }
-            cursor = Math.max(cursor, to);
-          }
-          if (end > cursor) yield zeroRecord(cursor, end - cursor);
-          yield END_RECORD;
-        } finally {
-          await file.close();
-        }
-      };
-      await this.cli.importDiff(this.spec(image), records());
+      if (lib) await commitLib(lib, image, path, extents, end, opts);
+      else await commitTool(this.cli, this.objects.spec(image), path, extents, end, opts);
       opts.onProgress?.(1);
     };
     return { path, commit, release };
-  }
-
-  /** A restore's staged file into the image: its data extents written, the gaps zeroed (whole objects dropped). */
-  private async commitLib(lib: LibrbdPool, image: string, path: string, extents: Extent[], end: number, opts: ProgressOptions): Promise<void> {
-    const img = await lib.open(image, null, false);
-    const file = await open(path, 'r');
-    let inFlight: Promise<void> = Promise.resolve();
-    // One write in flight while the next piece is read from the file.
-    const send = async (p: Promise<void>) => {
-      await inFlight;
-      inFlight = p;
-      inFlight.catch(() => {});
-    };
-    try {
-      let cursor = 0;
-      for (const e of extents) {
-        const from = Math.min(e.offset, end);
-        const to = Math.min(e.offset + e.length, end);
-        if (from > cursor) await send(lib.addon.writeZeroes(img, cursor, from - cursor));
-        for (let o = from; o < to; o += IO_BYTES) {
-          opts.signal?.throwIfAborted();
-          const buf = Buffer.allocUnsafe(Math.min(IO_BYTES, to - o));
-          const { bytesRead } = await file.read(buf, 0, buf.length, o);
-          await send(lib.addon.write(img, o, buf.subarray(0, bytesRead)));
-        }
-        cursor = Math.max(cursor, to);
-      }
-      if (end > cursor) await send(lib.addon.writeZeroes(img, cursor, end - cursor));
-      await inFlight;
-      await lib.addon.flush(img);
-    } finally {
-      await inFlight.catch(() => {});
-      await file.close();
-      await lib.close(img);
-    }
   }
 
   /**
@@ -891,23 +545,19 @@ export class RbdVolumeDriver implements VolumeDriver {
    * map's fast-diff, one read per snapshot instead of a question per object), or `rbd diff --from-snap`.
    */
   async changedExtents(volumeId: string, fromSnapshotId: string, toSnapshotId: string | null): Promise<Extent[] | null> {
-    const image = this.volumeImage(volumeId);
-    const from = this.snapName(fromSnapshotId);
-    const to = toSnapshotId === null ? undefined : this.snapName(toSnapshotId);
+    const image = this.objects.volumeImage(volumeId);
+    const from = this.objects.snapName(fromSnapshotId);
+    const to = toSnapshotId === null ? undefined : this.objects.snapName(toSnapshotId);
     const lib = await this.lib();
     if (lib) {
-      const rows = await this.oneAtATime(this.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
+      const rows = await this.librbd.oneAtATime(this.objects.spec(image, to), () => lib.withImage(image, to ?? null, true, (img) => lib.diff(img, from, true)));
       return mergeExtents(rows);
     }
-    const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.spec(image, to)]);
+    const rows = await this.cli.json<{ offset: number; length: number }[]>(['diff', '--from-snap', from, this.objects.spec(image, to)]);
     return mergeExtents(rows.map((r) => ({ offset: r.offset, length: r.length })));
   }
 }
 
-/**
- * Runs `fn` again while it fails with EBUSY (an image another client still watches: a flatten or delete of the
- * same image in flight), for up to about 10 s.
- */
 /**
  * Retries a call the cluster refuses because the image is busy. `rbd rm` refuses an image that still has a watch
  * (exit status 16 is not always what the tool reports: the message is the reliable sign); a watch left by a client
@@ -923,96 +573,6 @@ async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-}
-
-/**
- * The bytes of `wanted` (sorted, disjoint) from diff records in offset order: data records' bytes, zeroed records
- * as zeros. What no record covers is zeros when `gaps` is null (a diff from the image's creation: no record means
- * never written), else it is collected into `gaps` for the caller to read otherwise (a diff since a snapshot: no
- * record means unchanged, not zero).
- */
-async function* coverRanges(
-  records: AsyncIterable<DiffRecord>,
-  wanted: { offset: number; end: number }[],
-  gaps: { offset: number; end: number }[] | null,
-): AsyncGenerator<{ offset: number; data: Buffer }> {
-  let ri = 0;
-  let cursor = wanted[0]!.offset;
-  const zeros = function* (from: number, to: number) {
-    for (let o = from; o < to; o += RECORD_BYTES) yield { offset: o, data: Buffer.alloc(Math.min(RECORD_BYTES, to - o)) };
-  };
-  const uncovered = function* (from: number, to: number) {
-    if (to <= from) return;
-    if (gaps === null) {
-      yield* zeros(from, to);
-      return;
-    }
-    const last = gaps[gaps.length - 1];
-    if (last && last.end === from) last.end = to;
-    else gaps.push({ offset: from, end: to });
-  };
-  const advance = () => {
-    ri++;
-    if (ri < wanted.length) cursor = wanted[ri]!.offset;
-  };
-  for await (const rec of records) {
-    if (rec.kind === 's') continue;
-    const recEnd = rec.offset + (rec.kind === 'w' ? rec.data.length : rec.length);
-    while (ri < wanted.length) {
-      const r = wanted[ri]!;
-      if (r.end <= rec.offset) {
-        yield* uncovered(cursor, r.end);
-        advance();
-        continue;
-      }
-      if (r.offset >= recEnd) break;
-      const from = Math.max(cursor, rec.offset);
-      yield* uncovered(cursor, from);
-      const to = Math.min(r.end, recEnd);
-      if (to > from) {
-        if (rec.kind === 'w') yield { offset: from, data: rec.data.subarray(from - rec.offset, to - rec.offset) };
-        else yield* zeros(from, to);
-      }
-      cursor = Math.max(cursor, to);
-      if (cursor >= r.end) advance();
-      else break;
-    }
-    if (ri >= wanted.length) break;
-  }
-  while (ri < wanted.length) {
-    yield* uncovered(cursor, wanted[ri]!.end);
-    advance();
-  }
-}
-
-const ZEROS = Buffer.alloc(IO_BYTES);
-
-function isZero(buf: Buffer): boolean {
-  return buf.length <= ZEROS.length ? buf.equals(ZEROS.subarray(0, buf.length)) : buf.every((b) => b === 0);
-}
-
-/**
- * A pool's capacity from `ceph df --format json` (Cinder's _get_usage_info reads the same): stored plus
- * max_avail as the total. Null when the pool is missing or the cluster reports no usage at all (no ceph-mgr
- * aggregates the OSDs' statistics: every figure is 0), which is "unknown", not "full".
- */
-export function poolCapacity(dfJson: string, pool: string): { total: number; free: number } | null {
-  try {
-    const df = JSON.parse(dfJson) as {
-      stats?: { total_bytes?: number };
-      pools?: { name: string; stats: { max_avail: number; bytes_used?: number; stored?: number } }[];
-    };
-    const p = df.pools?.find((x) => x.name === pool);
-    if (!p || !(Number(df.stats?.total_bytes) > 0)) return null;
-    const used = p.stats.stored ?? p.stats.bytes_used ?? 0;
-    return { total: used + p.stats.max_avail, free: p.stats.max_avail };
-  } catch {
-    return null;
-  }
-}
-
-async function* toAsync(parts: Buffer[]): AsyncGenerator<Buffer> {
-  for (const p of parts) yield p;
 }
 
 /** Checks that the pool answers (so a misconfigured backend fails at start, not at the first volume). */
