@@ -1,17 +1,9 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from './process-alive.js';
 
 export interface DataDirLock {
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -34,7 +26,7 @@ export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid) && pid !== process.pid) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && pid !== process.pid) {
         throw new Error(`data directory ${dataDir} is in use by process ${pid} (remove ${path} if that is wrong)`);
       }
       await unlink(path).catch(() => {});

@@ -17,6 +17,7 @@ import {
   type PutOptions,
   type PutResult,
 } from '../../../domain/ports/object-store.js';
+import { processAlive } from '../../../config/process-alive.js';
 
 const TMP = 'tmp';
 const DIRECT_ALIGN = 4096;
@@ -483,14 +484,5 @@ async function exists(p: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
