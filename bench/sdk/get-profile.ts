@@ -106,7 +106,8 @@ try {
       const argv = [...nodeArgs, '--import', 'tsx', self, '--child', ts.url, ADMIN_PASSWORD, String(M), entry, ...(args['cpu-prof'] ? [args['cpu-prof']] : [])];
       const { stdout } = await run(process.execPath, argv, { maxBuffer: 1 << 28 });
       if (trace) writeFileSync(`${trace}.${name}.${r + 1}`, stdout);
-      const res = JSON.parse(stdout.trim().split('\n').pop()!) as { blocks: Array<{ cpu_us: number; wall_us: number }>; wall_ms: number; cpu_ms: number; gets: number };
+      // With --trace-deopt V8's lines may follow the result: take the result's own line.
+      const res = JSON.parse(stdout.split('\n').filter((l) => l.startsWith('{"blocks"')).pop()!) as { blocks: Array<{ cpu_us: number; wall_us: number }>; wall_ms: number; cpu_ms: number; gets: number };
       console.log(`${name} round ${r + 1}: ${res.gets} gets, wall ${res.wall_ms.toFixed(0)} ms, CPU ${((res.cpu_ms * 1000) / res.gets).toFixed(0)} us/get, load ${loadavg()[0]!.toFixed(2)}`);
       console.log(`  per block of 100, CPU us/get: ${res.blocks.map((b) => b.cpu_us.toFixed(0)).join(' ')}`);
       console.log(`  per block of 100, wall us/get: ${res.blocks.map((b) => b.wall_us.toFixed(0)).join(' ')}`);

@@ -12,6 +12,7 @@ import time
 import openstack
 
 url, password, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+warm = int(sys.argv[4]) if len(sys.argv) > 4 else 0  # untimed gets before the warm row (same N as the TS client)
 conn = openstack.connect(
     auth_url=f"{url}/identity/v3", username="admin", password=password, project_name="admin",
     user_domain_name="Default", project_domain_name="Default", block_storage_api_version="3",
@@ -36,6 +37,10 @@ some = ids[:n]
 for i in some[:100]:  # same untimed warm-up as the TS client
     bs.get_snapshot(i)
 measure("get", lambda: [bs.get_snapshot(i) for i in some])
+if warm > 0:
+    for k in range(warm):
+        bs.get_snapshot(some[k % len(some)])
+    measure("get_warm", lambda: [bs.get_snapshot(i) for i in some])
 out["listed"] = len(ids)
 out["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(out))
