@@ -229,9 +229,27 @@ function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField, row: string
       // The object path reads these through Number(); a value SQLite happened to store as text must not come out quoted.
       return dialect === 'postgres' ? col : `cast(${col} as integer)`;
     case 'bool':
-      // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it.
-      return dialect === 'postgres' ? `(${col} <> 0)` : `json(iif(${col}, 'true', 'false'))`;
+      // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it; json() of a
+      // constant is computed once per statement, not once per row.
+      return dialect === 'postgres' ? `(${col} <> 0)` : `iif(${col}, json('true'), json('false'))`;
   }
+}
+
+// The object expression of a field list (one per microversion gate set, kept by the views) per table, dialect and
+// row alias: a handful of texts, built once rather than per request.
+const objectExprs = new WeakMap<readonly JsonField[], Map<string, string>>();
+
+function objectExpr(t: ListTableSpec, dialect: Dialect, fields: readonly JsonField[], row: string): string {
+  let byShape = objectExprs.get(fields);
+  if (!byShape) objectExprs.set(fields, (byShape = new Map()));
+  const key = `${t.table}|${dialect}|${row}`;
+  let text = byShape.get(key);
+  if (text === undefined) {
+    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
+    text = dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
+    byShape.set(key, text);
+  }
+  return text;
 }
 
 /**
@@ -248,10 +266,7 @@ export async function listJsonPage(
   fields: readonly JsonField[],
 ): Promise<{ n: number; lastId: string | null; items: string; count: number | null } | null> {
   const dialect = dialectOf(exec);
-  const obj = (row: string) => {
-    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
-    return dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
-  };
+  const obj = (row: string) => objectExpr(t, dialect, fields, row);
   const table = ident(t.table);
   // A first page renders its rows in the page query itself: only the `limit` rows it returns are rendered. After
   // a marker the page is a union of ranges that each fetch more rows than they keep, so it is rendered over the
