@@ -230,7 +230,7 @@ function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField, row: string
       return dialect === 'postgres' ? col : `cast(${col} as integer)`;
     case 'bool':
       // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it; json() of a
-      // constant is computed once per statement, not once per row.
+      // constant is a constant SQLite evaluates once, not a parse per row.
       return dialect === 'postgres' ? `(${col} <> 0)` : `iif(${col}, json('true'), json('false'))`;
   }
 }
@@ -280,7 +280,8 @@ export async function listJsonPage(
   // SQLite aggregates a subquery's rows in the order it yields them: a subquery with a LIMIT keeps its ORDER BY
   // (the limit depends on it) and is read as it runs, never re-sorted or hashed, since an aggregate with no GROUP
   // BY has nothing to group by. An ORDER BY inside group_concat would sort the page's texts again, a third of the
-  // statement; snapshots.test.ts and list-query.test.ts hold listed pages to the list's order on every sort key.
+  // statement; snapshots.test.ts holds every page, first and after a marker, to the summary list's order on
+  // several sort keys.
   // PostgreSQL only says a sorted subquery "usually" feeds an aggregate in order, so it is told; sorting 100 rows
   // in memory costs it little.
   const ids = pg ? `string_agg("id", ',' order by ${orderBy(t, q.order)})` : `group_concat("id", ',')`;
