@@ -229,41 +229,73 @@ function jsonValue(t: ListTableSpec, dialect: Dialect, f: JsonField, row: string
       // The object path reads these through Number(); a value SQLite happened to store as text must not come out quoted.
       return dialect === 'postgres' ? col : `cast(${col} as integer)`;
     case 'bool':
-      // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it.
-      return dialect === 'postgres' ? `(${col} <> 0)` : `json(iif(${col}, 'true', 'false'))`;
+      // Flags are 0/1 in the tables. SQLite embeds json()'s result as JSON rather than quoting it; json() of a
+      // constant is a constant SQLite evaluates once, not a parse per row.
+      return dialect === 'postgres' ? `(${col} <> 0)` : `iif(${col}, json('true'), json('false'))`;
   }
+}
+
+// The object expression of a field list (one per microversion gate set, kept by the views) per table, dialect and
+// row alias: a handful of texts, built once rather than per request.
+const objectExprs = new WeakMap<readonly JsonField[], Map<string, string>>();
+
+function objectExpr(t: ListTableSpec, dialect: Dialect, fields: readonly JsonField[], row: string): string {
+  let byShape = objectExprs.get(fields);
+  if (!byShape) objectExprs.set(fields, (byShape = new Map()));
+  const key = `${t.table}|${dialect}|${row}`;
+  let text = byShape.get(key);
+  if (text === undefined) {
+    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
+    text = dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
+    byShape.set(key, text);
+  }
+  return text;
 }
 
 /**
  * The page `listRows` reads, each row rendered by the database as the JSON object `fields` describe (in their
- * order). A page's rows as objects cost more to read into JS than the database spends finding them, one string
- * per value, and then as much again to serialise; one short ASCII string per row costs a fraction of either.
+ * order), and the page's objects joined by the database into one text, `o1,o2,...` in page order. A page's rows
+ * as objects cost more to read into JS than the database spends finding them, one string per value, and then as
+ * much again to serialise; one string per row costs a fraction of either, and one string per page (with the
+ * page's size and last id, all the next link needs) spares even those 100 rows and their strings.
  */
-export async function listJsonRows(
+export async function listJsonPage(
   exec: Executor,
   t: ListTableSpec,
   q: ListQuery,
   fields: readonly JsonField[],
-): Promise<{ ids: string[]; items: string[]; count: number | null } | null> {
+): Promise<{ n: number; lastId: string | null; items: string; count: number | null } | null> {
   const dialect = dialectOf(exec);
-  const obj = (row: string) => {
-    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
-    return dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
-  };
-  // A first page renders its rows in the page query itself: only the `limit` rows it returns are rendered, and
-  // neither store has to hold the page in a subquery and sort it again (about a tenth of the SQLite statement).
-  // After a marker the page is a union of ranges that each fetch more rows than they keep, so it is rendered
-  // over the finished page.
+  const obj = (row: string) => objectExpr(t, dialect, fields, row);
   const table = ident(t.table);
-  const page = await pageQuery(exec, t, q, `${table}."id" as "id", ${obj(table)} as "json"`);
+  // A first page renders its rows in the page query itself: only the `limit` rows it returns are rendered. After
+  // a marker the page is a union of ranges that each fetch more rows than they keep, so it is rendered over the
+  // finished page. PostgreSQL orders its aggregates by the sort keys, so its rows carry them.
+  const pg = dialect === 'postgres';
+  const page = await pageQuery(exec, t, q, `${table}.${pg ? '*' : '"id"'}, ${obj(table)} as "json"`);
   if (!page) return null;
-  // The page's own ORDER BY again: a subquery's order is not promised to survive the outer select.
-  const text = page.direct
+  const rows = page.direct
     ? page.text
-    : `select "p"."id" as "id", ${obj('"p"')} as "json" from (${page.text}) as "p" order by ${orderBy(t, q.order)}`;
-  const rows = q.limit === 0 ? [] : await runRaw<{ id: string; json: string }>(exec, text, page.p.values);
+    : `select "p".${pg ? '*' : '"id"'}, ${obj('"p"')} as "json" from (${page.text}) as "p"`;
+  // SQLite aggregates a subquery's rows in the order it yields them: a subquery with a LIMIT keeps its ORDER BY
+  // (the limit depends on it) and is read as it runs, never re-sorted or hashed, since an aggregate with no GROUP
+  // BY has nothing to group by. An ORDER BY inside group_concat would sort the page's texts again, a third of the
+  // statement; snapshots.test.ts holds every page, first and after a marker, to the summary list's order on
+  // several sort keys.
+  // PostgreSQL only says a sorted subquery "usually" feeds an aggregate in order, so it is told; sorting 100 rows
+  // in memory costs it little.
+  const ids = pg ? `string_agg("id", ',' order by ${orderBy(t, q.order)})` : `group_concat("id", ',')`;
+  const items = pg ? `string_agg("json", ',' order by ${orderBy(t, q.order)})` : `group_concat("json", ',')`;
+  const text = `select count(*) as "n", ${items} as "items", ${ids} as "ids" from (${rows}) as "page"`;
+  let out = { n: 0, lastId: null as string | null, items: '' };
+  if (q.limit !== 0) {
+    const r = (await runRaw<{ n: number | string; items: string | null; ids: string | null }>(exec, text, page.p.values))[0];
+    const n = Number(r?.n ?? 0);
+    // Ids are the server's UUIDs: no comma inside one.
+    if (n > 0) out = { n, items: r!.items ?? '', lastId: r!.ids!.slice(r!.ids!.lastIndexOf(',') + 1) };
+  }
   const count = q.withCount ? await countRows(exec, t, q.where) : null;
-  return { ids: rows.map((r) => r.id), items: rows.map((r) => r.json), count };
+  return { ...out, count };
 }
 
 /**

@@ -136,7 +136,19 @@ export function nextLinks(
   ids: string[],
   limit: number,
 ): { rel: string; href: string }[] | null {
-  if (ids.length === 0 || ids.length < limit) return null;
+  return ids.length === 0 ? null : nextLinksAfter(request, collection, detail, ids.length, ids[ids.length - 1]!, limit);
+}
+
+/** `nextLinks` for a page known by its size and last id (a page the store rendered as one text). */
+export function nextLinksAfter(
+  request: FastifyRequest,
+  collection: string,
+  detail: boolean,
+  n: number,
+  lastId: string,
+  limit: number,
+): { rel: string; href: string }[] | null {
+  if (n === 0 || n < limit) return null;
   const { version, projectId } = urlPrefix(request);
   const params = new URLSearchParams();
   const q = (request.query ?? {}) as Record<string, unknown>;
@@ -144,7 +156,7 @@ export function nextLinks(
     if (k === 'marker') continue;
     for (const item of Array.isArray(v) ? v : [v]) params.append(k, String(item));
   }
-  params.append('marker', ids[ids.length - 1]!);
+  params.append('marker', lastId);
   const p = projectId ? `/${projectId}` : '';
   return [
     {

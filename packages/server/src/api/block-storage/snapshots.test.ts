@@ -366,4 +366,36 @@ describe('snapshot detail list rendered by the store', () => {
     assert.equal(bad.status, 404, bad.text);
     assert.ok(bad.body.itemNotFound, bad.text);
   });
+
+  // The store joins a page's items into one text; its order must be the list's order, which the summary list
+  // (rows read one by one, ordered by the same keys) shows.
+  test('the order of every page, first and after a marker, is the summary list\'s on each sort', async () => {
+    const vol = await createVolume(who());
+    await createSnapshot(who(), vol, { name: 'plain' });
+    await createSnapshot(who(), vol, { name: 'b', description: 'z' });
+    const base = `/v3/${who().projectId}/snapshots`;
+    const idsOf = (b: { snapshots: { id: string }[] }) => b.snapshots.map((s) => s.id);
+    for (const sort of ['', 'sort=name:asc', 'sort=name:desc,created_at:asc', 'sort=status:asc,name:desc', 'sort=created_at:asc', 'sort=description:desc,id:asc']) {
+      const summary = await t.request('GET', `${base}?${sort}`, { token: who().token, mv: '3.30' });
+      assert.equal(summary.status, 200, summary.text);
+      assert.equal(summary.body.snapshots.length, 5);
+      const detail = await t.request('GET', `${base}/detail?${sort}`, { token: who().token, mv: '3.30' });
+      assert.deepEqual(idsOf(detail.body), idsOf(summary.body), sort);
+      for (const limit of [1, 2, 3]) {
+        const seen: string[] = [];
+        let url: string | null = `${base}/detail?${sort}&limit=${limit}`;
+        while (url) {
+          const page = await t.request('GET', url, { token: who().token, mv: '3.30' });
+          assert.equal(page.status, 200, page.text);
+          assert.ok(page.body.snapshots.length <= limit);
+          seen.push(...idsOf(page.body));
+          const next: string | undefined = page.body.snapshots_links?.[0]?.href;
+          url = next ? next.slice(next.indexOf('/v3/')) : null;
+        }
+        assert.deepEqual(seen, idsOf(summary.body), `${sort} limit=${limit}`);
+      }
+    }
+    const none = await t.request('GET', `${base}/detail?status=error&limit=2`, { token: who().token });
+    assert.equal(none.text, '{"snapshots":[]}');
+  });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.js';
 import { checkMetadataProperties, type SnapshotRecord } from '../../services/block-storage/index.js';
 import { parseBoolean, validateBody } from '../common/validation.js';
-import { authOf, mvOf, nextLinks, parseAction, parseListRequest, pathId } from './common.js';
+import { authOf, mvOf, nextLinks, nextLinksAfter, parseAction, parseListRequest, pathId } from './common.js';
 import type { BlockStorageDeps } from './index.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { snapshotCreate, snapshotResetStatusAction, snapshotUpdate, updateSnapshotStatusAction } from '@cinderbox/api-schema';
@@ -60,8 +60,8 @@ export function registerSnapshotRoutes(scope: FastifyInstance, deps: BlockStorag
    */
   const detailPage = async (req: FastifyRequest, reply: FastifyReply) => {
     const res = await snapshots.listJson(authOf(req), mvOf(req), parseListRequest(req), snapshotDetailFields(mvOf(req)));
-    let body = `{"snapshots":[${res.items.join(',')}]`;
-    const links = nextLinks(req, 'snapshots', true, res.ids, res.limit);
+    let body = `{"snapshots":[${res.items}]`;
+    const links = res.lastId === null ? null : nextLinksAfter(req, 'snapshots', true, res.n, res.lastId, res.limit);
     if (links) body += `,"snapshots_links":${JSON.stringify(links)}`;
     if (res.count !== null) body += `,"count":${res.count}`;
     // With a JSON content type set, fastify sends a string as it is.

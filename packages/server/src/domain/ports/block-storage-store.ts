@@ -56,9 +56,12 @@ export type JsonField =
   | { key: string; column: string; as: 'text' | 'int' | 'bool' }
   | { key: string; as: 'metadata' };
 
-/** A list page as JSON text: each item one object's text, in page order, with its id (for the next link). */
+/**
+ * A list page as JSON text: `items` the page's objects joined by commas, in page order (the inside of the JSON
+ * array), `n` how many and `lastId` the last one's id (for the next link).
+ */
 export type JsonListOutcome =
-  | { ok: true; ids: string[]; items: string[]; count: number | null }
+  | { ok: true; n: number; lastId: string | null; items: string; count: number | null }
   | { ok: false; reason: 'marker' };
 
 // ---- repositories ----

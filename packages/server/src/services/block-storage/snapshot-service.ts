@@ -120,18 +120,21 @@ export class SnapshotService {
     return { items: await this.core.snapshotRecords(page.items), count: page.count, limit: q.limit };
   }
 
-  /** The page `list` gives, each item already JSON text of the view `fields` describe (the detail list's path). */
+  /**
+   * The page `list` gives as JSON text of the view `fields` describe, the items joined by commas (the detail
+   * list's path).
+   */
   async listJson(
     ctx: AuthContext,
     mv: Microversion,
     req: ListRequest,
     fields: readonly JsonField[],
-  ): Promise<ListResult<string> & { ids: string[] }> {
+  ): Promise<{ n: number; lastId: string | null; items: string; count: number | null; limit: number }> {
     const where = resolveFilters(ctx, mv, req.filters, this.filterPolicy);
     const q = listQuery(snapshotSort(mv.atLeast('3.30')), where, req);
     const page = await this.core.repos.snapshots.listJson(this.core.store.root, q, fields);
     if (!page.ok) throw notFound(`Snapshot ${req.marker} could not be found.`);
-    return { items: page.items, ids: page.ids, count: page.count, limit: q.limit };
+    return { n: page.n, lastId: page.lastId, items: page.items, count: page.count, limit: q.limit };
   }
 
   async update(

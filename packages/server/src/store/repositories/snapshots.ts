@@ -2,7 +2,7 @@ import type { ListOutcome, SnapshotChanges, SnapshotsRepository } from '../../do
 import type { Snapshot } from '../../domain/snapshot.js';
 import type { Executor } from '../database.js';
 import { guardedTransition } from '../guarded.js';
-import { SNAPSHOTS_LIST, listJsonRows, listRows } from '../list-query.js';
+import { SNAPSHOTS_LIST, listJsonPage, listRows } from '../list-query.js';
 import { executor } from '../metadata-store.js';
 import { prepared } from '../prepared.js';
 import type { SnapshotTable } from '../schema.js';
@@ -94,7 +94,7 @@ export const snapshotsRepository: SnapshotsRepository = {
     return { ok: true, items: page.rows.map((r) => toSnapshot(r as unknown as SnapshotTable)), count: page.count };
   },
   async listJson(scope, q, fields) {
-    const page = await listJsonRows(executor(scope), SNAPSHOTS_LIST, q, fields);
+    const page = await listJsonPage(executor(scope), SNAPSHOTS_LIST, q, fields);
     return page ? { ok: true, ...page } : { ok: false, reason: 'marker' };
   },
   async ofVolume(scope, volumeId) {
