@@ -119,6 +119,15 @@ function canReadInto(store: ObjectStore): store is ObjectStore & ReadIntoStore {
   return typeof (store as Partial<ReadIntoStore>).getInto === 'function';
 }
 
+/** An ObjectStore whose objects are local files (the fs adapter): restore's workers then read chunks themselves. */
+interface LocalFileStore {
+  localPath(key: string): string;
+}
+
+function hasLocalFiles(store: ObjectStore): store is ObjectStore & LocalFileStore {
+  return typeof (store as Partial<LocalFileStore>).localPath === 'function';
+}
+
 /**
  * How chunks are compressed. Each chunk object records its own codec, so a repository (and a backup) may mix them
  * and restore reads any mix. `auto` (the default) compresses with zstd level 1 the share of chunks the host's idle
@@ -764,6 +773,7 @@ export class BackupRepository implements BackupStore {
     const pool = this.workersPool();
     const inflight = new Bounded(pool.buffers);
     const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count, directIo: false };
+    const localFiles = hasLocalFiles(this.store) ? this.store : undefined;
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -833,12 +843,19 @@ export class BackupRepository implements BackupStore {
           rp.slotMs += t1 - t0;
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
-            const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
-            rp.fetchMs += performance.now() - t1;
+            // A local object is read by the worker itself (see objectPath in worker-protocol.ts); any other
+            // store's get runs here and hands the worker the object in the slot.
+            const objectPath = localFiles?.localPath(chunkKey(id));
+            let objectLength = 0;
+            if (objectPath === undefined) {
+              objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
+              rp.fetchMs += performance.now() - t1;
+            }
             reply = await pool.run({
               op: 'restore',
               slot: buf,
               objectLength,
+              ...(objectPath !== undefined ? { objectPath } : {}),
               id,
               length,
               fd: fh.fd,
@@ -849,6 +866,11 @@ export class BackupRepository implements BackupStore {
             pool.releaseBuffer(buf);
           }
           if (reply.kind === 'error') {
+            if (reply.code === 'ENOENT' && localFiles !== undefined) {
+              throw new RepoError('CHUNK_MISSING', `chunk ${id} of backup ${opts.locator} (offset ${offset}) is missing`, {
+                chunkId: id,
+              });
+            }
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
             throw Object.assign(new Error(message), { code: reply.code });
@@ -856,6 +878,7 @@ export class BackupRepository implements BackupStore {
           if (reply.kind === 'ok') {
             rp.chunks++;
             rp.queueMs += reply.waitMs ?? 0;
+            rp.fetchMs += reply.fetchMs ?? 0;
             rp.computeMs += reply.computeMs ?? 0;
             rp.writeMs += reply.writeMs ?? 0;
           }
