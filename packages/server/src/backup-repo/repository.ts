@@ -867,9 +867,8 @@ export class BackupRepository implements BackupStore {
           }
           if (reply.kind === 'error') {
             if (reply.code === 'ENOENT' && localFiles !== undefined) {
-              throw new RepoError('CHUNK_MISSING', `chunk ${id} of backup ${opts.locator} (offset ${offset}) is missing`, {
-                chunkId: id,
-              });
+              const missing = `chunk ${id} of backup ${opts.locator} (offset ${offset}) is missing`;
+              throw new RepoError('CHUNK_MISSING', missing, { chunkId: id });
             }
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
