@@ -159,9 +159,9 @@ function openedSize(fd: number, id: string): number {
 }
 
 /**
- * Reads the chunk object at `path` into slot `i` and returns its length. Synchronous on purpose (fetch workers
- * do nothing else): an asynchronous read would queue in libuv's shared pool behind the target writes, starving
- * the chunk workers (restore's fetch wait grew with every write queued).
+ * Reads the chunk object at `path` into slot `i` and returns its length. Synchronous on purpose: this thread
+ * has nothing else to do until the object is there, and an asynchronous read would queue in libuv's shared pool
+ * behind the target writes, starving the workers (restore's fetch wait grew with every write queued).
  */
 function fetchObject(path: string, i: number, id: string): number {
   const into = paddedSlot(i);
@@ -336,14 +336,18 @@ async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Pro
     }
     // Decoded synchronously into `buf`, which then stays busy until its write is done.
     const t0 = performance.now();
-    const plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
+    const objectLength =
+      req.objectPath !== undefined ? fetchObject(req.objectPath, req.slot, req.id) : req.objectLength;
+    const tf = performance.now();
+    const plain = decode(slot(req.slot, objectLength), req.id, req.length, buf);
     const t1 = performance.now();
     await writeChunk(plain, buf, req);
     return {
       seq: req.seq,
       kind: 'ok',
       waitMs: t0 - (arrived.get(req) ?? t0),
-      computeMs: t1 - t0,
+      fetchMs: tf - t0,
+      computeMs: t1 - tf,
       writeMs: performance.now() - t1,
     };
   } finally {
@@ -369,8 +373,6 @@ function handle(req: Exclude<WorkerRequest, EncodeRequest | RestoreRequest>): Wo
       }
       return { seq: req.seq, kind: 'ok' };
     }
-    case 'fetch':
-      return { seq: req.seq, kind: 'fetched', objectLength: fetchObject(req.path, req.slot, req.id) };
     case 'release':
       // Descriptors belong to the caller now; this only confirms the worker is up (warm-up).
       return { seq: req.seq, kind: 'ok' };

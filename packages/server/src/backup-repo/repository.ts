@@ -72,7 +72,7 @@ import { MarkSet } from './mark-set.js';
 import { foreignGcRunning, type GcEpoch, readGcEpoch, refreshGcEpoch, writeGcEpoch } from './gc-epoch.js';
 import { ReadaheadHints } from './readahead-hints.js';
 import { WorkerPool } from './worker-pool.js';
-import type { ChunkCompressor, WorkerReply } from './worker-protocol.js';
+import type { ChunkCompressor } from './worker-protocol.js';
 
 // The operations' options and results belong to the BackupStore port; re-exported for the repository's users.
 export {
@@ -774,7 +774,6 @@ export class BackupRepository implements BackupStore {
     const inflight = new Bounded(pool.buffers);
     const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count, directIo: false };
     const localFiles = hasLocalFiles(this.store) ? this.store : undefined;
-    const { locator } = opts;
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -844,27 +843,25 @@ export class BackupRepository implements BackupStore {
           rp.slotMs += t1 - t0;
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
-            // A local object is read by a fetch thread (see op 'fetch' in worker-protocol.ts); any other store's
-            // get runs here. Either way the object lands in the shared buffer the chunk worker decodes from.
+            // A local object is read by the worker itself (see objectPath in worker-protocol.ts); any other
+            // store's get runs here and hands the worker the object in the slot.
             const objectPath = localFiles?.localPath(chunkKey(id));
-            const fetched: WorkerReply =
-              objectPath !== undefined
-                ? await pool.fetch({ op: 'fetch', slot: buf, path: objectPath, id })
-                : { seq: 0, kind: 'fetched', objectLength: await this.readChunkInto(pool, buf, id, locator, offset) };
-            rp.fetchMs += performance.now() - t1;
-            if (fetched.kind !== 'fetched') reply = fetched;
-            else {
-              reply = await pool.run({
-                op: 'restore',
-                slot: buf,
-                objectLength: fetched.objectLength,
-                id,
-                length,
-                fd: fh.fd,
-                offset,
-                ...(directFd !== undefined ? { directFd } : {}),
-              });
+            let objectLength = 0;
+            if (objectPath === undefined) {
+              objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
+              rp.fetchMs += performance.now() - t1;
             }
+            reply = await pool.run({
+              op: 'restore',
+              slot: buf,
+              objectLength,
+              ...(objectPath !== undefined ? { objectPath } : {}),
+              id,
+              length,
+              fd: fh.fd,
+              offset,
+              ...(directFd !== undefined ? { directFd } : {}),
+            });
           } finally {
             pool.releaseBuffer(buf);
           }
@@ -880,6 +877,7 @@ export class BackupRepository implements BackupStore {
           if (reply.kind === 'ok') {
             rp.chunks++;
             rp.queueMs += reply.waitMs ?? 0;
+            rp.fetchMs += reply.fetchMs ?? 0;
             rp.computeMs += reply.computeMs ?? 0;
             rp.writeMs += reply.writeMs ?? 0;
           }

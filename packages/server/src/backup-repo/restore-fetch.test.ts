@@ -1,6 +1,6 @@
 /**
- * Restore reads chunk objects of a local (fs) store on fetch threads, and those of any other store on the main
- * thread: both paths must give the same bytes and the same errors.
+ * Restore reads chunk objects of a local (fs) store inside the chunk workers, and those of any other store on the
+ * main thread: both paths must give the same bytes and the same errors.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -27,7 +27,7 @@ function remoteLike(store: ObjectStore): ObjectStore {
   };
 }
 
-test('restore from a local store (fetch threads) and through the port only (main-thread get) are byte-exact', async () => {
+test('restore from a local store (worker fetch) and through the port only (main-thread fetch) are byte-exact', async () => {
   const fx = await repoFixture();
   try {
     const src = join(fx.dir, 'src');
@@ -39,7 +39,7 @@ test('restore from a local store (fetch threads) and through the port only (main
     await fx.repo.restore({ locator: r.locator, targetPath: local, targetIsFresh: true });
     assert.ok((await readFile(local)).equals(data));
     assert.equal(fx.repo.restoreProfile.chunks, 4, 'the zero chunk is not fetched');
-    assert.ok(fx.repo.restoreProfile.fetchMs > 0);
+    assert.ok(fx.repo.restoreProfile.fetchMs > 0, 'the workers report their fetch time');
     const other = await BackupRepository.open({ store: remoteLike(fx.store), workers: 2, create: false });
     try {
       const remote = join(fx.dir, 'remote');
@@ -53,7 +53,7 @@ test('restore from a local store (fetch threads) and through the port only (main
   }
 });
 
-test('a chunk file larger than any chunk object, or emptied, fails a thread-fetched restore as CHUNK_CORRUPT', async () => {
+test('a chunk object larger than any chunk object, or emptied, fails a worker-fetched restore as CHUNK_CORRUPT', async () => {
   const fx = await repoFixture();
   try {
     const src = join(fx.dir, 'src');

@@ -77,11 +77,6 @@ const EXPECTED_PAGE_OFFSET = (PAGE - 16) % PAGE;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  /**
-   * Threads that only read fs chunk objects into shared buffers (op 'fetch'), spawned on first use: a chunk
-   * worker blocking in that read would idle its core, and libuv's pool would queue it behind the target writes.
-   */
-  private readonly fetchSlots: Slot[] = [];
   private seq = 0;
   private closed = false;
   private readonly init: WorkerInit;
@@ -167,27 +162,17 @@ export class WorkerPool {
     return slot;
   }
 
-  private live(slots: Slot[]): Slot[] {
-    for (let i = 0; i < slots.length; i++) {
-      if (slots[i]?.dead) slots[i] = this.spawn();
+  private live(): Slot[] {
+    for (let i = 0; i < this.slots.length; i++) {
+      if (this.slots[i]?.dead) this.slots[i] = this.spawn();
     }
-    return slots;
+    return this.slots;
   }
 
   /** Runs one task; rejects only if the worker dies (task errors come back as replies of kind 'error'). */
   run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    return this.runOn(this.slots, task, transfer);
-  }
-
-  /** Runs a 'fetch' task on a fetch thread (as many as chunk workers, at least two: reads overlap). */
-  fetch(task: Extract<WorkerTask, { op: 'fetch' }>): Promise<WorkerReply> {
-    if (!this.closed) while (this.fetchSlots.length < Math.max(2, this.size)) this.fetchSlots.push(this.spawn());
-    return this.runOn(this.fetchSlots, task, []);
-  }
-
-  private runOn(all: Slot[], task: WorkerTask, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
-    const slots = this.live(all);
+    const slots = this.live();
     let slot = slots[0] as Slot;
     for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
     const seq = ++this.seq;
@@ -220,8 +205,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.slots, ...this.fetchSlots];
-    for (const s of all) s.dead = true;
-    await Promise.all(all.map((s) => s.worker.terminate()));
+    for (const s of this.slots) s.dead = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

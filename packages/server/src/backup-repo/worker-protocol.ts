@@ -58,12 +58,18 @@ export type WorkerRequest =
        */
       directFd?: number;
     }
-  /** Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`. */
+  /**
+   * Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`.
+   * With `objectPath`, the worker first reads the object from that file into `slot` itself (fs store): a
+   * synchronous read on its own thread, so chunk fetches never wait in libuv's pool behind the target's writes
+   * (`objectLength` is then ignored). A missing file replies code ENOENT.
+   */
   | {
       seq: number;
       op: 'restore';
       slot: number;
       objectLength: number;
+      objectPath?: string;
       id: string;
       length: number;
       fd: number;
@@ -76,12 +82,6 @@ export type WorkerRequest =
     }
   /** CRC check only, or (full) authenticate + decompress + re-hash the object in `slot`. */
   | { seq: number; op: 'check'; slot: number; objectLength: number; id: string; length: number; full: boolean }
-  /**
-   * Read the chunk object stored in file `path` (fs store) into `slot` (fetch workers, see WorkerPool): a
-   * synchronous read on a thread of its own, so chunk fetches never wait in libuv's pool behind the target's
-   * writes, and no chunk worker blocks on the disk. A missing file replies code ENOENT.
-   */
-  | { seq: number; op: 'fetch'; slot: number; path: string; id: string }
   /** No-op round trip (warm-up). */
   | { seq: number; op: 'release'; path: string };
 
@@ -102,11 +102,10 @@ export type WorkerReply =
     }
   /**
    * Restore: waitMs from the request's arrival to the worker taking it up (its own queue: earlier chunks' decode
-   * and writes), computeMs decoding and verifying, writeMs the target write.
+   * and writes), fetchMs reading the object (objectPath requests), computeMs decoding and verifying, writeMs the
+   * target write.
    */
-  | { seq: number; kind: 'ok'; waitMs?: number; computeMs?: number; writeMs?: number }
-  /** Fetch: the object is the first `objectLength` bytes of the slot. */
-  | { seq: number; kind: 'fetched'; objectLength: number }
+  | { seq: number; kind: 'ok'; waitMs?: number; fetchMs?: number; computeMs?: number; writeMs?: number }
   | { seq: number; kind: 'error'; code: string; message: string };
 
 /** Requests without their sequence number (the pool assigns it). */
