@@ -1,7 +1,7 @@
 /**
  * Restore reads the chunk files of an fs repository on another device than the target inside the chunk workers,
  * and any other chunk (same device, or another store) on the main thread: every path must give the same bytes
- * and the same errors.
+ * and the same errors. (OpenOptions.workerFetch turns the first on.)
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -61,9 +61,9 @@ test('restore byte-exact from another device (worker fetch), the same device and
   const data = Buffer.concat([textish(2 * MiB, 1), randomBytes(MiB), Buffer.alloc(MiB), randomBytes(MiB / 2 + 1)]);
   await writeFile(src, data);
   const far = counting(join(shm as string, 'repo-a'));
-  const repo = await BackupRepository.open({ store: far.store, workers: 2, chunkSize: MiB });
+  const repo = await BackupRepository.open({ store: far.store, workers: 2, chunkSize: MiB, workerFetch: true });
   const near = counting(join(work, 'repo-a'));
-  const sameDev = await BackupRepository.open({ store: near.store, workers: 2, chunkSize: MiB });
+  const sameDev = await BackupRepository.open({ store: near.store, workers: 2, chunkSize: MiB, workerFetch: true });
   const remote = await BackupRepository.open({ store: remoteLike(far.store), workers: 2, create: false });
   try {
     const r = await repo.backup({ id: 'b', container: 'c', sourcePath: src });
@@ -83,6 +83,16 @@ test('restore byte-exact from another device (worker fetch), the same device and
     await rm(out);
     await remote.restore({ locator: r.locator, targetPath: out, targetIsFresh: true });
     assert.ok((await readFile(out)).equals(data));
+
+    const byDefault = await BackupRepository.open({ store: far.store, workers: 2, create: false });
+    try {
+      await rm(out);
+      await byDefault.restore({ locator: r.locator, targetPath: out, targetIsFresh: true });
+      assert.ok((await readFile(out)).equals(data));
+      assert.equal(far.gets(), 4, 'without workerFetch the main thread reads the chunks');
+    } finally {
+      await byDefault.close();
+    }
   } finally {
     await Promise.all([repo.close(), sameDev.close(), remote.close()]);
   }
@@ -94,7 +104,7 @@ test('worker fetch: a missing chunk is CHUNK_MISSING, an oversized or empty one 
   await writeFile(src, data);
   const root = join(shm as string, 'repo-b');
   const { store, gets } = counting(root);
-  const repo = await BackupRepository.open({ store, workers: 2, chunkSize: MiB });
+  const repo = await BackupRepository.open({ store, workers: 2, chunkSize: MiB, workerFetch: true });
   try {
     const r = await repo.backup({ id: 'b', container: 'c', sourcePath: src });
     const key = (await listKeys(store, 'chunks/'))[0] as string;
