@@ -804,8 +804,6 @@ async function separateRestore(name: string, repoPath: string, locator: string, 
   const repo = await BackupRepository.open({
     store: new FsObjectStore(join(copy, 'repo'), { directWrites }),
     ...(WORKERS ? { workers: WORKERS } : {}),
-    // A/B of OpenOptions.workerFetch (chunk files read inside the workers) on the separate-device restore.
-    ...(process.env.CBX_BENCH_WORKER_FETCH === '1' ? { workerFetch: true } : {}),
     ...chunkWorkerAddon(),
   });
   const out = join(DIR, `steady-${name}`, 'restored-sep.raw');

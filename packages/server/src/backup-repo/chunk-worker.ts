@@ -6,7 +6,7 @@
  * `directFd` in worker-protocol.ts).
  * One task at a time per worker; the pool keeps a couple queued so the worker never idles.
  */
-import { closeSync, constants as fsConstants, fstatSync, openSync, read, readSync, write } from 'node:fs';
+import { read, write } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdFunction } from './chunk-ids.js';
@@ -79,12 +79,6 @@ function slot(i: number, length = init.slotSize): Buffer {
   }
   return Buffer.from(init.slots, init.slotBase + i * init.slotStride, length);
 }
-/** Slot i with its page-rounded tail: an O_DIRECT read of the largest object, rounded up, stays inside it. */
-function paddedSlot(i: number): Buffer {
-  if (!(i >= 0) || init.slotBase + (i + 1) * init.slotStride > init.slots.byteLength) throw new Error(`bad slot ${i}`);
-  return Buffer.from(init.slots, init.slotBase + i * init.slotStride, init.slotStride);
-}
-
 class ChunkError extends Error {
   constructor(
     readonly code: string,
@@ -132,68 +126,6 @@ async function readChunk(req: EncodeRequest, into: Buffer): Promise<number> {
   }
   if (req.prefetch && addon.willNeed) for (const r of req.prefetch) addon.willNeed(req.fd, r.offset, r.length);
   return readFull(req.fd, into, req.length, req.offset);
-}
-
-/**
- * Chunk objects are read with O_DIRECT until the filesystem (tmpfs) or the slots' memory (not page-aligned after
- * all) refuses it: an object read once and decoded here gains nothing from the page cache.
- */
-let directFetch = true;
-
-function readAllSync(fd: number, into: Buffer, length: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, into, done, length - done, done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
-
-function openedSize(fd: number, id: string): number {
-  const { size } = fstatSync(fd);
-  if (size > init.slotSize) {
-    throw new ChunkError('CHUNK_CORRUPT', `chunk ${id} is corrupt: ${size} bytes is larger than any chunk object`);
-  }
-  return size;
-}
-
-/**
- * Reads the chunk object at `path` into slot `i` and returns its length. Synchronous on purpose: this thread
- * has nothing else to do until the object is there, and an asynchronous read would queue in libuv's shared pool
- * behind the target writes, starving the workers (restore's fetch wait grew with every write queued).
- */
-function fetchObject(path: string, i: number, id: string): number {
-  const into = paddedSlot(i);
-  if (directFetch) {
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
-    } catch (e) {
-      if (!isInvalid(e)) throw e;
-      directFetch = false;
-    }
-    if (fd !== undefined) {
-      try {
-        const size = openedSize(fd, id);
-        try {
-          // Whole pages; the kernel stops at the end of the file. alignUp(size) ≤ the padded slot.
-          return Math.min(size, readAllSync(fd, into, alignUp(size)));
-        } catch (e) {
-          if (!isInvalid(e)) throw e;
-          directFetch = false;
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
-  }
-  const fd = openSync(path, 'r');
-  try {
-    return readAllSync(fd, into, openedSize(fd, id));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -336,18 +268,14 @@ async function withBuffer(req: EncodeRequest | RestoreRequest, buf: Buffer): Pro
     }
     // Decoded synchronously into `buf`, which then stays busy until its write is done.
     const t0 = performance.now();
-    const objectLength =
-      req.objectPath !== undefined ? fetchObject(req.objectPath, req.slot, req.id) : req.objectLength;
-    const tf = performance.now();
-    const plain = decode(slot(req.slot, objectLength), req.id, req.length, buf);
+    const plain = decode(slot(req.slot, req.objectLength), req.id, req.length, buf);
     const t1 = performance.now();
     await writeChunk(plain, buf, req);
     return {
       seq: req.seq,
       kind: 'ok',
       waitMs: t0 - (arrived.get(req) ?? t0),
-      fetchMs: tf - t0,
-      computeMs: t1 - tf,
+      computeMs: t1 - t0,
       writeMs: performance.now() - t1,
     };
   } finally {

@@ -119,15 +119,6 @@ function canReadInto(store: ObjectStore): store is ObjectStore & ReadIntoStore {
   return typeof (store as Partial<ReadIntoStore>).getInto === 'function';
 }
 
-/** An ObjectStore whose objects are local files (the fs adapter): restore's workers then read chunks themselves. */
-interface LocalFileStore {
-  localPath(key: string): string;
-}
-
-function hasLocalFiles(store: ObjectStore): store is ObjectStore & LocalFileStore {
-  return typeof (store as Partial<LocalFileStore>).localPath === 'function';
-}
-
 /**
  * How chunks are compressed. Each chunk object records its own codec, so a repository (and a backup) may mix them
  * and restore reads any mix. `auto` (the default) compresses with zstd level 1 the share of chunks the host's idle
@@ -166,12 +157,6 @@ export interface OpenOptions {
    * cannot take from its parent is offered to the store create-only (and touched when it exists).
    */
   indexDir?: string;
-  /**
-   * Restores from an fs repository on another device than the target read the chunk files inside the workers
-   * (synchronously) instead of on libuv's pool (default false). Under a shared load it cut the fetch wait and the
-   * restore CPU per GiB, but an A/B on a quieter machine did not show a faster restore: off until measured idle.
-   */
-  workerFetch?: boolean;
 }
 
 interface RepoConfig {
@@ -265,7 +250,6 @@ export class BackupRepository implements BackupStore {
     /** The workers have aligned memory (the addon's alignedBuffer), so O_DIRECT descriptors are worth opening. */
     private readonly canDirect: boolean,
     private readonly index: ChunkIndex | undefined,
-    private readonly workerFetch: boolean,
   ) {}
 
   /**
@@ -374,7 +358,6 @@ export class BackupRepository implements BackupStore {
       opts.sparseAddon,
       opts.sparseAddon !== undefined && addonHasAlignedBuffer(opts.sparseAddon),
       opts.indexDir === undefined ? undefined : ChunkIndex.open(opts.indexDir, config.repoId, store.description),
-      opts.workerFetch === true,
     );
   }
 
@@ -781,7 +764,6 @@ export class BackupRepository implements BackupStore {
     const pool = this.workersPool();
     const inflight = new Bounded(pool.buffers);
     const result: RestoreResult = { dataBytes: 0, zeroBytes: 0, chunks: manifest.count, directIo: false };
-    let localFiles: LocalFileStore | undefined;
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -790,9 +772,7 @@ export class BackupRepository implements BackupStore {
     let windowFlush: Promise<void> = Promise.resolve();
     let windowError: unknown;
     try {
-      const targetStat = await fh.stat();
-      const current = targetStat.size;
-      localFiles = await this.fetchInWorkers(targetStat.dev);
+      const current = (await fh.stat()).size;
       if (opts.targetIsFresh) {
         if (current < size) await fh.truncate(size);
       } else if (current < size) {
@@ -853,19 +833,12 @@ export class BackupRepository implements BackupStore {
           rp.slotMs += t1 - t0;
           let reply: Awaited<ReturnType<WorkerPool['run']>>;
           try {
-            // A local object is read by the worker itself (see objectPath in worker-protocol.ts); any other
-            // store's get runs here and hands the worker the object in the slot.
-            const objectPath = localFiles?.localPath(chunkKey(id));
-            let objectLength = 0;
-            if (objectPath === undefined) {
-              objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
-              rp.fetchMs += performance.now() - t1;
-            }
+            const objectLength = await this.readChunkInto(pool, buf, id, opts.locator, offset);
+            rp.fetchMs += performance.now() - t1;
             reply = await pool.run({
               op: 'restore',
               slot: buf,
               objectLength,
-              ...(objectPath !== undefined ? { objectPath } : {}),
               id,
               length,
               fd: fh.fd,
@@ -876,10 +849,6 @@ export class BackupRepository implements BackupStore {
             pool.releaseBuffer(buf);
           }
           if (reply.kind === 'error') {
-            if (reply.code === 'ENOENT' && localFiles !== undefined) {
-              const missing = `chunk ${id} of backup ${opts.locator} (offset ${offset}) is missing`;
-              throw new RepoError('CHUNK_MISSING', missing, { chunkId: id });
-            }
             const message = `restore of ${opts.locator} failed at offset ${offset}: ${reply.message}`;
             if (reply.code === 'CHUNK_CORRUPT') throw new RepoError('CHUNK_CORRUPT', message, { chunkId: id });
             throw Object.assign(new Error(message), { code: reply.code });
@@ -887,7 +856,6 @@ export class BackupRepository implements BackupStore {
           if (reply.kind === 'ok') {
             rp.chunks++;
             rp.queueMs += reply.waitMs ?? 0;
-            rp.fetchMs += reply.fetchMs ?? 0;
             rp.computeMs += reply.computeMs ?? 0;
             rp.writeMs += reply.writeMs ?? 0;
           }
@@ -912,24 +880,6 @@ export class BackupRepository implements BackupStore {
       await windowFlush;
       await direct?.close();
       await fh.close();
-    }
-  }
-
-  /**
-   * The fs store whose chunk files restore's workers read themselves (objectPath), or undefined: main-thread gets.
-   * Only when the repository is on another device than the target: there the asynchronous fetches queued in
-   * libuv's pool behind the target writes and starved the workers, while a synchronous read in a worker is short
-   * (interleaved A/B under load: fetch wait 3.4-7.4 -> 0.6-1.8 ms per chunk, restore CPU -10..-20 % per GiB).
-   * On the target's own disk the same read blocked a worker (and its core) for the disk's latency: same-disk
-   * restores were slower that way, so they keep the asynchronous fetch. Only with OpenOptions.workerFetch.
-   */
-  private async fetchInWorkers(targetDev: number): Promise<LocalFileStore | undefined> {
-    if (!this.workerFetch || !hasLocalFiles(this.store)) return undefined;
-    try {
-      const repoDev = (await stat(this.store.localPath('config'))).dev;
-      return repoDev !== targetDev ? this.store : undefined;
-    } catch {
-      return undefined;
     }
   }
 

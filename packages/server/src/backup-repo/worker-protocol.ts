@@ -58,18 +58,12 @@ export type WorkerRequest =
        */
       directFd?: number;
     }
-  /**
-   * Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`.
-   * With `objectPath`, the worker first reads the object from that file into `slot` itself (fs store): a
-   * synchronous read on its own thread, so chunk fetches never wait in libuv's pool behind the target's writes
-   * (`objectLength` is then ignored). A missing file replies code ENOENT.
-   */
+  /** Verify the chunk object of `objectLength` bytes in `slot` against its id and write its plaintext at `offset`. */
   | {
       seq: number;
       op: 'restore';
       slot: number;
       objectLength: number;
-      objectPath?: string;
       id: string;
       length: number;
       fd: number;
@@ -102,10 +96,9 @@ export type WorkerReply =
     }
   /**
    * Restore: waitMs from the request's arrival to the worker taking it up (its own queue: earlier chunks' decode
-   * and writes), fetchMs reading the object (objectPath requests), computeMs decoding and verifying, writeMs the
-   * target write.
+   * and writes), computeMs decoding and verifying, writeMs the target write.
    */
-  | { seq: number; kind: 'ok'; waitMs?: number; fetchMs?: number; computeMs?: number; writeMs?: number }
+  | { seq: number; kind: 'ok'; waitMs?: number; computeMs?: number; writeMs?: number }
   | { seq: number; kind: 'error'; code: string; message: string };
 
 /** Requests without their sequence number (the pool assigns it). */

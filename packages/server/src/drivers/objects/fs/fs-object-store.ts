@@ -264,15 +264,6 @@ export class FsObjectStore implements ObjectStore {
   }
 
   /**
-   * The file holding object `key`, for readers that open it themselves: restore's chunk workers read chunk
-   * objects synchronously on their own threads, so those reads never queue behind the target's writes in the
-   * process's libuv pool. Read-only use; the file may vanish (ENOENT) like any object.
-   */
-  localPath(key: string): string {
-    return this.path(key);
-  }
-
-  /**
    * Reads the object into `into` (positional reads, no allocation) and returns its size. When the object is
    * larger than `into`, returns its size with `into` holding only its beginning. Rejects with 'ENOENT' when missing.
    */
