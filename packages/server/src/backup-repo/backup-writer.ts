@@ -9,16 +9,8 @@ import { type BackupOptions, type BackupResult, RepoError } from '../domain/port
 import { Bounded, chunkMapOf } from './bounded.js';
 import { CodecChooser } from './codec-chooser.js';
 import { CODEC_LZ4, CODEC_ZSTD, chunkKey, ID_BYTES } from './format.js';
-import {
-  type BackupStats,
-  encodeManifest,
-  leaseKey as leaseKeyOf,
-  Manifest,
-  type ManifestHeader,
-  makeLocator,
-  manifestKey,
-} from './manifest.js';
-import { type ActiveBackup, INDEX_BATCH, LEASE_REFRESH_MS, type RepoContext, throwIfAborted } from './repo-context.js';
+import { type BackupStats, encodeManifest, Manifest, type ManifestHeader, makeLocator, manifestKey } from './manifest.js';
+import { type ActiveBackup, type RepoContext, throwIfAborted } from './repo-context.js';
 import { readManifest } from './repo-manifests.js';
 import { ReadaheadHints } from './readahead-hints.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -94,123 +86,101 @@ export async function writeBackup(
     useIndex: false,
     pendingIndex: [],
   };
-  ctx.active.add(active);
-  const leaseKey = leaseKeyOf(locator);
-  let leaseTimer: NodeJS.Timeout | undefined;
-  try {
-    await ctx.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
-      overwrite: true,
-    });
-    leaseTimer = setInterval(() => void ctx.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
-    leaseTimer.unref();
-    // After the lease: a gc starting from now on sees it (and defers), one that started before is seen here.
-    active.useIndex = await ctx.prepareIndex();
-  } catch (e) {
-    clearInterval(leaseTimer);
-    ctx.active.delete(active);
-    await ctx.store.delete(leaseKey).catch(() => {});
-    throw e;
-  }
-
-  const pool = ctx.workers();
-  // A chunk holds a shared buffer until the store has its bytes, then only a place among those being synced.
-  const inflight = new Bounded(pool.buffers + SYNCING_CHUNKS);
-  const chooser = new CodecChooser();
-  let done = 0;
-  const progress = (n: number) => {
-    done += n;
-    opts.onProgress?.({ bytesDone: done, bytesTotal: size });
-  };
-  let source: FileHandle | undefined;
-  let direct: FileHandle | undefined;
-  try {
-    source = await open(opts.sourcePath, 'r');
-    const fd = source.fd;
-    direct = opts.directIo === false ? undefined : await ctx.openDirect(opts.sourcePath, fsConstants.O_RDONLY);
-    const directFd = direct?.fd;
-    // Direct reads do not go through the page cache, so readahead hints would only fill it for nothing.
-    const hints = direct
-      ? undefined
-      : new ReadaheadHints(count, cs, size, (j) => !(allocated?.[j] === 0) && !(changed?.[j] === 0));
-    for (let i = 0; i < count; i++) {
-      throwIfAborted(opts.signal);
-      if (inflight.failed) break;
-      const offset = i * cs;
-      const length = Math.min(cs, size - offset);
-      // The parent's entry stands for this chunk only if the chunk has the same extent in both volumes.
-      const parentEntry =
-        parent && i < parent.count && parent.chunkLength(i) === length ? parent.entry(i) : undefined;
-      if (changed && changed[i] === 0 && parentEntry !== undefined) {
-        if (parentEntry === null) stats.zeroChunks++;
-        else {
-          parentEntry.copy(entries, i * ID_BYTES);
-          stats.reusedChunks++;
-          stats.dataBytes += length;
-        }
-        progress(length);
-        continue;
-      }
-      if (allocated && allocated[i] === 0) {
-        stats.zeroChunks++;
-        progress(length);
-        continue;
-      }
-      const parentId = parentEntry ? parentEntry.toString('hex') : undefined;
-      const prefetch = hints?.next(i);
-      await inflight.add(async () => {
-        const buf = await pool.acquireBuffer();
-        let held = true;
-        const release = () => {
-          if (held) pool.releaseBuffer(buf);
-          held = false;
-        };
-        try {
-          const compressor = ctx.compression === 'auto' ? chooser.choose() : ctx.compression;
-          const task = { fd, directFd, offset, length, parentId, prefetch, compressor };
-          const chunk = { sourcePath: opts.sourcePath, active, stats, release };
-          await encodeAndStore(ctx, profile, pool, buf, task, i, chunk);
-        } finally {
-          release();
-        }
-        progress(length);
-      });
-    }
-    await inflight.drain();
-
-    throwIfAborted(opts.signal);
-    // Chunk names durable before the manifest that references them.
-    await ctx.store.flush();
-    await ctx.indexPending(active);
-    const header: ManifestHeader = {
-      format: 1,
-      id: opts.id,
-      container: opts.container,
-      repoId: ctx.config.repoId,
-      size,
-      chunkSize: cs,
-      idAlgorithm: ctx.config.idAlgorithm,
-      encrypted: ctx.encrypted,
-      parent: opts.parent ?? null,
-      createdAt: new Date().toISOString(),
-      stats,
-      meta: opts.meta ?? {},
+  return ctx.runBackup(active, async () => {
+    const pool = ctx.workers();
+    // A chunk holds a shared buffer until the store has its bytes, then only a place among those being synced.
+    const inflight = new Bounded(pool.buffers + SYNCING_CHUNKS);
+    const chooser = new CodecChooser();
+    let done = 0;
+    const progress = (n: number) => {
+      done += n;
+      opts.onProgress?.({ bytesDone: done, bytesTotal: size });
     };
-    const { existed } = await ctx.store.put(mKey, encodeManifest(new Manifest(header, entries), ctx.keys));
-    if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
-    await ctx.store.flush();
-    return { locator, header, stats, directIo: direct !== undefined };
-  } finally {
-    // After an error or abort, wait for the chunks in flight so nothing writes after we return.
-    await inflight.drain().catch(() => {});
-    clearInterval(leaseTimer);
-    // The chunks of a failed backup that did get written are in the store too (orphans until gc).
-    await ctx.indexPending(active).catch(() => {});
-    ctx.active.delete(active);
-    if (ctx.gcRunning) ctx.endedDuringGc.add(active);
-    await ctx.store.delete(leaseKey).catch(() => {});
-    await direct?.close();
-    await source?.close();
-  }
+    let source: FileHandle | undefined;
+    let direct: FileHandle | undefined;
+    try {
+      source = await open(opts.sourcePath, 'r');
+      const fd = source.fd;
+      direct = opts.directIo === false ? undefined : await ctx.openDirect(opts.sourcePath, fsConstants.O_RDONLY);
+      const directFd = direct?.fd;
+      // Direct reads do not go through the page cache, so readahead hints would only fill it for nothing.
+      const hints = direct
+        ? undefined
+        : new ReadaheadHints(count, cs, size, (j) => !(allocated?.[j] === 0) && !(changed?.[j] === 0));
+      for (let i = 0; i < count; i++) {
+        throwIfAborted(opts.signal);
+        if (inflight.failed) break;
+        const offset = i * cs;
+        const length = Math.min(cs, size - offset);
+        // The parent's entry stands for this chunk only if the chunk has the same extent in both volumes.
+        const parentEntry =
+          parent && i < parent.count && parent.chunkLength(i) === length ? parent.entry(i) : undefined;
+        if (changed && changed[i] === 0 && parentEntry !== undefined) {
+          if (parentEntry === null) stats.zeroChunks++;
+          else {
+            parentEntry.copy(entries, i * ID_BYTES);
+            stats.reusedChunks++;
+            stats.dataBytes += length;
+          }
+          progress(length);
+          continue;
+        }
+        if (allocated && allocated[i] === 0) {
+          stats.zeroChunks++;
+          progress(length);
+          continue;
+        }
+        const parentId = parentEntry ? parentEntry.toString('hex') : undefined;
+        const prefetch = hints?.next(i);
+        await inflight.add(async () => {
+          const buf = await pool.acquireBuffer();
+          let held = true;
+          const release = () => {
+            if (held) pool.releaseBuffer(buf);
+            held = false;
+          };
+          try {
+            const compressor = ctx.compression === 'auto' ? chooser.choose() : ctx.compression;
+            const task = { fd, directFd, offset, length, parentId, prefetch, compressor };
+            const chunk = { sourcePath: opts.sourcePath, active, stats, release };
+            await encodeAndStore(ctx, profile, pool, buf, task, i, chunk);
+          } finally {
+            release();
+          }
+          progress(length);
+        });
+      }
+      await inflight.drain();
+
+      throwIfAborted(opts.signal);
+      // Chunk names durable before the manifest that references them.
+      await ctx.store.flush();
+      await ctx.indexPending(active);
+      const header: ManifestHeader = {
+        format: 1,
+        id: opts.id,
+        container: opts.container,
+        repoId: ctx.config.repoId,
+        size,
+        chunkSize: cs,
+        idAlgorithm: ctx.config.idAlgorithm,
+        encrypted: ctx.encrypted,
+        parent: opts.parent ?? null,
+        createdAt: new Date().toISOString(),
+        stats,
+        meta: opts.meta ?? {},
+      };
+      const { existed } = await ctx.store.put(mKey, encodeManifest(new Manifest(header, entries), ctx.keys));
+      if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+      await ctx.store.flush();
+      return { locator, header, stats, directIo: direct !== undefined };
+    } finally {
+      // After an error or abort, wait for the chunks in flight so nothing writes after we return.
+      await inflight.drain().catch(() => {});
+      await direct?.close();
+      await source?.close();
+    }
+  });
 }
 
 /** One chunk of a backup: the worker reads and encodes it into shared buffer `buf`, then it is stored. */
@@ -267,13 +237,8 @@ async function encodeAndStore(
   stats.readBytes += reply.readBytes;
   stats.dataBytes += length;
   if (reply.kind === 'data') {
-    active.ids.add(reply.id);
-    const deleting = ctx.deleting.get(reply.id);
-    if (deleting) await deleting;
     const idBytes = Buffer.from(reply.id, 'hex');
-    // Synchronous with the registration above: an in-process gc either saw the id as in use, or removed it from
-    // the index before deleting it (and then we wrote it again, after waiting for the deletion).
-    if (active.useIndex && ctx.index?.has(idBytes)) {
+    if (await ctx.indexHas(active, reply.id, idBytes)) {
       stats.reusedChunks++;
     } else {
       const object = pool.buffer(buf, reply.objectLength);
@@ -290,10 +255,7 @@ async function encodeAndStore(
         const codecs = (stats.codecs ??= { raw: 0, zstd: 0, lz4: 0 });
         codecs[codecName(reply.codec)]++;
       }
-      if (ctx.index) {
-        active.pendingIndex.push(idBytes);
-        if (active.pendingIndex.length >= INDEX_BATCH) await ctx.indexPending(active);
-      }
+      await ctx.chunkPut(active, idBytes);
     }
   } else {
     stats.reusedChunks++;

@@ -11,7 +11,7 @@ import { RepoError } from '../domain/ports/backup-store.js';
 import type { ChunkIndex } from './chunk-index.js';
 import { CHUNK_KEY_RE, maxChunkObjectSize, type RepoKeys } from './format.js';
 import { foreignGcRunning, type GcEpoch, readGcEpoch } from './gc-epoch.js';
-import type { Manifest } from './manifest.js';
+import { leaseKey as leaseKeyOf, type Manifest } from './manifest.js';
 import type { Compression, OpenedRepo, RepoConfig } from './repo-open.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -157,6 +157,54 @@ export class RepoContext {
     }
     index.add(batch);
     index.setEpoch(state.epoch);
+  }
+
+  /**
+   * Runs `work` as a backup of this process (the receiving side of a raw copy is one too): this process's gc sees
+   * it while it runs and until that gc ends, other processes' gc see its lease, refreshed while it runs. `work`
+   * must have nothing in flight when it settles.
+   */
+  async runBackup<T>(active: ActiveBackup, work: () => Promise<T>): Promise<T> {
+    this.active.add(active);
+    const leaseKey = leaseKeyOf(active.locator);
+    let leaseTimer: NodeJS.Timeout | undefined;
+    try {
+      await this.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
+        overwrite: true,
+      });
+      leaseTimer = setInterval(() => void this.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
+      leaseTimer.unref();
+      // After the lease: a gc starting from now on sees it (and defers), one that started before is seen here.
+      active.useIndex = await this.prepareIndex();
+      return await work();
+    } finally {
+      clearInterval(leaseTimer);
+      // The chunks of a failed backup that did get written are in the store too (orphans until gc).
+      await this.indexPending(active).catch(() => {});
+      this.active.delete(active);
+      if (this.gcRunning) this.endedDuringGc.add(active);
+      await this.store.delete(leaseKey).catch(() => {});
+    }
+  }
+
+  /**
+   * Registers chunk `id` as used by `active` and tells whether the chunk index vouches that the store holds it
+   * (then it is not put). A deletion of it by this process's gc is waited for first: the chunk is then written again.
+   */
+  async indexHas(active: ActiveBackup, id: string, idBytes: Buffer): Promise<boolean> {
+    active.ids.add(id);
+    const deleting = this.deleting.get(id);
+    if (deleting) await deleting;
+    // Synchronous with the registration above: an in-process gc either saw the id as in use, or removed it from
+    // the index before deleting it (and then we wrote it again, after waiting for the deletion).
+    return active.useIndex && this.index?.has(idBytes) === true;
+  }
+
+  /** A chunk `active` put: recorded in the chunk index in batches, once their names are durable. */
+  async chunkPut(active: ActiveBackup, idBytes: Buffer): Promise<void> {
+    if (!this.index) return;
+    active.pendingIndex.push(idBytes);
+    if (active.pendingIndex.length >= INDEX_BATCH) await this.indexPending(active);
   }
 
   /** Makes the names of the chunks put so far durable, then records them in the chunk index. */

@@ -14,16 +14,8 @@ import {
 } from '../domain/ports/backup-store.js';
 import { Bounded } from './bounded.js';
 import { chunkKey, parseChunkObject } from './format.js';
-import {
-  type BackupStats,
-  encodeManifest,
-  leaseKey as leaseKeyOf,
-  Manifest,
-  type ManifestHeader,
-  makeLocator,
-  manifestKey,
-} from './manifest.js';
-import { type ActiveBackup, INDEX_BATCH, LEASE_REFRESH_MS, type RepoContext, throwIfAborted } from './repo-context.js';
+import { type BackupStats, encodeManifest, Manifest, type ManifestHeader, makeLocator, manifestKey } from './manifest.js';
+import { type ActiveBackup, type RepoContext, throwIfAborted } from './repo-context.js';
 import { readManifest } from './repo-manifests.js';
 import { getChunk } from './restore-reader.js';
 
@@ -134,80 +126,62 @@ async function receiveRaw(
     storedBytes: 0,
     codecs: { raw: 0, zstd: 0, lz4: 0 },
   };
-  ctx.active.add(active);
-  const leaseKey = leaseKeyOf(locator);
-  let leaseTimer: NodeJS.Timeout | undefined;
-  const inflight = new Bounded(8);
-  try {
-    await ctx.store.put(leaseKey, Buffer.from(JSON.stringify({ startedAt: active.startedAt, pid: process.pid })), {
-      overwrite: true,
-    });
-    leaseTimer = setInterval(() => void ctx.store.touch(leaseKey).catch(() => {}), LEASE_REFRESH_MS);
-    leaseTimer.unref();
-    active.useIndex = await ctx.prepareIndex();
-    const ids = [...source.ids()];
-    let done = 0;
-    for (const id of ids) {
+  return ctx.runBackup(active, async () => {
+    const inflight = new Bounded(8);
+    try {
+      const ids = [...source.ids()];
+      let done = 0;
+      for (const id of ids) {
+        throwIfAborted(to.signal);
+        if (inflight.failed) break;
+        await inflight.add(async () => {
+          const idBytes = Buffer.from(id, 'hex');
+          if (await ctx.indexHas(active, id, idBytes)) {
+            stats.reusedChunks++;
+          } else {
+            const object = await getChunk(from, id, fromLocator, -1);
+            try {
+              parseChunkObject(object, id);
+            } catch (e) {
+              throw new RepoError('CHUNK_CORRUPT', `chunk ${id} of backup ${fromLocator} is corrupt: ${(e as Error).message}`, {
+                chunkId: id,
+              });
+            }
+            const { existed } = await ctx.store.put(chunkKey(id), object, { touchExisting: true });
+            if (existed) stats.reusedChunks++;
+            else {
+              stats.newChunks++;
+              stats.storedBytes += object.length;
+              stats.codecs!.raw++;
+            }
+            await ctx.chunkPut(active, idBytes);
+          }
+          done++;
+          to.onProgress?.({ bytesDone: done, bytesTotal: ids.length });
+        });
+      }
+      await inflight.drain();
       throwIfAborted(to.signal);
-      if (inflight.failed) break;
-      await inflight.add(async () => {
-        active.ids.add(id);
-        const deleting = ctx.deleting.get(id);
-        if (deleting) await deleting;
-        const idBytes = Buffer.from(id, 'hex');
-        if (active.useIndex && ctx.index?.has(idBytes)) {
-          stats.reusedChunks++;
-        } else {
-          const object = await getChunk(from, id, fromLocator, -1);
-          try {
-            parseChunkObject(object, id);
-          } catch (e) {
-            throw new RepoError('CHUNK_CORRUPT', `chunk ${id} of backup ${fromLocator} is corrupt: ${(e as Error).message}`, {
-              chunkId: id,
-            });
-          }
-          const { existed } = await ctx.store.put(chunkKey(id), object, { touchExisting: true });
-          if (existed) stats.reusedChunks++;
-          else {
-            stats.newChunks++;
-            stats.storedBytes += object.length;
-            stats.codecs!.raw++;
-          }
-          if (ctx.index) {
-            active.pendingIndex.push(idBytes);
-            if (active.pendingIndex.length >= INDEX_BATCH) await ctx.indexPending(active);
-          }
-        }
-        done++;
-        to.onProgress?.({ bytesDone: done, bytesTotal: ids.length });
-      });
+      await ctx.store.flush();
+      await ctx.indexPending(active);
+      // Stored codecs are the source's; the count says only how many objects came over.
+      const header: ManifestHeader = {
+        ...source.header,
+        id: to.id,
+        container: to.container,
+        repoId: ctx.config.repoId,
+        encrypted: false,
+        parent: to.parent ?? null,
+        createdAt: new Date().toISOString(),
+        stats,
+        meta: to.meta ?? source.header.meta,
+      };
+      const { existed } = await ctx.store.put(mKey, encodeManifest(new Manifest(header, source.entries), ctx.keys));
+      if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
+      await ctx.store.flush();
+      return { locator, header, stats };
+    } finally {
+      await inflight.drain().catch(() => {});
     }
-    await inflight.drain();
-    throwIfAborted(to.signal);
-    await ctx.store.flush();
-    await ctx.indexPending(active);
-    // Stored codecs are the source's; the count says only how many objects came over.
-    const header: ManifestHeader = {
-      ...source.header,
-      id: to.id,
-      container: to.container,
-      repoId: ctx.config.repoId,
-      encrypted: false,
-      parent: to.parent ?? null,
-      createdAt: new Date().toISOString(),
-      stats,
-      meta: to.meta ?? source.header.meta,
-    };
-    const { existed } = await ctx.store.put(mKey, encodeManifest(new Manifest(header, source.entries), ctx.keys));
-    if (existed) throw new RepoError('EXISTS', `backup ${locator} already exists`);
-    await ctx.store.flush();
-    return { locator, header, stats };
-  } finally {
-    await inflight.drain().catch(() => {});
-    clearInterval(leaseTimer);
-    await ctx.indexPending(active).catch(() => {});
-    ctx.active.delete(active);
-    if (ctx.gcRunning) ctx.endedDuringGc.add(active);
-    await ctx.store.delete(leaseKey).catch(() => {});
-  }
+  });
 }
