@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { isRepoError, type RepoError } from './errors.js';
 import { CHUNK_HEADER, CODEC_LZ4, CODEC_ZSTD, chunkKey, parseChunkObject } from './format.js';
-import type { Compression } from './repository.js';
+import type { Compression } from './repo-open.js';
 import { listKeys, MiB, randomBytes, repoFixture, sha256File, textish } from './test-support/fixtures.js';
 
 const lz4 = createRequire(import.meta.url)('lz4/build/Release/lz4.node') as {

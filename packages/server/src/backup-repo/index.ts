@@ -1,17 +1,14 @@
 export { isRepoError, RepoError, type RepoErrorCode } from './errors.js';
 export { type BackupStats, Manifest, type ManifestHeader, makeLocator, parseLocator } from './manifest.js';
+export type { BackupProfile } from './backup-writer.js';
+export { type Compression, COMPRESSIONS, DEFAULT_CHUNK_SIZE, type OpenOptions } from './repo-open.js';
+export type { RestoreProfile } from './restore-reader.js';
 export {
   type BackupOptions,
-  type BackupProfile,
-  type RestoreProfile,
   BackupRepository,
   type BackupResult,
-  type Compression,
-  COMPRESSIONS,
-  DEFAULT_CHUNK_SIZE,
   type GcOptions,
   type GcResult,
-  type OpenOptions,
   type Progress,
   type RestoreOptions,
   verifyReport,

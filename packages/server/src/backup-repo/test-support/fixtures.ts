@@ -5,7 +5,8 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsObjectStore } from '../../drivers/objects/fs/fs-object-store.js';
-import { BackupRepository, type OpenOptions } from '../repository.js';
+import type { OpenOptions } from '../repo-open.js';
+import { BackupRepository } from '../repository.js';
 
 export const MiB = 1024 * 1024;
 
