@@ -10,8 +10,8 @@ type StatusTable = {
 }[keyof Database];
 
 /**
- * `UPDATE table SET status = to, …changes WHERE id = ? AND status IN (from)` and read the row back in the same
- * executor (pass a transaction for the read to see exactly what the update wrote). `from` null: any status.
+ * `UPDATE table SET status = to, …changes WHERE id = ? AND status IN (from) RETURNING *` (pass a transaction so a
+ * refusal's read-back sees the same state the update did). `from` null: any status.
  * Repositories wrap this per aggregate and map the row to their domain record.
  */
 export async function guardedTransition<T extends StatusTable>(
@@ -32,11 +32,13 @@ export async function guardedTransition<T extends StatusTable>(
   for (const c of columns) args[`v_${c}`] = set[c];
   if (guard) guard.forEach((s, i) => (args[`s${i}`] = s));
   const update = guardedUpdate(`${table}|${guard ? guard.length : '*'}|${columns.join(',')}`);
-  const res = await update(exec, args);
+  // RETURNING hands back the row as written (SQLite 3.35+ and PostgreSQL): a move that succeeds is one statement.
+  const moved = (await update(exec, args)).rows[0] as Database[T] | undefined;
+  if (moved) return { ok: true, record: moved };
+  // Refused or gone: the row, read in the same executor, says which.
   const row = (await rowById(table)(exec, { id }))[0] as Database[T] | undefined;
   if (!row) return { ok: false, reason: 'gone' };
-  if (Number(res.numAffectedRows ?? 0n) === 0) return { ok: false, reason: 'status', status: (row as { status: string }).status };
-  return { ok: true, record: row };
+  return { ok: false, reason: 'status', status: (row as { status: string }).status };
 }
 
 // Compiled once per table, guard length and set of columns: a transition costs its two statements, not two
@@ -53,7 +55,7 @@ const guardedUpdate = preparedFamily((key) => {
     let q = columns.length > 0 ? e.updateTable(table).set(set) : e.updateTable(table).set((eb: any) => ({ id: eb.ref('id') }));
     q = q.where('id', '=', arg('id'));
     if (guard !== '*') q = q.where('status', 'in', Array.from({ length: Number(guard) }, (_, i) => arg(`s${i}`)));
-    return q;
+    return q.returningAll();
   });
 });
 
