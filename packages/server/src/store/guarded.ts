@@ -26,15 +26,17 @@ export async function guardedTransition<T extends StatusTable>(
   for (const [k, v] of Object.entries(changes)) if (v !== undefined) set[k] = v;
   if (to !== null) set.status = to;
   const columns = Object.keys(set).sort();
-  // An empty guard matches no status; a placeholder no row holds keeps it one bound parameter.
-  const guard = from === null ? null : from.length > 0 ? from : ['\u0000none'];
-  const args: Record<string, unknown> = { id };
-  for (const c of columns) args[`v_${c}`] = set[c];
-  if (guard) guard.forEach((s, i) => (args[`s${i}`] = s));
-  const update = guardedUpdate(`${table}|${guard ? guard.length : '*'}|${columns.join(',')}`);
-  // RETURNING hands back the row as written (SQLite 3.35+ and PostgreSQL): a move that succeeds is one statement.
-  const moved = (await update(exec, args)).rows[0] as Database[T] | undefined;
-  if (moved) return { ok: true, record: moved };
+  // An empty guard allows no status: no update can match, so only the read below runs. (A placeholder status such
+  // as a NUL string would be refused by PostgreSQL's text type.)
+  if (from === null || from.length > 0) {
+    const args: Record<string, unknown> = { id };
+    for (const c of columns) args[`v_${c}`] = set[c];
+    if (from) from.forEach((s, i) => (args[`s${i}`] = s));
+    const update = guardedUpdate(`${table}|${from ? from.length : '*'}|${columns.join(',')}`);
+    // RETURNING hands back the row as written (SQLite 3.35+ and PostgreSQL): a move that succeeds is one statement.
+    const moved = (await update(exec, args)).rows[0] as Database[T] | undefined;
+    if (moved) return { ok: true, record: moved };
+  }
   // Refused or gone: the row, read in the same executor, says which.
   const row = (await rowById(table)(exec, { id }))[0] as Database[T] | undefined;
   if (!row) return { ok: false, reason: 'gone' };
