@@ -193,7 +193,10 @@ export function observeChanges<M extends Observable>(m: M, bus: ChangeEvents): M
       update: ([scope, , changes]: unknown[], result: unknown) => {
         if (changes && typeof changes === 'object' && 'status' in changes && result && typeof result === 'object') say(scope, result as StatusRecord);
       },
-      transition: ([scope]: unknown[], result: unknown) => {
+      transition: ([scope, , , to, changes]: unknown[], result: unknown) => {
+        // A guarded touch (no target status, e.g. a snapshot create holding its volume) changes nothing a stream
+        // reports: saying the unchanged status again would only cost every subscriber an event.
+        if (to === null && !(changes && typeof changes === 'object' && ('status' in changes || 'progress' in changes))) return;
         const t = result as { ok: boolean; record?: StatusRecord };
         if (t.ok && t.record) say(scope, t.record);
       },

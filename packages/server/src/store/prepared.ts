@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { Executor } from './database.js';
 
 /** A value standing for a named argument while the query is compiled once; never sent to the database. */
@@ -17,6 +17,14 @@ const HOLE = '\u0000cinderbox-arg:';
 export function prepared<A extends Record<string, unknown>, R>(
   build: (db: Executor, arg: <K extends keyof A & string>(name: K) => A[K]) => Compilable<R>,
 ): (exec: Executor, args: A) => Promise<R[]> {
+  const run = preparedResult(build);
+  return async (exec, args) => (await run(exec, args)).rows;
+}
+
+/** As `prepared`, giving the whole result: a write's `numAffectedRows`. */
+export function preparedResult<A extends Record<string, unknown>, R>(
+  build: (db: Executor, arg: <K extends keyof A & string>(name: K) => A[K]) => Compilable<R>,
+): (exec: Executor, args: A) => Promise<QueryResult<R>> {
   // Per dialect adapter: a transaction shares its database's adapter, SQLite and PostgreSQL compile differently.
   const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (string | null)[] }>();
   return async (exec, args) => {
@@ -36,7 +44,23 @@ export function prepared<A extends Record<string, unknown>, R>(
       const slot = slots[i];
       return slot === null || slot === undefined ? p : args[slot];
     });
-    const result = await exec.executeQuery<R>({ ...query, parameters });
-    return result.rows;
+    return exec.executeQuery<R>({ ...query, parameters });
+  };
+}
+
+/**
+ * Prepared queries whose shape varies with a few discrete choices (which columns an insert or update sets, how
+ * many statuses a guard allows): one compiled query per shape key, made on first use. The keys must come from
+ * code, not from request data, so the cache stays small.
+ */
+export function preparedFamily<F>(make: (key: string) => F): (key: string) => F {
+  const family = new Map<string, F>();
+  return (key) => {
+    let f = family.get(key);
+    if (f === undefined) {
+      f = make(key);
+      family.set(key, f);
+    }
+    return f;
   };
 }

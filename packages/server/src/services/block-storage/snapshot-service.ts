@@ -99,11 +99,13 @@ export class SnapshotService {
         providerLocation: `_snapshot-${id}`,
       });
       await snapshots.insert(tx, r);
-      await metadata.write(tx, 'snapshot', id, input.metadata, true);
+      // The id is new, so there is nothing to replace: only items to add, and none for most creates.
+      if (Object.keys(input.metadata).length > 0) await metadata.write(tx, 'snapshot', id, input.metadata, false);
       await enqueue('snapshot.create', 'snapshot', id, { volumeId: v.id, driver: v.driver });
       return r;
     });
-    return core.snapshotRecord(snapshot);
+    // The transaction wrote exactly this: reading the metadata and group snapshot back would only repeat it.
+    return { snapshot, metadata: { ...input.metadata }, groupSnapshotId: null };
   }
 
   async get(ctx: AuthContext, id: string): Promise<SnapshotRecord> {

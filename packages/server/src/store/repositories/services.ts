@@ -1,7 +1,16 @@
 import type { BackupTargetIdentity, ProjectUsage, QuotaClassStore, ServiceBinary, ServiceRow, ServiceStore } from '../../domain/ports/service-store.js';
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import { executor } from '../metadata-store.js';
+import { prepared } from '../prepared.js';
 import type { ServiceTable } from '../schema.js';
+
+const serviceByHost = prepared<{ host: string; binary: string }, ServiceTable>((db, arg) =>
+  db.selectFrom('services').selectAll().where('host', '=', arg('host')).where('binary', '=', arg('binary')),
+);
+
+const classLimitRows = prepared<{ className: string }, { resource: string; hard_limit: number }>((db, arg) =>
+  db.selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', arg('className')),
+);
 
 function toRow(r: ServiceTable): ServiceRow {
   return {
@@ -50,7 +59,7 @@ export const serviceRepository: ServiceStore = {
   },
 
   async get(scope: Scope, host: string, binary: string) {
-    const r = await executor(scope).selectFrom('services').selectAll().where('host', '=', host).where('binary', '=', binary).executeTakeFirst();
+    const r = (await serviceByHost(executor(scope), { host, binary }))[0];
     return r ? toRow(r) : null;
   },
 
@@ -236,7 +245,7 @@ export const serviceRepository: ServiceStore = {
 
 export const quotaClassRepository: QuotaClassStore = {
   async limits(scope: Scope, className: string) {
-    const rows = await executor(scope).selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', className).execute();
+    const rows = await classLimitRows(executor(scope), { className });
     const out: Record<string, number> = {};
     for (const r of rows) out[r.resource] = Number(r.hard_limit);
     return out;

@@ -4,7 +4,7 @@ import type { Executor } from '../database.js';
 import { guardedTransition } from '../guarded.js';
 import { SNAPSHOTS_LIST, listJsonPage, listRows } from '../list-query.js';
 import { executor } from '../metadata-store.js';
-import { prepared } from '../prepared.js';
+import { prepared, preparedFamily, preparedResult } from '../prepared.js';
 import type { SnapshotTable } from '../schema.js';
 import { deleteAllMetadata } from './metadata.js';
 
@@ -49,6 +49,15 @@ const withMetadataById = prepared<{ id: string }, SnapshotTable & { metadata_jso
     .where('hidden', '=', 0),
 );
 
+// One compiled insert per set of columns written (the create path always writes the same ones).
+const insertRow = preparedFamily((cols) =>
+  preparedResult<Record<string, unknown>, unknown>((db, arg) => {
+    const values: Record<string, unknown> = {};
+    for (const c of cols.split(',')) values[c] = arg(c);
+    return db.insertInto('snapshots').values(values as unknown as SnapshotTable);
+  }),
+);
+
 async function get(exec: Executor, id: string): Promise<Snapshot | undefined> {
   const r = (await visibleById(exec, { id }))[0];
   return r && toSnapshot(r);
@@ -65,10 +74,9 @@ export const snapshotsRepository: SnapshotsRepository = {
     return { snapshot: toSnapshot(first), metadata, groupSnapshotId: first.group_snapshot_id ?? null };
   },
   async insert(scope, s) {
-    await executor(scope)
-      .insertInto('snapshots')
-      .values(snapshotColumns(s) as SnapshotTable)
-      .execute();
+    const row: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(snapshotColumns(s))) if (v !== undefined) row[k] = v;
+    await insertRow(Object.keys(row).sort().join(','))(executor(scope), row);
   },
   async update(scope, id, changes) {
     const exec = executor(scope);

@@ -4,7 +4,26 @@ import type { StoredTask, TaskEligibility, TaskRoutingLookup, TaskState, TaskSto
 import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { Db, OpenedDatabase } from '../database.js';
 import { executor } from '../metadata-store.js';
+import { preparedResult } from '../prepared.js';
 import type { Database, TaskTable } from '../schema.js';
+
+const insertTask = preparedResult<TaskTable & Record<string, unknown>, unknown>((db, arg) =>
+  db.insertInto('tasks').values({
+    id: arg('id'),
+    kind: arg('kind'),
+    resource_type: arg('resource_type'),
+    resource_id: arg('resource_id'),
+    payload: arg('payload'),
+    state: arg('state'),
+    owner: arg('owner'),
+    lease_until: arg('lease_until'),
+    node: arg('node'),
+    attempts: arg('attempts'),
+    last_error: arg('last_error'),
+    created_at: arg('created_at'),
+    updated_at: arg('updated_at'),
+  }),
+);
 
 function toStored(row: TaskTable): StoredTask {
   return {
@@ -62,24 +81,21 @@ export function taskStore(database: Pick<OpenedDatabase, 'db' | 'kind'>): TaskSt
       return row !== undefined;
     },
     async insert(scope: Scope, id: string, task: NewTask<unknown>, now: string, node: string | null = null, claim?: { owner: string; leaseUntil: string }) {
-      await executor(scope)
-        .insertInto('tasks')
-        .values({
-          id,
-          kind: task.kind,
-          resource_type: task.resourceType,
-          resource_id: task.resourceId,
-          payload: JSON.stringify(task.payload ?? {}),
-          state: claim ? 'running' : 'pending',
-          owner: claim?.owner ?? null,
-          lease_until: claim?.leaseUntil ?? null,
-          node,
-          attempts: claim ? 1 : 0,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await insertTask(executor(scope), {
+        id,
+        kind: task.kind,
+        resource_type: task.resourceType,
+        resource_id: task.resourceId,
+        payload: JSON.stringify(task.payload ?? {}),
+        state: claim ? 'running' : 'pending',
+        owner: claim?.owner ?? null,
+        lease_until: claim?.leaseUntil ?? null,
+        node,
+        attempts: claim ? 1 : 0,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+      });
     },
 
     async release(id, owner, now) {

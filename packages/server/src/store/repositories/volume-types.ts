@@ -3,7 +3,10 @@ import type { Scope } from '../../domain/ports/metadata-store.js';
 import type { VolumeTypeStore } from '../../domain/ports/quota-store.js';
 import type { VolumeType, VolumeTypeEncryption } from '../../domain/volume-type.js';
 import { executor } from '../metadata-store.js';
+import { prepared } from '../prepared.js';
 import type { VolumeTypeTable } from '../schema.js';
+
+const typeById = prepared<{ id: string }, Selectable<VolumeTypeTable>>((db, arg) => db.selectFrom('volume_types').selectAll().where('id', '=', arg('id')));
 import { setOwn } from '../../domain/own.js';
 
 function parseSpecs(text: string): Record<string, string> {
@@ -58,7 +61,7 @@ export const volumeTypeRepository: VolumeTypeStore = {
   },
 
   async byId(scope: Scope, id: string) {
-    const row = await executor(scope).selectFrom('volume_types').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await typeById(executor(scope), { id }))[0];
     return row ? toVolumeType(row) : null;
   },
 
