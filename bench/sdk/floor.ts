@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as Sdk from '../../packages/sdk/src/index.js';
+import { seedSnapshots } from './seed.js';
 
 const self = fileURLToPath(import.meta.url);
 const cpuNow = () => {
@@ -106,20 +107,7 @@ if (process.argv[2] === '--serve') {
   try {
     const token = ts.adminToken;
     const p = ts.adminProjectId;
-    await ts.request('PUT', `/v3/${p}/os-quota-sets/${p}`, { token, body: { quota_set: { snapshots: -1, gigabytes: -1, volumes: -1 } } });
-    const v = await ts.request('POST', `/v3/${p}/volumes`, { token, body: { volume: { size: 1, name: 'floor-seed' } } });
-    const volId = v.body.volume.id as string;
-    while ((await ts.request('GET', `/v3/${p}/volumes/${volId}`, { token })).body.volume.status !== 'available') await new Promise((r) => setTimeout(r, 10));
-    let made = 0;
-    const worker = async () => {
-      while (made < M) {
-        made++;
-        const r = await ts.request('POST', `/v3/${p}/snapshots`, { token, body: { snapshot: { volume_id: volId, name: `s${made}` } } });
-        if (r.status !== 202) throw new Error(`snapshot create: ${r.status} ${r.text}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
-    while (((await ts.request('GET', `/v3/${p}/snapshots?status=creating&limit=1`, { token })).body.snapshots as unknown[]).length > 0) await new Promise((r) => setTimeout(r, 200));
+    await seedSnapshots(ts, M, 8, 'floor-seed');
     const list = await ts.request('GET', `/v3/${p}/snapshots?limit=${M}`, { token });
     const ids = (list.body.snapshots as Array<{ id: string }>).map((s) => s.id);
     for (const id of ids) await ts.request('GET', `/v3/${p}/snapshots/${id}`, { token }); // warm the server
