@@ -849,15 +849,27 @@ class Client {
     if (!made) return 'no-target';
     const r = await this.req('POST', this.cbr(`/backups/${b.id}/restore`), { body: { restore: { volume_id: made.id } } });
     if (r !== LOST && r.status !== 202) return this.refused(r);
-    made.content = b.content;
     const w = await this.settle(this.bs(`/volumes/${made.id}`), 'volume', TRANSITIONAL.volume);
     if (w === 'timeout') made.stuck = true;
     else if (w === 'gone' || w.status !== 'available') made.content = 'unknown';
+    else if (r !== LOST || (await this.restoreRan(made.id))) made.content = b.content;
     const wb = await this.settle(this.cbr(`/backups/${b.id}`), 'backup', TRANSITIONAL.cbrBackup);
     if (wb === 'timeout') b.stuck = true;
     else if (wb !== 'gone') b.status = wb.status;
-    // A restore cut short leaves bytes nobody can name; an `available` target after a lost answer means it ran.
+    // A restore cut short leaves bytes nobody can name (the target goes to error_restoring).
     return (r === LOST ? 'interrupted-' : '') + this.outcome(w, 'available');
+  }
+
+  /**
+   * Whether a CBR restore into `volumeId` was accepted and finished, after its answer was lost to a kill. The
+   * target was available before the request too, so its status cannot tell a restore that ran from one the server
+   * never accepted (then the target keeps its zeros); the restore's operation log, written in the transaction that
+   * accepted it, can.
+   */
+  private async restoreRan(volumeId: string): Promise<boolean> {
+    const r = await this.get(this.cbr(`/operation-logs?operation_type=restore&resource_id=${volumeId}`));
+    if (r.status !== 200) throw new Error(`operation logs: ${r.status} ${r.text}`);
+    return (r.body.operation_logs as Array<{ status: string }>).some((l) => l.status === 'success');
   }
 
   /** A fresh volume to restore into; undefined when it could not be made. */
