@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as Sdk from '../../packages/sdk/src/index.js';
-import { seedSnapshots } from './seed.js';
+import { seedSnapshots, warmShowPath } from './seed.js';
 
 const self = fileURLToPath(import.meta.url);
 const cpuNow = () => {
@@ -108,9 +108,7 @@ if (process.argv[2] === '--serve') {
     const token = ts.adminToken;
     const p = ts.adminProjectId;
     await seedSnapshots(ts, M, 8, 'floor-seed');
-    const list = await ts.request('GET', `/v3/${p}/snapshots?limit=${M}`, { token });
-    const ids = (list.body.snapshots as Array<{ id: string }>).map((s) => s.id);
-    for (const id of ids) await ts.request('GET', `/v3/${p}/snapshots/${id}`, { token }); // warm the server
+    const ids = await warmShowPath(ts, M);
     const idsFile = join(tmpdir(), `floor-ids-${process.pid}.json`);
     writeFileSync(idsFile, JSON.stringify(ids));
     // The bare server answers with one real GET's body and headers (its size and header count are part of the cost).

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type * as Sdk from '../../packages/sdk/src/index.js';
-import { seedSnapshots } from './seed.js';
+import { seedSnapshots, warmShowPath } from './seed.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -73,11 +73,8 @@ const { ADMIN_PASSWORD, startTestServer } = await import('../../packages/server/
 const M = Number(args.gets);
 const ts = await startTestServer();
 try {
-  const token = ts.adminToken;
-  const p = ts.adminProjectId;
   await seedSnapshots(ts, M, 16, 'prof-seed');
-  const warm = await ts.request('GET', `/v3/${p}/snapshots?limit=${Math.min(M, 1000)}`, { token });
-  for (const s of warm.body.snapshots as Array<{ id: string }>) await ts.request('GET', `/v3/${p}/snapshots/${s.id}`, { token });
+  await warmShowPath(ts, Math.min(M, 1000));
   const entries: Array<[string, string]> = [['ours', resolve(join(self, '../../../packages/sdk/src/index.ts'))]];
   if (args.before) entries.push(['before', resolve(args.before)]);
   const run = promisify(execFile);

@@ -23,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer } from '../../packages/server/src/test-support/harness.js';
+import { seedSnapshots, warmShowPath } from './seed.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,45 +63,10 @@ function median(xs: number[]): number {
 
 const ts = await startTestServer();
 try {
-  const token = ts.adminToken;
-  const p = ts.adminProjectId;
-  const q = await ts.request('PUT', `/v3/${p}/os-quota-sets/${p}`, {
-    token,
-    body: { quota_set: { snapshots: -1, gigabytes: -1, volumes: -1 } },
-  });
-  if (q.status !== 200) throw new Error(`quota update: ${q.status} ${q.text}`);
-  const v = await ts.request('POST', `/v3/${p}/volumes`, { token, body: { volume: { size: 1, name: 'bench-seed' } } });
-  const volId = v.body.volume.id as string;
-  for (;;) {
-    const r = await ts.request('GET', `/v3/${p}/volumes/${volId}`, { token });
-    if (r.body.volume.status === 'available') break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
   const t0 = Date.now();
-  let made = 0;
-  const worker = async () => {
-    while (made < N) {
-      made++;
-      const r = await ts.request('POST', `/v3/${p}/snapshots`, {
-        token,
-        body: { snapshot: { volume_id: volId, name: `s${made}` } },
-      });
-      if (r.status !== 202) throw new Error(`snapshot create: ${r.status} ${r.text}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  // Creation is asynchronous (202): the driver work goes on after the last 202. Measuring before it ends would
-  // time whichever client runs first against a busy server.
-  for (;;) {
-    const r = await ts.request('GET', `/v3/${p}/snapshots?status=creating&limit=1`, { token });
-    if ((r.body.snapshots as unknown[]).length === 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await seedSnapshots(ts, N, 16, 'bench-seed');
   process.stderr.write(`seeded ${N} snapshots (all available) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-  // Warm the server's show-snapshot path (JIT, statement cache) before either client, so whichever client runs
-  // first does not pay for it: the server does the same work for both.
-  const warm = await ts.request('GET', `/v3/${p}/snapshots?limit=${Math.min(M, 1000)}`, { token });
-  for (const s of warm.body.snapshots as Array<{ id: string }>) await ts.request('GET', `/v3/${p}/snapshots/${s.id}`, { token });
+  await warmShowPath(ts, Math.min(M, 1000));
 
   // e.g. BENCH_TS_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the TS client processes only.
   const nodeArgs = (process.env.BENCH_TS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
