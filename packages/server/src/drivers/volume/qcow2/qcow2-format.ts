@@ -70,16 +70,6 @@ export async function readHeader(path: string): Promise<Qcow2Header | null> {
   }
 }
 
-export function isQcow2Sync(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(4);
-    return readSync(fd, buf, 0, 4, 0) === 4 && buf.readUInt32BE(0) === QCOW2_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * The bytes of an empty qcow2 v3 image of `size` bytes (64 KiB clusters) backed by `backing`: header cluster,
  * refcount table, one refcount block, then the L1 table, which is all zeros and so left as a hole. Returns the

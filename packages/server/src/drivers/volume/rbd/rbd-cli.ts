@@ -5,7 +5,6 @@
  * a machine without Ceph. Errors keep the tool's message and map its errno words to codes (ENOENT, EEXIST, EBUSY).
  */
 import { execFile, spawn } from 'node:child_process';
-import type { Extent } from '../../../domain/ports/volume-driver.js';
 import { codedError } from '../sparse-io.js';
 
 export interface RbdConnection {
@@ -226,8 +225,3 @@ export function zeroRecord(offset: number, length: number): Buffer {
 }
 
 export const END_RECORD = Buffer.from('e');
-
-/** `rbd diff --format json` rows as extents (data and discarded ranges alike). */
-export function diffRowsToExtents(rows: { offset: number; length: number }[]): Extent[] {
-  return rows.map((r) => ({ offset: r.offset, length: r.length }));
-}
