@@ -254,15 +254,21 @@ export function backupTaskHandlers(deps: BackupTaskDeps): TaskHandler<any>[] {
       }
       const info = b.volume_info;
       await store.transaction(async (tx) => {
-        const metadata = { ...info.metadata };
-        if (v.id !== b.volume_id) metadata.src_backup_id = b.id;
-        // Merged into what the volume has, as Cinder applies a backup's metadata.
-        await core.repos.metadata.write(tx, 'volume', v.id, metadata, false);
-        await core.repos.volumes.transition(tx, v.id, RESTORE_TARGET_STATUSES, 'available', {
+        const moved = await core.repos.volumes.transition(tx, v.id, RESTORE_TARGET_STATUSES, 'available', {
           previous_status: null,
           bootable: info.bootable,
           updated_at: core.now(),
         });
+        // A reset or force delete that reached the volume during the restore owns it now: its status stands, and
+        // a deleted volume must not get metadata rows back (nothing would ever remove them).
+        if (moved.ok) {
+          const metadata = { ...info.metadata };
+          if (v.id !== b.volume_id) metadata.src_backup_id = b.id;
+          // Merged into what the volume has, as Cinder applies a backup's metadata.
+          await core.repos.metadata.write(tx, 'volume', v.id, metadata, false);
+        } else {
+          core.deps.logger.warn({ volumeId: v.id, backupId: id }, 'restore finished after the volume was reset or deleted: its status is left as is');
+        }
         await backups.transition(tx, id, fromStatuses(backupLifecycle, 'restoreDone'), backupLifecycle.actions.restoreDone.to!, {
           updated_at: core.now(),
         });
