@@ -1,7 +1,8 @@
 /**
  * bench/sdk/floor — what one sequential GET costs on this machine, split between client and server: M snapshots
  * are fetched one at a time by
- *   - a bare undici `Pool.request()` client from a bare node:http server that answers every path with the same
+ *   - a bare undici client (`Pool.request()`, and the callback `dispatch()` the SDK's transport uses) from a bare
+ *     node:http server that answers every path with the same
  *     body and headers as our GET snapshot (the machine's floor: two processes, one socket, no framework);
  *   - the same bare client from our server (what our server adds to the floor);
  *   - @cinderbox/sdk `getSnapshot` from our server (what the SDK adds on top).
@@ -71,6 +72,29 @@ if (process.argv[2] === '--serve') {
     const bs = conn.blockStorage;
     await bs.getLimits();
     get = (id) => bs.getSnapshot(id);
+  } else if (kind === 'dispatch') {
+    // undici's callback API, as the SDK's transport uses it: no per-call response stream or promise machinery.
+    const { Client } = await import('undici');
+    const u = new URL(url!);
+    const client = new Client(u.origin);
+    const headers = { 'x-auth-token': token!, 'openstack-api-version': 'volume 3.65', accept: 'application/json' };
+    get = (id) =>
+      new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        client.dispatch(
+          { path: `${u.pathname}/snapshots/${id}`, method: 'GET', headers },
+          {
+            onConnect() {},
+            onError: reject,
+            onHeaders: () => true,
+            onData(c: Buffer) {
+              chunks.push(c);
+              return true;
+            },
+            onComplete: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
+          },
+        );
+      });
   } else {
     const { Pool } = await import('undici');
     const u = new URL(url!);
@@ -134,7 +158,9 @@ if (process.argv[2] === '--serve') {
     type Row = { wall_ms: number; cpu_ms: number; server_cpu_ms: number };
     const cases: Array<[string, string, string, () => Promise<number>]> = [
       ['bare undici -> bare node:http server', 'undici', `http://127.0.0.1:${barePort}/v3/${p}`, bareCpu],
+      ['bare undici dispatch -> bare node:http server', 'dispatch', `http://127.0.0.1:${barePort}/v3/${p}`, bareCpu],
       ['bare undici -> our server', 'undici', ourBase, async () => cpuNow()],
+      ['bare undici dispatch -> our server', 'dispatch', ourBase, async () => cpuNow()],
       ['@cinderbox/sdk -> our server', 'sdk', ts.url, async () => cpuNow()],
     ];
     const results = new Map<string, Row[]>(cases.map(([k]) => [k, []]));
