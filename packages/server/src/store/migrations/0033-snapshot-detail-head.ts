@@ -11,9 +11,12 @@ import { SNAPSHOTS_LIST, renderedHead } from '../list-query.js';
  * as before. Triggers keep it in the writing transaction, whoever writes: on SQLite an AFTER trigger re-renders
  * the row on insert and whenever a rendered column changes (0032's metadata triggers write `metadata_json`, so
  * metadata changes arrive here too); on PostgreSQL a BEFORE trigger sets it on the new row. Like 0032's object it
- * is derived, never trusted from the writer: an insert or update naming it is rendered over. The SQLite update
- * trigger names its own column so a hand-written head is replaced; it does not fire itself because SQLite's
- * recursive_triggers is off (the default, which the store keeps).
+ * is derived, never trusted from an insert: an insert naming it is rendered over.
+ *
+ * The SQLite update trigger is not `OF detail_head`: the insert trigger's own UPDATE would fire it (recursive_triggers
+ * off only stops a trigger firing itself), rendering and writing every new row twice. So, as 0032's object, a
+ * statement writing the head itself by hand is not corrected on SQLite (PostgreSQL's BEFORE trigger renders over
+ * it too); the next write of any rendered column is. Keyed by rowid: one b-tree descent instead of two for the id.
  */
 export const snapshotDetailHead: Migration = {
   async up(db: Kysely<unknown>) {
@@ -28,10 +31,10 @@ export const snapshotDetailHead: Migration = {
 
 async function sqlite(db: Kysely<unknown>): Promise<void> {
   const head = renderedHead(SNAPSHOTS_LIST, 'sqlite', '"snapshots"');
-  const rerender = `UPDATE snapshots SET detail_head = ${head} WHERE id = NEW.id;`;
+  const rerender = `UPDATE snapshots SET detail_head = ${head} WHERE rowid = NEW.rowid;`;
   await sql.raw(`UPDATE snapshots SET detail_head = ${head}`).execute(db);
   await sql.raw(`CREATE TRIGGER snapshots_detail_head_insert AFTER INSERT ON snapshots BEGIN ${rerender} END`).execute(db);
-  const columns = new Set<string>(['detail_head']);
+  const columns = new Set<string>();
   for (const f of SNAPSHOTS_LIST.rendered!.fields) columns.add(f.as === 'metadata' ? 'metadata_json' : f.column);
   await sql
     .raw(`CREATE TRIGGER snapshots_detail_head_update AFTER UPDATE OF ${[...columns].join(', ')} ON snapshots BEGIN ${rerender} END`)
