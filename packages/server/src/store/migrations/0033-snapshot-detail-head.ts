@@ -42,6 +42,10 @@ async function sqlite(db: Kysely<unknown>): Promise<void> {
 }
 
 async function postgres(db: Kysely<unknown>): Promise<void> {
+  // The backfill rewrites every snapshot row (and its index entries): about 4 s per 100,000 rows here, so a big
+  // store exceeds the pool's statement timeout (30 s by default), which guards requests, not a one-off migration.
+  // LOCAL: the migration runs in its own transaction, so the server's sessions keep their timeout.
+  await sql.raw(`SET LOCAL statement_timeout = 0`).execute(db);
   await sql.raw(`UPDATE snapshots SET detail_head = ${renderedHead(SNAPSHOTS_LIST, 'postgres', '"snapshots"')}`).execute(db);
   await sql
     .raw(
