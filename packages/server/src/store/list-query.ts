@@ -340,13 +340,15 @@ function splicedObject(t: ListTableSpec, dialect: Dialect, fields: readonly Json
   if (!stored.every((s) => fields.some((f) => sameField(f, s)))) return null;
   const rest = fields.filter((f) => !stored.some((s) => sameField(f, s)));
   if (rest.some((f) => f.as === 'metadata' || stored.some((s) => s.key === f.key))) return null;
-  const parts = [`${row}.${ident(t.rendered.column)}`];
+  const tail: string[] = [];
   for (const f of rest) {
     if (f.as === 'metadata') return null;
-    parts.push(`'${`,${JSON.stringify(f.key)}:`.replace(/'/g, "''")}'`, spliceValue(dialect, f, row));
+    tail.push(`'${`,${JSON.stringify(f.key)}:`.replace(/'/g, "''")}'`, spliceValue(dialect, f, row));
   }
-  parts.push(`'}'`);
-  return `(${parts.join(' || ')})`;
+  tail.push(`'}'`);
+  // The short tail is joined first: `||` is left-associative, and each step copies its left side, so chaining
+  // the pieces onto the head copied the ~400-byte head once per piece (six at 3.65), not once.
+  return `(${row}.${ident(t.rendered.column)} || (${tail.join(' || ')}))`;
 }
 
 /** Whether a page of `fields` concatenates the table's stored head (tests hold the detail list to it). */
