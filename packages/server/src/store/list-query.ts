@@ -16,6 +16,12 @@ export interface ListTableSpec {
   metadataJson?: 'metadata_json';
   /** Columns that may hold NULL: sorted and compared through COALESCE so keyset pagination stays total. */
   nullable: ReadonlySet<string>;
+  /**
+   * A trigger-kept column holding the text of the row's JSON object over `fields` without its closing brace
+   * (snapshots, migration 0033). A page whose field list contains these fields concatenates it with the rest
+   * instead of rendering every value again per row.
+   */
+  rendered?: { column: 'detail_head'; fields: readonly JsonField[] };
   /** Fixed conditions (internal snapshots are never listed). */
   base?: readonly ListFilter[];
   /** Rows matching `base` are counted per project in `list_counts` (migration 0024). */
@@ -40,8 +46,29 @@ export const VOLUMES_LIST: ListTableSpec = {
   ]),
 };
 
+/**
+ * The snapshot detail fields no microversion gates, as `snapshots.detail_head` holds them (migration 0033).
+ * Changing this list changes what the triggers render from then on only: it needs a migration that re-renders the
+ * stored rows (and their triggers). A text field comes last, so the rendered object ends in `"}` or `l}` and
+ * exactly one brace is trimmed.
+ */
+export const SNAPSHOT_RENDERED_FIELDS: readonly JsonField[] = [
+  { key: 'id', column: 'id', as: 'text' },
+  { key: 'created_at', column: 'created_at', as: 'text' },
+  { key: 'updated_at', column: 'updated_at', as: 'text' },
+  { key: 'name', column: 'name', as: 'text' },
+  { key: 'description', column: 'description', as: 'text' },
+  { key: 'volume_id', column: 'volume_id', as: 'text' },
+  { key: 'status', column: 'status', as: 'text' },
+  { key: 'size', column: 'size', as: 'int' },
+  { key: 'metadata', as: 'metadata' },
+  { key: 'os-extended-snapshot-attributes:progress', column: 'progress', as: 'text' },
+  { key: 'os-extended-snapshot-attributes:project_id', column: 'project_id', as: 'text' },
+];
+
 export const SNAPSHOTS_LIST: ListTableSpec = {
   table: 'snapshots',
+  rendered: { column: 'detail_head', fields: SNAPSHOT_RENDERED_FIELDS },
   counted: true,
   metadataTable: 'snapshot_metadata',
   metadataFk: 'snapshot_id',
@@ -245,11 +272,88 @@ function objectExpr(t: ListTableSpec, dialect: Dialect, fields: readonly JsonFie
   const key = `${t.table}|${dialect}|${row}`;
   let text = byShape.get(key);
   if (text === undefined) {
-    const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
-    text = dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
+    text = splicedObject(t, dialect, fields, row) ?? renderedObject(t, dialect, fields, row);
     byShape.set(key, text);
   }
   return text;
+}
+
+/** The database rendering `fields` of `row` as one JSON object (json_object / json_build_object). */
+export function renderedObject(t: ListTableSpec, dialect: Dialect, fields: readonly JsonField[], row: string): string {
+  const args = fields.map((f) => `'${f.key.replace(/'/g, "''")}', ${jsonValue(t, dialect, f, row)}`).join(', ');
+  return dialect === 'postgres' ? `json_build_object(${args})::text` : `json_object(${args})`;
+}
+
+/**
+ * The head of `t.rendered` (the object over its fields without the closing brace), as the triggers store it.
+ * The last rendered field is text, so the object ends in one brace that nothing before it shares.
+ */
+export function renderedHead(t: ListTableSpec, dialect: Dialect, row: string): string {
+  const fields = t.rendered!.fields;
+  const last = fields[fields.length - 1]!;
+  if (last.as === 'metadata') throw new Error('rendered fields: the last one must not end in a brace');
+  const obj = renderedObject(t, dialect, fields, row);
+  // rtrim strips every trailing brace, which is exactly one here; it renders the object once where substr/length
+  // would render it twice.
+  return dialect === 'postgres' ? `left(${obj}, -1)` : `rtrim(${obj}, '}')`;
+}
+
+const sameField = (a: JsonField, b: JsonField) =>
+  a.key === b.key && a.as === b.as && ('column' in a ? a.column : null) === ('column' in b ? b.column : null);
+
+/**
+ * A value as JSON text built by concatenation (NULL as `null`), for the few fields spliced after a stored head:
+ * the same text json_object / json_build_object would embed.
+ */
+function spliceValue(dialect: Dialect, f: JsonField & { column: string }, row: string): string {
+  const col = `${row}.${ident(f.column)}`;
+  if (dialect === 'postgres') {
+    switch (f.as) {
+      case 'text':
+        return `coalesce(to_json(${col})::text, 'null')`;
+      case 'int':
+        return `coalesce(${col}::text, 'null')`;
+      case 'bool':
+        return `(case when ${col} is null then 'null' when ${col} <> 0 then 'true' else 'false' end)`;
+    }
+  }
+  switch (f.as) {
+    case 'text':
+      return `json_quote(${col})`;
+    case 'int':
+      return `coalesce(cast(cast(${col} as integer) as text), 'null')`;
+    case 'bool':
+      // As the reference's iif(): a NULL flag is false on SQLite.
+      return `iif(${col}, 'true', 'false')`;
+  }
+  throw new Error(`list field ${f.key}: unknown kind`);
+}
+
+/**
+ * When `fields` holds every field of the table's stored head (same key, column and kind), the object is that head
+ * and the other fields concatenated after it: the page copies stored text instead of rendering ~15 values (and
+ * re-parsing the metadata) per row. Null when the stored head does not cover the list.
+ */
+function splicedObject(t: ListTableSpec, dialect: Dialect, fields: readonly JsonField[], row: string): string | null {
+  if (!t.rendered) return null;
+  const stored = t.rendered.fields;
+  if (!stored.every((s) => fields.some((f) => sameField(f, s)))) return null;
+  const rest = fields.filter((f) => !stored.some((s) => sameField(f, s)));
+  if (rest.some((f) => f.as === 'metadata' || stored.some((s) => s.key === f.key))) return null;
+  const tail: string[] = [];
+  for (const f of rest) {
+    if (f.as === 'metadata') return null;
+    tail.push(`'${`,${JSON.stringify(f.key)}:`.replace(/'/g, "''")}'`, spliceValue(dialect, f, row));
+  }
+  tail.push(`'}'`);
+  // The short tail is joined first: `||` is left-associative, and each step copies its left side, so chaining
+  // the pieces onto the head copied the ~400-byte head once per piece (six at 3.65), not once.
+  return `(${row}.${ident(t.rendered.column)} || (${tail.join(' || ')}))`;
+}
+
+/** Whether a page of `fields` concatenates the table's stored head (tests hold the detail list to it). */
+export function usesStoredHead(t: ListTableSpec, fields: readonly JsonField[]): boolean {
+  return splicedObject(t, 'sqlite', fields, '"p"') !== null;
 }
 
 /**

@@ -26,6 +26,7 @@ import { serviceStoppedAt } from './0028-service-stopped-at.js';
 import { mixedSortIndexes } from './0029-mixed-sort-indexes.js';
 import { volumesDriverIndex } from './0031-volumes-driver-index.js';
 import { snapshotMetadataJson } from './0032-snapshot-metadata-json.js';
+import { snapshotDetailHead } from './0033-snapshot-detail-head.js';
 
 /** In-code provider: no directory scanning, so the compiled server and tsx runs see the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0029-mixed-sort-indexes': mixedSortIndexes,
   '0031-volumes-driver-index': volumesDriverIndex,
   '0032-snapshot-metadata-json': snapshotMetadataJson,
+  '0033-snapshot-detail-head': snapshotDetailHead,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { ListOutcome, SnapshotChanges, SnapshotsRepository } from '../../domain/ports/block-storage-store.js';
 import type { Snapshot } from '../../domain/snapshot.js';
 import type { Executor } from '../database.js';
@@ -35,16 +36,38 @@ export function snapshotColumns(c: SnapshotChanges): Partial<SnapshotTable> {
   return out as Partial<SnapshotTable>;
 }
 
+// The row's own columns, not `*`: `*` would also carry `detail_head` (migration 0033), a few hundred bytes of
+// rendered list text a single read never uses.
+const COLUMNS = [
+  'id',
+  'project_id',
+  'user_id',
+  'volume_id',
+  'name',
+  'description',
+  'size',
+  'status',
+  'progress',
+  'volume_type_id',
+  'use_quota',
+  'provider_location',
+  'hidden',
+  'created_at',
+  'updated_at',
+  'group_snapshot_id',
+] as const satisfies readonly (keyof SnapshotTable)[];
+
 const visibleById = prepared<{ id: string }, SnapshotTable>((db, arg) =>
-  db.selectFrom('snapshots').selectAll().where('id', '=', arg('id')).where('hidden', '=', 0),
+  db.selectFrom('snapshots').select(COLUMNS).where('id', '=', arg('id')).where('hidden', '=', 0),
 );
 
 // The metadata comes as the trigger-kept object text of the row itself (migration 0032, not in schema.ts, which
-// writers never set; `*` reads it): one row, no join.
+// writers never set): one row, no join.
 const withMetadataById = prepared<{ id: string }, SnapshotTable & { metadata_json: string }>((db, arg) =>
   db
     .selectFrom('snapshots')
-    .selectAll()
+    .select(COLUMNS)
+    .select(sql<string>`${sql.ref('metadata_json')}`.as('metadata_json'))
     .where('id', '=', arg('id'))
     .where('hidden', '=', 0),
 );
