@@ -33,7 +33,10 @@
  * a pure write workload on the disk. Use a tmpfs (/dev/shm) or another device; the volume and every restore
  * target stay in --dir. The disk's write speed is probed just before and just after that restore and the
  * restore is compared with their mean (the disk's speed drifts between probes under a shared load). The
- * same-disk columns keep measuring what they did.
+ * same-disk columns keep measuring what they did. --restore-samples K repeats that restore K times per run (each
+ * between its own probes) and keeps the sample with the median ratio, and prints every sample with the disk's
+ * write requests (count, mean size, mean number in flight) during the restore and the probe before it: the
+ * probes of a disk other work shares vary by a third from one to the next, more than most changes to compare.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
@@ -83,11 +86,18 @@ const { values: args } = parseArgs({
     'direct-writes': { type: 'string', default: 'on' },
     /** Steadiness mode: also restore from a copy of the repository here (another device or a tmpfs). */
     'repo-dir': { type: 'string' },
+    /**
+     * --repo-dir: separate-device restores per run, each between its own two probes; the run reports the
+     * sample with the median restore/disk ratio (the disk is shared: one probe pair swings by a third).
+     */
+    'restore-samples': { type: 'string', default: '1' },
   },
 });
 const SIZE = Math.round(Number(args['size-gib']) * 1024) * MiB;
 const DIR = args.dir as string;
 const REPO_DIR = args['repo-dir'];
+const RESTORE_SAMPLES = Number(args['restore-samples']);
+if (!(Number.isInteger(RESTORE_SAMPLES) && RESTORE_SAMPLES >= 1)) throw new Error('--restore-samples: a positive integer');
 if (REPO_DIR !== undefined && args.runs === undefined) throw new Error('--repo-dir needs --runs');
 const WORKERS = args.workers ? Number(args.workers) : undefined;
 const ONLY = args.volumes?.split(',');
@@ -719,6 +729,28 @@ function diskBusyMs(): number {
     return Number.NaN;
   }
 }
+/**
+ * Write requests of the device under DIR (fields of /sys/dev/block/M:m/stat): completed writes, sectors written,
+ * and ms spent in queue summed over requests (its ratio to wall time is the mean number in flight).
+ */
+function diskWrites(): { writes: number; sectors: number; queueMs: number } | undefined {
+  try {
+    const dev = statSync(DIR).dev;
+    const major = (dev >> 8) & 0xfff;
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    const f = readFileSync(`/sys/dev/block/${major}:${minor}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { writes: f[4] ?? 0, sectors: f[6] ?? 0, queueMs: f[10] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+function writePattern(from: ReturnType<typeof diskWrites>, ms: number): string {
+  const to = diskWrites();
+  if (!from || !to) return '?';
+  const writes = to.writes - from.writes;
+  const kib = (to.sectors - from.sectors) / 2 / Math.max(1, writes);
+  return `${writes} writes of ${kib.toFixed(0)} KiB, ${((to.queueMs - from.queueMs) / ms).toFixed(1)} in flight`;
+}
 const busyShare = (busy0: number, t0: bigint) => `${((100 * (diskBusyMs() - busy0)) / (secs(t0) * 1000)).toFixed(0)} %`;
 /** Disk busy share of the last diskWriteMiBs probe. */
 let lastProbeBusy = '?';
@@ -809,25 +841,66 @@ async function separateRestore(name: string, repoPath: string, locator: string, 
   const out = join(DIR, `steady-${name}`, 'restored-sep.raw');
   try {
     await repo.warmUp();
-    collectGarbage();
-    const diskBefore = diskWriteMiBs(SIZE);
-    const busyBefore = lastProbeBusy;
-    resetPeakRss();
-    const r0 = { ...repo.restoreProfile };
-    const c0 = process.cpuUsage();
-    const busy0 = diskBusyMs();
-    const t0 = process.hrtime.bigint();
-    await repo.restore({ locator, targetPath: out, targetIsFresh: true });
-    const s = secs(t0);
-    const busy = busyShare(busy0, t0);
-    const cpu = cpuSecs(c0);
-    const rssMiB = peakRssMiB();
-    await rm(out, { force: true });
-    const diskAfter = diskWriteMiBs(SIZE);
+    const samples: Array<{
+      restoreMiBs: number;
+      diskBefore: number;
+      diskAfter: number;
+      ratio: number;
+      cpuPerGiB: number;
+      detail: string;
+    }> = [];
+    let rssMiB = 0;
+    for (let k = 0; k < RESTORE_SAMPLES; k++) {
+      collectGarbage();
+      const w0 = diskWrites();
+      const p0 = process.hrtime.bigint();
+      const diskBefore = diskWriteMiBs(SIZE);
+      const probePattern = writePattern(w0, secs(p0) * 1000);
+      const busyBefore = lastProbeBusy;
+      resetPeakRss();
+      const r0 = { ...repo.restoreProfile };
+      const c0 = process.cpuUsage();
+      const busy0 = diskBusyMs();
+      const w1 = diskWrites();
+      const t0 = process.hrtime.bigint();
+      await repo.restore({ locator, targetPath: out, targetIsFresh: true });
+      const s = secs(t0);
+      const restorePattern = writePattern(w1, s * 1000);
+      const busy = busyShare(busy0, t0);
+      const cpu = cpuSecs(c0);
+      rssMiB = Math.max(rssMiB, peakRssMiB());
+      await rm(out, { force: true });
+      const diskAfter = diskWriteMiBs(SIZE);
+      const restoreMiBs = SIZE / MiB / s;
+      const detail =
+        `${restoreBreakdown(r0, repo.restoreProfile)}; disk busy: restore ${busy}, ` +
+        `probe before ${busyBefore}, after ${lastProbeBusy}; disk writes: restore ${restorePattern}, ` +
+        `probe before ${probePattern}`;
+      samples.push({
+        restoreMiBs,
+        diskBefore,
+        diskAfter,
+        ratio: restoreMiBs / ((diskBefore + diskAfter) / 2),
+        cpuPerGiB: cpu / (SIZE / GiB),
+        detail,
+      });
+      if (RESTORE_SAMPLES > 1) {
+        console.log(
+          `  ${name} separate-device sample ${k + 1}/${RESTORE_SAMPLES}: restore ${restoreMiBs.toFixed(0)} MiB/s, ` +
+            `probes ${diskBefore.toFixed(0)}/${diskAfter.toFixed(0)}, ${(100 * samples[k]!.ratio).toFixed(0)} %, ` +
+            `CPU ${samples[k]!.cpuPerGiB.toFixed(2)} s/GiB (load ${loadAvg()}); ${detail}`,
+        );
+      }
+    }
+    const byRatio = [...samples].sort((a, b) => a.ratio - b.ratio);
+    // The lower middle for an even count: a pair of samples does not round a figure up.
+    const mid = byRatio[Math.floor((byRatio.length - 1) / 2)]!;
+    const cpuPerGiB = median(samples.map((x) => x.cpuPerGiB));
     const detail =
-      `${restoreBreakdown(r0, repo.restoreProfile)}; disk busy: restore ${busy}, ` +
-      `probe before ${busyBefore}, after ${lastProbeBusy}`;
-    return { restoreMiBs: SIZE / MiB / s, diskBefore, diskAfter, cpuPerGiB: cpu / (SIZE / GiB), rssMiB, detail };
+      RESTORE_SAMPLES > 1
+        ? `median of ${RESTORE_SAMPLES} samples (ratios ${samples.map((x) => (100 * x.ratio).toFixed(0)).join(' ')} %); ${mid.detail}`
+        : mid.detail;
+    return { restoreMiBs: mid.restoreMiBs, diskBefore: mid.diskBefore, diskAfter: mid.diskAfter, cpuPerGiB, rssMiB, detail };
   } finally {
     await repo.close();
     await rm(out, { force: true });
