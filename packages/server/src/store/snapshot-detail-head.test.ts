@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { sql } from 'kysely';
 import { openTestDatabase } from '../test-support/harness.js';
 import { snapshotRow } from '../test-support/rows.js';
 import type { OpenedDatabase } from './database.js';
-import { SNAPSHOTS_LIST, SNAPSHOT_RENDERED_FIELDS, renderedObject } from './list-query.js';
+import { SNAPSHOTS_LIST, SNAPSHOT_RENDERED_FIELDS, renderedHead, renderedObject } from './list-query.js';
 import { asScope } from './metadata-store.js';
 import { metadataRepository } from './repositories/metadata.js';
 import { snapshotsRepository } from './repositories/snapshots.js';
@@ -86,5 +87,17 @@ describe('snapshots.detail_head (migration 0033) is the reference rendering thro
     await database.db.insertInto('snapshot_metadata').values({ snapshot_id: 'h4', key: 'k', value: 'v' }).execute();
     await snapshotsRepository.insert(scope, snapshotRow('h4'));
     assert.deepEqual((await agrees('h4')).metadata, { k: 'v' });
+  });
+});
+
+describe('the rendering 0033 installed', () => {
+  test('is still what the code renders: a change needs a migration that re-creates the triggers and re-renders', () => {
+    // 0033 built its triggers from renderedHead as it was then; a database migrated then keeps them. If the page's
+    // fields or their formatting change, fresh databases would agree with the new code while existing ones kept
+    // rendering the old head, and no test on a fresh database would notice. So: add a migration that drops and
+    // re-creates 0033's triggers (and function, on PostgreSQL) and re-renders detail_head, then update these.
+    const digest = (d: 'sqlite' | 'postgres') => createHash('sha256').update(renderedHead(SNAPSHOTS_LIST, d, 'NEW')).digest('hex').slice(0, 16);
+    assert.equal(digest('sqlite'), '5450a1f3b38cb2b0');
+    assert.equal(digest('postgres'), '71c443bdf7b2d2a5');
   });
 });

@@ -17,6 +17,9 @@ import { SNAPSHOTS_LIST, renderedHead } from '../list-query.js';
  * off only stops a trigger firing itself), rendering and writing every new row twice. So, as 0032's object, a
  * statement writing the head itself by hand is not corrected on SQLite (PostgreSQL's BEFORE trigger renders over
  * it too); the next write of any rendered column is. Keyed by rowid: one b-tree descent instead of two for the id.
+ *
+ * The triggers are built from today's `renderedHead`: a later change to the rendered fields needs a migration that
+ * re-creates them and re-renders the column (snapshot-detail-head.test.ts pins the rendering to say so).
  */
 export const snapshotDetailHead: Migration = {
   async up(db: Kysely<unknown>) {
