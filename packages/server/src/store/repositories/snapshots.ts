@@ -56,6 +56,9 @@ const COLUMNS = [
   'updated_at',
   'group_snapshot_id',
 ] as const satisfies readonly (keyof SnapshotTable)[];
+// A column added to SnapshotTable and not to COLUMNS would read as undefined: fail the typecheck instead.
+const allColumnsRead: Exclude<keyof SnapshotTable, (typeof COLUMNS)[number]> extends never ? true : never = true;
+void allColumnsRead;
 
 const visibleById = prepared<{ id: string }, SnapshotTable>((db, arg) =>
   db.selectFrom('snapshots').select(COLUMNS).where('id', '=', arg('id')).where('hidden', '=', 0),
