@@ -45,8 +45,8 @@ async function createSnapshot(
 async function makeInUse(who: Who, volumeId: string): Promise<void> {
   const act = (body: unknown) =>
     t.request('POST', `/v3/${who.projectId}/volumes/${volumeId}/action`, { token: who.token, body });
-  await act({ 'os-reserve': null });
-  await act({ 'os-attach': { host_name: 'h1', mountpoint: '/dev/vdb' } });
+  assert.equal((await act({ 'os-reserve': null })).status, 202);
+  assert.equal((await act({ 'os-attach': { host_name: 'h1', mountpoint: '/dev/vdb' } })).status, 202);
 }
 
 const BASE = ['created_at', 'description', 'id', 'metadata', 'name', 'size', 'status', 'updated_at', 'volume_id'];
@@ -215,7 +215,7 @@ describe('snapshot metadata, actions, deletion and policy', () => {
       "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.",
     );
     assert.equal((await act(alice, { 'os-force_delete': null })).status, 403);
-    await act(admin, { 'os-reset_status': { status: 'CREATING' } });
+    assert.equal((await act(admin, { 'os-reset_status': { status: 'CREATING' } })).status, 202);
     assert.equal(
       (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).body.snapshot.status,
       'creating',
@@ -231,7 +231,7 @@ describe('snapshot metadata, actions, deletion and policy', () => {
     assert.equal(s['os-extended-snapshot-attributes:progress'], '90%');
     assert.equal((await act(alice, { 'os-update_snapshot_status': { status: 'available' } })).status, 400);
     assert.equal((await act(alice, { 'os-unmanage': null })).status, 403, 'unmanage is admin-only');
-    await act(admin, { 'os-force_delete': {} });
+    assert.equal((await act(admin, { 'os-force_delete': {} })).status, 202);
     await waitFor(
       async () =>
         (await t.request('GET', `/v3/${alice.projectId}/snapshots/${sid}`, { token: alice.token })).status === 404,
