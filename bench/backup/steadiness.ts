@@ -4,17 +4,17 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BackupRepository, type Compression } from '../../packages/server/src/backup-repo/index.js';
-import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
+import type { Compression } from '../../packages/server/src/backup-repo/index.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
 import { have, steadyAnchor } from './anchors.js';
 import { busyShare, diskBusyMs, diskWriteMiBs, restoreCeiling } from './disk.js';
 import { collectGarbage, cpuSecs, GiB, loadAvg, MiB, peakRssMiB, resetPeakRss, secs } from './measure.js';
-import { args, COMPRESSION, DIR, DIRECT_MODES, REPO_DIR, SIZE, WORKERS } from './options.js';
+import { args, COMPRESSION, DIR, DIRECT_MODES, REPO_DIR, SIZE } from './options.js';
 import { restoreBreakdown, separateRestore } from './separate-restore.js';
 import { sh } from './shell.js';
 import { printSteadiness, steadyRows } from './steady-tables.js';
+import { openRunRepo } from './targets.js';
 import { dropCache } from './volumes.js';
 
 export interface SteadyRun {
@@ -49,14 +49,7 @@ async function steadyCinderbox(
   const vol = join(work, 'vol.raw');
   sh(`cp --sparse=always ${source} ${vol}`);
   const store = new FsObjectStore(join(work, 'repo'), { directWrites });
-  const repo = await BackupRepository.open({
-    store,
-    ...(WORKERS ? { workers: WORKERS } : {}),
-    ...chunkWorkerAddon(),
-    compression,
-    ...(args['no-index'] ? {} : { indexDir: join(work, 'index') }),
-  });
-  await repo.warmUp();
+  const repo = await openRunRepo(store, work, compression);
   try {
     dropCache(vol);
     const load = loadAvg();

@@ -5,12 +5,30 @@
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { BackupRepository, type Compression } from '../../packages/server/src/backup-repo/index.js';
+import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
 import type { ObjectStore } from '../../packages/server/src/domain/ports/object-store.js';
 import { FsObjectStore } from '../../packages/server/src/drivers/objects/fs/index.js';
 import { countRequests, type RequestCounts } from '../../packages/server/src/drivers/objects/s3/request-counter.js';
 import { S3ObjectStore } from '../../packages/server/src/drivers/objects/s3/s3-object-store.js';
 import { CHUNK, MiB, secs } from './measure.js';
-import { S3_BUCKET, S3_ENV, type Target } from './options.js';
+import { args, S3_BUCKET, S3_ENV, type Target, WORKERS } from './options.js';
+
+/**
+ * The repository a run backs up into, with its node-local chunk index in `work` unless --no-index, opened and
+ * warmed as a server opens it once: worker start-up is not part of a backup.
+ */
+export async function openRunRepo(store: ObjectStore, work: string, compression: Compression): Promise<BackupRepository> {
+  const repo = await BackupRepository.open({
+    store,
+    ...(WORKERS ? { workers: WORKERS } : {}),
+    ...chunkWorkerAddon(),
+    compression,
+    ...(args['no-index'] ? {} : { indexDir: join(work, 'index') }),
+  });
+  await repo.warmUp();
+  return repo;
+}
 
 /** Store calls and objects created through `store` (the fs target's "requests"; S3 counts HTTP requests too). */
 function instrument<T extends ObjectStore>(store: T, t: { calls: number; written: number }): T {

@@ -5,8 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { BackupRepository, type Compression } from '../../packages/server/src/backup-repo/index.js';
-import { chunkWorkerAddon } from '../../packages/server/src/backup-repo-open.js';
+import type { Compression } from '../../packages/server/src/backup-repo/index.js';
 import type { Extent } from '../../packages/server/src/domain/ports/volume-driver.js';
 import { sparseIo } from '../../packages/server/src/drivers/volume/sparse-io.js';
 import { diskCeiling } from './disk.js';
@@ -14,7 +13,7 @@ import { collectGarbage, cpuSecs, GiB, MiB, peakRssMiB, resetPeakRss, secs } fro
 import { args, DIR, SIZE, type Target, TARGETS, WORKERS } from './options.js';
 import { sh, sha256 } from './shell.js';
 import type { Row } from './tables.js';
-import { openTarget, s3Ceiling } from './targets.js';
+import { openRunRepo, openTarget, s3Ceiling } from './targets.js';
 import { change1Percent, dropCache } from './volumes.js';
 
 export async function runCinderbox(
@@ -39,15 +38,7 @@ export async function runCinderbox(
     tgt.t.calls = 0;
     tgt.t.written = 0;
   };
-  const repo = await BackupRepository.open({
-    store: tgt.store,
-    ...(WORKERS ? { workers: WORKERS } : {}),
-    ...chunkWorkerAddon(),
-    compression,
-    ...(args['no-index'] ? {} : { indexDir: join(work, 'index') }),
-  });
-  // A server opens its repository once; worker start-up is not part of a backup.
-  await repo.warmUp();
+  const repo = await openRunRepo(tgt.store, work, compression);
   try {
     dropCache(vol);
     resetTraffic();

@@ -4,6 +4,7 @@
  * `ListQuery` in field names; this module turns it into SQL.
  */
 import type { JsonField, ListFilter, ListOrder, ListQuery, ListWhere } from '../domain/ports/block-storage-store.js';
+import { SNAPSHOT_BASE_JSON_FIELDS, SNAPSHOT_EXTENDED_JSON_FIELDS } from '../domain/snapshot-json-fields.js';
 import type { Executor } from './database.js';
 import { type Dialect, Params, dialectOf, ident, runRaw } from './raw-sql.js';
 
@@ -47,24 +48,11 @@ export const VOLUMES_LIST: ListTableSpec = {
 };
 
 /**
- * The snapshot detail fields no microversion gates, as `snapshots.detail_head` holds them (migration 0033).
- * Changing this list changes what the triggers render from then on only: it needs a migration that re-renders the
- * stored rows (and their triggers). A text field comes last, so the rendered object ends in `"}` or `l}` and
- * exactly one brace is trimmed.
+ * The snapshot detail fields no microversion gates, as `snapshots.detail_head` holds them (migration 0033; the
+ * lists live in the domain, shared with the API's field lists). A text field comes last, so the rendered object
+ * ends in `"}` or `l}` and exactly one brace is trimmed.
  */
-export const SNAPSHOT_RENDERED_FIELDS: readonly JsonField[] = [
-  { key: 'id', column: 'id', as: 'text' },
-  { key: 'created_at', column: 'created_at', as: 'text' },
-  { key: 'updated_at', column: 'updated_at', as: 'text' },
-  { key: 'name', column: 'name', as: 'text' },
-  { key: 'description', column: 'description', as: 'text' },
-  { key: 'volume_id', column: 'volume_id', as: 'text' },
-  { key: 'status', column: 'status', as: 'text' },
-  { key: 'size', column: 'size', as: 'int' },
-  { key: 'metadata', as: 'metadata' },
-  { key: 'os-extended-snapshot-attributes:progress', column: 'progress', as: 'text' },
-  { key: 'os-extended-snapshot-attributes:project_id', column: 'project_id', as: 'text' },
-];
+export const SNAPSHOT_RENDERED_FIELDS: readonly JsonField[] = [...SNAPSHOT_BASE_JSON_FIELDS, ...SNAPSHOT_EXTENDED_JSON_FIELDS];
 
 export const SNAPSHOTS_LIST: ListTableSpec = {
   table: 'snapshots',

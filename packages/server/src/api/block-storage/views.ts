@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { JsonField, SnapshotRecord, VolumeRecord } from '../../services/block-storage/index.js';
 import type { ResourceSummary, SnapshotBody, VolumeAttachment, VolumeBody } from '@cinderbox/api-schema';
 import type { Static } from 'typebox';
+import { SNAPSHOT_BASE_JSON_FIELDS, SNAPSHOT_EXTENDED_JSON_FIELDS } from '../../domain/snapshot-json-fields.js';
 import type { ApiVersion } from '../common/api-version.js';
 
 /*
@@ -168,17 +169,6 @@ export function snapshotDetailView(rec: SnapshotRecord, mv: ApiVersion, extended
   return v;
 }
 
-const SNAPSHOT_BASE_FIELDS: readonly JsonField[] = [
-  { key: 'id', column: 'id', as: 'text' },
-  { key: 'created_at', column: 'created_at', as: 'text' },
-  { key: 'updated_at', column: 'updated_at', as: 'text' },
-  { key: 'name', column: 'name', as: 'text' },
-  { key: 'description', column: 'description', as: 'text' },
-  { key: 'volume_id', column: 'volume_id', as: 'text' },
-  { key: 'status', column: 'status', as: 'text' },
-  { key: 'size', column: 'size', as: 'int' },
-  { key: 'metadata', as: 'metadata' },
-];
 const snapshotFieldsCache = new Map<string, readonly JsonField[]>();
 
 /**
@@ -190,12 +180,11 @@ export function snapshotDetailFields(mv: ApiVersion): readonly JsonField[] {
   let f = snapshotFieldsCache.get(gates);
   if (!f) {
     f = [
-      ...SNAPSHOT_BASE_FIELDS,
+      ...SNAPSHOT_BASE_JSON_FIELDS,
       ...(mv.atLeast('3.14') ? [{ key: 'group_snapshot_id', column: 'group_snapshot_id', as: 'text' } as const] : []),
       ...(mv.atLeast('3.41') ? [{ key: 'user_id', column: 'user_id', as: 'text' } as const] : []),
       ...(mv.atLeast('3.65') ? [{ key: 'consumes_quota', column: 'use_quota', as: 'bool' } as const] : []),
-      { key: 'os-extended-snapshot-attributes:progress', column: 'progress', as: 'text' },
-      { key: 'os-extended-snapshot-attributes:project_id', column: 'project_id', as: 'text' },
+      ...SNAPSHOT_EXTENDED_JSON_FIELDS,
     ];
     snapshotFieldsCache.set(gates, f);
   }
