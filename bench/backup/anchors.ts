@@ -40,40 +40,52 @@ function dirBytes(path: string): number {
   return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
 }
 
-export async function runAnchor(tool: 'restic' | 'borg', name: string, source: string, dataBytes: number): Promise<Row> {
-  const work = join(DIR, `work-${tool}-${name}`);
+/** A fresh work directory for one anchor run: a copy of the source volume and an empty repository beside it. */
+async function anchorWork(prefix: string, tool: 'restic' | 'borg', name: string, source: string) {
+  const work = join(DIR, `${prefix}-${tool}-${name}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const vol = join(work, 'vol.raw');
   sh(`cp --sparse=always ${source} ${vol}`);
   const repo = join(work, 'repo');
+  const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
+  return { work, vol, repo, env };
+}
+
+type Env = Awaited<ReturnType<typeof anchorWork>>['env'];
+
+function initRepo(tool: 'restic' | 'borg', repo: string, env: Env): void {
+  if (tool === 'restic') timed(['restic', 'init', '--repository-version', '2'], env);
+  else timed(['borg', 'init', '-e', 'none', repo], env);
+}
+
+/** One backup of `vol` with the anchor settings (the file's header says why these). */
+function backupWith(tool: 'restic' | 'borg', repo: string, vol: string, archive: string, env: Env) {
+  return tool === 'restic'
+    ? timed(['restic', 'backup', '--compression', 'auto', vol], env)
+    : timed(['borg', 'create', '--sparse', '--chunker-params', 'fixed,4194304', '--compression', 'zstd,1', `${repo}::${archive}`, vol], env);
+}
+
+export async function runAnchor(tool: 'restic' | 'borg', name: string, source: string, dataBytes: number): Promise<Row> {
+  const { work, vol, repo, env } = await anchorWork('work', tool, name, source);
   const restoreDir = join(work, 'restore');
   await mkdir(restoreDir);
-  const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
   let full: ReturnType<typeof timed>;
   let incr: ReturnType<typeof timed>;
   let restore: ReturnType<typeof timed>;
   let stored: number;
   let restoredPath: string;
+  initRepo(tool, repo, env);
+  dropCache(vol);
+  full = backupWith(tool, repo, vol, 'full', env);
+  stored = dirBytes(repo);
+  await change1Percent(vol, await sparseIo().dataExtents(vol));
+  dropCache(vol);
+  incr = backupWith(tool, repo, vol, 'inc', env);
   if (tool === 'restic') {
-    timed(['restic', 'init', '--repository-version', '2'], env);
-    dropCache(vol);
-    full = timed(['restic', 'backup', '--compression', 'auto', vol], env);
-    stored = dirBytes(repo);
-    await change1Percent(vol, await sparseIo().dataExtents(vol));
-    dropCache(vol);
-    incr = timed(['restic', 'backup', '--compression', 'auto', vol], env);
     restore = timed(['restic', 'restore', 'latest', '--target', restoreDir], env);
     restoredPath = join(restoreDir, vol);
   } else {
-    timed(['borg', 'init', '-e', 'none', repo], env);
-    dropCache(vol);
-    const create = ['borg', 'create', '--sparse', '--chunker-params', 'fixed,4194304', '--compression', 'zstd,1'];
-    full = timed([...create, `${repo}::full`, vol], env);
-    stored = dirBytes(repo);
-    await change1Percent(vol, await sparseIo().dataExtents(vol));
-    dropCache(vol);
-    incr = timed([...create, `${repo}::inc`, vol], env);
     restore = timed(['borg', 'extract', '--sparse', `${repo}::inc`], env, restoreDir);
     restoredPath = join(restoreDir, vol.replace(/^\//, ''));
   }
@@ -103,25 +115,12 @@ export async function runAnchor(tool: 'restic' | 'borg', name: string, source: s
 
 /** One full backup by restic or borg into a fresh repository (settings as in runAnchor). */
 export async function steadyAnchor(tool: 'restic' | 'borg', name: string, source: string, dataBytes: number) {
-  const work = join(DIR, `steady-${tool}-${name}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
-  const vol = join(work, 'vol.raw');
-  sh(`cp --sparse=always ${source} ${vol}`);
-  const repo = join(work, 'repo');
-  const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, BORG_REPO: repo, BORG_PASSPHRASE: '' };
+  const { work, vol, repo, env } = await anchorWork('steady', tool, name, source);
   try {
-    if (tool === 'restic') timed(['restic', 'init', '--repository-version', '2'], env);
-    else timed(['borg', 'init', '-e', 'none', repo], env);
+    initRepo(tool, repo, env);
     dropCache(vol);
     const load = loadAvg();
-    const r =
-      tool === 'restic'
-        ? timed(['restic', 'backup', '--compression', 'auto', vol], env)
-        : timed(
-            ['borg', 'create', '--sparse', '--chunker-params', 'fixed,4194304', '--compression', 'zstd,1', `${repo}::full`, vol],
-            env,
-          );
+    const r = backupWith(tool, repo, vol, 'full', env);
     return { fullMiBs: SIZE / MiB / r.s, cpuPerGiB: r.cpu / (dataBytes / GiB), load } satisfies SteadyRun;
   } finally {
     await rm(work, { recursive: true, force: true });

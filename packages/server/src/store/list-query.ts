@@ -326,11 +326,11 @@ function splicedObject(t: ListTableSpec, dialect: Dialect, fields: readonly Json
   if (!t.rendered) return null;
   const stored = t.rendered.fields;
   if (!stored.every((s) => fields.some((f) => sameField(f, s)))) return null;
-  const rest = fields.filter((f) => !stored.some((s) => sameField(f, s)));
-  if (rest.some((f) => f.as === 'metadata' || stored.some((s) => s.key === f.key))) return null;
   const tail: string[] = [];
-  for (const f of rest) {
-    if (f.as === 'metadata') return null;
+  for (const f of fields) {
+    if (stored.some((s) => sameField(f, s))) continue;
+    // Metadata is only ever in the head, and a key the head renders differently would appear twice.
+    if (f.as === 'metadata' || stored.some((s) => s.key === f.key)) return null;
     tail.push(`'${`,${JSON.stringify(f.key)}:`.replace(/'/g, "''")}'`, spliceValue(dialect, f, row));
   }
   tail.push(`'}'`);
